@@ -1,0 +1,97 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+var acceptProse = loadProse("accept.txt", stepSections...)
+
+// AcceptStep takes the next connection off a listener's accept queue and
+// gives it a socket of its own: accept(3) = 5.
+var AcceptStep = &Step{
+	Name:     "accept",
+	Usage:    "accept SOCK [as NAME] [--timeout D]",
+	Example:  "accept server as conn",
+	About:    acceptProse.about(),
+	Complete: socketNames(keywords("as", "--timeout")),
+	Run:      runAccept,
+}
+
+// acceptData is what accept.txt can use.
+type acceptData struct {
+	Name, Label, Py       string // the listener
+	FD                    int
+	Conn, ConnLabel       string // the new socket
+	ConnPy                string
+	ConnFD                int
+	Peer, Local           string
+	Waited                string // how long accept waited, "" if not at all
+	QueueAfter, Backlog   int
+	StillWaiting          int // connections left in the queue
+	NotListening, NonBlock bool
+}
+
+func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
+	args, flags, err := takeFlags(args, []string{"timeout"}, nil)
+	if err != nil {
+		return nil, err
+	}
+	args, name, err := takeName(args)
+	if err != nil {
+		return nil, err
+	}
+	s, err := l.find(args, "should accept")
+	if err != nil {
+		return nil, err
+	}
+	if len(args) > 1 {
+		return nil, usageErr("accept takes one socket, then optionally `as NAME`")
+	}
+	timeout, err := flags.timeout()
+	if err != nil {
+		return nil, err
+	}
+	if err := l.checkNewName(name); err != nil {
+		return nil, err
+	}
+	data := acceptData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD}
+	before := Read(s)
+	data.NotListening = before.FromKernel && before.State != Listen
+	data.NonBlock = before.NonBlocking
+	call := fmt.Sprintf("accept(%d)", s.FD)
+	for {
+		if !data.NotListening && !data.NonBlock {
+			stop, waited, err := l.wait(ctx, s, unix.POLLIN, timeout, call, "a client to connect")
+			if err != nil || stop != nil {
+				return stop, err
+			}
+			if waited > 0 {
+				data.Waited = ms(waited)
+			}
+		}
+		fd, sa, err := acceptCall(s.FD)
+		if errors.Is(err, unix.EAGAIN) && !data.NonBlock {
+			continue // another process took the connection first; wait again
+		}
+		if err != nil {
+			return acceptProse.refused(call, err, data), nil
+		}
+		conn := &Socket{Name: name, FD: fd, Family: s.Family, Kind: s.Kind, AcceptedFrom: s.Name}
+		l.add(conn, "c")
+		after, connSnap := Read(s), Read(conn)
+		data.Conn, data.ConnLabel, data.ConnPy, data.ConnFD = conn.Name, conn.Label(), conn.Py(), fd
+		data.Peer, data.Local = addrPortOf(sa).String(), connSnap.Local.String()
+		data.QueueAfter, data.Backlog, data.StillWaiting = after.AcceptQueue, after.Backlog, after.AcceptQueue
+		return &Report{
+			Call:   fmt.Sprintf("%s = %d  peer %s", call, fd, data.Peer),
+			Says:   acceptProse.render("says", data),
+			State:  []Change{{Who: conn.Label(), Before: "(none)", After: connSnap.Summary(conn.Kind)}, {Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
+			Python: acceptProse.render("python", data),
+			Next:   acceptProse.render("next", data),
+		}, nil
+	}
+}

@@ -1,0 +1,123 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// addrPortOf turns a kernel socket address into an address and port.
+func addrPortOf(sa unix.Sockaddr) netip.AddrPort {
+	switch a := sa.(type) {
+	case *unix.SockaddrInet4:
+		return netip.AddrPortFrom(netip.AddrFrom4(a.Addr), uint16(a.Port))
+	case *unix.SockaddrInet6:
+		return netip.AddrPortFrom(netip.AddrFrom16(a.Addr), uint16(a.Port))
+	}
+	return netip.AddrPort{}
+}
+
+// sockaddr turns an address and port into what the kernel takes for a
+// socket of family f.
+func sockaddr(f Family, ap netip.AddrPort) unix.Sockaddr {
+	if f == IPv6 {
+		return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+	}
+	return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}
+}
+
+// sameEnd compares two ends of a connection, taking ::ffff:127.0.0.1 and
+// 127.0.0.1 to be the same.
+func sameEnd(a, b netip.AddrPort) bool {
+	return a.Port() == b.Port() && a.Addr().Unmap() == b.Addr().Unmap()
+}
+
+// parsePort reads a port number. Port 0 is allowed only where the kernel
+// gives it a meaning (bind: "choose a free port for me").
+func parsePort(s string, zeroMeans string) (uint16, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		if p, lookErr := net.LookupPort("tcp", s); lookErr == nil {
+			return 0, usageErr(fmt.Sprintf("the port must be a number: %q is a service name, and its port is %d", s, p))
+		}
+		return 0, usageErr(fmt.Sprintf("the port must be a number from 1 to 65535, not %q", s))
+	}
+	switch {
+	case n < 0 || n > 65535:
+		return 0, usageErr(fmt.Sprintf("port %d does not exist: ports are numbers from 1 to 65535 (16 bits)", n))
+	case n == 0 && zeroMeans == "":
+		return 0, usageErr("port 0 is not a port anyone can listen on: give the port the server is bound to, from 1 to 65535")
+	}
+	return uint16(n), nil
+}
+
+// everyInterface reports whether host means "every interface" in bind:
+// Python's "", or * or any.
+func everyInterface(host string) bool {
+	return host == "" || host == "*" || host == "any" || host == "0.0.0.0" || host == "::"
+}
+
+// resolveTimeout bounds a name lookup, so an unreachable resolver cannot
+// hang a step.
+const resolveTimeout = 3 * time.Second
+
+// resolveHost turns what the learner typed into one address of the
+// socket's family: "", * and any mean every interface; a literal is taken
+// as it is; a name such as localhost is looked up. how says which, for the
+// narration.
+func resolveHost(host string, f Family) (addr netip.Addr, how string, err error) {
+	if everyInterface(host) {
+		if f == IPv6 {
+			return netip.IPv6Unspecified(), "every interface", nil
+		}
+		return netip.IPv4Unspecified(), "every interface", nil
+	}
+	if a, perr := netip.ParseAddr(strings.Trim(host, "[]")); perr == nil {
+		switch {
+		case f == IPv4 && a.Is6() && !a.Is4In6():
+			return netip.Addr{}, "", usageErr(fmt.Sprintf("%s is an IPv6 address and this socket is IPv4: use an IPv4 address such as 127.0.0.1, or make an IPv6 socket with `socket tcp ipv6`", host))
+		case f == IPv6 && a.Is4():
+			return netip.Addr{}, "", usageErr(fmt.Sprintf("%s is an IPv4 address and this socket is IPv6: use ::1, or the IPv4-mapped form ::ffff:%s, or make an IPv4 socket", host, host))
+		case f == IPv4:
+			return a.Unmap(), "", nil
+		}
+		return a, "", nil
+	}
+	network := "ip4"
+	if f == IPv6 {
+		network = "ip6"
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+	defer cancel()
+	addrs, lerr := net.DefaultResolver.LookupNetIP(ctx, network, host)
+	if lerr != nil || len(addrs) == 0 {
+		return netip.Addr{}, "", usageErr(fmt.Sprintf("cannot find an %s address for %q: check the spelling, or give an address such as %s", f, host, loopback(f)))
+	}
+	a := addrs[0]
+	if f == IPv4 {
+		a = a.Unmap()
+	}
+	return a, fmt.Sprintf("%s is %s", host, a), nil
+}
+
+// loopback is this machine's own address in family f.
+func loopback(f Family) string {
+	if f == IPv6 {
+		return "::1"
+	}
+	return "127.0.0.1"
+}
+
+// pyHost is how Python's tutorial writes a host in an address tuple.
+func pyHost(host string) string {
+	if everyInterface(host) && (host == "" || host == "*" || host == "any") {
+		return `""`
+	}
+	return strconv.Quote(host)
+}

@@ -1,0 +1,100 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
+
+var bindProse = loadProse("bind.txt", stepSections...)
+
+// BindStep gives a socket its local address: bind(3, 0.0.0.0:8081).
+var BindStep = &Step{
+	Name:     "bind",
+	Usage:    `bind SOCK [HOST] PORT      (HOST "", * or any = every interface)`,
+	Example:  `bind server "" 8081`,
+	About:    bindProse.about(),
+	Complete: socketNames(hostsThenNothing),
+	Run:      runBind,
+}
+
+func hostsThenNothing(_ *Lab, before []string) []string {
+	if len(before) == 1 {
+		return []string{`""`, "127.0.0.1", "::1", "localhost", "8081"}
+	}
+	return nil
+}
+
+// bindData is what bind.txt can use.
+type bindData struct {
+	Name, Label, Py string
+	FD              int
+	Host            string // as typed
+	PyHost          string // as Python writes it: "" or "127.0.0.1"
+	Port            int    // as asked; 0 asks the kernel to choose
+	Local           string // the address the kernel reports after the call
+	LocalPort       int
+	Resolved        string // "localhost is 127.0.0.1", or ""
+	Every           bool   // every interface
+	Loopback        bool   // 127.0.0.1 or ::1
+	IPv6, V6Only    bool   // an IPv6 socket, and whether it refuses IPv4
+	Datagram        bool
+}
+
+func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
+	s, err := l.find(args, "should get the address")
+	if err != nil {
+		return nil, err
+	}
+	var host, port string
+	switch len(args) {
+	case 2:
+		host, port = "", args[1]
+	case 3:
+		host, port = args[1], args[2]
+	default:
+		return nil, usageErr("bind takes a socket, an optional host and a port")
+	}
+	p, err := parsePort(port, "choose")
+	if err != nil {
+		return nil, err
+	}
+	addr, resolved, err := resolveHost(host, s.Family)
+	if err != nil {
+		return nil, err
+	}
+	ap := netip.AddrPortFrom(addr, p)
+	data := bindData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Host: host, PyHost: pyHost(host),
+		Port: int(p), Resolved: resolved, Every: addr.IsUnspecified(), Loopback: addr.IsLoopback(),
+		IPv6: s.Family == IPv6, Datagram: s.Kind == Datagram}
+	before := Read(s)
+	call := fmt.Sprintf("bind(%d, %s)", s.FD, ap)
+	if err := bindCall(s.FD, sockaddr(s.Family, ap)); err != nil {
+		data.Local = ap.String()
+		return bindProse.refused(call, err, data), nil
+	}
+	after := Read(s)
+	data.Local, data.LocalPort = after.Local.String(), int(after.Local.Port())
+	if s.Family == IPv6 {
+		v, _ := unix.GetsockoptInt(s.FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
+		data.V6Only = v == 1
+	}
+	return &Report{
+		Call:   call + " = 0",
+		Says:   bindProse.render("says", data),
+		State:  []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}},
+		Python: bindProse.render("python", data),
+		Next:   bindProse.render("next", data),
+	}, nil
+}
+
+// addressState is a socket's local address and state, for a state line.
+func addressState(s *Socket, snap Snapshot) string {
+	local := "no address"
+	if snap.Bound() {
+		local = snap.Local.String()
+	}
+	return fmt.Sprintf("%s, %s", snap.StateWord(s.Kind), local)
+}

@@ -1,0 +1,118 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+var closeProse = loadProse("close.txt", stepSections...)
+
+// CloseStep gives a socket back to the kernel: close(5) = 0.
+var CloseStep = &Step{
+	Name:     "close",
+	Usage:    "close SOCK | close all",
+	Example:  "close conn",
+	About:    closeProse.about(),
+	Complete: completeClose,
+	Run:      runClose,
+}
+
+func completeClose(l *Lab, before []string) []string {
+	if len(before) == 0 {
+		return append(l.Names(), "all")
+	}
+	return nil
+}
+
+// closeData is what close.txt can use.
+type closeData struct {
+	Name, Label, Py string
+	FD              int
+	Local, Remote   string
+	Listener        bool
+	Waiting         int    // connections left in a listener's accept queue
+	Unread          int    // bytes in the receive queue that nobody read
+	Connected       bool   // it had a TCP connection
+	KernelState     string // what the kernel keeps of the connection now, or ""
+	PeerLabel       string // the lab's socket at the other end, or ""
+	PeerState       string
+	Datagram        bool
+	Count           int // close all: how many
+}
+
+func runClose(_ context.Context, l *Lab, args []string) (*Report, error) {
+	if len(args) != 1 {
+		return nil, usageErr("close takes one socket, or all")
+	}
+	if args[0] == "all" {
+		return l.CloseAll(), nil
+	}
+	s, err := l.Find(args[0])
+	if err != nil {
+		return nil, err
+	}
+	return l.closeOne(s, "closed by `close "+s.Name+"`"), nil
+}
+
+// CloseAll closes every live socket, in the order they were made, and
+// reports them together.
+func (l *Lab) CloseAll() *Report {
+	all := l.Sockets()
+	report := &Report{Says: closeProse.render("all", closeData{Count: len(all)})}
+	var calls []string
+	for _, s := range all {
+		r := l.closeOne(s, "closed by `close all`")
+		calls = append(calls, r.Call)
+		report.State = append(report.State, r.State...)
+		if r.Failure != nil && report.Failure == nil {
+			report.Failure = r.Failure
+		}
+	}
+	report.Call = strings.Join(calls, "; ")
+	if len(all) == 0 {
+		report.Call = "(no sockets to close)"
+	}
+	return report
+}
+
+func (l *Lab) closeOne(s *Socket, how string) *Report {
+	before := Read(s)
+	peer, _, hasPeer := l.peerOf(s, before)
+	data := closeData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Local: ShowAddr(before.Local),
+		Remote: ShowAddr(before.Remote), Listener: before.State == Listen, Waiting: before.AcceptQueue,
+		Unread: before.RecvQ, Connected: s.Kind == Stream && before.Connected(), Datagram: s.Kind == Datagram}
+	call := fmt.Sprintf("close(%d)", s.FD)
+
+	l.mu.Lock()
+	err := closeCall(s.FD)
+	l.mu.Unlock()
+	// Whatever close returns, the descriptor is gone: Linux releases it
+	// even when close reports an error, so it must never be closed again.
+	l.remove(s, how)
+	if err != nil {
+		return closeProse.refused(call, err, data)
+	}
+	after := "(fd closed)"
+	if data.Connected {
+		if st, ok := ConnectionState(before.Local, before.Remote); ok {
+			data.KernelState = st.String()
+			after += ", connection " + data.KernelState + " in the kernel"
+		} else {
+			after += ", connection gone"
+		}
+	}
+	report := &Report{
+		Call:   call + " = 0",
+		State:  []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after}},
+		Python: closeProse.render("python", data),
+	}
+	if hasPeer {
+		ps := Read(peer)
+		data.PeerLabel, data.PeerState = peer.Label(), ps.Summary(peer.Kind)
+		report.State = append(report.State, Change{Who: peer.Label(), After: data.PeerState})
+	}
+	report.Says = closeProse.render("says", data)
+	report.Next = closeProse.render("next", data)
+	return report
+}

@@ -1,0 +1,169 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+var connectProse = loadProse("connect.txt", stepSections...)
+
+// ConnectStep connects a socket to a server: connect(4, 127.0.0.1:8081).
+var ConnectStep = &Step{
+	Name:     "connect",
+	Usage:    "connect SOCK HOST PORT [--timeout D]",
+	Example:  "connect client 127.0.0.1 8081",
+	About:    connectProse.about(),
+	Complete: socketNames(hostsThenNothing),
+	Run:      runConnect,
+}
+
+// connectData is what connect.txt can use.
+type connectData struct {
+	Name, Label, Py string
+	FD              int
+	Host, PyHost    string
+	Port            int
+	Remote, Local   string
+	Resolved        string
+	Took            string
+	AutoBound       bool // the kernel chose the local address
+	Listener        string // our listener that the connection now waits at
+	ListenerName    string
+	Queue, Backlog  int
+	Datagram        bool
+	InProgress      bool // non-blocking: the handshake continues
+}
+
+func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
+	args, flags, err := takeFlags(args, []string{"timeout"}, nil)
+	if err != nil {
+		return nil, err
+	}
+	s, err := l.find(args, "should connect")
+	if err != nil {
+		return nil, err
+	}
+	if len(args) != 3 {
+		return nil, usageErr("connect takes a socket, the server's host and its port")
+	}
+	timeout, err := flags.timeout()
+	if err != nil {
+		return nil, err
+	}
+	port, err := parsePort(args[2], "")
+	if err != nil {
+		return nil, err
+	}
+	if everyInterface(args[1]) {
+		return nil, usageErr(fmt.Sprintf("connect needs the server's address; %q means every interface, which only bind understands: use %s for this machine", args[1], loopback(s.Family)))
+	}
+	addr, resolved, err := resolveHost(args[1], s.Family)
+	if err != nil {
+		return nil, err
+	}
+	remote := netip.AddrPortFrom(addr, port)
+	data := connectData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Host: args[1], PyHost: pyHost(args[1]),
+		Port: int(port), Remote: remote.String(), Resolved: resolved, Datagram: s.Kind == Datagram}
+	before := Read(s)
+	data.AutoBound = !before.Bound()
+	call := fmt.Sprintf("connect(%d, %s)", s.FD, remote)
+
+	start := time.Now()
+	err = l.connect(ctx, s, remote, before.NonBlocking, timeout, call)
+	var stop *stopError
+	if errors.As(err, &stop) {
+		return stop.report, nil
+	}
+	took := time.Since(start)
+	if errors.Is(err, unix.EINPROGRESS) && before.NonBlocking {
+		data.InProgress = true
+	} else if err != nil {
+		return connectProse.refused(call, err, data), nil
+	}
+	after := Read(s)
+	data.Local, data.Took = after.Local.String(), ms(took)
+	report := &Report{
+		Call:   call + " = 0",
+		Took:   took,
+		TookAs: "handshake",
+		State:  []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
+		Python: connectProse.render("python", data),
+	}
+	if data.InProgress {
+		report.Call, report.Took = call+" = -1 EINPROGRESS", 0
+	}
+	if data.Datagram {
+		report.Took = 0
+	}
+	if ls, snap, ok := l.listenerFor(remote); ok {
+		data.Listener, data.ListenerName, data.Queue, data.Backlog = ls.Label(), ls.Name, snap.AcceptQueue, snap.Backlog
+		report.State = append(report.State, Change{Who: ls.Label(), After: snap.Summary(ls.Kind)})
+	}
+	report.Says = connectProse.render("says", data)
+	report.Next = connectProse.render("next", data)
+	return report, nil
+}
+
+// stopError carries the report of a wait that ended before the call did.
+type stopError struct{ report *Report }
+
+func (e *stopError) Error() string { return e.report.Call }
+
+// connect makes the call. On a blocking socket it runs the handshake
+// without blocking the whole program, so that Ctrl-C and --timeout can end
+// the wait: the socket is made non-blocking for the call, sockstep waits
+// in poll until the handshake ends, and reads its result with SO_ERROR,
+// which is what a blocking connect does inside the kernel. A wait that is
+// stopped dissolves the half-made connection (connect with AF_UNSPEC), so
+// the socket is back where it was.
+func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, nonBlock bool, timeout time.Duration, call string) error {
+	sa := sockaddr(s.Family, remote)
+	if nonBlock || s.Kind == Datagram {
+		return connectCall(s.FD, sa)
+	}
+	if err := unix.SetNonblock(s.FD, true); err != nil {
+		return err
+	}
+	defer unix.SetNonblock(s.FD, false)
+	err := connectCall(s.FD, sa)
+	if !errors.Is(err, unix.EINPROGRESS) {
+		return err
+	}
+	stop, _, err := l.wait(ctx, s, unix.POLLOUT, timeout, call, "the handshake with "+remote.String())
+	if err != nil {
+		return err
+	}
+	if stop != nil {
+		abandonConnect(s.FD)
+		return &stopError{stop}
+	}
+	soErr, err := unix.GetsockoptInt(s.FD, unix.SOL_SOCKET, unix.SO_ERROR)
+	if err != nil {
+		return err
+	}
+	if soErr != 0 {
+		return unix.Errno(soErr)
+	}
+	return nil
+}
+
+// listenerFor finds the lab's listening socket that a connection to remote
+// reaches, if there is one, with its state after the connection arrived.
+func (l *Lab) listenerFor(remote netip.AddrPort) (*Socket, Snapshot, bool) {
+	for _, s := range l.Sockets() {
+		if s.Kind != Stream {
+			continue
+		}
+		snap := Read(s)
+		if snap.State == Listen && snap.Local.Port() == remote.Port() &&
+			(snap.Local.Addr().IsUnspecified() || snap.Local.Addr().Unmap() == remote.Addr().Unmap()) {
+			return s, snap, true
+		}
+	}
+	return nil, Snapshot{}, false
+}

@@ -1,0 +1,192 @@
+//go:build linux
+
+package steps
+
+import (
+	"bufio"
+	"encoding/hex"
+	"net/netip"
+	"os"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Read asks the kernel about the socket now: its addresses from
+// getsockname/getpeername, TCP state and a listener's accept queue from
+// TCP_INFO, queued bytes from SIOCINQ/SIOCOUTQ, and readiness from poll
+// with a zero timeout. It consumes nothing.
+func Read(s *Socket) Snapshot {
+	var snap Snapshot
+	if sa, err := unix.Getsockname(s.FD); err == nil {
+		snap.Local = addrPortOf(sa)
+	}
+	if sa, err := unix.Getpeername(s.FD); err == nil {
+		snap.Remote = addrPortOf(sa)
+	}
+	if flags, err := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0); err == nil {
+		snap.NonBlocking = flags&unix.O_NONBLOCK != 0
+	}
+	if s.Kind == Stream {
+		if info, err := unix.GetsockoptTCPInfo(s.FD, unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+			snap.FromKernel = true
+			snap.State = TCPState(info.State)
+			if snap.State == Listen {
+				// For a listener Linux reports the accept queue's length
+				// in tcpi_unacked and its limit in tcpi_sacked.
+				snap.AcceptQueue = int(info.Unacked)
+				snap.Backlog = int(info.Sacked)
+			}
+		}
+	} else {
+		snap.FromKernel = true
+	}
+	if snap.State != Listen {
+		inq, errIn := unix.IoctlGetInt(s.FD, unix.SIOCINQ)
+		outq, errOut := unix.IoctlGetInt(s.FD, unix.SIOCOUTQ)
+		if errIn == nil && errOut == nil {
+			snap.RecvQ, snap.SendQ, snap.QueuesKnown = inq, outq, true
+		}
+	}
+	fds := []unix.PollFd{{Fd: int32(s.FD), Events: unix.POLLIN | unix.POLLOUT | unix.POLLRDHUP}}
+	if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
+		ev := fds[0].Revents
+		snap.Readable = ev&unix.POLLIN != 0
+		snap.Writable = ev&unix.POLLOUT != 0
+		snap.PeerClosed = ev&unix.POLLRDHUP != 0
+		snap.Hangup = ev&unix.POLLHUP != 0
+		snap.Error = ev&unix.POLLERR != 0
+	}
+	return snap
+}
+
+// A Connection is one line of the kernel's table of TCP sockets
+// (/proc/net/tcp and tcp6): every TCP socket of the machine, including
+// those no process holds any more, such as a connection in TIME_WAIT.
+type Connection struct {
+	Local, Remote netip.AddrPort
+	State         TCPState
+	RecvQ, SendQ  int
+	// Inode is 0 for a connection no file descriptor refers to: one in
+	// TIME_WAIT, or one still waiting in an accept queue.
+	Inode uint64
+}
+
+// Connections reads the kernel's table of TCP sockets.
+func Connections() ([]Connection, error) {
+	var all []Connection
+	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		conns, err := readProcNet(name)
+		if err != nil && !os.IsNotExist(err) {
+			return nil, err
+		}
+		all = append(all, conns...)
+	}
+	return all, nil
+}
+
+func readProcNet(name string) ([]Connection, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var conns []Connection
+	sc := bufio.NewScanner(f)
+	sc.Scan() // the header
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 10 {
+			continue
+		}
+		local, ok1 := parseProcAddr(fields[1])
+		remote, ok2 := parseProcAddr(fields[2])
+		state, err := strconv.ParseUint(fields[3], 16, 8)
+		if !ok1 || !ok2 || err != nil {
+			continue
+		}
+		c := Connection{Local: local, Remote: remote, State: TCPState(state)}
+		if tx, rx, ok := strings.Cut(fields[4], ":"); ok {
+			sendQ, _ := strconv.ParseUint(tx, 16, 32)
+			recvQ, _ := strconv.ParseUint(rx, 16, 32)
+			c.SendQ, c.RecvQ = int(sendQ), int(recvQ)
+		}
+		c.Inode, _ = strconv.ParseUint(fields[9], 10, 64)
+		conns = append(conns, c)
+	}
+	return conns, sc.Err()
+}
+
+// parseProcAddr reads "0100007F:1F91": the address as the kernel stores it
+// (32-bit words in host byte order, here little-endian) and the port in hex.
+func parseProcAddr(s string) (netip.AddrPort, bool) {
+	hexAddr, hexPort, ok := strings.Cut(s, ":")
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	raw, err := hex.DecodeString(hexAddr)
+	port, err2 := strconv.ParseUint(hexPort, 16, 16)
+	if err != nil || err2 != nil || (len(raw) != 4 && len(raw) != 16) {
+		return netip.AddrPort{}, false
+	}
+	for i := 0; i < len(raw); i += 4 {
+		raw[i], raw[i+1], raw[i+2], raw[i+3] = raw[i+3], raw[i+2], raw[i+1], raw[i]
+	}
+	addr, _ := netip.AddrFromSlice(raw)
+	return netip.AddrPortFrom(addr, uint16(port)), true
+}
+
+// ConnectionState finds a connection in the kernel's table by its two
+// ends, for what happens to it after its file descriptor is closed.
+func ConnectionState(local, remote netip.AddrPort) (TCPState, bool) {
+	conns, err := Connections()
+	if err != nil {
+		return 0, false
+	}
+	for _, c := range conns {
+		if sameEnd(c.Local, local) && sameEnd(c.Remote, remote) {
+			return c.State, true
+		}
+	}
+	return 0, false
+}
+
+// WaitingPeers lists the clients in a listener's accept queue: connections
+// to its port that finished the handshake but that no file descriptor
+// holds yet (inode 0 in the kernel's table).
+func WaitingPeers(listener Snapshot) []netip.AddrPort {
+	conns, err := Connections()
+	if err != nil {
+		return nil
+	}
+	var peers []netip.AddrPort
+	for _, c := range conns {
+		if c.Inode == 0 && c.State == Established && c.Local.Port() == listener.Local.Port() &&
+			(listener.Local.Addr().IsUnspecified() || sameEnd(c.Local, listener.Local)) {
+			peers = append(peers, c.Remote)
+		}
+	}
+	return peers
+}
+
+// KernelNote says where the state comes from, for `show`.
+const KernelNote = "read from the kernel: getsockname, getpeername, TCP_INFO, SIOCINQ/SIOCOUTQ, poll"
+
+// abandonConnect dissolves a connection attempt still in its handshake,
+// by connecting to an address of family AF_UNSPEC, which Linux takes as
+// "forget the peer": the socket goes back to CLOSED.
+func abandonConnect(fd int) {
+	sa := unix.RawSockaddr{Family: unix.AF_UNSPEC}
+	unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+}
+
+// newSocket makes a socket whose descriptor is closed if sockstep ever
+// starts another program, so no child inherits the learner's sockets.
+func newSocket(domain, typ, proto int) (int, error) {
+	return unix.Socket(domain, typ|unix.SOCK_CLOEXEC, proto)
+}
+
+// accept takes a connection, its descriptor marked close-on-exec.
+func accept(fd int) (int, unix.Sockaddr, error) { return unix.Accept4(fd, unix.SOCK_CLOEXEC) }

@@ -1,0 +1,80 @@
+//go:build !linux
+
+package steps
+
+import (
+	"errors"
+	"net/netip"
+
+	"golang.org/x/sys/unix"
+)
+
+// Read asks the kernel what this system lets sockstep ask portably: the
+// addresses and readiness. TCP state and queue lengths are not read here,
+// and the Snapshot says so (FromKernel false).
+func Read(s *Socket) Snapshot {
+	var snap Snapshot
+	if sa, err := unix.Getsockname(s.FD); err == nil {
+		snap.Local = addrPortOf(sa)
+	}
+	if sa, err := unix.Getpeername(s.FD); err == nil {
+		snap.Remote = addrPortOf(sa)
+	}
+	if flags, err := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0); err == nil {
+		snap.NonBlocking = flags&unix.O_NONBLOCK != 0
+	}
+	fds := []unix.PollFd{{Fd: int32(s.FD), Events: unix.POLLIN | unix.POLLOUT}}
+	if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
+		ev := fds[0].Revents
+		snap.Readable = ev&unix.POLLIN != 0
+		snap.Writable = ev&unix.POLLOUT != 0
+		snap.Hangup = ev&unix.POLLHUP != 0
+		snap.Error = ev&unix.POLLERR != 0
+	}
+	return snap
+}
+
+// A Connection is one line of a kernel's table of TCP sockets.
+type Connection struct {
+	Local, Remote netip.AddrPort
+	State         TCPState
+	RecvQ, SendQ  int
+	Inode         uint64
+}
+
+// Connections is not available on this system.
+func Connections() ([]Connection, error) {
+	return nil, errors.New("the kernel's table of TCP sockets is read on Linux only")
+}
+
+// ConnectionState is not known on this system.
+func ConnectionState(local, remote netip.AddrPort) (TCPState, bool) { return 0, false }
+
+// WaitingPeers is not known on this system.
+func WaitingPeers(listener Snapshot) []netip.AddrPort { return nil }
+
+// KernelNote says where the state comes from, for `show`.
+const KernelNote = "addresses and readiness read from the kernel; TCP state and queues are not read on this system"
+
+// abandonConnect cannot undo a handshake in progress on this system; the
+// kernel finishes or fails it on its own.
+func abandonConnect(fd int) {}
+
+// newSocket makes a socket and marks it close-on-exec straight after, as
+// systems without SOCK_CLOEXEC must.
+func newSocket(domain, typ, proto int) (int, error) {
+	fd, err := unix.Socket(domain, typ, proto)
+	if err == nil {
+		unix.CloseOnExec(fd)
+	}
+	return fd, err
+}
+
+// accept takes a connection and marks it close-on-exec straight after.
+func accept(fd int) (int, unix.Sockaddr, error) {
+	nfd, sa, err := unix.Accept(fd)
+	if err == nil {
+		unix.CloseOnExec(nfd)
+	}
+	return nfd, sa, err
+}

@@ -1,0 +1,250 @@
+package steps
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Family is the address family a socket was made for.
+type Family int
+
+// The two families sockstep teaches.
+const (
+	IPv4 Family = iota
+	IPv6
+)
+
+func (f Family) String() string {
+	if f == IPv6 {
+		return "IPv6"
+	}
+	return "IPv4"
+}
+
+// Constant is the name C and Python give the family.
+func (f Family) Constant() string {
+	if f == IPv6 {
+		return "AF_INET6"
+	}
+	return "AF_INET"
+}
+
+// Kind is the socket type: a byte stream (TCP) or datagrams (UDP).
+type Kind int
+
+// The two kinds sockstep teaches.
+const (
+	Stream Kind = iota
+	Datagram
+)
+
+func (k Kind) String() string {
+	if k == Datagram {
+		return "UDP"
+	}
+	return "TCP"
+}
+
+// Constant is the name C and Python give the type.
+func (k Kind) Constant() string {
+	if k == Datagram {
+		return "SOCK_DGRAM"
+	}
+	return "SOCK_STREAM"
+}
+
+// A Socket is one live socket of the lab: the learner's name for it, the
+// file descriptor the kernel gave it, and what it was made as. Everything
+// else about it (addresses, state, queues) is read from the kernel when
+// asked, never remembered.
+type Socket struct {
+	Name   string
+	FD     int
+	Family Family
+	Kind   Kind
+	// AcceptedFrom names the listener this socket came from, or "".
+	AcceptedFrom string
+}
+
+// Label is how a socket is always printed: its name and its fd together.
+func (s *Socket) Label() string { return fmt.Sprintf("%s (fd %d)", s.Name, s.FD) }
+
+// Proto is the short form used in tables: tcp4, tcp6, udp4, udp6.
+func (s *Socket) Proto() string {
+	p := "tcp"
+	if s.Kind == Datagram {
+		p = "udp"
+	}
+	if s.Family == IPv6 {
+		return p + "6"
+	}
+	return p + "4"
+}
+
+// Py is the socket's name as a Python variable.
+func (s *Socket) Py() string { return strings.ReplaceAll(s.Name, "-", "_") }
+
+// MaxSockets bounds how many sockets one lab holds open at once, so that no
+// script or loop can exhaust the process's file descriptors.
+const MaxSockets = 512
+
+// A Lab is the table of live sockets a learner has made, in the order they
+// were made. It is safe for the background watcher to read while a step
+// runs.
+type Lab struct {
+	mu      sync.Mutex
+	sockets []*Socket
+	gone    map[string]string // name → how it went, for a clear message
+	made    map[string]int    // prefix ("s", "c") → how many names handed out
+
+	// Waiting, when set, is told what a step is about to wait for, before
+	// it blocks, so the learner knows why nothing happens and that Ctrl-C
+	// stops it.
+	Waiting func(what string)
+}
+
+// NewLab returns an empty lab.
+func NewLab() *Lab {
+	return &Lab{gone: map[string]string{}, made: map[string]int{}}
+}
+
+// Sockets returns the live sockets in the order they were made.
+func (l *Lab) Sockets() []*Socket {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]*Socket(nil), l.sockets...)
+}
+
+// Find looks a socket up by its name or by its fd number.
+func (l *Lab) Find(ref string) (*Socket, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range l.sockets {
+		if s.Name == ref {
+			return s, nil
+		}
+	}
+	if fd, err := strconv.Atoi(ref); err == nil {
+		for _, s := range l.sockets {
+			if s.FD == fd {
+				return s, nil
+			}
+		}
+		return nil, &UsageError{Problem: fmt.Sprintf("no socket of this session has fd %d", fd)}
+	}
+	if how, ok := l.gone[ref]; ok {
+		return nil, &UsageError{Problem: fmt.Sprintf("%s is gone: %s; make a new one with `socket as %s`", ref, how, ref)}
+	}
+	if len(l.sockets) == 0 {
+		return nil, &UsageError{Problem: fmt.Sprintf("there is no socket called %q yet: make one with `socket as %s`", ref, ref)}
+	}
+	return nil, &UsageError{Problem: fmt.Sprintf("there is no socket called %q; the live sockets are %s", ref, l.namesLocked())}
+}
+
+func (l *Lab) namesLocked() string {
+	var names []string
+	for _, s := range l.sockets {
+		names = append(names, s.Label())
+	}
+	return strings.Join(names, ", ")
+}
+
+// Names lists the live sockets' names, for completion.
+func (l *Lab) Names() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var names []string
+	for _, s := range l.sockets {
+		names = append(names, s.Name)
+	}
+	return names
+}
+
+// checkNewName says whether name may name a new socket, or "" to have one
+// chosen with the given prefix.
+func (l *Lab) checkNewName(name string) error {
+	if name == "" {
+		return nil
+	}
+	if err := validName(name); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, s := range l.sockets {
+		if s.Name == name {
+			return &UsageError{Problem: fmt.Sprintf("%s is already the name of %s; choose another name or `close %s` first", name, s.Label(), name)}
+		}
+	}
+	if len(l.sockets) >= MaxSockets {
+		return &UsageError{Problem: fmt.Sprintf("this session already holds %d sockets, sockstep's own limit; `close all` or close some first", MaxSockets)}
+	}
+	return nil
+}
+
+// reserved words cannot name a socket: they mean something in a command.
+var reserved = map[string]bool{"all": true, "as": true, "tcp": true, "udp": true, "ipv4": true, "ipv6": true, "any": true, "localhost": true}
+
+func validName(name string) error {
+	ok := name != "" && len(name) <= 32 && !reserved[name]
+	for i, r := range name {
+		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_'
+		digit := r >= '0' && r <= '9'
+		if !(letter || (i > 0 && (digit || r == '-'))) {
+			ok = false
+		}
+	}
+	if !ok {
+		return &UsageError{Problem: fmt.Sprintf("%q cannot name a socket: use a letter, then letters, digits, _ or - (at most 32), and none of the words all, as, tcp, udp, ipv4, ipv6, any, localhost", name)}
+	}
+	return nil
+}
+
+// add puts a new socket in the table, naming it prefix1, prefix2, … when the
+// learner gave no name.
+func (l *Lab) add(s *Socket, prefix string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for s.Name == "" {
+		l.made[prefix]++
+		name := fmt.Sprintf("%s%d", prefix, l.made[prefix])
+		if l.nameTakenLocked(name) {
+			continue
+		}
+		s.Name = name
+	}
+	delete(l.gone, s.Name)
+	l.sockets = append(l.sockets, s)
+}
+
+func (l *Lab) nameTakenLocked(name string) bool {
+	for _, s := range l.sockets {
+		if s.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// remove takes a socket out of the table and remembers how it went.
+func (l *Lab) remove(s *Socket, how string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for i, t := range l.sockets {
+		if t == s {
+			l.sockets = append(l.sockets[:i], l.sockets[i+1:]...)
+			break
+		}
+	}
+	l.gone[s.Name] = how
+}
+
+// Watch runs f with the table locked, so that no socket is closed (and its
+// fd number reused) while f reads the kernel's state. f must not block.
+func (l *Lab) Watch(f func(live []*Socket)) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	f(l.sockets)
+}

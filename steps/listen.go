@@ -1,0 +1,86 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+var listenProse = loadProse("listen.txt", stepSections...)
+
+// DefaultBacklog is what Python's listen() uses when given no number:
+// min(SOMAXCONN, 128).
+const DefaultBacklog = 128
+
+// ListenStep turns a bound socket into a listening one: listen(3, 128).
+var ListenStep = &Step{
+	Name:     "listen",
+	Usage:    "listen SOCK [BACKLOG]      (BACKLOG defaults to 128, like Python)",
+	Example:  "listen server",
+	About:    listenProse.about(),
+	Complete: socketNames(nil),
+	Run:      runListen,
+}
+
+// listenData is what listen.txt can use.
+type listenData struct {
+	Name, Label, Py string
+	FD              int
+	Backlog         int  // as asked
+	Given           bool // whether the learner gave a backlog
+	KernelBacklog   int  // what TCP_INFO reports the kernel applies
+	Somaxconn       int  // net.core.somaxconn, 0 if not known
+	Local           string
+	Port            int
+	Every           bool
+	AutoBound       bool // the socket had no address, so the kernel chose one
+	Datagram        bool
+}
+
+func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
+	s, err := l.find(args, "should listen")
+	if err != nil {
+		return nil, err
+	}
+	data := listenData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Backlog: DefaultBacklog,
+		Somaxconn: somaxconn(), Datagram: s.Kind == Datagram}
+	switch len(args) {
+	case 1:
+	case 2:
+		n, err := strconv.Atoi(args[1])
+		if err != nil || n < 0 || n > 65535 {
+			return nil, usageErr(fmt.Sprintf("the backlog is a whole number, such as 5 or 128, not %q", args[1]))
+		}
+		data.Backlog, data.Given = n, true
+	default:
+		return nil, usageErr("listen takes a socket and an optional backlog")
+	}
+	before := Read(s)
+	data.AutoBound = !before.Bound()
+	call := fmt.Sprintf("listen(%d, %d)", s.FD, data.Backlog)
+	if err := listenCall(s.FD, data.Backlog); err != nil {
+		return listenProse.refused(call, err, data), nil
+	}
+	after := Read(s)
+	data.KernelBacklog, data.Local, data.Port = after.Backlog, after.Local.String(), int(after.Local.Port())
+	data.Every = after.Local.Addr().IsUnspecified()
+	return &Report{
+		Call:   call + " = 0",
+		Says:   listenProse.render("says", data),
+		State:  []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
+		Python: listenProse.render("python", data),
+		Next:   listenProse.render("next", data),
+	}, nil
+}
+
+// somaxconn reads the machine's cap on any backlog, or 0.
+func somaxconn() int {
+	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}

@@ -1,0 +1,151 @@
+package steps
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"regexp"
+	"strings"
+	"text/template"
+)
+
+// Each step's prose lives in a text file beside its Go file: bind.txt next
+// to bind.go. A file is a list of sections; a line `[name]` starts one, and
+// lines starting with # are comments. The sections are:
+//
+//	[about]   what the call does, for help
+//	[says]    the plain sentences after a successful call
+//	[python]  the same call in Python
+//	[next]    a command to try next
+//	[ERRNO]   what that errno means for this step, e.g. [EADDRINUSE]
+//
+// Sections other than [about] are Go templates
+// (https://pkg.go.dev/text/template) over the data the step passes; each
+// file's header lists the fields it can use. Line breaks inside a paragraph
+// are spaces; a blank line starts a new paragraph.
+//
+//go:embed socket.txt bind.txt listen.txt accept.txt connect.txt send.txt recv.txt close.txt waiting.txt
+var proseFiles embed.FS
+
+// prose is one step's parsed prose.
+type prose struct {
+	file     string
+	sections map[string]*template.Template
+}
+
+var (
+	sectionLine = regexp.MustCompile(`^\[([A-Za-z0-9_ -]+)\]\s*$`)
+	blankLine   = regexp.MustCompile(`\n\s*\n`)
+)
+
+// parseProse reads one prose file. Errors name the file and line.
+func parseProse(file, text string, required ...string) (*prose, error) {
+	p := &prose{file: file, sections: map[string]*template.Template{}}
+	var name string
+	var body []string
+	var start int
+	flush := func() error {
+		if name == "" {
+			return nil
+		}
+		if _, dup := p.sections[name]; dup {
+			return fmt.Errorf("%s:%d: section [%s] appears twice", file, start, name)
+		}
+		t, err := template.New(file + ":" + name).Option("missingkey=error").Parse(strings.Join(body, "\n"))
+		if err != nil {
+			return fmt.Errorf("%s:%d: section [%s]: %v", file, start, name, err)
+		}
+		p.sections[name] = t
+		return nil
+	}
+	for i, line := range strings.Split(text, "\n") {
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		if m := sectionLine.FindStringSubmatch(line); m != nil {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+			name, body, start = m[1], nil, i+1
+			continue
+		}
+		if name == "" && strings.TrimSpace(line) != "" {
+			return nil, fmt.Errorf("%s:%d: text before the first [section]", file, i+1)
+		}
+		body = append(body, line)
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	for _, need := range required {
+		if p.sections[need] == nil {
+			return nil, fmt.Errorf("%s: no [%s] section", file, need)
+		}
+	}
+	return p, nil
+}
+
+// stepSections are the sections every step's prose file has.
+var stepSections = []string{"about", "says", "python", "next"}
+
+// loadProse parses a prose file at start-up; a broken file stops the
+// program at once, and the tests, which start it, fail with the file and line.
+func loadProse(file string, required ...string) *prose {
+	text, err := proseFiles.ReadFile(file)
+	if err != nil {
+		panic(err)
+	}
+	p, err := parseProse(file, string(text), required...)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// has says whether the file has a section.
+func (p *prose) has(section string) bool { return p.sections[section] != nil }
+
+// render fills a section in with data. Paragraphs are folded to single
+// lines and separated by "\n". A template that fails says so in the text,
+// where a test sees it, rather than hiding the failure.
+func (p *prose) render(section string, data any) string {
+	t := p.sections[section]
+	if t == nil {
+		return ""
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, data); err != nil {
+		return fmt.Sprintf("[narration error in %s [%s]: %v]", p.file, section, err)
+	}
+	return foldParagraphs(b.String())
+}
+
+// foldParagraphs joins the lines of each paragraph with single spaces.
+func foldParagraphs(s string) string {
+	var paras []string
+	for _, para := range blankLine.Split(strings.TrimSpace(s), -1) {
+		if f := strings.Join(strings.Fields(para), " "); f != "" {
+			paras = append(paras, f)
+		}
+	}
+	return strings.Join(paras, "\n")
+}
+
+// about is the [about] section, which takes no data.
+func (p *prose) about() string { return p.render("about", nil) }
+
+// refused builds the report of a call the kernel refused: the call with
+// its errno, what the errno means, what it means for this step (the
+// section named after the errno, if the file has one), and what Python
+// would raise.
+func (p *prose) refused(call string, err error, data any) *Report {
+	help, ok := ExplainErrno(err)
+	if !ok {
+		help = ErrnoHelp{Name: "error", Meaning: err.Error()}
+	}
+	return &Report{
+		Call:    fmt.Sprintf("%s = -1 %s (errno %d)", call, help.Name, help.Number),
+		Failure: &Failure{ErrnoHelp: help, ForStep: p.render(help.Name, data)},
+		Python:  p.render("python", data),
+	}
+}

@@ -1,0 +1,64 @@
+package steps
+
+import (
+	"errors"
+	"time"
+)
+
+// A Report is what one step tells the learner, in the order of the
+// narration contract: the call as the kernel saw it, what it means, the
+// state change read back from the kernel, the same line in Python, and what
+// to try next.
+type Report struct {
+	Call   string        // "bind(3, 0.0.0.0:8081) = 0"
+	Took   time.Duration // how long the call took, when that teaches something
+	TookAs string        // what Took measured: "handshake", "waited"
+	Says   string        // one to three plain sentences
+	State  []Change      // read from the kernel before and after
+	Python string        // the same line in Python
+	Next   string        // a command to try next
+	Data   []byte        // bytes received, to be shown safely
+	Hex    bool          // show Data as a hex dump
+	Lines  []string      // extra lines of output (the tutorial's prints)
+
+	// Failure is set when the kernel refused the call.
+	Failure *Failure
+	// Stopped is set when a wait ended without the call completing
+	// (Ctrl-C or --timeout); nothing about the socket changed.
+	Stopped bool
+}
+
+// Failed says whether the step did not do what it was asked.
+func (r *Report) Failed() bool { return r.Failure != nil || r.Stopped }
+
+// A Change is one line of state: who, and what the kernel says before and
+// after the call. Before is empty when there is nothing to compare.
+type Change struct {
+	Who    string
+	Before string
+	After  string
+}
+
+// A Failure explains an errno: the kernel's word, what it means in general,
+// and what it means for this step.
+type Failure struct {
+	ErrnoHelp
+	ForStep string // what the errno means for this step, from its prose
+}
+
+// A UsageError is a command that could not be run as typed. Nothing was
+// called and nothing changed.
+type UsageError struct {
+	Problem string
+}
+
+func (e *UsageError) Error() string { return e.Problem }
+
+// usageErr makes a UsageError from a formatted problem.
+func usageErr(problem string) error { return &UsageError{Problem: problem} }
+
+// IsUsage says whether err is a UsageError.
+func IsUsage(err error) bool {
+	var u *UsageError
+	return errors.As(err, &u)
+}

@@ -1,0 +1,187 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/sys/unix"
+)
+
+var sendProse = loadProse("send.txt", stepSections...)
+
+// SendStep sends bytes on a connected socket: send(5, "You are connected") = 17.
+var SendStep = &Step{
+	Name:     "send",
+	Usage:    `send SOCK TEXT…             (words joined by single spaces, or "quoted\r\n")`,
+	Example:  `send conn "You are connected"`,
+	About:    sendProse.about(),
+	Complete: socketNames(nil),
+	Run:      runSend,
+}
+
+// sendData is what send.txt can use.
+type sendData struct {
+	Name, Label, Py string
+	FD              int
+	Text            string // the bytes, made safe to print
+	PyBytes         string // the bytes as a Python expression
+	Asked, Sent     int
+	Pieces          int    // how many send calls it took
+	Peer            string // the peer's address, or ""
+	PeerLabel       string // the lab's socket at the other end, or ""
+	PeerName        string
+	PeerRecvQ       int    // bytes waiting in the peer's receive queue
+	SendQ           int    // bytes sent but not yet acknowledged
+	Datagram        bool
+	Partial         bool // a non-blocking send took only part
+}
+
+func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
+	s, err := l.find(args, "should send")
+	if err != nil {
+		return nil, err
+	}
+	if len(args) < 2 {
+		return nil, usageErr("send needs the text to send after the socket (use \"\" to send nothing)")
+	}
+	msg := []byte(strings.Join(args[1:], " "))
+	before := Read(s)
+	data := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Text: Printable(msg),
+		PyBytes: pyBytes(msg), Asked: len(msg), Datagram: s.Kind == Datagram}
+	call := fmt.Sprintf("send(%d, %s, %d)", s.FD, quoteShort(msg), len(msg))
+
+	sent, pieces, stop, err := l.send(ctx, s, msg, before.NonBlocking, call)
+	data.Sent, data.Pieces = sent, pieces
+	if stop != nil {
+		stop.Says = fmt.Sprintf("%d of %d bytes were sent before you stopped. ", sent, len(msg)) + stop.Says
+		return stop, nil
+	}
+	if err != nil {
+		return sendProse.refused(call, err, data), nil
+	}
+	data.Partial = sent < len(msg)
+	after := Read(s)
+	data.SendQ = after.SendQ
+	if after.Connected() {
+		data.Peer = after.Remote.String()
+	}
+	report := &Report{
+		Call:   fmt.Sprintf("%s = %d", call, sent),
+		Python: sendProse.render("python", data),
+		State:  []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
+	}
+	if peer, snap, ok := l.peerOf(s, after); ok {
+		data.PeerLabel, data.PeerName, data.PeerRecvQ = peer.Label(), peer.Name, snap.RecvQ
+		report.State = append(report.State, Change{Who: peer.Label(), After: queues(snap)})
+	}
+	report.Says = sendProse.render("says", data)
+	report.Next = sendProse.render("next", data)
+	return report, nil
+}
+
+// send sends all of msg on a blocking socket, or what the kernel takes at
+// once on a non-blocking one. Each call is made with MSG_DONTWAIT, and
+// between calls sockstep waits in poll for room in the send buffer, so
+// that Ctrl-C can stop a send to a peer that never reads. MSG_NOSIGNAL
+// keeps a send to a closed connection from killing the program with
+// SIGPIPE: it fails with EPIPE instead.
+func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, nonBlock bool, call string) (sent, pieces int, stop *Report, err error) {
+	for {
+		n, err := sendCall(s.FD, msg[sent:], nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+		if n > 0 {
+			sent += n
+		}
+		pieces++
+		switch {
+		case errors.Is(err, unix.EAGAIN) && !nonBlock && s.Kind == Stream:
+		case err != nil:
+			return sent, pieces, nil, err
+		case sent == len(msg) || nonBlock || s.Kind == Datagram:
+			return sent, pieces, nil, nil
+		}
+		stop, _, err := l.wait(ctx, s, unix.POLLOUT, 0, call, "room in the send buffer")
+		if err != nil || stop != nil {
+			return sent, pieces, stop, err
+		}
+	}
+}
+
+// peerOf finds the lab's socket at the other end of s's connection, with
+// its state now.
+func (l *Lab) peerOf(s *Socket, snap Snapshot) (*Socket, Snapshot, bool) {
+	if !snap.Connected() {
+		return nil, Snapshot{}, false
+	}
+	for _, t := range l.Sockets() {
+		if t == s || t.Kind != s.Kind {
+			continue
+		}
+		ts := Read(t)
+		if ts.Connected() && sameEnd(ts.Local, snap.Remote) && sameEnd(ts.Remote, snap.Local) {
+			return t, ts, true
+		}
+	}
+	return nil, Snapshot{}, false
+}
+
+// queues is a socket's state and queued bytes, for a state line.
+func queues(snap Snapshot) string {
+	state := snap.State.String()
+	if !snap.FromKernel || snap.State == 0 {
+		state = ""
+	}
+	if !snap.QueuesKnown {
+		return strings.TrimSpace(state + " queues not known")
+	}
+	return strings.TrimSpace(fmt.Sprintf("%s  recv-q %d  send-q %d", state, snap.RecvQ, snap.SendQ))
+}
+
+// quoteShort shows the bytes of a call's argument, shortened to keep the
+// call on one line.
+func quoteShort(b []byte) string {
+	shown, omitted := Clip(b, 40)
+	q := `"` + Printable(shown) + `"`
+	if omitted > 0 {
+		q += fmt.Sprintf("…(+%d)", omitted)
+	}
+	return q
+}
+
+// pyBytes writes the bytes the way the tutorial would send them: a string
+// encoded as UTF-8 when they are plain text, a bytes literal otherwise.
+func pyBytes(b []byte) string {
+	plain := utf8.Valid(b)
+	for _, r := range string(b) {
+		if r < 0x20 || r == 0x7f {
+			plain = false
+		}
+	}
+	if plain {
+		return strconv.Quote(string(b)) + `.encode("utf-8")`
+	}
+	var q strings.Builder
+	q.WriteString(`b"`)
+	for _, c := range b {
+		switch {
+		case c == '\n':
+			q.WriteString(`\n`)
+		case c == '\r':
+			q.WriteString(`\r`)
+		case c == '\t':
+			q.WriteString(`\t`)
+		case c == '"' || c == '\\':
+			q.WriteByte('\\')
+			q.WriteByte(c)
+		case c >= 0x20 && c < 0x7f:
+			q.WriteByte(c)
+		default:
+			fmt.Fprintf(&q, `\x%02x`, c)
+		}
+	}
+	q.WriteString(`"`)
+	return q.String()
+}

@@ -1,0 +1,93 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+var socketProse = loadProse("socket.txt", stepSections...)
+
+// SocketStep makes a new socket: socket(AF_INET, SOCK_STREAM, 0).
+var SocketStep = &Step{
+	Name:     "socket",
+	Usage:    "socket [tcp|udp] [ipv4|ipv6] [as NAME]",
+	Example:  "socket tcp ipv4 as server",
+	About:    socketProse.about(),
+	Complete: keywords("tcp", "udp", "ipv4", "ipv6", "as"),
+	Run:      runSocket,
+}
+
+// socketData is what socket.txt can use.
+type socketData struct {
+	Name, Label, Py string
+	FD              int
+	Family, Kind    string // IPv4, TCP
+	FamilyConst     string // AF_INET
+	KindConst       string // SOCK_STREAM
+	Count           int    // sockets now live
+}
+
+func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
+	args, name, err := takeName(args)
+	if err != nil {
+		return nil, err
+	}
+	family, kind := IPv4, Stream
+	seen := map[string]bool{}
+	for _, a := range args {
+		if seen[a] {
+			return nil, usageErr(fmt.Sprintf("%s is given twice", a))
+		}
+		seen[a] = true
+		switch a {
+		case "tcp":
+			kind = Stream
+		case "udp":
+			kind = Datagram
+		case "ipv4":
+			family = IPv4
+		case "ipv6":
+			family = IPv6
+		default:
+			return nil, usageErr(fmt.Sprintf("%q is not a socket type or family: use tcp or udp, ipv4 or ipv6, and `as NAME` to name it", a))
+		}
+	}
+	if seen["tcp"] && seen["udp"] || seen["ipv4"] && seen["ipv6"] {
+		return nil, usageErr("a socket is one type (tcp or udp) and one family (ipv4 or ipv6)")
+	}
+	if err := l.checkNewName(name); err != nil {
+		return nil, err
+	}
+
+	domain, typ := unix.AF_INET, unix.SOCK_STREAM
+	if family == IPv6 {
+		domain = unix.AF_INET6
+	}
+	if kind == Datagram {
+		typ = unix.SOCK_DGRAM
+	}
+	data := socketData{Name: name, Py: name, Family: family.String(), Kind: kind.String(),
+		FamilyConst: family.Constant(), KindConst: kind.Constant()}
+	if name == "" {
+		data.Py = "s"
+	}
+	call := fmt.Sprintf("socket(%s, %s, 0)", family.Constant(), kind.Constant())
+	fd, err := socketCall(domain, typ, 0)
+	if err != nil {
+		return socketProse.refused(call, err, data), nil
+	}
+	s := &Socket{Name: name, FD: fd, Family: family, Kind: kind}
+	l.add(s, "s")
+	data.Name, data.Label, data.Py, data.FD = s.Name, s.Label(), s.Py(), fd
+	data.Count = len(l.Sockets())
+	after := Read(s)
+	return &Report{
+		Call:   fmt.Sprintf("%s = %d", call, fd),
+		Says:   socketProse.render("says", data),
+		State:  []Change{{Who: s.Label(), Before: "(none)", After: after.StateWord(kind)}},
+		Python: socketProse.render("python", data),
+		Next:   socketProse.render("next", data),
+	}, nil
+}

@@ -1,0 +1,108 @@
+package steps
+
+import (
+	"fmt"
+	"net/netip"
+)
+
+// TCPState is a TCP connection's state as the kernel numbers it
+// (include/net/tcp_states.h). Zero means the state is not known.
+type TCPState uint8
+
+// The states of RFC 793's state machine, with Linux's numbers.
+const (
+	Established TCPState = 1 + iota
+	SynSent
+	SynRecv
+	FinWait1
+	FinWait2
+	TimeWait
+	Closed
+	CloseWait
+	LastAck
+	Listen
+	Closing
+)
+
+var stateNames = map[TCPState]string{
+	Established: "ESTABLISHED", SynSent: "SYN_SENT", SynRecv: "SYN_RECV",
+	FinWait1: "FIN_WAIT1", FinWait2: "FIN_WAIT2", TimeWait: "TIME_WAIT",
+	Closed: "CLOSED", CloseWait: "CLOSE_WAIT", LastAck: "LAST_ACK",
+	Listen: "LISTEN", Closing: "CLOSING",
+}
+
+func (s TCPState) String() string {
+	if n, ok := stateNames[s]; ok {
+		return n
+	}
+	return "unknown"
+}
+
+// A Snapshot is what the kernel says about one socket at one moment.
+type Snapshot struct {
+	Local  netip.AddrPort // invalid when unbound
+	Remote netip.AddrPort // invalid when not connected
+
+	// FromKernel is false where this system cannot be asked for TCP state
+	// and queues; State and the queue lengths are then not known.
+	FromKernel bool
+	State      TCPState // TCP only
+
+	// A listener's accept queue: connections that finished the handshake
+	// and wait for accept(), against the backlog the kernel applies.
+	AcceptQueue, Backlog int
+
+	// Bytes in the receive queue (not yet read by recv) and in the send
+	// queue (sent by send but not yet acknowledged by the peer).
+	RecvQ, SendQ int
+	QueuesKnown  bool
+
+	// From poll(2): whether accept/recv would return at once (Readable),
+	// whether send would (Writable), whether the peer has closed its side
+	// (PeerClosed) and whether an error such as a reset is pending.
+	Readable, Writable, PeerClosed, Hangup, Error bool
+
+	// NonBlocking is O_NONBLOCK: steps return EAGAIN instead of waiting.
+	NonBlocking bool
+}
+
+// Bound says whether the socket has a local address.
+func (s Snapshot) Bound() bool { return s.Local.IsValid() && s.Local.Port() != 0 }
+
+// Connected says whether the socket has a peer.
+func (s Snapshot) Connected() bool { return s.Remote.IsValid() }
+
+// StateWord is the one-word state shown in tables: the TCP state, or for a
+// datagram socket whether it has a default peer.
+func (s Snapshot) StateWord(k Kind) string {
+	switch {
+	case k == Datagram && s.Connected():
+		return "connected"
+	case k == Datagram && s.Bound():
+		return "bound"
+	case k == Datagram:
+		return "unbound"
+	case !s.FromKernel:
+		return "(not known)"
+	}
+	return s.State.String()
+}
+
+// Summary is a socket's state in a few words for a state line: the TCP
+// state, and for a listener its accept queue.
+func (s Snapshot) Summary(k Kind) string {
+	w := s.StateWord(k)
+	if s.State == Listen {
+		w += fmt.Sprintf("  accept queue %d/%d", s.AcceptQueue, s.Backlog)
+	}
+	return w
+}
+
+// ShowAddr prints an address the way the learner typed it, with IPv6 in
+// brackets, and "—" for none.
+func ShowAddr(a netip.AddrPort) string {
+	if !a.IsValid() {
+		return "—"
+	}
+	return a.String()
+}

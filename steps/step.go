@@ -1,0 +1,137 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// A Step is one call of the socket API as a command: what to type, an
+// example, what it does, how to complete its arguments, and how to run it.
+// The shell's command table lists the steps in the order of a socket's life.
+type Step struct {
+	Name    string
+	Usage   string
+	Example string
+	// About says what the call does, from the step's prose file.
+	About string
+	// Complete offers words for the next argument, given those before it.
+	Complete func(l *Lab, before []string) []string
+	Run      func(ctx context.Context, l *Lab, args []string) (*Report, error)
+}
+
+// Steps are the eight calls in the order of a socket's life.
+func Steps() []*Step {
+	return []*Step{SocketStep, BindStep, ListenStep, AcceptStep, ConnectStep, SendStep, RecvStep, CloseStep}
+}
+
+// flagSet is what a step's --flags were set to.
+type flagSet map[string]string
+
+// takeFlags removes the --flags a step knows from args. valued says which
+// flags take a value (--timeout 5s); the others are switches (--hex).
+// Unknown flags are an error, so a typo is never taken as text.
+func takeFlags(args []string, valued, switches []string) ([]string, flagSet, error) {
+	flags := flagSet{}
+	var rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "--") || len(a) == 2 {
+			rest = append(rest, a)
+			continue
+		}
+		name, value, hasValue := strings.Cut(a[2:], "=")
+		switch {
+		case contains(valued, name) && hasValue:
+			flags[name] = value
+		case contains(valued, name) && i+1 < len(args):
+			flags[name] = args[i+1]
+			i++
+		case contains(valued, name):
+			return nil, nil, usageErr(fmt.Sprintf("--%s needs a value", name))
+		case contains(switches, name) && !hasValue:
+			flags[name] = "on"
+		default:
+			known := append(append([]string{}, valued...), switches...)
+			if len(known) == 0 {
+				return nil, nil, usageErr(fmt.Sprintf("this command takes no option like %s", a))
+			}
+			return nil, nil, usageErr(fmt.Sprintf("unknown option %s; this command knows --%s", a, strings.Join(known, ", --")))
+		}
+	}
+	return rest, flags, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// timeout reads --timeout; zero means wait as long as it takes.
+func (f flagSet) timeout() (time.Duration, error) {
+	v, ok := f["timeout"]
+	if !ok {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return 0, usageErr(fmt.Sprintf("--timeout takes a duration such as 5s, 500ms or 2m, not %q", v))
+	}
+	return d, nil
+}
+
+// takeName removes a trailing `as NAME` from args.
+func takeName(args []string) ([]string, string, error) {
+	for i, a := range args {
+		if a != "as" {
+			continue
+		}
+		if i != len(args)-2 {
+			return nil, "", usageErr("`as` is followed by exactly one name, at the end: `as server`")
+		}
+		return args[:i], args[i+1], nil
+	}
+	return args, "", nil
+}
+
+// keywords completes from a fixed list.
+func keywords(words ...string) func(*Lab, []string) []string {
+	return func(*Lab, []string) []string { return words }
+}
+
+// socketNames completes the first argument with the live sockets.
+func socketNames(then func(l *Lab, before []string) []string) func(*Lab, []string) []string {
+	return func(l *Lab, before []string) []string {
+		if len(before) == 0 {
+			return l.Names()
+		}
+		if then == nil {
+			return nil
+		}
+		return then(l, before)
+	}
+}
+
+// find looks the step's socket up, or says how to name one.
+func (l *Lab) find(args []string, what string) (*Socket, error) {
+	if len(args) == 0 {
+		return nil, usageErr(fmt.Sprintf("which socket %s? name it, or give its fd number", what))
+	}
+	return l.Find(args[0])
+}
+
+// ms prints a duration in milliseconds with a sensible precision.
+func ms(d time.Duration) string {
+	switch {
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
+	case d < time.Second:
+		return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
+	}
+	return fmt.Sprintf("%.1f s", d.Seconds())
+}

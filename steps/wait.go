@@ -1,0 +1,75 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// pollSlice is how long one poll waits before checking whether the learner
+// pressed Ctrl-C, so that a stop is noticed within a tenth of a second.
+const pollSlice = 100 * time.Millisecond
+
+// A waitEnd says why a wait ended without the socket becoming ready.
+type waitEnd int
+
+const (
+	ready    waitEnd = iota
+	stopped          // the context was cancelled: Ctrl-C
+	timedOut         // --timeout passed
+)
+
+// waitFor waits until the socket is ready for events (POLLIN for accept and
+// recv, POLLOUT for connect and send), the context is cancelled, or timeout
+// passes (zero waits for ever). Before it blocks it tells the lab's Waiting
+// what it waits for. It consumes nothing: the call that follows does.
+func (l *Lab) waitFor(ctx context.Context, s *Socket, events int16, timeout time.Duration, what string) (waitEnd, time.Duration, error) {
+	start := time.Now()
+	if ok, err := pollOnce(s.FD, events, 0); ok || err != nil {
+		return ready, 0, err
+	}
+	if l.Waiting != nil {
+		l.Waiting(what)
+	}
+	for {
+		slice := pollSlice
+		if timeout > 0 {
+			left := timeout - time.Since(start)
+			if left <= 0 {
+				return timedOut, time.Since(start), nil
+			}
+			slice = min(slice, left)
+		}
+		if ctx.Err() != nil {
+			return stopped, time.Since(start), nil
+		}
+		ok, err := pollOnce(s.FD, events, slice)
+		if ok || err != nil {
+			return ready, time.Since(start), err
+		}
+	}
+}
+
+// pollOnce polls one fd. A hang-up or error counts as ready, so that the
+// call that follows reports it.
+func pollOnce(fd int, events int16, d time.Duration) (bool, error) {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: events}}
+	n, err := pollCall(fds, int(d/time.Millisecond))
+	if errors.Is(err, unix.EINTR) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return n > 0 && fds[0].Revents&(events|unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0, nil
+}
+
+// nonBlocking says whether the learner made the socket non-blocking, in
+// which case a step makes its call once and reports EAGAIN rather than
+// waiting.
+func nonBlocking(fd int) bool {
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	return err == nil && flags&unix.O_NONBLOCK != 0
+}
