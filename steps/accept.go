@@ -16,6 +16,7 @@ var AcceptStep = &Step{
 	Name:     "accept",
 	Usage:    "accept SOCK [as NAME] [--timeout D]",
 	Example:  "accept server as conn",
+	Summary:  "take the next connection off the accept queue",
 	About:    acceptProse.about(),
 	Complete: socketNames(keywords("as", "--timeout")),
 	Run:      runAccept,
@@ -23,15 +24,15 @@ var AcceptStep = &Step{
 
 // acceptData is what accept.txt can use.
 type acceptData struct {
-	Name, Label, Py       string // the listener
-	FD                    int
-	Conn, ConnLabel       string // the new socket
-	ConnPy                string
-	ConnFD                int
-	Peer, Local           string
-	Waited                string // how long accept waited, "" if not at all
-	QueueAfter, Backlog   int
-	StillWaiting          int // connections left in the queue
+	Name, Label, Py        string // the listener
+	FD                     int
+	Conn, ConnLabel        string // the new socket
+	ConnPy                 string
+	ConnFD                 int
+	Peer, Local            string
+	Waited                 string // how long accept waited, "" if not at all
+	QueueAfter, Backlog    int
+	StillWaiting           int // connections left in the queue
 	NotListening, NonBlock bool
 }
 

@@ -74,9 +74,9 @@ const resolveTimeout = 3 * time.Second
 func resolveHost(host string, f Family) (addr netip.Addr, how string, err error) {
 	if everyInterface(host) {
 		if f == IPv6 {
-			return netip.IPv6Unspecified(), "every interface", nil
+			return netip.IPv6Unspecified(), "", nil
 		}
-		return netip.IPv4Unspecified(), "every interface", nil
+		return netip.IPv4Unspecified(), "", nil
 	}
 	if a, perr := netip.ParseAddr(strings.Trim(host, "[]")); perr == nil {
 		switch {

@@ -15,6 +15,7 @@ var BindStep = &Step{
 	Name:     "bind",
 	Usage:    `bind SOCK [HOST] PORT      (HOST "", * or any = every interface)`,
 	Example:  `bind server "" 8081`,
+	Summary:  "give a socket its address",
 	About:    bindProse.about(),
 	Complete: socketNames(hostsThenNothing),
 	Run:      runBind,

@@ -13,6 +13,7 @@ var CloseStep = &Step{
 	Name:     "close",
 	Usage:    "close SOCK | close all",
 	Example:  "close conn",
+	Summary:  "give a socket back to the kernel",
 	About:    closeProse.about(),
 	Complete: completeClose,
 	Run:      runClose,
@@ -35,6 +36,7 @@ type closeData struct {
 	Unread          int    // bytes in the receive queue that nobody read
 	Connected       bool   // it had a TCP connection
 	KernelState     string // what the kernel keeps of the connection now, or ""
+	OtherEndState   string // the kernel's state of the peer's end, when it is on this machine
 	PeerLabel       string // the lab's socket at the other end, or ""
 	PeerState       string
 	Datagram        bool
@@ -100,6 +102,9 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 			after += ", connection " + data.KernelState + " in the kernel"
 		} else {
 			after += ", connection gone"
+		}
+		if st, ok := ConnectionState(before.Remote, before.Local); ok {
+			data.OtherEndState = st.String()
 		}
 	}
 	report := &Report{

@@ -17,6 +17,7 @@ var ConnectStep = &Step{
 	Name:     "connect",
 	Usage:    "connect SOCK HOST PORT [--timeout D]",
 	Example:  "connect client 127.0.0.1 8081",
+	Summary:  "connect a socket to a server",
 	About:    connectProse.about(),
 	Complete: socketNames(hostsThenNothing),
 	Run:      runConnect,
@@ -29,9 +30,10 @@ type connectData struct {
 	Host, PyHost    string
 	Port            int
 	Remote, Local   string
+	LocalPort       int
 	Resolved        string
 	Took            string
-	AutoBound       bool // the kernel chose the local address
+	AutoBound       bool   // the kernel chose the local address
 	Listener        string // our listener that the connection now waits at
 	ListenerName    string
 	Queue, Backlog  int
@@ -86,7 +88,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return connectProse.refused(call, err, data), nil
 	}
 	after := Read(s)
-	data.Local, data.Took = after.Local.String(), ms(took)
+	data.Local, data.LocalPort, data.Took = after.Local.String(), int(after.Local.Port()), ms(took)
 	report := &Report{
 		Call:   call + " = 0",
 		Took:   took,

@@ -19,6 +19,7 @@ var ListenStep = &Step{
 	Name:     "listen",
 	Usage:    "listen SOCK [BACKLOG]      (BACKLOG defaults to 128, like Python)",
 	Example:  "listen server",
+	Summary:  "make a bound socket wait for connections",
 	About:    listenProse.about(),
 	Complete: socketNames(nil),
 	Run:      runListen,

@@ -24,6 +24,7 @@ var RecvStep = &Step{
 	Name:     "recv",
 	Usage:    "recv SOCK [BUFSIZE] [--timeout D] [--hex]   (BUFSIZE defaults to 1024)",
 	Example:  "recv conn",
+	Summary:  "receive the bytes that have arrived",
 	About:    recvProse.about(),
 	Complete: socketNames(keywords("1024", "--timeout", "--hex")),
 	Run:      runRecv,

@@ -18,6 +18,7 @@ var SendStep = &Step{
 	Name:     "send",
 	Usage:    `send SOCK TEXT…             (words joined by single spaces, or "quoted\r\n")`,
 	Example:  `send conn "You are connected"`,
+	Summary:  "send bytes on a connection",
 	About:    sendProse.about(),
 	Complete: socketNames(nil),
 	Run:      runSend,
@@ -34,8 +35,8 @@ type sendData struct {
 	Peer            string // the peer's address, or ""
 	PeerLabel       string // the lab's socket at the other end, or ""
 	PeerName        string
-	PeerRecvQ       int    // bytes waiting in the peer's receive queue
-	SendQ           int    // bytes sent but not yet acknowledged
+	PeerRecvQ       int // bytes waiting in the peer's receive queue
+	SendQ           int // bytes sent but not yet acknowledged
 	Datagram        bool
 	Partial         bool // a non-blocking send took only part
 }

@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -14,6 +15,7 @@ var SocketStep = &Step{
 	Name:     "socket",
 	Usage:    "socket [tcp|udp] [ipv4|ipv6] [as NAME]",
 	Example:  "socket tcp ipv4 as server",
+	Summary:  "make a new socket",
 	About:    socketProse.about(),
 	Complete: keywords("tcp", "udp", "ipv4", "ipv6", "as"),
 	Run:      runSocket,
@@ -27,6 +29,7 @@ type socketData struct {
 	FamilyConst     string // AF_INET
 	KindConst       string // SOCK_STREAM
 	Count           int    // sockets now live
+	Client          bool   // its name says it will be a client
 }
 
 func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
@@ -82,6 +85,7 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 	l.add(s, "s")
 	data.Name, data.Label, data.Py, data.FD = s.Name, s.Label(), s.Py(), fd
 	data.Count = len(l.Sockets())
+	data.Client = strings.Contains(s.Name, "client") || strings.HasPrefix(s.Name, "c")
 	after := Read(s)
 	return &Report{
 		Call:   fmt.Sprintf("%s = %d", call, fd),

@@ -14,6 +14,7 @@ type Step struct {
 	Name    string
 	Usage   string
 	Example string
+	Summary string // a few words, for the list of commands
 	// About says what the call does, from the step's prose file.
 	About string
 	// Complete offers words for the next argument, given those before it.

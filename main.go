@@ -1,0 +1,135 @@
+// Command sockstep is an interactive, narrated laboratory for the BSD
+// socket API: each command makes one real system call on a real socket and
+// explains what the kernel did.
+//
+//	sockstep                  the shell
+//	sockstep run FILE         a file of commands, as a transcript
+//	sockstep -c 'CMD; CMD'    commands from the argument
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/mattn/go-isatty"
+	"golang.org/x/sys/unix"
+
+	"sockstep/repl"
+)
+
+// Version is sockstep's version.
+const Version = "0.1.0"
+
+const usage = `sockstep: the socket API, one real call at a time
+
+usage:
+  sockstep                       the shell (commands from a pipe are run as a transcript)
+  sockstep run FILE              run a file of commands, as a transcript
+  sockstep -c 'CMD; CMD'         run commands from the argument
+
+options:
+  --no-color                     no colour (also when NO_COLOR is set or output is not a terminal)
+  --hex                          show received bytes as a hex dump
+  --narrate full|brief|off       how much each step explains (default full)
+  --version                      print the version
+  --help                         this text
+
+The exit status is 1 when a command failed, 2 when the command line is wrong.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("sockstep", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	noColor := fs.Bool("no-color", false, "")
+	hex := fs.Bool("hex", false, "")
+	narrate := fs.String("narrate", "full", "")
+	commands := fs.String("c", "", "")
+	version := fs.Bool("version", false, "")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return 0
+		}
+		return 2
+	}
+	if *version {
+		fmt.Fprintln(stdout, "sockstep", Version)
+		return 0
+	}
+	level, ok := map[string]repl.Narration{"full": repl.Full, "brief": repl.Brief, "off": repl.Off}[*narrate]
+	if !ok {
+		fmt.Fprintf(stderr, "sockstep: --narrate takes full, brief or off, not %q\n", *narrate)
+		return 2
+	}
+	opts := repl.Options{Hex: *hex, Narration: level, Colour: colourWanted(stdout, *noColor), Width: width(stdout)}
+	session := repl.New(stdout, opts)
+
+	rest := fs.Args()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	var failed int
+	switch {
+	case *commands != "" && len(rest) == 0:
+		failed = session.RunCommands(ctx, *commands)
+	case len(rest) == 2 && rest[0] == "run":
+		f, err := os.Open(rest[1])
+		if err != nil {
+			fmt.Fprintf(stderr, "sockstep: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		failed = session.RunScript(ctx, f)
+	case len(rest) == 0 && isTerminal(stdin) && isTerminal(stdout):
+		stop() // the shell handles Ctrl-C itself
+		var err error
+		failed, err = session.RunInteractive()
+		if err != nil {
+			fmt.Fprintf(stderr, "sockstep: %v\n", err)
+			return 1
+		}
+		return 0
+	case len(rest) == 0:
+		failed = session.RunScript(ctx, stdin)
+	default:
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// colourWanted: colour only on a terminal, never with NO_COLOR or --no-color.
+func colourWanted(out io.Writer, noColor bool) bool {
+	if noColor || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	return isTerminal(out)
+}
+
+func isTerminal(f any) bool {
+	file, ok := f.(*os.File)
+	return ok && (isatty.IsTerminal(file.Fd()) || isatty.IsCygwinTerminal(file.Fd()))
+}
+
+// width is the terminal's width, within 60 to 100 columns, or 80.
+func width(out io.Writer) int {
+	file, ok := out.(*os.File)
+	if !ok || !isTerminal(out) {
+		return 80
+	}
+	ws, err := unix.IoctlGetWinsize(int(file.Fd()), unix.TIOCGWINSZ)
+	if err != nil || ws.Col == 0 {
+		return 80
+	}
+	return max(60, min(100, int(ws.Col)))
+}

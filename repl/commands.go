@@ -1,0 +1,258 @@
+package repl
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"sockstep/steps"
+)
+
+// A command is one line of the command table: what to type, how it is
+// used, what it does, how to complete it and how to run it. The table
+// drives dispatch, help and Tab completion alike.
+type command struct {
+	name     string
+	aliases  []string
+	usage    string
+	example  string
+	summary  string // one line, for the list in `help`
+	about    string // for `help NAME`
+	group    string
+	complete func(s *Session, before []string) []string
+	run      func(s *Session, ctx context.Context, args []string) error
+}
+
+// The groups of `help`, in the order shown.
+const (
+	groupSteps = "The socket calls, in the order of a socket's life"
+	groupLook  = "Looking at the sockets"
+	groupShell = "The shell"
+)
+
+// commands is the table, in the order help lists it: first the eight
+// calls in the order of a socket's life, then the rest.
+var commands []*command
+
+func init() {
+	for _, st := range steps.Steps() {
+		commands = append(commands, stepCommand(st))
+	}
+	commands = append(commands,
+		&command{
+			name: "sockets", aliases: []string{"ls"}, group: groupLook,
+			usage: "sockets", example: "sockets",
+			summary: "every live socket, read from the kernel now",
+			about: "Lists every socket of this session with what the kernel says of it at this moment: " +
+				"its protocol, local and remote address, TCP state (and for a listener its accept queue " +
+				"against its backlog), the bytes waiting in its receive and send queues, and which calls " +
+				"would return at once rather than wait.",
+			run: runSockets,
+		},
+		&command{
+			name: "show", group: groupLook,
+			usage: "show SOCK", example: "show server",
+			summary: "one socket in depth",
+			about: "Shows one socket in depth, read from the kernel now: addresses, TCP state, " +
+				"the accept queue and who waits in it, queued bytes, whether each call would block, " +
+				"and the Python that made it so.",
+			complete: func(s *Session, before []string) []string {
+				if len(before) == 0 {
+					return s.lab.Names()
+				}
+				return nil
+			},
+			run: runShow,
+		},
+		&command{
+			name: "narrate", group: groupShell,
+			usage: "narrate full|brief|off", example: "narrate brief",
+			summary: "how much each step explains",
+			about: "full shows everything: the call, what it means, the state change, the Python line and a " +
+				"next step. brief shows the call and the state change. off shows the call alone.",
+			complete: func(*Session, []string) []string { return []string{"full", "brief", "off"} },
+			run:      runNarrate,
+		},
+		&command{
+			name: "help", aliases: []string{"?"}, group: groupShell,
+			usage: "help [COMMAND]", example: "help bind",
+			summary: "the commands, or one in depth",
+			about:   "Without a name, lists every command. With one, shows its usage, an example and what it does.",
+			complete: func(*Session, []string) []string {
+				return commandNames()
+			},
+			run: runHelp,
+		},
+		&command{
+			name: "quit", aliases: []string{"exit"}, group: groupShell,
+			usage: "quit", example: "quit",
+			summary: "close every socket and leave (also Ctrl-D)",
+			about:   "Closes every socket this session holds, showing each close, and leaves.",
+			run:     func(*Session, context.Context, []string) error { return ErrQuit },
+		},
+	)
+}
+
+// stepCommand makes a table line from a socket step.
+func stepCommand(st *steps.Step) *command {
+	return &command{
+		name: st.Name, group: groupSteps, usage: st.Usage, example: st.Example, summary: st.Summary, about: st.About,
+		complete: func(s *Session, before []string) []string { return st.Complete(s.lab, before) },
+		run: func(s *Session, ctx context.Context, args []string) error {
+			return s.runStep(ctx, st, args)
+		},
+	}
+}
+
+// lookup finds a command by its name or an alias.
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+		for _, a := range c.aliases {
+			if a == name {
+				return c
+			}
+		}
+	}
+	return nil
+}
+
+// commandNames are the names and aliases, for completion.
+func commandNames() []string {
+	var names []string
+	for _, c := range commands {
+		names = append(names, c.name)
+		names = append(names, c.aliases...)
+	}
+	return names
+}
+
+// suggest finds the command a mistyped name most likely meant.
+func suggest(name string) string {
+	best, bestDist := "", 3
+	for _, n := range commandNames() {
+		if d := distance(name, n); d < bestDist {
+			best, bestDist = n, d
+		}
+	}
+	if best != "" || len(name) < 2 {
+		return best
+	}
+	for _, n := range commandNames() {
+		if strings.HasPrefix(n, name) {
+			return n
+		}
+	}
+	return ""
+}
+
+// distance is the edit distance between two words, with a swap of two
+// neighbouring letters counted as one edit (bnid → bind).
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	d := make([][]int, len(ra)+1)
+	for i := range d {
+		d[i] = make([]int, len(rb)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
+		}
+	}
+	return d[len(ra)][len(rb)]
+}
+
+func runNarrate(s *Session, _ context.Context, args []string) error {
+	if len(args) != 1 {
+		return &steps.UsageError{Problem: "narrate takes one word: full, brief or off"}
+	}
+	level, ok := narrationNames[args[0]]
+	if !ok {
+		return &steps.UsageError{Problem: fmt.Sprintf("%q is not a narration level: use full, brief or off", args[0])}
+	}
+	s.render.level = level
+	s.Printf("  narration is %s\n", args[0])
+	return nil
+}
+
+func runHelp(s *Session, _ context.Context, args []string) error {
+	var b strings.Builder
+	r := &s.render
+	if len(args) == 0 {
+		group := ""
+		for _, c := range commands {
+			if c.group != group {
+				group = c.group
+				b.WriteString("\n  " + r.st.call(group) + "\n")
+			}
+			name := c.name
+			if len(c.aliases) > 0 {
+				name += " (" + strings.Join(c.aliases, ", ") + ")"
+			}
+			fmt.Fprintf(&b, "    %-18s %s\n", name, c.summary)
+		}
+		b.WriteString("\n  `help NAME` shows one command in depth. Sockets are named by `as NAME` or s1, s2, …,\n" +
+			"  or given by their fd number. Tab completes commands and socket names.\n")
+		s.out.print(b.String())
+		return nil
+	}
+	c := lookup(args[0])
+	if c == nil {
+		s.unknown(args[0])
+		return ErrFailed
+	}
+	r.labelled(&b, "usage", r.st.call(c.usage))
+	r.labelled(&b, "example", c.example)
+	if len(c.aliases) > 0 {
+		r.labelled(&b, "also", strings.Join(c.aliases, ", "))
+	}
+	for _, para := range strings.Split(c.about, "\n") {
+		r.para(&b, "", para)
+	}
+	s.out.print(b.String())
+	return nil
+}
+
+// Complete offers the words that could follow line, for Tab: command
+// names first, then what the command's table line offers for its
+// arguments. It returns the candidates that start with the word being
+// typed, sorted, and that word.
+func (s *Session) Complete(line string) (candidates []string, word string) {
+	words, err := SplitWords(line)
+	if err != nil {
+		return nil, ""
+	}
+	if len(words) > 0 && !strings.HasSuffix(line, " ") {
+		word = words[len(words)-1]
+		words = words[:len(words)-1]
+	}
+	var offered []string
+	if len(words) == 0 {
+		offered = commandNames()
+	} else if c := lookup(words[0]); c != nil && c.complete != nil {
+		offered = c.complete(s, words[1:])
+	}
+	seen := map[string]bool{}
+	for _, o := range offered {
+		if strings.HasPrefix(o, word) && !seen[o] {
+			seen[o] = true
+			candidates = append(candidates, o)
+		}
+	}
+	sort.Strings(candidates)
+	return candidates, word
+}

@@ -1,0 +1,142 @@
+package repl
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"sockstep/steps"
+)
+
+// runSockets prints the table of live sockets, each read from the kernel
+// as the table is printed.
+func runSockets(s *Session, _ context.Context, args []string) error {
+	if len(args) > 0 {
+		return &steps.UsageError{Problem: "sockets takes no arguments; `show NAME` shows one socket"}
+	}
+	live := s.lab.Sockets()
+	if len(live) == 0 {
+		s.Printf("  no sockets yet: make one with `socket as server`\n")
+		return nil
+	}
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  SOCKET\tPROTO\tLOCAL\tREMOTE\tSTATE\tRECV-Q\tSEND-Q\tREADY")
+	for _, sock := range live {
+		snap := steps.Read(sock)
+		recvQ, sendQ := "—", "—"
+		if snap.QueuesKnown {
+			recvQ, sendQ = fmt.Sprint(snap.RecvQ), fmt.Sprint(snap.SendQ)
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sock.Label(), sock.Proto(), steps.ShowAddr(snap.Local),
+			steps.ShowAddr(snap.Remote), tableState(sock, snap), recvQ, sendQ, ready(sock, snap))
+	}
+	tw.Flush()
+	b.WriteString(s.render.st.dim("  LISTEN n/m: n connections wait in the accept queue, of at most m.\n" +
+		"  READY: the calls that would return at once now instead of waiting. All read from the kernel now.") + "\n")
+	s.out.print(b.String())
+	return nil
+}
+
+// tableState is the state column: a listener's queue as n/m.
+func tableState(sock *steps.Socket, snap steps.Snapshot) string {
+	if snap.State == steps.Listen {
+		return fmt.Sprintf("LISTEN %d/%d", snap.AcceptQueue, snap.Backlog)
+	}
+	return snap.StateWord(sock.Kind)
+}
+
+// ready names the calls that would not block now, from poll.
+func ready(sock *steps.Socket, snap steps.Snapshot) string {
+	var calls []string
+	switch {
+	case snap.State == steps.Listen:
+		if snap.Readable {
+			calls = append(calls, "accept")
+		}
+	case sock.Kind == steps.Datagram || snap.Connected():
+		if snap.Readable {
+			calls = append(calls, "recv")
+		}
+		if snap.Writable {
+			calls = append(calls, "send")
+		}
+	}
+	if len(calls) == 0 {
+		return "—"
+	}
+	return strings.Join(calls, " ")
+}
+
+// runShow prints one socket in depth.
+func runShow(s *Session, _ context.Context, args []string) error {
+	if len(args) != 1 {
+		return &steps.UsageError{Problem: "show takes one socket: its name or fd number"}
+	}
+	sock, err := s.lab.Find(args[0])
+	if err != nil {
+		return err
+	}
+	snap := steps.Read(sock)
+	r := &s.render
+	var b strings.Builder
+	origin := "made by socket"
+	if sock.AcceptedFrom != "" {
+		origin = "made by accept on " + sock.AcceptedFrom
+	}
+	b.WriteString("  " + r.st.call(sock.Label()) + fmt.Sprintf("  %s over %s, %s\n", sock.Kind, sock.Family, origin))
+	local := steps.ShowAddr(snap.Local)
+	if snap.Bound() && snap.Local.Addr().IsUnspecified() {
+		local += "  (every interface)"
+	} else if snap.Bound() && snap.Local.Addr().IsLoopback() {
+		local += "  (this machine only)"
+	} else if !snap.Bound() {
+		local = "none yet"
+	}
+	r.labelled(&b, "local", local)
+	r.labelled(&b, "remote", steps.ShowAddr(snap.Remote))
+	r.labelled(&b, "state", r.st.state(snap.StateWord(sock.Kind)))
+	if snap.State == steps.Listen {
+		queue := fmt.Sprintf("accept queue %d of backlog %d", snap.AcceptQueue, snap.Backlog)
+		if peers := steps.WaitingPeers(snap); len(peers) > 0 {
+			var who []string
+			for _, p := range peers {
+				who = append(who, p.String())
+			}
+			queue += ": " + strings.Join(who, ", ")
+		}
+		r.labelled(&b, "", queue)
+	} else if snap.QueuesKnown {
+		r.labelled(&b, "queues", fmt.Sprintf("recv-q %d bytes not yet read by recv; send-q %d bytes not yet acknowledged by the peer", snap.RecvQ, snap.SendQ))
+	}
+	r.labelled(&b, "blocks?", wouldBlock(sock, snap))
+	if snap.PeerClosed {
+		r.labelled(&b, "peer", "has closed its side: recv returns 0 bytes once the queue is read")
+	}
+	mode := "blocking (calls wait)"
+	if snap.NonBlocking {
+		mode = "non-blocking (calls return EAGAIN instead of waiting)"
+	}
+	r.labelled(&b, "mode", mode)
+	b.WriteString("  " + r.st.dim(steps.KernelNote) + "\n")
+	s.out.print(b.String())
+	return nil
+}
+
+// wouldBlock says, call by call, whether it would wait now.
+func wouldBlock(sock *steps.Socket, snap steps.Snapshot) string {
+	yesNo := func(call string, ready bool) string {
+		if ready {
+			return call + ": no"
+		}
+		return call + ": would wait"
+	}
+	switch {
+	case snap.State == steps.Listen:
+		return yesNo("accept", snap.Readable)
+	case sock.Kind == steps.Datagram || snap.Connected():
+		return yesNo("recv", snap.Readable) + "   " + yesNo("send", snap.Writable)
+	}
+	return "not connected: accept, recv and send would fail at once"
+}

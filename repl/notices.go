@@ -1,0 +1,105 @@
+package repl
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"sockstep/steps"
+)
+
+// watchInterval is how often the interactive shell looks for news while
+// the learner sits at the prompt.
+const watchInterval = 250 // milliseconds
+
+// A watcher notices, without consuming anything, when a listener has a
+// connection waiting, when data arrives, and when a peer closes or resets,
+// and says so once per change.
+type watcher struct {
+	mu   sync.Mutex
+	seen map[*steps.Socket]seen
+}
+
+// seen is what was last said about one socket.
+type seen struct {
+	queue, recvQ int
+	state        steps.TCPState
+	peerClosed   bool
+}
+
+func newWatcher() *watcher { return &watcher{seen: map[*steps.Socket]seen{}} }
+
+// check reads every live socket and returns a line for each change worth
+// telling.
+func (w *watcher) check(lab *steps.Lab) []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var notes []string
+	alive := map[*steps.Socket]bool{}
+	lab.Watch(func(live []*steps.Socket) {
+		for _, sock := range live {
+			alive[sock] = true
+			snap := steps.Read(sock)
+			notes = append(notes, w.news(sock, snap)...)
+		}
+	})
+	for sock := range w.seen {
+		if !alive[sock] {
+			delete(w.seen, sock)
+		}
+	}
+	return notes
+}
+
+func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
+	was, known := w.seen[sock]
+	now := seen{queue: snap.AcceptQueue, recvQ: snap.RecvQ, state: snap.State, peerClosed: snap.PeerClosed}
+	w.seen[sock] = now
+	if !known {
+		was = seen{state: snap.State}
+	}
+	var notes []string
+	say := func(format string, a ...any) {
+		notes = append(notes, sock.Label()+": "+fmt.Sprintf(format, a...))
+	}
+	switch {
+	case snap.State == steps.Listen && now.queue > was.queue:
+		from := ""
+		if peers := steps.WaitingPeers(snap); len(peers) > 0 {
+			var who []string
+			for _, p := range peers {
+				who = append(who, p.String())
+			}
+			from = " (from " + strings.Join(who, ", ") + ")"
+		}
+		if now.queue == 1 {
+			say("a connection is waiting to be accepted%s", from)
+		} else {
+			say("%d connections are waiting to be accepted%s", now.queue, from)
+		}
+	case wasConnected(was.state) && snap.State == steps.Closed:
+		say("the peer reset the connection; the next call on it reports ECONNRESET")
+	}
+	if snap.State != steps.Listen && now.recvQ > was.recvQ {
+		if sock.Kind == steps.Datagram {
+			say("a datagram has arrived (%d bytes queued): recv %s reads it", now.recvQ, sock.Name)
+		} else {
+			say("%d bytes have arrived: recv %s reads them", now.recvQ, sock.Name)
+		}
+	}
+	if now.peerClosed && !was.peerClosed && snap.State != steps.Closed && sock.Kind == steps.Stream {
+		say("the peer closed its side: recv %s returns 0 bytes once the queue is read", sock.Name)
+	}
+	return notes
+}
+
+func wasConnected(s steps.TCPState) bool {
+	return s == steps.Established || s == steps.CloseWait || s == steps.FinWait1 || s == steps.FinWait2
+}
+
+// PrintNotices writes a line for each change since the last look.
+func (s *Session) PrintNotices() {
+	for _, n := range s.watcher.check(s.lab) {
+		s.out.print(s.render.st.notice("· "+n) + "\n")
+	}
+}

@@ -1,0 +1,163 @@
+package repl
+
+import (
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/chzyer/readline"
+)
+
+// HistoryFile is where the shell keeps its history across runs: the
+// user's config directory (on Linux ~/.config/sockstep/history), readable
+// by the user alone.
+func HistoryFile() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "sockstep", "history")
+}
+
+// prepareHistory makes the history file, mode 0600, before the line
+// editor opens it (it would create it readable by everyone).
+func prepareHistory(path string) string {
+	if path == "" {
+		return ""
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return ""
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return ""
+	}
+	f.Close()
+	os.Chmod(path, 0o600)
+	return path
+}
+
+// RunInteractive is the shell on a terminal: line editing, history, Tab
+// completion, notices above the prompt, and Ctrl-C that stops a waiting
+// step without killing anything. It returns when the learner quits, after
+// closing every socket, with the number of commands that failed.
+//
+// The line editor puts the terminal in raw mode only inside Readline, so
+// Ctrl-C at the prompt arrives as a key (ErrInterrupt, with the partial
+// line, which is never run), while Ctrl-C during a step arrives as SIGINT,
+// which is caught here and cancels that step alone. Readline is called from
+// this goroutine only; the watcher writes through the editor's Stdout,
+// which redraws the prompt and the half-typed line below the notice.
+func (s *Session) RunInteractive() (failed int, err error) {
+	rl, err := readline.NewEx(&readline.Config{
+		HistoryFile:       prepareHistory(HistoryFile()),
+		AutoComplete:      completer{s},
+		InterruptPrompt:   "^C",
+		EOFPrompt:         "quit",
+		HistorySearchFold: true,
+	})
+	if err != nil {
+		return 0, err
+	}
+	defer rl.Close()
+	s.SetOutput(rl.Stdout())
+
+	var running sync.Mutex // held while a command runs; the watcher waits its turn
+	var cancelMu sync.Mutex
+	var cancel context.CancelFunc
+	interrupts := make(chan os.Signal, 1)
+	signal.Notify(interrupts, os.Interrupt)
+	defer signal.Stop(interrupts)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-interrupts:
+				cancelMu.Lock()
+				if cancel != nil {
+					cancel()
+				}
+				cancelMu.Unlock()
+			}
+		}
+	}()
+	go func() {
+		tick := time.NewTicker(watchInterval * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if running.TryLock() {
+					s.PrintNotices()
+					running.Unlock()
+				}
+			}
+		}
+	}()
+
+	s.Printf("%s\n", s.render.st.dim("sockstep: the socket API, one real call at a time. `help` lists the commands; Tab completes; Ctrl-D leaves."))
+	cell := 1
+	for {
+		rl.SetPrompt(s.render.st.dim("["+strconv.Itoa(cell)+"] › "))
+		line, err := rl.Readline()
+		if errors.Is(err, readline.ErrInterrupt) {
+			if line == "" {
+				s.Printf("  %s\n", s.render.st.dim("(Ctrl-D or quit closes every socket and leaves)"))
+			}
+			continue
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return failed, err
+		}
+		ctx, stop := context.WithCancel(context.Background())
+		cancelMu.Lock()
+		cancel = stop
+		cancelMu.Unlock()
+		running.Lock()
+		err = s.Eval(ctx, line)
+		running.Unlock()
+		cancelMu.Lock()
+		cancel = nil
+		cancelMu.Unlock()
+		stop()
+		if errors.Is(err, ErrQuit) {
+			break
+		}
+		if err != nil {
+			failed++
+		}
+		if len(line) > 0 {
+			cell++
+		}
+	}
+	running.Lock()
+	s.Close()
+	running.Unlock()
+	return failed, nil
+}
+
+// completer adapts the session's completion to the line editor.
+type completer struct{ s *Session }
+
+func (c completer) Do(line []rune, pos int) ([][]rune, int) {
+	candidates, word := c.s.Complete(string(line[:pos]))
+	var out [][]rune
+	for _, cand := range candidates {
+		out = append(out, []rune(cand[len(word):]+" "))
+	}
+	return out, len([]rune(word))
+}

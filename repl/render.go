@@ -1,0 +1,213 @@
+package repl
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"sockstep/steps"
+)
+
+// Narration is how much of each step's report is shown.
+type Narration int
+
+// The levels of `narrate`: off keeps the call line (and any data and
+// error), brief adds the state change, full is the whole report.
+const (
+	Full Narration = iota
+	Brief
+	Off
+)
+
+var narrationNames = map[string]Narration{"full": Full, "brief": Brief, "off": Off}
+
+// MaxShownBytes bounds how much received data is printed, so a peer that
+// sends a lot cannot flood the terminal; the rest is counted, not shown.
+const MaxShownBytes = 4096
+
+// labelWidth is the width of the left column: "python  ", "state   ".
+const labelWidth = 8
+
+// renderer writes reports for one session.
+type renderer struct {
+	st     style
+	width  int
+	level  Narration
+	hexAll bool
+}
+
+// report writes one step's report.
+func (r *renderer) report(b *strings.Builder, rep *steps.Report) {
+	r.callLine(b, rep)
+	if len(rep.Data) > 0 {
+		r.dataBlock(b, rep.Data, rep.Hex || r.hexAll)
+	}
+	if f := rep.Failure; f != nil {
+		r.failure(b, rep, f)
+		return
+	}
+	if r.level == Off {
+		return
+	}
+	if r.level == Full && rep.Says != "" {
+		r.prose(b, rep.Says)
+	}
+	if len(rep.State) > 0 && !rep.Stopped {
+		r.states(b, rep.State)
+	}
+	if r.level == Full {
+		for _, l := range rep.Lines {
+			r.labelled(b, "", l)
+		}
+		if rep.Python != "" {
+			r.labelled(b, "python", r.st.python(rep.Python))
+		}
+		if rep.Next != "" {
+			r.labelled(b, "next", r.st.next(rep.Next))
+		}
+	}
+}
+
+func (r *renderer) callLine(b *strings.Builder, rep *steps.Report) {
+	call := rep.Call
+	if rep.Failure != nil || rep.Stopped {
+		call = r.st.fail(call)
+	} else {
+		call = r.st.call(call)
+	}
+	line := "  " + call
+	if rep.Took > 0 && rep.TookAs != "" {
+		took := fmt.Sprintf("%s %.2f ms", rep.TookAs, float64(rep.Took.Microseconds())/1000)
+		pad := r.width - 2 - utf8.RuneCountInString(rep.Call) - len(took)
+		if pad < 2 {
+			pad = 2
+		}
+		line += strings.Repeat(" ", pad) + r.st.dim(took)
+	}
+	b.WriteString(line + "\n")
+	if rep.Stopped && rep.Says != "" && r.level != Off {
+		r.prose(b, rep.Says)
+	}
+}
+
+// dataBlock shows received bytes: one quoted line for short text, a block
+// of escaped lines for text with line breaks, or a hex dump. Nothing a peer
+// sends reaches the terminal unescaped.
+func (r *renderer) dataBlock(b *strings.Builder, data []byte, hex bool) {
+	shown, omitted := steps.Clip(data, MaxShownBytes)
+	head := fmt.Sprintf("%d bytes", len(data))
+	var lines []string
+	switch {
+	case hex:
+		lines = steps.HexDump(shown)
+	default:
+		lines = steps.PrintableLines(shown)
+		if len(lines) == 1 {
+			r.labelled(b, "data", fmt.Sprintf("%s  %s", head, r.st.data(`"`+lines[0]+`"`)))
+			lines = nil
+			head = ""
+		}
+	}
+	if head != "" {
+		r.labelled(b, "data", head)
+	}
+	for _, l := range lines {
+		r.labelled(b, "", r.st.data("│"+l))
+	}
+	if omitted > 0 {
+		r.labelled(b, "", r.st.dim(fmt.Sprintf("… %d more bytes not shown", omitted)))
+	}
+}
+
+func (r *renderer) failure(b *strings.Builder, rep *steps.Report, f *steps.Failure) {
+	r.para(b, "error", f.Meaning)
+	if r.level == Off {
+		return
+	}
+	if f.ForStep != "" {
+		r.para(b, "", f.ForStep)
+	}
+	if r.level == Full {
+		if f.Cause != "" && f.ForStep == "" {
+			r.para(b, "cause", f.Cause)
+		}
+		if f.Fix != "" {
+			r.para(b, "fix", f.Fix)
+		}
+		if rep.Python != "" {
+			r.labelled(b, "python", r.st.python(rep.Python))
+			r.labelled(b, "", r.st.python("raises "+f.Python))
+		}
+	}
+}
+
+func (r *renderer) states(b *strings.Builder, changes []steps.Change) {
+	for i, c := range changes {
+		label := ""
+		if i == 0 {
+			label = "state"
+		}
+		text := c.Who + "  "
+		if c.Before != "" && c.Before != c.After {
+			text += c.Before + " → " + c.After
+		} else if c.Before == c.After && c.Before != "" {
+			text += c.After + " (unchanged)"
+		} else {
+			text += c.After
+		}
+		r.labelled(b, label, r.st.state(text))
+	}
+}
+
+// labelled writes one line with a label in the left column.
+func (r *renderer) labelled(b *strings.Builder, label, text string) {
+	b.WriteString("  " + r.st.label(fmt.Sprintf("%-*s", labelWidth, label)) + text + "\n")
+}
+
+// para writes a paragraph wrapped to the width, the label on its first line.
+func (r *renderer) para(b *strings.Builder, label, text string) {
+	for i, line := range wrap(text, r.width-2-labelWidth) {
+		if i > 0 {
+			label = ""
+		}
+		r.labelled(b, label, line)
+	}
+}
+
+// prose writes sentences at the call's indent, wrapped to the width, one
+// paragraph per line of text.
+func (r *renderer) prose(b *strings.Builder, text string) {
+	for _, para := range strings.Split(text, "\n") {
+		for _, line := range wrap(para, r.width-2) {
+			b.WriteString("  " + line + "\n")
+		}
+	}
+}
+
+// wrap breaks text into lines of at most width runes, at spaces.
+func wrap(text string, width int) []string {
+	if width < 20 {
+		width = 20
+	}
+	var lines []string
+	var line strings.Builder
+	n := 0
+	for _, word := range strings.Fields(text) {
+		w := utf8.RuneCountInString(word)
+		if n > 0 && n+1+w > width {
+			lines = append(lines, line.String())
+			line.Reset()
+			n = 0
+		}
+		if n > 0 {
+			line.WriteByte(' ')
+			n++
+		}
+		line.WriteString(word)
+		n += w
+	}
+	if n > 0 {
+		lines = append(lines, line.String())
+	}
+	return lines
+}

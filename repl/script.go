@@ -1,0 +1,86 @@
+package repl
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"sockstep/steps"
+)
+
+// maxLine bounds one command line read from a file or pipe.
+const maxLine = 1 << 20
+
+// RunScript runs commands read line by line, as a transcript: each one is
+// echoed with its cell number before its output, comments (# …) are echoed
+// as they are, and blank lines are skipped. It stops at quit or when ctx
+// is cancelled (Ctrl-C), closes every socket, and returns how many commands
+// failed.
+func (s *Session) RunScript(ctx context.Context, r io.Reader) (failed int) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), maxLine)
+	next := func() (string, bool) {
+		if sc.Scan() {
+			return sc.Text(), true
+		}
+		return "", false
+	}
+	failed = s.runLines(ctx, next)
+	if err := sc.Err(); err != nil {
+		s.problem(fmt.Sprintf("could not read the commands: %v", err), nil)
+		failed++
+	}
+	return failed
+}
+
+// RunCommands runs the commands of a -c argument, separated by semicolons,
+// as a transcript.
+func (s *Session) RunCommands(ctx context.Context, cmds string) (failed int) {
+	list := SplitCommands(cmds)
+	next := func() (string, bool) {
+		if len(list) == 0 {
+			return "", false
+		}
+		line := list[0]
+		list = list[1:]
+		return line, true
+	}
+	return s.runLines(ctx, next)
+}
+
+func (s *Session) runLines(ctx context.Context, next func() (string, bool)) (failed int) {
+	defer s.Close()
+	cell := 0
+	for {
+		line, ok := next()
+		if !ok {
+			return failed
+		}
+		line = strings.TrimRight(line, "\r")
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case trimmed == "":
+			continue
+		case strings.HasPrefix(trimmed, "#"):
+			s.Printf("%s\n", s.render.st.dim(steps.Printable([]byte(trimmed))))
+			continue
+		}
+		cell++
+		s.Printf("%s %s\n", s.render.st.dim(fmt.Sprintf("[%d] ›", cell)), steps.Printable([]byte(trimmed)))
+		err := s.Eval(ctx, trimmed)
+		switch {
+		case errors.Is(err, ErrQuit):
+			return failed
+		case err != nil:
+			failed++
+		}
+		if ctx.Err() != nil {
+			s.Printf("  %s\n", s.render.st.fail("stopped: Ctrl-C ends the script"))
+			return failed + 1
+		}
+		s.Printf("\n")
+	}
+}

@@ -1,0 +1,162 @@
+package repl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+
+	"sockstep/steps"
+)
+
+// ErrQuit ends the shell: the learner typed quit or exit.
+var ErrQuit = errors.New("quit")
+
+// ErrFailed is returned by Eval when a command did not do what it was
+// asked: bad input, or a call the kernel refused. Its output has said why.
+var ErrFailed = errors.New("the command failed")
+
+// Options set up a session.
+type Options struct {
+	Colour    bool
+	Hex       bool      // received data as a hex dump
+	Narration Narration // how much of each report to show
+	Width     int       // wrap output to this many columns (0: 80)
+}
+
+// A Session is one learner's lab and shell: it evaluates command lines and
+// writes what they did. It needs no terminal.
+type Session struct {
+	lab     *steps.Lab
+	out     *syncWriter
+	render  renderer
+	watcher *watcher
+}
+
+// New starts a session that writes to w.
+func New(w io.Writer, o Options) *Session {
+	if o.Width <= 0 {
+		o.Width = 80
+	}
+	s := &Session{
+		lab:     steps.NewLab(),
+		out:     &syncWriter{w: w},
+		render:  renderer{st: newStyle(o.Colour), width: o.Width, level: o.Narration, hexAll: o.Hex},
+		watcher: newWatcher(),
+	}
+	s.lab.Waiting = func(what string) {
+		s.out.print("  " + s.render.st.dim(what) + "\n")
+	}
+	return s
+}
+
+// Lab is the session's table of live sockets.
+func (s *Session) Lab() *steps.Lab { return s.lab }
+
+// SetOutput sends the session's output to w from now on; the interactive
+// shell uses it to write through the line editor, which redraws the prompt.
+func (s *Session) SetOutput(w io.Writer) { s.out.set(w) }
+
+// Eval runs one command line. It returns ErrQuit when the learner leaves,
+// ErrFailed when the command failed, and nil otherwise. Notices about
+// other sockets (a connection waiting, data arrived) follow the output.
+func (s *Session) Eval(ctx context.Context, line string) error {
+	err := s.eval(ctx, line)
+	s.PrintNotices()
+	return err
+}
+
+func (s *Session) eval(ctx context.Context, line string) error {
+	words, err := SplitWords(line)
+	if err != nil {
+		s.problem(err.Error(), nil)
+		return ErrFailed
+	}
+	if len(words) == 0 {
+		return nil
+	}
+	cmd := lookup(words[0])
+	if cmd == nil {
+		s.unknown(words[0])
+		return ErrFailed
+	}
+	err = cmd.run(s, ctx, words[1:])
+	var usage *steps.UsageError
+	if errors.As(err, &usage) {
+		s.problem(usage.Problem, cmd)
+		return ErrFailed
+	}
+	return err
+}
+
+// runStep runs one socket step and writes its report.
+func (s *Session) runStep(ctx context.Context, step *steps.Step, args []string) error {
+	rep, err := step.Run(ctx, s.lab, args)
+	if err != nil {
+		return err
+	}
+	s.show(rep)
+	if rep.Failed() {
+		return ErrFailed
+	}
+	return nil
+}
+
+// show writes a report.
+func (s *Session) show(rep *steps.Report) {
+	var b strings.Builder
+	s.render.report(&b, rep)
+	s.out.print(b.String())
+}
+
+// problem says what was wrong with a command, with its usage and an
+// example when the command is known.
+func (s *Session) problem(msg string, cmd *command) {
+	var b strings.Builder
+	st := s.render.st
+	b.WriteString("  " + st.fail("✗ "+msg) + "\n")
+	if cmd != nil {
+		s.render.labelled(&b, "usage", cmd.usage)
+		s.render.labelled(&b, "example", cmd.example)
+	}
+	s.out.print(b.String())
+}
+
+func (s *Session) unknown(name string) {
+	msg := fmt.Sprintf("there is no command %q", name)
+	if near := suggest(name); near != "" {
+		msg += fmt.Sprintf("; did you mean %s?", near)
+	}
+	s.problem(msg+" (`help` lists every command)", nil)
+}
+
+// Printf writes to the session's output.
+func (s *Session) Printf(format string, a ...any) { s.out.print(fmt.Sprintf(format, a...)) }
+
+// Close closes every socket the session still holds, saying so.
+func (s *Session) Close() {
+	if len(s.lab.Sockets()) > 0 {
+		s.show(s.lab.CloseAll())
+	}
+}
+
+// syncWriter lets the background watcher and the shell write without
+// interleaving their lines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (w *syncWriter) print(s string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	io.WriteString(w.w, s)
+}
+
+func (w *syncWriter) set(out io.Writer) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.w = out
+}

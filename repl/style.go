@@ -1,0 +1,32 @@
+package repl
+
+import "github.com/fatih/color"
+
+// style colours the parts of the output. With colour off every function
+// returns its text unchanged, so transcripts and pipes get plain text.
+type style struct {
+	call, label, state, python, next, fail, notice, dim, data func(a ...any) string
+}
+
+func newStyle(on bool) style {
+	paint := func(attrs ...color.Attribute) func(a ...any) string {
+		c := color.New(attrs...)
+		if on {
+			c.EnableColor()
+		} else {
+			c.DisableColor()
+		}
+		return c.SprintFunc()
+	}
+	return style{
+		call:   paint(color.Bold),
+		label:  paint(color.Faint),
+		state:  paint(color.FgCyan),
+		python: paint(color.FgYellow),
+		next:   paint(color.FgGreen),
+		fail:   paint(color.FgRed, color.Bold),
+		notice: paint(color.FgMagenta),
+		dim:    paint(color.Faint),
+		data:   paint(color.FgBlue),
+	}
+}
