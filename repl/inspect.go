@@ -33,7 +33,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 			steps.ShowAddr(snap.Remote), tableState(sock, snap), recvQ, sendQ, ready(sock, snap))
 	}
 	tw.Flush()
-	b.WriteString(s.render.st.dim("  LISTEN n/m: n connections wait in the accept queue, of at most m.\n" +
+	b.WriteString(s.render.st.dim("  LISTEN n/m: n connections wait in the accept queue, of at most m.\n"+
 		"  READY: the calls that would return at once now instead of waiting. All read from the kernel now.") + "\n")
 	s.out.print(b.String())
 	return nil

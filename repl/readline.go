@@ -109,7 +109,7 @@ func (s *Session) RunInteractive() (failed int, err error) {
 	s.Printf("%s\n", s.render.st.dim("sockstep: the socket API, one real call at a time. `help` lists the commands; Tab completes; Ctrl-D leaves."))
 	cell := 1
 	for {
-		rl.SetPrompt(s.render.st.dim("["+strconv.Itoa(cell)+"] › "))
+		rl.SetPrompt(s.render.st.dim("[" + strconv.Itoa(cell) + "] › "))
 		line, err := rl.Readline()
 		if errors.Is(err, readline.ErrInterrupt) {
 			if line == "" {
