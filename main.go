@@ -89,9 +89,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		failed = session.RunScript(ctx, f)
 	case len(rest) == 0 && isTerminal(stdin) && isTerminal(stdout):
 		stop() // the shell handles Ctrl-C itself
-		var err error
-		failed, err = session.RunInteractive()
-		if err != nil {
+		if _, err := session.RunInteractive(); err != nil {
 			fmt.Fprintf(stderr, "sockstep: %v\n", err)
 			return 1
 		}

@@ -102,9 +102,6 @@ func loadProse(file string, required ...string) *prose {
 	return p
 }
 
-// has says whether the file has a section.
-func (p *prose) has(section string) bool { return p.sections[section] != nil }
-
 // render fills a section in with data. Paragraphs are folded to single
 // lines and separated by "\n". A template that fails says so in the text,
 // where a test sees it, rather than hiding the failure.

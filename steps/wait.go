@@ -65,11 +65,3 @@ func pollOnce(fd int, events int16, d time.Duration) (bool, error) {
 	}
 	return n > 0 && fds[0].Revents&(events|unix.POLLHUP|unix.POLLERR|unix.POLLNVAL) != 0, nil
 }
-
-// nonBlocking says whether the learner made the socket non-blocking, in
-// which case a step makes its call once and reports EAGAIN rather than
-// waiting.
-func nonBlocking(fd int) bool {
-	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
-	return err == nil && flags&unix.O_NONBLOCK != 0
-}
