@@ -124,12 +124,15 @@ func (s *Session) problem(msg string, cmd *command) {
 	s.out.print(b.String())
 }
 
+// unknown says a command does not exist, and shows the usage of the one
+// it most likely meant.
 func (s *Session) unknown(name string) {
-	msg := fmt.Sprintf("there is no command %q", name)
-	if near := suggest(name); near != "" {
+	msg := fmt.Sprintf("there is no command %q", steps.Printable([]byte(name)))
+	near := suggest(name)
+	if near != "" {
 		msg += fmt.Sprintf("; did you mean %s?", near)
 	}
-	s.problem(msg+" (`help` lists every command)", nil)
+	s.problem(msg+" (`help` lists every command)", lookup(near))
 }
 
 // Printf writes to the session's output.
@@ -138,6 +141,7 @@ func (s *Session) Printf(format string, a ...any) { s.out.print(fmt.Sprintf(form
 // Close closes every socket the session still holds, saying so.
 func (s *Session) Close() {
 	if len(s.lab.Sockets()) > 0 {
+		s.Printf("  %s\n", s.render.st.dim("leaving: closing every socket this session still holds"))
 		s.show(s.lab.CloseAll())
 	}
 }

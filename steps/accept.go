@@ -59,7 +59,10 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err := l.checkNewName(name); err != nil {
 		return nil, err
 	}
-	data := acceptData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD}
+	data := acceptData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, ConnPy: "conn"}
+	if name != "" {
+		data.ConnPy = (&Socket{Name: name}).Py()
+	}
 	before := Read(s)
 	data.NotListening = before.FromKernel && before.State != Listen
 	data.NonBlock = before.NonBlocking

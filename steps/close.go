@@ -66,7 +66,7 @@ func (l *Lab) CloseAll() *Report {
 	for _, s := range all {
 		r := l.closeOne(s, "closed by `close all`")
 		calls = append(calls, r.Call)
-		report.State = append(report.State, r.State...)
+		report.State = append(report.State, r.State[0]) // its peer is closed in turn
 		if r.Failure != nil && report.Failure == nil {
 			report.Failure = r.Failure
 		}
