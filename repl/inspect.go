@@ -22,6 +22,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	listeners := false
 	fmt.Fprintln(tw, "  SOCKET\tPROTO\tLOCAL\tREMOTE\tSTATE\tRECV-Q\tSEND-Q\tREADY")
 	for _, sock := range live {
 		snap := steps.Read(sock)
@@ -29,12 +30,21 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 		if snap.QueuesKnown {
 			recvQ, sendQ = fmt.Sprint(snap.RecvQ), fmt.Sprint(snap.SendQ)
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sock.Label(), sock.Proto(), steps.ShowAddr(snap.Local),
+		local := "—"
+		if snap.Bound() {
+			local = snap.Local.String()
+		}
+		if snap.State == steps.Listen {
+			listeners = true
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sock.Label(), sock.Proto(), local,
 			steps.ShowAddr(snap.Remote), tableState(sock, snap), recvQ, sendQ, ready(sock, snap))
 	}
 	tw.Flush()
-	b.WriteString(s.render.st.dim("  LISTEN n/m: n connections wait in the accept queue, of at most m.\n"+
-		"  READY: the calls that would return at once now instead of waiting. All read from the kernel now.") + "\n")
+	if listeners {
+		b.WriteString(s.render.st.dim("  LISTEN n/m: n connections wait in the accept queue, of at most m.") + "\n")
+	}
+	b.WriteString(s.render.st.dim("  READY: the calls that would return at once now instead of waiting. All read from the kernel now.") + "\n")
 	s.out.print(b.String())
 	return nil
 }

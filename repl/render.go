@@ -49,7 +49,7 @@ func (r *renderer) report(b *strings.Builder, rep *steps.Report) {
 	if r.level == Off {
 		return
 	}
-	if r.level == Full && rep.Says != "" {
+	if rep.Says != "" && (r.level == Full || rep.Stopped) {
 		r.prose(b, rep.Says)
 	}
 	if len(rep.State) > 0 && !rep.Stopped {
@@ -85,9 +85,6 @@ func (r *renderer) callLine(b *strings.Builder, rep *steps.Report) {
 		line += strings.Repeat(" ", pad) + r.st.dim(took)
 	}
 	b.WriteString(line + "\n")
-	if rep.Stopped && rep.Says != "" && r.level != Off {
-		r.prose(b, rep.Says)
-	}
 }
 
 // dataBlock shows received bytes: one quoted line for short text, a block

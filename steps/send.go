@@ -144,7 +144,7 @@ func queues(snap Snapshot) string {
 // quoteShort shows the bytes of a call's argument, shortened to keep the
 // call on one line.
 func quoteShort(b []byte) string {
-	shown, omitted := Clip(b, 40)
+	shown, omitted := Clip(b, 64)
 	q := `"` + Printable(shown) + `"`
 	if omitted > 0 {
 		q += fmt.Sprintf("…(+%d)", omitted)

@@ -1,0 +1,149 @@
+package repl
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden transcripts in testdata/ from this run")
+
+// TestTranscripts plays each testdata/*.cmds file through a session on
+// live loopback sockets and compares the normalised output with the
+// .golden file beside it. {{PORT}} in a script is a port that was free a
+// moment before. Run `go test ./repl -run Transcripts -update` to rewrite
+// the golden files, and review the diff.
+func TestTranscripts(t *testing.T) {
+	scripts, err := filepath.Glob("testdata/*.cmds")
+	if err != nil || len(scripts) == 0 {
+		t.Fatalf("no transcripts found: %v", err)
+	}
+	for _, script := range scripts {
+		name := strings.TrimSuffix(filepath.Base(script), ".cmds")
+		t.Run(name, func(t *testing.T) {
+			text, err := os.ReadFile(script)
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := freePort(t)
+			got := playTranscript(t, strings.ReplaceAll(string(text), "{{PORT}}", strconv.Itoa(port)), port)
+			golden := strings.TrimSuffix(script, ".cmds") + ".golden"
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (run with -update to create it)", err)
+			}
+			if got != string(want) {
+				t.Errorf("transcript %s differs from %s:\n%s", name, golden, lineDiff(string(want), got))
+			}
+		})
+	}
+}
+
+// playTranscript runs a script with lines unwrapped, so that normalising
+// a sentence does not depend on where it was wrapped.
+func playTranscript(t *testing.T, script string, port int) string {
+	t.Helper()
+	var out strings.Builder
+	s := New(&out, Options{Width: 10000})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	failed := s.RunScript(ctx, strings.NewReader(script))
+	if strings.Contains(out.String(), "[narration error") {
+		t.Errorf("a prose template failed:\n%s", out.String())
+	}
+	return normalise(out.String(), port) + fmt.Sprintf("(commands failed: %d)\n", failed)
+}
+
+var (
+	fdRef        = regexp.MustCompile(`\(fd (\d+)\)`)
+	ephemeral    = regexp.MustCompile(`(127\.0\.0\.1|\]|::1|localhost)(:|, )(\d{4,5})\b`)
+	milliseconds = regexp.MustCompile(`\d+(\.\d+)? ms\b`)
+	seconds      = regexp.MustCompile(`\d+\.\d s\b`)
+	padding      = regexp.MustCompile(` {2,}(handshake|waited) `)
+	finWait      = regexp.MustCompile(`FIN_WAIT[12](: the FIN is on its way and not yet acknowledged|: the peer has acknowledged the FIN, and this side waits for the peer's own close)?`)
+)
+
+// normalise replaces what differs from run to run: fd numbers (renumbered
+// in order of appearance), the test's port, ephemeral ports, timings, and
+// whether the peer's delayed ACK of a FIN had come back yet (FIN_WAIT1 or
+// FIN_WAIT2, a real race on loopback).
+func normalise(out string, port int) string {
+	fds := map[string]string{}
+	for _, m := range fdRef.FindAllStringSubmatch(out, -1) {
+		if _, ok := fds[m[1]]; !ok {
+			fds[m[1]] = fmt.Sprintf("F%d", len(fds)+1)
+		}
+	}
+	for fd, name := range fds {
+		for _, pattern := range []string{`\(fd %s\)`, `\b(fd|descriptor) %s\b`, `\b(socket|accept)\((.*)\) = %s\b`, `\b(\w+)\(%s([,)])`} {
+			re := regexp.MustCompile(fmt.Sprintf(pattern, fd))
+			out = re.ReplaceAllStringFunc(out, func(m string) string {
+				i := strings.LastIndex(m, fd)
+				return m[:i] + name + m[i+len(fd):]
+			})
+		}
+	}
+	out = strings.ReplaceAll(out, strconv.Itoa(port), "PORT")
+	for _, m := range ephemeral.FindAllStringSubmatch(out, -1) {
+		out = regexp.MustCompile(`\b`+m[3]+`\b`).ReplaceAllString(out, "EPH")
+	}
+	out = padding.ReplaceAllString(out, "  $1 ")
+	out = milliseconds.ReplaceAllString(out, "T ms")
+	out = seconds.ReplaceAllString(out, "T s")
+	out = finWait.ReplaceAllString(out, "FIN_WAIT1|2")
+	return out
+}
+
+// freePort asks the kernel for a port that is free on 127.0.0.1 now.
+func freePort(t *testing.T) int {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sa.(*unix.SockaddrInet4).Port
+}
+
+// lineDiff shows the first lines where two texts differ.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < max(len(w), len(g)) && shown < 10; i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "line %d:\n  want %q\n  got  %q\n", i+1, wl, gl)
+			shown++
+		}
+	}
+	return b.String()
+}
