@@ -66,7 +66,11 @@ func (s *Session) RunInteractive() (failed int, err error) {
 		return 0, err
 	}
 	defer rl.Close()
-	s.SetOutput(rl.Stdout())
+	// At the prompt, output goes through the editor, which redraws the
+	// prompt and the half-typed line below it; while a command runs there is
+	// no prompt to redraw, so output goes straight to the terminal.
+	atPrompt := rl.Stdout()
+	s.SetOutput(atPrompt)
 
 	var running sync.Mutex // held while a command runs; the watcher waits its turn
 	var cancelMu sync.Mutex
@@ -128,7 +132,9 @@ func (s *Session) RunInteractive() (failed int, err error) {
 		cancel = stop
 		cancelMu.Unlock()
 		running.Lock()
+		s.SetOutput(os.Stdout)
 		err = s.Eval(ctx, line)
+		s.SetOutput(atPrompt)
 		running.Unlock()
 		cancelMu.Lock()
 		cancel = nil
@@ -145,6 +151,7 @@ func (s *Session) RunInteractive() (failed int, err error) {
 		}
 	}
 	running.Lock()
+	s.SetOutput(os.Stdout)
 	s.Close()
 	running.Unlock()
 	return failed, nil

@@ -1,0 +1,57 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestCommandLine runs the command line as a learner would, without a
+// terminal, and checks the exit status and the transcript.
+func TestCommandLine(t *testing.T) {
+	script := filepath.Join(t.TempDir(), "lab.txt")
+	if err := os.WriteFile(script, []byte("socket as s\nbind s 127.0.0.1 0\nlisten s\nsockets\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		args       []string
+		stdin      string
+		wantStatus int
+		wantOut    []string // each must appear in stdout
+	}{
+		{"quit", []string{"-c", "quit"}, "", 0, []string{"[1] › quit"}},
+		{"commands", []string{"-c", "socket as s; bind s 127.0.0.1 0; sockets"}, "", 0,
+			[]string{"[1] › socket as s", "[2] › bind s 127.0.0.1 0", "[3] › sockets", "s (fd ", "close("}},
+		{"a failed command fails the run", []string{"-c", "socket as s; accept s"}, "", 1,
+			[]string{"EINVAL (errno 22)", "[2] › accept s"}},
+		{"a bad command fails the run", []string{"-c", "bnid s"}, "", 1, []string{"did you mean bind?"}},
+		{"run FILE", []string{"run", script}, "", 0, []string{"[3] › listen s", "LISTEN"}},
+		{"piped stdin", nil, "socket udp as u\nbind u 127.0.0.1 0\n", 0, []string{"[2] › bind u 127.0.0.1 0", "SOCK_DGRAM"}},
+		{"no colour off a terminal", []string{"-c", "socket"}, "", 0, []string{"socket(AF_INET, SOCK_STREAM, 0) = "}},
+		{"brief narration", []string{"--narrate", "brief", "-c", "socket"}, "", 0, []string{"state "}},
+		{"version", []string{"--version"}, "", 0, []string{"sockstep " + Version}},
+		{"missing file", []string{"run", "/no/such/file"}, "", 2, nil},
+		{"bad narration", []string{"--narrate", "loud"}, "", 2, nil},
+		{"unknown subcommand", []string{"fly"}, "", 2, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errs bytes.Buffer
+			status := run(tt.args, strings.NewReader(tt.stdin), &out, &errs)
+			if status != tt.wantStatus {
+				t.Errorf("status: got %d, want %d\nstdout:\n%s\nstderr:\n%s", status, tt.wantStatus, out.String(), errs.String())
+			}
+			for _, want := range tt.wantOut {
+				if !strings.Contains(out.String(), want) {
+					t.Errorf("stdout lacks %q:\n%s", want, out.String())
+				}
+			}
+			if strings.Contains(out.String(), "\x1b[") {
+				t.Errorf("colour escape in output that is not a terminal: %q", out.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,64 @@
+package repl
+
+import (
+	"context"
+	"io"
+	"reflect"
+	"testing"
+)
+
+func TestComplete(t *testing.T) {
+	s := New(io.Discard, Options{})
+	defer s.Close()
+	for _, line := range []string{"socket as server", "socket udp as sink"} {
+		if err := s.Eval(context.Background(), line); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+	}
+	tests := []struct {
+		line     string
+		want     []string
+		wantWord string
+	}{
+		{"so", []string{"socket", "sockets"}, "so"},
+		{"li", []string{"listen"}, "li"},
+		{"bind ", []string{"server", "sink"}, ""},
+		{"bind se", []string{"server"}, "se"},
+		{"close ", []string{"all", "server", "sink"}, ""},
+		{"socket ", []string{"as", "ipv4", "ipv6", "tcp", "udp"}, ""},
+		{"narrate b", []string{"brief"}, "b"},
+		{"help acc", []string{"accept"}, "acc"},
+		{"nosuch ", nil, ""},
+		{`send "unterminated`, nil, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.line, func(t *testing.T) {
+			got, word := s.Complete(tt.line)
+			if !reflect.DeepEqual(got, tt.want) || word != tt.wantWord {
+				t.Errorf("Complete(%q) = %q, %q; want %q, %q", tt.line, got, word, tt.want, tt.wantWord)
+			}
+		})
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	tests := map[string]string{"bnid": "bind", "lisen": "listen", "sokcet": "socket", "acept": "accept", "quti": "quit", "xyzzy": "", "sock": "socket"}
+	for typed, want := range tests {
+		if got := suggest(typed); got != want {
+			t.Errorf("suggest(%q): got %q, want %q", typed, got, want)
+		}
+	}
+}
+
+func TestWrap(t *testing.T) {
+	got := wrap("one two three four five six seven eight nine ten eleven twelve thirteen", 20)
+	want := []string{"one two three four", "five six seven eight", "nine ten eleven", "twelve thirteen"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	for _, line := range got {
+		if len(line) > 20 {
+			t.Errorf("line %q is longer than 20", line)
+		}
+	}
+}
