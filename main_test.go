@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -53,5 +54,20 @@ func TestCommandLine(t *testing.T) {
 				t.Errorf("colour escape in output that is not a terminal: %q", out.String())
 			}
 		})
+	}
+}
+
+// BenchmarkStartup measures `sockstep -c quit`: building the binary once,
+// then starting it, running one command and leaving.
+func BenchmarkStartup(b *testing.B) {
+	bin := filepath.Join(b.TempDir(), "sockstep")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		b.Fatalf("build: %v\n%s", err, out)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := exec.Command(bin, "-c", "quit").Run(); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
