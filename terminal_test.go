@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"sockstep/steps"
+)
+
+// The real-terminal tests start the built binary under a pseudo-terminal,
+// type at it, and read the screen back, as a learner would meet it.
+
+var (
+	buildOnce sync.Once
+	builtPath string
+	buildErr  error
+)
+
+// binary builds sockstep once for all the terminal tests.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "sockstep-test")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtPath = filepath.Join(dir, "sockstep")
+		out, err := exec.Command("go", "build", "-o", builtPath, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtPath
+}
+
+// terminal is the binary running under a pty of 100×40.
+type terminal struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	pty    *os.File
+	screen *screen
+	raw    bytes.Buffer
+	rawMu  sync.Mutex
+	done   chan struct{}
+}
+
+func startTerminal(t *testing.T, configDir string, env ...string) *terminal {
+	t.Helper()
+	cmd := exec.Command(binary(t))
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+configDir, "TERM=xterm", "NO_COLOR=")
+	cmd.Env = append(cmd.Env, env...)
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	term := &terminal{t: t, cmd: cmd, pty: f, screen: newScreen(40, 100), done: make(chan struct{})}
+	go func() {
+		defer close(term.done)
+		buf := make([]byte, 4096)
+		for {
+			n, err := f.Read(buf)
+			if n > 0 {
+				term.rawMu.Lock()
+				term.raw.Write(buf[:n])
+				term.rawMu.Unlock()
+				term.screen.Write(buf[:n])
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		f.Close()
+	})
+	term.waitFor("[1] › ")
+	return term
+}
+
+// typeText sends keystrokes, a few at a time, as typing does.
+func (term *terminal) typeText(s string) {
+	term.t.Helper()
+	if _, err := io.WriteString(term.pty, s); err != nil {
+		term.t.Fatalf("typing %q: %v", s, err)
+	}
+	time.Sleep(30 * time.Millisecond)
+}
+
+// waitFor waits up to five seconds for text to appear on the screen.
+// Lines on the screen are right-trimmed, so trailing spaces are too.
+func (term *terminal) waitFor(text string) {
+	term.t.Helper()
+	text = strings.TrimRight(text, " ")
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if strings.Contains(term.screen.text(), text) {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	term.t.Fatalf("%q never appeared on the screen:\n%s", text, term.screen.text())
+}
+
+// waitExit waits up to five seconds for the program to leave.
+func (term *terminal) waitExit() int {
+	term.t.Helper()
+	exited := make(chan error, 1)
+	go func() { exited <- term.cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode()
+		}
+		return 0
+	case <-time.After(5 * time.Second):
+		term.t.Fatalf("sockstep did not leave:\n%s", term.screen.text())
+	}
+	return -1
+}
+
+func (term *terminal) rawOutput() string {
+	term.rawMu.Lock()
+	defer term.rawMu.Unlock()
+	return term.raw.String()
+}
+
+func freeTestPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestTerminalFirstCommand(t *testing.T) {
+	term := startTerminal(t, t.TempDir())
+	term.typeText("socket as server\r")
+	term.waitFor("socket(AF_INET, SOCK_STREAM, 0) = ")
+	term.waitFor("[2] › ")
+	if !strings.Contains(term.screen.text(), "python  server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)") {
+		t.Errorf("no Python line on the screen:\n%s", term.screen.text())
+	}
+}
+
+func TestTerminalHistoryAcrossRuns(t *testing.T) {
+	config := t.TempDir()
+	first := startTerminal(t, config)
+	first.typeText("socket as remembered\r")
+	first.waitFor("[2] › ")
+	first.typeText("quit\r")
+	if code := first.waitExit(); code != 0 {
+		t.Fatalf("quit: exit status %d", code)
+	}
+	info, err := os.Stat(filepath.Join(config, "sockstep", "history"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mode := info.Mode().Perm(); mode != 0o600 {
+		t.Errorf("history file mode: got %o, want 600", mode)
+	}
+	second := startTerminal(t, config)
+	second.typeText("\x1b[A\x1b[A") // Up, Up
+	second.waitFor("[1] › socket as remembered")
+}
+
+func TestTerminalTabCompletion(t *testing.T) {
+	term := startTerminal(t, t.TempDir())
+	term.typeText("narrate of\t")
+	term.waitFor("[1] › narrate off")
+	term.typeText("\r")
+	term.typeText("socket as alpha\r")
+	term.waitFor("[3] › ")
+	term.typeText("bind al\t")
+	term.waitFor("[3] › bind alpha ")
+}
+
+func TestTerminalCtrlCAtPrompt(t *testing.T) {
+	term := startTerminal(t, t.TempDir())
+	term.typeText("socket as never")
+	term.typeText("\x03")
+	term.waitFor("[1] › socket as never^C\n[1] ›")
+	term.typeText("\x03") // on an empty line: how to leave
+	term.waitFor("(Ctrl-D or quit closes every socket and leaves)")
+	term.typeText("sockets\r")
+	term.waitFor("no sockets yet")
+	if strings.Contains(term.screen.text(), "socket(AF_INET") {
+		t.Errorf("the interrupted line was run:\n%s", term.screen.text())
+	}
+}
+
+func TestTerminalCtrlCWhileAcceptWaits(t *testing.T) {
+	term := startTerminal(t, t.TempDir())
+	port := freeTestPort(t)
+	term.typeText(fmt.Sprintf("narrate brief\rsocket as server\rbind server 127.0.0.1 %d\rlisten server\r", port))
+	term.waitFor("[5] › ")
+	term.typeText("accept server\r")
+	term.waitFor("Ctrl-C stops waiting")
+	term.typeText("\x03")
+	term.waitFor("stopped waiting (Ctrl-C)")
+	term.waitFor("[6] › ")
+	term.typeText("sockets\r")
+	term.waitFor("LISTEN 0/128")
+}
+
+func TestTerminalNoticeKeepsTheHalfTypedLine(t *testing.T) {
+	term := startTerminal(t, t.TempDir())
+	port := freeTestPort(t)
+	term.typeText(fmt.Sprintf("narrate off\rsocket as server\rbind server 127.0.0.1 %d\rlisten server\r", port))
+	term.waitFor("[5] › ")
+	term.typeText("sockets")
+	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	term.waitFor("a connection is waiting to be accepted")
+	time.Sleep(100 * time.Millisecond)
+	if line := term.screen.cursorLine(); line != "[5] › sockets" {
+		t.Errorf("the line being typed after the notice: got %q, want %q\n%s", line, "[5] › sockets", term.screen.text())
+	}
+	term.typeText("\r")
+	term.waitFor("LISTEN 1/128")
+}
+
+func TestTerminalCtrlDClosesEverySocket(t *testing.T) {
+	term := startTerminal(t, t.TempDir())
+	port := freeTestPort(t)
+	term.typeText(fmt.Sprintf("narrate off\rsocket as server\rbind server 127.0.0.1 %d\rlisten server\r", port))
+	term.waitFor("[5] › ")
+	if !listening(t, port) {
+		t.Fatalf("port %d is not listening before Ctrl-D", port)
+	}
+	term.typeText("\x04")
+	if code := term.waitExit(); code != 0 {
+		t.Errorf("exit status after Ctrl-D: got %d, want 0", code)
+	}
+	term.waitFor("close(")
+	if listening(t, port) {
+		t.Errorf("port %d still listening after Ctrl-D", port)
+	}
+}
+
+// listening asks the kernel's table whether anything listens on the port.
+func listening(t *testing.T, port int) bool {
+	t.Helper()
+	conns, err := steps.Connections()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range conns {
+		if c.State == steps.Listen && int(c.Local.Port()) == port {
+			return true
+		}
+	}
+	return false
+}
+
+var sgr = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+
+func TestTerminalColour(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		env    []string
+		colour bool
+	}{
+		{"on a terminal", nil, true},
+		{"with NO_COLOR", []string{"NO_COLOR=1"}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			term := startTerminal(t, t.TempDir(), tt.env...)
+			term.typeText("socket\r")
+			term.waitFor("[2] › ")
+			if got := sgr.MatchString(term.rawOutput()); got != tt.colour {
+				t.Errorf("colour sequences in the output: got %v, want %v", got, tt.colour)
+			}
+		})
+	}
+}
+
+// TestTerminalSignalDuringBlockingRecv checks that a SIGINT sent by
+// another process (not typed) also stops only the wait.
+func TestTerminalSignalDuringBlockingRecv(t *testing.T) {
+	term := startTerminal(t, t.TempDir())
+	port := freeTestPort(t)
+	term.typeText(fmt.Sprintf("narrate off\rsocket as server\rbind server 127.0.0.1 %d\rlisten server\r", port))
+	term.waitFor("[5] › ")
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	term.typeText("accept server as conn\rrecv conn\r")
+	term.waitFor("waiting for data from")
+	term.cmd.Process.Signal(syscall.SIGINT)
+	term.waitFor("stopped waiting (Ctrl-C)")
+	conn.Write([]byte("late"))
+	term.typeText("recv conn\r")
+	term.waitFor(`"late"`)
+}
