@@ -27,6 +27,7 @@ type command struct {
 // The groups of `help`, in the order shown.
 const (
 	groupSteps = "The socket calls, in the order of a socket's life"
+	groupMore  = "More calls"
 	groupLook  = "Looking at the sockets"
 	groupShell = "The shell"
 )
@@ -37,7 +38,10 @@ var commands []*command
 
 func init() {
 	for _, st := range steps.Steps() {
-		commands = append(commands, stepCommand(st))
+		commands = append(commands, stepCommand(st, groupSteps))
+	}
+	for _, st := range steps.MoreSteps() {
+		commands = append(commands, stepCommand(st, groupMore))
 	}
 	commands = append(commands,
 		&command{
@@ -95,9 +99,9 @@ func init() {
 }
 
 // stepCommand makes a table line from a socket step.
-func stepCommand(st *steps.Step) *command {
+func stepCommand(st *steps.Step, group string) *command {
 	return &command{
-		name: st.Name, group: groupSteps, usage: st.Usage, example: st.Example, summary: st.Summary, about: st.About,
+		name: st.Name, group: group, usage: st.Usage, example: st.Example, summary: st.Summary, about: st.About,
 		complete: func(s *Session, before []string) []string { return st.Complete(s.lab, before) },
 		run: func(s *Session, ctx context.Context, args []string) error {
 			return s.runStep(ctx, st, args)

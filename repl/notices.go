@@ -81,8 +81,13 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 		say("the peer reset the connection; the next call on it reports ECONNRESET")
 	}
 	if snap.State != steps.Listen && now.recvQ > was.recvQ {
+		// For UDP the kernel reports only the next datagram's size, which
+		// also grows when a recv leaves a larger one next: tell only of a
+		// queue that was empty.
 		if sock.Kind == steps.Datagram {
-			say("a datagram has arrived (%d bytes queued): recv %s reads it", now.recvQ, sock.Name)
+			if was.recvQ == 0 {
+				say("a datagram has arrived (the next is %d bytes): recvfrom %s reads it", now.recvQ, sock.Name)
+			}
 		} else {
 			say("%d bytes have arrived: recv %s reads them", now.recvQ, sock.Name)
 		}

@@ -90,7 +90,7 @@ func normalise(out string, port int) string {
 		}
 	}
 	for fd, name := range fds {
-		for _, pattern := range []string{`\(fd %s\)`, `\b(fd|descriptor) %s\b`, `\b(socket|accept)\((.*)\) = %s\b`, `\b(\w+)\(%s([,)])`} {
+		for _, pattern := range []string{`\(fd %s\)`, `\b(fd|descriptor) %s\b`, `(?m)^  (socket|accept)\((.*)\) = %s\b`, `(?m)^  (\w+)\(%s([,)])`, `; (close)\(%s\)`} {
 			re := regexp.MustCompile(fmt.Sprintf(pattern, fd))
 			out = re.ReplaceAllStringFunc(out, func(m string) string {
 				i := strings.LastIndex(m, fd)

@@ -6,13 +6,14 @@ import "golang.org/x/sys/unix"
 // errno on demand (EMFILE from socket, ECONNRESET from recv); everything
 // else always runs on real sockets.
 var (
-	socketCall  = newSocket
-	bindCall    = unix.Bind
-	listenCall  = unix.Listen
-	acceptCall  = accept
-	connectCall = unix.Connect
-	sendCall    = unix.SendmsgN
-	recvCall    = unix.Recvfrom
-	closeCall   = unix.Close
-	pollCall    = unix.Poll
+	socketCall   = newSocket
+	bindCall     = unix.Bind
+	listenCall   = unix.Listen
+	acceptCall   = accept
+	connectCall  = unix.Connect
+	sendCall     = unix.SendmsgN
+	recvCall     = unix.Recvfrom
+	closeCall    = unix.Close
+	shutdownCall = unix.Shutdown
+	pollCall     = unix.Poll
 )

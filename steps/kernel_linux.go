@@ -19,7 +19,7 @@ import (
 // TCP_INFO, queued bytes from SIOCINQ/SIOCOUTQ, and readiness from poll
 // with a zero timeout. It consumes nothing.
 func Read(s *Socket) Snapshot {
-	var snap Snapshot
+	snap := Snapshot{Kind: s.Kind}
 	if sa, err := unix.Getsockname(s.FD); err == nil {
 		snap.Local = addrPortOf(sa)
 	}

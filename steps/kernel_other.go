@@ -13,7 +13,7 @@ import (
 // addresses and readiness. TCP state and queue lengths are not read here,
 // and the Snapshot says so (FromKernel false).
 func Read(s *Socket) Snapshot {
-	var snap Snapshot
+	snap := Snapshot{Kind: s.Kind}
 	if sa, err := unix.Getsockname(s.FD); err == nil {
 		snap.Local = addrPortOf(sa)
 	}

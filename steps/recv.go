@@ -27,7 +27,9 @@ var RecvStep = &Step{
 	Summary:  "receive the bytes that have arrived",
 	About:    recvProse.about(),
 	Complete: socketNames(keywords("1024", "--timeout", "--hex")),
-	Run:      runRecv,
+	Run: func(ctx context.Context, l *Lab, args []string) (*Report, error) {
+		return receive(ctx, l, args, "recv", recvProse)
+	},
 }
 
 // recvData is what recv.txt can use.
@@ -45,7 +47,8 @@ type recvData struct {
 	State           string
 }
 
-func runRecv(ctx context.Context, l *Lab, args []string) (*Report, error) {
+// receive is recv and recvfrom: they differ only in what they tell.
+func receive(ctx context.Context, l *Lab, args []string, name string, p *prose) (*Report, error) {
 	args, flags, err := takeFlags(args, []string{"timeout"}, []string{"hex"})
 	if err != nil {
 		return nil, err
@@ -64,14 +67,14 @@ func runRecv(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		data.BufSize = n
 	default:
-		return nil, usageErr("recv takes a socket and an optional buffer size")
+		return nil, usageErr(name + " takes a socket and an optional buffer size")
 	}
 	timeout, err := flags.timeout()
 	if err != nil {
 		return nil, err
 	}
 	before := Read(s)
-	call := fmt.Sprintf("recv(%d, %d)", s.FD, data.BufSize)
+	call := fmt.Sprintf("%s(%d, %d)", name, s.FD, data.BufSize)
 	// A TCP socket that is not connected fails at once (ENOTCONN); only a
 	// connection, or a datagram socket, has anything to wait for.
 	waits := !before.NonBlocking && (s.Kind == Datagram || before.Connected() || !before.FromKernel)
@@ -99,7 +102,7 @@ func runRecv(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			continue
 		}
 		if err != nil {
-			return recvProse.refused(call, err, data), nil
+			return p.refused(call, err, data), nil
 		}
 		if n > len(buf) {
 			data.Truncated, n = n-len(buf), len(buf)
@@ -114,12 +117,16 @@ func runRecv(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		} else if after.Connected() {
 			data.From = after.Remote.String()
 		}
+		result := fmt.Sprintf("%s = %d", call, n)
+		if from != nil {
+			result += "  from " + data.From
+		}
 		return &Report{
-			Call:   fmt.Sprintf("%s = %d", call, n),
-			Says:   recvProse.render("says", data),
+			Call:   result,
+			Says:   p.render("says", data),
 			State:  []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
-			Python: recvProse.render("python", data),
-			Next:   recvProse.render("next", data),
+			Python: p.render("python", data),
+			Next:   p.render("next", data),
 			Data:   got,
 			Hex:    flags["hex"] != "",
 		}, nil

@@ -55,7 +55,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		PyBytes: pyBytes(msg), Asked: len(msg), Datagram: s.Kind == Datagram}
 	call := fmt.Sprintf("send(%d, %s, %d)", s.FD, quoteShort(msg), len(msg))
 
-	sent, pieces, stop, err := l.send(ctx, s, msg, before.NonBlocking, call)
+	sent, pieces, stop, err := l.send(ctx, s, msg, nil, before.NonBlocking, call)
 	data.Sent, data.Pieces = sent, pieces
 	if stop != nil {
 		stop.Says = fmt.Sprintf("%d of %d bytes were sent before you stopped. ", sent, len(msg)) + stop.Says
@@ -84,15 +84,15 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	return report, nil
 }
 
-// send sends all of msg on a blocking socket, or what the kernel takes at
+// send sends all of msg (to the address to, for sendto) on a blocking socket, or what the kernel takes at
 // once on a non-blocking one. Each call is made with MSG_DONTWAIT, and
 // between calls sockstep waits in poll for room in the send buffer, so
 // that Ctrl-C can stop a send to a peer that never reads. MSG_NOSIGNAL
 // keeps a send to a closed connection from killing the program with
 // SIGPIPE: it fails with EPIPE instead.
-func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, nonBlock bool, call string) (sent, pieces int, stop *Report, err error) {
+func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, to unix.Sockaddr, nonBlock bool, call string) (sent, pieces int, stop *Report, err error) {
 	for {
-		n, err := sendCall(s.FD, msg[sent:], nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+		n, err := sendCall(s.FD, msg[sent:], nil, to, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
 		if n > 0 {
 			sent += n
 		}
@@ -135,8 +135,13 @@ func queues(snap Snapshot) string {
 	if !snap.FromKernel || snap.State == 0 {
 		state = ""
 	}
-	if !snap.QueuesKnown {
+	switch {
+	case !snap.QueuesKnown:
 		return strings.TrimSpace(state + " queues not known")
+	case snap.Kind == Datagram && snap.RecvQ > 0:
+		return fmt.Sprintf("next datagram %d bytes", snap.RecvQ)
+	case snap.Kind == Datagram:
+		return "no datagram waiting"
 	}
 	return strings.TrimSpace(fmt.Sprintf("%s  recv-q %d  send-q %d", state, snap.RecvQ, snap.SendQ))
 }

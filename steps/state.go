@@ -40,6 +40,7 @@ func (s TCPState) String() string {
 
 // A Snapshot is what the kernel says about one socket at one moment.
 type Snapshot struct {
+	Kind   Kind
 	Local  netip.AddrPort // invalid when unbound
 	Remote netip.AddrPort // invalid when not connected
 
@@ -53,7 +54,8 @@ type Snapshot struct {
 	AcceptQueue, Backlog int
 
 	// Bytes in the receive queue (not yet read by recv) and in the send
-	// queue (sent by send but not yet acknowledged by the peer).
+	// queue (sent by send but not yet acknowledged by the peer). For a
+	// datagram socket Linux reports the size of the next datagram only.
 	RecvQ, SendQ int
 	QueuesKnown  bool
 

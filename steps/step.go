@@ -27,6 +27,12 @@ func Steps() []*Step {
 	return []*Step{SocketStep, BindStep, ListenStep, AcceptStep, ConnectStep, SendStep, RecvStep, CloseStep}
 }
 
+// MoreSteps are the calls beyond the first eight, for a learner who has
+// outgrown the first exercise.
+func MoreSteps() []*Step {
+	return []*Step{SendtoStep, RecvfromStep, ShutdownStep}
+}
+
 // flagSet is what a step's --flags were set to.
 type flagSet map[string]string
 

@@ -1,0 +1,96 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+var sendtoProse = loadProse("sendto.txt", stepSections...)
+
+// SendtoStep sends one datagram to an address: sendto(3, "ping", 4, 127.0.0.1:9090) = 4.
+var SendtoStep = &Step{
+	Name:     "sendto",
+	Usage:    "sendto SOCK HOST PORT TEXT…",
+	Example:  `sendto u 127.0.0.1 9090 "ping"`,
+	Summary:  "send one datagram to an address (UDP)",
+	About:    sendtoProse.about(),
+	Complete: socketNames(hostsThenNothing),
+	Run:      runSendto,
+}
+
+// sendtoData is what sendto.txt can use.
+type sendtoData struct {
+	Name, Label, Py string
+	FD              int
+	To, PyHost      string
+	Port            int
+	Sent            int
+	PyBytes         string
+	Local           string
+	AutoBound       bool   // the kernel gave the socket an address to send from
+	Receiver        string // the lab's socket bound to the destination, or ""
+	ReceiverName    string
+	Stream          bool
+}
+
+func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
+	s, err := l.find(args, "should send")
+	if err != nil {
+		return nil, err
+	}
+	if len(args) < 4 {
+		return nil, usageErr("sendto takes a socket, the destination's host and port, and the text")
+	}
+	port, err := parsePort(args[2], "")
+	if err != nil {
+		return nil, err
+	}
+	addr, _, err := resolveHost(args[1], s.Family)
+	if err != nil {
+		return nil, err
+	}
+	to := netip.AddrPortFrom(addr, port)
+	msg := []byte(strings.Join(args[3:], " "))
+	before := Read(s)
+	data := sendtoData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, To: to.String(), PyHost: pyHost(args[1]),
+		Port: int(port), PyBytes: pyBytes(msg), AutoBound: !before.Bound(), Stream: s.Kind == Stream}
+	call := fmt.Sprintf("sendto(%d, %s, %d, %s)", s.FD, quoteShort(msg), len(msg), to)
+	sent, _, stop, err := l.send(ctx, s, msg, sockaddr(s.Family, to), before.NonBlocking, call)
+	if stop != nil {
+		return stop, nil
+	}
+	if err != nil {
+		return sendtoProse.refused(call, err, data), nil
+	}
+	after := Read(s)
+	data.Sent, data.Local = sent, after.Local.String()
+	report := &Report{
+		Call:   fmt.Sprintf("%s = %d", call, sent),
+		State:  []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}},
+		Python: sendtoProse.render("python", data),
+	}
+	if r, snap, ok := l.boundTo(s.Kind, to); ok {
+		data.Receiver, data.ReceiverName = r.Label(), r.Name
+		report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
+	}
+	report.Says = sendtoProse.render("says", data)
+	report.Next = sendtoProse.render("next", data)
+	return report, nil
+}
+
+// boundTo finds the lab's socket of kind k bound to the address, as a
+// datagram's receiver.
+func (l *Lab) boundTo(k Kind, to netip.AddrPort) (*Socket, Snapshot, bool) {
+	for _, s := range l.Sockets() {
+		if s.Kind != k {
+			continue
+		}
+		snap := Read(s)
+		if snap.Local.Port() == to.Port() && (snap.Local.Addr().IsUnspecified() || snap.Local.Addr().Unmap() == to.Addr().Unmap()) {
+			return s, snap, true
+		}
+	}
+	return nil, Snapshot{}, false
+}

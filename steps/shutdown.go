@@ -1,0 +1,77 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+var shutdownProse = loadProse("shutdown.txt", stepSections...)
+
+// ShutdownStep closes one direction of a connection: shutdown(5, SHUT_WR).
+var ShutdownStep = &Step{
+	Name:     "shutdown",
+	Usage:    "shutdown SOCK read|write|both",
+	Example:  "shutdown client write",
+	Summary:  "close one direction of a connection",
+	About:    shutdownProse.about(),
+	Complete: socketNames(keywords("read", "write", "both")),
+	Run:      runShutdown,
+}
+
+// shutdownData is what shutdown.txt can use.
+type shutdownData struct {
+	Name, Label, Py string
+	FD              int
+	How             string // read, write or both
+	Constant        string // SHUT_WR
+	Before, After   string // TCP states
+	PeerLabel       string
+	PeerState       string
+	Datagram        bool
+}
+
+var shutdownHow = map[string]struct {
+	constant string
+	value    int
+}{
+	"read":  {"SHUT_RD", unix.SHUT_RD},
+	"write": {"SHUT_WR", unix.SHUT_WR},
+	"both":  {"SHUT_RDWR", unix.SHUT_RDWR},
+}
+
+func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
+	s, err := l.find(args, "should shut down")
+	if err != nil {
+		return nil, err
+	}
+	if len(args) != 2 {
+		return nil, usageErr("shutdown takes a socket and a direction: read, write or both")
+	}
+	how, ok := shutdownHow[args[1]]
+	if !ok {
+		return nil, usageErr(fmt.Sprintf("%q is not a direction: use read, write or both", args[1]))
+	}
+	before := Read(s)
+	data := shutdownData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, How: args[1], Constant: how.constant,
+		Before: before.StateWord(s.Kind), Datagram: s.Kind == Datagram}
+	call := fmt.Sprintf("shutdown(%d, %s)", s.FD, how.constant)
+	if err := shutdownCall(s.FD, how.value); err != nil {
+		return shutdownProse.refused(call, err, data), nil
+	}
+	after := Read(s)
+	data.After = after.StateWord(s.Kind)
+	report := &Report{
+		Call:   call + " = 0",
+		State:  []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
+		Python: shutdownProse.render("python", data),
+	}
+	if peer, snap, ok := l.peerOf(s, after); ok {
+		data.PeerLabel, data.PeerState = peer.Label(), snap.StateWord(peer.Kind)
+		report.State = append(report.State, Change{Who: peer.Label(), After: snap.Summary(peer.Kind)})
+	}
+	report.Says = shutdownProse.render("says", data)
+	report.Next = shutdownProse.render("next", data)
+	return report, nil
+}
