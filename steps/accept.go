@@ -70,8 +70,11 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	for {
 		if !data.NotListening && !data.NonBlock {
 			stop, waited, err := l.wait(ctx, s, unix.POLLIN, timeout, call, "a client to connect")
-			if err != nil || stop != nil {
-				return stop, err
+			if err != nil {
+				return acceptProse.refused(call, err, data), nil
+			}
+			if stop != nil {
+				return stop, nil
 			}
 			if waited > 0 {
 				data.Waited = ms(waited)

@@ -136,6 +136,9 @@ func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, non
 	if !errors.Is(err, unix.EINPROGRESS) {
 		return err
 	}
+	if timeout == 0 {
+		timeout = -1 // connect waits for the handshake; SO_SNDTIMEO is not taught here
+	}
 	stop, _, err := l.wait(ctx, s, unix.POLLOUT, timeout, call, "the handshake with "+remote.String())
 	if err != nil {
 		return err

@@ -77,8 +77,12 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 }
 
 // somaxconn reads the machine's cap on any backlog, or 0.
-func somaxconn() int {
-	b, err := os.ReadFile("/proc/sys/net/core/somaxconn")
+func somaxconn() int { return readProcInt("/proc/sys/net/core/somaxconn") }
+
+// readProcInt reads a number the kernel publishes as a file, or 0 where
+// this system has no such file.
+func readProcInt(name string) int {
+	b, err := os.ReadFile(name)
 	if err != nil {
 		return 0
 	}

@@ -24,8 +24,13 @@ import (
 // file's header lists the fields it can use. Line breaks inside a paragraph
 // are spaces; a blank line starts a new paragraph.
 //
-//go:embed socket.txt bind.txt listen.txt accept.txt connect.txt send.txt recv.txt close.txt waiting.txt shutdown.txt sendto.txt recvfrom.txt
+//go:embed socket.txt bind.txt listen.txt accept.txt connect.txt send.txt recv.txt close.txt waiting.txt shutdown.txt sendto.txt recvfrom.txt option.txt
 var proseFiles embed.FS
+
+// proseFuncs are the functions a prose template may call.
+var proseFuncs = template.FuncMap{
+	"mul2": func(n int) int { return 2 * n },
+}
 
 // prose is one step's parsed prose.
 type prose struct {
@@ -51,7 +56,7 @@ func parseProse(file, text string, required ...string) (*prose, error) {
 		if _, dup := p.sections[name]; dup {
 			return fmt.Errorf("%s:%d: section [%s] appears twice", file, start, name)
 		}
-		t, err := template.New(file + ":" + name).Option("missingkey=error").Parse(strings.Join(body, "\n"))
+		t, err := template.New(file + ":" + name).Option("missingkey=error").Funcs(proseFuncs).Parse(strings.Join(body, "\n"))
 		if err != nil {
 			return fmt.Errorf("%s:%d: section [%s]: %v", file, start, name, err)
 		}

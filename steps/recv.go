@@ -90,8 +90,11 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *prose) 
 				what = "data from " + before.Remote.String()
 			}
 			stop, waited, err := l.wait(ctx, s, unix.POLLIN, timeout, call, what)
-			if err != nil || stop != nil {
-				return stop, err
+			if err != nil {
+				return p.refused(call, err, data), nil
+			}
+			if stop != nil {
+				return stop, nil
 			}
 			if waited > 0 {
 				data.Waited = ms(waited)

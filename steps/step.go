@@ -30,7 +30,7 @@ func Steps() []*Step {
 // MoreSteps are the calls beyond the first eight, for a learner who has
 // outgrown the first exercise.
 func MoreSteps() []*Step {
-	return []*Step{SendtoStep, RecvfromStep, ShutdownStep}
+	return []*Step{SendtoStep, RecvfromStep, ShutdownStep, OptionStep}
 }
 
 // flagSet is what a step's --flags were set to.

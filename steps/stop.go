@@ -3,6 +3,8 @@ package steps
 import (
 	"context"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 var waitingProse = loadProse("waiting.txt", "waiting", "stopped", "timed out")
@@ -15,11 +17,22 @@ type waitData struct {
 // wait waits for the socket to be ready, telling the learner what it is
 // waiting for. It returns a report to give instead of the call's when the
 // wait ended first (Ctrl-C or --timeout); nil means the socket is ready.
+// Without --timeout, the socket's own SO_RCVTIMEO (for POLLIN) or
+// SO_SNDTIMEO (for POLLOUT) bounds the wait as it bounds a blocking call,
+// and its passing is the kernel's EAGAIN.
 func (l *Lab) wait(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string) (*Report, time.Duration, error) {
+	kernelTimeout := false
+	if timeout == 0 {
+		timeout = socketTimeout(s.FD, events)
+		kernelTimeout = timeout > 0
+	}
 	d := waitData{Label: s.Label(), Name: s.Name, What: what, Timeout: timeout.String()}
 	end, waited, err := l.waitFor(ctx, s, events, timeout, waitingProse.render("waiting", d))
 	if err != nil || end == ready {
 		return nil, waited, err
+	}
+	if end == timedOut && kernelTimeout {
+		return nil, waited, unix.EAGAIN
 	}
 	d.Waited = ms(waited)
 	d.State = Read(s).Summary(s.Kind)
@@ -28,4 +41,17 @@ func (l *Lab) wait(ctx context.Context, s *Socket, events int16, timeout time.Du
 		section, result = "timed out", "timed out after "+timeout.String()
 	}
 	return &Report{Call: call + " … " + result, Says: waitingProse.render(section, d), Stopped: true}, waited, nil
+}
+
+// socketTimeout is the socket's SO_RCVTIMEO or SO_SNDTIMEO, or zero.
+func socketTimeout(fd int, events int16) time.Duration {
+	opt := unix.SO_RCVTIMEO
+	if events == unix.POLLOUT {
+		opt = unix.SO_SNDTIMEO
+	}
+	tv, err := unix.GetsockoptTimeval(fd, unix.SOL_SOCKET, opt)
+	if err != nil {
+		return 0
+	}
+	return time.Duration(tv.Nano())
 }
