@@ -93,7 +93,7 @@ func (s *Session) eval(ctx context.Context, line string) error {
 
 // runStep runs one socket step and writes its report.
 func (s *Session) runStep(ctx context.Context, step *steps.Step, args []string) error {
-	rep, err := step.Run(ctx, s.lab, args)
+	rep, err := s.lab.Run(ctx, step, args)
 	if err != nil {
 		return err
 	}

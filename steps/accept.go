@@ -99,6 +99,7 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			State:  []Change{{Who: conn.Label(), Before: "(none)", After: connSnap.Summary(conn.Kind)}, {Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
 			Python: acceptProse.render("python", data),
 			Next:   acceptProse.render("next", data),
+			Socket: s.Name,
 		}, nil
 	}
 }

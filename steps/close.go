@@ -61,10 +61,11 @@ func runClose(_ context.Context, l *Lab, args []string) (*Report, error) {
 // reports them together.
 func (l *Lab) CloseAll() *Report {
 	all := l.Sockets()
-	report := &Report{Says: closeProse.render("all", closeData{Count: len(all)})}
+	report := &Report{Says: closeProse.render("all", closeData{Count: len(all)}), inHistory: true}
 	var calls []string
 	for _, s := range all {
 		r := l.closeOne(s, "closed by `close all`")
+		l.record(Event{Socket: s.Name, Call: r.Call, Failed: r.Failure != nil, Packets: r.Packets})
 		calls = append(calls, r.Call)
 		report.State = append(report.State, r.State[0]) // its peer is closed in turn
 		if r.Failure != nil && report.Failure == nil {
@@ -81,6 +82,7 @@ func (l *Lab) CloseAll() *Report {
 func (l *Lab) closeOne(s *Socket, how string) *Report {
 	before := Read(s)
 	peer, _, hasPeer := l.peerOf(s, before)
+	end := l.endName(s, before)
 	data := closeData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Local: ShowAddr(before.Local),
 		Remote: ShowAddr(before.Remote), Listener: before.State == Listen, Waiting: before.AcceptQueue,
 		Unread: before.RecvQ, Connected: s.Kind == Stream && before.Connected(), Datagram: s.Kind == Datagram}
@@ -119,5 +121,11 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	}
 	report.Says = closeProse.render("says", data)
 	report.Next = closeProse.render("next", data)
+	switch {
+	case data.Connected && data.Unread > 0:
+		report.Packets = []Packet{{From: s.Name, To: end, What: "RST"}}
+	case data.Connected:
+		report.Packets = []Packet{{From: s.Name, To: end, What: "FIN"}}
+	}
 	return report
 }

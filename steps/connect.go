@@ -85,7 +85,11 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if errors.Is(err, unix.EINPROGRESS) && before.NonBlocking {
 		data.InProgress = true
 	} else if err != nil {
-		return connectProse.refused(call, err, data), nil
+		r := connectProse.refused(call, err, data)
+		if errors.Is(err, unix.ECONNREFUSED) && s.Kind == Stream {
+			r.Packets = []Packet{{From: s.Name, To: remote.String(), What: "SYN"}, {From: remote.String(), To: s.Name, What: "RST"}}
+		}
+		return r, nil
 	}
 	after := Read(s)
 	data.Local, data.LocalPort, data.Took = after.Local.String(), int(after.Local.Port()), ms(took)
@@ -102,9 +106,17 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if data.Datagram {
 		report.Took = 0
 	}
+	server := remote.String()
 	if ls, snap, ok := l.listenerFor(remote); ok {
 		data.Listener, data.ListenerName, data.Queue, data.Backlog = ls.Label(), ls.Name, snap.AcceptQueue, snap.Backlog
 		report.State = append(report.State, Change{Who: ls.Label(), After: snap.Summary(ls.Kind)})
+		server = ls.Name
+	}
+	if s.Kind == Stream {
+		report.Packets = []Packet{{From: s.Name, To: server, What: "SYN"}, {From: server, To: s.Name, What: "SYN-ACK"}}
+		if !data.InProgress {
+			report.Packets = append(report.Packets, Packet{From: s.Name, To: server, What: "ACK"})
+		}
 	}
 	report.Says = connectProse.render("says", data)
 	report.Next = connectProse.render("next", data)

@@ -98,6 +98,7 @@ type Lab struct {
 	sockets []*Socket
 	gone    map[string]string // name → how it went, for a clear message
 	made    map[string]int    // prefix ("s", "c") → how many names handed out
+	history []Event           // the calls so far, for the sequence diagram
 
 	// Waiting, when set, is told what a step is about to wait for, before
 	// it blocks, so the learner knows why nothing happens and that Ctrl-C

@@ -21,6 +21,13 @@ type Report struct {
 	Hex    bool          // show Data as a hex dump
 	Lines  []string      // extra lines of output (the tutorial's prints)
 
+	// Socket names the socket the call was made on, when the step's first
+	// argument does not (socket, accept); Packets are what the call sent.
+	// Both feed the session's sequence diagram.
+	Socket    string
+	Packets   []Packet
+	inHistory bool // the step kept its calls in the history itself
+
 	// Failure is set when the kernel refused the call.
 	Failure *Failure
 	// Stopped is set when a wait ended without the call completing

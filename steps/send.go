@@ -81,6 +81,13 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	report.Says = sendProse.render("says", data)
 	report.Next = sendProse.render("next", data)
+	if sent > 0 && after.Connected() {
+		what := fmt.Sprintf("%d bytes", sent)
+		if s.Kind == Datagram {
+			what = "datagram " + what
+		}
+		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after), What: what}}
+	}
 	return report, nil
 }
 

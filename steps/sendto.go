@@ -75,6 +75,11 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.Receiver, data.ReceiverName = r.Label(), r.Name
 		report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
 	}
+	receiver := to.String()
+	if data.ReceiverName != "" {
+		receiver = data.ReceiverName
+	}
+	report.Packets = []Packet{{From: s.Name, To: receiver, What: fmt.Sprintf("datagram %d bytes", sent)}}
 	report.Says = sendtoProse.render("says", data)
 	report.Next = sendtoProse.render("next", data)
 	return report, nil

@@ -71,6 +71,9 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 		data.PeerLabel, data.PeerState = peer.Label(), snap.StateWord(peer.Kind)
 		report.State = append(report.State, Change{Who: peer.Label(), After: snap.Summary(peer.Kind)})
 	}
+	if how.value != unix.SHUT_RD && s.Kind == Stream && before.Connected() {
+		report.Packets = []Packet{{From: s.Name, To: l.endName(s, before), What: "FIN"}}
+	}
 	report.Says = shutdownProse.render("says", data)
 	report.Next = shutdownProse.render("next", data)
 	return report, nil

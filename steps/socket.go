@@ -93,5 +93,6 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 		State:  []Change{{Who: s.Label(), Before: "(none)", After: after.StateWord(kind)}},
 		Python: socketProse.render("python", data),
 		Next:   socketProse.render("next", data),
+		Socket: s.Name,
 	}, nil
 }

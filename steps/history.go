@@ -1,0 +1,70 @@
+package steps
+
+import "context"
+
+// An Event is one call of the session as a sequence diagram draws it: the
+// socket that made it, the call as the kernel saw it, and the packets it
+// caused between sockets. Packets are what TCP and UDP are known to send
+// for that call on success; sockstep does not capture the wire.
+type Event struct {
+	Socket  string // the socket's name
+	Call    string
+	Failed  bool
+	Packets []Packet
+}
+
+// A Packet is one arrow of a sequence diagram. From and To are socket
+// names, or an address for an end outside this session.
+type Packet struct {
+	From, To string
+	What     string // "SYN", "SYN-ACK", "ACK", "17 bytes", "FIN", "RST", "datagram 4 bytes"
+}
+
+// maxHistory bounds the events a lab keeps for its diagram.
+const maxHistory = 500
+
+// History is the session's calls so far, oldest first.
+func (l *Lab) History() []Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Event(nil), l.history...)
+}
+
+// record adds an event to the history, forgetting the oldest beyond
+// maxHistory.
+func (l *Lab) record(e Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.history = append(l.history, e)
+	if len(l.history) > maxHistory {
+		l.history = l.history[len(l.history)-maxHistory:]
+	}
+}
+
+// Run runs a step and keeps the call in the session's history.
+func (l *Lab) Run(ctx context.Context, step *Step, args []string) (*Report, error) {
+	name := ""
+	if len(args) > 0 {
+		if s, err := l.Find(args[0]); err == nil {
+			name = s.Name // the name, even when the learner gave the fd
+		}
+	}
+	r, err := step.Run(ctx, l, args)
+	if err != nil || r == nil || r.Stopped || r.inHistory {
+		return r, err
+	}
+	if r.Socket != "" {
+		name = r.Socket
+	}
+	l.record(Event{Socket: name, Call: r.Call, Failed: r.Failure != nil, Packets: r.Packets})
+	return r, nil
+}
+
+// endName is how a diagram names the other end of a connection: the lab's
+// socket there, or its address.
+func (l *Lab) endName(s *Socket, snap Snapshot) string {
+	if peer, _, ok := l.peerOf(s, snap); ok {
+		return peer.Name
+	}
+	return ShowAddr(snap.Remote)
+}
