@@ -70,6 +70,16 @@ func init() {
 			run: runShow,
 		},
 		&command{
+			name: "ports", group: groupLook,
+			usage: "ports [PORT]", example: "ports 8081",
+			summary: "every TCP socket of the machine on a port, from the kernel",
+			about: "Lists the kernel's table of TCP sockets (/proc/net/tcp and tcp6 on Linux): every TCP " +
+				"socket of the whole machine on that port, or on any port, including connections no process " +
+				"holds any more, such as one in TIME_WAIT after a close, and ones still waiting in an accept " +
+				"queue. Sockets this session holds, or held, are named.",
+			run: runPorts,
+		},
+		&command{
 			name: "narrate", group: groupShell,
 			usage: "narrate full|brief|off", example: "narrate brief",
 			summary: "how much each step explains",

@@ -99,6 +99,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	}
 	after := "(fd closed)"
 	if data.Connected {
+		l.rememberClosed(s.Name, before.Local, before.Remote)
 		if st, ok := ConnectionState(before.Local, before.Remote); ok {
 			data.KernelState = st.String()
 			after += ", connection " + data.KernelState + " in the kernel"

@@ -1,0 +1,94 @@
+package repl
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"sockstep/steps"
+)
+
+// maxPortLines bounds the table of `ports` on a busy machine.
+const maxPortLines = 200
+
+// runPorts prints the kernel's table of TCP sockets: every TCP socket of
+// the machine, including those no process holds any more, with the ones
+// this session holds or held named.
+func runPorts(s *Session, _ context.Context, args []string) error {
+	port := 0
+	switch len(args) {
+	case 0:
+	case 1:
+		n, err := strconv.Atoi(args[0])
+		if err != nil || n < 1 || n > 65535 {
+			return &steps.UsageError{Problem: fmt.Sprintf("the port is a number from 1 to 65535, not %q", args[0])}
+		}
+		port = n
+	default:
+		return &steps.UsageError{Problem: "ports takes at most one port"}
+	}
+	conns, err := steps.Connections()
+	if err != nil {
+		s.Printf("  %s\n", err)
+		return ErrFailed
+	}
+	var shown []steps.Connection
+	for _, c := range conns {
+		if port == 0 || int(c.Local.Port()) == port || int(c.Remote.Port()) == port {
+			shown = append(shown, c)
+		}
+	}
+	// Listeners first, then the server's ends of connections, then the
+	// clients' ends: an order that does not depend on ephemeral ports.
+	rank := func(c steps.Connection) int {
+		switch {
+		case c.State == steps.Listen:
+			return 0
+		case port != 0 && int(c.Local.Port()) == port:
+			return 1
+		}
+		return 2
+	}
+	sort.SliceStable(shown, func(i, j int) bool {
+		ri, rj := rank(shown[i]), rank(shown[j])
+		if ri != rj {
+			return ri < rj
+		}
+		return shown[i].Local.Port() < shown[j].Local.Port()
+	})
+	if len(shown) == 0 {
+		what := "the machine"
+		if port != 0 {
+			what = "port " + args[0]
+		}
+		s.Printf("  no TCP socket on %s, in the kernel's table now\n", what)
+		return nil
+	}
+	var b strings.Builder
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "  LOCAL\tREMOTE\tSTATE\tRECV-Q\tSEND-Q\tTHIS SESSION")
+	for i, c := range shown {
+		if i == maxPortLines {
+			fmt.Fprintf(tw, "  … %d more\t\t\t\t\t\n", len(shown)-i)
+			break
+		}
+		remote := "—"
+		if c.State != steps.Listen {
+			remote = c.Remote.String()
+		}
+		owner := s.lab.Owner(c.Local, c.Remote, c.State == steps.Listen)
+		if owner == "" && c.Inode == 0 && c.State == steps.Established {
+			owner = "(in an accept queue)"
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%s\n", c.Local, remote, c.State, c.RecvQ, c.SendQ, owner)
+	}
+	tw.Flush()
+	b.WriteString(s.render.st.dim("  read now from /proc/net/tcp and /proc/net/tcp6: every TCP socket of this machine,\n"+
+		"  also those no program holds any more (TIME_WAIT). For a listener, RECV-Q is its\n"+
+		"  accept queue.") + "\n")
+	s.out.print(b.String())
+	return nil
+}
