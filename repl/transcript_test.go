@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"sockstep/steps"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden transcripts in testdata/ from this run")
@@ -109,8 +111,36 @@ func normalise(out string, port int) string {
 	return out
 }
 
-// freePort asks the kernel for a port that is free on 127.0.0.1 now.
+// freePort asks the kernel for a port that is free on 127.0.0.1 now and
+// that no entry of the kernel's TCP table mentions (an earlier run's
+// TIME_WAIT would show up in `ports`).
 func freePort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		port := boundPort(t)
+		if !mentioned(t, port) {
+			return port
+		}
+	}
+	t.Fatal("no port free of TIME_WAIT entries after 50 tries")
+	return 0
+}
+
+func mentioned(t *testing.T, port int) bool {
+	conns, err := steps.Connections()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range conns {
+		if int(c.Local.Port()) == port || int(c.Remote.Port()) == port {
+			return true
+		}
+	}
+	return false
+}
+
+// boundPort is a port the kernel chose for a socket bound to 127.0.0.1:0.
+func boundPort(t *testing.T) int {
 	t.Helper()
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
