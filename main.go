@@ -69,7 +69,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sockstep: --narrate takes full, brief or off, not %q\n", *narrate)
 		return 2
 	}
-	opts := repl.Options{Hex: *hex, Narration: level, Colour: colourWanted(stdout, *noColor), Width: width(stdout)}
+	opts := repl.Options{Hex: *hex, Narration: level, Colour: colourWanted(stdout, *noColor), Width: width(stdout),
+		Live: isTerminal(stdout)}
 	session := repl.New(stdout, opts)
 
 	rest := fs.Args()

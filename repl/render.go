@@ -21,9 +21,13 @@ const (
 
 var narrationNames = map[string]Narration{"full": Full, "brief": Brief, "off": Off}
 
-// MaxShownBytes bounds how much received data is printed, so a peer that
-// sends a lot cannot flood the terminal; the rest is counted, not shown.
-const MaxShownBytes = 4096
+// MaxShownBytes and MaxShownLines bound how much received data is
+// printed, so a peer that sends a lot cannot flood the terminal; the rest
+// is counted, not shown.
+const (
+	MaxShownBytes = 4096
+	MaxShownLines = 16
+)
 
 // labelWidth is the width of the left column: "python  ", "state   ".
 const labelWidth = 8
@@ -40,7 +44,7 @@ type renderer struct {
 func (r *renderer) report(b *strings.Builder, rep *steps.Report) {
 	r.callLine(b, rep)
 	if len(rep.Data) > 0 {
-		r.dataBlock(b, rep.Data, rep.Hex || r.hexAll)
+		r.dataBlock(b, rep.Data, max(rep.DataTotal, len(rep.Data)), rep.Hex || r.hexAll)
 	}
 	if f := rep.Failure; f != nil {
 		r.failure(b, rep, f)
@@ -90,9 +94,9 @@ func (r *renderer) callLine(b *strings.Builder, rep *steps.Report) {
 // dataBlock shows received bytes: one quoted line for short text, a block
 // of escaped lines for text with line breaks, or a hex dump. Nothing a peer
 // sends reaches the terminal unescaped.
-func (r *renderer) dataBlock(b *strings.Builder, data []byte, hex bool) {
-	shown, omitted := steps.Clip(data, MaxShownBytes)
-	head := fmt.Sprintf("%d bytes", len(data))
+func (r *renderer) dataBlock(b *strings.Builder, data []byte, total int, hex bool) {
+	shown, _ := steps.Clip(data, MaxShownBytes)
+	head := fmt.Sprintf("%d bytes", total)
 	var lines []string
 	switch {
 	case hex:
@@ -108,12 +112,33 @@ func (r *renderer) dataBlock(b *strings.Builder, data []byte, hex bool) {
 	if head != "" {
 		r.labelled(b, "data", head)
 	}
+	shownBytes := len(shown)
+	if len(lines) > MaxShownLines {
+		lines = lines[:MaxShownLines]
+		shownBytes = bytesInLines(shown, MaxShownLines, hex)
+	}
 	for _, l := range lines {
 		r.labelled(b, "", r.st.data("│"+l))
 	}
-	if omitted > 0 {
+	if omitted := total - shownBytes; omitted > 0 {
 		r.labelled(b, "", r.st.dim(fmt.Sprintf("… %d more bytes not shown", omitted)))
 	}
+}
+
+// bytesInLines is how many bytes the first n display lines hold: 16 per
+// line of a hex dump, or up to the n-th newline of text.
+func bytesInLines(data []byte, n int, hex bool) int {
+	if hex {
+		return min(len(data), 16*n)
+	}
+	for i, c := range data {
+		if c == '\n' {
+			if n--; n == 0 {
+				return i + 1
+			}
+		}
+	}
+	return len(data)
 }
 
 func (r *renderer) failure(b *strings.Builder, rep *steps.Report, f *steps.Failure) {

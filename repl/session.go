@@ -24,6 +24,7 @@ type Options struct {
 	Hex       bool      // received data as a hex dump
 	Narration Narration // how much of each report to show
 	Width     int       // wrap output to this many columns (0: 80)
+	Live      bool      // output is a terminal: show progress bars
 }
 
 // A Session is one learner's lab and shell: it evaluates command lines and
@@ -48,6 +49,9 @@ func New(w io.Writer, o Options) *Session {
 	}
 	s.lab.Waiting = func(what string) {
 		s.out.print("  " + s.render.st.dim(what) + "\n")
+	}
+	if o.Live {
+		s.lab.Progress = s.progress
 	}
 	return s
 }
@@ -134,6 +138,21 @@ func (s *Session) unknown(name string) {
 	}
 	s.problem(msg+" (`help` lists every command)", lookup(near))
 }
+
+// progress draws a bar over itself on a terminal, and ends the line when
+// the transfer is done.
+func (s *Session) progress(done, total int) {
+	const width = 30
+	filled := width * done / max(total, 1)
+	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
+	line := fmt.Sprintf("\r  sent %3d%% %s %s of %s", 100*done/max(total, 1), bar, megabytes(done), megabytes(total))
+	if done >= total {
+		line += "\n"
+	}
+	s.out.print(s.render.st.dim(line))
+}
+
+func megabytes(n int) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 
 // Printf writes to the session's output.
 func (s *Session) Printf(format string, a ...any) { s.out.print(fmt.Sprintf(format, a...)) }

@@ -106,6 +106,9 @@ type Lab struct {
 	// it blocks, so the learner knows why nothing happens and that Ctrl-C
 	// stops it.
 	Waiting func(what string)
+
+	// Progress, when set, is told how a long transfer is going.
+	Progress func(done, total int)
 }
 
 // NewLab returns an empty lab.

@@ -22,11 +22,11 @@ const MaxBufSize = 1 << 20
 // RecvStep reads what has arrived on a socket: recv(5, 1024) = 17.
 var RecvStep = &Step{
 	Name:     "recv",
-	Usage:    "recv SOCK [BUFSIZE] [--timeout D] [--hex]   (BUFSIZE defaults to 1024)",
+	Usage:    "recv SOCK [BUFSIZE] [--timeout D] [--hex] | recv SOCK --all   (BUFSIZE defaults to 1024)",
 	Example:  "recv conn",
 	Summary:  "receive the bytes that have arrived",
 	About:    recvProse.about(),
-	Complete: socketNames(keywords("1024", "--timeout", "--hex")),
+	Complete: socketNames(keywords("1024", "--timeout", "--hex", "--all")),
 	Run: func(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return receive(ctx, l, args, "recv", recvProse)
 	},
@@ -45,11 +45,12 @@ type recvData struct {
 	Truncated       int  // a datagram's bytes that did not fit and are lost
 	Datagram        bool
 	State           string
+	Calls           int // recv --all: how many calls it took
 }
 
 // receive is recv and recvfrom: they differ only in what they tell.
 func receive(ctx context.Context, l *Lab, args []string, name string, p *prose) (*Report, error) {
-	args, flags, err := takeFlags(args, []string{"timeout"}, []string{"hex"})
+	args, flags, err := takeFlags(args, []string{"timeout"}, []string{"hex", "all"})
 	if err != nil {
 		return nil, err
 	}
@@ -72,6 +73,12 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *prose) 
 	timeout, err := flags.timeout()
 	if err != nil {
 		return nil, err
+	}
+	if flags["all"] != "" {
+		if len(args) > 1 {
+			return nil, usageErr(name + " --all reads in 64 KiB pieces and takes no buffer size")
+		}
+		return l.receiveAll(s, name, p, flags["hex"] != "")
 	}
 	before := Read(s)
 	call := fmt.Sprintf("%s(%d, %d)", name, s.FD, data.BufSize)
@@ -134,4 +141,32 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *prose) 
 			Hex:    flags["hex"] != "",
 		}, nil
 	}
+}
+
+// drainShown is how much of a drained queue is kept to be shown.
+const drainShown = 4096
+
+// receiveAll is recv --all: it reads everything queued now, without
+// waiting, and tells how much there was.
+func (l *Lab) receiveAll(s *Socket, name string, p *prose, hex bool) (*Report, error) {
+	before := Read(s)
+	call := fmt.Sprintf("%s(%d, %d) until empty", name, s.FD, bulkChunk)
+	total, calls, kept, closed, err := l.drain(s, drainShown)
+	data := recvData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, BufSize: bulkChunk, Got: total,
+		Closed: closed, Datagram: s.Kind == Datagram, Calls: calls}
+	if err != nil && total == 0 {
+		return p.refused(call, err, data), nil
+	}
+	after := Read(s)
+	data.State = after.Summary(s.Kind)
+	return &Report{
+		Call:      fmt.Sprintf("%s: %d calls, %d bytes", call, calls, total),
+		Says:      p.render("all", data),
+		State:     []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
+		Python:    p.render("python", data),
+		Next:      p.render("next", data),
+		Data:      kept,
+		DataTotal: total,
+		Hex:       hex,
+	}, nil
 }

@@ -10,16 +10,17 @@ import (
 // state change read back from the kernel, the same line in Python, and what
 // to try next.
 type Report struct {
-	Call   string        // "bind(3, 0.0.0.0:8081) = 0"
-	Took   time.Duration // how long the call took, when that teaches something
-	TookAs string        // what Took measured: "handshake", "waited"
-	Says   string        // one to three plain sentences
-	State  []Change      // read from the kernel before and after
-	Python string        // the same line in Python
-	Next   string        // a command to try next
-	Data   []byte        // bytes received, to be shown safely
-	Hex    bool          // show Data as a hex dump
-	Lines  []string      // extra lines of output (the tutorial's prints)
+	Call      string        // "bind(3, 0.0.0.0:8081) = 0"
+	Took      time.Duration // how long the call took, when that teaches something
+	TookAs    string        // what Took measured: "handshake", "waited"
+	Says      string        // one to three plain sentences
+	State     []Change      // read from the kernel before and after
+	Python    string        // the same line in Python
+	Next      string        // a command to try next
+	Data      []byte        // bytes received, to be shown safely
+	DataTotal int           // how many bytes were received, when Data keeps only the first
+	Hex       bool          // show Data as a hex dump
+	Lines     []string      // extra lines of output (the tutorial's prints)
 
 	// Socket names the socket the call was made on, when the step's first
 	// argument does not (socket, accept); Packets are what the call sent.

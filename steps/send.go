@@ -16,7 +16,7 @@ var sendProse = loadProse("send.txt", stepSections...)
 // SendStep sends bytes on a connected socket: send(5, "You are connected") = 17.
 var SendStep = &Step{
 	Name:     "send",
-	Usage:    `send SOCK TEXT…             (words joined by single spaces, or "quoted\r\n")`,
+	Usage:    `send SOCK TEXT… | send SOCK --bytes N    (text: words joined by spaces, or "quoted\r\n")`,
 	Example:  `send conn "You are connected"`,
 	Summary:  "send bytes on a connection",
 	About:    sendProse.about(),
@@ -48,6 +48,20 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	if len(args) < 2 {
 		return nil, usageErr("send needs the text to send after the socket (use \"\" to send nothing)")
+	}
+	if strings.HasPrefix(args[1], "--bytes") {
+		rest, flags, err := takeFlags(args[1:], []string{"bytes"}, nil)
+		if err != nil {
+			return nil, err
+		}
+		if len(rest) > 0 {
+			return nil, usageErr("send --bytes N sends N bytes of a pattern and takes no text")
+		}
+		n, err := parseSize(flags["bytes"])
+		if err != nil {
+			return nil, err
+		}
+		return l.sendBulk(ctx, s, n, fmt.Sprintf("send(%d, %d bytes)", s.FD, n))
 	}
 	msg := []byte(strings.Join(args[1:], " "))
 	before := Read(s)

@@ -55,3 +55,16 @@ func socketTimeout(fd int, events int16) time.Duration {
 	}
 	return time.Duration(tv.Nano())
 }
+
+// waitQuietly waits for readiness like wait, telling the learner only when
+// what is not empty, and reports a stop (Ctrl-C) as true rather than as a
+// report: a bulk transfer reports what it did up to the stop.
+func (l *Lab) waitQuietly(ctx context.Context, s *Socket, events int16, call, what string) (bool, time.Duration, error) {
+	waiting := l.Waiting
+	if what == "" {
+		l.Waiting = nil
+		defer func() { l.Waiting = waiting }()
+	}
+	stop, waited, err := l.wait(ctx, s, events, 0, call, what)
+	return stop != nil, waited, err
+}

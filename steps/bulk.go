@@ -1,0 +1,166 @@
+package steps
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// MaxBulk bounds `send --bytes`: 1 GiB.
+const MaxBulk = 1 << 30
+
+// bulkChunk is how much one send call of a bulk send offers the kernel.
+// The bytes are a fixed pattern, so memory stays this size whatever N is.
+const bulkChunk = 64 << 10
+
+var bulkPattern = func() []byte {
+	const line = "sockstep bulk data 0123456789 abcdefghijklmnopqrstuvwxyz\n"
+	return []byte(strings.Repeat(line, bulkChunk/len(line)+1)[:bulkChunk])
+}()
+
+// parseSize reads a byte count such as 1000, 64K, 10M or 1G (powers of 1024).
+func parseSize(s string) (int, error) {
+	mult := 1
+	switch {
+	case strings.HasSuffix(s, "K"):
+		mult, s = 1<<10, strings.TrimSuffix(s, "K")
+	case strings.HasSuffix(s, "M"):
+		mult, s = 1<<20, strings.TrimSuffix(s, "M")
+	case strings.HasSuffix(s, "G"):
+		mult, s = 1<<30, strings.TrimSuffix(s, "G")
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > MaxBulk/mult {
+		return 0, usageErr(fmt.Sprintf("--bytes takes a size from 1 to 1G, such as 100000, 64K or 10M, not %q", s))
+	}
+	return n * mult, nil
+}
+
+// bulkData is what the [bulk] section of send.txt can use.
+type bulkData struct {
+	Name, Label, Py string
+	Asked, Sent     int
+	Calls, Waits    int
+	Took            string
+	Rate            string
+	SendQ           int
+	PeerLabel       string
+	PeerRecvQ       int
+	SendBuf         int
+	Stopped         bool
+	NonBlock        bool
+}
+
+// sendBulk sends n bytes of a pattern, as fast as the kernel takes them:
+// on a blocking socket it waits in poll whenever the send buffer is full
+// (counting the waits), on a non-blocking one it stops at the first EAGAIN
+// with what was taken. Progress is told every tenth of a second after the
+// first second.
+func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Report, error) {
+	before := Read(s)
+	data := bulkData{Name: s.Name, Label: s.Label(), Py: s.Py(), Asked: n, NonBlock: before.NonBlocking}
+	data.SendBuf, _ = unix.GetsockoptInt(s.FD, unix.SOL_SOCKET, unix.SO_SNDBUF)
+	start, lastTold := time.Now(), time.Time{}
+	var failure error
+	waitedOnce := false
+	for data.Sent < n {
+		chunk := bulkPattern[:min(bulkChunk, n-data.Sent)]
+		m, err := sendCall(s.FD, chunk, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+		data.Calls++
+		if m > 0 {
+			data.Sent += m
+		}
+		if l.Progress != nil && time.Since(start) > time.Second && time.Since(lastTold) > pollSlice {
+			l.Progress(data.Sent, n)
+			lastTold = time.Now()
+		}
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, unix.EAGAIN) || before.NonBlocking {
+			failure = err
+			break
+		}
+		data.Waits++
+		what := "room in the send buffer (the peer is not reading fast enough)"
+		if waitedOnce {
+			what = "" // said once is enough
+		}
+		waitedOnce = true
+		stop, _, werr := l.waitQuietly(ctx, s, unix.POLLOUT, call, what)
+		if werr != nil {
+			failure = werr
+			break
+		}
+		if stop {
+			data.Stopped = true
+			break
+		}
+	}
+	if l.Progress != nil && !lastTold.IsZero() {
+		l.Progress(data.Sent, n)
+	}
+	took := time.Since(start)
+	if data.Sent == 0 && failure != nil {
+		return sendProse.refused(call, failure, sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD,
+			PyBytes: fmt.Sprintf(`b"x" * %d`, n)}), nil
+	}
+	after := Read(s)
+	data.Took, data.SendQ = ms(took), after.SendQ
+	if took > 0 {
+		data.Rate = fmt.Sprintf("%.0f MB/s", float64(data.Sent)/took.Seconds()/1e6)
+	}
+	report := &Report{
+		Call:   fmt.Sprintf("%s = %d", call, data.Sent),
+		State:  []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
+		Python: sendProse.render("bulk python", data),
+	}
+	if data.Sent < n && !data.Stopped && failure != nil {
+		report.Call += fmt.Sprintf("  (then %s)", unix.ErrnoName(errnoOf(failure)))
+	}
+	if peer, snap, ok := l.peerOf(s, after); ok {
+		data.PeerLabel, data.PeerRecvQ = peer.Label(), snap.RecvQ
+		report.State = append(report.State, Change{Who: peer.Label(), After: queues(snap)})
+	}
+	report.Says = sendProse.render("bulk", data)
+	report.Next = sendProse.render("bulk next", data)
+	if data.Sent > 0 && after.Connected() {
+		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after), What: fmt.Sprintf("%d bytes", data.Sent)}}
+	}
+	return report, nil
+}
+
+// errnoOf finds the errno in err, or 0.
+func errnoOf(err error) unix.Errno {
+	var e unix.Errno
+	errors.As(err, &e)
+	return e
+}
+
+// drain reads everything queued on the socket now, without waiting, and
+// keeps only the first bytes for display, so memory stays bounded.
+func (l *Lab) drain(s *Socket, keep int) (total, calls int, kept []byte, closed bool, err error) {
+	buf := make([]byte, bulkChunk)
+	for total < MaxBulk {
+		n, _, rerr := recvCall(s.FD, buf, unix.MSG_DONTWAIT)
+		calls++
+		switch {
+		case errors.Is(rerr, unix.EAGAIN):
+			return total, calls, kept, false, nil
+		case rerr != nil:
+			return total, calls, kept, false, rerr
+		case n == 0:
+			return total, calls, kept, s.Kind == Stream, nil
+		}
+		if len(kept) < keep {
+			kept = append(kept, buf[:min(n, keep-len(kept))]...)
+		}
+		total += n
+	}
+	return total, calls, kept, false, nil
+}
