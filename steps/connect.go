@@ -119,8 +119,9 @@ func (e *stopError) Error() string { return e.report.Call }
 // connect makes the call. On a blocking socket it runs the handshake
 // without blocking the whole program, so that Ctrl-C and --timeout can end
 // the wait: the socket is made non-blocking for the call, sockstep waits
-// in poll until the handshake ends, and reads its result with SO_ERROR,
-// which is what a blocking connect does inside the kernel. A wait that is
+// in poll until the handshake ends, reads its result with SO_ERROR and
+// calls connect again to finish, which is what a blocking connect does
+// inside the kernel. A wait that is
 // stopped dissolves the half-made connection (connect with AF_UNSPEC), so
 // the socket is back where it was.
 func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, nonBlock bool, timeout time.Duration, call string) error {
@@ -150,6 +151,13 @@ func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, non
 	}
 	if soErr != 0 {
 		return unix.Errno(soErr)
+	}
+	// The handshake is done, but the socket layer still marks the socket
+	// as connecting until connect is called once more; left so, a later
+	// connect to any address would return 0 instead of EISCONN. A blocking
+	// connect makes this last step inside the kernel.
+	if err := connectCall(s.FD, sa); err != nil && !errors.Is(err, unix.EISCONN) {
+		return err
 	}
 	return nil
 }
