@@ -149,15 +149,17 @@ func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, non
 	if err != nil {
 		return err
 	}
+	// Whatever the handshake's result, the socket layer still marks the
+	// socket as connecting until connect is called once more. Left so, a
+	// later connect would return 0 after a success (instead of EISCONN)
+	// and ECONNABORTED after a refusal (instead of trying again). A
+	// blocking connect makes this last step inside the kernel.
+	again := connectCall(s.FD, sa)
 	if soErr != 0 {
 		return unix.Errno(soErr)
 	}
-	// The handshake is done, but the socket layer still marks the socket
-	// as connecting until connect is called once more; left so, a later
-	// connect to any address would return 0 instead of EISCONN. A blocking
-	// connect makes this last step inside the kernel.
-	if err := connectCall(s.FD, sa); err != nil && !errors.Is(err, unix.EISCONN) {
-		return err
+	if again != nil && !errors.Is(again, unix.EISCONN) {
+		return again
 	}
 	return nil
 }
