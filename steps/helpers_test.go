@@ -278,3 +278,43 @@ func checkUnchangedBut(t testing.TB, what string, before labView, l *Lab, ignore
 		}
 	}
 }
+
+// saveHooks lets a test replace the system calls in hooks.go: they are put
+// back when the test ends, before the lab of a test that called newLab
+// first closes its sockets.
+func saveHooks(t testing.TB) {
+	t.Helper()
+	socket, bind, listen, accept, connect := socketCall, bindCall, listenCall, acceptCall, connectCall
+	send, recv, closeFD, poll := sendCall, recvCall, closeCall, pollCall
+	t.Cleanup(func() {
+		socketCall, bindCall, listenCall, acceptCall, connectCall = socket, bind, listen, accept, connect
+		sendCall, recvCall, closeCall, pollCall = send, recv, closeFD, poll
+	})
+}
+
+// forbidCalls makes every system call of the steps fail the test until
+// the returned function is called.
+func forbidCalls(t testing.TB) (allow func()) {
+	t.Helper()
+	socket, bind, listen, accept, connect := socketCall, bindCall, listenCall, acceptCall, connectCall
+	send, recv, closeFD, poll := sendCall, recvCall, closeCall, pollCall
+	allow = func() {
+		socketCall, bindCall, listenCall, acceptCall, connectCall = socket, bind, listen, accept, connect
+		sendCall, recvCall, closeCall, pollCall = send, recv, closeFD, poll
+	}
+	t.Cleanup(allow)
+	called := func(name string) error {
+		t.Errorf("got a call of %s, want none", name)
+		return unix.EPERM
+	}
+	socketCall = func(int, int, int) (int, error) { return -1, called("socket") }
+	bindCall = func(int, unix.Sockaddr) error { return called("bind") }
+	listenCall = func(int, int) error { return called("listen") }
+	acceptCall = func(int) (int, unix.Sockaddr, error) { return -1, nil, called("accept") }
+	connectCall = func(int, unix.Sockaddr) error { return called("connect") }
+	sendCall = func(int, []byte, []byte, unix.Sockaddr, int) (int, error) { return 0, called("send") }
+	recvCall = func(int, []byte, int) (int, unix.Sockaddr, error) { return 0, nil, called("recv") }
+	closeCall = func(int) error { return called("close") }
+	pollCall = func([]unix.PollFd, int) (int, error) { return 0, called("poll") }
+	return allow
+}
