@@ -137,12 +137,12 @@ func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, non
 	if !errors.Is(err, unix.EINPROGRESS) {
 		return err
 	}
-	stop, _, err := l.wait(ctx, s, unix.POLLOUT, timeout, call, "the handshake with "+remote.String())
+	undo := func() { abandonConnect(s.FD) }
+	stop, _, err := l.waitOrUndo(ctx, s, unix.POLLOUT, timeout, call, "the handshake with "+remote.String(), undo)
 	if err != nil {
 		return err
 	}
 	if stop != nil {
-		abandonConnect(s.FD)
 		return &stopError{stop}
 	}
 	soErr, err := unix.GetsockoptInt(s.FD, unix.SOL_SOCKET, unix.SO_ERROR)

@@ -16,10 +16,20 @@ type waitData struct {
 // waiting for. It returns a report to give instead of the call's when the
 // wait ended first (Ctrl-C or --timeout); nil means the socket is ready.
 func (l *Lab) wait(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string) (*Report, time.Duration, error) {
+	return l.waitOrUndo(ctx, s, events, timeout, call, what, nil)
+}
+
+// waitOrUndo is wait for a call that has already changed the socket when
+// the wait is stopped (connect's handshake has begun): undo puts the
+// socket back before its state is read for the report.
+func (l *Lab) waitOrUndo(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string, undo func()) (*Report, time.Duration, error) {
 	d := waitData{Label: s.Label(), Name: s.Name, What: what, Timeout: timeout.String()}
 	end, waited, err := l.waitFor(ctx, s, events, timeout, waitingProse.render("waiting", d))
 	if err != nil || end == ready {
 		return nil, waited, err
+	}
+	if undo != nil {
+		undo()
 	}
 	d.Waited = ms(waited)
 	d.State = Read(s).Summary(s.Kind)
