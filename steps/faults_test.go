@@ -202,11 +202,16 @@ func TestPollEINTR(t *testing.T) {
 	}
 	client := sock(t, l, "client")
 	const text = "late but here"
+	wrote := make(chan error, 1)
 	time.AfterFunc(50*time.Millisecond, func() {
-		if _, err := unix.Write(client.FD, []byte(text)); err != nil {
+		_, err := unix.Write(client.FD, []byte(text))
+		wrote <- err
+	})
+	defer func() {
+		if err := <-wrote; err != nil {
 			t.Errorf("write: %v", err)
 		}
-	})
+	}()
 	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
 	defer cancel()
 	rep, err := tryCtx(ctx, t, l, "recv", "conn", "--timeout", "3s")

@@ -65,6 +65,7 @@ func TestNoLeaks(t *testing.T) {
 			if err != nil || rep.Failed() {
 				t.Fatalf("cycle %d: %q: %v %+v", i, line, err, rep)
 			}
+			checkReport(t, line[0], rep)
 			if line[0] == "listen" {
 				port = portOf(t, l, "server")
 			}
