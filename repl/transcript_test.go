@@ -73,7 +73,7 @@ func playTranscript(t *testing.T, script string, port int) string {
 
 var (
 	fdRef        = regexp.MustCompile(`\(fd (\d+)\)`)
-	ephemeral    = regexp.MustCompile(`(127\.0\.0\.1|\]|::1|localhost)(:|, )(\d{4,5})\b`)
+	ephemeral    = regexp.MustCompile(`(127\.0\.0\.1|0\.0\.0\.0|\]|::1|localhost)(:|, )(\d{4,5})\b`)
 	milliseconds = regexp.MustCompile(`\d+(\.\d+)? ms\b`)
 	seconds      = regexp.MustCompile(`\d+\.\d s\b`)
 	padding      = regexp.MustCompile(` {2,}(handshake|waited) `)

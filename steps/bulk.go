@@ -11,6 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+var bulkProse = loadProse("bulk.txt", "says", "python", "next")
+
 // MaxBulk bounds `send --bytes`: 1 GiB.
 const MaxBulk = 1 << 30
 
@@ -41,7 +43,7 @@ func parseSize(s string) (int, error) {
 	return n * mult, nil
 }
 
-// bulkData is what the [bulk] section of send.txt can use.
+// bulkData is what bulk.txt can use.
 type bulkData struct {
 	Name, Label, Py string
 	Asked, Sent     int
@@ -118,7 +120,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Rep
 	report := &Report{
 		Call:   fmt.Sprintf("%s = %d", call, data.Sent),
 		State:  []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
-		Python: sendProse.render("bulk python", data),
+		Python: bulkProse.render("python", data),
 	}
 	if data.Sent < n && !data.Stopped && failure != nil {
 		report.Call += fmt.Sprintf("  (then %s)", unix.ErrnoName(errnoOf(failure)))
@@ -127,8 +129,8 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Rep
 		data.PeerLabel, data.PeerRecvQ = peer.Label(), snap.RecvQ
 		report.State = append(report.State, Change{Who: peer.Label(), After: queues(snap)})
 	}
-	report.Says = sendProse.render("bulk", data)
-	report.Next = sendProse.render("bulk next", data)
+	report.Says = bulkProse.render("says", data)
+	report.Next = bulkProse.render("next", data)
 	if data.Sent > 0 && after.Connected() {
 		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after), What: fmt.Sprintf("%d bytes", data.Sent)}}
 	}

@@ -67,7 +67,9 @@ func (l *Lab) CloseAll() *Report {
 		r := l.closeOne(s, "closed by `close all`")
 		l.record(Event{Socket: s.Name, Call: r.Call, Failed: r.Failure != nil, Packets: r.Packets})
 		calls = append(calls, r.Call)
-		report.State = append(report.State, r.State[0]) // its peer is closed in turn
+		if len(r.State) > 0 {
+			report.State = append(report.State, r.State[0]) // its peer is closed in turn
+		}
 		if r.Failure != nil && report.Failure == nil {
 			report.Failure = r.Failure
 		}

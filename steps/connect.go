@@ -131,8 +131,9 @@ func (e *stopError) Error() string { return e.report.Call }
 // connect makes the call. On a blocking socket it runs the handshake
 // without blocking the whole program, so that Ctrl-C and --timeout can end
 // the wait: the socket is made non-blocking for the call, sockstep waits
-// in poll until the handshake ends, and reads its result with SO_ERROR,
-// which is what a blocking connect does inside the kernel. A wait that is
+// in poll until the handshake ends, reads its result with SO_ERROR and
+// calls connect again to finish, which is what a blocking connect does
+// inside the kernel. A wait that is
 // stopped dissolves the half-made connection (connect with AF_UNSPEC), so
 // the socket is back where it was.
 func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, nonBlock bool, timeout time.Duration, call string) error {
@@ -151,20 +152,29 @@ func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, non
 	if timeout == 0 {
 		timeout = -1 // connect waits for the handshake; SO_SNDTIMEO is not taught here
 	}
-	stop, _, err := l.wait(ctx, s, unix.POLLOUT, timeout, call, "the handshake with "+remote.String())
+	undo := func() { abandonConnect(s.FD) }
+	stop, _, err := l.waitOrUndo(ctx, s, unix.POLLOUT, timeout, call, "the handshake with "+remote.String(), undo)
 	if err != nil {
 		return err
 	}
 	if stop != nil {
-		abandonConnect(s.FD)
 		return &stopError{stop}
 	}
 	soErr, err := unix.GetsockoptInt(s.FD, unix.SOL_SOCKET, unix.SO_ERROR)
 	if err != nil {
 		return err
 	}
+	// Whatever the handshake's result, the socket layer still marks the
+	// socket as connecting until connect is called once more. Left so, a
+	// later connect would return 0 after a success (instead of EISCONN)
+	// and ECONNABORTED after a refusal (instead of trying again). A
+	// blocking connect makes this last step inside the kernel.
+	again := connectCall(s.FD, sa)
 	if soErr != 0 {
 		return unix.Errno(soErr)
+	}
+	if again != nil && !errors.Is(again, unix.EISCONN) {
+		return again
 	}
 	return nil
 }

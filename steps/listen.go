@@ -34,6 +34,7 @@ type listenData struct {
 	KernelBacklog   int  // what TCP_INFO reports the kernel applies
 	Somaxconn       int  // net.core.somaxconn, 0 if not known
 	Local           string
+	Addr            string // Local without its port, as connect takes it
 	Port            int
 	Every           bool
 	AutoBound       bool // the socket had no address, so the kernel chose one
@@ -66,6 +67,7 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	after := Read(s)
 	data.KernelBacklog, data.Local, data.Port = after.Backlog, after.Local.String(), int(after.Local.Port())
+	data.Addr = after.Local.Addr().String()
 	data.Every = after.Local.Addr().IsUnspecified()
 	return &Report{
 		Call:   call + " = 0",

@@ -24,7 +24,7 @@ import (
 // file's header lists the fields it can use. Line breaks inside a paragraph
 // are spaces; a blank line starts a new paragraph.
 //
-//go:embed socket.txt bind.txt listen.txt accept.txt connect.txt send.txt recv.txt close.txt waiting.txt shutdown.txt sendto.txt recvfrom.txt option.txt
+//go:embed socket.txt bind.txt listen.txt accept.txt connect.txt send.txt recv.txt close.txt waiting.txt shutdown.txt sendto.txt recvfrom.txt option.txt bulk.txt
 var proseFiles embed.FS
 
 // proseFuncs are the functions a prose template may call.

@@ -38,7 +38,9 @@ type sendData struct {
 	PeerRecvQ       int // bytes waiting in the peer's receive queue
 	SendQ           int // bytes sent but not yet acknowledged
 	Datagram        bool
-	Partial         bool // a non-blocking send took only part
+	Partial         bool   // a non-blocking send took only part
+	AutoBound       bool   // the socket had no address and the kernel gave it one
+	Local           string // the address it has now
 }
 
 func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
@@ -76,7 +78,15 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return stop, nil
 	}
 	if err != nil {
-		return sendProse.refused(call, err, data), nil
+		// The kernel binds an unbound socket before it looks for the
+		// peer, so even a refused send can leave it with an address.
+		after := Read(s)
+		data.AutoBound, data.Local = !before.Bound() && after.Bound(), after.Local.String()
+		report := sendProse.refused(call, err, data)
+		if data.AutoBound {
+			report.State = []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}}
+		}
+		return report, nil
 	}
 	data.Partial = sent < len(msg)
 	after := Read(s)

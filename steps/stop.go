@@ -21,6 +21,13 @@ type waitData struct {
 // SO_SNDTIMEO (for POLLOUT) bounds the wait as it bounds a blocking call,
 // and its passing is the kernel's EAGAIN.
 func (l *Lab) wait(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string) (*Report, time.Duration, error) {
+	return l.waitOrUndo(ctx, s, events, timeout, call, what, nil)
+}
+
+// waitOrUndo is wait for a call that has already changed the socket when
+// the wait is stopped (connect's handshake has begun): undo puts the
+// socket back before its state is read for the report.
+func (l *Lab) waitOrUndo(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string, undo func()) (*Report, time.Duration, error) {
 	kernelTimeout := false
 	if timeout == 0 {
 		timeout = socketTimeout(s.FD, events)
@@ -33,6 +40,9 @@ func (l *Lab) wait(ctx context.Context, s *Socket, events int16, timeout time.Du
 	}
 	if end == timedOut && kernelTimeout {
 		return nil, waited, unix.EAGAIN
+	}
+	if undo != nil {
+		undo()
 	}
 	d.Waited = ms(waited)
 	d.State = Read(s).Summary(s.Kind)

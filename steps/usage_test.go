@@ -1,0 +1,111 @@
+package steps
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestUsageErrors gives each step input it cannot run. The answer must be
+// a usage error that says what is wrong, and nothing may have happened: no
+// system call made, the table and every socket's kernel state as before.
+func TestUsageErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		line []string // the step and its arguments
+		want string   // a piece of the message; "" if any message will do
+	}{
+		{"unknown socket", []string{"bind", "nosuch", "127.0.0.1", "0"}, `"nosuch"`},
+		{"unknown fd", []string{"listen", "9999"}, "fd 9999"},
+		{"bind with no socket", []string{"bind"}, "which socket"},
+		{"bind with no port", []string{"bind", "c"}, "port"},
+		{"bind with too much", []string{"bind", "c", "127.0.0.1", "0", "extra"}, ""},
+		{"listen with too much", []string{"listen", "c", "5", "6"}, ""},
+		{"listen backlog -1", []string{"listen", "c", "-1"}, `"-1"`},
+		{"accept with no socket", []string{"accept"}, "which socket"},
+		{"accept two sockets", []string{"accept", "server", "c"}, ""},
+		{"connect with no port", []string{"connect", "c", "127.0.0.1"}, "port"},
+		{"connect with no host", []string{"connect", "c"}, ""},
+		{"send with no text", []string{"send", "c"}, "text"},
+		{"recv with too much", []string{"recv", "c", "10", "20"}, ""},
+		{"close with no socket", []string{"close"}, ""},
+		{"close two sockets", []string{"close", "c", "server"}, ""},
+		{"socket of no kind", []string{"socket", "sctp"}, `"sctp"`},
+		{"socket tcp and udp", []string{"socket", "tcp", "udp"}, ""},
+		{"socket tcp twice", []string{"socket", "tcp", "tcp"}, "twice"},
+
+		{"connect to port 0", []string{"connect", "c", "127.0.0.1", "0"}, "port 0"},
+		{"connect to port 65536", []string{"connect", "c", "127.0.0.1", "65536"}, "65536"},
+		{"bind to port 65536", []string{"bind", "c", "127.0.0.1", "65536"}, "65536"},
+		{"connect to port http", []string{"connect", "c", "127.0.0.1", "http"}, "80"},
+		{"bind to port http", []string{"bind", "c", "http"}, "80"},
+		{"bind to port -1", []string{"bind", "c", "127.0.0.1", "-1"}, "-1"},
+		{"connect to port -1", []string{"connect", "c", "127.0.0.1", "-1"}, "-1"},
+		{"bind to port of words", []string{"bind", "c", "127.0.0.1", "eighty-one"}, `"eighty-one"`},
+
+		{"connect to an unresolvable host", []string{"connect", "c", "no-such-host.invalid", "80"}, "no-such-host.invalid"},
+		{"bind to an unresolvable host", []string{"bind", "c", "no-such-host.invalid", "0"}, "no-such-host.invalid"},
+		{"bind IPv6 literal on IPv4", []string{"bind", "c", "::1", "0"}, "IPv6"},
+		{"connect IPv6 literal on IPv4", []string{"connect", "c", "[::1]", "80"}, "IPv6"},
+		{"bind IPv4 literal on IPv6", []string{"bind", "c6", "127.0.0.1", "0"}, "IPv4"},
+		{"connect to every interface", []string{"connect", "c", "", "80"}, "every interface"},
+		{"connect to *", []string{"connect", "c", "*", "80"}, "every interface"},
+
+		{"name all", []string{"socket", "as", "all"}, `"all"`},
+		{"name 3", []string{"socket", "as", "3"}, `"3"`},
+		{"name with a space", []string{"socket", "as", "my socket"}, `"my socket"`},
+		{"name too long", []string{"socket", "as", strings.Repeat("s", 33)}, "32"},
+		{"as with no name", []string{"socket", "as"}, "as"},
+		{"as with two names", []string{"socket", "as", "a", "b"}, "as"},
+		{"duplicate name", []string{"socket", "as", "c"}, "already"},
+		{"duplicate name from accept", []string{"accept", "server", "as", "c"}, "already"},
+
+		{"bind after close", []string{"bind", "old", "127.0.0.1", "0"}, "gone"},
+		{"listen after close", []string{"listen", "old"}, "gone"},
+		{"accept after close", []string{"accept", "old"}, "gone"},
+		{"connect after close", []string{"connect", "old", "127.0.0.1", "80"}, "gone"},
+		{"send after close", []string{"send", "old", "hello"}, "gone"},
+		{"recv after close", []string{"recv", "old"}, "gone"},
+		{"close after close", []string{"close", "old"}, "gone"},
+
+		{"recv buffer 0", []string{"recv", "c", "0"}, `"0"`},
+		{"recv buffer too large", []string{"recv", "c", fmt.Sprint(MaxBufSize + 1)}, fmt.Sprint(MaxBufSize)},
+		{"recv buffer of words", []string{"recv", "c", "lots"}, `"lots"`},
+
+		{"timeout of words", []string{"recv", "c", "--timeout", "soon"}, `"soon"`},
+		{"timeout 0", []string{"accept", "server", "--timeout", "0"}, `"0"`},
+		{"timeout negative", []string{"accept", "server", "--timeout=-1s"}, `"-1s"`},
+		{"timeout with no unit", []string{"connect", "c", "127.0.0.1", "80", "--timeout", "5"}, `"5"`},
+		{"timeout with no value", []string{"recv", "c", "--timeout"}, "needs a value"},
+		{"unknown option", []string{"recv", "c", "--wait", "1s"}, "--wait"},
+		{"option where none is known", []string{"bind", "c", "127.0.0.1", "0", "--timeout", "1s"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLab(t)
+			listener(t, l, families[0], "server")
+			run(t, l, "socket", "as", "c")
+			run(t, l, "socket", "ipv6", "as", "c6")
+			run(t, l, "socket", "as", "old")
+			run(t, l, "close", "old")
+			before := viewLab(l)
+
+			allow := forbidCalls(t)
+			rep, err := try(t, l, tt.line[0], tt.line[1:]...)
+			allow()
+
+			if !IsUsage(err) {
+				t.Fatalf("%q: got report %+v and error %v, want a usage error", tt.line, rep, err)
+			}
+			if rep != nil {
+				t.Errorf("%q: got report %q with the usage error, want none", tt.line, rep.Call)
+			}
+			msg := err.Error()
+			checkText(t, "usage", msg)
+			if msg == "" || !strings.Contains(msg, tt.want) {
+				t.Errorf("%q: got %q, want a message with %q", tt.line, msg, tt.want)
+			}
+			checkUnchanged(t, strings.Join(tt.line, " "), before, l)
+		})
+	}
+}

@@ -1,0 +1,202 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// waitLimit is how long a stopped wait may take to give the prompt back.
+const waitLimit = 2 * time.Second
+
+// countWaiting replaces the lab's Waiting with one that records what it is
+// told, still checking the text.
+func countWaiting(t *testing.T, l *Lab) *[]string {
+	var told []string
+	l.Waiting = func(what string) {
+		checkText(t, "waiting", what)
+		told = append(told, what)
+	}
+	return &told
+}
+
+// hangingConnect makes a listener whose accept queue is full, so that the
+// kernel drops the next SYN it gets and a connect to it waits in SYN_SENT:
+// with a backlog of 0 one finished connection fills the queue. It returns
+// the listener's port; the connection that fills the queue is "first".
+func hangingConnect(t *testing.T, l *Lab, f family) string {
+	t.Helper()
+	port := listener(t, l, f, "full", "0")
+	run(t, l, "socket", "tcp", f.name, "as", "first")
+	run(t, l, "connect", "first", f.loopback, port)
+	if q := Read(sock(t, l, "full")); q.AcceptQueue != 1 || q.Backlog != 0 {
+		t.Fatalf("got accept queue %d/%d, want 1/0", q.AcceptQueue, q.Backlog)
+	}
+	run(t, l, "socket", "tcp", f.name, "as", "client")
+	return port
+}
+
+// TestWaitStops stops each call that waits, by --timeout and by Ctrl-C
+// (a cancelled context), and checks that the prompt comes back quickly,
+// that the learner was told once what was awaited and how to stop it, and
+// that the socket is as it was.
+func TestWaitStops(t *testing.T) {
+	v4 := families[0]
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, l *Lab) []string // the step and its arguments, without --timeout
+		sock  string                              // the socket that waits
+		what  string                              // what the learner is told it waits for
+		// ignore clears what the kernel leaves behind, nil for nothing.
+		ignore func(*kernelView)
+	}{
+		{"accept", func(t *testing.T, l *Lab) []string {
+			listener(t, l, v4, "server")
+			return []string{"accept", "server"}
+		}, "server", "a client to connect", nil},
+		{"accept ipv6", func(t *testing.T, l *Lab) []string {
+			listener(t, l, families[1], "server")
+			return []string{"accept", "server", "as", "conn"}
+		}, "server", "a client to connect", nil},
+		{"recv", func(t *testing.T, l *Lab) []string {
+			pair(t, l, v4)
+			return []string{"recv", "conn"}
+		}, "conn", "data from ", nil},
+		{"recv udp", func(t *testing.T, l *Lab) []string {
+			run(t, l, "socket", "udp", "as", "u")
+			run(t, l, "bind", "u", v4.loopback, "0")
+			return []string{"recv", "u", "100"}
+		}, "u", "data", nil},
+		{"connect to a full accept queue", func(t *testing.T, l *Lab) []string {
+			port := hangingConnect(t, l, v4)
+			return []string{"connect", "client", v4.loopback, port}
+		}, "client", "the handshake with 127.0.0.1:", connectResidue},
+		{"connect to a full accept queue ipv6", func(t *testing.T, l *Lab) []string {
+			port := hangingConnect(t, l, families[1])
+			return []string{"connect", "client", "::1", port}
+		}, "client", "the handshake with [::1]:", connectResidue},
+	}
+	const timeout = 200 * time.Millisecond
+	for _, tt := range tests {
+		for _, how := range []string{"timeout", "ctrl-c"} {
+			t.Run(tt.name+" "+how, func(t *testing.T) {
+				t.Parallel() // these waits replace no hook
+				l := newLab(t)
+				line := tt.setup(t, l)
+				told := countWaiting(t, l)
+				s := sock(t, l, tt.sock)
+				before := viewLab(l)
+
+				ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+				defer cancel()
+				wantCall := "stopped waiting (Ctrl-C)"
+				if how == "timeout" {
+					line = append(line, "--timeout", timeout.String())
+					wantCall = "timed out after " + timeout.String()
+				} else {
+					time.AfterFunc(timeout, cancel)
+				}
+				start := time.Now()
+				rep, err := tryCtx(ctx, t, l, line[0], line[1:]...)
+				took := time.Since(start)
+				if err != nil {
+					t.Fatalf("%q: %v", line, err)
+				}
+				if !rep.Stopped || rep.Failure != nil || !rep.Failed() {
+					t.Errorf("%q: got stopped %v, failure %v, want a stopped report", line, rep.Stopped, rep.Failure)
+				}
+				if !strings.HasSuffix(rep.Call, wantCall) || !strings.HasPrefix(rep.Call, fmt.Sprintf("%s(%d", line[0], s.FD)) {
+					t.Errorf("%q: got call %q, want the call … %s", line, rep.Call, wantCall)
+				}
+				if took < timeout || took > waitLimit {
+					t.Errorf("%q: got back after %v, want between %v and %v", line, took, timeout, waitLimit)
+				}
+				if len(*told) != 1 || !strings.Contains((*told)[0], "Ctrl-C") || !strings.Contains((*told)[0], tt.what) || !strings.Contains((*told)[0], s.Label()) {
+					t.Errorf("%q: got told %q, want one message about %q on %s that mentions Ctrl-C", line, *told, tt.what, s.Label())
+				}
+				wantSays(t, strings.Join(line, " "), rep, "("+foldParagraphs(Read(s).Summary(s.Kind))+")")
+				if how == "timeout" {
+					wantSays(t, strings.Join(line, " "), rep, tt.what, timeout.String())
+				}
+				checkUnchangedBut(t, strings.Join(line, " "), before, l, tt.ignore)
+				if rep.Data != nil {
+					t.Errorf("%q: got data %q, want none", line, rep.Data)
+				}
+			})
+		}
+	}
+}
+
+// TestConnectAgainAfterStop checks that a connect stopped in its handshake
+// left a socket that can connect: once the full queue has room, the same
+// socket connects to the same listener.
+func TestConnectAgainAfterStop(t *testing.T) {
+	l := newLab(t)
+	port := hangingConnect(t, l, families[0])
+	rep := run0(t, l, "connect", "client", "127.0.0.1", port, "--timeout", "100ms")
+	if !rep.Stopped {
+		t.Fatalf("got %q, want the connect to time out", rep.Call)
+	}
+	if st := Read(sock(t, l, "client")).State; st != Closed {
+		t.Errorf("after the stop: got %s, want %s", st, Closed)
+	}
+	run(t, l, "accept", "full")
+	run(t, l, "connect", "client", "127.0.0.1", port, "--timeout", "3s")
+	if snap := Read(sock(t, l, "client")); snap.State != Established || fmt.Sprint(snap.Remote.Port()) != port {
+		t.Errorf("connect again: got %s to %s, want %s to port %s", snap.State, ShowAddr(snap.Remote), Established, port)
+	}
+}
+
+// run0 runs a step that must not return a usage error, whatever its report.
+func run0(t *testing.T, l *Lab, name string, args ...string) *Report {
+	t.Helper()
+	rep, err := try(t, l, name, args...)
+	if err != nil {
+		t.Fatalf("%s %q: %v", name, args, err)
+	}
+	return rep
+}
+
+// TestConnectStoppedByPoll stops a connect whose handshake the kernel did
+// finish, by making poll never report it (the fault seam): the half-made
+// connection must be dissolved and the socket be CLOSED again.
+func TestConnectStoppedByPoll(t *testing.T) {
+	l := newLab(t)
+	port := listener(t, l, families[0], "server")
+	run(t, l, "socket", "as", "client")
+	saveHooks(t)
+	pollCall = func(fds []unix.PollFd, ms int) (int, error) {
+		time.Sleep(time.Duration(ms) * time.Millisecond)
+		return 0, nil
+	}
+	for _, how := range []string{"timeout", "ctrl-c"} {
+		t.Run(how, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+			defer cancel()
+			args := []string{"client", "127.0.0.1", port}
+			if how == "timeout" {
+				args = append(args, "--timeout", "150ms")
+			} else {
+				time.AfterFunc(150*time.Millisecond, cancel)
+			}
+			start := time.Now()
+			rep, err := tryCtx(ctx, t, l, "connect", args...)
+			if err != nil || !rep.Stopped {
+				t.Fatalf("got %+v, %v, want a stopped report", rep, err)
+			}
+			if took := time.Since(start); took > waitLimit {
+				t.Errorf("got back after %v, want under %v", took, waitLimit)
+			}
+			client := sock(t, l, "client")
+			snap := Read(client)
+			if snap.State != Closed || snap.Connected() {
+				t.Errorf("got %s to %s, want %s with no peer", snap.State, ShowAddr(snap.Remote), Closed)
+			}
+			wantSays(t, "connect", rep, "("+foldParagraphs(snap.Summary(client.Kind))+")")
+		})
+	}
+}
