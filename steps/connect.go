@@ -36,6 +36,7 @@ type connectData struct {
 	AutoBound       bool   // the kernel chose the local address
 	Listener        string // our listener that the connection now waits at
 	ListenerName    string
+	ConnTaken       bool // the name conn is in use, so accept should not take it
 	Queue, Backlog  int
 	Datagram        bool
 	InProgress      bool // non-blocking: the handshake continues
@@ -111,6 +112,8 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.Listener, data.ListenerName, data.Queue, data.Backlog = ls.Label(), ls.Name, snap.AcceptQueue, snap.Backlog
 		report.State = append(report.State, Change{Who: ls.Label(), After: snap.Summary(ls.Kind)})
 		server = ls.Name
+		_, err := l.Find("conn")
+		data.ConnTaken = err == nil
 	}
 	if s.Kind == Stream {
 		report.Packets = []Packet{{From: s.Name, To: server, What: "SYN"}, {From: server, To: s.Name, What: "SYN-ACK"}}

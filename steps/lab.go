@@ -181,7 +181,7 @@ func (l *Lab) checkNewName(name string) error {
 	defer l.mu.Unlock()
 	for _, s := range l.sockets {
 		if s.Name == name {
-			return &UsageError{Problem: fmt.Sprintf("%s is already the name of %s; choose another name or `close %s` first", name, s.Label(), name)}
+			return &UsageError{Problem: fmt.Sprintf("the name %s is already taken by %s; choose another name, or `close %s` first", name, s.Label(), name)}
 		}
 	}
 	if len(l.sockets) >= MaxSockets {
