@@ -29,7 +29,7 @@ func settledGoroutines(want int) int {
 }
 
 // leakCycles is how many whole server/client lifetimes TestNoLeaks plays.
-const leakCycles = 2000
+const leakCycles = 10000
 
 // TestNoLeaks plays a whole server/client lifetime again and again
 // through the engine and checks that it leaves no descriptor and no

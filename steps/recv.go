@@ -45,7 +45,8 @@ type recvData struct {
 	Truncated       int  // a datagram's bytes that did not fit and are lost
 	Datagram        bool
 	State           string
-	Calls           int // recv --all: how many calls it took
+	Calls           int  // recv --all: how many calls it took
+	Reset           bool // the peer has reset the connection since sending these bytes
 }
 
 // receive is recv and recvfrom: they differ only in what they tell.
@@ -121,6 +122,7 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *prose) 
 		after := Read(s)
 		data.Got, data.Left, data.State = n, after.RecvQ, after.Summary(s.Kind)
 		data.Closed = n == 0 && s.Kind == Stream
+		data.Reset = n > 0 && s.Kind == Stream && after.FromKernel && after.State == Closed
 		data.NotText = !utf8.Valid(got)
 		if from != nil {
 			data.From = addrPortOf(from).String()
