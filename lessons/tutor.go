@@ -459,6 +459,7 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 		for _, line := range step.Answer {
 			t.session.SayAsIs(repl.Code, "          "+t.fill(line))
 		}
+		t.session.Say(repl.Faint, "", "These use the lesson's names for the sockets; where you chose other names, type yours.")
 		return nil
 	}
 	if p.hints >= len(step.Hints) {
