@@ -63,12 +63,12 @@ type verdict struct {
 // kernel now, what the learner's last command did, and what the lesson
 // remembers of its connections.
 type world struct {
-	sockets []live
-	last    repl.Evaluation
-	memory  *memory
-	knows   func(command string) bool
-	kernel  []steps.Connection // the kernel's table of TCP connections, read once when needed
-	read    bool
+	sockets    []live
+	last       repl.Evaluation
+	memory     *memory
+	knows      func(command string) bool
+	kernel     []steps.Connection // the kernel's table of TCP connections, read once when needed
+	kernelRead bool
 }
 
 // live is one socket of the lesson and what the kernel says of it now.
@@ -79,9 +79,9 @@ type live struct {
 
 // connections reads /proc/net/tcp and tcp6 once per judgement.
 func (w *world) connections() []steps.Connection {
-	if !w.read {
+	if !w.kernelRead {
 		w.kernel, _ = steps.Connections()
-		w.read = true
+		w.kernelRead = true
 	}
 	return w.kernel
 }

@@ -184,9 +184,8 @@ func (t *Tutor) look() *world {
 }
 
 // judge checks the step's goal: when every check passes it says what it
-// saw and goes on; otherwise it says what is missing. It reports whether
-// the step was done.
-func (t *Tutor) judge(w *world) bool {
+// saw and goes on; otherwise it says what is missing.
+func (t *Tutor) judge(w *world) {
 	p := t.play
 	var seen []string
 	for _, c := range p.lesson.Pages[p.page].Step.Checks {
@@ -194,7 +193,7 @@ func (t *Tutor) judge(w *world) bool {
 		if !v.ok {
 			t.session.Say(repl.Bad, "", "Not yet: "+v.text)
 			t.session.Say(repl.Faint, "", "`hint` gives a hint; `skip` moves on without this step.")
-			return false
+			return
 		}
 		seen = append(seen, v.text)
 	}
@@ -202,7 +201,6 @@ func (t *Tutor) judge(w *world) bool {
 		t.session.Say(repl.Good, "", "✔ "+s)
 	}
 	t.advance()
-	return true
 }
 
 // advance goes to the next step, or ends the lesson after the last.
