@@ -304,6 +304,20 @@ func (l *lab) unrecorded(mark int, what string) {
 
 // claims check what a lesson says that its checks cannot see.
 var claims = map[string]func(t *testing.T, port uint16, lesson *memory){
+	// A socket with an address that does not listen refuses connections.
+	"01-server": func(t *testing.T, _ uint16, _ *memory) {
+		bound := mustSocket(t)
+		if err := unix.Bind(bound, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			t.Fatal(err)
+		}
+		sa, err := unix.Getsockname(bound)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Connect(mustSocket(t), sa); !errors.Is(err, unix.ECONNREFUSED) {
+			t.Errorf("connect to a bound socket that does not listen: got %v, want ECONNREFUSED", err)
+		}
+	},
 	// TIME_WAIT is on the server's end alone, and lasts 60 seconds.
 	"06-closing": func(t *testing.T, port uint16, lesson *memory) {
 		var lines []procLine
