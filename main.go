@@ -3,6 +3,7 @@
 // explains what the kernel did.
 //
 //	sockstep                  the shell
+//	sockstep lesson [N]       the shell, with a lesson started
 //	sockstep run FILE         a file of commands, as a transcript
 //	sockstep -c 'CMD; CMD'    commands from the argument
 package main
@@ -18,6 +19,7 @@ import (
 	"github.com/mattn/go-isatty"
 	"golang.org/x/sys/unix"
 
+	"sockstep/lessons"
 	"sockstep/repl"
 )
 
@@ -28,6 +30,9 @@ const usage = `sockstep: the socket API, one real call at a time
 
 usage:
   sockstep                       the shell (commands from a pipe are run as a transcript)
+  sockstep lesson [N]            the shell with lesson N started (alone: the next one not done);
+                                 commands from a pipe play the lesson, and the exit status is 0
+                                 only if it reached its end with every step done
   sockstep run FILE              run a file of commands, as a transcript
   sockstep -c 'CMD; CMD'         run commands from the argument
 
@@ -72,6 +77,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	opts := repl.Options{Hex: *hex, Narration: level, Colour: colourWanted(stdout, *noColor), Width: width(stdout),
 		Live: isTerminal(stdout)}
 	session := repl.New(stdout, opts)
+	tutor, err := lessons.Attach(session, lessons.Options{ProgressFile: lessons.ProgressFile()})
+	if err != nil {
+		fmt.Fprintf(stderr, "sockstep: a lesson file is broken: %v\n", err)
+		return 1
+	}
 
 	rest := fs.Args()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -88,6 +98,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		defer f.Close()
 		failed = session.RunScript(ctx, f)
+	case len(rest) >= 1 && len(rest) <= 2 && rest[0] == "lesson":
+		return playLesson(ctx, stop, session, tutor, rest[1:], stdin, stdout, stderr)
 	case len(rest) == 0 && isTerminal(stdin) && isTerminal(stdout):
 		stop() // the shell handles Ctrl-C itself
 		if _, err := session.RunInteractive(); err != nil {
@@ -102,6 +114,35 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	if failed > 0 {
+		return 1
+	}
+	return 0
+}
+
+// playLesson starts a lesson, then runs the shell, or the commands from a
+// pipe as a transcript. From a pipe the exit status says whether the
+// lesson was played to its end with every step done, so that a teacher can
+// check a lesson in a script.
+func playLesson(ctx context.Context, stop func(), session *repl.Session, tutor *lessons.Tutor, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	line := "lesson"
+	if len(args) == 1 {
+		line += " " + args[0]
+	}
+	if err := session.Eval(ctx, line); err != nil {
+		return 2
+	}
+	number := tutor.Current()
+	session.Printf("\n")
+	if isTerminal(stdin) && isTerminal(stdout) {
+		stop() // the shell handles Ctrl-C itself
+		if _, err := session.RunInteractive(); err != nil {
+			fmt.Fprintf(stderr, "sockstep: %v\n", err)
+			return 1
+		}
+		return 0
+	}
+	session.RunScript(ctx, stdin)
+	if !tutor.Finished(number) {
 		return 1
 	}
 	return 0

@@ -93,8 +93,11 @@ func init() {
 			usage: "help [COMMAND]", example: "help bind",
 			summary: "the commands, or one in depth",
 			about:   "Without a name, lists every command. With one, shows its usage, an example and what it does.",
-			complete: func(*Session, []string) []string {
-				return commandNames()
+			complete: func(s *Session, before []string) []string {
+				if len(before) == 1 {
+					return s.secondWords(before[0])
+				}
+				return s.firstWords()
 			},
 			run: runHelp,
 		},
@@ -103,7 +106,12 @@ func init() {
 			usage: "quit", example: "quit",
 			summary: "close every socket and leave (also Ctrl-D)",
 			about:   "Closes every socket this session holds, showing each close, and leaves.",
-			run:     func(*Session, context.Context, []string) error { return ErrQuit },
+			run: func(_ *Session, _ context.Context, args []string) error {
+				if len(args) > 0 {
+					return &steps.UsageError{Problem: "quit takes no arguments"}
+				}
+				return ErrQuit
+			},
 		},
 	)
 }
@@ -119,35 +127,10 @@ func stepCommand(st *steps.Step, group string) *command {
 	}
 }
 
-// lookup finds a command by its name or an alias.
-func lookup(name string) *command {
-	for _, c := range commands {
-		if c.name == name {
-			return c
-		}
-		for _, a := range c.aliases {
-			if a == name {
-				return c
-			}
-		}
-	}
-	return nil
-}
-
-// commandNames are the names and aliases, for completion.
-func commandNames() []string {
-	var names []string
-	for _, c := range commands {
-		names = append(names, c.name)
-		names = append(names, c.aliases...)
-	}
-	return names
-}
-
 // suggest finds the command a mistyped name most likely meant.
-func suggest(name string) string {
+func (s *Session) suggest(name string) string {
 	best, bestDist := "", 3
-	for _, n := range commandNames() {
+	for _, n := range s.firstWords() {
 		if d := distance(name, n); d < bestDist {
 			best, bestDist = n, d
 		}
@@ -155,7 +138,7 @@ func suggest(name string) string {
 	if best != "" || len(name) < 2 {
 		return best
 	}
-	for _, n := range commandNames() {
+	for _, n := range s.firstWords() {
 		if strings.HasPrefix(n, name) {
 			return n
 		}
@@ -208,7 +191,7 @@ func runHelp(s *Session, _ context.Context, args []string) error {
 	r := &s.render
 	if len(args) == 0 {
 		group := ""
-		for _, c := range commands {
+		for _, c := range s.table() {
 			if c.group != group {
 				group = c.group
 				b.WriteString("\n  " + r.st.call(group) + "\n")
@@ -224,9 +207,9 @@ func runHelp(s *Session, _ context.Context, args []string) error {
 		s.out.print(b.String())
 		return nil
 	}
-	c := lookup(args[0])
-	if c == nil {
-		s.unknown(args[0])
+	c, rest := s.find(args)
+	if c == nil || len(rest) > 0 {
+		s.unknown(strings.Join(args, " "))
 		return ErrFailed
 	}
 	r.labelled(&b, "usage", r.st.call(c.usage))
@@ -256,9 +239,14 @@ func (s *Session) Complete(line string) (candidates []string, word string) {
 	}
 	var offered []string
 	if len(words) == 0 {
-		offered = commandNames()
-	} else if c := lookup(words[0]); c != nil && c.complete != nil {
-		offered = c.complete(s, words[1:])
+		offered = s.firstWords()
+	} else if c, args := s.find(words); c != nil {
+		if len(words) == 1 {
+			offered = s.secondWords(words[0])
+		}
+		if c.complete != nil {
+			offered = append(offered, c.complete(s, args)...)
+		}
 	}
 	seen := map[string]bool{}
 	for _, o := range offered {

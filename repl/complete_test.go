@@ -42,9 +42,10 @@ func TestComplete(t *testing.T) {
 }
 
 func TestSuggest(t *testing.T) {
+	s := New(io.Discard, Options{})
 	tests := map[string]string{"bnid": "bind", "lisen": "listen", "sokcet": "socket", "acept": "accept", "quti": "quit", "xyzzy": "", "sock": "socket"}
 	for typed, want := range tests {
-		if got := suggest(typed); got != want {
+		if got := s.suggest(typed); got != want {
 			t.Errorf("suggest(%q): got %q, want %q", typed, got, want)
 		}
 	}

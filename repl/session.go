@@ -34,6 +34,10 @@ type Session struct {
 	out     *syncWriter
 	render  renderer
 	watcher *watcher
+
+	extra      []*command  // the extensions' commands
+	extensions []Extension // told what each command line did
+	report     *steps.Report
 }
 
 // New starts a session that writes to w.
@@ -65,34 +69,43 @@ func (s *Session) SetOutput(w io.Writer) { s.out.set(w) }
 
 // Eval runs one command line. It returns ErrQuit when the learner leaves,
 // ErrFailed when the command failed, and nil otherwise. Notices about
-// other sockets (a connection waiting, data arrived) follow the output.
+// other sockets (a connection waiting, data arrived) follow the output,
+// and then each extension is told what the line did (a lesson checks the
+// state and says whether the learner reached the step's goal).
 func (s *Session) Eval(ctx context.Context, line string) error {
-	err := s.eval(ctx, line)
+	s.report = nil
+	name, err := s.eval(ctx, line)
 	s.PrintNotices()
+	if strings.TrimSpace(line) != "" && !errors.Is(err, ErrQuit) {
+		for _, e := range s.extensions {
+			e.Evaluated(ctx, Evaluation{Line: line, Command: name, Err: err, Report: s.report})
+		}
+	}
 	return err
 }
 
-func (s *Session) eval(ctx context.Context, line string) error {
+// eval runs one line and returns the name of the command it ran.
+func (s *Session) eval(ctx context.Context, line string) (string, error) {
 	words, err := SplitWords(line)
 	if err != nil {
 		s.problem(err.Error(), nil)
-		return ErrFailed
+		return "", ErrFailed
 	}
 	if len(words) == 0 {
-		return nil
+		return "", nil
 	}
-	cmd := lookup(words[0])
+	cmd, args := s.find(words)
 	if cmd == nil {
 		s.unknown(words[0])
-		return ErrFailed
+		return "", ErrFailed
 	}
-	err = cmd.run(s, ctx, words[1:])
+	err = cmd.run(s, ctx, args)
 	var usage *steps.UsageError
 	if errors.As(err, &usage) {
 		s.problem(usage.Problem, cmd)
-		return ErrFailed
+		return cmd.name, ErrFailed
 	}
-	return err
+	return cmd.name, err
 }
 
 // runStep runs one socket step and writes its report.
@@ -101,6 +114,7 @@ func (s *Session) runStep(ctx context.Context, step *steps.Step, args []string) 
 	if err != nil {
 		return err
 	}
+	s.report = rep
 	s.show(rep)
 	if rep.Failed() {
 		return ErrFailed
@@ -132,11 +146,11 @@ func (s *Session) problem(msg string, cmd *command) {
 // it most likely meant.
 func (s *Session) unknown(name string) {
 	msg := fmt.Sprintf("there is no command %q", steps.Printable([]byte(name)))
-	near := suggest(name)
+	near := s.suggest(name)
 	if near != "" {
 		msg += fmt.Sprintf("; did you mean %s?", near)
 	}
-	s.problem(msg+" (`help` lists every command)", lookup(near))
+	s.problem(msg+" (`help` lists every command)", s.lookup(near))
 }
 
 // progress draws a bar over itself on a terminal, and ends the line when

@@ -174,6 +174,11 @@ func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, non
 	// blocking connect makes this last step inside the kernel.
 	again := connectCall(s.FD, sa)
 	if soErr != 0 {
+		// A blocking connect that fails leaves the socket free to connect
+		// again; the emulated one would leave it half-way, so that the next
+		// connect failed with ECONNABORTED. Dissolving the attempt puts the
+		// socket where a real blocking connect leaves it.
+		abandonConnect(s.FD)
 		return unix.Errno(soErr)
 	}
 	if again != nil && !errors.Is(again, unix.EISCONN) {

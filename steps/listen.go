@@ -34,7 +34,7 @@ type listenData struct {
 	KernelBacklog   int  // what TCP_INFO reports the kernel applies
 	Somaxconn       int  // net.core.somaxconn, 0 if not known
 	Local           string
-	Addr            string // Local without its port, as connect takes it
+	Host            string // where a client on this machine connects: the address, or loopback for every interface
 	Port            int
 	Every           bool
 	AutoBound       bool // the socket had no address, so the kernel chose one
@@ -67,8 +67,11 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	after := Read(s)
 	data.KernelBacklog, data.Local, data.Port = after.Backlog, after.Local.String(), int(after.Local.Port())
-	data.Addr = after.Local.Addr().String()
 	data.Every = after.Local.Addr().IsUnspecified()
+	data.Host = after.Local.Addr().String()
+	if data.Every {
+		data.Host = loopback(s.Family)
+	}
 	return &Report{
 		Call:   call + " = 0",
 		Says:   listenProse.render("says", data),

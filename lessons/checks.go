@@ -1,0 +1,485 @@
+package lessons
+
+import (
+	"fmt"
+	"net/netip"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"sockstep/repl"
+	"sockstep/steps"
+)
+
+// A Check is one `check:` line of a lesson: a named test of the live state,
+// with its argument. A step is done when all its checks pass.
+type Check struct {
+	def  *checkDef
+	Op   string // a count's comparison: ">=", "==" or "<="
+	N    int    // a count's number
+	Word string // a word's argument: an errno, a command, a side
+}
+
+func (c Check) String() string {
+	switch c.def.arg {
+	case countArg:
+		return fmt.Sprintf("%s %s %d", c.def.name, c.Op, c.N)
+	case wordArg:
+		return strings.TrimSpace(c.def.name + " " + c.Word)
+	}
+	return c.def.name
+}
+
+// What a check's name is followed by.
+type argKind int
+
+const (
+	noArg    argKind = iota
+	countArg         // a comparison: `accept-queue >= 1`; alone, it means >= 1
+	wordArg          // a word: `failed ECONNREFUSED`
+)
+
+// A checkDef is one named check: what it takes and how it judges.
+type checkDef struct {
+	name string
+	arg  argKind
+	// words are the words a wordArg check takes; "" among them means the
+	// word may be left out. A nil list takes what valid says.
+	words []string
+	valid func(word string) error
+	judge func(w *world, c Check) verdict
+}
+
+// A verdict is a check's answer: whether it passed, and a sentence that
+// says what was seen, or what is missing and how to get it.
+type verdict struct {
+	ok   bool
+	text string
+}
+
+// A world is what checks look at: the lesson's sockets read from the
+// kernel now, what the learner's last command did, and what the lesson
+// remembers of its connections.
+type world struct {
+	sockets    []live
+	last       repl.Evaluation
+	memory     *memory
+	knows      func(command string) bool
+	kernel     []steps.Connection // the kernel's table of TCP connections, read once when needed
+	kernelRead bool
+}
+
+// live is one socket of the lesson and what the kernel says of it now.
+type live struct {
+	sock *steps.Socket
+	snap steps.Snapshot
+}
+
+// connections reads /proc/net/tcp and tcp6 once per judgement.
+func (w *world) connections() []steps.Connection {
+	if !w.kernelRead {
+		w.kernel, _ = steps.Connections()
+		w.kernelRead = true
+	}
+	return w.kernel
+}
+
+// memory is what a lesson remembers of its sockets between commands:
+// which were connected, the two ends of each connection (to find it in the
+// kernel's table after its sockets are closed), and the ports its
+// listeners had.
+type memory struct {
+	wasConnected map[*steps.Socket]bool
+	ends         []ends
+	listenPorts  []uint16
+	lastPort     uint16 // the port a listener of the lesson had last
+}
+
+type ends struct{ local, remote netip.AddrPort }
+
+func newMemory() *memory { return &memory{wasConnected: map[*steps.Socket]bool{}} }
+
+// remember notes what the lesson's sockets are now.
+func (m *memory) remember(sockets []live) {
+	for _, s := range sockets {
+		if s.snap.State == steps.Listen {
+			m.lastPort = s.snap.Local.Port()
+			if !m.isListenPort(m.lastPort) {
+				m.listenPorts = append(m.listenPorts, m.lastPort)
+			}
+		}
+		if s.sock.Kind != steps.Stream || !s.snap.Connected() {
+			continue
+		}
+		m.wasConnected[s.sock] = true
+		e := ends{s.snap.Local, s.snap.Remote}
+		known := false
+		for _, k := range m.ends {
+			known = known || (sameEnd(k.local, e.local) && sameEnd(k.remote, e.remote))
+		}
+		if !known {
+			m.ends = append(m.ends, e)
+		}
+	}
+}
+
+func (m *memory) isListenPort(port uint16) bool {
+	for _, p := range m.listenPorts {
+		if p == port {
+			return true
+		}
+	}
+	return false
+}
+
+func sameEnd(a, b netip.AddrPort) bool {
+	return a.Port() == b.Port() && a.Addr().Unmap() == b.Addr().Unmap()
+}
+
+// checks are the checks lesson files can name, in the order the README
+// lists them.
+var checks = []*checkDef{
+	countCheck("sockets", "Sockets open in this lesson",
+		"`socket` makes one.", "`close` gives one back to the kernel.",
+		func(w *world) (int, string) {
+			return len(w.sockets), "This lesson's sockets: " + labels(w.sockets) + "."
+		}),
+	{name: "bound", arg: wordArg, words: []string{"", "every", "loopback"}, judge: judgeBound},
+	countCheck("listening", "Sockets of this lesson that listen",
+		"A socket listens once `bind` has given it an address and `listen` has opened its accept queue.",
+		"`close` closes a listener; its port is then free.",
+		func(w *world) (int, string) {
+			var seen []string
+			for _, s := range w.sockets {
+				if s.snap.State == steps.Listen {
+					seen = append(seen, fmt.Sprintf("%s is listening on %s", s.sock.Label(), s.snap.Local))
+				}
+			}
+			return len(seen), sentence(seen, "No socket of this lesson listens.")
+		}),
+	countCheck("accept-queue", "Connections waiting in a listener's accept queue",
+		"A connection waits there once a client's `connect` to the listener's port has finished the handshake, until `accept` takes it.",
+		"`accept LISTENER` takes the next one off the queue.",
+		func(w *world) (int, string) {
+			most, seen := 0, []string{}
+			for _, s := range w.sockets {
+				if s.snap.State == steps.Listen {
+					most = max(most, s.snap.AcceptQueue)
+					seen = append(seen, fmt.Sprintf("%s has %d of %d in its accept queue", s.sock.Label(), s.snap.AcceptQueue, s.snap.Backlog))
+				}
+			}
+			return most, sentence(seen, "No socket of this lesson listens, so no connection can wait for accept.")
+		}),
+	countCheck("connected", "Client sockets of this lesson connected to a server",
+		"`connect SOCK 127.0.0.1 PORT` connects one to a port where a socket listens.",
+		"`close` closes one.",
+		func(w *world) (int, string) {
+			var seen []string
+			for _, s := range w.sockets {
+				if s.sock.AcceptedFrom == "" && s.sock.Kind == steps.Stream && s.snap.Connected() {
+					seen = append(seen, fmt.Sprintf("%s is connected from %s to %s (%s)", s.sock.Label(), s.snap.Local, s.snap.Remote, s.snap.State))
+				}
+			}
+			return len(seen), sentence(seen, "No client socket of this lesson is connected.")
+		}),
+	countCheck("accepted", "Sockets made by accept and still open",
+		"`accept LISTENER` takes the next connection off the listener's accept queue and makes a socket for it.",
+		"`close` closes one.",
+		func(w *world) (int, string) {
+			var seen []string
+			for _, s := range w.sockets {
+				if s.sock.AcceptedFrom != "" {
+					seen = append(seen, fmt.Sprintf("%s, made by accept on %s, talks to %s", s.sock.Label(), s.sock.AcceptedFrom, steps.ShowAddr(s.snap.Remote)))
+				}
+			}
+			return len(seen), sentence(seen, "No socket made by accept is open.")
+		}),
+	countCheck("recv-queue", "Bytes waiting in the fullest receive queue of this lesson",
+		"Bytes arrive in a socket's receive queue when the other end of its connection calls `send`, and wait there until `recv` reads them.",
+		"`recv SOCK` reads them out of the queue.",
+		func(w *world) (int, string) {
+			most, seen := 0, []string{}
+			for _, s := range w.sockets {
+				if s.snap.QueuesKnown && s.snap.RecvQ > 0 {
+					most = max(most, s.snap.RecvQ)
+					seen = append(seen, fmt.Sprintf("%s has %d bytes waiting in its receive queue", s.sock.Label(), s.snap.RecvQ))
+				}
+			}
+			return most, sentence(seen, "No bytes wait in any receive queue of this lesson.")
+		}),
+	{name: "received", arg: countArg, judge: judgeReceived},
+	{name: "peer-closed", arg: noArg, judge: judgePeerClosed},
+	{name: "time-wait", arg: wordArg, words: []string{"", "server", "client"}, judge: judgeTimeWait},
+	{name: "reset", arg: noArg, judge: judgeReset},
+	{name: "failed", arg: wordArg, valid: validErrno, judge: judgeFailed},
+	{name: "ran", arg: wordArg, valid: validCommand, judge: judgeRan},
+}
+
+// countCheck makes a check of a number the lesson's state has: how it is
+// named in sentences, what to do for more or for fewer, and how to measure
+// it (with a sentence saying what was seen).
+func countCheck(name, subject, more, fewer string, measure func(w *world) (int, string)) *checkDef {
+	return &checkDef{name: name, arg: countArg, judge: func(w *world, c Check) verdict {
+		have, seen := measure(w)
+		if compare(have, c.Op, c.N) {
+			return verdict{true, seen}
+		}
+		advice := more
+		if have > c.N {
+			advice = fewer
+		}
+		return verdict{false, fmt.Sprintf("%s: %d, and this step wants %s. %s", subject, have, wants(c.Op, c.N), advice)}
+	}}
+}
+
+func compare(have int, op string, n int) bool {
+	switch op {
+	case "==":
+		return have == n
+	case "<=":
+		return have <= n
+	}
+	return have >= n
+}
+
+// wants says a comparison in words: "at least 2".
+func wants(op string, n int) string {
+	switch op {
+	case "==":
+		return fmt.Sprintf("exactly %d", n)
+	case "<=":
+		return fmt.Sprintf("at most %d", n)
+	}
+	return fmt.Sprintf("at least %d", n)
+}
+
+func labels(sockets []live) string {
+	var names []string
+	for _, s := range sockets {
+		names = append(names, s.sock.Label())
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
+// sentence joins what was seen into one sentence, or says none.
+func sentence(seen []string, none string) string {
+	if len(seen) == 0 {
+		return none
+	}
+	return strings.Join(seen, "; ") + "."
+}
+
+func judgeBound(w *world, c Check) verdict {
+	for _, s := range w.sockets {
+		addr := s.snap.Local.Addr()
+		if !s.snap.Bound() || (c.Word == "every" && !addr.IsUnspecified()) || (c.Word == "loopback" && !addr.IsLoopback()) {
+			continue
+		}
+		where := ""
+		switch {
+		case addr.IsUnspecified():
+			where = ": every interface"
+		case addr.IsLoopback():
+			where = ": the loopback address, this machine only"
+		}
+		return verdict{true, fmt.Sprintf("%s has the address %s%s.", s.sock.Label(), s.snap.Local, where)}
+	}
+	switch c.Word {
+	case "every":
+		return verdict{false, "No socket of this lesson is bound to every interface. `bind SOCK \"\" PORT` binds one there: \"\" (or * or any) means every interface."}
+	case "loopback":
+		return verdict{false, "No socket of this lesson is bound to the loopback address. `bind SOCK 127.0.0.1 PORT` binds one there."}
+	}
+	return verdict{false, "No socket of this lesson has an address yet. `bind SOCK HOST PORT` gives one an address."}
+}
+
+func judgeReceived(w *world, c Check) verdict {
+	rep := w.last.Report
+	if w.last.Command != "recv" || rep == nil {
+		return verdict{false, "The last command was not a recv. `recv SOCK` reads what has arrived on a connection."}
+	}
+	if rep.Failed() {
+		return verdict{false, "The last recv did not return bytes: " + rep.Call + "."}
+	}
+	have := len(rep.Data)
+	if compare(have, c.Op, c.N) {
+		if have == 0 {
+			return verdict{true, "recv returned 0 bytes: the peer has closed its side, and everything it sent before is read."}
+		}
+		return verdict{true, fmt.Sprintf("recv returned %d bytes.", have)}
+	}
+	if c.Op == "==" && c.N == 0 {
+		return verdict{false, fmt.Sprintf("recv returned %d bytes, and this step wants 0 bytes: recv returns 0 once the peer has closed its side and every byte it sent before is read.", have)}
+	}
+	return verdict{false, fmt.Sprintf("recv returned %d bytes, and this step wants %s. Bytes arrive when the other end calls `send`.", have, wants(c.Op, c.N))}
+}
+
+func judgePeerClosed(w *world, _ Check) verdict {
+	for _, s := range w.sockets {
+		if s.snap.State == steps.CloseWait {
+			return verdict{true, fmt.Sprintf("%s is in CLOSE_WAIT: its peer has closed, and it has not.", s.sock.Label())}
+		}
+	}
+	return verdict{false, "No socket of this lesson is in CLOSE_WAIT. A socket goes there when the other end of its connection closes first: `close` one end and look at the other."}
+}
+
+func judgeTimeWait(w *world, c Check) verdict {
+	wrongSide := ""
+	for _, conn := range w.connections() {
+		if conn.State != steps.TimeWait || !w.memory.hasEnds(conn.Local, conn.Remote) {
+			continue
+		}
+		side := "client"
+		if w.memory.isListenPort(conn.Local.Port()) {
+			side = "server"
+		}
+		if c.Word != "" && c.Word != side {
+			wrongSide = side
+			continue
+		}
+		return verdict{true, fmt.Sprintf("The kernel's table (/proc/net/tcp) holds %s → %s in TIME_WAIT, with no socket left: the %s's end, which closed first.", conn.Local, conn.Remote, side)}
+	}
+	if wrongSide != "" {
+		return verdict{false, fmt.Sprintf("A connection of this lesson is in TIME_WAIT, but on the %s's end: the %s closed first. This step wants the %s to close first.", wrongSide, wrongSide, c.Word)}
+	}
+	return verdict{false, "The kernel's table (/proc/net/tcp) holds no connection of this lesson in TIME_WAIT. The end that closes first goes there once the other end has closed too."}
+}
+
+// hasEnds says whether local and remote are the two ends, either way
+// round, of a connection the lesson has seen.
+func (m *memory) hasEnds(local, remote netip.AddrPort) bool {
+	for _, e := range m.ends {
+		if (sameEnd(e.local, local) && sameEnd(e.remote, remote)) || (sameEnd(e.local, remote) && sameEnd(e.remote, local)) {
+			return true
+		}
+	}
+	return false
+}
+
+func judgeReset(w *world, _ Check) verdict {
+	for _, s := range w.sockets {
+		if w.memory.wasConnected[s.sock] && s.snap.FromKernel && s.snap.State == steps.Closed {
+			return verdict{true, fmt.Sprintf("%s was connected, and its connection is gone (CLOSED) though it never called close: the peer reset it.", s.sock.Label())}
+		}
+	}
+	return verdict{false, "No connection of this lesson has been reset. The kernel resets a connection instead of closing it politely when a socket is closed with bytes in its receive queue that nobody read."}
+}
+
+func judgeFailed(w *world, c Check) verdict {
+	rep := w.last.Report
+	switch {
+	case rep == nil:
+		return verdict{false, fmt.Sprintf("The last command made no socket call; this step wants one that fails with %s.", c.Word)}
+	case rep.Failure == nil:
+		return verdict{false, fmt.Sprintf("The last call worked (%s); this step wants one that fails with %s.", rep.Call, c.Word)}
+	case rep.Failure.Name != c.Word:
+		return verdict{false, fmt.Sprintf("The last call failed with %s; this step wants one that fails with %s.", rep.Failure.Name, c.Word)}
+	}
+	return verdict{true, fmt.Sprintf("%s: the error this step is about.", rep.Call)}
+}
+
+func judgeRan(w *world, c Check) verdict {
+	switch {
+	case !w.knows(c.Word):
+		return verdict{false, fmt.Sprintf("This sockstep has no `%s` command, so this step cannot be done here; `skip` moves on.", c.Word)}
+	case w.last.Command == c.Word && w.last.Err == nil:
+		return verdict{true, fmt.Sprintf("`%s` ran.", c.Word)}
+	case w.last.Command == c.Word:
+		return verdict{false, fmt.Sprintf("`%s` did not work: its output says why.", c.Word)}
+	}
+	return verdict{false, fmt.Sprintf("This step wants you to run `%s`.", c.Word)}
+}
+
+// parseCheck reads the text of a `check:` line.
+func parseCheck(text string) (Check, error) {
+	fields := strings.Fields(text)
+	var def *checkDef
+	for _, d := range checks {
+		if d.name == fields[0] {
+			def = d
+		}
+	}
+	if def == nil {
+		return Check{}, fmt.Errorf("there is no check %q; the checks are %s", fields[0], checkNames())
+	}
+	c := Check{def: def, Op: ">=", N: 1}
+	args := fields[1:]
+	switch def.arg {
+	case noArg:
+		if len(args) > 0 {
+			return Check{}, fmt.Errorf("check %s takes nothing after its name", def.name)
+		}
+	case countArg:
+		if len(args) == 0 {
+			break
+		}
+		n, err := strconv.Atoi(strings.Join(args[1:], ""))
+		if len(args) != 2 || (args[0] != ">=" && args[0] != "==" && args[0] != "<=") || err != nil || n < 0 {
+			return Check{}, fmt.Errorf("check %s takes a comparison such as `%s >= 1`, `== 0` or `<= 2`, not %q", def.name, def.name, strings.Join(args, " "))
+		}
+		c.Op, c.N = args[0], n
+	case wordArg:
+		if len(args) > 1 {
+			return Check{}, fmt.Errorf("check %s takes one word, not %q", def.name, strings.Join(args, " "))
+		}
+		if len(args) == 1 {
+			c.Word = args[0]
+		}
+		if err := def.checkWord(c.Word); err != nil {
+			return Check{}, err
+		}
+	}
+	return c, nil
+}
+
+func (d *checkDef) checkWord(word string) error {
+	if d.valid != nil {
+		return d.valid(word)
+	}
+	for _, w := range d.words {
+		if w == word {
+			return nil
+		}
+	}
+	var shown []string
+	for _, w := range d.words {
+		if w == "" {
+			w = "nothing"
+		}
+		shown = append(shown, w)
+	}
+	return fmt.Errorf("check %s takes %s, not %q", d.name, strings.Join(shown, " or "), word)
+}
+
+func checkNames() string {
+	var names []string
+	for _, d := range checks {
+		names = append(names, d.name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// validErrno accepts the name of an errno, such as ECONNREFUSED.
+func validErrno(name string) error {
+	for n := 1; n < 256 && name != ""; n++ {
+		if unix.ErrnoName(unix.Errno(n)) == name {
+			return nil
+		}
+	}
+	return fmt.Errorf("check failed takes the name of an errno, such as ECONNREFUSED, not %q", name)
+}
+
+var commandWord = regexp.MustCompile(`^[a-z]+$`)
+
+// validCommand accepts a word that can name a command of the shell.
+func validCommand(name string) error {
+	if !commandWord.MatchString(name) {
+		return fmt.Errorf("check ran takes the name of a command, such as sockets, not %q", name)
+	}
+	return nil
+}

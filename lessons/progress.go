@@ -1,0 +1,98 @@
+package lessons
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+// ProgressFile is where a learner's progress is kept: the user's config
+// directory (on Linux $XDG_CONFIG_HOME/sockstep/progress.json, by default
+// ~/.config/sockstep/progress.json), or "" when there is none.
+func ProgressFile() string {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "sockstep", "progress.json")
+}
+
+// progress is what the learner has done, lesson by lesson, keyed by the
+// lesson's file name so that adding a lesson does not shift the others.
+type progress struct {
+	file    string                     // "" keeps progress for this run only
+	Lessons map[string]*lessonProgress `json:"lessons"`
+}
+
+type lessonProgress struct {
+	Completed bool `json:"completed,omitempty"` // reached the end with every step done
+	Reached   int  `json:"reached"`             // the most steps done in one go
+}
+
+// loadProgress reads the progress file. A missing file is no progress; a
+// file that cannot be read is replaced on the next save, and the error
+// says so.
+func loadProgress(file string) (*progress, error) {
+	p := &progress{file: file, Lessons: map[string]*lessonProgress{}}
+	if file == "" {
+		return p, nil
+	}
+	data, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return p, nil
+	}
+	if err == nil {
+		err = json.Unmarshal(data, p)
+	}
+	if err != nil || p.Lessons == nil {
+		p.Lessons = map[string]*lessonProgress{}
+	}
+	if err != nil {
+		return p, fmt.Errorf("could not read your progress from %s (%v): it starts afresh", file, err)
+	}
+	return p, nil
+}
+
+func (p *progress) of(id string) *lessonProgress {
+	lp := p.Lessons[id]
+	if lp == nil {
+		lp = &lessonProgress{}
+		p.Lessons[id] = lp
+	}
+	return lp
+}
+
+// save writes the progress file, readable by the user alone: a new file
+// beside it, renamed over it, so a crash never leaves half a file.
+func (p *progress) save() error {
+	if p.file == "" {
+		return nil
+	}
+	data, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(p.file)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".progress-*.json")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(append(data, '\n'))
+	if closeErr := tmp.Close(); err == nil {
+		err = closeErr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o600)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), p.file)
+	}
+	return err
+}

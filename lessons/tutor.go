@@ -1,0 +1,540 @@
+package lessons
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"sockstep/repl"
+	"sockstep/steps"
+)
+
+// TutorialPort is the port lessons start from: the tutorial's 8081.
+const TutorialPort = 8081
+
+// Options set up the lessons of a session.
+type Options struct {
+	// ProgressFile is where progress is kept (ProgressFile()); "" keeps it
+	// for this run only.
+	ProgressFile string
+	// Port is the port the lessons' commands start from: {port} before
+	// the learner has a listener, and {second-port} is the next one.
+	// TutorialPort when 0; tests give a free port.
+	Port uint16
+}
+
+// A Tutor plays lessons in a shell session: it adds the lesson commands
+// to the shell and, after every command the learner types, checks the
+// live state against the step the learner is on.
+type Tutor struct {
+	session  *repl.Session
+	lessons  []*Lesson
+	progress *progress
+	note     string // a problem with the progress file, told once
+	port     uint16
+	play     *play // the lesson being played, or nil
+	// finished holds the lessons played to the end, every step done, by
+	// this tutor.
+	finished map[string]bool
+}
+
+// play is one lesson being played.
+type play struct {
+	number  int // from 1
+	lesson  *Lesson
+	page    int // the step the learner is on
+	hints   int // hints shown for this step
+	memory  *memory
+	last    repl.Evaluation // the learner's last command, not a lesson one
+	skipped bool
+}
+
+// Attach adds the lessons to a session: their commands join the shell's
+// table, and the session tells the tutor about every command line. It
+// fails only when a lesson file does not parse.
+func Attach(s *repl.Session, o Options) (*Tutor, error) {
+	if catalogueErr != nil {
+		return nil, catalogueErr
+	}
+	if o.Port == 0 {
+		o.Port = TutorialPort
+	}
+	prog, err := loadProgress(o.ProgressFile)
+	t := &Tutor{session: s, lessons: catalogue, progress: prog, port: o.Port, finished: map[string]bool{}}
+	if err != nil {
+		t.note = err.Error()
+	}
+	s.Extend(t)
+	return t, nil
+}
+
+// The command names the tutor adds.
+const (
+	cmdLessons    = "lessons"
+	cmdLesson     = "lesson"
+	cmdNext       = "next"
+	cmdBack       = "back"
+	cmdHint       = "hint"
+	cmdSkip       = "skip"
+	cmdReset      = "reset"
+	cmdQuitLesson = "quit lesson"
+)
+
+// Commands are the lesson commands, for the shell's table.
+func (t *Tutor) Commands() (string, []repl.Command) {
+	return "Lessons", []repl.Command{
+		{Name: cmdLessons, Usage: "lessons", Example: "lessons",
+			Summary: "the lessons, with ✔ for those you have done",
+			About:   "Lists the lessons in order, with ✔ for each one you have played to the end, and how far you got in the others. Your progress is kept in " + shownFile(t.progress.file) + ".",
+			Run:     t.runLessons},
+		{Name: cmdLesson, Usage: "lesson [N]", Example: "lesson 1",
+			Summary: "start lesson N (alone: the next one not done)",
+			About: "Starts a lesson from its beginning. Each step says what to do; you type the commands as usual, " +
+				"with your own names and ports, and after each command the lesson looks at the sockets, read from the kernel, " +
+				"and goes on when the step's goal is reached. A lesson starts from an empty table: sockets left from before are closed first.",
+			Complete: func(before []string) []string {
+				if len(before) > 0 {
+					return nil
+				}
+				var numbers []string
+				for i := range t.lessons {
+					numbers = append(numbers, strconv.Itoa(i+1))
+				}
+				return numbers
+			},
+			Run: t.runLesson},
+		{Name: cmdNext, Usage: "next", Example: "next",
+			Summary: "go on, once this step's goal is reached",
+			About:   "Checks the step's goal now and goes on when it is reached. The lesson also checks after every command you type, so next is for when you have done the step some other way.",
+			Run:     t.runNext},
+		{Name: cmdBack, Usage: "back", Example: "back",
+			Summary: "show the step before again",
+			About:   "Goes back one step and shows it again. Your sockets stay as they are.",
+			Run:     t.runBack},
+		{Name: cmdHint, Usage: "hint [answer]", Example: "hint",
+			Summary: "a hint for this step; after the hints, the whole command",
+			About:   "Each hint says a little more. When they are used up, `hint answer` shows the whole command, filled in with your port.",
+			Complete: func(before []string) []string {
+				if len(before) == 0 {
+					return []string{"answer"}
+				}
+				return nil
+			},
+			Run: t.runHint},
+		{Name: cmdSkip, Usage: "skip", Example: "skip",
+			Summary: "move on without doing this step",
+			About:   "Moves on to the next step without its goal. A lesson with a skipped step gets no ✔.",
+			Run:     t.runSkip},
+		{Name: cmdReset, Usage: "reset", Example: "reset",
+			Summary: "close this lesson's sockets and start it again",
+			About:   "Closes every socket and goes back to the lesson's first step.",
+			Run:     t.runReset},
+		{Name: cmdQuitLesson, Usage: "quit lesson", Example: "quit lesson",
+			Summary: "leave the lesson; its sockets stay open",
+			About:   "Leaves the lesson. Its sockets stay open: `sockets` lists them and `close all` closes them.",
+			Run:     t.runQuitLesson},
+	}
+}
+
+func shownFile(file string) string {
+	if file == "" {
+		return "memory for this run only"
+	}
+	return file
+}
+
+// own says whether a command is one the lesson does not check after: its
+// own commands, and help.
+func (t *Tutor) own(command string) bool {
+	switch command {
+	case cmdLessons, cmdLesson, cmdNext, cmdBack, cmdHint, cmdSkip, cmdReset, cmdQuitLesson, "help":
+		return true
+	}
+	return false
+}
+
+// Evaluated is the shell telling the tutor what a command line did: the
+// lesson remembers what its sockets are now and, after a learner's
+// command, checks the step's goal.
+func (t *Tutor) Evaluated(_ context.Context, e repl.Evaluation) {
+	p := t.play
+	if p == nil {
+		return
+	}
+	w := t.look()
+	if t.own(e.Command) {
+		return
+	}
+	p.last = e
+	w.last = e
+	t.judge(w)
+}
+
+// look reads the lesson's sockets (every socket of the session: a lesson
+// starts from an empty table) from the kernel and remembers them.
+func (t *Tutor) look() *world {
+	p := t.play
+	w := &world{memory: p.memory, last: p.last, knows: t.session.Knows}
+	for _, s := range t.session.Lab().Sockets() {
+		w.sockets = append(w.sockets, live{s, steps.Read(s)})
+	}
+	p.memory.remember(w.sockets)
+	return w
+}
+
+// judge checks the step's goal: when every check passes it says what it
+// saw and goes on; otherwise it says what is missing.
+func (t *Tutor) judge(w *world) {
+	p := t.play
+	var seen []string
+	for _, c := range p.lesson.Pages[p.page].Step.Checks {
+		v := c.def.judge(w, c)
+		if !v.ok {
+			t.session.Say(repl.Bad, "", "Not yet: "+v.text)
+			t.session.Say(repl.Faint, "", "`hint` gives a hint; `skip` moves on without this step.")
+			return
+		}
+		seen = append(seen, v.text)
+	}
+	for _, s := range seen {
+		t.session.Say(repl.Good, "", "✔ "+s)
+	}
+	t.advance()
+}
+
+// advance goes to the next step, or ends the lesson after the last.
+func (t *Tutor) advance() {
+	p := t.play
+	p.page++
+	p.hints = 0
+	lp := t.progress.of(p.lesson.ID)
+	lp.Reached = max(lp.Reached, p.page)
+	if p.page < len(p.lesson.Pages) {
+		t.save()
+		t.showPage()
+		return
+	}
+	if len(p.lesson.Ending) == 0 {
+		t.session.Printf("\n")
+	}
+	for _, prose := range p.lesson.Ending {
+		t.showProse(prose)
+	}
+	if p.skipped {
+		t.session.Say(repl.Heading, "", fmt.Sprintf("That is the end of lesson %d, with steps skipped: `lesson %d` plays it again.", p.number, p.number))
+	} else {
+		lp.Completed = true
+		t.finished[p.lesson.ID] = true
+		t.session.Say(repl.Good, "", fmt.Sprintf("✔ Lesson %d is done.", p.number))
+	}
+	if p.number < len(t.lessons) {
+		t.session.Say(repl.Plain, "", fmt.Sprintf("Next: `lesson %d`, %s.", p.number+1, t.lessons[p.number].Title))
+	} else {
+		t.session.Say(repl.Plain, "", "That was the last lesson.")
+	}
+	t.session.Say(repl.Faint, "", "This lesson's sockets stay open: `sockets` lists them, `close all` closes them.")
+	t.play = nil
+	t.save()
+}
+
+// save writes the progress file, saying once if it cannot.
+func (t *Tutor) save() {
+	if err := t.progress.save(); err != nil && t.note == "" {
+		t.note = fmt.Sprintf("could not save your progress: %v", err)
+		t.tellNote()
+	}
+}
+
+func (t *Tutor) tellNote() {
+	if t.note != "" {
+		t.session.Say(repl.Faint, "", "("+t.note+")")
+		t.note = ""
+	}
+}
+
+// Start starts lesson n (from 1) from its beginning.
+func (t *Tutor) Start(n int) error {
+	if n < 1 || n > len(t.lessons) {
+		return &steps.UsageError{Problem: fmt.Sprintf("there is no lesson %d: the lessons are 1 to %d", n, len(t.lessons))}
+	}
+	t.tellNote()
+	p := &play{number: n, lesson: t.lessons[n-1], memory: newMemory()}
+	t.play = p
+	t.session.Say(repl.Heading, "", fmt.Sprintf("Lesson %d: %s", n, p.lesson.Title))
+	t.session.Say(repl.Faint, "", p.lesson.About)
+	if closed := t.closeAll(); closed != "" {
+		t.session.Say(repl.Faint, "", "The lesson starts from an empty table, so it closed the sockets left from before: "+closed+".")
+	}
+	t.session.Say(repl.Faint, "", "Type the commands at the prompt as usual, with names and ports of your choice; after each one the lesson looks at your sockets. `hint` helps, `skip` moves on, `quit lesson` leaves.")
+	t.progress.of(p.lesson.ID)
+	t.save()
+	t.showPage()
+	return nil
+}
+
+// Finished says whether lesson n (from 1) was played to its end, every
+// step done, since this tutor was attached.
+func (t *Tutor) Finished(n int) bool {
+	return n >= 1 && n <= len(t.lessons) && t.finished[t.lessons[n-1].ID]
+}
+
+// Current is the number of the lesson being played, or 0.
+func (t *Tutor) Current() int {
+	if t.play == nil {
+		return 0
+	}
+	return t.play.number
+}
+
+// showPage shows the reading before the current step, and the step.
+func (t *Tutor) showPage() {
+	p := t.play
+	page := p.lesson.Pages[p.page]
+	t.session.Printf("\n")
+	heading := fmt.Sprintf("── Lesson %d · step %d of %d ", p.number, p.page+1, len(p.lesson.Pages))
+	t.session.SayAsIs(repl.Heading, heading+strings.Repeat("─", max(3, 60-len([]rune(heading)))))
+	for _, prose := range page.Reading {
+		t.showProse(prose)
+	}
+	step := page.Step
+	for i, b := range step.Prose {
+		switch {
+		case b.Code:
+			t.session.SayAsIs(repl.Code, "          "+t.fill(b.Text))
+		case i == 0:
+			t.session.Say(repl.Heading, "do", t.fill(b.Text))
+		default:
+			t.session.Say(repl.Heading, " ", t.fill(b.Text))
+		}
+	}
+	if step.Browser != "" {
+		url := t.fill(step.Browser)
+		t.session.Say(repl.Plain, "outside", "open "+url+" in a web browser on this machine; or, in another terminal: curl -v "+url)
+	}
+}
+
+// showProse shows a read cell: paragraphs wrapped, code as it is, each
+// block after a blank line.
+func (t *Tutor) showProse(prose Prose) {
+	for i, b := range prose {
+		if !b.Code || i == 0 || !prose[i-1].Code {
+			t.session.Printf("\n")
+		}
+		if b.Code {
+			t.session.SayAsIs(repl.Code, "    "+t.fill(b.Text))
+		} else {
+			t.session.Say(repl.Plain, "", t.fill(b.Text))
+		}
+	}
+	t.session.Printf("\n")
+}
+
+// fill puts the lesson's ports into a text: {port} is the port of the
+// learner's listener now (or the last one it had, or the port lessons
+// start from), {second-port} the one after the starting port.
+func (t *Tutor) fill(text string) string {
+	port := t.port
+	if p := t.play; p != nil {
+		if p.memory.lastPort != 0 {
+			port = p.memory.lastPort
+		}
+		for _, s := range t.look().sockets {
+			if s.snap.State == steps.Listen {
+				port = s.snap.Local.Port()
+				break
+			}
+		}
+	}
+	text = strings.ReplaceAll(text, "{port}", strconv.Itoa(int(port)))
+	return strings.ReplaceAll(text, "{second-port}", strconv.Itoa(int(t.port)+1))
+}
+
+// playing returns the lesson being played, or says there is none.
+func (t *Tutor) playing() (*play, error) {
+	if t.play == nil {
+		t.session.Say(repl.Bad, "", "No lesson is running: `lessons` lists them, `lesson 1` starts the first.")
+		return nil, repl.ErrFailed
+	}
+	return t.play, nil
+}
+
+func noArgs(name string, args []string) error {
+	if len(args) > 0 {
+		return &steps.UsageError{Problem: name + " takes no arguments"}
+	}
+	return nil
+}
+
+func (t *Tutor) runLessons(_ context.Context, args []string) error {
+	if err := noArgs(cmdLessons, args); err != nil {
+		return err
+	}
+	t.tellNote()
+	for i, l := range t.lessons {
+		lp := t.progress.Lessons[l.ID]
+		mark := "  "
+		status := ""
+		switch {
+		case lp != nil && lp.Completed:
+			mark = "✔ "
+		case t.play != nil && t.play.lesson == l:
+			status = fmt.Sprintf(" (playing now: step %d of %d)", t.play.page+1, len(l.Pages))
+		case lp != nil && lp.Reached > 0:
+			status = fmt.Sprintf(" (you got to step %d of %d)", min(lp.Reached+1, len(l.Pages)), len(l.Pages))
+		}
+		t.session.Say(repl.Plain, fmt.Sprintf("%s%d", mark, i+1), l.Title+status+" — "+l.About)
+	}
+	t.session.Say(repl.Faint, "", "`lesson N` starts one; `lesson` alone starts the next one not done.")
+	return nil
+}
+
+func (t *Tutor) runLesson(_ context.Context, args []string) error {
+	switch len(args) {
+	case 0:
+		for i, l := range t.lessons {
+			if lp := t.progress.Lessons[l.ID]; lp == nil || !lp.Completed {
+				return t.Start(i + 1)
+			}
+		}
+		t.session.Say(repl.Good, "", "✔ You have done every lesson. `lesson N` plays one again.")
+		return nil
+	case 1:
+		n, err := strconv.Atoi(args[0])
+		if err != nil {
+			return &steps.UsageError{Problem: fmt.Sprintf("lesson takes a lesson's number, from 1 to %d, not %q", len(t.lessons), args[0])}
+		}
+		return t.Start(n)
+	}
+	return &steps.UsageError{Problem: "lesson takes one number"}
+}
+
+func (t *Tutor) runNext(_ context.Context, args []string) error {
+	if err := noArgs(cmdNext, args); err != nil {
+		return err
+	}
+	if _, err := t.playing(); err != nil {
+		return err
+	}
+	t.judge(t.look())
+	return nil
+}
+
+func (t *Tutor) runBack(_ context.Context, args []string) error {
+	if err := noArgs(cmdBack, args); err != nil {
+		return err
+	}
+	p, err := t.playing()
+	if err != nil {
+		return err
+	}
+	if p.page == 0 {
+		t.session.Say(repl.Faint, "", "This is the lesson's first step.")
+	} else {
+		p.page--
+	}
+	p.hints = 0
+	t.showPage()
+	return nil
+}
+
+func (t *Tutor) runHint(_ context.Context, args []string) error {
+	wantsAnswer := len(args) == 1 && args[0] == "answer"
+	if len(args) > 0 && !wantsAnswer {
+		return &steps.UsageError{Problem: "hint takes nothing, or `answer` once the hints are used up"}
+	}
+	p, err := t.playing()
+	if err != nil {
+		return err
+	}
+	step := p.lesson.Pages[p.page].Step
+	if wantsAnswer && p.hints >= len(step.Hints) {
+		intro := "Type this:"
+		if len(step.Answer) > 1 {
+			intro = "Type these, one at a time:"
+		}
+		t.session.Say(repl.Plain, "answer", intro)
+		for _, line := range step.Answer {
+			t.session.SayAsIs(repl.Code, "          "+t.fill(line))
+		}
+		t.session.Say(repl.Faint, "", "These use the lesson's names for the sockets; where you chose other names, type yours.")
+		return nil
+	}
+	if p.hints >= len(step.Hints) {
+		t.session.Say(repl.Faint, "", "No more hints. `hint answer` shows the whole command.")
+		return nil
+	}
+	t.session.Say(repl.Plain, "hint", fmt.Sprintf("%s (%d of %d)", t.fill(step.Hints[p.hints]), p.hints+1, len(step.Hints)))
+	p.hints++
+	switch {
+	case wantsAnswer:
+		t.session.Say(repl.Faint, "", "The whole command comes after the hints: first try with this one.")
+	case p.hints == len(step.Hints):
+		t.session.Say(repl.Faint, "", "That was the last hint. `hint answer` shows the whole command.")
+	}
+	return nil
+}
+
+func (t *Tutor) runSkip(_ context.Context, args []string) error {
+	if err := noArgs(cmdSkip, args); err != nil {
+		return err
+	}
+	p, err := t.playing()
+	if err != nil {
+		return err
+	}
+	step := p.lesson.Pages[p.page].Step
+	if first := strings.Fields(step.Answer[0])[0]; !t.session.Knows(first) {
+		t.session.Say(repl.Faint, "", fmt.Sprintf("This sockstep has no `%s` command, so this step does not count against you.", first))
+	} else {
+		p.skipped = true
+		t.session.Say(repl.Faint, "", "Skipped.")
+	}
+	t.advance()
+	return nil
+}
+
+// closeAll closes every socket of the session and says which, or "".
+func (t *Tutor) closeAll() string {
+	lab := t.session.Lab()
+	var labels []string
+	for _, s := range lab.Sockets() {
+		labels = append(labels, s.Label())
+	}
+	if len(labels) == 0 {
+		return ""
+	}
+	lab.CloseAll()
+	return strings.Join(labels, ", ")
+}
+
+func (t *Tutor) runReset(_ context.Context, args []string) error {
+	if err := noArgs(cmdReset, args); err != nil {
+		return err
+	}
+	p, err := t.playing()
+	if err != nil {
+		return err
+	}
+	if closed := t.closeAll(); closed != "" {
+		t.session.Say(repl.Faint, "", "Closed this lesson's sockets: "+closed+".")
+	}
+	t.play = &play{number: p.number, lesson: p.lesson, memory: newMemory()}
+	t.session.Say(repl.Heading, "", fmt.Sprintf("Lesson %d starts again: %s", p.number, p.lesson.Title))
+	t.showPage()
+	return nil
+}
+
+func (t *Tutor) runQuitLesson(_ context.Context, args []string) error {
+	if err := noArgs(cmdQuitLesson, args); err != nil {
+		return err
+	}
+	p, err := t.playing()
+	if err != nil {
+		return err
+	}
+	t.play = nil
+	t.session.Say(repl.Plain, "", fmt.Sprintf("You left lesson %d at step %d of %d. Its sockets stay open: `sockets` lists them, `close all` closes them. `lesson %d` starts it again.",
+		p.number, p.page+1, len(p.lesson.Pages), p.number))
+	return nil
+}
