@@ -215,6 +215,7 @@ var checks = []*checkDef{
 	{name: "reset", arg: noArg, judge: judgeReset},
 	{name: "failed", arg: wordArg, valid: validErrno, judge: judgeFailed},
 	{name: "ran", arg: wordArg, valid: validCommand, judge: judgeRan},
+	{name: "option", arg: wordArg, valid: validOption, judge: judgeOption},
 }
 
 // countCheck makes a check of a number the lesson's state has: how it is
@@ -300,8 +301,8 @@ func judgeBound(w *world, c Check) verdict {
 
 func judgeReceived(w *world, c Check) verdict {
 	rep := w.last.Report
-	if w.last.Command != "recv" || rep == nil {
-		return verdict{false, "The last command was not a recv. `recv SOCK` reads what has arrived on a connection."}
+	if (w.last.Command != "recv" && w.last.Command != "recvfrom") || rep == nil {
+		return verdict{false, "The last command was not a recv. `recv SOCK` reads what has arrived on a connection; `recvfrom SOCK` takes one datagram."}
 	}
 	if rep.Failed() {
 		return verdict{false, "The last recv did not return bytes: " + rep.Call + "."}
@@ -480,6 +481,33 @@ var commandWord = regexp.MustCompile(`^[a-z]+$`)
 func validCommand(name string) error {
 	if !commandWord.MatchString(name) {
 		return fmt.Errorf("check ran takes the name of a command, such as sockets, not %q", name)
+	}
+	return nil
+}
+
+// judgeOption passes when one of the lesson's sockets has the option on,
+// as the kernel reports it now.
+func judgeOption(w *world, c Check) verdict {
+	var off []string
+	for _, s := range w.sockets {
+		on, ok := steps.OptionOn(s.sock, c.Word)
+		switch {
+		case on:
+			return verdict{true, fmt.Sprintf("%s has %s on.", s.sock.Label(), c.Word)}
+		case ok:
+			off = append(off, s.sock.Label())
+		}
+	}
+	if len(off) == 0 {
+		return verdict{false, fmt.Sprintf("No socket of this lesson can have %s yet: make one with `socket`.", c.Word)}
+	}
+	return verdict{false, fmt.Sprintf("%s is off on %s. `option SOCK %s on` turns it on.", c.Word, strings.Join(off, ", "), c.Word)}
+}
+
+// validOption accepts the name of an on/off socket option.
+func validOption(name string) error {
+	if !steps.IsOnOffOption(name) {
+		return fmt.Errorf("check option takes the name of an on/off socket option, such as SO_REUSEADDR, not %q", name)
 	}
 	return nil
 }

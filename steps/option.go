@@ -311,3 +311,21 @@ func pythonSection(name string) string {
 	}
 	return "python"
 }
+
+// OptionOn reads from the kernel whether a socket's on/off option is on:
+// SO_REUSEADDR, TCP_NODELAY, O_NONBLOCK and the like, or SO_LINGER. ok is
+// false for a name sockstep does not know or an option that is not on/off.
+func OptionOn(s *Socket, name string) (on, ok bool) {
+	o, known := findOption(name)
+	if !known || (o.kind != onOff && o.kind != fileFlag && o.kind != linger) || !o.applies(s) {
+		return false, false
+	}
+	v, err := o.get(s.FD)
+	return err == nil && strings.HasPrefix(v, "on"), err == nil
+}
+
+// IsOnOffOption says whether name is an option OptionOn can read.
+func IsOnOffOption(name string) bool {
+	o, known := findOption(name)
+	return known && (o.kind == onOff || o.kind == fileFlag || o.kind == linger)
+}
