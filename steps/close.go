@@ -97,6 +97,9 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	if err != nil {
 		return closeProse.refused(call, err, data)
 	}
+	if data.Connected {
+		l.rememberEnd(s, before)
+	}
 	after := "(fd closed)"
 	if data.Connected {
 		if st, ok := ConnectionState(before.Local, before.Remote); ok {

@@ -61,10 +61,16 @@ func (l *Lab) Run(ctx context.Context, step *Step, args []string) (*Report, erro
 }
 
 // endName is how a diagram names the other end of a connection: the lab's
-// socket there, or its address.
+// socket there (live, or closed with its connection still in the kernel),
+// or its address.
 func (l *Lab) endName(s *Socket, snap Snapshot) string {
 	if peer, _, ok := l.peerOf(s, snap); ok {
 		return peer.Name
+	}
+	if s.Kind == Stream {
+		if name, ok := l.endedPeer(snap); ok {
+			return name
+		}
 	}
 	return ShowAddr(snap.Remote)
 }

@@ -99,6 +99,7 @@ type Lab struct {
 	gone    map[string]string // name → how it went, for a clear message
 	made    map[string]int    // prefix ("s", "c") → how many names handed out
 	history []Event           // the calls so far, for the sequence diagram
+	ended   map[endKey]string // closed sockets' connections, for the diagram
 
 	// Waiting, when set, is told what a step is about to wait for, before
 	// it blocks, so the learner knows why nothing happens and that Ctrl-C
