@@ -6,6 +6,31 @@ import (
 	"testing"
 )
 
+// play runs a step on a lab, failing the test if it fails.
+func play(t *testing.T, l *Lab, step *Step, args ...string) {
+	t.Helper()
+	r, err := l.Run(context.Background(), step, args)
+	if err != nil || r.Failed() {
+		t.Fatalf("%s %q: %v %+v", step.Name, args, err, r)
+	}
+}
+
+// portOf is the port a lab's socket is bound to.
+func portOf(t *testing.T, l *Lab, name string) string {
+	t.Helper()
+	s, err := l.Find(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strconv.Itoa(int(Read(s).Local.Port()))
+}
+
+// lastPackets are the packets of the history's latest call.
+func lastPackets(l *Lab) []Packet {
+	h := l.History()
+	return h[len(h)-1].Packets
+}
+
 // TestClosedEndKeepsItsName checks that after one side of a connection on
 // loopback is closed, the FIN the other side sends is drawn to the closed
 // socket's name, not to its address.
@@ -20,36 +45,35 @@ func TestClosedEndKeepsItsName(t *testing.T) {
 		t.Run(tt.first+" first", func(t *testing.T) {
 			l := NewLab()
 			defer l.CloseAll()
-			run := func(step *Step, args ...string) {
-				t.Helper()
-				r, err := l.Run(context.Background(), step, args)
-				if err != nil || r.Failed() {
-					t.Fatalf("%s %q: %v %+v", step.Name, args, err, r)
-				}
-			}
-			run(SocketStep, "as", "server")
-			run(BindStep, "server", "127.0.0.1", "0")
-			server, err := l.Find("server")
-			if err != nil {
-				t.Fatal(err)
-			}
-			port := strconv.Itoa(int(Read(server).Local.Port()))
-			run(ListenStep, "server")
-			run(SocketStep, "as", "client")
-			run(ConnectStep, "client", "127.0.0.1", port)
-			run(AcceptStep, "server", "as", "conn")
-			run(CloseStep, tt.first)
-			run(CloseStep, tt.second)
-
-			h := l.History()
-			last := h[len(h)-1]
-			if len(last.Packets) != 1 {
-				t.Fatalf("close %s sent %q, want one FIN", tt.second, last.Packets)
-			}
-			got, want := last.Packets[0], Packet{From: tt.second, To: tt.first, What: "FIN"}
-			if got != want {
+			play(t, l, SocketStep, "as", "server")
+			play(t, l, BindStep, "server", "127.0.0.1", "0")
+			play(t, l, ListenStep, "server")
+			play(t, l, SocketStep, "as", "client")
+			play(t, l, ConnectStep, "client", "127.0.0.1", portOf(t, l, "server"))
+			play(t, l, AcceptStep, "server", "as", "conn")
+			play(t, l, CloseStep, tt.first)
+			play(t, l, CloseStep, tt.second)
+			got, want := lastPackets(l), Packet{From: tt.second, To: tt.first, What: "FIN"}
+			if len(got) != 1 || got[0] != want {
 				t.Errorf("got %q, want %q", got, want)
 			}
 		})
+	}
+}
+
+// TestDatagramEndName checks that a datagram sent on a connected UDP
+// socket is drawn to the lab's socket bound to that address, which need
+// not be connected itself.
+func TestDatagramEndName(t *testing.T) {
+	l := NewLab()
+	defer l.CloseAll()
+	play(t, l, SocketStep, "udp", "as", "sink")
+	play(t, l, BindStep, "sink", "127.0.0.1", "0")
+	play(t, l, SocketStep, "udp", "as", "source")
+	play(t, l, ConnectStep, "source", "127.0.0.1", portOf(t, l, "sink"))
+	play(t, l, SendStep, "source", "ping")
+	got, want := lastPackets(l), Packet{From: "source", To: "sink", What: "datagram 4 bytes"}
+	if len(got) != 1 || got[0] != want {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
