@@ -77,3 +77,30 @@ func TestDatagramEndName(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestQueuedEndName checks that what a client sends before its connection
+// is accepted is drawn to the listener, in whose accept queue the
+// connection waits, as its SYN was.
+func TestQueuedEndName(t *testing.T) {
+	l := NewLab()
+	defer l.CloseAll()
+	play(t, l, SocketStep, "as", "server")
+	play(t, l, BindStep, "server", "127.0.0.1", "0")
+	play(t, l, ListenStep, "server")
+	play(t, l, SocketStep, "as", "client")
+	play(t, l, ConnectStep, "client", "127.0.0.1", portOf(t, l, "server"))
+	tests := []struct {
+		step *Step
+		args []string
+		want Packet
+	}{
+		{SendStep, []string{"client", "early"}, Packet{From: "client", To: "server", What: "5 bytes"}},
+		{CloseStep, []string{"client"}, Packet{From: "client", To: "server", What: "FIN"}},
+	}
+	for _, tt := range tests {
+		play(t, l, tt.step, tt.args...)
+		if got := lastPackets(l); len(got) != 1 || got[0] != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.step.Name, got, tt.want)
+		}
+	}
+}
