@@ -70,6 +70,16 @@ func init() {
 			run: runShow,
 		},
 		&command{
+			name: "diagram", group: groupLook,
+			usage: "diagram [--last N]", example: "diagram --last 20",
+			summary: "the session so far as a sequence diagram",
+			about: fmt.Sprintf("Draws the calls of this session as a sequence diagram: a lane per socket, each call on "+
+				"its socket's lane, and the packets TCP and UDP send for it as arrows between lanes: the "+
+				"handshake's SYN, SYN-ACK and ACK, data, FIN, RST. It draws the last %d calls, or the last N.", defaultLast),
+			complete: func(*Session, []string) []string { return []string{"--last"} },
+			run:      runDiagram,
+		},
+		&command{
 			name: "narrate", group: groupShell,
 			usage: "narrate full|brief|off", example: "narrate brief",
 			summary: "how much each step explains",
