@@ -56,14 +56,19 @@ func init() {
 		},
 		&command{
 			name: "show", group: groupLook,
-			usage: "show SOCK", example: "show server",
+			usage: "show SOCK [--states]", example: "show server",
 			summary: "one socket in depth",
 			about: "Shows one socket in depth, read from the kernel now: addresses, TCP state, " +
 				"the accept queue and who waits in it, queued bytes, whether each call would block, " +
-				"and the Python that made it so.",
+				"and the Python that made it so.\n" +
+				"With --states it draws TCP's state machine instead, each transition labelled by its cause, " +
+				"with the state the kernel reports for this socket now marked: `you are here`.",
 			complete: func(s *Session, before []string) []string {
-				if len(before) == 0 {
+				switch len(before) {
+				case 0:
 					return s.lab.Names()
+				case 1:
+					return []string{"--states"}
 				}
 				return nil
 			},
