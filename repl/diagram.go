@@ -74,7 +74,6 @@ const (
 	markPaint
 	arrowPaint
 	failPaint
-	dimPaint
 )
 
 type cell struct {
@@ -112,7 +111,7 @@ func (r row) render(st style) string {
 	}
 	colour := map[paint]func(a ...any) string{
 		lanePaint: st.dim, namePaint: st.call, markPaint: st.call,
-		arrowPaint: st.state, failPaint: st.fail, dimPaint: st.dim,
+		arrowPaint: st.state, failPaint: st.fail,
 	}
 	var b strings.Builder
 	for i := 0; i < end; {
@@ -172,7 +171,7 @@ func drawDiagram(history []steps.Event, last, width int, st style) string {
 		b.WriteString("  " + st.dim(line) + "\n")
 	}
 	if len(leftOut) > 0 {
-		note := fmt.Sprintf("Not drawn, for want of room in %d columns: %s, and the calls and packets that concern only them. "+
+		note := fmt.Sprintf("Not drawn, for want of room in %d columns: %s, nor their calls and packets. "+
 			"`diagram --last N` draws fewer calls, and so fewer sockets.", width, strings.Join(leftOut, ", "))
 		for _, line := range wrap(note, width-2) {
 			b.WriteString("  " + st.dim(line) + "\n")
