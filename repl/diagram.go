@@ -275,7 +275,7 @@ func (d *diagram) chooseLanes(events []steps.Event) (leftOut []string) {
 	}
 	// A lane's name takes up to spacing-1 columns centred on it, so n
 	// lanes from the indent take n*spacing columns.
-	d.spacing = min(maxSpacing, (d.width-2)/len(d.lanes))
+	d.spacing = min(maxSpacing, (d.width-2)/max(1, len(d.lanes)))
 	first := 2 + (d.spacing-1)/2
 	for i, n := range d.lanes {
 		d.x[n] = first + i*d.spacing
@@ -288,8 +288,8 @@ func (d *diagram) fits() int {
 	return max(1, (d.width-2)/minSpacing)
 }
 
-// outside says whether a lane is an address rather than a socket's name:
-// names start with a letter, addresses with a digit or [.
+// outside says whether some lane is an address rather than a socket's
+// name: names start with a letter, addresses with a digit or [.
 func (d *diagram) outside() bool {
 	for _, n := range d.lanes {
 		if isAddress(n) {

@@ -242,6 +242,11 @@ func TestDiagramEmpty(t *testing.T) {
 	if got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
+	// A call that names no socket has no lane to go on.
+	got = drawDiagram([]steps.Event{{Call: "socket() = -1 EMFILE", Failed: true}}, defaultLast, 80, newStyle(false))
+	if strings.Contains(got, "EMFILE") {
+		t.Errorf("got %q, want the call without a socket left out", got)
+	}
 }
 
 // call is an event for the tests below, made by socket on a socket.
