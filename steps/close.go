@@ -127,7 +127,8 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	switch {
 	case data.Connected && data.Unread > 0:
 		report.Packets = []Packet{{From: s.Name, To: end, What: "RST"}}
-	case data.Connected:
+	case data.Connected && (before.State == Established || before.State == CloseWait):
+		// In the other states shutdown has sent this side's FIN already.
 		report.Packets = []Packet{{From: s.Name, To: end, What: "FIN"}}
 	}
 	return report

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"reflect"
 	"strconv"
 	"testing"
 )
@@ -101,6 +102,34 @@ func TestQueuedEndName(t *testing.T) {
 		play(t, l, tt.step, tt.args...)
 		if got := lastPackets(l); len(got) != 1 || got[0] != tt.want {
 			t.Errorf("%s: got %q, want %q", tt.step.Name, got, tt.want)
+		}
+	}
+}
+
+// TestOneFINAfterShutdown checks that close after shutdown write sends no
+// second FIN: the diagram draws the one shutdown sent.
+func TestOneFINAfterShutdown(t *testing.T) {
+	l := NewLab()
+	defer l.CloseAll()
+	play(t, l, SocketStep, "as", "server")
+	play(t, l, BindStep, "server", "127.0.0.1", "0")
+	play(t, l, ListenStep, "server")
+	play(t, l, SocketStep, "as", "client")
+	play(t, l, ConnectStep, "client", "127.0.0.1", portOf(t, l, "server"))
+	play(t, l, AcceptStep, "server", "as", "conn")
+	tests := []struct {
+		step *Step
+		args []string
+		want []Packet
+	}{
+		{ShutdownStep, []string{"client", "write"}, []Packet{{From: "client", To: "conn", What: "FIN"}}},
+		{CloseStep, []string{"client"}, nil},
+		{CloseStep, []string{"conn"}, []Packet{{From: "conn", To: "client", What: "FIN"}}},
+	}
+	for _, tt := range tests {
+		play(t, l, tt.step, tt.args...)
+		if got := lastPackets(l); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s %q: got %q, want %q", tt.step.Name, tt.args, got, tt.want)
 		}
 	}
 }
