@@ -701,7 +701,7 @@ var (
 	}{
 		{regexp.MustCompile(`(socket\([^)]*\)) = \d+`), "$1 = FD"},
 		{regexp.MustCompile(`accept\(\d+\) = \d+`), "accept(FD) = FD"},
-		{regexp.MustCompile(`(^|[^.\w])(bind|listen|accept|connect|send|recv|close)\(\d+`), "$1$2(FD"},
+		{regexp.MustCompile(`(^|[^.\w])(bind|listen|accept|connect|send|recv|close|sendto|recvfrom|shutdown|setsockopt|getsockopt|fcntl)\(\d+`), "$1$2(FD"},
 		{regexp.MustCompile(`(close\(\d+\) = 0; )+close\(\d+\)`), "close(FD) = 0; …close(FD)"},
 		// A call line shows 40 bytes of what is sent: a port may be cut.
 		{regexp.MustCompile(`port \d"…\(\+4\)`), `port P"…(+4)`},

@@ -56,14 +56,19 @@ func init() {
 		},
 		&command{
 			name: "show", group: groupLook,
-			usage: "show SOCK", example: "show server",
+			usage: "show SOCK [--states]", example: "show server",
 			summary: "one socket in depth",
 			about: "Shows one socket in depth, read from the kernel now: addresses, TCP state, " +
 				"the accept queue and who waits in it, queued bytes, whether each call would block, " +
-				"and the Python that made it so.",
+				"and the Python that made it so.\n" +
+				"With --states it draws TCP's state machine instead, each transition labelled by its cause, " +
+				"with the state the kernel reports for this socket now marked: `you are here`.",
 			complete: func(s *Session, before []string) []string {
-				if len(before) == 0 {
+				switch len(before) {
+				case 0:
 					return s.lab.Names()
+				case 1:
+					return []string{"--states"}
 				}
 				return nil
 			},
@@ -78,6 +83,16 @@ func init() {
 				"holds any more, such as one in TIME_WAIT after a close, and ones still waiting in an accept " +
 				"queue. Sockets this session holds, or held, are named.",
 			run: runPorts,
+		},
+		&command{
+			name: "diagram", group: groupLook,
+			usage: "diagram [--last N]", example: "diagram --last 20",
+			summary: "the session so far as a sequence diagram",
+			about: fmt.Sprintf("Draws the calls of this session as a sequence diagram: a lane per socket, each call on "+
+				"its socket's lane, and the packets TCP and UDP send for it as arrows between lanes: the "+
+				"handshake's SYN, SYN-ACK and ACK, data, FIN, RST. It draws the last %d calls, or the last N.", defaultLast),
+			complete: func(*Session, []string) []string { return []string{"--last"} },
+			run:      runDiagram,
 		},
 		&command{
 			name: "narrate", group: groupShell,

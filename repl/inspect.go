@@ -79,14 +79,20 @@ func ready(sock *steps.Socket, snap steps.Snapshot) string {
 	return strings.Join(calls, " ")
 }
 
-// runShow prints one socket in depth.
+// runShow prints one socket in depth, or with --states its place in
+// TCP's state machine.
 func runShow(s *Session, _ context.Context, args []string) error {
+	args, states := takeStates(args)
 	if len(args) != 1 {
-		return &steps.UsageError{Problem: "show takes one socket: its name or fd number"}
+		return &steps.UsageError{Problem: "show takes one socket: its name or fd number, and may take --states"}
 	}
 	sock, err := s.lab.Find(args[0])
 	if err != nil {
 		return err
+	}
+	if states {
+		showStates(s, sock)
+		return nil
 	}
 	snap := steps.Read(sock)
 	r := &s.render

@@ -99,9 +99,11 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	if err != nil {
 		return closeProse.refused(call, err, data)
 	}
+	if data.Connected {
+		l.rememberEnd(s, before)
+	}
 	after := "(fd closed)"
 	if data.Connected {
-		l.rememberClosed(s.Name, before.Local, before.Remote)
 		if st, ok := ConnectionState(before.Local, before.Remote); ok {
 			data.KernelState = st.String()
 			after += ", connection " + data.KernelState + " in the kernel"
@@ -127,7 +129,8 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	switch {
 	case data.Connected && data.Unread > 0:
 		report.Packets = []Packet{{From: s.Name, To: end, What: "RST"}}
-	case data.Connected:
+	case data.Connected && (before.State == Established || before.State == CloseWait):
+		// In the other states shutdown has sent this side's FIN already.
 		report.Packets = []Packet{{From: s.Name, To: end, What: "FIN"}}
 	}
 	return report

@@ -61,10 +61,25 @@ func (l *Lab) Run(ctx context.Context, step *Step, args []string) (*Report, erro
 }
 
 // endName is how a diagram names the other end of a connection: the lab's
-// socket there, or its address.
+// socket there (for TCP, live or closed with its connection still in the
+// kernel, or the listener in whose accept queue the connection waits; for
+// UDP, the socket bound to the default peer's address), or its address.
 func (l *Lab) endName(s *Socket, snap Snapshot) string {
 	if peer, _, ok := l.peerOf(s, snap); ok {
 		return peer.Name
+	}
+	switch s.Kind {
+	case Stream:
+		if name, ok := l.endedPeer(snap); ok {
+			return name
+		}
+		if ls, _, ok := l.listenerFor(snap.Remote); ok {
+			return ls.Name // not accepted yet: the connection waits in its queue
+		}
+	case Datagram:
+		if r, _, ok := l.boundTo(Datagram, snap.Remote); ok {
+			return r.Name
+		}
 	}
 	return ShowAddr(snap.Remote)
 }

@@ -100,7 +100,7 @@ type Lab struct {
 	gone    map[string]string // name → how it went, for a clear message
 	made    map[string]int    // prefix ("s", "c") → how many names handed out
 	history []Event           // the calls so far, for the sequence diagram
-	closed  []closedConn      // connections whose socket was closed, newest last
+	ended   map[endKey]string // closed sockets' connections: the diagram and ports name them
 
 	// Waiting, when set, is told what a step is about to wait for, before
 	// it blocks, so the learner knows why nothing happens and that Ctrl-C
@@ -234,25 +234,6 @@ func (l *Lab) nameTakenLocked(name string) bool {
 	return false
 }
 
-// closedConn remembers which socket held a connection before it was
-// closed, so the kernel's table can name it while it lingers (TIME_WAIT).
-type closedConn struct {
-	local, remote netip.AddrPort
-	name          string
-}
-
-// maxClosed bounds how many closed connections a lab remembers.
-const maxClosed = 256
-
-func (l *Lab) rememberClosed(name string, local, remote netip.AddrPort) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.closed = append(l.closed, closedConn{local, remote, name})
-	if len(l.closed) > maxClosed {
-		l.closed = l.closed[1:]
-	}
-}
-
 // Owner names the socket of this session that holds, or held, the
 // connection with these two ends: "server (fd 3)", "was client", or "".
 func (l *Lab) Owner(local, remote netip.AddrPort, listening bool) string {
@@ -267,11 +248,8 @@ func (l *Lab) Owner(local, remote netip.AddrPort, listening bool) string {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for i := len(l.closed) - 1; i >= 0; i-- {
-		c := l.closed[i]
-		if sameEnd(c.local, local) && sameEnd(c.remote, remote) {
-			return "was " + c.name
-		}
+	if name, ok := l.ended[endOf(local, remote)]; ok {
+		return "was " + name
 	}
 	return ""
 }
