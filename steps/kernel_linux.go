@@ -139,8 +139,13 @@ func parseProcAddr(s string) (netip.AddrPort, bool) {
 }
 
 // ConnectionState finds a connection in the kernel's table by its two
-// ends, for what happens to it after its file descriptor is closed.
+// ends, for what happens to it after its file descriptor is closed. It asks
+// sock_diag for that one connection, and reads the whole of /proc/net/tcp
+// only where sock_diag cannot be asked.
 func ConnectionState(local, remote netip.AddrPort) (TCPState, bool) {
+	if state, found, err := diagState(local, remote); err == nil {
+		return state, found
+	}
 	conns, err := Connections()
 	if err != nil {
 		return 0, false
