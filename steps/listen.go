@@ -38,6 +38,7 @@ type listenData struct {
 	Every           bool
 	AutoBound       bool // the socket had no address, so the kernel chose one
 	Datagram        bool
+	ConnectHost     string // the host a client on this machine connects to
 }
 
 func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
@@ -67,6 +68,10 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 	after := Read(s)
 	data.KernelBacklog, data.Local, data.Port = after.Backlog, after.Local.String(), int(after.Local.Port())
 	data.Every = after.Local.Addr().IsUnspecified()
+	data.ConnectHost = after.Local.Addr().String()
+	if data.Every {
+		data.ConnectHost = loopback(s.Family)
+	}
 	return &Report{
 		Call:   call + " = 0",
 		Says:   listenProse.render("says", data),
