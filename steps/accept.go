@@ -17,7 +17,7 @@ var AcceptStep = &Step{
 	Usage:    "accept SOCK [as NAME] [--timeout D]",
 	Example:  "accept server as conn",
 	Summary:  "take the next connection off the accept queue",
-	About:    acceptProse.about(),
+	About:    acceptProse.About(),
 	Complete: socketNames(keywords("as", "--timeout")),
 	Run:      runAccept,
 }
@@ -89,10 +89,10 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.QueueAfter, data.Backlog, data.StillWaiting = after.AcceptQueue, after.Backlog, after.AcceptQueue
 		return &Report{
 			Call:   fmt.Sprintf("%s = %d  peer %s", call, fd, data.Peer),
-			Says:   acceptProse.render("says", data),
+			Says:   acceptProse.Render("says", data),
 			State:  []Change{{Who: conn.Label(), Before: "(none)", After: connSnap.Summary(conn.Kind)}, {Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
-			Python: acceptProse.render("python", data),
-			Next:   acceptProse.render("next", data),
+			Python: acceptProse.Render("python", data),
+			Next:   acceptProse.Render("next", data),
 		}, nil
 	}
 }

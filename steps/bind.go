@@ -16,7 +16,7 @@ var BindStep = &Step{
 	Usage:    `bind SOCK [HOST] PORT      (HOST "", * or any = every interface)`,
 	Example:  `bind server "" 8081`,
 	Summary:  "give a socket its address",
-	About:    bindProse.about(),
+	About:    bindProse.About(),
 	Complete: socketNames(hostsThenNothing),
 	Run:      runBind,
 }
@@ -84,10 +84,10 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	return &Report{
 		Call:   call + " = 0",
-		Says:   bindProse.render("says", data),
+		Says:   bindProse.Render("says", data),
 		State:  []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}},
-		Python: bindProse.render("python", data),
-		Next:   bindProse.render("next", data),
+		Python: bindProse.Render("python", data),
+		Next:   bindProse.Render("next", data),
 	}, nil
 }
 

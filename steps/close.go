@@ -14,7 +14,7 @@ var CloseStep = &Step{
 	Usage:    "close SOCK | close all",
 	Example:  "close conn",
 	Summary:  "give a socket back to the kernel",
-	About:    closeProse.about(),
+	About:    closeProse.About(),
 	Complete: completeClose,
 	Run:      runClose,
 }
@@ -61,7 +61,7 @@ func runClose(_ context.Context, l *Lab, args []string) (*Report, error) {
 // reports them together.
 func (l *Lab) CloseAll() *Report {
 	all := l.Sockets()
-	report := &Report{Says: closeProse.render("all", closeData{Count: len(all)})}
+	report := &Report{Says: closeProse.Render("all", closeData{Count: len(all)})}
 	var calls []string
 	for _, s := range all {
 		r := l.closeOne(s, "closed by `close all`")
@@ -110,14 +110,14 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	report := &Report{
 		Call:   call + " = 0",
 		State:  []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after}},
-		Python: closeProse.render("python", data),
+		Python: closeProse.Render("python", data),
 	}
 	if hasPeer {
 		ps := Read(peer)
 		data.PeerLabel, data.PeerState = peer.Label(), ps.Summary(peer.Kind)
 		report.State = append(report.State, Change{Who: peer.Label(), After: data.PeerState})
 	}
-	report.Says = closeProse.render("says", data)
-	report.Next = closeProse.render("next", data)
+	report.Says = closeProse.Render("says", data)
+	report.Next = closeProse.Render("next", data)
 	return report
 }

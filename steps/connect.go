@@ -18,7 +18,7 @@ var ConnectStep = &Step{
 	Usage:    "connect SOCK HOST PORT [--timeout D]",
 	Example:  "connect client 127.0.0.1 8081",
 	Summary:  "connect a socket to a server",
-	About:    connectProse.about(),
+	About:    connectProse.About(),
 	Complete: socketNames(hostsThenNothing),
 	Run:      runConnect,
 }
@@ -94,7 +94,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		Took:   took,
 		TookAs: "handshake",
 		State:  []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
-		Python: connectProse.render("python", data),
+		Python: connectProse.Render("python", data),
 	}
 	if data.InProgress {
 		report.Call, report.Took = call+" = -1 EINPROGRESS", 0
@@ -106,8 +106,8 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.Listener, data.ListenerName, data.Queue, data.Backlog = ls.Label(), ls.Name, snap.AcceptQueue, snap.Backlog
 		report.State = append(report.State, Change{Who: ls.Label(), After: snap.Summary(ls.Kind)})
 	}
-	report.Says = connectProse.render("says", data)
-	report.Next = connectProse.render("next", data)
+	report.Says = connectProse.Render("says", data)
+	report.Next = connectProse.Render("next", data)
 	return report, nil
 }
 

@@ -20,7 +20,7 @@ var ListenStep = &Step{
 	Usage:    "listen SOCK [BACKLOG]      (BACKLOG defaults to 128, like Python)",
 	Example:  "listen server",
 	Summary:  "make a bound socket wait for connections",
-	About:    listenProse.about(),
+	About:    listenProse.About(),
 	Complete: socketNames(nil),
 	Run:      runListen,
 }
@@ -74,10 +74,10 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	return &Report{
 		Call:   call + " = 0",
-		Says:   listenProse.render("says", data),
+		Says:   listenProse.Render("says", data),
 		State:  []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
-		Python: listenProse.render("python", data),
-		Next:   listenProse.render("next", data),
+		Python: listenProse.Render("python", data),
+		Next:   listenProse.Render("next", data),
 	}, nil
 }
 

@@ -25,7 +25,7 @@ var RecvStep = &Step{
 	Usage:    "recv SOCK [BUFSIZE] [--timeout D] [--hex]   (BUFSIZE defaults to 1024)",
 	Example:  "recv conn",
 	Summary:  "receive the bytes that have arrived",
-	About:    recvProse.about(),
+	About:    recvProse.About(),
 	Complete: socketNames(keywords("1024", "--timeout", "--hex")),
 	Run:      runRecv,
 }
@@ -116,10 +116,10 @@ func runRecv(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		return &Report{
 			Call:   fmt.Sprintf("%s = %d", call, n),
-			Says:   recvProse.render("says", data),
+			Says:   recvProse.Render("says", data),
 			State:  []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
-			Python: recvProse.render("python", data),
-			Next:   recvProse.render("next", data),
+			Python: recvProse.Render("python", data),
+			Next:   recvProse.Render("next", data),
 			Data:   got,
 			Hex:    flags["hex"] != "",
 		}, nil

@@ -19,7 +19,7 @@ var SendStep = &Step{
 	Usage:    `send SOCK TEXT…             (words joined by single spaces, or "quoted\r\n")`,
 	Example:  `send conn "You are connected"`,
 	Summary:  "send bytes on a connection",
-	About:    sendProse.about(),
+	About:    sendProse.About(),
 	Complete: socketNames(nil),
 	Run:      runSend,
 }
@@ -72,15 +72,15 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	report := &Report{
 		Call:   fmt.Sprintf("%s = %d", call, sent),
-		Python: sendProse.render("python", data),
+		Python: sendProse.Render("python", data),
 		State:  []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
 	}
 	if peer, snap, ok := l.peerOf(s, after); ok {
 		data.PeerLabel, data.PeerName, data.PeerRecvQ = peer.Label(), peer.Name, snap.RecvQ
 		report.State = append(report.State, Change{Who: peer.Label(), After: queues(snap)})
 	}
-	report.Says = sendProse.render("says", data)
-	report.Next = sendProse.render("next", data)
+	report.Says = sendProse.Render("says", data)
+	report.Next = sendProse.Render("next", data)
 	return report, nil
 }
 

@@ -16,7 +16,7 @@ var SocketStep = &Step{
 	Usage:    "socket [tcp|udp] [ipv4|ipv6] [as NAME]",
 	Example:  "socket tcp ipv4 as server",
 	Summary:  "make a new socket",
-	About:    socketProse.about(),
+	About:    socketProse.About(),
 	Complete: keywords("tcp", "udp", "ipv4", "ipv6", "as"),
 	Run:      runSocket,
 }
@@ -89,9 +89,9 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 	after := Read(s)
 	return &Report{
 		Call:   fmt.Sprintf("%s = %d", call, fd),
-		Says:   socketProse.render("says", data),
+		Says:   socketProse.Render("says", data),
 		State:  []Change{{Who: s.Label(), Before: "(none)", After: after.StateWord(kind)}},
-		Python: socketProse.render("python", data),
-		Next:   socketProse.render("next", data),
+		Python: socketProse.Render("python", data),
+		Next:   socketProse.Render("next", data),
 	}, nil
 }
