@@ -56,9 +56,6 @@ func (r *renderer) report(b *strings.Builder, rep *steps.Report) {
 		r.states(b, rep.State)
 	}
 	if r.level == Full {
-		for _, l := range rep.Lines {
-			r.labelled(b, "", l)
-		}
 		if rep.Python != "" {
 			r.labelled(b, "python", r.st.python(rep.Python))
 		}

@@ -60,7 +60,7 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, err
 	}
 	data := acceptData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD}
-	before := Read(s)
+	before := l.look(s)
 	data.NotListening = before.FromKernel && before.State != Listen
 	data.NonBlock = before.NonBlocking
 	call := fmt.Sprintf("accept(%d)", s.FD)
@@ -83,16 +83,15 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		conn := &Socket{Name: name, FD: fd, Family: s.Family, Kind: s.Kind, AcceptedFrom: s.Name}
 		l.add(conn, "c")
-		after, connSnap := Read(s), Read(conn)
+		after, connSnap := l.look(s), l.look(conn)
 		data.Conn, data.ConnLabel, data.ConnPy, data.ConnFD = conn.Name, conn.Label(), conn.Py(), fd
-		data.Peer, data.Local = addrPortOf(sa).String(), connSnap.Local.String()
+		peer := addrPortOf(sa)
+		data.Peer, data.Local = peer.String(), connSnap.Local.String()
 		data.QueueAfter, data.Backlog, data.StillWaiting = after.AcceptQueue, after.Backlog, after.AcceptQueue
-		return &Report{
-			Call:   fmt.Sprintf("%s = %d  peer %s", call, fd, data.Peer),
-			Says:   acceptProse.Render("says", data),
-			State:  []Change{{Who: conn.Label(), Before: "(none)", After: connSnap.Summary(conn.Kind)}, {Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
-			Python: acceptProse.Render("python", data),
-			Next:   acceptProse.Render("next", data),
-		}, nil
+		return l.tell(&Report{
+			Call:  fmt.Sprintf("%s = %d  peer %s", call, fd, data.Peer),
+			Peer:  peer,
+			State: []Change{{Who: conn.Label(), Before: "(none)", After: connSnap.Summary(conn.Kind)}, {Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
+		}, acceptProse, data), nil
 	}
 }

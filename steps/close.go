@@ -79,7 +79,7 @@ func (l *Lab) CloseAll() *Report {
 }
 
 func (l *Lab) closeOne(s *Socket, how string) *Report {
-	before := Read(s)
+	before := l.look(s)
 	peer, _, hasPeer := l.peerOf(s, before)
 	data := closeData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Local: ShowAddr(before.Local),
 		Remote: ShowAddr(before.Remote), Listener: before.State == Listen, Waiting: before.AcceptQueue,
@@ -108,16 +108,13 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		}
 	}
 	report := &Report{
-		Call:   call + " = 0",
-		State:  []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after}},
-		Python: closeProse.Render("python", data),
+		Call:  call + " = 0",
+		State: []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after}},
 	}
 	if hasPeer {
 		ps := Read(peer)
 		data.PeerLabel, data.PeerState = peer.Label(), ps.Summary(peer.Kind)
 		report.State = append(report.State, Change{Who: peer.Label(), After: data.PeerState})
 	}
-	report.Says = closeProse.Render("says", data)
-	report.Next = closeProse.Render("next", data)
-	return report
+	return l.tell(report, closeProse, data)
 }

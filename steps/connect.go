@@ -71,7 +71,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	remote := netip.AddrPortFrom(addr, port)
 	data := connectData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Host: args[1], PyHost: pyHost(args[1]),
 		Port: int(port), Remote: remote.String(), Resolved: resolved, Datagram: s.Kind == Datagram}
-	before := Read(s)
+	before := l.look(s)
 	data.AutoBound = !before.Bound()
 	call := fmt.Sprintf("connect(%d, %s)", s.FD, remote)
 
@@ -87,14 +87,13 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	} else if err != nil {
 		return connectProse.refused(call, err, data), nil
 	}
-	after := Read(s)
+	after := l.look(s)
 	data.Local, data.LocalPort, data.Took = after.Local.String(), int(after.Local.Port()), ms(took)
 	report := &Report{
 		Call:   call + " = 0",
 		Took:   took,
 		TookAs: "handshake",
 		State:  []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
-		Python: connectProse.Render("python", data),
 	}
 	if data.InProgress {
 		report.Call, report.Took = call+" = -1 EINPROGRESS", 0
@@ -106,9 +105,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.Listener, data.ListenerName, data.Queue, data.Backlog = ls.Label(), ls.Name, snap.AcceptQueue, snap.Backlog
 		report.State = append(report.State, Change{Who: ls.Label(), After: snap.Summary(ls.Kind)})
 	}
-	report.Says = connectProse.Render("says", data)
-	report.Next = connectProse.Render("next", data)
-	return report, nil
+	return l.tell(report, connectProse, data), nil
 }
 
 // stopError carries the report of a wait that ended before the call did.
@@ -156,7 +153,11 @@ func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, non
 
 // listenerFor finds the lab's listening socket that a connection to remote
 // reaches, if there is one, with its state after the connection arrived.
+// Only the narration shows it, so with CallsOnly it is not looked for.
 func (l *Lab) listenerFor(remote netip.AddrPort) (*Socket, Snapshot, bool) {
+	if l.CallsOnly {
+		return nil, Snapshot{}, false
+	}
 	for _, s := range l.Sockets() {
 		if s.Kind != Stream {
 			continue

@@ -103,6 +103,13 @@ type Lab struct {
 	// it blocks, so the learner knows why nothing happens and that Ctrl-C
 	// stops it.
 	Waiting func(what string)
+
+	// CallsOnly has the steps make their calls and report what the calls
+	// returned, and nothing else: no kernel state is read for the state
+	// lines and no prose is written, because nobody will see them (auto
+	// server --quiet prints only the tutorial's own lines). A refused call
+	// is still explained. Set it before the first step.
+	CallsOnly bool
 }
 
 // NewLab returns an empty lab.

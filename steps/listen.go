@@ -47,7 +47,7 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, err
 	}
 	data := listenData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Backlog: DefaultBacklog,
-		Somaxconn: somaxconn(), Datagram: s.Kind == Datagram}
+		Datagram: s.Kind == Datagram}
 	switch len(args) {
 	case 1:
 	case 2:
@@ -59,26 +59,26 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 	default:
 		return nil, usageErr("listen takes a socket and an optional backlog")
 	}
-	before := Read(s)
+	before := l.look(s)
 	data.AutoBound = !before.Bound()
 	call := fmt.Sprintf("listen(%d, %d)", s.FD, data.Backlog)
 	if err := listenCall(s.FD, data.Backlog); err != nil {
 		return listenProse.refused(call, err, data), nil
 	}
-	after := Read(s)
+	after := l.look(s)
 	data.KernelBacklog, data.Local, data.Port = after.Backlog, after.Local.String(), int(after.Local.Port())
 	data.Every = after.Local.Addr().IsUnspecified()
 	data.ConnectHost = after.Local.Addr().String()
 	if data.Every {
 		data.ConnectHost = loopback(s.Family)
 	}
-	return &Report{
-		Call:   call + " = 0",
-		Says:   listenProse.Render("says", data),
-		State:  []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
-		Python: listenProse.Render("python", data),
-		Next:   listenProse.Render("next", data),
-	}, nil
+	if !l.CallsOnly {
+		data.Somaxconn = somaxconn()
+	}
+	return l.tell(&Report{
+		Call:  call + " = 0",
+		State: []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
+	}, listenProse, data), nil
 }
 
 // somaxconn reads the machine's cap on any backlog, or 0.

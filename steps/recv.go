@@ -70,7 +70,7 @@ func runRecv(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	before := Read(s)
+	before := l.look(s)
 	call := fmt.Sprintf("recv(%d, %d)", s.FD, data.BufSize)
 	// A TCP socket that is not connected fails at once (ENOTCONN); only a
 	// connection, or a datagram socket, has anything to wait for.
@@ -105,7 +105,7 @@ func runRecv(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			data.Truncated, n = n-len(buf), len(buf)
 		}
 		got := buf[:n]
-		after := Read(s)
+		after := l.look(s)
 		data.Got, data.Left, data.State = n, after.RecvQ, after.Summary(s.Kind)
 		data.Closed = n == 0 && s.Kind == Stream
 		data.NotText = !utf8.Valid(got)
@@ -114,14 +114,11 @@ func runRecv(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		} else if after.Connected() {
 			data.From = after.Remote.String()
 		}
-		return &Report{
-			Call:   fmt.Sprintf("%s = %d", call, n),
-			Says:   recvProse.Render("says", data),
-			State:  []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
-			Python: recvProse.Render("python", data),
-			Next:   recvProse.Render("next", data),
-			Data:   got,
-			Hex:    flags["hex"] != "",
-		}, nil
+		return l.tell(&Report{
+			Call:  fmt.Sprintf("%s = %d", call, n),
+			State: []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
+			Data:  got,
+			Hex:   flags["hex"] != "",
+		}, recvProse, data), nil
 	}
 }

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"errors"
+	"net/netip"
 	"time"
 )
 
@@ -10,16 +11,17 @@ import (
 // state change read back from the kernel, the same line in Python, and what
 // to try next.
 type Report struct {
-	Call   string        // "bind(3, 0.0.0.0:8081) = 0"
-	Took   time.Duration // how long the call took, when that teaches something
-	TookAs string        // what Took measured: "handshake", "waited"
-	Says   string        // one to three plain sentences
-	State  []Change      // read from the kernel before and after
-	Python string        // the same line in Python
-	Next   string        // a command to try next
-	Data   []byte        // bytes received, to be shown safely
-	Hex    bool          // show Data as a hex dump
-	Lines  []string      // extra lines of output (the tutorial's prints)
+	Call   string         // "bind(3, 0.0.0.0:8081) = 0"
+	Took   time.Duration  // how long the call took, when that teaches something
+	TookAs string         // what Took measured: "handshake", "waited"
+	Says   string         // one to three plain sentences
+	State  []Change       // read from the kernel before and after
+	Python string         // the same line in Python
+	Next   string         // a command to try next
+	Data   []byte         // bytes received, to be shown safely
+	Hex    bool           // show Data as a hex dump
+	Peer   netip.AddrPort // the peer's address, as accept returned it
+	Sent   int            // how many bytes send handed to the kernel
 
 	// Failure is set when the kernel refused the call.
 	Failure *Failure

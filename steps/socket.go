@@ -86,12 +86,9 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 	data.Name, data.Label, data.Py, data.FD = s.Name, s.Label(), s.Py(), fd
 	data.Count = len(l.Sockets())
 	data.Client = strings.Contains(s.Name, "client") || strings.HasPrefix(s.Name, "c")
-	after := Read(s)
-	return &Report{
-		Call:   fmt.Sprintf("%s = %d", call, fd),
-		Says:   socketProse.Render("says", data),
-		State:  []Change{{Who: s.Label(), Before: "(none)", After: after.StateWord(kind)}},
-		Python: socketProse.Render("python", data),
-		Next:   socketProse.Render("next", data),
-	}, nil
+	after := l.look(s)
+	return l.tell(&Report{
+		Call:  fmt.Sprintf("%s = %d", call, fd),
+		State: []Change{{Who: s.Label(), Before: "(none)", After: after.StateWord(kind)}},
+	}, socketProse, data), nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A Step is one call of the socket API as a command: what to type, an
@@ -25,6 +27,31 @@ type Step struct {
 // Steps are the eight calls in the order of a socket's life.
 func Steps() []*Step {
 	return []*Step{SocketStep, BindStep, ListenStep, AcceptStep, ConnectStep, SendStep, RecvStep, CloseStep}
+}
+
+// look reads a socket's state for a report. With CallsOnly it reads only
+// whether the socket is non-blocking, which decides whether a call waits;
+// everything else in the snapshot is then unknown (FromKernel false).
+func (l *Lab) look(s *Socket) Snapshot {
+	if !l.CallsOnly {
+		return Read(s)
+	}
+	flags, err := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0)
+	return Snapshot{NonBlocking: err == nil && flags&unix.O_NONBLOCK != 0}
+}
+
+// tell fills in the prose of a step's report from its prose file: what the
+// call means, the same line in Python and what to try next. With CallsOnly
+// it drops the state lines instead, which were not read.
+func (l *Lab) tell(r *Report, p *Prose, data any) *Report {
+	if l.CallsOnly {
+		r.State = nil
+		return r
+	}
+	r.Says = p.Render("says", data)
+	r.Python = p.Render("python", data)
+	r.Next = p.Render("next", data)
+	return r
 }
 
 // flagSet is what a step's --flags were set to.
