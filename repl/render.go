@@ -49,8 +49,8 @@ func (r *renderer) report(b *strings.Builder, rep *steps.Report) {
 	if r.level == Off {
 		return
 	}
-	if r.level == Full && rep.Says != "" {
-		r.prose(b, rep.Says)
+	if r.level == Full && rep.Says != "" && !rep.Stopped {
+		r.prose(b, rep.Says) // a stopped wait's prose follows its call line
 	}
 	if len(rep.State) > 0 && !rep.Stopped {
 		r.states(b, rep.State)
