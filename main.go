@@ -2,9 +2,10 @@
 // socket API: each command makes one real system call on a real socket and
 // explains what the kernel did.
 //
-//	sockstep                  the shell
-//	sockstep run FILE         a file of commands, as a transcript
-//	sockstep -c 'CMD; CMD'    commands from the argument
+//	sockstep                           the shell
+//	sockstep auto server|client|demo   the tutorial's programs, played and narrated
+//	sockstep run FILE                  a file of commands, as a transcript
+//	sockstep -c 'CMD; CMD'             commands from the argument
 package main
 
 import (
@@ -14,10 +15,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/mattn/go-isatty"
 	"golang.org/x/sys/unix"
 
+	"sockstep/auto"
 	"sockstep/repl"
 )
 
@@ -28,6 +31,8 @@ const usage = `sockstep: the socket API, one real call at a time
 
 usage:
   sockstep                       the shell (commands from a pipe are run as a transcript)
+  sockstep auto server|client|demo [flags]
+                                 play the tutorial's server, client, or both (sockstep -c 'help auto')
   sockstep run FILE              run a file of commands, as a transcript
   sockstep -c 'CMD; CMD'         run commands from the argument
 
@@ -39,6 +44,7 @@ options:
   --help                         this text
 
 The exit status is 1 when a command failed, 2 when the command line is wrong.
+Ctrl-C stops auto after its summary, with status 0.
 `
 
 func main() {
@@ -69,7 +75,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "sockstep: --narrate takes full, brief or off, not %q\n", *narrate)
 		return 2
 	}
-	opts := repl.Options{Hex: *hex, Narration: level, Colour: colourWanted(stdout, *noColor), Width: width(stdout)}
+	opts := repl.Options{Hex: *hex, Narration: level, Colour: colourWanted(stdout, *noColor), Width: width(stdout), Input: stdin}
 	session := repl.New(stdout, opts)
 
 	rest := fs.Args()
@@ -79,6 +85,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch {
 	case *commands != "" && len(rest) == 0:
 		failed = session.RunCommands(ctx, *commands)
+	case len(rest) > 0 && rest[0] == "auto" && *commands == "":
+		plan, err := auto.Parse(rest[1:])
+		if err != nil {
+			fmt.Fprintf(stderr, "sockstep: %v\nusage:\n  sockstep %s\n", err, strings.ReplaceAll(auto.Usage, "\n", "\n  sockstep "))
+			return 2
+		}
+		if session.Play(ctx, plan) != nil {
+			return 1
+		}
+		return 0
 	case len(rest) == 2 && rest[0] == "run":
 		f, err := os.Open(rest[1])
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"sockstep/auto"
 	"sockstep/steps"
 )
 
@@ -27,6 +28,7 @@ type command struct {
 // The groups of `help`, in the order shown.
 const (
 	groupSteps = "The socket calls, in the order of a socket's life"
+	groupFlow  = "The tutorial's whole flow in one go"
 	groupLook  = "Looking at the sockets"
 	groupShell = "The shell"
 )
@@ -40,6 +42,14 @@ func init() {
 		commands = append(commands, stepCommand(st))
 	}
 	commands = append(commands,
+		&command{
+			name: "auto", group: groupFlow,
+			usage: auto.Usage, example: "auto demo",
+			summary:  "play the tutorial's server, client, or both at once",
+			about:    auto.About,
+			complete: completeAuto,
+			run:      runAuto,
+		},
 		&command{
 			name: "sockets", aliases: []string{"ls"}, group: groupLook,
 			usage: "sockets", example: "sockets",
@@ -215,7 +225,7 @@ func runHelp(s *Session, _ context.Context, args []string) error {
 		s.unknown(args[0])
 		return ErrFailed
 	}
-	r.labelled(&b, "usage", r.st.call(c.usage))
+	r.usage(&b, c.usage)
 	r.labelled(&b, "example", c.example)
 	if len(c.aliases) > 0 {
 		r.labelled(&b, "also", strings.Join(c.aliases, ", "))

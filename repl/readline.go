@@ -67,6 +67,10 @@ func (s *Session) RunInteractive() (failed int, err error) {
 	}
 	defer rl.Close()
 	s.SetOutput(rl.Stdout())
+	s.input = func(prompt string) (string, error) {
+		rl.SetPrompt(prompt)
+		return rl.Readline()
+	}
 
 	var running sync.Mutex // held while a command runs; the watcher waits its turn
 	var cancelMu sync.Mutex

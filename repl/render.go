@@ -156,6 +156,15 @@ func (r *renderer) states(b *strings.Builder, changes []steps.Change) {
 	}
 }
 
+// usage writes a command's usage, one form a line.
+func (r *renderer) usage(b *strings.Builder, usage string) {
+	label := "usage"
+	for _, line := range strings.Split(usage, "\n") {
+		r.labelled(b, label, r.st.call(line))
+		label = ""
+	}
+}
+
 // labelled writes one line with a label in the left column.
 func (r *renderer) labelled(b *strings.Builder, label, text string) {
 	b.WriteString("  " + r.st.label(fmt.Sprintf("%-*s", labelWidth, label)) + text + "\n")

@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -24,6 +25,10 @@ type Options struct {
 	Hex       bool      // received data as a hex dump
 	Narration Narration // how much of each report to show
 	Width     int       // wrap output to this many columns (0: 80)
+	// Input is where a command that asks the learner something (the
+	// pauses of auto --step) reads the answer, when the session is not
+	// the interactive shell or a script, which read their own input.
+	Input io.Reader
 }
 
 // A Session is one learner's lab and shell: it evaluates command lines and
@@ -33,6 +38,10 @@ type Session struct {
 	out     *syncWriter
 	render  renderer
 	watcher *watcher
+	// input reads the learner's next line, after showing prompt: the line
+	// editor's in the interactive shell, the script's next line in a
+	// transcript, else a line of Options.Input.
+	input func(prompt string) (string, error)
 }
 
 // New starts a session that writes to w.
@@ -49,7 +58,50 @@ func New(w io.Writer, o Options) *Session {
 	s.lab.Waiting = func(what string) {
 		s.out.print("  " + s.render.st.dim(what) + "\n")
 	}
+	s.input = func(string) (string, error) { return "", io.EOF }
+	if o.Input != nil {
+		lines := bufio.NewScanner(o.Input)
+		s.input = s.promptThen(func() (string, bool) {
+			ok := lines.Scan()
+			return lines.Text(), ok
+		})
+	}
 	return s
+}
+
+// promptThen makes an input that shows the prompt on a line of its own,
+// then reads the answer with next, which reports false at the end.
+func (s *Session) promptThen(next func() (string, bool)) func(string) (string, error) {
+	return func(prompt string) (string, error) {
+		s.out.print(prompt + "\n")
+		line, ok := next()
+		if !ok {
+			return "", io.EOF
+		}
+		return line, nil
+	}
+}
+
+// ask shows prompt and reads the learner's answer. It gives up, returning
+// false, when the input ends or fails, or when ctx is cancelled (Ctrl-C)
+// while it waits.
+func (s *Session) ask(ctx context.Context, prompt string) (string, bool) {
+	type answer struct {
+		line string
+		err  error
+	}
+	answers := make(chan answer, 1)
+	input := s.input
+	go func() {
+		line, err := input(prompt)
+		answers <- answer{line, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return "", false
+	case a := <-answers:
+		return a.line, a.err == nil
+	}
 }
 
 // Lab is the session's table of live sockets.
@@ -118,7 +170,7 @@ func (s *Session) problem(msg string, cmd *command) {
 	st := s.render.st
 	b.WriteString("  " + st.fail("✗ "+msg) + "\n")
 	if cmd != nil {
-		s.render.labelled(&b, "usage", cmd.usage)
+		s.render.usage(&b, cmd.usage)
 		s.render.labelled(&b, "example", cmd.example)
 	}
 	s.out.print(b.String())

@@ -1,0 +1,261 @@
+package repl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"sockstep/auto"
+	"sockstep/steps"
+)
+
+// columnsWidth is the narrowest terminal on which auto demo shows the
+// server and the client side by side; a narrower one gets one column,
+// each line labelled.
+const columnsWidth = 100
+
+// runAuto is the `auto` command: it parses the play and its flags, then
+// plays it.
+func runAuto(s *Session, ctx context.Context, args []string) error {
+	plan, err := auto.Parse(args)
+	if err != nil {
+		return err
+	}
+	return s.Play(ctx, plan)
+}
+
+// completeAuto offers the plays, then the flags of the chosen one.
+func completeAuto(_ *Session, before []string) []string {
+	if len(before) == 0 {
+		return auto.Plays
+	}
+	return auto.Flags[before[0]]
+}
+
+// Play runs one of auto's flows in this session and ends with its summary.
+// Each call is shown as the command that makes it and its report, as if
+// typed, or with --quiet only the tutorial's own lines (and any call that
+// failed). A stop (Ctrl-C, or q at a --step pause) closes what the flow
+// opened and is not a failure; ErrFailed says a call failed or could not
+// be made.
+func (s *Session) Play(ctx context.Context, plan *auto.Plan) error {
+	stage := &autoStage{s: s, quiet: plan.Quiet, both: plan.Play == "demo"}
+	stage.columns = stage.both && s.render.width >= columnsWidth
+	if stage.columns {
+		stage.header()
+	}
+	sum, err := plan.Run(ctx, stage)
+	var usage *steps.UsageError
+	if errors.As(err, &usage) {
+		s.problem(usage.Problem, lookup("auto"))
+	}
+	if plan.Quiet {
+		s.Printf("%s\n", sum)
+	} else {
+		s.Printf("\n%s\n", s.render.st.notice(sum.String()))
+	}
+	if err != nil {
+		return ErrFailed
+	}
+	return nil
+}
+
+// autoStage shows a flow in the session's output: alone, as the REPL shows
+// a typed command; for the demo, each line labelled with its side, or the
+// two sides in columns on a wide terminal.
+type autoStage struct {
+	s       *Session
+	quiet   bool // only the tutorial's lines, and failed calls
+	both    bool // the demo: lines are labelled server or client
+	columns bool // the demo on a wide terminal: server left, client right
+}
+
+func (a *autoStage) Command(side auto.Side, words []string) {
+	if a.quiet {
+		return
+	}
+	prompt := string(side) + " › "
+	if a.both {
+		prompt = "› " // the side labels every line already
+	}
+	a.show(side, a.s.render.st.dim(prompt)+JoinWords(words)+"\n")
+}
+
+func (a *autoStage) Report(side auto.Side, rep *steps.Report) {
+	r := a.renderer()
+	if a.quiet {
+		if rep.Failure == nil {
+			return
+		}
+		r.level = Off
+	}
+	var b strings.Builder
+	shown := *rep
+	shown.Next = "" // the flow makes the next call itself
+	r.report(&b, &shown)
+	a.show(side, b.String())
+}
+
+func (a *autoStage) Print(side auto.Side, line string) {
+	if a.quiet {
+		a.s.Printf("%s\n", line)
+		return
+	}
+	r := a.renderer()
+	var b strings.Builder
+	r.labelled(&b, "prints", r.st.call(line))
+	a.show(side, b.String())
+}
+
+func (a *autoStage) Message(side auto.Side, data []byte) {
+	shown, omitted := steps.Clip(data, MaxShownBytes)
+	lines := steps.PrintableLines(shown)
+	if omitted > 0 {
+		lines = append(lines, fmt.Sprintf("… %d more bytes not shown", omitted))
+	}
+	for _, l := range lines {
+		a.Print(side, l)
+	}
+}
+
+func (a *autoStage) Tell(side auto.Side, text string) {
+	if a.quiet || text == "" {
+		return
+	}
+	r := a.renderer()
+	var b strings.Builder
+	for _, para := range strings.Split(text, "\n") {
+		mark := "» "
+		for _, line := range wrap(para, r.width-4) {
+			b.WriteString("  " + r.st.notice(mark+line) + "\n")
+			mark = "  "
+		}
+	}
+	a.show(side, b.String())
+}
+
+func (a *autoStage) Waiting(side auto.Side, what string) {
+	if a.quiet {
+		return
+	}
+	r := a.renderer()
+	a.show(side, "  "+r.st.dim(what)+"\n")
+}
+
+func (a *autoStage) Pause(ctx context.Context, side auto.Side, next string) bool {
+	prompt := "  " + next + " "
+	if a.both {
+		prompt = "  " + string(side) + " › " + next + " "
+	}
+	line, ok := a.s.ask(ctx, prompt)
+	if !ok {
+		if ctx.Err() == nil {
+			a.s.Printf("  %s\n", a.s.render.st.dim("(no more input: stopping)"))
+		}
+		return false
+	}
+	return strings.TrimSpace(line) != "q"
+}
+
+// renderer is the session's, at the width one side's lines have.
+func (a *autoStage) renderer() renderer {
+	r := a.s.render
+	switch {
+	case a.columns:
+		r.width = a.columnWidth()
+	case a.both:
+		r.width -= len(a.label(auto.Server))
+	}
+	return r
+}
+
+// columnWidth is the width of each of the demo's two columns.
+func (a *autoStage) columnWidth() int { return (a.s.render.width - 3) / 2 }
+
+// label is what starts each of a side's lines in the demo's one column.
+func (a *autoStage) label(side auto.Side) string { return string(side) + " │ " }
+
+// header names the demo's two columns.
+func (a *autoStage) header() {
+	w := a.columnWidth()
+	st := a.s.render.st
+	a.s.Printf("%s │ %s\n%s┼%s\n", st.call(pad("  server", w)), st.call("client"),
+		strings.Repeat("─", w+1), strings.Repeat("─", w+2))
+}
+
+// show writes a block of one side's lines where that side's lines go.
+func (a *autoStage) show(side auto.Side, block string) {
+	if !a.both {
+		a.s.out.print(block)
+		return
+	}
+	var b strings.Builder
+	w := a.columnWidth()
+	for _, line := range strings.Split(strings.TrimSuffix(block, "\n"), "\n") {
+		switch {
+		case !a.columns:
+			b.WriteString(a.s.render.st.dim(a.label(side)) + line + "\n")
+		case side == auto.Server:
+			for _, l := range fit(line, w) {
+				b.WriteString(pad(l, w) + " │\n")
+			}
+		default:
+			for _, l := range fit(line, w) {
+				b.WriteString(strings.Repeat(" ", w) + " │ " + l + "\n")
+			}
+		}
+	}
+	a.s.out.print(b.String())
+}
+
+// colourCode matches the colour sequences the session's style writes.
+var colourCode = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// visibleWidth is how many columns a line of output takes: its characters,
+// without the colour sequences.
+func visibleWidth(line string) int {
+	return utf8.RuneCountInString(colourCode.ReplaceAllString(line, ""))
+}
+
+// pad fills a line with spaces to width columns.
+func pad(line string, width int) string {
+	if n := visibleWidth(line); n < width {
+		return line + strings.Repeat(" ", width-n)
+	}
+	return line
+}
+
+// fit cuts a line that is wider than a column into pieces that fit, at a
+// space where there is one in the second half of the piece, the later
+// pieces indented under the text; a line that is cut loses its colour.
+func fit(line string, width int) []string {
+	if visibleWidth(line) <= width {
+		return []string{line}
+	}
+	runes := []rune(colourCode.ReplaceAllString(line, ""))
+	indent := strings.Repeat(" ", 2+labelWidth)
+	var lines []string
+	for first := true; len(runes) > 0; first = false {
+		room := width
+		prefix := ""
+		if !first {
+			prefix, room = indent, width-len(indent)
+		}
+		cut, next := len(runes), len(runes)
+		if cut > room {
+			cut, next = room, room
+			for i := room; i > room/2; i-- {
+				if runes[i] == ' ' {
+					cut, next = i, i+1
+					break
+				}
+			}
+		}
+		lines = append(lines, prefix+strings.TrimRight(string(runes[:cut]), " "))
+		runes = runes[next:]
+	}
+	return lines
+}
