@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -88,10 +89,13 @@ func (f *flow) fd(name string) int {
 	return s.FD
 }
 
-// closeAll closes the sockets the flow still holds, each through the close
-// step, so that a stopped or failed flow leaves nothing open.
+// closeAll closes the sockets the flow still holds, the newest first (a
+// connection before its listener), each through the close step, so that a
+// stopped or failed flow leaves nothing open.
 func (f *flow) closeAll() {
-	for _, s := range f.lab.Sockets() {
+	live := f.lab.Sockets()
+	slices.Reverse(live)
+	for _, s := range live {
 		side := Server
 		if s.Name == clientSocket {
 			side = Client

@@ -58,7 +58,7 @@ func New(w io.Writer, o Options) *Session {
 	s.lab.Waiting = func(what string) {
 		s.out.print("  " + s.render.st.dim(what) + "\n")
 	}
-	s.input = func(string) (string, error) { return "", io.EOF }
+	s.input = s.promptThen(func() (string, bool) { return "", false })
 	if o.Input != nil {
 		lines := bufio.NewScanner(o.Input)
 		s.input = s.promptThen(func() (string, bool) {
@@ -73,7 +73,7 @@ func New(w io.Writer, o Options) *Session {
 // then reads the answer with next, which reports false at the end.
 func (s *Session) promptThen(next func() (string, bool)) func(string) (string, error) {
 	return func(prompt string) (string, error) {
-		s.out.print(prompt + "\n")
+		s.out.print(strings.TrimRight(prompt, " ") + "\n")
 		line, ok := next()
 		if !ok {
 			return "", io.EOF
