@@ -60,7 +60,7 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, err
 	}
 	data := acceptData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD}
-	before := l.look(s)
+	before := l.lookBefore(s)
 	data.NotListening = before.FromKernel && before.State != Listen
 	data.NonBlock = before.NonBlocking
 	call := fmt.Sprintf("accept(%d)", s.FD)

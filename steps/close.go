@@ -102,9 +102,11 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 			after += ", connection " + data.KernelState + " in the kernel"
 		} else {
 			after += ", connection gone"
-		}
-		if st, ok := ConnectionState(before.Remote, before.Local); ok {
-			data.OtherEndState = st.String()
+			// Only a connection gone from this side has its other end
+			// told of (close.txt), so only then is the other end asked for.
+			if st, ok := ConnectionState(before.Remote, before.Local); ok {
+				data.OtherEndState = st.String()
+			}
 		}
 	}
 	report := &Report{
@@ -112,7 +114,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		State: []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after}},
 	}
 	if hasPeer {
-		ps := Read(peer)
+		ps := l.look(peer)
 		data.PeerLabel, data.PeerState = peer.Label(), ps.Summary(peer.Kind)
 		report.State = append(report.State, Change{Who: peer.Label(), After: data.PeerState})
 	}

@@ -71,7 +71,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	remote := netip.AddrPortFrom(addr, port)
 	data := connectData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Host: args[1], PyHost: pyHost(args[1]),
 		Port: int(port), Remote: remote.String(), Resolved: resolved, Datagram: s.Kind == Datagram}
-	before := l.look(s)
+	before := l.lookBefore(s)
 	data.AutoBound = !before.Bound()
 	call := fmt.Sprintf("connect(%d, %s)", s.FD, remote)
 
@@ -162,7 +162,7 @@ func (l *Lab) listenerFor(remote netip.AddrPort) (*Socket, Snapshot, bool) {
 		if s.Kind != Stream {
 			continue
 		}
-		snap := Read(s)
+		snap := l.look(s)
 		if snap.State == Listen && snap.Local.Port() == remote.Port() &&
 			(snap.Local.Addr().IsUnspecified() || snap.Local.Addr().Unmap() == remote.Addr().Unmap()) {
 			return s, snap, true

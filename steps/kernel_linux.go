@@ -14,20 +14,34 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Read asks the kernel about the socket now: its addresses from
-// getsockname/getpeername, TCP state and a listener's accept queue from
-// TCP_INFO, queued bytes from SIOCINQ/SIOCOUTQ, and readiness from poll
-// with a zero timeout. It consumes nothing.
+// Read asks the kernel about the socket now: what readState reads, whether
+// it is non-blocking from fcntl, and readiness from poll with a zero
+// timeout. It consumes nothing.
 func Read(s *Socket) Snapshot {
+	snap := readState(s)
+	if flags, err := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0); err == nil {
+		snap.NonBlocking = flags&unix.O_NONBLOCK != 0
+	}
+	fds := []unix.PollFd{{Fd: int32(s.FD), Events: unix.POLLIN | unix.POLLOUT | unix.POLLRDHUP}}
+	if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
+		ev := fds[0].Revents
+		snap.Readable = ev&unix.POLLIN != 0
+		snap.Writable = ev&unix.POLLOUT != 0
+		snap.PeerClosed = ev&unix.POLLRDHUP != 0
+		snap.Hangup = ev&unix.POLLHUP != 0
+		snap.Error = ev&unix.POLLERR != 0
+	}
+	return snap
+}
+
+// readState asks the kernel what a step's report shows of a socket: its
+// addresses from getsockname/getpeername, TCP state and a listener's
+// accept queue from TCP_INFO, and queued bytes from SIOCINQ/SIOCOUTQ. A
+// listener has no peer and no queued bytes, so it is not asked for them.
+func readState(s *Socket) Snapshot {
 	var snap Snapshot
 	if sa, err := unix.Getsockname(s.FD); err == nil {
 		snap.Local = addrPortOf(sa)
-	}
-	if sa, err := unix.Getpeername(s.FD); err == nil {
-		snap.Remote = addrPortOf(sa)
-	}
-	if flags, err := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0); err == nil {
-		snap.NonBlocking = flags&unix.O_NONBLOCK != 0
 	}
 	if s.Kind == Stream {
 		if info, err := unix.GetsockoptTCPInfo(s.FD, unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
@@ -43,21 +57,16 @@ func Read(s *Socket) Snapshot {
 	} else {
 		snap.FromKernel = true
 	}
-	if snap.State != Listen {
-		inq, errIn := unix.IoctlGetInt(s.FD, unix.SIOCINQ)
-		outq, errOut := unix.IoctlGetInt(s.FD, unix.SIOCOUTQ)
-		if errIn == nil && errOut == nil {
-			snap.RecvQ, snap.SendQ, snap.QueuesKnown = inq, outq, true
-		}
+	if snap.State == Listen {
+		return snap
 	}
-	fds := []unix.PollFd{{Fd: int32(s.FD), Events: unix.POLLIN | unix.POLLOUT | unix.POLLRDHUP}}
-	if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
-		ev := fds[0].Revents
-		snap.Readable = ev&unix.POLLIN != 0
-		snap.Writable = ev&unix.POLLOUT != 0
-		snap.PeerClosed = ev&unix.POLLRDHUP != 0
-		snap.Hangup = ev&unix.POLLHUP != 0
-		snap.Error = ev&unix.POLLERR != 0
+	if sa, err := unix.Getpeername(s.FD); err == nil {
+		snap.Remote = addrPortOf(sa)
+	}
+	inq, errIn := unix.IoctlGetInt(s.FD, unix.SIOCINQ)
+	outq, errOut := unix.IoctlGetInt(s.FD, unix.SIOCOUTQ)
+	if errIn == nil && errOut == nil {
+		snap.RecvQ, snap.SendQ, snap.QueuesKnown = inq, outq, true
 	}
 	return snap
 }

@@ -10,16 +10,11 @@ import (
 )
 
 // Read asks the kernel what this system lets sockstep ask portably: the
-// addresses and readiness. TCP state and queue lengths are not read here,
-// and the Snapshot says so (FromKernel false).
+// addresses, whether the socket is non-blocking, and readiness. TCP state
+// and queue lengths are not read here, and the Snapshot says so
+// (FromKernel false).
 func Read(s *Socket) Snapshot {
-	var snap Snapshot
-	if sa, err := unix.Getsockname(s.FD); err == nil {
-		snap.Local = addrPortOf(sa)
-	}
-	if sa, err := unix.Getpeername(s.FD); err == nil {
-		snap.Remote = addrPortOf(sa)
-	}
+	snap := readState(s)
 	if flags, err := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0); err == nil {
 		snap.NonBlocking = flags&unix.O_NONBLOCK != 0
 	}
@@ -32,6 +27,13 @@ func Read(s *Socket) Snapshot {
 		snap.Error = ev&unix.POLLERR != 0
 	}
 	return snap
+}
+
+// readState asks the kernel what a step's report shows of a socket, as far
+// as this system lets sockstep ask: its addresses.
+func readState(s *Socket) Snapshot {
+	local, remote := ends(s)
+	return Snapshot{Local: local, Remote: remote}
 }
 
 // A Connection is one line of a kernel's table of TCP sockets.

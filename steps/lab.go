@@ -69,7 +69,7 @@ type Socket struct {
 }
 
 // Label is how a socket is always printed: its name and its fd together.
-func (s *Socket) Label() string { return fmt.Sprintf("%s (fd %d)", s.Name, s.FD) }
+func (s *Socket) Label() string { return s.Name + " (fd " + strconv.Itoa(s.FD) + ")" }
 
 // Proto is the short form used in tables: tcp4, tcp6, udp4, udp6.
 func (s *Socket) Proto() string {
@@ -110,6 +110,10 @@ type Lab struct {
 	// server --quiet prints only the tutorial's own lines). A refused call
 	// is still explained. Set it before the first step.
 	CallsOnly bool
+
+	// Driven says that a program, not the learner, chooses each next call
+	// (auto plays the tutorial's programs): the steps suggest none.
+	Driven bool
 }
 
 // NewLab returns an empty lab.

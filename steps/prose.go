@@ -36,10 +36,7 @@ type Prose struct {
 	sections map[string]*template.Template
 }
 
-var (
-	sectionLine = regexp.MustCompile(`^\[([A-Za-z0-9_ -]+)\]\s*$`)
-	blankLine   = regexp.MustCompile(`\n\s*\n`)
-)
+var sectionLine = regexp.MustCompile(`^\[([A-Za-z0-9_ -]+)\]\s*$`)
 
 // parseProse reads one prose file. Errors name the file and line.
 func parseProse(file, text string, required ...string) (*Prose, error) {
@@ -127,15 +124,26 @@ func (p *Prose) Render(section string, data any) string {
 	return foldParagraphs(b.String())
 }
 
-// foldParagraphs joins the lines of each paragraph with single spaces.
+// foldParagraphs joins the lines of each paragraph with single spaces, and
+// the paragraphs, which blank lines separate, with "\n".
 func foldParagraphs(s string) string {
-	var paras []string
-	for _, para := range blankLine.Split(strings.TrimSpace(s), -1) {
-		if f := strings.Join(strings.Fields(para), " "); f != "" {
-			paras = append(paras, f)
+	var b strings.Builder
+	b.Grow(len(s))
+	gap := "" // what goes before the next word: nothing, " " or "\n"
+	for line := range strings.Lines(s) {
+		if strings.TrimSpace(line) == "" {
+			if b.Len() > 0 {
+				gap = "\n"
+			}
+			continue
+		}
+		for word := range strings.FieldsSeq(line) {
+			b.WriteString(gap)
+			b.WriteString(word)
+			gap = " "
 		}
 	}
-	return strings.Join(paras, "\n")
+	return b.String()
 }
 
 // About is the [about] section, which takes no data.

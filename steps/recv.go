@@ -70,7 +70,7 @@ func runRecv(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	before := l.look(s)
+	before := l.lookBefore(s)
 	call := fmt.Sprintf("recv(%d, %d)", s.FD, data.BufSize)
 	// A TCP socket that is not connected fails at once (ENOTCONN); only a
 	// connection, or a datagram socket, has anything to wait for.

@@ -55,9 +55,11 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, usageErr("send needs the text to send after the socket (use \"\" to send nothing)")
 	}
 	msg := []byte(strings.Join(text, " "))
-	before := l.look(s)
-	data := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Text: Printable(msg),
-		PyBytes: pyBytes(msg), Asked: len(msg), Datagram: s.Kind == Datagram}
+	before := l.lookBefore(s)
+	data := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: len(msg), Datagram: s.Kind == Datagram}
+	if !l.CallsOnly {
+		data.Text, data.PyBytes = Printable(msg), pyBytes(msg)
+	}
 	call := fmt.Sprintf("send(%d, %s, %d)", s.FD, quoteShort(msg), len(msg))
 
 	sent, pieces, stop, err := l.send(ctx, s, msg, before.NonBlocking, timeout, call)
@@ -68,6 +70,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return stop, nil
 	}
 	if err != nil {
+		data.Text, data.PyBytes = Printable(msg), pyBytes(msg)
 		return sendProse.refused(call, err, data), nil
 	}
 	data.Partial = sent < len(msg)
@@ -149,9 +152,8 @@ func (l *Lab) peerOf(s *Socket, snap Snapshot) (*Socket, Snapshot, bool) {
 		if t == s || t.Kind != s.Kind {
 			continue
 		}
-		ts := Read(t)
-		if ts.Connected() && sameEnd(ts.Local, snap.Remote) && sameEnd(ts.Remote, snap.Local) {
-			return t, ts, true
+		if local, remote := ends(t); sameEnd(local, snap.Remote) && sameEnd(remote, snap.Local) {
+			return t, l.look(t), true
 		}
 	}
 	return nil, Snapshot{}, false

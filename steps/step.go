@@ -29,20 +29,30 @@ func Steps() []*Step {
 	return []*Step{SocketStep, BindStep, ListenStep, AcceptStep, ConnectStep, SendStep, RecvStep, CloseStep}
 }
 
-// look reads a socket's state for a report. With CallsOnly it reads only
-// whether the socket is non-blocking, which decides whether a call waits;
-// everything else in the snapshot is then unknown (FromKernel false).
+// look reads what a step's report shows of a socket: its addresses, TCP
+// state and queues, not its readiness. With CallsOnly it reads nothing,
+// and the snapshot knows nothing (FromKernel false).
 func (l *Lab) look(s *Socket) Snapshot {
-	if !l.CallsOnly {
-		return Read(s)
+	if l.CallsOnly {
+		return Snapshot{}
 	}
+	return readState(s)
+}
+
+// lookBefore reads a socket's state before a call that may wait: what
+// look reads, and whether the socket is non-blocking, which decides
+// whether the call waits. With CallsOnly it reads that alone.
+func (l *Lab) lookBefore(s *Socket) Snapshot {
+	snap := l.look(s)
 	flags, err := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0)
-	return Snapshot{NonBlocking: err == nil && flags&unix.O_NONBLOCK != 0}
+	snap.NonBlocking = err == nil && flags&unix.O_NONBLOCK != 0
+	return snap
 }
 
 // tell fills in the prose of a step's report from its prose file: what the
-// call means, the same line in Python and what to try next. With CallsOnly
-// it drops the state lines instead, which were not read.
+// call means, the same line in Python and, unless the lab is Driven, what
+// to try next. With CallsOnly it drops the state lines instead, which were
+// not read.
 func (l *Lab) tell(r *Report, p *Prose, data any) *Report {
 	if l.CallsOnly {
 		r.State = nil
@@ -50,7 +60,9 @@ func (l *Lab) tell(r *Report, p *Prose, data any) *Report {
 	}
 	r.Says = p.Render("says", data)
 	r.Python = p.Render("python", data)
-	r.Next = p.Render("next", data)
+	if !l.Driven {
+		r.Next = p.Render("next", data)
+	}
 	return r
 }
 

@@ -17,7 +17,7 @@ type waitData struct {
 // wait ended first (Ctrl-C or --timeout); nil means the socket is ready.
 func (l *Lab) wait(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string) (*Report, time.Duration, error) {
 	d := waitData{Label: s.Label(), Name: s.Name, What: what, Timeout: timeout.String()}
-	end, waited, err := l.waitFor(ctx, s, events, timeout, waitingProse.Render("waiting", d))
+	end, waited, err := l.waitFor(ctx, s, events, timeout, func() string { return waitingProse.Render("waiting", d) })
 	if err != nil || end == ready {
 		return nil, waited, err
 	}
