@@ -48,6 +48,7 @@ func (s *Session) Play(ctx context.Context, plan *auto.Plan) error {
 		stage.header()
 	}
 	sum, err := plan.Run(ctx, stage)
+	stage.flush()
 	var usage *steps.UsageError
 	if errors.As(err, &usage) {
 		s.problem(usage.Problem, lookup("auto"))
@@ -66,11 +67,25 @@ func (s *Session) Play(ctx context.Context, plan *auto.Plan) error {
 // autoStage shows a flow in the session's output: alone, as the REPL shows
 // a typed command; for the demo, each line labelled with its side, or the
 // two sides in columns on a wide terminal.
+//
+// It holds what it shows until something may wait (a call about to be
+// made, a wait, the learner's answer, the end), so that a client costs a
+// few writes rather than one for every line, and everything shown is on
+// the screen while anything waits.
 type autoStage struct {
 	s       *Session
 	quiet   bool // only the tutorial's lines, and failed calls
 	both    bool // the demo: lines are labelled server or client
 	columns bool // the demo on a wide terminal: server left, client right
+	held    strings.Builder
+}
+
+// flush writes what the stage holds.
+func (a *autoStage) flush() {
+	if a.held.Len() > 0 {
+		a.s.out.print(a.held.String())
+		a.held.Reset()
+	}
 }
 
 func (a *autoStage) Command(side auto.Side, words []string) {
@@ -82,6 +97,7 @@ func (a *autoStage) Command(side auto.Side, words []string) {
 		prompt = "› " // the side labels every line already
 	}
 	a.show(side, a.s.render.st.dim(prompt)+JoinWords(words)+"\n")
+	a.flush() // the call may wait
 }
 
 func (a *autoStage) Report(side auto.Side, rep *steps.Report) {
@@ -93,15 +109,14 @@ func (a *autoStage) Report(side auto.Side, rep *steps.Report) {
 		r.level = Off
 	}
 	var b strings.Builder
-	shown := *rep
-	shown.Next = "" // the flow makes the next call itself
-	r.report(&b, &shown)
+	r.report(&b, rep)
 	a.show(side, b.String())
 }
 
 func (a *autoStage) Print(side auto.Side, line string) {
 	if a.quiet {
-		a.s.Printf("%s\n", line)
+		a.show(side, line+"\n")
+		a.flush() // quiet shows no call, so nothing else says when to
 		return
 	}
 	r := a.renderer()
@@ -143,9 +158,11 @@ func (a *autoStage) Waiting(side auto.Side, what string) {
 	}
 	r := a.renderer()
 	a.show(side, "  "+r.st.dim(what)+"\n")
+	a.flush()
 }
 
 func (a *autoStage) Pause(ctx context.Context, side auto.Side, next string) bool {
+	a.flush()
 	prompt := "  " + next + " "
 	if a.both {
 		prompt = "  " + string(side) + " › " + next + " "
@@ -186,13 +203,14 @@ func (a *autoStage) header() {
 		strings.Repeat("─", w+1), strings.Repeat("─", w+2))
 }
 
-// show writes a block of one side's lines where that side's lines go.
+// show adds a block of one side's lines, where that side's lines go, to
+// what the stage holds.
 func (a *autoStage) show(side auto.Side, block string) {
 	if !a.both {
-		a.s.out.print(block)
+		a.held.WriteString(block)
 		return
 	}
-	var b strings.Builder
+	b := &a.held
 	w := a.columnWidth()
 	for _, line := range strings.Split(strings.TrimSuffix(block, "\n"), "\n") {
 		switch {
@@ -208,7 +226,6 @@ func (a *autoStage) show(side auto.Side, block string) {
 			}
 		}
 	}
-	a.s.out.print(b.String())
 }
 
 // colourCode matches the colour sequences the session's style writes.

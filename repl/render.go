@@ -167,7 +167,10 @@ func (r *renderer) usage(b *strings.Builder, usage string) {
 
 // labelled writes one line with a label in the left column.
 func (r *renderer) labelled(b *strings.Builder, label, text string) {
-	b.WriteString("  " + r.st.label(fmt.Sprintf("%-*s", labelWidth, label)) + text + "\n")
+	if n := utf8.RuneCountInString(label); n < labelWidth {
+		label += strings.Repeat(" ", labelWidth-n)
+	}
+	b.WriteString("  " + r.st.label(label) + text + "\n")
 }
 
 // para writes a paragraph wrapped to the width, the label on its first line.
