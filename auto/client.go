@@ -38,8 +38,7 @@ func (f *flow) client(ctx context.Context) error {
 
 // connect plays line 33 of network_client.py.
 func (f *flow) connect(ctx context.Context, host string, port int) error {
-	_, err := f.must(ctx, Client, steps.ConnectStep, fmt.Sprintf("connect(%d, %s)", f.fd(clientSocket), hostPort(host, port)),
-		clientSocket, host, strconv.Itoa(port), "--timeout", connectTimeout.String())
+	_, err := f.must(ctx, Client, steps.ConnectStep, clientSocket, host, strconv.Itoa(port), "--timeout", connectTimeout.String())
 	return err
 }
 
@@ -50,8 +49,7 @@ func (f *flow) sendMessage(ctx context.Context, port int) error {
 	if message == "" {
 		message = fmt.Sprintf("Hello Server, I have connected on port %d", port)
 	}
-	rep, err := f.must(ctx, Client, steps.SendStep, fmt.Sprintf("send(%d, %s)", f.fd(clientSocket), previewText(message)),
-		clientSocket, "--timeout", connectTimeout.String(), message)
+	rep, err := f.must(ctx, Client, steps.SendStep, clientSocket, "--timeout", connectTimeout.String(), message)
 	if rep != nil && f.plan.Play == "client" {
 		f.sum.BytesOut += rep.Sent
 	}
@@ -66,8 +64,7 @@ func (f *flow) sendMessage(ctx context.Context, port int) error {
 // server sent, if it comes within wait. Whatever comes, or does not, the
 // client goes on to close.
 func (f *flow) readGreeting(ctx context.Context, wait time.Duration) error {
-	rep, err := f.call(ctx, Client, steps.RecvStep, fmt.Sprintf("recv(%d, %d)", f.fd(clientSocket), steps.DefaultBufSize),
-		clientSocket, strconv.Itoa(steps.DefaultBufSize), "--timeout", wait.String())
+	rep, err := f.call(ctx, Client, steps.RecvStep, clientSocket, strconv.Itoa(steps.DefaultBufSize), "--timeout", wait.String())
 	if err != nil {
 		return err
 	}
@@ -89,7 +86,7 @@ func (f *flow) readGreeting(ctx context.Context, wait time.Duration) error {
 
 // closeClient plays lines 44 and 45 of network_client.py.
 func (f *flow) closeClient(ctx context.Context) error {
-	if _, err := f.must(ctx, Client, steps.CloseStep, fmt.Sprintf("close(%d)", f.fd(clientSocket)), clientSocket); err != nil {
+	if _, err := f.must(ctx, Client, steps.CloseStep, clientSocket); err != nil {
 		return err
 	}
 	f.stage.Print(Client, "Message sent. Socket closed.")

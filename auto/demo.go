@@ -2,7 +2,6 @@ package auto
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 
 	"sockstep/steps"
@@ -26,15 +25,13 @@ func (f *flow) demo(ctx context.Context) error {
 	if err := f.connect(ctx, DefaultClientHost, f.port); err != nil {
 		return err
 	}
-	rep, err := f.must(ctx, Server, steps.AcceptStep, fmt.Sprintf("accept(%d)", f.fd(serverSocket)), serverSocket, "as", connection)
+	rep, err := f.must(ctx, Server, steps.AcceptStep, serverSocket, "as", connection)
 	if err != nil {
 		return err
 	}
 	f.sum.Clients++
 	f.stage.Print(Server, "Connection from: "+pyAddress(rep.Peer))
-	fd := f.fd(connection)
-	rep, err = f.must(ctx, Server, steps.SendStep, fmt.Sprintf("send(%d, %s)", fd, previewText(p.Greeting)),
-		connection, "--timeout", p.IdleTimeout.String(), p.Greeting)
+	rep, err = f.must(ctx, Server, steps.SendStep, connection, "--timeout", p.IdleTimeout.String(), p.Greeting)
 	if err != nil {
 		return err
 	}
@@ -42,15 +39,14 @@ func (f *flow) demo(ctx context.Context) error {
 	if err := f.sendMessage(ctx, f.port); err != nil {
 		return err
 	}
-	rep, err = f.must(ctx, Server, steps.RecvStep, fmt.Sprintf("recv(%d, %d)", fd, p.BufSize),
-		connection, strconv.Itoa(p.BufSize), "--timeout", p.IdleTimeout.String())
+	rep, err = f.must(ctx, Server, steps.RecvStep, connection, strconv.Itoa(p.BufSize), "--timeout", p.IdleTimeout.String())
 	if err != nil {
 		return err
 	}
 	f.sum.BytesIn += len(rep.Data)
 	f.stage.Print(Server, "The client has connected")
 	f.stage.Message(Server, rep.Data)
-	if _, err := f.must(ctx, Server, steps.CloseStep, fmt.Sprintf("close(%d)", fd), connection); err != nil {
+	if _, err := f.must(ctx, Server, steps.CloseStep, connection); err != nil {
 		return err
 	}
 	f.stage.Print(Server, "Client disconnected")
@@ -61,6 +57,6 @@ func (f *flow) demo(ctx context.Context) error {
 	if err := f.closeClient(ctx); err != nil {
 		return err
 	}
-	_, err = f.must(ctx, Server, steps.CloseStep, fmt.Sprintf("close(%d)", f.fd(serverSocket)), serverSocket)
+	_, err = f.must(ctx, Server, steps.CloseStep, serverSocket)
 	return err
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -32,28 +31,33 @@ type flow struct {
 	stage Stage
 	side  Side // the program whose call is running, for the lab's Waiting
 	port  int  // the port the server listens on, read from the kernel
-	sum   Summary
+	// listening is the tutorial's line that says so.
+	listening string
+	sum       Summary
 }
 
 func newFlow(p *Plan, stage Stage) *flow {
 	f := &flow{plan: p, lab: steps.NewLab(), stage: stage, sum: Summary{Play: p.Play}}
-	// Quiet shows no report, so the steps need not read the kernel's
-	// state or write prose for one.
+	// Quiet shows no report and no wait, so the steps need not read the
+	// kernel's state or write prose for them.
 	f.lab.CallsOnly = p.Quiet
-	f.lab.Waiting = func(what string) { stage.Waiting(f.side, what) }
+	f.lab.Driven = true // the flow makes the next call itself
+	if !p.Quiet {
+		f.lab.Waiting = func(what string) { stage.Waiting(f.side, what) }
+	}
 	return f
 }
 
 // call makes one call through the step a learner would type, with the
-// words args, and shows its report. With --step it first shows next, the
-// call about to be made, and waits for the learner. A wait that Ctrl-C
-// stopped, or q at the pause, ends the flow (errStopped); a call the
-// kernel refused, or a wait that timed out, is the caller's to judge.
-func (f *flow) call(ctx context.Context, side Side, st *steps.Step, next string, args ...string) (*steps.Report, error) {
+// words args, and shows its report. With --step it first shows the call
+// about to be made and waits for the learner. A wait that Ctrl-C stopped,
+// or q at the pause, ends the flow (errStopped); a call the kernel
+// refused, or a wait that timed out, is the caller's to judge.
+func (f *flow) call(ctx context.Context, side Side, st *steps.Step, args ...string) (*steps.Report, error) {
 	if ctx.Err() != nil {
 		return nil, errStopped
 	}
-	if f.plan.Step && !f.stage.Pause(ctx, side, prose.Render("pause", struct{ Call string }{next})) {
+	if f.plan.Step && !f.stage.Pause(ctx, side, prose.Render("pause", struct{ Call string }{f.preview(st, args)})) {
 		return nil, errStopped
 	}
 	f.side = side
@@ -71,12 +75,35 @@ func (f *flow) call(ctx context.Context, side Side, st *steps.Step, next string,
 
 // must is call for a call the flow cannot go on without: a refused call
 // or a wait that ended ends the flow.
-func (f *flow) must(ctx context.Context, side Side, st *steps.Step, next string, args ...string) (*steps.Report, error) {
-	rep, err := f.call(ctx, side, st, next, args...)
+func (f *flow) must(ctx context.Context, side Side, st *steps.Step, args ...string) (*steps.Report, error) {
+	rep, err := f.call(ctx, side, st, args...)
 	if err == nil && rep.Failed() {
 		err = ErrFailed
 	}
 	return rep, err
+}
+
+// preview writes the system call that a step, given args, is about to
+// make, with the file descriptor it will be made on: what --step shows.
+func (f *flow) preview(st *steps.Step, args []string) string {
+	switch st {
+	case steps.SocketStep: // tcp FAMILY as NAME
+		if args[1] == "ipv6" {
+			return "socket(AF_INET6, SOCK_STREAM, 0)"
+		}
+		return "socket(AF_INET, SOCK_STREAM, 0)"
+	case steps.BindStep: // NAME HOST PORT
+		return fmt.Sprintf("bind(%d, %s)", f.fd(args[0]), hostPort(args[1], args[2]))
+	case steps.ListenStep:
+		return fmt.Sprintf("listen(%d, %d)", f.fd(args[0]), steps.DefaultBacklog)
+	case steps.ConnectStep: // NAME HOST PORT --timeout D
+		return fmt.Sprintf("connect(%d, %s)", f.fd(args[0]), hostPort(args[1], args[2]))
+	case steps.SendStep: // NAME --timeout D TEXT
+		return fmt.Sprintf("send(%d, %s)", f.fd(args[0]), previewText(args[len(args)-1]))
+	case steps.RecvStep: // NAME BUFSIZE --timeout D
+		return fmt.Sprintf("recv(%d, %s)", f.fd(args[0]), args[1])
+	}
+	return fmt.Sprintf("%s(%d)", st.Name, f.fd(args[0])) // accept, close
 }
 
 // fd is the file descriptor of one of the flow's sockets, for the call
@@ -110,11 +137,11 @@ func (f *flow) closeAll() {
 // openSocket makes the side's socket, of the family the host is written
 // in, and names it as the tutorial does.
 func (f *flow) openSocket(ctx context.Context, side Side, name, host string) error {
-	family, constant := "ipv4", "AF_INET"
+	family := "ipv4"
 	if isIPv6(host) {
-		family, constant = "ipv6", "AF_INET6"
+		family = "ipv6"
 	}
-	_, err := f.must(ctx, side, steps.SocketStep, "socket("+constant+", SOCK_STREAM, 0)", "tcp", family, "as", name)
+	_, err := f.must(ctx, side, steps.SocketStep, "tcp", family, "as", name)
 	return err
 }
 
@@ -126,16 +153,16 @@ func isIPv6(host string) bool {
 }
 
 // hostPort writes an address as the calls show it: "" (every interface)
-// as 0.0.0.0 or ::, an IPv6 address in brackets, a name as it is.
-func hostPort(host string, port int) string {
+// as 0.0.0.0, an IPv6 address in brackets, a name as it is.
+func hostPort(host, port string) string {
 	switch host {
 	case "", "*", "any":
 		host = "0.0.0.0"
 	}
-	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil {
-		return netip.AddrPortFrom(a, uint16(port)).String()
+	if a, err := netip.ParseAddr(strings.Trim(host, "[]")); err == nil && a.Is6() && !a.Is4In6() {
+		return "[" + a.String() + "]:" + port
 	}
-	return host + ":" + strconv.Itoa(port)
+	return host + ":" + port
 }
 
 // pyAddress writes an address as Python prints the tuple accept returns:

@@ -31,7 +31,7 @@ func (f *flow) server(ctx context.Context) error {
 			f.sayListening()
 		}
 	}
-	_, err := f.must(ctx, Server, steps.CloseStep, fmt.Sprintf("close(%d)", f.fd(serverSocket)), serverSocket)
+	_, err := f.must(ctx, Server, steps.CloseStep, serverSocket)
 	return err
 }
 
@@ -41,12 +41,10 @@ func (f *flow) listen(ctx context.Context, host string, port int) error {
 	if err := f.openSocket(ctx, Server, serverSocket, host); err != nil {
 		return err
 	}
-	fd := f.fd(serverSocket)
-	if _, err := f.must(ctx, Server, steps.BindStep, fmt.Sprintf("bind(%d, %s)", fd, hostPort(host, port)),
-		serverSocket, host, strconv.Itoa(port)); err != nil {
+	if _, err := f.must(ctx, Server, steps.BindStep, serverSocket, host, strconv.Itoa(port)); err != nil {
 		return err
 	}
-	if _, err := f.must(ctx, Server, steps.ListenStep, fmt.Sprintf("listen(%d, %d)", fd, steps.DefaultBacklog), serverSocket); err != nil {
+	if _, err := f.must(ctx, Server, steps.ListenStep, serverSocket); err != nil {
 		return err
 	}
 	f.sayListening()
@@ -61,8 +59,9 @@ func (f *flow) sayListening() {
 		if s, err := f.lab.Find(serverSocket); err == nil {
 			f.port = int(steps.Read(s).Local.Port())
 		}
+		f.listening = fmt.Sprintf("Listening for incoming connections on port %d . . .", f.port)
 	}
-	f.stage.Print(Server, fmt.Sprintf("Listening for incoming connections on port %d . . .", f.port))
+	f.stage.Print(Server, f.listening)
 }
 
 // serveOne plays lines 34 to 57 of network_server.py for the next client:
@@ -71,7 +70,7 @@ func (f *flow) sayListening() {
 // the server goes on; only a stop, or a listener that fails, ends it.
 func (f *flow) serveOne(ctx context.Context) error {
 	p := f.plan
-	rep, err := f.call(ctx, Server, steps.AcceptStep, fmt.Sprintf("accept(%d)", f.fd(serverSocket)), serverSocket, "as", connection)
+	rep, err := f.call(ctx, Server, steps.AcceptStep, serverSocket, "as", connection)
 	switch {
 	case err != nil:
 		return err
@@ -83,19 +82,16 @@ func (f *flow) serveOne(ctx context.Context) error {
 	f.sum.Clients++
 	peer := rep.Peer
 	f.stage.Print(Server, "Connection from: "+pyAddress(peer))
-	fd := f.fd(connection)
 	idle := p.IdleTimeout.String()
 
-	rep, err = f.call(ctx, Server, steps.SendStep, fmt.Sprintf("send(%d, %s)", fd, previewText(p.Greeting)),
-		connection, "--timeout", idle, p.Greeting)
+	rep, err = f.call(ctx, Server, steps.SendStep, connection, "--timeout", idle, p.Greeting)
 	if err != nil {
 		return err
 	}
 	f.sum.BytesOut += rep.Sent
 	gone := f.dropped(rep, peer, "read the greeting")
 	if !gone {
-		rep, err = f.call(ctx, Server, steps.RecvStep, fmt.Sprintf("recv(%d, %d)", fd, p.BufSize),
-			connection, strconv.Itoa(p.BufSize), "--timeout", idle)
+		rep, err = f.call(ctx, Server, steps.RecvStep, connection, strconv.Itoa(p.BufSize), "--timeout", idle)
 		if err != nil {
 			return err
 		}
@@ -111,7 +107,7 @@ func (f *flow) serveOne(ctx context.Context) error {
 			f.sum.Dropped++
 		}
 	}
-	if _, err := f.must(ctx, Server, steps.CloseStep, fmt.Sprintf("close(%d)", fd), connection); err != nil {
+	if _, err := f.must(ctx, Server, steps.CloseStep, connection); err != nil {
 		return err
 	}
 	f.stage.Print(Server, "Client disconnected")
