@@ -42,13 +42,9 @@ func completeAuto(_ *Session, before []string) []string {
 // opened and is not a failure; ErrFailed says a call failed or could not
 // be made.
 func (s *Session) Play(ctx context.Context, plan *auto.Plan) error {
-	stage := &autoStage{s: s, quiet: plan.Quiet, both: plan.Play == "demo"}
-	stage.columns = stage.both && s.render.width >= columnsWidth
-	if stage.columns {
-		stage.header()
-	}
+	stage := newAutoStage(s, plan)
 	sum, err := plan.Run(ctx, stage)
-	stage.flush()
+	stage.close()
 	var usage *steps.UsageError
 	if errors.As(err, &usage) {
 		s.problem(usage.Problem, lookup("auto"))
@@ -68,16 +64,84 @@ func (s *Session) Play(ctx context.Context, plan *auto.Plan) error {
 // a typed command; for the demo, each line labelled with its side, or the
 // two sides in columns on a wide terminal.
 //
-// It holds what it shows until something may wait (a call about to be
-// made, a wait, the learner's answer, the end), so that a client costs a
-// few writes rather than one for every line, and everything shown is on
-// the screen while anything waits.
+// Narrating, the flow's goroutine only hands each thing to show over; the
+// stage's own goroutine renders it and writes it, in order, so that
+// narrating a call costs the flow little more than the call, and the
+// rendering runs beside the flow, mostly while it waits. The stage writes
+// whenever it has shown everything handed over, so what is shown is on the
+// screen while anything waits; the flow waits for the stage before it asks
+// the learner, and at the end. Quiet, there is so little to show that the
+// flow writes each line itself, at once.
 type autoStage struct {
 	s       *Session
 	quiet   bool // only the tutorial's lines, and failed calls
 	both    bool // the demo: lines are labelled server or client
 	columns bool // the demo on a wide terminal: server left, client right
-	held    strings.Builder
+
+	shows chan func()     // what is handed over, to be rendered into held; nil when quiet
+	ended chan struct{}   // closed when the stage's goroutine has ended
+	held  strings.Builder // rendered and not yet written; the goroutine's
+}
+
+// maxHeld bounds what the stage renders before it writes.
+const maxHeld = 32 << 10
+
+func newAutoStage(s *Session, plan *auto.Plan) *autoStage {
+	a := &autoStage{s: s, quiet: plan.Quiet, both: plan.Play == "demo"}
+	a.columns = a.both && s.render.width >= columnsWidth
+	if !a.quiet {
+		a.shows, a.ended = make(chan func(), 64), make(chan struct{})
+		go a.run()
+	}
+	if a.columns {
+		a.hand(a.header)
+	}
+	return a
+}
+
+// run is the stage's goroutine: it renders what is handed over, and writes
+// when nothing more waits to be rendered, or when it holds a lot.
+func (a *autoStage) run() {
+	defer close(a.ended)
+	for show := range a.shows {
+		show()
+		if len(a.shows) == 0 || a.held.Len() > maxHeld {
+			a.flush()
+		}
+	}
+	a.flush()
+}
+
+// hand gives the stage's goroutine something to render, or when quiet
+// renders and writes it at once.
+func (a *autoStage) hand(show func()) {
+	if a.shows == nil {
+		show()
+		a.flush()
+		return
+	}
+	a.shows <- show
+}
+
+// sync waits until everything handed over is written.
+func (a *autoStage) sync() {
+	if a.shows == nil {
+		return
+	}
+	written := make(chan struct{})
+	a.hand(func() {
+		a.flush()
+		close(written)
+	})
+	<-written
+}
+
+// close writes everything handed over and ends the stage's goroutine.
+func (a *autoStage) close() {
+	if a.shows != nil {
+		close(a.shows)
+		<-a.ended
+	}
 }
 
 // flush writes what the stage holds.
@@ -92,31 +156,39 @@ func (a *autoStage) Command(side auto.Side, words []string) {
 	if a.quiet {
 		return
 	}
-	prompt := string(side) + " › "
-	if a.both {
-		prompt = "› " // the side labels every line already
-	}
-	a.show(side, a.s.render.st.dim(prompt)+JoinWords(words)+"\n")
-	a.flush() // the call may wait
+	a.hand(func() {
+		prompt := string(side) + " › "
+		if a.both {
+			prompt = "› " // the side labels every line already
+		}
+		a.show(side, a.s.render.st.dim(prompt)+JoinWords(words)+"\n")
+	})
 }
 
 func (a *autoStage) Report(side auto.Side, rep *steps.Report) {
-	r := a.renderer()
-	if a.quiet {
-		if rep.Failure == nil {
-			return
-		}
-		r.level = Off
+	if a.quiet && rep.Failure == nil {
+		return
 	}
-	var b strings.Builder
-	r.report(&b, rep)
-	a.show(side, b.String())
+	a.hand(func() {
+		r := a.renderer()
+		if a.quiet {
+			r.level = Off
+		}
+		var b strings.Builder
+		r.report(&b, rep)
+		a.show(side, b.String())
+	})
 }
 
 func (a *autoStage) Print(side auto.Side, line string) {
+	a.hand(func() { a.print(side, line) })
+}
+
+// print renders one of the tutorial's lines: as it is when quiet, else
+// labelled as what the program prints.
+func (a *autoStage) print(side auto.Side, line string) {
 	if a.quiet {
 		a.show(side, line+"\n")
-		a.flush() // quiet shows no call, so nothing else says when to
 		return
 	}
 	r := a.renderer()
@@ -126,43 +198,44 @@ func (a *autoStage) Print(side auto.Side, line string) {
 }
 
 func (a *autoStage) Message(side auto.Side, data []byte) {
-	shown, omitted := steps.Clip(data, MaxShownBytes)
-	lines := steps.PrintableLines(shown)
-	if omitted > 0 {
-		lines = append(lines, fmt.Sprintf("… %d more bytes not shown", omitted))
-	}
-	for _, l := range lines {
-		a.Print(side, l)
-	}
+	a.hand(func() {
+		shown, omitted := steps.Clip(data, MaxShownBytes)
+		for _, l := range steps.PrintableLines(shown) {
+			a.print(side, l)
+		}
+		if omitted > 0 {
+			a.print(side, fmt.Sprintf("… %d more bytes not shown", omitted))
+		}
+	})
 }
 
 func (a *autoStage) Tell(side auto.Side, text string) {
 	if a.quiet || text == "" {
 		return
 	}
-	r := a.renderer()
-	var b strings.Builder
-	for _, para := range strings.Split(text, "\n") {
-		mark := "» "
-		for _, line := range wrap(para, r.width-4) {
-			b.WriteString("  " + r.st.notice(mark+line) + "\n")
-			mark = "  "
+	a.hand(func() {
+		r := a.renderer()
+		var b strings.Builder
+		for _, para := range strings.Split(text, "\n") {
+			mark := "» "
+			for _, line := range wrap(para, r.width-4) {
+				b.WriteString("  " + r.st.notice(mark+line) + "\n")
+				mark = "  "
+			}
 		}
-	}
-	a.show(side, b.String())
+		a.show(side, b.String())
+	})
 }
 
 func (a *autoStage) Waiting(side auto.Side, what string) {
 	if a.quiet {
 		return
 	}
-	r := a.renderer()
-	a.show(side, "  "+r.st.dim(what)+"\n")
-	a.flush()
+	a.hand(func() { a.show(side, "  "+a.s.render.st.dim(what)+"\n") })
 }
 
 func (a *autoStage) Pause(ctx context.Context, side auto.Side, next string) bool {
-	a.flush()
+	a.sync()
 	prompt := "  " + next + " "
 	if a.both {
 		prompt = "  " + string(side) + " › " + next + " "
@@ -199,7 +272,7 @@ func (a *autoStage) label(side auto.Side) string { return string(side) + " │ "
 func (a *autoStage) header() {
 	w := a.columnWidth()
 	st := a.s.render.st
-	a.s.Printf("%s │ %s\n%s┼%s\n", st.call(pad("  server", w)), st.call("client"),
+	fmt.Fprintf(&a.held, "%s │ %s\n%s┼%s\n", st.call(pad("  server", w)), st.call("client"),
 		strings.Repeat("─", w+1), strings.Repeat("─", w+2))
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -31,36 +32,67 @@ const (
 // errNoSockDiag says the kernel offers no sock_diag for TCP here.
 var errNoSockDiag = errors.New("sock_diag is not available")
 
+// diag is the netlink socket sock_diag is asked through. It is opened at
+// the first question and kept, because opening one costs more than the
+// question; it is no socket of the lab, and talks to the kernel alone.
+var diag struct {
+	sync.Mutex
+	fd    int
+	open  bool
+	seq   uint32 // the number of the last question, to match its answer
+	reply []byte
+}
+
 // diagState looks the connection from local to remote up with sock_diag.
 // found is false when the kernel holds no such connection. An error means
 // sock_diag could not be asked at all, and the caller reads /proc instead.
 func diagState(local, remote netip.AddrPort) (state TCPState, found bool, err error) {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+	diag.Lock()
+	defer diag.Unlock()
+	if !diag.open {
+		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+		if err != nil {
+			return 0, false, err
+		}
+		diag.fd, diag.open, diag.reply = fd, true, make([]byte, 4096)
+	}
+	state, found, err = askDiag(local, remote)
 	if err != nil {
+		unix.Close(diag.fd)
+		diag.open = false
+	}
+	return state, found, err
+}
+
+// askDiag sends one question on the open netlink socket and reads its
+// answer, which the kernel queues before sendto returns. Answers to
+// earlier questions, if any were left, are skipped by their number.
+func askDiag(local, remote netip.AddrPort) (TCPState, bool, error) {
+	diag.seq++
+	if err := unix.Sendto(diag.fd, diagRequest(local, remote, diag.seq), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return 0, false, err
 	}
-	defer unix.Close(fd)
-	if err := unix.Sendto(fd, diagRequest(local, remote), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return 0, false, err
+	for {
+		n, _, err := unix.Recvfrom(diag.fd, diag.reply, unix.MSG_DONTWAIT)
+		if err != nil {
+			return 0, false, err
+		}
+		if n >= netlinkHeaderLen && binary.NativeEndian.Uint32(diag.reply[8:]) == diag.seq {
+			return diagReply(diag.reply[:n], local, remote)
+		}
 	}
-	// The kernel answers within the sendto, so the reply is already queued.
-	reply := make([]byte, 4096)
-	n, _, err := unix.Recvfrom(fd, reply, unix.MSG_DONTWAIT)
-	if err != nil {
-		return 0, false, err
-	}
-	return diagReply(reply[:n], local, remote)
 }
 
 // diagRequest builds a SOCK_DIAG_BY_FAMILY request for exactly one TCP
 // connection, named by its four addresses (not a dump of the table).
-func diagRequest(local, remote netip.AddrPort) []byte {
+func diagRequest(local, remote netip.AddrPort, seq uint32) []byte {
 	family, src, dst := diagAddrs(local.Addr(), remote.Addr())
 	msg := make([]byte, netlinkHeaderLen+diagRequestLen)
 	ne := binary.NativeEndian
 	ne.PutUint32(msg[0:], uint32(len(msg)))
 	ne.PutUint16(msg[4:], unix.SOCK_DIAG_BY_FAMILY)
 	ne.PutUint16(msg[6:], unix.NLM_F_REQUEST)
+	ne.PutUint32(msg[8:], seq)
 	req := msg[netlinkHeaderLen:]
 	req[0], req[1] = family, unix.IPPROTO_TCP
 	ne.PutUint32(req[4:], ^uint32(0)) // every state
