@@ -48,8 +48,9 @@ const (
 // flow's goroutine, one at a time, in the order things happen.
 type Stage interface {
 	// Command shows the command that makes the call about to be made, as
-	// a learner would type it (its words, as the shell splits them).
-	Command(side Side, words []string)
+	// a learner would type it: the step's name and its words, as the shell
+	// splits them.
+	Command(side Side, step string, args []string)
 	// Report shows what the call did: the step's report.
 	Report(side Side, rep *steps.Report)
 	// Print shows a line the tutorial's program prints, as it prints it.
@@ -60,8 +61,10 @@ type Stage interface {
 	Message(side Side, data []byte)
 	// Tell shows the flow's own narration, beyond the steps' reports.
 	Tell(side Side, text string)
-	// Waiting says what a call is about to wait for, before it blocks.
-	Waiting(side Side, what string)
+	// Waiting says what a call is about to wait for, before it blocks, as
+	// what writes it (a stage that does not show it need not call it).
+	// Whatever the stage holds must be on the screen while the call waits.
+	Waiting(side Side, what func() string)
 	// Pause shows the call about to be made and waits for the learner
 	// (--step); false means stop.
 	Pause(ctx context.Context, side Side, next string) bool

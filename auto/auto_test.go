@@ -41,8 +41,8 @@ func (r *recorder) add(e event) {
 	r.events = append(r.events, e)
 }
 
-func (r *recorder) Command(side auto.Side, words []string) {
-	r.add(event{side: side, kind: "command", text: strings.Join(words, " ")})
+func (r *recorder) Command(side auto.Side, step string, args []string) {
+	r.add(event{side: side, kind: "command", text: strings.Join(append([]string{step}, args...), " ")})
 }
 func (r *recorder) Report(side auto.Side, rep *steps.Report) {
 	r.add(event{side: side, kind: "report", text: rep.Call, rep: rep})
@@ -57,8 +57,8 @@ func (r *recorder) Message(side auto.Side, data []byte) {
 func (r *recorder) Tell(side auto.Side, text string) {
 	r.add(event{side: side, kind: "tell", text: text})
 }
-func (r *recorder) Waiting(side auto.Side, what string) {
-	r.add(event{side: side, kind: "waiting", text: what})
+func (r *recorder) Waiting(side auto.Side, what func() string) {
+	r.add(event{side: side, kind: "waiting", text: what()})
 }
 func (r *recorder) Pause(_ context.Context, side auto.Side, next string) bool {
 	r.add(event{side: side, kind: "pause", text: next})

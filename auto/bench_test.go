@@ -94,6 +94,7 @@ type benchServer struct {
 // waitServed waits until the server has finished with n more clients. A
 // server says it has finished with a client before it ends.
 func (s *benchServer) waitServed(b *testing.B, n int) {
+	timeout := time.After(10 * time.Second)
 	for range n {
 		select {
 		case <-s.served:
@@ -104,8 +105,8 @@ func (s *benchServer) waitServed(b *testing.B, n int) {
 			default:
 				b.Fatalf("%s server ended early: %v", s.name, err)
 			}
-		case <-time.After(10 * time.Second):
-			b.Fatalf("%s server did not finish a client within 10s", s.name)
+		case <-timeout:
+			b.Fatalf("%s server did not finish %d clients within 10s", s.name, n)
 		}
 	}
 }

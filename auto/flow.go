@@ -38,13 +38,12 @@ type flow struct {
 
 func newFlow(p *Plan, stage Stage) *flow {
 	f := &flow{plan: p, lab: steps.NewLab(), stage: stage, sum: Summary{Play: p.Play}}
-	// Quiet shows no report and no wait, so the steps need not read the
-	// kernel's state or write prose for them.
+	// Quiet shows no report, so the steps need not read the kernel's
+	// state or write prose for one.
 	f.lab.CallsOnly = p.Quiet
-	f.lab.Driven = true // the flow makes the next call itself
-	if !p.Quiet {
-		f.lab.Waiting = func(what string) { stage.Waiting(f.side, what) }
-	}
+	f.lab.Driven = true         // the flow makes the next call itself
+	f.lab.ProseWhenShown = true // the stage may show reports on a goroutine of its own
+	f.lab.Waiting = func(what func() string) { stage.Waiting(f.side, what) }
 	return f
 }
 
@@ -61,7 +60,7 @@ func (f *flow) call(ctx context.Context, side Side, st *steps.Step, args ...stri
 		return nil, errStopped
 	}
 	f.side = side
-	f.stage.Command(side, append([]string{st.Name}, args...))
+	f.stage.Command(side, st.Name, args)
 	rep, err := st.Run(ctx, f.lab, args)
 	if err != nil {
 		return nil, err
@@ -127,7 +126,7 @@ func (f *flow) closeAll() {
 		if s.Name == clientSocket {
 			side = Client
 		}
-		f.stage.Command(side, []string{"close", s.Name})
+		f.stage.Command(side, "close", []string{s.Name})
 		if rep, err := steps.CloseStep.Run(context.Background(), f.lab, []string{s.Name}); err == nil {
 			f.stage.Report(side, rep)
 		}

@@ -71,7 +71,8 @@ func (s *Session) Play(ctx context.Context, plan *auto.Plan) error {
 // whenever it has shown everything handed over, so what is shown is on the
 // screen while anything waits; the flow waits for the stage before it asks
 // the learner, and at the end. Quiet, there is so little to show that the
-// flow writes each line itself, at once.
+// flow renders its lines itself, and writes them when a call is about to
+// wait.
 type autoStage struct {
 	s       *Session
 	quiet   bool // only the tutorial's lines, and failed calls
@@ -113,11 +114,10 @@ func (a *autoStage) run() {
 }
 
 // hand gives the stage's goroutine something to render, or when quiet
-// renders and writes it at once.
+// renders it at once, to be written before anything waits.
 func (a *autoStage) hand(show func()) {
 	if a.shows == nil {
 		show()
-		a.flush()
 		return
 	}
 	a.shows <- show
@@ -126,6 +126,7 @@ func (a *autoStage) hand(show func()) {
 // sync waits until everything handed over is written.
 func (a *autoStage) sync() {
 	if a.shows == nil {
+		a.flush()
 		return
 	}
 	written := make(chan struct{})
@@ -138,10 +139,12 @@ func (a *autoStage) sync() {
 
 // close writes everything handed over and ends the stage's goroutine.
 func (a *autoStage) close() {
-	if a.shows != nil {
-		close(a.shows)
-		<-a.ended
+	if a.shows == nil {
+		a.flush()
+		return
 	}
+	close(a.shows)
+	<-a.ended
 }
 
 // flush writes what the stage holds.
@@ -152,7 +155,7 @@ func (a *autoStage) flush() {
 	}
 }
 
-func (a *autoStage) Command(side auto.Side, words []string) {
+func (a *autoStage) Command(side auto.Side, step string, args []string) {
 	if a.quiet {
 		return
 	}
@@ -161,7 +164,7 @@ func (a *autoStage) Command(side auto.Side, words []string) {
 		if a.both {
 			prompt = "› " // the side labels every line already
 		}
-		a.show(side, a.s.render.st.dim(prompt)+JoinWords(words)+"\n")
+		a.show(side, a.s.render.st.dim(prompt)+step+" "+JoinWords(args)+"\n")
 	})
 }
 
@@ -227,11 +230,12 @@ func (a *autoStage) Tell(side auto.Side, text string) {
 	})
 }
 
-func (a *autoStage) Waiting(side auto.Side, what string) {
+func (a *autoStage) Waiting(side auto.Side, what func() string) {
 	if a.quiet {
+		a.flush() // the lines held are shown while the call waits
 		return
 	}
-	a.hand(func() { a.show(side, "  "+a.s.render.st.dim(what)+"\n") })
+	a.hand(func() { a.show(side, "  "+a.s.render.st.dim(what())+"\n") })
 }
 
 func (a *autoStage) Pause(ctx context.Context, side auto.Side, next string) bool {

@@ -55,8 +55,8 @@ func New(w io.Writer, o Options) *Session {
 		render:  renderer{st: newStyle(o.Colour), width: o.Width, level: o.Narration, hexAll: o.Hex},
 		watcher: newWatcher(),
 	}
-	s.lab.Waiting = func(what string) {
-		s.out.print("  " + s.render.st.dim(what) + "\n")
+	s.lab.Waiting = func(what func() string) {
+		s.out.print("  " + s.render.st.dim(what()) + "\n")
 	}
 	s.input = s.promptThen(func() (string, bool) { return "", false })
 	if o.Input != nil {

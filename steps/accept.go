@@ -83,15 +83,17 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		conn := &Socket{Name: name, FD: fd, Family: s.Family, Kind: s.Kind, AcceptedFrom: s.Name}
 		l.add(conn, "c")
+		peer := addrPortOf(sa)
+		data.Peer = peer.String()
+		report := &Report{Call: fmt.Sprintf("%s = %d  peer %s", call, fd, data.Peer), Peer: peer}
+		if l.CallsOnly {
+			return report, nil
+		}
 		after, connSnap := l.look(s), l.look(conn)
 		data.Conn, data.ConnLabel, data.ConnPy, data.ConnFD = conn.Name, conn.Label(), conn.Py(), fd
-		peer := addrPortOf(sa)
-		data.Peer, data.Local = peer.String(), connSnap.Local.String()
+		data.Local = connSnap.Local.String()
 		data.QueueAfter, data.Backlog, data.StillWaiting = after.AcceptQueue, after.Backlog, after.AcceptQueue
-		return l.tell(&Report{
-			Call:  fmt.Sprintf("%s = %d  peer %s", call, fd, data.Peer),
-			Peer:  peer,
-			State: []Change{{Who: conn.Label(), Before: "(none)", After: connSnap.Summary(conn.Kind)}, {Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
-		}, acceptProse, data), nil
+		report.State = []Change{{Who: conn.Label(), Before: "(none)", After: connSnap.Summary(conn.Kind)}, {Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}}
+		return l.tell(report, acceptProse, data), nil
 	}
 }

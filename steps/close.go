@@ -95,6 +95,9 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	if err != nil {
 		return closeProse.refused(call, err, data)
 	}
+	if l.CallsOnly {
+		return &Report{Call: call + " = 0"}
+	}
 	after := "(fd closed)"
 	if data.Connected {
 		if st, ok := ConnectionState(before.Local, before.Remote); ok {

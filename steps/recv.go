@@ -105,6 +105,10 @@ func runRecv(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			data.Truncated, n = n-len(buf), len(buf)
 		}
 		got := buf[:n]
+		report := &Report{Call: fmt.Sprintf("%s = %d", call, n), Data: got, Hex: flags["hex"] != ""}
+		if l.CallsOnly {
+			return report, nil
+		}
 		after := l.look(s)
 		data.Got, data.Left, data.State = n, after.RecvQ, after.Summary(s.Kind)
 		data.Closed = n == 0 && s.Kind == Stream
@@ -114,11 +118,7 @@ func runRecv(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		} else if after.Connected() {
 			data.From = after.Remote.String()
 		}
-		return l.tell(&Report{
-			Call:  fmt.Sprintf("%s = %d", call, n),
-			State: []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
-			Data:  got,
-			Hex:   flags["hex"] != "",
-		}, recvProse, data), nil
+		report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
+		return l.tell(report, recvProse, data), nil
 	}
 }

@@ -28,10 +28,24 @@ type Report struct {
 	// Stopped is set when a wait ended without the call completing
 	// (Ctrl-C or --timeout); nothing about the socket changed.
 	Stopped bool
+
+	// prose writes Says, Python and Next, when the lab leaves that to be
+	// done as the report is shown (Lab.ProseWhenShown).
+	prose func(*Report)
 }
 
 // Failed says whether the step did not do what it was asked.
 func (r *Report) Failed() bool { return r.Failure != nil || r.Stopped }
+
+// Narrate writes the report's prose (Says, Python, Next), if its lab left
+// that to be done as the report is shown; otherwise it does nothing.
+// Whoever shows a report calls it first, on one goroutine at a time.
+func (r *Report) Narrate() {
+	if write := r.prose; write != nil {
+		r.prose = nil
+		write(r)
+	}
+}
 
 // A Change is one line of state: who, and what the kernel says before and
 // after the call. Before is empty when there is nothing to compare.

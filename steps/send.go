@@ -73,17 +73,17 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.Text, data.PyBytes = Printable(msg), pyBytes(msg)
 		return sendProse.refused(call, err, data), nil
 	}
+	report := &Report{Call: fmt.Sprintf("%s = %d", call, sent), Sent: sent}
+	if l.CallsOnly {
+		return report, nil
+	}
 	data.Partial = sent < len(msg)
 	after := l.look(s)
 	data.SendQ = after.SendQ
 	if after.Connected() {
 		data.Peer = after.Remote.String()
 	}
-	report := &Report{
-		Call:  fmt.Sprintf("%s = %d", call, sent),
-		Sent:  sent,
-		State: []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
-	}
+	report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
 	if peer, snap, ok := l.peerOf(s, after); ok {
 		data.PeerLabel, data.PeerName, data.PeerRecvQ = peer.Label(), peer.Name, snap.RecvQ
 		report.State = append(report.State, Change{Who: peer.Label(), After: queues(snap)})

@@ -52,16 +52,24 @@ func (l *Lab) lookBefore(s *Socket) Snapshot {
 // tell fills in the prose of a step's report from its prose file: what the
 // call means, the same line in Python and, unless the lab is Driven, what
 // to try next. With CallsOnly it drops the state lines instead, which were
-// not read.
+// not read. (The calls a server makes for each client, accept, send, recv
+// and close, return before they build any of that when CallsOnly.)
+// With ProseWhenShown it leaves the writing to Report.Narrate.
 func (l *Lab) tell(r *Report, p *Prose, data any) *Report {
 	if l.CallsOnly {
 		r.State = nil
 		return r
 	}
-	r.Says = p.Render("says", data)
-	r.Python = p.Render("python", data)
-	if !l.Driven {
-		r.Next = p.Render("next", data)
+	suggest := !l.Driven
+	r.prose = func(r *Report) {
+		r.Says = p.Render("says", data)
+		r.Python = p.Render("python", data)
+		if suggest {
+			r.Next = p.Render("next", data)
+		}
+	}
+	if !l.ProseWhenShown {
+		r.Narrate()
 	}
 	return r
 }
@@ -73,7 +81,7 @@ type flagSet map[string]string
 // flags take a value (--timeout 5s); the others are switches (--hex).
 // Unknown flags are an error, so a typo is never taken as text.
 func takeFlags(args []string, valued, switches []string) ([]string, flagSet, error) {
-	flags := flagSet{}
+	var flags flagSet // nil until a flag is given: most commands give none
 	var rest []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -84,14 +92,14 @@ func takeFlags(args []string, valued, switches []string) ([]string, flagSet, err
 		name, value, hasValue := strings.Cut(a[2:], "=")
 		switch {
 		case contains(valued, name) && hasValue:
-			flags[name] = value
+			flags = flags.with(name, value)
 		case contains(valued, name) && i+1 < len(args):
-			flags[name] = args[i+1]
+			flags = flags.with(name, args[i+1])
 			i++
 		case contains(valued, name):
 			return nil, nil, usageErr(fmt.Sprintf("--%s needs a value", name))
 		case contains(switches, name) && !hasValue:
-			flags[name] = "on"
+			flags = flags.with(name, "on")
 		default:
 			known := append(append([]string{}, valued...), switches...)
 			if len(known) == 0 {
@@ -101,6 +109,15 @@ func takeFlags(args []string, valued, switches []string) ([]string, flagSet, err
 		}
 	}
 	return rest, flags, nil
+}
+
+// with sets a flag, making the set if it is nil.
+func (f flagSet) with(name, value string) flagSet {
+	if f == nil {
+		f = flagSet{}
+	}
+	f[name] = value
+	return f
 }
 
 func contains(list []string, s string) bool {
