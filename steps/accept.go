@@ -3,7 +3,7 @@ package steps
 import (
 	"context"
 	"errors"
-	"fmt"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -63,7 +63,7 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	before := l.lookBefore(s)
 	data.NotListening = before.FromKernel && before.State != Listen
 	data.NonBlock = before.NonBlocking
-	call := fmt.Sprintf("accept(%d)", s.FD)
+	call := "accept(" + strconv.Itoa(s.FD) + ")"
 	for {
 		if !data.NotListening && !data.NonBlock {
 			stop, waited, err := l.wait(ctx, s, unix.POLLIN, timeout, call, "a client to connect")
@@ -85,11 +85,11 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		l.add(conn, "c")
 		peer := addrPortOf(sa)
 		data.Peer = peer.String()
-		report := &Report{Call: fmt.Sprintf("%s = %d  peer %s", call, fd, data.Peer), Peer: peer}
+		report := &Report{Call: call + " = " + strconv.Itoa(fd) + "  peer " + data.Peer, Peer: peer}
 		if l.CallsOnly {
 			return report, nil
 		}
-		after, connSnap := l.look(s), l.look(conn)
+		after, connSnap := l.look(s), readNew(conn)
 		data.Conn, data.ConnLabel, data.ConnPy, data.ConnFD = conn.Name, conn.Label(), conn.Py(), fd
 		data.Local = connSnap.Local.String()
 		data.QueueAfter, data.Backlog, data.StillWaiting = after.AcceptQueue, after.Backlog, after.AcceptQueue

@@ -23,17 +23,6 @@ func addrPortOf(sa unix.Sockaddr) netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// ends reads a socket's two addresses from the kernel, and nothing else.
-func ends(s *Socket) (local, remote netip.AddrPort) {
-	if sa, err := unix.Getsockname(s.FD); err == nil {
-		local = addrPortOf(sa)
-	}
-	if sa, err := unix.Getpeername(s.FD); err == nil {
-		remote = addrPortOf(sa)
-	}
-	return local, remote
-}
-
 // sockaddr turns an address and port into what the kernel takes for a
 // socket of family f.
 func sockaddr(f Family, ap netip.AddrPort) unix.Sockaddr {

@@ -2,7 +2,7 @@ package steps
 
 import (
 	"context"
-	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -84,7 +84,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	data := closeData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Local: ShowAddr(before.Local),
 		Remote: ShowAddr(before.Remote), Listener: before.State == Listen, Waiting: before.AcceptQueue,
 		Unread: before.RecvQ, Connected: s.Kind == Stream && before.Connected(), Datagram: s.Kind == Datagram}
-	call := fmt.Sprintf("close(%d)", s.FD)
+	call := "close(" + strconv.Itoa(s.FD) + ")"
 
 	l.mu.Lock()
 	err := closeCall(s.FD)

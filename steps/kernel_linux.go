@@ -39,6 +39,26 @@ func Read(s *Socket) Snapshot {
 // accept queue from TCP_INFO, and queued bytes from SIOCINQ/SIOCOUTQ. A
 // listener has no peer and no queued bytes, so it is not asked for them.
 func readState(s *Socket) Snapshot {
+	snap := readNew(s)
+	if snap.State == Listen {
+		return snap
+	}
+	if sa, err := unix.Getpeername(s.FD); err == nil {
+		snap.Remote = addrPortOf(sa)
+	}
+	inq, errIn := unix.IoctlGetInt(s.FD, unix.SIOCINQ)
+	outq, errOut := unix.IoctlGetInt(s.FD, unix.SIOCOUTQ)
+	if errIn == nil && errOut == nil {
+		snap.RecvQ, snap.SendQ, snap.QueuesKnown = inq, outq, true
+	}
+	return snap
+}
+
+// readNew asks the kernel what accept's report shows of the connection it
+// has just made, and readState begins with: the local address from
+// getsockname, and the TCP state (for a listener, its accept queue) from
+// TCP_INFO. The peer is the address accept returned.
+func readNew(s *Socket) Snapshot {
 	var snap Snapshot
 	if sa, err := unix.Getsockname(s.FD); err == nil {
 		snap.Local = addrPortOf(sa)
@@ -56,17 +76,6 @@ func readState(s *Socket) Snapshot {
 		}
 	} else {
 		snap.FromKernel = true
-	}
-	if snap.State == Listen {
-		return snap
-	}
-	if sa, err := unix.Getpeername(s.FD); err == nil {
-		snap.Remote = addrPortOf(sa)
-	}
-	inq, errIn := unix.IoctlGetInt(s.FD, unix.SIOCINQ)
-	outq, errOut := unix.IoctlGetInt(s.FD, unix.SIOCOUTQ)
-	if errIn == nil && errOut == nil {
-		snap.RecvQ, snap.SendQ, snap.QueuesKnown = inq, outq, true
 	}
 	return snap
 }

@@ -32,8 +32,25 @@ func Read(s *Socket) Snapshot {
 // readState asks the kernel what a step's report shows of a socket, as far
 // as this system lets sockstep ask: its addresses.
 func readState(s *Socket) Snapshot {
-	local, remote := ends(s)
-	return Snapshot{Local: local, Remote: remote}
+	var snap Snapshot
+	if sa, err := unix.Getsockname(s.FD); err == nil {
+		snap.Local = addrPortOf(sa)
+	}
+	if sa, err := unix.Getpeername(s.FD); err == nil {
+		snap.Remote = addrPortOf(sa)
+	}
+	return snap
+}
+
+// readNew asks the kernel what accept's report shows of the connection it
+// has just made, as far as this system lets sockstep ask: its local
+// address. The peer is the address accept returned.
+func readNew(s *Socket) Snapshot {
+	var snap Snapshot
+	if sa, err := unix.Getsockname(s.FD); err == nil {
+		snap.Local = addrPortOf(sa)
+	}
+	return snap
 }
 
 // A Connection is one line of a kernel's table of TCP sockets.

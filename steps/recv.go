@@ -71,7 +71,7 @@ func runRecv(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, err
 	}
 	before := l.lookBefore(s)
-	call := fmt.Sprintf("recv(%d, %d)", s.FD, data.BufSize)
+	call := "recv(" + strconv.Itoa(s.FD) + ", " + strconv.Itoa(data.BufSize) + ")"
 	// A TCP socket that is not connected fails at once (ENOTCONN); only a
 	// connection, or a datagram socket, has anything to wait for.
 	waits := !before.NonBlocking && (s.Kind == Datagram || before.Connected() || !before.FromKernel)
@@ -105,7 +105,7 @@ func runRecv(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			data.Truncated, n = n-len(buf), len(buf)
 		}
 		got := buf[:n]
-		report := &Report{Call: fmt.Sprintf("%s = %d", call, n), Data: got, Hex: flags["hex"] != ""}
+		report := &Report{Call: call + " = " + strconv.Itoa(n), Data: got, Hex: flags["hex"] != ""}
 		if l.CallsOnly {
 			return report, nil
 		}

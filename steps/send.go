@@ -60,7 +60,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if !l.CallsOnly {
 		data.Text, data.PyBytes = Printable(msg), pyBytes(msg)
 	}
-	call := fmt.Sprintf("send(%d, %s, %d)", s.FD, quoteShort(msg), len(msg))
+	call := "send(" + strconv.Itoa(s.FD) + ", " + quoteShort(msg) + ", " + strconv.Itoa(len(msg)) + ")"
 
 	sent, pieces, stop, err := l.send(ctx, s, msg, before.NonBlocking, timeout, call)
 	data.Sent, data.Pieces = sent, pieces
@@ -73,7 +73,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.Text, data.PyBytes = Printable(msg), pyBytes(msg)
 		return sendProse.refused(call, err, data), nil
 	}
-	report := &Report{Call: fmt.Sprintf("%s = %d", call, sent), Sent: sent}
+	report := &Report{Call: call + " = " + strconv.Itoa(sent), Sent: sent}
 	if l.CallsOnly {
 		return report, nil
 	}
@@ -152,7 +152,13 @@ func (l *Lab) peerOf(s *Socket, snap Snapshot) (*Socket, Snapshot, bool) {
 		if t == s || t.Kind != s.Kind {
 			continue
 		}
-		if local, remote := ends(t); sameEnd(local, snap.Remote) && sameEnd(remote, snap.Local) {
+		// The peer's address first: a listener has none, and most
+		// sockets fail there.
+		remote, err := unix.Getpeername(t.FD)
+		if err != nil || !sameEnd(addrPortOf(remote), snap.Local) {
+			continue
+		}
+		if local, err := unix.Getsockname(t.FD); err == nil && sameEnd(addrPortOf(local), snap.Remote) {
 			return t, l.look(t), true
 		}
 	}

@@ -16,11 +16,14 @@ type waitData struct {
 // waiting for. It returns a report to give instead of the call's when the
 // wait ended first (Ctrl-C or --timeout); nil means the socket is ready.
 func (l *Lab) wait(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string) (*Report, time.Duration, error) {
-	d := waitData{Label: s.Label(), Name: s.Name, What: what, Timeout: timeout.String()}
-	end, waited, err := l.waitFor(ctx, s, events, timeout, func() string { return waitingProse.Render("waiting", d) })
+	data := func() waitData {
+		return waitData{Label: s.Label(), Name: s.Name, What: what, Timeout: timeout.String()}
+	}
+	end, waited, err := l.waitFor(ctx, s, events, timeout, func() string { return waitingProse.Render("waiting", data()) })
 	if err != nil || end == ready {
 		return nil, waited, err
 	}
+	d := data()
 	d.Waited = ms(waited)
 	d.State = Read(s).Summary(s.Kind)
 	section, result := "stopped", "stopped waiting (Ctrl-C)"
