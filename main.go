@@ -2,10 +2,11 @@
 // socket API: each command makes one real system call on a real socket and
 // explains what the kernel did.
 //
-//	sockstep                  the shell
-//	sockstep lesson [N]       the shell, with a lesson started
-//	sockstep run FILE         a file of commands, as a transcript
-//	sockstep -c 'CMD; CMD'    commands from the argument
+//	sockstep                           the shell
+//	sockstep lesson [N]                the shell, with a lesson started
+//	sockstep auto server|client|demo   the tutorial's programs, played and narrated
+//	sockstep run FILE                  a file of commands, as a transcript
+//	sockstep -c 'CMD; CMD'             commands from the argument
 package main
 
 import (
@@ -15,10 +16,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 
 	"github.com/mattn/go-isatty"
 	"golang.org/x/sys/unix"
 
+	"sockstep/auto"
 	"sockstep/lessons"
 	"sockstep/repl"
 )
@@ -33,6 +36,8 @@ usage:
   sockstep lesson [N]            the shell with lesson N started (alone: the next one not done);
                                  commands from a pipe play the lesson, and the exit status is 0
                                  only if it reached its end with every step done
+  sockstep auto server|client|demo [flags]
+                                 play the tutorial's server, client, or both (sockstep -c 'help auto')
   sockstep run FILE              run a file of commands, as a transcript
   sockstep -c 'CMD; CMD'         run commands from the argument
 
@@ -44,6 +49,7 @@ options:
   --help                         this text
 
 The exit status is 1 when a command failed, 2 when the command line is wrong.
+Ctrl-C stops auto after its summary, with status 0.
 `
 
 func main() {
@@ -75,7 +81,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	opts := repl.Options{Hex: *hex, Narration: level, Colour: colourWanted(stdout, *noColor), Width: width(stdout),
-		Live: isTerminal(stdout)}
+		Live: isTerminal(stdout), Input: stdin}
 	session := repl.New(stdout, opts)
 	tutor, err := lessons.Attach(session, lessons.Options{ProgressFile: lessons.ProgressFile()})
 	if err != nil {
@@ -90,6 +96,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch {
 	case *commands != "" && len(rest) == 0:
 		failed = session.RunCommands(ctx, *commands)
+	case len(rest) > 0 && rest[0] == "auto" && *commands == "":
+		plan, err := auto.Parse(rest[1:])
+		if err != nil {
+			fmt.Fprintf(stderr, "sockstep: %v\nusage:\n  sockstep %s\n", err, strings.ReplaceAll(auto.Usage, "\n", "\n  sockstep "))
+			return 2
+		}
+		if session.Play(ctx, plan) != nil {
+			return 1
+		}
+		return 0
 	case len(rest) == 2 && rest[0] == "run":
 		f, err := os.Open(rest[1])
 		if err != nil {

@@ -24,31 +24,10 @@ import (
 // The real-terminal tests start the built binary under a pseudo-terminal,
 // type at it, and read the screen back, as a learner would meet it.
 
-var (
-	buildOnce sync.Once
-	builtPath string
-	buildErr  error
-)
-
-// binary builds sockstep once for all the terminal tests.
+// binary is the sockstep built once for all the tests, by TestMain.
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sockstep-test")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		builtPath = filepath.Join(dir, "sockstep")
-		out, err := exec.Command("go", "build", "-o", builtPath, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return builtPath
+	return sockstep
 }
 
 // terminal is the binary running under a pty of 100×40.

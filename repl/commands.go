@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"sockstep/auto"
 	"sockstep/steps"
 )
 
@@ -28,6 +29,7 @@ type command struct {
 const (
 	groupSteps = "The socket calls, in the order of a socket's life"
 	groupMore  = "More calls"
+	groupFlow  = "The tutorial's whole flow in one go"
 	groupLook  = "Looking at the sockets"
 	groupShell = "The shell"
 )
@@ -44,6 +46,14 @@ func init() {
 		commands = append(commands, stepCommand(st, groupMore))
 	}
 	commands = append(commands,
+		&command{
+			name: "auto", group: groupFlow,
+			usage: auto.Usage, example: "auto demo",
+			summary:  "play the tutorial's server, client, or both at once",
+			about:    auto.About,
+			complete: completeAuto,
+			run:      runAuto,
+		},
 		&command{
 			name: "sockets", aliases: []string{"ls"}, group: groupLook,
 			usage: "sockets", example: "sockets",
@@ -227,7 +237,7 @@ func runHelp(s *Session, _ context.Context, args []string) error {
 		s.unknown(strings.Join(args, " "))
 		return ErrFailed
 	}
-	r.labelled(&b, "usage", r.st.call(c.usage))
+	r.usage(&b, c.usage)
 	r.labelled(&b, "example", c.example)
 	if len(c.aliases) > 0 {
 		r.labelled(&b, "also", strings.Join(c.aliases, ", "))

@@ -68,7 +68,7 @@ func parseLast(args []string) (int, error) {
 type paint uint8
 
 const (
-	plain paint = iota
+	plainPaint paint = iota
 	lanePaint
 	namePaint
 	markPaint
@@ -87,7 +87,7 @@ type row []cell
 func newRow(width int) row {
 	r := make(row, width)
 	for i := range r {
-		r[i] = cell{' ', plain}
+		r[i] = cell{' ', plainPaint}
 	}
 	return r
 }
@@ -346,7 +346,7 @@ func (d *diagram) event(e steps.Event) {
 			mark, p = "✗", failPaint
 		}
 		r.put(x, mark, p)
-		textPaint := plain
+		textPaint := plainPaint
 		if e.Failed {
 			textPaint = failPaint
 		}

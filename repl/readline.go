@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,6 +62,8 @@ func (s *Session) RunInteractive() (failed int, err error) {
 		InterruptPrompt:   "^C",
 		EOFPrompt:         "quit",
 		HistorySearchFold: true,
+		// Commands go into the history, answers to --step's pauses do not.
+		DisableAutoSaveHistory: true,
 	})
 	if err != nil {
 		return 0, err
@@ -71,6 +74,10 @@ func (s *Session) RunInteractive() (failed int, err error) {
 	// no prompt to redraw, so output goes straight to the terminal.
 	atPrompt := rl.Stdout()
 	s.SetOutput(atPrompt)
+	s.input = func(prompt string) (string, error) {
+		rl.SetPrompt(prompt)
+		return rl.Readline()
+	}
 
 	var running sync.Mutex // held while a command runs; the watcher waits its turn
 	var cancelMu sync.Mutex
@@ -126,6 +133,9 @@ func (s *Session) RunInteractive() (failed int, err error) {
 		}
 		if err != nil {
 			return failed, err
+		}
+		if strings.TrimSpace(line) != "" {
+			rl.SaveHistory(line)
 		}
 		ctx, stop := context.WithCancel(context.Background())
 		cancelMu.Lock()

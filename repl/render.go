@@ -42,6 +42,7 @@ type renderer struct {
 
 // report writes one step's report.
 func (r *renderer) report(b *strings.Builder, rep *steps.Report) {
+	rep.Narrate()
 	r.callLine(b, rep)
 	if len(rep.Data) > 0 {
 		r.dataBlock(b, rep.Data, max(rep.DataTotal, len(rep.Data)), rep.Hex || r.hexAll)
@@ -53,8 +54,8 @@ func (r *renderer) report(b *strings.Builder, rep *steps.Report) {
 	if r.level == Off {
 		return
 	}
-	if rep.Says != "" && (r.level == Full || rep.Stopped) {
-		r.prose(b, rep.Says)
+	if r.level == Full && rep.Says != "" && !rep.Stopped {
+		r.prose(b, rep.Says) // a stopped wait's prose follows its call line
 	}
 	if len(rep.State) > 0 && !rep.Stopped {
 		r.states(b, rep.State)
@@ -89,6 +90,9 @@ func (r *renderer) callLine(b *strings.Builder, rep *steps.Report) {
 		line += strings.Repeat(" ", pad) + r.st.dim(took)
 	}
 	b.WriteString(line + "\n")
+	if rep.Stopped && rep.Says != "" && r.level != Off {
+		r.prose(b, rep.Says) // what a stopped wait means belongs to its call
+	}
 }
 
 // dataBlock shows received bytes: one quoted line for short text, a block
@@ -181,28 +185,77 @@ func (r *renderer) states(b *strings.Builder, changes []steps.Change) {
 	}
 }
 
+// usage writes a command's usage, one form a line.
+func (r *renderer) usage(b *strings.Builder, usage string) {
+	label := "usage"
+	for _, line := range strings.Split(usage, "\n") {
+		r.labelled(b, label, r.st.call(line))
+		label = ""
+	}
+}
+
+// blankLabel fills the left column of a line without a label.
+var blankLabel = strings.Repeat(" ", 2+labelWidth)
+
 // labelled writes one line with a label in the left column.
 func (r *renderer) labelled(b *strings.Builder, label, text string) {
-	b.WriteString("  " + r.st.label(fmt.Sprintf("%-*s", labelWidth, label)) + text + "\n")
+	b.WriteString(r.padLabel(label))
+	b.WriteString(text)
+	b.WriteByte('\n')
+}
+
+// padLabel is the left column of a line: its indent, and the label padded
+// to the column's width.
+func (r *renderer) padLabel(label string) string {
+	if label == "" {
+		return blankLabel
+	}
+	if n := utf8.RuneCountInString(label); n < labelWidth {
+		label += blankLabel[:labelWidth-n]
+	}
+	return "  " + r.st.label(label)
 }
 
 // para writes a paragraph wrapped to the width, the label on its first line.
 func (r *renderer) para(b *strings.Builder, label, text string) {
-	for i, line := range wrap(text, r.width-2-labelWidth) {
-		if i > 0 {
-			label = ""
-		}
-		r.labelled(b, label, line)
-	}
+	wrapInto(b, text, r.width-2-labelWidth, r.padLabel(label), blankLabel)
 }
 
 // prose writes sentences at the call's indent, wrapped to the width, one
 // paragraph per line of text.
 func (r *renderer) prose(b *strings.Builder, text string) {
-	for _, para := range strings.Split(text, "\n") {
-		for _, line := range wrap(para, r.width-2) {
-			b.WriteString("  " + line + "\n")
+	for para := range strings.SplitSeq(text, "\n") {
+		wrapInto(b, para, r.width-2, "  ", "  ")
+	}
+}
+
+// wrapInto writes text into b as wrap breaks it, each line after first
+// (for the first line) or rest, and ended by a line break. It builds no
+// line apart, so that narrating costs little.
+func wrapInto(b *strings.Builder, text string, width int, first, rest string) {
+	if width < 20 {
+		width = 20
+	}
+	n := 0 // runes on the line so far; 0 before its first word
+	for word := range strings.FieldsSeq(text) {
+		w := utf8.RuneCountInString(word)
+		switch {
+		case n == 0:
+			b.WriteString(first)
+			first = rest
+		case n+1+w > width:
+			b.WriteByte('\n')
+			b.WriteString(rest)
+			n = 0
+		default:
+			b.WriteByte(' ')
+			n++
 		}
+		b.WriteString(word)
+		n += w
+	}
+	if n > 0 {
+		b.WriteByte('\n')
 	}
 }
 

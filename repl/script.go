@@ -18,7 +18,8 @@ const maxLine = 1 << 20
 // echoed with its cell number before its output, comments (# …) are echoed
 // as they are, and blank lines are skipped. It stops at quit or when ctx
 // is cancelled (Ctrl-C), closes every socket, and returns how many commands
-// failed.
+// failed. A command that asks something (auto --step) reads its answers
+// from the script's next lines.
 func (s *Session) RunScript(ctx context.Context, r io.Reader) (failed int) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), maxLine)
@@ -28,6 +29,9 @@ func (s *Session) RunScript(ctx context.Context, r io.Reader) (failed int) {
 		}
 		return "", false
 	}
+	input := s.input
+	s.input = s.promptThen(next)
+	defer func() { s.input = input }()
 	failed = s.runLines(ctx, next)
 	if err := sc.Err(); err != nil {
 		s.problem(fmt.Sprintf("could not read the commands: %v", err), nil)

@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,10 @@ type Options struct {
 	Narration Narration // how much of each report to show
 	Width     int       // wrap output to this many columns (0: 80)
 	Live      bool      // output is a terminal: show progress bars
+	// Input is where a command that asks the learner something (the
+	// pauses of auto --step) reads the answer, when the session is not
+	// the interactive shell or a script, which read their own input.
+	Input io.Reader
 }
 
 // A Session is one learner's lab and shell: it evaluates command lines and
@@ -38,6 +43,10 @@ type Session struct {
 	extra      []*command  // the extensions' commands
 	extensions []Extension // told what each command line did
 	report     *steps.Report
+	// input reads the learner's next line, after showing prompt: the line
+	// editor's in the interactive shell, the script's next line in a
+	// transcript, else a line of Options.Input.
+	input func(prompt string) (string, error)
 }
 
 // New starts a session that writes to w.
@@ -51,13 +60,56 @@ func New(w io.Writer, o Options) *Session {
 		render:  renderer{st: newStyle(o.Colour), width: o.Width, level: o.Narration, hexAll: o.Hex},
 		watcher: newWatcher(),
 	}
-	s.lab.Waiting = func(what string) {
-		s.out.print("  " + s.render.st.dim(what) + "\n")
+	s.lab.Waiting = func(what func() string) {
+		s.out.print("  " + s.render.st.dim(what()) + "\n")
+	}
+	s.input = s.promptThen(func() (string, bool) { return "", false })
+	if o.Input != nil {
+		lines := bufio.NewScanner(o.Input)
+		s.input = s.promptThen(func() (string, bool) {
+			ok := lines.Scan()
+			return lines.Text(), ok
+		})
 	}
 	if o.Live {
 		s.lab.Progress = s.progress
 	}
 	return s
+}
+
+// promptThen makes an input that shows the prompt on a line of its own,
+// then reads the answer with next, which reports false at the end.
+func (s *Session) promptThen(next func() (string, bool)) func(string) (string, error) {
+	return func(prompt string) (string, error) {
+		s.out.print(strings.TrimRight(prompt, " ") + "\n")
+		line, ok := next()
+		if !ok {
+			return "", io.EOF
+		}
+		return line, nil
+	}
+}
+
+// ask shows prompt and reads the learner's answer. It gives up, returning
+// false, when the input ends or fails, or when ctx is cancelled (Ctrl-C)
+// while it waits.
+func (s *Session) ask(ctx context.Context, prompt string) (string, bool) {
+	type answer struct {
+		line string
+		err  error
+	}
+	answers := make(chan answer, 1)
+	input := s.input
+	go func() {
+		line, err := input(prompt)
+		answers <- answer{line, err}
+	}()
+	select {
+	case <-ctx.Done():
+		return "", false
+	case a := <-answers:
+		return a.line, a.err == nil
+	}
 }
 
 // Lab is the session's table of live sockets.
@@ -136,7 +188,7 @@ func (s *Session) problem(msg string, cmd *command) {
 	st := s.render.st
 	b.WriteString("  " + st.fail("✗ "+msg) + "\n")
 	if cmd != nil {
-		s.render.labelled(&b, "usage", cmd.usage)
+		s.render.usage(&b, cmd.usage)
 		s.render.labelled(&b, "example", cmd.example)
 	}
 	s.out.print(b.String())

@@ -1,6 +1,10 @@
 package repl
 
-import "github.com/fatih/color"
+import (
+	"fmt"
+
+	"github.com/fatih/color"
+)
 
 // style colours the parts of the output. With colour off every function
 // returns its text unchanged, so transcripts and pipes get plain text.
@@ -10,12 +14,11 @@ type style struct {
 
 func newStyle(on bool) style {
 	paint := func(attrs ...color.Attribute) func(a ...any) string {
-		c := color.New(attrs...)
-		if on {
-			c.EnableColor()
-		} else {
-			c.DisableColor()
+		if !on {
+			return plain
 		}
+		c := color.New(attrs...)
+		c.EnableColor()
 		return c.SprintFunc()
 	}
 	return style{
@@ -29,4 +32,14 @@ func newStyle(on bool) style {
 		dim:    paint(color.Faint),
 		data:   paint(color.FgBlue),
 	}
+}
+
+// plain is a style without colour: it returns its text unchanged.
+func plain(a ...any) string {
+	if len(a) == 1 {
+		if s, ok := a[0].(string); ok {
+			return s
+		}
+	}
+	return fmt.Sprint(a...)
 }

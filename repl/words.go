@@ -231,3 +231,61 @@ func wordAppendCommand(cmds []string, s string, start, end int) []string {
 	}
 	return append(cmds, cmd)
 }
+
+// JoinWords writes words as one command line that SplitWords splits back
+// into exactly those words, for showing a command that was not typed (the
+// calls auto makes). A word of plain printable characters is written as it
+// is; any other goes in double quotes, with \n \r \t \\ \" as escapes,
+// printable non-ASCII characters as themselves, and every other byte as
+// \xNN, so the line is safe to show on a terminal.
+func JoinWords(words []string) string {
+	var b strings.Builder
+	for i, w := range words {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		if plainWord(w) {
+			b.WriteString(w)
+			continue
+		}
+		b.WriteByte('"')
+		for len(w) > 0 {
+			r, size := utf8.DecodeRuneInString(w)
+			switch {
+			case r == '\n':
+				b.WriteString(`\n`)
+			case r == '\r':
+				b.WriteString(`\r`)
+			case r == '\t':
+				b.WriteString(`\t`)
+			case r == '\\' || r == '"':
+				b.WriteByte('\\')
+				b.WriteRune(r)
+			case r >= 0x20 && r < 0x7f || r > 0x7f && size > 1 && unicode.IsPrint(r):
+				b.WriteString(w[:size])
+			default:
+				for _, c := range []byte(w[:size]) {
+					fmt.Fprintf(&b, `\x%02x`, c)
+				}
+			}
+			w = w[size:]
+		}
+		b.WriteByte('"')
+	}
+	return b.String()
+}
+
+// plainWord says whether w needs no quotes: printable ASCII with none of
+// the characters SplitWords gives a meaning (blanks, quotes, backslash, #).
+func plainWord(w string) bool {
+	if w == "" {
+		return false
+	}
+	for i := 0; i < len(w); i++ {
+		c := w[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"'\#`, c) >= 0 {
+			return false
+		}
+	}
+	return true
+}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -303,6 +304,43 @@ func FuzzSplitCommands(f *testing.F) {
 		}
 		if (gotErr == nil) != (wantErr == nil) || !slices.Equal(got, want) {
 			t.Errorf("SplitWords of SplitCommands(%q) = %q: got %q (error %v), want %q (error %v)", s, cmds, got, gotErr, want, wantErr)
+		}
+	})
+}
+
+func TestJoinWords(t *testing.T) {
+	for _, tc := range []struct {
+		words []string
+		want  string
+	}{
+		{[]string{"bind", "server_socket", "", "8081"}, `bind server_socket "" 8081`},
+		{[]string{"send", "connection", "You are connected"}, `send connection "You are connected"`},
+		{[]string{"send", "c", "GET / HTTP/1.1\r\n\x1b[2J", `a"b\c`}, `send c "GET / HTTP/1.1\r\n\x1b[2J" "a\"b\\c"`},
+		{[]string{"#not-a-comment", "it's", "héllo", "\u202e"}, `"#not-a-comment" "it's" "héllo" "\xe2\x80\xae"`},
+	} {
+		if got := JoinWords(tc.words); got != tc.want {
+			t.Errorf("JoinWords(%q): got %s, want %s", tc.words, got, tc.want)
+		}
+	}
+}
+
+// FuzzJoinWords checks that JoinWords is undone by SplitWords and never
+// writes a control character, whatever bytes the words hold.
+func FuzzJoinWords(f *testing.F) {
+	f.Add("send c \"GET /\\r\\n\\x1b]0;title\\x07\"")
+	f.Add(`bind s "" 8081`)
+	f.Fuzz(func(t *testing.T, line string) {
+		// Words of any bytes: the fuzzer's string cut at NUL bytes.
+		words := strings.Split(line, "\x00")
+		joined := JoinWords(words)
+		got, err := SplitWords(joined)
+		if err != nil || !slices.Equal(got, words) {
+			t.Fatalf("SplitWords(JoinWords(%q)) = %q, %v; want the words back", words, got, err)
+		}
+		for _, r := range joined {
+			if !unicode.IsPrint(r) {
+				t.Fatalf("JoinWords(%q) = %q holds the unprintable %U", words, joined, r)
+			}
 		}
 	})
 }

@@ -3,7 +3,7 @@ package steps
 import (
 	"context"
 	"errors"
-	"fmt"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -17,7 +17,7 @@ var AcceptStep = &Step{
 	Usage:    "accept SOCK [as NAME] [--timeout D]",
 	Example:  "accept server as conn",
 	Summary:  "take the next connection off the accept queue",
-	About:    acceptProse.about(),
+	About:    acceptProse.About(),
 	Complete: socketNames(keywords("as", "--timeout")),
 	Run:      runAccept,
 }
@@ -63,10 +63,10 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if name != "" {
 		data.ConnPy = (&Socket{Name: name}).Py()
 	}
-	before := Read(s)
+	before := l.lookBefore(s)
 	data.NotListening = before.FromKernel && before.State != Listen
 	data.NonBlock = before.NonBlocking
-	call := fmt.Sprintf("accept(%d)", s.FD)
+	call := "accept(" + strconv.Itoa(s.FD) + ")"
 	for {
 		if !data.NotListening && !data.NonBlock {
 			stop, waited, err := l.wait(ctx, s, unix.POLLIN, timeout, call, "a client to connect")
@@ -89,17 +89,18 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		conn := &Socket{Name: name, FD: fd, Family: s.Family, Kind: s.Kind, AcceptedFrom: s.Name}
 		l.add(conn, "c")
-		after, connSnap := Read(s), Read(conn)
+		peer := addrPortOf(sa)
+		data.Peer = peer.String()
+		report := &Report{Call: call + " = " + strconv.Itoa(fd) + "  peer " + data.Peer, Peer: peer}
+		if l.CallsOnly {
+			return report, nil
+		}
+		after, connSnap := l.look(s), readNew(conn)
 		data.Conn, data.ConnLabel, data.ConnPy, data.ConnFD = conn.Name, conn.Label(), conn.Py(), fd
-		data.Peer, data.Local = addrPortOf(sa).String(), connSnap.Local.String()
+		data.Local = connSnap.Local.String()
 		data.QueueAfter, data.Backlog, data.StillWaiting = after.AcceptQueue, after.Backlog, after.AcceptQueue
-		return &Report{
-			Call:   fmt.Sprintf("%s = %d  peer %s", call, fd, data.Peer),
-			Says:   acceptProse.render("says", data),
-			State:  []Change{{Who: conn.Label(), Before: "(none)", After: connSnap.Summary(conn.Kind)}, {Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
-			Python: acceptProse.render("python", data),
-			Next:   acceptProse.render("next", data),
-			Socket: s.Name,
-		}, nil
+		report.State = []Change{{Who: conn.Label(), Before: "(none)", After: connSnap.Summary(conn.Kind)}, {Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}}
+		report.Socket = s.Name
+		return l.tell(report, acceptProse, data), nil
 	}
 }

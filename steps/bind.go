@@ -16,7 +16,7 @@ var BindStep = &Step{
 	Usage:    `bind SOCK [HOST] PORT      (HOST "", * or any = every interface)`,
 	Example:  `bind server "" 8081`,
 	Summary:  "give a socket its address",
-	About:    bindProse.about(),
+	About:    bindProse.About(),
 	Complete: socketNames(hostsThenNothing),
 	Run:      runBind,
 }
@@ -70,25 +70,22 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 	data := bindData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Host: host, PyHost: pyHost(host),
 		Port: int(p), Resolved: resolved, Every: addr.IsUnspecified(), Loopback: addr.IsLoopback(),
 		IPv6: s.Family == IPv6, Datagram: s.Kind == Datagram}
-	before := Read(s)
+	before := l.look(s)
 	call := fmt.Sprintf("bind(%d, %s)", s.FD, ap)
 	if err := bindCall(s.FD, sockaddr(s.Family, ap)); err != nil {
 		data.Local = ap.String()
 		return bindProse.refused(call, err, data), nil
 	}
-	after := Read(s)
+	after := l.look(s)
 	data.Local, data.LocalPort = after.Local.String(), int(after.Local.Port())
-	if s.Family == IPv6 {
+	if s.Family == IPv6 && !l.CallsOnly {
 		v, _ := unix.GetsockoptInt(s.FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
 		data.V6Only = v == 1
 	}
-	return &Report{
-		Call:   call + " = 0",
-		Says:   bindProse.render("says", data),
-		State:  []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}},
-		Python: bindProse.render("python", data),
-		Next:   bindProse.render("next", data),
-	}, nil
+	return l.tell(&Report{
+		Call:  call + " = 0",
+		State: []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}},
+	}, bindProse, data), nil
 }
 
 // addressState is a socket's local address and state, for a state line.

@@ -120,7 +120,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Rep
 	report := &Report{
 		Call:   fmt.Sprintf("%s = %d", call, data.Sent),
 		State:  []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
-		Python: bulkProse.render("python", data),
+		Python: bulkProse.Render("python", data),
 	}
 	if data.Sent < n && !data.Stopped && failure != nil {
 		report.Call += fmt.Sprintf("  (then %s)", unix.ErrnoName(errnoOf(failure)))
@@ -129,8 +129,8 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Rep
 		data.PeerLabel, data.PeerRecvQ = peer.Label(), snap.RecvQ
 		report.State = append(report.State, Change{Who: peer.Label(), After: queues(snap)})
 	}
-	report.Says = bulkProse.render("says", data)
-	report.Next = bulkProse.render("next", data)
+	report.Says = bulkProse.Render("says", data)
+	report.Next = bulkProse.Render("next", data)
 	if data.Sent > 0 && after.Connected() {
 		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after), What: fmt.Sprintf("%d bytes", data.Sent)}}
 	}

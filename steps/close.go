@@ -2,7 +2,7 @@ package steps
 
 import (
 	"context"
-	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -14,7 +14,7 @@ var CloseStep = &Step{
 	Usage:    "close SOCK | close all",
 	Example:  "close conn",
 	Summary:  "give a socket back to the kernel",
-	About:    closeProse.about(),
+	About:    closeProse.About(),
 	Complete: completeClose,
 	Run:      runClose,
 }
@@ -61,7 +61,7 @@ func runClose(_ context.Context, l *Lab, args []string) (*Report, error) {
 // reports them together.
 func (l *Lab) CloseAll() *Report {
 	all := l.Sockets()
-	report := &Report{Says: closeProse.render("all", closeData{Count: len(all)}), inHistory: true}
+	report := &Report{Says: closeProse.Render("all", closeData{Count: len(all)}), inHistory: true}
 	var calls []string
 	for _, s := range all {
 		r := l.closeOne(s, "closed by `close all`")
@@ -82,13 +82,13 @@ func (l *Lab) CloseAll() *Report {
 }
 
 func (l *Lab) closeOne(s *Socket, how string) *Report {
-	before := Read(s)
+	before := l.look(s)
 	peer, _, hasPeer := l.peerOf(s, before)
 	end := l.endName(s, before)
 	data := closeData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Local: ShowAddr(before.Local),
 		Remote: ShowAddr(before.Remote), Listener: before.State == Listen, Waiting: before.AcceptQueue,
 		Unread: before.RecvQ, Connected: s.Kind == Stream && before.Connected(), Datagram: s.Kind == Datagram}
-	call := fmt.Sprintf("close(%d)", s.FD)
+	call := "close(" + strconv.Itoa(s.FD) + ")"
 
 	l.mu.Lock()
 	err := closeCall(s.FD)
@@ -98,6 +98,9 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	l.remove(s, how)
 	if err != nil {
 		return closeProse.refused(call, err, data)
+	}
+	if l.CallsOnly {
+		return &Report{Call: call + " = 0"}
 	}
 	if data.Connected {
 		l.rememberEnd(s, before)
@@ -109,23 +112,22 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 			after += ", connection " + data.KernelState + " in the kernel"
 		} else {
 			after += ", connection gone"
-		}
-		if st, ok := ConnectionState(before.Remote, before.Local); ok {
-			data.OtherEndState = st.String()
+			// Only a connection gone from this side has its other end
+			// told of (close.txt), so only then is the other end asked for.
+			if st, ok := ConnectionState(before.Remote, before.Local); ok {
+				data.OtherEndState = st.String()
+			}
 		}
 	}
 	report := &Report{
-		Call:   call + " = 0",
-		State:  []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after}},
-		Python: closeProse.render("python", data),
+		Call:  call + " = 0",
+		State: []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after}},
 	}
 	if hasPeer {
-		ps := Read(peer)
+		ps := l.look(peer)
 		data.PeerLabel, data.PeerState = peer.Label(), ps.Summary(peer.Kind)
 		report.State = append(report.State, Change{Who: peer.Label(), After: data.PeerState})
 	}
-	report.Says = closeProse.render("says", data)
-	report.Next = closeProse.render("next", data)
 	switch {
 	case data.Connected && data.Unread > 0:
 		report.Packets = []Packet{{From: s.Name, To: end, What: "RST"}}
@@ -133,5 +135,5 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		// In the other states shutdown has sent this side's FIN already.
 		report.Packets = []Packet{{From: s.Name, To: end, What: "FIN"}}
 	}
-	return report
+	return l.tell(report, closeProse, data)
 }

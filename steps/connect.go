@@ -18,7 +18,7 @@ var ConnectStep = &Step{
 	Usage:    "connect SOCK HOST PORT [--timeout D]",
 	Example:  "connect client 127.0.0.1 8081",
 	Summary:  "connect a socket to a server",
-	About:    connectProse.about(),
+	About:    connectProse.About(),
 	Complete: socketNames(hostsThenNothing),
 	Run:      runConnect,
 }
@@ -72,7 +72,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	remote := netip.AddrPortFrom(addr, port)
 	data := connectData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Host: args[1], PyHost: pyHost(args[1]),
 		Port: int(port), Remote: remote.String(), Resolved: resolved, Datagram: s.Kind == Datagram}
-	before := Read(s)
+	before := l.lookBefore(s)
 	data.AutoBound = !before.Bound()
 	call := fmt.Sprintf("connect(%d, %s)", s.FD, remote)
 
@@ -92,14 +92,13 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		return r, nil
 	}
-	after := Read(s)
+	after := l.look(s)
 	data.Local, data.LocalPort, data.Took = after.Local.String(), int(after.Local.Port()), ms(took)
 	report := &Report{
 		Call:   call + " = 0",
 		Took:   took,
 		TookAs: "handshake",
 		State:  []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
-		Python: connectProse.render("python", data),
 	}
 	if data.InProgress {
 		report.Call, report.Took = call+" = -1 EINPROGRESS", 0
@@ -121,9 +120,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			report.Packets = append(report.Packets, Packet{From: s.Name, To: server, What: "ACK"})
 		}
 	}
-	report.Says = connectProse.render("says", data)
-	report.Next = connectProse.render("next", data)
-	return report, nil
+	return l.tell(report, connectProse, data), nil
 }
 
 // stopError carries the report of a wait that ended before the call did.
@@ -189,12 +186,16 @@ func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, non
 
 // listenerFor finds the lab's listening socket that a connection to remote
 // reaches, if there is one, with its state after the connection arrived.
+// Only the narration shows it, so with CallsOnly it is not looked for.
 func (l *Lab) listenerFor(remote netip.AddrPort) (*Socket, Snapshot, bool) {
+	if l.CallsOnly {
+		return nil, Snapshot{}, false
+	}
 	for _, s := range l.Sockets() {
 		if s.Kind != Stream {
 			continue
 		}
-		snap := Read(s)
+		snap := l.look(s)
 		if snap.State == Listen && snap.Local.Port() == remote.Port() &&
 			(snap.Local.Addr().IsUnspecified() || snap.Local.Addr().Unmap() == remote.Addr().Unmap()) {
 			return s, snap, true

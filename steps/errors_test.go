@@ -185,7 +185,7 @@ func TestRefused(t *testing.T) {
 			if !strings.HasPrefix(rep.Call, line[0]+"(") {
 				t.Errorf("got call %q, want the %s call", rep.Call, line[0])
 			}
-			if want := proseOf[line[0]].render("python", nil); rep.Python == "" && want != "" {
+			if want := proseOf[line[0]].Render("python", nil); rep.Python == "" && want != "" {
 				t.Errorf("got no python line, want one")
 			}
 			checkUnchangedBut(t, strings.Join(line, " "), before, l, tt.ignore)

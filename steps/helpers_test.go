@@ -22,7 +22,7 @@ const stepTimeout = 5 * time.Second
 func newLab(t testing.TB) *Lab {
 	t.Helper()
 	l := NewLab()
-	l.Waiting = func(what string) { checkText(t, "waiting", what) }
+	l.Waiting = func(what func() string) { checkText(t, "waiting", what()) }
 	t.Cleanup(func() { checkReport(t, "close all", l.CloseAll()) })
 	return l
 }
@@ -116,7 +116,7 @@ func checkFailure(t testing.TB, rep *Report, step string, want unix.Errno) {
 }
 
 // proseOf is each step's parsed prose file.
-var proseOf = map[string]*prose{
+var proseOf = map[string]*Prose{
 	"socket": socketProse, "bind": bindProse, "listen": listenProse, "accept": acceptProse,
 	"connect": connectProse, "send": sendProse, "recv": recvProse, "close": closeProse,
 }

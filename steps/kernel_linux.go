@@ -4,7 +4,6 @@ package steps
 
 import (
 	"bufio"
-	"encoding/binary"
 	"encoding/hex"
 	"net/netip"
 	"os"
@@ -15,20 +14,54 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Read asks the kernel about the socket now: its addresses from
-// getsockname/getpeername, TCP state and a listener's accept queue from
-// TCP_INFO, queued bytes from SIOCINQ/SIOCOUTQ, and readiness from poll
-// with a zero timeout. It consumes nothing.
+// Read asks the kernel about the socket now: what readState reads, whether
+// it is non-blocking from fcntl, and readiness from poll with a zero
+// timeout. It consumes nothing.
 func Read(s *Socket) Snapshot {
-	snap := Snapshot{Kind: s.Kind}
-	if sa, err := unix.Getsockname(s.FD); err == nil {
-		snap.Local = addrPortOf(sa)
+	snap := readState(s)
+	if flags, err := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0); err == nil {
+		snap.NonBlocking = flags&unix.O_NONBLOCK != 0
+	}
+	fds := []unix.PollFd{{Fd: int32(s.FD), Events: unix.POLLIN | unix.POLLOUT | unix.POLLRDHUP}}
+	if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
+		ev := fds[0].Revents
+		snap.Readable = ev&unix.POLLIN != 0
+		snap.Writable = ev&unix.POLLOUT != 0
+		snap.PeerClosed = ev&unix.POLLRDHUP != 0
+		snap.Hangup = ev&unix.POLLHUP != 0
+		snap.Error = ev&unix.POLLERR != 0
+	}
+	return snap
+}
+
+// readState asks the kernel what a step's report shows of a socket: its
+// addresses from getsockname/getpeername, TCP state and a listener's
+// accept queue from TCP_INFO, and queued bytes from SIOCINQ/SIOCOUTQ. A
+// listener has no peer and no queued bytes, so it is not asked for them.
+func readState(s *Socket) Snapshot {
+	snap := readNew(s)
+	if snap.State == Listen {
+		return snap
 	}
 	if sa, err := unix.Getpeername(s.FD); err == nil {
 		snap.Remote = addrPortOf(sa)
 	}
-	if flags, err := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0); err == nil {
-		snap.NonBlocking = flags&unix.O_NONBLOCK != 0
+	inq, errIn := unix.IoctlGetInt(s.FD, unix.SIOCINQ)
+	outq, errOut := unix.IoctlGetInt(s.FD, unix.SIOCOUTQ)
+	if errIn == nil && errOut == nil {
+		snap.RecvQ, snap.SendQ, snap.QueuesKnown = inq, outq, true
+	}
+	return snap
+}
+
+// readNew asks the kernel what accept's report shows of the connection it
+// has just made, and readState begins with: the local address from
+// getsockname, and the TCP state (for a listener, its accept queue) from
+// TCP_INFO. The peer is the address accept returned.
+func readNew(s *Socket) Snapshot {
+	snap := Snapshot{Kind: s.Kind}
+	if sa, err := unix.Getsockname(s.FD); err == nil {
+		snap.Local = addrPortOf(sa)
 	}
 	if s.Kind == Stream {
 		if info, err := unix.GetsockoptTCPInfo(s.FD, unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
@@ -43,22 +76,6 @@ func Read(s *Socket) Snapshot {
 		}
 	} else {
 		snap.FromKernel = true
-	}
-	if snap.State != Listen {
-		inq, errIn := unix.IoctlGetInt(s.FD, unix.SIOCINQ)
-		outq, errOut := unix.IoctlGetInt(s.FD, unix.SIOCOUTQ)
-		if errIn == nil && errOut == nil {
-			snap.RecvQ, snap.SendQ, snap.QueuesKnown = inq, outq, true
-		}
-	}
-	fds := []unix.PollFd{{Fd: int32(s.FD), Events: unix.POLLIN | unix.POLLOUT | unix.POLLRDHUP}}
-	if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
-		ev := fds[0].Revents
-		snap.Readable = ev&unix.POLLIN != 0
-		snap.Writable = ev&unix.POLLOUT != 0
-		snap.PeerClosed = ev&unix.POLLRDHUP != 0
-		snap.Hangup = ev&unix.POLLHUP != 0
-		snap.Error = ev&unix.POLLERR != 0
 	}
 	return snap
 }
@@ -140,10 +157,9 @@ func parseProcAddr(s string) (netip.AddrPort, bool) {
 }
 
 // ConnectionState finds a connection in the kernel's table by its two
-// ends, for what happens to it after its file descriptor is closed. It
-// asks sock_diag for that one connection, which takes microseconds; only
-// if that fails does it read the whole table from /proc/net/tcp, which
-// walks every bucket of the kernel's hash table and takes milliseconds.
+// ends, for what happens to it after its file descriptor is closed. It asks
+// sock_diag for that one connection, and reads the whole of /proc/net/tcp
+// only where sock_diag cannot be asked.
 func ConnectionState(local, remote netip.AddrPort) (TCPState, bool) {
 	if state, found, err := diagState(local, remote); err == nil {
 		return state, found
@@ -158,74 +174,6 @@ func ConnectionState(local, remote netip.AddrPort) (TCPState, bool) {
 		}
 	}
 	return 0, false
-}
-
-// diagState asks the kernel's sock_diag netlink interface for the state of
-// the one TCP connection with these ends (the request the `ss` tool makes),
-// including one in TIME_WAIT that no descriptor holds.
-func diagState(local, remote netip.AddrPort) (TCPState, bool, error) {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
-	if err != nil {
-		return 0, false, err
-	}
-	defer unix.Close(fd)
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 1}); err != nil {
-		return 0, false, err
-	}
-
-	// struct nlmsghdr, then struct inet_diag_req_v2 (linux/inet_diag.h).
-	const reqLen = unix.SizeofNlMsghdr + 56
-	req := make([]byte, reqLen)
-	ne := binary.NativeEndian
-	ne.PutUint32(req[0:], reqLen)
-	ne.PutUint16(req[4:], unix.SOCK_DIAG_BY_FAMILY)
-	ne.PutUint16(req[6:], unix.NLM_F_REQUEST)
-	diag := req[unix.SizeofNlMsghdr:]
-	diag[0], diag[1] = unix.AF_INET6, unix.IPPROTO_TCP
-	ne.PutUint32(diag[4:], ^uint32(0)) // every state
-	binary.BigEndian.PutUint16(diag[8:], local.Port())
-	binary.BigEndian.PutUint16(diag[10:], remote.Port())
-	if l, r := local.Addr().Unmap(), remote.Addr().Unmap(); l.Is4() && r.Is4() {
-		diag[0] = unix.AF_INET
-		l4, r4 := l.As4(), r.As4()
-		copy(diag[12:], l4[:])
-		copy(diag[28:], r4[:])
-	} else {
-		l16, r16 := local.Addr().As16(), remote.Addr().As16()
-		copy(diag[12:], l16[:])
-		copy(diag[28:], r16[:])
-	}
-	ne.PutUint32(diag[48:], ^uint32(0)) // INET_DIAG_NOCOOKIE
-	ne.PutUint32(diag[52:], ^uint32(0))
-	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return 0, false, err
-	}
-
-	buf := make([]byte, 4096)
-	n, _, err := unix.Recvfrom(fd, buf, 0)
-	if err != nil {
-		return 0, false, err
-	}
-	if n < unix.SizeofNlMsghdr+4 {
-		return 0, false, unix.EBADMSG
-	}
-	switch ne.Uint16(buf[4:]) {
-	case unix.NLMSG_ERROR:
-		if errno := unix.Errno(-int32(ne.Uint32(buf[unix.SizeofNlMsghdr:]))); errno != unix.ENOENT {
-			return 0, false, errno
-		}
-		return 0, false, nil // no such connection
-	case unix.SOCK_DIAG_BY_FAMILY:
-		// struct inet_diag_msg: family, state, timer, retrans, then the
-		// ends as asked. With no connection of those ends the kernel
-		// answers with the listener on the local port, which is not it.
-		msg := buf[unix.SizeofNlMsghdr:n]
-		if len(msg) < 8 || binary.BigEndian.Uint16(msg[4:]) != local.Port() || binary.BigEndian.Uint16(msg[6:]) != remote.Port() {
-			return 0, false, nil
-		}
-		return TCPState(msg[1]), true, nil
-	}
-	return 0, false, unix.EBADMSG
 }
 
 // WaitingPeers lists the clients in a listener's accept queue: connections

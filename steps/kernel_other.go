@@ -10,16 +10,11 @@ import (
 )
 
 // Read asks the kernel what this system lets sockstep ask portably: the
-// addresses and readiness. TCP state and queue lengths are not read here,
-// and the Snapshot says so (FromKernel false).
+// addresses, whether the socket is non-blocking, and readiness. TCP state
+// and queue lengths are not read here, and the Snapshot says so
+// (FromKernel false).
 func Read(s *Socket) Snapshot {
-	snap := Snapshot{Kind: s.Kind}
-	if sa, err := unix.Getsockname(s.FD); err == nil {
-		snap.Local = addrPortOf(sa)
-	}
-	if sa, err := unix.Getpeername(s.FD); err == nil {
-		snap.Remote = addrPortOf(sa)
-	}
+	snap := readState(s)
 	if flags, err := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0); err == nil {
 		snap.NonBlocking = flags&unix.O_NONBLOCK != 0
 	}
@@ -30,6 +25,30 @@ func Read(s *Socket) Snapshot {
 		snap.Writable = ev&unix.POLLOUT != 0
 		snap.Hangup = ev&unix.POLLHUP != 0
 		snap.Error = ev&unix.POLLERR != 0
+	}
+	return snap
+}
+
+// readState asks the kernel what a step's report shows of a socket, as far
+// as this system lets sockstep ask: its addresses.
+func readState(s *Socket) Snapshot {
+	var snap Snapshot
+	if sa, err := unix.Getsockname(s.FD); err == nil {
+		snap.Local = addrPortOf(sa)
+	}
+	if sa, err := unix.Getpeername(s.FD); err == nil {
+		snap.Remote = addrPortOf(sa)
+	}
+	return snap
+}
+
+// readNew asks the kernel what accept's report shows of the connection it
+// has just made, as far as this system lets sockstep ask: its local
+// address. The peer is the address accept returned.
+func readNew(s *Socket) Snapshot {
+	snap := Snapshot{Kind: s.Kind}
+	if sa, err := unix.Getsockname(s.FD); err == nil {
+		snap.Local = addrPortOf(sa)
 	}
 	return snap
 }

@@ -67,10 +67,17 @@ type Socket struct {
 	Kind   Kind
 	// AcceptedFrom names the listener this socket came from, or "".
 	AcceptedFrom string
+
+	label string // Label, made once the lab has named the socket
 }
 
 // Label is how a socket is always printed: its name and its fd together.
-func (s *Socket) Label() string { return fmt.Sprintf("%s (fd %d)", s.Name, s.FD) }
+func (s *Socket) Label() string {
+	if s.label != "" {
+		return s.label
+	}
+	return s.Name + " (fd " + strconv.Itoa(s.FD) + ")"
+}
 
 // Proto is the short form used in tables: tcp4, tcp6, udp4, udp6.
 func (s *Socket) Proto() string {
@@ -104,8 +111,26 @@ type Lab struct {
 
 	// Waiting, when set, is told what a step is about to wait for, before
 	// it blocks, so the learner knows why nothing happens and that Ctrl-C
-	// stops it.
-	Waiting func(what string)
+	// stops it. what writes the sentence, which costs something, so a
+	// Waiting that shows nothing need not call it.
+	Waiting func(what func() string)
+
+	// CallsOnly has the steps make their calls and report what the calls
+	// returned, and nothing else: no kernel state is read for the state
+	// lines and no prose is written, because nobody will see them (auto
+	// server --quiet prints only the tutorial's own lines). A refused call
+	// is still explained. Set it before the first step.
+	CallsOnly bool
+
+	// Driven says that a program, not the learner, chooses each next call
+	// (auto plays the tutorial's programs): the steps suggest none.
+	Driven bool
+
+	// ProseWhenShown has the steps leave their reports' prose to be
+	// written by Report.Narrate as the report is shown, so that a program
+	// that shows reports on a goroutine of its own (auto's narration) does
+	// not write it on the goroutine that makes the calls.
+	ProseWhenShown bool
 
 	// Progress, when set, is told how a long transfer is going.
 	Progress func(done, total int)
@@ -222,6 +247,7 @@ func (l *Lab) add(s *Socket, prefix string) {
 		s.Name = name
 	}
 	delete(l.gone, s.Name)
+	s.label = s.Name + " (fd " + strconv.Itoa(s.FD) + ")"
 	l.sockets = append(l.sockets, s)
 }
 

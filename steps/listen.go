@@ -20,7 +20,7 @@ var ListenStep = &Step{
 	Usage:    "listen SOCK [BACKLOG]      (BACKLOG defaults to 128, like Python)",
 	Example:  "listen server",
 	Summary:  "make a bound socket wait for connections",
-	About:    listenProse.about(),
+	About:    listenProse.About(),
 	Complete: socketNames(nil),
 	Run:      runListen,
 }
@@ -39,6 +39,7 @@ type listenData struct {
 	Every           bool
 	AutoBound       bool // the socket had no address, so the kernel chose one
 	Datagram        bool
+	ConnectHost     string // the host a client on this machine connects to
 }
 
 func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
@@ -47,7 +48,7 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, err
 	}
 	data := listenData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Backlog: DefaultBacklog,
-		Somaxconn: somaxconn(), Datagram: s.Kind == Datagram}
+		Datagram: s.Kind == Datagram}
 	switch len(args) {
 	case 1:
 	case 2:
@@ -59,26 +60,26 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 	default:
 		return nil, usageErr("listen takes a socket and an optional backlog")
 	}
-	before := Read(s)
+	before := l.look(s)
 	data.AutoBound = !before.Bound()
 	call := fmt.Sprintf("listen(%d, %d)", s.FD, data.Backlog)
 	if err := listenCall(s.FD, data.Backlog); err != nil {
 		return listenProse.refused(call, err, data), nil
 	}
-	after := Read(s)
+	after := l.look(s)
 	data.KernelBacklog, data.Local, data.Port = after.Backlog, after.Local.String(), int(after.Local.Port())
 	data.Every = after.Local.Addr().IsUnspecified()
-	data.Host = after.Local.Addr().String()
+	data.ConnectHost = after.Local.Addr().String()
 	if data.Every {
-		data.Host = loopback(s.Family)
+		data.ConnectHost = loopback(s.Family)
 	}
-	return &Report{
-		Call:   call + " = 0",
-		Says:   listenProse.render("says", data),
-		State:  []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
-		Python: listenProse.render("python", data),
-		Next:   listenProse.render("next", data),
-	}, nil
+	if !l.CallsOnly {
+		data.Somaxconn = somaxconn()
+	}
+	return l.tell(&Report{
+		Call:  call + " = 0",
+		State: []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
+	}, listenProse, data), nil
 }
 
 // somaxconn reads the machine's cap on any backlog, or 0.

@@ -19,7 +19,7 @@ var OptionStep = &Step{
 	Usage:    "option SOCK [NAME VALUE…]     (no NAME: list every option)",
 	Example:  "option server SO_REUSEADDR on",
 	Summary:  "read or set socket options",
-	About:    optionProse.about(),
+	About:    optionProse.About(),
 	Complete: completeOption,
 	Run:      runOption,
 }
@@ -201,10 +201,10 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	return &Report{
 		Call:   call + " = 0",
-		Says:   optionProse.render(o.Name, data),
+		Says:   optionProse.Render(o.Name, data),
 		State:  []Change{{Who: s.Label() + " " + o.Name, Before: data.Before, After: data.After}},
-		Python: optionProse.render(pythonSection(o.Name), data),
-		Next:   optionProse.render("next", data),
+		Python: optionProse.Render(pythonSection(o.Name), data),
+		Next:   optionProse.Render("next", data),
 	}, nil
 }
 
@@ -299,8 +299,8 @@ func listOptions(s *Socket) *Report {
 	return &Report{
 		Call:  fmt.Sprintf("getsockopt(%d, …) for each option", s.FD),
 		Lines: lines,
-		Says:  optionProse.render("says", data),
-		Next:  optionProse.render("next", data),
+		Says:  optionProse.Render("says", data),
+		Next:  optionProse.Render("next", data),
 	}
 }
 

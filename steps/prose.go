@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	"fmt"
+	"io/fs"
 	"regexp"
 	"strings"
 	"text/template"
@@ -22,7 +23,9 @@ import (
 // Sections other than [about] are Go templates
 // (https://pkg.go.dev/text/template) over the data the step passes; each
 // file's header lists the fields it can use. Line breaks inside a paragraph
-// are spaces; a blank line starts a new paragraph.
+// are spaces; a blank line starts a new paragraph. Other packages keep
+// their narration in the same format, with sections of their own, through
+// LoadProse.
 //
 //go:embed socket.txt bind.txt listen.txt accept.txt connect.txt send.txt recv.txt close.txt waiting.txt shutdown.txt sendto.txt recvfrom.txt option.txt bulk.txt
 var proseFiles embed.FS
@@ -32,20 +35,17 @@ var proseFuncs = template.FuncMap{
 	"mul2": func(n int) int { return 2 * n },
 }
 
-// prose is one step's parsed prose.
-type prose struct {
+// A Prose is one parsed prose file: named sections of text, each a template.
+type Prose struct {
 	file     string
 	sections map[string]*template.Template
 }
 
-var (
-	sectionLine = regexp.MustCompile(`^\[([A-Za-z0-9_ -]+)\]\s*$`)
-	blankLine   = regexp.MustCompile(`\n\s*\n`)
-)
+var sectionLine = regexp.MustCompile(`^\[([A-Za-z0-9_ -]+)\]\s*$`)
 
 // parseProse reads one prose file. Errors name the file and line.
-func parseProse(file, text string, required ...string) (*prose, error) {
-	p := &prose{file: file, sections: map[string]*template.Template{}}
+func parseProse(file, text string, required ...string) (*Prose, error) {
+	p := &Prose{file: file, sections: map[string]*template.Template{}}
 	var name string
 	var body []string
 	var start int
@@ -93,10 +93,17 @@ func parseProse(file, text string, required ...string) (*prose, error) {
 // stepSections are the sections every step's prose file has.
 var stepSections = []string{"about", "says", "python", "next"}
 
-// loadProse parses a prose file at start-up; a broken file stops the
-// program at once, and the tests, which start it, fail with the file and line.
-func loadProse(file string, required ...string) *prose {
-	text, err := proseFiles.ReadFile(file)
+// loadProse parses one of the steps' prose files at start-up.
+func loadProse(file string, required ...string) *Prose {
+	return LoadProse(proseFiles, file, required...)
+}
+
+// LoadProse parses a prose file, in the format described at the top of this
+// file, from fsys at start-up. A broken file stops the program at once, and
+// the tests, which start it, fail with the file and line; so the packages
+// that keep their narration this way call it when they are initialised.
+func LoadProse(fsys fs.FS, file string, required ...string) *Prose {
+	text, err := fs.ReadFile(fsys, file)
 	if err != nil {
 		panic(err)
 	}
@@ -107,10 +114,10 @@ func loadProse(file string, required ...string) *prose {
 	return p
 }
 
-// render fills a section in with data. Paragraphs are folded to single
+// Render fills a section in with data. Paragraphs are folded to single
 // lines and separated by "\n". A template that fails says so in the text,
 // where a test sees it, rather than hiding the failure.
-func (p *prose) render(section string, data any) string {
+func (p *Prose) Render(section string, data any) string {
 	t := p.sections[section]
 	if t == nil {
 		return ""
@@ -122,32 +129,43 @@ func (p *prose) render(section string, data any) string {
 	return foldParagraphs(b.String())
 }
 
-// foldParagraphs joins the lines of each paragraph with single spaces.
+// foldParagraphs joins the lines of each paragraph with single spaces, and
+// the paragraphs, which blank lines separate, with "\n".
 func foldParagraphs(s string) string {
-	var paras []string
-	for _, para := range blankLine.Split(strings.TrimSpace(s), -1) {
-		if f := strings.Join(strings.Fields(para), " "); f != "" {
-			paras = append(paras, f)
+	var b strings.Builder
+	b.Grow(len(s))
+	gap := "" // what goes before the next word: nothing, " " or "\n"
+	for line := range strings.Lines(s) {
+		if strings.TrimSpace(line) == "" {
+			if b.Len() > 0 {
+				gap = "\n"
+			}
+			continue
+		}
+		for word := range strings.FieldsSeq(line) {
+			b.WriteString(gap)
+			b.WriteString(word)
+			gap = " "
 		}
 	}
-	return strings.Join(paras, "\n")
+	return b.String()
 }
 
-// about is the [about] section, which takes no data.
-func (p *prose) about() string { return p.render("about", nil) }
+// About is the [about] section, which takes no data.
+func (p *Prose) About() string { return p.Render("about", nil) }
 
 // refused builds the report of a call the kernel refused: the call with
 // its errno, what the errno means, what it means for this step (the
 // section named after the errno, if the file has one), and what Python
 // would raise.
-func (p *prose) refused(call string, err error, data any) *Report {
+func (p *Prose) refused(call string, err error, data any) *Report {
 	help, ok := ExplainErrno(err)
 	if !ok {
 		help = ErrnoHelp{Name: "error", Meaning: err.Error()}
 	}
 	return &Report{
 		Call:    fmt.Sprintf("%s = -1 %s (errno %d)", call, help.Name, help.Number),
-		Failure: &Failure{ErrnoHelp: help, ForStep: p.render(help.Name, data)},
-		Python:  p.render("python", data),
+		Failure: &Failure{ErrnoHelp: help, ForStep: p.Render(help.Name, data)},
+		Python:  p.Render("python", data),
 	}
 }

@@ -89,7 +89,7 @@ func TestProseFiles(t *testing.T) {
 					}
 				}
 				for _, data := range []any{want.data, filled(want.data)} {
-					checkText(t, name+" ["+section+"]", p.render(section, data))
+					checkText(t, name+" ["+section+"]", p.Render(section, data))
 				}
 				if want.required[0] != "about" || contains(stepSections, section) || contains(want.extra, section) {
 					continue
@@ -103,7 +103,7 @@ func TestProseFiles(t *testing.T) {
 					t.Errorf("%s: got section [%s], want [%s]: sockstep names errno %d so, and would never show it", name, section, help.Name, errno)
 				}
 			}
-			if p.about() == "" && want.required[0] == "about" {
+			if p.About() == "" && want.required[0] == "about" {
 				t.Errorf("%s: got an empty [about]", name)
 			}
 		})
@@ -215,7 +215,7 @@ func TestProseRender(t *testing.T) {
 		{"absent", ""},
 	}
 	for _, tt := range tests {
-		got := p.render(tt.section, waitData{Label: "s1 (fd 3)", State: "LISTEN"})
+		got := p.Render(tt.section, waitData{Label: "s1 (fd 3)", State: "LISTEN"})
 		if !strings.HasPrefix(got, tt.want) || (tt.want == "" && got != "") {
 			t.Errorf("[%s]: got %q, want %q", tt.section, got, tt.want)
 		}

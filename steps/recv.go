@@ -25,7 +25,7 @@ var RecvStep = &Step{
 	Usage:    "recv SOCK [BUFSIZE] [--timeout D] [--hex] | recv SOCK --all   (BUFSIZE defaults to 1024)",
 	Example:  "recv conn",
 	Summary:  "receive the bytes that have arrived",
-	About:    recvProse.about(),
+	About:    recvProse.About(),
 	Complete: socketNames(keywords("1024", "--timeout", "--hex", "--all")),
 	Run: func(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return receive(ctx, l, args, "recv", recvProse)
@@ -50,7 +50,7 @@ type recvData struct {
 }
 
 // receive is recv and recvfrom: they differ only in what they tell.
-func receive(ctx context.Context, l *Lab, args []string, name string, p *prose) (*Report, error) {
+func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) (*Report, error) {
 	args, flags, err := takeFlags(args, []string{"timeout"}, []string{"hex", "all"})
 	if err != nil {
 		return nil, err
@@ -81,8 +81,8 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *prose) 
 		}
 		return l.receiveAll(s, name, p, flags["hex"] != "")
 	}
-	before := Read(s)
-	call := fmt.Sprintf("%s(%d, %d)", name, s.FD, data.BufSize)
+	before := l.lookBefore(s)
+	call := name + "(" + strconv.Itoa(s.FD) + ", " + strconv.Itoa(data.BufSize) + ")"
 	// A TCP socket that is not connected fails at once (ENOTCONN); only a
 	// connection, or a datagram socket, has anything to wait for.
 	waits := !before.NonBlocking && (s.Kind == Datagram || before.Connected() || !before.FromKernel)
@@ -119,7 +119,15 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *prose) 
 			data.Truncated, n = n-len(buf), len(buf)
 		}
 		got := buf[:n]
-		after := Read(s)
+		result := call + " = " + strconv.Itoa(n)
+		if from != nil {
+			result += "  from " + addrPortOf(from).String()
+		}
+		report := &Report{Call: result, Data: got, Hex: flags["hex"] != ""}
+		if l.CallsOnly {
+			return report, nil
+		}
+		after := l.look(s)
 		data.Got, data.Left, data.State = n, after.RecvQ, after.Summary(s.Kind)
 		data.Closed = n == 0 && s.Kind == Stream
 		data.Reset = n > 0 && s.Kind == Stream && after.FromKernel && after.State == Closed
@@ -129,19 +137,8 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *prose) 
 		} else if after.Connected() {
 			data.From = after.Remote.String()
 		}
-		result := fmt.Sprintf("%s = %d", call, n)
-		if from != nil {
-			result += "  from " + data.From
-		}
-		return &Report{
-			Call:   result,
-			Says:   p.render("says", data),
-			State:  []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
-			Python: p.render("python", data),
-			Next:   p.render("next", data),
-			Data:   got,
-			Hex:    flags["hex"] != "",
-		}, nil
+		report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
+		return l.tell(report, p, data), nil
 	}
 }
 
@@ -150,8 +147,8 @@ const drainShown = 4096
 
 // receiveAll is recv --all: it reads everything queued now, without
 // waiting, and tells how much there was.
-func (l *Lab) receiveAll(s *Socket, name string, p *prose, hex bool) (*Report, error) {
-	before := Read(s)
+func (l *Lab) receiveAll(s *Socket, name string, p *Prose, hex bool) (*Report, error) {
+	before := l.look(s)
 	call := fmt.Sprintf("%s(%d, %d) until empty", name, s.FD, bulkChunk)
 	total, calls, kept, closed, err := l.drain(s, drainShown)
 	data := recvData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, BufSize: bulkChunk, Got: total,
@@ -159,16 +156,17 @@ func (l *Lab) receiveAll(s *Socket, name string, p *prose, hex bool) (*Report, e
 	if err != nil && total == 0 {
 		return p.refused(call, err, data), nil
 	}
-	after := Read(s)
+	after := l.look(s)
 	data.State = after.Summary(s.Kind)
-	return &Report{
+	report := &Report{
 		Call:      fmt.Sprintf("%s: %d calls, %d bytes", call, calls, total),
-		Says:      p.render("all", data),
 		State:     []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
-		Python:    p.render("python", data),
-		Next:      p.render("next", data),
 		Data:      kept,
 		DataTotal: total,
 		Hex:       hex,
-	}, nil
+	}
+	l.tell(report, p, data)
+	report.Narrate()
+	report.Says = p.Render("all", data) // --all has sentences of its own
+	return report, nil
 }

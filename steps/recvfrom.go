@@ -11,7 +11,7 @@ var RecvfromStep = &Step{
 	Usage:    "recvfrom SOCK [BUFSIZE] [--timeout D] [--hex]",
 	Example:  "recvfrom u",
 	Summary:  "receive one datagram and its sender (UDP)",
-	About:    recvfromProse.about(),
+	About:    recvfromProse.About(),
 	Complete: socketNames(keywords("1024", "--timeout", "--hex")),
 	Run: func(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return receive(ctx, l, args, "recvfrom", recvfromProse)

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"errors"
+	"net/netip"
 	"time"
 )
 
@@ -10,17 +11,19 @@ import (
 // state change read back from the kernel, the same line in Python, and what
 // to try next.
 type Report struct {
-	Call      string        // "bind(3, 0.0.0.0:8081) = 0"
-	Took      time.Duration // how long the call took, when that teaches something
-	TookAs    string        // what Took measured: "handshake", "waited"
-	Says      string        // one to three plain sentences
-	State     []Change      // read from the kernel before and after
-	Python    string        // the same line in Python
-	Next      string        // a command to try next
-	Data      []byte        // bytes received, to be shown safely
-	DataTotal int           // how many bytes were received, when Data keeps only the first
-	Hex       bool          // show Data as a hex dump
-	Lines     []string      // extra lines of output (the tutorial's prints)
+	Call      string         // "bind(3, 0.0.0.0:8081) = 0"
+	Took      time.Duration  // how long the call took, when that teaches something
+	TookAs    string         // what Took measured: "handshake", "waited"
+	Says      string         // one to three plain sentences
+	State     []Change       // read from the kernel before and after
+	Python    string         // the same line in Python
+	Next      string         // a command to try next
+	Data      []byte         // bytes received, to be shown safely
+	DataTotal int            // how many bytes were received, when Data keeps only the first
+	Hex       bool           // show Data as a hex dump
+	Lines     []string       // lines of a listing (option's values)
+	Peer      netip.AddrPort // the peer's address, as accept returned it
+	Sent      int            // how many bytes send handed to the kernel
 
 	// Socket names the socket the call was made on, when the step's first
 	// argument does not (socket, accept); Packets are what the call sent.
@@ -34,10 +37,24 @@ type Report struct {
 	// Stopped is set when a wait ended without the call completing
 	// (Ctrl-C or --timeout); nothing about the socket changed.
 	Stopped bool
+
+	// prose writes Says, Python and Next, when the lab leaves that to be
+	// done as the report is shown (Lab.ProseWhenShown).
+	prose func(*Report)
 }
 
 // Failed says whether the step did not do what it was asked.
 func (r *Report) Failed() bool { return r.Failure != nil || r.Stopped }
+
+// Narrate writes the report's prose (Says, Python, Next), if its lab left
+// that to be done as the report is shown; otherwise it does nothing.
+// Whoever shows a report calls it first, on one goroutine at a time.
+func (r *Report) Narrate() {
+	if write := r.prose; write != nil {
+		r.prose = nil
+		write(r)
+	}
+}
 
 // A Change is one line of state: who, and what the kernel says before and
 // after the call. Before is empty when there is nothing to compare.

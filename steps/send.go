@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
@@ -16,11 +17,11 @@ var sendProse = loadProse("send.txt", stepSections...)
 // SendStep sends bytes on a connected socket: send(5, "You are connected") = 17.
 var SendStep = &Step{
 	Name:     "send",
-	Usage:    `send SOCK TEXT… | send SOCK --bytes N    (text: words joined by spaces, or "quoted\r\n")`,
+	Usage:    `send SOCK [--timeout D] TEXT… | send SOCK --bytes N   (text: words joined by spaces, or "quoted\r\n")`,
 	Example:  `send conn "You are connected"`,
 	Summary:  "send bytes on a connection",
-	About:    sendProse.about(),
-	Complete: socketNames(nil),
+	About:    sendProse.About(),
+	Complete: socketNames(keywords("--timeout")),
 	Run:      runSend,
 }
 
@@ -48,10 +49,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(args) < 2 {
-		return nil, usageErr("send needs the text to send after the socket (use \"\" to send nothing)")
-	}
-	if strings.HasPrefix(args[1], "--bytes") {
+	if len(args) > 1 && strings.HasPrefix(args[1], "--bytes") {
 		rest, flags, err := takeFlags(args[1:], []string{"bytes"}, nil)
 		if err != nil {
 			return nil, err
@@ -65,46 +63,55 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		return l.sendBulk(ctx, s, n, fmt.Sprintf("send(%d, %d bytes)", s.FD, n))
 	}
-	msg := []byte(strings.Join(args[1:], " "))
-	before := Read(s)
-	data := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Text: Printable(msg),
-		PyBytes: pyBytes(msg), Asked: len(msg), Datagram: s.Kind == Datagram}
-	call := fmt.Sprintf("send(%d, %s, %d)", s.FD, quoteShort(msg), len(msg))
+	text, timeout, err := takeSendTimeout(args[1:])
+	if err != nil {
+		return nil, err
+	}
+	if len(text) == 0 {
+		return nil, usageErr("send needs the text to send after the socket (use \"\" to send nothing)")
+	}
+	msg := []byte(strings.Join(text, " "))
+	before := l.lookBefore(s)
+	data := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: len(msg), Datagram: s.Kind == Datagram}
+	if !l.CallsOnly {
+		data.Text, data.PyBytes = Printable(msg), pyBytes(msg)
+	}
+	call := "send(" + strconv.Itoa(s.FD) + ", " + quoteShort(msg) + ", " + strconv.Itoa(len(msg)) + ")"
 
-	sent, pieces, stop, err := l.send(ctx, s, msg, nil, before.NonBlocking, call)
+	sent, pieces, stop, err := l.send(ctx, s, msg, nil, before.NonBlocking, timeout, call)
 	data.Sent, data.Pieces = sent, pieces
 	if stop != nil {
-		stop.Says = fmt.Sprintf("%d of %d bytes were sent before you stopped. ", sent, len(msg)) + stop.Says
+		stop.Sent = sent
+		stop.Says = fmt.Sprintf("%d of %d bytes were sent before the wait ended. ", sent, len(msg)) + stop.Says
 		return stop, nil
 	}
 	if err != nil {
+		data.Text, data.PyBytes = Printable(msg), pyBytes(msg)
 		// The kernel binds an unbound socket before it looks for the
 		// peer, so even a refused send can leave it with an address.
-		after := Read(s)
-		data.AutoBound, data.Local = !before.Bound() && after.Bound(), after.Local.String()
+		after := readState(s)
+		data.AutoBound, data.Local = !before.Bound() && after.Bound() && !l.CallsOnly, after.Local.String()
 		report := sendProse.refused(call, err, data)
 		if data.AutoBound {
 			report.State = []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}}
 		}
 		return report, nil
 	}
+	report := &Report{Call: call + " = " + strconv.Itoa(sent), Sent: sent}
+	if l.CallsOnly {
+		return report, nil
+	}
 	data.Partial = sent < len(msg)
-	after := Read(s)
+	after := l.look(s)
 	data.SendQ = after.SendQ
 	if after.Connected() {
 		data.Peer = after.Remote.String()
 	}
-	report := &Report{
-		Call:   fmt.Sprintf("%s = %d", call, sent),
-		Python: sendProse.render("python", data),
-		State:  []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
-	}
+	report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
 	if peer, snap, ok := l.peerOf(s, after); ok {
 		data.PeerLabel, data.PeerName, data.PeerRecvQ = peer.Label(), peer.Name, snap.RecvQ
 		report.State = append(report.State, Change{Who: peer.Label(), After: queues(snap)})
 	}
-	report.Says = sendProse.render("says", data)
-	report.Next = sendProse.render("next", data)
 	if sent > 0 && after.Connected() {
 		what := fmt.Sprintf("%d bytes", sent)
 		if s.Kind == Datagram {
@@ -112,16 +119,39 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after), What: what}}
 	}
-	return report, nil
+	return l.tell(report, sendProse, data), nil
+}
+
+// takeSendTimeout reads an optional --timeout D before the text. Only
+// there is it an option: everything after it is text, sent as typed, so a
+// text may itself start with "--".
+func takeSendTimeout(args []string) (text []string, timeout time.Duration, err error) {
+	if len(args) == 0 {
+		return args, 0, nil
+	}
+	value, given := strings.CutPrefix(args[0], "--timeout=")
+	switch {
+	case given:
+		args = args[1:]
+	case args[0] == "--timeout" && len(args) > 1:
+		value, given, args = args[1], true, args[2:]
+	case args[0] == "--timeout":
+		return nil, 0, usageErr("--timeout needs a value")
+	}
+	if !given {
+		return args, 0, nil
+	}
+	timeout, err = flagSet{"timeout": value}.timeout()
+	return args, timeout, err
 }
 
 // send sends all of msg (to the address to, for sendto) on a blocking socket, or what the kernel takes at
 // once on a non-blocking one. Each call is made with MSG_DONTWAIT, and
 // between calls sockstep waits in poll for room in the send buffer, so
-// that Ctrl-C can stop a send to a peer that never reads. MSG_NOSIGNAL
-// keeps a send to a closed connection from killing the program with
-// SIGPIPE: it fails with EPIPE instead.
-func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, to unix.Sockaddr, nonBlock bool, call string) (sent, pieces int, stop *Report, err error) {
+// that Ctrl-C, or timeout (zero: none) for each wait, can stop a send to a
+// peer that never reads. MSG_NOSIGNAL keeps a send to a closed connection
+// from killing the program with SIGPIPE: it fails with EPIPE instead.
+func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, to unix.Sockaddr, nonBlock bool, timeout time.Duration, call string) (sent, pieces int, stop *Report, err error) {
 	for {
 		n, err := sendCall(s.FD, msg[sent:], nil, to, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
 		if n > 0 {
@@ -135,7 +165,7 @@ func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, to unix.Sockaddr,
 		case sent == len(msg) || nonBlock || s.Kind == Datagram:
 			return sent, pieces, nil, nil
 		}
-		stop, _, err := l.wait(ctx, s, unix.POLLOUT, 0, call, "room in the send buffer")
+		stop, _, err := l.wait(ctx, s, unix.POLLOUT, timeout, call, "room in the send buffer")
 		if err != nil || stop != nil {
 			return sent, pieces, stop, err
 		}
@@ -143,18 +173,24 @@ func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, to unix.Sockaddr,
 }
 
 // peerOf finds the lab's socket at the other end of s's connection, with
-// its state now.
+// its state now. Only the narration shows it, so with CallsOnly it is not
+// looked for.
 func (l *Lab) peerOf(s *Socket, snap Snapshot) (*Socket, Snapshot, bool) {
-	if !snap.Connected() {
+	if !snap.Connected() || l.CallsOnly {
 		return nil, Snapshot{}, false
 	}
 	for _, t := range l.Sockets() {
 		if t == s || t.Kind != s.Kind {
 			continue
 		}
-		ts := Read(t)
-		if ts.Connected() && sameEnd(ts.Local, snap.Remote) && sameEnd(ts.Remote, snap.Local) {
-			return t, ts, true
+		// The peer's address first: a listener has none, and most
+		// sockets fail there.
+		remote, err := unix.Getpeername(t.FD)
+		if err != nil || !sameEnd(addrPortOf(remote), snap.Local) {
+			continue
+		}
+		if local, err := unix.Getsockname(t.FD); err == nil && sameEnd(addrPortOf(local), snap.Remote) {
+			return t, l.look(t), true
 		}
 	}
 	return nil, Snapshot{}, false

@@ -15,7 +15,7 @@ var SendtoStep = &Step{
 	Usage:    "sendto SOCK HOST PORT TEXT…",
 	Example:  `sendto u 127.0.0.1 9090 "ping"`,
 	Summary:  "send one datagram to an address (UDP)",
-	About:    sendtoProse.about(),
+	About:    sendtoProse.About(),
 	Complete: socketNames(hostsThenNothing),
 	Run:      runSendto,
 }
@@ -57,7 +57,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	data := sendtoData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, To: to.String(), PyHost: pyHost(args[1]),
 		Port: int(port), PyBytes: pyBytes(msg), AutoBound: !before.Bound(), Stream: s.Kind == Stream}
 	call := fmt.Sprintf("sendto(%d, %s, %d, %s)", s.FD, quoteShort(msg), len(msg), to)
-	sent, _, stop, err := l.send(ctx, s, msg, sockaddr(s.Family, to), before.NonBlocking, call)
+	sent, _, stop, err := l.send(ctx, s, msg, sockaddr(s.Family, to), before.NonBlocking, 0, call)
 	if stop != nil {
 		return stop, nil
 	}
@@ -69,7 +69,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	report := &Report{
 		Call:   fmt.Sprintf("%s = %d", call, sent),
 		State:  []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}},
-		Python: sendtoProse.render("python", data),
+		Python: sendtoProse.Render("python", data),
 	}
 	if r, snap, ok := l.boundTo(s.Kind, to); ok {
 		data.Receiver, data.ReceiverName = r.Label(), r.Name
@@ -80,8 +80,8 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		receiver = data.ReceiverName
 	}
 	report.Packets = []Packet{{From: s.Name, To: receiver, What: fmt.Sprintf("datagram %d bytes", sent)}}
-	report.Says = sendtoProse.render("says", data)
-	report.Next = sendtoProse.render("next", data)
+	report.Says = sendtoProse.Render("says", data)
+	report.Next = sendtoProse.Render("next", data)
 	return report, nil
 }
 

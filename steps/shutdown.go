@@ -15,7 +15,7 @@ var ShutdownStep = &Step{
 	Usage:    "shutdown SOCK read|write|both",
 	Example:  "shutdown client write",
 	Summary:  "close one direction of a connection",
-	About:    shutdownProse.about(),
+	About:    shutdownProse.About(),
 	Complete: socketNames(keywords("read", "write", "both")),
 	Run:      runShutdown,
 }
@@ -65,7 +65,7 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	report := &Report{
 		Call:   call + " = 0",
 		State:  []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
-		Python: shutdownProse.render("python", data),
+		Python: shutdownProse.Render("python", data),
 	}
 	if peer, snap, ok := l.peerOf(s, after); ok {
 		data.PeerLabel, data.PeerState = peer.Label(), snap.StateWord(peer.Kind)
@@ -74,7 +74,7 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	if how.value != unix.SHUT_RD && s.Kind == Stream && before.Connected() {
 		report.Packets = []Packet{{From: s.Name, To: l.endName(s, before), What: "FIN"}}
 	}
-	report.Says = shutdownProse.render("says", data)
-	report.Next = shutdownProse.render("next", data)
+	report.Says = shutdownProse.Render("says", data)
+	report.Next = shutdownProse.Render("next", data)
 	return report, nil
 }

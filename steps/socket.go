@@ -16,7 +16,7 @@ var SocketStep = &Step{
 	Usage:    "socket [tcp|udp] [ipv4|ipv6] [as NAME]",
 	Example:  "socket tcp ipv4 as server",
 	Summary:  "make a new socket",
-	About:    socketProse.about(),
+	About:    socketProse.About(),
 	Complete: keywords("tcp", "udp", "ipv4", "ipv6", "as"),
 	Run:      runSocket,
 }
@@ -86,13 +86,10 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 	data.Name, data.Label, data.Py, data.FD = s.Name, s.Label(), s.Py(), fd
 	data.Count = len(l.Sockets())
 	data.Client = strings.Contains(s.Name, "client") || strings.HasPrefix(s.Name, "c")
-	after := Read(s)
-	return &Report{
+	after := l.look(s)
+	return l.tell(&Report{
 		Call:   fmt.Sprintf("%s = %d", call, fd),
-		Says:   socketProse.render("says", data),
 		State:  []Change{{Who: s.Label(), Before: "(none)", After: after.StateWord(kind)}},
-		Python: socketProse.render("python", data),
-		Next:   socketProse.render("next", data),
 		Socket: s.Name,
-	}, nil
+	}, socketProse, data), nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A Step is one call of the socket API as a command: what to type, an
@@ -33,6 +35,51 @@ func MoreSteps() []*Step {
 	return []*Step{SendtoStep, RecvfromStep, ShutdownStep, OptionStep}
 }
 
+// look reads what a step's report shows of a socket: its addresses, TCP
+// state and queues, not its readiness. With CallsOnly it reads nothing,
+// and the snapshot knows nothing (FromKernel false).
+func (l *Lab) look(s *Socket) Snapshot {
+	if l.CallsOnly {
+		return Snapshot{}
+	}
+	return readState(s)
+}
+
+// lookBefore reads a socket's state before a call that may wait: what
+// look reads, and whether the socket is non-blocking, which decides
+// whether the call waits. With CallsOnly it reads that alone.
+func (l *Lab) lookBefore(s *Socket) Snapshot {
+	snap := l.look(s)
+	flags, err := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0)
+	snap.NonBlocking = err == nil && flags&unix.O_NONBLOCK != 0
+	return snap
+}
+
+// tell fills in the prose of a step's report from its prose file: what the
+// call means, the same line in Python and, unless the lab is Driven, what
+// to try next. With CallsOnly it drops the state lines instead, which were
+// not read. (The calls a server makes for each client, accept, send, recv
+// and close, return before they build any of that when CallsOnly.)
+// With ProseWhenShown it leaves the writing to Report.Narrate.
+func (l *Lab) tell(r *Report, p *Prose, data any) *Report {
+	if l.CallsOnly {
+		r.State = nil
+		return r
+	}
+	suggest := !l.Driven
+	r.prose = func(r *Report) {
+		r.Says = p.Render("says", data)
+		r.Python = p.Render("python", data)
+		if suggest {
+			r.Next = p.Render("next", data)
+		}
+	}
+	if !l.ProseWhenShown {
+		r.Narrate()
+	}
+	return r
+}
+
 // flagSet is what a step's --flags were set to.
 type flagSet map[string]string
 
@@ -40,7 +87,7 @@ type flagSet map[string]string
 // flags take a value (--timeout 5s); the others are switches (--hex).
 // Unknown flags are an error, so a typo is never taken as text.
 func takeFlags(args []string, valued, switches []string) ([]string, flagSet, error) {
-	flags := flagSet{}
+	var flags flagSet // nil until a flag is given: most commands give none
 	var rest []string
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -51,14 +98,14 @@ func takeFlags(args []string, valued, switches []string) ([]string, flagSet, err
 		name, value, hasValue := strings.Cut(a[2:], "=")
 		switch {
 		case contains(valued, name) && hasValue:
-			flags[name] = value
+			flags = flags.with(name, value)
 		case contains(valued, name) && i+1 < len(args):
-			flags[name] = args[i+1]
+			flags = flags.with(name, args[i+1])
 			i++
 		case contains(valued, name):
 			return nil, nil, usageErr(fmt.Sprintf("--%s needs a value", name))
 		case contains(switches, name) && !hasValue:
-			flags[name] = "on"
+			flags = flags.with(name, "on")
 		default:
 			known := append(append([]string{}, valued...), switches...)
 			if len(known) == 0 {
@@ -68,6 +115,15 @@ func takeFlags(args []string, valued, switches []string) ([]string, flagSet, err
 		}
 	}
 	return rest, flags, nil
+}
+
+// with sets a flag, making the set if it is nil.
+func (f flagSet) with(name, value string) flagSet {
+	if f == nil {
+		f = flagSet{}
+	}
+	f[name] = value
+	return f
 }
 
 func contains(list []string, s string) bool {

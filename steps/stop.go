@@ -33,8 +33,10 @@ func (l *Lab) waitOrUndo(ctx context.Context, s *Socket, events int16, timeout t
 		timeout = socketTimeout(s.FD, events)
 		kernelTimeout = timeout > 0
 	}
-	d := waitData{Label: s.Label(), Name: s.Name, What: what, Timeout: timeout.String()}
-	end, waited, err := l.waitFor(ctx, s, events, timeout, waitingProse.render("waiting", d))
+	data := func() waitData {
+		return waitData{Label: s.Label(), Name: s.Name, What: what, Timeout: timeout.String()}
+	}
+	end, waited, err := l.waitFor(ctx, s, events, timeout, func() string { return waitingProse.Render("waiting", data()) })
 	if err != nil || end == ready {
 		return nil, waited, err
 	}
@@ -44,13 +46,14 @@ func (l *Lab) waitOrUndo(ctx context.Context, s *Socket, events int16, timeout t
 	if undo != nil {
 		undo()
 	}
+	d := data()
 	d.Waited = ms(waited)
 	d.State = Read(s).Summary(s.Kind)
 	section, result := "stopped", "stopped waiting (Ctrl-C)"
 	if end == timedOut {
 		section, result = "timed out", "timed out after "+timeout.String()
 	}
-	return &Report{Call: call + " … " + result, Says: waitingProse.render(section, d), Stopped: true}, waited, nil
+	return &Report{Call: call + " … " + result, Says: waitingProse.Render(section, d), Stopped: true}, waited, nil
 }
 
 // socketTimeout is the socket's SO_RCVTIMEO or SO_SNDTIMEO, or zero.

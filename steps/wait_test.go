@@ -17,9 +17,9 @@ const waitLimit = 2 * time.Second
 // told, still checking the text.
 func countWaiting(t *testing.T, l *Lab) *[]string {
 	var told []string
-	l.Waiting = func(what string) {
-		checkText(t, "waiting", what)
-		told = append(told, what)
+	l.Waiting = func(what func() string) {
+		checkText(t, "waiting", what())
+		told = append(told, what())
 	}
 	return &told
 }

@@ -1,0 +1,114 @@
+// Package auto plays the tutorial's two programs, network_server.py and
+// network_client.py, as sequences of the laboratory's own steps: `auto
+// server` is the server, `auto client` the client, and `auto demo` both in
+// one process, in the order of the tutorial's figure.
+//
+// Every call goes through the step a learner would type (steps.AcceptStep
+// and the others, on a Lab of the flow's own), so what a flow narrates is
+// what the typed commands narrate, read from the same kernel. The flows
+// add only the tutorial's control flow (a loop of clients, a greeting, a
+// wait), the lines its programs print, and what they do where the
+// tutorial's programs would hang or crash: a silent client is dropped after
+// --idle-timeout, a reset is survived, and nothing waits for ever.
+//
+// A flow knows nothing of terminals: it shows what happens through a
+// Stage, which the shell (package repl) implements, so that peer bytes,
+// colour, columns and the input that --step reads stay the shell's
+// business. Its own sentences live in auto.txt.
+package auto
+
+import (
+	"context"
+	"embed"
+	"errors"
+
+	"sockstep/steps"
+)
+
+//go:embed auto.txt
+var proseFiles embed.FS
+
+var prose = steps.LoadProse(proseFiles, "auto.txt", "about", "server intro", "client intro",
+	"client intro no wait", "demo intro", "idle", "silent close", "lost", "no greeting",
+	"no greeting closed", "client lost", "pause", "summary")
+
+// About says what auto does and how each play is typed, for help.
+var About = prose.About()
+
+// A Side is the program a line belongs to.
+type Side string
+
+// The two programs of the tutorial.
+const (
+	Server Side = "server"
+	Client Side = "client"
+)
+
+// A Stage shows a flow as it happens. Its methods are called from the
+// flow's goroutine, one at a time, in the order things happen.
+type Stage interface {
+	// Command shows the command that makes the call about to be made, as
+	// a learner would type it: the step's name and its words, as the shell
+	// splits them.
+	Command(side Side, step string, args []string)
+	// Report shows what the call did: the step's report.
+	Report(side Side, rep *steps.Report)
+	// Print shows a line the tutorial's program prints, as it prints it.
+	// The flow has made it safe to show.
+	Print(side Side, line string)
+	// Message shows bytes a peer sent, where the tutorial prints the
+	// message it received. The stage makes them safe to show.
+	Message(side Side, data []byte)
+	// Tell shows the flow's own narration, beyond the steps' reports.
+	Tell(side Side, text string)
+	// Waiting says what a call is about to wait for, before it blocks, as
+	// what writes it (a stage that does not show it need not call it).
+	// Whatever the stage holds must be on the screen while the call waits.
+	Waiting(side Side, what func() string)
+	// Pause shows the call about to be made and waits for the learner
+	// (--step); false means stop.
+	Pause(ctx context.Context, side Side, next string) bool
+}
+
+// A Summary is what a flow did, for the line it ends with.
+type Summary struct {
+	Play              string
+	Clients           int // clients the server accepted and served
+	Dropped           int // of those, dropped: silent, reset, or gone
+	BytesIn, BytesOut int // bytes received and sent (by the server in a demo)
+	Stopped           bool
+	Failed            bool // a call failed and ended the flow
+}
+
+// String is the summary as one sentence.
+func (s Summary) String() string { return prose.Render("summary", s) }
+
+// ErrFailed says that a call failed and ended the flow; the stage has
+// shown the call and why.
+var ErrFailed = errors.New("a call failed")
+
+// errStopped ends a flow that the learner stopped: Ctrl-C, or q at a pause.
+var errStopped = errors.New("stopped")
+
+// Run plays the plan on stage until it is done, a call fails (ErrFailed),
+// or ctx is cancelled (Ctrl-C), and closes every socket it opened on the
+// way out. A stop is not a failure: it returns the summary and nil.
+func (p *Plan) Run(ctx context.Context, stage Stage) (Summary, error) {
+	f := newFlow(p, stage)
+	var err error
+	switch p.Play {
+	case "server":
+		err = f.server(ctx)
+	case "client":
+		err = f.client(ctx)
+	case "demo":
+		err = f.demo(ctx)
+	}
+	f.closeAll()
+	f.sum.Stopped = errors.Is(err, errStopped) || ctx.Err() != nil
+	if f.sum.Stopped {
+		err = nil
+	}
+	f.sum.Failed = err != nil
+	return f.sum, err
+}

@@ -1,0 +1,398 @@
+package auto_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"sockstep/auto"
+	"sockstep/steps"
+)
+
+// A recorder is a Stage that keeps what a flow shows, for the tests to
+// read, and hands each printed line to a channel as it comes.
+type recorder struct {
+	mu      sync.Mutex
+	events  []event
+	printed chan string
+	pause   func(next string) bool // nil: never asked
+}
+
+// An event is one thing a flow showed.
+type event struct {
+	side auto.Side
+	kind string // command, report, print, message, tell, waiting, pause
+	text string
+	rep  *steps.Report
+}
+
+func newRecorder() *recorder { return &recorder{printed: make(chan string, 1000)} }
+
+func (r *recorder) add(e event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, e)
+}
+
+func (r *recorder) Command(side auto.Side, step string, args []string) {
+	r.add(event{side: side, kind: "command", text: strings.Join(append([]string{step}, args...), " ")})
+}
+func (r *recorder) Report(side auto.Side, rep *steps.Report) {
+	r.add(event{side: side, kind: "report", text: rep.Call, rep: rep})
+}
+func (r *recorder) Print(side auto.Side, line string) {
+	r.add(event{side: side, kind: "print", text: line})
+	r.printed <- line
+}
+func (r *recorder) Message(side auto.Side, data []byte) {
+	r.add(event{side: side, kind: "message", text: string(data)})
+}
+func (r *recorder) Tell(side auto.Side, text string) {
+	r.add(event{side: side, kind: "tell", text: text})
+}
+func (r *recorder) Waiting(side auto.Side, what func() string) {
+	r.add(event{side: side, kind: "waiting", text: what()})
+}
+func (r *recorder) Pause(_ context.Context, side auto.Side, next string) bool {
+	r.add(event{side: side, kind: "pause", text: next})
+	return r.pause(next)
+}
+
+// of returns the texts of the events of one kind, as "side: text".
+func (r *recorder) of(kind string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var texts []string
+	for _, e := range r.events {
+		if e.kind == kind {
+			texts = append(texts, string(e.side)+": "+e.text)
+		}
+	}
+	return texts
+}
+
+// openFDs counts this process's open file descriptors, after a demo has
+// run once: that opens what the process keeps for good (the runtime's, and
+// the netlink socket close asks sock_diag through), so that what remains
+// to count is what one flow opens and should close.
+func openFDs(t *testing.T) int {
+	t.Helper()
+	if _, err := play(t, context.Background(), newRecorder(), "demo --port 0"); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skipf("cannot count open file descriptors here: %v", err)
+	}
+	return len(entries)
+}
+
+// play parses an auto command line and runs it on rec, with a bound.
+func play(t *testing.T, ctx context.Context, rec *recorder, line string) (auto.Summary, error) {
+	t.Helper()
+	plan, err := auto.Parse(strings.Fields(line))
+	if err != nil {
+		t.Fatalf("Parse(%q): %v", line, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return plan.Run(ctx, rec)
+}
+
+func TestParse(t *testing.T) {
+	tests := []struct {
+		line    string
+		want    auto.Plan
+		problem string // part of the usage error, when one is wanted
+	}{
+		{line: "server", want: auto.Plan{Play: "server", Port: 8081, Greeting: "You are connected", BufSize: 1024,
+			IdleTimeout: 30 * time.Second, Wait: time.Second}},
+		{line: "server --host 127.0.0.1 --port=0 --count 3 --bufsize 16 --idle-timeout 500ms --quiet --step",
+			want: auto.Plan{Play: "server", Host: "127.0.0.1", Greeting: "You are connected", BufSize: 16, Count: 3,
+				IdleTimeout: 500 * time.Millisecond, Wait: time.Second, Quiet: true, Step: true}},
+		{line: "client", want: auto.Plan{Play: "client", Host: "127.0.0.1", Port: 8081, Greeting: "You are connected",
+			BufSize: 1024, IdleTimeout: 30 * time.Second, Wait: time.Second}},
+		{line: "client --wait 0 --message hi", want: auto.Plan{Play: "client", Host: "127.0.0.1", Port: 8081,
+			Greeting: "You are connected", BufSize: 1024, IdleTimeout: 30 * time.Second, Message: "hi"}},
+		{line: "demo --port 0 --step", want: auto.Plan{Play: "demo", Greeting: "You are connected", BufSize: 1024,
+			IdleTimeout: 30 * time.Second, Wait: time.Second, Step: true}},
+		{line: "", problem: "auto plays server, client or demo"},
+		{line: "serve", problem: `not "serve"`},
+		{line: "client --port 0", problem: "--port takes a port from 1 to 65535"},
+		{line: "server --port 70000", problem: "--port takes a port from 0 to 65535"},
+		{line: "server --bufsize 0", problem: "--bufsize takes a number of bytes from 1"},
+		{line: "server --count -1", problem: "--count takes how many clients"},
+		{line: "server --idle-timeout 0s", problem: "--idle-timeout takes a duration"},
+		{line: "server --idle-timeout soon", problem: "--idle-timeout"},
+		{line: "client --wait -1s", problem: "--wait takes a duration"},
+		{line: "demo --quiet", problem: "there is no option --quiet; auto demo takes --port, --step"},
+		{line: "server extra", problem: `takes only flags, not "extra"`},
+	}
+	for _, tt := range tests {
+		got, err := auto.Parse(strings.Fields(tt.line))
+		if tt.problem != "" {
+			if !steps.IsUsage(err) || !strings.Contains(err.Error(), tt.problem) {
+				t.Errorf("Parse(%q): got error %v, want a usage error saying %q", tt.line, err, tt.problem)
+			}
+			continue
+		}
+		if err != nil || *got != tt.want {
+			t.Errorf("Parse(%q):\ngot  %+v, %v\nwant %+v", tt.line, got, err, tt.want)
+		}
+	}
+}
+
+func TestDemoPlaysTheTutorialsFigureInOrder(t *testing.T) {
+	before := openFDs(t)
+	rec := newRecorder()
+	sum, err := play(t, context.Background(), rec, "demo --port 0")
+	if err != nil {
+		t.Fatalf("demo: %v", err)
+	}
+	wantCommands := []string{
+		"server: socket tcp ipv4 as server_socket",
+		"server: bind server_socket  0",
+		"server: listen server_socket",
+		"client: socket tcp ipv4 as client_socket",
+		"client: connect client_socket 127.0.0.1 PORT --timeout 10s",
+		"server: accept server_socket as connection",
+		"server: send connection --timeout 30s You are connected",
+		"client: send client_socket --timeout 10s Hello Server, I have connected on port PORT",
+		"server: recv connection 1024 --timeout 30s",
+		"server: close connection",
+		"client: recv client_socket 1024 --timeout 1s",
+		"client: close client_socket",
+		"server: close server_socket",
+	}
+	printed := rec.of("print")
+	if len(printed) == 0 {
+		t.Fatal("the demo printed nothing")
+	}
+	port := regexp.MustCompile(`port (\d+) `).FindStringSubmatch(printed[0])[1]
+	peer := regexp.MustCompile(`\('127\.0\.0\.1', \d+\)`)
+	normalise := func(lines []string) []string {
+		for i := range lines {
+			lines[i] = peer.ReplaceAllString(strings.ReplaceAll(lines[i], port, "PORT"), "PEER")
+		}
+		return lines
+	}
+	got := normalise(rec.of("command"))
+	if !slices.Equal(got, wantCommands) {
+		t.Errorf("the demo made the calls\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantCommands, "\n"))
+	}
+
+	// When connect has returned, nobody has called accept yet, and the
+	// connection waits in the listener's accept queue.
+	var connect *steps.Report
+	for _, e := range rec.events {
+		if e.kind == "report" && strings.HasPrefix(e.text, "connect(") {
+			connect = e.rep
+		}
+	}
+	if connect == nil || len(connect.State) < 2 || !strings.Contains(connect.State[1].After, "accept queue 1/128") {
+		t.Errorf("connect's report should show the listener's accept queue holding the connection; got %+v", connect)
+	}
+
+	wantPrinted := []string{
+		"server: Listening for incoming connections on port PORT . . .",
+		"server: Connection from: PEER",
+		"client: Hello Server, I have connected on port PORT",
+		"server: The client has connected",
+		"server: Client disconnected",
+		"server: Listening for incoming connections on port PORT . . .",
+		"client: Message sent. Socket closed.",
+	}
+	if printed = normalise(printed); !slices.Equal(printed, wantPrinted) {
+		t.Errorf("the demo printed\n%s\nwant\n%s", strings.Join(printed, "\n"), strings.Join(wantPrinted, "\n"))
+	}
+	message := "Hello Server, I have connected on port " + port
+	if msgs := rec.of("message"); !slices.Equal(msgs, []string{"server: " + message}) {
+		t.Errorf("the server printed the messages %q, want the client's", msgs)
+	}
+	if sum.Clients != 1 || sum.BytesIn != len(message) || sum.BytesOut != 17 || sum.Stopped || sum.Failed {
+		t.Errorf("summary: got %+v", sum)
+	}
+	if after := openFDs(t); after != before {
+		t.Errorf("%d file descriptors were open before the demo and %d after", before, after)
+	}
+}
+
+func TestServerStopsOnCancelAndClosesWhatItOpened(t *testing.T) {
+	before := openFDs(t)
+	rec := newRecorder()
+	ctx, cancel := context.WithCancel(context.Background())
+	type result struct {
+		sum auto.Summary
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		sum, err := play(t, ctx, rec, "server --host 127.0.0.1 --port 0")
+		done <- result{sum, err}
+	}()
+	port := listeningPort(t, rec)
+	conn, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	// The client holds the connection and says nothing: the server waits
+	// in recv when Ctrl-C comes.
+	for deadline := time.Now().Add(10 * time.Second); !slices.ContainsFunc(rec.of("waiting"), func(w string) bool {
+		return strings.Contains(w, "data from")
+	}); {
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not wait for the client's message within 10s")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	var r result
+	select {
+	case r = <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the server did not stop within 10s of the cancel")
+	}
+	if r.err != nil || !r.sum.Stopped || r.sum.Clients != 1 || r.sum.BytesOut != 17 {
+		t.Errorf("got %+v, %v; want a stop after one client, and no error", r.sum, r.err)
+	}
+	commands := rec.of("command")
+	if n := len(commands); n < 2 || commands[n-2] != "server: close connection" || commands[n-1] != "server: close server_socket" {
+		t.Errorf("the last calls were %q, want both sockets closed", commands)
+	}
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	greeting, err := io.ReadAll(conn)
+	if string(greeting) != "You are connected" {
+		t.Errorf("the client read %q (%v), want the greeting and then the server's close", greeting, err)
+	}
+	if after := openFDs(t); after != before+1 { // the test's own conn is still open
+		t.Errorf("%d file descriptors were open before the server and %d after, besides the test's client", before, after-1)
+	}
+}
+
+func TestStepPausesBeforeEachCallAndStops(t *testing.T) {
+	rec := newRecorder()
+	asked := 0
+	rec.pause = func(string) bool { asked++; return asked < 4 } // run three calls, stop at the fourth
+	sum, err := play(t, context.Background(), rec, "demo --port 0 --step")
+	if err != nil || !sum.Stopped {
+		t.Fatalf("got %+v, %v; want a stopped demo", sum, err)
+	}
+	pauses := rec.of("pause")
+	if len(pauses) != 4 {
+		t.Fatalf("the demo paused %d times, want 4: %q", len(pauses), pauses)
+	}
+	wantPause := regexp.MustCompile(`^server: next: listen\(\d+, 128\) — Enter runs it, q stops$`)
+	if !strings.HasPrefix(pauses[0], "server: next: socket(AF_INET, SOCK_STREAM, 0) — Enter") || !wantPause.MatchString(pauses[2]) ||
+		!strings.HasPrefix(pauses[3], "client: next: socket(AF_INET, SOCK_STREAM, 0)") {
+		t.Errorf("the pauses said %q", pauses)
+	}
+	wantCommands := []string{"server: socket tcp ipv4 as server_socket", "server: bind server_socket  0",
+		"server: listen server_socket", "server: close server_socket"}
+	if got := rec.of("command"); !slices.Equal(got, wantCommands) {
+		t.Errorf("got the calls %q, want %q: three, then the close that ends the stop", got, wantCommands)
+	}
+}
+
+func TestQuietServerMakesOnlyTheCalls(t *testing.T) {
+	rec := newRecorder()
+	done := make(chan error, 1)
+	go func() {
+		_, err := play(t, context.Background(), rec, "server --host 127.0.0.1 --port 0 --count 1 --quiet")
+		done <- err
+	}()
+	tutorialClient(t, listeningPort(t, rec))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range rec.events {
+		if e.rep != nil && (e.rep.Says != "" || e.rep.State != nil) {
+			t.Errorf("a quiet server's %s came with narration: %q %v", e.text, e.rep.Says, e.rep.State)
+		}
+	}
+	if got := rec.of("message"); !slices.Equal(got, []string{"server: Hello from the test"}) {
+		t.Errorf("got the messages %q", got)
+	}
+}
+
+func TestServerOnIPv6PrintsPythonsAddressTuple(t *testing.T) {
+	if c, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+		t.Skipf("no IPv6 loopback here: %v", err)
+	} else {
+		c.Close()
+	}
+	rec := newRecorder()
+	done := make(chan error, 1)
+	go func() {
+		_, err := play(t, context.Background(), rec, "server --host ::1 --port 0 --count 1")
+		done <- err
+	}()
+	port := listeningPort(t, rec)
+	conn, err := net.DialTimeout("tcp6", "[::1]:"+port, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Write([]byte("over IPv6"))
+	conn.Close()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	wantFrom := regexp.MustCompile(`^server: Connection from: \('::1', \d+, 0, 0\)$`)
+	printed := rec.of("print")
+	if !slices.ContainsFunc(printed, wantFrom.MatchString) {
+		t.Errorf("printed %q, want Connection from: with Python's IPv6 tuple", printed)
+	}
+	if commands := rec.of("command"); commands[0] != "server: socket tcp ipv6 as server_socket" {
+		t.Errorf("the first call was %q, want an IPv6 socket", commands[0])
+	}
+}
+
+// listeningPort waits for the server's first line and returns its port.
+func listeningPort(t *testing.T, rec *recorder) string {
+	t.Helper()
+	m := regexp.MustCompile(`^Listening for incoming connections on port (\d+) \. \. \.$`).FindStringSubmatch(waitForPrint(t, rec, "Listening"))
+	if m == nil {
+		t.Fatal("the Listening line has no port")
+	}
+	return m[1]
+}
+
+// waitForPrint waits, for a bounded time, for a printed line that starts
+// with prefix.
+func waitForPrint(t *testing.T, rec *recorder, prefix string) string {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case line := <-rec.printed:
+			if strings.HasPrefix(line, prefix) {
+				return line
+			}
+		case <-timeout:
+			t.Fatalf("nothing starting with %q was printed within 10s", prefix)
+		}
+	}
+}
+
+// tutorialClient plays the tutorial's protocol: read the greeting, send a
+// message, close.
+func tutorialClient(t *testing.T, port string) {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadFull(conn, make([]byte, 17)); err != nil {
+		t.Fatal(err)
+	}
+	conn.Write([]byte("Hello from the test"))
+}

@@ -1,0 +1,62 @@
+package auto
+
+import (
+	"context"
+	"strconv"
+
+	"sockstep/steps"
+)
+
+// demo plays both programs in one process, one call at a time, in the
+// order of the tutorial's figure: the server listens; the client connects,
+// and connect returns while the connection still waits in the accept queue
+// (the connect step's report shows the queue); the server accepts and
+// greets; the client sends; the server receives, prints and closes; the
+// client reads the greeting and closes.
+func (f *flow) demo(ctx context.Context) error {
+	p := f.plan
+	f.stage.Tell(Server, prose.Render("demo intro", nil))
+	if err := f.listen(ctx, p.Host, p.Port); err != nil {
+		return err
+	}
+	if err := f.openSocket(ctx, Client, clientSocket, DefaultClientHost); err != nil {
+		return err
+	}
+	if err := f.connect(ctx, DefaultClientHost, f.port); err != nil {
+		return err
+	}
+	rep, err := f.must(ctx, Server, steps.AcceptStep, serverSocket, "as", connection)
+	if err != nil {
+		return err
+	}
+	f.sum.Clients++
+	f.stage.Print(Server, "Connection from: "+pyAddress(rep.Peer))
+	rep, err = f.must(ctx, Server, steps.SendStep, connection, "--timeout", p.IdleTimeout.String(), p.Greeting)
+	if err != nil {
+		return err
+	}
+	f.sum.BytesOut += rep.Sent
+	if err := f.sendMessage(ctx, f.port); err != nil {
+		return err
+	}
+	rep, err = f.must(ctx, Server, steps.RecvStep, connection, strconv.Itoa(p.BufSize), "--timeout", p.IdleTimeout.String())
+	if err != nil {
+		return err
+	}
+	f.sum.BytesIn += len(rep.Data)
+	f.stage.Print(Server, "The client has connected")
+	f.stage.Message(Server, rep.Data)
+	if _, err := f.must(ctx, Server, steps.CloseStep, connection); err != nil {
+		return err
+	}
+	f.stage.Print(Server, "Client disconnected")
+	f.sayListening()
+	if err := f.readGreeting(ctx, p.Wait); err != nil {
+		return err
+	}
+	if err := f.closeClient(ctx); err != nil {
+		return err
+	}
+	_, err = f.must(ctx, Server, steps.CloseStep, serverSocket)
+	return err
+}

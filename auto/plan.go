@@ -1,0 +1,135 @@
+package auto
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"sockstep/steps"
+)
+
+// The tutorial's defaults: network_server.py listens on every interface at
+// port 8081, greets with "You are connected" and reads 1024 bytes;
+// network_client.py connects to 127.0.0.1:8081 and sleeps a second before
+// it closes.
+const (
+	DefaultPort        = 8081
+	DefaultGreeting    = "You are connected"
+	DefaultClientHost  = "127.0.0.1"
+	DefaultWait        = time.Second
+	DefaultIdleTimeout = 30 * time.Second
+)
+
+// Usage is how each of the three is typed.
+const Usage = `auto server [--host H] [--port P] [--greeting TEXT] [--bufsize N] [--count N] [--idle-timeout D] [--step] [--quiet]
+auto client [--host H] [--port P] [--message TEXT] [--wait D] [--step]
+auto demo   [--port P] [--step]`
+
+// Plays are the programs auto can play, in the order help lists them.
+var Plays = []string{"server", "client", "demo"}
+
+// A Plan is one auto command as the learner typed it: which of the
+// tutorial's programs to play, and with what.
+type Plan struct {
+	Play string // "server", "client" or "demo"
+
+	Host     string // server: where to listen ("" is every interface); client: where to connect
+	Port     int    // 0 lets the kernel choose (server and demo)
+	Greeting string // what the server sends each client
+	BufSize  int    // how much the server's recv takes at most
+	// Count is how many clients the server serves before it ends; 0 is
+	// until Ctrl-C.
+	Count int
+	// IdleTimeout is how long the server waits for a client to read the
+	// greeting or to send its message before it drops the client.
+	IdleTimeout time.Duration
+	// Message is what the client sends; "" is the tutorial's message with
+	// the port actually used.
+	Message string
+	// Wait is how long the client waits for the greeting before it closes;
+	// 0 closes without reading.
+	Wait time.Duration
+
+	Step  bool // pause before each call until Enter
+	Quiet bool // print only the tutorial's own lines
+}
+
+// Flags are the flags each play takes, for completion.
+var Flags = map[string][]string{
+	"server": {"--host", "--port", "--greeting", "--bufsize", "--count", "--idle-timeout", "--step", "--quiet"},
+	"client": {"--host", "--port", "--message", "--wait", "--step"},
+	"demo":   {"--port", "--step"},
+}
+
+// Parse reads the words after `auto`: the play and its flags. What it
+// cannot understand is a *steps.UsageError that says why.
+func Parse(args []string) (*Plan, error) {
+	if len(args) == 0 {
+		return nil, usageErr("auto plays server, client or demo: `auto demo` shows both sides at once")
+	}
+	p := &Plan{Play: args[0], Port: DefaultPort, Greeting: DefaultGreeting, BufSize: steps.DefaultBufSize,
+		IdleTimeout: DefaultIdleTimeout, Wait: DefaultWait}
+	fs := flag.NewFlagSet("auto "+p.Play, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.IntVar(&p.Port, "port", p.Port, "")
+	fs.BoolVar(&p.Step, "step", false, "")
+	switch p.Play {
+	case "server":
+		fs.StringVar(&p.Host, "host", "", "")
+		fs.StringVar(&p.Greeting, "greeting", p.Greeting, "")
+		fs.IntVar(&p.BufSize, "bufsize", p.BufSize, "")
+		fs.IntVar(&p.Count, "count", 0, "")
+		fs.DurationVar(&p.IdleTimeout, "idle-timeout", p.IdleTimeout, "")
+		fs.BoolVar(&p.Quiet, "quiet", false, "")
+	case "client":
+		fs.StringVar(&p.Host, "host", DefaultClientHost, "")
+		fs.StringVar(&p.Message, "message", "", "")
+		fs.DurationVar(&p.Wait, "wait", p.Wait, "")
+	case "demo":
+		p.Host = ""
+	default:
+		return nil, usageErr(fmt.Sprintf("auto plays server, client or demo, not %q", p.Play))
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, usageErr(fmt.Sprintf("auto %s takes %s", p.Play, strings.Join(Flags[p.Play], ", ")))
+		}
+		problem := err.Error()
+		if name, unknown := strings.CutPrefix(problem, "flag provided but not defined: -"); unknown {
+			problem = "there is no option --" + name
+		}
+		return nil, usageErr(fmt.Sprintf("%s; auto %s takes %s", problem, p.Play, strings.Join(Flags[p.Play], ", ")))
+	}
+	if fs.NArg() > 0 {
+		return nil, usageErr(fmt.Sprintf("auto %s takes only flags, not %q: quote a text with spaces, as in --message \"Hello there\"", p.Play, fs.Arg(0)))
+	}
+	return p, p.check()
+}
+
+// check says what is wrong with the values of the flags, if anything.
+func (p *Plan) check() error {
+	lowest := 0
+	if p.Play == "client" {
+		lowest = 1 // a client needs the server's real port
+	}
+	switch {
+	case p.Port < lowest || p.Port > 65535:
+		return usageErr(fmt.Sprintf("--port takes a port from %d to 65535, not %d", lowest, p.Port))
+	case p.Play == "client" && p.Host == "":
+		return usageErr("--host needs the server's address, such as 127.0.0.1")
+	case p.BufSize < 1 || p.BufSize > steps.MaxBufSize:
+		return usageErr(fmt.Sprintf("--bufsize takes a number of bytes from 1 to %d, not %d", steps.MaxBufSize, p.BufSize))
+	case p.Count < 0:
+		return usageErr(fmt.Sprintf("--count takes how many clients to serve (0: until Ctrl-C), not %d", p.Count))
+	case p.IdleTimeout <= 0:
+		return usageErr(fmt.Sprintf("--idle-timeout takes a duration such as 30s or 500ms, not %v", p.IdleTimeout))
+	case p.Wait < 0:
+		return usageErr(fmt.Sprintf("--wait takes a duration such as 1s (0: do not wait), not %v", p.Wait))
+	}
+	return nil
+}
+
+func usageErr(problem string) error { return &steps.UsageError{Problem: problem} }

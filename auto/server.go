@@ -1,0 +1,145 @@
+package auto
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"sockstep/steps"
+)
+
+// server plays network_server.py: listen once, then serve clients one at
+// a time until --count have been served or the learner stops it.
+func (f *flow) server(ctx context.Context) error {
+	p := f.plan
+	f.stage.Tell(Server, prose.Render("server intro", struct {
+		Every       bool
+		Count       int
+		IdleTimeout string
+	}{Every: everyInterface(p.Host), Count: p.Count, IdleTimeout: p.IdleTimeout.String()}))
+	if err := f.listen(ctx, p.Host, p.Port); err != nil {
+		return err
+	}
+	for p.Count == 0 || f.sum.Clients < p.Count {
+		if err := f.serveOne(ctx); err != nil {
+			return err
+		}
+		if p.Count == 0 || f.sum.Clients < p.Count {
+			f.sayListening()
+		}
+	}
+	_, err := f.must(ctx, Server, steps.CloseStep, serverSocket)
+	return err
+}
+
+// listen plays lines 19 to 29 of network_server.py: socket, bind, listen,
+// and the line that says the server is listening.
+func (f *flow) listen(ctx context.Context, host string, port int) error {
+	if err := f.openSocket(ctx, Server, serverSocket, host); err != nil {
+		return err
+	}
+	if _, err := f.must(ctx, Server, steps.BindStep, serverSocket, host, strconv.Itoa(port)); err != nil {
+		return err
+	}
+	if _, err := f.must(ctx, Server, steps.ListenStep, serverSocket); err != nil {
+		return err
+	}
+	f.sayListening()
+	return nil
+}
+
+// sayListening prints the tutorial's line with the port the listener
+// holds, read back from the kernel once, after listen: it is the one the
+// kernel chose when --port is 0, and a listener's port never changes.
+func (f *flow) sayListening() {
+	if f.port == 0 {
+		if s, err := f.lab.Find(serverSocket); err == nil {
+			f.port = int(steps.Read(s).Local.Port())
+		}
+		f.listening = fmt.Sprintf("Listening for incoming connections on port %d . . .", f.port)
+	}
+	f.stage.Print(Server, f.listening)
+}
+
+// serveOne plays lines 34 to 57 of network_server.py for the next client:
+// accept, send the greeting, recv, print the message, close. Whatever the
+// client does (nothing, a reset, too much), the connection is closed and
+// the server goes on; only a stop, or a listener that fails, ends it.
+func (f *flow) serveOne(ctx context.Context) error {
+	p := f.plan
+	rep, err := f.call(ctx, Server, steps.AcceptStep, serverSocket, "as", connection)
+	switch {
+	case err != nil:
+		return err
+	case rep.Failure != nil && rep.Failure.Number == int(unix.ECONNABORTED):
+		return nil // the client left before accept took it; the listener is fine
+	case rep.Failed():
+		return ErrFailed
+	}
+	f.sum.Clients++
+	peer := rep.Peer
+	f.stage.Print(Server, "Connection from: "+pyAddress(peer))
+	idle := p.IdleTimeout.String()
+
+	rep, err = f.call(ctx, Server, steps.SendStep, connection, "--timeout", idle, p.Greeting)
+	if err != nil {
+		return err
+	}
+	f.sum.BytesOut += rep.Sent
+	gone := f.dropped(rep, peer, "read the greeting")
+	if !gone {
+		rep, err = f.call(ctx, Server, steps.RecvStep, connection, strconv.Itoa(p.BufSize), "--timeout", idle)
+		if err != nil {
+			return err
+		}
+		f.sum.BytesIn += len(rep.Data)
+		gone = f.dropped(rep, peer, "sent a message")
+	}
+	if !gone {
+		f.stage.Print(Server, "The client has connected")
+		if len(rep.Data) > 0 {
+			f.stage.Message(Server, rep.Data)
+		} else {
+			f.stage.Tell(Server, prose.Render("silent close", struct{ Peer string }{peer.String()}))
+			f.sum.Dropped++
+		}
+	}
+	if _, err := f.must(ctx, Server, steps.CloseStep, connection); err != nil {
+		return err
+	}
+	f.stage.Print(Server, "Client disconnected")
+	return nil
+}
+
+// dropped narrates a client the server gives up on, and counts it: one
+// that has not done what the server waits for (waited) within
+// --idle-timeout, or whose connection failed. It returns false, and says
+// nothing, when the call did what it was asked.
+func (f *flow) dropped(rep *steps.Report, peer netip.AddrPort, waited string) bool {
+	type data struct {
+		Peer, Waited, Timeout, Errno, Python string
+	}
+	switch {
+	case rep.Stopped:
+		f.stage.Tell(Server, prose.Render("idle", data{Peer: peer.String(), Waited: waited, Timeout: f.plan.IdleTimeout.String()}))
+	case rep.Failure != nil:
+		f.stage.Tell(Server, prose.Render("lost", data{Peer: peer.String(), Errno: rep.Failure.Name, Python: rep.Failure.Python}))
+	default:
+		return false
+	}
+	f.sum.Dropped++
+	return true
+}
+
+// everyInterface says whether host, as bind takes it, means every
+// interface of the machine.
+func everyInterface(host string) bool {
+	switch host {
+	case "", "*", "any", "0.0.0.0", "::", "[::]":
+		return true
+	}
+	return false
+}

@@ -1,0 +1,562 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run the real sockstep, built once by TestMain, as a learner
+// runs it from the shell, against real peers on loopback: the tutorial's
+// own Python programs, nc, Go's HTTP client, and clients that misbehave.
+// Every process is killed, and every wait given up, after a bound.
+
+// sockstep is the path of the binary under test.
+var sockstep string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "sockstep-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	sockstep = filepath.Join(dir, "sockstep")
+	if out, err := exec.Command("go", "build", "-o", sockstep, ".").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// processTimeout bounds every process a test starts.
+const processTimeout = 60 * time.Second
+
+// A process is a program a test started, with its output collected as it
+// comes, line by line.
+type process struct {
+	t    *testing.T
+	name string
+	cmd  *exec.Cmd
+
+	mu    sync.Mutex
+	lines []string
+	more  chan struct{} // closed and replaced when a line arrives
+	done  chan struct{} // closed when the process has ended
+	exit  int
+}
+
+// start runs a program with stdin and collects its stdout and stderr. It
+// is killed at the end of the test if it is still running.
+func start(t *testing.T, stdin io.Reader, name string, args ...string) *process {
+	t.Helper()
+	p := &process{t: t, name: filepath.Base(name), cmd: exec.Command(name, args...),
+		more: make(chan struct{}), done: make(chan struct{})}
+	p.cmd.Stdin = stdin
+	pr, pw := io.Pipe()
+	p.cmd.Stdout, p.cmd.Stderr = pw, pw
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 16<<20)
+		for sc.Scan() {
+			p.mu.Lock()
+			p.lines = append(p.lines, sc.Text())
+			close(p.more)
+			p.more = make(chan struct{})
+			p.mu.Unlock()
+		}
+		io.Copy(io.Discard, pr)
+	}()
+	go func() {
+		err := p.cmd.Wait()
+		pw.Close()
+		<-read
+		p.mu.Lock()
+		p.exit = p.cmd.ProcessState.ExitCode()
+		if err != nil && p.exit == 0 {
+			p.exit = -1
+		}
+		p.mu.Unlock()
+		close(p.done)
+	}()
+	kill := time.AfterFunc(processTimeout, func() { p.cmd.Process.Kill() })
+	t.Cleanup(func() {
+		kill.Stop()
+		p.cmd.Process.Kill()
+		<-p.done
+	})
+	return p
+}
+
+// sockstepAuto runs `sockstep auto ARGS…`.
+func sockstepAuto(t *testing.T, stdin io.Reader, args ...string) *process {
+	return start(t, stdin, sockstep, append([]string{"auto"}, args...)...)
+}
+
+// waitFor waits until a line of output matches re and returns its
+// submatches; it fails the test if none does within a bound.
+func (p *process) waitFor(re *regexp.Regexp) []string {
+	p.t.Helper()
+	deadline := time.After(20 * time.Second)
+	seen := 0
+	for {
+		p.mu.Lock()
+		lines, more := p.lines, p.more
+		p.mu.Unlock()
+		for ; seen < len(lines); seen++ {
+			if m := re.FindStringSubmatch(lines[seen]); m != nil {
+				return m
+			}
+		}
+		select {
+		case <-more:
+		case <-p.done:
+			p.mu.Lock()
+			if len(p.lines) == seen {
+				p.mu.Unlock()
+				p.t.Fatalf("%s ended without printing a line like %q; it printed:\n%s", p.name, re, p.output())
+			}
+			p.mu.Unlock()
+		case <-deadline:
+			p.t.Fatalf("%s printed no line like %q within 20s; it printed:\n%s", p.name, re, p.output())
+		}
+	}
+}
+
+// waitForCount waits until the output holds n lines that contain substr;
+// it fails the test if that does not happen within a bound.
+func (p *process) waitForCount(substr string, n int) {
+	p.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(p.output(), substr) < n {
+		if time.Now().After(deadline) {
+			p.t.Fatalf("%s did not print %q %d times within 20s; it printed:\n%s", p.name, substr, n, p.output())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// wait waits for the process to end and returns its exit status and
+// everything it printed; it fails the test if it runs too long.
+func (p *process) wait() (int, string) {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(processTimeout):
+		p.cmd.Process.Kill()
+		p.t.Fatalf("%s did not end within %v; it printed:\n%s", p.name, processTimeout, p.output())
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.exit, strings.Join(p.lines, "\n")
+}
+
+func (p *process) output() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.lines, "\n")
+}
+
+var listeningLine = regexp.MustCompile(`Listening for incoming connections on port (\d+) \. \. \.`)
+
+// listeningPort waits for the tutorial's line and returns its port.
+func (p *process) listeningPort() string {
+	p.t.Helper()
+	return p.waitFor(listeningLine)[1]
+}
+
+// serve starts sockstep auto server on 127.0.0.1 and a port the kernel
+// chooses, and returns it with that port.
+func serve(t *testing.T, args ...string) (*process, string) {
+	t.Helper()
+	srv := sockstepAuto(t, nil, append([]string{"server", "--host", "127.0.0.1", "--port", "0"}, args...)...)
+	return srv, srv.listeningPort()
+}
+
+// wantInOrder checks that each of wants appears in output, after the one
+// before it. Runs of spaces and line breaks count as one space, so that a
+// sentence matches wherever the narration wrapped it.
+func wantInOrder(t *testing.T, output string, wants ...string) {
+	t.Helper()
+	rest := collapse(output)
+	for _, w := range wants {
+		w = collapse(w)
+		i := strings.Index(rest, w)
+		if i < 0 {
+			t.Errorf("the output lacks %q (after the lines before it); it was:\n%s", w, output)
+			return
+		}
+		rest = rest[i+len(w):]
+	}
+}
+
+// collapse turns every run of spaces and line breaks into one space.
+func collapse(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// wantStatus waits for the process and checks its exit status.
+func wantStatus(t *testing.T, p *process, want int) string {
+	t.Helper()
+	code, out := p.wait()
+	if code != want {
+		t.Fatalf("%s exited with %d, want %d; it printed:\n%s", p.name, code, want, out)
+	}
+	return out
+}
+
+// need skips the test when a peer program is not installed.
+func need(t *testing.T, program string) string {
+	t.Helper()
+	path, err := exec.LookPath(program)
+	if err != nil {
+		t.Skipf("%s is not installed here, so this interoperability test cannot run: %v", program, err)
+	}
+	return path
+}
+
+// tutorialClient plays the tutorial's protocol from Go: connect, read the
+// greeting, send the message, close. It returns the greeting.
+func tutorialClient(t *testing.T, port, message string) string {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 5*time.Second)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	greeting := make([]byte, len("You are connected"))
+	if _, err := io.ReadFull(conn, greeting); err != nil {
+		t.Fatalf("reading the greeting: %v", err)
+	}
+	if _, err := conn.Write([]byte(message)); err != nil {
+		t.Fatalf("sending the message: %v", err)
+	}
+	return string(greeting)
+}
+
+func TestAutoServerServesTheTutorialsPythonClient(t *testing.T) {
+	python := need(t, "python3")
+	srv, port := serve(t, "--count", "1")
+	client := start(t, nil, python, "-u", "testdata/network_client.py", port, "127.0.0.1")
+	clientOut := wantStatus(t, client, 0)
+	wantInOrder(t, clientOut, "Hello Server, I have connected on port "+port, "Message sent. Socket closed.")
+	out := wantStatus(t, srv, 0)
+	wantInOrder(t, out,
+		"Listening for incoming connections on port "+port+" . . .",
+		"accept server_socket as connection",
+		"Connection from: ('127.0.0.1', ",
+		`send connection --timeout 30s "You are connected"`,
+		"recv connection 1024",
+		"The client has connected",
+		"Hello Server, I have connected on port "+port,
+		"close connection",
+		"Client disconnected",
+		"auto server done: 1 client served, 44 bytes in, 17 bytes out.")
+}
+
+func TestAutoClientTalksToTheTutorialsPythonServer(t *testing.T) {
+	python := need(t, "python3")
+	srv := start(t, nil, python, "-u", "testdata/network_server.py", "0", "1", "127.0.0.1")
+	port := srv.listeningPort()
+	client := sockstepAuto(t, nil, "client", "--port", port)
+	out := wantStatus(t, client, 0)
+	wantInOrder(t, out,
+		"connect client_socket 127.0.0.1 "+port,
+		"connect(", ") = 0",
+		"Hello Server, I have connected on port "+port,
+		"recv client_socket 1024 --timeout 1s",
+		`17 bytes  "You are connected"`,
+		"close client_socket",
+		"Message sent. Socket closed.",
+		"auto client done: 17 bytes in, 44 bytes out.")
+	serverOut := wantStatus(t, srv, 0)
+	wantInOrder(t, serverOut, "Connection from: ('127.0.0.1', ", "The client has connected",
+		"Hello Server, I have connected on port "+port, "Client disconnected")
+}
+
+func TestAutoServerServesAutoClient(t *testing.T) {
+	srv, port := serve(t, "--count", "1", "--greeting", "Welcome, learner")
+	client := sockstepAuto(t, nil, "client", "--port", port, "--message", "two  spaces kept")
+	clientOut := wantStatus(t, client, 0)
+	wantInOrder(t, clientOut, `send client_socket --timeout 10s "two  spaces kept"`, `"Welcome, learner"`,
+		"Message sent. Socket closed.")
+	out := wantStatus(t, srv, 0)
+	wantInOrder(t, out, "Connection from:", "The client has connected", "prints  two  spaces kept",
+		"Client disconnected", "1 client served")
+}
+
+func TestAutoServerServesNc(t *testing.T) {
+	nc := need(t, "nc")
+	srv, port := serve(t, "--count", "1")
+	// -N: shut the connection down for writing when stdin ends, so the
+	// server's recv sees the message and nc reads until the server closes.
+	client := start(t, strings.NewReader("hello from nc\n"), nc, "-N", "127.0.0.1", port)
+	if out := wantStatus(t, client, 0); out != "You are connected" {
+		t.Errorf("nc printed %q, want the greeting", out)
+	}
+	out := wantStatus(t, srv, 0)
+	wantInOrder(t, out, "The client has connected", `prints  hello from nc\n`, "Client disconnected")
+}
+
+func TestAutoClientTalksToNc(t *testing.T) {
+	nc := need(t, "nc")
+	srv := start(t, strings.NewReader("greeting from nc\n"), nc, "-lvN", "127.0.0.1", "0")
+	port := srv.waitFor(regexp.MustCompile(`Listening on \S+ (\d+)`))[1]
+	client := sockstepAuto(t, nil, "client", "--port", port)
+	out := wantStatus(t, client, 0)
+	wantInOrder(t, out, "Hello Server, I have connected on port "+port, `"greeting from nc\n"`, "Message sent. Socket closed.")
+	serverOut := wantStatus(t, srv, 0)
+	wantInOrder(t, serverOut, "Hello Server, I have connected on port "+port)
+}
+
+func TestAutoServerShowsAnHTTPRequestEscapedAndReadable(t *testing.T) {
+	// In HTTP the client speaks first: Go's client drops a connection on
+	// which the server spoke before the request was written, so this
+	// server sends an empty greeting. Its answer is no HTTP response
+	// either: the client fails, and what matters is what the server shows
+	// of the request.
+	srv, port := serve(t, "--count", "1", "--greeting", "")
+	client := http.Client{Timeout: 10 * time.Second}
+	if resp, err := client.Get("http://127.0.0.1:" + port + "/lesson?id=1"); err == nil {
+		resp.Body.Close()
+	}
+	out := wantStatus(t, srv, 0)
+	wantInOrder(t, out,
+		`prints  GET /lesson?id=1 HTTP/1.1\r\n`,
+		`prints  Host: 127.0.0.1:`+port+`\r\n`,
+		`prints  User-Agent: Go-http-client/1.1\r\n`,
+		`prints  \r\n`)
+	if strings.Contains(out, "\r") {
+		t.Errorf("a raw carriage return reached the output:\n%q", out)
+	}
+}
+
+func TestAutoServerServes200ClientsInARow(t *testing.T) {
+	srv, port := serve(t, "--count", "200")
+	for i := range 200 {
+		if got := tutorialClient(t, port, fmt.Sprintf("client %d", i)); got != "You are connected" {
+			t.Fatalf("client %d got the greeting %q", i, got)
+		}
+	}
+	out := wantStatus(t, srv, 0)
+	if n := strings.Count(out, "Client disconnected"); n != 200 {
+		t.Errorf("%d clients were disconnected, want 200", n)
+	}
+	wantInOrder(t, out, "prints  client 0", "prints  client 199", "auto server done: 200 clients served,")
+}
+
+func TestAutoServerSurvivesMisbehavingClients(t *testing.T) {
+	srv, port := serve(t, "--count", "7", "--idle-timeout", "300ms")
+	addr := "127.0.0.1:" + port
+	dial := func() *net.TCPConn {
+		t.Helper()
+		conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		conn.SetDeadline(time.Now().Add(20 * time.Second))
+		return conn.(*net.TCPConn)
+	}
+	// Each client waits until the server has finished with the one before,
+	// so that the output reads in the same order.
+	served := func(n int) { srv.waitForCount("Client disconnected", n) }
+
+	// 1. Connects and says nothing: dropped after --idle-timeout.
+	silent := dial()
+	served(1)
+	silent.Close()
+
+	// 2. Resets the connection (SO_LINGER 0) as soon as it is made.
+	reset := dial()
+	reset.SetLinger(0)
+	reset.Close()
+	served(2)
+
+	// 3. Sends 100 MB without reading anything.
+	flood := dial()
+	chunk := bytes.Repeat([]byte("flood "), 1<<20/6)
+	sentAll := true
+	for sent := 0; sent < 100<<20; sent += len(chunk) {
+		if _, err := flood.Write(chunk); err != nil {
+			sentAll = false
+			break // the server read its 1024 bytes and closed: a reset
+		}
+	}
+	if sentAll {
+		t.Log("all 100 MB went into the kernel's buffers before the server closed")
+	}
+	flood.Close()
+	served(3)
+
+	// 4. Half-closes without sending: recv returns 0 bytes.
+	half := dial()
+	half.CloseWrite()
+	served(4)
+	half.Close()
+
+	// 5. Sends terminal escape sequences: clear screen, a title change, a bell.
+	escape := dial()
+	escape.Write([]byte("\x1b[2J\x1b]0;owned\x07\x9b31m"))
+	escape.CloseWrite()
+	served(5)
+	escape.Close()
+
+	// 6. Sends binary bytes that are not UTF-8.
+	binary := dial()
+	binary.Write([]byte{0x00, 0xff, 0xfe, 0x80, 0x01})
+	served(6)
+	binary.Close()
+
+	// 7. And a client that behaves is still served.
+	if got := tutorialClient(t, port, "still here"); got != "You are connected" {
+		t.Errorf("the last client got the greeting %q", got)
+	}
+
+	out := wantStatus(t, srv, 0)
+	wantInOrder(t, out,
+		"has not sent a message for 300ms (--idle-timeout)",
+		"Client disconnected",
+		"Connection from:", "Client disconnected",
+		"Connection from:", "recv(", "= 1024", "Client disconnected",
+		"closed its side without sending anything",
+		`prints  \x1b[2J\x1b]0;owned\x07\x9b31m`,
+		`prints  \x00\xff\xfe\x80\x01`,
+		"prints  still here",
+		"auto server done: 7 clients served")
+	if strings.ContainsAny(out, "\x1b\x07\x00") || strings.Contains(out, "\x9b") {
+		t.Errorf("a control byte a peer sent reached the output raw:\n%q", out)
+	}
+}
+
+func TestAutoServerExplainsAPortInUse(t *testing.T) {
+	_, port := serve(t)
+	second := sockstepAuto(t, nil, "server", "--host", "127.0.0.1", "--port", port)
+	out := wantStatus(t, second, 1)
+	wantInOrder(t, out, "bind(", "EADDRINUSE (errno 98)", "OSError: [Errno 98] Address already in use",
+		"auto server ended: a call failed")
+}
+
+func TestAutoClientExplainsARefusedConnection(t *testing.T) {
+	// A port that was just free: bound, then closed.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	client := sockstepAuto(t, nil, "client", "--port", port)
+	out := wantStatus(t, client, 1)
+	wantInOrder(t, out, "ECONNREFUSED (errno 111)", "ConnectionRefusedError: [Errno 111] Connection refused",
+		"close client_socket", "auto client ended: a call failed")
+}
+
+func TestAutoServerStopsOnCtrlCWithASummary(t *testing.T) {
+	srv, port := serve(t)
+	tutorialClient(t, port, "before the stop")
+	srv.waitForCount("Client disconnected", 1)
+	// The server is back in accept once it says it waits for a client.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, after, _ := strings.Cut(srv.output(), "Client disconnected")
+		if strings.Contains(after, "waiting for a client to connect") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the server did not wait for a second client within 20s:\n%s", srv.output())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	srv.cmd.Process.Signal(syscall.SIGINT)
+	out := wantStatus(t, srv, 0)
+	wantInOrder(t, out, "prints  before the stop", "stopped waiting (Ctrl-C)", "close server_socket",
+		"auto server stopped: 1 client served, 15 bytes in, 17 bytes out.")
+}
+
+func TestAutoServerQuietPrintsOnlyTheTutorialsLines(t *testing.T) {
+	srv, port := serve(t, "--count", "2", "--quiet")
+	tutorialClient(t, port, "first")
+	tutorialClient(t, port, "second")
+	out := wantStatus(t, srv, 0)
+	peer := `Connection from: \('127\.0\.0\.1', \d+\)`
+	want := regexp.MustCompile(`^Listening for incoming connections on port ` + port + ` \. \. \.
+` + peer + `
+The client has connected
+first
+Client disconnected
+Listening for incoming connections on port ` + port + ` \. \. \.
+` + peer + `
+The client has connected
+second
+Client disconnected
+auto server done: 2 clients served, 11 bytes in, 34 bytes out\.$`)
+	if !want.MatchString(out) {
+		t.Errorf("auto server --quiet printed:\n%s\nwant only the tutorial's lines and the summary", out)
+	}
+}
+
+func TestAutoDemoShowsTheHandshakeFinishBeforeAccept(t *testing.T) {
+	demo := sockstepAuto(t, nil, "demo", "--port", "0")
+	out := wantStatus(t, demo, 0)
+	wantInOrder(t, out,
+		"server │ › listen server_socket",
+		"server │   prints  Listening for incoming connections on port",
+		"client │ › connect client_socket 127.0.0.1",
+		// connect has returned, and nobody has called accept yet:
+		"client │ ", "server_socket (fd ", "LISTEN  accept queue 1/128",
+		"server │ › accept server_socket as connection",
+		"server │   prints  Connection from: ('127.0.0.1', ",
+		"server │ › send connection",
+		"client │ › send client_socket",
+		"client │   prints  Hello Server, I have connected on port",
+		"server │ › recv connection",
+		"server │   prints  The client has connected",
+		"server │ › close connection",
+		"server │   prints  Client disconnected",
+		"client │ › recv client_socket",
+		"client │ › close client_socket",
+		"client │   prints  Message sent. Socket closed.",
+		"server │ › close server_socket",
+		"auto demo done: 1 client served")
+}
+
+func TestAutoDemoStepPausesBeforeEachCallAndQStops(t *testing.T) {
+	// Enter twice, then q: socket and bind run, listen does not.
+	demo := sockstepAuto(t, strings.NewReader("\n\nq\n"), "demo", "--port", "0", "--step")
+	out := wantStatus(t, demo, 0)
+	wantInOrder(t, out,
+		"server › next: socket(AF_INET, SOCK_STREAM, 0) — Enter runs it, q stops",
+		"› socket tcp ipv4 as server_socket",
+		"server › next: bind(", "0.0.0.0:0) — Enter runs it, q stops",
+		"› bind server_socket",
+		"server › next: listen(", ", 128) — Enter runs it, q stops",
+		"› close server_socket",
+		"auto demo stopped:")
+	if strings.Contains(out, "› listen server_socket") {
+		t.Errorf("listen ran after q:\n%s", out)
+	}
+}
+
+func TestAutoRejectsAnUnknownFlagWithStatus2(t *testing.T) {
+	p := sockstepAuto(t, nil, "server", "--colour", "blue")
+	out := wantStatus(t, p, 2)
+	wantInOrder(t, out, "there is no option --colour", "sockstep auto server [--host H]")
+}

@@ -1,0 +1,355 @@
+package repl
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+
+	"sockstep/auto"
+	"sockstep/steps"
+)
+
+// columnsWidth is the narrowest terminal on which auto demo shows the
+// server and the client side by side; a narrower one gets one column,
+// each line labelled.
+const columnsWidth = 100
+
+// runAuto is the `auto` command: it parses the play and its flags, then
+// plays it.
+func runAuto(s *Session, ctx context.Context, args []string) error {
+	plan, err := auto.Parse(args)
+	if err != nil {
+		return err
+	}
+	return s.Play(ctx, plan)
+}
+
+// completeAuto offers the plays, then the flags of the chosen one.
+func completeAuto(_ *Session, before []string) []string {
+	if len(before) == 0 {
+		return auto.Plays
+	}
+	return auto.Flags[before[0]]
+}
+
+// Play runs one of auto's flows in this session and ends with its summary.
+// Each call is shown as the command that makes it and its report, as if
+// typed, or with --quiet only the tutorial's own lines (and any call that
+// failed). A stop (Ctrl-C, or q at a --step pause) closes what the flow
+// opened and is not a failure; ErrFailed says a call failed or could not
+// be made.
+func (s *Session) Play(ctx context.Context, plan *auto.Plan) error {
+	stage := newAutoStage(s, plan)
+	sum, err := plan.Run(ctx, stage)
+	stage.close()
+	var usage *steps.UsageError
+	if errors.As(err, &usage) {
+		s.problem(usage.Problem, s.lookup("auto"))
+	}
+	if plan.Quiet {
+		s.Printf("%s\n", sum)
+	} else {
+		s.Printf("\n%s\n", s.render.st.notice(sum.String()))
+	}
+	if err != nil {
+		return ErrFailed
+	}
+	return nil
+}
+
+// autoStage shows a flow in the session's output: alone, as the REPL shows
+// a typed command; for the demo, each line labelled with its side, or the
+// two sides in columns on a wide terminal.
+//
+// Narrating, the flow's goroutine only hands each thing to show over; the
+// stage's own goroutine renders it and writes it, in order, so that
+// narrating a call costs the flow little more than the call, and the
+// rendering runs beside the flow, mostly while it waits. The stage writes
+// whenever it has shown everything handed over, so what is shown is on the
+// screen while anything waits; the flow waits for the stage before it asks
+// the learner, and at the end. Quiet, there is so little to show that the
+// flow renders its lines itself, and writes them when a call is about to
+// wait.
+type autoStage struct {
+	s       *Session
+	quiet   bool // only the tutorial's lines, and failed calls
+	both    bool // the demo: lines are labelled server or client
+	columns bool // the demo on a wide terminal: server left, client right
+
+	shows chan func()     // what is handed over, to be rendered into held; nil when quiet
+	ended chan struct{}   // closed when the stage's goroutine has ended
+	held  strings.Builder // rendered and not yet written; the goroutine's
+}
+
+// maxHeld bounds what the stage renders before it writes.
+const maxHeld = 32 << 10
+
+func newAutoStage(s *Session, plan *auto.Plan) *autoStage {
+	a := &autoStage{s: s, quiet: plan.Quiet, both: plan.Play == "demo"}
+	a.columns = a.both && s.render.width >= columnsWidth
+	if !a.quiet {
+		a.shows, a.ended = make(chan func(), 64), make(chan struct{})
+		go a.run()
+	}
+	if a.columns {
+		a.hand(a.header)
+	}
+	return a
+}
+
+// run is the stage's goroutine: it renders what is handed over, and writes
+// when nothing more waits to be rendered, or when it holds a lot.
+func (a *autoStage) run() {
+	defer close(a.ended)
+	for show := range a.shows {
+		show()
+		if len(a.shows) == 0 || a.held.Len() > maxHeld {
+			a.flush()
+		}
+	}
+	a.flush()
+}
+
+// hand gives the stage's goroutine something to render, or when quiet
+// renders it at once, to be written before anything waits.
+func (a *autoStage) hand(show func()) {
+	if a.shows == nil {
+		show()
+		return
+	}
+	a.shows <- show
+}
+
+// sync waits until everything handed over is written.
+func (a *autoStage) sync() {
+	if a.shows == nil {
+		a.flush()
+		return
+	}
+	written := make(chan struct{})
+	a.hand(func() {
+		a.flush()
+		close(written)
+	})
+	<-written
+}
+
+// close writes everything handed over and ends the stage's goroutine.
+func (a *autoStage) close() {
+	if a.shows == nil {
+		a.flush()
+		return
+	}
+	close(a.shows)
+	<-a.ended
+}
+
+// flush writes what the stage holds.
+func (a *autoStage) flush() {
+	if a.held.Len() > 0 {
+		a.s.out.print(a.held.String())
+		a.held.Reset()
+	}
+}
+
+func (a *autoStage) Command(side auto.Side, step string, args []string) {
+	if a.quiet {
+		return
+	}
+	a.hand(func() {
+		prompt := string(side) + " › "
+		if a.both {
+			prompt = "› " // the side labels every line already
+		}
+		a.show(side, a.s.render.st.dim(prompt)+step+" "+JoinWords(args)+"\n")
+	})
+}
+
+func (a *autoStage) Report(side auto.Side, rep *steps.Report) {
+	if a.quiet && rep.Failure == nil {
+		return
+	}
+	a.hand(func() {
+		r := a.renderer()
+		if a.quiet {
+			r.level = Off
+		}
+		var b strings.Builder
+		r.report(&b, rep)
+		a.show(side, b.String())
+	})
+}
+
+func (a *autoStage) Print(side auto.Side, line string) {
+	a.hand(func() { a.print(side, line) })
+}
+
+// print renders one of the tutorial's lines: as it is when quiet, else
+// labelled as what the program prints.
+func (a *autoStage) print(side auto.Side, line string) {
+	if a.quiet {
+		a.show(side, line+"\n")
+		return
+	}
+	r := a.renderer()
+	var b strings.Builder
+	r.labelled(&b, "prints", r.st.call(line))
+	a.show(side, b.String())
+}
+
+func (a *autoStage) Message(side auto.Side, data []byte) {
+	a.hand(func() {
+		shown, omitted := steps.Clip(data, MaxShownBytes)
+		for _, l := range steps.PrintableLines(shown) {
+			a.print(side, l)
+		}
+		if omitted > 0 {
+			a.print(side, fmt.Sprintf("… %d more bytes not shown", omitted))
+		}
+	})
+}
+
+func (a *autoStage) Tell(side auto.Side, text string) {
+	if a.quiet || text == "" {
+		return
+	}
+	a.hand(func() {
+		r := a.renderer()
+		var b strings.Builder
+		for _, para := range strings.Split(text, "\n") {
+			mark := "» "
+			for _, line := range wrap(para, r.width-4) {
+				b.WriteString("  " + r.st.notice(mark+line) + "\n")
+				mark = "  "
+			}
+		}
+		a.show(side, b.String())
+	})
+}
+
+func (a *autoStage) Waiting(side auto.Side, what func() string) {
+	if a.quiet {
+		a.flush() // the lines held are shown while the call waits
+		return
+	}
+	a.hand(func() { a.show(side, "  "+a.s.render.st.dim(what())+"\n") })
+}
+
+func (a *autoStage) Pause(ctx context.Context, side auto.Side, next string) bool {
+	a.sync()
+	prompt := "  " + next + " "
+	if a.both {
+		prompt = "  " + string(side) + " › " + next + " "
+	}
+	line, ok := a.s.ask(ctx, prompt)
+	if !ok {
+		if ctx.Err() == nil {
+			a.s.Printf("  %s\n", a.s.render.st.dim("(no more input: stopping)"))
+		}
+		return false
+	}
+	return strings.TrimSpace(line) != "q"
+}
+
+// renderer is the session's, at the width one side's lines have.
+func (a *autoStage) renderer() renderer {
+	r := a.s.render
+	switch {
+	case a.columns:
+		r.width = a.columnWidth()
+	case a.both:
+		r.width -= len(a.label(auto.Server))
+	}
+	return r
+}
+
+// columnWidth is the width of each of the demo's two columns.
+func (a *autoStage) columnWidth() int { return (a.s.render.width - 3) / 2 }
+
+// label is what starts each of a side's lines in the demo's one column.
+func (a *autoStage) label(side auto.Side) string { return string(side) + " │ " }
+
+// header names the demo's two columns.
+func (a *autoStage) header() {
+	w := a.columnWidth()
+	st := a.s.render.st
+	fmt.Fprintf(&a.held, "%s │ %s\n%s┼%s\n", st.call(pad("  server", w)), st.call("client"),
+		strings.Repeat("─", w+1), strings.Repeat("─", w+2))
+}
+
+// show adds a block of one side's lines, where that side's lines go, to
+// what the stage holds.
+func (a *autoStage) show(side auto.Side, block string) {
+	if !a.both {
+		a.held.WriteString(block)
+		return
+	}
+	b := &a.held
+	w := a.columnWidth()
+	for _, line := range strings.Split(strings.TrimSuffix(block, "\n"), "\n") {
+		switch {
+		case !a.columns:
+			b.WriteString(a.s.render.st.dim(a.label(side)) + line + "\n")
+		case side == auto.Server:
+			for _, l := range fit(line, w) {
+				b.WriteString(pad(l, w) + " │\n")
+			}
+		default:
+			for _, l := range fit(line, w) {
+				b.WriteString(strings.Repeat(" ", w) + " │ " + l + "\n")
+			}
+		}
+	}
+}
+
+// colourCode matches the colour sequences the session's style writes.
+var colourCode = regexp.MustCompile("\x1b\\[[0-9;]*m")
+
+// visibleWidth is how many columns a line of output takes: its characters,
+// without the colour sequences.
+func visibleWidth(line string) int {
+	return utf8.RuneCountInString(colourCode.ReplaceAllString(line, ""))
+}
+
+// pad fills a line with spaces to width columns.
+func pad(line string, width int) string {
+	if n := visibleWidth(line); n < width {
+		return line + strings.Repeat(" ", width-n)
+	}
+	return line
+}
+
+// fit cuts a line that is wider than a column into pieces that fit, at a
+// space where there is one in the second half of the piece, the later
+// pieces indented under the text; a line that is cut loses its colour.
+func fit(line string, width int) []string {
+	if visibleWidth(line) <= width {
+		return []string{line}
+	}
+	runes := []rune(colourCode.ReplaceAllString(line, ""))
+	indent := strings.Repeat(" ", 2+labelWidth)
+	var lines []string
+	for first := true; len(runes) > 0; first = false {
+		room := width
+		prefix := ""
+		if !first {
+			prefix, room = indent, width-len(indent)
+		}
+		cut, next := len(runes), len(runes)
+		if cut > room {
+			cut, next = room, room
+			for i := room; i > room/2; i-- {
+				if runes[i] == ' ' {
+					cut, next = i, i+1
+					break
+				}
+			}
+		}
+		lines = append(lines, prefix+strings.TrimRight(string(runes[:cut]), " "))
+		runes = runes[next:]
+	}
+	return lines
+}

@@ -1,0 +1,120 @@
+package repl
+
+import (
+	"bytes"
+	"context"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// evalAuto runs one command line in a new session of the given width and
+// returns what it printed.
+func evalAuto(t *testing.T, width int, line string) string {
+	t.Helper()
+	var out bytes.Buffer
+	s := New(&out, Options{Width: width})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Eval(ctx, line); err != nil {
+		t.Fatalf("%s: %v\n%s", line, err, out.String())
+	}
+	return out.String()
+}
+
+func TestAutoDemoShowsTheTwoSidesInColumnsOnAWideTerminal(t *testing.T) {
+	out := evalAuto(t, 100, "auto demo --port 0")
+	lines := strings.Split(out, "\n")
+	if !strings.HasPrefix(lines[0], "  server ") || !strings.HasSuffix(lines[0], "│ client") {
+		t.Errorf("the first line is %q, want the columns' names", lines[0])
+	}
+	left := (100 - 3) / 2
+	for _, want := range []string{"› socket tcp ipv4 as server_socket", "› accept server_socket as connection"} {
+		if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, want) && strings.HasSuffix(l, " │") }) {
+			t.Errorf("no line starts with %q in the left column:\n%s", want, out)
+		}
+	}
+	for _, want := range []string{"› socket tcp ipv4 as client_socket", "  prints  Message sent. Socket closed."} {
+		if !slices.Contains(lines, strings.Repeat(" ", left)+" │ "+want) {
+			t.Errorf("no line holds %q in the right column:\n%s", want, out)
+		}
+	}
+	for _, l := range lines {
+		if w := visibleWidth(l); w > 100 {
+			t.Errorf("a line is %d columns wide, more than the terminal's 100: %q", w, l)
+		}
+	}
+}
+
+func TestAutoDemoLabelsEveryLineOnANarrowTerminal(t *testing.T) {
+	out := evalAuto(t, 80, "auto demo --port 0")
+	body, summary, found := strings.Cut(out, "\n\nauto demo done:")
+	if !found {
+		t.Fatalf("no summary at the end:\n%s", out)
+	}
+	for _, l := range strings.Split(body, "\n") {
+		if !strings.HasPrefix(l, "server │ ") && !strings.HasPrefix(l, "client │ ") {
+			t.Errorf("the line %q is not labelled with its side", l)
+		}
+	}
+	if !strings.HasPrefix(summary, " 1 client served") {
+		t.Errorf("the summary says %q", summary)
+	}
+}
+
+func TestAutoStepReadsItsAnswersFromTheScript(t *testing.T) {
+	var out bytes.Buffer
+	s := New(&out, Options{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// Enter twice (socket, bind), q at listen, then the script goes on.
+	failed := s.RunScript(ctx, strings.NewReader("auto demo --port 0 --step\n\n\nq\nsockets\n"))
+	text := out.String()
+	if failed != 0 {
+		t.Errorf("%d commands failed:\n%s", failed, text)
+	}
+	for _, want := range []string{"server │ › bind server_socket", "server › next: listen(", "server │ › close server_socket",
+		"auto demo stopped:", "[2] › sockets", "no sockets yet"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the transcript lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "› listen server_socket") {
+		t.Errorf("listen ran after q:\n%s", text)
+	}
+}
+
+func TestAutoStepStopsWhenThereIsNoInput(t *testing.T) {
+	out := evalAuto(t, 80, "auto server --host 127.0.0.1 --port 0 --step")
+	for _, want := range []string{"next: socket(AF_INET, SOCK_STREAM, 0) — Enter runs it, q stops",
+		"(no more input: stopping)", "auto server stopped: 0 clients served"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestAutoIsCompletedAndHelped(t *testing.T) {
+	s := New(&bytes.Buffer{}, Options{})
+	for _, tc := range []struct {
+		line string
+		want []string
+	}{
+		{"au", []string{"auto"}},
+		{"auto ", []string{"client", "demo", "server"}},
+		{"auto server --i", []string{"--idle-timeout"}},
+		{"auto demo ", []string{"--port", "--step"}},
+	} {
+		if got, _ := s.Complete(tc.line); !slices.Equal(got, tc.want) {
+			t.Errorf("Complete(%q): got %q, want %q", tc.line, got, tc.want)
+		}
+	}
+	help := evalAuto(t, 80, "help auto")
+	for _, want := range []string{"usage   auto server [--host H]", "        auto client [--host H]",
+		"        auto demo   [--port P] [--step]", "example auto demo"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help auto lacks %q:\n%s", want, help)
+		}
+	}
+}

@@ -1,0 +1,149 @@
+//go:build linux
+
+package steps
+
+import (
+	"encoding/binary"
+	"errors"
+	"net/netip"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// This file asks the kernel about one TCP connection by its two ends,
+// through the sock_diag netlink interface (the one `ss` uses). Unlike
+// /proc/net/tcp, which lists every TCP socket of the machine and grows with
+// every connection in TIME_WAIT, a sock_diag request that names the four
+// addresses is answered by one lookup in the kernel's connection table, so
+// close can say what became of a connection however busy the machine is.
+
+// Sizes and offsets of the kernel's structures (linux/netlink.h,
+// linux/inet_diag.h), which golang.org/x/sys does not describe.
+const (
+	netlinkHeaderLen = 16     // struct nlmsghdr
+	diagSockIDLen    = 48     // struct inet_diag_sockid
+	diagRequestLen   = 8 + 48 // struct inet_diag_req_v2
+	diagMessageLen   = 4 + 48 // struct inet_diag_msg, up to its id
+	diagNoCookie     = ^uint32(0)
+	netlinkError     = 2 // NLMSG_ERROR
+)
+
+// errNoSockDiag says the kernel offers no sock_diag for TCP here.
+var errNoSockDiag = errors.New("sock_diag is not available")
+
+// diag is the netlink socket sock_diag is asked through. It is opened at
+// the first question and kept, because opening one costs more than the
+// question; it is no socket of the lab, and talks to the kernel alone.
+var diag struct {
+	sync.Mutex
+	fd    int
+	open  bool
+	seq   uint32 // the number of the last question, to match its answer
+	reply []byte
+}
+
+// diagState looks the connection from local to remote up with sock_diag.
+// found is false when the kernel holds no such connection. An error means
+// sock_diag could not be asked at all, and the caller reads /proc instead.
+func diagState(local, remote netip.AddrPort) (state TCPState, found bool, err error) {
+	diag.Lock()
+	defer diag.Unlock()
+	if !diag.open {
+		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+		if err != nil {
+			return 0, false, err
+		}
+		diag.fd, diag.open, diag.reply = fd, true, make([]byte, 4096)
+	}
+	state, found, err = askDiag(local, remote)
+	if err != nil {
+		unix.Close(diag.fd)
+		diag.open = false
+	}
+	return state, found, err
+}
+
+// askDiag sends one question on the open netlink socket and reads its
+// answer, which the kernel queues before sendto returns. Answers to
+// earlier questions, if any were left, are skipped by their number.
+func askDiag(local, remote netip.AddrPort) (TCPState, bool, error) {
+	diag.seq++
+	if err := unix.Sendto(diag.fd, diagRequest(local, remote, diag.seq), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return 0, false, err
+	}
+	for {
+		n, _, err := unix.Recvfrom(diag.fd, diag.reply, unix.MSG_DONTWAIT)
+		if err != nil {
+			return 0, false, err
+		}
+		if n >= netlinkHeaderLen && binary.NativeEndian.Uint32(diag.reply[8:]) == diag.seq {
+			return diagReply(diag.reply[:n], local, remote)
+		}
+	}
+}
+
+// diagRequest builds a SOCK_DIAG_BY_FAMILY request for exactly one TCP
+// connection, named by its four addresses (not a dump of the table).
+func diagRequest(local, remote netip.AddrPort, seq uint32) []byte {
+	family, src, dst := diagAddrs(local.Addr(), remote.Addr())
+	msg := make([]byte, netlinkHeaderLen+diagRequestLen)
+	ne := binary.NativeEndian
+	ne.PutUint32(msg[0:], uint32(len(msg)))
+	ne.PutUint16(msg[4:], unix.SOCK_DIAG_BY_FAMILY)
+	ne.PutUint16(msg[6:], unix.NLM_F_REQUEST)
+	ne.PutUint32(msg[8:], seq)
+	req := msg[netlinkHeaderLen:]
+	req[0], req[1] = family, unix.IPPROTO_TCP
+	ne.PutUint32(req[4:], ^uint32(0)) // every state
+	id := req[8:]
+	binary.BigEndian.PutUint16(id[0:], local.Port())
+	binary.BigEndian.PutUint16(id[2:], remote.Port())
+	copy(id[4:20], src)
+	copy(id[20:36], dst)
+	ne.PutUint32(id[40:], diagNoCookie)
+	ne.PutUint32(id[44:], diagNoCookie)
+	return msg
+}
+
+// diagAddrs gives the family to ask in and the two addresses as the
+// kernel stores them: four bytes for IPv4 (also for an IPv6 socket that
+// talks to an IPv4 peer, whose addresses the kernel keeps as IPv4), sixteen
+// for IPv6.
+func diagAddrs(a, b netip.Addr) (family uint8, src, dst []byte) {
+	if a.Unmap().Is4() && b.Unmap().Is4() {
+		a4, b4 := a.Unmap().As4(), b.Unmap().As4()
+		return unix.AF_INET, a4[:], b4[:]
+	}
+	a16, b16 := a.As16(), b.As16()
+	return unix.AF_INET6, a16[:], b16[:]
+}
+
+// diagReply reads the kernel's answer. When no connection has these ends,
+// the kernel either says ENOENT or, because its lookup falls back to
+// listeners, describes the listening socket on the local port; so the
+// answer counts only if its remote end is the one asked about.
+func diagReply(reply []byte, local, remote netip.AddrPort) (TCPState, bool, error) {
+	if len(reply) < netlinkHeaderLen+4 {
+		return 0, false, errNoSockDiag
+	}
+	ne := binary.NativeEndian
+	body := reply[netlinkHeaderLen:]
+	if ne.Uint16(reply[4:]) == netlinkError {
+		switch errno := unix.Errno(-int32(ne.Uint32(body))); errno {
+		case unix.ENOENT:
+			return 0, false, nil
+		default:
+			return 0, false, errNoSockDiag
+		}
+	}
+	if len(body) < diagMessageLen {
+		return 0, false, errNoSockDiag
+	}
+	_, _, dst := diagAddrs(local.Addr(), remote.Addr())
+	id := body[4:]
+	if binary.BigEndian.Uint16(id[2:]) != remote.Port() || string(id[20:20+len(dst)]) != string(dst) {
+		return 0, false, nil
+	}
+	return TCPState(body[1]), true, nil
+}

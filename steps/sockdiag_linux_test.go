@@ -1,0 +1,105 @@
+//go:build linux
+
+package steps
+
+import (
+	"net/netip"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// loopbackPair makes a listener on 127.0.0.1:0 (or [::1]:0), a client
+// connected to it and the accepted end, and closes them all at the end of
+// the test.
+func loopbackPair(t *testing.T, family int) (client, server int, clientEnd, serverEnd netip.AddrPort) {
+	t.Helper()
+	var addr unix.Sockaddr = &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}
+	if family == unix.AF_INET6 {
+		addr = &unix.SockaddrInet6{Addr: netip.IPv6Loopback().As16()}
+	}
+	lfd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Skipf("no socket of family %d here: %v", family, err)
+	}
+	t.Cleanup(func() { unix.Close(lfd) })
+	if err := unix.Bind(lfd, addr); err != nil {
+		t.Skipf("cannot bind to loopback of family %d: %v", family, err)
+	}
+	if err := unix.Listen(lfd, 8); err != nil {
+		t.Fatal(err)
+	}
+	listenAt, _ := unix.Getsockname(lfd)
+	client, err = unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(client) })
+	if err := unix.Connect(client, listenAt); err != nil {
+		t.Fatal(err)
+	}
+	server, _, err = unix.Accept4(lfd, unix.SOCK_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(server) })
+	local, _ := unix.Getsockname(client)
+	remote, _ := unix.Getpeername(client)
+	return client, server, addrPortOf(local), addrPortOf(remote)
+}
+
+func TestDiagStateAgreesWithProcNetTCP(t *testing.T) {
+	for _, family := range []int{unix.AF_INET, unix.AF_INET6} {
+		client, server, clientEnd, serverEnd := loopbackPair(t, family)
+		check := func(when string, wantState TCPState) {
+			t.Helper()
+			for _, ends := range [][2]netip.AddrPort{{clientEnd, serverEnd}, {serverEnd, clientEnd}} {
+				got, found, err := diagState(ends[0], ends[1])
+				if err != nil {
+					t.Skipf("sock_diag cannot be asked here: %v", err)
+				}
+				want, wantFound := procState(t, ends[0], ends[1])
+				if got != want || found != wantFound {
+					t.Errorf("%s, %v→%v: sock_diag says %v (found %v), /proc/net/tcp says %v (found %v)", when, ends[0], ends[1], got, found, want, wantFound)
+				}
+			}
+			if got, _, _ := diagState(clientEnd, serverEnd); got != wantState {
+				t.Errorf("%s: client end is %v, want %v", when, got, wantState)
+			}
+		}
+		check("connected", Established)
+		unix.Shutdown(client, unix.SHUT_WR)
+		unix.Shutdown(server, unix.SHUT_WR)
+		// Both FINs cross on loopback at once; the client, which sent
+		// first, ends in TIME_WAIT, which no file descriptor holds.
+		waitUntil(t, func() bool { s, _, _ := diagState(clientEnd, serverEnd); return s == TimeWait })
+		check("after both sides shut down", TimeWait)
+	}
+}
+
+func TestDiagStateIgnoresTheListenerOnTheSamePort(t *testing.T) {
+	_, _, clientEnd, serverEnd := loopbackPair(t, unix.AF_INET)
+	// No connection goes from the server's port to this made-up peer, but
+	// a listener holds the server's port: the kernel's lookup falls back
+	// to it, and the answer must not be taken for the connection's.
+	nobody := netip.AddrPortFrom(clientEnd.Addr(), 1)
+	state, found, err := diagState(serverEnd, nobody)
+	if err != nil {
+		t.Skipf("sock_diag cannot be asked here: %v", err)
+	}
+	if found {
+		t.Errorf("diagState(%v, %v) found a connection in state %v; want none", serverEnd, nobody, state)
+	}
+}
+
+// waitUntil polls cond for up to two seconds.
+func waitUntil(t *testing.T, cond func() bool) {
+	t.Helper()
+	for range 200 {
+		if cond() {
+			return
+		}
+		unix.Poll(nil, 10)
+	}
+	t.Fatal("the kernel did not reach the expected state within 2s")
+}

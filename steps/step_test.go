@@ -1,0 +1,132 @@
+package steps
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// runLine runs one step as a learner would type it and fails the test if the
+// command was not understood.
+func runLine(t *testing.T, l *Lab, st *Step, line string) *Report {
+	t.Helper()
+	rep, err := st.Run(context.Background(), l, strings.Fields(line))
+	if err != nil {
+		t.Fatalf("%s %s: %v", st.Name, line, err)
+	}
+	return rep
+}
+
+// connectedLab makes, on loopback, a listener `srv`, a client `c` connected
+// to it and the accepted connection `conn`, and closes them at the end.
+func connectedLab(t *testing.T, l *Lab) (port int) {
+	t.Helper()
+	t.Cleanup(func() { l.CloseAll() })
+	runLine(t, l, SocketStep, "as srv")
+	runLine(t, l, BindStep, "srv 127.0.0.1 0")
+	runLine(t, l, ListenStep, "srv")
+	srv, _ := l.Find("srv")
+	port = int(Read(srv).Local.Port())
+	runLine(t, l, SocketStep, "as c")
+	if rep := runLine(t, l, ConnectStep, "c 127.0.0.1 "+strconv.Itoa(port)); rep.Failed() {
+		t.Fatalf("connect failed: %s", rep.Call)
+	}
+	if rep := runLine(t, l, AcceptStep, "srv as conn"); rep.Failed() {
+		t.Fatalf("accept failed: %s", rep.Call)
+	}
+	return port
+}
+
+func TestCallsOnlyReportsTheCallsAndNothingElse(t *testing.T) {
+	l := NewLab()
+	l.CallsOnly = true
+	port := connectedLab(t, l)
+
+	accepted := runLine(t, l, AcceptStep, "srv as conn2 --timeout 1ms")
+	if !accepted.Stopped {
+		t.Fatalf("accept on an empty queue: got %q, want a stopped wait", accepted.Call)
+	}
+	sent := runLine(t, l, SendStep, "c hello")
+	if sent.Sent != 5 || sent.Says != "" || sent.Python != "" || sent.Next != "" || sent.State != nil {
+		t.Errorf("send with CallsOnly: got Sent %d, Says %q, Python %q, Next %q, State %v; want 5 bytes and nothing else",
+			sent.Sent, sent.Says, sent.Python, sent.Next, sent.State)
+	}
+	got := runLine(t, l, RecvStep, "conn")
+	if string(got.Data) != "hello" || got.Says != "" {
+		t.Errorf("recv with CallsOnly: got data %q and says %q, want \"hello\" and nothing said", got.Data, got.Says)
+	}
+
+	// A refused call is explained all the same.
+	runLine(t, l, SocketStep, "as other")
+	refused := runLine(t, l, BindStep, "other 127.0.0.1 "+strconv.Itoa(port))
+	if refused.Failure == nil || refused.Failure.Name != "EADDRINUSE" || refused.Failure.Meaning == "" {
+		t.Errorf("bind to a port in use with CallsOnly: got %+v, want an explained EADDRINUSE", refused.Failure)
+	}
+}
+
+func TestAcceptReportsThePeerAsTheCallReturnedIt(t *testing.T) {
+	l := NewLab()
+	port := connectedLab(t, l)
+	runLine(t, l, SocketStep, "as d")
+	runLine(t, l, ConnectStep, "d 127.0.0.1 "+strconv.Itoa(port))
+	rep := runLine(t, l, AcceptStep, "srv as conn2")
+	d, _ := l.Find("d")
+	if want := Read(d).Local; rep.Peer != want {
+		t.Errorf("accept's Peer: got %v, want the client's address %v", rep.Peer, want)
+	}
+}
+
+func TestSendTimeoutStopsASendToAPeerThatNeverReads(t *testing.T) {
+	l := NewLab()
+	connectedLab(t, l)
+	// More than the two sockets' buffers on loopback can hold, so send
+	// has to wait for room that never comes: conn never calls recv.
+	big := strings.Repeat("x", 32<<20)
+	start := time.Now()
+	rep, err := SendStep.Run(context.Background(), l, []string{"c", "--timeout", "200ms", big})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("send took %v, want it stopped about 200ms after the buffers filled", took)
+	}
+	if !rep.Stopped || !strings.Contains(rep.Call, "timed out after 200ms") {
+		t.Errorf("got call %q (stopped %v), want a send that timed out after 200ms", rep.Call, rep.Stopped)
+	}
+	if rep.Sent <= 0 || rep.Sent >= len(big) {
+		t.Errorf("got %d bytes sent, want some but not all of %d", rep.Sent, len(big))
+	}
+}
+
+func TestSendTakesTimeoutOnlyBeforeTheText(t *testing.T) {
+	l := NewLab()
+	connectedLab(t, l)
+	tests := []struct {
+		args     []string
+		wantSent string // what conn receives, "" for a usage error
+	}{
+		{[]string{"c", "hello", "--timeout", "5s"}, "hello --timeout 5s"},
+		{[]string{"c", "--timeout=5s", "--verbatim"}, "--verbatim"},
+		{[]string{"c", "--timeout", "5s", "two", "words"}, "two words"},
+		{[]string{"c", "--timeout"}, ""},
+		{[]string{"c", "--timeout", "soon", "x"}, ""},
+	}
+	for _, tt := range tests {
+		rep, err := SendStep.Run(context.Background(), l, tt.args)
+		if tt.wantSent == "" {
+			if !IsUsage(err) {
+				t.Errorf("send %q: got %v, want a usage error", tt.args, err)
+			}
+			continue
+		}
+		if err != nil || rep.Failed() {
+			t.Fatalf("send %q: %v %v", tt.args, err, rep)
+		}
+		got := runLine(t, l, RecvStep, "conn")
+		if string(got.Data) != tt.wantSent {
+			t.Errorf("send %q: conn received %q, want %q", tt.args, got.Data, tt.wantSent)
+		}
+	}
+}
