@@ -560,3 +560,52 @@ func TestAutoRejectsAnUnknownFlagWithStatus2(t *testing.T) {
 	out := wantStatus(t, p, 2)
 	wantInOrder(t, out, "there is no option --colour", "sockstep auto server [--host H]")
 }
+
+// TestAutoServerServes1000InARowAnd100AtOnce plays the tutorial's client
+// 1,000 times one after another, then 100 times at once, against one
+// quiet auto server: every client is greeted, every message printed, and
+// the server counts all 1,100 and exits 0. The 100 at once wait in the
+// accept queue (backlog 128) while the server serves them in turn.
+func TestAutoServerServes1000InARowAnd100AtOnce(t *testing.T) {
+	const inARow, atOnce = 1000, 100
+	srv, port := serve(t, "--quiet", "--count", strconv.Itoa(inARow+atOnce))
+	for i := range inARow {
+		if got := tutorialClient(t, port, fmt.Sprintf("row %d", i)); got != "You are connected" {
+			t.Fatalf("client %d got the greeting %q", i, got)
+		}
+	}
+	errs := make(chan error, atOnce)
+	for i := range atOnce {
+		go func() {
+			conn, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 5*time.Second)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(20 * time.Second))
+			greeting := make([]byte, len("You are connected"))
+			if _, err := io.ReadFull(conn, greeting); err != nil {
+				errs <- fmt.Errorf("client %d reading the greeting: %v", i, err)
+				return
+			}
+			_, err = conn.Write([]byte(fmt.Sprintf("together %d", i)))
+			errs <- err
+		}()
+	}
+	for range atOnce {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	out := wantStatus(t, srv, 0)
+	if n := strings.Count(out, "Client disconnected"); n != inARow+atOnce {
+		t.Errorf("%d clients were disconnected, want %d", n, inARow+atOnce)
+	}
+	for i := range atOnce {
+		if !strings.Contains(out, fmt.Sprintf("together %d\n", i)) {
+			t.Errorf("the message of concurrent client %d was never printed", i)
+		}
+	}
+	wantInOrder(t, out, "row 0", "row 999", fmt.Sprintf("auto server done: %d clients served,", inARow+atOnce))
+}

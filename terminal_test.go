@@ -300,3 +300,33 @@ func TestTerminalSignalDuringBlockingRecv(t *testing.T) {
 	term.typeText("recv conn\r")
 	term.waitFor(`"late"`)
 }
+
+// TestTerminalCtrlCStopsAutoServer runs auto server inside the shell,
+// serves one client, and stops it with Ctrl-C: the flow closes what it
+// opened, prints its summary, and the prompt comes back.
+func TestTerminalCtrlCStopsAutoServer(t *testing.T) {
+	term := startTerminal(t, t.TempDir())
+	port := freeTestPort(t)
+	term.typeText(fmt.Sprintf("auto server --host 127.0.0.1 --port %d --quiet\r", port))
+	term.waitFor(fmt.Sprintf("Listening for incoming connections on port %d . . .", port))
+	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	greeting := make([]byte, len("You are connected"))
+	if _, err := io.ReadFull(conn, greeting); err != nil {
+		t.Fatal(err)
+	}
+	conn.Write([]byte("Hello from the test"))
+	conn.Close()
+	term.waitFor("Client disconnected")
+	term.typeText("\x03")
+	term.waitFor("1 client served")
+	term.waitFor("[2] › ")
+	if listening(t, port) {
+		t.Errorf("port %d still listens after Ctrl-C stopped auto server", port)
+	}
+	term.typeText("sockets\r")
+	term.waitFor("no sockets yet")
+}
