@@ -445,6 +445,11 @@ func TestAutoServerSurvivesMisbehavingClients(t *testing.T) {
 	if strings.ContainsAny(out, "\x1b\x07\x00") || strings.Contains(out, "\x9b") {
 		t.Errorf("a control byte a peer sent reached the output raw:\n%q", out)
 	}
+	peak := srv.cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // kB on Linux
+	t.Logf("peak RSS of auto server through the 100 MB flood and the rest: %d kB", peak)
+	if peak > 64<<10 {
+		t.Errorf("peak RSS: got %d kB, want under 64 MB", peak)
+	}
 }
 
 func TestAutoServerExplainsAPortInUse(t *testing.T) {
