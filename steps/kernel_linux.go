@@ -14,25 +14,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Read asks the kernel about the socket now: what readState reads, whether
-// it is non-blocking from fcntl, and readiness from poll with a zero
-// timeout. It consumes nothing.
-func Read(s *Socket) Snapshot {
-	snap := readState(s)
-	if flags, err := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0); err == nil {
-		snap.NonBlocking = flags&unix.O_NONBLOCK != 0
-	}
-	fds := []unix.PollFd{{Fd: int32(s.FD), Events: unix.POLLIN | unix.POLLOUT | unix.POLLRDHUP}}
-	if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
-		ev := fds[0].Revents
-		snap.Readable = ev&unix.POLLIN != 0
-		snap.Writable = ev&unix.POLLOUT != 0
-		snap.PeerClosed = ev&unix.POLLRDHUP != 0
-		snap.Hangup = ev&unix.POLLHUP != 0
-		snap.Error = ev&unix.POLLERR != 0
-	}
-	return snap
-}
+// pollPeerClosed is the poll event for "the peer has closed its side":
+// POLLRDHUP, which Linux has.
+const pollPeerClosed = unix.POLLRDHUP
 
 // readState asks the kernel what a step's report shows of a socket: its
 // addresses from getsockname/getpeername, TCP state and a listener's
@@ -78,18 +62,6 @@ func readNew(s *Socket) Snapshot {
 		snap.FromKernel = true
 	}
 	return snap
-}
-
-// A Connection is one line of the kernel's table of TCP sockets
-// (/proc/net/tcp and tcp6): every TCP socket of the machine, including
-// those no process holds any more, such as a connection in TIME_WAIT.
-type Connection struct {
-	Local, Remote netip.AddrPort
-	State         TCPState
-	RecvQ, SendQ  int
-	// Inode is 0 for a connection no file descriptor refers to: one in
-	// TIME_WAIT, or one still waiting in an accept queue.
-	Inode uint64
 }
 
 // Connections reads the kernel's table of TCP sockets.

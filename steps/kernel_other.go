@@ -9,33 +9,15 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Read asks the kernel what this system lets sockstep ask portably: the
-// addresses, whether the socket is non-blocking, and readiness. TCP state
-// and queue lengths are not read here, and the Snapshot says so
-// (FromKernel false).
-func Read(s *Socket) Snapshot {
-	snap := readState(s)
-	if flags, err := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0); err == nil {
-		snap.NonBlocking = flags&unix.O_NONBLOCK != 0
-	}
-	fds := []unix.PollFd{{Fd: int32(s.FD), Events: unix.POLLIN | unix.POLLOUT}}
-	if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
-		ev := fds[0].Revents
-		snap.Readable = ev&unix.POLLIN != 0
-		snap.Writable = ev&unix.POLLOUT != 0
-		snap.Hangup = ev&unix.POLLHUP != 0
-		snap.Error = ev&unix.POLLERR != 0
-	}
-	return snap
-}
+// pollPeerClosed is 0: this system has no poll event for "the peer has
+// closed its side", so PeerClosed is never set.
+const pollPeerClosed = 0
 
 // readState asks the kernel what a step's report shows of a socket, as far
-// as this system lets sockstep ask: its addresses.
+// as this system lets sockstep ask: its addresses. TCP state and queue
+// lengths are not read here, and the Snapshot says so (FromKernel false).
 func readState(s *Socket) Snapshot {
-	var snap Snapshot
-	if sa, err := unix.Getsockname(s.FD); err == nil {
-		snap.Local = addrPortOf(sa)
-	}
+	snap := readNew(s)
 	if sa, err := unix.Getpeername(s.FD); err == nil {
 		snap.Remote = addrPortOf(sa)
 	}
@@ -51,14 +33,6 @@ func readNew(s *Socket) Snapshot {
 		snap.Local = addrPortOf(sa)
 	}
 	return snap
-}
-
-// A Connection is one line of a kernel's table of TCP sockets.
-type Connection struct {
-	Local, Remote netip.AddrPort
-	State         TCPState
-	RecvQ, SendQ  int
-	Inode         uint64
 }
 
 // Connections is not available on this system.
