@@ -38,20 +38,7 @@ func TestTranscripts(t *testing.T) {
 			}
 			port := freePort(t)
 			got := playTranscript(t, strings.ReplaceAll(string(text), "{{PORT}}", strconv.Itoa(port)), port)
-			golden := strings.TrimSuffix(script, ".cmds") + ".golden"
-			if *update {
-				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(golden)
-			if err != nil {
-				t.Fatalf("%v (run with -update to create it)", err)
-			}
-			if got != string(want) {
-				t.Errorf("transcript %s differs from %s:\n%s", name, golden, lineDiff(string(want), got))
-			}
+			compareGolden(t, strings.TrimSuffix(script, ".cmds")+".golden", got)
 		})
 	}
 }
