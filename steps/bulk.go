@@ -94,12 +94,12 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Rep
 			what = "" // said once is enough
 		}
 		waitedOnce = true
-		stop, _, werr := l.waitQuietly(ctx, s, unix.POLLOUT, call, what)
+		stop, _, werr := l.wait(ctx, s, unix.POLLOUT, 0, call, what)
 		if werr != nil {
 			failure = werr
 			break
 		}
-		if stop {
+		if stop != nil {
 			data.Stopped = true
 			break
 		}

@@ -150,7 +150,7 @@ func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, non
 		return err
 	}
 	if timeout == 0 {
-		timeout = -1 // connect waits for the handshake; SO_SNDTIMEO is not taught here
+		timeout = untimed // connect waits for the handshake; SO_SNDTIMEO is not taught here
 	}
 	undo := func() { abandonConnect(s.FD) }
 	stop, _, err := l.waitOrUndo(ctx, s, unix.POLLOUT, timeout, call, "the handshake with "+remote.String(), undo)

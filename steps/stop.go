@@ -14,6 +14,10 @@ type waitData struct {
 	Label, Name, What, Waited, Timeout, State string
 }
 
+// untimed, as a wait's timeout, waits with no timeout at all, not even
+// the socket's own SO_RCVTIMEO or SO_SNDTIMEO.
+const untimed time.Duration = -1
+
 // wait waits for the socket to be ready, telling the learner what it is
 // waiting for. It returns a report to give instead of the call's when the
 // wait ended first (Ctrl-C or --timeout); nil means the socket is ready.
@@ -29,14 +33,20 @@ func (l *Lab) wait(ctx context.Context, s *Socket, events int16, timeout time.Du
 // socket back before its state is read for the report.
 func (l *Lab) waitOrUndo(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string, undo func()) (*Report, time.Duration, error) {
 	kernelTimeout := false
-	if timeout == 0 {
+	if timeout == untimed {
+		timeout = 0
+	} else if timeout == 0 {
 		timeout = socketTimeout(s.FD, events)
 		kernelTimeout = timeout > 0
 	}
 	data := func() waitData {
 		return waitData{Label: s.Label(), Name: s.Name, What: what, Timeout: timeout.String()}
 	}
-	end, waited, err := l.waitFor(ctx, s, events, timeout, func() string { return waitingProse.Render("waiting", data()) })
+	announce := func() string { return waitingProse.Render("waiting", data()) }
+	if what == "" {
+		announce = nil // the caller has said what it waits for already
+	}
+	end, waited, err := l.waitFor(ctx, s, events, timeout, announce)
 	if err != nil || end == ready {
 		return nil, waited, err
 	}
@@ -67,17 +77,4 @@ func socketTimeout(fd int, events int16) time.Duration {
 		return 0
 	}
 	return time.Duration(tv.Nano())
-}
-
-// waitQuietly waits for readiness like wait, telling the learner only when
-// what is not empty, and reports a stop (Ctrl-C) as true rather than as a
-// report: a bulk transfer reports what it did up to the stop.
-func (l *Lab) waitQuietly(ctx context.Context, s *Socket, events int16, call, what string) (bool, time.Duration, error) {
-	waiting := l.Waiting
-	if what == "" {
-		l.Waiting = nil
-		defer func() { l.Waiting = waiting }()
-	}
-	stop, waited, err := l.wait(ctx, s, events, 0, call, what)
-	return stop != nil, waited, err
 }

@@ -31,7 +31,7 @@ func (l *Lab) waitFor(ctx context.Context, s *Socket, events int16, timeout time
 	if ok, err := pollOnce(s.FD, events, 0); ok || err != nil {
 		return ready, 0, err
 	}
-	if l.Waiting != nil {
+	if l.Waiting != nil && what != nil {
 		l.Waiting(what)
 	}
 	for {
