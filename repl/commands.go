@@ -3,6 +3,7 @@ package repl
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -114,6 +115,16 @@ func init() {
 			run:      runNarrate,
 		},
 		&command{
+			name: "code", group: groupShell,
+			usage: "code python|c|go… | code all", example: "code python c",
+			summary: "which languages each call is shown in",
+			about: "Each step shows the call it made as a line of code: in Python, the tutorial's language, " +
+				"unless you choose others. `code c` shows it in C, `code go` in Go with golang.org/x/sys/unix " +
+				"(the calls sockstep itself makes), `code python c go` or `code all` in all three.",
+			complete: func(*Session, []string) []string { return append(append([]string{}, languages...), "all") },
+			run:      runCode,
+		},
+		&command{
 			name: "help", aliases: []string{"?"}, group: groupShell,
 			usage: "help [COMMAND]", example: "help bind",
 			summary: "the commands, or one in depth",
@@ -208,6 +219,31 @@ func runNarrate(s *Session, _ context.Context, args []string) error {
 	}
 	s.render.level = level
 	s.Printf("  narration is %s\n", args[0])
+	return nil
+}
+
+func runCode(s *Session, _ context.Context, args []string) error {
+	if len(args) == 0 {
+		return &steps.UsageError{Problem: "code takes the languages to show calls in: python, c, go, or all"}
+	}
+	if len(args) == 1 && args[0] == "all" {
+		args = languages
+	}
+	var langs []string
+	for _, lang := range languages { // in the order they are shown
+		for _, a := range args {
+			if a == lang && !slices.Contains(langs, lang) {
+				langs = append(langs, lang)
+			}
+		}
+	}
+	for _, a := range args {
+		if !slices.Contains(languages, a) {
+			return &steps.UsageError{Problem: fmt.Sprintf("%q is not a language sockstep shows: use python, c, go, or all", a)}
+		}
+	}
+	s.render.langs = langs
+	s.Printf("  calls are shown in %s\n", strings.Join(langs, ", "))
 	return nil
 }
 

@@ -38,6 +38,27 @@ type renderer struct {
 	width  int
 	level  Narration
 	hexAll bool
+	// langs are the languages each step's call is shown in, in order:
+	// python, the tutorial's, unless `code` chose others.
+	langs []string
+}
+
+// languages `code` can show a call in, in the order they are shown.
+var languages = []string{"python", "c", "go"}
+
+// code writes the call in each chosen language the report has it in.
+// Python, for a refused call, also says what it raises.
+func (r *renderer) code(b *strings.Builder, rep *steps.Report, raises string) {
+	for _, lang := range r.langs {
+		text := map[string]string{"python": rep.Python, "c": rep.C, "go": rep.Go}[lang]
+		if text == "" {
+			continue
+		}
+		r.labelled(b, lang, r.st.python(text))
+		if lang == "python" && raises != "" {
+			r.labelled(b, "", r.st.python("raises "+raises))
+		}
+	}
 }
 
 // report writes one step's report.
@@ -64,9 +85,7 @@ func (r *renderer) report(b *strings.Builder, rep *steps.Report) {
 		for _, l := range rep.Lines {
 			r.labelled(b, "", l)
 		}
-		if rep.Python != "" {
-			r.labelled(b, "python", r.st.python(rep.Python))
-		}
+		r.code(b, rep, "")
 		if rep.Next != "" {
 			r.labelled(b, "next", r.st.next(rep.Next))
 		}
@@ -160,10 +179,7 @@ func (r *renderer) failure(b *strings.Builder, rep *steps.Report, f *steps.Failu
 		if f.Fix != "" {
 			r.para(b, "fix", f.Fix)
 		}
-		if rep.Python != "" {
-			r.labelled(b, "python", r.st.python(rep.Python))
-			r.labelled(b, "", r.st.python("raises "+f.Python))
-		}
+		r.code(b, rep, f.Python)
 	}
 }
 

@@ -57,7 +57,7 @@ func New(w io.Writer, o Options) *Session {
 	s := &Session{
 		lab:     steps.NewLab(),
 		out:     &syncWriter{w: w},
-		render:  renderer{st: newStyle(o.Colour), width: o.Width, level: o.Narration, hexAll: o.Hex},
+		render:  renderer{st: newStyle(o.Colour), width: o.Width, level: o.Narration, hexAll: o.Hex, langs: []string{"python"}},
 		watcher: newWatcher(),
 	}
 	s.lab.Waiting = func(what func() string) {

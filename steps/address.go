@@ -121,3 +121,26 @@ func pyHost(host string) string {
 	}
 	return strconv.Quote(host)
 }
+
+// goSockaddr writes an address as Go code for golang.org/x/sys/unix, the
+// way sockstep itself passes it to the kernel.
+func goSockaddr(f Family, ap netip.AddrPort) string {
+	addr := ap.Addr()
+	if f == IPv4 {
+		if addr.IsUnspecified() {
+			return fmt.Sprintf("&unix.SockaddrInet4{Port: %d}", ap.Port())
+		}
+		b := addr.Unmap().As4()
+		return fmt.Sprintf("&unix.SockaddrInet4{Port: %d, Addr: [4]byte{%d, %d, %d, %d}}", ap.Port(), b[0], b[1], b[2], b[3])
+	}
+	if addr.IsUnspecified() {
+		return fmt.Sprintf("&unix.SockaddrInet6{Port: %d}", ap.Port())
+	}
+	var bytes []string
+	for i, c := range addr.As16() {
+		if c != 0 {
+			bytes = append(bytes, fmt.Sprintf("%d: %#x", i, c))
+		}
+	}
+	return fmt.Sprintf("&unix.SockaddrInet6{Port: %d, Addr: [16]byte{%s}}", ap.Port(), strings.Join(bytes, ", "))
+}

@@ -30,6 +30,7 @@ func hostsThenNothing(_ *Lab, before []string) []string {
 
 // bindData is what bind.txt can use.
 type bindData struct {
+	GoAddr          string // the address as Go code for x/sys/unix
 	Name, Label, Py string
 	FD              int
 	Host            string // as typed
@@ -67,9 +68,10 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, err
 	}
 	ap := netip.AddrPortFrom(addr, p)
+
 	data := bindData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Host: host, PyHost: pyHost(host),
 		Port: int(p), Resolved: resolved, Every: addr.IsUnspecified(), Loopback: addr.IsLoopback(),
-		IPv6: s.Family == IPv6, Datagram: s.Kind == Datagram}
+		IPv6: s.Family == IPv6, Datagram: s.Kind == Datagram, GoAddr: goSockaddr(s.Family, ap)}
 	before := l.look(s)
 	call := fmt.Sprintf("bind(%d, %s)", s.FD, ap)
 	if err := bindCall(s.FD, sockaddr(s.Family, ap)); err != nil {

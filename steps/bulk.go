@@ -110,7 +110,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Rep
 	took := time.Since(start)
 	if data.Sent == 0 && failure != nil {
 		return sendProse.refused(call, failure, sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD,
-			PyBytes: fmt.Sprintf(`b"x" * %d`, n)}), nil
+			PyBytes: fmt.Sprintf(`b"x" * %d`, n), GoText: fmt.Sprintf(`strings.Repeat("x", %d)`, n)}), nil
 	}
 	after := Read(s)
 	data.Took, data.SendQ = ms(took), after.SendQ
@@ -118,9 +118,8 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Rep
 		data.Rate = fmt.Sprintf("%.0f MB/s", float64(data.Sent)/took.Seconds()/1e6)
 	}
 	report := &Report{
-		Call:   fmt.Sprintf("%s = %d", call, data.Sent),
-		State:  []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
-		Python: bulkProse.Render("python", data),
+		Call:  fmt.Sprintf("%s = %d", call, data.Sent),
+		State: []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
 	}
 	if data.Sent < n && !data.Stopped && failure != nil {
 		report.Call += fmt.Sprintf("  (then %s)", unix.ErrnoName(errnoOf(failure)))
@@ -129,6 +128,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Rep
 		data.PeerLabel, data.PeerRecvQ = peer.Label(), snap.RecvQ
 		report.State = append(report.State, Change{Who: peer.Label(), After: queues(snap)})
 	}
+	bulkProse.code(report, data)
 	report.Says = bulkProse.Render("says", data)
 	report.Next = bulkProse.Render("next", data)
 	if data.Sent > 0 && after.Connected() {

@@ -25,6 +25,7 @@ var ConnectStep = &Step{
 
 // connectData is what connect.txt can use.
 type connectData struct {
+	GoAddr          string // the address as Go code for x/sys/unix
 	Name, Label, Py string
 	FD              int
 	Host, PyHost    string
@@ -71,7 +72,8 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	remote := netip.AddrPortFrom(addr, port)
 	data := connectData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Host: args[1], PyHost: pyHost(args[1]),
-		Port: int(port), Remote: remote.String(), Resolved: resolved, Datagram: s.Kind == Datagram}
+		Port: int(port), Remote: remote.String(), Resolved: resolved, Datagram: s.Kind == Datagram,
+		GoAddr: goSockaddr(s.Family, remote)}
 	before := l.lookBefore(s)
 	data.AutoBound = !before.Bound()
 	call := fmt.Sprintf("connect(%d, %s)", s.FD, remote)

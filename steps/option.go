@@ -160,6 +160,8 @@ type optionData struct {
 	Max             int    // for buffers: 2 × net.core.rmem_max or wmem_max
 	On              bool
 	Seconds         int
+	Micros          int    // a timeout's part below a second, in microseconds
+	PySeconds       string // a timeout as Python writes it: 0.2
 	List            bool
 }
 
@@ -203,7 +205,9 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 		Call:   call + " = 0",
 		Says:   optionProse.Render(o.Name, data),
 		State:  []Change{{Who: s.Label() + " " + o.Name, Before: data.Before, After: data.After}},
-		Python: optionProse.Render(pythonSection(o.Name), data),
+		Python: optionProse.Render(codeSection("python", o.Name), data),
+		C:      optionProse.Render(codeSection("c", o.Name), data),
+		Go:     optionProse.Render(codeSection("go", o.Name), data),
 		Next:   optionProse.Render("next", data),
 	}, nil
 }
@@ -238,7 +242,8 @@ func (o option) set(fd int, values []string, data *optionData) (string, error) {
 			return "", usageErr(fmt.Sprintf("%s takes a duration such as 2s or 500ms (0 waits for ever), not %q", o.Name, values[0]))
 		}
 		tv := unix.NsecToTimeval(d.Nanoseconds())
-		data.Seconds = int(d.Seconds())
+		data.Seconds, data.Micros = int(tv.Sec), int(tv.Usec)
+		data.PySeconds = strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
 		data.Before = strings.TrimSuffix(data.Before, " (wait for ever)")
 		return fmt.Sprintf("setsockopt(%d, %s, %s, %s)", fd, o.Level, o.Name, d), unix.SetsockoptTimeval(fd, o.level, o.opt, &tv)
 	case fileFlag:
@@ -304,12 +309,13 @@ func listOptions(s *Socket) *Report {
 	}
 }
 
-// pythonSection is the option's own Python section, or the one they share.
-func pythonSection(name string) string {
-	if optionProse.sections["python "+name] != nil {
-		return "python " + name
+// codeSection is the option's own section of code in a language
+// ("python SO_LINGER"), or the one the options share ("python").
+func codeSection(lang, name string) string {
+	if optionProse.sections[lang+" "+name] != nil {
+		return lang + " " + name
 	}
-	return "python"
+	return lang
 }
 
 // OptionOn reads from the kernel whether a socket's on/off option is on:

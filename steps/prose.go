@@ -167,5 +167,15 @@ func (p *Prose) refused(call string, err error, data any) *Report {
 		Call:    fmt.Sprintf("%s = -1 %s (errno %d)", call, help.Name, help.Number),
 		Failure: &Failure{ErrnoHelp: help, ForStep: p.Render(help.Name, data)},
 		Python:  p.Render("python", data),
+		C:       p.Render("c", data),
+		Go:      p.Render("go", data),
 	}
+}
+
+// code fills in the same call in Python, and in C and Go where the prose
+// file has them.
+func (p *Prose) code(r *Report, data any) {
+	r.Python = p.Render("python", data)
+	r.C = p.Render("c", data)
+	r.Go = p.Render("go", data)
 }

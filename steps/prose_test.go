@@ -91,7 +91,7 @@ func TestProseFiles(t *testing.T) {
 				for _, data := range []any{want.data, filled(want.data)} {
 					checkText(t, name+" ["+section+"]", p.Render(section, data))
 				}
-				if want.required[0] != "about" || contains(stepSections, section) || contains(want.extra, section) {
+				if want.required[0] != "about" || contains(stepSections, section) || contains(codeSections, section) || contains(want.extra, section) {
 					continue
 				}
 				errno, ok := errnoByName[section]
@@ -222,12 +222,16 @@ func TestProseRender(t *testing.T) {
 	}
 }
 
+// codeSections are the call in other languages, which any step's prose
+// may have besides its Python.
+var codeSections = []string{"c", "go"}
+
 // optionSections are the sections option.txt may have besides the
 // step's: one per option, and a Python line of its own for some.
 func optionSections() []string {
 	var names []string
 	for _, o := range options {
-		names = append(names, o.Name, "python "+o.Name)
+		names = append(names, o.Name, "python "+o.Name, "c "+o.Name, "go "+o.Name)
 	}
 	return names
 }

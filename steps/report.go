@@ -17,6 +17,7 @@ type Report struct {
 	Says      string         // one to three plain sentences
 	State     []Change       // read from the kernel before and after
 	Python    string         // the same line in Python
+	C, Go     string         // the same call in C, and in Go with x/sys/unix, where the prose has them
 	Next      string         // a command to try next
 	Data      []byte         // bytes received, to be shown safely
 	DataTotal int            // how many bytes were received, when Data keeps only the first

@@ -31,6 +31,7 @@ type sendData struct {
 	FD              int
 	Text            string // the bytes, made safe to print
 	PyBytes         string // the bytes as a Python expression
+	GoText          string // the bytes as a Go string literal
 	Asked, Sent     int
 	Pieces          int    // how many send calls it took
 	Peer            string // the peer's address, or ""
@@ -74,7 +75,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	before := l.lookBefore(s)
 	data := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: len(msg), Datagram: s.Kind == Datagram}
 	if !l.CallsOnly {
-		data.Text, data.PyBytes = Printable(msg), pyBytes(msg)
+		data.Text, data.PyBytes, data.GoText = Printable(msg), pyBytes(msg), strconv.QuoteToASCII(string(msg))
 	}
 	call := "send(" + strconv.Itoa(s.FD) + ", " + quoteShort(msg) + ", " + strconv.Itoa(len(msg)) + ")"
 
@@ -86,7 +87,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return stop, nil
 	}
 	if err != nil {
-		data.Text, data.PyBytes = Printable(msg), pyBytes(msg)
+		data.Text, data.PyBytes, data.GoText = Printable(msg), pyBytes(msg), strconv.QuoteToASCII(string(msg))
 		// The kernel binds an unbound socket before it looks for the
 		// peer, so even a refused send can leave it with an address.
 		after := readState(s)

@@ -22,6 +22,7 @@ var SendtoStep = &Step{
 
 // sendtoData is what sendto.txt can use.
 type sendtoData struct {
+	GoAddr          string // the address as Go code for x/sys/unix
 	Name, Label, Py string
 	FD              int
 	To, PyHost      string
@@ -55,7 +56,8 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	msg := []byte(strings.Join(args[3:], " "))
 	before := Read(s)
 	data := sendtoData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, To: to.String(), PyHost: pyHost(args[1]),
-		Port: int(port), PyBytes: pyBytes(msg), AutoBound: !before.Bound(), Stream: s.Kind == Stream}
+		Port: int(port), PyBytes: pyBytes(msg), AutoBound: !before.Bound(), Stream: s.Kind == Stream,
+		GoAddr: goSockaddr(s.Family, to)}
 	call := fmt.Sprintf("sendto(%d, %s, %d, %s)", s.FD, quoteShort(msg), len(msg), to)
 	sent, _, stop, err := l.send(ctx, s, msg, sockaddr(s.Family, to), before.NonBlocking, 0, call)
 	if stop != nil {
@@ -67,9 +69,8 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	after := Read(s)
 	data.Sent, data.Local = sent, after.Local.String()
 	report := &Report{
-		Call:   fmt.Sprintf("%s = %d", call, sent),
-		State:  []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}},
-		Python: sendtoProse.Render("python", data),
+		Call:  fmt.Sprintf("%s = %d", call, sent),
+		State: []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}},
 	}
 	if r, snap, ok := l.boundTo(s.Kind, to); ok {
 		data.Receiver, data.ReceiverName = r.Label(), r.Name
@@ -80,6 +81,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		receiver = data.ReceiverName
 	}
 	report.Packets = []Packet{{From: s.Name, To: receiver, What: fmt.Sprintf("datagram %d bytes", sent)}}
+	sendtoProse.code(report, data)
 	report.Says = sendtoProse.Render("says", data)
 	report.Next = sendtoProse.Render("next", data)
 	return report, nil

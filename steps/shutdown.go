@@ -63,9 +63,8 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	after := Read(s)
 	data.After = after.StateWord(s.Kind)
 	report := &Report{
-		Call:   call + " = 0",
-		State:  []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
-		Python: shutdownProse.Render("python", data),
+		Call:  call + " = 0",
+		State: []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
 	}
 	if peer, snap, ok := l.peerOf(s, after); ok {
 		data.PeerLabel, data.PeerState = peer.Label(), snap.StateWord(peer.Kind)
@@ -74,6 +73,7 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	if how.value != unix.SHUT_RD && s.Kind == Stream && before.Connected() {
 		report.Packets = []Packet{{From: s.Name, To: l.endName(s, before), What: "FIN"}}
 	}
+	shutdownProse.code(report, data)
 	report.Says = shutdownProse.Render("says", data)
 	report.Next = shutdownProse.Render("next", data)
 	return report, nil

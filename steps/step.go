@@ -69,7 +69,7 @@ func (l *Lab) tell(r *Report, p *Prose, data any) *Report {
 	suggest := !l.Driven
 	r.prose = func(r *Report) {
 		r.Says = p.Render("says", data)
-		r.Python = p.Render("python", data)
+		p.code(r, data)
 		if suggest {
 			r.Next = p.Render("next", data)
 		}
