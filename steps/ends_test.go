@@ -1,19 +1,9 @@
 package steps
 
 import (
-	"context"
 	"reflect"
 	"testing"
 )
-
-// play runs a step on a lab, failing the test if it fails.
-func play(t *testing.T, l *Lab, step *Step, args ...string) {
-	t.Helper()
-	r, err := l.Run(context.Background(), step, args)
-	if err != nil || r.Failed() {
-		t.Fatalf("%s %q: %v %+v", step.Name, args, err, r)
-	}
-}
 
 // lastPackets are the packets of the history's latest call.
 func lastPackets(l *Lab) []Packet {
@@ -33,16 +23,15 @@ func TestClosedEndKeepsItsName(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.first+" first", func(t *testing.T) {
-			l := NewLab()
-			defer l.CloseAll()
-			play(t, l, SocketStep, "as", "server")
-			play(t, l, BindStep, "server", "127.0.0.1", "0")
-			play(t, l, ListenStep, "server")
-			play(t, l, SocketStep, "as", "client")
-			play(t, l, ConnectStep, "client", "127.0.0.1", portOf(t, l, "server"))
-			play(t, l, AcceptStep, "server", "as", "conn")
-			play(t, l, CloseStep, tt.first)
-			play(t, l, CloseStep, tt.second)
+			l := newLab(t)
+			run(t, l, "socket", "as", "server")
+			run(t, l, "bind", "server", "127.0.0.1", "0")
+			run(t, l, "listen", "server")
+			run(t, l, "socket", "as", "client")
+			run(t, l, "connect", "client", "127.0.0.1", portOf(t, l, "server"))
+			run(t, l, "accept", "server", "as", "conn")
+			run(t, l, "close", tt.first)
+			run(t, l, "close", tt.second)
 			got, want := lastPackets(l), Packet{From: tt.second, To: tt.first, What: "FIN"}
 			if len(got) != 1 || got[0] != want {
 				t.Errorf("got %q, want %q", got, want)
@@ -55,13 +44,12 @@ func TestClosedEndKeepsItsName(t *testing.T) {
 // socket is drawn to the lab's socket bound to that address, which need
 // not be connected itself.
 func TestDatagramEndName(t *testing.T) {
-	l := NewLab()
-	defer l.CloseAll()
-	play(t, l, SocketStep, "udp", "as", "sink")
-	play(t, l, BindStep, "sink", "127.0.0.1", "0")
-	play(t, l, SocketStep, "udp", "as", "source")
-	play(t, l, ConnectStep, "source", "127.0.0.1", portOf(t, l, "sink"))
-	play(t, l, SendStep, "source", "ping")
+	l := newLab(t)
+	run(t, l, "socket", "udp", "as", "sink")
+	run(t, l, "bind", "sink", "127.0.0.1", "0")
+	run(t, l, "socket", "udp", "as", "source")
+	run(t, l, "connect", "source", "127.0.0.1", portOf(t, l, "sink"))
+	run(t, l, "send", "source", "ping")
 	got, want := lastPackets(l), Packet{From: "source", To: "sink", What: "datagram 4 bytes"}
 	if len(got) != 1 || got[0] != want {
 		t.Errorf("got %q, want %q", got, want)
@@ -72,13 +60,12 @@ func TestDatagramEndName(t *testing.T) {
 // is accepted is drawn to the listener, in whose accept queue the
 // connection waits, as its SYN was.
 func TestQueuedEndName(t *testing.T) {
-	l := NewLab()
-	defer l.CloseAll()
-	play(t, l, SocketStep, "as", "server")
-	play(t, l, BindStep, "server", "127.0.0.1", "0")
-	play(t, l, ListenStep, "server")
-	play(t, l, SocketStep, "as", "client")
-	play(t, l, ConnectStep, "client", "127.0.0.1", portOf(t, l, "server"))
+	l := newLab(t)
+	run(t, l, "socket", "as", "server")
+	run(t, l, "bind", "server", "127.0.0.1", "0")
+	run(t, l, "listen", "server")
+	run(t, l, "socket", "as", "client")
+	run(t, l, "connect", "client", "127.0.0.1", portOf(t, l, "server"))
 	tests := []struct {
 		step *Step
 		args []string
@@ -88,7 +75,7 @@ func TestQueuedEndName(t *testing.T) {
 		{CloseStep, []string{"client"}, Packet{From: "client", To: "server", What: "FIN"}},
 	}
 	for _, tt := range tests {
-		play(t, l, tt.step, tt.args...)
+		run(t, l, tt.step.Name, tt.args...)
 		if got := lastPackets(l); len(got) != 1 || got[0] != tt.want {
 			t.Errorf("%s: got %q, want %q", tt.step.Name, got, tt.want)
 		}
@@ -98,14 +85,13 @@ func TestQueuedEndName(t *testing.T) {
 // TestOneFINAfterShutdown checks that close after shutdown write sends no
 // second FIN: the diagram draws the one shutdown sent.
 func TestOneFINAfterShutdown(t *testing.T) {
-	l := NewLab()
-	defer l.CloseAll()
-	play(t, l, SocketStep, "as", "server")
-	play(t, l, BindStep, "server", "127.0.0.1", "0")
-	play(t, l, ListenStep, "server")
-	play(t, l, SocketStep, "as", "client")
-	play(t, l, ConnectStep, "client", "127.0.0.1", portOf(t, l, "server"))
-	play(t, l, AcceptStep, "server", "as", "conn")
+	l := newLab(t)
+	run(t, l, "socket", "as", "server")
+	run(t, l, "bind", "server", "127.0.0.1", "0")
+	run(t, l, "listen", "server")
+	run(t, l, "socket", "as", "client")
+	run(t, l, "connect", "client", "127.0.0.1", portOf(t, l, "server"))
+	run(t, l, "accept", "server", "as", "conn")
 	tests := []struct {
 		step *Step
 		args []string
@@ -116,7 +102,7 @@ func TestOneFINAfterShutdown(t *testing.T) {
 		{CloseStep, []string{"conn"}, []Packet{{From: "conn", To: "client", What: "FIN"}}},
 	}
 	for _, tt := range tests {
-		play(t, l, tt.step, tt.args...)
+		run(t, l, tt.step.Name, tt.args...)
 		if got := lastPackets(l); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s %q: got %q, want %q", tt.step.Name, tt.args, got, tt.want)
 		}

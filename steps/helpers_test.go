@@ -30,7 +30,7 @@ func newLab(t testing.TB) *Lab {
 // stepNamed finds a step by the command that runs it.
 func stepNamed(t testing.TB, name string) *Step {
 	t.Helper()
-	for _, st := range Steps() {
+	for _, st := range append(Steps(), MoreSteps()...) {
 		if st.Name == name {
 			return st
 		}
@@ -50,7 +50,7 @@ func try(t testing.TB, l *Lab, name string, args ...string) (*Report, error) {
 
 func tryCtx(ctx context.Context, t testing.TB, l *Lab, name string, args ...string) (*Report, error) {
 	t.Helper()
-	rep, err := stepNamed(t, name).Run(ctx, l, args)
+	rep, err := l.Run(ctx, stepNamed(t, name), args)
 	if err == nil && rep == nil {
 		t.Fatalf("%s %q: got no report and no error", name, args)
 	}

@@ -9,7 +9,8 @@ import (
 )
 
 // runLine runs one step as a learner would type it and fails the test if the
-// command was not understood.
+// command was not understood. Unlike run it accepts a report that says
+// nothing: a CallsOnly lab's reports are meant to.
 func runLine(t *testing.T, l *Lab, st *Step, line string) *Report {
 	t.Helper()
 	rep, err := st.Run(context.Background(), l, strings.Fields(line))
