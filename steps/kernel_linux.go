@@ -64,15 +64,29 @@ func readNew(s *Socket) Snapshot {
 	return snap
 }
 
-// Connections reads the kernel's table of TCP sockets.
+// Connections reads the kernel's table of TCP sockets. The kernel writes
+// the table a page at a time, one read call each, and when sockets come and
+// go between two reads the same socket can be written twice; it is listed
+// here once.
 func Connections() ([]Connection, error) {
+	type key struct {
+		local, remote netip.AddrPort
+		inode         uint64
+	}
+	seen := make(map[key]bool)
 	var all []Connection
 	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
 		conns, err := readProcNet(name)
 		if err != nil && !os.IsNotExist(err) {
 			return nil, err
 		}
-		all = append(all, conns...)
+		for _, c := range conns {
+			k := key{c.Local, c.Remote, c.Inode}
+			if !seen[k] {
+				seen[k] = true
+				all = append(all, c)
+			}
+		}
 	}
 	return all, nil
 }
