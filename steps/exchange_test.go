@@ -181,17 +181,7 @@ func TestTutorialExchange(t *testing.T) {
 			if !ok || last != TimeWait {
 				t.Errorf("close conn: got the first closer's end %s (found %v), want %s", last, ok, TimeWait)
 			}
-			found := false
-			conns, err := Connections()
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, c := range conns {
-				if c.Local == clientEnd.Local && c.Remote == clientEnd.Remote {
-					found = c.State == TimeWait && c.Inode == 0
-				}
-			}
-			if !found {
+			if c, ok := tableEntry(t, clientEnd.Local, clientEnd.Remote); !ok || c.State != TimeWait || c.Inode != 0 {
 				t.Errorf("close conn: got no %s entry for %s → %s without a descriptor in Connections()", TimeWait, clientEnd.Local, clientEnd.Remote)
 			}
 			wantSays(t, "close conn", rep, last.String(), clientEnd.Local.String())

@@ -9,16 +9,28 @@ import (
 // /proc/net/tcp lists it, without sock_diag.
 func procState(t *testing.T, local, remote netip.AddrPort) (TCPState, bool) {
 	t.Helper()
-	conns, err := Connections()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range conns {
-		if sameEnd(c.Local, local) && sameEnd(c.Remote, remote) {
-			return c.State, true
+	c, ok := tableEntry(t, local, remote)
+	return c.State, ok
+}
+
+// tableEntry finds a connection's line in /proc/net/tcp. The kernel writes
+// that file a page per read call, and a line can be missed when other
+// sockets come and go between two reads, so a line not found is looked for
+// twice more.
+func tableEntry(t *testing.T, local, remote netip.AddrPort) (Connection, bool) {
+	t.Helper()
+	for range 3 {
+		conns, err := Connections()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range conns {
+			if sameEnd(c.Local, local) && sameEnd(c.Remote, remote) {
+				return c, true
+			}
 		}
 	}
-	return 0, false
+	return Connection{}, false
 }
 
 // checkConnectionState compares ConnectionState with the kernel's table
