@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"testing"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -203,11 +204,16 @@ var greeting = []byte(auto.DefaultGreeting)
 // clients, accept, send the greeting, recv up to 1024 bytes, close.
 func minimalServer(lfd, n int, served chan<- struct{}) error {
 	buf := make([]byte, 1024)
+	var peer unix.RawSockaddrAny // the address the tutorial prints, as the kernel gives it
 	for range n {
-		fd, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
-		if err != nil {
-			return err
+		// accept4 itself: x/sys/unix's Accept4 would also ask getsockopt
+		// SO_PROTOCOL to convert the peer's address.
+		size := uint32(unix.SizeofSockaddrAny)
+		r, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&peer)), uintptr(unsafe.Pointer(&size)), unix.SOCK_CLOEXEC, 0, 0)
+		if errno != 0 {
+			return errno
 		}
+		fd := int(r)
 		unix.SendmsgN(fd, greeting, nil, nil, unix.MSG_NOSIGNAL)
 		unix.Read(fd, buf)
 		unix.Close(fd)

@@ -80,7 +80,7 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 				data.Waited = ms(waited)
 			}
 		}
-		fd, sa, err := acceptCall(s.FD)
+		fd, peer, err := acceptCall(s.FD)
 		if errors.Is(err, unix.EAGAIN) && !data.NonBlock {
 			continue // another process took the connection first; wait again
 		}
@@ -89,7 +89,6 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		conn := &Socket{Name: name, FD: fd, Family: s.Family, Kind: s.Kind, AcceptedFrom: s.Name}
 		l.add(conn, "c")
-		peer := addrPortOf(sa)
 		data.Peer = peer.String()
 		report := &Report{Call: call + " = " + strconv.Itoa(fd) + "  peer " + data.Peer, Peer: peer}
 		if l.CallsOnly {

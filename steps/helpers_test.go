@@ -310,7 +310,7 @@ func forbidCalls(t testing.TB) (allow func()) {
 	socketCall = func(int, int, int) (int, error) { return -1, called("socket") }
 	bindCall = func(int, unix.Sockaddr) error { return called("bind") }
 	listenCall = func(int, int) error { return called("listen") }
-	acceptCall = func(int) (int, unix.Sockaddr, error) { return -1, nil, called("accept") }
+	acceptCall = func(int) (int, netip.AddrPort, error) { return -1, netip.AddrPort{}, called("accept") }
 	connectCall = func(int, unix.Sockaddr) error { return called("connect") }
 	sendCall = func(int, []byte, []byte, unix.Sockaddr, int) (int, error) { return 0, called("send") }
 	recvCall = func(int, []byte, int) (int, unix.Sockaddr, error) { return 0, nil, called("recv") }

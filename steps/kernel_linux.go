@@ -27,8 +27,8 @@ func readState(s *Socket) Snapshot {
 	if snap.State == Listen {
 		return snap
 	}
-	if sa, err := unix.Getpeername(s.FD); err == nil {
-		snap.Remote = addrPortOf(sa)
+	if peer, err := peerName(s.FD); err == nil {
+		snap.Remote = peer
 	}
 	inq, errIn := unix.IoctlGetInt(s.FD, unix.SIOCINQ)
 	outq, errOut := unix.IoctlGetInt(s.FD, unix.SIOCOUTQ)
@@ -44,8 +44,8 @@ func readState(s *Socket) Snapshot {
 // TCP_INFO. The peer is the address accept returned.
 func readNew(s *Socket) Snapshot {
 	snap := Snapshot{Kind: s.Kind}
-	if sa, err := unix.Getsockname(s.FD); err == nil {
-		snap.Local = addrPortOf(sa)
+	if local, err := sockName(s.FD); err == nil {
+		snap.Local = local
 	}
 	if s.Kind == Stream {
 		if info, err := unix.GetsockoptTCPInfo(s.FD, unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
@@ -196,6 +196,3 @@ func abandonConnect(fd int) {
 func newSocket(domain, typ, proto int) (int, error) {
 	return unix.Socket(domain, typ|unix.SOCK_CLOEXEC, proto)
 }
-
-// accept takes a connection, its descriptor marked close-on-exec.
-func accept(fd int) (int, unix.Sockaddr, error) { return unix.Accept4(fd, unix.SOCK_CLOEXEC) }

@@ -18,8 +18,8 @@ const pollPeerClosed = 0
 // lengths are not read here, and the Snapshot says so (FromKernel false).
 func readState(s *Socket) Snapshot {
 	snap := readNew(s)
-	if sa, err := unix.Getpeername(s.FD); err == nil {
-		snap.Remote = addrPortOf(sa)
+	if peer, err := peerName(s.FD); err == nil {
+		snap.Remote = peer
 	}
 	return snap
 }
@@ -29,8 +29,8 @@ func readState(s *Socket) Snapshot {
 // address. The peer is the address accept returned.
 func readNew(s *Socket) Snapshot {
 	snap := Snapshot{Kind: s.Kind}
-	if sa, err := unix.Getsockname(s.FD); err == nil {
-		snap.Local = addrPortOf(sa)
+	if local, err := sockName(s.FD); err == nil {
+		snap.Local = local
 	}
 	return snap
 }
@@ -64,10 +64,22 @@ func newSocket(domain, typ, proto int) (int, error) {
 }
 
 // accept takes a connection and marks it close-on-exec straight after.
-func accept(fd int) (int, unix.Sockaddr, error) {
+func accept(fd int) (int, netip.AddrPort, error) {
 	nfd, sa, err := unix.Accept(fd)
 	if err == nil {
 		unix.CloseOnExec(nfd)
 	}
-	return nfd, sa, err
+	return nfd, addrPortOf(sa), err
+}
+
+// sockName is getsockname(2): the socket's own address.
+func sockName(fd int) (netip.AddrPort, error) {
+	sa, err := unix.Getsockname(fd)
+	return addrPortOf(sa), err
+}
+
+// peerName is getpeername(2): the address of the socket's peer.
+func peerName(fd int) (netip.AddrPort, error) {
+	sa, err := unix.Getpeername(fd)
+	return addrPortOf(sa), err
 }
