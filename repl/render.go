@@ -50,7 +50,7 @@ var languages = []string{"python", "c", "go"}
 // Python, for a refused call, also says what it raises.
 func (r *renderer) code(b *strings.Builder, rep *steps.Report, raises string) {
 	for _, lang := range r.langs {
-		text := map[string]string{"python": rep.Python, "c": rep.C, "go": rep.Go}[lang]
+		text := rep.Code(lang)
 		if text == "" {
 			continue
 		}

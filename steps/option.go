@@ -206,9 +206,8 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 		Says:   optionProse.Render(o.Name, data),
 		State:  []Change{{Who: s.Label() + " " + o.Name, Before: data.Before, After: data.After}},
 		Python: optionProse.Render(codeSection("python", o.Name), data),
-		C:      optionProse.Render(codeSection("c", o.Name), data),
-		Go:     optionProse.Render(codeSection("go", o.Name), data),
 		Next:   optionProse.Render("next", data),
+		code:   func(lang string) string { return optionProse.Render(codeSection(lang, o.Name), data) },
 	}, nil
 }
 

@@ -163,19 +163,17 @@ func (p *Prose) refused(call string, err error, data any) *Report {
 	if !ok {
 		help = ErrnoHelp{Name: "error", Meaning: err.Error()}
 	}
-	return &Report{
+	r := &Report{
 		Call:    fmt.Sprintf("%s = -1 %s (errno %d)", call, help.Name, help.Number),
 		Failure: &Failure{ErrnoHelp: help, ForStep: p.Render(help.Name, data)},
-		Python:  p.Render("python", data),
-		C:       p.Render("c", data),
-		Go:      p.Render("go", data),
 	}
+	p.code(r, data)
+	return r
 }
 
-// code fills in the same call in Python, and in C and Go where the prose
-// file has them.
+// code fills in the same call in Python, and the means to write it in C
+// and Go where the prose file has them (Report.Code).
 func (p *Prose) code(r *Report, data any) {
 	r.Python = p.Render("python", data)
-	r.C = p.Render("c", data)
-	r.Go = p.Render("go", data)
+	r.code = func(lang string) string { return p.Render(lang, data) }
 }

@@ -17,7 +17,6 @@ type Report struct {
 	Says      string         // one to three plain sentences
 	State     []Change       // read from the kernel before and after
 	Python    string         // the same line in Python
-	C, Go     string         // the same call in C, and in Go with x/sys/unix, where the prose has them
 	Next      string         // a command to try next
 	Data      []byte         // bytes received, to be shown safely
 	DataTotal int            // how many bytes were received, when Data keeps only the first
@@ -42,6 +41,21 @@ type Report struct {
 	// prose writes Says, Python and Next, when the lab leaves that to be
 	// done as the report is shown (Lab.ProseWhenShown).
 	prose func(*Report)
+	// code writes the call in another language, when it is asked for.
+	code func(lang string) string
+}
+
+// Code is the same call in lang: "python", the tutorial's, or "c", or
+// "go" with x/sys/unix; "" where the prose file has none. C and Go are
+// written only when asked for: most reports are shown in Python alone.
+func (r *Report) Code(lang string) string {
+	switch {
+	case lang == "python":
+		return r.Python
+	case r.code == nil:
+		return ""
+	}
+	return r.code(lang)
 }
 
 // Failed says whether the step did not do what it was asked.
