@@ -124,7 +124,8 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Rep
 	if data.Sent < n && !data.Stopped && failure != nil {
 		report.Call += fmt.Sprintf("  (then %s)", unix.ErrnoName(errnoOf(failure)))
 	}
-	if peer, snap, ok := l.peerOf(s, after); ok {
+	peer, snap, hasPeer := l.peerOf(s, after)
+	if hasPeer {
 		data.PeerLabel, data.PeerRecvQ = peer.Label(), snap.RecvQ
 		report.State = append(report.State, Change{Who: peer.Label(), After: queues(snap)})
 	}
@@ -132,7 +133,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Rep
 	report.Says = bulkProse.Render("says", data)
 	report.Next = bulkProse.Render("next", data)
 	if data.Sent > 0 && after.Connected() {
-		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after), What: fmt.Sprintf("%d bytes", data.Sent)}}
+		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: fmt.Sprintf("%d bytes", data.Sent)}}
 	}
 	return report, nil
 }

@@ -84,7 +84,7 @@ func (l *Lab) CloseAll() *Report {
 func (l *Lab) closeOne(s *Socket, how string) *Report {
 	before := l.look(s)
 	peer, _, hasPeer := l.peerOf(s, before)
-	end := l.endName(s, before)
+	end := l.endName(s, before, peer)
 	data := closeData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Local: ShowAddr(before.Local),
 		Remote: ShowAddr(before.Remote), Listener: before.State == Listen, Waiting: before.AcceptQueue,
 		Unread: before.RecvQ, Connected: s.Kind == Stream && before.Connected(), Datagram: s.Kind == Datagram}

@@ -189,6 +189,8 @@ func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, non
 // listenerFor finds the lab's listening socket that a connection to remote
 // reaches, if there is one, with its state after the connection arrived.
 // Only the narration shows it, so with CallsOnly it is not looked for.
+// A listener's state is all that readNew reads, so no more is asked of the
+// others.
 func (l *Lab) listenerFor(remote netip.AddrPort) (*Socket, Snapshot, bool) {
 	if l.CallsOnly {
 		return nil, Snapshot{}, false
@@ -197,7 +199,7 @@ func (l *Lab) listenerFor(remote netip.AddrPort) (*Socket, Snapshot, bool) {
 		if s.Kind != Stream {
 			continue
 		}
-		snap := l.look(s)
+		snap := readNew(s)
 		if snap.State == Listen && snap.Local.Port() == remote.Port() &&
 			(snap.Local.Addr().IsUnspecified() || snap.Local.Addr().Unmap() == remote.Addr().Unmap()) {
 			return s, snap, true

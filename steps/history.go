@@ -64,8 +64,9 @@ func (l *Lab) Run(ctx context.Context, step *Step, args []string) (*Report, erro
 // socket there (for TCP, live or closed with its connection still in the
 // kernel, or the listener in whose accept queue the connection waits; for
 // UDP, the socket bound to the default peer's address), or its address.
-func (l *Lab) endName(s *Socket, snap Snapshot) string {
-	if peer, _, ok := l.peerOf(s, snap); ok {
+// peer is the lab's socket that peerOf found there, if it found one.
+func (l *Lab) endName(s *Socket, snap Snapshot, peer *Socket) string {
+	if peer != nil {
 		return peer.Name
 	}
 	switch s.Kind {

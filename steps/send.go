@@ -109,7 +109,8 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.Peer = after.Remote.String()
 	}
 	report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
-	if peer, snap, ok := l.peerOf(s, after); ok {
+	peer, snap, hasPeer := l.peerOf(s, after)
+	if hasPeer {
 		data.PeerLabel, data.PeerName, data.PeerRecvQ = peer.Label(), peer.Name, snap.RecvQ
 		report.State = append(report.State, Change{Who: peer.Label(), After: queues(snap)})
 	}
@@ -118,7 +119,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		if s.Kind == Datagram {
 			what = "datagram " + what
 		}
-		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after), What: what}}
+		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: what}}
 	}
 	return l.tell(report, sendProse, data), nil
 }
@@ -186,11 +187,11 @@ func (l *Lab) peerOf(s *Socket, snap Snapshot) (*Socket, Snapshot, bool) {
 		}
 		// The peer's address first: a listener has none, and most
 		// sockets fail there.
-		remote, err := unix.Getpeername(t.FD)
-		if err != nil || !sameEnd(addrPortOf(remote), snap.Local) {
+		remote, err := peerName(t.FD)
+		if err != nil || !sameEnd(remote, snap.Local) {
 			continue
 		}
-		if local, err := unix.Getsockname(t.FD); err == nil && sameEnd(addrPortOf(local), snap.Remote) {
+		if local, err := sockName(t.FD); err == nil && sameEnd(local, snap.Remote) {
 			return t, l.look(t), true
 		}
 	}

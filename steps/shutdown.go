@@ -66,12 +66,13 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 		Call:  call + " = 0",
 		State: []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
 	}
-	if peer, snap, ok := l.peerOf(s, after); ok {
+	peer, snap, hasPeer := l.peerOf(s, after)
+	if hasPeer {
 		data.PeerLabel, data.PeerState = peer.Label(), snap.StateWord(peer.Kind)
 		report.State = append(report.State, Change{Who: peer.Label(), After: snap.Summary(peer.Kind)})
 	}
 	if how.value != unix.SHUT_RD && s.Kind == Stream && before.Connected() {
-		report.Packets = []Packet{{From: s.Name, To: l.endName(s, before), What: "FIN"}}
+		report.Packets = []Packet{{From: s.Name, To: l.endName(s, before, peer), What: "FIN"}}
 	}
 	shutdownProse.code(report, data)
 	report.Says = shutdownProse.Render("says", data)
