@@ -63,20 +63,20 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if name != "" {
 		data.ConnPy = (&Socket{Name: name}).Py()
 	}
-	before := l.lookBefore(s)
+	before := l.look(s)
 	data.NotListening = before.FromKernel && before.State != Listen
-	data.NonBlock = before.NonBlocking
 	call := "accept(" + strconv.Itoa(s.FD) + ")"
 	for {
 		if !data.NotListening && !data.NonBlock {
 			stop, waited, err := l.wait(ctx, s, unix.POLLIN, timeout, call, "a client to connect")
-			if err != nil {
+			switch {
+			case errors.Is(err, errNonBlocking):
+				data.NonBlock = true
+			case err != nil:
 				return acceptProse.refused(call, err, data), nil
-			}
-			if stop != nil {
+			case stop != nil:
 				return stop, nil
-			}
-			if waited > 0 {
+			case waited > 0:
 				data.Waited = ms(waited)
 			}
 		}

@@ -74,18 +74,18 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	data := connectData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Host: args[1], PyHost: pyHost(args[1]),
 		Port: int(port), Remote: remote.String(), Resolved: resolved, Datagram: s.Kind == Datagram,
 		GoAddr: goSockaddr(s.Family, remote)}
-	before := l.lookBefore(s)
+	before, nonBlock := l.look(s), nonBlocking(s.FD)
 	data.AutoBound = !before.Bound()
 	call := fmt.Sprintf("connect(%d, %s)", s.FD, remote)
 
 	start := time.Now()
-	err = l.connect(ctx, s, remote, before.NonBlocking, timeout, call)
+	err = l.connect(ctx, s, remote, nonBlock, timeout, call)
 	var stop *stopError
 	if errors.As(err, &stop) {
 		return stop.report, nil
 	}
 	took := time.Since(start)
-	if errors.Is(err, unix.EINPROGRESS) && before.NonBlocking {
+	if errors.Is(err, unix.EINPROGRESS) && nonBlock {
 		data.InProgress = true
 	} else if err != nil {
 		r := connectProse.refused(call, err, data)

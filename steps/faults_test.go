@@ -38,11 +38,15 @@ func TestFaults(t *testing.T) {
 		{"accept ECONNABORTED", func(t *testing.T, l *Lab) []string {
 			pairWaiting(t, l)
 			return []string{"accept", "server", "--timeout", "2s"}
-		}, func(e unix.Errno) { acceptCall = func(int) (int, netip.AddrPort, error) { return -1, netip.AddrPort{}, e } }, unix.ECONNABORTED},
+		}, func(e unix.Errno) {
+			acceptCall = func(int) (int, netip.AddrPort, error) { return -1, netip.AddrPort{}, e }
+		}, unix.ECONNABORTED},
 		{"accept EMFILE", func(t *testing.T, l *Lab) []string {
 			pairWaiting(t, l)
 			return []string{"accept", "server", "as", "conn", "--timeout", "2s"}
-		}, func(e unix.Errno) { acceptCall = func(int) (int, netip.AddrPort, error) { return -1, netip.AddrPort{}, e } }, unix.EMFILE},
+		}, func(e unix.Errno) {
+			acceptCall = func(int) (int, netip.AddrPort, error) { return -1, netip.AddrPort{}, e }
+		}, unix.EMFILE},
 		{"connect ENETUNREACH", func(t *testing.T, l *Lab) []string {
 			run(t, l, "socket", "as", "client")
 			return []string{"connect", "client", v4.loopback, "8081"}

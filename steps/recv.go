@@ -81,11 +81,11 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		}
 		return l.receiveAll(s, name, p, flags["hex"] != "")
 	}
-	before := l.lookBefore(s)
+	before := l.look(s)
 	call := name + "(" + strconv.Itoa(s.FD) + ", " + strconv.Itoa(data.BufSize) + ")"
 	// A TCP socket that is not connected fails at once (ENOTCONN); only a
 	// connection, or a datagram socket, has anything to wait for.
-	waits := !before.NonBlocking && (s.Kind == Datagram || before.Connected() || !before.FromKernel)
+	waits := s.Kind == Datagram || before.Connected() || !before.FromKernel
 	buf := make([]byte, data.BufSize)
 	flags2 := unix.MSG_DONTWAIT
 	if s.Kind == Datagram {
@@ -98,13 +98,14 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 				what = "data from " + before.Remote.String()
 			}
 			stop, waited, err := l.wait(ctx, s, unix.POLLIN, timeout, call, what)
-			if err != nil {
+			switch {
+			case errors.Is(err, errNonBlocking):
+				waits = false // the call returns EAGAIN
+			case err != nil:
 				return p.refused(call, err, data), nil
-			}
-			if stop != nil {
+			case stop != nil:
 				return stop, nil
-			}
-			if waited > 0 {
+			case waited > 0:
 				data.Waited = ms(waited)
 			}
 		}

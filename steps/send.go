@@ -72,14 +72,14 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, usageErr("send needs the text to send after the socket (use \"\" to send nothing)")
 	}
 	msg := []byte(strings.Join(text, " "))
-	before := l.lookBefore(s)
+	before := l.look(s)
 	data := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: len(msg), Datagram: s.Kind == Datagram}
 	if !l.CallsOnly {
 		data.Text, data.PyBytes, data.GoText = Printable(msg), pyBytes(msg), strconv.QuoteToASCII(string(msg))
 	}
 	call := "send(" + strconv.Itoa(s.FD) + ", " + quoteShort(msg) + ", " + strconv.Itoa(len(msg)) + ")"
 
-	sent, pieces, stop, err := l.send(ctx, s, msg, nil, before.NonBlocking, timeout, call)
+	sent, pieces, stop, err := l.send(ctx, s, msg, nil, timeout, call)
 	data.Sent, data.Pieces = sent, pieces
 	if stop != nil {
 		stop.Sent = sent
@@ -153,7 +153,7 @@ func takeSendTimeout(args []string) (text []string, timeout time.Duration, err e
 // that Ctrl-C, or timeout (zero: none) for each wait, can stop a send to a
 // peer that never reads. MSG_NOSIGNAL keeps a send to a closed connection
 // from killing the program with SIGPIPE: it fails with EPIPE instead.
-func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, to unix.Sockaddr, nonBlock bool, timeout time.Duration, call string) (sent, pieces int, stop *Report, err error) {
+func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, to unix.Sockaddr, timeout time.Duration, call string) (sent, pieces int, stop *Report, err error) {
 	for {
 		n, err := sendCall(s.FD, msg[sent:], nil, to, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
 		if n > 0 {
@@ -161,11 +161,16 @@ func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, to unix.Sockaddr,
 		}
 		pieces++
 		switch {
-		case errors.Is(err, unix.EAGAIN) && !nonBlock && s.Kind == Stream:
+		case errors.Is(err, unix.EAGAIN) && s.Kind == Stream:
 		case err != nil:
 			return sent, pieces, nil, err
-		case sent == len(msg) || nonBlock || s.Kind == Datagram:
+		case sent == len(msg) || s.Kind == Datagram:
 			return sent, pieces, nil, nil
+		}
+		// The send buffer is full. A non-blocking socket's send ends here,
+		// with EAGAIN or with the part the kernel took.
+		if nonBlocking(s.FD) {
+			return sent, pieces, nil, err
 		}
 		stop, _, err := l.wait(ctx, s, unix.POLLOUT, timeout, call, "room in the send buffer")
 		if err != nil || stop != nil {

@@ -59,7 +59,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		Port: int(port), PyBytes: pyBytes(msg), AutoBound: !before.Bound(), Stream: s.Kind == Stream,
 		GoAddr: goSockaddr(s.Family, to)}
 	call := fmt.Sprintf("sendto(%d, %s, %d, %s)", s.FD, quoteShort(msg), len(msg), to)
-	sent, _, stop, err := l.send(ctx, s, msg, sockaddr(s.Family, to), before.NonBlocking, 0, call)
+	sent, _, stop, err := l.send(ctx, s, msg, sockaddr(s.Family, to), 0, call)
 	if stop != nil {
 		return stop, nil
 	}

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // A Step is one call of the socket API as a command: what to type, an
@@ -43,16 +41,6 @@ func (l *Lab) look(s *Socket) Snapshot {
 		return Snapshot{}
 	}
 	return readState(s)
-}
-
-// lookBefore reads a socket's state before a call that may wait: what
-// look reads, and whether the socket is non-blocking, which decides
-// whether the call waits. With CallsOnly it reads that alone.
-func (l *Lab) lookBefore(s *Socket) Snapshot {
-	snap := l.look(s)
-	flags, err := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0)
-	snap.NonBlocking = err == nil && flags&unix.O_NONBLOCK != 0
-	return snap
 }
 
 // tell fills in the prose of a step's report from its prose file: what the

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -23,15 +24,31 @@ const untimed time.Duration = -1
 // wait ended first (Ctrl-C or --timeout); nil means the socket is ready.
 // Without --timeout, the socket's own SO_RCVTIMEO (for POLLIN) or
 // SO_SNDTIMEO (for POLLOUT) bounds the wait as it bounds a blocking call,
-// and its passing is the kernel's EAGAIN.
+// and its passing is the kernel's EAGAIN. A socket that is not ready and
+// non-blocking (O_NONBLOCK) is not waited for: wait returns
+// errNonBlocking, and the call the kernel's EAGAIN.
 func (l *Lab) wait(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string) (*Report, time.Duration, error) {
 	return l.waitOrUndo(ctx, s, events, timeout, call, what, nil)
 }
 
+// errNonBlocking is wait's answer for a non-blocking socket that is not
+// ready: the call is to be made at once.
+var errNonBlocking = errors.New("a non-blocking socket does not wait")
+
 // waitOrUndo is wait for a call that has already changed the socket when
 // the wait is stopped (connect's handshake has begun): undo puts the
-// socket back before its state is read for the report.
+// socket back before its state is read for the report. Its caller has
+// made the socket non-blocking for the wait, so that is not asked.
+//
+// Nothing but readiness is asked of a socket that is ready, which on a
+// busy server most are.
 func (l *Lab) waitOrUndo(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string, undo func()) (*Report, time.Duration, error) {
+	if ok, err := pollOnce(s.FD, events, 0); ok || err != nil {
+		return nil, 0, err
+	}
+	if undo == nil && nonBlocking(s.FD) {
+		return nil, 0, errNonBlocking
+	}
 	kernelTimeout := false
 	if timeout == untimed {
 		timeout = 0
@@ -77,4 +94,11 @@ func socketTimeout(fd int, events int16) time.Duration {
 		return 0
 	}
 	return time.Duration(tv.Nano())
+}
+
+// nonBlocking says whether O_NONBLOCK is set: the socket's calls return
+// EAGAIN instead of waiting.
+func nonBlocking(fd int) bool {
+	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+	return err == nil && flags&unix.O_NONBLOCK != 0
 }

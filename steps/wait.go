@@ -21,16 +21,13 @@ const (
 	timedOut         // --timeout passed
 )
 
-// waitFor waits until the socket is ready for events (POLLIN for accept and
-// recv, POLLOUT for connect and send), the context is cancelled, or timeout
-// passes (zero waits for ever). Before it blocks it tells the lab's Waiting
-// what it waits for, as what writes it. It consumes nothing: the call that
-// follows does.
+// waitFor waits until a socket that was not ready is ready for events
+// (POLLIN for accept and recv, POLLOUT for connect and send), the context
+// is cancelled, or timeout passes (zero waits for ever). Before it blocks
+// it tells the lab's Waiting what it waits for, as what writes it. It
+// consumes nothing: the call that follows does.
 func (l *Lab) waitFor(ctx context.Context, s *Socket, events int16, timeout time.Duration, what func() string) (waitEnd, time.Duration, error) {
 	start := time.Now()
-	if ok, err := pollOnce(s.FD, events, 0); ok || err != nil {
-		return ready, 0, err
-	}
 	if l.Waiting != nil && what != nil {
 		l.Waiting(what)
 	}

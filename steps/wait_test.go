@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -198,5 +199,70 @@ func TestConnectStoppedByPoll(t *testing.T) {
 			}
 			wantSays(t, "connect", rep, "("+foldParagraphs(snap.Summary(client.Kind))+")")
 		})
+	}
+}
+
+// TestNonBlockingNeverWaits: on a socket with O_NONBLOCK, a call that
+// cannot finish at once returns the kernel's EAGAIN at once, without a
+// wait, whether or not the lab reads state for a report (CallsOnly);
+// and the same call on the same socket, ready, succeeds.
+func TestNonBlockingNeverWaits(t *testing.T) {
+	for _, callsOnly := range []bool{false, true} {
+		for _, tt := range []struct {
+			name    string
+			socket  string
+			call    []string
+			readyBy []string // what makes the call able to finish
+		}{
+			{"accept", "server", []string{"accept", "server", "as", "second"}, []string{"connect", "other", "127.0.0.1", "PORT"}},
+			{"recv", "conn", []string{"recv", "conn", "100"}, []string{"send", "client", "hello"}},
+			{"send", "client", []string{"send", "client", "--bytes", "64M"}, nil},
+		} {
+			t.Run(fmt.Sprintf("%s calls only %v", tt.name, callsOnly), func(t *testing.T) {
+				l := newLab(t)
+				told := countWaiting(t, l)
+				pair(t, l, families[0])
+				run(t, l, "socket", "tcp", "ipv4", "as", "other")
+				run(t, l, "option", tt.socket, "nonblock", "on")
+				call := func() (*Report, error) {
+					ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+					defer cancel()
+					l.CallsOnly = callsOnly
+					defer func() { l.CallsOnly = false }()
+					return l.Run(ctx, stepNamed(t, tt.call[0]), tt.call[1:])
+				}
+				start := time.Now()
+				rep, err := call()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if took := time.Since(start); took > waitLimit || len(*told) > 0 {
+					t.Errorf("%s on a non-blocking socket took %v and said it waited for %q, want EAGAIN at once", tt.name, took, *told)
+				}
+				if tt.readyBy == nil { // a bulk send stops with part sent
+					if !strings.Contains(rep.Call, "EAGAIN") {
+						t.Errorf("%s: got %q, want it to end with EAGAIN", tt.name, rep.Call)
+					}
+					return
+				}
+				checkFailure(t, rep, tt.name, unix.EAGAIN)
+				args := slices.Clone(tt.readyBy[1:])
+				for i, a := range args {
+					if a == "PORT" {
+						args[i] = portOf(t, l, "server")
+					}
+				}
+				run(t, l, tt.readyBy[0], args...)
+				deadline := time.Now().Add(waitLimit)
+				for rep = nil; time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+					if rep, err = call(); err != nil || rep.Failure == nil || rep.Failure.Number != int(unix.EAGAIN) {
+						break
+					}
+				}
+				if err != nil || rep.Failed() {
+					t.Errorf("%s on a ready non-blocking socket: got %v %v, want success", tt.name, rep.Call, err)
+				}
+			})
+		}
 	}
 }
