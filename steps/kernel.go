@@ -11,9 +11,7 @@ import (
 // with a zero timeout. It consumes nothing.
 func Read(s *Socket) Snapshot {
 	snap := readState(s)
-	if flags, err := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0); err == nil {
-		snap.NonBlocking = flags&unix.O_NONBLOCK != 0
-	}
+	snap.NonBlocking = nonBlocking(s.FD)
 	fds := []unix.PollFd{{Fd: int32(s.FD), Events: unix.POLLIN | unix.POLLOUT | pollPeerClosed}}
 	if n, err := unix.Poll(fds, 0); err == nil && n > 0 {
 		ev := fds[0].Revents
