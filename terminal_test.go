@@ -123,6 +123,18 @@ func (term *terminal) rawOutput() string {
 	return term.raw.String()
 }
 
+// listeningTerminal starts sockstep under a pty, with the narration at
+// level narrate and a socket named server listening on a free loopback
+// port, and waits for the prompt after it.
+func listeningTerminal(t *testing.T, narrate string) (*terminal, int) {
+	t.Helper()
+	term := startTerminal(t, t.TempDir())
+	port := freeTestPort(t)
+	term.typeText(fmt.Sprintf("narrate %s\rsocket as server\rbind server 127.0.0.1 %d\rlisten server\r", narrate, port))
+	term.waitFor("[5] › ")
+	return term, port
+}
+
 func freeTestPort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -190,10 +202,7 @@ func TestTerminalCtrlCAtPrompt(t *testing.T) {
 }
 
 func TestTerminalCtrlCWhileAcceptWaits(t *testing.T) {
-	term := startTerminal(t, t.TempDir())
-	port := freeTestPort(t)
-	term.typeText(fmt.Sprintf("narrate brief\rsocket as server\rbind server 127.0.0.1 %d\rlisten server\r", port))
-	term.waitFor("[5] › ")
+	term, _ := listeningTerminal(t, "brief")
 	term.typeText("accept server\r")
 	term.waitFor("Ctrl-C stops waiting")
 	term.typeText("\x03")
@@ -204,10 +213,7 @@ func TestTerminalCtrlCWhileAcceptWaits(t *testing.T) {
 }
 
 func TestTerminalNoticeKeepsTheHalfTypedLine(t *testing.T) {
-	term := startTerminal(t, t.TempDir())
-	port := freeTestPort(t)
-	term.typeText(fmt.Sprintf("narrate off\rsocket as server\rbind server 127.0.0.1 %d\rlisten server\r", port))
-	term.waitFor("[5] › ")
+	term, port := listeningTerminal(t, "off")
 	term.typeText("sockets")
 	conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
 	if err != nil {
@@ -224,10 +230,7 @@ func TestTerminalNoticeKeepsTheHalfTypedLine(t *testing.T) {
 }
 
 func TestTerminalCtrlDClosesEverySocket(t *testing.T) {
-	term := startTerminal(t, t.TempDir())
-	port := freeTestPort(t)
-	term.typeText(fmt.Sprintf("narrate off\rsocket as server\rbind server 127.0.0.1 %d\rlisten server\r", port))
-	term.waitFor("[5] › ")
+	term, port := listeningTerminal(t, "off")
 	if !listening(t, port) {
 		t.Fatalf("port %d is not listening before Ctrl-D", port)
 	}
@@ -281,10 +284,7 @@ func TestTerminalColour(t *testing.T) {
 // TestTerminalSignalDuringBlockingRecv checks that a SIGINT sent by
 // another process (not typed) also stops only the wait.
 func TestTerminalSignalDuringBlockingRecv(t *testing.T) {
-	term := startTerminal(t, t.TempDir())
-	port := freeTestPort(t)
-	term.typeText(fmt.Sprintf("narrate off\rsocket as server\rbind server 127.0.0.1 %d\rlisten server\r", port))
-	term.waitFor("[5] › ")
+	term, port := listeningTerminal(t, "off")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", fmt.Sprintf("127.0.0.1:%d", port))

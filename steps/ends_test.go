@@ -24,12 +24,7 @@ func TestClosedEndKeepsItsName(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.first+" first", func(t *testing.T) {
 			l := newLab(t)
-			run(t, l, "socket", "as", "server")
-			run(t, l, "bind", "server", "127.0.0.1", "0")
-			run(t, l, "listen", "server")
-			run(t, l, "socket", "as", "client")
-			run(t, l, "connect", "client", "127.0.0.1", portOf(t, l, "server"))
-			run(t, l, "accept", "server", "as", "conn")
+			pair(t, l, families[0])
 			run(t, l, "close", tt.first)
 			run(t, l, "close", tt.second)
 			got, want := lastPackets(l), Packet{From: tt.second, To: tt.first, What: "FIN"}
@@ -61,11 +56,9 @@ func TestDatagramEndName(t *testing.T) {
 // connection waits, as its SYN was.
 func TestQueuedEndName(t *testing.T) {
 	l := newLab(t)
-	run(t, l, "socket", "as", "server")
-	run(t, l, "bind", "server", "127.0.0.1", "0")
-	run(t, l, "listen", "server")
-	run(t, l, "socket", "as", "client")
-	run(t, l, "connect", "client", "127.0.0.1", portOf(t, l, "server"))
+	port := listener(t, l, families[0], "server")
+	run(t, l, "socket", "tcp", "ipv4", "as", "client")
+	run(t, l, "connect", "client", "127.0.0.1", port)
 	tests := []struct {
 		step *Step
 		args []string
@@ -86,12 +79,7 @@ func TestQueuedEndName(t *testing.T) {
 // second FIN: the diagram draws the one shutdown sent.
 func TestOneFINAfterShutdown(t *testing.T) {
 	l := newLab(t)
-	run(t, l, "socket", "as", "server")
-	run(t, l, "bind", "server", "127.0.0.1", "0")
-	run(t, l, "listen", "server")
-	run(t, l, "socket", "as", "client")
-	run(t, l, "connect", "client", "127.0.0.1", portOf(t, l, "server"))
-	run(t, l, "accept", "server", "as", "conn")
+	pair(t, l, families[0])
 	tests := []struct {
 		step *Step
 		args []string
