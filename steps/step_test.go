@@ -2,54 +2,38 @@ package steps
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 )
 
-// runLine runs one step as a learner would type it and fails the test if the
-// command was not understood. Unlike run it accepts a report that says
-// nothing: a CallsOnly lab's reports are meant to.
+// runLine runs one step as a learner would type it, bounded by
+// stepTimeout, and fails the test if the command was not understood.
+// Unlike run it accepts a report that says nothing: a CallsOnly lab's
+// reports are meant to.
 func runLine(t *testing.T, l *Lab, st *Step, line string) *Report {
 	t.Helper()
-	rep, err := st.Run(context.Background(), l, strings.Fields(line))
+	ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+	defer cancel()
+	rep, err := st.Run(ctx, l, strings.Fields(line))
 	if err != nil {
 		t.Fatalf("%s %s: %v", st.Name, line, err)
 	}
 	return rep
 }
 
-// connectedLab makes, on loopback, a listener `srv`, a client `c` connected
-// to it and the accepted connection `conn`, and closes them at the end.
-func connectedLab(t *testing.T, l *Lab) (port int) {
-	t.Helper()
-	t.Cleanup(func() { l.CloseAll() })
-	runLine(t, l, SocketStep, "as srv")
-	runLine(t, l, BindStep, "srv 127.0.0.1 0")
-	runLine(t, l, ListenStep, "srv")
-	srv, _ := l.Find("srv")
-	port = int(Read(srv).Local.Port())
-	runLine(t, l, SocketStep, "as c")
-	if rep := runLine(t, l, ConnectStep, "c 127.0.0.1 "+strconv.Itoa(port)); rep.Failed() {
-		t.Fatalf("connect failed: %s", rep.Call)
-	}
-	if rep := runLine(t, l, AcceptStep, "srv as conn"); rep.Failed() {
-		t.Fatalf("accept failed: %s", rep.Call)
-	}
-	return port
-}
-
 func TestCallsOnlyReportsTheCallsAndNothingElse(t *testing.T) {
-	l := NewLab()
+	l := newLab(t)
+	pair(t, l, families[0])
+	port := portOf(t, l, "server")
 	l.CallsOnly = true
-	port := connectedLab(t, l)
+	defer func() { l.CallsOnly = false }() // for newLab's closing, which reads what close says
 
-	accepted := runLine(t, l, AcceptStep, "srv as conn2 --timeout 1ms")
+	accepted := runLine(t, l, AcceptStep, "server as conn2 --timeout 1ms")
 	if !accepted.Stopped {
 		t.Fatalf("accept on an empty queue: got %q, want a stopped wait", accepted.Call)
 	}
-	sent := runLine(t, l, SendStep, "c hello")
+	sent := runLine(t, l, SendStep, "client hello")
 	if sent.Sent != 5 || sent.Says != "" || sent.Python != "" || sent.Next != "" || sent.State != nil {
 		t.Errorf("send with CallsOnly: got Sent %d, Says %q, Python %q, Next %q, State %v; want 5 bytes and nothing else",
 			sent.Sent, sent.Says, sent.Python, sent.Next, sent.State)
@@ -61,18 +45,19 @@ func TestCallsOnlyReportsTheCallsAndNothingElse(t *testing.T) {
 
 	// A refused call is explained all the same.
 	runLine(t, l, SocketStep, "as other")
-	refused := runLine(t, l, BindStep, "other 127.0.0.1 "+strconv.Itoa(port))
+	refused := runLine(t, l, BindStep, "other 127.0.0.1 "+port)
 	if refused.Failure == nil || refused.Failure.Name != "EADDRINUSE" || refused.Failure.Meaning == "" {
 		t.Errorf("bind to a port in use with CallsOnly: got %+v, want an explained EADDRINUSE", refused.Failure)
 	}
 }
 
 func TestAcceptReportsThePeerAsTheCallReturnedIt(t *testing.T) {
-	l := NewLab()
-	port := connectedLab(t, l)
+	l := newLab(t)
+	pair(t, l, families[0])
+	port := portOf(t, l, "server")
 	runLine(t, l, SocketStep, "as d")
-	runLine(t, l, ConnectStep, "d 127.0.0.1 "+strconv.Itoa(port))
-	rep := runLine(t, l, AcceptStep, "srv as conn2")
+	runLine(t, l, ConnectStep, "d 127.0.0.1 "+port)
+	rep := runLine(t, l, AcceptStep, "server as conn2")
 	d, _ := l.Find("d")
 	if want := Read(d).Local; rep.Peer != want {
 		t.Errorf("accept's Peer: got %v, want the client's address %v", rep.Peer, want)
@@ -80,13 +65,13 @@ func TestAcceptReportsThePeerAsTheCallReturnedIt(t *testing.T) {
 }
 
 func TestSendTimeoutStopsASendToAPeerThatNeverReads(t *testing.T) {
-	l := NewLab()
-	connectedLab(t, l)
+	l := newLab(t)
+	pair(t, l, families[0])
 	// More than the two sockets' buffers on loopback can hold, so send
 	// has to wait for room that never comes: conn never calls recv.
 	big := strings.Repeat("x", 32<<20)
 	start := time.Now()
-	rep, err := SendStep.Run(context.Background(), l, []string{"c", "--timeout", "200ms", big})
+	rep, err := SendStep.Run(context.Background(), l, []string{"client", "--timeout", "200ms", big})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,17 +87,17 @@ func TestSendTimeoutStopsASendToAPeerThatNeverReads(t *testing.T) {
 }
 
 func TestSendTakesTimeoutOnlyBeforeTheText(t *testing.T) {
-	l := NewLab()
-	connectedLab(t, l)
+	l := newLab(t)
+	pair(t, l, families[0])
 	tests := []struct {
 		args     []string
 		wantSent string // what conn receives, "" for a usage error
 	}{
-		{[]string{"c", "hello", "--timeout", "5s"}, "hello --timeout 5s"},
-		{[]string{"c", "--timeout=5s", "--verbatim"}, "--verbatim"},
-		{[]string{"c", "--timeout", "5s", "two", "words"}, "two words"},
-		{[]string{"c", "--timeout"}, ""},
-		{[]string{"c", "--timeout", "soon", "x"}, ""},
+		{[]string{"client", "hello", "--timeout", "5s"}, "hello --timeout 5s"},
+		{[]string{"client", "--timeout=5s", "--verbatim"}, "--verbatim"},
+		{[]string{"client", "--timeout", "5s", "two", "words"}, "two words"},
+		{[]string{"client", "--timeout"}, ""},
+		{[]string{"client", "--timeout", "soon", "x"}, ""},
 	}
 	for _, tt := range tests {
 		rep, err := SendStep.Run(context.Background(), l, tt.args)
