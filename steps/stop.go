@@ -26,9 +26,16 @@ const untimed time.Duration = -1
 // SO_SNDTIMEO (for POLLOUT) bounds the wait as it bounds a blocking call,
 // and its passing is the kernel's EAGAIN. A socket that is not ready and
 // non-blocking (O_NONBLOCK) is not waited for: wait returns
-// errNonBlocking, and the call the kernel's EAGAIN.
+// errNonBlocking, and the call the kernel's EAGAIN. Nothing but readiness
+// is asked of a socket that is ready, which on a busy server most are.
 func (l *Lab) wait(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string) (*Report, time.Duration, error) {
-	return l.waitOrUndo(ctx, s, events, timeout, call, what, nil)
+	if ok, err := pollOnce(s.FD, events, 0); ok || err != nil {
+		return nil, 0, err
+	}
+	if nonBlocking(s.FD) {
+		return nil, 0, errNonBlocking
+	}
+	return l.waitNotReady(ctx, s, events, timeout, call, what, nil)
 }
 
 // errNonBlocking is wait's answer for a non-blocking socket that is not
@@ -39,16 +46,16 @@ var errNonBlocking = errors.New("a non-blocking socket does not wait")
 // the wait is stopped (connect's handshake has begun): undo puts the
 // socket back before its state is read for the report. Its caller has
 // made the socket non-blocking for the wait, so that is not asked.
-//
-// Nothing but readiness is asked of a socket that is ready, which on a
-// busy server most are.
 func (l *Lab) waitOrUndo(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string, undo func()) (*Report, time.Duration, error) {
 	if ok, err := pollOnce(s.FD, events, 0); ok || err != nil {
 		return nil, 0, err
 	}
-	if undo == nil && nonBlocking(s.FD) {
-		return nil, 0, errNonBlocking
-	}
+	return l.waitNotReady(ctx, s, events, timeout, call, what, undo)
+}
+
+// waitNotReady is wait's and waitOrUndo's wait, for a socket that poll
+// has just found not ready.
+func (l *Lab) waitNotReady(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string, undo func()) (*Report, time.Duration, error) {
 	kernelTimeout := false
 	if timeout == untimed {
 		timeout = 0
