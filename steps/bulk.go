@@ -124,8 +124,9 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Rep
 	if data.Sent < n && !data.Stopped && failure != nil {
 		report.Call += fmt.Sprintf("  (then %s)", unix.ErrnoName(errnoOf(failure)))
 	}
-	peer, snap, hasPeer := l.peerOf(s, after)
-	if hasPeer {
+	peer := l.peerOf(s, after)
+	if peer != nil {
+		snap := l.look(peer)
 		data.PeerLabel, data.PeerRecvQ = peer.Label(), snap.RecvQ
 		report.State = append(report.State, Change{Who: peer.Label(), After: queues(snap)})
 	}

@@ -83,7 +83,7 @@ func (l *Lab) CloseAll() *Report {
 
 func (l *Lab) closeOne(s *Socket, how string) *Report {
 	before := l.look(s)
-	peer, _, hasPeer := l.peerOf(s, before)
+	peer := l.peerOf(s, before)
 	end := l.endName(s, before, peer)
 	data := closeData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Local: ShowAddr(before.Local),
 		Remote: ShowAddr(before.Remote), Listener: before.State == Listen, Waiting: before.AcceptQueue,
@@ -123,7 +123,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		Call:  call + " = 0",
 		State: []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after}},
 	}
-	if hasPeer {
+	if peer != nil {
 		ps := l.look(peer)
 		data.PeerLabel, data.PeerState = peer.Label(), ps.Summary(peer.Kind)
 		report.State = append(report.State, Change{Who: peer.Label(), After: data.PeerState})

@@ -109,8 +109,9 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.Peer = after.Remote.String()
 	}
 	report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
-	peer, snap, hasPeer := l.peerOf(s, after)
-	if hasPeer {
+	peer := l.peerOf(s, after)
+	if peer != nil {
+		snap := l.look(peer)
 		data.PeerLabel, data.PeerName, data.PeerRecvQ = peer.Label(), peer.Name, snap.RecvQ
 		report.State = append(report.State, Change{Who: peer.Label(), After: queues(snap)})
 	}
@@ -179,12 +180,11 @@ func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, to unix.Sockaddr,
 	}
 }
 
-// peerOf finds the lab's socket at the other end of s's connection, with
-// its state now. Only the narration shows it, so with CallsOnly it is not
-// looked for.
-func (l *Lab) peerOf(s *Socket, snap Snapshot) (*Socket, Snapshot, bool) {
+// peerOf finds the lab's socket at the other end of s's connection, or
+// nil. Only the narration shows it, so with CallsOnly it is not looked for.
+func (l *Lab) peerOf(s *Socket, snap Snapshot) *Socket {
 	if !snap.Connected() || l.CallsOnly {
-		return nil, Snapshot{}, false
+		return nil
 	}
 	for _, t := range l.Sockets() {
 		if t == s || t.Kind != s.Kind {
@@ -197,10 +197,10 @@ func (l *Lab) peerOf(s *Socket, snap Snapshot) (*Socket, Snapshot, bool) {
 			continue
 		}
 		if local, err := sockName(t.FD); err == nil && sameEnd(local, snap.Remote) {
-			return t, l.look(t), true
+			return t
 		}
 	}
-	return nil, Snapshot{}, false
+	return nil
 }
 
 // queues is a socket's state and queued bytes, for a state line.

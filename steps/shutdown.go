@@ -66,8 +66,9 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 		Call:  call + " = 0",
 		State: []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
 	}
-	peer, snap, hasPeer := l.peerOf(s, after)
-	if hasPeer {
+	peer := l.peerOf(s, after)
+	if peer != nil {
+		snap := l.look(peer)
 		data.PeerLabel, data.PeerState = peer.Label(), snap.StateWord(peer.Kind)
 		report.State = append(report.State, Change{Who: peer.Label(), After: snap.Summary(peer.Kind)})
 	}
