@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -167,10 +168,11 @@ func hostPort(host, port string) string {
 // pyAddress writes an address as Python prints the tuple accept returns:
 // ('127.0.0.1', 51234), or for IPv6 ('::1', 51234, 0, 0).
 func pyAddress(a netip.AddrPort) string {
+	port := strconv.Itoa(int(a.Port()))
 	if a.Addr().Is4() {
-		return fmt.Sprintf("('%s', %d)", a.Addr(), a.Port())
+		return "('" + a.Addr().String() + "', " + port + ")"
 	}
-	return fmt.Sprintf("('%s', %d, 0, 0)", a.Addr().WithZone(""), a.Port())
+	return "('" + a.Addr().WithZone("").String() + "', " + port + ", 0, 0)"
 }
 
 // previewText shows the start of a text for a call not yet made.

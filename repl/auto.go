@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -79,9 +80,9 @@ type autoStage struct {
 	both    bool // the demo: lines are labelled server or client
 	columns bool // the demo on a wide terminal: server left, client right
 
-	shows chan func()     // what is handed over, to be rendered into held; nil when quiet
-	ended chan struct{}   // closed when the stage's goroutine has ended
-	held  strings.Builder // rendered and not yet written; the goroutine's
+	shows chan func()   // what is handed over, to be rendered into held; nil when quiet
+	ended chan struct{} // closed when the stage's goroutine has ended
+	held  bytes.Buffer  // rendered and not yet written; the goroutine's
 }
 
 // maxHeld bounds what the stage renders before it writes.
@@ -150,7 +151,7 @@ func (a *autoStage) close() {
 // flush writes what the stage holds.
 func (a *autoStage) flush() {
 	if a.held.Len() > 0 {
-		a.s.out.print(a.held.String())
+		a.s.out.write(a.held.Bytes())
 		a.held.Reset()
 	}
 }

@@ -109,7 +109,7 @@ func (r row) render(st style) string {
 	for end > 0 && r[end-1].r == ' ' {
 		end--
 	}
-	colour := map[paint]func(a ...any) string{
+	colour := map[paint]func(string) string{
 		lanePaint: st.dim, namePaint: st.call, markPaint: st.call,
 		arrowPaint: st.state, failPaint: st.fail,
 	}

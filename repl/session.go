@@ -244,6 +244,12 @@ func (w *syncWriter) print(s string) {
 	io.WriteString(w.w, s)
 }
 
+func (w *syncWriter) write(p []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.w.Write(p)
+}
+
 func (w *syncWriter) set(out io.Writer) {
 	w.mu.Lock()
 	defer w.mu.Unlock()

@@ -1,25 +1,21 @@
 package repl
 
-import (
-	"fmt"
-
-	"github.com/fatih/color"
-)
+import "github.com/fatih/color"
 
 // style colours the parts of the output. With colour off every function
 // returns its text unchanged, so transcripts and pipes get plain text.
 type style struct {
-	call, label, state, python, next, fail, notice, dim, data func(a ...any) string
+	call, label, state, python, next, fail, notice, dim, data func(text string) string
 }
 
 func newStyle(on bool) style {
-	paint := func(attrs ...color.Attribute) func(a ...any) string {
+	paint := func(attrs ...color.Attribute) func(string) string {
 		if !on {
 			return plain
 		}
 		c := color.New(attrs...)
 		c.EnableColor()
-		return c.SprintFunc()
+		return func(text string) string { return c.Sprint(text) }
 	}
 	return style{
 		call:   paint(color.Bold),
@@ -35,11 +31,4 @@ func newStyle(on bool) style {
 }
 
 // plain is a style without colour: it returns its text unchanged.
-func plain(a ...any) string {
-	if len(a) == 1 {
-		if s, ok := a[0].(string); ok {
-			return s
-		}
-	}
-	return fmt.Sprint(a...)
-}
+func plain(text string) string { return text }

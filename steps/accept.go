@@ -30,7 +30,7 @@ type acceptData struct {
 	ConnPy                 string
 	ConnFD                 int
 	Peer, Local            string
-	Waited                 string // how long accept waited, "" if not at all
+	Waited                 ms // how long accept waited, 0 if not at all
 	QueueAfter, Backlog    int
 	StillWaiting           int // connections left in the queue
 	NotListening, NonBlock bool

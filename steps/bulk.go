@@ -48,7 +48,7 @@ type bulkData struct {
 	Name, Label, Py string
 	Asked, Sent     int
 	Calls, Waits    int
-	Took            string
+	Took            ms
 	Rate            string
 	SendQ           int
 	PeerLabel       string

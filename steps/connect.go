@@ -33,7 +33,7 @@ type connectData struct {
 	Remote, Local   string
 	LocalPort       int
 	Resolved        string
-	Took            string
+	Took            ms
 	AutoBound       bool   // the kernel chose the local address
 	Listener        string // our listener that the connection now waits at
 	ListenerName    string

@@ -108,6 +108,7 @@ type Lab struct {
 	made    map[string]int    // prefix ("s", "c") → how many names handed out
 	history []Event           // the calls so far, for the sequence diagram
 	ended   map[endKey]string // closed sockets' connections: the diagram and ports name them
+	buf     []byte            // recv's buffer, kept for the next recv; steps run one at a time
 
 	// Waiting, when set, is told what a step is about to wait for, before
 	// it blocks, so the learner knows why nothing happens and that Ctrl-C

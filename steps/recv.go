@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -39,7 +40,7 @@ type recvData struct {
 	BufSize, Got    int
 	Left            int    // bytes still queued after the call
 	From            string // the sender (UDP) or the peer (TCP)
-	Waited          string
+	Waited          ms
 	Closed          bool // 0 bytes: the peer's orderly close
 	NotText         bool // not valid UTF-8: Python's decode would fail
 	Truncated       int  // a datagram's bytes that did not fit and are lost
@@ -86,7 +87,7 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 	// A TCP socket that is not connected fails at once (ENOTCONN); only a
 	// connection, or a datagram socket, has anything to wait for.
 	waits := s.Kind == Datagram || before.Connected() || !before.FromKernel
-	buf := make([]byte, data.BufSize)
+	buf := l.buffer(data.BufSize)
 	flags2 := unix.MSG_DONTWAIT
 	if s.Kind == Datagram {
 		flags2 |= unix.MSG_TRUNC // report a datagram's real length
@@ -119,7 +120,7 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		if n > len(buf) {
 			data.Truncated, n = n-len(buf), len(buf)
 		}
-		got := buf[:n]
+		got := bytes.Clone(buf[:n]) // the report keeps the bytes; the buffer is the next recv's
 		result := call + " = " + strconv.Itoa(n)
 		if from != nil {
 			result += "  from " + addrPortOf(from).String()
@@ -141,6 +142,16 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
 		return l.tell(report, p, data), nil
 	}
+}
+
+// buffer is the lab's receive buffer, at least n bytes long. It grows to
+// the largest recv asked for (at most MaxBufSize), instead of a new buffer
+// for every call.
+func (l *Lab) buffer(n int) []byte {
+	if len(l.buf) < n {
+		l.buf = make([]byte, n)
+	}
+	return l.buf[:n]
 }
 
 // drainShown is how much of a drained queue is kept to be shown.

@@ -176,8 +176,14 @@ func (l *Lab) find(args []string, what string) (*Socket, error) {
 	return l.Find(args[0])
 }
 
-// ms prints a duration in milliseconds with a sensible precision.
-func ms(d time.Duration) string {
+// ms is a duration as the narration writes it, in milliseconds with a
+// sensible precision. It is written only when a template prints it, so a
+// report nobody reads costs no formatting; the zero ms is false in a
+// template's {{if}}.
+type ms time.Duration
+
+func (m ms) String() string {
+	d := time.Duration(m)
 	switch {
 	case d < 10*time.Millisecond:
 		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))

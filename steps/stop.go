@@ -12,7 +12,8 @@ var waitingProse = loadProse("waiting.txt", "waiting", "stopped", "timed out")
 
 // waitData is what waiting.txt can use.
 type waitData struct {
-	Label, Name, What, Waited, Timeout, State string
+	Label, Name, What, Timeout, State string
+	Waited                            ms
 }
 
 // untimed, as a wait's timeout, waits with no timeout at all, not even
