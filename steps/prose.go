@@ -38,14 +38,20 @@ var proseFuncs = template.FuncMap{
 // A Prose is one parsed prose file: named sections of text, each a template.
 type Prose struct {
 	file     string
-	sections map[string]*template.Template
+	sections map[string]*section
+}
+
+// A section is one template, and its compiled forms (compiled.go).
+type section struct {
+	*template.Template
+	compiled compiledCache
 }
 
 var sectionLine = regexp.MustCompile(`^\[([A-Za-z0-9_ -]+)\]\s*$`)
 
 // parseProse reads one prose file. Errors name the file and line.
 func parseProse(file, text string, required ...string) (*Prose, error) {
-	p := &Prose{file: file, sections: map[string]*template.Template{}}
+	p := &Prose{file: file, sections: map[string]*section{}}
 	var name string
 	var body []string
 	var start int
@@ -60,7 +66,7 @@ func parseProse(file, text string, required ...string) (*Prose, error) {
 		if err != nil {
 			return fmt.Errorf("%s:%d: section [%s]: %v", file, start, name, err)
 		}
-		p.sections[name] = t
+		p.sections[name] = &section{Template: t}
 		return nil
 	}
 	for i, line := range strings.Split(text, "\n") {
@@ -117,14 +123,24 @@ func LoadProse(fsys fs.FS, file string, required ...string) *Prose {
 // Render fills a section in with data. Paragraphs are folded to single
 // lines and separated by "\n". A template that fails says so in the text,
 // where a test sees it, rather than hiding the failure.
-func (p *Prose) Render(section string, data any) string {
-	t := p.sections[section]
-	if t == nil {
+func (p *Prose) Render(name string, data any) string {
+	s := p.sections[name]
+	if s == nil {
 		return ""
 	}
+	if run, v := s.compiled.lookup(s.Template, data); run != nil {
+		var b strings.Builder
+		run(&b, v)
+		return foldParagraphs(b.String())
+	}
+	return p.execute(name, data)
+}
+
+// execute renders a section through text/template.
+func (p *Prose) execute(name string, data any) string {
 	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
-		return fmt.Sprintf("[narration error in %s [%s]: %v]", p.file, section, err)
+	if err := p.sections[name].Execute(&b, data); err != nil {
+		return fmt.Sprintf("[narration error in %s [%s]: %v]", p.file, name, err)
 	}
 	return foldParagraphs(b.String())
 }

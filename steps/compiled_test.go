@@ -1,0 +1,163 @@
+package steps
+
+import (
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"text/template/parse"
+)
+
+// TestCompiledSectionsRenderAsTextTemplate renders every section of every
+// prose file with hundreds of values of its data, compiled and through
+// text/template, and wants the same text each time. It also wants every
+// [says] and [python] section, and the waiting line, compiled: those are
+// rendered for every call a narrated server makes.
+func TestCompiledSectionsRenderAsTextTemplate(t *testing.T) {
+	for name, text := range readProseFiles(t) {
+		want, ok := proseData[name]
+		if !ok {
+			continue // errno.txt is not a template file
+		}
+		p, err := parseProse(name, text, want.required...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for section, s := range p.sections {
+			if section == "about" {
+				continue // rendered for help with no data, by text/template
+			}
+			rng := rand.New(rand.NewPCG(1, uint64(len(section))))
+			strs, ints := constantsIn(s.Tree.Root)
+			for _, data := range variants(want.data, strs, ints, 300, rng) {
+				if got, want := p.Render(section, data), p.execute(section, data); got != want {
+					t.Errorf("%s [%s] with %+v:\ncompiled      %q\ntext/template %q", name, section, data, got, want)
+					break
+				}
+			}
+			hot := section == "says" || section == "python" || section == "waiting"
+			if run, _ := s.compiled.lookup(s.Template, want.data); run == nil && hot {
+				t.Errorf("%s [%s] is not compiled: it uses what compiled.go leaves to text/template, and every call would render it the slow way", name, section)
+			}
+		}
+	}
+}
+
+// TestCompiledLeavesTheRestToTextTemplate gives the compiler templates
+// outside what it compiles, or data it cannot reach, and wants each left
+// to text/template, which renders it or says what is wrong; and templates
+// inside it, rendered as text/template renders them.
+func TestCompiledLeavesTheRestToTextTemplate(t *testing.T) {
+	type inner struct{ A string }
+	type data struct {
+		S      string
+		N      int
+		N64    int64
+		B      bool
+		D      ms
+		U      uint
+		Inner  inner
+		List   []string
+		hidden string
+	}
+	value := data{S: "s", N: 2, N64: 3, B: true, D: ms(1500000), U: 7, Inner: inner{"a"}, List: []string{"x"}}
+	tests := []struct {
+		template string
+		compiled bool
+	}{
+		{"{{.S}} {{.N}} {{.N64}} {{.B}} {{.D}}", true},
+		{"{{if .S}}s{{else if .N}}n{{else}}none{{end}}", true},
+		{"{{if and .B (not .S) (lt .N (mul2 .N))}}yes{{end}}", true},
+		{"{{if eq .N 2}}two{{end}}{{if ne .S \"t\"}}not t{{end}}{{if gt .N64 .N}}more{{end}}", true},
+		{"{{- if eq .B true}} trimmed {{- end}}", true},
+		{"{{.U}}", false},                      // unsigned: left to fmt
+		{"{{.Inner.A}}", false},                // a chain of fields
+		{"{{.Inner}}", false},                  // a struct printed by fmt
+		{"{{range .List}}{{.}}{{end}}", false}, // range
+		{"{{if eq .N \"2\"}}x{{end}}", false},  // kinds text/template refuses to compare
+		{"{{if lt .B .B}}x{{end}}", false},     // bools are not ordered
+		{"{{if mul2 .N64}}x{{end}}", false},    // mul2 takes an int
+		{"{{.Missing}}", false},                // text/template says the field is missing
+		{"{{$x := .S}}{{$x}}", false},          // variables
+		{"{{printf \"%d\" .N}}", false},        // other functions
+	}
+	for _, tt := range tests {
+		p, err := parseProse("t.txt", "[says]\n"+tt.template+"\n", "says")
+		if err != nil {
+			t.Fatalf("%s: %v", tt.template, err)
+		}
+		s := p.sections["says"]
+		run, _ := s.compiled.lookup(s.Template, value)
+		if got := run != nil; got != tt.compiled {
+			t.Errorf("%s: compiled %v, want %v", tt.template, got, tt.compiled)
+		}
+		if got, want := p.Render("says", value), p.execute("says", value); got != want {
+			t.Errorf("%s: rendered %q, want text/template's %q", tt.template, got, want)
+		}
+		if run, _ := s.compiled.lookup(s.Template, &value); run != nil {
+			t.Errorf("%s: compiled for a pointer, which only text/template follows", tt.template)
+		}
+	}
+}
+
+// constantsIn lists the strings and numbers a template compares with, so
+// that the values tried take each branch.
+func constantsIn(node parse.Node) (strs []string, ints []int64) {
+	var walk func(parse.Node)
+	walk = func(node parse.Node) {
+		switch n := node.(type) {
+		case *parse.ListNode:
+			if n != nil {
+				for _, c := range n.Nodes {
+					walk(c)
+				}
+			}
+		case *parse.IfNode:
+			walk(n.Pipe)
+			walk(n.List)
+			walk(n.ElseList)
+		case *parse.ActionNode:
+			walk(n.Pipe)
+		case *parse.PipeNode:
+			for _, c := range n.Cmds {
+				walk(c)
+			}
+		case *parse.CommandNode:
+			for _, a := range n.Args {
+				walk(a)
+			}
+		case *parse.StringNode:
+			strs = append(strs, n.Text)
+		case *parse.NumberNode:
+			if n.IsInt {
+				ints = append(ints, n.Int64-1, n.Int64, n.Int64+1)
+			}
+		}
+	}
+	walk(node)
+	return strs, ints
+}
+
+// variants returns n values of data's type: its zero value, every field
+// set, and then each field drawn at random from values that include the
+// template's own constants.
+func variants(data any, strs []string, ints []int64, n int, rng *rand.Rand) []any {
+	typ := reflect.TypeOf(data)
+	strs = append(strs, "", "x", "two  words", "line\nbreak", "TIME_WAIT", "ESTABLISHED")
+	ints = append(ints, 0, 1, 2, 3, -1, 1024, 1500000)
+	out := []any{data, filled(data)}
+	for len(out) < n {
+		v := reflect.New(typ).Elem()
+		for i := range v.NumField() {
+			switch f := v.Field(i); f.Kind() {
+			case reflect.String:
+				f.SetString(strs[rng.IntN(len(strs))])
+			case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+				f.SetInt(ints[rng.IntN(len(ints))])
+			case reflect.Bool:
+				f.SetBool(rng.IntN(2) == 0)
+			}
+		}
+		out = append(out, v.Interface())
+	}
+	return out
+}
