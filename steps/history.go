@@ -74,8 +74,13 @@ func (l *Lab) endName(s *Socket, snap Snapshot, peer *Socket) string {
 		if name, ok := l.endedPeer(snap); ok {
 			return name
 		}
-		if ls, _, ok := l.listenerFor(snap.Remote); ok {
-			return ls.Name // not accepted yet: the connection waits in its queue
+		// Only a socket that connected can have a listener at its other
+		// end, while its connection waits in the queue: the other end of
+		// an accepted connection is the socket that connected to it.
+		if s.AcceptedFrom == "" {
+			if ls, _, ok := l.listenerFor(snap.Remote); ok {
+				return ls.Name // not accepted yet: the connection waits in its queue
+			}
 		}
 	case Datagram:
 		if r, _, ok := l.boundTo(Datagram, snap.Remote); ok {
