@@ -36,6 +36,9 @@ const hexDigits = "0123456789abcdef"
 //
 // The result never contains a newline or any other control, so it is one line.
 func Printable(b []byte) string {
+	if plainASCII(b) {
+		return string(b) // most text a server sees: nothing to escape
+	}
 	var sb strings.Builder
 	sb.Grow(len(b))
 	for len(b) > 0 {
@@ -72,6 +75,17 @@ func writeByteEscape(sb *strings.Builder, c byte) {
 	sb.WriteString(`\x`)
 	sb.WriteByte(hexDigits[c>>4])
 	sb.WriteByte(hexDigits[c&0x0f])
+}
+
+// plainASCII says whether every byte is printable ASCII other than the
+// backslash, which Printable leaves as it is.
+func plainASCII(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 || c > 0x7e || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // PrintableLines renders the bytes as lines for display in a block. It splits

@@ -76,7 +76,7 @@ type flagSet map[string]string
 // Unknown flags are an error, so a typo is never taken as text.
 func takeFlags(args []string, valued, switches []string) ([]string, flagSet, error) {
 	var flags flagSet // nil until a flag is given: most commands give none
-	var rest []string
+	rest := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if !strings.HasPrefix(a, "--") || len(a) == 2 {
