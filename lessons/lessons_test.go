@@ -86,11 +86,12 @@ func freePorts(t *testing.T) uint16 {
 }
 
 func canBind(port uint16) bool {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return false
 	}
 	defer unix.Close(fd)
+	unix.CloseOnExec(fd)
 	return unix.Bind(fd, &unix.SockaddrInet4{Port: int(port)}) == nil
 }
 
@@ -661,11 +662,12 @@ func TestReuseAddrClaim(t *testing.T) {
 
 func mustSocket(t *testing.T) int {
 	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { unix.Close(fd) })
+	unix.CloseOnExec(fd)
 	return fd
 }
 
