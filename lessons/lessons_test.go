@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"sockstep/internal/golden"
 	"strconv"
 	"strings"
 	"testing"
@@ -743,39 +744,5 @@ func normalise(text string, port uint16) string {
 func (l *lab) compareTranscript(id string) {
 	l.t.Helper()
 	got := normalise(l.out.String(), l.port)
-	file := filepath.Join("testdata", "transcripts", id+".txt")
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
-			l.t.Fatal(err)
-		}
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			l.t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		l.t.Fatalf("%v (go test ./lessons -run TestLessonsPlayEndToEnd -update writes it)", err)
-	}
-	if got != string(want) {
-		l.t.Errorf("the transcript differs from %s (-update rewrites it after a deliberate change):\n%s", file, firstDifference(string(want), got))
-	}
-}
-
-// firstDifference shows the first line where two transcripts part.
-func firstDifference(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	for i := 0; i < len(w) || i < len(g); i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			return fmt.Sprintf("line %d:\n got  %q\n want %q", i+1, gl, wl)
-		}
-	}
-	return "(they differ only in line endings)"
+	golden.Compare(l.t, filepath.Join("testdata", "transcripts", id+".txt"), got, *update)
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"sockstep/internal/golden"
 	"strconv"
 	"strings"
 	"testing"
@@ -124,21 +125,9 @@ func canonical(history []steps.Event, ports ...int) []steps.Event {
 
 // compareGolden compares got with a golden file, or rewrites the file
 // with -update.
-func compareGolden(t *testing.T, golden, got string) {
+func compareGolden(t *testing.T, file, got string) {
 	t.Helper()
-	if *update {
-		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if got != string(want) {
-		t.Errorf("output differs from %s:\n%s", golden, lineDiff(string(want), got))
-	}
+	golden.Compare(t, file, got, *update)
 }
 
 // checkPicture fails the test if a line of out is wider than width
@@ -166,7 +155,7 @@ func checkColourOnlyDecorates(t *testing.T, coloured, plain string) {
 		t.Errorf("the coloured output has no colour:\n%s", coloured)
 	}
 	if got := sgr.ReplaceAllString(coloured, ""); got != plain {
-		t.Errorf("with its colour taken out, the coloured output differs from the plain one:\n%s", lineDiff(plain, got))
+		t.Errorf("with its colour taken out, the coloured output differs from the plain one:\n%s", golden.Diff(plain, got))
 	}
 }
 

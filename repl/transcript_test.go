@@ -143,24 +143,3 @@ func boundPort(t *testing.T) int {
 	}
 	return sa.(*unix.SockaddrInet4).Port
 }
-
-// lineDiff shows the first lines where two texts differ.
-func lineDiff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	var b strings.Builder
-	shown := 0
-	for i := 0; i < max(len(w), len(g)) && shown < 10; i++ {
-		var wl, gl string
-		if i < len(w) {
-			wl = w[i]
-		}
-		if i < len(g) {
-			gl = g[i]
-		}
-		if wl != gl {
-			fmt.Fprintf(&b, "line %d:\n  want %q\n  got  %q\n", i+1, wl, gl)
-			shown++
-		}
-	}
-	return b.String()
-}
