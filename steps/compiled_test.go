@@ -49,15 +49,14 @@ func TestCompiledSectionsRenderAsTextTemplate(t *testing.T) {
 func TestCompiledLeavesTheRestToTextTemplate(t *testing.T) {
 	type inner struct{ A string }
 	type data struct {
-		S      string
-		N      int
-		N64    int64
-		B      bool
-		D      ms
-		U      uint
-		Inner  inner
-		List   []string
-		hidden string
+		S     string
+		N     int
+		N64   int64
+		B     bool
+		D     ms
+		U     uint
+		Inner inner
+		List  []string
 	}
 	value := data{S: "s", N: 2, N64: 3, B: true, D: ms(1500000), U: 7, Inner: inner{"a"}, List: []string{"x"}}
 	tests := []struct {
