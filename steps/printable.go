@@ -77,8 +77,8 @@ func writeByteEscape(sb *strings.Builder, c byte) {
 	sb.WriteByte(hexDigits[c&0x0f])
 }
 
-// plainASCII says whether every byte is printable ASCII other than the
-// backslash, which Printable leaves as it is.
+// plainASCII says whether Printable would leave b as it is: every byte
+// printable ASCII, and none a backslash, which it doubles.
 func plainASCII(b []byte) bool {
 	for _, c := range b {
 		if c < 0x20 || c > 0x7e || c == '\\' {
