@@ -725,9 +725,11 @@ var (
 		{regexp.MustCompile(`(\S) {2,}`), "$1  "},
 		// On loopback the ACK of a closing side's FIN, and a browser's own
 		// close in answer, come within microseconds: close may read its
-		// connection just before or after them.
-		{regexp.MustCompile(`now (FIN_WAIT1|TIME_WAIT)[^.]*\.`), "now FIN_WAIT2: the peer has acknowledged the FIN, and this side waits for the peer's own close."},
-		{regexp.MustCompile(`connection (FIN_WAIT1|TIME_WAIT) in the kernel`), "connection FIN_WAIT2 in the kernel"},
+		// connection just before or after them, or (rarely, even after
+		// ConnectionState asks twice) in the instant it becomes TIME_WAIT,
+		// when the kernel reports CLOSE.
+		{regexp.MustCompile(`now (FIN_WAIT1|TIME_WAIT|CLOSED)[^.]*\.`), "now FIN_WAIT2: the peer has acknowledged the FIN, and this side waits for the peer's own close."},
+		{regexp.MustCompile(`connection (FIN_WAIT1|TIME_WAIT|CLOSED) in the kernel`), "connection FIN_WAIT2 in the kernel"},
 	}
 )
 

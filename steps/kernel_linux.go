@@ -148,7 +148,15 @@ func parseProcAddr(s string) (netip.AddrPort, bool) {
 // only where sock_diag cannot be asked.
 func ConnectionState(local, remote netip.AddrPort) (TCPState, bool) {
 	if state, found, err := diagState(local, remote); err == nil {
-		return state, found
+		if found && state == Closed {
+			// Caught in the instant the kernel swaps the socket for its
+			// TIME_WAIT entry, or frees it, the connection reads CLOSE:
+			// ask once more, for the state it is passing into.
+			state, found, err = diagState(local, remote)
+		}
+		if err == nil {
+			return state, found
+		}
 	}
 	conns, err := Connections()
 	if err != nil {
