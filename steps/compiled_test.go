@@ -101,29 +101,8 @@ func TestCompiledLeavesTheRestToTextTemplate(t *testing.T) {
 // constantsIn lists the strings and numbers a template compares with, so
 // that the values tried take each branch.
 func constantsIn(node parse.Node) (strs []string, ints []int64) {
-	var walk func(parse.Node)
-	walk = func(node parse.Node) {
+	visitTemplate(node, func(node parse.Node) {
 		switch n := node.(type) {
-		case *parse.ListNode:
-			if n != nil {
-				for _, c := range n.Nodes {
-					walk(c)
-				}
-			}
-		case *parse.IfNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.ActionNode:
-			walk(n.Pipe)
-		case *parse.PipeNode:
-			for _, c := range n.Cmds {
-				walk(c)
-			}
-		case *parse.CommandNode:
-			for _, a := range n.Args {
-				walk(a)
-			}
 		case *parse.StringNode:
 			strs = append(strs, n.Text)
 		case *parse.NumberNode:
@@ -131,8 +110,7 @@ func constantsIn(node parse.Node) (strs []string, ints []int64) {
 				ints = append(ints, n.Int64-1, n.Int64, n.Int64+1)
 			}
 		}
-	}
-	walk(node)
+	})
 	return strs, ints
 }
 

@@ -119,37 +119,42 @@ func TestProseFiles(t *testing.T) {
 // range and with, where dot is something else.
 func templateFields(n parse.Node) []string {
 	var fields []string
-	var walk func(parse.Node)
-	walk = func(n parse.Node) {
-		switch n := n.(type) {
-		case *parse.ListNode:
-			if n != nil {
-				for _, c := range n.Nodes {
-					walk(c)
-				}
+	visitTemplate(n, func(n parse.Node) {
+		if f, ok := n.(*parse.FieldNode); ok {
+			fields = append(fields, f.Ident[0])
+		}
+	})
+	return fields
+}
+
+// visitTemplate calls visit for every node of a template's tree that lists,
+// ifs, actions, pipelines and commands lead to (not into range or with).
+func visitTemplate(node parse.Node, visit func(parse.Node)) {
+	visit(node)
+	switch n := node.(type) {
+	case *parse.ListNode:
+		if n != nil {
+			for _, c := range n.Nodes {
+				visitTemplate(c, visit)
 			}
-		case *parse.ActionNode:
-			walk(n.Pipe)
-		case *parse.IfNode:
-			walk(n.Pipe)
-			walk(n.List)
-			walk(n.ElseList)
-		case *parse.PipeNode:
-			if n != nil {
-				for _, c := range n.Cmds {
-					walk(c)
-				}
+		}
+	case *parse.ActionNode:
+		visitTemplate(n.Pipe, visit)
+	case *parse.IfNode:
+		visitTemplate(n.Pipe, visit)
+		visitTemplate(n.List, visit)
+		visitTemplate(n.ElseList, visit)
+	case *parse.PipeNode:
+		if n != nil {
+			for _, c := range n.Cmds {
+				visitTemplate(c, visit)
 			}
-		case *parse.CommandNode:
-			for _, a := range n.Args {
-				walk(a)
-			}
-		case *parse.FieldNode:
-			fields = append(fields, n.Ident[0])
+		}
+	case *parse.CommandNode:
+		for _, a := range n.Args {
+			visitTemplate(a, visit)
 		}
 	}
-	walk(n)
-	return fields
 }
 
 // filled returns a copy of a template's data with every field set, so that
