@@ -93,7 +93,7 @@ func compileNode(node parse.Node, typ reflect.Type) (compiled, error) {
 		}
 		return compilePrint(field, typ)
 	case *parse.IfNode:
-		cond, err := compileCondition(n.Pipe, typ)
+		cond, err := compilePipe(n.Pipe, typ)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +106,7 @@ func compileNode(node parse.Node, typ reflect.Type) (compiled, error) {
 			return nil, err
 		}
 		return func(b *strings.Builder, data reflect.Value) {
-			if cond(data).truth() {
+			if cond.eval(data).truth() {
 				then(b, data)
 			} else {
 				otherwise(b, data)
@@ -191,14 +191,9 @@ type arg struct {
 	kind reflect.Kind
 }
 
-// compileCondition compiles the pipeline of an if: a field, or one of the
-// functions eq, ne, lt, gt, and, not and mul2 over fields, constants and
-// such calls.
-func compileCondition(pipe *parse.PipeNode, typ reflect.Type) (evaluated, error) {
-	a, err := compilePipe(pipe, typ)
-	return a.eval, err
-}
-
+// compilePipe compiles the pipeline of an if, or an argument in
+// parentheses: a field, a constant, or one of the functions compileCall
+// knows over such arguments.
 func compilePipe(pipe *parse.PipeNode, typ reflect.Type) (arg, error) {
 	if len(pipe.Decl) > 0 || len(pipe.Cmds) != 1 {
 		return arg{}, errNotCompiled
