@@ -23,8 +23,9 @@ func (f *flow) server(ctx context.Context) error {
 	if err := f.listen(ctx, p.Host, p.Port); err != nil {
 		return err
 	}
+	each := p.callsForEachClient()
 	for p.Count == 0 || f.sum.Clients < p.Count {
-		if err := f.serveOne(ctx); err != nil {
+		if err := f.serveOne(ctx, each); err != nil {
 			return err
 		}
 		if p.Count == 0 || f.sum.Clients < p.Count {
@@ -64,13 +65,28 @@ func (f *flow) sayListening() {
 	f.stage.Print(Server, f.listening)
 }
 
+// clientCalls are the words of the calls the server makes for each client,
+// the same for every client.
+type clientCalls struct {
+	accept, send, recv, close []string
+}
+
+func (p *Plan) callsForEachClient() clientCalls {
+	idle := p.IdleTimeout.String()
+	return clientCalls{
+		accept: []string{serverSocket, "as", connection},
+		send:   []string{connection, "--timeout", idle, p.Greeting},
+		recv:   []string{connection, strconv.Itoa(p.BufSize), "--timeout", idle},
+		close:  []string{connection},
+	}
+}
+
 // serveOne plays lines 34 to 57 of network_server.py for the next client:
 // accept, send the greeting, recv, print the message, close. Whatever the
 // client does (nothing, a reset, too much), the connection is closed and
 // the server goes on; only a stop, or a listener that fails, ends it.
-func (f *flow) serveOne(ctx context.Context) error {
-	p := f.plan
-	rep, err := f.call(ctx, Server, steps.AcceptStep, serverSocket, "as", connection)
+func (f *flow) serveOne(ctx context.Context, each clientCalls) error {
+	rep, err := f.call(ctx, Server, steps.AcceptStep, each.accept...)
 	switch {
 	case err != nil:
 		return err
@@ -82,16 +98,15 @@ func (f *flow) serveOne(ctx context.Context) error {
 	f.sum.Clients++
 	peer := rep.Peer
 	f.stage.Print(Server, "Connection from: "+pyAddress(peer))
-	idle := p.IdleTimeout.String()
 
-	rep, err = f.call(ctx, Server, steps.SendStep, connection, "--timeout", idle, p.Greeting)
+	rep, err = f.call(ctx, Server, steps.SendStep, each.send...)
 	if err != nil {
 		return err
 	}
 	f.sum.BytesOut += rep.Sent
 	gone := f.dropped(rep, peer, "read the greeting")
 	if !gone {
-		rep, err = f.call(ctx, Server, steps.RecvStep, connection, strconv.Itoa(p.BufSize), "--timeout", idle)
+		rep, err = f.call(ctx, Server, steps.RecvStep, each.recv...)
 		if err != nil {
 			return err
 		}
@@ -107,7 +122,7 @@ func (f *flow) serveOne(ctx context.Context) error {
 			f.sum.Dropped++
 		}
 	}
-	if _, err := f.must(ctx, Server, steps.CloseStep, connection); err != nil {
+	if _, err := f.must(ctx, Server, steps.CloseStep, each.close...); err != nil {
 		return err
 	}
 	f.stage.Print(Server, "Client disconnected")

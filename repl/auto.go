@@ -185,16 +185,24 @@ func (a *autoStage) Report(side auto.Side, rep *steps.Report) {
 }
 
 func (a *autoStage) Print(side auto.Side, line string) {
+	if a.quiet {
+		a.printQuiet(line)
+		return
+	}
 	a.hand(func() { a.print(side, line) })
 }
 
-// print renders one of the tutorial's lines: as it is when quiet, else
-// labelled as what the program prints.
+// printQuiet adds one of the tutorial's lines, as it is, to what a quiet
+// stage holds. Quiet is only ever one side (auto server), so no line needs
+// a label, and a line is written where it is, without being copied first.
+func (a *autoStage) printQuiet(line string) {
+	a.held.WriteString(line)
+	a.held.WriteByte('\n')
+}
+
+// print renders one of the tutorial's lines, labelled as what the program
+// prints.
 func (a *autoStage) print(side auto.Side, line string) {
-	if a.quiet {
-		a.show(side, line+"\n")
-		return
-	}
 	r := a.renderer()
 	var b strings.Builder
 	r.labelled(&b, "prints", r.st.call(line))
@@ -202,13 +210,17 @@ func (a *autoStage) print(side auto.Side, line string) {
 }
 
 func (a *autoStage) Message(side auto.Side, data []byte) {
+	print := a.printQuiet
+	if !a.quiet {
+		print = func(line string) { a.print(side, line) }
+	}
 	a.hand(func() {
 		shown, omitted := steps.Clip(data, MaxShownBytes)
 		for _, l := range steps.PrintableLines(shown) {
-			a.print(side, l)
+			print(l)
 		}
 		if omitted > 0 {
-			a.print(side, fmt.Sprintf("… %d more bytes not shown", omitted))
+			print(fmt.Sprintf("… %d more bytes not shown", omitted))
 		}
 	})
 }

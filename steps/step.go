@@ -19,7 +19,9 @@ type Step struct {
 	About string
 	// Complete offers words for the next argument, given those before it.
 	Complete func(l *Lab, before []string) []string
-	Run      func(ctx context.Context, l *Lab, args []string) (*Report, error)
+	// Run makes the call, given the words typed after the step's name. It
+	// never changes those words, so a caller may give the same ones again.
+	Run func(ctx context.Context, l *Lab, args []string) (*Report, error)
 }
 
 // Steps are the eight calls in the order of a socket's life.
