@@ -32,6 +32,20 @@ var prose = steps.LoadProse(proseFiles, "auto.txt", "about", "server intro", "cl
 	"client intro no wait", "demo intro", "idle", "silent close", "lost", "no greeting",
 	"no greeting closed", "client lost", "pause", "summary")
 
+// What auto.txt's sections are given, besides a Summary for [summary] and
+// nothing for [about] and [demo intro].
+type (
+	serverIntro struct {
+		Every       bool // listening on every interface
+		Count       int
+		IdleTimeout string
+	}
+	clientIntro  struct{ Host, Port, Wait string }
+	droppedPeer  struct{ Peer, Waited, Timeout, Errno, Python string } // [idle], [lost], [silent close]
+	greetingLost struct{ Wait, Errno string }                          // [no greeting], [no greeting closed], [client lost]
+	pauseLine    struct{ Call string }
+)
+
 // About says what auto does and how each play is typed, for help.
 var About = prose.About()
 

@@ -18,7 +18,7 @@ func (f *flow) client(ctx context.Context) error {
 	if p.Wait == 0 {
 		intro = "client intro no wait"
 	}
-	f.stage.Tell(Client, prose.Render(intro, struct{ Host, Port, Wait string }{p.Host, strconv.Itoa(p.Port), p.Wait.String()}))
+	f.stage.Tell(Client, prose.Render(intro, clientIntro{p.Host, strconv.Itoa(p.Port), p.Wait.String()}))
 	if err := f.openSocket(ctx, Client, clientSocket, p.Host); err != nil {
 		return err
 	}
@@ -71,7 +71,7 @@ func (f *flow) readGreeting(ctx context.Context, wait time.Duration) error {
 	if f.plan.Play == "client" {
 		f.sum.BytesIn += len(rep.Data)
 	}
-	data := struct{ Wait, Errno string }{Wait: wait.String()}
+	data := greetingLost{Wait: wait.String()}
 	switch {
 	case rep.Stopped:
 		f.stage.Tell(Client, prose.Render("no greeting", data))

@@ -57,7 +57,7 @@ func (f *flow) call(ctx context.Context, side Side, st *steps.Step, args ...stri
 	if ctx.Err() != nil {
 		return nil, errStopped
 	}
-	if f.plan.Step && !f.stage.Pause(ctx, side, prose.Render("pause", struct{ Call string }{f.preview(st, args)})) {
+	if f.plan.Step && !f.stage.Pause(ctx, side, prose.Render("pause", pauseLine{f.preview(st, args)})) {
 		return nil, errStopped
 	}
 	f.side = side

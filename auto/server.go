@@ -15,11 +15,7 @@ import (
 // a time until --count have been served or the learner stops it.
 func (f *flow) server(ctx context.Context) error {
 	p := f.plan
-	f.stage.Tell(Server, prose.Render("server intro", struct {
-		Every       bool
-		Count       int
-		IdleTimeout string
-	}{Every: everyInterface(p.Host), Count: p.Count, IdleTimeout: p.IdleTimeout.String()}))
+	f.stage.Tell(Server, prose.Render("server intro", serverIntro{Every: everyInterface(p.Host), Count: p.Count, IdleTimeout: p.IdleTimeout.String()}))
 	if err := f.listen(ctx, p.Host, p.Port); err != nil {
 		return err
 	}
@@ -118,7 +114,7 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) error {
 		if len(rep.Data) > 0 {
 			f.stage.Message(Server, rep.Data)
 		} else {
-			f.stage.Tell(Server, prose.Render("silent close", struct{ Peer string }{peer.String()}))
+			f.stage.Tell(Server, prose.Render("silent close", droppedPeer{Peer: peer.String()}))
 			f.sum.Dropped++
 		}
 	}
@@ -134,14 +130,11 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) error {
 // --idle-timeout, or whose connection failed. It returns false, and says
 // nothing, when the call did what it was asked.
 func (f *flow) dropped(rep *steps.Report, peer netip.AddrPort, waited string) bool {
-	type data struct {
-		Peer, Waited, Timeout, Errno, Python string
-	}
 	switch {
 	case rep.Stopped:
-		f.stage.Tell(Server, prose.Render("idle", data{Peer: peer.String(), Waited: waited, Timeout: f.plan.IdleTimeout.String()}))
+		f.stage.Tell(Server, prose.Render("idle", droppedPeer{Peer: peer.String(), Waited: waited, Timeout: f.plan.IdleTimeout.String()}))
 	case rep.Failure != nil:
-		f.stage.Tell(Server, prose.Render("lost", data{Peer: peer.String(), Errno: rep.Failure.Name, Python: rep.Failure.Python}))
+		f.stage.Tell(Server, prose.Render("lost", droppedPeer{Peer: peer.String(), Errno: rep.Failure.Name, Python: rep.Failure.Python}))
 	default:
 		return false
 	}

@@ -19,9 +19,9 @@ import (
 // compileCall knows. A section in that part is compiled, for the type of
 // data it is given, into Go closures that reach each field by its index. A
 // section that uses anything else, or data of another shape, is executed by
-// text/template, as before. TestCompiledSectionsRenderAsTextTemplate
-// renders every section of the steps' prose both ways and fails where the
-// two differ.
+// text/template, as before. Prose.CheckCompiled renders a section both
+// ways and says where the two differ; the tests of steps and of auto call
+// it for every section of their prose files.
 
 // A compiled section writes its text for one value of the data type it
 // was compiled for.

@@ -127,53 +127,6 @@ func templateFields(n parse.Node) []string {
 	return fields
 }
 
-// visitTemplate calls visit for every node of a template's tree that lists,
-// ifs, actions, pipelines and commands lead to (not into range or with).
-func visitTemplate(node parse.Node, visit func(parse.Node)) {
-	visit(node)
-	switch n := node.(type) {
-	case *parse.ListNode:
-		if n != nil {
-			for _, c := range n.Nodes {
-				visitTemplate(c, visit)
-			}
-		}
-	case *parse.ActionNode:
-		visitTemplate(n.Pipe, visit)
-	case *parse.IfNode:
-		visitTemplate(n.Pipe, visit)
-		visitTemplate(n.List, visit)
-		visitTemplate(n.ElseList, visit)
-	case *parse.PipeNode:
-		if n != nil {
-			for _, c := range n.Cmds {
-				visitTemplate(c, visit)
-			}
-		}
-	case *parse.CommandNode:
-		for _, a := range n.Args {
-			visitTemplate(a, visit)
-		}
-	}
-}
-
-// filled returns a copy of a template's data with every field set, so that
-// the branches a zero value skips are rendered too.
-func filled(data any) any {
-	v := reflect.New(reflect.TypeOf(data)).Elem()
-	for i := range v.NumField() {
-		switch f := v.Field(i); f.Kind() {
-		case reflect.String:
-			f.SetString("x")
-		case reflect.Int:
-			f.SetInt(2)
-		case reflect.Bool:
-			f.SetBool(true)
-		}
-	}
-	return v.Interface()
-}
-
 // TestParseProseRejects gives parseProse broken files: each must be
 // rejected with the file's name and the line to fix.
 func TestParseProseRejects(t *testing.T) {
