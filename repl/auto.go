@@ -210,17 +210,17 @@ func (a *autoStage) print(side auto.Side, line string) {
 }
 
 func (a *autoStage) Message(side auto.Side, data []byte) {
-	print := a.printQuiet
+	printLine := a.printQuiet
 	if !a.quiet {
-		print = func(line string) { a.print(side, line) }
+		printLine = func(line string) { a.print(side, line) }
 	}
 	a.hand(func() {
 		shown, omitted := steps.Clip(data, MaxShownBytes)
 		for _, l := range steps.PrintableLines(shown) {
-			print(l)
+			printLine(l)
 		}
 		if omitted > 0 {
-			print(fmt.Sprintf("… %d more bytes not shown", omitted))
+			printLine(fmt.Sprintf("… %d more bytes not shown", omitted))
 		}
 	})
 }
