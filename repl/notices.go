@@ -78,7 +78,17 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 			say("%d connections are waiting to be accepted%s", now.queue, from)
 		}
 	case wasConnected(was.state) && snap.State == steps.Closed:
-		say("the peer reset the connection; the next call on it reports ECONNRESET")
+		// Only a reset leaves an error pending (poll's POLLERR). Linux
+		// records EPIPE for a reset that comes after the peer's FIN, and
+		// recv then keeps returning 0; before it, ECONNRESET.
+		switch {
+		case snap.Error && was.peerClosed:
+			say("the peer's kernel answered with a reset (RST): the connection is over; recv %s returns what is queued, then 0 bytes, and send fails with EPIPE", sock.Name)
+		case snap.Error:
+			say("the peer reset the connection (RST): the next call on it fails with ECONNRESET (a recv returns what is queued first); after that recv %s returns 0 bytes and send fails with EPIPE", sock.Name)
+		default:
+			say("both sides have closed the connection: it is over (CLOSED), and recv %s returns 0 bytes once what is queued is read", sock.Name)
+		}
 	}
 	if snap.State != steps.Listen && now.recvQ > was.recvQ {
 		// For UDP the kernel reports only the next datagram's size, which

@@ -95,7 +95,7 @@ func TestMisbehavingPeers(t *testing.T) {
 		// Linux still delivers what arrived before the RST, then reports
 		// the reset once, then the connection is simply gone.
 		got, err := evalOut(s, out, "recv conn")
-		if err != nil || !strings.Contains(got, `"half a mess"`) || !strings.Contains(got, "reset the connection since") {
+		if err != nil || !strings.Contains(got, `"half a mess"`) || !strings.Contains(got, "has been reset since") {
 			t.Errorf("recv after the peer's reset: got %v and\n%s\nwant the bytes sent before the RST and the reset told", err, got)
 		}
 		got, err = evalOut(s, out, "send conn still there?")

@@ -48,6 +48,8 @@ type recvData struct {
 	State           string
 	Calls           int  // recv --all: how many calls it took
 	Reset           bool // the peer has reset the connection since sending these bytes
+	Over            bool // a TCP connection that is CLOSED: both sides closed, or a reset
+	ResetPending    bool // and the reset's error has not been reported by a call yet
 }
 
 // receive is recv and recvfrom: they differ only in what they tell.
@@ -132,12 +134,20 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		after := l.look(s)
 		data.Got, data.Left, data.State = n, after.RecvQ, after.Summary(s.Kind)
 		data.Closed = n == 0 && s.Kind == Stream
-		data.Reset = n > 0 && s.Kind == Stream && after.FromKernel && after.State == Closed
+		data.Over = s.Kind == Stream && after.FromKernel && after.State == Closed
+		// A connection also ends CLOSED without a reset (this side shut
+		// down first, then the peer closed); only a reset leaves an error
+		// pending, which poll shows without taking it.
+		data.ResetPending = data.Over && Read(s).Error
+		data.Reset = n > 0 && data.ResetPending
 		data.NotText = !utf8.Valid(got)
-		if from != nil {
+		switch {
+		case from != nil:
 			data.From = addrPortOf(from).String()
-		} else if after.Connected() {
+		case after.Connected():
 			data.From = after.Remote.String()
+		case before.Connected():
+			data.From = before.Remote.String() // the peer it had until the call
 		}
 		report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
 		return l.tell(report, p, data), nil

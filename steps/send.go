@@ -41,6 +41,9 @@ type sendData struct {
 	SendQ           int // bytes sent but not yet acknowledged
 	Datagram        bool
 	Partial         bool   // a non-blocking send took only part
+	Reset           bool   // the peer's kernel answered the bytes with a reset (RST)
+	PeerHadClosed   bool   // and the peer's FIN had come before: the socket was CLOSE_WAIT
+	Unread          int    // bytes still in the receive queue after the call
 	AutoBound       bool   // the socket had no address and the kernel gave it one
 	Local           string // the address it has now
 }
@@ -105,22 +108,37 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	data.Partial = sent < len(msg)
 	after := l.look(s)
 	data.SendQ = after.SendQ
-	if after.Connected() {
-		data.Peer = after.Remote.String()
+	// A TCP connection that is CLOSED right after a send that succeeded was
+	// reset by the peer's kernel in answer to the bytes (on loopback, within
+	// the call itself). It has no peer any more: the bytes went to the one
+	// it had before.
+	data.Reset = s.Kind == Stream && before.Connected() && after.FromKernel && after.State == Closed
+	data.PeerHadClosed = data.Reset && before.State == CloseWait
+	data.Unread = after.RecvQ
+	ends := after
+	if data.Reset {
+		ends = before
+	}
+	if ends.Connected() {
+		data.Peer = ends.Remote.String()
 	}
 	report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
-	peer := l.peerOf(s, after)
+	peer := l.peerOf(s, ends)
 	if peer != nil {
 		snap := l.look(peer)
 		data.PeerLabel, data.PeerName, data.PeerRecvQ = peer.Label(), peer.Name, snap.RecvQ
 		report.State = append(report.State, Change{Who: peer.Label(), After: queues(snap)})
 	}
-	if sent > 0 && after.Connected() {
+	if sent > 0 && ends.Connected() {
 		what := fmt.Sprintf("%d bytes", sent)
 		if s.Kind == Datagram {
 			what = "datagram " + what
 		}
-		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: what}}
+		other := l.endName(s, ends, peer)
+		report.Packets = []Packet{{From: s.Name, To: other, What: what}}
+		if data.Reset {
+			report.Packets = append(report.Packets, Packet{From: other, To: s.Name, What: "RST"})
+		}
 	}
 	return l.tell(report, sendProse, data), nil
 }

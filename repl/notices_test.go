@@ -1,0 +1,80 @@
+package repl
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+)
+
+// TestNoticesOfAnEnd ends a connection in each of the ways that leave the
+// socket CLOSED with its file descriptor still open, and checks the notice
+// the watcher posts against what the kernel does next: the calls the
+// notice speaks of are made, and must return what it said.
+func TestNoticesOfAnEnd(t *testing.T) {
+	tests := []struct {
+		name   string
+		lines  []string // after a pair: server, client, conn
+		notice string
+		then   []string // each line, then what its output must contain
+	}{
+		{
+			name:   "the peer closed, then its kernel answered a send with RST",
+			lines:  []string{"close client", "send conn bye"},
+			notice: "the peer's kernel answered with a reset (RST): the connection is over; recv conn returns what is queued, then 0 bytes, and send fails with EPIPE",
+			then:   []string{"recv conn", "= 0", "send conn x", "EPIPE", "recv conn", "= 0"},
+		},
+		{
+			name:   "the peer aborted: SO_LINGER 0",
+			lines:  []string{"option client SO_LINGER on 0", "close client"},
+			notice: "the peer reset the connection (RST): the next call on it fails with ECONNRESET (a recv returns what is queued first); after that recv conn returns 0 bytes and send fails with EPIPE",
+			then:   []string{"send conn x", "ECONNRESET", "recv conn", "= 0", "send conn x", "EPIPE"},
+		},
+		{
+			name:   "the peer closed with bytes it had not read",
+			lines:  []string{"send conn unread", "send client hi", "close client"},
+			notice: "the next call on it fails with ECONNRESET (a recv returns what is queued first)",
+			then:   []string{"recv conn", `"hi"`, "recv conn", "ECONNRESET", "recv conn", "= 0", "send conn x", "EPIPE"},
+		},
+		{
+			name:   "this side shut down writing, then the peer closed",
+			lines:  []string{"shutdown conn write", "close client"},
+			notice: "both sides have closed the connection: it is over (CLOSED), and recv conn returns 0 bytes once what is queued is read",
+			then:   []string{"recv conn", "= 0", "send conn x", "EPIPE"},
+		},
+		{
+			name:   "the peer closed, then this side shut down writing",
+			lines:  []string{"close client", "shutdown conn write"},
+			notice: "both sides have closed the connection",
+			then:   []string{"recv conn", "= 0"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out strings.Builder
+			s := New(&out, Options{Narration: Full})
+			t.Cleanup(s.Close)
+			port := freePort(t)
+			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
+				"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn")
+			out.Reset()
+			var notices []string
+			for _, line := range tt.lines {
+				got, _ := evalOut(s, &out, line)
+				for _, l := range strings.Split(got, "\n") {
+					if strings.HasPrefix(l, "· conn (fd ") {
+						notices = append(notices, l)
+					}
+				}
+			}
+			if !strings.Contains(strings.Join(notices, "\n"), tt.notice) {
+				t.Errorf("got notices\n%s\nwant one containing %q", strings.Join(notices, "\n"), tt.notice)
+			}
+			for i := 0; i+1 < len(tt.then); i += 2 {
+				line, want := tt.then[i], tt.then[i+1]
+				if got, _ := evalOut(s, &out, line); !strings.Contains(got, want) {
+					t.Errorf("%s, after the notice: got\n%s\nwant %q", line, got, want)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,135 @@
+package steps
+
+import (
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestConnectionEndings plays the ways a connection ends that a learner
+// meets by sending or receiving at the wrong moment, and checks what send
+// and recv say against what the kernel then does: each report's claims
+// about the next calls are made, and must come true.
+func TestConnectionEndings(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup func(t *testing.T, l *Lab) // from a pair: server, client, conn
+		step  []string                   // the step whose report is checked
+		says  []string
+		not   []string
+		next  string
+		then  func(t *testing.T, l *Lab) // the calls the report spoke of
+	}{
+		{
+			name:  "send after the peer closed: its kernel resets",
+			setup: func(t *testing.T, l *Lab) { run(t, l, "close", "client") },
+			step:  []string{"send", "conn", "bye"},
+			says:  []string{"had closed its socket", "reset (RST)", "CLOSED", "send still returned 3", "recv on conn (fd", "returns 0 bytes", "EPIPE"},
+			not:   []string{"not acknowledged", "ECONNRESET"},
+			next:  "close conn",
+			then: func(t *testing.T, l *Lab) {
+				wantRecv(t, l, "")
+				refused(t, l, unix.EPIPE, "send", "conn", "again")
+				wantRecv(t, l, "")
+			},
+		},
+		{
+			name: "send after the peer closed, with bytes still queued",
+			setup: func(t *testing.T, l *Lab) {
+				run(t, l, "send", "client", "hi")
+				run(t, l, "close", "client")
+			},
+			step: []string{"send", "conn", "bye"},
+			says: []string{"reset (RST)", "returns the 2 bytes still queued, then 0 bytes", "EPIPE"},
+			next: "recv conn",
+			then: func(t *testing.T, l *Lab) {
+				wantRecv(t, l, "hi")
+				wantRecv(t, l, "")
+				refused(t, l, unix.EPIPE, "send", "conn", "again")
+			},
+		},
+		{
+			name: "recv after that reset",
+			setup: func(t *testing.T, l *Lab) {
+				run(t, l, "close", "client")
+				run(t, l, "send", "conn", "bye")
+			},
+			step: []string{"recv", "conn"},
+			says: []string{"= 0", "is over", "CLOSED", "reset it", "all that is left is to close it"},
+			not:  []string{"closed its side", "waits for this side"},
+			next: "close conn",
+			then: func(t *testing.T, l *Lab) { refused(t, l, unix.EPIPE, "send", "conn", "again") },
+		},
+		{
+			name: "recv once both sides have closed, without a reset",
+			setup: func(t *testing.T, l *Lab) {
+				run(t, l, "shutdown", "conn", "write")
+				run(t, l, "close", "client")
+			},
+			step: []string{"recv", "conn"},
+			says: []string{"= 0", "is over", "CLOSED", "all that is left is to close it"},
+			not:  []string{"reset", "waits for this side"},
+			next: "close conn",
+			then: func(t *testing.T, l *Lab) { refused(t, l, unix.EPIPE, "send", "conn", "again") },
+		},
+		{
+			name: "recv of bytes that came before a reset",
+			setup: func(t *testing.T, l *Lab) {
+				run(t, l, "send", "conn", "never read")
+				run(t, l, "send", "client", "hi")
+				run(t, l, "close", "client") // with unread bytes: RST, not FIN
+			},
+			step: []string{"recv", "conn"},
+			says: []string{`= 2`, "has been reset since", "the next call fails with ECONNRESET"},
+			next: "close conn",
+			then: func(t *testing.T, l *Lab) {
+				refused(t, l, unix.ECONNRESET, "recv", "conn", "--timeout", "1s")
+				wantRecv(t, l, "")
+				refused(t, l, unix.EPIPE, "send", "conn", "again")
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLab(t)
+			pair(t, l, families[0])
+			client := Read(sock(t, l, "client")).Local.String()
+			tt.setup(t, l)
+			rep := run(t, l, tt.step[0], tt.step[1:]...)
+			got := rep.Call + "\n" + rep.Says
+			for _, want := range tt.says {
+				if !strings.Contains(got, want) {
+					t.Errorf("got %q, want it to contain %q", got, want)
+				}
+			}
+			for _, bad := range tt.not {
+				if strings.Contains(got, bad) {
+					t.Errorf("got %q, want no %q in it", got, bad)
+				}
+			}
+			if strings.Contains(rep.Says, "reset (RST)") && tt.step[0] == "send" {
+				if !strings.Contains(rep.Says, client) {
+					t.Errorf("got %q, want it to name the peer the bytes went to, %s", rep.Says, client)
+				}
+				if n := len(rep.Packets); n != 2 || rep.Packets[1].What != "RST" || rep.Packets[1].To != "conn" {
+					t.Errorf("got packets %+v, want the bytes and the RST that answered them", rep.Packets)
+				}
+			}
+			if rep.Next != tt.next {
+				t.Errorf("got next %q, want %q", rep.Next, tt.next)
+			}
+			tt.then(t, l)
+		})
+	}
+}
+
+// wantRecv receives on conn and wants exactly want ("" for the 0 bytes of
+// a connection that has ended).
+func wantRecv(t *testing.T, l *Lab, want string) {
+	t.Helper()
+	rep := run(t, l, "recv", "conn", "--timeout", "1s")
+	if string(rep.Data) != want || rep.Stopped {
+		t.Errorf("recv conn: got %q (%s), want %q", rep.Data, rep.Call, want)
+	}
+}
