@@ -219,16 +219,19 @@ type kernelView struct {
 	AcceptQueue, Backlog int
 	RecvQ, SendQ         int
 	NonBlocking          bool
+	// PendingError is an error the next call would report (poll's
+	// POLLERR), such as one a step's own undoing left behind.
+	PendingError bool
 }
 
 func (v kernelView) String() string {
-	return fmt.Sprintf("%s local %s remote %s queue %d/%d recv-q %d send-q %d nonblock %v",
-		v.State, ShowAddr(v.Local), ShowAddr(v.Remote), v.AcceptQueue, v.Backlog, v.RecvQ, v.SendQ, v.NonBlocking)
+	return fmt.Sprintf("%s local %s remote %s queue %d/%d recv-q %d send-q %d nonblock %v pending error %v",
+		v.State, ShowAddr(v.Local), ShowAddr(v.Remote), v.AcceptQueue, v.Backlog, v.RecvQ, v.SendQ, v.NonBlocking, v.PendingError)
 }
 
 func viewOf(s *Socket) kernelView {
 	snap := Read(s)
-	return kernelView{snap.Local, snap.Remote, snap.State, snap.AcceptQueue, snap.Backlog, snap.RecvQ, snap.SendQ, snap.NonBlocking}
+	return kernelView{snap.Local, snap.Remote, snap.State, snap.AcceptQueue, snap.Backlog, snap.RecvQ, snap.SendQ, snap.NonBlocking, snap.Error}
 }
 
 // labView is the lab's table with the kernel's view of each socket, to

@@ -193,10 +193,14 @@ const KernelNote = "read from the kernel: getsockname, getpeername, TCP_INFO, SI
 
 // abandonConnect dissolves a connection attempt still in its handshake,
 // by connecting to an address of family AF_UNSPEC, which Linux takes as
-// "forget the peer": the socket goes back to CLOSED.
+// "forget the peer": the socket goes back to CLOSED. Linux also records
+// ECONNRESET on a socket it takes out of SYN_SENT so, which the next call
+// would report as if a peer had reset a connection that never was; that
+// error is sockstep's own doing, so it is taken (SO_ERROR) and dropped.
 func abandonConnect(fd int) {
 	sa := unix.RawSockaddr{Family: unix.AF_UNSPEC}
 	unix.Syscall(unix.SYS_CONNECT, uintptr(fd), uintptr(unsafe.Pointer(&sa)), unsafe.Sizeof(sa))
+	unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ERROR)
 }
 
 // newSocket makes a socket whose descriptor is closed if sockstep ever
