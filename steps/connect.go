@@ -82,6 +82,12 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	err = l.connect(ctx, s, remote, nonBlock, timeout, call)
 	var stop *stopError
 	if errors.As(err, &stop) {
+		// A listener of the lab with a full accept queue is the one reason
+		// for a wait on loopback that the lab can see: say so.
+		if ls, snap, ok := l.listenerFor(remote); ok && snap.AcceptQueue > snap.Backlog {
+			data.Listener, data.ListenerName, data.Queue, data.Backlog = ls.Label(), ls.Name, snap.AcceptQueue, snap.Backlog
+			stop.report.Says += " " + connectProse.Render("queue full", data)
+		}
 		return stop.report, nil
 	}
 	took := time.Since(start)

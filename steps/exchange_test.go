@@ -74,7 +74,7 @@ func TestTutorialExchange(t *testing.T) {
 			snap := wantKernelState(t, "listen", server, Listen)
 			wantState(t, "listen", rep, server, "LISTEN")
 			wantState(t, "listen", rep, server, fmt.Sprintf("accept queue %d/%d", snap.AcceptQueue, snap.Backlog))
-			wantSays(t, "listen", rep, fmt.Sprintf("up to %d may wait", snap.Backlog), bound.Local.String())
+			wantSays(t, "listen", rep, fmt.Sprintf("up to %d may wait, one more than the backlog of %d", snap.Backlog+1, snap.Backlog), bound.Local.String())
 			if want := fmt.Sprintf("connect c %s %d", bound.Local.Addr(), bound.Local.Port()); !strings.Contains(rep.Next, want) {
 				t.Errorf("listen: got next %q, want it to suggest %q", rep.Next, want)
 			}

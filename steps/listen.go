@@ -32,6 +32,7 @@ type listenData struct {
 	Backlog         int  // as asked
 	Given           bool // whether the learner gave a backlog
 	KernelBacklog   int  // what TCP_INFO reports the kernel applies
+	Room            int  // how many finished connections may wait: Linux takes one more than the backlog
 	Somaxconn       int  // net.core.somaxconn, 0 if not known
 	Local           string
 	Host            string // where a client on this machine connects: the address, or loopback for every interface
@@ -68,6 +69,9 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	after := l.look(s)
 	data.KernelBacklog, data.Local, data.Port = after.Backlog, after.Local.String(), int(after.Local.Port())
+	// The queue is full only when it holds more than the backlog
+	// (sk_acceptq_is_full), so one more connection than the backlog waits.
+	data.Room = after.Backlog + 1
 	data.Every = after.Local.Addr().IsUnspecified()
 	data.ConnectHost = after.Local.Addr().String()
 	if data.Every {

@@ -23,3 +23,32 @@ func TestListenSuggestsAConnectThatWorks(t *testing.T) {
 		})
 	}
 }
+
+// TestListenRoom checks the number of waiting connections listen's report
+// gives against the kernel: that many clients finish their handshake with
+// nobody calling accept, and the next one's connect waits, its SYN
+// ignored.
+func TestListenRoom(t *testing.T) {
+	for _, backlog := range []int{0, 1, 3} {
+		t.Run(fmt.Sprint("backlog ", backlog), func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", "as", "server")
+			run(t, l, "bind", "server", "127.0.0.1", "0")
+			rep := run(t, l, "listen", "server", fmt.Sprint(backlog))
+			room := backlog + 1
+			wantSays(t, "listen", rep, fmt.Sprintf("up to %d may wait", room))
+			port := portOf(t, l, "server")
+			for i := range room {
+				name := fmt.Sprint("client", i)
+				run(t, l, "socket", "as", name)
+				if rep := run(t, l, "connect", name, "127.0.0.1", port, "--timeout", "2s"); rep.Stopped {
+					t.Fatalf("client %d of %d: got %q, want it connected", i+1, room, rep.Call)
+				}
+			}
+			run(t, l, "socket", "as", "late")
+			if rep := run0(t, l, "connect", "late", "127.0.0.1", port, "--timeout", "300ms"); !rep.Stopped {
+				t.Errorf("client %d: got %q, want its connect to wait: the queue holds %d", room+1, rep.Call, room)
+			}
+		})
+	}
+}

@@ -20,7 +20,7 @@ var proseData = map[string]struct {
 	"bind.txt":     {bindData{}, stepSections, nil},
 	"listen.txt":   {listenData{}, stepSections, nil},
 	"accept.txt":   {acceptData{}, stepSections, nil},
-	"connect.txt":  {connectData{}, stepSections, nil},
+	"connect.txt":  {connectData{}, stepSections, []string{"queue full"}},
 	"send.txt":     {sendData{}, stepSections, nil},
 	"recv.txt":     {recvData{}, stepSections, []string{"all"}},
 	"recvfrom.txt": {recvData{}, stepSections, []string{"all"}},
