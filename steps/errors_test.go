@@ -72,6 +72,20 @@ func TestUDP(t *testing.T) {
 				t.Errorf("recv: got %q, want %q", rep.Data, "ping")
 			}
 			wantSays(t, "recv", rep, "one datagram of 4 bytes from "+Read(sock(t, l, "peer")).Local.String())
+
+			// connect binds an unbound UDP socket as it sets the peer, and
+			// the report says where replies come back; a bound one keeps
+			// its address, and nothing is said of it.
+			run(t, l, "socket", "udp", f.name, "as", "fresh")
+			rep = run(t, l, "connect", "fresh", f.loopback, portOf(t, l, "u"))
+			if local := Read(sock(t, l, "fresh")).Local; !local.IsValid() || local.Port() == 0 {
+				t.Errorf("connect on an unbound UDP socket: got local %s, want an address the kernel chose", ShowAddr(local))
+			} else {
+				wantSays(t, "connect on an unbound UDP socket", rep, "so the kernel gave it one as it connected, "+local.String())
+			}
+			if rep = run(t, l, "connect", "peer", f.loopback, portOf(t, l, "u")); strings.Contains(rep.Says, "had no address") {
+				t.Errorf("connect on a bound UDP socket: got %q, want no address said to be given", rep.Says)
+			}
 		})
 	}
 }
