@@ -35,22 +35,37 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 		s.Printf("  %s\n", err)
 		return ErrFailed
 	}
-	var shown []steps.Connection
+	type row struct {
+		steps.Connection
+		owner string // the socket of this session that holds or held it
+	}
+	ownerOf := s.lab.Owners()
+	var shown []row
 	for _, c := range conns {
 		if port == 0 || int(c.Local.Port()) == port || int(c.Remote.Port()) == port {
-			shown = append(shown, c)
+			owner := ownerOf(c.Local, c.Remote, c.State == steps.Listen)
+			if owner == "" && c.Inode == 0 && c.State == steps.Established {
+				owner = "(in an accept queue)"
+			}
+			shown = append(shown, row{c, owner})
 		}
 	}
-	// Listeners first, then the server's ends of connections, then the
-	// clients' ends: an order that does not depend on ephemeral ports.
-	rank := func(c steps.Connection) int {
-		switch {
-		case c.State == steps.Listen:
-			return 0
-		case port != 0 && int(c.Local.Port()) == port:
-			return 1
+	// The session's own sockets first, so that a busy machine does not
+	// push them past the end of the table; then listeners, then the
+	// server's ends of connections, then the clients' ends: an order that
+	// does not depend on ephemeral ports.
+	rank := func(r row) int {
+		n := 0
+		if r.owner == "" {
+			n = 3
 		}
-		return 2
+		switch {
+		case r.State == steps.Listen:
+			return n
+		case port != 0 && int(r.Local.Port()) == port:
+			return n + 1
+		}
+		return n + 2
 	}
 	sort.SliceStable(shown, func(i, j int) bool {
 		ri, rj := rank(shown[i]), rank(shown[j])
@@ -70,20 +85,16 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  LOCAL\tREMOTE\tSTATE\tRECV-Q\tSEND-Q\tTHIS SESSION")
-	for i, c := range shown {
+	for i, r := range shown {
 		if i == maxPortLines {
 			fmt.Fprintf(tw, "  … %d more\t\t\t\t\t\n", len(shown)-i)
 			break
 		}
 		remote := "—"
-		if c.State != steps.Listen {
-			remote = c.Remote.String()
+		if r.State != steps.Listen {
+			remote = r.Remote.String()
 		}
-		owner := s.lab.Owner(c.Local, c.Remote, c.State == steps.Listen)
-		if owner == "" && c.Inode == 0 && c.State == steps.Established {
-			owner = "(in an accept queue)"
-		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%s\n", c.Local, remote, c.State, c.RecvQ, c.SendQ, owner)
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%s\n", r.Local, remote, r.State, r.RecvQ, r.SendQ, r.owner)
 	}
 	tw.Flush()
 	b.WriteString(s.render.st.dim("  read now from /proc/net/tcp and /proc/net/tcp6: every TCP socket of this machine,\n"+

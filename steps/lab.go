@@ -261,24 +261,33 @@ func (l *Lab) nameTakenLocked(name string) bool {
 	return false
 }
 
-// Owner names the socket of this session that holds, or held, the
-// connection with these two ends: "server (fd 3)", "was client", or "".
-func (l *Lab) Owner(local, remote netip.AddrPort, listening bool) string {
+// Owners reads this session's stream sockets once and returns what names
+// the socket that holds, or held, the connection with two ends: "server
+// (fd 3)", "was client", or "" for one this session never had.
+func (l *Lab) Owners() func(local, remote netip.AddrPort, listening bool) string {
+	type live struct {
+		label string
+		snap  Snapshot
+	}
+	var held []live
 	for _, s := range l.Sockets() {
-		snap := Read(s)
-		if !sameEnd(snap.Local, local) || s.Kind != Stream {
-			continue
-		}
-		if listening == (snap.State == Listen) && (listening || sameEnd(snap.Remote, remote)) {
-			return s.Label()
+		if s.Kind == Stream {
+			held = append(held, live{s.Label(), readState(s)})
 		}
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if name, ok := l.ended[endOf(local, remote)]; ok {
-		return "was " + name
+	return func(local, remote netip.AddrPort, listening bool) string {
+		for _, h := range held {
+			if sameEnd(h.snap.Local, local) && listening == (h.snap.State == Listen) && (listening || sameEnd(h.snap.Remote, remote)) {
+				return h.label
+			}
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if name, ok := l.ended[endOf(local, remote)]; ok {
+			return "was " + name
+		}
+		return ""
 	}
-	return ""
 }
 
 // remove takes a socket out of the table and remembers how it went.
