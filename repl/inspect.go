@@ -127,8 +127,11 @@ func runShow(s *Session, _ context.Context, args []string) error {
 		r.labelled(&b, "queues", fmt.Sprintf("recv-q %d bytes not yet read by recv; send-q %d bytes not yet acknowledged by the peer", snap.RecvQ, snap.SendQ))
 	}
 	r.labelled(&b, "blocks?", wouldBlock(sock, snap))
-	if snap.PeerClosed {
+	switch {
+	case snap.PeerClosed:
 		r.labelled(&b, "peer", "has closed its side: recv returns 0 bytes once the queue is read")
+	case snap.ReadShut && snap.State != steps.Closed && sock.Kind == steps.Stream:
+		r.labelled(&b, "reading", "shut down on this side (SHUT_RD): recv returns 0 bytes whenever the queue is empty")
 	}
 	mode := "blocking (calls wait)"
 	if snap.NonBlocking {

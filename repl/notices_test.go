@@ -78,3 +78,26 @@ func TestNoticesOfAnEnd(t *testing.T) {
 		})
 	}
 }
+
+// TestOwnShutdownIsNotThePeers: after this side's own shutdown(SHUT_RD),
+// poll says nothing more will be read, as it does after the peer's FIN;
+// neither a notice nor show may say the peer closed.
+func TestOwnShutdownIsNotThePeers(t *testing.T) {
+	var out strings.Builder
+	s := New(&out, Options{Narration: Full})
+	t.Cleanup(s.Close)
+	port := freePort(t)
+	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
+		"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn")
+	if got, _ := evalOut(s, &out, "shutdown conn read"); strings.Contains(got, "the peer closed") {
+		t.Errorf("shutdown conn read: got a notice that the peer closed\n%s", got)
+	}
+	got, _ := evalOut(s, &out, "show conn")
+	if strings.Contains(got, "has closed its side") || !strings.Contains(got, "shut down on this side (SHUT_RD)") {
+		t.Errorf("show conn after shutdown read: got\n%s\nwant reading shut down on this side, and no peer closed", got)
+	}
+	mustEval(t, s, "close client")
+	if got, _ := evalOut(s, &out, "show conn"); !strings.Contains(got, "has closed its side") {
+		t.Errorf("show conn after the peer's close: got\n%s\nwant the peer closed", got)
+	}
+}

@@ -74,6 +74,18 @@ func TestConnectionEndings(t *testing.T) {
 			then: func(t *testing.T, l *Lab) { refused(t, l, unix.EPIPE, "send", "conn", "again") },
 		},
 		{
+			name:  "recv after this side shut down reading",
+			setup: func(t *testing.T, l *Lab) { run(t, l, "shutdown", "conn", "read") },
+			step:  []string{"recv", "conn"},
+			says:  []string{"= 0", "yet the peer has not closed", "SHUT_RD", "still ESTABLISHED", "bytes the peer sends still arrive"},
+			not:   []string{"its kernel sent FIN", "is over"},
+			next:  "close conn",
+			then: func(t *testing.T, l *Lab) {
+				run(t, l, "send", "client", "more")
+				wantRecv(t, l, "more")
+			},
+		},
+		{
 			name: "recv of bytes that came before a reset",
 			setup: func(t *testing.T, l *Lab) {
 				run(t, l, "send", "conn", "never read")

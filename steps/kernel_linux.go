@@ -14,9 +14,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pollPeerClosed is the poll event for "the peer has closed its side":
+// pollReadShut is the poll event for "nothing more will arrive once the
+// queue is read", after the peer's FIN or this side's shutdown(SHUT_RD):
 // POLLRDHUP, which Linux has.
-const pollPeerClosed = unix.POLLRDHUP
+const pollReadShut = unix.POLLRDHUP
 
 // readState asks the kernel what a step's report shows of a socket: its
 // addresses from getsockname/getpeername, TCP state and a listener's

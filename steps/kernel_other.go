@@ -9,9 +9,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pollPeerClosed is 0: this system has no poll event for "the peer has
-// closed its side", so PeerClosed is never set.
-const pollPeerClosed = 0
+// pollReadShut is 0: this system has no poll event for "nothing more
+// will arrive", so ReadShut and PeerClosed are never set.
+const pollReadShut = 0
 
 // readState asks the kernel what a step's report shows of a socket, as far
 // as this system lets sockstep ask: its addresses. TCP state and queue

@@ -50,6 +50,7 @@ type recvData struct {
 	Reset           bool // the peer has reset the connection since sending these bytes
 	Over            bool // a TCP connection that is CLOSED: both sides closed, or a reset
 	ResetPending    bool // and the reset's error has not been reported by a call yet
+	ShutRead        bool // 0 bytes because this side shut down reading, not the peer's FIN
 }
 
 // receive is recv and recvfrom: they differ only in what they tell.
@@ -134,6 +135,9 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		after := l.look(s)
 		data.Got, data.Left, data.State = n, after.RecvQ, after.Summary(s.Kind)
 		data.Closed = n == 0 && s.Kind == Stream
+		// A 0 in a state that has had no FIN from the peer comes from this
+		// side's own shutdown(SHUT_RD).
+		data.ShutRead = data.Closed && after.FromKernel && (after.State == Established || after.State == FinWait1 || after.State == FinWait2)
 		data.Over = s.Kind == Stream && after.FromKernel && after.State == Closed
 		// A connection also ends CLOSED without a reset (this side shut
 		// down first, then the peer closed); only a reset leaves an error

@@ -74,6 +74,11 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if len(text) == 0 {
 		return nil, usageErr("send needs the text to send after the socket (use \"\" to send nothing)")
 	}
+	if strings.HasPrefix(text[0], "--bytes") {
+		// Sent as text, it would be twelve bytes where a learner asked for
+		// millions.
+		return nil, usageErr("--bytes goes straight after the socket and takes no --timeout: send SOCK --bytes N (Ctrl-C stops a bulk send that waits)")
+	}
 	msg := []byte(strings.Join(text, " "))
 	before := l.look(s)
 	data := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: len(msg), Datagram: s.Kind == Datagram}

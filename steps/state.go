@@ -60,9 +60,13 @@ type Snapshot struct {
 	QueuesKnown  bool
 
 	// From poll(2): whether accept/recv would return at once (Readable),
-	// whether send would (Writable), whether the peer has closed its side
-	// (PeerClosed) and whether an error such as a reset is pending.
-	Readable, Writable, PeerClosed, Hangup, Error bool
+	// whether send would (Writable), whether nothing more can be read once
+	// the queue is empty (ReadShut: the peer's FIN, or this side's
+	// shutdown(SHUT_RD)), and whether an error such as a reset is pending.
+	// PeerClosed is ReadShut on a TCP connection whose state says the
+	// peer's FIN came (CLOSE_WAIT, LAST_ACK, CLOSING): the peer has closed
+	// its side, rather than this side shutting down reading.
+	Readable, Writable, ReadShut, PeerClosed, Hangup, Error bool
 
 	// NonBlocking is O_NONBLOCK: steps return EAGAIN instead of waiting.
 	NonBlocking bool

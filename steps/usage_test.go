@@ -27,6 +27,7 @@ func TestUsageErrors(t *testing.T) {
 		{"connect with no port", []string{"connect", "c", "127.0.0.1"}, "port"},
 		{"connect with no host", []string{"connect", "c"}, ""},
 		{"send with no text", []string{"send", "c"}, "text"},
+		{"send --timeout then --bytes", []string{"send", "c", "--timeout", "1s", "--bytes", "10M"}, "--bytes goes straight after the socket"},
 		{"recv with too much", []string{"recv", "c", "10", "20"}, ""},
 		{"close with no socket", []string{"close"}, ""},
 		{"close two sockets", []string{"close", "c", "server"}, ""},
