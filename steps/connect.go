@@ -41,6 +41,7 @@ type connectData struct {
 	Queue, Backlog  int
 	Datagram        bool
 	InProgress      bool // non-blocking: the handshake continues
+	DoneAlready     bool // and yet it was over when the state was read (loopback is that fast)
 }
 
 func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
@@ -102,6 +103,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	after := l.look(s)
 	data.Local, data.LocalPort, data.Took = after.Local.String(), int(after.Local.Port()), ms(took)
+	data.DoneAlready = data.InProgress && after.FromKernel && after.State == Established
 	report := &Report{
 		Call:   call + " = 0",
 		Took:   took,

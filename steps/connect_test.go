@@ -1,6 +1,10 @@
 package steps
 
-import "testing"
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
 
 // A client whose connect was refused connects once a server listens, as
 // after a refused blocking connect in C or Python.
@@ -19,5 +23,36 @@ func TestConnectAgainAfterRefused(t *testing.T) {
 	client, _ := l.Find("client")
 	if got := Read(client).State; got != Established {
 		t.Errorf("client state: got %s, want ESTABLISHED", got)
+	}
+}
+
+// A non-blocking connect returns EINPROGRESS; the report says the
+// handshake was over already only when the kernel's state, read after
+// the call, is ESTABLISHED: on loopback it is, and at a full accept queue
+// it is not.
+func TestNonBlockingConnect(t *testing.T) {
+	for _, full := range []bool{false, true} {
+		t.Run(map[bool]string{false: "loopback", true: "full accept queue"}[full], func(t *testing.T) {
+			l := newLab(t)
+			var port string
+			if full {
+				port = hangingConnect(t, l, families[0])
+			} else {
+				port = listener(t, l, families[0], "server")
+				run(t, l, "socket", "as", "client")
+			}
+			run(t, l, "option", "client", "nonblock", "on")
+			rep, err := try(t, l, "connect", "client", "127.0.0.1", port)
+			if err != nil || rep.Call != "connect("+strconv.Itoa(sock(t, l, "client").FD)+", 127.0.0.1:"+port+") = -1 EINPROGRESS" {
+				t.Fatalf("got %q, %v, want EINPROGRESS", rep.Call, err)
+			}
+			done := Read(sock(t, l, "client")).State == Established
+			if done == full {
+				t.Fatalf("got the handshake done %v, want %v: the test's premise failed", done, !full)
+			}
+			if said := strings.Contains(rep.Says, "done already"); said != done {
+				t.Errorf("got says %q: said done already %v, want %v (the kernel's state is %s)", rep.Says, said, done, Read(sock(t, l, "client")).State)
+			}
+		})
 	}
 }
