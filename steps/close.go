@@ -2,8 +2,11 @@ package steps
 
 import (
 	"context"
+	"net/netip"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 var closeProse = loadProse("close.txt", stepSections...)
@@ -32,6 +35,8 @@ type closeData struct {
 	FD              int
 	Local, Remote   string
 	Listener        bool
+	Taken           bool   // a closed listener's address is not free: a new bind would fail
+	Port            int    // its port
 	Waiting         int    // connections left in a listener's accept queue
 	Unread          int    // bytes in the receive queue that nobody read
 	Connected       bool   // it had a TCP connection
@@ -106,6 +111,9 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		l.rememberEnd(s, before)
 	}
 	after := "(fd closed)"
+	if data.Listener {
+		data.Taken, data.Port = !bindable(s.Family, before.Local), int(before.Local.Port())
+	}
 	if data.Connected {
 		if st, ok := ConnectionState(before.Local, before.Remote); ok {
 			data.KernelState = st.String()
@@ -136,4 +144,21 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		report.Packets = []Packet{{From: s.Name, To: end, What: "FIN"}}
 	}
 	return l.tell(report, closeProse, data)
+}
+
+// bindable says whether a new socket without SO_REUSEADDR could bind to
+// addr now. It asks the kernel the only sure way, by binding a socket of
+// its own there, which it closes at once: one that never listened or
+// connected leaves nothing behind.
+func bindable(f Family, addr netip.AddrPort) bool {
+	domain := unix.AF_INET
+	if f == IPv6 {
+		domain = unix.AF_INET6
+	}
+	fd, err := newSocket(domain, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return true // nothing is known, so nothing is claimed
+	}
+	defer unix.Close(fd)
+	return unix.Bind(fd, sockaddr(f, addr)) == nil
 }

@@ -1,6 +1,8 @@
 package steps
 
 import (
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -143,5 +145,48 @@ func wantRecv(t *testing.T, l *Lab, want string) {
 	rep := run(t, l, "recv", "conn", "--timeout", "1s")
 	if string(rep.Data) != want || rep.Stopped {
 		t.Errorf("recv conn: got %q (%s), want %q", rep.Data, rep.Call, want)
+	}
+}
+
+// TestClosedListenerPort closes a listener after its connection ended in
+// each order, or while it is still open, and checks what close says of
+// the port against a bind to the same address right after.
+func TestClosedListenerPort(t *testing.T) {
+	tests := []struct {
+		name  string
+		first []string // closed before the listener
+		says  string
+		free  bool
+	}{
+		{"the server's end closed first: TIME_WAIT on the port", []string{"conn", "client"}, "is not free yet: a new bind there would fail with EADDRINUSE", false},
+		{"the client closed first", []string{"client", "conn"}, "is free for another socket", true},
+		{"the connection still open", []string{"client"}, "is not free yet", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLab(t)
+			pair(t, l, families[0])
+			address := Read(sock(t, l, "server")).Local
+			for _, name := range tt.first {
+				run(t, l, "close", name)
+			}
+			wantSays(t, "close server", run(t, l, "close", "server"), tt.says)
+			run(t, l, "socket", "as", "again")
+			rep, err := try(t, l, "bind", "again", address.Addr().String(), fmt.Sprint(address.Port()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if free := !rep.Failed(); free != tt.free {
+				t.Errorf("bind to %s after the listener closed: got %q, want free %v, as close said", address, rep.Call, tt.free)
+			} else if !free {
+				checkFailure(t, rep, "bind", unix.EADDRINUSE)
+				// close said `ports PORT` lists what holds the port.
+				conns, err := Connections()
+				held := slices.ContainsFunc(conns, func(c Connection) bool { return c.Local.Port() == address.Port() })
+				if err != nil || !held {
+					t.Errorf("got no connection on port %d in the kernel's table (%v), want what holds it", address.Port(), err)
+				}
+			}
+		})
 	}
 }
