@@ -72,15 +72,25 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		Call:  fmt.Sprintf("%s = %d", call, sent),
 		State: []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}},
 	}
-	if r, snap, ok := l.boundTo(s.Kind, to); ok {
-		data.Receiver, data.ReceiverName = r.Label(), r.Name
-		report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
+	if s.Kind == Stream {
+		// The address is ignored: the bytes go down the connection, to
+		// the socket at its other end, as with send.
+		peer := l.peerOf(s, after)
+		if peer != nil {
+			data.Receiver, data.ReceiverName = peer.Label(), peer.Name
+			report.State = append(report.State, Change{Who: peer.Label(), After: queues(l.look(peer))})
+		}
+		if after.Connected() {
+			report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: fmt.Sprintf("%d bytes", sent)}}
+		}
+	} else {
+		receiver := to.String()
+		if r, snap, ok := l.boundTo(s.Kind, to); ok {
+			data.Receiver, data.ReceiverName, receiver = r.Label(), r.Name, r.Name
+			report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
+		}
+		report.Packets = []Packet{{From: s.Name, To: receiver, What: fmt.Sprintf("datagram %d bytes", sent)}}
 	}
-	receiver := to.String()
-	if data.ReceiverName != "" {
-		receiver = data.ReceiverName
-	}
-	report.Packets = []Packet{{From: s.Name, To: receiver, What: fmt.Sprintf("datagram %d bytes", sent)}}
 	sendtoProse.code(report, data)
 	report.Says = sendtoProse.Render("says", data)
 	report.Next = sendtoProse.Render("next", data)

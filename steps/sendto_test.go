@@ -1,0 +1,50 @@
+package steps
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestSendto sends with an address: on UDP to the socket bound there, on
+// a connected TCP socket down its connection whatever the address, and
+// checks what the report names as the receiver against what recvfrom
+// then reads there.
+func TestSendto(t *testing.T) {
+	t.Run("udp", func(t *testing.T) {
+		l := newLab(t)
+		run(t, l, "socket", "udp", "as", "rx")
+		run(t, l, "bind", "rx", "127.0.0.1", "0")
+		run(t, l, "socket", "udp", "as", "tx")
+		rep := run(t, l, "sendto", "tx", "127.0.0.1", portOf(t, l, "rx"), "ping")
+		wantSays(t, "sendto", rep, "one datagram of 4 bytes", "It is now in rx (fd")
+		if rep.Next != "recvfrom rx" || len(rep.Packets) != 1 || rep.Packets[0].To != "rx" {
+			t.Errorf("got next %q and packets %+v, want the datagram to rx", rep.Next, rep.Packets)
+		}
+		if got := run(t, l, "recvfrom", "rx"); string(got.Data) != "ping" {
+			t.Errorf("recvfrom rx: got %q, want %q", got.Data, "ping")
+		}
+	})
+	for _, to := range []string{"the listener's port", "port 9"} {
+		t.Run("tcp to "+to, func(t *testing.T) {
+			l := newLab(t)
+			pair(t, l, families[0])
+			port := portOf(t, l, "server")
+			if to == "port 9" {
+				port = "9"
+			}
+			rep := run(t, l, "sendto", "client", "127.0.0.1", port, "hi")
+			wantSays(t, "sendto", rep, "the address is ignored", "the 2 bytes go down its connection", "wait in conn (fd")
+			if rep.Next != "recvfrom conn" || len(rep.Packets) != 1 || rep.Packets[0].To != "conn" || strings.Contains(rep.Packets[0].What, "datagram") {
+				t.Errorf("got next %q and packets %+v, want 2 bytes to conn", rep.Next, rep.Packets)
+			}
+			for _, c := range rep.State {
+				if strings.HasPrefix(c.Who, "server") {
+					t.Errorf("got a state line for the listener, %q, which the bytes never reach", c.Who+" "+c.After)
+				}
+			}
+			if got := run(t, l, "recvfrom", "conn"); string(got.Data) != "hi" {
+				t.Errorf("recvfrom conn: got %q, want %q", got.Data, "hi")
+			}
+		})
+	}
+}
