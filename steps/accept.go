@@ -32,7 +32,8 @@ type acceptData struct {
 	Peer, Local            string
 	Waited                 ms // how long accept waited, 0 if not at all
 	QueueAfter, Backlog    int
-	StillWaiting           int // connections left in the queue
+	StillWaiting           int  // connections left in the queue
+	ResetInQueue           bool // the client reset the connection while it waited
 	NotListening, NonBlock bool
 }
 
@@ -97,6 +98,7 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		after, connSnap := l.look(s), readNew(conn)
 		data.Conn, data.ConnLabel, data.ConnPy, data.ConnFD = conn.Name, conn.Label(), conn.Py(), fd
 		data.Local = connSnap.Local.String()
+		data.ResetInQueue = connSnap.FromKernel && connSnap.State == Closed
 		data.QueueAfter, data.Backlog, data.StillWaiting = after.AcceptQueue, after.Backlog, after.AcceptQueue
 		report.State = []Change{{Who: conn.Label(), Before: "(none)", After: connSnap.Summary(conn.Kind)}, {Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}}
 		report.Socket = s.Name

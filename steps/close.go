@@ -40,6 +40,7 @@ type closeData struct {
 	Waiting         int    // connections left in a listener's accept queue
 	Unread          int    // bytes in the receive queue that nobody read
 	Connected       bool   // it had a TCP connection
+	Abort           bool   // SO_LINGER on with 0 seconds: close resets the connection
 	KernelState     string // what the kernel keeps of the connection now, or ""
 	OtherEndState   string // the kernel's state of the peer's end, when it is on this machine
 	PeerLabel       string // the lab's socket at the other end, or ""
@@ -94,6 +95,10 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		Remote: ShowAddr(before.Remote), Listener: before.State == Listen, Waiting: before.AcceptQueue,
 		Unread: before.RecvQ, Connected: s.Kind == Stream && before.Connected(), Datagram: s.Kind == Datagram}
 	call := "close(" + strconv.Itoa(s.FD) + ")"
+	if data.Connected && !l.CallsOnly {
+		linger, err := unix.GetsockoptLinger(s.FD, unix.SOL_SOCKET, unix.SO_LINGER)
+		data.Abort = err == nil && linger.Onoff != 0 && linger.Linger == 0
+	}
 
 	l.mu.Lock()
 	err := closeCall(s.FD)
@@ -137,7 +142,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		report.State = append(report.State, Change{Who: peer.Label(), After: data.PeerState})
 	}
 	switch {
-	case data.Connected && data.Unread > 0:
+	case data.Connected && (data.Unread > 0 || data.Abort):
 		report.Packets = []Packet{{From: s.Name, To: end, What: "RST"}}
 	case data.Connected && (before.State == Established || before.State == CloseWait):
 		// In the other states shutdown has sent this side's FIN already.

@@ -190,3 +190,39 @@ func TestClosedListenerPort(t *testing.T) {
 		})
 	}
 }
+
+// TestAbortiveClose closes with SO_LINGER on and 0 seconds, while the
+// connection is accepted and while it still waits in the accept queue,
+// and checks close's and accept's reports against what the kernel then
+// keeps and what the other end's next call returns.
+func TestAbortiveClose(t *testing.T) {
+	t.Run("accepted", func(t *testing.T) {
+		l := newLab(t)
+		pair(t, l, families[0])
+		client := Read(sock(t, l, "client"))
+		run(t, l, "option", "client", "SO_LINGER", "on", "0")
+		rep := run(t, l, "close", "client")
+		wantSays(t, "close", rep, "aborted the connection", "reset (RST) instead of FIN", "not even TIME_WAIT", "ECONNRESET")
+		if len(rep.Packets) != 1 || rep.Packets[0].What != "RST" {
+			t.Errorf("got packets %+v, want one RST", rep.Packets)
+		}
+		if st, found := ConnectionState(client.Local, client.Remote); found {
+			t.Errorf("after the abort the kernel still holds the client's end, %s", st)
+		}
+		refused(t, l, unix.ECONNRESET, "recv", "conn", "--timeout", "1s")
+	})
+	t.Run("still in the accept queue", func(t *testing.T) {
+		l := newLab(t)
+		port := listener(t, l, families[0], "server")
+		run(t, l, "socket", "as", "client")
+		run(t, l, "connect", "client", "127.0.0.1", port)
+		run(t, l, "option", "client", "SO_LINGER", "on", "0")
+		run(t, l, "close", "client")
+		rep := run(t, l, "accept", "server", "as", "conn")
+		wantSays(t, "accept", rep, "reset the connection while it waited", "CLOSED already", "ECONNRESET")
+		if rep.Next != "recv conn (to see the reset)" {
+			t.Errorf("got next %q, want recv conn to see the reset", rep.Next)
+		}
+		refused(t, l, unix.ECONNRESET, "recv", "conn", "--timeout", "1s")
+	})
+}
