@@ -76,6 +76,21 @@ func TestConnectionEndings(t *testing.T) {
 			then: func(t *testing.T, l *Lab) { refused(t, l, unix.EPIPE, "send", "conn", "again") },
 		},
 		{
+			name: "recv after this side shut down writing",
+			setup: func(t *testing.T, l *Lab) {
+				run(t, l, "shutdown", "conn", "write")
+				run(t, l, "send", "client", "still listening?")
+			},
+			step: []string{"recv", "conn"},
+			says: []string{"= 16"},
+			next: "recv conn (until the peer closes too: 0 bytes)",
+			then: func(t *testing.T, l *Lab) {
+				refused(t, l, unix.EPIPE, "send", "conn", "Hello back")
+				run(t, l, "close", "client")
+				wantRecv(t, l, "")
+			},
+		},
+		{
 			name:  "recv after this side shut down reading",
 			setup: func(t *testing.T, l *Lab) { run(t, l, "shutdown", "conn", "read") },
 			step:  []string{"recv", "conn"},

@@ -51,6 +51,7 @@ type recvData struct {
 	Over            bool // a TCP connection that is CLOSED: both sides closed, or a reset
 	ResetPending    bool // and the reset's error has not been reported by a call yet
 	ShutRead        bool // 0 bytes because this side shut down reading, not the peer's FIN
+	ShutWrite       bool // this side has shut down writing (FIN_WAIT1 or FIN_WAIT2): it can only read
 }
 
 // receive is recv and recvfrom: they differ only in what they tell.
@@ -137,7 +138,8 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		data.Closed = n == 0 && s.Kind == Stream
 		// A 0 in a state that has had no FIN from the peer comes from this
 		// side's own shutdown(SHUT_RD).
-		data.ShutRead = data.Closed && after.FromKernel && (after.State == Established || after.State == FinWait1 || after.State == FinWait2)
+		data.ShutWrite = after.FromKernel && (after.State == FinWait1 || after.State == FinWait2)
+		data.ShutRead = data.Closed && after.FromKernel && (after.State == Established || data.ShutWrite)
 		data.Over = s.Kind == Stream && after.FromKernel && after.State == Closed
 		// A connection also ends CLOSED without a reset (this side shut
 		// down first, then the peer closed); only a reset leaves an error
