@@ -40,6 +40,8 @@ type recvData struct {
 	BufSize, Got    int
 	Left            int    // bytes still queued after the call
 	From            string // the sender (UDP) or the peer (TCP)
+	FromHost        string // the sender's address and port, as sendto takes them
+	FromPort        int
 	Waited          ms
 	Closed          bool // 0 bytes: the peer's orderly close
 	NotText         bool // not valid UTF-8: Python's decode would fail
@@ -135,21 +137,13 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		}
 		after := l.look(s)
 		data.Got, data.Left, data.State = n, after.RecvQ, after.Summary(s.Kind)
-		data.Closed = n == 0 && s.Kind == Stream
-		// A 0 in a state that has had no FIN from the peer comes from this
-		// side's own shutdown(SHUT_RD).
-		data.ShutWrite = after.FromKernel && (after.State == FinWait1 || after.State == FinWait2)
-		data.ShutRead = data.Closed && after.FromKernel && (after.State == Established || data.ShutWrite)
-		data.Over = s.Kind == Stream && after.FromKernel && after.State == Closed
-		// A connection also ends CLOSED without a reset (this side shut
-		// down first, then the peer closed); only a reset leaves an error
-		// pending, which poll shows without taking it.
-		data.ResetPending = data.Over && Read(s).Error
+		data.readEnd(s, after, n == 0)
 		data.Reset = n > 0 && data.ResetPending
 		data.NotText = !utf8.Valid(got)
 		switch {
 		case from != nil:
-			data.From = addrPortOf(from).String()
+			sender := addrPortOf(from)
+			data.From, data.FromHost, data.FromPort = sender.String(), sender.Addr().String(), int(sender.Port())
 		case after.Connected():
 			data.From = after.Remote.String()
 		case before.Connected():
@@ -158,6 +152,24 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
 		return l.tell(report, p, data), nil
 	}
+}
+
+// readEnd fills in how the connection stands for reading, from the state
+// read after a call that returned 0 bytes (closed) or some.
+func (d *recvData) readEnd(s *Socket, after Snapshot, closed bool) {
+	if s.Kind != Stream || !after.FromKernel {
+		return
+	}
+	d.Closed = closed
+	d.ShutWrite = after.State == FinWait1 || after.State == FinWait2
+	// A 0 in a state that has had no FIN from the peer comes from this
+	// side's own shutdown(SHUT_RD).
+	d.ShutRead = closed && (after.State == Established || d.ShutWrite)
+	d.Over = after.State == Closed
+	// A connection also ends CLOSED without a reset (this side shut down
+	// first, then the peer closed); only a reset leaves an error pending,
+	// which poll shows without taking it.
+	d.ResetPending = d.Over && Read(s).Error
 }
 
 // buffer is the lab's receive buffer, at least n bytes long. It grows to
@@ -186,6 +198,7 @@ func (l *Lab) receiveAll(s *Socket, name string, p *Prose, hex bool) (*Report, e
 	}
 	after := l.look(s)
 	data.State = after.Summary(s.Kind)
+	data.readEnd(s, after, closed)
 	report := &Report{
 		Call:      fmt.Sprintf("%s: %d calls, %d bytes", call, calls, total),
 		State:     []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
