@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -144,6 +145,13 @@ func checkReport(t testing.TB, what string, rep *Report) {
 	for _, s := range texts {
 		checkText(t, what, s)
 	}
+	prose := []string{rep.Says}
+	if f := rep.Failure; f != nil {
+		prose = append(prose, f.Cause, f.Fix, f.ForStep)
+	}
+	for _, s := range prose {
+		checkFilled(t, what, s)
+	}
 	if rep.Call == "" {
 		t.Errorf("%s: the report has no call line", what)
 	}
@@ -159,6 +167,18 @@ func checkText(t testing.TB, what, s string) {
 		if strings.Contains(s, bad) {
 			t.Errorf("%s: got %q, want no %q in it", what, s, bad)
 		}
+	}
+}
+
+// emptyField matches what a sentence looks like where a template's field
+// was empty: "carries them to .", "the peer at  closed", "( )".
+var emptyField = regexp.MustCompile(`\S \.(\s|$)| ,|  \S|(^|\s)\(\s*\)|\bat \.|\bto \.`)
+
+// checkFilled fails the test on prose with a hole where a value should be.
+func checkFilled(t testing.TB, what, s string) {
+	t.Helper()
+	if m := emptyField.FindString(s); m != "" {
+		t.Errorf("%s: got %q, with %q where a value is missing", what, s, m)
 	}
 }
 
