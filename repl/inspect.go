@@ -22,7 +22,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	listeners := false
+	listeners, datagrams := false, false
 	fmt.Fprintln(tw, "  SOCKET\tPROTO\tLOCAL\tREMOTE\tSTATE\tRECV-Q\tSEND-Q\tREADY")
 	for _, sock := range live {
 		snap := steps.Read(sock)
@@ -37,12 +37,16 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 		if snap.State == steps.Listen {
 			listeners = true
 		}
+		datagrams = datagrams || sock.Kind == steps.Datagram
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sock.Label(), sock.Proto(), local,
 			steps.ShowAddr(snap.Remote), tableState(sock, snap), recvQ, sendQ, ready(sock, snap))
 	}
 	tw.Flush()
 	if listeners {
 		b.WriteString(s.render.st.dim("  LISTEN n/m: n connections wait in the accept queue, of at most m.") + "\n")
+	}
+	if datagrams {
+		b.WriteString(s.render.st.dim("  For UDP, RECV-Q is the size of the next datagram only: Linux reports no more.") + "\n")
 	}
 	b.WriteString(s.render.st.dim("  READY: the calls that would return at once now instead of waiting. All read from the kernel now.") + "\n")
 	s.out.print(b.String())
@@ -123,6 +127,12 @@ func runShow(s *Session, _ context.Context, args []string) error {
 			queue += ": " + strings.Join(who, ", ")
 		}
 		r.labelled(&b, "", queue)
+	} else if snap.QueuesKnown && sock.Kind == steps.Datagram {
+		next := "no datagram waiting"
+		if snap.RecvQ > 0 {
+			next = fmt.Sprintf("the next datagram waiting is %d bytes (Linux gives its size, not the whole queue's)", snap.RecvQ)
+		}
+		r.labelled(&b, "queues", fmt.Sprintf("%s; send-q %d bytes not yet sent", next, snap.SendQ))
 	} else if snap.QueuesKnown {
 		r.labelled(&b, "queues", fmt.Sprintf("recv-q %d bytes not yet read by recv; send-q %d bytes not yet acknowledged by the peer", snap.RecvQ, snap.SendQ))
 	}

@@ -101,3 +101,24 @@ func TestOwnShutdownIsNotThePeers(t *testing.T) {
 		t.Errorf("show conn after the peer's close: got\n%s\nwant the peer closed", got)
 	}
 }
+
+// TestShowUDPQueue: for UDP the kernel gives the size of the next datagram
+// only, and show and sockets must say so; recvfrom then takes exactly a
+// datagram of that size.
+func TestShowUDPQueue(t *testing.T) {
+	var out strings.Builder
+	s := New(&out, Options{Narration: Full})
+	t.Cleanup(s.Close)
+	port := freePort(t)
+	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port), "socket udp as v",
+		fmt.Sprintf("sendto v 127.0.0.1 %d hi", port), fmt.Sprintf("sendto v 127.0.0.1 %d there", port))
+	if got, _ := evalOut(s, &out, "show u"); !strings.Contains(got, "the next datagram waiting is 2 bytes") || strings.Contains(got, "acknowledged") {
+		t.Errorf("show u: got\n%s\nwant the next datagram's size, and nothing of acknowledgements", got)
+	}
+	if got, _ := evalOut(s, &out, "sockets"); !strings.Contains(got, "RECV-Q is the size of the next datagram only") {
+		t.Errorf("sockets: got\n%s\nwant RECV-Q explained for UDP", got)
+	}
+	if got, _ := evalOut(s, &out, "recvfrom u"); !strings.Contains(got, `2 bytes  "hi"`) {
+		t.Errorf("recvfrom u: got\n%s\nwant the 2-byte datagram", got)
+	}
+}

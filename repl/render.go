@@ -120,6 +120,9 @@ func (r *renderer) callLine(b *strings.Builder, rep *steps.Report) {
 func (r *renderer) dataBlock(b *strings.Builder, data []byte, total int, hex bool) {
 	shown, _ := steps.Clip(data, MaxShownBytes)
 	head := fmt.Sprintf("%d bytes", total)
+	if total == 1 {
+		head = "1 byte"
+	}
 	var lines []string
 	switch {
 	case hex:

@@ -46,6 +46,7 @@ type recvData struct {
 	Closed          bool // 0 bytes: the peer's orderly close
 	NotText         bool // not valid UTF-8: Python's decode would fail
 	Truncated       int  // a datagram's bytes that did not fit and are lost
+	Whole           int  // the datagram's length: what fit and what did not
 	Datagram        bool
 	State           string
 	Calls           int  // recv --all: how many calls it took
@@ -137,6 +138,7 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		}
 		after := l.look(s)
 		data.Got, data.Left, data.State = n, after.RecvQ, after.Summary(s.Kind)
+		data.Whole = n + data.Truncated
 		data.readEnd(s, after, n == 0)
 		data.Reset = n > 0 && data.ResetPending
 		data.NotText = !utf8.Valid(got)

@@ -23,6 +23,19 @@ func TestSendto(t *testing.T) {
 		if got := run(t, l, "recvfrom", "rx"); string(got.Data) != "ping" {
 			t.Errorf("recvfrom rx: got %q, want %q", got.Data, "ping")
 		}
+
+		// A datagram longer than the buffer: recvfrom says how long it
+		// was and that the rest is lost, and the next recvfrom finds
+		// nothing of it.
+		run(t, l, "sendto", "tx", "127.0.0.1", portOf(t, l, "rx"), "hello")
+		rep = run(t, l, "recvfrom", "rx", "2")
+		if string(rep.Data) != "he" {
+			t.Errorf("recvfrom rx 2: got %q, want %q", rep.Data, "he")
+		}
+		wantSays(t, "recvfrom rx 2", rep, "one datagram of 5 bytes", "Only 2 of them fit the 2-byte buffer; the rest are lost")
+		if rest := run0(t, l, "recvfrom", "rx", "--timeout", "200ms"); !rest.Stopped {
+			t.Errorf("recvfrom after a cut datagram: got %q (%q), want nothing left to read", rest.Call, rest.Data)
+		}
 	})
 	for _, to := range []string{"the listener's port", "port 9"} {
 		t.Run("tcp to "+to, func(t *testing.T) {
