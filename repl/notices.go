@@ -80,14 +80,16 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 	case wasConnected(was.state) && snap.State == steps.Closed:
 		// Only a reset leaves an error pending (poll's POLLERR). Linux
 		// records EPIPE for a reset that comes after the peer's FIN, and
-		// recv then keeps returning 0; before it, ECONNRESET.
+		// recv then keeps returning 0; before it, ECONNRESET. Without an
+		// error, both sides closed, or a call has reported the reset
+		// already: either way nothing more will come.
 		switch {
 		case snap.Error && was.peerClosed:
 			say("the peer's kernel answered with a reset (RST): the connection is over; recv %s returns what is queued, then 0 bytes, and send fails with EPIPE", sock.Name)
 		case snap.Error:
 			say("the peer reset the connection (RST): the next call on it fails with ECONNRESET (a recv returns what is queued first); after that recv %s returns 0 bytes and send fails with EPIPE", sock.Name)
 		default:
-			say("both sides have closed the connection: it is over (CLOSED), and recv %s returns 0 bytes once what is queued is read", sock.Name)
+			say("the connection is over (CLOSED): recv %s returns 0 bytes once what is queued is read, and send fails with EPIPE", sock.Name)
 		}
 	}
 	if snap.State != steps.Listen && now.recvQ > was.recvQ {

@@ -43,7 +43,7 @@ type recvData struct {
 	FromHost        string // the sender's address and port, as sendto takes them
 	FromPort        int
 	Waited          ms
-	Closed          bool // 0 bytes: the peer's orderly close
+	Closed          bool // 0 bytes on TCP: the peer's FIN, unless ShutRead or Over say otherwise
 	NotText         bool // not valid UTF-8: Python's decode would fail
 	Truncated       int  // a datagram's bytes that did not fit and are lost
 	Whole           int  // the datagram's length: what fit and what did not
@@ -159,10 +159,13 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 // readEnd fills in how the connection stands for reading, from the state
 // read after a call that returned 0 bytes (closed) or some.
 func (d *recvData) readEnd(s *Socket, after Snapshot, closed bool) {
-	if s.Kind != Stream || !after.FromKernel {
+	if s.Kind != Stream {
 		return
 	}
 	d.Closed = closed
+	if !after.FromKernel {
+		return // the state is not known here: the peer's FIN is the likely cause
+	}
 	d.ShutWrite = after.State == FinWait1 || after.State == FinWait2
 	// A 0 in a state that has had no FIN from the peer comes from this
 	// side's own shutdown(SHUT_RD).

@@ -75,8 +75,8 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, usageErr("send needs the text to send after the socket (use \"\" to send nothing)")
 	}
 	if strings.HasPrefix(text[0], "--bytes") {
-		// Sent as text, it would be twelve bytes where a learner asked for
-		// millions.
+		// Sent as text, it would be a few bytes where the learner asked
+		// for millions.
 		return nil, usageErr("--bytes goes straight after the socket and takes no --timeout: send SOCK --bytes N (Ctrl-C stops a bulk send that waits)")
 	}
 	msg := []byte(strings.Join(text, " "))
