@@ -6,6 +6,20 @@ import (
 	"testing"
 )
 
+// pairSession is a session with a listener named server, a client
+// connected to it, and the connection accepted as conn.
+func pairSession(t *testing.T) (*Session, *strings.Builder) {
+	t.Helper()
+	var out strings.Builder
+	s := New(&out, Options{Narration: Full})
+	t.Cleanup(s.Close)
+	port := freePort(t)
+	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
+		"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn")
+	out.Reset()
+	return s, &out
+}
+
 // TestNoticesOfAnEnd ends a connection in each of the ways that leave the
 // socket CLOSED with its file descriptor still open, and checks the notice
 // the watcher posts against what the kernel does next: the calls the
@@ -50,16 +64,10 @@ func TestNoticesOfAnEnd(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out strings.Builder
-			s := New(&out, Options{Narration: Full})
-			t.Cleanup(s.Close)
-			port := freePort(t)
-			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
-				"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn")
-			out.Reset()
+			s, out := pairSession(t)
 			var notices []string
 			for _, line := range tt.lines {
-				got, _ := evalOut(s, &out, line)
+				got, _ := evalOut(s, out, line)
 				for _, l := range strings.Split(got, "\n") {
 					if strings.HasPrefix(l, "· conn (fd ") {
 						notices = append(notices, l)
@@ -71,7 +79,7 @@ func TestNoticesOfAnEnd(t *testing.T) {
 			}
 			for i := 0; i+1 < len(tt.then); i += 2 {
 				line, want := tt.then[i], tt.then[i+1]
-				if got, _ := evalOut(s, &out, line); !strings.Contains(got, want) {
+				if got, _ := evalOut(s, out, line); !strings.Contains(got, want) {
 					t.Errorf("%s, after the notice: got\n%s\nwant %q", line, got, want)
 				}
 			}
@@ -83,21 +91,16 @@ func TestNoticesOfAnEnd(t *testing.T) {
 // poll says nothing more will be read, as it does after the peer's FIN;
 // neither a notice nor show may say the peer closed.
 func TestOwnShutdownIsNotThePeers(t *testing.T) {
-	var out strings.Builder
-	s := New(&out, Options{Narration: Full})
-	t.Cleanup(s.Close)
-	port := freePort(t)
-	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
-		"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn")
-	if got, _ := evalOut(s, &out, "shutdown conn read"); strings.Contains(got, "the peer closed") {
+	s, out := pairSession(t)
+	if got, _ := evalOut(s, out, "shutdown conn read"); strings.Contains(got, "the peer closed") {
 		t.Errorf("shutdown conn read: got a notice that the peer closed\n%s", got)
 	}
-	got, _ := evalOut(s, &out, "show conn")
+	got, _ := evalOut(s, out, "show conn")
 	if strings.Contains(got, "has closed its side") || !strings.Contains(got, "shut down on this side (SHUT_RD)") {
 		t.Errorf("show conn after shutdown read: got\n%s\nwant reading shut down on this side, and no peer closed", got)
 	}
 	mustEval(t, s, "close client")
-	if got, _ := evalOut(s, &out, "show conn"); !strings.Contains(got, "has closed its side") {
+	if got, _ := evalOut(s, out, "show conn"); !strings.Contains(got, "has closed its side") {
 		t.Errorf("show conn after the peer's close: got\n%s\nwant the peer closed", got)
 	}
 }
