@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"sockstep/auto"
+	"sockstep/internal/prosetest"
 	"sockstep/steps"
 )
 
@@ -103,7 +104,32 @@ func play(t *testing.T, ctx context.Context, rec *recorder, line string) (auto.S
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return plan.Run(ctx, rec)
+	sum, err := plan.Run(ctx, rec)
+	checkFilled(t, rec)
+	return sum, err
+}
+
+// checkFilled fails the test where the flow's own narration, or a step's,
+// has a hole where a value should be.
+func checkFilled(t *testing.T, rec *recorder) {
+	t.Helper()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, e := range rec.events {
+		texts := []string{e.text}
+		if e.kind == "report" {
+			e.rep.Narrate()
+			texts = []string{e.rep.Says}
+		}
+		if e.kind == "print" || e.kind == "message" || e.kind == "command" {
+			continue // the tutorial's lines and the peer's bytes, as they are
+		}
+		for _, text := range texts {
+			if m := prosetest.Hole(text); m != "" {
+				t.Errorf("%s %s: got %q, with %q where a value is missing", e.side, e.kind, text, m)
+			}
+		}
+	}
 }
 
 func TestParse(t *testing.T) {

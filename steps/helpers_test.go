@@ -4,13 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"sockstep/internal/prosetest"
 )
 
 // stepTimeout bounds every step a test runs, so that a step that waits for
@@ -170,14 +171,10 @@ func checkText(t testing.TB, what, s string) {
 	}
 }
 
-// emptyField matches what a sentence looks like where a template's field
-// was empty: "carries them to .", "the peer at  closed", "( )".
-var emptyField = regexp.MustCompile(`\S \.(\s|$)| ,|  \S|(^|\s)\(\s*\)|\bat \.|\bto \.`)
-
 // checkFilled fails the test on prose with a hole where a value should be.
 func checkFilled(t testing.TB, what, s string) {
 	t.Helper()
-	if m := emptyField.FindString(s); m != "" {
+	if m := prosetest.Hole(s); m != "" {
 		t.Errorf("%s: got %q, with %q where a value is missing", what, s, m)
 	}
 }
