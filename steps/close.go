@@ -156,11 +156,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 // its own there, which it closes at once: one that never listened or
 // connected leaves nothing behind.
 func bindable(f Family, addr netip.AddrPort) bool {
-	domain := unix.AF_INET
-	if f == IPv6 {
-		domain = unix.AF_INET6
-	}
-	fd, err := newSocket(domain, unix.SOCK_STREAM, 0)
+	fd, err := newSocket(f.domain(), unix.SOCK_STREAM, 0)
 	if err != nil {
 		return true // nothing is known, so nothing is claimed
 	}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // Family is the address family a socket was made for.
@@ -30,6 +32,14 @@ func (f Family) Constant() string {
 		return "AF_INET6"
 	}
 	return "AF_INET"
+}
+
+// domain is the family's number, as socket() takes it.
+func (f Family) domain() int {
+	if f == IPv6 {
+		return unix.AF_INET6
+	}
+	return unix.AF_INET
 }
 
 // Kind is the socket type: a byte stream (TCP) or datagrams (UDP).

@@ -64,10 +64,7 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, err
 	}
 
-	domain, typ := unix.AF_INET, unix.SOCK_STREAM
-	if family == IPv6 {
-		domain = unix.AF_INET6
-	}
+	domain, typ := family.domain(), unix.SOCK_STREAM
 	if kind == Datagram {
 		typ = unix.SOCK_DGRAM
 	}
