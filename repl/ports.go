@@ -1,9 +1,11 @@
 package repl
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sort"
+	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -35,45 +37,7 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 		s.Printf("  %s\n", err)
 		return ErrFailed
 	}
-	type row struct {
-		steps.Connection
-		owner string // the socket of this session that holds or held it
-	}
-	ownerOf := s.lab.Owners()
-	var shown []row
-	for _, c := range conns {
-		if port == 0 || int(c.Local.Port()) == port || int(c.Remote.Port()) == port {
-			owner := ownerOf(c.Local, c.Remote, c.State == steps.Listen)
-			if owner == "" && c.Inode == 0 && c.State == steps.Established {
-				owner = "(in an accept queue)"
-			}
-			shown = append(shown, row{c, owner})
-		}
-	}
-	// The session's own sockets first, so that a busy machine does not
-	// push them past the end of the table; then listeners, then the
-	// server's ends of connections, then the clients' ends: an order that
-	// does not depend on ephemeral ports.
-	rank := func(r row) int {
-		n := 0
-		if r.owner == "" {
-			n = 3
-		}
-		switch {
-		case r.State == steps.Listen:
-			return n
-		case port != 0 && int(r.Local.Port()) == port:
-			return n + 1
-		}
-		return n + 2
-	}
-	sort.SliceStable(shown, func(i, j int) bool {
-		ri, rj := rank(shown[i]), rank(shown[j])
-		if ri != rj {
-			return ri < rj
-		}
-		return shown[i].Local.Port() < shown[j].Local.Port()
-	})
+	shown := portRows(conns, port, s.lab.Owners())
 	if len(shown) == 0 {
 		what := "the machine"
 		if port != 0 {
@@ -102,4 +66,46 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 		"  accept queue.") + "\n")
 	s.out.print(b.String())
 	return nil
+}
+
+// A portRow is a line of the kernel's table, with the socket of this
+// session that holds or held it.
+type portRow struct {
+	steps.Connection
+	owner string
+}
+
+// portRows picks the connections on port (any, if 0) and orders them:
+// the session's own sockets first, so that a busy machine does not push
+// them past the end of the table; within each part listeners, then the
+// server's ends of connections, then the clients' ends, an order that does
+// not depend on ephemeral ports.
+func portRows(conns []steps.Connection, port int, ownerOf func(local, remote netip.AddrPort, listening bool) string) []portRow {
+	var rows []portRow
+	for _, c := range conns {
+		if port == 0 || int(c.Local.Port()) == port || int(c.Remote.Port()) == port {
+			owner := ownerOf(c.Local, c.Remote, c.State == steps.Listen)
+			if owner == "" && c.Inode == 0 && c.State == steps.Established {
+				owner = "(in an accept queue)"
+			}
+			rows = append(rows, portRow{c, owner})
+		}
+	}
+	rank := func(r portRow) int {
+		n := 0
+		if r.owner == "" {
+			n = 3
+		}
+		switch {
+		case r.State == steps.Listen:
+			return n
+		case port != 0 && int(r.Local.Port()) == port:
+			return n + 1
+		}
+		return n + 2
+	}
+	slices.SortStableFunc(rows, func(a, b portRow) int {
+		return cmp.Or(cmp.Compare(rank(a), rank(b)), cmp.Compare(a.Local.Port(), b.Local.Port()))
+	})
+	return rows
 }
