@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"unicode/utf8"
 
@@ -129,8 +130,10 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		}
 		got := bytes.Clone(buf[:n]) // the report keeps the bytes; the buffer is the next recv's
 		result := call + " = " + strconv.Itoa(n)
+		var sender netip.AddrPort // a datagram's; a connection's peer is read from the kernel
 		if from != nil {
-			result += "  from " + addrPortOf(from).String()
+			sender = addrPortOf(from)
+			result += "  from " + sender.String()
 		}
 		report := &Report{Call: result, Data: got, Hex: flags["hex"] != ""}
 		if l.CallsOnly {
@@ -142,17 +145,22 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		data.readEnd(s, after, n == 0)
 		data.Reset = n > 0 && data.ResetPending
 		data.NotText = !utf8.Valid(got)
-		switch {
-		case from != nil:
-			sender := addrPortOf(from)
-			data.From, data.FromHost, data.FromPort = sender.String(), sender.Addr().String(), int(sender.Port())
-		case after.Connected():
-			data.From = after.Remote.String()
-		case before.Connected():
-			data.From = before.Remote.String() // the peer it had until the call
-		}
+		data.setFrom(sender, before, after)
 		report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
 		return l.tell(report, p, data), nil
+	}
+}
+
+// setFrom names where the bytes came from: a datagram's sender, or the
+// connection's peer, the one it had before the call if it has none after.
+func (d *recvData) setFrom(sender netip.AddrPort, before, after Snapshot) {
+	switch {
+	case sender.IsValid():
+		d.From, d.FromHost, d.FromPort = sender.String(), sender.Addr().String(), int(sender.Port())
+	case after.Connected():
+		d.From = after.Remote.String()
+	case before.Connected():
+		d.From = before.Remote.String()
 	}
 }
 
