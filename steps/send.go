@@ -53,31 +53,20 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(args) > 1 && strings.HasPrefix(args[1], "--bytes") {
-		rest, flags, err := takeFlags(args[1:], []string{"bytes"}, nil)
-		if err != nil {
-			return nil, err
-		}
-		if len(rest) > 0 {
-			return nil, usageErr("send --bytes N sends N bytes of a pattern and takes no text")
-		}
-		n, err := parseSize(flags["bytes"])
-		if err != nil {
-			return nil, err
-		}
-		return l.sendBulk(ctx, s, n, fmt.Sprintf("send(%d, %d bytes)", s.FD, n))
-	}
 	text, timeout, err := takeSendTimeout(args[1:])
 	if err != nil {
 		return nil, err
 	}
+	if len(text) > 0 && strings.HasPrefix(text[0], "--bytes") {
+		if len(text) < len(args)-1 {
+			// Sent as text, it would be a few bytes where the learner
+			// asked for millions.
+			return nil, usageErr("--bytes goes straight after the socket and takes no --timeout: send SOCK --bytes N (Ctrl-C stops a bulk send that waits)")
+		}
+		return l.sendBytesFlag(ctx, s, text)
+	}
 	if len(text) == 0 {
 		return nil, usageErr("send needs the text to send after the socket (use \"\" to send nothing)")
-	}
-	if strings.HasPrefix(text[0], "--bytes") {
-		// Sent as text, it would be a few bytes where the learner asked
-		// for millions.
-		return nil, usageErr("--bytes goes straight after the socket and takes no --timeout: send SOCK --bytes N (Ctrl-C stops a bulk send that waits)")
 	}
 	msg := []byte(strings.Join(text, " "))
 	before := l.look(s)
@@ -146,6 +135,23 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 	}
 	return l.tell(report, sendProse, data), nil
+}
+
+// sendBytesFlag is send SOCK --bytes N: N bytes of a pattern, as many
+// calls as it takes.
+func (l *Lab) sendBytesFlag(ctx context.Context, s *Socket, args []string) (*Report, error) {
+	rest, flags, err := takeFlags(args, []string{"bytes"}, nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) > 0 {
+		return nil, usageErr("send --bytes N sends N bytes of a pattern and takes no text")
+	}
+	n, err := parseSize(flags["bytes"])
+	if err != nil {
+		return nil, err
+	}
+	return l.sendBulk(ctx, s, n, fmt.Sprintf("send(%d, %d bytes)", s.FD, n))
 }
 
 // takeSendTimeout reads an optional --timeout D before the text. Only
