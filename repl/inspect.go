@@ -138,7 +138,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 	}
 	r.labelled(&b, "blocks?", wouldBlock(sock, snap))
 	switch {
-	case snap.PeerClosed:
+	case snap.PeerClosed():
 		r.labelled(&b, "peer", "has closed its side: recv returns 0 bytes once the queue is read")
 	case snap.ReadShut && snap.State != steps.Closed && sock.Kind == steps.Stream:
 		r.labelled(&b, "reading", "shut down on this side (SHUT_RD): recv returns 0 bytes whenever the queue is empty")

@@ -53,7 +53,7 @@ func (w *watcher) check(lab *steps.Lab) []string {
 
 func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 	was, known := w.seen[sock]
-	now := seen{queue: snap.AcceptQueue, recvQ: snap.RecvQ, state: snap.State, peerClosed: snap.PeerClosed}
+	now := seen{queue: snap.AcceptQueue, recvQ: snap.RecvQ, state: snap.State, peerClosed: snap.PeerClosed()}
 	w.seen[sock] = now
 	if !known {
 		was = seen{state: snap.State}

@@ -18,7 +18,6 @@ func Read(s *Socket) Snapshot {
 		snap.Readable = ev&unix.POLLIN != 0
 		snap.Writable = ev&unix.POLLOUT != 0
 		snap.ReadShut = ev&pollReadShut != 0
-		snap.PeerClosed = snap.ReadShut && s.Kind == Stream && snap.FromKernel && finReceived(snap.State)
 		snap.Hangup = ev&unix.POLLHUP != 0
 		snap.Error = ev&unix.POLLERR != 0
 	}
@@ -35,10 +34,4 @@ type Connection struct {
 	// Inode is 0 for a connection no file descriptor refers to: one in
 	// TIME_WAIT, or one still waiting in an accept queue.
 	Inode uint64
-}
-
-// finReceived says whether a TCP connection in state st, still held by its
-// socket, has received the peer's FIN.
-func finReceived(st TCPState) bool {
-	return st == CloseWait || st == LastAck || st == Closing
 }

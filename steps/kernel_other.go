@@ -10,7 +10,7 @@ import (
 )
 
 // pollReadShut is 0: this system has no poll event for "nothing more
-// will arrive", so ReadShut and PeerClosed are never set.
+// will arrive", so ReadShut is never set.
 const pollReadShut = 0
 
 // readState asks the kernel what a step's report shows of a socket, as far

@@ -120,7 +120,7 @@ func TestReadListener(t *testing.T) {
 		t.Errorf("sent 5 bytes: got readable %v recv-q %d, want readable and 5", snap.Readable, snap.RecvQ)
 	}
 	run(t, l, "close", "a")
-	if snap := Read(conn); !snap.PeerClosed || snap.State != CloseWait {
-		t.Errorf("peer closed: got %s peer closed %v, want %s and the peer closed", snap.State, snap.PeerClosed, CloseWait)
+	if snap := Read(conn); !snap.PeerClosed() || snap.State != CloseWait {
+		t.Errorf("peer closed: got %s peer closed %v, want %s and the peer closed", snap.State, snap.PeerClosed(), CloseWait)
 	}
 }

@@ -63,13 +63,18 @@ type Snapshot struct {
 	// whether send would (Writable), whether nothing more can be read once
 	// the queue is empty (ReadShut: the peer's FIN, or this side's
 	// shutdown(SHUT_RD)), and whether an error such as a reset is pending.
-	// PeerClosed is ReadShut on a TCP connection whose state says the
-	// peer's FIN came (CLOSE_WAIT, LAST_ACK, CLOSING): the peer has closed
-	// its side, rather than this side shutting down reading.
-	Readable, Writable, ReadShut, PeerClosed, Hangup, Error bool
+	Readable, Writable, ReadShut, Hangup, Error bool
 
 	// NonBlocking is O_NONBLOCK: steps return EAGAIN instead of waiting.
 	NonBlocking bool
+}
+
+// PeerClosed says whether the peer has closed its side: nothing more can
+// be read (ReadShut) on a TCP connection whose state says the peer's FIN
+// came (CLOSE_WAIT, LAST_ACK, CLOSING), rather than this side having shut
+// down reading.
+func (s Snapshot) PeerClosed() bool {
+	return s.ReadShut && s.Kind == Stream && s.FromKernel && (s.State == CloseWait || s.State == LastAck || s.State == Closing)
 }
 
 // Bound says whether the socket has a local address.
