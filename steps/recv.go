@@ -182,7 +182,15 @@ func (d *recvData) readEnd(s *Socket, after Snapshot, closed bool) {
 	// A connection also ends CLOSED without a reset (this side shut down
 	// first, then the peer closed); only a reset leaves an error pending,
 	// which poll shows without taking it.
-	d.ResetPending = d.Over && Read(s).Error
+	d.ResetPending = d.Over && errorPending(s.FD)
+}
+
+// errorPending says whether an error waits for the socket's next call to
+// report it (poll's POLLERR), without taking it.
+func errorPending(fd int) bool {
+	fds := []unix.PollFd{{Fd: int32(fd)}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n > 0 && fds[0].Revents&unix.POLLERR != 0
 }
 
 // buffer is the lab's receive buffer, at least n bytes long. It grows to
