@@ -84,11 +84,11 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 	if err != nil {
 		return nil, err
 	}
-	if flags["all"] != "" {
+	if flags.has("all") {
 		if len(args) > 1 {
 			return nil, usageErr(name + " --all reads in 64 KiB pieces and takes no buffer size")
 		}
-		return l.receiveAll(s, name, p, flags["hex"] != "")
+		return l.receiveAll(s, name, p, flags.has("hex"))
 	}
 	before := l.look(s)
 	call := name + "(" + strconv.Itoa(s.FD) + ", " + strconv.Itoa(data.BufSize) + ")"
@@ -135,7 +135,7 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 			sender = addrPortOf(from)
 			result += "  from " + sender.String()
 		}
-		report := &Report{Call: result, Data: got, Hex: flags["hex"] != ""}
+		report := &Report{Call: result, Data: got, Hex: flags.has("hex")}
 		if l.CallsOnly {
 			return report, nil
 		}

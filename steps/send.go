@@ -147,7 +147,8 @@ func (l *Lab) sendBytesFlag(ctx context.Context, s *Socket, args []string) (*Rep
 	if len(rest) > 0 {
 		return nil, usageErr("send --bytes N sends N bytes of a pattern and takes no text")
 	}
-	n, err := parseSize(flags["bytes"])
+	bytesFlag, _ := flags.get("bytes")
+	n, err := parseSize(bytesFlag)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +174,7 @@ func takeSendTimeout(args []string) (text []string, timeout time.Duration, err e
 	if !given {
 		return args, 0, nil
 	}
-	timeout, err = flagSet{"timeout": value}.timeout()
+	timeout, err = parseTimeout(value)
 	return args, timeout, err
 }
 

@@ -70,14 +70,17 @@ func (l *Lab) tell(r *Report, p *Prose, data any) *Report {
 	return r
 }
 
-// flagSet is what a step's --flags were set to.
-type flagSet map[string]string
+// flagSet is what a step's --flags were set to, in the order given. A
+// step knows at most three flags, so a list is quicker than a map.
+type flagSet []flagValue
+
+type flagValue struct{ name, value string }
 
 // takeFlags removes the --flags a step knows from args. valued says which
 // flags take a value (--timeout 5s); the others are switches (--hex).
 // Unknown flags are an error, so a typo is never taken as text.
 func takeFlags(args []string, valued, switches []string) ([]string, flagSet, error) {
-	var flags flagSet // nil until a flag is given: most commands give none
+	var flags flagSet
 	rest := make([]string, 0, len(args))
 	for i := 0; i < len(args); i++ {
 		a := args[i]
@@ -88,14 +91,14 @@ func takeFlags(args []string, valued, switches []string) ([]string, flagSet, err
 		name, value, hasValue := strings.Cut(a[2:], "=")
 		switch {
 		case contains(valued, name) && hasValue:
-			flags = flags.with(name, value)
+			flags = append(flags, flagValue{name, value})
 		case contains(valued, name) && i+1 < len(args):
-			flags = flags.with(name, args[i+1])
+			flags = append(flags, flagValue{name, args[i+1]})
 			i++
 		case contains(valued, name):
 			return nil, nil, usageErr(fmt.Sprintf("--%s needs a value", name))
 		case contains(switches, name) && !hasValue:
-			flags = flags.with(name, "on")
+			flags = append(flags, flagValue{name: name})
 		default:
 			known := append(append([]string{}, valued...), switches...)
 			if len(known) == 0 {
@@ -107,13 +110,21 @@ func takeFlags(args []string, valued, switches []string) ([]string, flagSet, err
 	return rest, flags, nil
 }
 
-// with sets a flag, making the set if it is nil.
-func (f flagSet) with(name, value string) flagSet {
-	if f == nil {
-		f = flagSet{}
+// get is the value of a flag, and whether it was given; the last one
+// given counts.
+func (f flagSet) get(name string) (value string, given bool) {
+	for i := len(f) - 1; i >= 0; i-- {
+		if f[i].name == name {
+			return f[i].value, true
+		}
 	}
-	f[name] = value
-	return f
+	return "", false
+}
+
+// has says whether a switch (--hex) was given.
+func (f flagSet) has(name string) bool {
+	_, given := f.get(name)
+	return given
 }
 
 func contains(list []string, s string) bool {
@@ -127,10 +138,15 @@ func contains(list []string, s string) bool {
 
 // timeout reads --timeout; zero means wait as long as it takes.
 func (f flagSet) timeout() (time.Duration, error) {
-	v, ok := f["timeout"]
-	if !ok {
+	v, given := f.get("timeout")
+	if !given {
 		return 0, nil
 	}
+	return parseTimeout(v)
+}
+
+// parseTimeout reads the value of a --timeout.
+func parseTimeout(v string) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
 		return 0, usageErr(fmt.Sprintf("--timeout takes a duration such as 5s, 500ms or 2m, not %q", v))
