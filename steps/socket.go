@@ -30,6 +30,7 @@ type socketData struct {
 	KindConst       string // SOCK_STREAM
 	Count           int    // sockets now live
 	Client          bool   // its name says it will be a client
+	Loopback        string // this machine's address in the socket's family
 }
 
 func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
@@ -69,7 +70,7 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 		typ = unix.SOCK_DGRAM
 	}
 	data := socketData{Name: name, Py: name, Family: family.String(), Kind: kind.String(),
-		FamilyConst: family.Constant(), KindConst: kind.Constant()}
+		FamilyConst: family.Constant(), KindConst: kind.Constant(), Loopback: family.loopback().String()}
 	if name == "" {
 		data.Py = "s"
 	}
