@@ -27,7 +27,7 @@ func TestConnectionEndings(t *testing.T) {
 			name:  "send after the peer closed: its kernel resets",
 			setup: func(t *testing.T, l *Lab) { run(t, l, "close", "client") },
 			step:  []string{"send", "conn", "bye"},
-			says:  []string{"had closed its socket", "reset (RST)", "CLOSED", "send still returned 3", "recv on conn (fd", "returns 0 bytes", "EPIPE"},
+			says:  []string{"But client had closed its socket", "reset (RST)", "CLOSED", "send still returned 3", "recv on conn (fd", "returns 0 bytes", "EPIPE"},
 			not:   []string{"not acknowledged", "ECONNRESET"},
 			next:  "close conn",
 			then: func(t *testing.T, l *Lab) {
@@ -103,6 +103,68 @@ func TestConnectionEndings(t *testing.T) {
 			},
 		},
 		{
+			name:  "shutdown read alone: the peer can still send",
+			setup: func(t *testing.T, l *Lab) {},
+			step:  []string{"shutdown", "conn", "read"},
+			says:  []string{"still accepted and can still be read", "ESTABLISHED"},
+			not:   []string{"reset", "both directions"},
+			next:  "close conn",
+			then: func(t *testing.T, l *Lab) {
+				run(t, l, "send", "client", "more")
+				wantRecv(t, l, "more")
+			},
+		},
+		{
+			name:  "shutdown both: data from the peer resets",
+			setup: func(t *testing.T, l *Lab) {},
+			step:  []string{"shutdown", "conn", "both"},
+			says:  []string{"If the peer sends more data, Linux answers it with a reset (RST)", "next call on conn (fd", "ECONNRESET"},
+			next:  "close conn",
+			then:  peerSendsAfterBothShut,
+		},
+		{
+			name:  "shutdown read after write: both are shut",
+			setup: func(t *testing.T, l *Lab) { run(t, l, "shutdown", "conn", "write") },
+			step:  []string{"shutdown", "conn", "read"},
+			says:  []string{"had shut down writing before, so both directions are now shut", "reset (RST)", "ECONNRESET"},
+			not:   []string{"still accepted"},
+			next:  "close conn",
+			then:  peerSendsAfterBothShut,
+		},
+		{
+			name:  "shutdown write after read: both are shut",
+			setup: func(t *testing.T, l *Lab) { run(t, l, "shutdown", "conn", "read") },
+			step:  []string{"shutdown", "conn", "write"},
+			says:  []string{"had shut down reading before, so both directions are now shut", "reset (RST)", "ECONNRESET"},
+			not:   []string{"can still receive", "can still send back"},
+			next:  "close conn",
+			then:  peerSendsAfterBothShut,
+		},
+		{
+			name:  "recv after shutting down both",
+			setup: func(t *testing.T, l *Lab) { run(t, l, "shutdown", "conn", "both") },
+			step:  []string{"recv", "conn"},
+			says:  []string{"= 0", "SHUT_RD", "shut down writing too", "reset (RST)", "ECONNRESET"},
+			not:   []string{"still arrive"},
+			next:  "close conn",
+			then:  peerSendsAfterBothShut,
+		},
+		{
+			name:  "send to a socket that shut down both directions",
+			setup: func(t *testing.T, l *Lab) { run(t, l, "shutdown", "conn", "both") },
+			step:  []string{"send", "client", "more"},
+			says:  []string{"conn (fd", "had shut down both directions", "reset (RST)", "over for conn", "recv on client (fd", "EPIPE"},
+			not:   []string{"closed its socket"},
+			next:  "close client",
+			then: func(t *testing.T, l *Lab) {
+				refused(t, l, unix.ECONNRESET, "recv", "conn", "--timeout", "1s")
+				if got := run(t, l, "recv", "client").Call; !strings.HasSuffix(got, "= 0") {
+					t.Errorf("recv client: got %q, want 0 bytes", got)
+				}
+				refused(t, l, unix.EPIPE, "send", "client", "again")
+			},
+		},
+		{
 			name: "recv of bytes that came before a reset",
 			setup: func(t *testing.T, l *Lab) {
 				run(t, l, "send", "conn", "never read")
@@ -123,7 +185,12 @@ func TestConnectionEndings(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newLab(t)
 			pair(t, l, families[0])
-			client := Read(sock(t, l, "client")).Local.String()
+			// Where each end's bytes go: the address of the other end.
+			other := map[string]string{"client": "conn", "conn": "client"}
+			address := map[string]string{}
+			for name := range other {
+				address[name] = Read(sock(t, l, name)).Local.String()
+			}
 			tt.setup(t, l)
 			rep := run(t, l, tt.step[0], tt.step[1:]...)
 			got := rep.Call + "\n" + rep.Says
@@ -137,11 +204,11 @@ func TestConnectionEndings(t *testing.T) {
 					t.Errorf("got %q, want no %q in it", got, bad)
 				}
 			}
-			if strings.Contains(rep.Says, "reset (RST)") && tt.step[0] == "send" {
-				if !strings.Contains(rep.Says, client) {
-					t.Errorf("got %q, want it to name the peer the bytes went to, %s", rep.Says, client)
+			if sender := tt.step[1]; strings.Contains(rep.Says, "reset (RST)") && tt.step[0] == "send" {
+				if peer := address[other[sender]]; !strings.Contains(rep.Says, peer) {
+					t.Errorf("got %q, want it to name the peer the bytes went to, %s", rep.Says, peer)
 				}
-				if n := len(rep.Packets); n != 2 || rep.Packets[1].What != "RST" || rep.Packets[1].To != "conn" {
+				if n := len(rep.Packets); n != 2 || rep.Packets[1].What != "RST" || rep.Packets[1].To != sender {
 					t.Errorf("got packets %+v, want the bytes and the RST that answered them", rep.Packets)
 				}
 			}
@@ -240,4 +307,15 @@ func TestAbortiveClose(t *testing.T) {
 		}
 		refused(t, l, unix.ECONNRESET, "recv", "conn", "--timeout", "1s")
 	})
+}
+
+// peerSendsAfterBothShut makes the calls the narration of a socket that
+// has shut down both directions speaks of: the peer sends, Linux resets,
+// and conn's next call fails with ECONNRESET, which it explains.
+func peerSendsAfterBothShut(t *testing.T, l *Lab) {
+	run(t, l, "send", "client", "more")
+	rep := refused(t, l, unix.ECONNRESET, "recv", "conn", "--timeout", "1s")
+	if want := "had shut down both directions"; !strings.Contains(rep.Failure.ForStep, want) {
+		t.Errorf("recv conn: got %q, want it to say %q", rep.Failure.ForStep, want)
+	}
 }

@@ -85,6 +85,10 @@ type Socket struct {
 	Kind   Kind
 	// AcceptedFrom names the listener this socket came from, or "".
 	AcceptedFrom string
+	// shutRead and shutWrite say which directions the shutdown step has
+	// shut: the kernel shows a read side shut down, but not whether this
+	// side or the peer's FIN did it once the connection is gone.
+	shutRead, shutWrite bool
 
 	label string // Label, made once the lab has named the socket
 }

@@ -56,6 +56,7 @@ type recvData struct {
 	ResetPending    bool // and the reset's error has not been reported by a call yet
 	ShutRead        bool // 0 bytes because this side shut down reading, not the peer's FIN
 	ShutWrite       bool // this side has shut down writing (FIN_WAIT1 or FIN_WAIT2): it can only read
+	ShutBoth        bool // the shutdown step shut both directions of this socket
 }
 
 // receive is recv and recvfrom: they differ only in what they tell.
@@ -68,7 +69,8 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 	if err != nil {
 		return nil, err
 	}
-	data := recvData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, BufSize: DefaultBufSize, Datagram: s.Kind == Datagram}
+	data := recvData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, BufSize: DefaultBufSize, Datagram: s.Kind == Datagram,
+		ShutBoth: s.shutRead && s.shutWrite}
 	switch len(args) {
 	case 1:
 	case 2:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +44,9 @@ type sendData struct {
 	Partial         bool   // a non-blocking send took only part
 	Reset           bool   // the peer's kernel answered the bytes with a reset (RST)
 	PeerHadClosed   bool   // and the peer's FIN had come before: the socket was CLOSE_WAIT
+	ShutPeer        string // the session's socket there, which had shut down both directions
+	ClosedPeer      string // or the name of the session's socket there, which had closed
+	ShutBoth        bool   // this socket had shut down both directions
 	Unread          int    // bytes still in the receive queue after the call
 	AutoBound       bool   // the socket had no address and the kernel gave it one
 	Local           string // the address it has now
@@ -70,7 +74,8 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	msg := []byte(strings.Join(text, " "))
 	before := l.look(s)
-	data := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: len(msg), Datagram: s.Kind == Datagram}
+	data := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: len(msg), Datagram: s.Kind == Datagram,
+		ShutBoth: s.shutRead && s.shutWrite}
 	if !l.CallsOnly {
 		data.Text, data.PyBytes, data.GoText = Printable(msg), pyBytes(msg), strconv.QuoteToASCII(string(msg))
 	}
@@ -122,6 +127,14 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		snap := l.look(peer)
 		data.PeerLabel, data.PeerName, data.PeerRecvQ = peer.Label(), peer.Name, snap.RecvQ
 		report.State = append(report.State, Change{Who: peer.Label(), After: queues(snap)})
+	}
+	if data.Reset {
+		if shut := l.shutPeer(s, before.Remote); shut != nil {
+			peer, data.ShutPeer = shut, shut.Label() // the diagram's RST comes from it
+			report.State = append(report.State, Change{Who: shut.Label(), After: Read(shut).Summary(shut.Kind)})
+		} else {
+			data.ClosedPeer, _ = l.endedPeer(before)
+		}
 	}
 	if sent > 0 && ends.Connected() {
 		what := fmt.Sprintf("%d bytes", sent)
@@ -227,6 +240,25 @@ func (l *Lab) peerOf(s *Socket, snap Snapshot) *Socket {
 			continue
 		}
 		if local, err := sockName(t.FD); err == nil && sameEnd(local, snap.Remote) {
+			return t
+		}
+	}
+	return nil
+}
+
+// shutPeer finds, after a reset, the session's socket at the other end if
+// it had shut down both directions, which is why its kernel reset the
+// connection when data came. It keeps its address but has no connection
+// any more, so peerOf, which asks for its peer, cannot find it.
+func (l *Lab) shutPeer(s *Socket, remote netip.AddrPort) *Socket {
+	for _, t := range l.Sockets() {
+		if t == s || t.Kind != Stream {
+			continue
+		}
+		if !t.shutRead || !t.shutWrite {
+			continue
+		}
+		if local, err := sockName(t.FD); err == nil && sameEnd(local, remote) {
 			return t
 		}
 	}

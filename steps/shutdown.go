@@ -30,6 +30,9 @@ type shutdownData struct {
 	PeerLabel       string
 	PeerState       string
 	Datagram        bool
+	// ResetOnData: both directions are now shut while the peer may still
+	// send, and Linux answers what it sends with a reset.
+	ResetOnData bool
 }
 
 var shutdownHow = map[string]struct {
@@ -62,6 +65,12 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	after := Read(s)
 	data.After = after.StateWord(s.Kind)
+	s.shutRead = s.shutRead || how.value != unix.SHUT_WR
+	s.shutWrite = s.shutWrite || how.value != unix.SHUT_RD
+	// In FIN_WAIT1 and FIN_WAIT2 the peer has not closed, and Linux resets
+	// a connection whose reading is shut when data comes (RFC 1122; the
+	// kernel counts it as TCPAbortOnData).
+	data.ResetOnData = s.Kind == Stream && s.shutRead && (after.State == FinWait1 || after.State == FinWait2)
 	report := &Report{
 		Call:  call + " = 0",
 		State: []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
