@@ -25,6 +25,9 @@ type seen struct {
 	queue, recvQ int
 	state        steps.TCPState
 	peerClosed   bool
+	// bothShut: this side had shut down reading and writing while the
+	// peer had not closed, so Linux resets the connection if data comes.
+	bothShut bool
 }
 
 func newWatcher() *watcher { return &watcher{seen: map[*steps.Socket]seen{}} }
@@ -53,7 +56,10 @@ func (w *watcher) check(lab *steps.Lab) []string {
 
 func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 	was, known := w.seen[sock]
-	now := seen{queue: snap.AcceptQueue, recvQ: snap.RecvQ, state: snap.State, peerClosed: snap.PeerClosed()}
+	now := seen{queue: snap.AcceptQueue, recvQ: snap.RecvQ, state: snap.State, peerClosed: snap.PeerClosed(),
+		// In FIN_WAIT1 and FIN_WAIT2 no FIN has come from the peer, so a
+		// read side shut down is this side's own SHUT_RD.
+		bothShut: snap.ReadShut && (snap.State == steps.FinWait1 || snap.State == steps.FinWait2)}
 	w.seen[sock] = now
 	if !known {
 		was = seen{state: snap.State}
@@ -84,6 +90,8 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 		// error, both sides closed, or a call has reported the reset
 		// already: either way nothing more will come.
 		switch {
+		case snap.Error && was.bothShut:
+			say("the connection was reset (RST): this side had shut down both directions, and Linux resets such a connection when the peer sends more (or the peer aborted); the next call on it fails with ECONNRESET, after that recv %s returns 0 bytes and send fails with EPIPE", sock.Name)
 		case snap.Error && was.peerClosed:
 			say("the peer's kernel answered with a reset (RST): the connection is over; recv %s returns what is queued, then 0 bytes, and send fails with EPIPE", sock.Name)
 		case snap.Error:

@@ -50,6 +50,12 @@ func TestNoticesOfAnEnd(t *testing.T) {
 			then:   []string{"recv conn", `"hi"`, "recv conn", "ECONNRESET", "recv conn", "= 0", "send conn x", "EPIPE"},
 		},
 		{
+			name:   "this side shut down both directions, then the peer sent more",
+			lines:  []string{"shutdown conn both", "send client more"},
+			notice: "the connection was reset (RST): this side had shut down both directions, and Linux resets such a connection when the peer sends more",
+			then:   []string{"recv conn", "ECONNRESET", "recv conn", "= 0", "send conn x", "EPIPE"},
+		},
+		{
 			name:   "this side shut down writing, then the peer closed",
 			lines:  []string{"shutdown conn write", "close client"},
 			notice: "the connection is over (CLOSED): recv conn returns 0 bytes once what is queued is read, and send fails with EPIPE",
