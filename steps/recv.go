@@ -57,6 +57,7 @@ type recvData struct {
 	ShutRead        bool // 0 bytes because this side shut down reading, not the peer's FIN
 	ShutWrite       bool // this side has shut down writing (FIN_WAIT1 or FIN_WAIT2): it can only read
 	ShutBoth        bool // the shutdown step shut both directions of this socket
+	NonBlock        bool // non-blocking (O_NONBLOCK), and nothing was there: the call did not wait
 }
 
 // receive is recv and recvfrom: they differ only in what they tell.
@@ -111,7 +112,7 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 			stop, waited, err := l.wait(ctx, s, unix.POLLIN, timeout, call, what)
 			switch {
 			case errors.Is(err, errNonBlocking):
-				waits = false // the call returns EAGAIN
+				waits, data.NonBlock = false, true // the call returns EAGAIN
 			case err != nil:
 				return p.refused(call, err, data), nil
 			case stop != nil:

@@ -267,3 +267,26 @@ func TestNonBlockingNeverWaits(t *testing.T) {
 		}
 	}
 }
+
+// TestEAGAINSaysWhy makes accept and recv fail with EAGAIN in both ways
+// the kernel has: a non-blocking socket with nothing ready, and a blocking
+// one whose SO_RCVTIMEO passes. The report gives the one that happened.
+func TestEAGAINSaysWhy(t *testing.T) {
+	for _, tt := range []struct{ name, socket string }{{"accept", "server"}, {"recv", "conn"}} {
+		for _, how := range [][]string{{"nonblock", "on"}, {"SO_RCVTIMEO", "50ms"}} {
+			t.Run(tt.name+" "+how[0], func(t *testing.T) {
+				l := newLab(t)
+				pair(t, l, families[0])
+				run(t, l, "option", tt.socket, how[0], how[1])
+				rep := refused(t, l, unix.EAGAIN, tt.name, tt.socket)
+				says, other := "non-blocking", "SO_RCVTIMEO"
+				if how[0] == "SO_RCVTIMEO" {
+					says, other = other, says
+				}
+				if !strings.Contains(rep.Failure.ForStep, says) || strings.Contains(rep.Failure.ForStep, other) {
+					t.Errorf("got %q, want %s and no %s", rep.Failure.ForStep, says, other)
+				}
+			})
+		}
+	}
+}
