@@ -106,8 +106,13 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 	for {
 		if waits {
 			what := "data"
-			if before.Connected() {
+			switch {
+			case before.Connected():
 				what = "data from " + before.Remote.String()
+			case s.Kind == Datagram && before.FromKernel && !before.Bound():
+				// Linux gives a UDP socket an address when it sends or
+				// connects, never when it receives.
+				what = "data (none can come: the socket has no address; bind it first)"
 			}
 			stop, waited, err := l.wait(ctx, s, unix.POLLIN, timeout, call, what)
 			switch {

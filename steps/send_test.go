@@ -1,6 +1,8 @@
 package steps
 
 import (
+	"fmt"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -39,4 +41,51 @@ func TestEmptySend(t *testing.T) {
 			t.Errorf("recv a: got %q, want the empty datagram", got.Call)
 		}
 	})
+}
+
+// TestDatagramWords checks sentences about single datagrams: a byte is
+// one byte, and a recv on a UDP socket with no address, which nothing can
+// reach, says so while it waits.
+func TestDatagramWords(t *testing.T) {
+	l := newLab(t)
+	told := countWaiting(t, l)
+	run(t, l, "socket", "udp", "as", "a")
+	run(t, l, "bind", "a", "127.0.0.1", "0")
+	run(t, l, "socket", "udp", "as", "b")
+	port := portOf(t, l, "a")
+	var said []*Report
+	var bound netip.AddrPort // b's address once sendto has bound it
+	for _, tt := range []struct {
+		step []string
+		says string
+	}{
+		{[]string{"sendto", "b", "127.0.0.1", port, "x"}, "one datagram of 1 byte to"},
+		{[]string{"recvfrom", "a"}, ""},
+		{[]string{"connect", "b", "127.0.0.1", port}, ""},
+		{[]string{"send", "b", "y"}, "sent 1 byte as one datagram"},
+	} {
+		rep := run(t, l, tt.step[0], tt.step[1:]...)
+		if !strings.Contains(rep.Says, tt.says) {
+			t.Errorf("%s: got %q, want %q", tt.step, rep.Says, tt.says)
+		}
+		said = append(said, rep)
+		if len(said) == 1 {
+			bound = Read(sock(t, l, "b")).Local
+		}
+	}
+	// b was bound to every interface (0.0.0.0) and a port: what the
+	// receiver sees is that port, from the address the route chose.
+	if want := fmt.Sprintf("bound it to %s: the receiver sees that port as the sender's", bound); !strings.Contains(said[0].Says, want) {
+		t.Errorf("sendto: got %q, want %q", said[0].Says, want)
+	}
+	if want := fmt.Sprintf("from 127.0.0.1:%d", bound.Port()); !strings.HasSuffix(said[1].Call, want) {
+		t.Errorf("recvfrom: got %q, want it to end %q", said[1].Call, want)
+	}
+	run(t, l, "socket", "udp", "as", "unbound")
+	if rep, err := try(t, l, "recv", "unbound", "--timeout", "50ms"); err != nil || !rep.Stopped {
+		t.Fatalf("recv on a socket with no address: got %v, want it to wait until its timeout", err)
+	}
+	if want := "none can come: the socket has no address"; len(*told) != 1 || !strings.Contains((*told)[0], want) {
+		t.Errorf("got waiting %q, want %q", *told, want)
+	}
 }
