@@ -64,7 +64,7 @@ var (
 	milliseconds = regexp.MustCompile(`\d+(\.\d+)? ms\b`)
 	seconds      = regexp.MustCompile(`\d+\.\d s\b`)
 	padding      = regexp.MustCompile(` {2,}(handshake|waited) `)
-	finWait      = regexp.MustCompile(`FIN_WAIT[12](: the FIN is on its way and not yet acknowledged|: the peer has acknowledged the FIN, and this side waits for the peer's own close)?`)
+	finWait      = regexp.MustCompile(`FIN_WAIT[12](: the FIN is not acknowledged yet, because it is still on its way or because the peer's kernel holds its ACK back for a moment \(a delayed ACK, tens of milliseconds\)|: the peer has acknowledged the FIN, and this side waits for the peer's own close)?`)
 )
 
 // normalise replaces what differs from run to run: fd numbers (renumbered

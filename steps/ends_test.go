@@ -2,7 +2,9 @@ package steps
 
 import (
 	"reflect"
+	"strings"
 	"testing"
+	"time"
 )
 
 // lastPackets are the packets of the history's latest call.
@@ -94,5 +96,37 @@ func TestOneFINAfterShutdown(t *testing.T) {
 		if got := lastPackets(l); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("%s %q: got %q, want %q", tt.step.Name, tt.args, got, tt.want)
 		}
+	}
+}
+
+// TestFinWait1IsTheDelayedACK checks close's explanation of FIN_WAIT1 on
+// loopback: after some traffic, the peer's kernel holds back its ACK of
+// the FIN, and the connection moves on to FIN_WAIT2 by itself, while the
+// peer makes no call at all.
+func TestFinWait1IsTheDelayedACK(t *testing.T) {
+	l := newLab(t)
+	pair(t, l, families[0])
+	run(t, l, "send", "client", "hi")
+	run(t, l, "recv", "conn")
+	client := Read(sock(t, l, "client"))
+	rep := run(t, l, "close", "client")
+	state, _ := ConnectionState(client.Local, client.Remote)
+	if !strings.Contains(rep.Says, "now "+state.String()) {
+		t.Fatalf("close said %q, but the kernel has the connection %s", rep.Says, state)
+	}
+	if state != FinWait1 {
+		t.Logf("the ACK of the FIN came within the call (%s): nothing to wait for", state)
+		return
+	}
+	if want := "delayed ACK"; !strings.Contains(rep.Says, want) {
+		t.Errorf("got %q, want %q", rep.Says, want)
+	}
+	deadline := time.Now().Add(time.Second)
+	for state == FinWait1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+		state, _ = ConnectionState(client.Local, client.Remote)
+	}
+	if state != FinWait2 {
+		t.Errorf("a second after close, with the peer doing nothing: got %s, want FIN_WAIT2", state)
 	}
 }
