@@ -252,10 +252,7 @@ func (l *Lab) peerOf(s *Socket, snap Snapshot) *Socket {
 // any more, so peerOf, which asks for its peer, cannot find it.
 func (l *Lab) shutPeer(s *Socket, remote netip.AddrPort) *Socket {
 	for _, t := range l.Sockets() {
-		if t == s || t.Kind != Stream {
-			continue
-		}
-		if !t.shutRead || !t.shutWrite {
+		if t == s || t.Kind != Stream || !t.shutRead || !t.shutWrite {
 			continue
 		}
 		if local, err := sockName(t.FD); err == nil && sameEnd(local, remote) {
