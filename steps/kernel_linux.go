@@ -34,6 +34,12 @@ func readState(s *Socket) Snapshot {
 	inq, errIn := unix.IoctlGetInt(s.FD, unix.SIOCINQ)
 	outq, errOut := unix.IoctlGetInt(s.FD, unix.SIOCOUTQ)
 	if errIn == nil && errOut == nil {
+		if snap.State == Closed && s.Kind == Stream {
+			// A CLOSED TCP socket sends nothing: a reset or a stopped
+			// connect has thrown its send queue away, yet SIOCOUTQ, which
+			// subtracts sequence numbers, still counts the bytes it held.
+			outq = 0
+		}
 		snap.RecvQ, snap.SendQ, snap.QueuesKnown = inq, outq, true
 	}
 	return snap
