@@ -43,7 +43,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 	}
 	tw.Flush()
 	if listeners {
-		b.WriteString(s.render.st.dim("  LISTEN n/m: n connections wait in the accept queue, of at most m.") + "\n")
+		b.WriteString(s.render.st.dim("  LISTEN n/m: n connections wait in the accept queue; m is the backlog, and Linux lets m+1 wait.") + "\n")
 	}
 	if datagrams {
 		b.WriteString(s.render.st.dim("  For UDP, RECV-Q is the size of the next datagram only: Linux reports no more.") + "\n")
@@ -124,7 +124,9 @@ func runShow(s *Session, _ context.Context, args []string) error {
 			for _, p := range peers {
 				who = append(who, p.String())
 			}
-			queue += ": " + strings.Join(who, ", ")
+			// /proc/net/tcp lists them in the order of its hash table,
+			// which says nothing of the order accept takes them in.
+			queue += ", from " + strings.Join(who, ", ") + " (in no particular order)"
 		}
 		r.labelled(&b, "", queue)
 	} else if snap.QueuesKnown && sock.Kind == steps.Datagram {
