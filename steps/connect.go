@@ -40,8 +40,10 @@ type connectData struct {
 	ConnTaken       bool // the name conn is in use, so accept should not take it
 	Queue, Backlog  int
 	Datagram        bool
-	InProgress      bool // non-blocking: the handshake continues
-	DoneAlready     bool // and yet it was over when the state was read (loopback is that fast)
+	InProgress      bool   // non-blocking: the handshake continues
+	DoneAlready     bool   // and yet it was over when the state was read (loopback is that fast)
+	Unspecified     bool   // the host was 0.0.0.0 or ::, which Linux takes for this machine
+	Loopback        string // this machine's address, to write instead
 }
 
 func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
@@ -64,8 +66,8 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if everyInterface(args[1]) {
-		return nil, usageErr(fmt.Sprintf("connect needs the server's address; %q means every interface, which only bind understands: use %s for this machine", args[1], loopback(s.Family)))
+	if host := args[1]; host == "" || host == "*" || host == "any" {
+		return nil, usageErr(fmt.Sprintf("connect needs the server's address; %q is bind's word for every interface: use %s for this machine", host, loopback(s.Family)))
 	}
 	addr, resolved, err := resolveHost(args[1], s.Family)
 	if err != nil {
@@ -103,6 +105,12 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	after := l.look(s)
 	data.Local, data.LocalPort, data.Took = after.Local.String(), int(after.Local.Port()), ms(took)
+	if addr.IsUnspecified() && after.Connected() {
+		// Linux takes 0.0.0.0 or :: to mean this machine: the peer is
+		// the loopback address, and that is where the connection goes.
+		remote = after.Remote
+		data.Unspecified, data.Remote, data.Loopback = true, remote.String(), loopback(s.Family)
+	}
 	data.DoneAlready = data.InProgress && after.FromKernel && after.State == Established
 	report := &Report{
 		Call:   call + " = 0",

@@ -56,3 +56,36 @@ func TestNonBlockingConnect(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectToEveryInterface connects to 0.0.0.0 and to ::, which Linux
+// takes for this machine, as Python's connect does here: the call is made,
+// and the report names the peer the kernel connected to, loopback, and
+// says what to write instead.
+func TestConnectToEveryInterface(t *testing.T) {
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			port := listener(t, l, f, "server")
+			run(t, l, "socket", "tcp", f.name, "as", "client")
+			every := "0.0.0.0"
+			if f.name == "ipv6" {
+				every = "::"
+			}
+			rep := run(t, l, "connect", "client", every, port)
+			peer := Read(sock(t, l, "client")).Remote
+			if want := f.loopback; peer.Addr().String() != want {
+				t.Fatalf("the kernel connected client to %s, want %s", peer, want)
+			}
+			for _, want := range []string{every + " names no machine", "the peer is " + peer.String(), "write " + f.loopback, "connected from"} {
+				if !strings.Contains(rep.Says, want) {
+					t.Errorf("got %q, want %q", rep.Says, want)
+				}
+			}
+		})
+	}
+	l := newLab(t)
+	run(t, l, "socket", "as", "client")
+	if _, err := try(t, l, "connect", "client", "any", "8081"); err == nil {
+		t.Error(`connect to "any", bind's word for every interface: got no usage error`)
+	}
+}
