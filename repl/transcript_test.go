@@ -64,11 +64,16 @@ var (
 	milliseconds = regexp.MustCompile(`\d+(\.\d+)? ms\b`)
 	seconds      = regexp.MustCompile(`\d+\.\d s\b`)
 	padding      = regexp.MustCompile(` {2,}(handshake|waited) `)
-	finWait      = regexp.MustCompile(`FIN_WAIT[12](: the FIN is not acknowledged yet, because it is still on its way or because the peer's kernel holds its ACK back for a moment \(a delayed ACK, tens of milliseconds\)|: the peer has acknowledged the FIN, and this side waits for the peer's own close)?`)
+	// A table's first column is as wide as its widest socket label, and
+	// the labels' fd numbers have one digit or two depending on what else
+	// the test process has open.
+	labelColumn = regexp.MustCompile(`(\(fd F\d+\)|SOCKET) {2,}`)
+	finWait     = regexp.MustCompile(`FIN_WAIT[12](: the FIN is not acknowledged yet, because it is still on its way or because the peer's kernel holds its ACK back for a moment \(a delayed ACK, tens of milliseconds\)|: the peer has acknowledged the FIN, and this side waits for the peer's own close)?`)
 )
 
 // normalise replaces what differs from run to run: fd numbers (renumbered
-// in order of appearance), the test's port, ephemeral ports, timings, and
+// in order of appearance) and the width of a table's column of them, the
+// test's port, ephemeral ports, timings, and
 // whether the peer's delayed ACK of a FIN had come back yet (FIN_WAIT1 or
 // FIN_WAIT2, a real race on loopback).
 func normalise(out string, port int) string {
@@ -92,6 +97,7 @@ func normalise(out string, port int) string {
 		out = regexp.MustCompile(`\b`+m[3]+`\b`).ReplaceAllString(out, "EPH")
 	}
 	out = padding.ReplaceAllString(out, "  $1 ")
+	out = labelColumn.ReplaceAllString(out, "$1  ")
 	out = milliseconds.ReplaceAllString(out, "T ms")
 	out = seconds.ReplaceAllString(out, "T s")
 	out = finWait.ReplaceAllString(out, "FIN_WAIT1|2")
