@@ -41,6 +41,8 @@ type closeData struct {
 	Unread          int    // bytes in the receive queue that nobody read
 	Connected       bool   // it had a TCP connection
 	Abort           bool   // SO_LINGER on with 0 seconds: close resets the connection
+	Linger          int    // SO_LINGER's seconds, when it is on: close waits for the FIN's ACK
+	LingerRanOut    bool   // and they passed before it came
 	KernelState     string // what the kernel keeps of the connection now, or ""
 	OtherEndState   string // the kernel's state of the peer's end, when it is on this machine
 	PeerLabel       string // the lab's socket at the other end, or ""
@@ -98,6 +100,9 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	if data.Connected && !l.CallsOnly {
 		linger, err := unix.GetsockoptLinger(s.FD, unix.SOL_SOCKET, unix.SO_LINGER)
 		data.Abort = err == nil && linger.Onoff != 0 && linger.Linger == 0
+		if err == nil && linger.Onoff != 0 {
+			data.Linger = int(linger.Linger)
+		}
 	}
 
 	l.mu.Lock()
@@ -122,6 +127,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	if data.Connected {
 		if st, ok := ConnectionState(before.Local, before.Remote); ok {
 			data.KernelState = st.String()
+			data.LingerRanOut = data.Linger > 0 && (st == FinWait1 || st == LastAck)
 			after += ", connection " + data.KernelState + " in the kernel"
 		} else {
 			after += ", connection gone"

@@ -130,3 +130,23 @@ func TestFinWait1IsTheDelayedACK(t *testing.T) {
 		t.Errorf("a second after close, with the peer doing nothing: got %s, want FIN_WAIT2", state)
 	}
 }
+
+// TestLingerWaitsForTheACK closes, after some traffic, a socket with
+// SO_LINGER on: where TestFinWait1IsTheDelayedACK finds FIN_WAIT1, close
+// now returns only once the peer's kernel has acknowledged the FIN, as
+// the report says.
+func TestLingerWaitsForTheACK(t *testing.T) {
+	l := newLab(t)
+	pair(t, l, families[0])
+	run(t, l, "option", "client", "SO_LINGER", "on", "2")
+	run(t, l, "send", "client", "hi")
+	run(t, l, "recv", "conn")
+	client := Read(sock(t, l, "client"))
+	rep := run(t, l, "close", "client")
+	if state, _ := ConnectionState(client.Local, client.Remote); state != FinWait2 {
+		t.Errorf("right after close with SO_LINGER on: got %s, want FIN_WAIT2", state)
+	}
+	if want := "SO_LINGER is on, so close waited for the peer to acknowledge"; !strings.Contains(rep.Says, want) {
+		t.Errorf("got %q, want %q", rep.Says, want)
+	}
+}
