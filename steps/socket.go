@@ -70,7 +70,7 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 		typ = unix.SOCK_DGRAM
 	}
 	data := socketData{Name: name, Py: name, Family: family.String(), Kind: kind.String(),
-		FamilyConst: family.Constant(), KindConst: kind.Constant(), Loopback: family.loopback().String()}
+		FamilyConst: family.Constant(), KindConst: kind.Constant(), Loopback: loopback(family)}
 	if name == "" {
 		data.Py = "s"
 	}
