@@ -42,14 +42,6 @@ func (f Family) domain() int {
 	return unix.AF_INET
 }
 
-// loopback is this machine's own address in the family: 127.0.0.1 or ::1.
-func (f Family) loopback() netip.Addr {
-	if f == IPv6 {
-		return netip.IPv6Loopback()
-	}
-	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
-}
-
 // Kind is the socket type: a byte stream (TCP) or datagrams (UDP).
 type Kind int
 
