@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 
@@ -43,6 +44,8 @@ type bindData struct {
 	Loopback        bool   // 127.0.0.1 or ::1
 	IPv6, V6Only    bool   // an IPv6 socket, and whether it refuses IPv4
 	Datagram        bool
+	Holder          string // the session's socket that holds the port, when bind fails for it
+	HolderHow       string // how it holds it: "it listens there"
 }
 
 func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
@@ -76,6 +79,11 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 	call := fmt.Sprintf("bind(%d, %s)", s.FD, ap)
 	if err := bindCall(s.FD, sockaddr(s.Family, ap)); err != nil {
 		data.Local = ap.String()
+		if errors.Is(err, unix.EADDRINUSE) {
+			if holder, snap, ok := l.portHolder(s, ap); ok {
+				data.Holder, data.HolderHow = holder.Label(), holds(holder, snap)
+			}
+		}
 		return bindProse.refused(call, err, data), nil
 	}
 	after := l.look(s)
@@ -97,4 +105,34 @@ func addressState(s *Socket, snap Snapshot) string {
 		local = snap.Local.String()
 	}
 	return fmt.Sprintf("%s, %s", snap.StateWord(s.Kind), local)
+}
+
+// portHolder finds the session's socket of the same kind that holds the
+// port at addr: bound to that address, or to every interface, or, when
+// addr is every interface, to any address.
+func (l *Lab) portHolder(s *Socket, addr netip.AddrPort) (*Socket, Snapshot, bool) {
+	for _, t := range l.Sockets() {
+		if t == s || t.Kind != s.Kind {
+			continue
+		}
+		snap := Read(t)
+		local := snap.Local
+		if local.Port() == addr.Port() && (local.Addr().IsUnspecified() || addr.Addr().IsUnspecified() || local.Addr().Unmap() == addr.Addr().Unmap()) {
+			return t, snap, true
+		}
+	}
+	return nil, Snapshot{}, false
+}
+
+// holds says how a socket holds its port, for bind's EADDRINUSE.
+func holds(s *Socket, snap Snapshot) string {
+	switch {
+	case s.Kind == Datagram:
+		return "it is bound there"
+	case snap.State == Listen:
+		return "it listens there"
+	case snap.Connected():
+		return "its connection uses that port (" + snap.State.String() + ")"
+	}
+	return "it is bound there, though it neither listens nor is connected"
 }
