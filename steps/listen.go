@@ -41,6 +41,9 @@ type listenData struct {
 	AutoBound       bool // the socket had no address, so the kernel chose one
 	Datagram        bool
 	ConnectHost     string // the host a client on this machine connects to
+	Again           bool   // it was listening already: only the backlog changed
+	OldBacklog      int    // the backlog it had then
+	Waiting         int    // connections in its queue now
 }
 
 func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
@@ -69,6 +72,7 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	after := l.look(s)
 	data.KernelBacklog, data.Local, data.Port = after.Backlog, after.Local.String(), int(after.Local.Port())
+	data.Again, data.OldBacklog, data.Waiting = before.State == Listen, before.Backlog, after.AcceptQueue
 	// The queue is full only when it holds more than the backlog
 	// (sk_acceptq_is_full), so one more connection than the backlog waits.
 	data.Room = after.Backlog + 1

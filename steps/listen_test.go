@@ -52,3 +52,24 @@ func TestListenRoom(t *testing.T) {
 		})
 	}
 }
+
+// TestListenAgain calls listen on a listener with two connections waiting:
+// only the backlog changes, and the two stay for accept, as the report
+// says.
+func TestListenAgain(t *testing.T) {
+	l := newLab(t)
+	port := listener(t, l, families[0], "server")
+	for _, name := range []string{"a", "b"} {
+		run(t, l, "socket", "as", name)
+		run(t, l, "connect", name, "127.0.0.1", port)
+	}
+	rep := run(t, l, "listen", "server", "1")
+	for _, want := range []string{"was listening already", "from 128 to 1", "The 2 connections in its queue stay"} {
+		if !strings.Contains(rep.Says, want) {
+			t.Errorf("got %q, want %q", rep.Says, want)
+		}
+	}
+	for _, name := range []string{"c1", "c2"} {
+		run(t, l, "accept", "server", "--timeout", "1s", "as", name)
+	}
+}
