@@ -47,6 +47,8 @@ type sendData struct {
 	ShutPeer        string // the session's socket there, which had shut down both directions
 	ClosedPeer      string // or the name of the session's socket there, which had closed
 	ShutBoth        bool   // this socket had shut down both directions
+	ShutWrite       bool   // this socket had shut down writing
+	Listening       bool   // a listener, which has no connection to send on
 	Unread          int    // bytes still in the receive queue after the call
 	AutoBound       bool   // the socket had no address and the kernel gave it one
 	Local           string // the address it has now
@@ -75,7 +77,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	msg := []byte(strings.Join(text, " "))
 	before := l.look(s)
 	data := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: len(msg), Datagram: s.Kind == Datagram,
-		ShutBoth: s.shutRead && s.shutWrite}
+		ShutBoth: s.shutRead && s.shutWrite, ShutWrite: s.shutWrite}
 	if !l.CallsOnly {
 		data.Text, data.PyBytes, data.GoText = Printable(msg), pyBytes(msg), strconv.QuoteToASCII(string(msg))
 	}
@@ -90,6 +92,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	if err != nil {
 		data.Text, data.PyBytes, data.GoText = Printable(msg), pyBytes(msg), strconv.QuoteToASCII(string(msg))
+		data.Listening = before.FromKernel && before.State == Listen
 		// The kernel binds an unbound socket before it looks for the
 		// peer, so even a refused send can leave it with an address.
 		after := readState(s)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestEmptySend sends 0 bytes: on TCP nothing goes to the peer, whose recv
@@ -87,5 +89,33 @@ func TestDatagramWords(t *testing.T) {
 	}
 	if want := "none can come: the socket has no address"; len(*told) != 1 || !strings.Contains((*told)[0], want) {
 		t.Errorf("got waiting %q, want %q", *told, want)
+	}
+}
+
+// TestEPIPESaysWhy sends where the kernel answers EPIPE, for each reason
+// the report can know, and wants that reason.
+func TestEPIPESaysWhy(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		setup []string
+		on    string
+		says  string
+	}{
+		{"a listener", nil, "server", "is a listening socket"},
+		{"after shutdown write", []string{"shutdown conn write"}, "conn", "has shut down writing (shutdown)"},
+		{"after the peer's reset was reported", []string{"close client", "send conn x", "recv conn"}, "conn", "its connection is over"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLab(t)
+			pair(t, l, families[0])
+			for _, line := range tt.setup {
+				words := strings.Fields(line)
+				try(t, l, words[0], words[1:]...)
+			}
+			rep := refused(t, l, unix.EPIPE, "send", tt.on, "more")
+			if !strings.Contains(rep.Failure.ForStep, tt.says) {
+				t.Errorf("got %q, want %q", rep.Failure.ForStep, tt.says)
+			}
+		})
 	}
 }
