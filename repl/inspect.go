@@ -136,7 +136,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 		}
 		r.labelled(&b, "queues", fmt.Sprintf("%s; send-q %d bytes not yet sent", next, snap.SendQ))
 	} else if snap.QueuesKnown {
-		r.labelled(&b, "queues", fmt.Sprintf("recv-q %d bytes not yet read by recv; send-q %d bytes not yet acknowledged by the peer", snap.RecvQ, snap.SendQ))
+		r.labelled(&b, "queues", fmt.Sprintf("recv-q %s not yet read by recv; send-q %s", bytesWord(snap.RecvQ), unacknowledged(snap)))
 	}
 	r.labelled(&b, "blocks?", wouldBlock(sock, snap))
 	switch {
@@ -170,4 +170,27 @@ func wouldBlock(sock *steps.Socket, snap steps.Snapshot) string {
 		return yesNo("recv", snap.Readable) + "   " + yesNo("send", snap.Writable)
 	}
 	return "not connected: accept, recv and send would fail at once"
+}
+
+// bytesWord is a count of bytes: "1 byte", "3 bytes".
+func bytesWord(n int) string {
+	if n == 1 {
+		return "1 byte"
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+// unacknowledged explains a TCP socket's send-q. Once this side has sent
+// its FIN (FIN_WAIT1, CLOSING, LAST_ACK), the kernel's count, like ss's
+// Send-Q, includes the FIN until the peer acknowledges it, since a FIN
+// takes one sequence number.
+func unacknowledged(snap steps.Snapshot) string {
+	finSent := snap.State == steps.FinWait1 || snap.State == steps.Closing || snap.State == steps.LastAck
+	if finSent && snap.SendQ > 0 {
+		if snap.SendQ == 1 {
+			return "1: the FIN, not yet acknowledged by the peer"
+		}
+		return fmt.Sprintf("%d: %s and the FIN, not yet acknowledged by the peer", snap.SendQ, bytesWord(snap.SendQ-1))
+	}
+	return bytesWord(snap.SendQ) + " not yet acknowledged by the peer"
 }

@@ -119,10 +119,7 @@ func (r *renderer) callLine(b *strings.Builder, rep *steps.Report) {
 // sends reaches the terminal unescaped.
 func (r *renderer) dataBlock(b *strings.Builder, data []byte, total int, hex bool) {
 	shown, _ := steps.Clip(data, MaxShownBytes)
-	head := fmt.Sprintf("%d bytes", total)
-	if total == 1 {
-		head = "1 byte"
-	}
+	head := bytesWord(total)
 	var lines []string
 	switch {
 	case hex:
