@@ -319,3 +319,31 @@ func peerSendsAfterBothShut(t *testing.T, l *Lab) {
 		t.Errorf("recv conn: got %q, want it to say %q", rep.Failure.ForStep, want)
 	}
 }
+
+// TestClosedListenerResetsItsQueue closes a listener with one and with two
+// connections never accepted: the report says they were reset, in the
+// right number, and each client's next recv fails with ECONNRESET.
+func TestClosedListenerResetsItsQueue(t *testing.T) {
+	for _, tt := range []struct {
+		clients []string
+		says    string
+	}{
+		{[]string{"a"}, "The connection still waiting in its accept queue was reset: its client will see ECONNRESET"},
+		{[]string{"a", "b"}, "The 2 connections still waiting in its accept queue were reset"},
+	} {
+		t.Run(fmt.Sprint(len(tt.clients)), func(t *testing.T) {
+			l := newLab(t)
+			port := listener(t, l, families[0], "server")
+			for _, c := range tt.clients {
+				run(t, l, "socket", "as", c)
+				run(t, l, "connect", c, "127.0.0.1", port)
+			}
+			if rep := run(t, l, "close", "server"); !strings.Contains(rep.Says, tt.says) {
+				t.Errorf("got %q, want %q", rep.Says, tt.says)
+			}
+			for _, c := range tt.clients {
+				refused(t, l, unix.ECONNRESET, "recv", c, "--timeout", "1s")
+			}
+		})
+	}
+}
