@@ -128,6 +128,9 @@ func checkFilled(t *testing.T, rec *recorder) {
 			if m := prosetest.Hole(text); m != "" {
 				t.Errorf("%s %s: got %q, with %q where a value is missing", e.side, e.kind, text, m)
 			}
+			if m := prosetest.OnePlural(text); m != "" {
+				t.Errorf("%s %s: got %q, with %q", e.side, e.kind, text, m)
+			}
 		}
 	}
 }

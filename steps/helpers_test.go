@@ -177,6 +177,9 @@ func checkFilled(t testing.TB, what, s string) {
 	if m := prosetest.Hole(s); m != "" {
 		t.Errorf("%s: got %q, with %q where a value is missing", what, s, m)
 	}
+	if m := prosetest.OnePlural(s); m != "" {
+		t.Errorf("%s: got %q, with %q", what, s, m)
+	}
 }
 
 // sock finds a socket of the lab by name, failing the test if it is not there.

@@ -14,3 +14,11 @@ var hole = regexp.MustCompile(`\S \.(\s|$)| ,|  \S|(^|\s)\(\s*\)|\bat \.|\bto \.
 // Hole returns the first mark of an empty field in text, or "" if there is
 // none.
 func Hole(text string) string { return hole.FindString(text) }
+
+// onePlural matches a count of one with a plural noun, which a template
+// writes when it prints a number without choosing the noun's form: the
+// nouns are those the narration counts.
+var onePlural = regexp.MustCompile(`\b1 (\w+ )?(bytes|calls|clients|connections|datagrams|milliseconds|pieces|seconds|sockets|times)\b`)
+
+// OnePlural returns the first "1 bytes" in text, or "" if there is none.
+func OnePlural(text string) string { return onePlural.FindString(text) }
