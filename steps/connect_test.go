@@ -60,7 +60,10 @@ func TestNonBlockingConnect(t *testing.T) {
 // TestConnectToEveryInterface connects to 0.0.0.0 and to ::, which Linux
 // takes for this machine, as Python's connect does here: the call is made,
 // and the report names the peer the kernel connected to, loopback, and
-// says what to write instead.
+// says what to write instead. It stays on loopback: for a destination of
+// 0.0.0.0 the kernel's route lookup substitutes the loopback address and
+// device (ip_route_output_key_hash_rcu), and the test checks the peer it
+// got before anything is sent.
 func TestConnectToEveryInterface(t *testing.T) {
 	for _, f := range families {
 		t.Run(f.name, func(t *testing.T) {
