@@ -82,6 +82,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	call := fmt.Sprintf("connect(%d, %s)", s.FD, remote)
 
 	start := time.Now()
+	s.connectCalled = true
 	err = l.connect(ctx, s, remote, nonBlock, timeout, call)
 	var stop *stopError
 	if errors.As(err, &stop) {

@@ -81,6 +81,10 @@ type Socket struct {
 	// shut: the kernel shows a read side shut down, but not whether this
 	// side or the peer's FIN did it once the connection is gone.
 	shutRead, shutWrite bool
+	// connectCalled: the connect step has been run on it, whatever came
+	// of it, so a CLOSED socket that was not accepted either has never
+	// had a connection.
+	connectCalled bool
 
 	label string // Label, made once the lab has named the socket
 }

@@ -49,6 +49,8 @@ type sendData struct {
 	ShutBoth        bool   // this socket had shut down both directions
 	ShutWrite       bool   // this socket had shut down writing
 	Listening       bool   // a listener, which has no connection to send on
+	NeverConnected  bool   // a TCP socket that was neither connected nor accepted
+	Accepted        bool   // accept made it: it had a connection
 	Unread          int    // bytes still in the receive queue after the call
 	AutoBound       bool   // the socket had no address and the kernel gave it one
 	Local           string // the address it has now
@@ -93,6 +95,8 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err != nil {
 		data.Text, data.PyBytes, data.GoText = Printable(msg), pyBytes(msg), strconv.QuoteToASCII(string(msg))
 		data.Listening = before.FromKernel && before.State == Listen
+		data.Accepted = s.AcceptedFrom != ""
+		data.NeverConnected = s.Kind == Stream && !data.Listening && !s.connectCalled && !data.Accepted
 		// The kernel binds an unbound socket before it looks for the
 		// peer, so even a refused send can leave it with an address.
 		after := readState(s)

@@ -103,7 +103,9 @@ func TestEPIPESaysWhy(t *testing.T) {
 	}{
 		{"a listener", nil, "server", "is a listening socket"},
 		{"after shutdown write", []string{"shutdown conn write"}, "conn", "has shut down writing (shutdown)"},
-		{"after the peer's reset was reported", []string{"close client", "send conn x", "recv conn"}, "conn", "its connection is over"},
+		{"after the peer's reset was reported", []string{"close client", "send conn x", "recv conn"}, "conn", "has no connection: its connection is over"},
+		{"a socket that never connected", []string{"socket as lonely"}, "lonely", "has never been connected"},
+		{"a client whose connect was refused", []string{"socket as again", "connect again 127.0.0.1 1"}, "again", "its connect failed"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newLab(t)
