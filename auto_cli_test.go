@@ -7,16 +7,20 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"sockstep/steps"
 )
 
 // These tests run the real sockstep, built once by TestMain, as a learner
@@ -613,4 +617,54 @@ func TestAutoServerServes1000InARowAnd100AtOnce(t *testing.T) {
 		}
 	}
 	wantInOrder(t, out, "row 0", "row 999", fmt.Sprintf("auto server done: %d clients served,", inARow+atOnce))
+}
+
+// TestTutorialServerLeavesASilentClientInCloseWait checks what auto
+// server's "silent close" note says of the tutorial's own server: a client
+// that closes without sending leaves network_server.py's connection in
+// CLOSE_WAIT, since `if data:` skips its close, until the next client's
+// accept rebinds `connection` and CPython closes the old socket.
+func TestTutorialServerLeavesASilentClientInCloseWait(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads the kernel's table of connections, which sockstep reads on Linux only")
+	}
+	python := need(t, "python3")
+	srv := start(t, nil, python, "-u", "testdata/network_server.py", "0", "2", "127.0.0.1")
+	port := srv.listeningPort()
+	greeted := func() net.Conn {
+		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conn.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.ReadFull(conn, make([]byte, len("You are connected"))); err != nil {
+			t.Fatalf("reading the greeting: %v", err)
+		}
+		return conn
+	}
+	silent := greeted()
+	// The server's end of the silent client's connection.
+	serverEnd := netip.MustParseAddrPort(silent.RemoteAddr().String())
+	clientEnd := netip.MustParseAddrPort(silent.LocalAddr().String())
+	silent.Close()
+	state := func() (steps.TCPState, bool) { return steps.ConnectionState(serverEnd, clientEnd) }
+	deadline := time.Now().Add(2 * time.Second)
+	for s, _ := state(); s != steps.CloseWait && time.Now().Before(deadline); s, _ = state() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(200 * time.Millisecond) // the server is back in accept by now
+	if s, ok := state(); !ok || s != steps.CloseWait {
+		t.Fatalf("the silent client's connection, on the server's side: got %s (found %v), want CLOSE_WAIT", s, ok)
+	}
+	next := greeted()
+	defer next.Close()
+	deadline = time.Now().Add(2 * time.Second)
+	for s, ok := state(); ok && s == steps.CloseWait; s, ok = state() {
+		if time.Now().After(deadline) {
+			t.Fatal("the next client was accepted, and the silent client's connection is still CLOSE_WAIT")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	next.Write([]byte("Hello Server"))
+	wantStatus(t, srv, 0)
 }
