@@ -3,9 +3,12 @@ package steps
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 var listenProse = loadProse("listen.txt", stepSections...)
@@ -41,6 +44,7 @@ type listenData struct {
 	AutoBound       bool // the socket had no address, so the kernel chose one
 	Datagram        bool
 	ConnectHost     string // the host a client on this machine connects to
+	ClientIPv6      bool   // and the client must be an IPv6 socket to do so
 	Again           bool   // it was listening already: only the backlog changed
 	OldBacklog      int    // the backlog it had then
 	Waiting         int    // connections in its queue now
@@ -77,10 +81,7 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 	// (sk_acceptq_is_full), so one more connection than the backlog waits.
 	data.Room = after.Backlog + 1
 	data.Every = after.Local.Addr().IsUnspecified()
-	data.ConnectHost = after.Local.Addr().String()
-	if data.Every {
-		data.ConnectHost = loopback(s.Family)
-	}
+	data.ConnectHost, data.ClientIPv6 = clientHost(s, after.Local)
 	if !l.CallsOnly {
 		data.Somaxconn = somaxconn()
 	}
@@ -102,4 +103,26 @@ func readProcInt(name string) int {
 	}
 	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	return n
+}
+
+// clientHost is the address a client on this machine connects to, to
+// reach a listener bound to local, and whether that client must be an
+// IPv6 socket. An IPv6 listener on every interface takes IPv4 clients too,
+// unless IPV6_V6ONLY is on, so the learner's default IPv4 socket can
+// connect to 127.0.0.1.
+func clientHost(s *Socket, local netip.AddrPort) (string, bool) {
+	addr := local.Addr()
+	if s.Family == IPv4 {
+		if addr.IsUnspecified() {
+			return loopback(IPv4), false
+		}
+		return addr.String(), false
+	}
+	if !addr.IsUnspecified() {
+		return addr.String(), true
+	}
+	if v6only, err := unix.GetsockoptInt(s.FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err == nil && v6only == 0 {
+		return loopback(IPv4), false
+	}
+	return loopback(IPv6), true
 }

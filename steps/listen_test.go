@@ -6,19 +6,41 @@ import (
 	"testing"
 )
 
-// The command listen suggests for a client must be one connect accepts:
-// the host and the port as two words.
+// TestListenSuggestsAConnectThatWorks types the connect listen suggests,
+// from the socket it names (an IPv6 one only when it says so): it must
+// reach the listener, for each family and address a listener can have.
 func TestListenSuggestsAConnectThatWorks(t *testing.T) {
-	for name, host := range map[string]string{"loopback": "127.0.0.1", "every interface": ""} {
-		t.Run(name, func(t *testing.T) {
+	for _, tt := range []struct {
+		name, family, host string
+		v6only             bool
+	}{
+		{"ipv4 loopback", "ipv4", "127.0.0.1", false},
+		{"ipv4 every interface", "ipv4", "", false},
+		{"ipv6 loopback", "ipv6", "::1", false},
+		{"ipv6 every interface, IPv4 clients too", "ipv6", "", false},
+		{"ipv6 every interface, IPv6 only", "ipv6", "", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
 			l := newLab(t)
-			run(t, l, "socket", "as", "server")
-			run(t, l, "bind", "server", host, "0")
-			rep := run(t, l, "listen", "server")
-			server, _ := l.Find("server")
-			want := fmt.Sprintf("connect c 127.0.0.1 %d)", Read(server).Local.Port())
-			if !strings.HasSuffix(rep.Next, want) {
-				t.Errorf("got next %q, want it to end with %q", rep.Next, want)
+			run(t, l, "socket", "tcp", tt.family, "as", "server")
+			if tt.v6only {
+				run(t, l, "option", "server", "IPV6_V6ONLY", "on")
+			}
+			run(t, l, "bind", "server", tt.host, "0")
+			next := run(t, l, "listen", "server").Next
+			_, suggested, ok := strings.Cut(next, ": ")
+			if !ok || !strings.HasPrefix(suggested, "connect c ") {
+				t.Fatalf("got next %q, want a connect from c after the accept", next)
+			}
+			words := strings.Fields(strings.TrimSuffix(suggested, ")"))
+			family := "ipv4" // what a learner's `socket as c` makes
+			if strings.Contains(next, "an IPv6 socket") {
+				family = "ipv6"
+			}
+			run(t, l, "socket", "tcp", family, "as", "c")
+			run(t, l, words[0], words[1:]...)
+			if got := Read(sock(t, l, "server")).AcceptQueue; got != 1 {
+				t.Errorf("after %q: the listener's queue holds %d, want the connection", suggested, got)
 			}
 		})
 	}
