@@ -63,7 +63,8 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 	tw.Flush()
 	b.WriteString(s.render.st.dim("  read now from /proc/net/tcp and /proc/net/tcp6: every TCP socket of this machine,\n"+
 		"  also those no program holds any more (TIME_WAIT). For a listener, RECV-Q is its\n"+
-		"  accept queue.") + "\n")
+		"  accept queue. A FIN counts as 1, as in ss: in RECV-Q until recv has returned 0,\n"+
+		"  in SEND-Q until the peer acknowledges it.") + "\n")
 	s.out.print(b.String())
 	return nil
 }

@@ -38,3 +38,35 @@ func TestPortsShowsTheSessionFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestPortsCountsTheFIN reads the row of a connection whose peer has
+// closed: its RECV-Q counts the FIN as 1, as the legend says, until recv
+// has returned 0, though no byte waits.
+func TestPortsCountsTheFIN(t *testing.T) {
+	s, out := pairSession(t)
+	mustEval(t, s, "close client")
+	closeWait := func() []string {
+		t.Helper()
+		got, err := evalOut(s, out, "ports")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(got, "A FIN counts as 1") {
+			t.Errorf("the legend does not say how a FIN is counted:\n%s", got)
+		}
+		for _, line := range strings.Split(got, "\n") {
+			if f := strings.Fields(line); len(f) > 4 && f[2] == "CLOSE_WAIT" && strings.Contains(line, "conn (fd") {
+				return f
+			}
+		}
+		t.Fatalf("no CLOSE_WAIT row for conn in\n%s", got)
+		return nil
+	}
+	if row := closeWait(); row[3] != "1" {
+		t.Errorf("before recv: got RECV-Q %s, want 1, the FIN", row[3])
+	}
+	mustEval(t, s, "recv conn")
+	if row := closeWait(); row[3] != "0" {
+		t.Errorf("after recv returned 0: got RECV-Q %s, want 0", row[3])
+	}
+}
