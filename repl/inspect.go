@@ -22,7 +22,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	listeners, datagrams := false, false
+	listeners, datagrams, finQueued := false, false, false
 	fmt.Fprintln(tw, "  SOCKET\tPROTO\tLOCAL\tREMOTE\tSTATE\tRECV-Q\tSEND-Q\tREADY")
 	for _, sock := range live {
 		snap := steps.Read(sock)
@@ -38,6 +38,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 			listeners = true
 		}
 		datagrams = datagrams || sock.Kind == steps.Datagram
+		finQueued = finQueued || (finSent(snap) && snap.SendQ > 0)
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sock.Label(), sock.Proto(), local,
 			steps.ShowAddr(snap.Remote), tableState(sock, snap), recvQ, sendQ, ready(sock, snap))
 	}
@@ -47,6 +48,9 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 	}
 	if datagrams {
 		b.WriteString(s.render.st.dim("  For UDP, RECV-Q is the size of the next datagram only: Linux reports no more.") + "\n")
+	}
+	if finQueued {
+		b.WriteString(s.render.st.dim("  After this side's FIN, SEND-Q counts it as 1 until the peer acknowledges it.") + "\n")
 	}
 	b.WriteString(s.render.st.dim("  READY: the calls that would return at once now instead of waiting. All read from the kernel now.") + "\n")
 	s.out.print(b.String())
@@ -185,12 +189,17 @@ func bytesWord(n int) string {
 // Send-Q, includes the FIN until the peer acknowledges it, since a FIN
 // takes one sequence number.
 func unacknowledged(snap steps.Snapshot) string {
-	finSent := snap.State == steps.FinWait1 || snap.State == steps.Closing || snap.State == steps.LastAck
-	if finSent && snap.SendQ > 0 {
+	if finSent(snap) && snap.SendQ > 0 {
 		if snap.SendQ == 1 {
 			return "1: the FIN, not yet acknowledged by the peer"
 		}
 		return fmt.Sprintf("%d: %s and the FIN, not yet acknowledged by the peer", snap.SendQ, bytesWord(snap.SendQ-1))
 	}
 	return bytesWord(snap.SendQ) + " not yet acknowledged by the peer"
+}
+
+// finSent says whether this side has sent a FIN that may still wait for
+// its acknowledgement.
+func finSent(snap steps.Snapshot) bool {
+	return snap.State == steps.FinWait1 || snap.State == steps.Closing || snap.State == steps.LastAck
 }
