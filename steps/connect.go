@@ -44,6 +44,7 @@ type connectData struct {
 	DoneAlready     bool   // and yet it was over when the state was read (loopback is that fast)
 	Unspecified     bool   // the host was 0.0.0.0 or ::, which Linux takes for this machine
 	Loopback        string // this machine's address, to write instead
+	Listening       bool   // it is a listener, which cannot connect
 }
 
 func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
@@ -98,6 +99,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if errors.Is(err, unix.EINPROGRESS) && nonBlock {
 		data.InProgress = true
 	} else if err != nil {
+		data.Listening = before.FromKernel && before.State == Listen
 		r := connectProse.refused(call, err, data)
 		if errors.Is(err, unix.ECONNREFUSED) && s.Kind == Stream {
 			r.Packets = []Packet{{From: s.Name, To: remote.String(), What: "SYN"}, {From: remote.String(), To: s.Name, What: "RST"}}

@@ -4,6 +4,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // A client whose connect was refused connects once a server listens, as
@@ -90,5 +92,22 @@ func TestConnectToEveryInterface(t *testing.T) {
 	run(t, l, "socket", "as", "client")
 	if _, err := try(t, l, "connect", "client", "any", "8081"); err == nil {
 		t.Error(`connect to "any", bind's word for every interface: got no usage error`)
+	}
+}
+
+// TestConnectTwice connects a connected socket again, and a listener: the
+// kernel refuses both with EISCONN, and the report says which it was.
+func TestConnectTwice(t *testing.T) {
+	l := newLab(t)
+	pair(t, l, families[0])
+	port := portOf(t, l, "server")
+	for _, tt := range []struct{ name, says, not string }{
+		{"client", "is already connected", "listening"},
+		{"server", "is a listening socket", "already connected"},
+	} {
+		rep := refused(t, l, unix.EISCONN, "connect", tt.name, "127.0.0.1", port)
+		if got := rep.Failure.ForStep; !strings.Contains(got, tt.says) || strings.Contains(got, tt.not) {
+			t.Errorf("connect %s: got %q, want %q and no %q", tt.name, got, tt.says, tt.not)
+		}
 	}
 }
