@@ -33,6 +33,9 @@ type sendtoData struct {
 	AutoBound       bool   // the kernel gave the socket an address to send from
 	Receiver        string // the lab's socket bound to the destination, or ""
 	ReceiverName    string
+	Deaf            string // or the lab's socket there that is connected to another peer
+	DeafPeer        string // that peer
+	Refused         bool   // and this socket is connected to the destination: it hears of the drop
 	Stream          bool
 }
 
@@ -86,8 +89,14 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	} else {
 		receiver := to.String()
 		if r, snap, ok := l.boundTo(s.Kind, to); ok {
-			data.Receiver, data.ReceiverName, receiver = r.Label(), r.Name, r.Name
+			receiver = r.Name
 			report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
+			if snap.Connected() && !fromPeer(snap.Remote, after.Local) {
+				data.Deaf, data.DeafPeer = r.Label(), snap.Remote.String()
+				data.Refused = after.Connected() && sameEnd(after.Remote, to)
+			} else {
+				data.Receiver, data.ReceiverName = r.Label(), r.Name
+			}
 		}
 		report.Packets = []Packet{{From: s.Name, To: receiver, What: fmt.Sprintf("datagram %d bytes", sent)}}
 	}
@@ -110,4 +119,12 @@ func (l *Lab) boundTo(k Kind, to netip.AddrPort) (*Socket, Snapshot, bool) {
 		}
 	}
 	return nil, Snapshot{}, false
+}
+
+// fromPeer says whether a datagram sent from local comes from peer, the
+// address a connected UDP socket takes datagrams from: the same port, and
+// the same address unless local is every interface, when the route picks
+// the source address.
+func fromPeer(peer, local netip.AddrPort) bool {
+	return peer.Port() == local.Port() && (local.Addr().IsUnspecified() || peer.Addr().Unmap() == local.Addr().Unmap())
 }

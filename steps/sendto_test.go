@@ -3,6 +3,8 @@ package steps
 import (
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestSendto sends with an address: on UDP to the socket bound there, on
@@ -59,5 +61,44 @@ func TestSendto(t *testing.T) {
 				t.Errorf("recvfrom conn: got %q, want %q", got.Data, "hi")
 			}
 		})
+	}
+}
+
+// TestSendtoAConnectedReceiver sends to a UDP socket that is connected to
+// another peer: the kernel drops the datagram, as the report says, and the
+// receiver's recv finds nothing; a sender connected there hears of it with
+// ECONNREFUSED. From its peer, the same socket receives.
+func TestSendtoAConnectedReceiver(t *testing.T) {
+	l := newLab(t)
+	run(t, l, "socket", "udp", "as", "peer")
+	run(t, l, "bind", "peer", "127.0.0.1", "0")
+	run(t, l, "socket", "udp", "as", "c")
+	run(t, l, "bind", "c", "127.0.0.1", "0")
+	run(t, l, "connect", "c", "127.0.0.1", portOf(t, l, "peer"))
+	port := portOf(t, l, "c")
+
+	run(t, l, "socket", "udp", "as", "stranger")
+	rep := run(t, l, "sendto", "stranger", "127.0.0.1", port, "hi")
+	for _, want := range []string{"is connected to", "the kernel dropped this one", "nothing tells the sender"} {
+		if !strings.Contains(rep.Says, want) {
+			t.Errorf("sendto from a stranger: got %q, want %q", rep.Says, want)
+		}
+	}
+	if got, err := try(t, l, "recv", "c", "--timeout", "100ms"); err != nil || !got.Stopped {
+		t.Errorf("recv c after the stranger's datagram: got %v (%v), want nothing to come", got.Call, err)
+	}
+
+	run(t, l, "socket", "udp", "as", "caller")
+	run(t, l, "connect", "caller", "127.0.0.1", port)
+	if rep := run(t, l, "sendto", "caller", "127.0.0.1", port, "hi"); !strings.Contains(rep.Says, "fails with ECONNREFUSED") {
+		t.Errorf("sendto from a socket connected there: got %q, want the ECONNREFUSED to come", rep.Says)
+	}
+	refused(t, l, unix.ECONNREFUSED, "recv", "caller", "--timeout", "1s")
+
+	if rep := run(t, l, "sendto", "peer", "127.0.0.1", port, "yo"); !strings.Contains(rep.Says, "It is now in c (fd") {
+		t.Errorf("sendto from c's peer: got %q, want it queued at c", rep.Says)
+	}
+	if got := run(t, l, "recv", "c", "--timeout", "1s"); string(got.Data) != "yo" {
+		t.Errorf("recv c: got %q, want the peer's datagram", got.Data)
 	}
 }
