@@ -38,6 +38,13 @@ func sameEnd(a, b netip.AddrPort) bool {
 	return a.Port() == b.Port() && a.Addr().Unmap() == b.Addr().Unmap()
 }
 
+// covers says whether a socket bound to bound holds addr: the same port,
+// and the same address unless bound is every interface. It is who gets a
+// datagram or a connection sent to addr, and who stands in a bind's way.
+func covers(bound, addr netip.AddrPort) bool {
+	return bound.Port() == addr.Port() && (bound.Addr().IsUnspecified() || bound.Addr().Unmap() == addr.Addr().Unmap())
+}
+
 // parsePort reads a port number. Port 0 is allowed only where the kernel
 // gives it a meaning (bind: "choose a free port for me").
 func parsePort(s string, zeroMeans string) (uint16, error) {

@@ -116,8 +116,7 @@ func (l *Lab) portHolder(s *Socket, addr netip.AddrPort) (*Socket, Snapshot, boo
 			continue
 		}
 		snap := Read(t)
-		local := snap.Local
-		if local.Port() == addr.Port() && (local.Addr().IsUnspecified() || addr.Addr().IsUnspecified() || local.Addr().Unmap() == addr.Addr().Unmap()) {
+		if covers(snap.Local, addr) || covers(addr, snap.Local) {
 			return t, snap, true
 		}
 	}

@@ -219,8 +219,7 @@ func (l *Lab) listenerFor(remote netip.AddrPort) (*Socket, Snapshot, bool) {
 			continue
 		}
 		snap := readNew(s)
-		if snap.State == Listen && snap.Local.Port() == remote.Port() &&
-			(snap.Local.Addr().IsUnspecified() || snap.Local.Addr().Unmap() == remote.Addr().Unmap()) {
+		if snap.State == Listen && covers(snap.Local, remote) {
 			return s, snap, true
 		}
 	}

@@ -91,7 +91,9 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		if r, snap, ok := l.boundTo(s.Kind, to); ok {
 			receiver = r.Name
 			report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
-			if snap.Connected() && !fromPeer(snap.Remote, after.Local) {
+			// A connected UDP socket takes datagrams from its peer only;
+			// sent from every interface, the route picks the address.
+			if snap.Connected() && !covers(after.Local, snap.Remote) {
 				data.Deaf, data.DeafPeer = r.Label(), snap.Remote.String()
 				data.Refused = after.Connected() && sameEnd(after.Remote, to)
 			} else {
@@ -114,17 +116,9 @@ func (l *Lab) boundTo(k Kind, to netip.AddrPort) (*Socket, Snapshot, bool) {
 			continue
 		}
 		snap := Read(s)
-		if snap.Local.Port() == to.Port() && (snap.Local.Addr().IsUnspecified() || snap.Local.Addr().Unmap() == to.Addr().Unmap()) {
+		if covers(snap.Local, to) {
 			return s, snap, true
 		}
 	}
 	return nil, Snapshot{}, false
-}
-
-// fromPeer says whether a datagram sent from local comes from peer, the
-// address a connected UDP socket takes datagrams from: the same port, and
-// the same address unless local is every interface, when the route picks
-// the source address.
-func fromPeer(peer, local netip.AddrPort) bool {
-	return peer.Port() == local.Port() && (local.Addr().IsUnspecified() || peer.Addr().Unmap() == local.Addr().Unmap())
 }
