@@ -110,7 +110,7 @@ func play(t *testing.T, ctx context.Context, rec *recorder, line string) (auto.S
 }
 
 // checkFilled fails the test where the flow's own narration, or a step's,
-// has a hole where a value should be.
+// has a flaw prosetest finds: a hole where a value should be, "1 bytes".
 func checkFilled(t *testing.T, rec *recorder) {
 	t.Helper()
 	rec.mu.Lock()
@@ -125,11 +125,8 @@ func checkFilled(t *testing.T, rec *recorder) {
 			continue // the tutorial's lines and the peer's bytes, as they are
 		}
 		for _, text := range texts {
-			if m := prosetest.Hole(text); m != "" {
-				t.Errorf("%s %s: got %q, with %q where a value is missing", e.side, e.kind, text, m)
-			}
-			if m := prosetest.OnePlural(text); m != "" {
-				t.Errorf("%s %s: got %q, with %q", e.side, e.kind, text, m)
+			if flaw := prosetest.Flaw(text); flaw != "" {
+				t.Errorf("%s %s: got %q, with %s", e.side, e.kind, text, flaw)
 			}
 		}
 	}

@@ -171,14 +171,12 @@ func checkText(t testing.TB, what, s string) {
 	}
 }
 
-// checkFilled fails the test on prose with a hole where a value should be.
+// checkFilled fails the test on prose with a flaw prosetest finds: a hole
+// where a value should be, "1 bytes".
 func checkFilled(t testing.TB, what, s string) {
 	t.Helper()
-	if m := prosetest.Hole(s); m != "" {
-		t.Errorf("%s: got %q, with %q where a value is missing", what, s, m)
-	}
-	if m := prosetest.OnePlural(s); m != "" {
-		t.Errorf("%s: got %q, with %q", what, s, m)
+	if flaw := prosetest.Flaw(s); flaw != "" {
+		t.Errorf("%s: got %q, with %s", what, s, flaw)
 	}
 }
 
