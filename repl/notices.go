@@ -59,7 +59,7 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 	now := seen{queue: snap.AcceptQueue, recvQ: snap.RecvQ, state: snap.State, peerClosed: snap.PeerClosed(),
 		// In FIN_WAIT1 and FIN_WAIT2 no FIN has come from the peer, so a
 		// read side shut down is this side's own SHUT_RD.
-		bothShut: snap.ReadShut && (snap.State == steps.FinWait1 || snap.State == steps.FinWait2)}
+		bothShut: snap.ReadShut && snap.State.WriteShut()}
 	w.seen[sock] = now
 	if !known {
 		was = seen{state: snap.State}

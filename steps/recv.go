@@ -182,7 +182,7 @@ func (d *recvData) readEnd(s *Socket, after Snapshot, closed bool) {
 	if !after.FromKernel {
 		return // the state is not known here: the peer's FIN is the likely cause
 	}
-	d.ShutWrite = after.State == FinWait1 || after.State == FinWait2
+	d.ShutWrite = after.State.WriteShut()
 	// A 0 in a state that has had no FIN from the peer comes from this
 	// side's own shutdown(SHUT_RD).
 	d.ShutRead = closed && (after.State == Established || d.ShutWrite)

@@ -46,8 +46,8 @@ type sendData struct {
 	PeerHadClosed   bool   // and the peer's FIN had come before: the socket was CLOSE_WAIT
 	ShutPeer        string // the session's socket there, which had shut down both directions
 	ClosedPeer      string // or the name of the session's socket there, which had closed
-	ShutBoth        bool   // this socket had shut down both directions
-	ShutWrite       bool   // this socket had shut down writing
+	ShutRead        bool   // the shutdown step shut this socket's reading
+	ShutWrite       bool   // and its writing
 	Listening       bool   // a listener, which has no connection to send on
 	NeverConnected  bool   // a TCP socket that was neither connected nor accepted
 	Accepted        bool   // accept made it: it had a connection
@@ -79,7 +79,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	msg := []byte(strings.Join(text, " "))
 	before := l.look(s)
 	data := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: len(msg), Datagram: s.Kind == Datagram,
-		ShutBoth: s.shutRead && s.shutWrite, ShutWrite: s.shutWrite}
+		ShutRead: s.shutRead, ShutWrite: s.shutWrite}
 	if !l.CallsOnly {
 		data.Text, data.PyBytes, data.GoText = Printable(msg), pyBytes(msg), strconv.QuoteToASCII(string(msg))
 	}

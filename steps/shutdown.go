@@ -70,7 +70,7 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	// In FIN_WAIT1 and FIN_WAIT2 the peer has not closed, and Linux resets
 	// a connection whose reading is shut when data comes (RFC 1122; the
 	// kernel counts it as TCPAbortOnData).
-	data.ResetOnData = s.Kind == Stream && s.shutRead && (after.State == FinWait1 || after.State == FinWait2)
+	data.ResetOnData = s.Kind == Stream && s.shutRead && after.State.WriteShut()
 	report := &Report{
 		Call:  call + " = 0",
 		State: []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},

@@ -38,6 +38,10 @@ func (s TCPState) String() string {
 	return "unknown"
 }
 
+// WriteShut says whether this side has sent its FIN while the peer has not
+// closed: FIN_WAIT1 or FIN_WAIT2. The peer may still send.
+func (s TCPState) WriteShut() bool { return s == FinWait1 || s == FinWait2 }
+
 // A Snapshot is what the kernel says about one socket at one moment.
 type Snapshot struct {
 	Kind   Kind
