@@ -115,7 +115,7 @@ func (l *Lab) portHolder(s *Socket, addr netip.AddrPort) (*Socket, Snapshot, boo
 		if t == s || t.Kind != s.Kind {
 			continue
 		}
-		snap := Read(t)
+		snap := readState(t) // addresses and state: poll and fcntl are not needed here
 		if covers(snap.Local, addr) || covers(addr, snap.Local) {
 			return t, snap, true
 		}

@@ -115,7 +115,7 @@ func (l *Lab) boundTo(k Kind, to netip.AddrPort) (*Socket, Snapshot, bool) {
 		if s.Kind != k {
 			continue
 		}
-		snap := Read(s)
+		snap := readState(s) // addresses and queues: poll and fcntl are not needed here
 		if covers(snap.Local, to) {
 			return s, snap, true
 		}
