@@ -111,16 +111,9 @@ func addressState(s *Socket, snap Snapshot) string {
 // port at addr: bound to that address, or to every interface, or, when
 // addr is every interface, to any address.
 func (l *Lab) portHolder(s *Socket, addr netip.AddrPort) (*Socket, Snapshot, bool) {
-	for _, t := range l.Sockets() {
-		if t == s || t.Kind != s.Kind {
-			continue
-		}
-		snap := readState(t) // addresses and state: poll and fcntl are not needed here
-		if covers(snap.Local, addr) || covers(addr, snap.Local) {
-			return t, snap, true
-		}
-	}
-	return nil, Snapshot{}, false
+	return l.socketWhere(s.Kind, func(t *Socket, snap Snapshot) bool {
+		return t != s && (covers(snap.Local, addr) || covers(addr, snap.Local))
+	})
 }
 
 // holds says how a socket holds its port, for bind's EADDRINUSE.

@@ -111,12 +111,17 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 // boundTo finds the lab's socket of kind k bound to the address, as a
 // datagram's receiver.
 func (l *Lab) boundTo(k Kind, to netip.AddrPort) (*Socket, Snapshot, bool) {
+	return l.socketWhere(k, func(_ *Socket, snap Snapshot) bool { return covers(snap.Local, to) })
+}
+
+// socketWhere finds the lab's first socket of kind k whose addresses and
+// queues (poll and fcntl are not read) satisfy match.
+func (l *Lab) socketWhere(k Kind, match func(*Socket, Snapshot) bool) (*Socket, Snapshot, bool) {
 	for _, s := range l.Sockets() {
 		if s.Kind != k {
 			continue
 		}
-		snap := readState(s) // addresses and queues: poll and fcntl are not needed here
-		if covers(snap.Local, to) {
+		if snap := readState(s); match(s, snap) {
 			return s, snap, true
 		}
 	}
