@@ -94,7 +94,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Rep
 			what = "" // said once is enough
 		}
 		waitedOnce = true
-		stop, _, werr := l.wait(ctx, s, unix.POLLOUT, 0, call, what)
+		stop, _, werr := l.waitAfterEAGAIN(ctx, s, unix.POLLOUT, 0, call, what)
 		if werr != nil {
 			failure = werr
 			break

@@ -104,31 +104,21 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		flags2 |= unix.MSG_TRUNC // report a datagram's real length
 	}
 	for {
-		if waits {
-			what := "data"
-			switch {
-			case before.Connected():
-				what = "data from " + before.Remote.String()
-			case s.Kind == Datagram && before.FromKernel && !before.Bound():
-				// Linux gives a UDP socket an address when it sends or
-				// connects, never when it receives.
-				what = "data (none can come: the socket has no address; bind it first)"
-			}
-			stop, waited, err := l.wait(ctx, s, unix.POLLIN, timeout, call, what)
-			switch {
-			case errors.Is(err, errNonBlocking):
-				waits, data.NonBlock = false, true // the call returns EAGAIN
-			case err != nil:
-				return p.refused(call, err, data), nil
-			case stop != nil:
-				return stop, nil
-			case waited > 0:
-				data.Waited = ms(waited)
-			}
-		}
 		n, from, err := recvCall(s.FD, buf, flags2)
 		if errors.Is(err, unix.EAGAIN) && waits {
-			continue
+			// Nothing has arrived yet: wait, as a blocking recv would.
+			stop, waited, werr := l.waitAfterEAGAIN(ctx, s, unix.POLLIN, timeout, call, waitingFor(s, before))
+			switch {
+			case errors.Is(werr, errNonBlocking):
+				data.NonBlock = true // the kernel's EAGAIN is the answer
+			case werr != nil:
+				return p.refused(call, werr, data), nil
+			case stop != nil:
+				return stop, nil
+			default:
+				data.Waited = ms(waited)
+				continue
+			}
 		}
 		if err != nil {
 			return p.refused(call, err, data), nil
@@ -157,6 +147,20 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
 		return l.tell(report, p, data), nil
 	}
+}
+
+// waitingFor says what a recv on s waits for, from its state before the
+// call.
+func waitingFor(s *Socket, before Snapshot) string {
+	switch {
+	case before.Connected():
+		return "data from " + before.Remote.String()
+	case s.Kind == Datagram && before.FromKernel && !before.Bound():
+		// Linux gives a UDP socket an address when it sends or connects,
+		// never when it receives.
+		return "data (none can come: the socket has no address; bind it first)"
+	}
+	return "data"
 }
 
 // setFrom names where the bytes came from: a datagram's sender, or the

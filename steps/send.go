@@ -220,12 +220,12 @@ func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, to unix.Sockaddr,
 		}
 		// The send buffer is full. A non-blocking socket's send ends here,
 		// with EAGAIN or with the part the kernel took.
-		if nonBlocking(s.FD) {
+		stop, _, werr := l.waitAfterEAGAIN(ctx, s, unix.POLLOUT, timeout, call, "room in the send buffer")
+		switch {
+		case errors.Is(werr, errNonBlocking):
 			return sent, pieces, nil, err
-		}
-		stop, _, err := l.wait(ctx, s, unix.POLLOUT, timeout, call, "room in the send buffer")
-		if err != nil || stop != nil {
-			return sent, pieces, stop, err
+		case werr != nil || stop != nil:
+			return sent, pieces, stop, werr
 		}
 	}
 }

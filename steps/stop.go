@@ -33,6 +33,14 @@ func (l *Lab) wait(ctx context.Context, s *Socket, events int16, timeout time.Du
 	if ok, err := pollOnce(s.FD, events, 0); ok || err != nil {
 		return nil, 0, err
 	}
+	return l.waitAfterEAGAIN(ctx, s, events, timeout, call, what)
+}
+
+// waitAfterEAGAIN is wait for a socket that a call made with MSG_DONTWAIT
+// has just found not ready (EAGAIN): poll is not asked again first, so a
+// recv or send whose socket is ready costs one system call, as it does
+// in the learner's own program.
+func (l *Lab) waitAfterEAGAIN(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string) (*Report, time.Duration, error) {
 	if nonBlocking(s.FD) {
 		return nil, 0, errNonBlocking
 	}
@@ -54,8 +62,8 @@ func (l *Lab) waitOrUndo(ctx context.Context, s *Socket, events int16, timeout t
 	return l.waitNotReady(ctx, s, events, timeout, call, what, undo)
 }
 
-// waitNotReady is wait's and waitOrUndo's wait, for a socket that poll
-// has just found not ready.
+// waitNotReady is the wait of wait, waitAfterEAGAIN and waitOrUndo, for a
+// socket that poll or the call has just found not ready.
 func (l *Lab) waitNotReady(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string, undo func()) (*Report, time.Duration, error) {
 	kernelTimeout := false
 	if timeout == untimed {

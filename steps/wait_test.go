@@ -290,3 +290,59 @@ func TestEAGAINSaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestReadyCallsAskNoPoll: a recv whose bytes have arrived, or a send
+// with room, is one system call, as in the learner's own program; only a
+// call that finds its socket not ready (EAGAIN) waits in poll, and then
+// the call is made again.
+func TestReadyCallsAskNoPoll(t *testing.T) {
+	for _, callsOnly := range []bool{false, true} {
+		t.Run(fmt.Sprintf("calls only %v", callsOnly), func(t *testing.T) {
+			l := newLab(t)
+			pair(t, l, families[0])
+			saveHooks(t)
+			polls, recvs := 0, 0
+			realPoll, realRecv := pollCall, recvCall
+			pollCall = func(fds []unix.PollFd, ms int) (int, error) {
+				polls++
+				return realPoll(fds, ms)
+			}
+			recvCall = func(fd int, p []byte, flags int) (int, unix.Sockaddr, error) {
+				recvs++
+				return realRecv(fd, p, flags)
+			}
+			call := func(step, line string) *Report {
+				l.CallsOnly = callsOnly
+				defer func() { l.CallsOnly = false }()
+				return runLine(t, l, stepNamed(t, step), line)
+			}
+
+			call("send", "client hello")
+			if polls != 0 {
+				t.Errorf("send with room: got %d polls, want none", polls)
+			}
+			deadline := time.Now().Add(waitLimit)
+			for Read(sock(t, l, "conn")).RecvQ == 0 && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			rep := call("recv", "conn")
+			if string(rep.Data) != "hello" || polls != 0 || recvs != 1 {
+				t.Errorf("recv of bytes waiting: got %q with %d polls and %d recvs, want hello with none and 1", rep.Data, polls, recvs)
+			}
+
+			polls, recvs = 0, 0
+			rep = call("recv", "conn --timeout 50ms")
+			if !rep.Stopped || polls == 0 || recvs != 1 {
+				t.Errorf("recv with nothing waiting: got %q with %d polls and %d recvs, want it stopped after 1 recv and a wait in poll", rep.Call, polls, recvs)
+			}
+
+			polls, recvs = 0, 0
+			client := sock(t, l, "client").FD
+			time.AfterFunc(50*time.Millisecond, func() { unix.Write(client, []byte("late")) }) // a failure shows as no data
+			rep = call("recv", "conn --timeout 5s")
+			if string(rep.Data) != "late" || polls == 0 || recvs != 2 {
+				t.Errorf("recv of bytes that come later: got %q with %d polls and %d recvs, want late, a wait in poll, and 2 recvs", rep.Data, polls, recvs)
+			}
+		})
+	}
+}
