@@ -705,7 +705,7 @@ func listener(t *testing.T, port uint16, reuse bool) int {
 }
 
 // The transcript, with what changes from run to run (fds, ports, times)
-// replaced by names.
+// or from machine to machine (limits) replaced by names.
 var (
 	fdPatterns = []struct {
 		re   *regexp.Regexp
@@ -722,6 +722,8 @@ var (
 		{regexp.MustCompile(`\b\d+(\.\d+)? ms\b`), "T ms"},
 		{regexp.MustCompile(`\b\d+\.\d+ s\b`), "T s"},
 		{regexp.MustCompile(`\b(3[2-9]\d{3}|[4-5]\d{4}|6[0-5]\d{3})\b`), "EPHEMERAL"},
+		// This machine's limits, which the narration reads from /proc/sys.
+		{regexp.MustCompile(`\b\d+ (bytes |seconds )?here\b`), "N ${1}here"},
 		{regexp.MustCompile(`(\S) {2,}`), "$1  "},
 		// On loopback the ACK of a closing side's FIN, and a browser's own
 		// close in answer, come within microseconds: close may read its

@@ -68,12 +68,15 @@ var (
 	// the labels' fd numbers have one digit or two depending on what else
 	// the test process has open.
 	labelColumn = regexp.MustCompile(`(\(fd F\d+\)|SOCKET) {2,}`)
-	finWait     = regexp.MustCompile(`FIN_WAIT[12](: the FIN is not acknowledged yet, because it is still on its way or because the peer's kernel holds its ACK back for a moment \(a delayed ACK, tens of milliseconds\)|: the peer has acknowledged the FIN, and this side waits for the peer's own close)?`)
+	// This machine's limits, which the narration reads from /proc/sys:
+	// the steps' own tests check each against its file.
+	machineLimit = regexp.MustCompile(`\b\d+ (bytes |seconds )?here\b`)
+	finWait      = regexp.MustCompile(`FIN_WAIT[12](: the FIN is not acknowledged yet, because it is still on its way or because the peer's kernel holds its ACK back for a moment \(a delayed ACK, tens of milliseconds\)|: the peer has acknowledged the FIN, and this side waits for the peer's own close)?`)
 )
 
 // normalise replaces what differs from run to run: fd numbers (renumbered
 // in order of appearance) and the width of a table's column of them, the
-// test's port, ephemeral ports, timings, and
+// test's port, ephemeral ports, timings, this machine's limits, and
 // whether the peer's delayed ACK of a FIN had come back yet (FIN_WAIT1 or
 // FIN_WAIT2, a real race on loopback).
 func normalise(out string, port int) string {
@@ -101,6 +104,7 @@ func normalise(out string, port int) string {
 	out = milliseconds.ReplaceAllString(out, "T ms")
 	out = seconds.ReplaceAllString(out, "T s")
 	out = finWait.ReplaceAllString(out, "FIN_WAIT1|2")
+	out = machineLimit.ReplaceAllString(out, "N ${1}here")
 	return out
 }
 

@@ -3,6 +3,8 @@ package steps
 import (
 	"context"
 	"fmt"
+	"math"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -138,6 +140,26 @@ func onOffWord(on bool) string {
 	return "off"
 }
 
+// parseLinger reads SO_LINGER's words: off, or on and a number of
+// seconds. A bare number is refused, because "SO_LINGER 0" means off to
+// some and a reset to others.
+func parseLinger(values []string) (on bool, secs int, ok bool) {
+	if _, err := strconv.Atoi(values[0]); err == nil {
+		return false, 0, false
+	}
+	on, err := parseOnOff(values[0])
+	switch {
+	case err != nil:
+		return false, 0, false
+	case !on:
+		return false, 0, len(values) == 1
+	case len(values) != 2:
+		return false, 0, false
+	}
+	secs, err = strconv.Atoi(strings.TrimSuffix(values[1], "s"))
+	return true, secs, err == nil && secs >= 0 && secs <= math.MaxInt32
+}
+
 func parseOnOff(s string) (bool, error) {
 	switch strings.ToLower(s) {
 	case "on", "1", "yes", "true":
@@ -157,11 +179,20 @@ type optionData struct {
 	Before, After   string // the values read before and after
 	Asked           int    // for buffers: the size asked
 	Got             int    // for buffers: the size the kernel set
-	Max             int    // for buffers: 2 × net.core.rmem_max or wmem_max
+	Limit           int    // for buffers: net.core.rmem_max or wmem_max, the most a request counts for
+	Max             int    // for buffers: 2 × Limit, the most setsockopt can set
+	Autotuned       int    // for a TCP socket's buffers: the most Linux grows one that was not set (tcp_rmem or tcp_wmem)
+	Datagram        bool   // a UDP socket
 	On              bool
+	Set             bool // a timeout that is not 0
+	Rounded         bool // a timeout the kernel holds as more than was asked: it counts in ticks of its clock
 	Seconds         int
 	Micros          int    // a timeout's part below a second, in microseconds
-	PySeconds       string // a timeout as Python writes it: 0.2
+	AskedTime       string // a timeout as asked: 250ms
+	PySeconds       string // a timeout as Python's settimeout takes it: 0.25, or None
+	KeepaliveTime   int    // net.ipv4.tcp_keepalive_time, in seconds
+	KeepaliveIntvl  int    // net.ipv4.tcp_keepalive_intvl, in seconds
+	KeepaliveProbes int    // net.ipv4.tcp_keepalive_probes
 	List            bool
 }
 
@@ -187,7 +218,7 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 	if len(args) < 3 {
 		return nil, usageErr(fmt.Sprintf("give %s a value, e.g. `option %s %s on`", o.Name, s.Name, o.Name))
 	}
-	data := optionData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Option: o.Name, Level: o.Level}
+	data := optionData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Option: o.Name, Level: o.Level, Datagram: s.Kind == Datagram}
 	data.Before, _ = o.get(s.FD)
 	call, err := o.set(s.FD, args[2:], &data)
 	if err != nil && IsUsage(err) {
@@ -197,9 +228,18 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 		return optionProse.refused(call, err, data), nil
 	}
 	data.After, _ = o.get(s.FD)
-	if o.kind == size {
+	switch o.kind {
+	case size:
 		data.Got, _ = unix.GetsockoptInt(s.FD, o.level, o.opt)
-		data.Max = 2 * bufferMax(o.opt)
+		data.Limit, data.Autotuned = bufferLimits(o.opt, s.Kind)
+		data.Max = 2 * data.Limit
+	case duration:
+		data.Rounded = data.Set && data.After != data.AskedTime
+	}
+	if o.opt == unix.SO_KEEPALIVE {
+		data.KeepaliveTime = readProcInt("/proc/sys/net/ipv4/tcp_keepalive_time")
+		data.KeepaliveIntvl = readProcInt("/proc/sys/net/ipv4/tcp_keepalive_intvl")
+		data.KeepaliveProbes = readProcInt("/proc/sys/net/ipv4/tcp_keepalive_probes")
 	}
 	return &Report{
 		Call:   call + " = 0",
@@ -216,15 +256,9 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 func (o option) set(fd int, values []string, data *optionData) (string, error) {
 	switch o.kind {
 	case linger:
-		on, err := parseOnOff(values[0])
-		if err != nil {
-			return "", err
-		}
-		secs := 0
-		if on && len(values) > 1 {
-			if secs, err = strconv.Atoi(strings.TrimSuffix(values[1], "s")); err != nil || secs < 0 {
-				return "", usageErr(fmt.Sprintf("SO_LINGER takes on and a number of seconds, such as `on 0`, not %q", values[1]))
-			}
+		on, secs, ok := parseLinger(values)
+		if !ok {
+			return "", usageErr(fmt.Sprintf("SO_LINGER takes off, or on and the seconds close may wait: `on 0` makes close reset the connection, `on 5` makes it wait up to 5 seconds for the peer's acknowledgement; not %q", strings.Join(values, " ")))
 		}
 		data.On, data.Seconds = on, secs
 		l := &unix.Linger{Linger: int32(secs)}
@@ -237,12 +271,15 @@ func (o option) set(fd int, values []string, data *optionData) (string, error) {
 		if values[0] == "0" || values[0] == "off" {
 			d, err = 0, nil
 		}
-		if err != nil || d < 0 {
-			return "", usageErr(fmt.Sprintf("%s takes a duration such as 2s or 500ms (0 waits for ever), not %q", o.Name, values[0]))
+		if err != nil || d < 0 || (d > 0 && d < time.Microsecond) { // a timeval counts microseconds
+			return "", usageErr(fmt.Sprintf("%s takes a duration such as 2s or 500ms, from 1µs up (0 waits for ever), not %q", o.Name, values[0]))
 		}
 		tv := unix.NsecToTimeval(d.Nanoseconds())
-		data.Seconds, data.Micros = int(tv.Sec), int(tv.Usec)
-		data.PySeconds = strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+		data.Set, data.Seconds, data.Micros = d > 0, int(tv.Sec), int(tv.Usec)
+		data.AskedTime, data.PySeconds = d.String(), "None"
+		if d > 0 {
+			data.PySeconds = strconv.FormatFloat(d.Seconds(), 'f', -1, 64)
+		}
 		data.Before = strings.TrimSuffix(data.Before, " (wait for ever)")
 		return fmt.Sprintf("setsockopt(%d, %s, %s, %s)", fd, o.Level, o.Name, d), unix.SetsockoptTimeval(fd, o.level, o.opt, &tv)
 	case fileFlag:
@@ -258,7 +295,8 @@ func (o option) set(fd int, values []string, data *optionData) (string, error) {
 		return fmt.Sprintf("fcntl(%d, F_SETFL, %s)", fd, flag), unix.SetNonblock(fd, on)
 	case size:
 		n, err := strconv.Atoi(values[0])
-		if err != nil || n < 0 {
+		if err != nil || n < 0 || n > math.MaxInt32 { // setsockopt takes a C int
+
 			return "", usageErr(fmt.Sprintf("%s takes a size in bytes, such as 8192, not %q", o.Name, values[0]))
 		}
 		data.Asked = n
@@ -276,14 +314,24 @@ func (o option) set(fd int, values []string, data *optionData) (string, error) {
 	return fmt.Sprintf("setsockopt(%d, %s, %s, %d)", fd, o.Level, o.Name, v), unix.SetsockoptInt(fd, o.level, o.opt, v)
 }
 
-// bufferMax is net.core.rmem_max or wmem_max: the most a program may ask
-// for one socket's buffer.
-func bufferMax(opt int) int {
-	name := "/proc/sys/net/core/rmem_max"
+// bufferLimits reads what bounds a socket's receive (SO_RCVBUF) or send
+// buffer: net.core.rmem_max or wmem_max, the most a setsockopt request
+// counts for, and for a TCP socket the last of net.ipv4.tcp_rmem or
+// tcp_wmem, the most Linux grows a buffer that no setsockopt has set.
+func bufferLimits(opt int, kind Kind) (limit, autotuned int) {
+	core, tcp := "rmem_max", "tcp_rmem"
 	if opt == unix.SO_SNDBUF {
-		name = "/proc/sys/net/core/wmem_max"
+		core, tcp = "wmem_max", "tcp_wmem"
 	}
-	return readProcInt(name)
+	limit = readProcInt("/proc/sys/net/core/" + core)
+	if kind == Stream {
+		if b, err := os.ReadFile("/proc/sys/net/ipv4/" + tcp); err == nil {
+			if f := strings.Fields(string(b)); len(f) == 3 {
+				autotuned, _ = strconv.Atoi(f[2])
+			}
+		}
+	}
+	return limit, autotuned
 }
 
 // listOptions reads every option that applies to the socket.

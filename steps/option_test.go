@@ -1,0 +1,334 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestOptionPythonLineDoesWhatTheStepDid runs each option's Python line
+// in CPython, on a socket of the same kind, and reads the option back
+// there: it must be what the step left in the kernel for sockstep's
+// socket, and so must the socket's O_NONBLOCK, which Python's settimeout
+// changes behind the program's back.
+func TestOptionPythonLineDoesWhatTheStepDid(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not on PATH, so the Python lines cannot be run")
+	}
+	cases := []struct {
+		socket string // the kind, as the socket step takes it
+		set    string // option's words after the socket's name
+	}{
+		{"tcp", "SO_REUSEADDR on"},
+		{"tcp", "SO_REUSEPORT on"},
+		{"tcp", "keepalive on"},
+		{"tcp", "SO_LINGER on 0"},
+		{"tcp", "SO_LINGER on 5"},
+		{"tcp", "SO_LINGER off"},
+		{"tcp", "SO_RCVBUF 1000"},
+		{"tcp", "SO_RCVBUF 4096"},
+		{"tcp", "SO_RCVBUF 100000000"},
+		{"tcp", "SO_SNDBUF 100"},
+		{"tcp", "SO_RCVTIMEO 250ms"},
+		{"tcp", "SO_RCVTIMEO 1500ms"},
+		{"tcp", "SO_RCVTIMEO 0"},
+		{"tcp", "SO_SNDTIMEO 2s"},
+		{"tcp", "SO_SNDTIMEO 0"},
+		{"udp", "SO_BROADCAST on"},
+		{"tcp", "nodelay on"},
+		{"tcp ipv6", "IPV6_V6ONLY on"},
+		{"tcp", "nonblock on"},
+		{"tcp", "nonblock off"},
+	}
+	var script strings.Builder
+	script.WriteString("import fcntl, os, socket, struct\n")
+	want := make([]string, len(cases))
+	for i, c := range cases {
+		l := newLab(t)
+		run(t, l, "socket", append(strings.Fields(c.socket), "as", "sock")...)
+		s := sock(t, l, "sock")
+		words := strings.Fields(c.set)
+		o, _ := findOption(words[0])
+		rep := run(t, l, "option", append([]string{"sock"}, words...)...)
+		if rep.Python == "" {
+			t.Fatalf("option sock %s: no Python line", c.set)
+		}
+		want[i] = readBack(t, s.FD, o)
+		family, kind := "socket.AF_INET", "socket.SOCK_STREAM"
+		if strings.Contains(c.socket, "ipv6") {
+			family = "socket.AF_INET6"
+		}
+		if strings.HasPrefix(c.socket, "udp") {
+			kind = "socket.SOCK_DGRAM"
+		}
+		fmt.Fprintf(&script, "sock = socket.socket(%s, %s)\n%s\n", family, kind, rep.Python)
+		fmt.Fprintf(&script, "print(%s, bool(fcntl.fcntl(sock.fileno(), fcntl.F_GETFL) & os.O_NONBLOCK))\n", pythonReadBack(o))
+		script.WriteString("sock.close()\n")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, python, "-c", script.String()).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python3: %v\n%s\nscript:\n%s", err, out, script.String())
+	}
+	got := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(got) != len(cases) {
+		t.Fatalf("python3 printed %d lines, want %d:\n%s", len(got), len(cases), out)
+	}
+	for i, c := range cases {
+		if got[i] != want[i] {
+			t.Errorf("option sock %s: after its Python line CPython's socket has %s, sockstep's has %s", c.set, got[i], want[i])
+		}
+	}
+}
+
+// readBack reads an option of a socket as pythonReadBack prints it, and
+// whether the socket is non-blocking, as Python's bool prints it.
+func readBack(t *testing.T, fd int, o option) string {
+	t.Helper()
+	var v string
+	switch o.kind {
+	case linger:
+		l, err := unix.GetsockoptLinger(fd, o.level, o.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v = fmt.Sprintf("(%d, %d)", l.Onoff, l.Linger)
+	case duration:
+		tv, err := unix.GetsockoptTimeval(fd, o.level, o.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v = fmt.Sprintf("(%d, %d)", tv.Sec, tv.Usec)
+	case fileFlag:
+		v = "None" // the flag itself is what follows
+	default:
+		n, err := unix.GetsockoptInt(fd, o.level, o.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v = fmt.Sprint(n)
+	}
+	if nonBlocking(fd) {
+		return v + " True"
+	}
+	return v + " False"
+}
+
+// pythonReadBack is the Python expression that reads o from sock as
+// readBack writes it.
+func pythonReadBack(o option) string {
+	level := "socket." + o.Level
+	switch o.kind {
+	case linger:
+		return fmt.Sprintf(`struct.unpack("ii", sock.getsockopt(%s, socket.%s, 8))`, level, o.Name)
+	case duration:
+		return fmt.Sprintf(`struct.unpack("ll", sock.getsockopt(%s, socket.%s, 16))`, level, o.Name)
+	case fileFlag:
+		return "None"
+	}
+	return fmt.Sprintf("sock.getsockopt(%s, socket.%s)", level, o.Name)
+}
+
+// TestTimeoutOptionSaysWhatTheKernelHolds: a timeout option's report
+// gives the timeout the kernel holds, which it rounds up to ticks of its
+// clock, and says that a timeout of 0 waits for ever, and only then.
+func TestTimeoutOptionSaysWhatTheKernelHolds(t *testing.T) {
+	for _, tt := range []struct{ option, value string }{
+		{"SO_RCVTIMEO", "250ms"}, {"SO_RCVTIMEO", "2s"}, {"SO_RCVTIMEO", "0"},
+		{"SO_SNDTIMEO", "1ms"}, {"SO_SNDTIMEO", "1500ms"}, {"SO_SNDTIMEO", "0"},
+	} {
+		t.Run(tt.option+" "+tt.value, func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", "as", "sock")
+			rep := run(t, l, "option", "sock", tt.option, tt.value)
+			o, _ := findOption(tt.option)
+			tv, err := unix.GetsockoptTimeval(sock(t, l, "sock").FD, o.level, o.opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			held := time.Duration(tv.Nano())
+			asked, _ := time.ParseDuration(tt.value)
+			says := foldParagraphs(rep.Says)
+			switch {
+			case held == 0:
+				if !strings.Contains(says, "for ever") || strings.Contains(says, "gives up") {
+					t.Errorf("the kernel holds 0, and the report says %q", says)
+				}
+			case !strings.Contains(says, "gives up after "+held.String()):
+				t.Errorf("the kernel holds %v, and the report says %q", held, says)
+			case held != asked && !strings.Contains(says, "holds "+held.String()+" where "+asked.String()+" was asked"):
+				t.Errorf("the kernel holds %v where %v was asked, and the report says %q", held, asked, says)
+			case held == asked && strings.Contains(says, "ticks"):
+				t.Errorf("the kernel holds %v as asked, and the report says %q", held, says)
+			}
+		})
+	}
+}
+
+// TestBufferOptionSaysWhatTheKernelDid asks for a buffer below the
+// kernel's least, within its limit and above it, on TCP and UDP sockets:
+// the report gives the size the kernel set and the limit it applied, read
+// from the kernel, and speaks of TCP's window and of Linux's own sizing
+// only for a TCP socket.
+func TestBufferOptionSaysWhatTheKernelDid(t *testing.T) {
+	limit, autotuned := bufferLimits(unix.SO_RCVBUF, Stream)
+	if limit == 0 || autotuned == 0 {
+		t.Skip("net.core.rmem_max or net.ipv4.tcp_rmem cannot be read here")
+	}
+	for _, kind := range []string{"tcp", "udp"} {
+		for _, tt := range []struct {
+			asked string
+			says  func(got int) string
+		}{
+			{"1000", func(got int) string { return fmt.Sprintf("raises it to %d, the least it allows", got) }},
+			{"4096", func(int) string { return "Linux doubles the value, keeping half for its own bookkeeping." }},
+			{"100000000", func(int) string { return fmt.Sprintf("(%d here) and doubles it", limit) }},
+		} {
+			t.Run(kind+" "+tt.asked, func(t *testing.T) {
+				l := newLab(t)
+				run(t, l, "socket", kind, "as", "sock")
+				says := foldParagraphs(run(t, l, "option", "sock", "SO_RCVBUF", tt.asked).Says)
+				got, err := unix.GetsockoptInt(sock(t, l, "sock").FD, unix.SOL_SOCKET, unix.SO_RCVBUF)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, want := range []string{"the kernel set " + strconv.Itoa(got) + ":", tt.says(got)} {
+					if !strings.Contains(says, want) {
+						t.Errorf("got %q, want %q in it", says, want)
+					}
+				}
+				tcpOnly := []string{"TCP's window", fmt.Sprintf("up to %d bytes here", autotuned)}
+				for _, phrase := range tcpOnly {
+					if strings.Contains(says, phrase) != (kind == "tcp") {
+						t.Errorf("a %s socket: got %q, want %q in it only for TCP", kind, says, phrase)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestSettingABufferStopsLinuxSizingIt checks what SO_RCVBUF's report
+// says of a TCP socket: left alone, Linux grows its receive buffer as
+// data streams in; once SO_RCVBUF is set, it stays as set.
+func TestSettingABufferStopsLinuxSizingIt(t *testing.T) {
+	for _, set := range []bool{false, true} {
+		t.Run(fmt.Sprintf("set %v", set), func(t *testing.T) {
+			l := newLab(t)
+			pair(t, l, families[0])
+			conn, client := sock(t, l, "conn").FD, sock(t, l, "client").FD
+			if set {
+				run(t, l, "option", "conn", "SO_RCVBUF", "65536")
+			}
+			before, _ := unix.GetsockoptInt(conn, unix.SOL_SOCKET, unix.SO_RCVBUF)
+			const total = 32 << 20
+			wrote := make(chan error, 1)
+			go func() {
+				chunk := make([]byte, 64<<10)
+				for sent := 0; sent < total; sent += len(chunk) {
+					if _, err := unix.Write(client, chunk); err != nil {
+						wrote <- err
+						return
+					}
+				}
+				wrote <- nil
+			}()
+			buf := make([]byte, 64<<10)
+			deadline := time.Now().Add(20 * time.Second)
+			for got := 0; got < total && time.Now().Before(deadline); {
+				n, err := unix.Read(conn, buf)
+				if err != nil || n == 0 {
+					t.Fatalf("read after %d bytes: %d, %v", got, n, err)
+				}
+				got += n
+			}
+			if err := <-wrote; err != nil {
+				t.Fatal(err)
+			}
+			after, _ := unix.GetsockoptInt(conn, unix.SOL_SOCKET, unix.SO_RCVBUF)
+			if grew := after > before; grew == set {
+				t.Errorf("SO_RCVBUF set: %v; receive buffer %d before 32 MB arrived, %d after", set, before, after)
+			}
+		})
+	}
+}
+
+// TestDatagramsBeyondTheBufferAreDropped checks what a UDP socket's
+// SO_RCVBUF report says: datagrams that arrive while the buffer is full
+// are dropped.
+func TestDatagramsBeyondTheBufferAreDropped(t *testing.T) {
+	l := newLab(t)
+	run(t, l, "socket", "udp", "as", "u")
+	says := foldParagraphs(run(t, l, "option", "u", "SO_RCVBUF", "5000").Says)
+	if !strings.Contains(says, "the kernel drops those that arrive when it is full") {
+		t.Fatalf("got %q, want it to say that datagrams beyond the buffer are dropped", says)
+	}
+	run(t, l, "bind", "u", "127.0.0.1", "0")
+	run(t, l, "socket", "udp", "as", "sender")
+	port := portOf(t, l, "u")
+	const sent = 100
+	for range sent {
+		run(t, l, "sendto", "sender", "127.0.0.1", port, strings.Repeat("x", 100))
+	}
+	received := 0
+	for received < sent {
+		n, _, err := unix.Recvfrom(sock(t, l, "u").FD, make([]byte, 200), unix.MSG_DONTWAIT)
+		if err != nil || n != 100 {
+			break
+		}
+		received++
+	}
+	if received == 0 || received == sent {
+		t.Errorf("got %d of %d datagrams through a 5000-byte buffer, want some and not all", received, sent)
+	}
+}
+
+// TestKeepaliveSaysThisMachinesTimes: SO_KEEPALIVE's report gives the
+// times and count the kernel uses here.
+func TestKeepaliveSaysThisMachinesTimes(t *testing.T) {
+	l := newLab(t)
+	run(t, l, "socket", "as", "sock")
+	says := foldParagraphs(run(t, l, "option", "sock", "keepalive", "on").Says)
+	for _, f := range []struct{ file, format string }{
+		{"tcp_keepalive_time", "(%d seconds here)"},
+		{"tcp_keepalive_intvl", "every %d seconds"},
+		{"tcp_keepalive_probes", "after %d unanswered"},
+	} {
+		b, err := os.ReadFile("/proc/sys/net/ipv4/" + f.file)
+		if err != nil {
+			t.Skipf("%s cannot be read here: %v", f.file, err)
+		}
+		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+		if want := fmt.Sprintf(f.format, n); !strings.Contains(says, want) {
+			t.Errorf("got %q, want %q in it (%s)", says, want, f.file)
+		}
+	}
+}
+
+// TestLingerTakesNoBareNumber: "SO_LINGER 0" means off to some and a
+// reset to others, so it is refused with both spelt out, as is "on"
+// without seconds; nothing changes.
+func TestLingerTakesNoBareNumber(t *testing.T) {
+	l := newLab(t)
+	run(t, l, "socket", "as", "sock")
+	for _, words := range [][]string{{"0"}, {"1"}, {"5"}, {"on"}, {"on", "x"}, {"on", "-1"}, {"off", "3"}} {
+		before := viewLab(l)
+		_, err := try(t, l, "option", append([]string{"sock", "SO_LINGER"}, words...)...)
+		if !IsUsage(err) || !strings.Contains(err.Error(), "`on 0` makes close reset the connection") {
+			t.Errorf("SO_LINGER %q: got %v, want a usage error that spells out on 0", words, err)
+		}
+		checkUnchanged(t, "SO_LINGER "+strings.Join(words, " "), before, l)
+		if v, _ := (option{level: unix.SOL_SOCKET, opt: unix.SO_LINGER, kind: linger}).get(sock(t, l, "sock").FD); v != "off" {
+			t.Errorf("SO_LINGER %q: the kernel has %s, want off", words, v)
+		}
+	}
+}
