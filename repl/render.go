@@ -3,6 +3,7 @@ package repl
 import (
 	"fmt"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"sockstep/steps"
@@ -101,7 +102,7 @@ func (r *renderer) callLine(b *strings.Builder, rep *steps.Report) {
 	}
 	line := "  " + call
 	if rep.Took > 0 && rep.TookAs != "" {
-		took := fmt.Sprintf("%s %.2f ms", rep.TookAs, float64(rep.Took.Microseconds())/1000)
+		took := fmt.Sprintf("%s %.2f ms", rep.TookAs, float64(rep.Took)/float64(time.Millisecond)) // rounded as the prose rounds it
 		pad := r.width - 2 - utf8.RuneCountInString(rep.Call) - len(took)
 		if pad < 2 {
 			pad = 2
