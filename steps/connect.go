@@ -45,6 +45,7 @@ type connectData struct {
 	Unspecified     bool   // the host was 0.0.0.0 or ::, which Linux takes for this machine
 	Loopback        string // this machine's address, to write instead
 	Listening       bool   // it is a listener, which cannot connect
+	Twin            string // the lab's socket already connected from the same address and port to the same server
 }
 
 func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
@@ -100,6 +101,9 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.InProgress = true
 	} else if err != nil {
 		data.Listening = before.FromKernel && before.State == Listen
+		if errors.Is(err, unix.EADDRNOTAVAIL) && before.Bound() {
+			data.Twin = l.twinOf(s, before.Local, remote)
+		}
 		r := connectProse.refused(call, err, data)
 		if errors.Is(err, unix.ECONNREFUSED) && s.Kind == Stream {
 			r.Packets = []Packet{{From: s.Name, To: remote.String(), What: "SYN"}, {From: remote.String(), To: s.Name, What: "RST"}}
@@ -142,6 +146,20 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 	}
 	return l.tell(report, connectProse, data), nil
+}
+
+// twinOf names the lab's socket, other than s, that is connected from
+// local to remote: the connection s would be, which the kernel will not
+// make twice. Sockets bound to one address and port with SO_REUSEADDR
+// meet it when they connect to the same server.
+func (l *Lab) twinOf(s *Socket, local, remote netip.AddrPort) string {
+	t, _, ok := l.socketWhere(s.Kind, func(t *Socket, snap Snapshot) bool {
+		return t != s && sameEnd(snap.Local, local) && sameEnd(snap.Remote, remote)
+	})
+	if !ok {
+		return ""
+	}
+	return t.Label()
 }
 
 // stopError carries the report of a wait that ended before the call did.

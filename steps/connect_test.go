@@ -111,3 +111,22 @@ func TestConnectTwice(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectTwiceFromOnePort binds two sockets to one address and port
+// (SO_REUSEADDR) and connects both to one server: the kernel refuses the
+// second with EADDRNOTAVAIL, and the report names the first.
+func TestConnectTwiceFromOnePort(t *testing.T) {
+	l := newLab(t)
+	port := listener(t, l, families[0], "server")
+	for _, name := range []string{"a", "b"} {
+		run(t, l, "socket", "as", name)
+		run(t, l, "option", name, "SO_REUSEADDR", "on")
+	}
+	run(t, l, "bind", "a", "127.0.0.1", "0")
+	run(t, l, "bind", "b", "127.0.0.1", portOf(t, l, "a"))
+	run(t, l, "connect", "a", "127.0.0.1", port)
+	rep := refused(t, l, unix.EADDRNOTAVAIL, "connect", "b", "127.0.0.1", port)
+	if want := sock(t, l, "a").Label() + " is already connected from the address and port"; !strings.Contains(foldParagraphs(rep.Failure.ForStep), want) {
+		t.Errorf("got %q, want %q in it", rep.Failure.ForStep, want)
+	}
+}
