@@ -40,7 +40,9 @@ type connectData struct {
 	ConnTaken       bool // the name conn is in use, so accept should not take it
 	Queue, Backlog  int
 	Datagram        bool
-	InProgress      bool   // non-blocking: the handshake continues
+	InProgress      bool   // non-blocking, or SO_SNDTIMEO ran out: the handshake continues
+	SendTimeout     string // SO_SNDTIMEO, when it ran out before the handshake finished
+	PyRaises        string // what Python raises for EINPROGRESS
 	DoneAlready     bool   // and yet it was over when the state was read (loopback is that fast)
 	Unspecified     bool   // the host was 0.0.0.0 or ::, which Linux takes for this machine
 	Loopback        string // this machine's address, to write instead
@@ -97,8 +99,11 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return stop.report, nil
 	}
 	took := time.Since(start)
-	if errors.Is(err, unix.EINPROGRESS) && nonBlock {
-		data.InProgress = true
+	if !nonBlock && (errors.Is(err, unix.EINPROGRESS) || errors.Is(err, unix.EALREADY)) {
+		data.SendTimeout = socketTimeout(s.FD, unix.POLLOUT).String() // it ran out: see connect
+	}
+	if errors.Is(err, unix.EINPROGRESS) {
+		data.InProgress, data.PyRaises = true, pythonError(unix.EINPROGRESS)
 	} else if err != nil {
 		data.Listening = before.FromKernel && before.State == Listen
 		if errors.Is(err, unix.EADDRNOTAVAIL) && before.Bound() {
@@ -139,7 +144,11 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		_, err := l.Find("conn")
 		data.ConnTaken = err == nil
 	}
-	if s.Kind == Stream {
+	switch {
+	case s.Kind != Stream:
+	case data.SendTimeout != "":
+		report.Packets = []Packet{{From: s.Name, To: server, What: "SYN"}} // unanswered so far
+	default:
 		report.Packets = []Packet{{From: s.Name, To: server, What: "SYN"}, {From: server, To: s.Name, What: "SYN-ACK"}}
 		if !data.InProgress {
 			report.Packets = append(report.Packets, Packet{From: s.Name, To: server, What: "ACK"})
@@ -172,9 +181,13 @@ func (e *stopError) Error() string { return e.report.Call }
 // the wait: the socket is made non-blocking for the call, sockstep waits
 // in poll until the handshake ends, reads its result with SO_ERROR and
 // calls connect again to finish, which is what a blocking connect does
-// inside the kernel. A wait that is
-// stopped dissolves the half-made connection (connect with AF_UNSPEC), so
-// the socket is back where it was.
+// inside the kernel. A wait that is stopped dissolves the half-made
+// connection (connect with AF_UNSPEC), so the socket is back where it was.
+// Without --timeout, the socket's SO_SNDTIMEO bounds the wait as it bounds
+// a blocking connect: when it runs out, connect returns EINPROGRESS and
+// the handshake goes on. A blocking connect on a socket whose handshake
+// is already under way (EALREADY at once) waits for that handshake in
+// the same way, and a stop leaves it going, as it was.
 func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, nonBlock bool, timeout time.Duration, call string) error {
 	sa := sockaddr(s.Family, remote)
 	if nonBlock || s.Kind == Datagram {
@@ -185,14 +198,21 @@ func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, non
 	}
 	defer unix.SetNonblock(s.FD, false)
 	err := connectCall(s.FD, sa)
-	if !errors.Is(err, unix.EINPROGRESS) {
+	begun := errors.Is(err, unix.EALREADY) // by an earlier connect
+	if !errors.Is(err, unix.EINPROGRESS) && !begun {
 		return err
 	}
-	if timeout == 0 {
-		timeout = untimed // connect waits for the handshake; SO_SNDTIMEO is not taught here
-	}
 	undo := func() { abandonConnect(s.FD) }
+	if begun {
+		undo = nil
+	}
 	stop, _, err := l.waitOrUndo(ctx, s, unix.POLLOUT, timeout, call, "the handshake with "+remote.String(), undo)
+	if errors.Is(err, unix.EAGAIN) { // SO_SNDTIMEO ran out
+		if begun {
+			return unix.EALREADY
+		}
+		return unix.EINPROGRESS
+	}
 	if err != nil {
 		return err
 	}

@@ -1,9 +1,11 @@
 package steps
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -128,5 +130,82 @@ func TestConnectTwiceFromOnePort(t *testing.T) {
 	rep := refused(t, l, unix.EADDRNOTAVAIL, "connect", "b", "127.0.0.1", port)
 	if want := sock(t, l, "a").Label() + " is already connected from the address and port"; !strings.Contains(foldParagraphs(rep.Failure.ForStep), want) {
 		t.Errorf("got %q, want %q in it", rep.Failure.ForStep, want)
+	}
+}
+
+// TestConnectSendTimeout: on Linux SO_SNDTIMEO bounds a blocking connect.
+// When it runs out, connect returns EINPROGRESS and the handshake goes
+// on (SYN_SENT); a second connect waits for the same handshake and, when
+// the timeout runs out again, returns EALREADY; once the listener has
+// room and SO_SNDTIMEO is 0, a connect waits until the kernel's next SYN
+// is answered, and succeeds.
+func TestConnectSendTimeout(t *testing.T) {
+	l := newLab(t)
+	port := hangingConnect(t, l, families[0])
+	run(t, l, "option", "client", "SO_SNDTIMEO", "200ms")
+	held := socketTimeout(sock(t, l, "client").FD, unix.POLLOUT)
+
+	start := time.Now()
+	rep := run(t, l, "connect", "client", "127.0.0.1", port)
+	took := time.Since(start)
+	if !strings.HasSuffix(rep.Call, "= -1 EINPROGRESS") || took < held || took > waitLimit {
+		t.Fatalf("got %q after %v, want EINPROGRESS after SO_SNDTIMEO's %v", rep.Call, took, held)
+	}
+	if state := Read(sock(t, l, "client")).State; state != SynSent {
+		t.Errorf("after the timeout: got %s, want %s", state, SynSent)
+	}
+	says := foldParagraphs(rep.Says)
+	for _, want := range []string{"SO_SNDTIMEO (" + held.String() + ") ran out", "accept queue is full", "goes on with the handshake"} {
+		if !strings.Contains(says, want) {
+			t.Errorf("got %q, want %q in it", says, want)
+		}
+	}
+	if !strings.Contains(rep.Python, "BlockingIOError: [Errno 115]") {
+		t.Errorf("got python %q, want it to say what Python raises", rep.Python)
+	}
+
+	start = time.Now()
+	rep = refused(t, l, unix.EALREADY, "connect", "client", "127.0.0.1", port)
+	if took := time.Since(start); took < held || took > waitLimit {
+		t.Errorf("the second connect returned after %v, want it to wait SO_SNDTIMEO's %v", took, held)
+	}
+	if !strings.Contains(foldParagraphs(rep.Failure.ForStep), "waited for it until SO_SNDTIMEO") {
+		t.Errorf("got %q, want it to say the connect waited for the handshake already under way", rep.Failure.ForStep)
+	}
+	if state := Read(sock(t, l, "client")).State; state != SynSent {
+		t.Errorf("after the second timeout: got %s, want %s", state, SynSent)
+	}
+
+	// The kernel's own blocking connect, with no sockstep between, does
+	// the same.
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tv := unix.NsecToTimeval(held.Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := strconv.Atoi(port)
+	kernels := make(chan error, 1)
+	go func() { kernels <- unix.Connect(fd, &unix.SockaddrInet4{Port: p, Addr: [4]byte{127, 0, 0, 1}}) }()
+	select {
+	case err := <-kernels:
+		if !errors.Is(err, unix.EINPROGRESS) {
+			t.Errorf("a blocking connect with SO_SNDTIMEO: the kernel returned %v, want EINPROGRESS", err)
+		}
+	case <-time.After(waitLimit):
+		t.Fatalf("a blocking connect with SO_SNDTIMEO %v did not return within %v", held, waitLimit)
+	}
+	unix.Close(fd) // its handshake must not take the room made next
+
+	run(t, l, "accept", "full", "as", "conn1") // room in the queue for the next SYN
+	run(t, l, "option", "client", "SO_SNDTIMEO", "0")
+	rep = run(t, l, "connect", "client", "127.0.0.1", port)
+	if rep.Failed() || !strings.HasSuffix(rep.Call, "= 0") {
+		t.Fatalf("got %q, want the connect to finish once the listener has room", rep.Call)
+	}
+	if state := Read(sock(t, l, "client")).State; state != Established {
+		t.Errorf("at the end: got %s, want %s", state, Established)
 	}
 }

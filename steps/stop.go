@@ -16,10 +16,6 @@ type waitData struct {
 	Waited                            ms
 }
 
-// untimed, as a wait's timeout, waits with no timeout at all, not even
-// the socket's own SO_RCVTIMEO or SO_SNDTIMEO.
-const untimed time.Duration = -1
-
 // wait waits for the socket to be ready, telling the learner what it is
 // waiting for. It returns a report to give instead of the call's when the
 // wait ended first (Ctrl-C or --timeout); nil means the socket is ready.
@@ -66,9 +62,7 @@ func (l *Lab) waitOrUndo(ctx context.Context, s *Socket, events int16, timeout t
 // socket that poll or the call has just found not ready.
 func (l *Lab) waitNotReady(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string, undo func()) (*Report, time.Duration, error) {
 	kernelTimeout := false
-	if timeout == untimed {
-		timeout = 0
-	} else if timeout == 0 {
+	if timeout == 0 {
 		timeout = socketTimeout(s.FD, events)
 		kernelTimeout = timeout > 0
 	}
