@@ -20,10 +20,13 @@ const MaxBulk = 1 << 30
 // The bytes are a fixed pattern, so memory stays this size whatever N is.
 const bulkChunk = 64 << 10
 
-var bulkPattern = func() []byte {
+var bulkPattern = patternOf(bulkChunk)
+
+// patternOf is n bytes of the pattern bulk sends are made of.
+func patternOf(n int) []byte {
 	const line = "sockstep bulk data 0123456789 abcdefghijklmnopqrstuvwxyz\n"
-	return []byte(strings.Repeat(line, bulkChunk/len(line)+1)[:bulkChunk])
-}()
+	return []byte(strings.Repeat(line, n/len(line)+1)[:n])
+}
 
 // parseSize reads a byte count such as 1000, 64K, 10M or 1G (powers of 1024).
 func parseSize(s string) (int, error) {
@@ -109,7 +112,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Rep
 	}
 	took := time.Since(start)
 	if data.Sent == 0 && failure != nil {
-		return sendProse.refused(call, failure, sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD,
+		return sendProse.refused(call, failure, sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, IPv6: s.Family == IPv6,
 			PyBytes: fmt.Sprintf(`b"x" * %d`, n), GoText: fmt.Sprintf(`strings.Repeat("x", %d)`, n)}), nil
 	}
 	after := Read(s)

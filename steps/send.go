@@ -54,6 +54,7 @@ type sendData struct {
 	Unread          int    // bytes still in the receive queue after the call
 	AutoBound       bool   // the socket had no address and the kernel gave it one
 	Local           string // the address it has now
+	IPv6            bool   // an IPv6 socket: its datagrams may be 20 bytes larger
 }
 
 func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
@@ -79,7 +80,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	msg := []byte(strings.Join(text, " "))
 	before := l.look(s)
 	data := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: len(msg), Datagram: s.Kind == Datagram,
-		ShutRead: s.shutRead, ShutWrite: s.shutWrite}
+		ShutRead: s.shutRead, ShutWrite: s.shutWrite, IPv6: s.Family == IPv6}
 	if !l.CallsOnly {
 		data.Text, data.PyBytes, data.GoText = Printable(msg), pyBytes(msg), strconv.QuoteToASCII(string(msg))
 	}

@@ -12,7 +12,7 @@ var sendtoProse = loadProse("sendto.txt", stepSections...)
 // SendtoStep sends one datagram to an address: sendto(3, "ping", 4, 127.0.0.1:9090) = 4.
 var SendtoStep = &Step{
 	Name:     "sendto",
-	Usage:    "sendto SOCK HOST PORT TEXT…",
+	Usage:    "sendto SOCK HOST PORT TEXT… | sendto SOCK HOST PORT --bytes N   (one datagram of N bytes of a pattern)",
 	Example:  `sendto u 127.0.0.1 9090 "ping"`,
 	Summary:  "send one datagram to an address (UDP)",
 	About:    sendtoProse.About(),
@@ -37,7 +37,15 @@ type sendtoData struct {
 	DeafPeer        string // that peer
 	Refused         bool   // and this socket is connected to the destination: it hears of the drop
 	Stream          bool
+	IPv6            bool   // an IPv6 socket: its datagrams may be 20 bytes larger
+	PyNote          string // what the Python line's data is, for --bytes
+	DefaultBuf      int    // recvfrom's buffer when none is given
 }
+
+// MaxDatagramAsk bounds sendto --bytes: far above what one UDP datagram
+// carries, so the kernel's EMSGSIZE can be met, and far below what memory
+// would notice.
+const MaxDatagramAsk = 1 << 20
 
 func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	s, err := l.find(args, "should send")
@@ -56,18 +64,31 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, err
 	}
 	to := netip.AddrPortFrom(addr, port)
-	msg := []byte(strings.Join(args[3:], " "))
+	msg, pattern, err := datagramText(args[3:])
+	if err != nil {
+		return nil, err
+	}
 	before := Read(s)
 	data := sendtoData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, To: to.String(), PyHost: pyHost(args[1]),
 		Port: int(port), PyBytes: pyBytes(msg), AutoBound: !before.Bound(), Stream: s.Kind == Stream,
-		GoAddr: goSockaddr(s.Family, to)}
+		GoAddr: goSockaddr(s.Family, to), IPv6: s.Family == IPv6, DefaultBuf: DefaultBufSize}
 	call := fmt.Sprintf("sendto(%d, %s, %d, %s)", s.FD, quoteShort(msg), len(msg), to)
+	if pattern {
+		data.PyBytes, data.PyNote = "data", fmt.Sprintf("data: %d bytes of sockstep's pattern", len(msg))
+		call = fmt.Sprintf("sendto(%d, %d bytes, %s)", s.FD, len(msg), to)
+	}
 	sent, _, stop, err := l.send(ctx, s, msg, sockaddr(s.Family, to), 0, call)
 	if stop != nil {
 		return stop, nil
 	}
 	if err != nil {
-		return sendtoProse.refused(call, err, data), nil
+		report := sendtoProse.refused(call, err, data)
+		// The kernel binds an unbound socket before the datagram is
+		// refused, as it does for send.
+		if after := readState(s); !before.Bound() && after.Bound() {
+			report.State = []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}}
+		}
+		return report, nil
 	}
 	after := Read(s)
 	data.Sent, data.Local = sent, after.Local.String()
@@ -106,6 +127,29 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	report.Says = sendtoProse.Render("says", data)
 	report.Next = sendtoProse.Render("next", data)
 	return report, nil
+}
+
+// datagramText is what sendto sends: the words joined by spaces, or with
+// --bytes N, N bytes of the bulk pattern (pattern is true).
+func datagramText(words []string) (msg []byte, pattern bool, err error) {
+	size, ok := strings.CutPrefix(words[0], "--bytes=")
+	switch {
+	case ok && len(words) == 1:
+	case words[0] == "--bytes" && len(words) == 2:
+		size = words[1]
+	case words[0] == "--bytes" || ok:
+		return nil, false, usageErr("sendto --bytes N sends one datagram of N bytes and takes no text")
+	default:
+		return []byte(strings.Join(words, " ")), false, nil
+	}
+	n, err := parseSize(size)
+	if err != nil {
+		return nil, false, err
+	}
+	if n > MaxDatagramAsk {
+		return nil, false, usageErr(fmt.Sprintf("sendto --bytes sends one datagram, of at most %d bytes here (UDP itself carries at most 65,507 bytes over IPv4, 65,527 over IPv6)", MaxDatagramAsk))
+	}
+	return patternOf(n), true, nil
 }
 
 // boundTo finds the lab's socket of kind k bound to the address, as a

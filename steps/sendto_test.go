@@ -1,6 +1,10 @@
 package steps
 
 import (
+	"bytes"
+	"fmt"
+	"net"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -100,5 +104,49 @@ func TestSendtoAConnectedReceiver(t *testing.T) {
 	}
 	if got := run(t, l, "recv", "c", "--timeout", "1s"); string(got.Data) != "yo" {
 		t.Errorf("recv c: got %q, want the peer's datagram", got.Data)
+	}
+}
+
+// TestDatagramSizeLimit sends the largest datagram UDP carries, and one
+// byte more, over IPv4 and IPv6 with sendto --bytes: the kernel takes
+// the first whole and refuses the second with EMSGSIZE, and the reports
+// give the limit of the socket's own family and the buffer recvfrom
+// needs.
+func TestDatagramSizeLimit(t *testing.T) {
+	for _, tt := range []struct {
+		f       family
+		largest int // 65535, less the IP header (IPv4 only) and UDP's 8 bytes
+		says    string
+	}{
+		{families[0], 65507, "UDP over IPv4 carries at most 65,507"},
+		{families[1], 65527, "UDP over IPv6 carries at most 65,527"},
+	} {
+		t.Run(tt.f.name, func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", "udp", tt.f.name, "as", "u")
+			run(t, l, "bind", "u", tt.f.loopback, "0")
+			run(t, l, "socket", "udp", tt.f.name, "as", "v")
+			port := portOf(t, l, "u")
+
+			rep := refused(t, l, unix.EMSGSIZE, "sendto", "v", tt.f.loopback, port, "--bytes", strconv.Itoa(tt.largest+1))
+			if !strings.Contains(foldParagraphs(rep.Failure.ForStep), tt.says) {
+				t.Errorf("got %q, want %q in it", rep.Failure.ForStep, tt.says)
+			}
+			if len(rep.State) != 1 || !strings.Contains(rep.State[0].After, "bound") {
+				t.Errorf("got state %+v, want it to show the address the kernel gave v before refusing", rep.State)
+			}
+
+			rep = run(t, l, "sendto", "v", tt.f.loopback, port, "--bytes", strconv.Itoa(tt.largest))
+			if rep.Call != fmt.Sprintf("sendto(%d, %d bytes, %s) = %d", sock(t, l, "v").FD, tt.largest, net.JoinHostPort(tt.f.loopback, port), tt.largest) {
+				t.Errorf("got %q, want the whole datagram sent", rep.Call)
+			}
+			if want := fmt.Sprintf("recvfrom u %d", tt.largest); rep.Next != want {
+				t.Errorf("got next %q, want %q, a buffer that takes the datagram whole", rep.Next, want)
+			}
+			rep = run(t, l, "recvfrom", "u", strconv.Itoa(tt.largest))
+			if len(rep.Data) != tt.largest || !bytes.HasPrefix(rep.Data, []byte("sockstep bulk data")) {
+				t.Errorf("got %d bytes starting %q, want %d of the pattern", len(rep.Data), rep.Data[:min(20, len(rep.Data))], tt.largest)
+			}
+		})
 	}
 }

@@ -73,6 +73,14 @@ func TestUsageErrors(t *testing.T) {
 		{"recv buffer too large", []string{"recv", "c", fmt.Sprint(MaxBufSize + 1)}, fmt.Sprint(MaxBufSize)},
 		{"recv buffer of words", []string{"recv", "c", "lots"}, `"lots"`},
 
+		{"sendto --bytes with text", []string{"sendto", "c", "127.0.0.1", "9", "--bytes", "10", "more"}, "takes no text"},
+		{"sendto --bytes with no size", []string{"sendto", "c", "127.0.0.1", "9", "--bytes"}, "takes no text"},
+		{"sendto --bytes too large", []string{"sendto", "c", "127.0.0.1", "9", "--bytes=2M"}, fmt.Sprint(MaxDatagramAsk)},
+		{"sendto --bytes of words", []string{"sendto", "c", "127.0.0.1", "9", "--bytes", "lots"}, `"lots"`},
+		{"option SO_LINGER 0", []string{"option", "c", "SO_LINGER", "0"}, "`on 0`"},
+		{"option SO_RCVBUF beyond a C int", []string{"option", "c", "SO_RCVBUF", "5000000000"}, `"5000000000"`},
+		{"option SO_RCVTIMEO 1ns", []string{"option", "c", "SO_RCVTIMEO", "1ns"}, `"1ns"`},
+
 		{"timeout of words", []string{"recv", "c", "--timeout", "soon"}, `"soon"`},
 		{"timeout 0", []string{"accept", "server", "--timeout", "0"}, `"0"`},
 		{"timeout negative", []string{"accept", "server", "--timeout=-1s"}, `"-1s"`},
