@@ -19,6 +19,8 @@ import (
 //	[python]  the same call in Python
 //	[next]    a command to try next
 //	[ERRNO]   what that errno means for this step, e.g. [EADDRINUSE]
+//	[ERRNO fix]  what to do about it, for this step, instead of errno.txt's
+//	             fix, where that one does not fit (sendto's EACCES)
 //
 // Sections other than [about] are Go templates
 // (https://pkg.go.dev/text/template) over the data the step passes; each
@@ -178,6 +180,9 @@ func (p *Prose) refused(call string, err error, data any) *Report {
 	help, ok := ExplainErrno(err)
 	if !ok {
 		help = ErrnoHelp{Name: "error", Meaning: err.Error()}
+	}
+	if fix := p.Render(help.Name+" fix", data); fix != "" {
+		help.Fix = fix
 	}
 	r := &Report{
 		Call:    fmt.Sprintf("%s = -1 %s (errno %d)", call, help.Name, help.Number),

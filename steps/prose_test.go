@@ -94,12 +94,13 @@ func TestProseFiles(t *testing.T) {
 				if want.required[0] != "about" || contains(stepSections, section) || contains(codeSections, section) || contains(want.extra, section) {
 					continue
 				}
-				errno, ok := errnoByName[section]
+				errnoName, _ := strings.CutSuffix(section, " fix")
+				errno, ok := errnoByName[errnoName]
 				if !ok {
-					t.Errorf("%s: got section [%s], want an errno's name or one of %v", name, section, stepSections)
+					t.Errorf("%s: got section [%s], want an errno's name (and \" fix\") or one of %v", name, section, stepSections)
 					continue
 				}
-				if help, _ := ExplainErrno(errno); help.Name != section {
+				if help, _ := ExplainErrno(errno); help.Name != errnoName {
 					t.Errorf("%s: got section [%s], want [%s]: sockstep names errno %d so, and would never show it", name, section, help.Name, errno)
 				}
 			}

@@ -150,3 +150,31 @@ func TestDatagramSizeLimit(t *testing.T) {
 		})
 	}
 }
+
+// TestBroadcastNeedsSO_BROADCAST sends and connects a UDP socket to the
+// broadcast address: the kernel refuses both with EACCES until
+// SO_BROADCAST is on (checked for connect only, which sends nothing), and
+// the reports say so, with a fix for this and not the one for EACCES from
+// bind (a port below 1024).
+func TestBroadcastNeedsSO_BROADCAST(t *testing.T) {
+	for _, call := range [][]string{
+		{"sendto", "u", "255.255.255.255", "9", "hello"},
+		{"connect", "u", "255.255.255.255", "9"},
+	} {
+		t.Run(call[0], func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", "udp", "as", "u")
+			rep := refused(t, l, unix.EACCES, call[0], call[1:]...)
+			if !strings.Contains(rep.Failure.ForStep, "SO_BROADCAST") {
+				t.Errorf("got %q, want SO_BROADCAST named", rep.Failure.ForStep)
+			}
+			if want := "option u broadcast on"; !strings.Contains(rep.Failure.Fix, want) || strings.Contains(rep.Failure.Fix, "1024") {
+				t.Errorf("got fix %q, want %q and nothing of ports below 1024", rep.Failure.Fix, want)
+			}
+			if call[0] == "connect" { // a UDP connect sends nothing; a sendto now would go out on the network
+				run(t, l, "option", "u", "broadcast", "on")
+				run(t, l, call[0], call[1:]...)
+			}
+		})
+	}
+}
