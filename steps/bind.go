@@ -46,6 +46,9 @@ type bindData struct {
 	Datagram        bool
 	Holder          string // the session's socket that holds the port, when bind fails for it
 	HolderHow       string // how it holds it: "it listens there"
+	Unprivileged    int    // net.ipv4.ip_unprivileged_port_start, when bind fails with EACCES
+	Reserved        bool   // the port asked is below it
+	Suggest         int    // a port to use instead: 8081, or the first unprivileged one above it
 }
 
 func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
@@ -79,10 +82,15 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 	call := fmt.Sprintf("bind(%d, %s)", s.FD, ap)
 	if err := bindCall(s.FD, sockaddr(s.Family, ap)); err != nil {
 		data.Local = ap.String()
-		if errors.Is(err, unix.EADDRINUSE) {
+		switch {
+		case errors.Is(err, unix.EADDRINUSE):
 			if holder, snap, ok := l.portHolder(s, ap); ok {
 				data.Holder, data.HolderHow = holder.Label(), holds(holder, snap)
 			}
+		case errors.Is(err, unix.EACCES):
+			data.Unprivileged = readProcInt("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+			data.Reserved = data.Port < data.Unprivileged
+			data.Suggest = max(8081, data.Unprivileged)
 		}
 		return bindProse.refused(call, err, data), nil
 	}

@@ -1,6 +1,9 @@
 package steps
 
 import (
+	"fmt"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -36,5 +39,43 @@ func TestBindNamesTheConnectionThatHoldsThePort(t *testing.T) {
 	rep := refused(t, l, unix.EADDRINUSE, "bind", "again", "127.0.0.1", port)
 	if want := "its connection uses that port (ESTABLISHED)"; !strings.Contains(rep.Failure.ForStep, "conn (fd") || !strings.Contains(rep.Failure.ForStep, want) {
 		t.Errorf("got %q, want conn named and %q", rep.Failure.ForStep, want)
+	}
+}
+
+// TestBindEACCESReadsTheReservedPorts: EACCES from bind (the fault seam;
+// this process may bind any port) is explained by the first port any
+// program may bind on this machine, read from the kernel, for a port
+// below it and a port above it.
+func TestBindEACCESReadsTheReservedPorts(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+	if err != nil {
+		t.Skipf("ip_unprivileged_port_start cannot be read here: %v", err)
+	}
+	first, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	for _, tt := range []struct {
+		port     int
+		says     string
+		fix      string
+		reserved bool
+	}{
+		{max(first-1, 0), fmt.Sprintf("Ports below %d are reserved", first), fmt.Sprintf("Use a port from %d up", first), true},
+		{65000, "Port 65000 is not reserved here", "security policy", false},
+	} {
+		if tt.reserved && first == 0 {
+			continue // no port is reserved here
+		}
+		t.Run(strconv.Itoa(tt.port), func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", "as", "s")
+			saveHooks(t)
+			bindCall = func(int, unix.Sockaddr) error { return unix.EACCES }
+			rep := refused(t, l, unix.EACCES, "bind", "s", "127.0.0.1", strconv.Itoa(tt.port))
+			if says := foldParagraphs(rep.Failure.ForStep); !strings.Contains(says, tt.says) {
+				t.Errorf("got %q, want %q in it", says, tt.says)
+			}
+			if !strings.Contains(rep.Failure.Fix, tt.fix) {
+				t.Errorf("got fix %q, want %q in it", rep.Failure.Fix, tt.fix)
+			}
+		})
 	}
 }
