@@ -80,6 +80,7 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 		IPv6: s.Family == IPv6, Datagram: s.Kind == Datagram, GoAddr: goSockaddr(s.Family, ap)}
 	before := l.look(s)
 	call := fmt.Sprintf("bind(%d, %s)", s.FD, ap)
+	s.port.Store(nil) // the socket may hold a port again
 	if err := bindCall(s.FD, sockaddr(s.Family, ap)); err != nil {
 		data.Local = ap.String()
 		switch {

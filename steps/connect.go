@@ -87,6 +87,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 
 	start := time.Now()
 	s.connectCalled = true
+	s.port.Store(nil) // the socket may hold a port again
 	err = l.connect(ctx, s, remote, nonBlock, timeout, call)
 	var stop *stopError
 	if errors.As(err, &stop) {

@@ -178,7 +178,7 @@ func TestConnectSendTimeout(t *testing.T) {
 
 	// The kernel's own blocking connect, with no sockstep between, does
 	// the same.
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

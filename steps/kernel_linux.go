@@ -23,10 +23,15 @@ const pollReadShut = unix.POLLRDHUP
 // addresses from getsockname/getpeername, TCP state and a listener's
 // accept queue from TCP_INFO, and queued bytes from SIOCINQ/SIOCOUTQ. A
 // listener has no peer and no queued bytes, so it is not asked for them.
+// A CLOSED TCP socket whose port has gone back to the kernel has no
+// address (bound_linux.go), whatever getsockname still says.
 func readState(s *Socket) Snapshot {
 	snap := readNew(s)
 	if snap.State == Listen {
 		return snap
+	}
+	if s.Kind == Stream && snap.State == Closed && snap.Local.Port() != 0 {
+		snap.Local = portGone(s, snap.Local)
 	}
 	if peer, err := peerName(s.FD); err == nil {
 		snap.Remote = peer

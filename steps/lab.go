@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
@@ -85,6 +86,10 @@ type Socket struct {
 	// of it, so a CLOSED socket that was not accepted either has never
 	// had a connection.
 	connectCalled bool
+	// port is sock_diag's last answer to whether this CLOSED TCP socket
+	// holds the port getsockname reports (bound_linux.go): it stands until
+	// bind, listen or connect run on the socket again.
+	port atomic.Pointer[portAnswer]
 
 	label string // Label, made once the lab has named the socket
 }
@@ -327,4 +332,11 @@ func (l *Lab) Watch(f func(live []*Socket)) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	f(l.sockets)
+}
+
+// A portAnswer says whether a CLOSED TCP socket, getsockname reporting
+// local, holds that port.
+type portAnswer struct {
+	local netip.AddrPort
+	holds bool
 }

@@ -71,6 +71,7 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 	before := l.look(s)
 	data.AutoBound = !before.Bound()
 	call := fmt.Sprintf("listen(%d, %d)", s.FD, data.Backlog)
+	s.port.Store(nil) // the socket may hold a port again
 	if err := listenCall(s.FD, data.Backlog); err != nil {
 		return listenProse.refused(call, err, data), nil
 	}

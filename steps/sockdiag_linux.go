@@ -49,19 +49,35 @@ var diag struct {
 func diagState(local, remote netip.AddrPort) (state TCPState, found bool, err error) {
 	diag.Lock()
 	defer diag.Unlock()
-	if !diag.open {
-		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
-		if err != nil {
-			return 0, false, err
-		}
-		diag.fd, diag.open, diag.reply = fd, true, make([]byte, 4096)
+	if err := openDiag(); err != nil {
+		return 0, false, err
 	}
 	state, found, err = askDiag(local, remote)
 	if err != nil {
-		unix.Close(diag.fd)
-		diag.open = false
+		closeDiag()
 	}
 	return state, found, err
+}
+
+// openDiag opens the netlink socket, unless it is open. The caller holds
+// diag's lock.
+func openDiag() error {
+	if diag.open {
+		return nil
+	}
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+	if err != nil {
+		return err
+	}
+	diag.fd, diag.open, diag.reply = fd, true, make([]byte, 32<<10) // a dump's batch fits
+	return nil
+}
+
+// closeDiag closes the netlink socket after a failure, so that the next
+// question opens a new one. The caller holds diag's lock.
+func closeDiag() {
+	unix.Close(diag.fd)
+	diag.open = false
 }
 
 // askDiag sends one question on the open netlink socket and reads its

@@ -1,0 +1,137 @@
+//go:build linux
+
+package steps
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// A TCP socket that is CLOSED may hold a port or not, and getsockname
+// cannot tell: bind's port stays the socket's until it is closed, but the
+// port the kernel chose for a connect goes back to the kernel when the
+// connect fails, is stopped, or its connection is reset, while getsockname
+// goes on reporting it. sock_diag can tell (Linux 6.9 and later): asked for
+// the pseudo-state TCP_BOUND_INACTIVE, it lists the TCP sockets that hold a
+// port without listening or connecting, as `ss --bound-inactive` does.
+
+const (
+	tcpBoundInactive  = 13 // TCP_BOUND_INACTIVE, a state inet_diag alone uses
+	diagInodeOffset   = 68 // of idiag_inode in struct inet_diag_msg
+	netlinkDone       = 3  // NLMSG_DONE
+	netlinkMultiLimit = 64 // batches read for one answer, at most
+)
+
+// boundInactiveKnown says whether this kernel lists bound sockets for
+// TCP_BOUND_INACTIVE; found out once, with a socket of its own.
+var boundInactiveKnown = sync.OnceValue(func() bool {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer unix.Close(fd)
+	if unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}) != nil {
+		return false
+	}
+	holds, err := listsBoundInactive(fd, unix.AF_INET)
+	return err == nil && holds
+})
+
+// holdsPort says whether a CLOSED TCP socket holds the port getsockname
+// reports. ok is false where the kernel cannot say.
+func holdsPort(s *Socket) (holds, ok bool) {
+	if !boundInactiveKnown() {
+		return false, false
+	}
+	family := uint8(unix.AF_INET)
+	if s.Family == IPv6 {
+		family = unix.AF_INET6
+	}
+	holds, err := listsBoundInactive(s.FD, family)
+	return holds, err == nil
+}
+
+// listsBoundInactive asks sock_diag for the TCP sockets of one family that
+// hold a port without listening or connecting, and says whether fd's is
+// among them, by its inode.
+func listsBoundInactive(fd int, family uint8) (bool, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return false, err
+	}
+	diag.Lock()
+	defer diag.Unlock()
+	if err := openDiag(); err != nil {
+		return false, err
+	}
+	diag.seq++
+	ne := binary.NativeEndian
+	msg := make([]byte, netlinkHeaderLen+diagRequestLen)
+	ne.PutUint32(msg[0:], uint32(len(msg)))
+	ne.PutUint16(msg[4:], unix.SOCK_DIAG_BY_FAMILY)
+	ne.PutUint16(msg[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
+	ne.PutUint32(msg[8:], diag.seq)
+	req := msg[netlinkHeaderLen:]
+	req[0], req[1] = family, unix.IPPROTO_TCP
+	ne.PutUint32(req[4:], 1<<tcpBoundInactive)
+	if err := unix.Sendto(diag.fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		closeDiag()
+		return false, err
+	}
+	// Each read of the answer makes the kernel write its next batch.
+	found := false
+	for range netlinkMultiLimit {
+		n, _, err := unix.Recvfrom(diag.fd, diag.reply, unix.MSG_DONTWAIT)
+		if err != nil {
+			closeDiag()
+			return false, err
+		}
+		for b := diag.reply[:n]; len(b) >= netlinkHeaderLen; {
+			size := int(ne.Uint32(b))
+			if size < netlinkHeaderLen || size > len(b) {
+				closeDiag()
+				return false, errNoSockDiag
+			}
+			if ne.Uint32(b[8:]) == diag.seq {
+				switch ne.Uint16(b[4:]) {
+				case netlinkDone:
+					return found, nil
+				case netlinkError:
+					return false, errNoSockDiag
+				}
+				if size >= netlinkHeaderLen+diagInodeOffset+4 && ne.Uint32(b[netlinkHeaderLen+diagInodeOffset:]) == uint32(st.Ino) {
+					found = true
+				}
+			}
+			b = b[min(len(b), (size+3)&^3):]
+		}
+	}
+	closeDiag() // an answer without end: start afresh next time
+	return false, errNoSockDiag
+}
+
+// portGone is readState's correction for a CLOSED TCP socket whose port
+// went back to the kernel: it has no address, as before any bind. The
+// answer is kept, because asking walks the kernel's whole table of bound
+// ports (about a millisecond).
+func portGone(s *Socket, local netip.AddrPort) netip.AddrPort {
+	answer := s.port.Load()
+	if answer == nil || answer.local != local {
+		holds, ok := holdsPort(s)
+		if !ok {
+			return local
+		}
+		answer = &portAnswer{local: local, holds: holds}
+		s.port.Store(answer)
+	}
+	switch {
+	case answer.holds:
+		return local
+	case s.Family == IPv6:
+		return netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
+	}
+	return netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+}
