@@ -296,7 +296,6 @@ func (o option) set(fd int, values []string, data *optionData) (string, error) {
 	case size:
 		n, err := strconv.Atoi(values[0])
 		if err != nil || n < 0 || n > math.MaxInt32 { // setsockopt takes a C int
-
 			return "", usageErr(fmt.Sprintf("%s takes a size in bytes, such as 8192, not %q", o.Name, values[0]))
 		}
 		data.Asked = n
