@@ -80,10 +80,7 @@ const resolveTimeout = 3 * time.Second
 // narration.
 func resolveHost(host string, f Family) (addr netip.Addr, how string, err error) {
 	if everyInterface(host) {
-		if f == IPv6 {
-			return netip.IPv6Unspecified(), "", nil
-		}
-		return netip.IPv4Unspecified(), "", nil
+		return f.everyInterface(), "", nil
 	}
 	if a, perr := netip.ParseAddr(strings.Trim(host, "[]")); perr == nil {
 		switch {

@@ -28,7 +28,7 @@ const (
 // boundInactiveKnown says whether this kernel lists bound sockets for
 // TCP_BOUND_INACTIVE; found out once, with a socket of its own.
 var boundInactiveKnown = sync.OnceValue(func() bool {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fd, err := newSocket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return false
 	}
@@ -46,11 +46,7 @@ func holdsPort(s *Socket) (holds, ok bool) {
 	if !boundInactiveKnown() {
 		return false, false
 	}
-	family := uint8(unix.AF_INET)
-	if s.Family == IPv6 {
-		family = unix.AF_INET6
-	}
-	holds, err := listsBoundInactive(s.FD, family)
+	holds, err := listsBoundInactive(s.FD, uint8(s.Family.domain()))
 	return holds, err == nil
 }
 
@@ -68,20 +64,13 @@ func listsBoundInactive(fd int, family uint8) (bool, error) {
 		return false, err
 	}
 	diag.seq++
-	ne := binary.NativeEndian
-	msg := make([]byte, netlinkHeaderLen+diagRequestLen)
-	ne.PutUint32(msg[0:], uint32(len(msg)))
-	ne.PutUint16(msg[4:], unix.SOCK_DIAG_BY_FAMILY)
-	ne.PutUint16(msg[6:], unix.NLM_F_REQUEST|unix.NLM_F_DUMP)
-	ne.PutUint32(msg[8:], diag.seq)
-	req := msg[netlinkHeaderLen:]
-	req[0], req[1] = family, unix.IPPROTO_TCP
-	ne.PutUint32(req[4:], 1<<tcpBoundInactive)
+	msg := diagMessage(unix.NLM_F_DUMP, diag.seq, family, 1<<tcpBoundInactive)
 	if err := unix.Sendto(diag.fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		closeDiag()
 		return false, err
 	}
 	// Each read of the answer makes the kernel write its next batch.
+	ne := binary.NativeEndian
 	found := false
 	for range netlinkMultiLimit {
 		n, _, err := unix.Recvfrom(diag.fd, diag.reply, unix.MSG_DONTWAIT)
@@ -127,11 +116,8 @@ func portGone(s *Socket, local netip.AddrPort) netip.AddrPort {
 		answer = &portAnswer{local: local, holds: holds}
 		s.port.Store(answer)
 	}
-	switch {
-	case answer.holds:
+	if answer.holds {
 		return local
-	case s.Family == IPv6:
-		return netip.AddrPortFrom(netip.IPv6Unspecified(), 0)
 	}
-	return netip.AddrPortFrom(netip.IPv4Unspecified(), 0)
+	return netip.AddrPortFrom(s.Family.everyInterface(), 0)
 }

@@ -35,6 +35,15 @@ func (f Family) Constant() string {
 	return "AF_INET"
 }
 
+// everyInterface is the family's address for every interface: 0.0.0.0
+// or ::.
+func (f Family) everyInterface() netip.Addr {
+	if f == IPv6 {
+		return netip.IPv6Unspecified()
+	}
+	return netip.IPv4Unspecified()
+}
+
 // domain is the family's number, as socket() takes it.
 func (f Family) domain() int {
 	if f == IPv6 {

@@ -103,22 +103,31 @@ func askDiag(local, remote netip.AddrPort) (TCPState, bool, error) {
 // connection, named by its four addresses (not a dump of the table).
 func diagRequest(local, remote netip.AddrPort, seq uint32) []byte {
 	family, src, dst := diagAddrs(local.Addr(), remote.Addr())
-	msg := make([]byte, netlinkHeaderLen+diagRequestLen)
+	msg := diagMessage(0, seq, family, ^uint32(0)) // every state
 	ne := binary.NativeEndian
-	ne.PutUint32(msg[0:], uint32(len(msg)))
-	ne.PutUint16(msg[4:], unix.SOCK_DIAG_BY_FAMILY)
-	ne.PutUint16(msg[6:], unix.NLM_F_REQUEST)
-	ne.PutUint32(msg[8:], seq)
-	req := msg[netlinkHeaderLen:]
-	req[0], req[1] = family, unix.IPPROTO_TCP
-	ne.PutUint32(req[4:], ^uint32(0)) // every state
-	id := req[8:]
+	id := msg[netlinkHeaderLen+8:]
 	binary.BigEndian.PutUint16(id[0:], local.Port())
 	binary.BigEndian.PutUint16(id[2:], remote.Port())
 	copy(id[4:20], src)
 	copy(id[20:36], dst)
 	ne.PutUint32(id[40:], diagNoCookie)
 	ne.PutUint32(id[44:], diagNoCookie)
+	return msg
+}
+
+// diagMessage is a SOCK_DIAG_BY_FAMILY request about TCP sockets of one
+// family in the given states (a mask of 1<<state), its socket id left for
+// the caller to fill in; flags adds to NLM_F_REQUEST (NLM_F_DUMP).
+func diagMessage(flags uint16, seq uint32, family uint8, states uint32) []byte {
+	msg := make([]byte, netlinkHeaderLen+diagRequestLen)
+	ne := binary.NativeEndian
+	ne.PutUint32(msg[0:], uint32(len(msg)))
+	ne.PutUint16(msg[4:], unix.SOCK_DIAG_BY_FAMILY)
+	ne.PutUint16(msg[6:], unix.NLM_F_REQUEST|flags)
+	ne.PutUint32(msg[8:], seq)
+	req := msg[netlinkHeaderLen:]
+	req[0], req[1] = family, unix.IPPROTO_TCP
+	ne.PutUint32(req[4:], states)
 	return msg
 }
 
