@@ -234,17 +234,28 @@ func TestSettingABufferStopsLinuxSizingIt(t *testing.T) {
 			wrote := make(chan error, 1)
 			go func() {
 				chunk := make([]byte, 64<<10)
-				for sent := 0; sent < total; sent += len(chunk) {
-					if _, err := unix.Write(client, chunk); err != nil {
+				for sent := 0; sent < total; {
+					// A signal can cut a blocking write short: count what went.
+					n, err := unix.Write(client, chunk[:min(len(chunk), total-sent)])
+					if err != nil {
 						wrote <- err
 						return
 					}
+					sent += n
 				}
 				wrote <- nil
 			}()
 			buf := make([]byte, 64<<10)
 			deadline := time.Now().Add(20 * time.Second)
-			for got := 0; got < total && time.Now().Before(deadline); {
+			for got := 0; got < total; {
+				left := time.Until(deadline)
+				ready, err := unix.Poll([]unix.PollFd{{Fd: int32(conn), Events: unix.POLLIN}}, max(0, int(left.Milliseconds())))
+				switch {
+				case err == unix.EINTR:
+					continue
+				case err != nil || ready == 0:
+					t.Fatalf("only %d of %d bytes arrived within 20s (poll: %v)", got, total, err)
+				}
 				n, err := unix.Read(conn, buf)
 				if err != nil || n == 0 {
 					t.Fatalf("read after %d bytes: %d, %v", got, n, err)
