@@ -220,3 +220,19 @@ func abandonConnect(fd int) {
 func newSocket(domain, typ, proto int) (int, error) {
 	return unix.Socket(domain, typ|unix.SOCK_CLOEXEC, proto)
 }
+
+// receiveMemoryOf reads SO_MEMINFO: the kernel memory a socket's unread
+// data holds, its limit (SO_RCVBUF), and how many packets the kernel has
+// dropped instead of queueing them for it. Known is false where the
+// kernel does not say.
+func receiveMemoryOf(fd int) receiveMemory {
+	var info [unix.SK_MEMINFO_VARS]uint32
+	size := uint32(unsafe.Sizeof(info))
+	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_MEMINFO,
+		uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&size)), 0)
+	if errno != 0 || size <= unix.SK_MEMINFO_DROPS*4 {
+		return receiveMemory{}
+	}
+	return receiveMemory{Held: int(info[unix.SK_MEMINFO_RMEM_ALLOC]), Limit: int(info[unix.SK_MEMINFO_RCVBUF]),
+		Drops: int(info[unix.SK_MEMINFO_DROPS]), Known: true}
+}

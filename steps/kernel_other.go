@@ -83,3 +83,6 @@ func peerName(fd int) (netip.AddrPort, error) {
 	sa, err := unix.Getpeername(fd)
 	return addrPortOf(sa), err
 }
+
+// receiveMemoryOf is not known on this system.
+func receiveMemoryOf(int) receiveMemory { return receiveMemory{} }

@@ -55,6 +55,21 @@ type sendData struct {
 	AutoBound       bool   // the socket had no address and the kernel gave it one
 	Local           string // the address it has now
 	IPv6            bool   // an IPv6 socket: its datagrams may be 20 bytes larger
+	PyNote          string // what the code lines' data is, for --bytes
+	Deaf, DeafPeer  string // the lab's UDP socket at the peer's address, connected to another peer, which drops the datagram
+	DropNote        string // dropped.txt's sentence, when the receiver's kernel dropped the datagram
+	DefaultBuf      int    // recv's buffer when none is given
+}
+
+// describe gives the bytes sent to the prose: as text, or for --bytes
+// (pattern) as data that the code lines' note explains.
+func (d *sendData) describe(msg []byte, pattern bool) {
+	if pattern {
+		d.Text, d.PyBytes, d.GoText = fmt.Sprintf("%d bytes of sockstep's pattern", len(msg)), "data", "data"
+		d.PyNote = "data: " + d.Text
+		return
+	}
+	d.Text, d.PyBytes, d.GoText = Printable(msg), pyBytes(msg), strconv.QuoteToASCII(string(msg))
 }
 
 func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
@@ -72,20 +87,33 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			// asked for millions.
 			return nil, usageErr("--bytes goes straight after the socket and takes no --timeout: send SOCK --bytes N (Ctrl-C stops a bulk send that waits)")
 		}
-		return l.sendBytesFlag(ctx, s, text)
+		if s.Kind == Stream {
+			return l.sendBytesFlag(ctx, s, text)
+		}
 	}
 	if len(text) == 0 {
 		return nil, usageErr("send needs the text to send after the socket (use \"\" to send nothing)")
 	}
-	msg := []byte(strings.Join(text, " "))
+	// A datagram socket's --bytes N is one datagram, as with sendto.
+	msg, pattern, err := messageText("send", text)
+	if err != nil {
+		return nil, err
+	}
 	before := l.look(s)
 	data := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: len(msg), Datagram: s.Kind == Datagram,
-		ShutRead: s.shutRead, ShutWrite: s.shutWrite, IPv6: s.Family == IPv6}
+		ShutRead: s.shutRead, ShutWrite: s.shutWrite, IPv6: s.Family == IPv6, DefaultBuf: DefaultBufSize}
 	if !l.CallsOnly {
-		data.Text, data.PyBytes, data.GoText = Printable(msg), pyBytes(msg), strconv.QuoteToASCII(string(msg))
+		data.describe(msg, pattern)
 	}
 	call := "send(" + strconv.Itoa(s.FD) + ", " + quoteShort(msg) + ", " + strconv.Itoa(len(msg)) + ")"
+	if pattern {
+		call = fmt.Sprintf("send(%d, %d bytes)", s.FD, len(msg))
+	}
 
+	var watch dropWatch
+	if s.Kind == Datagram && !l.CallsOnly && before.Connected() {
+		watch = l.watchDrops(before.Remote)
+	}
 	sent, pieces, stop, err := l.send(ctx, s, msg, nil, timeout, call)
 	data.Sent, data.Pieces = sent, pieces
 	if stop != nil {
@@ -94,7 +122,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return stop, nil
 	}
 	if err != nil {
-		data.Text, data.PyBytes, data.GoText = Printable(msg), pyBytes(msg), strconv.QuoteToASCII(string(msg))
+		data.describe(msg, pattern)
 		data.Listening = before.FromKernel && before.State == Listen
 		data.Accepted = s.AcceptedFrom != ""
 		data.NeverConnected = s.Kind == Stream && !data.Listening && !s.connectCalled && !data.Accepted
@@ -130,8 +158,20 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.Peer = ends.Remote.String()
 	}
 	report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
-	peer := l.peerOf(s, ends)
-	if peer != nil {
+	var peer *Socket
+	if s.Kind == Datagram && ends.Connected() {
+		// The datagram goes to the socket bound at the peer's address,
+		// whether it is connected back or not.
+		if r, snap, takes := l.datagramReceiver(ends, ends.Remote); r != nil {
+			report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
+			if takes {
+				peer, data.PeerLabel, data.PeerName, data.PeerRecvQ = r, r.Label(), r.Name, snap.RecvQ
+				data.DropNote = watch.note(r, sent)
+			} else {
+				data.Deaf, data.DeafPeer = r.Label(), snap.Remote.String()
+			}
+		}
+	} else if peer = l.peerOf(s, ends); peer != nil {
 		snap := l.look(peer)
 		data.PeerLabel, data.PeerName, data.PeerRecvQ = peer.Label(), peer.Name, snap.RecvQ
 		report.State = append(report.State, Change{Who: peer.Label(), After: queues(snap)})

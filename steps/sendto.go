@@ -7,7 +7,10 @@ import (
 	"strings"
 )
 
-var sendtoProse = loadProse("sendto.txt", stepSections...)
+var (
+	sendtoProse  = loadProse("sendto.txt", stepSections...)
+	droppedProse = loadProse("dropped.txt", "dropped")
+)
 
 // SendtoStep sends one datagram to an address: sendto(3, "ping", 4, 127.0.0.1:9090) = 4.
 var SendtoStep = &Step{
@@ -40,9 +43,11 @@ type sendtoData struct {
 	IPv6            bool   // an IPv6 socket: its datagrams may be 20 bytes larger
 	PyNote          string // what the Python line's data is, for --bytes
 	DefaultBuf      int    // recvfrom's buffer when none is given
+	DropNote        string // dropped.txt's sentence, when the receiver's kernel dropped the datagram
 }
 
-// MaxDatagramAsk bounds sendto --bytes: far above what one UDP datagram
+// MaxDatagramAsk bounds sendto --bytes, and send --bytes on a datagram
+// socket: far above what one UDP datagram
 // carries, so the kernel's EMSGSIZE can be met, and far below what memory
 // would notice.
 const MaxDatagramAsk = 1 << 20
@@ -64,7 +69,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, err
 	}
 	to := netip.AddrPortFrom(addr, port)
-	msg, pattern, err := datagramText(args[3:])
+	msg, pattern, err := messageText("sendto", args[3:])
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +81,10 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if pattern {
 		data.PyBytes, data.PyNote = "data", fmt.Sprintf("data: %d bytes of sockstep's pattern", len(msg))
 		call = fmt.Sprintf("sendto(%d, %d bytes, %s)", s.FD, len(msg), to)
+	}
+	var watch dropWatch
+	if s.Kind == Datagram && !l.CallsOnly {
+		watch = l.watchDrops(to)
 	}
 	sent, _, stop, err := l.send(ctx, s, msg, sockaddr(s.Family, to), 0, call)
 	if stop != nil {
@@ -109,16 +118,15 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 	} else {
 		receiver := to.String()
-		if r, snap, ok := l.boundTo(s.Kind, to); ok {
+		if r, snap, takes := l.datagramReceiver(after, to); r != nil {
 			receiver = r.Name
 			report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
-			// A connected UDP socket takes datagrams from its peer only;
-			// sent from every interface, the route picks the address.
-			if snap.Connected() && !covers(after.Local, snap.Remote) {
+			if takes {
+				data.Receiver, data.ReceiverName = r.Label(), r.Name
+				data.DropNote = watch.note(r, sent)
+			} else {
 				data.Deaf, data.DeafPeer = r.Label(), snap.Remote.String()
 				data.Refused = after.Connected() && sameEnd(after.Remote, to)
-			} else {
-				data.Receiver, data.ReceiverName = r.Label(), r.Name
 			}
 		}
 		report.Packets = []Packet{{From: s.Name, To: receiver, What: fmt.Sprintf("datagram %d bytes", sent)}}
@@ -129,16 +137,17 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	return report, nil
 }
 
-// datagramText is what sendto sends: the words joined by spaces, or with
-// --bytes N, N bytes of the bulk pattern (pattern is true).
-func datagramText(words []string) (msg []byte, pattern bool, err error) {
+// messageText is what one send or sendto call (the step named step) sends:
+// the words joined by spaces, or with --bytes N one datagram's N bytes of
+// the bulk pattern (pattern is true).
+func messageText(step string, words []string) (msg []byte, pattern bool, err error) {
 	size, ok := strings.CutPrefix(words[0], "--bytes=")
 	switch {
 	case ok && len(words) == 1:
 	case words[0] == "--bytes" && len(words) == 2:
 		size = words[1]
 	case words[0] == "--bytes" || ok:
-		return nil, false, usageErr("sendto --bytes N sends one datagram of N bytes and takes no text")
+		return nil, false, usageErr(step + " --bytes N sends one datagram of N bytes and takes no text")
 	default:
 		return []byte(strings.Join(words, " ")), false, nil
 	}
@@ -147,9 +156,21 @@ func datagramText(words []string) (msg []byte, pattern bool, err error) {
 		return nil, false, err
 	}
 	if n > MaxDatagramAsk {
-		return nil, false, usageErr(fmt.Sprintf("sendto --bytes sends one datagram, of at most %d bytes here (UDP itself carries at most 65,507 bytes over IPv4, 65,527 over IPv6)", MaxDatagramAsk))
+		return nil, false, usageErr(fmt.Sprintf("%s --bytes sends one datagram, of at most %d bytes here (UDP itself carries at most 65,507 bytes over IPv4, 65,527 over IPv6)", step, MaxDatagramAsk))
 	}
 	return patternOf(n), true, nil
+}
+
+// datagramReceiver finds the lab's socket bound where a datagram sent
+// from after.Local to `to` arrives, and whether it takes it: a connected
+// UDP socket takes datagrams from its peer only (sent from every
+// interface, the route picks the address), and the kernel drops the rest.
+func (l *Lab) datagramReceiver(after Snapshot, to netip.AddrPort) (r *Socket, snap Snapshot, takes bool) {
+	r, snap, ok := l.boundTo(Datagram, to)
+	if !ok {
+		return nil, snap, false
+	}
+	return r, snap, !snap.Connected() || covers(after.Local, snap.Remote)
 }
 
 // boundTo finds the lab's socket of kind k bound to the address, as a
@@ -170,4 +191,51 @@ func (l *Lab) socketWhere(k Kind, match func(*Socket, Snapshot) bool) (*Socket, 
 		}
 	}
 	return nil, Snapshot{}, false
+}
+
+// receiveMemory is what SO_MEMINFO says of a socket's receive side.
+type receiveMemory struct {
+	Held, Limit int // bytes of kernel memory its unread data holds, and SO_RCVBUF
+	Drops       int // packets dropped instead of queued
+	Known       bool
+}
+
+// A dropWatch remembers, before a datagram is sent to an address, how
+// many datagrams the lab's socket bound there had dropped, so that
+// afterwards the step can tell whether the kernel queued the datagram or
+// dropped it.
+type dropWatch struct {
+	r      *Socket
+	before receiveMemory
+}
+
+func (l *Lab) watchDrops(to netip.AddrPort) dropWatch {
+	r, _, ok := l.boundTo(Datagram, to)
+	if !ok {
+		return dropWatch{}
+	}
+	return dropWatch{r: r, before: receiveMemoryOf(r.FD)}
+}
+
+// datagramDrop is what dropped.txt can use.
+type datagramDrop struct {
+	Receiver      string // the socket that dropped the datagram
+	Full          bool   // its unread datagrams had filled its receive buffer
+	Held, RcvBuf  int
+	Before, After int // its count of drops
+}
+
+// note is what dropped.txt says when r, the socket a datagram
+// of sent bytes reached, dropped one since the watch began, or "" when it
+// did not, or the kernel does not say.
+func (w dropWatch) note(r *Socket, sent int) string {
+	if r != w.r || !w.before.Known {
+		return ""
+	}
+	now := receiveMemoryOf(r.FD)
+	if !now.Known || now.Drops == w.before.Drops {
+		return ""
+	}
+	return droppedProse.Render("dropped", datagramDrop{Receiver: r.Label(), Full: now.Held+sent > now.Limit,
+		Held: now.Held, RcvBuf: now.Limit, Before: w.before.Drops, After: now.Drops})
 }

@@ -178,3 +178,64 @@ func TestBroadcastNeedsSO_BROADCAST(t *testing.T) {
 		})
 	}
 }
+
+// TestSendBytesOnADatagramSocket sends --bytes on a connected UDP socket:
+// one datagram of N bytes of the pattern, narrated as a datagram (not as
+// a bulk TCP send), with the buffer recv needs and a Python line that
+// sends the data once; one byte past UDP's limit, the kernel's EMSGSIZE;
+// and a size that no datagram could have is refused before any call.
+func TestSendBytesOnADatagramSocket(t *testing.T) {
+	l := newLab(t)
+	run(t, l, "socket", "udp", "as", "r")
+	run(t, l, "bind", "r", "127.0.0.1", "0")
+	run(t, l, "socket", "udp", "as", "u")
+	run(t, l, "connect", "u", "127.0.0.1", portOf(t, l, "r"))
+
+	rep := run(t, l, "send", "u", "--bytes", "3000")
+	if want := fmt.Sprintf("send(%d, 3000 bytes) = 3000", sock(t, l, "u").FD); rep.Call != want {
+		t.Errorf("got %q, want %q", rep.Call, want)
+	}
+	wantSays(t, "send --bytes", rep, "3000 bytes as one datagram", "It is now in r (fd", "give it 3000 bytes, for the default 1024 would lose the rest")
+	for _, tcp := range []string{"send call", "64 KiB", "flow control"} {
+		if strings.Contains(rep.Says, tcp) {
+			t.Errorf("got %q, which speaks of TCP's bulk send (%q)", rep.Says, tcp)
+		}
+	}
+	if py := rep.Code("python"); !strings.HasPrefix(py, "u.send(data)") || !strings.Contains(py, "3000 bytes of sockstep's pattern") {
+		t.Errorf("got python %q, want one send of the data", py)
+	}
+	if rep.Next != "recv r 3000" {
+		t.Errorf("got next %q, want a buffer that takes the datagram whole", rep.Next)
+	}
+	got := run(t, l, "recv", "r", "5000")
+	if len(got.Data) != 3000 || !bytes.HasPrefix(got.Data, []byte("sockstep bulk data")) {
+		t.Errorf("recv r: got %d bytes, want one datagram of 3000 bytes of the pattern", len(got.Data))
+	}
+
+	rep = refused(t, l, unix.EMSGSIZE, "send", "u", "--bytes", "65508")
+	if !strings.Contains(foldParagraphs(rep.Failure.ForStep), "UDP over IPv4 carries at most 65,507") {
+		t.Errorf("got %q, want the limit of UDP over IPv4", rep.Failure.ForStep)
+	}
+	if _, err := try(t, l, "send", "u", "--bytes", "2M"); err == nil || !strings.Contains(err.Error(), "send --bytes sends one datagram") {
+		t.Errorf("send --bytes 2M on UDP: got %v, want a usage error before any call", err)
+	}
+}
+
+// TestSendToAConnectedReceiver is TestSendtoAConnectedReceiver's first
+// case for send on a connected UDP socket: the receiver bound at its
+// peer's address is connected elsewhere, so the kernel drops the datagram
+// and the sender's next call fails with ECONNREFUSED, as the report says.
+func TestSendToAConnectedReceiver(t *testing.T) {
+	l := newLab(t)
+	run(t, l, "socket", "udp", "as", "r")
+	run(t, l, "bind", "r", "127.0.0.1", "0")
+	run(t, l, "connect", "r", "127.0.0.1", "9")
+	run(t, l, "socket", "udp", "as", "u")
+	run(t, l, "connect", "u", "127.0.0.1", portOf(t, l, "r"))
+	rep := run(t, l, "send", "u", "hi")
+	wantSays(t, "send to a receiver connected elsewhere", rep, "is connected to 127.0.0.1:9", "the kernel dropped this one", "the next call on u (fd")
+	if strings.Contains(rep.Says, "It is now in") {
+		t.Errorf("got %q, which says the dropped datagram was queued", rep.Says)
+	}
+	refused(t, l, unix.ECONNREFUSED, "send", "u", "again")
+}
