@@ -58,6 +58,8 @@ type sendData struct {
 	PyNote          string // what the code lines' data is, for --bytes
 	Deaf, DeafPeer  string // the lab's UDP socket at the peer's address, connected to another peer, which drops the datagram
 	DropNote        string // dropped.txt's sentence, when the receiver's kernel dropped the datagram
+	Unreachable     bool   // an ICMP error came back for the datagram, and waits on the socket
+	LoopbackPeer    bool   // the peer's address is a loopback one: the error is this machine's "port unreachable"
 	DefaultBuf      int    // recv's buffer when none is given
 }
 
@@ -170,6 +172,8 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			} else {
 				data.Deaf, data.DeafPeer = r.Label(), snap.Remote.String()
 			}
+		} else if errorPending(s.FD) {
+			data.Unreachable, data.LoopbackPeer = true, ends.Remote.Addr().IsLoopback()
 		}
 	} else if peer = l.peerOf(s, ends); peer != nil {
 		snap := l.look(peer)

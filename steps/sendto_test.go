@@ -239,3 +239,24 @@ func TestSendToAConnectedReceiver(t *testing.T) {
 	}
 	refused(t, l, unix.ECONNREFUSED, "send", "u", "again")
 }
+
+// TestSendToAPortNobodyHolds sends on a UDP socket connected to a
+// loopback port no socket holds: the kernel's ICMP "port unreachable"
+// leaves an error on the socket, which the report names, and which the
+// next call returns, once.
+func TestSendToAPortNobodyHolds(t *testing.T) {
+	l := newLab(t)
+	run(t, l, "socket", "udp", "as", "gone")
+	run(t, l, "bind", "gone", "127.0.0.1", "0")
+	port := portOf(t, l, "gone")
+	run(t, l, "close", "gone")
+	run(t, l, "socket", "udp", "as", "u")
+	run(t, l, "connect", "u", "127.0.0.1", port)
+	rep := run(t, l, "send", "u", "hi")
+	wantSays(t, "send to a port nobody holds", rep, `ICMP "port unreachable"`, "The next call on u (fd", "fails with ECONNREFUSED, once")
+	if strings.Contains(rep.Says, "Nothing tells you") {
+		t.Errorf("got %q, which says nothing came back", rep.Says)
+	}
+	refused(t, l, unix.ECONNREFUSED, "send", "u", "again")
+	run(t, l, "send", "u", "third") // the error was taken: this one goes
+}
