@@ -138,6 +138,9 @@ func runShow(s *Session, _ context.Context, args []string) error {
 		if snap.RecvQ > 0 {
 			next = fmt.Sprintf("the next datagram waiting is %d bytes (Linux gives its size, not the whole queue's)", snap.RecvQ)
 		}
+		if snap.Dropped > 0 {
+			next += fmt.Sprintf("; %d dropped by the kernel instead of queued (SO_MEMINFO)", snap.Dropped)
+		}
 		r.labelled(&b, "queues", fmt.Sprintf("%s; send-q %d bytes not yet sent", next, snap.SendQ))
 	} else if snap.QueuesKnown {
 		r.labelled(&b, "queues", fmt.Sprintf("recv-q %s not yet read by recv; send-q %s", bytesWord(snap.RecvQ), unacknowledged(snap)))
@@ -154,7 +157,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 		mode = "non-blocking (calls return EAGAIN instead of waiting)"
 	}
 	r.labelled(&b, "mode", mode)
-	b.WriteString("  " + r.st.dim(steps.KernelNote) + "\n")
+	b.WriteString("  " + r.st.dim(steps.KernelNote(sock.Kind)) + "\n")
 	s.out.print(b.String())
 	return nil
 }

@@ -21,7 +21,8 @@ const pollReadShut = unix.POLLRDHUP
 
 // readState asks the kernel what a step's report shows of a socket: its
 // addresses from getsockname/getpeername, TCP state and a listener's
-// accept queue from TCP_INFO, and queued bytes from SIOCINQ/SIOCOUTQ. A
+// accept queue from TCP_INFO, queued bytes from SIOCINQ/SIOCOUTQ, and a
+// UDP socket's dropped datagrams from SO_MEMINFO. A
 // listener has no peer and no queued bytes, so it is not asked for them.
 // A CLOSED TCP socket whose port has gone back to the kernel has no
 // address (bound_linux.go), whatever getsockname still says.
@@ -46,6 +47,9 @@ func readState(s *Socket) Snapshot {
 			outq = 0
 		}
 		snap.RecvQ, snap.SendQ, snap.QueuesKnown = inq, outq, true
+	}
+	if s.Kind == Datagram {
+		snap.Dropped = receiveMemoryOf(s.FD).Drops
 	}
 	return snap
 }
@@ -200,8 +204,13 @@ func WaitingPeers(listener Snapshot) []netip.AddrPort {
 	return peers
 }
 
-// KernelNote says where the state comes from, for `show`.
-const KernelNote = "read from the kernel: getsockname, getpeername, TCP_INFO, SIOCINQ/SIOCOUTQ, poll"
+// KernelNote says where `show`'s state of a socket of kind k comes from.
+func KernelNote(k Kind) string {
+	if k == Datagram {
+		return "read from the kernel: getsockname, getpeername, SIOCINQ/SIOCOUTQ, SO_MEMINFO, fcntl, poll"
+	}
+	return "read from the kernel: getsockname, getpeername, TCP_INFO, SIOCINQ/SIOCOUTQ, fcntl, poll"
+}
 
 // abandonConnect dissolves a connection attempt still in its handshake,
 // by connecting to an address of family AF_UNSPEC, which Linux takes as

@@ -46,8 +46,10 @@ func ConnectionState(local, remote netip.AddrPort) (TCPState, bool) { return 0, 
 // WaitingPeers is not known on this system.
 func WaitingPeers(listener Snapshot) []netip.AddrPort { return nil }
 
-// KernelNote says where the state comes from, for `show`.
-const KernelNote = "addresses and readiness read from the kernel; TCP state and queues are not read on this system"
+// KernelNote says where `show`'s state comes from.
+func KernelNote(Kind) string {
+	return "addresses and readiness read from the kernel; TCP state and queues are not read on this system"
+}
 
 // abandonConnect cannot undo a handshake in progress on this system; the
 // kernel finishes or fails it on its own.

@@ -323,10 +323,15 @@ func queues(snap Snapshot) string {
 	switch {
 	case !snap.QueuesKnown:
 		return strings.TrimSpace(state + " queues not known")
-	case snap.Kind == Datagram && snap.RecvQ > 0:
-		return fmt.Sprintf("next datagram %d bytes", snap.RecvQ)
 	case snap.Kind == Datagram:
-		return "no datagram waiting"
+		waiting := "no datagram waiting"
+		if snap.RecvQ > 0 {
+			waiting = fmt.Sprintf("next datagram %d bytes", snap.RecvQ)
+		}
+		if snap.Dropped > 0 {
+			waiting += fmt.Sprintf(", %d dropped", snap.Dropped)
+		}
+		return waiting
 	}
 	return strings.TrimSpace(fmt.Sprintf("%s  recv-q %d  send-q %d", state, snap.RecvQ, snap.SendQ))
 }

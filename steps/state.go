@@ -63,6 +63,10 @@ type Snapshot struct {
 	RecvQ, SendQ int
 	QueuesKnown  bool
 
+	// Dropped counts the datagrams the kernel has dropped instead of
+	// queueing them for a datagram socket (its receive buffer was full).
+	Dropped int
+
 	// From poll(2): whether accept/recv would return at once (Readable),
 	// whether send would (Writable), whether nothing more can be read once
 	// the queue is empty (ReadShut: the peer's FIN, or this side's
