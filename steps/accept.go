@@ -67,9 +67,10 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	before := l.look(s)
 	data.NotListening = before.FromKernel && before.State != Listen
 	call := "accept(" + strconv.Itoa(s.FD) + ")"
+	w := &waiting{s: s, events: unix.POLLIN, timeout: timeout, call: call, what: "a client to connect"}
 	for {
 		if !data.NotListening && !data.NonBlock {
-			stop, waited, err := l.wait(ctx, s, unix.POLLIN, timeout, call, "a client to connect")
+			stop, waited, err := l.wait(ctx, w)
 			switch {
 			case errors.Is(err, errNonBlocking):
 				data.NonBlock = true

@@ -97,7 +97,9 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Rep
 			what = "" // said once is enough
 		}
 		waitedOnce = true
-		stop, _, werr := l.waitAfterEAGAIN(ctx, s, unix.POLLOUT, 0, call, what)
+		// Each wait is one send call's: the socket's SO_SNDTIMEO bounds
+		// each, as it bounds each send of the learner's sendall.
+		stop, _, werr := l.waitAfterEAGAIN(ctx, &waiting{s: s, events: unix.POLLOUT, call: call, what: what})
 		if werr != nil {
 			failure = werr
 			break

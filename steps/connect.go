@@ -207,7 +207,7 @@ func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, non
 	if begun {
 		undo = nil
 	}
-	stop, _, err := l.waitOrUndo(ctx, s, unix.POLLOUT, timeout, call, "the handshake with "+remote.String(), undo)
+	stop, _, err := l.waitOrUndo(ctx, &waiting{s: s, events: unix.POLLOUT, timeout: timeout, call: call, what: "the handshake with " + remote.String(), undo: undo})
 	if errors.Is(err, unix.EAGAIN) { // SO_SNDTIMEO ran out
 		if begun {
 			return unix.EALREADY

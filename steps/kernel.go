@@ -21,6 +21,13 @@ func Read(s *Socket) Snapshot {
 		snap.Hangup = ev&unix.POLLHUP != 0
 		snap.Error = ev&unix.POLLERR != 0
 	}
+	if snap.Kind == Datagram && snap.ReadShut {
+		// Linux's poll calls a UDP socket whose reading is shut down
+		// readable for ever, yet recv still waits for a datagram: ask
+		// recv itself, peeking, whether one is there.
+		_, _, err := unix.Recvfrom(s.FD, nil, unix.MSG_PEEK|unix.MSG_DONTWAIT)
+		snap.Readable = err == nil
+	}
 	return snap
 }
 

@@ -103,11 +103,12 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 	if s.Kind == Datagram {
 		flags2 |= unix.MSG_TRUNC // report a datagram's real length
 	}
+	w := &waiting{s: s, events: unix.POLLIN, timeout: timeout, call: call, what: waitingFor(s, before)}
 	for {
 		n, from, err := recvCall(s.FD, buf, flags2)
 		if errors.Is(err, unix.EAGAIN) && waits {
 			// Nothing has arrived yet: wait, as a blocking recv would.
-			stop, waited, werr := l.waitAfterEAGAIN(ctx, s, unix.POLLIN, timeout, call, waitingFor(s, before))
+			stop, waited, werr := l.waitAfterEAGAIN(ctx, w)
 			switch {
 			case errors.Is(werr, errNonBlocking):
 				data.NonBlock = true // the kernel's EAGAIN is the answer

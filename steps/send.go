@@ -250,10 +250,12 @@ func takeSendTimeout(args []string) (text []string, timeout time.Duration, err e
 // peer that never reads. MSG_NOSIGNAL keeps a send to a closed connection
 // from killing the program with SIGPIPE: it fails with EPIPE instead.
 func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, to unix.Sockaddr, timeout time.Duration, call string) (sent, pieces int, stop *Report, err error) {
+	w := &waiting{s: s, events: unix.POLLOUT, timeout: timeout, call: call, what: "room in the send buffer"}
 	for {
 		n, err := sendCall(s.FD, msg[sent:], nil, to, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
 		if n > 0 {
 			sent += n
+			w.progressed = true
 		}
 		pieces++
 		switch {
@@ -265,7 +267,7 @@ func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, to unix.Sockaddr,
 		}
 		// The send buffer is full. A non-blocking socket's send ends here,
 		// with EAGAIN or with the part the kernel took.
-		stop, _, werr := l.waitAfterEAGAIN(ctx, s, unix.POLLOUT, timeout, call, "room in the send buffer")
+		stop, _, werr := l.waitAfterEAGAIN(ctx, w)
 		switch {
 		case errors.Is(werr, errNonBlocking):
 			return sent, pieces, nil, err

@@ -44,6 +44,7 @@ type sendtoData struct {
 	PyNote          string // what the Python line's data is, for --bytes
 	DefaultBuf      int    // recvfrom's buffer when none is given
 	DropNote        string // dropped.txt's sentence, when the receiver's kernel dropped the datagram
+	ShutWrite       bool   // the shutdown step shut this socket's writing
 }
 
 // MaxDatagramAsk bounds sendto --bytes, and send --bytes on a datagram
@@ -76,7 +77,8 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	before := Read(s)
 	data := sendtoData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, To: to.String(), PyHost: pyHost(args[1]),
 		Port: int(port), PyBytes: pyBytes(msg), AutoBound: !before.Bound(), Stream: s.Kind == Stream,
-		GoAddr: goSockaddr(s.Family, to), IPv6: s.Family == IPv6, DefaultBuf: DefaultBufSize}
+		GoAddr: goSockaddr(s.Family, to), IPv6: s.Family == IPv6, DefaultBuf: DefaultBufSize,
+		ShutWrite: s.shutWrite}
 	call := fmt.Sprintf("sendto(%d, %s, %d, %s)", s.FD, quoteShort(msg), len(msg), to)
 	if pattern {
 		data.PyBytes, data.PyNote = "data", fmt.Sprintf("data: %d bytes of sockstep's pattern", len(msg))

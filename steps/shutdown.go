@@ -2,7 +2,9 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
 
 	"golang.org/x/sys/unix"
 )
@@ -33,6 +35,9 @@ type shutdownData struct {
 	// ResetOnData: both directions are now shut while the peer may still
 	// send, and Linux answers what it sends with a reset.
 	ResetOnData bool
+	// Applied: the shutdown of a UDP socket with no peer failed with
+	// ENOTCONN, and Linux did it all the same.
+	Applied bool
 }
 
 var shutdownHow = map[string]struct {
@@ -60,13 +65,19 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	data := shutdownData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, How: args[1], Constant: how.constant,
 		Before: before.StateWord(s.Kind), Datagram: s.Kind == Datagram}
 	call := fmt.Sprintf("shutdown(%d, %s)", s.FD, how.constant)
-	if err := shutdownCall(s.FD, how.value); err != nil {
+	err = shutdownCall(s.FD, how.value)
+	// Linux refuses to shut down a UDP socket that has no peer, and sets
+	// the socket's shutdown flags before it says so.
+	data.Applied = s.Kind == Datagram && errors.Is(err, unix.ENOTCONN) && runtime.GOOS == "linux"
+	if err == nil || data.Applied {
+		s.shutRead = s.shutRead || how.value != unix.SHUT_WR
+		s.shutWrite = s.shutWrite || how.value != unix.SHUT_RD
+	}
+	if err != nil {
 		return shutdownProse.refused(call, err, data), nil
 	}
 	after := Read(s)
 	data.After = after.StateWord(s.Kind)
-	s.shutRead = s.shutRead || how.value != unix.SHUT_WR
-	s.shutWrite = s.shutWrite || how.value != unix.SHUT_RD
 	// In FIN_WAIT1 and FIN_WAIT2 the peer has not closed, and Linux resets
 	// a connection whose reading is shut when data comes (RFC 1122; the
 	// kernel counts it as TCPAbortOnData).

@@ -16,6 +16,27 @@ type waitData struct {
 	Waited                            ms
 }
 
+// A waiting is the waiting of one call that the learner would make
+// blocking: the socket, what it waits for (POLLIN for accept and recv,
+// POLLOUT for connect and send) and the words that tell it. A call that
+// sockstep makes as several calls with MSG_DONTWAIT, waiting after each
+// EAGAIN (recv, send), keeps one waiting for all of them: the timeout
+// bounds all its waits together, as it bounds the one blocking call they
+// stand for, and what it waits for is told once.
+type waiting struct {
+	s          *Socket
+	events     int16
+	timeout    time.Duration // --timeout; zero takes the socket's own
+	call, what string        // what == "": the caller has told it already
+	undo       func()        // puts the socket back when the wait is stopped (connect)
+
+	start         time.Time // of the first wait
+	rounds        int       // waits so far
+	kernelTimeout bool      // timeout is the socket's SO_RCVTIMEO or SO_SNDTIMEO
+	progressed    bool      // the call moved on since the last wait (send took some bytes)
+	fruitless     int       // waits in a row that ended ready, after which the call found nothing
+}
+
 // wait waits for the socket to be ready, telling the learner what it is
 // waiting for. It returns a report to give instead of the call's when the
 // wait ended first (Ctrl-C or --timeout); nil means the socket is ready.
@@ -25,22 +46,22 @@ type waitData struct {
 // non-blocking (O_NONBLOCK) is not waited for: wait returns
 // errNonBlocking, and the call the kernel's EAGAIN. Nothing but readiness
 // is asked of a socket that is ready, which on a busy server most are.
-func (l *Lab) wait(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string) (*Report, time.Duration, error) {
-	if ok, err := pollOnce(s.FD, events, 0); ok || err != nil {
+func (l *Lab) wait(ctx context.Context, w *waiting) (*Report, time.Duration, error) {
+	if ok, err := pollOnce(w.s.FD, w.events, 0); ok || err != nil {
 		return nil, 0, err
 	}
-	return l.waitAfterEAGAIN(ctx, s, events, timeout, call, what)
+	return l.waitAfterEAGAIN(ctx, w)
 }
 
 // waitAfterEAGAIN is wait for a socket that a call made with MSG_DONTWAIT
 // has just found not ready (EAGAIN): poll is not asked again first, so a
 // recv or send whose socket is ready costs one system call, as it does
 // in the learner's own program.
-func (l *Lab) waitAfterEAGAIN(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string) (*Report, time.Duration, error) {
-	if nonBlocking(s.FD) {
+func (l *Lab) waitAfterEAGAIN(ctx context.Context, w *waiting) (*Report, time.Duration, error) {
+	if w.rounds == 0 && nonBlocking(w.s.FD) {
 		return nil, 0, errNonBlocking
 	}
-	return l.waitNotReady(ctx, s, events, timeout, call, what, nil)
+	return l.waitNotReady(ctx, w)
 }
 
 // errNonBlocking is wait's answer for a non-blocking socket that is not
@@ -48,49 +69,69 @@ func (l *Lab) waitAfterEAGAIN(ctx context.Context, s *Socket, events int16, time
 var errNonBlocking = errors.New("a non-blocking socket does not wait")
 
 // waitOrUndo is wait for a call that has already changed the socket when
-// the wait is stopped (connect's handshake has begun): undo puts the
+// the wait is stopped (connect's handshake has begun): w.undo puts the
 // socket back before its state is read for the report. Its caller has
 // made the socket non-blocking for the wait, so that is not asked.
-func (l *Lab) waitOrUndo(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string, undo func()) (*Report, time.Duration, error) {
-	if ok, err := pollOnce(s.FD, events, 0); ok || err != nil {
+func (l *Lab) waitOrUndo(ctx context.Context, w *waiting) (*Report, time.Duration, error) {
+	if ok, err := pollOnce(w.s.FD, w.events, 0); ok || err != nil {
 		return nil, 0, err
 	}
-	return l.waitNotReady(ctx, s, events, timeout, call, what, undo)
+	return l.waitNotReady(ctx, w)
 }
 
 // waitNotReady is the wait of wait, waitAfterEAGAIN and waitOrUndo, for a
-// socket that poll or the call has just found not ready.
-func (l *Lab) waitNotReady(ctx context.Context, s *Socket, events int16, timeout time.Duration, call, what string, undo func()) (*Report, time.Duration, error) {
-	kernelTimeout := false
-	if timeout == 0 {
-		timeout = socketTimeout(s.FD, events)
-		kernelTimeout = timeout > 0
+// socket that poll or the call has just found not ready. It returns how
+// long this call has waited in all.
+func (l *Lab) waitNotReady(ctx context.Context, w *waiting) (*Report, time.Duration, error) {
+	s := w.s
+	if w.rounds == 0 {
+		w.start = time.Now()
+		if w.timeout == 0 {
+			w.timeout = socketTimeout(s.FD, w.events)
+			w.kernelTimeout = w.timeout > 0
+		}
 	}
+	w.rounds++
 	data := func() waitData {
-		return waitData{Label: s.Label(), Name: s.Name, What: what, Timeout: timeout.String()}
+		return waitData{Label: s.Label(), Name: s.Name, What: w.what, Timeout: w.timeout.String()}
 	}
-	announce := func() string { return waitingProse.Render("waiting", data()) }
-	if what == "" {
-		announce = nil // the caller has said what it waits for already
+	var announce func() string
+	if w.what != "" && w.rounds == 1 {
+		announce = func() string { return waitingProse.Render("waiting", data()) }
 	}
-	end, waited, err := l.waitFor(ctx, s, events, timeout, announce)
+	// A socket that poll called ready, where the call still found nothing,
+	// may be one that poll calls ready for ever (a UDP socket after
+	// shutdown(SHUT_RD) is always readable to poll, yet recv waits for a
+	// datagram): it is asked again after a pause, not at once.
+	if w.rounds > 1 && !w.progressed {
+		w.fruitless++
+	} else {
+		w.fruitless = 0
+	}
+	w.progressed = false
+	pause := time.Duration(0)
+	if w.fruitless > 0 {
+		pause = min(pollSlice, time.Millisecond<<min(w.fruitless-1, 7))
+	}
+	end, err := l.waitFor(ctx, s, w.events, w.timeout, w.start, pause, announce)
+	waited := time.Since(w.start)
 	if err != nil || end == ready {
 		return nil, waited, err
 	}
-	if end == timedOut && kernelTimeout {
+	if end == timedOut && w.kernelTimeout {
 		return nil, waited, unix.EAGAIN
 	}
-	if undo != nil {
-		undo()
+	if w.undo != nil {
+		w.undo()
 	}
 	d := data()
 	d.Waited = ms(waited)
 	d.State = Read(s).Summary(s.Kind)
 	section, result := "stopped", "stopped waiting (Ctrl-C)"
 	if end == timedOut {
-		section, result = "timed out", "timed out after "+timeout.String()
+		section, result = "timed out", "timed out after "+w.timeout.String()
 	}
-	return &Report{Call: call + " … " + result, Says: waitingProse.Render(section, d), Stopped: true}, waited, nil
+	return &Report{Call: w.call + " … " + result, Says: waitingProse.Render(section, d), Stopped: true}, waited, nil
 }
 
 // socketTimeout is the socket's SO_RCVTIMEO or SO_SNDTIMEO, or zero.

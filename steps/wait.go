@@ -23,11 +23,11 @@ const (
 
 // waitFor waits until a socket that was not ready is ready for events
 // (POLLIN for accept and recv, POLLOUT for connect and send), the context
-// is cancelled, or timeout passes (zero waits for ever). Before it blocks
-// it tells the lab's Waiting what it waits for, as what writes it. It
-// consumes nothing: the call that follows does.
-func (l *Lab) waitFor(ctx context.Context, s *Socket, events int16, timeout time.Duration, what func() string) (waitEnd, time.Duration, error) {
-	start := time.Now()
+// is cancelled, or timeout has passed since start (zero waits for ever).
+// It first sleeps for pause, asking nothing of the socket. Before it
+// blocks it tells the lab's Waiting what it waits for, as what writes it.
+// It consumes nothing: the call that follows does.
+func (l *Lab) waitFor(ctx context.Context, s *Socket, events int16, timeout time.Duration, start time.Time, pause time.Duration, what func() string) (waitEnd, error) {
 	if l.Waiting != nil && what != nil {
 		l.Waiting(what)
 	}
@@ -36,16 +36,25 @@ func (l *Lab) waitFor(ctx context.Context, s *Socket, events int16, timeout time
 		if timeout > 0 {
 			left := timeout - time.Since(start)
 			if left <= 0 {
-				return timedOut, time.Since(start), nil
+				return timedOut, nil
 			}
 			slice = min(slice, left)
 		}
 		if ctx.Err() != nil {
-			return stopped, time.Since(start), nil
+			return stopped, nil
+		}
+		if pause > 0 {
+			pause = min(pause, slice)
+			select {
+			case <-ctx.Done():
+			case <-time.After(pause):
+			}
+			pause = 0
+			continue
 		}
 		ok, err := pollOnce(s.FD, events, slice)
 		if ok || err != nil {
-			return ready, time.Since(start), err
+			return ready, err
 		}
 	}
 }

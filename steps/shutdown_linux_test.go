@@ -1,0 +1,106 @@
+package steps
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestShutdownOnUDP shuts down each direction of a UDP socket, with a
+// default peer and without one, and checks what the report says against
+// what the kernel then does: Linux refuses a socket with no peer with
+// ENOTCONN and shuts it down all the same; shut for writing, the socket's
+// sends fail with EPIPE; shut for reading, poll calls it readable for
+// ever, yet recv still waits for a datagram (its --timeout bounding the
+// wait, with few calls) and reads the one that comes.
+func TestShutdownOnUDP(t *testing.T) {
+	for _, connected := range []bool{true, false} {
+		for _, how := range []string{"read", "write", "both"} {
+			t.Run(fmt.Sprintf("%s, connected %v", how, connected), func(t *testing.T) {
+				l := newLab(t)
+				run(t, l, "socket", "udp", "as", "u")
+				run(t, l, "bind", "u", "127.0.0.1", "0")
+				run(t, l, "socket", "udp", "as", "peer")
+				run(t, l, "bind", "peer", "127.0.0.1", "0")
+				port := int(Read(sock(t, l, "u")).Local.Port())
+				if connected {
+					run(t, l, "connect", "u", "127.0.0.1", portOf(t, l, "peer"))
+				}
+				var says string
+				if connected {
+					rep := run(t, l, "shutdown", "u", how)
+					says = rep.Says
+					if len(rep.Packets) != 0 {
+						t.Errorf("got packets %+v, want none: UDP sends no FIN", rep.Packets)
+					}
+				} else {
+					says = foldParagraphs(refused(t, l, unix.ENOTCONN, "shutdown", "u", how).Failure.ForStep)
+				}
+				if strings.Contains(says, "sent FIN") {
+					t.Errorf("got %q, which says a FIN was sent", says)
+				}
+				if !connected && !strings.Contains(says, "and yet does the shutdown all the same") {
+					t.Errorf("got %q, want it to say the shutdown was done despite ENOTCONN", says)
+				}
+
+				writeShut := how != "read"
+				if connected {
+					if want := map[bool]string{true: "a later send fails with EPIPE", false: "recv still waits for them and reads them"}[writeShut]; !strings.Contains(says, want) {
+						t.Errorf("got %q, want %q", says, want)
+					}
+				}
+				if writeShut {
+					rep := refused(t, l, unix.EPIPE, "sendto", "u", "127.0.0.1", portOf(t, l, "peer"), "x")
+					if !strings.Contains(rep.Failure.ForStep, "has shut down writing") || !strings.Contains(rep.Failure.Fix, "Nothing undoes a shutdown") {
+						t.Errorf("sendto after shutdown: got %q, fix %q, want the shutdown named", rep.Failure.ForStep, rep.Failure.Fix)
+					}
+				} else {
+					run(t, l, "sendto", "u", "127.0.0.1", portOf(t, l, "peer"), "x")
+				}
+				if how == "write" {
+					return
+				}
+
+				fd := sock(t, l, "u").FD
+				fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | unix.POLLRDHUP}}
+				if n, err := unix.Poll(fds, 0); err != nil || n != 1 || fds[0].Revents&unix.POLLRDHUP == 0 {
+					t.Fatalf("poll: %d %v, revents %#x: want POLLRDHUP, the read side shut", n, err, fds[0].Revents)
+				}
+				if Read(sock(t, l, "u")).Readable {
+					t.Errorf("the state calls u readable with no datagram waiting; poll does, recv would wait")
+				}
+				saveHooks(t)
+				recvs, realRecv := 0, recvCall
+				recvCall = func(fd int, p []byte, flags int) (int, unix.Sockaddr, error) {
+					recvs++
+					return realRecv(fd, p, flags)
+				}
+				start := time.Now()
+				rep := run0(t, l, "recv", "u", "--timeout", "300ms")
+				if took := time.Since(start); !rep.Stopped || !strings.Contains(rep.Call, "timed out after 300ms") || took > 2*time.Second {
+					t.Errorf("recv --timeout 300ms: got %q after %v, want it timed out after 300ms", rep.Call, took)
+				}
+				if recvs > 30 {
+					t.Errorf("recv made %d calls in 300ms: it should pause while poll calls the socket ready and recv finds nothing", recvs)
+				}
+
+				// A datagram from the peer that comes during the wait is read.
+				peer := sock(t, l, "peer").FD
+				go func() {
+					time.Sleep(100 * time.Millisecond)
+					unix.Sendto(peer, []byte("late"), 0, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}})
+				}()
+				ctx, cancel := context.WithTimeout(context.Background(), stepTimeout)
+				defer cancel()
+				rep, err := tryCtx(ctx, t, l, "recv", "u", "--timeout", "3s")
+				if err != nil || string(rep.Data) != "late" {
+					t.Errorf("recv while a datagram comes: got %v, %v, want %q", rep, err, "late")
+				}
+			})
+		}
+	}
+}
