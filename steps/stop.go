@@ -92,8 +92,9 @@ func (l *Lab) waitNotReady(ctx context.Context, w *waiting) (*Report, time.Durat
 		}
 	}
 	w.rounds++
+	what, timeout := w.what, w.timeout // not w: the closures would move it to the heap
 	data := func() waitData {
-		return waitData{Label: s.Label(), Name: s.Name, What: w.what, Timeout: w.timeout.String()}
+		return waitData{Label: s.Label(), Name: s.Name, What: what, Timeout: timeout.String()}
 	}
 	var announce func() string
 	if w.what != "" && w.rounds == 1 {
