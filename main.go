@@ -1,3 +1,8 @@
+// Go would keep two cgroup files open from start-up, to follow a
+// container's CPU limit, on file descriptors 3 and 4: the learner's first
+// socket is 3, as in a program of their own, only without them.
+//go:debug containermaxprocs=0
+
 // Command sockstep is an interactive, narrated laboratory for the BSD
 // socket API: each command makes one real system call on a real socket and
 // explains what the kernel did.

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -329,4 +330,38 @@ func TestTerminalCtrlCStopsAutoServer(t *testing.T) {
 	}
 	term.typeText("sockets\r")
 	term.waitFor("no sockets yet")
+}
+
+// TestTerminalLearnersSocketsAreNumberedFrom3: in the shell, with its
+// line editor and history file open, the learner's first socket gets file
+// descriptor 3, as in a program of their own, and the narration says why.
+func TestTerminalLearnersSocketsAreNumberedFrom3(t *testing.T) {
+	term := startTerminal(t, t.TempDir())
+	term.typeText("socket as server\r")
+	term.waitFor("socket(AF_INET, SOCK_STREAM, 0) = 3")
+	term.waitFor("[2] › ")
+	if text := strings.Join(strings.Fields(term.screen.text()), " "); !strings.Contains(text, "gave it file descriptor 3, the lowest number this process had free (0, 1 and 2 are its standard input, output and error)") {
+		t.Errorf("got\n%s\nwant fd 3 explained", term.screen.text())
+	}
+}
+
+// TestFileDescriptorsAreTheLearners runs sockstep as a learner would and
+// checks the numbers its sockets get: 3, then 4, and after a close the
+// lowest number free again, as in a program of their own. sockstep's own
+// descriptors (the netlink socket a refused connect's narration opens,
+// Go's poller) take none of them.
+func TestFileDescriptorsAreTheLearners(t *testing.T) {
+	out, err := exec.Command(binary(t), "-c", "socket as a; socket as b; connect b 127.0.0.1 9; sockets; close a; socket as c; socket as d").Output()
+	if err != nil && !strings.Contains(string(out), "ECONNREFUSED") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	var got []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if call, ok := strings.CutPrefix(strings.TrimSpace(line), "socket(AF_INET, SOCK_STREAM, 0) = "); ok {
+			got = append(got, call)
+		}
+	}
+	if want := []string{"3", "4", "3", "5"}; !slices.Equal(got, want) {
+		t.Errorf("got file descriptors %v, want %v\n%s", got, want, out)
+	}
 }

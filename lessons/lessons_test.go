@@ -719,6 +719,9 @@ var (
 		{regexp.MustCompile(`port \d"…\(\+4\)`), `port P"…(+4)`},
 		{regexp.MustCompile(`\bfd \d+`), "fd FD"},
 		{regexp.MustCompile(`file descriptor \d+`), "file descriptor FD"},
+		// Said of fd 3 only, which a socket gets or not as the test
+		// binary has other files open.
+		{regexp.MustCompile(` \(0, 1 and 2 are its standard input, output and error\)`), ""},
 		{regexp.MustCompile(`\b\d+(\.\d+)? ms\b`), "T ms"},
 		{regexp.MustCompile(`\b\d+\.\d+ s\b`), "T s"},
 		{regexp.MustCompile(`\b(3[2-9]\d{3}|[4-5]\d{4}|6[0-5]\d{3})\b`), "EPHEMERAL"},

@@ -69,7 +69,7 @@ func openDiag() error {
 	if err != nil {
 		return err
 	}
-	diag.fd, diag.open, diag.reply = fd, true, make([]byte, 32<<10) // a dump's batch fits
+	diag.fd, diag.open, diag.reply = aboveLearners(fd), true, make([]byte, 32<<10) // a dump's batch fits
 	return nil
 }
 

@@ -75,6 +75,7 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 		data.Py = "s"
 	}
 	call := fmt.Sprintf("socket(%s, %s, 0)", family.Constant(), kind.Constant())
+	giveLowFDs() // the learner's first socket is 3, as in their own program
 	fd, err := socketCall(domain, typ, 0)
 	if err != nil {
 		return socketProse.refused(call, err, data), nil
