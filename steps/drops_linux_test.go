@@ -19,11 +19,8 @@ func TestFullReceiveBufferDropsDatagrams(t *testing.T) {
 	for _, step := range []string{"send", "sendto"} {
 		t.Run(step, func(t *testing.T) {
 			l := newLab(t)
-			run(t, l, "socket", "udp", "as", "r")
-			run(t, l, "bind", "r", "127.0.0.1", "0")
+			udpPair(t, l)
 			port := portOf(t, l, "r")
-			run(t, l, "socket", "udp", "as", "u")
-			run(t, l, "connect", "u", "127.0.0.1", port)
 			args := []string{"u", "--bytes", "60000"}
 			if step == "sendto" {
 				args = []string{"u", "127.0.0.1", port, "--bytes", "60000"}

@@ -186,10 +186,7 @@ func TestBroadcastNeedsSO_BROADCAST(t *testing.T) {
 // and a size that no datagram could have is refused before any call.
 func TestSendBytesOnADatagramSocket(t *testing.T) {
 	l := newLab(t)
-	run(t, l, "socket", "udp", "as", "r")
-	run(t, l, "bind", "r", "127.0.0.1", "0")
-	run(t, l, "socket", "udp", "as", "u")
-	run(t, l, "connect", "u", "127.0.0.1", portOf(t, l, "r"))
+	udpPair(t, l)
 
 	rep := run(t, l, "send", "u", "--bytes", "3000")
 	if want := fmt.Sprintf("send(%d, 3000 bytes) = 3000", sock(t, l, "u").FD); rep.Call != want {
@@ -219,6 +216,16 @@ func TestSendBytesOnADatagramSocket(t *testing.T) {
 	if _, err := try(t, l, "send", "u", "--bytes", "2M"); err == nil || !strings.Contains(err.Error(), "send --bytes sends one datagram") {
 		t.Errorf("send --bytes 2M on UDP: got %v, want a usage error before any call", err)
 	}
+}
+
+// udpPair makes a UDP socket r bound to 127.0.0.1, and a UDP socket u
+// connected to it.
+func udpPair(t *testing.T, l *Lab) {
+	t.Helper()
+	run(t, l, "socket", "udp", "as", "r")
+	run(t, l, "bind", "r", "127.0.0.1", "0")
+	run(t, l, "socket", "udp", "as", "u")
+	run(t, l, "connect", "u", "127.0.0.1", portOf(t, l, "r"))
 }
 
 // TestSendToAConnectedReceiver is TestSendtoAConnectedReceiver's first
