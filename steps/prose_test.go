@@ -28,7 +28,7 @@ var proseData = map[string]struct {
 	"shutdown.txt": {shutdownData{}, stepSections, nil},
 	"option.txt":   {optionData{}, stepSections, optionSections()},
 	"bulk.txt":     {bulkData{}, []string{"says", "python", "next"}, nil},
-	"dropped.txt":  {datagramDrop{}, []string{"dropped"}, nil},
+	"datagram.txt": {datagramFate{}, []string{"deaf", "dropped"}, nil},
 	"close.txt":    {closeData{}, stepSections, []string{"all"}},
 	"waiting.txt":  {waitData{}, []string{"waiting", "stopped", "timed out"}, nil},
 }

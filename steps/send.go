@@ -56,8 +56,7 @@ type sendData struct {
 	Local           string // the address it has now
 	IPv6            bool   // an IPv6 socket: its datagrams may be 20 bytes larger
 	PyNote          string // what the code lines' data is, for --bytes
-	Deaf, DeafPeer  string // the lab's UDP socket at the peer's address, connected to another peer, which drops the datagram
-	DropNote        string // dropped.txt's sentence, when the receiver's kernel dropped the datagram
+	Fate            string // datagram.txt's sentence, when the lab's socket at the peer's address did not take the datagram
 	Unreachable     bool   // an ICMP error came back for the datagram, and waits on the socket
 	LoopbackPeer    bool   // the peer's address is a loopback one: the error is this machine's "port unreachable"
 	DefaultBuf      int    // recv's buffer when none is given
@@ -112,9 +111,9 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		call = fmt.Sprintf("send(%d, %d bytes)", s.FD, len(msg))
 	}
 
-	var watch dropWatch
+	var watch receiverWatch
 	if s.Kind == Datagram && !l.CallsOnly && before.Connected() {
-		watch = l.watchDrops(before.Remote)
+		watch = l.watchReceiver(before.Remote)
 	}
 	sent, pieces, stop, err := l.send(ctx, s, msg, nil, timeout, call)
 	data.Sent, data.Pieces = sent, pieces
@@ -164,13 +163,12 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if s.Kind == Datagram && ends.Connected() {
 		// The datagram goes to the socket bound at the peer's address,
 		// whether it is connected back or not.
-		if r, snap, takes := l.datagramReceiver(ends, ends.Remote); r != nil {
+		if r := watch.r; r != nil {
+			var snap Snapshot
+			snap, data.Fate = watch.fate(s, ends, ends.Remote, sent)
 			report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
-			if takes {
+			if data.Fate == "" {
 				peer, data.PeerLabel, data.PeerName, data.PeerRecvQ = r, r.Label(), r.Name, snap.RecvQ
-				data.DropNote = watch.note(r, sent)
-			} else {
-				data.Deaf, data.DeafPeer = r.Label(), snap.Remote.String()
 			}
 		} else if errorPending(s.FD) {
 			data.Unreachable, data.LoopbackPeer = true, ends.Remote.Addr().IsLoopback()

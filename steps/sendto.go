@@ -8,8 +8,8 @@ import (
 )
 
 var (
-	sendtoProse  = loadProse("sendto.txt", stepSections...)
-	droppedProse = loadProse("dropped.txt", "dropped")
+	sendtoProse   = loadProse("sendto.txt", stepSections...)
+	datagramProse = loadProse("datagram.txt", "deaf", "dropped")
 )
 
 // SendtoStep sends one datagram to an address: sendto(3, "ping", 4, 127.0.0.1:9090) = 4.
@@ -36,14 +36,11 @@ type sendtoData struct {
 	AutoBound       bool   // the kernel gave the socket an address to send from
 	Receiver        string // the lab's socket bound to the destination, or ""
 	ReceiverName    string
-	Deaf            string // or the lab's socket there that is connected to another peer
-	DeafPeer        string // that peer
-	Refused         bool   // and this socket is connected to the destination: it hears of the drop
 	Stream          bool
 	IPv6            bool   // an IPv6 socket: its datagrams may be 20 bytes larger
 	PyNote          string // what the Python line's data is, for --bytes
 	DefaultBuf      int    // recvfrom's buffer when none is given
-	DropNote        string // dropped.txt's sentence, when the receiver's kernel dropped the datagram
+	Fate            string // datagram.txt's sentence, when the lab's socket there did not take the datagram
 	ShutWrite       bool   // the shutdown step shut this socket's writing
 }
 
@@ -84,9 +81,9 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.PyBytes, data.PyNote = "data", fmt.Sprintf("data: %d bytes of sockstep's pattern", len(msg))
 		call = fmt.Sprintf("sendto(%d, %d bytes, %s)", s.FD, len(msg), to)
 	}
-	var watch dropWatch
-	if s.Kind == Datagram && !l.CallsOnly {
-		watch = l.watchDrops(to)
+	var watch receiverWatch
+	if s.Kind == Datagram {
+		watch = l.watchReceiver(to)
 	}
 	sent, _, stop, err := l.send(ctx, s, msg, sockaddr(s.Family, to), 0, call)
 	if stop != nil {
@@ -120,15 +117,13 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 	} else {
 		receiver := to.String()
-		if r, snap, takes := l.datagramReceiver(after, to); r != nil {
+		if r := watch.r; r != nil {
+			var snap Snapshot
 			receiver = r.Name
+			snap, data.Fate = watch.fate(s, after, to, sent)
 			report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
-			if takes {
+			if data.Fate == "" {
 				data.Receiver, data.ReceiverName = r.Label(), r.Name
-				data.DropNote = watch.note(r, sent)
-			} else {
-				data.Deaf, data.DeafPeer = r.Label(), snap.Remote.String()
-				data.Refused = after.Connected() && sameEnd(after.Remote, to)
 			}
 		}
 		report.Packets = []Packet{{From: s.Name, To: receiver, What: fmt.Sprintf("datagram %d bytes", sent)}}
@@ -163,18 +158,6 @@ func messageText(step string, words []string) (msg []byte, pattern bool, err err
 	return patternOf(n), true, nil
 }
 
-// datagramReceiver finds the lab's socket bound where a datagram sent
-// from after.Local to `to` arrives, and whether it takes it: a connected
-// UDP socket takes datagrams from its peer only (sent from every
-// interface, the route picks the address), and the kernel drops the rest.
-func (l *Lab) datagramReceiver(after Snapshot, to netip.AddrPort) (r *Socket, snap Snapshot, takes bool) {
-	r, snap, ok := l.boundTo(Datagram, to)
-	if !ok {
-		return nil, snap, false
-	}
-	return r, snap, !snap.Connected() || covers(after.Local, snap.Remote)
-}
-
 // boundTo finds the lab's socket of kind k bound to the address, as a
 // datagram's receiver.
 func (l *Lab) boundTo(k Kind, to netip.AddrPort) (*Socket, Snapshot, bool) {
@@ -202,42 +185,51 @@ type receiveMemory struct {
 	Known       bool
 }
 
-// A dropWatch remembers, before a datagram is sent to an address, how
-// many datagrams the lab's socket bound there had dropped, so that
-// afterwards the step can tell whether the kernel queued the datagram or
-// dropped it.
-type dropWatch struct {
+// A receiverWatch is the lab's socket bound where a datagram is about to
+// be sent, found before the send, with its count of drops then: after the
+// send, fate tells what became of the datagram there.
+type receiverWatch struct {
 	r      *Socket
 	before receiveMemory
 }
 
-func (l *Lab) watchDrops(to netip.AddrPort) dropWatch {
+func (l *Lab) watchReceiver(to netip.AddrPort) receiverWatch {
 	r, _, ok := l.boundTo(Datagram, to)
 	if !ok {
-		return dropWatch{}
+		return receiverWatch{}
 	}
-	return dropWatch{r: r, before: receiveMemoryOf(r.FD)}
+	return receiverWatch{r: r, before: receiveMemoryOf(r.FD)}
 }
 
-// datagramDrop is what dropped.txt can use.
-type datagramDrop struct {
-	Receiver      string // the socket that dropped the datagram
-	Full          bool   // its unread datagrams had filled its receive buffer
+// datagramFate is what datagram.txt can use.
+type datagramFate struct {
+	Receiver, Sender string
+	// [deaf]: the receiver is connected to another peer.
+	ConnectedTo string
+	Refused     bool // and the sender, connected to the receiver, hears of it
+	// [dropped]: its kernel dropped the datagram.
+	Full          bool // its unread datagrams had filled its receive buffer
 	Held, RcvBuf  int
 	Before, After int // its count of drops
 }
 
-// note is what dropped.txt says when r, the socket a datagram
-// of sent bytes reached, dropped one since the watch began, or "" when it
-// did not, or the kernel does not say.
-func (w dropWatch) note(r *Socket, sent int) string {
-	if r != w.r || !w.before.Known {
-		return ""
+// fate reads the watched socket again after s (its state after) sent it
+// a datagram of sent bytes addressed to `to`. It returns the socket's
+// state, and what datagram.txt says when the socket did not take the
+// datagram: "" when it did (or the kernel does not say). A connected UDP
+// socket takes datagrams from its peer only (sent from every interface,
+// the route picks the address); a full one takes none.
+func (w receiverWatch) fate(s *Socket, after Snapshot, to netip.AddrPort, sent int) (Snapshot, string) {
+	snap := readState(w.r)
+	d := datagramFate{Receiver: w.r.Label(), Sender: s.Label()}
+	if snap.Connected() && !covers(after.Local, snap.Remote) {
+		d.ConnectedTo, d.Refused = snap.Remote.String(), after.Connected() && sameEnd(after.Remote, to)
+		return snap, datagramProse.Render("deaf", d)
 	}
-	now := receiveMemoryOf(r.FD)
-	if !now.Known || now.Drops == w.before.Drops {
-		return ""
+	now := receiveMemoryOf(w.r.FD)
+	if !w.before.Known || !now.Known || now.Drops == w.before.Drops {
+		return snap, ""
 	}
-	return droppedProse.Render("dropped", datagramDrop{Receiver: r.Label(), Full: now.Held+sent > now.Limit,
-		Held: now.Held, RcvBuf: now.Limit, Before: w.before.Drops, After: now.Drops})
+	d.Full, d.Held, d.RcvBuf, d.Before, d.After = now.Held+sent > now.Limit, now.Held, now.Limit, w.before.Drops, now.Drops
+	return snap, datagramProse.Render("dropped", d)
 }

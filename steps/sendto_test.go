@@ -71,7 +71,8 @@ func TestSendto(t *testing.T) {
 // TestSendtoAConnectedReceiver sends to a UDP socket that is connected to
 // another peer: the kernel drops the datagram, as the report says, and the
 // receiver's recv finds nothing; a sender connected there hears of it with
-// ECONNREFUSED. From its peer, the same socket receives.
+// ECONNREFUSED, whether it sends with sendto or send. From its peer, the
+// same socket receives.
 func TestSendtoAConnectedReceiver(t *testing.T) {
 	l := newLab(t)
 	run(t, l, "socket", "udp", "as", "peer")
@@ -98,6 +99,12 @@ func TestSendtoAConnectedReceiver(t *testing.T) {
 		t.Errorf("sendto from a socket connected there: got %q, want the ECONNREFUSED to come", rep.Says)
 	}
 	refused(t, l, unix.ECONNREFUSED, "recv", "caller", "--timeout", "1s")
+	rep = run(t, l, "send", "caller", "hi") // send says the same as sendto
+	wantSays(t, "send from a socket connected there", rep, "is connected to", "the kernel dropped this one", "the next call on caller (fd")
+	if strings.Contains(rep.Says, "It is now in") {
+		t.Errorf("send: got %q, which says the dropped datagram was queued", rep.Says)
+	}
+	refused(t, l, unix.ECONNREFUSED, "send", "caller", "again")
 
 	if rep := run(t, l, "sendto", "peer", "127.0.0.1", port, "yo"); !strings.Contains(rep.Says, "It is now in c (fd") {
 		t.Errorf("sendto from c's peer: got %q, want it queued at c", rep.Says)
@@ -226,25 +233,6 @@ func udpPair(t *testing.T, l *Lab) {
 	run(t, l, "bind", "r", "127.0.0.1", "0")
 	run(t, l, "socket", "udp", "as", "u")
 	run(t, l, "connect", "u", "127.0.0.1", portOf(t, l, "r"))
-}
-
-// TestSendToAConnectedReceiver is TestSendtoAConnectedReceiver's first
-// case for send on a connected UDP socket: the receiver bound at its
-// peer's address is connected elsewhere, so the kernel drops the datagram
-// and the sender's next call fails with ECONNREFUSED, as the report says.
-func TestSendToAConnectedReceiver(t *testing.T) {
-	l := newLab(t)
-	run(t, l, "socket", "udp", "as", "r")
-	run(t, l, "bind", "r", "127.0.0.1", "0")
-	run(t, l, "connect", "r", "127.0.0.1", "9")
-	run(t, l, "socket", "udp", "as", "u")
-	run(t, l, "connect", "u", "127.0.0.1", portOf(t, l, "r"))
-	rep := run(t, l, "send", "u", "hi")
-	wantSays(t, "send to a receiver connected elsewhere", rep, "is connected to 127.0.0.1:9", "the kernel dropped this one", "the next call on u (fd")
-	if strings.Contains(rep.Says, "It is now in") {
-		t.Errorf("got %q, which says the dropped datagram was queued", rep.Says)
-	}
-	refused(t, l, unix.ECONNREFUSED, "send", "u", "again")
 }
 
 // TestSendToAPortNobodyHolds sends on a UDP socket connected to a
