@@ -357,7 +357,14 @@ func (d *diagram) event(e steps.Event) {
 	for _, p := range e.Packets {
 		from, okFrom := d.x[p.From]
 		to, okTo := d.x[p.To]
-		if okFrom && okTo && from != to {
+		switch {
+		case !okFrom || !okTo:
+		case from == to: // a socket connected to itself
+			r := d.lanesRow()
+			r.put(from, "↺", arrowPaint)
+			d.beside(r, from, from, oneColumn(p.What)+" to itself", arrowPaint)
+			d.rows = append(d.rows, r)
+		default:
 			d.rows = append(d.rows, d.arrow(from, to, oneColumn(p.What)))
 		}
 	}

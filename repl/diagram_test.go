@@ -345,6 +345,20 @@ func TestDiagramRows(t *testing.T) {
 			},
 		},
 		{
+			name: "a packet a socket sends itself",
+			events: []steps.Event{
+				call("s", "socket() = 3"),
+				call("c", "connect(4, x) = 0", steps.Packet{From: "c", To: "c", What: "SYN"}),
+			},
+			last: defaultLast,
+			want: []string{
+				"         │               │",
+				"         ● socket() = 3  │",
+				"         │               ● connect(4, x) = 0",
+				"         │               ↺ SYN to itself",
+			},
+		},
+		{
 			name: "a lane closed before the window stays dotted",
 			events: []steps.Event{
 				call("c", "close(4) = 0", steps.Packet{From: "c", To: "s", What: "FIN"}),

@@ -48,6 +48,8 @@ type connectData struct {
 	Loopback        string // this machine's address, to write instead
 	Listening       bool   // it is a listener, which cannot connect
 	Twin            string // the lab's socket already connected from the same address and port to the same server
+	Itself          bool   // it is connected to its own address
+	Segments        int    // TCP segments it sent, all to itself (TCP_INFO), when Itself
 }
 
 func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
@@ -125,6 +127,10 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.Unspecified, data.Remote, data.Loopback = true, remote.String(), loopback(s.Family)
 	}
 	data.DoneAlready = data.InProgress && after.FromKernel && after.State == Established
+	data.Itself = after.ToItself()
+	if data.Itself && s.Kind == Stream {
+		data.Segments = segmentsSent(s.FD)
+	}
 	report := &Report{
 		Call:   call + " = 0",
 		Took:   took,
@@ -138,7 +144,9 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		report.Took = 0
 	}
 	server := remote.String()
-	if ls, snap, ok := l.listenerFor(remote); ok {
+	if data.Itself {
+		server = s.Name
+	} else if ls, snap, ok := l.listenerFor(remote); ok {
 		data.Listener, data.ListenerName, data.Queue, data.Backlog = ls.Label(), ls.Name, snap.AcceptQueue, snap.Backlog
 		report.State = append(report.State, Change{Who: ls.Label(), After: snap.Summary(ls.Kind)})
 		server = ls.Name

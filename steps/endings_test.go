@@ -141,6 +141,34 @@ func TestConnectionEndings(t *testing.T) {
 			then:  peerSendsAfterBothShut,
 		},
 		{
+			name:  "shutdown write after the peer's FIN: the connection is over",
+			setup: func(t *testing.T, l *Lab) { run(t, l, "shutdown", "client", "write") },
+			step:  []string{"shutdown", "conn", "write"},
+			says: []string{"whose own FIN had come first (conn (fd", "was CLOSE_WAIT)", "The connection is over, and conn (fd",
+				"recv returns 0 bytes, and send fails with EPIPE", "client (fd", "TIME_WAIT for a minute, as the end that closed first"},
+			not:  []string{"can still receive", "can still send back"},
+			next: "close conn",
+			then: func(t *testing.T, l *Lab) {
+				wantRecv(t, l, "")
+				refused(t, l, unix.EPIPE, "send", "conn", "again")
+				wantHeldByTimeWait(t, sock(t, l, "client"))
+			},
+		},
+		{
+			name: "shutdown write after the peer's FIN, with bytes still queued",
+			setup: func(t *testing.T, l *Lab) {
+				run(t, l, "send", "client", "last")
+				run(t, l, "shutdown", "client", "write")
+			},
+			step: []string{"shutdown", "conn", "both"},
+			says: []string{"The connection is over", "recv returns the 4 bytes still queued, then 0 bytes"},
+			next: "recv conn",
+			then: func(t *testing.T, l *Lab) {
+				wantRecv(t, l, "last")
+				wantRecv(t, l, "")
+			},
+		},
+		{
 			name:  "recv after shutting down both",
 			setup: func(t *testing.T, l *Lab) { run(t, l, "shutdown", "conn", "both") },
 			step:  []string{"recv", "conn"},

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"slices"
@@ -198,6 +199,26 @@ func portOf(t testing.TB, l *Lab, name string) string {
 		t.Fatalf("%s has no port", name)
 	}
 	return fmt.Sprint(p)
+}
+
+// wantHeldByTimeWait fails the test unless the connection that s had is
+// in TIME_WAIT, as the kernel shows by refusing a new socket s's address
+// (s itself, whose connection the TIME_WAIT entry took over, still says
+// what its address was).
+func wantHeldByTimeWait(t testing.TB, s *Socket) {
+	t.Helper()
+	sa, err := unix.Getsockname(s.FD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, sa); !errors.Is(err, unix.EADDRINUSE) {
+		t.Errorf("bind to %s's address %v: got %v, want EADDRINUSE (TIME_WAIT holds it)", s.Name, sa, err)
+	}
 }
 
 // family is one of the two address families, with the loopback address the

@@ -60,7 +60,8 @@ func (l *Lab) Run(ctx context.Context, step *Step, args []string) (*Report, erro
 	return r, nil
 }
 
-// endName is how a diagram names the other end of a connection: the lab's
+// endName is how a diagram names the other end of a connection: the
+// socket itself when it is connected to its own address, the lab's
 // socket there (for TCP, live or closed with its connection still in the
 // kernel, or the listener in whose accept queue the connection waits; for
 // UDP, the socket bound to the default peer's address), or its address.
@@ -68,6 +69,9 @@ func (l *Lab) Run(ctx context.Context, step *Step, args []string) (*Report, erro
 func (l *Lab) endName(s *Socket, snap Snapshot, peer *Socket) string {
 	if peer != nil {
 		return peer.Name
+	}
+	if snap.ToItself() {
+		return s.Name
 	}
 	switch s.Kind {
 	case Stream:

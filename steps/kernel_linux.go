@@ -245,3 +245,13 @@ func receiveMemoryOf(fd int) receiveMemory {
 	return receiveMemory{Held: int(info[unix.SK_MEMINFO_RMEM_ALLOC]), Limit: int(info[unix.SK_MEMINFO_RCVBUF]),
 		Drops: int(info[unix.SK_MEMINFO_DROPS]), Known: true}
 }
+
+// segmentsSent is how many TCP segments the socket has sent (TCP_INFO's
+// tcpi_segs_out), SYN and ACK included; 0 where the kernel does not say.
+func segmentsSent(fd int) int {
+	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil {
+		return 0
+	}
+	return int(info.Segs_out)
+}

@@ -88,3 +88,6 @@ func peerName(fd int) (netip.AddrPort, error) {
 
 // receiveMemoryOf is not known on this system.
 func receiveMemoryOf(int) receiveMemory { return receiveMemory{} }
+
+// segmentsSent is not known on this system.
+func segmentsSent(int) int { return 0 }

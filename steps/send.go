@@ -58,6 +58,7 @@ type sendData struct {
 	PyNote          string // what the code lines' data is, for --bytes
 	Fate            string // datagram.txt's sentence, when the lab's socket at the peer's address did not take the datagram
 	Unreachable     bool   // an ICMP error came back for the datagram, and waits on the socket
+	Itself          bool   // it is connected to its own address: it is its own peer
 	LoopbackPeer    bool   // the peer's address is a loopback one: the error is this machine's "port unreachable"
 	DefaultBuf      int    // recv's buffer when none is given
 }
@@ -160,19 +161,26 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
 	var peer *Socket
+	// A socket connected to itself is its own peer: the state line above
+	// shows what it sent in its own receive queue.
+	data.Itself = ends.ToItself()
 	if s.Kind == Datagram && ends.Connected() {
 		// The datagram goes to the socket bound at the peer's address,
 		// whether it is connected back or not.
 		if r := watch.r; r != nil {
 			var snap Snapshot
 			snap, data.Fate = watch.fate(s, ends, ends.Remote, sent)
-			report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
+			if r != s {
+				report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
+			}
 			if data.Fate == "" {
 				peer, data.PeerLabel, data.PeerName, data.PeerRecvQ = r, r.Label(), r.Name, snap.RecvQ
 			}
 		} else if errorPending(s.FD) {
 			data.Unreachable, data.LoopbackPeer = true, ends.Remote.Addr().IsLoopback()
 		}
+	} else if data.Itself && !data.Reset {
+		peer, data.PeerLabel, data.PeerName, data.PeerRecvQ = s, s.Label(), s.Name, after.RecvQ
 	} else if peer = l.peerOf(s, ends); peer != nil {
 		snap := l.look(peer)
 		data.PeerLabel, data.PeerName, data.PeerRecvQ = peer.Label(), peer.Name, snap.RecvQ

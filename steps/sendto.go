@@ -36,6 +36,7 @@ type sendtoData struct {
 	AutoBound       bool   // the kernel gave the socket an address to send from
 	Receiver        string // the lab's socket bound to the destination, or ""
 	ReceiverName    string
+	Itself          bool // the receiver is the sending socket
 	Stream          bool
 	IPv6            bool   // an IPv6 socket: its datagrams may be 20 bytes larger
 	PyNote          string // what the Python line's data is, for --bytes
@@ -108,7 +109,9 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		// The address is ignored: the bytes go down the connection, to
 		// the socket at its other end, as with send.
 		peer := l.peerOf(s, after)
-		if peer != nil {
+		if data.Itself = after.ToItself(); data.Itself {
+			data.Receiver, data.ReceiverName = s.Label(), s.Name
+		} else if peer != nil {
 			data.Receiver, data.ReceiverName = peer.Label(), peer.Name
 			report.State = append(report.State, Change{Who: peer.Label(), After: queues(l.look(peer))})
 		}
@@ -121,7 +124,9 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			var snap Snapshot
 			receiver = r.Name
 			snap, data.Fate = watch.fate(s, after, to, sent)
-			report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
+			if data.Itself = r == s; !data.Itself {
+				report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
+			}
 			if data.Fate == "" {
 				data.Receiver, data.ReceiverName = r.Label(), r.Name
 			}

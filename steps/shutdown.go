@@ -38,6 +38,13 @@ type shutdownData struct {
 	// Applied: the shutdown of a UDP socket with no peer failed with
 	// ENOTCONN, and Linux did it all the same.
 	Applied bool
+	// Finished: this FIN ended the connection, whose other direction was
+	// closed already: the peer had sent its FIN (CLOSE_WAIT), or the
+	// socket is connected to itself (Itself), so that its FIN came back.
+	Finished, Itself bool
+	TimeWait         bool // and the kernel keeps the connection in TIME_WAIT
+	PeerTimeWait     bool // it keeps the peer's end in TIME_WAIT
+	Unread           int  // bytes still queued for recv
 }
 
 var shutdownHow = map[string]struct {
@@ -65,6 +72,9 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	data := shutdownData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, How: args[1], Constant: how.constant,
 		Before: before.StateWord(s.Kind), Datagram: s.Kind == Datagram}
 	call := fmt.Sprintf("shutdown(%d, %s)", s.FD, how.constant)
+	// The peer is looked for first: a FIN that ends the connection leaves
+	// neither end with a peer to be found by.
+	peer := l.peerOf(s, before)
 	err = shutdownCall(s.FD, how.value)
 	// Linux refuses to shut down a UDP socket that has no peer, and sets
 	// the socket's shutdown flags before it says so.
@@ -86,7 +96,19 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 		Call:  call + " = 0",
 		State: []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
 	}
-	peer := l.peerOf(s, after)
+	if s.Kind == Stream && how.value != unix.SHUT_RD {
+		data.Itself = before.ToItself()
+		data.Finished = data.Itself || before.State == CloseWait
+	}
+	if data.Finished {
+		data.Unread = after.RecvQ
+		if st, ok := ConnectionState(before.Local, before.Remote); ok {
+			data.TimeWait = st == TimeWait
+		}
+		if st, ok := ConnectionState(before.Remote, before.Local); ok && !data.Itself {
+			data.PeerTimeWait = st == TimeWait
+		}
+	}
 	if peer != nil {
 		snap := l.look(peer)
 		data.PeerLabel, data.PeerState = peer.Label(), snap.StateWord(peer.Kind)

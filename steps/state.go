@@ -91,6 +91,12 @@ func (s Snapshot) Bound() bool { return s.Local.IsValid() && s.Local.Port() != 0
 // Connected says whether the socket has a peer.
 func (s Snapshot) Connected() bool { return s.Remote.IsValid() }
 
+// ToItself says whether the socket's peer is its own address: a TCP
+// socket that connected to its own port (a simultaneous open with
+// itself), or a UDP socket whose default peer is its own address.
+// Whatever it sends, it receives.
+func (s Snapshot) ToItself() bool { return s.Connected() && sameEnd(s.Local, s.Remote) }
+
 // StateWord is the one-word state shown in tables: the TCP state, or for a
 // datagram socket whether it has a default peer.
 func (s Snapshot) StateWord(k Kind) string {
