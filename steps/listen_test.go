@@ -75,23 +75,35 @@ func TestListenRoom(t *testing.T) {
 	}
 }
 
-// TestListenAgain calls listen on a listener with two connections waiting:
-// only the backlog changes, and the two stay for accept, as the report
-// says.
+// TestListenAgain calls listen on a listener with none, one or two
+// connections waiting: only the backlog changes, and those waiting stay
+// for accept, as the report says.
 func TestListenAgain(t *testing.T) {
-	l := newLab(t)
-	port := listener(t, l, families[0], "server")
-	for _, name := range []string{"a", "b"} {
-		run(t, l, "socket", "as", name)
-		run(t, l, "connect", name, "127.0.0.1", port)
+	tests := []struct {
+		clients []string
+		want    string
+	}{
+		{nil, "from 128 to 1. From now on up to 2 may wait"},
+		{[]string{"a"}, "The 1 connection in its queue stays there for accept"},
+		{[]string{"a", "b"}, "The 2 connections in its queue stay there for accept"},
 	}
-	rep := run(t, l, "listen", "server", "1")
-	for _, want := range []string{"was listening already", "from 128 to 1", "The 2 connections in its queue stay"} {
-		if !strings.Contains(rep.Says, want) {
-			t.Errorf("got %q, want %q", rep.Says, want)
-		}
-	}
-	for _, name := range []string{"c1", "c2"} {
-		run(t, l, "accept", "server", "--timeout", "1s", "as", name)
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(len(tt.clients), " waiting"), func(t *testing.T) {
+			l := newLab(t)
+			port := listener(t, l, families[0], "server")
+			for _, name := range tt.clients {
+				run(t, l, "socket", "as", name)
+				run(t, l, "connect", name, "127.0.0.1", port)
+			}
+			rep := run(t, l, "listen", "server", "1")
+			for _, want := range []string{"was listening already", "from 128 to 1", tt.want} {
+				if !strings.Contains(rep.Says, want) {
+					t.Errorf("got %q, want %q", rep.Says, want)
+				}
+			}
+			for i := range tt.clients {
+				run(t, l, "accept", "server", "--timeout", "1s", "as", fmt.Sprint("c", i))
+			}
+		})
 	}
 }
