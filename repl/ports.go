@@ -49,11 +49,7 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "  LOCAL\tREMOTE\tSTATE\tRECV-Q\tSEND-Q\tTHIS SESSION")
-	for i, r := range shown {
-		if i == maxPortLines {
-			fmt.Fprintf(tw, "  … %d more\t\t\t\t\t\n", len(shown)-i)
-			break
-		}
+	for _, r := range shown[:min(len(shown), maxPortLines)] {
 		remote := "—"
 		if r.State != steps.Listen {
 			remote = r.Remote.String()
@@ -61,6 +57,9 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%s\n", r.Local, remote, r.State, r.RecvQ, r.SendQ, r.owner)
 	}
 	tw.Flush()
+	if more := len(shown) - maxPortLines; more > 0 {
+		fmt.Fprintf(&b, "  … %d more (`ports PORT` shows one port's)\n", more)
+	}
 	b.WriteString(s.render.st.dim("  read now from /proc/net/tcp and /proc/net/tcp6: every TCP socket of this machine,\n"+
 		"  also those no program holds any more (TIME_WAIT). For a listener, RECV-Q is its\n"+
 		"  accept queue. A FIN counts as 1, as in ss: in RECV-Q until recv has returned 0,\n"+

@@ -29,7 +29,7 @@ func TestPortsShowsTheSessionFirst(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(got, "more") {
+	if !strings.Contains(got, "more (`ports PORT` shows one port's)") {
 		t.Fatalf("got a table of every socket, want one cut at %d lines: the test did not fill it\n%s", maxPortLines, got)
 	}
 	for _, want := range []string{"server (fd", "client (fd", "(in an accept queue)"} {
