@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -48,6 +49,24 @@ func TestSuggest(t *testing.T) {
 		if got := s.suggest(typed); got != want {
 			t.Errorf("suggest(%q): got %q, want %q", typed, got, want)
 		}
+	}
+}
+
+// TestUnknownCommandIsQuotedOnce checks how a command that does not exist
+// is named back: escaped once, as a peer's bytes are, and cut when long.
+func TestUnknownCommandIsQuotedOnce(t *testing.T) {
+	tests := []struct{ typed, want string }{
+		{"\x1b[31mfoo", `there is no command "\x1b[31mfoo" (`},
+		{strings.Repeat("x", 5000), `there is no command "` + strings.Repeat("x", 64) + `"…(+4936) (`},
+	}
+	for _, tt := range tests {
+		var out strings.Builder
+		s := New(&out, Options{})
+		got, err := evalOut(s, &out, tt.typed)
+		if err == nil || !strings.Contains(got, tt.want) {
+			t.Errorf("%q: got %q (%v), want an error containing %q", tt.typed, got, err, tt.want)
+		}
+		s.Close()
 	}
 }
 

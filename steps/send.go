@@ -107,7 +107,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if !l.CallsOnly {
 		data.describe(msg, pattern)
 	}
-	call := "send(" + strconv.Itoa(s.FD) + ", " + quoteShort(msg) + ", " + strconv.Itoa(len(msg)) + ")"
+	call := "send(" + strconv.Itoa(s.FD) + ", " + QuoteShort(msg) + ", " + strconv.Itoa(len(msg)) + ")"
 	if pattern {
 		call = fmt.Sprintf("send(%d, %d bytes)", s.FD, len(msg))
 	}
@@ -344,9 +344,9 @@ func queues(snap Snapshot) string {
 	return strings.TrimSpace(fmt.Sprintf("%s  recv-q %d  send-q %d", state, snap.RecvQ, snap.SendQ))
 }
 
-// quoteShort shows the bytes of a call's argument, shortened to keep the
-// call on one line.
-func quoteShort(b []byte) string {
+// QuoteShort shows bytes in quotes, safe for the terminal (Printable) and
+// cut after 64 bytes, to keep a call or a message on one line.
+func QuoteShort(b []byte) string {
 	shown, omitted := Clip(b, 64)
 	q := `"` + Printable(shown) + `"`
 	if omitted > 0 {

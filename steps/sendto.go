@@ -77,7 +77,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		Port: int(port), PyBytes: pyBytes(msg), AutoBound: !before.Bound(), Stream: s.Kind == Stream,
 		GoAddr: goSockaddr(s.Family, to), IPv6: s.Family == IPv6, DefaultBuf: DefaultBufSize,
 		ShutWrite: s.shutWrite}
-	call := fmt.Sprintf("sendto(%d, %s, %d, %s)", s.FD, quoteShort(msg), len(msg), to)
+	call := fmt.Sprintf("sendto(%d, %s, %d, %s)", s.FD, QuoteShort(msg), len(msg), to)
 	if pattern {
 		data.PyBytes, data.PyNote = "data", fmt.Sprintf("data: %d bytes of sockstep's pattern", len(msg))
 		call = fmt.Sprintf("sendto(%d, %d bytes, %s)", s.FD, len(msg), to)
