@@ -28,20 +28,26 @@ func patternOf(n int) []byte {
 	return []byte(strings.Repeat(line, n/len(line)+1)[:n])
 }
 
-// parseSize reads a byte count such as 1000, 64K, 10M or 1G (powers of 1024).
-func parseSize(s string) (int, error) {
-	mult := 1
-	switch {
-	case strings.HasSuffix(s, "K"):
-		mult, s = 1<<10, strings.TrimSuffix(s, "K")
-	case strings.HasSuffix(s, "M"):
-		mult, s = 1<<20, strings.TrimSuffix(s, "M")
-	case strings.HasSuffix(s, "G"):
-		mult, s = 1<<30, strings.TrimSuffix(s, "G")
+// parseSize reads a byte count such as 1000, 64K, 10M or 1G (powers of
+// 1024; k, m and g too).
+func parseSize(text string) (int, error) {
+	digits, mult := text, 1
+	if last := len(text) - 1; last > 0 {
+		switch text[last] | 0x20 { // lower case
+		case 'k':
+			mult = 1 << 10
+		case 'm':
+			mult = 1 << 20
+		case 'g':
+			mult = 1 << 30
+		}
+		if mult > 1 {
+			digits = text[:last]
+		}
 	}
-	n, err := strconv.Atoi(s)
+	n, err := strconv.Atoi(digits)
 	if err != nil || n < 1 || n > MaxBulk/mult {
-		return 0, usageErr(fmt.Sprintf("--bytes takes a size from 1 to 1G, such as 100000, 64K or 10M, not %q", s))
+		return 0, usageErr(fmt.Sprintf("--bytes takes a size from 1 to 1G, such as 100000, 64K or 10M, not %q", text))
 	}
 	return n * mult, nil
 }
@@ -58,6 +64,7 @@ type bulkData struct {
 	PeerRecvQ       int
 	SendBuf         int
 	Stopped         bool
+	TimedOut        string // --timeout, when it passed before all was sent
 	NonBlock        bool
 }
 
@@ -66,19 +73,24 @@ type bulkData struct {
 // (counting the waits), on a non-blocking one it stops at the first EAGAIN
 // with what was taken. Progress is told every tenth of a second after the
 // first second.
-func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Report, error) {
+func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Duration, call string) (*Report, error) {
 	before := Read(s)
 	data := bulkData{Name: s.Name, Label: s.Label(), Py: s.Py(), Asked: n, NonBlock: before.NonBlocking}
 	data.SendBuf, _ = unix.GetsockoptInt(s.FD, unix.SOL_SOCKET, unix.SO_SNDBUF)
 	start, lastTold := time.Now(), time.Time{}
 	var failure error
-	waitedOnce := false
+	// --timeout bounds all the waits together, as Python's settimeout
+	// bounds the whole of sendall; without it, each wait is one send
+	// call's, which the socket's SO_SNDTIMEO bounds alone.
+	w := &waiting{s: s, events: unix.POLLOUT, timeout: timeout, call: call,
+		what: "room in the send buffer (the peer is not reading fast enough)"}
 	for data.Sent < n {
 		chunk := bulkPattern[:min(bulkChunk, n-data.Sent)]
 		m, err := sendCall(s.FD, chunk, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
 		data.Calls++
 		if m > 0 {
 			data.Sent += m
+			w.progressed = true
 		}
 		if l.Progress != nil && time.Since(start) > time.Second && time.Since(lastTold) > pollSlice {
 			l.Progress(data.Sent, n)
@@ -91,21 +103,19 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Rep
 			failure = err
 			break
 		}
-		data.Waits++
-		what := "room in the send buffer (the peer is not reading fast enough)"
-		if waitedOnce {
-			what = "" // said once is enough
+		if data.Waits++; data.Waits > 1 && timeout == 0 {
+			w = &waiting{s: s, events: unix.POLLOUT, call: call} // what it waits for is told once
 		}
-		waitedOnce = true
-		// Each wait is one send call's: the socket's SO_SNDTIMEO bounds
-		// each, as it bounds each send of the learner's sendall.
-		stop, _, werr := l.waitAfterEAGAIN(ctx, &waiting{s: s, events: unix.POLLOUT, call: call, what: what})
+		stop, _, werr := l.waitAfterEAGAIN(ctx, w)
 		if werr != nil {
 			failure = werr
 			break
 		}
 		if stop != nil {
 			data.Stopped = true
+			if ctx.Err() == nil {
+				data.TimedOut = timeout.String()
+			}
 			break
 		}
 	}
@@ -128,6 +138,9 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, call string) (*Rep
 	}
 	if data.Sent < n && !data.Stopped && failure != nil {
 		report.Call += fmt.Sprintf("  (then %s)", unix.ErrnoName(errnoOf(failure)))
+	}
+	if data.TimedOut != "" {
+		report.Call += "  (timed out after " + data.TimedOut + ")"
 	}
 	peer := l.peerOf(s, after)
 	if peer != nil {

@@ -230,11 +230,15 @@ func (l *Lab) receiveAll(s *Socket, name string, p *Prose, hex bool) (*Report, e
 	if err != nil && total == 0 {
 		return p.refused(call, err, data), nil
 	}
+	unit := "calls"
+	if calls == 1 { // it found the queue empty, or the end
+		unit = "call"
+	}
 	after := l.look(s)
 	data.State = after.Summary(s.Kind)
 	data.readEnd(s, after, closed)
 	report := &Report{
-		Call:      fmt.Sprintf("%s: %d calls, %d bytes", call, calls, total),
+		Call:      fmt.Sprintf("%s: %d %s, %d bytes", call, calls, unit, total),
 		State:     []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
 		Data:      kept,
 		DataTotal: total,

@@ -18,7 +18,7 @@ var sendProse = loadProse("send.txt", stepSections...)
 // SendStep sends bytes on a connected socket: send(5, "You are connected") = 17.
 var SendStep = &Step{
 	Name:     "send",
-	Usage:    `send SOCK [--timeout D] TEXT… | send SOCK --bytes N   (text: words joined by spaces, or "quoted\r\n")`,
+	Usage:    `send SOCK [--timeout D] TEXT… | send SOCK --bytes N [--timeout D]   (text: words joined by spaces, or "quoted\r\n")`,
 	Example:  `send conn "You are connected"`,
 	Summary:  "send bytes on a connection",
 	About:    sendProse.About(),
@@ -208,10 +208,10 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	return l.tell(report, sendProse, data), nil
 }
 
-// sendBytesFlag is send SOCK --bytes N: N bytes of a pattern, as many
-// calls as it takes.
+// sendBytesFlag is send SOCK --bytes N [--timeout D]: N bytes of a
+// pattern, as many calls as it takes.
 func (l *Lab) sendBytesFlag(ctx context.Context, s *Socket, args []string) (*Report, error) {
-	rest, flags, err := takeFlags(args, []string{"bytes"}, nil)
+	rest, flags, err := takeFlags(args, []string{"bytes", "timeout"}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -223,7 +223,11 @@ func (l *Lab) sendBytesFlag(ctx context.Context, s *Socket, args []string) (*Rep
 	if err != nil {
 		return nil, err
 	}
-	return l.sendBulk(ctx, s, n, fmt.Sprintf("send(%d, %d bytes)", s.FD, n))
+	timeout, err := flags.timeout()
+	if err != nil {
+		return nil, err
+	}
+	return l.sendBulk(ctx, s, n, timeout, fmt.Sprintf("send(%d, %d bytes)", s.FD, n))
 }
 
 // takeSendTimeout reads an optional --timeout D before the text. Only

@@ -28,6 +28,9 @@ func TestUsageErrors(t *testing.T) {
 		{"connect with no host", []string{"connect", "c"}, ""},
 		{"send with no text", []string{"send", "c"}, "text"},
 		{"send --timeout then --bytes", []string{"send", "c", "--timeout", "1s", "--bytes", "10M"}, "--bytes goes straight after the socket"},
+		{"send --bytes of no size", []string{"send", "c", "--bytes", "20X"}, `not "20X"`},
+		{"send --bytes over 1G", []string{"send", "c", "--bytes", "2G"}, `not "2G"`},
+		{"send --bytes with a bad timeout", []string{"send", "c", "--bytes", "1k", "--timeout", "soon"}, `"soon"`},
 		{"recv with too much", []string{"recv", "c", "10", "20"}, ""},
 		{"close with no socket", []string{"close"}, ""},
 		{"close two sockets", []string{"close", "c", "server"}, ""},
@@ -116,5 +119,19 @@ func TestUsageErrors(t *testing.T) {
 			}
 			checkUnchanged(t, strings.Join(tt.line, " "), before, l)
 		})
+	}
+}
+
+func TestParseSize(t *testing.T) {
+	tests := map[string]int{"1": 1, "1000": 1000, "64K": 64 << 10, "64k": 64 << 10, "10M": 10 << 20, "10m": 10 << 20, "1G": 1 << 30, "1g": 1 << 30}
+	for text, want := range tests {
+		if got, err := parseSize(text); got != want || err != nil {
+			t.Errorf("parseSize(%q): got %d, %v; want %d", text, got, err, want)
+		}
+	}
+	for _, text := range []string{"", "0", "-1", "K", "1.5M", "2G", "1T", "10 M"} {
+		if got, err := parseSize(text); err == nil {
+			t.Errorf("parseSize(%q): got %d, want an error", text, got)
+		}
 	}
 }
