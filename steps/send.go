@@ -87,11 +87,27 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		if len(text) < len(args)-1 {
 			// Sent as text, it would be a few bytes where the learner
 			// asked for millions.
-			return nil, usageErr("--bytes goes straight after the socket and takes no --timeout: send SOCK --bytes N (Ctrl-C stops a bulk send that waits)")
+			return nil, usageErr("--bytes goes straight after the socket: send SOCK --bytes N [--timeout D]")
 		}
+		rest, flags, err := takeFlags(text, []string{"bytes", "timeout"}, nil)
+		if err != nil {
+			return nil, err
+		}
+		if len(rest) > 0 {
+			return nil, usageErr("send --bytes N sends N bytes of a pattern and takes no text")
+		}
+		if timeout, err = flags.timeout(); err != nil {
+			return nil, err
+		}
+		size, _ := flags.get("bytes")
 		if s.Kind == Stream {
-			return l.sendBytesFlag(ctx, s, text)
+			n, err := parseSize(size)
+			if err != nil {
+				return nil, err
+			}
+			return l.sendBulk(ctx, s, n, timeout, fmt.Sprintf("send(%d, %d bytes)", s.FD, n))
 		}
+		text = []string{"--bytes", size}
 	}
 	if len(text) == 0 {
 		return nil, usageErr("send needs the text to send after the socket (use \"\" to send nothing)")
@@ -206,28 +222,6 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 	}
 	return l.tell(report, sendProse, data), nil
-}
-
-// sendBytesFlag is send SOCK --bytes N [--timeout D]: N bytes of a
-// pattern, as many calls as it takes.
-func (l *Lab) sendBytesFlag(ctx context.Context, s *Socket, args []string) (*Report, error) {
-	rest, flags, err := takeFlags(args, []string{"bytes", "timeout"}, nil)
-	if err != nil {
-		return nil, err
-	}
-	if len(rest) > 0 {
-		return nil, usageErr("send --bytes N sends N bytes of a pattern and takes no text")
-	}
-	bytesFlag, _ := flags.get("bytes")
-	n, err := parseSize(bytesFlag)
-	if err != nil {
-		return nil, err
-	}
-	timeout, err := flags.timeout()
-	if err != nil {
-		return nil, err
-	}
-	return l.sendBulk(ctx, s, n, timeout, fmt.Sprintf("send(%d, %d bytes)", s.FD, n))
 }
 
 // takeSendTimeout reads an optional --timeout D before the text. Only

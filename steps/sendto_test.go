@@ -186,7 +186,8 @@ func TestBroadcastNeedsSO_BROADCAST(t *testing.T) {
 	}
 }
 
-// TestSendBytesOnADatagramSocket sends --bytes on a connected UDP socket:
+// TestSendBytesOnADatagramSocket sends --bytes (with --timeout, which a
+// send that finds room never needs) on a connected UDP socket:
 // one datagram of N bytes of the pattern, narrated as a datagram (not as
 // a bulk TCP send), with the buffer recv needs and a Python line that
 // sends the data once; one byte past UDP's limit, the kernel's EMSGSIZE;
@@ -195,25 +196,25 @@ func TestSendBytesOnADatagramSocket(t *testing.T) {
 	l := newLab(t)
 	udpPair(t, l)
 
-	rep := run(t, l, "send", "u", "--bytes", "3000")
-	if want := fmt.Sprintf("send(%d, 3000 bytes) = 3000", sock(t, l, "u").FD); rep.Call != want {
+	rep := run(t, l, "send", "u", "--bytes", "3k", "--timeout", "1s")
+	if want := fmt.Sprintf("send(%d, 3072 bytes) = 3072", sock(t, l, "u").FD); rep.Call != want {
 		t.Errorf("got %q, want %q", rep.Call, want)
 	}
-	wantSays(t, "send --bytes", rep, "3000 bytes as one datagram", "It is now in r (fd", "give it 3000 bytes, for the default 1024 would lose the rest")
+	wantSays(t, "send --bytes", rep, "3072 bytes as one datagram", "It is now in r (fd", "give it 3072 bytes, for the default 1024 would lose the rest")
 	for _, tcp := range []string{"send call", "64 KiB", "flow control"} {
 		if strings.Contains(rep.Says, tcp) {
 			t.Errorf("got %q, which speaks of TCP's bulk send (%q)", rep.Says, tcp)
 		}
 	}
-	if py := rep.Code("python"); !strings.HasPrefix(py, "u.send(data)") || !strings.Contains(py, "3000 bytes of sockstep's pattern") {
+	if py := rep.Code("python"); !strings.HasPrefix(py, "u.send(data)") || !strings.Contains(py, "3072 bytes of sockstep's pattern") {
 		t.Errorf("got python %q, want one send of the data", py)
 	}
-	if rep.Next != "recv r 3000" {
+	if rep.Next != "recv r 3072" {
 		t.Errorf("got next %q, want a buffer that takes the datagram whole", rep.Next)
 	}
 	got := run(t, l, "recv", "r", "5000")
-	if len(got.Data) != 3000 || !bytes.HasPrefix(got.Data, []byte("sockstep bulk data")) {
-		t.Errorf("recv r: got %d bytes, want one datagram of 3000 bytes of the pattern", len(got.Data))
+	if len(got.Data) != 3072 || !bytes.HasPrefix(got.Data, []byte("sockstep bulk data")) {
+		t.Errorf("recv r: got %d bytes, want one datagram of 3072 bytes of the pattern", len(got.Data))
 	}
 
 	rep = refused(t, l, unix.EMSGSIZE, "send", "u", "--bytes", "65508")
