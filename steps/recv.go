@@ -58,6 +58,7 @@ type recvData struct {
 	ShutWrite       bool // this side has shut down writing (FIN_WAIT1 or FIN_WAIT2): it can only read
 	ShutBoth        bool // the shutdown step shut both directions of this socket
 	NonBlock        bool // non-blocking (O_NONBLOCK), and nothing was there: the call did not wait
+	NoPeer          bool // a datagram socket with no default peer: an answer needs sendto
 }
 
 // receive is recv and recvfrom: they differ only in what they tell.
@@ -145,6 +146,7 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		data.Reset = n > 0 && data.ResetPending
 		data.NotText = !utf8.Valid(got)
 		data.setFrom(sender, before, after)
+		data.NoPeer = s.Kind == Datagram && !after.Connected()
 		report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
 		return l.tell(report, p, data), nil
 	}

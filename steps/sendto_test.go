@@ -216,6 +216,10 @@ func TestSendBytesOnADatagramSocket(t *testing.T) {
 	if len(got.Data) != 3072 || !bytes.HasPrefix(got.Data, []byte("sockstep bulk data")) {
 		t.Errorf("recv r: got %d bytes, want one datagram of 3072 bytes of the pattern", len(got.Data))
 	}
+	// r has no default peer: it answers with sendto, to the sender.
+	if want := `sendto r 127.0.0.1 ` + portOf(t, l, "u") + ` "Hello back"`; got.Next != want {
+		t.Errorf("recv r: got next %q, want %q", got.Next, want)
+	}
 
 	rep = refused(t, l, unix.EMSGSIZE, "send", "u", "--bytes", "65508")
 	if !strings.Contains(foldParagraphs(rep.Failure.ForStep), "UDP over IPv4 carries at most 65,507") {
