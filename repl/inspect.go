@@ -157,7 +157,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 		mode = "non-blocking (calls return EAGAIN instead of waiting)"
 	}
 	r.labelled(&b, "mode", mode)
-	b.WriteString("  " + r.st.dim(steps.KernelNote(sock.Kind)) + "\n")
+	b.WriteString("  " + r.st.dim(steps.KernelNote(snap)) + "\n")
 	s.out.print(b.String())
 	return nil
 }

@@ -204,12 +204,19 @@ func WaitingPeers(listener Snapshot) []netip.AddrPort {
 	return peers
 }
 
-// KernelNote says where `show`'s state of a socket of kind k comes from.
-func KernelNote(k Kind) string {
-	if k == Datagram {
-		return "read from the kernel: getsockname, getpeername, SIOCINQ/SIOCOUTQ, SO_MEMINFO, fcntl, poll"
+// KernelNote says where `show`'s state of a socket comes from: what
+// readState asks of a socket in that state, what show asks for a
+// listener's waiting clients (WaitingPeers), and fcntl and poll for its
+// mode and readiness.
+func KernelNote(snap Snapshot) string {
+	calls := "getsockname, getpeername, TCP_INFO, SIOCINQ/SIOCOUTQ"
+	switch {
+	case snap.Kind == Datagram:
+		calls = "getsockname, getpeername, SIOCINQ/SIOCOUTQ, SO_MEMINFO"
+	case snap.State == Listen:
+		calls = "getsockname, TCP_INFO, /proc/net/tcp and tcp6"
 	}
-	return "read from the kernel: getsockname, getpeername, TCP_INFO, SIOCINQ/SIOCOUTQ, fcntl, poll"
+	return "read from the kernel: " + calls + ", fcntl, poll"
 }
 
 // abandonConnect dissolves a connection attempt still in its handshake,

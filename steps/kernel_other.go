@@ -47,7 +47,7 @@ func ConnectionState(local, remote netip.AddrPort) (TCPState, bool) { return 0, 
 func WaitingPeers(listener Snapshot) []netip.AddrPort { return nil }
 
 // KernelNote says where `show`'s state comes from.
-func KernelNote(Kind) string {
+func KernelNote(Snapshot) string {
 	return "addresses and readiness read from the kernel; TCP state and queues are not read on this system"
 }
 
