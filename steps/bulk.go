@@ -103,8 +103,9 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 			failure = err
 			break
 		}
-		if data.Waits++; data.Waits > 1 && timeout == 0 {
-			w = &waiting{s: s, events: unix.POLLOUT, call: call} // what it waits for is told once
+		data.Waits++
+		if timeout == 0 && data.Waits > 1 {
+			w = &waiting{s: s, events: unix.POLLOUT, call: call} // what it waits for was told
 		}
 		stop, _, werr := l.waitAfterEAGAIN(ctx, w)
 		if werr != nil {

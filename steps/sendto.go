@@ -109,7 +109,8 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		// The address is ignored: the bytes go down the connection, to
 		// the socket at its other end, as with send.
 		peer := l.peerOf(s, after)
-		if data.Itself = after.ToItself(); data.Itself {
+		data.Itself = after.ToItself()
+		if data.Itself {
 			data.Receiver, data.ReceiverName = s.Label(), s.Name
 		} else if peer != nil {
 			data.Receiver, data.ReceiverName = peer.Label(), peer.Name
@@ -124,7 +125,8 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			var snap Snapshot
 			receiver = r.Name
 			snap, data.Fate = watch.fate(s, after, to, sent)
-			if data.Itself = r == s; !data.Itself {
+			data.Itself = r == s
+			if !data.Itself { // its one state line is above
 				report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
 			}
 			if data.Fate == "" {
