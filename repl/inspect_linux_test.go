@@ -62,25 +62,21 @@ func TestShowCountsDroppedDatagrams(t *testing.T) {
 // the clients come from the kernel's connection table, and a listener is
 // not asked for a peer or queued bytes, so its sources say so.
 func TestShowNamesAListenersSources(t *testing.T) {
-	var out strings.Builder
-	s := New(&out, Options{Narration: Full})
-	t.Cleanup(s.Close)
-	mustEval(t, s, "socket as l", "bind l 127.0.0.1 0", "listen l", "socket as c")
-	l, err := s.lab.Find("l")
+	s, out := pairSession(t)
+	server, err := s.lab.Find("server")
 	if err != nil {
 		t.Fatal(err)
 	}
-	client := fmt.Sprintf("connect c 127.0.0.1 %d", steps.Read(l).Local.Port())
-	mustEval(t, s, client)
-	got, _ := evalOut(s, &out, "show l")
+	mustEval(t, s, "socket as waiting", fmt.Sprintf("connect waiting 127.0.0.1 %d", steps.Read(server).Local.Port()))
+	got, _ := evalOut(s, out, "show server")
 	if !strings.Contains(got, ", from 127.0.0.1:") {
-		t.Fatalf("show l: got\n%s\nwant the waiting client", got)
+		t.Fatalf("show server: got\n%s\nwant the waiting client", got)
 	}
 	if !strings.Contains(got, "TCP_INFO, /proc/net/tcp and tcp6, fcntl, poll") || strings.Contains(got, "getpeername") {
-		t.Errorf("show l: got\n%s\nwant a listener's sources: the connection table, no getpeername", got)
+		t.Errorf("show server: got\n%s\nwant a listener's sources: the connection table, no getpeername", got)
 	}
-	got, _ = evalOut(s, &out, "show c")
+	got, _ = evalOut(s, out, "show conn")
 	if !strings.Contains(got, "getpeername, TCP_INFO, SIOCINQ/SIOCOUTQ, fcntl, poll") {
-		t.Errorf("show c: got\n%s\nwant a connection's sources", got)
+		t.Errorf("show conn: got\n%s\nwant a connection's sources", got)
 	}
 }
