@@ -567,7 +567,7 @@ func TestAutoDemoStepPausesBeforeEachCallAndQStops(t *testing.T) {
 func TestAutoRejectsAnUnknownFlagWithStatus2(t *testing.T) {
 	p := sockstepAuto(t, nil, "server", "--colour", "blue")
 	out := wantStatus(t, p, 2)
-	wantInOrder(t, out, "there is no option --colour", "sockstep auto server [--host H]")
+	wantInOrder(t, out, `there is no option "--colour"`, "sockstep auto server [--host H]")
 }
 
 // TestAutoServerServes1000InARowAnd100AtOnce plays the tutorial's client

@@ -29,6 +29,7 @@ import (
 	"sockstep/auto"
 	"sockstep/lessons"
 	"sockstep/repl"
+	"sockstep/steps"
 )
 
 // Version is sockstep's version.
@@ -82,7 +83,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	level, ok := map[string]repl.Narration{"full": repl.Full, "brief": repl.Brief, "off": repl.Off}[*narrate]
 	if !ok {
-		fmt.Fprintf(stderr, "sockstep: --narrate takes full, brief or off, not %q\n", *narrate)
+		fmt.Fprintf(stderr, "sockstep: --narrate takes full, brief or off, not %s\n", steps.QuoteShort(*narrate))
 		return 2
 	}
 	opts := repl.Options{Hex: *hex, Narration: level, Colour: colourWanted(stdout, *noColor), Width: width(stdout),

@@ -156,9 +156,11 @@ func TestParse(t *testing.T) {
 		{line: "server --bufsize 0", problem: "--bufsize takes a number of bytes from 1"},
 		{line: "server --count -1", problem: "--count takes how many clients"},
 		{line: "server --idle-timeout 0s", problem: "--idle-timeout takes a duration"},
-		{line: "server --idle-timeout soon", problem: "--idle-timeout"},
+		{line: "server --idle-timeout soon", problem: `--idle-timeout takes a duration such as 30s or 500ms, not "soon"`},
+		{line: "server --port eighty", problem: `--port takes a port number, not "eighty"`},
+		{line: "server --quiet=maybe", problem: "invalid boolean value"},
 		{line: "client --wait -1s", problem: "--wait takes a duration"},
-		{line: "demo --quiet", problem: "there is no option --quiet; auto demo takes --port, --step"},
+		{line: "demo --quiet", problem: `there is no option "--quiet"; auto demo takes --port, --step`},
 		{line: "server extra", problem: `takes only flags, not "extra"`},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,37 +75,65 @@ func Parse(args []string) (*Plan, error) {
 		IdleTimeout: DefaultIdleTimeout, Wait: DefaultWait}
 	fs := flag.NewFlagSet("auto "+p.Play, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.IntVar(&p.Port, "port", p.Port, "")
+	var bad error // a value that does not parse, in sockstep's words, not the flag package's
+	number := func(v *int, name, what string) {
+		fs.Func(name, "", func(text string) error {
+			n, err := strconv.Atoi(text)
+			if err != nil {
+				bad = usageErr(fmt.Sprintf("--%s takes %s, not %s", name, what, steps.QuoteShort(text)))
+				return bad
+			}
+			*v = n
+			return nil
+		})
+	}
+	duration := func(v *time.Duration, name, example string) {
+		fs.Func(name, "", func(text string) error {
+			d, err := time.ParseDuration(text)
+			if err != nil {
+				bad = usageErr(fmt.Sprintf("--%s takes a duration such as %s, not %s", name, example, steps.QuoteShort(text)))
+				return bad
+			}
+			*v = d
+			return nil
+		})
+	}
+	number(&p.Port, "port", "a port number")
 	fs.BoolVar(&p.Step, "step", false, "")
 	switch p.Play {
 	case "server":
 		fs.StringVar(&p.Host, "host", "", "")
 		fs.StringVar(&p.Greeting, "greeting", p.Greeting, "")
-		fs.IntVar(&p.BufSize, "bufsize", p.BufSize, "")
-		fs.IntVar(&p.Count, "count", 0, "")
-		fs.DurationVar(&p.IdleTimeout, "idle-timeout", p.IdleTimeout, "")
+		number(&p.BufSize, "bufsize", "a number of bytes")
+		number(&p.Count, "count", "how many clients to serve")
+		duration(&p.IdleTimeout, "idle-timeout", "30s or 500ms")
 		fs.BoolVar(&p.Quiet, "quiet", false, "")
 	case "client":
 		fs.StringVar(&p.Host, "host", DefaultClientHost, "")
 		fs.StringVar(&p.Message, "message", "", "")
-		fs.DurationVar(&p.Wait, "wait", p.Wait, "")
+		duration(&p.Wait, "wait", "1s")
 	case "demo":
 		p.Host = ""
 	default:
-		return nil, usageErr(fmt.Sprintf("auto plays server, client or demo, not %q", p.Play))
+		return nil, usageErr(fmt.Sprintf("auto plays server, client or demo, not %s", steps.QuoteShort(p.Play)))
 	}
 	if err := fs.Parse(args[1:]); err != nil {
+		if bad != nil {
+			return nil, bad
+		}
+		takes := fmt.Sprintf("auto %s takes %s", p.Play, strings.Join(Flags[p.Play], ", "))
 		if errors.Is(err, flag.ErrHelp) {
-			return nil, usageErr(fmt.Sprintf("auto %s takes %s", p.Play, strings.Join(Flags[p.Play], ", ")))
+			return nil, usageErr(takes)
 		}
-		problem := err.Error()
-		if name, unknown := strings.CutPrefix(problem, "flag provided but not defined: -"); unknown {
-			problem = "there is no option --" + name
+		shown, _ := steps.Clip([]byte(err.Error()), 100)
+		problem := steps.Printable(shown)
+		if name, unknown := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); unknown {
+			problem = "there is no option " + steps.QuoteShort("--"+name)
 		}
-		return nil, usageErr(fmt.Sprintf("%s; auto %s takes %s", problem, p.Play, strings.Join(Flags[p.Play], ", ")))
+		return nil, usageErr(problem + "; " + takes)
 	}
 	if fs.NArg() > 0 {
-		return nil, usageErr(fmt.Sprintf("auto %s takes only flags, not %q: quote a text with spaces, as in --message \"Hello there\"", p.Play, fs.Arg(0)))
+		return nil, usageErr(fmt.Sprintf("auto %s takes only flags, not %s: quote a text with spaces, as in --message \"Hello there\"", p.Play, steps.QuoteShort(fs.Arg(0))))
 	}
 	return p, p.check()
 }

@@ -402,7 +402,7 @@ func (t *Tutor) runLesson(_ context.Context, args []string) error {
 	case 1:
 		n, err := strconv.Atoi(args[0])
 		if err != nil {
-			return &steps.UsageError{Problem: fmt.Sprintf("lesson takes a lesson's number, from 1 to %d, not %q", len(t.lessons), args[0])}
+			return &steps.UsageError{Problem: fmt.Sprintf("lesson takes a lesson's number, from 1 to %d, not %s", len(t.lessons), steps.QuoteShort(args[0]))}
 		}
 		return t.Start(n)
 	}

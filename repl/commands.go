@@ -215,7 +215,7 @@ func runNarrate(s *Session, _ context.Context, args []string) error {
 	}
 	level, ok := narrationNames[args[0]]
 	if !ok {
-		return &steps.UsageError{Problem: fmt.Sprintf("%q is not a narration level: use full, brief or off", args[0])}
+		return &steps.UsageError{Problem: fmt.Sprintf("%s is not a narration level: use full, brief or off", steps.QuoteShort(args[0]))}
 	}
 	s.render.level = level
 	s.Printf("  narration is %s\n", args[0])
@@ -239,7 +239,7 @@ func runCode(s *Session, _ context.Context, args []string) error {
 	}
 	for _, a := range args {
 		if !slices.Contains(languages, a) {
-			return &steps.UsageError{Problem: fmt.Sprintf("%q is not a language sockstep shows: use python, c, go, or all", a)}
+			return &steps.UsageError{Problem: fmt.Sprintf("%s is not a language sockstep shows: use python, c, go, or all", steps.QuoteShort(a))}
 		}
 	}
 	s.render.langs = langs

@@ -58,7 +58,7 @@ func parseLast(args []string) (int, error) {
 	}
 	n, err := strconv.Atoi(value)
 	if err != nil || n < 1 {
-		return 0, &steps.UsageError{Problem: fmt.Sprintf("--last takes a number of calls, 1 or more, not %q", value)}
+		return 0, &steps.UsageError{Problem: fmt.Sprintf("--last takes a number of calls, 1 or more, not %s", steps.QuoteShort(value))}
 	}
 	return n, nil
 }

@@ -26,7 +26,7 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 	case 1:
 		n, err := strconv.Atoi(args[0])
 		if err != nil || n < 1 || n > 65535 {
-			return &steps.UsageError{Problem: fmt.Sprintf("the port is a number from 1 to 65535, not %q", args[0])}
+			return &steps.UsageError{Problem: fmt.Sprintf("the port is a number from 1 to 65535, not %s", steps.QuoteShort(args[0]))}
 		}
 		port = n
 	default:

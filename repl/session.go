@@ -197,7 +197,7 @@ func (s *Session) problem(msg string, cmd *command) {
 // unknown says a command does not exist, and shows the usage of the one
 // it most likely meant.
 func (s *Session) unknown(name string) {
-	msg := "there is no command " + steps.QuoteShort([]byte(name))
+	msg := "there is no command " + steps.QuoteShort(name)
 	near := s.suggest(name)
 	if near != "" {
 		msg += fmt.Sprintf("; did you mean %s?", near)

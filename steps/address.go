@@ -51,9 +51,9 @@ func parsePort(s string, zeroMeans string) (uint16, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil {
 		if p, lookErr := net.LookupPort("tcp", s); lookErr == nil {
-			return 0, usageErr(fmt.Sprintf("the port must be a number: %q is a service name, and its port is %d", s, p))
+			return 0, usageErr(fmt.Sprintf("the port must be a number: %s is a service name, and its port is %d", QuoteShort(s), p))
 		}
-		return 0, usageErr(fmt.Sprintf("the port must be a number from 1 to 65535, not %q", s))
+		return 0, usageErr(fmt.Sprintf("the port must be a number from 1 to 65535, not %s", QuoteShort(s)))
 	}
 	switch {
 	case n < 0 || n > 65535:
@@ -101,7 +101,7 @@ func resolveHost(host string, f Family) (addr netip.Addr, how string, err error)
 	defer cancel()
 	addrs, lerr := net.DefaultResolver.LookupNetIP(ctx, network, host)
 	if lerr != nil || len(addrs) == 0 {
-		return netip.Addr{}, "", usageErr(fmt.Sprintf("cannot find an %s address for %q: check the spelling, or give an address such as %s", f, host, loopback(f)))
+		return netip.Addr{}, "", usageErr(fmt.Sprintf("cannot find an %s address for %s: check the spelling, or give an address such as %s", f, QuoteShort(host), loopback(f)))
 	}
 	a := addrs[0]
 	if f == IPv4 {

@@ -47,7 +47,7 @@ func parseSize(text string) (int, error) {
 	}
 	n, err := strconv.Atoi(digits)
 	if err != nil || n < 1 || n > MaxBulk/mult {
-		return 0, usageErr(fmt.Sprintf("--bytes takes a size from 1 to 1G, such as 100000, 64K or 10M, not %q", text))
+		return 0, usageErr(fmt.Sprintf("--bytes takes a size from 1 to 1G, such as 100000, 64K or 10M, not %s", QuoteShort(text)))
 	}
 	return n * mult, nil
 }

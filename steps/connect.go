@@ -73,7 +73,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, err
 	}
 	if host := args[1]; host == "" || host == "*" || host == "any" {
-		return nil, usageErr(fmt.Sprintf("connect needs the server's address; %q is bind's word for every interface: use %s for this machine", host, loopback(s.Family)))
+		return nil, usageErr(fmt.Sprintf("connect needs the server's address; %s is bind's word for every interface: use %s for this machine", QuoteShort(host), loopback(s.Family)))
 	}
 	addr, resolved, err := resolveHost(args[1], s.Family)
 	if err != nil {

@@ -202,9 +202,13 @@ func (l *Lab) Find(ref string) (*Socket, error) {
 		return nil, &UsageError{Problem: fmt.Sprintf("%s is gone: %s; make a new one with `socket as %s`", ref, how, ref)}
 	}
 	if len(l.sockets) == 0 {
-		return nil, &UsageError{Problem: fmt.Sprintf("there is no socket called %q yet: make one with `socket as %s`", ref, ref)}
+		hint := "`socket as NAME`"
+		if validName(ref) == nil {
+			hint = "`socket as " + ref + "`"
+		}
+		return nil, &UsageError{Problem: fmt.Sprintf("there is no socket called %s yet: make one with %s", QuoteShort(ref), hint)}
 	}
-	return nil, &UsageError{Problem: fmt.Sprintf("there is no socket called %q; the live sockets are %s", ref, l.namesLocked())}
+	return nil, &UsageError{Problem: fmt.Sprintf("there is no socket called %s; the live sockets are %s", QuoteShort(ref), l.namesLocked())}
 }
 
 func (l *Lab) namesLocked() string {
@@ -261,7 +265,7 @@ func validName(name string) error {
 		}
 	}
 	if !ok {
-		return &UsageError{Problem: fmt.Sprintf("%q cannot name a socket: use a letter, then letters, digits, _ or - (at most 32), and none of the words all, as, tcp, udp, ipv4, ipv6, any, localhost", name)}
+		return &UsageError{Problem: fmt.Sprintf("%s cannot name a socket: use a letter, then letters, digits, _ or - (at most 32), and none of the words all, as, tcp, udp, ipv4, ipv6, any, localhost", QuoteShort(name))}
 	}
 	return nil
 }

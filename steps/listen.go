@@ -62,7 +62,7 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 	case 2:
 		n, err := strconv.Atoi(args[1])
 		if err != nil || n < 0 || n > 65535 {
-			return nil, usageErr(fmt.Sprintf("the backlog is a whole number, such as 5 or 128, not %q", args[1]))
+			return nil, usageErr(fmt.Sprintf("the backlog is a whole number, such as 5 or 128, not %s", QuoteShort(args[1])))
 		}
 		data.Backlog, data.Given = n, true
 	default:

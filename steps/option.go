@@ -167,7 +167,7 @@ func parseOnOff(s string) (bool, error) {
 	case "off", "0", "no", "false":
 		return false, nil
 	}
-	return false, usageErr(fmt.Sprintf("%q is not on or off", s))
+	return false, usageErr(fmt.Sprintf("%s is not on or off", QuoteShort(s)))
 }
 
 // optionData is what option.txt can use.
@@ -210,7 +210,7 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 		for _, o := range options {
 			names = append(names, o.Name)
 		}
-		return nil, usageErr(fmt.Sprintf("sockstep does not know the option %q; it knows %s", args[1], strings.Join(names, ", ")))
+		return nil, usageErr(fmt.Sprintf("sockstep does not know the option %s; it knows %s", QuoteShort(args[1]), strings.Join(names, ", ")))
 	}
 	if !o.applies(s) {
 		return nil, usageErr(fmt.Sprintf("%s does not apply to %s, a %s %s socket", o.Name, s.Label(), s.Kind, s.Family))
@@ -258,7 +258,7 @@ func (o option) set(fd int, values []string, data *optionData) (string, error) {
 	case linger:
 		on, secs, ok := parseLinger(values)
 		if !ok {
-			return "", usageErr(fmt.Sprintf("SO_LINGER takes off, or on and the seconds close may wait: `on 0` makes close reset the connection, `on 5` makes it wait up to 5 seconds for the peer's acknowledgement; not %q", strings.Join(values, " ")))
+			return "", usageErr(fmt.Sprintf("SO_LINGER takes off, or on and the seconds close may wait: `on 0` makes close reset the connection, `on 5` makes it wait up to 5 seconds for the peer's acknowledgement; not %s", QuoteShort(strings.Join(values, " "))))
 		}
 		data.On, data.Seconds = on, secs
 		l := &unix.Linger{Linger: int32(secs)}
@@ -272,7 +272,7 @@ func (o option) set(fd int, values []string, data *optionData) (string, error) {
 			d, err = 0, nil
 		}
 		if err != nil || d < 0 || (d > 0 && d < time.Microsecond) { // a timeval counts microseconds
-			return "", usageErr(fmt.Sprintf("%s takes a duration such as 2s or 500ms, from 1µs up (0 waits for ever), not %q", o.Name, values[0]))
+			return "", usageErr(fmt.Sprintf("%s takes a duration such as 2s or 500ms, from 1µs up (0 waits for ever), not %s", o.Name, QuoteShort(values[0])))
 		}
 		tv := unix.NsecToTimeval(d.Nanoseconds())
 		data.Set, data.Seconds, data.Micros = d > 0, int(tv.Sec), int(tv.Usec)
@@ -296,7 +296,7 @@ func (o option) set(fd int, values []string, data *optionData) (string, error) {
 	case size:
 		n, err := strconv.Atoi(values[0])
 		if err != nil || n < 0 || n > math.MaxInt32 { // setsockopt takes a C int
-			return "", usageErr(fmt.Sprintf("%s takes a size in bytes, such as 8192, not %q", o.Name, values[0]))
+			return "", usageErr(fmt.Sprintf("%s takes a size in bytes, such as 8192, not %s", o.Name, QuoteShort(values[0])))
 		}
 		data.Asked = n
 		return fmt.Sprintf("setsockopt(%d, %s, %s, %d)", fd, o.Level, o.Name, n), unix.SetsockoptInt(fd, o.level, o.opt, n)

@@ -88,6 +88,18 @@ func plainASCII(b []byte) bool {
 	return true
 }
 
+// QuoteShort shows bytes, or text a learner typed, in quotes: safe for
+// the terminal (Printable) and cut after 64 bytes, so that a call, a
+// message or an error that quotes them stays on one line.
+func QuoteShort[T string | []byte](text T) string {
+	shown, omitted := Clip([]byte(text), 64)
+	q := `"` + Printable(shown) + `"`
+	if omitted > 0 {
+		q += fmt.Sprintf("…(+%d)", omitted)
+	}
+	return q
+}
+
 // PrintableLines renders the bytes as lines for display in a block. It splits
 // after each '\n' and renders each piece with Printable, so a line ends in the
 // visible escape `\n` (or `\r\n` for CRLF) and an HTTP request shows one

@@ -78,7 +78,7 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 	case 2:
 		n, err := strconv.Atoi(args[1])
 		if err != nil || n < 1 || n > MaxBufSize {
-			return nil, usageErr(fmt.Sprintf("the buffer size is a number of bytes from 1 to %d, not %q", MaxBufSize, args[1]))
+			return nil, usageErr(fmt.Sprintf("the buffer size is a number of bytes from 1 to %d, not %s", MaxBufSize, QuoteShort(args[1])))
 		}
 		data.BufSize = n
 	default:

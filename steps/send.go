@@ -342,17 +342,6 @@ func queues(snap Snapshot) string {
 	return strings.TrimSpace(fmt.Sprintf("%s  recv-q %d  send-q %d", state, snap.RecvQ, snap.SendQ))
 }
 
-// QuoteShort shows bytes in quotes, safe for the terminal (Printable) and
-// cut after 64 bytes, to keep a call or a message on one line.
-func QuoteShort(b []byte) string {
-	shown, omitted := Clip(b, 64)
-	q := `"` + Printable(shown) + `"`
-	if omitted > 0 {
-		q += fmt.Sprintf("…(+%d)", omitted)
-	}
-	return q
-}
-
 // pyBytes writes the bytes the way the tutorial would send them: a string
 // encoded as UTF-8 when they are plain text, a bytes literal otherwise.
 func pyBytes(b []byte) string {

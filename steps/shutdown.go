@@ -66,7 +66,7 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	how, ok := shutdownHow[args[1]]
 	if !ok {
-		return nil, usageErr(fmt.Sprintf("%q is not a direction: use read, write or both", args[1]))
+		return nil, usageErr(fmt.Sprintf("%s is not a direction: use read, write or both", QuoteShort(args[1])))
 	}
 	before := Read(s)
 	data := shutdownData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, How: args[1], Constant: how.constant,

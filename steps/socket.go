@@ -55,7 +55,7 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 		case "ipv6":
 			family = IPv6
 		default:
-			return nil, usageErr(fmt.Sprintf("%q is not a socket type or family: use tcp or udp, ipv4 or ipv6, and `as NAME` to name it", a))
+			return nil, usageErr(fmt.Sprintf("%s is not a socket type or family: use tcp or udp, ipv4 or ipv6, and `as NAME` to name it", QuoteShort(a)))
 		}
 	}
 	if seen["tcp"] && seen["udp"] || seen["ipv4"] && seen["ipv6"] {

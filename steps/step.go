@@ -102,9 +102,9 @@ func takeFlags(args []string, valued, switches []string) ([]string, flagSet, err
 		default:
 			known := append(append([]string{}, valued...), switches...)
 			if len(known) == 0 {
-				return nil, nil, usageErr(fmt.Sprintf("this command takes no option like %s", a))
+				return nil, nil, usageErr(fmt.Sprintf("this command takes no option like %s", QuoteShort(a)))
 			}
-			return nil, nil, usageErr(fmt.Sprintf("unknown option %s; this command knows --%s", a, strings.Join(known, ", --")))
+			return nil, nil, usageErr(fmt.Sprintf("unknown option %s; this command knows --%s", QuoteShort(a), strings.Join(known, ", --")))
 		}
 	}
 	return rest, flags, nil
@@ -149,7 +149,7 @@ func (f flagSet) timeout() (time.Duration, error) {
 func parseTimeout(v string) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
-		return 0, usageErr(fmt.Sprintf("--timeout takes a duration such as 5s, 500ms or 2m, not %q", v))
+		return 0, usageErr(fmt.Sprintf("--timeout takes a duration such as 5s, 500ms or 2m, not %s", QuoteShort(v)))
 	}
 	return d, nil
 }

@@ -1,0 +1,57 @@
+package repl
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestHostileArguments types every command with an argument that is long
+// and carries a terminal escape, in each place an argument can go, in a
+// session with no sockets and in one with a connection, and checks that
+// whatever comes back, a usage error or a report, shows it escaped and cut
+// short: no raw control reaches the terminal, and no line of output
+// carries the whole argument. The Python line is the one exception to the
+// length: it is the learner's own text, written whole so that it can be
+// copied.
+func TestHostileArguments(t *testing.T) {
+	hostile := "\x1b[31m" + strings.Repeat("x", 3000)
+	quoted, flag := `"`+hostile+`"`, `"--`+hostile+`"`
+	shapes := [][]string{
+		{quoted},
+		{"conn", quoted},
+		{"conn", quoted, quoted},
+		{"conn", "127.0.0.1", quoted},
+		{"conn", "--timeout", quoted},
+		{"conn", flag},
+		{"server", "as", quoted},
+		{"as", quoted},
+	}
+	var lines []string
+	for _, c := range commands {
+		for _, shape := range shapes {
+			lines = append(lines, c.name+" "+strings.Join(shape, " "))
+		}
+	}
+	lines = append(lines, "auto server --port "+quoted, "auto client --wait "+quoted, "auto server "+flag)
+	emptyOut := new(strings.Builder)
+	empty := New(emptyOut, Options{Narration: Full})
+	t.Cleanup(empty.Close)
+	full, fullOut := pairSession(t)
+	for _, line := range lines {
+		for _, session := range []struct {
+			*Session
+			out *strings.Builder
+		}{{empty, emptyOut}, {full, fullOut}} {
+			got, _ := evalOut(session.Session, session.out, line)
+			name := line[:min(len(line), 40)]
+			if loc := rawControl.FindStringIndex(got); loc != nil {
+				t.Errorf("%q: raw control %q in the output:\n%s", name, got[loc[0]:loc[1]], got)
+			}
+			for l := range strings.Lines(got) {
+				if len(l) > 400 && !strings.HasPrefix(l, "  python") {
+					t.Errorf("%q: a line of %d bytes:\n%.100s…", name, len(l), l)
+				}
+			}
+		}
+	}
+}
