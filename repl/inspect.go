@@ -118,7 +118,13 @@ func runShow(s *Session, _ context.Context, args []string) error {
 	} else if !snap.Bound() {
 		local = "none yet"
 	}
+	if snap.Released.IsValid() {
+		local = fmt.Sprintf("none: port %d went back to the kernel when the socket became CLOSED,", snap.Released.Port())
+	}
 	r.labelled(&b, "local", local)
+	if snap.Released.IsValid() {
+		r.labelled(&b, "", fmt.Sprintf("and another socket may take it (getsockname still says %s)", steps.ShowAddr(snap.Released)))
+	}
 	r.labelled(&b, "remote", steps.ShowAddr(snap.Remote))
 	r.labelled(&b, "state", r.st.state(snap.StateWord(sock.Kind)))
 	if snap.State == steps.Listen {
@@ -175,6 +181,10 @@ func wouldBlock(sock *steps.Socket, snap steps.Snapshot) string {
 		return yesNo("accept", snap.Readable)
 	case sock.Kind == steps.Datagram || snap.Connected():
 		return yesNo("recv", snap.Readable) + "   " + yesNo("send", snap.Writable)
+	case snap.State == steps.Closed && snap.Error:
+		return "an error is pending (poll's POLLERR): the next recv or send fails with it at once"
+	case snap.State == steps.Closed && snap.ReadShut:
+		return "the connection is over: recv returns 0 bytes at once, send fails with EPIPE"
 	}
 	return "not connected: accept, recv and send would fail at once"
 }

@@ -80,3 +80,90 @@ func TestShowNamesAListenersSources(t *testing.T) {
 		t.Errorf("show conn: got\n%s\nwant a connection's sources", got)
 	}
 }
+
+// TestShowAfterTheConnectionEnds shows a client whose connection was
+// reset, before and after recv reads the reset, and one whose connect was
+// refused, and checks each line that changed against the kernel: the port
+// getsockname still reports has gone back (a new socket binds it), an
+// error is pending (POLLERR), and once it is read recv returns 0 bytes at
+// once and send fails with EPIPE.
+func TestShowAfterTheConnectionEnds(t *testing.T) {
+	s, out := pairSession(t)
+	client, err := s.lab.Find("client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := int(steps.Read(client).Local.Port())
+	mustEval(t, s, "option conn SO_LINGER on 0", "close conn")
+	show := func(name string, want ...string) {
+		t.Helper()
+		got, _ := evalOut(s, out, "show "+name)
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("show %s: got\n%s\nwant %q", name, got, w)
+			}
+		}
+	}
+	sockName := func(fd int) string {
+		t.Helper()
+		sa, err := unix.Getsockname(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := sa.(*unix.SockaddrInet4)
+		return fmt.Sprintf("%d.%d.%d.%d:%d", in.Addr[0], in.Addr[1], in.Addr[2], in.Addr[3], in.Port)
+	}
+	wantFree := func(port int) {
+		t.Helper()
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		// SO_REUSEADDR passes over the connections other tests left in
+		// TIME_WAIT on the port, but not over a socket that holds it.
+		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			t.Errorf("bind 127.0.0.1:%d: %v; want the port free, as show says", port, err)
+		}
+	}
+
+	show("client", fmt.Sprintf("none: port %d went back to the kernel", port),
+		"(getsockname still says "+sockName(client.FD)+")",
+		"an error is pending (poll's POLLERR): the next recv or send fails with it at once", "sock_diag")
+	wantFree(port)
+	fds := []unix.PollFd{{Fd: int32(client.FD)}}
+	if _, err := unix.Poll(fds, 0); err != nil || fds[0].Revents&unix.POLLERR == 0 {
+		t.Errorf("poll: revents %#x, %v; want POLLERR", fds[0].Revents, err)
+	}
+
+	if _, err := evalOut(s, out, "recv client"); err == nil {
+		t.Fatal("recv client after the reset: no error")
+	}
+	show("client", "the connection is over: recv returns 0 bytes at once, send fails with EPIPE")
+	if n, _, err := unix.Recvfrom(client.FD, make([]byte, 8), unix.MSG_DONTWAIT); n != 0 || err != nil {
+		t.Errorf("recv: %d bytes, %v; want 0 bytes at once", n, err)
+	}
+	if _, err := unix.SendmsgN(client.FD, []byte("x"), nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL); err != unix.EPIPE {
+		t.Errorf("send: %v; want EPIPE", err)
+	}
+
+	nobody := freePort(t)
+	mustEval(t, s, "socket as refused")
+	evalOut(s, out, fmt.Sprintf("connect refused 127.0.0.1 %d", nobody))
+	refused, err := s.lab.Find("refused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(refused.FD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := sa.(*unix.SockaddrInet4).Port
+	show("refused", fmt.Sprintf("none: port %d went back", gone), "(getsockname still says "+sockName(refused.FD)+")",
+		"not connected: accept, recv and send would fail at once")
+	wantFree(gone)
+	show("server", "local   127.0.0.1:") // a listener keeps its port
+}

@@ -102,22 +102,20 @@ func listsBoundInactive(fd int, family uint8) (bool, error) {
 	return false, errNoSockDiag
 }
 
-// portGone is readState's correction for a CLOSED TCP socket whose port
-// went back to the kernel: it has no address, as before any bind. The
-// answer is kept, because asking walks the kernel's whole table of bound
-// ports (about a millisecond).
-func portGone(s *Socket, local netip.AddrPort) netip.AddrPort {
+// portGone is readState's check of a CLOSED TCP socket whose getsockname
+// gives local: whether its port went back to the kernel, so that it has no
+// address, as before any bind. Where sock_diag cannot tell, the port is
+// taken as kept. The answer is kept, because asking walks the kernel's
+// whole table of bound ports (about a millisecond).
+func portGone(s *Socket, local netip.AddrPort) bool {
 	answer := s.port.Load()
 	if answer == nil || answer.local != local {
 		holds, ok := holdsPort(s)
 		if !ok {
-			return local
+			return false
 		}
 		answer = &portAnswer{local: local, holds: holds}
 		s.port.Store(answer)
 	}
-	if answer.holds {
-		return local
-	}
-	return netip.AddrPortFrom(s.Family.everyInterface(), 0)
+	return !answer.holds
 }

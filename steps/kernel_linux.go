@@ -25,14 +25,14 @@ const pollReadShut = unix.POLLRDHUP
 // UDP socket's dropped datagrams from SO_MEMINFO. A
 // listener has no peer and no queued bytes, so it is not asked for them.
 // A CLOSED TCP socket whose port has gone back to the kernel has no
-// address (bound_linux.go), whatever getsockname still says.
+// address (bound_linux.go): what getsockname still says is Released.
 func readState(s *Socket) Snapshot {
 	snap := readNew(s)
 	if snap.State == Listen {
 		return snap
 	}
-	if s.Kind == Stream && snap.State == Closed && snap.Local.Port() != 0 {
-		snap.Local = portGone(s, snap.Local)
+	if s.Kind == Stream && snap.State == Closed && snap.Local.Port() != 0 && portGone(s, snap.Local) {
+		snap.Released, snap.Local = snap.Local, netip.AddrPortFrom(s.Family.everyInterface(), 0)
 	}
 	if peer, err := peerName(s.FD); err == nil {
 		snap.Remote = peer
@@ -215,6 +215,8 @@ func KernelNote(snap Snapshot) string {
 		calls = "getsockname, getpeername, SIOCINQ/SIOCOUTQ, SO_MEMINFO"
 	case snap.State == Listen:
 		calls = "getsockname, TCP_INFO, /proc/net/tcp and tcp6"
+	case snap.Released.IsValid():
+		calls += ", sock_diag" // whether the port went back
 	}
 	return "read from the kernel: " + calls + ", fcntl, poll"
 }

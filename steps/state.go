@@ -47,6 +47,10 @@ type Snapshot struct {
 	Kind   Kind
 	Local  netip.AddrPort // invalid when unbound
 	Remote netip.AddrPort // invalid when not connected
+	// Released is, for a CLOSED TCP socket whose port went back to the
+	// kernel when its connect failed or its connection was reset, the
+	// address getsockname still gives; Local is then unbound.
+	Released netip.AddrPort
 
 	// FromKernel is false where this system cannot be asked for TCP state
 	// and queues; State and the queue lengths are then not known.
