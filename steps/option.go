@@ -141,11 +141,16 @@ func onOffWord(on bool) string {
 }
 
 // parseLinger reads SO_LINGER's words: off, or on and a number of
-// seconds. A bare number is refused, because "SO_LINGER 0" means off to
-// some and a reset to others.
+// seconds, or the two numbers of the struct linger as Python packs them
+// (struct.pack('ii', 1, 0) is `1 0`, on and 0 seconds). A bare number is
+// refused, because "SO_LINGER 0" means off to some and a reset to others.
 func parseLinger(values []string) (on bool, secs int, ok bool) {
-	if _, err := strconv.Atoi(values[0]); err == nil {
-		return false, 0, false
+	if onoff, err := strconv.Atoi(values[0]); err == nil {
+		if len(values) != 2 || (onoff != 0 && onoff != 1) {
+			return false, 0, false
+		}
+		secs, err := strconv.Atoi(values[1])
+		return onoff == 1, secs, err == nil && secs >= 0 && secs <= math.MaxInt32
 	}
 	on, err := parseOnOff(values[0])
 	switch {
@@ -258,7 +263,7 @@ func (o option) set(fd int, values []string, data *optionData) (string, error) {
 	case linger:
 		on, secs, ok := parseLinger(values)
 		if !ok {
-			return "", usageErr(fmt.Sprintf("SO_LINGER takes off, or on and the seconds close may wait: `on 0` makes close reset the connection, `on 5` makes it wait up to 5 seconds for the peer's acknowledgement; not %s", QuoteShort(strings.Join(values, " "))))
+			return "", usageErr(fmt.Sprintf("SO_LINGER takes off, or on and the seconds close may wait: `on 0` makes close reset the connection, `on 5` makes it wait up to 5 seconds for the peer's acknowledgement; Python's struct.pack('ii', 1, 0) is `1 0`; not %s", QuoteShort(strings.Join(values, " "))))
 		}
 		data.On, data.Seconds = on, secs
 		l := &unix.Linger{Linger: int32(secs)}

@@ -33,6 +33,8 @@ func TestOptionPythonLineDoesWhatTheStepDid(t *testing.T) {
 		{"tcp", "SO_LINGER on 0"},
 		{"tcp", "SO_LINGER on 5"},
 		{"tcp", "SO_LINGER off"},
+		{"tcp", "SO_LINGER 1 0"},
+		{"tcp", "SO_LINGER 0 0"},
 		{"tcp", "SO_RCVBUF 1000"},
 		{"tcp", "SO_RCVBUF 4096"},
 		{"tcp", "SO_RCVBUF 100000000"},
@@ -327,11 +329,12 @@ func TestKeepaliveSaysThisMachinesTimes(t *testing.T) {
 
 // TestLingerTakesNoBareNumber: "SO_LINGER 0" means off to some and a
 // reset to others, so it is refused with both spelt out, as is "on"
-// without seconds; nothing changes.
+// without seconds, and two numbers that are not a struct linger's;
+// nothing changes.
 func TestLingerTakesNoBareNumber(t *testing.T) {
 	l := newLab(t)
 	run(t, l, "socket", "as", "sock")
-	for _, words := range [][]string{{"0"}, {"1"}, {"5"}, {"on"}, {"on", "x"}, {"on", "-1"}, {"off", "3"}} {
+	for _, words := range [][]string{{"0"}, {"1"}, {"5"}, {"on"}, {"on", "x"}, {"on", "-1"}, {"off", "3"}, {"2", "0"}, {"1", "-1"}, {"1", "0", "0"}} {
 		before := viewLab(l)
 		_, err := try(t, l, "option", append([]string{"sock", "SO_LINGER"}, words...)...)
 		if !IsUsage(err) || !strings.Contains(err.Error(), "`on 0` makes close reset the connection") {
@@ -340,6 +343,28 @@ func TestLingerTakesNoBareNumber(t *testing.T) {
 		checkUnchanged(t, "SO_LINGER "+strings.Join(words, " "), before, l)
 		if v, _ := (option{level: unix.SOL_SOCKET, opt: unix.SO_LINGER, kind: linger}).get(sock(t, l, "sock").FD); v != "off" {
 			t.Errorf("SO_LINGER %q: the kernel has %s, want off", words, v)
+		}
+	}
+}
+
+// TestLingerTakesPythonsStruct: two numbers are the struct linger that
+// Python packs, l_onoff then l_linger, and the kernel is left holding
+// what the words say. Turned off, Linux keeps the seconds it had and
+// ignores the new ones.
+func TestLingerTakesPythonsStruct(t *testing.T) {
+	l := newLab(t)
+	run(t, l, "socket", "as", "sock")
+	for _, tt := range []struct {
+		words      string
+		onoff, sec int32
+	}{{"1 0", 1, 0}, {"1 7", 1, 7}, {"0 0", 0, 7}, {"on 3", 1, 3}, {"0 9", 0, 3}} {
+		run(t, l, "option", append([]string{"sock", "SO_LINGER"}, strings.Fields(tt.words)...)...)
+		got, err := unix.GetsockoptLinger(sock(t, l, "sock").FD, unix.SOL_SOCKET, unix.SO_LINGER)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Onoff != tt.onoff || got.Linger != tt.sec {
+			t.Errorf("SO_LINGER %s: the kernel has {on=%d, %ds}, want {on=%d, %ds}", tt.words, got.Onoff, got.Linger, tt.onoff, tt.sec)
 		}
 	}
 }
