@@ -1,8 +1,11 @@
 package repl
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestHostileArguments types every command with an argument that is long
@@ -53,5 +56,30 @@ func TestHostileArguments(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestScriptLineTooLong feeds a script whose second line is longer than
+// one command may be: the first runs, the script stops there with a
+// message that names the line, before the sockets are closed, and counts
+// as failed.
+func TestScriptLineTooLong(t *testing.T) {
+	var out strings.Builder
+	s := New(&out, Options{Narration: Full})
+	script := "socket as first\nsend first " + strings.Repeat("x", maxLine) + "\nsocket as third\n"
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	failed := s.RunScript(ctx, strings.NewReader(script))
+	got := out.String()
+	if failed == 0 {
+		t.Errorf("RunScript: 0 failed, want the unread line counted")
+	}
+	want := fmt.Sprintf("line 2 is longer than %d bytes, the most one command may take; it and the lines after it were not run", maxLine)
+	i, closing := strings.Index(got, want), strings.Index(got, "leaving: closing every socket")
+	if i < 0 || closing < i {
+		t.Errorf("got\n%s\nwant %q before the sockets are closed", got, want)
+	}
+	if !strings.Contains(got, "socket as first") || strings.Contains(got, "third") {
+		t.Errorf("got\n%s\nwant line 1 run and line 3 not", got)
 	}
 }

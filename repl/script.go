@@ -23,9 +23,20 @@ const maxLine = 1 << 20
 func (s *Session) RunScript(ctx context.Context, r io.Reader) (failed int) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), maxLine)
+	lines, unread := 0, false
 	next := func() (string, bool) {
 		if sc.Scan() {
+			lines++
 			return sc.Text(), true
+		}
+		// Said here, before the script's end closes every socket.
+		switch err := sc.Err(); {
+		case errors.Is(err, bufio.ErrTooLong):
+			s.problem(fmt.Sprintf("line %d is longer than %d bytes, the most one command may take; it and the lines after it were not run", lines+1, maxLine), nil)
+			unread = true
+		case err != nil:
+			s.problem(fmt.Sprintf("could not read the commands: %v", err), nil)
+			unread = true
 		}
 		return "", false
 	}
@@ -33,8 +44,7 @@ func (s *Session) RunScript(ctx context.Context, r io.Reader) (failed int) {
 	s.input = s.promptThen(next)
 	defer func() { s.input = input }()
 	failed = s.runLines(ctx, next)
-	if err := sc.Err(); err != nil {
-		s.problem(fmt.Sprintf("could not read the commands: %v", err), nil)
+	if unread {
 		failed++
 	}
 	return failed
