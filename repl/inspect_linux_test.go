@@ -2,6 +2,7 @@ package repl
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -120,13 +121,19 @@ func TestShowAfterTheConnectionEnds(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer unix.Close(fd)
-		// SO_REUSEADDR passes over the connections other tests left in
-		// TIME_WAIT on the port, but not over a socket that holds it.
-		if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
-			t.Fatal(err)
+		err = unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}})
+		if err == nil {
+			return
 		}
-		if err := unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-			t.Errorf("bind 127.0.0.1:%d: %v; want the port free, as show says", port, err)
+		// Connections of earlier tests that left from the same port, to
+		// other addresses, may still be in TIME_WAIT there: they hold
+		// it against bind, where the socket shown does not.
+		conns, cerr := steps.Connections()
+		if cerr != nil {
+			t.Fatal(cerr)
+		}
+		if !slices.ContainsFunc(conns, func(c steps.Connection) bool { return int(c.Local.Port()) == port && c.State == steps.TimeWait }) {
+			t.Errorf("bind 127.0.0.1:%d: %v, and no connection in TIME_WAIT there; want the port free, as show says", port, err)
 		}
 	}
 
