@@ -152,8 +152,8 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	bulkProse.code(report, data)
 	report.Says = bulkProse.Render("says", data)
 	report.Next = bulkProse.Render("next", data)
-	if data.Sent > 0 && after.Connected() {
-		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: fmt.Sprintf("%d bytes", data.Sent)}}
+	if left := data.Sent - min(data.Sent, after.NotSent); left > 0 && after.Connected() {
+		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: fmt.Sprintf("%d bytes", left)}}
 	}
 	return report, nil
 }

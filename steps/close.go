@@ -43,6 +43,8 @@ type closeData struct {
 	Abort           bool   // SO_LINGER on with 0 seconds: close resets the connection
 	Linger          int    // SO_LINGER's seconds, when it is on: close waits for the FIN's ACK
 	LingerRanOut    bool   // and they passed before it came
+	NotSent         int    // bytes send had taken that TCP had not sent when close was called
+	WindowFull      bool   // because the peer's receive window was full
 	KernelState     string // what the kernel keeps of the connection now, or ""
 	OtherEndState   string // the kernel's state of the peer's end, when it is on this machine
 	PeerLabel       string // the lab's socket at the other end, or ""
@@ -95,7 +97,8 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	end := l.endName(s, before, peer)
 	data := closeData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Local: ShowAddr(before.Local),
 		Remote: ShowAddr(before.Remote), Listener: before.State == Listen, Waiting: before.AcceptQueue,
-		Unread: before.RecvQ, Connected: s.Kind == Stream && before.Connected(), Datagram: s.Kind == Datagram}
+		Unread: before.RecvQ, Connected: s.Kind == Stream && before.Connected(), Datagram: s.Kind == Datagram,
+		NotSent: before.NotSent, WindowFull: before.PeerWindowFull}
 	call := "close(" + strconv.Itoa(s.FD) + ")"
 	if data.Connected && !l.CallsOnly {
 		linger, err := unix.GetsockoptLinger(s.FD, unix.SOL_SOCKET, unix.SO_LINGER)
@@ -150,8 +153,9 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	switch {
 	case data.Connected && (data.Unread > 0 || data.Abort):
 		report.Packets = []Packet{{From: s.Name, To: end, What: "RST"}}
-	case data.Connected && (before.State == Established || before.State == CloseWait):
-		// In the other states shutdown has sent this side's FIN already.
+	case data.Connected && data.NotSent == 0 && (before.State == Established || before.State == CloseWait):
+		// In the other states shutdown has sent this side's FIN already;
+		// with bytes not sent yet, the FIN waits behind them.
 		report.Packets = []Packet{{From: s.Name, To: end, What: "FIN"}}
 	}
 	return l.tell(report, closeProse, data)

@@ -47,6 +47,8 @@ func readState(s *Socket) Snapshot {
 			outq = 0
 		}
 		snap.RecvQ, snap.SendQ, snap.QueuesKnown = inq, outq, true
+		inFlight := outq - snap.NotSent // sent, not yet acknowledged
+		snap.PeerWindowFull = snap.NotSent > 0 && snap.window >= 0 && inFlight+snap.segment > snap.window
 	}
 	if s.Kind == Datagram {
 		snap.Dropped = receiveMemoryOf(s.FD).Drops
@@ -64,7 +66,7 @@ func readNew(s *Socket) Snapshot {
 		snap.Local = local
 	}
 	if s.Kind == Stream {
-		if info, err := unix.GetsockoptTCPInfo(s.FD, unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+		if info, size, err := tcpInfo(s.FD); err == nil {
 			snap.FromKernel = true
 			snap.State = TCPState(info.State)
 			if snap.State == Listen {
@@ -72,6 +74,11 @@ func readNew(s *Socket) Snapshot {
 				// in tcpi_unacked and its limit in tcpi_sacked.
 				snap.AcceptQueue = int(info.Unacked)
 				snap.Backlog = int(info.Sacked)
+			} else {
+				snap.NotSent, snap.window, snap.segment = int(info.Notsent_bytes), -1, int(info.Snd_mss)
+				if size >= unsafe.Offsetof(info.Snd_wnd)+4 {
+					snap.window = int(info.Snd_wnd)
+				}
 			}
 		}
 	} else {
@@ -253,6 +260,18 @@ func receiveMemoryOf(fd int) receiveMemory {
 	}
 	return receiveMemory{Held: int(info[unix.SK_MEMINFO_RMEM_ALLOC]), Limit: int(info[unix.SK_MEMINFO_RCVBUF]),
 		Drops: int(info[unix.SK_MEMINFO_DROPS]), Known: true}
+}
+
+// tcpInfo reads TCP_INFO, and how many of its bytes the kernel filled in:
+// an older kernel knows fewer fields and leaves the rest zero, which must
+// not be taken for its answer.
+func tcpInfo(fd int) (info unix.TCPInfo, size uintptr, err error) {
+	n := uint32(unsafe.Sizeof(info))
+	if _, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.IPPROTO_TCP, unix.TCP_INFO,
+		uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&n)), 0); errno != 0 {
+		return info, 0, errno
+	}
+	return info, uintptr(n), nil
 }
 
 // segmentsSent is how many TCP segments the socket has sent (TCP_INFO's

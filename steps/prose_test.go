@@ -25,7 +25,7 @@ var proseData = map[string]struct {
 	"recv.txt":     {recvData{}, stepSections, []string{"all"}},
 	"recvfrom.txt": {recvData{}, stepSections, []string{"all"}},
 	"sendto.txt":   {sendtoData{}, stepSections, nil},
-	"shutdown.txt": {shutdownData{}, stepSections, nil},
+	"shutdown.txt": {shutdownData{}, stepSections, []string{"fin"}},
 	"option.txt":   {optionData{}, stepSections, optionSections()},
 	"bulk.txt":     {bulkData{}, []string{"says", "python", "next"}, nil},
 	"datagram.txt": {datagramFate{}, []string{"deaf", "dropped"}, nil},

@@ -61,6 +61,11 @@ type sendData struct {
 	Itself          bool   // it is connected to its own address: it is its own peer
 	LoopbackPeer    bool   // the peer's address is a loopback one: the error is this machine's "port unreachable"
 	DefaultBuf      int    // recv's buffer when none is given
+	// NotSent counts the bytes of this send that TCP has not sent yet,
+	// AheadNotSent those of earlier sends queued before them, and
+	// WindowFull says they wait because the peer's receive window is full.
+	NotSent, AheadNotSent int
+	WindowFull            bool
 }
 
 // describe gives the bytes sent to the prose: as text, or for --bytes
@@ -168,6 +173,10 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	data.Reset = s.Kind == Stream && before.Connected() && after.FromKernel && after.State == Closed
 	data.PeerHadClosed = data.Reset && before.State == CloseWait
 	data.Unread = after.RecvQ
+	if s.Kind == Stream && !data.Reset {
+		data.NotSent = min(sent, after.NotSent)
+		data.AheadNotSent, data.WindowFull = after.NotSent-data.NotSent, after.PeerWindowFull
+	}
 	ends := after
 	if data.Reset {
 		ends = before
@@ -210,8 +219,8 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			data.ClosedPeer, _ = l.endedPeer(before)
 		}
 	}
-	if sent > 0 && ends.Connected() {
-		what := fmt.Sprintf("%d bytes", sent)
+	if sent > data.NotSent && ends.Connected() {
+		what := fmt.Sprintf("%d bytes", sent-data.NotSent) // those that have left
 		if s.Kind == Datagram {
 			what = "datagram " + what
 		}

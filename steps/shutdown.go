@@ -45,6 +45,12 @@ type shutdownData struct {
 	TimeWait         bool // and the kernel keeps the connection in TIME_WAIT
 	PeerTimeWait     bool // it keeps the peer's end in TIME_WAIT
 	Unread           int  // bytes still queued for recv
+	// NotSent counts the bytes send had taken that TCP had not sent yet:
+	// the FIN waits behind them. WindowFull: they wait because the
+	// peer's receive window is full.
+	NotSent    int
+	WindowFull bool
+	FIN        string // the [fin] sentence: whether the FIN went
 }
 
 var shutdownHow = map[string]struct {
@@ -70,7 +76,7 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	before := Read(s)
 	data := shutdownData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, How: args[1], Constant: how.constant,
-		Before: before.StateWord(s.Kind), Datagram: s.Kind == Datagram}
+		Before: before.StateWord(s.Kind), Datagram: s.Kind == Datagram, NotSent: before.NotSent, WindowFull: before.PeerWindowFull}
 	call := fmt.Sprintf("shutdown(%d, %s)", s.FD, how.constant)
 	// The peer is looked for first: a FIN that ends the connection leaves
 	// neither end with a peer to be found by.
@@ -114,9 +120,10 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 		data.PeerLabel, data.PeerState = peer.Label(), snap.StateWord(peer.Kind)
 		report.State = append(report.State, Change{Who: peer.Label(), After: snap.Summary(peer.Kind)})
 	}
-	if how.value != unix.SHUT_RD && s.Kind == Stream && before.Connected() {
+	if how.value != unix.SHUT_RD && s.Kind == Stream && before.Connected() && data.NotSent == 0 {
 		report.Packets = []Packet{{From: s.Name, To: l.endName(s, before, peer), What: "FIN"}}
 	}
+	data.FIN = shutdownProse.Render("fin", data)
 	shutdownProse.code(report, data)
 	report.Says = shutdownProse.Render("says", data)
 	report.Next = shutdownProse.Render("next", data)

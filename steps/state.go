@@ -67,6 +67,16 @@ type Snapshot struct {
 	RecvQ, SendQ int
 	QueuesKnown  bool
 
+	// NotSent counts the bytes of the send queue that TCP has not sent yet
+	// (TCP_INFO's tcpi_notsent_bytes); PeerWindowFull says why: what is
+	// in flight fills the window the peer offers (tcpi_snd_wnd), so TCP
+	// may not send another segment until the peer reads.
+	NotSent        int
+	PeerWindowFull bool
+	// The peer's window and the largest segment, from TCP_INFO, for
+	// PeerWindowFull; window < 0 where the kernel does not say.
+	window, segment int
+
 	// Dropped counts the datagrams the kernel has dropped instead of
 	// queueing them for a datagram socket (its receive buffer was full).
 	Dropped int
