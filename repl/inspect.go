@@ -150,6 +150,13 @@ func runShow(s *Session, _ context.Context, args []string) error {
 		r.labelled(&b, "queues", fmt.Sprintf("%s; send-q %d bytes not yet sent", next, snap.SendQ))
 	} else if snap.QueuesKnown {
 		r.labelled(&b, "queues", fmt.Sprintf("recv-q %s not yet read by recv; send-q %s", bytesWord(snap.RecvQ), unacknowledged(snap)))
+		if snap.NotSent > 0 {
+			why := ""
+			if snap.PeerWindowFull {
+				why = ": the peer's receive window is full until it reads"
+			}
+			r.labelled(&b, "", fmt.Sprintf("of the send-q, %s not yet sent (TCP_INFO)%s", bytesWord(snap.NotSent), why))
+		}
 	}
 	r.labelled(&b, "blocks?", wouldBlock(sock, snap))
 	switch {

@@ -174,3 +174,31 @@ func TestShowAfterTheConnectionEnds(t *testing.T) {
 	wantFree(gone)
 	show("server", "local   127.0.0.1:") // a listener keeps its port
 }
+
+// TestShowBytesNotSent shows a client whose peer, with a receive buffer of
+// a few kilobytes, does not read: show splits the send queue into what is
+// in flight and what TCP has not sent, with the kernel's count.
+func TestShowBytesNotSent(t *testing.T) {
+	var out strings.Builder
+	s := New(&out, Options{Narration: Full})
+	t.Cleanup(s.Close)
+	port := freePort(t)
+	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
+		"option server SO_RCVBUF 1000", "socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port),
+		"accept server as conn", "send client --bytes 60000 --timeout 1s")
+	client, err := s.lab.Find("client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := unix.GetsockoptTCPInfo(client.FD, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil || info.Notsent_bytes == 0 {
+		t.Fatalf("TCP_INFO: %d bytes not sent, %v; want bytes waiting", info.Notsent_bytes, err)
+	}
+	got, _ := evalOut(s, &out, "show client")
+	if want := fmt.Sprintf("of the send-q, %d bytes not yet sent (TCP_INFO): the peer's receive window is full until it reads", info.Notsent_bytes); !strings.Contains(got, want) {
+		t.Errorf("show client: got\n%s\nwant %q", got, want)
+	}
+	if got, _ = evalOut(s, &out, "show conn"); strings.Contains(got, "not yet sent") {
+		t.Errorf("show conn: got\n%s\nwant nothing not sent: conn sent nothing", got)
+	}
+}
