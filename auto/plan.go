@@ -76,42 +76,29 @@ func Parse(args []string) (*Plan, error) {
 	fs := flag.NewFlagSet("auto "+p.Play, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var bad error // a value that does not parse, in sockstep's words, not the flag package's
-	number := func(v *int, name, what string) {
+	value := func(name, takes string, parse func(string) error) {
 		fs.Func(name, "", func(text string) error {
-			n, err := strconv.Atoi(text)
-			if err != nil {
-				bad = usageErr(fmt.Sprintf("--%s takes %s, not %s", name, what, steps.QuoteShort(text)))
-				return bad
+			if parse(text) == nil {
+				return nil
 			}
-			*v = n
-			return nil
+			bad = usageErr(fmt.Sprintf("--%s takes %s, not %s", name, takes, steps.QuoteShort(text)))
+			return bad
 		})
 	}
-	duration := func(v *time.Duration, name, example string) {
-		fs.Func(name, "", func(text string) error {
-			d, err := time.ParseDuration(text)
-			if err != nil {
-				bad = usageErr(fmt.Sprintf("--%s takes a duration such as %s, not %s", name, example, steps.QuoteShort(text)))
-				return bad
-			}
-			*v = d
-			return nil
-		})
-	}
-	number(&p.Port, "port", "a port number")
+	value("port", "a port number", into(&p.Port, strconv.Atoi))
 	fs.BoolVar(&p.Step, "step", false, "")
 	switch p.Play {
 	case "server":
 		fs.StringVar(&p.Host, "host", "", "")
 		fs.StringVar(&p.Greeting, "greeting", p.Greeting, "")
-		number(&p.BufSize, "bufsize", "a number of bytes")
-		number(&p.Count, "count", "how many clients to serve")
-		duration(&p.IdleTimeout, "idle-timeout", "30s or 500ms")
+		value("bufsize", "a number of bytes", into(&p.BufSize, strconv.Atoi))
+		value("count", "how many clients to serve", into(&p.Count, strconv.Atoi))
+		value("idle-timeout", "a duration such as 30s or 500ms", into(&p.IdleTimeout, time.ParseDuration))
 		fs.BoolVar(&p.Quiet, "quiet", false, "")
 	case "client":
 		fs.StringVar(&p.Host, "host", DefaultClientHost, "")
 		fs.StringVar(&p.Message, "message", "", "")
-		duration(&p.Wait, "wait", "1s")
+		value("wait", "a duration such as 1s", into(&p.Wait, time.ParseDuration))
 	case "demo":
 		p.Host = ""
 	default:
@@ -136,6 +123,14 @@ func Parse(args []string) (*Plan, error) {
 		return nil, usageErr(fmt.Sprintf("auto %s takes only flags, not %s: quote a text with spaces, as in --message \"Hello there\"", p.Play, steps.QuoteShort(fs.Arg(0))))
 	}
 	return p, p.check()
+}
+
+// into makes a flag's parse function that sets *v from its text.
+func into[T any](v *T, parse func(string) (T, error)) func(string) error {
+	return func(text string) (err error) {
+		*v, err = parse(text)
+		return err
+	}
 }
 
 // check says what is wrong with the values of the flags, if anything.
