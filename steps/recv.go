@@ -50,7 +50,10 @@ type recvData struct {
 	Whole           int  // the datagram's length: what fit and what did not
 	Datagram        bool
 	State           string
-	Calls           int  // recv --all: how many calls it took
+	Calls           int // recv --all: how many calls it took
+	// Queued and Arrived: recv --all on TCP read more than the Queued
+	// bytes there when it began; Arrived came while it read.
+	Queued, Arrived int
 	Reset           bool // the peer has reset the connection since sending these bytes
 	Over            bool // a TCP connection that is CLOSED: both sides closed, or a reset
 	ResetPending    bool // and the reset's error has not been reported by a call yet
@@ -231,6 +234,9 @@ func (l *Lab) receiveAll(s *Socket, name string, p *Prose, hex bool) (*Report, e
 		Closed: closed, Datagram: s.Kind == Datagram, Calls: calls}
 	if err != nil && total == 0 {
 		return p.refused(call, err, data), nil
+	}
+	if s.Kind == Stream && before.QueuesKnown {
+		data.Queued, data.Arrived = before.RecvQ, max(0, total-before.RecvQ)
 	}
 	unit := "calls"
 	if calls == 1 { // it found the queue empty, or the end

@@ -111,3 +111,38 @@ func TestSendBehindAFullWindow(t *testing.T) {
 		t.Errorf("the peer's receive queue went from %d to %d bytes, want it unchanged", before, got)
 	}
 }
+
+// TestRecvAllAsTheWindowOpens drains a receiver whose window the sender
+// had filled, with megabytes more waiting at the sender: recv --all reads
+// what was queued and what came while it read, and must say which was
+// which, with the queue the kernel gave (SIOCINQ) before it began.
+func TestRecvAllAsTheWindowOpens(t *testing.T) {
+	l := newLab(t)
+	pair(t, l, families[0])
+	run(t, l, "send", "client", "--bytes", "4M", "--timeout", "300ms")
+	waiting, err := unix.IoctlGetInt(sock(t, l, "client").FD, unix.SIOCOUTQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, l, "close", "client")
+	queued, err := unix.IoctlGetInt(sock(t, l, "conn").FD, unix.SIOCINQ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if waiting == 0 {
+		t.Fatalf("%d bytes queued at the receiver, none at the sender; want bytes waiting for room", queued)
+	}
+	rep := run(t, l, "recv", "conn", "--all")
+	// On loopback each read's window update lets the sender's kernel send
+	// more within the call, so all of it comes; on a loaded machine the
+	// kernel may send some later, after recv --all has stopped.
+	got := rep.DataTotal
+	if got <= queued || got > queued+waiting {
+		t.Fatalf("recv --all read %d bytes; want more than the %d queued, at most %d", got, queued, queued+waiting)
+	}
+	wantSays(t, "recv --all", rep, fmt.Sprintf("read %d bytes without waiting: %d were queued when they began, and the other %d arrived while they read",
+		got, queued, got-queued))
+	if got == queued+waiting {
+		wantSays(t, "recv --all", rep, "The last call returned 0 bytes: the peer has closed its side.")
+	}
+}
