@@ -201,4 +201,10 @@ func TestShowBytesNotSent(t *testing.T) {
 	if got, _ = evalOut(s, &out, "show conn"); strings.Contains(got, "not yet sent") {
 		t.Errorf("show conn: got\n%s\nwant nothing not sent: conn sent nothing", got)
 	}
+	// The peer closes without reading: its reset throws the client's
+	// queue away, though TCP_INFO still counts the bytes.
+	mustEval(t, s, "close conn")
+	if got, _ = evalOut(s, &out, "show client"); !strings.Contains(got, "CLOSED") || strings.Contains(got, "not yet sent") {
+		t.Errorf("show client after the reset: got\n%s\nwant CLOSED, and nothing said to wait", got)
+	}
 }

@@ -42,9 +42,10 @@ func readState(s *Socket) Snapshot {
 	if errIn == nil && errOut == nil {
 		if snap.State == Closed && s.Kind == Stream {
 			// A CLOSED TCP socket sends nothing: a reset or a stopped
-			// connect has thrown its send queue away, yet SIOCOUTQ, which
-			// subtracts sequence numbers, still counts the bytes it held.
-			outq = 0
+			// connect has thrown its send queue away, yet SIOCOUTQ and
+			// TCP_INFO's tcpi_notsent_bytes, which subtract sequence
+			// numbers, still count the bytes it held.
+			outq, snap.NotSent = 0, 0
 		}
 		snap.RecvQ, snap.SendQ, snap.QueuesKnown = inq, outq, true
 		inFlight := outq - snap.NotSent // sent, not yet acknowledged
