@@ -144,7 +144,7 @@ func TestConnectAgainAfterStop(t *testing.T) {
 	}
 	// The report blames the full queue and says what makes room; the rest
 	// of the test makes room that way and connects.
-	wantSays(t, "connect to a full queue", rep, "full (fd", "accept queue is full (1/0;", "`accept full` makes room")
+	wantSays(t, "connect to a full queue", rep, "full (fd", "accept queue is full (1/0;", "`accept full` makes room; connect again then, and it succeeds")
 	if st := Read(sock(t, l, "client")).State; st != Closed {
 		t.Errorf("after the stop: got %s, want %s", st, Closed)
 	}
