@@ -36,9 +36,7 @@ func TestHostileArguments(t *testing.T) {
 		}
 	}
 	lines = append(lines, "auto server --port "+quoted, "auto client --wait "+quoted, "auto server "+flag)
-	emptyOut := new(strings.Builder)
-	empty := New(emptyOut, Options{Narration: Full})
-	t.Cleanup(empty.Close)
+	empty, emptyOut := fullSession(t)
 	full, fullOut := pairSession(t)
 	for _, line := range lines {
 		for _, session := range []struct {

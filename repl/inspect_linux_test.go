@@ -17,9 +17,7 @@ import (
 // the kernel's own count of drops, as `ss -u -m` would (here through the
 // socket's SO_MEMINFO, in the test straight from getsockopt).
 func TestShowCountsDroppedDatagrams(t *testing.T) {
-	var out strings.Builder
-	s := New(&out, Options{Narration: Full})
-	t.Cleanup(s.Close)
+	s, out := fullSession(t)
 	mustEval(t, s, "socket udp as r", "bind r 127.0.0.1 0", "socket udp as u")
 	r, err := s.lab.Find("r")
 	if err != nil {
@@ -35,7 +33,7 @@ func TestShowCountsDroppedDatagrams(t *testing.T) {
 		}
 		return int(info[unix.SK_MEMINFO_DROPS])
 	}
-	got, _ := evalOut(s, &out, "show r")
+	got, _ := evalOut(s, out, "show r")
 	if strings.Contains(got, "dropped") {
 		t.Fatalf("got\n%s\nwant no drops before anything was sent", got)
 	}
@@ -46,14 +44,14 @@ func TestShowCountsDroppedDatagrams(t *testing.T) {
 		mustEval(t, s, "send u --bytes 60000")
 	}
 	n := drops()
-	got, _ = evalOut(s, &out, "show r")
+	got, _ = evalOut(s, out, "show r")
 	if want := fmt.Sprintf("; %d dropped by the kernel instead of queued (SO_MEMINFO)", n); !strings.Contains(got, want) {
 		t.Errorf("show r: got\n%s\nwant %q", got, want)
 	}
 	if !strings.Contains(got, "SO_MEMINFO, fcntl, poll") || strings.Contains(got, "TCP_INFO") {
 		t.Errorf("show r: got\n%s\nwant a UDP socket's sources, without TCP_INFO", got)
 	}
-	got, _ = evalOut(s, &out, "send u x")
+	got, _ = evalOut(s, out, "send u x")
 	if want := fmt.Sprintf("r (fd %d)  next datagram 60000 bytes, %d dropped", r.FD, drops()); !strings.Contains(got, want) {
 		t.Errorf("send u x: got\n%s\nwant the state line %q", got, want)
 	}
@@ -179,9 +177,7 @@ func TestShowAfterTheConnectionEnds(t *testing.T) {
 // a few kilobytes, does not read: show splits the send queue into what is
 // in flight and what TCP has not sent, with the kernel's count.
 func TestShowBytesNotSent(t *testing.T) {
-	var out strings.Builder
-	s := New(&out, Options{Narration: Full})
-	t.Cleanup(s.Close)
+	s, out := fullSession(t)
 	port := freePort(t)
 	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
 		"option server SO_RCVBUF 1000", "socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port),
@@ -194,17 +190,17 @@ func TestShowBytesNotSent(t *testing.T) {
 	if err != nil || info.Notsent_bytes == 0 {
 		t.Fatalf("TCP_INFO: %d bytes not sent, %v; want bytes waiting", info.Notsent_bytes, err)
 	}
-	got, _ := evalOut(s, &out, "show client")
+	got, _ := evalOut(s, out, "show client")
 	if want := fmt.Sprintf("of the send-q, %d bytes not yet sent (TCP_INFO): the peer's receive window is full until it reads", info.Notsent_bytes); !strings.Contains(got, want) {
 		t.Errorf("show client: got\n%s\nwant %q", got, want)
 	}
-	if got, _ = evalOut(s, &out, "show conn"); strings.Contains(got, "not yet sent") {
+	if got, _ = evalOut(s, out, "show conn"); strings.Contains(got, "not yet sent") {
 		t.Errorf("show conn: got\n%s\nwant nothing not sent: conn sent nothing", got)
 	}
 	// The peer closes without reading: its reset throws the client's
 	// queue away, though TCP_INFO still counts the bytes.
 	mustEval(t, s, "close conn")
-	if got, _ = evalOut(s, &out, "show client"); !strings.Contains(got, "CLOSED") || strings.Contains(got, "not yet sent") {
+	if got, _ = evalOut(s, out, "show client"); !strings.Contains(got, "CLOSED") || strings.Contains(got, "not yet sent") {
 		t.Errorf("show client after the reset: got\n%s\nwant CLOSED, and nothing said to wait", got)
 	}
 }

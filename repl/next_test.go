@@ -31,9 +31,7 @@ func TestSuggestionsRun(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var out strings.Builder
-			s := New(&out, Options{Narration: Full})
-			t.Cleanup(s.Close)
+			s, out := fullSession(t)
 			port := fmt.Sprint(freePort(t))
 			for _, line := range tt.lines {
 				mustEval(t, s, strings.ReplaceAll(line, "PORT", port))

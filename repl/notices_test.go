@@ -6,18 +6,26 @@ import (
 	"testing"
 )
 
+// fullSession is a session that narrates in full into the buffer it
+// returns, closed when the test ends.
+func fullSession(t *testing.T) (*Session, *strings.Builder) {
+	t.Helper()
+	out := new(strings.Builder)
+	s := New(out, Options{Narration: Full})
+	t.Cleanup(s.Close)
+	return s, out
+}
+
 // pairSession is a session with a listener named server, a client
 // connected to it, and the connection accepted as conn.
 func pairSession(t *testing.T) (*Session, *strings.Builder) {
 	t.Helper()
-	var out strings.Builder
-	s := New(&out, Options{Narration: Full})
-	t.Cleanup(s.Close)
+	s, out := fullSession(t)
 	port := freePort(t)
 	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
 		"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn")
 	out.Reset()
-	return s, &out
+	return s, out
 }
 
 // TestNoticesOfAnEnd ends a connection in each of the ways that leave the
@@ -115,19 +123,17 @@ func TestOwnShutdownIsNotThePeers(t *testing.T) {
 // only, and show and sockets must say so; recvfrom then takes exactly a
 // datagram of that size.
 func TestShowUDPQueue(t *testing.T) {
-	var out strings.Builder
-	s := New(&out, Options{Narration: Full})
-	t.Cleanup(s.Close)
+	s, out := fullSession(t)
 	port := freePort(t)
 	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port), "socket udp as v",
 		fmt.Sprintf("sendto v 127.0.0.1 %d hi", port), fmt.Sprintf("sendto v 127.0.0.1 %d there", port))
-	if got, _ := evalOut(s, &out, "show u"); !strings.Contains(got, "the next datagram waiting is 2 bytes") || strings.Contains(got, "acknowledged") {
+	if got, _ := evalOut(s, out, "show u"); !strings.Contains(got, "the next datagram waiting is 2 bytes") || strings.Contains(got, "acknowledged") {
 		t.Errorf("show u: got\n%s\nwant the next datagram's size, and nothing of acknowledgements", got)
 	}
-	if got, _ := evalOut(s, &out, "sockets"); !strings.Contains(got, "RECV-Q is the size of the next datagram only") {
+	if got, _ := evalOut(s, out, "sockets"); !strings.Contains(got, "RECV-Q is the size of the next datagram only") {
 		t.Errorf("sockets: got\n%s\nwant RECV-Q explained for UDP", got)
 	}
-	if got, _ := evalOut(s, &out, "recvfrom u"); !strings.Contains(got, `2 bytes  "hi"`) {
+	if got, _ := evalOut(s, out, "recvfrom u"); !strings.Contains(got, `2 bytes  "hi"`) {
 		t.Errorf("recvfrom u: got\n%s\nwant the 2-byte datagram", got)
 	}
 }

@@ -15,9 +15,7 @@ import (
 // and was accepted as conn.
 func peerSession(t *testing.T) (*Session, *strings.Builder, *net.TCPConn) {
 	t.Helper()
-	var out strings.Builder
-	s := New(&out, Options{Narration: Full})
-	t.Cleanup(s.Close)
+	s, out := fullSession(t)
 	port := freePort(t)
 	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server")
 	peer, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 2*time.Second)
@@ -27,7 +25,7 @@ func peerSession(t *testing.T) (*Session, *strings.Builder, *net.TCPConn) {
 	t.Cleanup(func() { peer.Close() })
 	mustEval(t, s, "accept server as conn --timeout 2s")
 	out.Reset()
-	return s, &out, peer.(*net.TCPConn)
+	return s, out, peer.(*net.TCPConn)
 }
 
 func mustEval(t *testing.T, s *Session, lines ...string) {

@@ -19,13 +19,11 @@ func TestPortsShowsTheSessionFirst(t *testing.T) {
 		}
 		t.Cleanup(func() { ln.Close() })
 	}
-	var out strings.Builder
-	s := New(&out, Options{Narration: Full})
-	t.Cleanup(s.Close)
+	s, out := fullSession(t)
 	port := freePort(t)
 	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
 		"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port))
-	got, err := evalOut(s, &out, "ports")
+	got, err := evalOut(s, out, "ports")
 	if err != nil {
 		t.Fatal(err)
 	}
