@@ -278,8 +278,8 @@ func tcpInfo(fd int) (info unix.TCPInfo, size uintptr, err error) {
 // segmentsSent is how many TCP segments the socket has sent (TCP_INFO's
 // tcpi_segs_out), SYN and ACK included; 0 where the kernel does not say.
 func segmentsSent(fd int) int {
-	info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO)
-	if err != nil {
+	info, size, err := tcpInfo(fd)
+	if err != nil || size < unsafe.Offsetof(info.Segs_out)+4 {
 		return 0
 	}
 	return int(info.Segs_out)
