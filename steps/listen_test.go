@@ -2,6 +2,7 @@ package steps
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -105,5 +106,58 @@ func TestListenAgain(t *testing.T) {
 				run(t, l, "accept", "server", "--timeout", "1s", "as", fmt.Sprint("c", i))
 			}
 		})
+	}
+}
+
+// TestSocketSuggestsTheServerThatIsThere makes a socket beside a server
+// of the lab and types what socket suggests: a connect to the listener, or
+// a sendto to the bound UDP socket, that must arrive there, for each
+// family and address. Where a socket of that family cannot reach the
+// server at its loopback address, nothing points to it.
+func TestSocketSuggestsTheServerThatIsThere(t *testing.T) {
+	for _, tt := range []struct {
+		name, kind, family, host string
+		v6only                   bool
+		reach                    []string // the families that get a suggestion
+	}{
+		{"tcp ipv4 loopback", "tcp", "ipv4", "127.0.0.1", false, []string{"ipv4"}},
+		{"tcp ipv4 every interface", "tcp", "ipv4", "", false, []string{"ipv4"}},
+		{"tcp ipv6 loopback", "tcp", "ipv6", "::1", false, []string{"ipv6"}},
+		{"tcp ipv6 every interface", "tcp", "ipv6", "", false, []string{"ipv4", "ipv6"}},
+		{"tcp ipv6 every interface, IPv6 only", "tcp", "ipv6", "", true, []string{"ipv6"}},
+		{"udp ipv4 loopback", "udp", "ipv4", "127.0.0.1", false, []string{"ipv4"}},
+		{"udp ipv6 every interface", "udp", "ipv6", "", false, []string{"ipv4", "ipv6"}},
+	} {
+		for _, family := range []string{"ipv4", "ipv6"} {
+			t.Run(tt.name+" from "+family, func(t *testing.T) {
+				l := newLab(t)
+				run(t, l, "socket", tt.kind, tt.family, "as", "server")
+				if tt.v6only {
+					run(t, l, "option", "server", "IPV6_V6ONLY", "on")
+				}
+				run(t, l, "bind", "server", tt.host, "0")
+				if tt.kind == "tcp" {
+					run(t, l, "listen", "server")
+				}
+				next := run(t, l, "socket", tt.kind, family, "as", "other").Next
+				suggested, _, _ := strings.Cut(next, " (server ")
+				words := strings.Fields(suggested)
+				points := len(words) > 0 && (words[0] == "connect" || words[0] == "sendto")
+				if want := slices.Contains(tt.reach, family); points != want {
+					t.Fatalf("got next %q; want a connect or sendto to the server: %v", next, want)
+				}
+				if !points {
+					return
+				}
+				if words[0] == "sendto" {
+					words[len(words)-1] = strings.Trim(words[len(words)-1], `"`)
+				}
+				run(t, l, words[0], words[1:]...)
+				server := Read(sock(t, l, "server"))
+				if server.AcceptQueue+server.RecvQ == 0 {
+					t.Errorf("after %q: nothing arrived at the server", suggested)
+				}
+			})
+		}
 	}
 }

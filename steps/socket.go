@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -31,6 +32,11 @@ type socketData struct {
 	Count           int    // sockets now live
 	Client          bool   // its name says it will be a client
 	Loopback        string // this machine's address in the socket's family
+	// Server names the lab's socket this one would most likely talk to,
+	// for the suggestion: a TCP listener, or a bound UDP socket, that a
+	// socket of this family can reach at ServerHost and ServerPort.
+	Server, ServerHost string
+	ServerPort         int
 }
 
 func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
@@ -85,10 +91,42 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 	data.Name, data.Label, data.Py, data.FD = s.Name, s.Label(), s.Py(), fd
 	data.Count = len(l.Sockets())
 	data.Client = strings.Contains(s.Name, "client") || strings.HasPrefix(s.Name, "c")
+	if !l.Driven && !l.CallsOnly {
+		data.Server, data.ServerHost, data.ServerPort = l.serverFor(s)
+	}
 	after := l.look(s)
 	return l.tell(&Report{
 		Call:   fmt.Sprintf("%s = %d", call, fd),
 		State:  []Change{{Who: s.Label(), Before: "(none)", After: after.StateWord(kind)}},
 		Socket: s.Name,
 	}, socketProse, data), nil
+}
+
+// serverFor finds the lab's socket that the new socket s would most
+// likely talk to: a TCP listener, or for UDP a bound socket, that a
+// socket of s's family can reach. It returns its name, and the host and
+// port s would give, or no name.
+func (l *Lab) serverFor(s *Socket) (name, host string, port int) {
+	t, snap, found := l.socketWhere(s.Kind, func(t *Socket, snap Snapshot) bool {
+		if t == s || !snap.Bound() || s.Kind == Stream && snap.State != Listen {
+			return false
+		}
+		var ok bool
+		host, ok = hostFrom(s.Family, t, snap.Local)
+		return ok
+	})
+	if !found {
+		return "", "", 0
+	}
+	return t.Name, host, int(snap.Local.Port())
+}
+
+// hostFrom is the host a socket of family from gives to reach server,
+// bound to local, from this machine; false if it cannot.
+func hostFrom(from Family, server *Socket, local netip.AddrPort) (string, bool) {
+	if from == IPv6 && server.Family == IPv6 && local.Addr().IsUnspecified() {
+		return loopback(IPv6), true
+	}
+	host, ipv6 := clientHost(server, local)
+	return host, ipv6 == (from == IPv6)
 }
