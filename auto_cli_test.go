@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -505,7 +506,9 @@ func TestAutoServerQuietPrintsOnlyTheTutorialsLines(t *testing.T) {
 	tutorialClient(t, port, "first")
 	tutorialClient(t, port, "second")
 	out := wantStatus(t, srv, 0)
-	peer := `Connection from: \('127\.0\.0\.1', \d+\)`
+	address := `\('127\.0\.0\.1', \d+\)`
+	conn := `<socket\.socket fd=\d+, family=2, type=1, proto=0, laddr=\('127\.0\.0\.1', ` + port + `\), raddr=` + address + `>`
+	peer := conn + "\n" + address + "\nConnection from: " + address
 	want := regexp.MustCompile(`^Listening for incoming connections on port ` + port + ` \. \. \.
 ` + peer + `
 The client has connected
@@ -516,11 +519,39 @@ Listening for incoming connections on port ` + port + ` \. \. \.
 The client has connected
 second
 Client disconnected
+Listening for incoming connections on port ` + port + ` \. \. \.
 auto server done: 2 clients served, 11 bytes in, 34 bytes out\.$`)
 	if !want.MatchString(out) {
 		t.Errorf("auto server --quiet printed:\n%s\nwant only the tutorial's lines and the summary", out)
 	}
 }
+
+// TestAutoServerQuietPrintsWhatTheTutorialsServerPrints serves the same
+// two clients from network_server.py and from auto server --quiet: line
+// for line, they print the same, but for the numbers the kernel chose
+// (ports, file descriptors) and sockstep's summary.
+func TestAutoServerQuietPrintsWhatTheTutorialsServerPrints(t *testing.T) {
+	python := need(t, "python3")
+	serveTwo := func(srv *process) []string {
+		port := srv.listeningPort()
+		tutorialClient(t, port, "first")
+		tutorialClient(t, port, "second")
+		out := wantStatus(t, srv, 0)
+		return strings.Split(chosenNumbers.ReplaceAllString(out, "${1}N"), "\n")
+	}
+	want := serveTwo(start(t, nil, python, "-u", "testdata/network_server.py", "0", "2", "127.0.0.1"))
+	got := serveTwo(sockstepAuto(t, nil, "server", "--quiet", "--host", "127.0.0.1", "--port", "0", "--count", "2"))
+	if len(got) > 0 && strings.HasPrefix(got[len(got)-1], "auto server done:") {
+		got = got[:len(got)-1]
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("auto server --quiet printed:\n%s\nnetwork_server.py printed:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// chosenNumbers are the numbers in the tutorial's lines that the kernel
+// chose: file descriptors and ports.
+var chosenNumbers = regexp.MustCompile(`(fd=|', |port )\d+`)
 
 func TestAutoDemoShowsTheHandshakeFinishBeforeAccept(t *testing.T) {
 	demo := sockstepAuto(t, nil, "demo", "--port", "0")

@@ -205,9 +205,18 @@ func TestDemoPlaysTheTutorialsFigureInOrder(t *testing.T) {
 	}
 	port := regexp.MustCompile(`port (\d+) `).FindStringSubmatch(printed[0])[1]
 	peer := regexp.MustCompile(`\('127\.0\.0\.1', \d+\)`)
+	// The connection's fd, as accept returned it, is the one Python's
+	// print(connection) names.
+	fd := ""
+	for _, e := range rec.events {
+		if e.kind == "report" && strings.HasPrefix(e.text, "accept(") {
+			fd = regexp.MustCompile(`= (\d+) `).FindStringSubmatch(e.text)[1]
+		}
+	}
 	normalise := func(lines []string) []string {
 		for i := range lines {
 			lines[i] = peer.ReplaceAllString(strings.ReplaceAll(lines[i], port, "PORT"), "PEER")
+			lines[i] = strings.ReplaceAll(lines[i], "fd="+fd+",", "fd=FD,")
 		}
 		return lines
 	}
@@ -230,6 +239,8 @@ func TestDemoPlaysTheTutorialsFigureInOrder(t *testing.T) {
 
 	wantPrinted := []string{
 		"server: Listening for incoming connections on port PORT . . .",
+		"server: <socket.socket fd=FD, family=2, type=1, proto=0, laddr=('127.0.0.1', PORT), raddr=PEER>",
+		"server: PEER",
 		"server: Connection from: PEER",
 		"client: Hello Server, I have connected on port PORT",
 		"server: The client has connected",

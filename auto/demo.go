@@ -30,7 +30,7 @@ func (f *flow) demo(ctx context.Context) error {
 		return err
 	}
 	f.sum.Clients++
-	f.stage.Print(Server, "Connection from: "+pyAddress(rep.Peer))
+	f.sayAccepted(rep.Peer)
 	rep, err = f.must(ctx, Server, steps.SendStep, connection, "--timeout", p.IdleTimeout.String(), p.Greeting)
 	if err != nil {
 		return err

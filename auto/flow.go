@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -163,16 +162,6 @@ func hostPort(host, port string) string {
 		return "[" + a.String() + "]:" + port
 	}
 	return host + ":" + port
-}
-
-// pyAddress writes an address as Python prints the tuple accept returns:
-// ('127.0.0.1', 51234), or for IPv6 ('::1', 51234, 0, 0).
-func pyAddress(a netip.AddrPort) string {
-	port := strconv.Itoa(int(a.Port()))
-	if a.Addr().Is4() {
-		return "('" + a.Addr().String() + "', " + port + ")"
-	}
-	return "('" + a.Addr().WithZone("").String() + "', " + port + ", 0, 0)"
 }
 
 // previewText shows the start of a text for a call not yet made.

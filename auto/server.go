@@ -24,9 +24,9 @@ func (f *flow) server(ctx context.Context) error {
 		if err := f.serveOne(ctx, each); err != nil {
 			return err
 		}
-		if p.Count == 0 || f.sum.Clients < p.Count {
-			f.sayListening()
-		}
+		// After every client, the last too, as network_server.py does:
+		// the listener still listens until it is closed.
+		f.sayListening()
 	}
 	_, err := f.must(ctx, Server, steps.CloseStep, serverSocket)
 	return err
@@ -93,7 +93,7 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) error {
 	}
 	f.sum.Clients++
 	peer := rep.Peer
-	f.stage.Print(Server, "Connection from: "+pyAddress(peer))
+	f.sayAccepted(peer)
 
 	rep, err = f.call(ctx, Server, steps.SendStep, each.send...)
 	if err != nil {
@@ -123,6 +123,19 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) error {
 	}
 	f.stage.Print(Server, "Client disconnected")
 	return nil
+}
+
+// sayAccepted prints what network_server.py prints once accept has
+// returned: the new socket (print(connection), its lines "for
+// debugging"), the client's address, and the line that says who
+// connected.
+func (f *flow) sayAccepted(peer netip.AddrPort) {
+	if conn, err := f.lab.Find(connection); err == nil {
+		f.stage.Print(Server, steps.PyRepr(conn))
+	}
+	address := steps.PyAddress(peer)
+	f.stage.Print(Server, address)
+	f.stage.Print(Server, "Connection from: "+address)
 }
 
 // dropped narrates a client the server gives up on, and counts it: one

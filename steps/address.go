@@ -126,6 +126,36 @@ func pyHost(host string) string {
 	return strconv.Quote(host)
 }
 
+// PyAddress writes an address as Python prints the tuple accept returns:
+// ('127.0.0.1', 51234), or for IPv6 ('::1', 51234, 0, 0).
+func PyAddress(a netip.AddrPort) string {
+	port := strconv.Itoa(int(a.Port()))
+	if a.Addr().Is4() {
+		return "('" + a.Addr().String() + "', " + port + ")"
+	}
+	return "('" + a.Addr().WithZone("").String() + "', " + port + ", 0, 0)"
+}
+
+// PyRepr is what Python 3.11 and later print for a socket object, as
+// network_server.py's print(connection) does. Like Python, it asks the
+// kernel for both addresses as it writes them (getsockname, getpeername)
+// and leaves out one the kernel does not give, such as the peer of a
+// connection already reset.
+func PyRepr(s *Socket) string {
+	kind := unix.SOCK_STREAM
+	if s.Kind == Datagram {
+		kind = unix.SOCK_DGRAM
+	}
+	r := "<socket.socket fd=" + strconv.Itoa(s.FD) + ", family=" + strconv.Itoa(s.Family.domain()) + ", type=" + strconv.Itoa(kind) + ", proto=0"
+	if local, err := sockName(s.FD); err == nil {
+		r += ", laddr=" + PyAddress(local)
+	}
+	if remote, err := peerName(s.FD); err == nil {
+		r += ", raddr=" + PyAddress(remote)
+	}
+	return r + ">"
+}
+
 // goSockaddr writes an address as Go code for golang.org/x/sys/unix, the
 // way sockstep itself passes it to the kernel.
 func goSockaddr(f Family, ap netip.AddrPort) string {
