@@ -549,6 +549,21 @@ func TestAutoServerQuietPrintsWhatTheTutorialsServerPrints(t *testing.T) {
 	}
 }
 
+// TestAutoClientQuietPrintsWhatTheTutorialsClientPrints has
+// network_client.py and auto client --quiet talk to the same server: they
+// print the same lines, but for sockstep's summary.
+func TestAutoClientQuietPrintsWhatTheTutorialsClientPrints(t *testing.T) {
+	python := need(t, "python3")
+	srv, port := serve(t, "--count", "2", "--quiet")
+	want := wantStatus(t, start(t, nil, python, "-u", "testdata/network_client.py", port), 0)
+	got := wantStatus(t, sockstepAuto(t, nil, "client", "--quiet", "--port", port), 0)
+	got, summary, _ := strings.Cut(got, "\nauto client done: ")
+	if got != want || summary != "17 bytes in, 44 bytes out." {
+		t.Errorf("auto client --quiet printed:\n%s\nauto client done: %s\nnetwork_client.py printed:\n%s", got, summary, want)
+	}
+	wantStatus(t, srv, 0)
+}
+
 // chosenNumbers are the numbers in the tutorial's lines that the kernel
 // chose: file descriptors and ports.
 var chosenNumbers = regexp.MustCompile(`(fd=|', |port )\d+`)

@@ -26,7 +26,7 @@ const (
 
 // Usage is how each of the three is typed.
 const Usage = `auto server [--host H] [--port P] [--greeting TEXT] [--bufsize N] [--count N] [--idle-timeout D] [--step] [--quiet]
-auto client [--host H] [--port P] [--message TEXT] [--wait D] [--step]
+auto client [--host H] [--port P] [--message TEXT] [--wait D] [--step] [--quiet]
 auto demo   [--port P] [--step]`
 
 // Plays are the programs auto can play, in the order help lists them.
@@ -61,7 +61,7 @@ type Plan struct {
 // Flags are the flags each play takes, for completion.
 var Flags = map[string][]string{
 	"server": {"--host", "--port", "--greeting", "--bufsize", "--count", "--idle-timeout", "--step", "--quiet"},
-	"client": {"--host", "--port", "--message", "--wait", "--step"},
+	"client": {"--host", "--port", "--message", "--wait", "--step", "--quiet"},
 	"demo":   {"--port", "--step"},
 }
 
@@ -99,6 +99,7 @@ func Parse(args []string) (*Plan, error) {
 		fs.StringVar(&p.Host, "host", DefaultClientHost, "")
 		fs.StringVar(&p.Message, "message", "", "")
 		value("wait", "a duration such as 1s", into(&p.Wait, time.ParseDuration))
+		fs.BoolVar(&p.Quiet, "quiet", false, "")
 	case "demo":
 		p.Host = ""
 	default:
