@@ -29,6 +29,9 @@ func TestComplete(t *testing.T) {
 		{"socket ", []string{"as", "ipv4", "ipv6", "tcp", "udp"}, ""},
 		{"narrate b", []string{"brief"}, "b"},
 		{"help acc", []string{"accept"}, "acc"},
+		{"option server nodelay ", []string{"off", "on"}, ""},
+		{"option server SO_RCVBUF ", nil, ""}, // a size, not a word
+		{"option server rcvtimeo ", nil, ""},
 		{"nosuch ", nil, ""},
 		{`send "unterminated`, nil, ""},
 	}

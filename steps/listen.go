@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/netip"
 	"os"
 	"strconv"
@@ -61,8 +62,8 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 	case 1:
 	case 2:
 		n, err := strconv.Atoi(args[1])
-		if err != nil || n < 0 || n > 65535 {
-			return nil, usageErr(fmt.Sprintf("the backlog is a whole number, such as 5 or 128, not %s", QuoteShort(args[1])))
+		if err != nil || n < 0 || n > math.MaxInt32 {
+			return nil, usageErr(fmt.Sprintf("the backlog is a whole number from 0 to %d, such as 5 or 128, not %s", math.MaxInt32, QuoteShort(args[1])))
 		}
 		data.Backlog, data.Given = n, true
 	default:

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -159,5 +160,28 @@ func TestSocketSuggestsTheServerThatIsThere(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestListenBacklogAboveTheCap asks for more than net.core.somaxconn
+// allows: the kernel takes the cap instead, and the report says so, with
+// the room the kernel really gives.
+func TestListenBacklogAboveTheCap(t *testing.T) {
+	limit := somaxconn()
+	if limit == 0 {
+		t.Skip("this system publishes no net.core.somaxconn")
+	}
+	for _, asked := range []int{limit + 1, 100000, math.MaxInt32} {
+		t.Run(fmt.Sprint(asked), func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", "as", "server")
+			run(t, l, "bind", "server", "127.0.0.1", "0")
+			rep := run(t, l, "listen", "server", fmt.Sprint(asked))
+			if got := Read(sock(t, l, "server")).Backlog; got != limit {
+				t.Fatalf("the kernel's backlog is %d, want the cap %d", got, limit)
+			}
+			wantSays(t, "listen", rep, fmt.Sprintf("up to %d may wait", limit+1),
+				fmt.Sprintf("you asked for a backlog of %d, but this machine caps any backlog at net.core.somaxconn = %d", asked, limit))
+		})
 	}
 }

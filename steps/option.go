@@ -18,7 +18,7 @@ var optionProse = loadProse("option.txt", stepSections...)
 // (setsockopt, or fcntl for O_NONBLOCK).
 var OptionStep = &Step{
 	Name:     "option",
-	Usage:    "option SOCK [NAME VALUE…]     (no NAME: list every option)",
+	Usage:    "option SOCK [NAME [VALUE…]]     (no NAME: list every option; no VALUE: read one)",
 	Example:  "option server SO_REUSEADDR on",
 	Summary:  "read or set socket options",
 	About:    optionProse.About(),
@@ -89,6 +89,9 @@ func completeOption(l *Lab, before []string) []string {
 		}
 		return names
 	case 2:
+		if o, ok := findOption(before[1]); ok && (o.kind == size || o.kind == duration) {
+			return nil // a number or a duration, not a word
+		}
 		return []string{"on", "off"}
 	}
 	return nil
@@ -199,6 +202,9 @@ type optionData struct {
 	KeepaliveIntvl  int    // net.ipv4.tcp_keepalive_intvl, in seconds
 	KeepaliveProbes int    // net.ipv4.tcp_keepalive_probes
 	List            bool
+	Timeout         bool   // SO_RCVTIMEO or SO_SNDTIMEO
+	Example         string // a value to set the option to: on, 65536, 2s
+	Flag            string // O_NONBLOCK's bit among the file's flags: 0x800
 }
 
 func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
@@ -220,8 +226,8 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 	if !o.applies(s) {
 		return nil, usageErr(fmt.Sprintf("%s does not apply to %s, a %s %s socket", o.Name, s.Label(), s.Kind, s.Family))
 	}
-	if len(args) < 3 {
-		return nil, usageErr(fmt.Sprintf("give %s a value, e.g. `option %s %s on`", o.Name, s.Name, o.Name))
+	if len(args) == 2 {
+		return readOption(s, o), nil
 	}
 	data := optionData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Option: o.Name, Level: o.Level, Datagram: s.Kind == Datagram}
 	data.Before, _ = o.get(s.FD)
@@ -358,6 +364,49 @@ func listOptions(s *Socket) *Report {
 		Says:  optionProse.Render("says", data),
 		Next:  optionProse.Render("next", data),
 	}
+}
+
+// readOption reads one option from the kernel, as getsockopt (or fcntl,
+// for O_NONBLOCK) gives it.
+func readOption(s *Socket, o option) *Report {
+	data := optionData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Option: o.Name, Level: o.Level,
+		Timeout: o.kind == duration}
+	call, result := fmt.Sprintf("getsockopt(%d, %s, %s)", s.FD, o.Level, o.Name), "0"
+	if o.kind == fileFlag {
+		// fcntl returns the flags themselves.
+		call = fmt.Sprintf("fcntl(%d, F_GETFL)", s.FD)
+		flags, _ := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0)
+		result, data.Flag = fmt.Sprintf("%#x", flags), fmt.Sprintf("%#x", unix.O_NONBLOCK)
+	}
+	v, err := o.get(s.FD)
+	if err != nil {
+		return optionProse.refused(call, err, data)
+	}
+	data.After, data.Example = v, o.example(v)
+	return &Report{
+		Call:   call + " = " + result,
+		Lines:  []string{fmt.Sprintf("%-13s %s", o.Name, v)},
+		Says:   optionProse.Render("read", data),
+		Python: optionProse.Render("read python", data),
+		Next:   optionProse.Render("read next", data),
+		code:   func(lang string) string { return optionProse.Render("read "+lang, data) },
+	}
+}
+
+// example is a value a learner might set the option to, now that it is
+// now: the other of on and off, or a size or time.
+func (o option) example(now string) string {
+	switch {
+	case o.kind == size:
+		return "65536"
+	case o.kind == duration:
+		return "2s"
+	case strings.HasPrefix(now, "on"):
+		return "off"
+	case o.kind == linger:
+		return "on 5"
+	}
+	return "on"
 }
 
 // codeSection is the option's own section of code in a language

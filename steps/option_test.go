@@ -64,6 +64,13 @@ func TestOptionPythonLineDoesWhatTheStepDid(t *testing.T) {
 			t.Fatalf("option sock %s: no Python line", c.set)
 		}
 		want[i] = readBack(t, s.FD, o)
+		// Reading the option back shows what setting it left, and gives
+		// the Python that reads it, run below.
+		read := run(t, l, "option", "sock", words[0])
+		if shown := strings.Fields(read.Lines[0]); strings.Join(shown[1:], " ") != rep.State[0].After {
+			t.Errorf("option sock %s left %q, and reading it shows %q", c.set, rep.State[0].After, read.Lines[0])
+		}
+		readLine, _, _ := strings.Cut(read.Python, " # ") // a comment would end print( too
 		family, kind := "socket.AF_INET", "socket.SOCK_STREAM"
 		if strings.Contains(c.socket, "ipv6") {
 			family = "socket.AF_INET6"
@@ -72,7 +79,7 @@ func TestOptionPythonLineDoesWhatTheStepDid(t *testing.T) {
 			kind = "socket.SOCK_DGRAM"
 		}
 		fmt.Fprintf(&script, "sock = socket.socket(%s, %s)\n%s\n", family, kind, rep.Python)
-		fmt.Fprintf(&script, "print(%s, bool(fcntl.fcntl(sock.fileno(), fcntl.F_GETFL) & os.O_NONBLOCK))\n", pythonReadBack(o))
+		fmt.Fprintf(&script, "print(%s, bool(fcntl.fcntl(sock.fileno(), fcntl.F_GETFL) & os.O_NONBLOCK))\n", readLine)
 		script.WriteString("sock.close()\n")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -92,8 +99,9 @@ func TestOptionPythonLineDoesWhatTheStepDid(t *testing.T) {
 	}
 }
 
-// readBack reads an option of a socket as pythonReadBack prints it, and
-// whether the socket is non-blocking, as Python's bool prints it.
+// readBack reads an option of a socket as Python prints what option's
+// Python line for reading it returns, and whether the socket is
+// non-blocking, as Python's bool prints it.
 func readBack(t *testing.T, fd int, o option) string {
 	t.Helper()
 	var v string
@@ -111,7 +119,10 @@ func readBack(t *testing.T, fd int, o option) string {
 		}
 		v = fmt.Sprintf("(%d, %d)", tv.Sec, tv.Usec)
 	case fileFlag:
-		v = "None" // the flag itself is what follows
+		v = "False"
+		if nonBlocking(fd) {
+			v = "True"
+		}
 	default:
 		n, err := unix.GetsockoptInt(fd, o.level, o.opt)
 		if err != nil {
@@ -123,21 +134,6 @@ func readBack(t *testing.T, fd int, o option) string {
 		return v + " True"
 	}
 	return v + " False"
-}
-
-// pythonReadBack is the Python expression that reads o from sock as
-// readBack writes it.
-func pythonReadBack(o option) string {
-	level := "socket." + o.Level
-	switch o.kind {
-	case linger:
-		return fmt.Sprintf(`struct.unpack("ii", sock.getsockopt(%s, socket.%s, 8))`, level, o.Name)
-	case duration:
-		return fmt.Sprintf(`struct.unpack("ll", sock.getsockopt(%s, socket.%s, 16))`, level, o.Name)
-	case fileFlag:
-		return "None"
-	}
-	return fmt.Sprintf("sock.getsockopt(%s, socket.%s)", level, o.Name)
 }
 
 // TestTimeoutOptionSaysWhatTheKernelHolds: a timeout option's report

@@ -187,9 +187,10 @@ func TestProseRender(t *testing.T) {
 var codeSections = []string{"c", "go"}
 
 // optionSections are the sections option.txt may have besides the
-// step's: one per option, and a Python line of its own for some.
+// step's: one per option, and a Python line of its own for some, and
+// those that read one option.
 func optionSections() []string {
-	var names []string
+	names := []string{"read", "read python", "read c", "read go", "read next"}
 	for _, o := range options {
 		names = append(names, o.Name, "python "+o.Name, "c "+o.Name, "go "+o.Name)
 	}
