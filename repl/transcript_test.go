@@ -71,7 +71,7 @@ var (
 	// This machine's limits, which the narration reads from /proc/sys:
 	// the steps' own tests check each against its file.
 	machineLimit = regexp.MustCompile(`\b\d+ (bytes |seconds )?here\b`)
-	finWait      = regexp.MustCompile(`FIN_WAIT[12](: the FIN is not acknowledged yet, because it is still on its way or because the peer's kernel holds its ACK back for a moment \(a delayed ACK, tens of milliseconds\)|: the peer has acknowledged the FIN, and this side waits for the peer's own close)?`)
+	finWait      = regexp.MustCompile(`FIN_WAIT[12](: the FIN (is not acknowledged yet|has arrived)[^.]*|: the peer has acknowledged the FIN, and this side waits for the peer's own close)?`)
 )
 
 // normalise replaces what differs from run to run: fd numbers (renumbered

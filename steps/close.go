@@ -132,6 +132,13 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 			data.KernelState = st.String()
 			data.LingerRanOut = data.Linger > 0 && (st == FinWait1 || st == LastAck)
 			after += ", connection " + data.KernelState + " in the kernel"
+			if st == FinWait1 && data.NotSent == 0 {
+				// Whether the FIN has arrived, when the other end is on
+				// this machine.
+				if other, ok := ConnectionState(before.Remote, before.Local); ok {
+					data.OtherEndState = other.String()
+				}
+			}
 		} else {
 			after += ", connection gone"
 			// Only a connection gone from this side has its other end

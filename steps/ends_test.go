@@ -100,8 +100,9 @@ func TestOneFINAfterShutdown(t *testing.T) {
 }
 
 // TestFinWait1IsTheDelayedACK checks close's explanation of FIN_WAIT1 on
-// loopback: after some traffic, the peer's kernel holds back its ACK of
-// the FIN, and the connection moves on to FIN_WAIT2 by itself, while the
+// loopback: after some traffic, the FIN has arrived (the peer is
+// CLOSE_WAIT), yet the peer's kernel holds back its ACK of it for 40 ms or
+// more, and the connection moves on to FIN_WAIT2 by itself, while the
 // peer makes no call at all.
 func TestFinWait1IsTheDelayedACK(t *testing.T) {
 	l := newLab(t)
@@ -109,6 +110,7 @@ func TestFinWait1IsTheDelayedACK(t *testing.T) {
 	run(t, l, "send", "client", "hi")
 	run(t, l, "recv", "conn")
 	client := Read(sock(t, l, "client"))
+	closed := time.Now()
 	rep := run(t, l, "close", "client")
 	switch {
 	case strings.Contains(rep.Says, "now FIN_WAIT2"):
@@ -117,8 +119,9 @@ func TestFinWait1IsTheDelayedACK(t *testing.T) {
 	case !strings.Contains(rep.Says, "now FIN_WAIT1"):
 		t.Fatalf("close said %q, want FIN_WAIT1 or FIN_WAIT2", rep.Says)
 	}
-	if want := "delayed ACK"; !strings.Contains(rep.Says, want) {
-		t.Errorf("got %q, want %q", rep.Says, want)
+	wantSays(t, "close", rep, "FIN_WAIT1: the FIN has arrived, since the other end is CLOSE_WAIT", "a delayed ACK of about 40 ms or more on Linux")
+	if st, _ := ConnectionState(client.Remote, client.Local); st != CloseWait {
+		t.Errorf("the other end is %s, want CLOSE_WAIT: the FIN has arrived", st)
 	}
 	state, _ := ConnectionState(client.Local, client.Remote)
 	deadline := time.Now().Add(time.Second)
@@ -128,6 +131,11 @@ func TestFinWait1IsTheDelayedACK(t *testing.T) {
 	}
 	if state != FinWait2 {
 		t.Errorf("a second after close, with the peer doing nothing: got %s, want FIN_WAIT2", state)
+	}
+	// The kernel's timer counts in ticks (4 ms at HZ=250), so a tick's
+	// less is allowed.
+	if took := time.Since(closed); took < 36*time.Millisecond {
+		t.Errorf("the ACK came %v after close, want about 40 ms or more", took)
 	}
 }
 
