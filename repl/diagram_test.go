@@ -7,12 +7,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"sockstep/internal/golden"
 	"strconv"
 	"strings"
 	"testing"
 	"unicode"
 
+	"sockstep/internal/golden"
 	"sockstep/steps"
 )
 
