@@ -193,8 +193,9 @@ func (a *autoStage) Print(side auto.Side, line string) {
 }
 
 // printQuiet adds one of the tutorial's lines, as it is, to what a quiet
-// stage holds. Quiet is only ever one side (auto server or client), so no line needs
-// a label, and a line is written where it is, without being copied first.
+// stage holds. Quiet is only ever one side (auto server or client), so no
+// line needs a label, and a line is written where it is, without being
+// copied first.
 func (a *autoStage) printQuiet(line string) {
 	a.held.WriteString(line)
 	a.held.WriteByte('\n')

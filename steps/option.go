@@ -393,8 +393,8 @@ func readOption(s *Socket, o option) *Report {
 	}
 }
 
-// example is a value a learner might set the option to, now that it is
-// now: the other of on and off, or a size or time.
+// example is a value a learner might set the option to, given its value
+// now: the other of on and off, or a size or a time.
 func (o option) example(now string) string {
 	switch {
 	case o.kind == size:
