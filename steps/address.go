@@ -142,11 +142,7 @@ func PyAddress(a netip.AddrPort) string {
 // and leaves out one the kernel does not give, such as the peer of a
 // connection already reset.
 func PyRepr(s *Socket) string {
-	kind := unix.SOCK_STREAM
-	if s.Kind == Datagram {
-		kind = unix.SOCK_DGRAM
-	}
-	r := "<socket.socket fd=" + strconv.Itoa(s.FD) + ", family=" + strconv.Itoa(s.Family.domain()) + ", type=" + strconv.Itoa(kind) + ", proto=0"
+	r := "<socket.socket fd=" + strconv.Itoa(s.FD) + ", family=" + strconv.Itoa(s.Family.domain()) + ", type=" + strconv.Itoa(s.Kind.number()) + ", proto=0"
 	if local, err := sockName(s.FD); err == nil {
 		r += ", laddr=" + PyAddress(local)
 	}

@@ -76,6 +76,14 @@ func (k Kind) Constant() string {
 	return "SOCK_STREAM"
 }
 
+// number is the type's number, as socket() takes it.
+func (k Kind) number() int {
+	if k == Datagram {
+		return unix.SOCK_DGRAM
+	}
+	return unix.SOCK_STREAM
+}
+
 // A Socket is one live socket of the lab: the learner's name for it, the
 // file descriptor the kernel gave it, and what it was made as. Everything
 // else about it (addresses, state, queues) is read from the kernel when

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 var socketProse = loadProse("socket.txt", stepSections...)
@@ -71,10 +69,6 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, err
 	}
 
-	domain, typ := family.domain(), unix.SOCK_STREAM
-	if kind == Datagram {
-		typ = unix.SOCK_DGRAM
-	}
 	data := socketData{Name: name, Py: name, Family: family.String(), Kind: kind.String(),
 		FamilyConst: family.Constant(), KindConst: kind.Constant(), Loopback: loopback(family)}
 	if name == "" {
@@ -82,7 +76,7 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	call := fmt.Sprintf("socket(%s, %s, 0)", family.Constant(), kind.Constant())
 	giveLowFDs() // the learner's first socket is 3, as in their own program
-	fd, err := socketCall(domain, typ, 0)
+	fd, err := socketCall(family.domain(), kind.number(), 0)
 	if err != nil {
 		return socketProse.refused(call, err, data), nil
 	}
