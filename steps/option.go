@@ -136,6 +136,9 @@ func (o option) get(fd int) (string, error) {
 	return onOffWord(v != 0), nil
 }
 
+// line shows the option's value as `option` lists it.
+func (o option) line(value string) string { return fmt.Sprintf("%-13s %s", o.Name, value) }
+
 func onOffWord(on bool) string {
 	if on {
 		return "on"
@@ -355,7 +358,7 @@ func listOptions(s *Socket) *Report {
 		if err != nil {
 			v = "(" + err.Error() + ")"
 		}
-		lines = append(lines, fmt.Sprintf("%-13s %s", o.Name, v))
+		lines = append(lines, o.line(v))
 	}
 	data := optionData{Name: s.Name, Label: s.Label(), List: true}
 	return &Report{
@@ -385,7 +388,7 @@ func readOption(s *Socket, o option) *Report {
 	data.After, data.Example = v, o.example(v)
 	return &Report{
 		Call:   call + " = " + result,
-		Lines:  []string{fmt.Sprintf("%-13s %s", o.Name, v)},
+		Lines:  []string{o.line(v)},
 		Says:   optionProse.Render("read", data),
 		Python: optionProse.Render("read python", data),
 		Next:   optionProse.Render("read next", data),
