@@ -115,10 +115,7 @@ func TestErrnoProse(t *testing.T) {
 // "ConnectionRefusedError: [Errno 111] Connection refused".
 func cpythonErrors(t *testing.T, last int) map[int]string {
 	t.Helper()
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is not on PATH, so the Python lines cannot be checked against CPython")
-	}
+	python := needPython(t, "the Python lines cannot be checked against CPython")
 	const script = `
 import os, sys
 for n in range(1, int(sys.argv[1]) + 1):

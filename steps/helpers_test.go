@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -28,6 +29,17 @@ func newLab(t testing.TB) *Lab {
 	l.Waiting = func(what func() string) { checkText(t, "waiting", what()) }
 	t.Cleanup(func() { checkReport(t, "close all", l.CloseAll()) })
 	return l
+}
+
+// needPython returns python3's path, or skips the test, saying what it
+// would have checked.
+func needPython(t testing.TB, checks string) string {
+	t.Helper()
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skipf("python3 is not on PATH, so %s", checks)
+	}
+	return python
 }
 
 // stepNamed finds a step by the command that runs it.

@@ -19,10 +19,7 @@ import (
 // socket, and so must the socket's O_NONBLOCK, which Python's settimeout
 // changes behind the program's back.
 func TestOptionPythonLineDoesWhatTheStepDid(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is not on PATH, so the Python lines cannot be run")
-	}
+	python := needPython(t, "the Python lines cannot be run")
 	cases := []struct {
 		socket string // the kind, as the socket step takes it
 		set    string // option's words after the socket's name

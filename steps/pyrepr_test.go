@@ -16,10 +16,7 @@ import (
 // A connection of each family, a reset one (no peer any more) and a
 // listener are compared.
 func TestPyReprIsCPythons(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is not on PATH, so the socket's Python line cannot be checked against CPython")
-	}
+	python := needPython(t, "the socket's Python line cannot be checked against CPython")
 	cpython := func(t *testing.T, s *Socket) string {
 		t.Helper()
 		fd, err := unix.Dup(s.FD)
