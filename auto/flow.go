@@ -98,7 +98,7 @@ func (f *flow) preview(st *steps.Step, args []string) string {
 	case steps.ConnectStep: // NAME HOST PORT --timeout D
 		return fmt.Sprintf("connect(%d, %s)", f.fd(args[0]), hostPort(args[1], args[2]))
 	case steps.SendStep: // NAME --timeout D TEXT
-		return fmt.Sprintf("send(%d, %s)", f.fd(args[0]), previewText(args[len(args)-1]))
+		return fmt.Sprintf("send(%d, %s)", f.fd(args[0]), steps.QuoteUpTo(args[len(args)-1], 40))
 	case steps.RecvStep: // NAME BUFSIZE --timeout D
 		return fmt.Sprintf("recv(%d, %s)", f.fd(args[0]), args[1])
 	}
@@ -162,14 +162,4 @@ func hostPort(host, port string) string {
 		return "[" + a.String() + "]:" + port
 	}
 	return host + ":" + port
-}
-
-// previewText shows the start of a text for a call not yet made.
-func previewText(text string) string {
-	shown, omitted := steps.Clip([]byte(text), 40)
-	q := `"` + steps.Printable(shown) + `"`
-	if omitted > 0 {
-		q += fmt.Sprintf("…(+%d)", omitted)
-	}
-	return q
 }

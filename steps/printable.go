@@ -91,8 +91,11 @@ func plainASCII(b []byte) bool {
 // QuoteShort shows bytes, or text a learner typed, in quotes: safe for
 // the terminal (Printable) and cut after 64 bytes, so that a call, a
 // message or an error that quotes them stays on one line.
-func QuoteShort[T string | []byte](text T) string {
-	shown, omitted := Clip([]byte(text), 64)
+func QuoteShort[T string | []byte](text T) string { return QuoteUpTo(text, 64) }
+
+// QuoteUpTo is QuoteShort cut after n bytes: with the number left out.
+func QuoteUpTo[T string | []byte](text T, n int) string {
+	shown, omitted := Clip([]byte(text), n)
 	q := `"` + Printable(shown) + `"`
 	if omitted > 0 {
 		q += fmt.Sprintf("…(+%d)", omitted)

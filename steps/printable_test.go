@@ -357,3 +357,27 @@ func FuzzPrintable(f *testing.F) {
 		}
 	})
 }
+
+// TestQuoteUpTo: text is quoted escaped, and cut after n bytes with the
+// count left out, without splitting a character.
+func TestQuoteUpTo(t *testing.T) {
+	long := strings.Repeat("a", 70)
+	for _, tt := range []struct {
+		text string
+		n    int
+		want string
+	}{
+		{"hi", 40, `"hi"`},
+		{"\x1b[2J", 40, `"\x1b[2J"`},
+		{long, 40, `"` + long[:40] + `"…(+30)`},
+		{long, 64, `"` + long[:64] + `"…(+6)`},
+		{strings.Repeat("é", 30), 41, `"` + strings.Repeat("é", 20) + `"…(+20)`},
+	} {
+		if got := QuoteUpTo(tt.text, tt.n); got != tt.want {
+			t.Errorf("QuoteUpTo(%q, %d) = %s, want %s", tt.text, tt.n, got, tt.want)
+		}
+	}
+	if got, want := QuoteShort(long), QuoteUpTo(long, 64); got != want {
+		t.Errorf("QuoteShort = %s, want it cut at 64 bytes: %s", got, want)
+	}
+}
