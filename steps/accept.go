@@ -30,7 +30,8 @@ type acceptData struct {
 	ConnPy                 string
 	ConnFD                 int
 	Peer, Local            string
-	Waited                 ms // how long accept waited, 0 if not at all
+	MappedPeer             string // the IPv4 address behind an IPv4-mapped Peer
+	Waited                 ms     // how long accept waited, 0 if not at all
 	QueueAfter, Backlog    int
 	StillWaiting           int  // connections left in the queue
 	ResetInQueue           bool // the client reset the connection while it waited
@@ -92,6 +93,9 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		conn := &Socket{Name: name, FD: fd, Family: s.Family, Kind: s.Kind, AcceptedFrom: s.Name}
 		l.add(conn, "c")
 		data.Peer = peer.String()
+		if peer.Addr().Is4In6() {
+			data.MappedPeer = peer.Addr().Unmap().String()
+		}
 		report := &Report{Call: call + " = " + strconv.Itoa(fd) + "  peer " + data.Peer, Peer: peer}
 		if l.CallsOnly {
 			return report, nil
