@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -62,6 +63,21 @@ var shutdownHow = map[string]struct {
 	"both":  {"SHUT_RDWR", unix.SHUT_RDWR},
 }
 
+// shutdownDirection turns the names C and Python give the directions,
+// SHUT_WR or wr in any case, into read, write or both.
+func shutdownDirection(word string) string {
+	word = strings.TrimPrefix(strings.ToLower(word), "shut_")
+	switch word {
+	case "rd":
+		return "read"
+	case "wr":
+		return "write"
+	case "rdwr":
+		return "both"
+	}
+	return word
+}
+
 func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	s, err := l.find(args, "should shut down")
 	if err != nil {
@@ -70,12 +86,13 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	if len(args) != 2 {
 		return nil, usageErr("shutdown takes a socket and a direction: read, write or both")
 	}
-	how, ok := shutdownHow[args[1]]
+	direction := shutdownDirection(args[1])
+	how, ok := shutdownHow[direction]
 	if !ok {
-		return nil, usageErr(fmt.Sprintf("%s is not a direction: use read, write or both", QuoteShort(args[1])))
+		return nil, usageErr(fmt.Sprintf("%s is not a direction: use read, write or both (or C's SHUT_RD, SHUT_WR, SHUT_RDWR)", QuoteShort(args[1])))
 	}
 	before := Read(s)
-	data := shutdownData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, How: args[1], Constant: how.constant,
+	data := shutdownData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, How: direction, Constant: how.constant,
 		Before: before.StateWord(s.Kind), Datagram: s.Kind == Datagram, NotSent: before.NotSent, WindowFull: before.PeerWindowFull}
 	call := fmt.Sprintf("shutdown(%d, %s)", s.FD, how.constant)
 	// The peer is looked for first: a FIN that ends the connection leaves

@@ -65,10 +65,8 @@ func TestShutdownOnUDP(t *testing.T) {
 					return
 				}
 
-				fd := sock(t, l, "u").FD
-				fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | unix.POLLRDHUP}}
-				if n, err := unix.Poll(fds, 0); err != nil || n != 1 || fds[0].Revents&unix.POLLRDHUP == 0 {
-					t.Fatalf("poll: %d %v, revents %#x: want POLLRDHUP, the read side shut", n, err, fds[0].Revents)
+				if pollNow(t, sock(t, l, "u"), unix.POLLRDHUP) == 0 {
+					t.Fatal("poll: no POLLRDHUP, want it: the read side is shut")
 				}
 				if Read(sock(t, l, "u")).Readable {
 					t.Errorf("the state calls u readable with no datagram waiting; poll does, recv would wait")
@@ -103,4 +101,55 @@ func TestShutdownOnUDP(t *testing.T) {
 			})
 		}
 	}
+}
+
+// TestShutdownTakesCsNames shuts a connection down with each name C gives a
+// direction (SHUT_WR, or wr, in any case) and checks what the kernel did
+// with it: the call line names the constant, and the kernel's poll agrees.
+// Shut for writing, the peer reads the end of the stream (POLLIN, and a
+// recv of 0); shut for reading, the socket itself is readable at once
+// (POLLRDHUP). A word that is no direction changes nothing.
+func TestShutdownTakesCsNames(t *testing.T) {
+	for _, tc := range []struct {
+		word, constant string
+		write, read    bool
+	}{
+		{"wr", "SHUT_WR", true, false},
+		{"SHUT_WR", "SHUT_WR", true, false},
+		{"shut_rd", "SHUT_RD", false, true},
+		{"RDWR", "SHUT_RDWR", true, true},
+		{"both", "SHUT_RDWR", true, true},
+	} {
+		t.Run(tc.word, func(t *testing.T) {
+			l := newLab(t)
+			pair(t, l, families[0])
+			rep := run(t, l, "shutdown", "client", tc.word)
+			if want := fmt.Sprintf("shutdown(%d, %s) = 0", sock(t, l, "client").FD, tc.constant); rep.Call != want {
+				t.Errorf("got call %q, want %q", rep.Call, want)
+			}
+			if got := pollNow(t, sock(t, l, "conn"), unix.POLLIN) != 0; got != tc.write {
+				t.Errorf("the peer can read the end of the stream: got %v, want %v", got, tc.write)
+			}
+			if got := pollNow(t, sock(t, l, "client"), unix.POLLRDHUP) != 0; got != tc.read {
+				t.Errorf("the socket reads no more (POLLRDHUP): got %v, want %v", got, tc.read)
+			}
+		})
+	}
+	l := newLab(t)
+	pair(t, l, families[0])
+	before := viewLab(l)
+	if _, err := try(t, l, "shutdown", "client", "wrx"); err == nil || !strings.Contains(err.Error(), "SHUT_WR") {
+		t.Errorf(`shutdown client wrx: got %v, want a usage error that names C's constants`, err)
+	}
+	checkUnchanged(t, "shutdown client wrx", before, l)
+}
+
+// pollNow asks the kernel, without waiting, which of events s has.
+func pollNow(t *testing.T, s *Socket, events int16) int16 {
+	t.Helper()
+	fds := []unix.PollFd{{Fd: int32(s.FD), Events: events}}
+	if _, err := unix.Poll(fds, 0); err != nil {
+		t.Fatal(err)
+	}
+	return fds[0].Revents & events
 }
