@@ -100,6 +100,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		Unread: before.RecvQ, Connected: s.Kind == Stream && before.Connected(), Datagram: s.Kind == Datagram,
 		NotSent: before.NotSent, WindowFull: before.PeerWindowFull}
 	call := "close(" + strconv.Itoa(s.FD) + ")"
+	queued := l.queuedClients(s, before)
 	if data.Connected && !l.CallsOnly {
 		linger, err := unix.GetsockoptLinger(s.FD, unix.SOL_SOCKET, unix.SO_LINGER)
 		data.Abort = err == nil && linger.Onoff != 0 && linger.Linger == 0
@@ -158,6 +159,8 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		report.State = append(report.State, Change{Who: peer.Label(), After: data.PeerState})
 	}
 	switch {
+	case data.Listener:
+		report.Packets = resets(s.Name, queued)
 	case data.Connected && (data.Unread > 0 || data.Abort):
 		report.Packets = []Packet{{From: s.Name, To: end, What: "RST"}}
 	case data.Connected && data.NotSent == 0 && (before.State == Established || before.State == CloseWait):
@@ -179,4 +182,36 @@ func bindable(f Family, addr netip.AddrPort) bool {
 	}
 	defer unix.Close(fd)
 	return unix.Bind(fd, sockaddr(f, addr)) == nil
+}
+
+// queuedClients are the lab's sockets whose connections may wait in the
+// accept queue of listener s (snap is its state): those that connected
+// to its address and are ESTABLISHED. A listener that stops resets the
+// connections in its queue, and resets finds which.
+func (l *Lab) queuedClients(s *Socket, snap Snapshot) []*Socket {
+	if !snap.FromKernel || snap.State != Listen || snap.AcceptQueue == 0 || l.CallsOnly {
+		return nil
+	}
+	var clients []*Socket
+	for _, t := range l.Sockets() {
+		if t.Kind != Stream || t.AcceptedFrom != "" {
+			continue
+		}
+		if ts := Read(t); ts.State == Established && covers(snap.Local, ts.Remote) {
+			clients = append(clients, t)
+		}
+	}
+	return clients
+}
+
+// resets are the RSTs that listener sent to those of its queued clients
+// that the kernel has since closed.
+func resets(listener string, queued []*Socket) []Packet {
+	var packets []Packet
+	for _, c := range queued {
+		if Read(c).State == Closed {
+			packets = append(packets, Packet{From: listener, To: c.Name, What: "RST"})
+		}
+	}
+	return packets
 }

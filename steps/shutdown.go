@@ -52,6 +52,13 @@ type shutdownData struct {
 	NotSent    int
 	WindowFull bool
 	FIN        string // the [fin] sentence: whether the FIN went
+	// Listener: the socket was listening. Linux stops a listener that is
+	// shut down for reading (Stopped), resets the connections waiting in
+	// its queue (Waiting), and leaves it its port if bind chose it
+	// (Local), so that listen works again.
+	Listener, Stopped bool
+	Waiting           int
+	Local             string
 }
 
 var shutdownHow = map[string]struct {
@@ -98,11 +105,15 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	// The peer is looked for first: a FIN that ends the connection leaves
 	// neither end with a peer to be found by.
 	peer := l.peerOf(s, before)
+	queued := l.queuedClients(s, before)
 	err = shutdownCall(s.FD, how.value)
 	// Linux refuses to shut down a UDP socket that has no peer, and sets
 	// the socket's shutdown flags before it says so.
 	data.Applied = s.Kind == Datagram && errors.Is(err, unix.ENOTCONN) && runtime.GOOS == "linux"
-	if err == nil || data.Applied {
+	// On a listener, Linux clears the flags when it stops listening, and
+	// a shut writing direction changes nothing: the lab keeps none.
+	data.Listener = s.Kind == Stream && before.FromKernel && before.State == Listen
+	if (err == nil || data.Applied) && !data.Listener {
 		s.shutRead = s.shutRead || how.value != unix.SHUT_WR
 		s.shutWrite = s.shutWrite || how.value != unix.SHUT_RD
 	}
@@ -111,14 +122,17 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	after := Read(s)
 	data.After = after.StateWord(s.Kind)
-	// In FIN_WAIT1 and FIN_WAIT2 the peer has not closed, and Linux resets
-	// a connection whose reading is shut when data comes (RFC 1122; the
-	// kernel counts it as TCPAbortOnData).
-	data.ResetOnData = s.Kind == Stream && s.shutRead && after.State.WriteShut()
 	report := &Report{
 		Call:  call + " = 0",
 		State: []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
 	}
+	if data.Listener {
+		return shutdownListener(report, before, after, queued, data), nil
+	}
+	// In FIN_WAIT1 and FIN_WAIT2 the peer has not closed, and Linux resets
+	// a connection whose reading is shut when data comes (RFC 1122; the
+	// kernel counts it as TCPAbortOnData).
+	data.ResetOnData = s.Kind == Stream && s.shutRead && after.State.WriteShut()
 	if s.Kind == Stream && how.value != unix.SHUT_RD {
 		data.Itself = before.ToItself()
 		data.Finished = data.Itself || before.State == CloseWait
@@ -145,4 +159,22 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	report.Says = shutdownProse.Render("says", data)
 	report.Next = shutdownProse.Render("next", data)
 	return report, nil
+}
+
+// shutdownListener tells what a shutdown did to a listener: nothing, shut
+// for writing; stopped it, shut for reading, resetting the connections in
+// its queue, whose clients in the lab the diagram shows.
+func shutdownListener(report *Report, before, after Snapshot, queued []*Socket, data shutdownData) *Report {
+	data.Stopped = after.FromKernel && after.State != Listen
+	if data.Stopped {
+		data.Waiting = before.AcceptQueue
+		if after.Local.Port() != 0 {
+			data.Local = ShowAddr(after.Local)
+		}
+		report.Packets = resets(data.Name, queued)
+	}
+	shutdownProse.code(report, data)
+	report.Says = shutdownProse.Render("says", data)
+	report.Next = shutdownProse.Render("next", data)
+	return report
 }

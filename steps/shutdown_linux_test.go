@@ -3,6 +3,8 @@ package steps
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -152,4 +154,70 @@ func pollNow(t *testing.T, s *Socket, events int16) int16 {
 		t.Fatal(err)
 	}
 	return fds[0].Revents & events
+}
+
+// TestShutdownAListener shuts down a listener with a client's connection
+// in its queue, and holds what shutdown says against the kernel: shut for
+// writing, nothing changes, and the connection can still be accepted;
+// shut for reading, the listener stops (CLOSED), the client is reset, a
+// new client is refused, and the port stays the listener's only if bind
+// named it.
+func TestShutdownAListener(t *testing.T) {
+	for _, how := range []string{"write", "read", "both"} {
+		for _, named := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s, port named %v", how, named), func(t *testing.T) {
+				l := newLab(t)
+				port := "0"
+				if named {
+					port = strconv.Itoa(freePort(t))
+				}
+				run(t, l, "socket", "tcp", "as", "server")
+				run(t, l, "bind", "server", "127.0.0.1", port)
+				run(t, l, "listen", "server")
+				port = portOf(t, l, "server")
+				run(t, l, "socket", "tcp", "as", "client")
+				run(t, l, "connect", "client", "127.0.0.1", port)
+				rep := run(t, l, "shutdown", "server", how)
+
+				if how == "write" {
+					wantKernelState(t, "the listener", sock(t, l, "server"), Listen)
+					wantSays(t, how, rep, "nothing was sent, and on Linux nothing changed")
+					if rep.Next != "accept server" || len(rep.Packets) != 0 {
+						t.Errorf("got next %q, packets %v, want accept server and none", rep.Next, rep.Packets)
+					}
+					run(t, l, "accept", "server", "as", "conn")
+					wantKernelState(t, "the accepted connection", sock(t, l, "conn"), Established)
+					return
+				}
+				wantKernelState(t, "the listener", sock(t, l, "server"), Closed)
+				wantKernelState(t, "the queued client", sock(t, l, "client"), Closed)
+				if want := []Packet{{From: "server", To: "client", What: "RST"}}; !slices.Equal(rep.Packets, want) {
+					t.Errorf("got packets %v, want %v", rep.Packets, want)
+				}
+				run(t, l, "socket", "tcp", "as", "late")
+				refused(t, l, unix.ECONNREFUSED, "connect", "late", "127.0.0.1", port)
+
+				p, _ := strconv.Atoi(port)
+				fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer unix.Close(fd)
+				held := unix.Bind(fd, &unix.SockaddrInet4{Port: p, Addr: [4]byte{127, 0, 0, 1}}) != nil
+				if held != named {
+					t.Errorf("the listener still holds its port: got %v, want %v", held, named)
+				}
+				wantSays(t, how, rep, "stop listening", "the connection that waited in its accept queue was reset")
+				if held {
+					wantSays(t, how, rep, "It still holds 127.0.0.1:"+port)
+					run(t, l, "listen", "server")
+					if got := portOf(t, l, "server"); got != port {
+						t.Errorf("listen again: the kernel gave port %s, want %s", got, port)
+					}
+				} else {
+					wantSays(t, how, rep, "Its port went back to the kernel")
+				}
+			})
+		}
+	}
 }
