@@ -3,6 +3,7 @@ package steps
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -77,5 +78,46 @@ func TestBindEACCESReadsTheReservedPorts(t *testing.T) {
 				t.Errorf("got fix %q, want %q in it", rep.Failure.Fix, tt.fix)
 			}
 		})
+	}
+}
+
+// TestBindUDPToEveryInterface binds UDP sockets to every interface: bind
+// says datagrams can come at once, not after a listen, which UDP has none
+// of, and a socket outside the session that holds the port is found with
+// the ss command the refusal gives, which lists UDP sockets.
+func TestBindUDPToEveryInterface(t *testing.T) {
+	l := newLab(t)
+	run(t, l, "socket", "udp", "as", "u")
+	rep := run(t, l, "bind", "u", "", "0")
+	wantSays(t, "bind", rep, "from now on any machine that can reach this one over the network can send it datagrams")
+	if strings.Contains(rep.Says, "listen") {
+		t.Errorf("got %q, want no word of listening for UDP", rep.Says)
+	}
+
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	local, err := sockName(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(int(local.Port()))
+	run(t, l, "socket", "udp", "as", "late")
+	rep = refused(t, l, unix.EADDRINUSE, "bind", "late", "127.0.0.1", port)
+	command := "ss -uanp 'sport = :" + port + "'"
+	if !strings.Contains(rep.Failure.ForStep, "`"+command+"`") || strings.Contains(rep.Failure.ForStep, "TIME_WAIT") {
+		t.Fatalf("got %q, want it to give %s and no TIME_WAIT, which UDP has none of", rep.Failure.ForStep, command)
+	}
+	if _, err := exec.LookPath("ss"); err != nil {
+		t.Skip("ss is not installed: the command bind gives could not be tried")
+	}
+	out, err := exec.Command("sh", "-c", command).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "127.0.0.1:"+port) {
+		t.Errorf("%s: got %v\n%s\nwant the socket that holds 127.0.0.1:%s", command, err, out, port)
 	}
 }

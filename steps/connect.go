@@ -47,6 +47,7 @@ type connectData struct {
 	Unspecified     bool   // the host was 0.0.0.0 or ::, which Linux takes for this machine
 	Loopback        string // this machine's address, to write instead
 	Listening       bool   // it is a listener, which cannot connect
+	Ended           bool   // EISCONN from a TCP socket whose connection is over
 	Twin            string // the lab's socket already connected from the same address and port to the same server
 	Itself          bool   // it is connected to its own address
 	Segments        int    // TCP segments it sent, all to itself (TCP_INFO), when Itself
@@ -109,6 +110,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.InProgress, data.PyRaises = true, pythonError(unix.EINPROGRESS)
 	} else if err != nil {
 		data.Listening = before.FromKernel && before.State == Listen
+		data.Ended = before.FromKernel && s.Kind == Stream && before.State == Closed
 		if errors.Is(err, unix.EADDRNOTAVAIL) && before.Bound() {
 			data.Twin = l.twinOf(s, before.Local, remote)
 		}

@@ -387,3 +387,37 @@ func TestClosedListenerResetsItsQueue(t *testing.T) {
 		})
 	}
 }
+
+// TestAfterAResetANewSocketIsNeeded takes a client whose connection was
+// reset, which the kernel keeps marked as connected: send, shutdown and
+// connect all fail, and each says that a new connection needs a new
+// socket. A socket that never connected is told apart.
+func TestAfterAResetANewSocketIsNeeded(t *testing.T) {
+	l := newLab(t)
+	pair(t, l, families[0])
+	port := portOf(t, l, "server")
+	run(t, l, "send", "client", "unread")
+	run(t, l, "close", "conn") // with unread bytes: RST
+	refused(t, l, unix.ECONNRESET, "recv", "client")
+	wantKernelState(t, "after the reset", sock(t, l, "client"), Closed)
+
+	const newSocket = "a socket connects only once, so a new connection needs a new socket"
+	rep := refused(t, l, unix.EPIPE, "send", "client", "more")
+	if !strings.Contains(rep.Failure.Fix, newSocket) {
+		t.Errorf("send: got fix %q, want %q", rep.Failure.Fix, newSocket)
+	}
+	rep = refused(t, l, unix.ENOTCONN, "shutdown", "client", "write")
+	if !strings.Contains(rep.Failure.ForStep, "its connection is over") || !strings.Contains(rep.Failure.Fix, newSocket) {
+		t.Errorf("shutdown: got %q, fix %q, want the connection over and %q", rep.Failure.ForStep, rep.Failure.Fix, newSocket)
+	}
+	rep = refused(t, l, unix.EISCONN, "connect", "client", "127.0.0.1", port)
+	if want := "connection is over (it is CLOSED), yet the kernel still counts the socket as connected"; !strings.Contains(foldParagraphs(rep.Failure.ForStep), want) {
+		t.Errorf("connect: got %q, want %q", rep.Failure.ForStep, want)
+	}
+
+	run(t, l, "socket", "as", "fresh")
+	rep = refused(t, l, unix.ENOTCONN, "shutdown", "fresh", "write")
+	if !strings.Contains(rep.Failure.ForStep, "it never connected") || rep.Failure.Fix == "" || strings.Contains(rep.Failure.Fix, newSocket) {
+		t.Errorf("shutdown of a new socket: got %q, fix %q, want it never connected and the general fix", rep.Failure.ForStep, rep.Failure.Fix)
+	}
+}

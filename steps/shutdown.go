@@ -59,6 +59,7 @@ type shutdownData struct {
 	Listener, Stopped bool
 	Waiting           int
 	Local             string
+	Accepted, Tried   bool // accept made the socket; connect was called on it
 }
 
 var shutdownHow = map[string]struct {
@@ -100,7 +101,8 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	before := Read(s)
 	data := shutdownData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, How: direction, Constant: how.constant,
-		Before: before.StateWord(s.Kind), Datagram: s.Kind == Datagram, NotSent: before.NotSent, WindowFull: before.PeerWindowFull}
+		Before: before.StateWord(s.Kind), Datagram: s.Kind == Datagram, NotSent: before.NotSent, WindowFull: before.PeerWindowFull,
+		Accepted: s.AcceptedFrom != "", Tried: s.connectCalled}
 	call := fmt.Sprintf("shutdown(%d, %s)", s.FD, how.constant)
 	// The peer is looked for first: a FIN that ends the connection leaves
 	// neither end with a peer to be found by.
