@@ -361,3 +361,74 @@ func TestLingerTakesPythonsStruct(t *testing.T) {
 		}
 	}
 }
+
+// spread sends one datagram from each of n new sockets, so that each
+// comes from a port of its own, to the loopback port of the family, and
+// counts how many each of socks received.
+func spread(t *testing.T, f family, port string, socks []*Socket, n int) []int {
+	t.Helper()
+	domain, addr := unix.AF_INET, unix.Sockaddr(&unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}})
+	p, _ := strconv.Atoi(port)
+	if f.name == "ipv6" {
+		domain, addr = unix.AF_INET6, &unix.SockaddrInet6{Addr: [16]byte{15: 1}, Port: p}
+	} else {
+		addr.(*unix.SockaddrInet4).Port = p
+	}
+	for range n {
+		fd, err := unix.Socket(domain, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = unix.Sendto(fd, []byte("x"), 0, addr)
+		unix.Close(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make([]int, len(socks))
+	for i, s := range socks {
+		for {
+			if _, _, err := unix.Recvfrom(s.FD, make([]byte, 8), unix.MSG_DONTWAIT); err != nil {
+				break
+			}
+			got[i]++
+		}
+	}
+	return got
+}
+
+// TestReuseaddrOnUDP: SO_REUSEADDR on two UDP sockets lets them bind one
+// address and port, and a datagram goes to one of them only; turned off,
+// it makes a third socket's bind there fail. The report says what the
+// kernel did, and nothing of TCP's TIME_WAIT.
+func TestReuseaddrOnUDP(t *testing.T) {
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			var on *Report
+			for _, name := range []string{"a", "b", "c"} {
+				run(t, l, "socket", "udp", f.name, "as", name)
+				on = run(t, l, "option", name, "reuseaddr", "on")
+			}
+			run(t, l, "bind", "a", f.loopback, "0")
+			port := portOf(t, l, "a")
+			run(t, l, "bind", "b", f.loopback, port) // the kernel lets both bind
+			got := spread(t, f, port, []*Socket{sock(t, l, "a"), sock(t, l, "b")}, 20)
+			says := on.Says
+			switch {
+			case got[0] > 0 && got[1] > 0:
+				t.Fatalf("both a and b received datagrams (%v), and the report says %q", got, says)
+			case got[1] == 20:
+				wantSays(t, "reuseaddr on", on, "goes to one of them only", "the one bound last")
+			default:
+				t.Fatalf("of 20 datagrams a received %d and b, bound last, %d; the report says %q", got[0], got[1], says)
+			}
+			if strings.Contains(says, "linger in TIME_WAIT") {
+				t.Errorf("a UDP socket: got %q, which speaks of TCP's TIME_WAIT", says)
+			}
+			off := run(t, l, "option", "a", "reuseaddr", "off")
+			refused(t, l, unix.EADDRINUSE, "bind", "c", f.loopback, port)
+			wantSays(t, "reuseaddr off", off, "fails with EADDRINUSE")
+		})
+	}
+}
