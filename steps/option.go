@@ -194,6 +194,7 @@ type optionData struct {
 	Max             int    // for buffers: 2 × Limit, the most setsockopt can set
 	Autotuned       int    // for a TCP socket's buffers: the most Linux grows one that was not set (tcp_rmem or tcp_wmem)
 	Datagram        bool   // a UDP socket
+	Bound           bool   // the socket has a port
 	On              bool
 	Set             bool // a timeout that is not 0
 	Rounded         bool // a timeout the kernel holds as more than was asked: it counts in ticks of its clock
@@ -232,7 +233,8 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 	if len(args) == 2 {
 		return readOption(s, o), nil
 	}
-	data := optionData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Option: o.Name, Level: o.Level, Datagram: s.Kind == Datagram}
+	data := optionData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Option: o.Name, Level: o.Level, Datagram: s.Kind == Datagram,
+		Bound: l.look(s).Bound()}
 	data.Before, _ = o.get(s.FD)
 	call, err := o.set(s.FD, args[2:], &data)
 	if err != nil && IsUsage(err) {

@@ -432,3 +432,90 @@ func TestReuseaddrOnUDP(t *testing.T) {
 		})
 	}
 }
+
+// accepted connects n clients to the loopback port of the family and
+// counts how many each of the listeners has in its accept queue.
+func accepted(t *testing.T, f family, port string, listeners []*Socket, n int) []int {
+	t.Helper()
+	domain, addr := unix.AF_INET, unix.Sockaddr(&unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}})
+	p, _ := strconv.Atoi(port)
+	if f.name == "ipv6" {
+		domain, addr = unix.AF_INET6, &unix.SockaddrInet6{Addr: [16]byte{15: 1}, Port: p}
+	} else {
+		addr.(*unix.SockaddrInet4).Port = p
+	}
+	for range n {
+		fd, err := unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		if err := unix.Connect(fd, addr); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := make([]int, len(listeners))
+	for i, s := range listeners {
+		for {
+			fds := []unix.PollFd{{Fd: int32(s.FD), Events: unix.POLLIN}}
+			if ready, err := unix.Poll(fds, 0); err != nil || ready == 0 {
+				break
+			}
+			conn, _, err := unix.Accept4(s.FD, unix.SOCK_CLOEXEC)
+			if err != nil {
+				break
+			}
+			unix.Close(conn)
+			got[i]++
+		}
+	}
+	return got
+}
+
+// TestReuseportOffOnABoundSocket: two sockets share a port through
+// SO_REUSEPORT, and one turns it off. The kernel does not take it out of
+// the group: it still gets its share, and a new SO_REUSEPORT socket may
+// still bind the port. The report must not say it stopped sharing; of a
+// socket not yet bound, it says that it will not share.
+func TestReuseportOffOnABoundSocket(t *testing.T) {
+	for _, kind := range []string{"tcp", "udp"} {
+		for _, f := range families {
+			t.Run(kind+" "+f.name, func(t *testing.T) {
+				l := newLab(t)
+				for _, name := range []string{"a", "b", "c"} {
+					run(t, l, "socket", kind, f.name, "as", name)
+					run(t, l, "option", name, "reuseport", "on")
+				}
+				run(t, l, "bind", "a", f.loopback, "0")
+				port := portOf(t, l, "a")
+				run(t, l, "bind", "b", f.loopback, port)
+				if kind == "tcp" {
+					run(t, l, "listen", "a")
+					run(t, l, "listen", "b")
+				}
+				off := run(t, l, "option", "a", "reuseport", "off")
+				if strings.Contains(off.Says, "will not share") {
+					t.Errorf("got %q, which says a bound socket stopped sharing", off.Says)
+				}
+				share := []*Socket{sock(t, l, "a"), sock(t, l, "b")}
+				var got []int
+				if kind == "tcp" {
+					got = accepted(t, f, port, share, 40)
+				} else {
+					got = spread(t, f, port, share, 40)
+				}
+				if got[0] > 0 {
+					wantSays(t, fmt.Sprintf("a got %d of 40 after turning it off", got[0]), off, "go on getting its share")
+				}
+				if rep, err := try(t, l, "bind", "c", f.loopback, port); err == nil && !rep.Failed() {
+					wantSays(t, "a new SO_REUSEPORT socket bound the port", off, "may still bind the port")
+				}
+				// A socket not yet bound, with it off, cannot join them.
+				run(t, l, "socket", kind, f.name, "as", "d")
+				unbound := run(t, l, "option", "d", "reuseport", "off")
+				refused(t, l, unix.EADDRINUSE, "bind", "d", f.loopback, port)
+				wantSays(t, "reuseport off before bind", unbound, "When "+sock(t, l, "d").Label()+" binds, it will not share the port")
+			})
+		}
+	}
+}
