@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -517,5 +518,52 @@ func TestReuseportOffOnABoundSocket(t *testing.T) {
 				wantSays(t, "reuseport off before bind", unbound, "When "+sock(t, l, "d").Label()+" binds, it will not share the port")
 			})
 		}
+	}
+}
+
+// TestV6onlyAfterBind: the kernel refuses IPV6_V6ONLY on a socket that
+// has a port, whether bind gave it or listen or sendto; the report says
+// so, and the fix it gives, typed as it is, makes a socket with the
+// option set that binds.
+func TestV6onlyAfterBind(t *testing.T) {
+	for _, tt := range []struct{ kind, port string }{
+		{"udp", "bind u ::1 0"},
+		{"udp", "sendto u ::1 9 x"},
+		{"tcp", "bind u ::1 0"},
+		{"tcp", "listen u"},
+	} {
+		t.Run(tt.kind+" after "+tt.port, func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", tt.kind, "ipv6", "as", "u")
+			words := strings.Fields(tt.port)
+			run(t, l, words[0], words[1:]...)
+			// Bound to ::1, the socket has IPV6_V6ONLY on already: Linux
+			// sets it for a socket bound to an IPv6 address of its own.
+			before, err := unix.GetsockoptInt(sock(t, l, "u").FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep := refused(t, l, unix.EINVAL, "option", "u", "v6only", "on")
+			if v, err := unix.GetsockoptInt(sock(t, l, "u").FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err != nil || v != before {
+				t.Fatalf("IPV6_V6ONLY: %d before the refusal, %d after (%v)", before, v, err)
+			}
+			for _, want := range []string{"only before a socket has a port", "stays " + onOffWord(before != 0)} {
+				if !strings.Contains(rep.Failure.ForStep, want) {
+					t.Errorf("got %q, want %q in it", rep.Failure.ForStep, want)
+				}
+			}
+			fix := regexp.MustCompile("`([^`]+)`").FindAllStringSubmatch(rep.Failure.Fix, -1)
+			if len(fix) == 0 {
+				t.Fatalf("the fix %q gives no command", rep.Failure.Fix)
+			}
+			for _, m := range fix {
+				words := strings.Fields(m[1])
+				run(t, l, words[0], words[1:]...)
+			}
+			run(t, l, "bind", "u", "::1", "0")
+			if v, err := unix.GetsockoptInt(sock(t, l, "u").FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err != nil || v != 1 {
+				t.Errorf("after the fix %q and bind, IPV6_V6ONLY is %d (%v); want 1", rep.Failure.Fix, v, err)
+			}
+		})
 	}
 }
