@@ -567,3 +567,26 @@ func TestV6onlyAfterBind(t *testing.T) {
 		})
 	}
 }
+
+// TestBroadcastOnTCP: the kernel stores SO_BROADCAST for a TCP socket,
+// and the report says that it changes nothing for TCP, not that the
+// socket may send datagrams to a broadcast address.
+func TestBroadcastOnTCP(t *testing.T) {
+	for _, tt := range []struct{ kind, says string }{
+		{"tcp", "changes nothing for TCP"},
+		{"udp", "may now send datagrams to a broadcast address"},
+	} {
+		t.Run(tt.kind, func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", tt.kind, "as", "s")
+			rep := run(t, l, "option", "s", "broadcast", "on")
+			if v, err := unix.GetsockoptInt(sock(t, l, "s").FD, unix.SOL_SOCKET, unix.SO_BROADCAST); err != nil || v != 1 {
+				t.Fatalf("SO_BROADCAST reads %d (%v), want 1", v, err)
+			}
+			wantSays(t, "broadcast on", rep, tt.says)
+			if tt.kind == "tcp" && strings.Contains(rep.Says, "may now send datagrams") {
+				t.Errorf("a TCP socket: got %q", rep.Says)
+			}
+		})
+	}
+}
