@@ -590,3 +590,55 @@ func TestBroadcastOnTCP(t *testing.T) {
 		})
 	}
 }
+
+// TestSndbufOnUDP: a UDP socket's send buffer does not bound how much one
+// send hands over. With it as small as the kernel allows, the largest
+// datagram that loopback carries in one packet goes at once; one that
+// must be cut into fragments fails with ENOBUFS. The report says both.
+func TestSndbufOnUDP(t *testing.T) {
+	b, err := os.ReadFile("/sys/class/net/lo/mtu")
+	if err != nil {
+		t.Skipf("loopback's MTU cannot be read here: %v", err)
+	}
+	mtu, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	for _, tt := range []struct {
+		f            family
+		header, most int // the IP and UDP headers; the most a datagram carries
+	}{{families[0], 20 + 8, 65507}, {families[1], 40 + 8, 65527}} {
+		t.Run(tt.f.name, func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", "udp", tt.f.name, "as", "sink")
+			run(t, l, "bind", "sink", tt.f.loopback, "0")
+			run(t, l, "option", "sink", "rcvbuf", "1000000")
+			run(t, l, "socket", "udp", tt.f.name, "as", "u")
+			rep := run(t, l, "option", "u", "sndbuf", "1000")
+			u := sock(t, l, "u")
+			got, err := unix.GetsockoptInt(u.FD, unix.SOL_SOCKET, unix.SO_SNDBUF)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sink, err := unix.Getsockname(sock(t, l, "sink").FD)
+			if err != nil {
+				t.Fatal(err)
+			}
+			onePacket := min(mtu-tt.header, tt.most)
+			if onePacket <= got {
+				t.Skipf("the kernel set a send buffer of %d, as large as a datagram in one packet", got)
+			}
+			if err := unix.Sendto(u.FD, make([]byte, onePacket), unix.MSG_DONTWAIT, sink); err != nil {
+				t.Fatalf("a %d-byte datagram through a %d-byte send buffer: %v", onePacket, got, err)
+			}
+			wantSays(t, "sndbuf on UDP", rep, "one datagram may be larger than the buffer")
+			if strings.Contains(rep.Says, "bounds how much send can hand over") {
+				t.Errorf("a %d-byte datagram went through a %d-byte buffer at once, and the report says %q", onePacket, got, rep.Says)
+			}
+			if onePacket < tt.most && 2*got < onePacket {
+				err := unix.Sendto(u.FD, make([]byte, onePacket+1), unix.MSG_DONTWAIT, sink)
+				if err != unix.ENOBUFS {
+					t.Fatalf("a %d-byte datagram, in fragments, through a %d-byte send buffer: %v, want ENOBUFS", onePacket+1, got, err)
+				}
+				wantSays(t, "sndbuf on UDP", rep, "fails with ENOBUFS if they need more than twice the buffer")
+			}
+		})
+	}
+}
