@@ -89,7 +89,7 @@ func normalise(out string, port int) string {
 		}
 	}
 	for fd, name := range fds {
-		for _, pattern := range []string{`\(fd %s\)`, `\b(fd|descriptor) %s\b`, `(?m)^  (socket|accept)\((.*)\) = %s\b`, `(?m)^  (\w+)\(%s([,)])`, `; (close)\(%s\)`} {
+		for _, pattern := range []string{`\(fd %s\)`, `\b(fd|descriptor) %s\b`, `(?m)^  (socket|accept)\((.*)\) = %s\b`, `(?m)^  (\w+)\(%s([,)])`, `; (\w+)\(%s([,)])`} {
 			re := regexp.MustCompile(fmt.Sprintf(pattern, fd))
 			out = re.ReplaceAllStringFunc(out, func(m string) string {
 				i := strings.LastIndex(m, fd)

@@ -304,11 +304,18 @@ func (o option) set(fd int, values []string, data *optionData) (string, error) {
 			return "", err
 		}
 		data.On = on
-		flag := "O_NONBLOCK"
-		if !on {
-			flag = "0"
+		// As C does it: read the file's flags, and set them back with
+		// O_NONBLOCK turned on or off.
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+		if err != nil {
+			return fmt.Sprintf("fcntl(%d, F_GETFL)", fd), err
 		}
-		return fmt.Sprintf("fcntl(%d, F_SETFL, %s)", fd, flag), unix.SetNonblock(fd, on)
+		set := flags &^ unix.O_NONBLOCK
+		if on {
+			set |= unix.O_NONBLOCK
+		}
+		_, err = unix.FcntlInt(uintptr(fd), unix.F_SETFL, set)
+		return fmt.Sprintf("fcntl(%d, F_GETFL) = %s; fcntl(%d, F_SETFL, %s)", fd, fileFlags(flags), fd, fileFlags(set)), err
 	case size:
 		n, err := strconv.Atoi(values[0])
 		if err != nil || n < 0 || n > math.MaxInt32 { // setsockopt takes a C int
@@ -327,6 +334,35 @@ func (o option) set(fd int, values []string, data *optionData) (string, error) {
 		v = 1
 	}
 	return fmt.Sprintf("setsockopt(%d, %s, %s, %d)", fd, o.Level, o.Name, v), unix.SetsockoptInt(fd, o.level, o.opt, v)
+}
+
+// fileFlags names a file's flags as C writes them: O_RDWR|O_NONBLOCK.
+// Bits it has no name for are given in hex.
+func fileFlags(flags int) string {
+	var names []string
+	rest := flags &^ unix.O_ACCMODE
+	switch flags & unix.O_ACCMODE {
+	case unix.O_RDONLY:
+		names = append(names, "O_RDONLY")
+	case unix.O_WRONLY:
+		names = append(names, "O_WRONLY")
+	case unix.O_RDWR:
+		names = append(names, "O_RDWR")
+	default:
+		rest = flags
+	}
+	for _, f := range []struct {
+		bit  int
+		name string
+	}{{unix.O_APPEND, "O_APPEND"}, {unix.O_ASYNC, "O_ASYNC"}, {unix.O_NONBLOCK, "O_NONBLOCK"}} {
+		if rest&f.bit != 0 {
+			names, rest = append(names, f.name), rest&^f.bit
+		}
+	}
+	if rest != 0 {
+		names = append(names, fmt.Sprintf("%#x", rest))
+	}
+	return strings.Join(names, "|")
 }
 
 // bufferLimits reads what bounds a socket's receive (SO_RCVBUF) or send

@@ -642,3 +642,59 @@ func TestSndbufOnUDP(t *testing.T) {
 		})
 	}
 }
+
+// TestNonblockCallLine: O_NONBLOCK is set as C sets it, by reading the
+// file's flags and setting them back with the bit changed. The call line
+// shows the flags F_GETFL gave and the ones F_SETFL passed, which must be
+// what the kernel holds after it, other flags (O_APPEND here) kept.
+func TestNonblockCallLine(t *testing.T) {
+	names := map[string]int{"O_RDONLY": unix.O_RDONLY, "O_WRONLY": unix.O_WRONLY, "O_RDWR": unix.O_RDWR,
+		"O_APPEND": unix.O_APPEND, "O_ASYNC": unix.O_ASYNC, "O_NONBLOCK": unix.O_NONBLOCK}
+	getfl := regexp.MustCompile(`F_GETFL\) = ([A-Z_|0-9a-fx]+);`)
+	setfl := regexp.MustCompile(`F_SETFL, ([A-Z_|0-9a-fx]+)\)`)
+	// flags reads the flags a call line shows, named or in hex.
+	flags := func(t *testing.T, call string, re *regexp.Regexp) int {
+		m := re.FindStringSubmatch(call)
+		if m == nil {
+			t.Fatalf("got %q, which does not match %s", call, re)
+		}
+		sum := 0
+		for _, name := range strings.Split(m[1], "|") {
+			n, ok := names[name]
+			if !ok {
+				v, err := strconv.ParseInt(name, 0, 64)
+				if err != nil {
+					t.Fatalf("%q in %q is not a flag", name, call)
+				}
+				n = int(v)
+			}
+			sum |= n
+		}
+		return sum
+	}
+	for _, extra := range []int{0, unix.O_APPEND} {
+		for _, value := range []string{"on", "off"} {
+			t.Run(fmt.Sprintf("%#x %s", extra, value), func(t *testing.T) {
+				l := newLab(t)
+				run(t, l, "socket", "as", "s")
+				fd := sock(t, l, "s").FD
+				preset := extra
+				if value == "off" {
+					preset |= unix.O_NONBLOCK
+				}
+				if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFL, preset); err != nil {
+					t.Fatal(err)
+				}
+				before, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+				rep := run(t, l, "option", "s", "nonblock", value)
+				after, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
+				if got := flags(t, rep.Call, getfl); got != before {
+					t.Errorf("got %q, which reads %#x; the kernel held %#x", rep.Call, got, before)
+				}
+				if passed := flags(t, rep.Call, setfl); passed != after {
+					t.Errorf("got %q, which passes %#x; the kernel holds %#x", rep.Call, passed, after)
+				}
+			})
+		}
+	}
+}
