@@ -24,6 +24,10 @@ type command struct {
 	group    string
 	complete func(s *Session, before []string) []string
 	run      func(s *Session, ctx context.Context, args []string) error
+	// topics are what `help NAME TOPIC` explains one by one, and topic
+	// explains one (steps.Step's Topics and Topic).
+	topics []string
+	topic  func(name string) (usage, about string, err error)
 }
 
 // The groups of `help`, in the order shown.
@@ -126,14 +130,22 @@ func init() {
 		},
 		&command{
 			name: "help", aliases: []string{"?"}, group: groupShell,
-			usage: "help [COMMAND]", example: "help bind",
+			usage: "help [COMMAND]  |  help option NAME", example: "help bind",
 			summary: "the commands, or one in depth",
-			about:   "Without a name, lists every command. With one, shows its usage, an example and what it does.",
+			about: "Without a name, lists every command. With one, shows its usage, an example and what it does. " +
+				"`help option NAME` tells what one socket option is for: `help option SO_REUSEADDR`, or `help option reuseaddr`.",
 			complete: func(s *Session, before []string) []string {
-				if len(before) == 1 {
-					return s.secondWords(before[0])
+				switch len(before) {
+				case 1:
+					words := s.secondWords(before[0])
+					if c := s.lookup(before[0]); c != nil {
+						words = append(words, c.topics...)
+					}
+					return words
+				case 0:
+					return s.firstWords()
 				}
-				return s.firstWords()
+				return nil
 			},
 			run: runHelp,
 		},
@@ -156,6 +168,7 @@ func init() {
 func stepCommand(st *steps.Step, group string) *command {
 	return &command{
 		name: st.Name, group: group, usage: st.Usage, example: st.Example, summary: st.Summary, about: st.About,
+		topics: st.Topics, topic: st.Topic,
 		complete: func(s *Session, before []string) []string { return st.Complete(s.lab, before) },
 		run: func(s *Session, ctx context.Context, args []string) error {
 			return s.runStep(ctx, st, args)
@@ -269,6 +282,16 @@ func runHelp(s *Session, _ context.Context, args []string) error {
 		return nil
 	}
 	c, rest := s.find(args)
+	if c != nil && len(rest) == 1 && c.topic != nil {
+		usage, about, err := c.topic(rest[0])
+		if err != nil {
+			return err
+		}
+		r.usage(&b, usage)
+		r.para(&b, "", about)
+		s.out.print(b.String())
+		return nil
+	}
 	if c == nil || len(rest) > 0 {
 		s.unknown(strings.Join(args, " "))
 		return ErrFailed
@@ -280,6 +303,9 @@ func runHelp(s *Session, _ context.Context, args []string) error {
 	}
 	for _, para := range strings.Split(c.about, "\n") {
 		r.para(&b, "", para)
+	}
+	if len(c.topics) > 0 {
+		r.para(&b, "", fmt.Sprintf("`help %s NAME` tells about one of: %s.", c.name, strings.Join(c.topics, ", ")))
 	}
 	s.out.print(b.String())
 	return nil

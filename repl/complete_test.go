@@ -29,6 +29,8 @@ func TestComplete(t *testing.T) {
 		{"socket ", []string{"as", "ipv4", "ipv6", "tcp", "udp"}, ""},
 		{"narrate b", []string{"brief"}, "b"},
 		{"help acc", []string{"accept"}, "acc"},
+		{"help option SO_RE", []string{"SO_REUSEADDR", "SO_REUSEPORT"}, "SO_RE"},
+		{"help option SO_RCVBUF ", nil, ""},
 		{"option server nodelay ", []string{"off", "on"}, ""},
 		{"option server SO_RCVBUF ", nil, ""}, // a size, not a word
 		{"option server rcvtimeo ", nil, ""},

@@ -23,6 +23,8 @@ var OptionStep = &Step{
 	Summary:  "read or set socket options",
 	About:    optionProse.About(),
 	Complete: completeOption,
+	Topics:   optionNames(),
+	Topic:    optionTopic,
 	Run:      runOption,
 }
 
@@ -67,6 +69,46 @@ func (o option) applies(s *Socket) bool {
 	return (!o.stream || s.Kind == Stream) && (!o.ipv6 || s.Family == IPv6)
 }
 
+// optionNames are the options' names, in the order `option SOCK` lists
+// them.
+func optionNames() []string {
+	var names []string
+	for _, o := range options {
+		names = append(names, o.Name)
+	}
+	return names
+}
+
+// unknownOption says that sockstep does not know an option, and which it
+// knows.
+func unknownOption(name string) error {
+	return usageErr(fmt.Sprintf("sockstep does not know the option %s; it knows %s", QuoteShort(name), strings.Join(optionNames(), ", ")))
+}
+
+// optionTopic is what `help option NAME` shows: how the option is set,
+// the sockets it applies to, and what it is for.
+func optionTopic(name string) (usage, about string, err error) {
+	o, ok := findOption(name)
+	if !ok {
+		return "", "", unknownOption(name)
+	}
+	value := map[optionKind]string{
+		onOff:    "on|off",
+		size:     "BYTES",
+		linger:   "off | on SECONDS",
+		duration: "DURATION     (such as 2s or 500ms; 0 waits for ever)",
+		fileFlag: "on|off",
+	}[o.kind]
+	usage = fmt.Sprintf("option SOCK %s %s", o.Name, value)
+	switch {
+	case o.stream:
+		usage += "     (TCP sockets only)"
+	case o.ipv6:
+		usage += "     (IPv6 sockets only)"
+	}
+	return usage, optionProse.Render("about "+o.Name, nil), nil
+}
+
 func findOption(name string) (option, bool) {
 	upper := strings.ToUpper(name)
 	for _, o := range options {
@@ -83,11 +125,7 @@ func completeOption(l *Lab, before []string) []string {
 	case 0:
 		return l.Names()
 	case 1:
-		var names []string
-		for _, o := range options {
-			names = append(names, o.Name)
-		}
-		return names
+		return optionNames()
 	case 2:
 		if o, ok := findOption(before[1]); ok && (o.kind == size || o.kind == duration) {
 			return nil // a number or a duration, not a word
@@ -221,11 +259,7 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	o, ok := findOption(args[1])
 	if !ok {
-		var names []string
-		for _, o := range options {
-			names = append(names, o.Name)
-		}
-		return nil, usageErr(fmt.Sprintf("sockstep does not know the option %s; it knows %s", QuoteShort(args[1]), strings.Join(names, ", ")))
+		return nil, unknownOption(args[1])
 	}
 	if !o.applies(s) {
 		return nil, usageErr(fmt.Sprintf("%s does not apply to %s, a %s %s socket", o.Name, s.Label(), s.Kind, s.Family))

@@ -698,3 +698,20 @@ func TestNonblockCallLine(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryOptionHasHelp: `help option NAME` has a text of its own for
+// each option, by its name or its short name in any case, and refuses a
+// name sockstep does not know.
+func TestEveryOptionHasHelp(t *testing.T) {
+	for _, o := range options {
+		for _, name := range []string{o.Name, strings.ToLower(o.Name[strings.Index(o.Name, "_")+1:])} {
+			usage, about, err := optionTopic(name)
+			if err != nil || !strings.Contains(usage, " "+o.Name+" ") || about == "" {
+				t.Errorf("help option %s: got %q, %q, %v", name, usage, about, err)
+			}
+		}
+	}
+	if _, _, err := optionTopic("SO_FROBNICATE"); !IsUsage(err) {
+		t.Errorf("help option SO_FROBNICATE: got %v, want a usage error", err)
+	}
+}

@@ -192,7 +192,7 @@ var codeSections = []string{"c", "go"}
 func optionSections() []string {
 	names := []string{"read", "read python", "read c", "read go", "read next"}
 	for _, o := range options {
-		names = append(names, o.Name, "python "+o.Name, "c "+o.Name, "go "+o.Name)
+		names = append(names, o.Name, "about "+o.Name, "python "+o.Name, "c "+o.Name, "go "+o.Name)
 	}
 	return names
 }

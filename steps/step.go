@@ -19,6 +19,13 @@ type Step struct {
 	About string
 	// Complete offers words for the next argument, given those before it.
 	Complete func(l *Lab, before []string) []string
+	// Topics, if any, are the things `help NAME TOPIC` explains one by
+	// one, in the order `help NAME` lists them: option's socket options.
+	Topics []string
+	// Topic explains one of Topics, named as a learner types it (in any
+	// case, or short): how the step is used for it, and what it is for.
+	// The error says what is wrong with a name it does not know.
+	Topic func(name string) (usage, about string, err error)
 	// Run makes the call, given the words typed after the step's name. It
 	// never changes those words, so a caller may give the same ones again.
 	Run func(ctx context.Context, l *Lab, args []string) (*Report, error)

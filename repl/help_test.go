@@ -1,0 +1,69 @@
+package repl
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"sockstep/steps"
+)
+
+// helpPointer finds a report's pointer to help: `help option SO_RCVBUF`.
+var helpPointer = regexp.MustCompile("`(help [^`]+)`")
+
+// TestOptionReportsPointToHelpThatExplains: what option's reports tell a
+// learner to type for help, typed, explains the option they are about:
+// its name in the usage and its own text, not option's general paragraph.
+// `help option` lists every option, and a name may be short and in any
+// case.
+func TestOptionReportsPointToHelpThatExplains(t *testing.T) {
+	s, out := fullSession(t)
+	mustEval(t, s, "socket udp as u")
+	general, err := evalOut(s, out, "help option")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range steps.OptionStep.Topics {
+		if !strings.Contains(general, name) {
+			t.Errorf("help option: got %q, want %s in it", general, name)
+		}
+	}
+	for _, tt := range []struct{ line, option string }{
+		{"option u", ""},
+		{"option u rcvbuf", "SO_RCVBUF"},
+		{"option u SO_BROADCAST", "SO_BROADCAST"},
+		{"option u nonblock", "O_NONBLOCK"},
+	} {
+		said, err := evalOut(s, out, tt.line)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.line, err)
+		}
+		m := helpPointer.FindStringSubmatch(strings.Join(strings.Fields(said), " "))
+		if m == nil {
+			t.Errorf("%s: got %q, which points to no help", tt.line, said)
+			continue
+		}
+		option := tt.option
+		if option == "" { // the list's pointer: help option NAME
+			option = "SO_REUSEPORT"
+			m[1] = strings.Replace(m[1], "NAME", "reuseport", 1)
+		}
+		shown, err := evalOut(s, out, m[1])
+		if err != nil {
+			t.Errorf("%s: its pointer `%s` failed: %v\n%s", tt.line, m[1], err, shown)
+			continue
+		}
+		if !strings.Contains(shown, "option SOCK "+option+" ") || shown == general || len(strings.Fields(shown)) < 20 {
+			t.Errorf("%s: its pointer `%s` shows %q, which does not explain %s", tt.line, m[1], shown, option)
+		}
+	}
+	for _, typed := range []string{"so_linger", "Linger", "SO_LINGER"} {
+		shown, err := evalOut(s, out, "help option "+typed)
+		if err != nil || !strings.Contains(shown, "option SOCK SO_LINGER ") {
+			t.Errorf("help option %s: got %q, %v", typed, shown, err)
+		}
+	}
+	if shown, err := evalOut(s, out, "help option frobnicate"); err == nil || !strings.Contains(shown, "does not know the option") {
+		t.Errorf("help option frobnicate: got %q, %v; want it refused", shown, err)
+	}
+}
