@@ -233,6 +233,9 @@ type optionData struct {
 	Autotuned       int    // for a TCP socket's buffers: the most Linux grows one that was not set (tcp_rmem or tcp_wmem)
 	Datagram        bool   // a UDP socket
 	Bound           bool   // the socket has a port
+	Listening       bool   // a TCP socket that listens
+	Connected       bool   // the socket has a peer
+	Loopback        string // this machine's address in the socket's family, for the next step
 	On              bool
 	Set             bool // a timeout that is not 0
 	Rounded         bool // a timeout the kernel holds as more than was asked: it counts in ticks of its clock
@@ -255,7 +258,7 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, err
 	}
 	if len(args) == 1 {
-		return listOptions(s), nil
+		return listOptions(l, s), nil
 	}
 	o, ok := findOption(args[1])
 	if !ok {
@@ -267,8 +270,8 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 	if len(args) == 2 {
 		return readOption(s, o), nil
 	}
-	data := optionData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Option: o.Name, Level: o.Level, Datagram: s.Kind == Datagram,
-		Bound: l.look(s).Bound()}
+	data := optionData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Option: o.Name, Level: o.Level}
+	data.where(l, s)
 	data.Before, _ = o.get(s.FD)
 	call, err := o.set(s.FD, args[2:], &data)
 	if err != nil && IsUsage(err) {
@@ -299,6 +302,15 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 		Next:   optionProse.Render("next", data),
 		code:   func(lang string) string { return optionProse.Render(codeSection(lang, o.Name), data) },
 	}, nil
+}
+
+// where fills in what the socket is and how far it has come, for the
+// text and the step to suggest next.
+func (d *optionData) where(l *Lab, s *Socket) {
+	snap := l.look(s)
+	d.Datagram, d.Loopback = s.Kind == Datagram, loopback(s.Family)
+	d.Bound, d.Connected = snap.Bound(), snap.Remote.IsValid()
+	d.Listening = s.Kind == Stream && snap.State == Listen
 }
 
 // set makes the call that sets the option, and returns it as the kernel
@@ -420,7 +432,7 @@ func bufferLimits(opt int, kind Kind) (limit, autotuned int) {
 }
 
 // listOptions reads every option that applies to the socket.
-func listOptions(s *Socket) *Report {
+func listOptions(l *Lab, s *Socket) *Report {
 	var lines []string
 	for _, o := range options {
 		if !o.applies(s) {
@@ -433,6 +445,10 @@ func listOptions(s *Socket) *Report {
 		lines = append(lines, o.line(v))
 	}
 	data := optionData{Name: s.Name, Label: s.Label(), List: true}
+	data.where(l, s)
+	if v, err := options[0].get(s.FD); err == nil {
+		data.Example = options[0].example(v) // SO_REUSEADDR, which counts at bind
+	}
 	return &Report{
 		Call:  fmt.Sprintf("getsockopt(%d, …) for each option", s.FD),
 		Lines: lines,

@@ -715,3 +715,52 @@ func TestEveryOptionHasHelp(t *testing.T) {
 		t.Errorf("help option SO_FROBNICATE: got %v, want a usage error", err)
 	}
 }
+
+// TestOptionSuggestsTheCallItAffects: after listing options or setting
+// one, the step suggested is the call the option matters for, or the
+// socket's next call, never the list again; typed (on port 0, not the
+// tutorial's), the kernel does it.
+func TestOptionSuggestsTheCallItAffects(t *testing.T) {
+	pairLines := []string{"socket as server", "bind server 127.0.0.1 0", "listen server",
+		"socket as client", "connect client 127.0.0.1 PORT", "accept server as conn", "send client hi"}
+	for _, tt := range []struct {
+		setup  []string
+		option string
+		next   string
+	}{
+		{[]string{"socket as s"}, "option s", "option s SO_REUSEADDR on"},
+		{[]string{"socket as s"}, "option s reuseaddr on", "bind s 127.0.0.1 8081"},
+		{[]string{"socket udp as s"}, "option s reuseport on", "bind s 127.0.0.1 9090"},
+		{[]string{"socket udp ipv6 as s"}, "option s v6only on", "bind s :: 9090"},
+		{[]string{"socket as s"}, "option s nodelay on", "bind s 127.0.0.1 8081"},
+		{[]string{"socket as s", "bind s 127.0.0.1 0"}, "option s", "listen s"},
+		{[]string{"socket udp as s", "bind s 127.0.0.1 0", "socket udp as u", "sendto u 127.0.0.1 PORT hi"}, "option s rcvbuf 9000", "recv s"},
+		{pairLines[:5], "option server", "accept server"},
+		{pairLines, "option conn rcvtimeo 1s", "recv conn"},
+		{pairLines, "option client nodelay on", `send client "hello"`},
+		{pairLines, "option client linger on 5", "close client"},
+	} {
+		t.Run(tt.option+" after "+tt.setup[len(tt.setup)-1], func(t *testing.T) {
+			l := newLab(t)
+			port := ""
+			for _, line := range tt.setup {
+				words := strings.Fields(strings.ReplaceAll(line, "PORT", port))
+				run(t, l, words[0], words[1:]...)
+				if port == "" && words[0] == "bind" {
+					port = portOf(t, l, words[1])
+				}
+			}
+			words := strings.Fields(tt.option)
+			rep := run(t, l, "option", words[1:]...)
+			next := regexp.MustCompile(`\s+\(.*\)$`).ReplaceAllString(rep.Next, "") // an aside, for reading
+			if next != tt.next {
+				t.Fatalf("got next %q, want %q", rep.Next, tt.next)
+			}
+			words = strings.Fields(regexp.MustCompile(` (8081|9090)$`).ReplaceAllString(next, " 0"))
+			for i, w := range words {
+				words[i] = strings.Trim(w, `"`)
+			}
+			run(t, l, words[0], words[1:]...)
+		})
+	}
+}
