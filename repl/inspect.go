@@ -22,7 +22,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	listeners, datagrams, finQueued := false, false, false
+	listeners, datagrams, finQueued, failing := false, false, false, false
 	fmt.Fprintln(tw, "  SOCKET\tPROTO\tLOCAL\tREMOTE\tSTATE\tRECV-Q\tSEND-Q\tREADY")
 	for _, sock := range live {
 		snap := steps.Read(sock)
@@ -39,18 +39,23 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 		}
 		datagrams = datagrams || sock.Kind == steps.Datagram
 		finQueued = finQueued || (finSent(snap) && snap.SendQ > 0)
+		calls := ready(sock, snap)
+		failing = failing || calls == "error"
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sock.Label(), sock.Proto(), local,
-			steps.ShowAddr(snap.Remote), tableState(sock, snap), recvQ, sendQ, ready(sock, snap))
+			steps.ShowAddr(snap.Remote), tableState(sock, snap), recvQ, sendQ, calls)
 	}
 	tw.Flush()
 	if listeners {
 		b.WriteString(s.render.st.dim("  LISTEN n/m: n connections wait in the accept queue; m is the backlog, and Linux lets m+1 wait.") + "\n")
 	}
 	if datagrams {
-		b.WriteString(s.render.st.dim("  For UDP, RECV-Q is the size of the next datagram only: Linux reports no more.") + "\n")
+		b.WriteString(s.render.st.dim("  For UDP, RECV-Q is the size of the next datagram only (SIOCINQ); ss gives the memory of all queued datagrams instead.") + "\n")
 	}
 	if finQueued {
 		b.WriteString(s.render.st.dim("  After this side's FIN, SEND-Q counts it as 1 until the peer acknowledges it.") + "\n")
+	}
+	if failing {
+		b.WriteString(s.render.st.dim("  READY error: an error is pending (poll's POLLERR), and no call waits: `show SOCK` tells which returns it.") + "\n")
 	}
 	b.WriteString(s.render.st.dim("  READY: the calls that would return at once now instead of waiting. All read from the kernel now.") + "\n")
 	s.out.print(b.String())
@@ -73,6 +78,8 @@ func ready(sock *steps.Socket, snap steps.Snapshot) string {
 		if snap.Readable {
 			calls = append(calls, "accept")
 		}
+	case snap.Error && (sock.Kind == steps.Datagram || snap.State == steps.Closed):
+		return "error"
 	case sock.Kind == steps.Datagram || snap.Connected():
 		if snap.Readable {
 			calls = append(calls, "recv")
@@ -141,8 +148,8 @@ func runShow(s *Session, _ context.Context, args []string) error {
 		r.labelled(&b, "", queue)
 	} else if snap.QueuesKnown && sock.Kind == steps.Datagram {
 		next := "no datagram waiting"
-		if snap.RecvQ > 0 {
-			next = fmt.Sprintf("the next datagram waiting is %d bytes (Linux gives its size, not the whole queue's)", snap.RecvQ)
+		if snap.DatagramWaiting() {
+			next = "the next datagram waiting is " + steps.DatagramSize(snap.RecvQ) + " (SIOCINQ gives its size, not the whole queue's)"
 		}
 		if snap.Dropped > 0 {
 			next += fmt.Sprintf("; %d dropped by the kernel instead of queued (SO_MEMINFO)", snap.Dropped)
@@ -175,21 +182,29 @@ func runShow(s *Session, _ context.Context, args []string) error {
 	return nil
 }
 
-// wouldBlock says, call by call, whether it would wait now.
+// wouldBlock says, call by call, whether it would wait now. A
+// non-blocking socket never waits: where a blocking one would, its call
+// fails with EAGAIN.
 func wouldBlock(sock *steps.Socket, snap steps.Snapshot) string {
 	yesNo := func(call string, ready bool) string {
-		if ready {
+		switch {
+		case ready:
 			return call + ": no"
+		case snap.NonBlocking:
+			return call + ": would fail with EAGAIN"
 		}
 		return call + ": would wait"
 	}
 	switch {
 	case snap.State == steps.Listen:
 		return yesNo("accept", snap.Readable)
+	case snap.Error && sock.Kind == steps.Datagram:
+		return "an error is pending (poll's POLLERR): the next recv or send fails with it at once"
 	case sock.Kind == steps.Datagram || snap.Connected():
 		return yesNo("recv", snap.Readable) + "   " + yesNo("send", snap.Writable)
 	case snap.State == steps.Closed && snap.Error:
-		return "an error is pending (poll's POLLERR): the next recv or send fails with it at once"
+		return "no call waits, and an error is pending (poll's POLLERR): recv returns the bytes still queued, " +
+			"then 0 if the peer's FIN had come, else the error; send fails with the error"
 	case snap.State == steps.Closed && snap.ReadShut:
 		return "the connection is over: recv returns 0 bytes at once, send fails with EPIPE"
 	}

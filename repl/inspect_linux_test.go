@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -139,7 +140,7 @@ func TestShowAfterTheConnectionEnds(t *testing.T) {
 
 	show("client", fmt.Sprintf("none: port %d went back to the kernel", port),
 		"(getsockname still says "+sockName(client.FD)+")",
-		"an error is pending (poll's POLLERR): the next recv or send fails with it at once", "sock_diag")
+		"no call waits, and an error is pending (poll's POLLERR)", "sock_diag")
 	wantFree(port)
 	fds := []unix.PollFd{{Fd: int32(client.FD)}}
 	if _, err := unix.Poll(fds, 0); err != nil || fds[0].Revents&unix.POLLERR == 0 {
@@ -204,5 +205,96 @@ func TestShowBytesNotSent(t *testing.T) {
 	mustEval(t, s, "close conn")
 	if got, _ = evalOut(s, out, "show client"); !strings.Contains(got, "CLOSED") || strings.Contains(got, "not yet sent") {
 		t.Errorf("show client after the reset: got\n%s\nwant CLOSED, and nothing said to wait", got)
+	}
+}
+
+// TestShowWhatTheNextCallDoes puts sockets where show's "blocks?" line and
+// the READY column of sockets have something other than "would wait" to
+// say, and holds what they say against the calls themselves, each made
+// with MSG_DONTWAIT, so that a call that would wait fails with EAGAIN
+// instead of hanging the test.
+func TestShowWhatTheNextCallDoes(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		setup   func(t *testing.T, s *Session) // leaves the socket to show, named client
+		blocks  string
+		ready   string
+		recvErr error // what recv returns, nil for 0 bytes
+		sendErr error // what send returns after that recv, if it fails
+	}{
+		{
+			name: "reset after the peer's FIN",
+			setup: func(t *testing.T, s *Session) {
+				mustEval(t, s, "close conn", "send client x") // the peer answers with RST
+			},
+			blocks: "no call waits, and an error is pending (poll's POLLERR): recv returns the bytes still queued, then 0 if the peer's FIN had come, else the error",
+			ready:  "error", recvErr: nil, sendErr: unix.EPIPE,
+		},
+		{
+			name: "reset with no FIN",
+			setup: func(t *testing.T, s *Session) {
+				mustEval(t, s, "option conn SO_LINGER on 0", "close conn")
+			},
+			blocks: "no call waits, and an error is pending (poll's POLLERR)",
+			ready:  "error", recvErr: unix.ECONNRESET, sendErr: unix.EPIPE,
+		},
+		{
+			name: "UDP refused",
+			setup: func(t *testing.T, s *Session) {
+				mustEval(t, s, "socket udp as client", fmt.Sprintf("connect client 127.0.0.1 %d", freePort(t)), "send client x")
+			},
+			blocks: "an error is pending (poll's POLLERR): the next recv or send fails with it at once",
+			ready:  "error", recvErr: unix.ECONNREFUSED,
+		},
+		{
+			name: "non-blocking",
+			setup: func(t *testing.T, s *Session) {
+				mustEval(t, s, "option client O_NONBLOCK on")
+			},
+			blocks: "recv: would fail with EAGAIN send: no",
+			ready:  "send", recvErr: unix.EAGAIN,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var s *Session
+			var out *strings.Builder
+			if tc.name == "UDP refused" {
+				s, out = fullSession(t)
+			} else {
+				s, out = pairSession(t)
+			}
+			tc.setup(t, s)
+			got, _ := evalOut(s, out, "show client")
+			if !strings.Contains(strings.Join(strings.Fields(got), " "), tc.blocks) {
+				t.Errorf("show client: got\n%s\nwant %q", got, tc.blocks)
+			}
+			table, _ := evalOut(s, out, "sockets")
+			row := ""
+			for line := range strings.Lines(table) {
+				if strings.HasPrefix(strings.TrimSpace(line), "client (fd") {
+					row = strings.TrimSpace(line)
+				}
+			}
+			if !strings.HasSuffix(row, "  "+tc.ready) {
+				t.Errorf("sockets: got row %q, want READY %q", row, tc.ready)
+			}
+			if explained := strings.Contains(table, "READY error: an error is pending"); explained != (tc.ready == "error") {
+				t.Errorf("sockets: got\n%s\nwant READY error explained: %v", table, !explained)
+			}
+
+			client, err := s.lab.Find("client")
+			if err != nil {
+				t.Fatal(err)
+			}
+			n, _, err := unix.Recvfrom(client.FD, make([]byte, 8), unix.MSG_DONTWAIT)
+			if !errors.Is(err, tc.recvErr) || (err == nil && n != 0) {
+				t.Errorf("recv: %d bytes, %v; want 0 bytes or %v", n, err, tc.recvErr)
+			}
+			if tc.sendErr != nil {
+				if _, err := unix.SendmsgN(client.FD, []byte("x"), nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL); !errors.Is(err, tc.sendErr) {
+					t.Errorf("send: %v; want %v", err, tc.sendErr)
+				}
+			}
+		})
 	}
 }

@@ -23,6 +23,7 @@ type watcher struct {
 // seen is what was last said about one socket.
 type seen struct {
 	queue, recvQ int
+	datagram     bool // a datagram waits
 	state        steps.TCPState
 	peerClosed   bool
 	// bothShut: this side had shut down reading and writing while the
@@ -56,7 +57,7 @@ func (w *watcher) check(lab *steps.Lab) []string {
 
 func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 	was, known := w.seen[sock]
-	now := seen{queue: snap.AcceptQueue, recvQ: snap.RecvQ, state: snap.State, peerClosed: snap.PeerClosed(),
+	now := seen{queue: snap.AcceptQueue, recvQ: snap.RecvQ, datagram: snap.DatagramWaiting(), state: snap.State, peerClosed: snap.PeerClosed(),
 		// In FIN_WAIT1 and FIN_WAIT2 no FIN has come from the peer, so a
 		// read side shut down is this side's own SHUT_RD.
 		bothShut: snap.ReadShut && snap.State.WriteShut()}
@@ -100,17 +101,16 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 			say("the connection is over (CLOSED): recv %s returns 0 bytes once what is queued is read, and send fails with EPIPE", sock.Name)
 		}
 	}
-	if snap.State != steps.Listen && now.recvQ > was.recvQ {
+	switch {
+	case sock.Kind == steps.Datagram:
 		// For UDP the kernel reports only the next datagram's size, which
 		// also grows when a recv leaves a larger one next: tell only of a
 		// queue that was empty.
-		if sock.Kind == steps.Datagram {
-			if was.recvQ == 0 {
-				say("a datagram has arrived (the next is %d bytes): recvfrom %s reads it", now.recvQ, sock.Name)
-			}
-		} else {
-			say("%d bytes have arrived: recv %s reads them", now.recvQ, sock.Name)
+		if now.datagram && !was.datagram {
+			say("a datagram has arrived (%s): recvfrom %s reads it", steps.DatagramSize(now.recvQ), sock.Name)
 		}
+	case snap.State != steps.Listen && now.recvQ > was.recvQ:
+		say("%d bytes have arrived: recv %s reads them", now.recvQ, sock.Name)
 	}
 	if now.peerClosed && !was.peerClosed && snap.State != steps.Closed && sock.Kind == steps.Stream {
 		say("the peer closed its side: recv %s returns 0 bytes once the queue is read", sock.Name)

@@ -21,14 +21,31 @@ func Read(s *Socket) Snapshot {
 		snap.Hangup = ev&unix.POLLHUP != 0
 		snap.Error = ev&unix.POLLERR != 0
 	}
-	if snap.Kind == Datagram && snap.ReadShut {
+	if snap.Kind == Datagram {
 		// Linux's poll calls a UDP socket whose reading is shut down
-		// readable for ever, yet recv still waits for a datagram: ask
-		// recv itself, peeking, whether one is there.
-		_, _, err := unix.Recvfrom(s.FD, nil, unix.MSG_PEEK|unix.MSG_DONTWAIT)
-		snap.Readable = err == nil
+		// readable for ever, yet recv still waits for a datagram.
+		snap.Readable = snap.DatagramWaiting()
 	}
 	return snap
+}
+
+// emptyDatagramWaits says whether the next datagram queued on fd, whose
+// SIOCINQ is 0, is an empty one: poll's POLLIN then says that one waits.
+// Where reading is shut down, POLLIN is always on, and recv itself is
+// asked, peeking; not where an error is pending, which it would take.
+func emptyDatagramWaits(fd int) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | pollReadShut}}
+	if n, err := unix.Poll(fds, 0); err != nil || n == 0 || fds[0].Revents&unix.POLLIN == 0 {
+		return false
+	}
+	switch ev := fds[0].Revents; {
+	case ev&pollReadShut == 0:
+		return true
+	case ev&unix.POLLERR != 0:
+		return false
+	}
+	_, _, err := unix.Recvfrom(fd, nil, unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	return err == nil
 }
 
 // A Connection is one line of the kernel's table of TCP sockets (on

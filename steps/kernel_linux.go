@@ -53,6 +53,7 @@ func readState(s *Socket) Snapshot {
 	}
 	if s.Kind == Datagram {
 		snap.Dropped = receiveMemoryOf(s.FD).Drops
+		snap.EmptyDatagram = snap.QueuesKnown && snap.RecvQ == 0 && emptyDatagramWaits(s.FD)
 	}
 	return snap
 }

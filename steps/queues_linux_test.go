@@ -46,3 +46,37 @@ func writeQueued(t *testing.T, fd int) uint32 {
 	}
 	return info[unix.SK_MEMINFO_WMEM_QUEUED]
 }
+
+// TestAnEmptyDatagramIsSeen queues an empty datagram and then one of one
+// byte. SIOCINQ says 0 for the empty one as for none; the state lines
+// must still say that one waits, as recv finds, and what its size is. A
+// socket whose reading is shut down, which poll calls readable for ever,
+// has none waiting until one comes.
+func TestAnEmptyDatagramIsSeen(t *testing.T) {
+	l := newLab(t)
+	run(t, l, "socket", "udp", "as", "srv")
+	run(t, l, "bind", "srv", "127.0.0.1", "0")
+	port := portOf(t, l, "srv")
+	refused(t, l, unix.ENOTCONN, "shutdown", "srv", "read") // with no peer, and Linux shuts it all the same
+	run(t, l, "socket", "udp", "as", "cli")
+	srv := sock(t, l, "srv")
+	if Read(srv).DatagramWaiting() {
+		t.Fatal("shut for reading, nothing sent: got a datagram waiting")
+	}
+	rep := run(t, l, "sendto", "cli", "127.0.0.1", port, "")
+	wantState(t, "sendto of an empty datagram", rep, srv, "next datagram 0 bytes, an empty one")
+	run(t, l, "sendto", "cli", "127.0.0.1", port, "x")
+
+	for _, want := range []int{0, 1} {
+		if snap := Read(srv); !snap.DatagramWaiting() || snap.RecvQ != want {
+			t.Errorf("before the recv of %d bytes: got waiting %v, next %d bytes", want, snap.DatagramWaiting(), snap.RecvQ)
+		}
+		n, _, err := unix.Recvfrom(srv.FD, make([]byte, 8), unix.MSG_DONTWAIT)
+		if err != nil || n != want {
+			t.Fatalf("recv: %d bytes, %v; want %d bytes", n, err, want)
+		}
+	}
+	if Read(srv).DatagramWaiting() {
+		t.Error("after both were read: got a datagram waiting")
+	}
+}

@@ -329,6 +329,18 @@ func (l *Lab) shutPeer(s *Socket, remote netip.AddrPort) *Socket {
 	return nil
 }
 
+// DatagramSize is the size of a datagram, in words: "1 byte", "0 bytes,
+// an empty one".
+func DatagramSize(n int) string {
+	switch n {
+	case 0:
+		return "0 bytes, an empty one"
+	case 1:
+		return "1 byte"
+	}
+	return strconv.Itoa(n) + " bytes"
+}
+
 // queues is a socket's state and queued bytes, for a state line.
 func queues(snap Snapshot) string {
 	state := snap.State.String()
@@ -340,8 +352,8 @@ func queues(snap Snapshot) string {
 		return strings.TrimSpace(state + " queues not known")
 	case snap.Kind == Datagram:
 		waiting := "no datagram waiting"
-		if snap.RecvQ > 0 {
-			waiting = fmt.Sprintf("next datagram %d bytes", snap.RecvQ)
+		if snap.DatagramWaiting() {
+			waiting = "next datagram " + DatagramSize(snap.RecvQ)
 		}
 		if snap.Dropped > 0 {
 			waiting += fmt.Sprintf(", %d dropped", snap.Dropped)

@@ -66,6 +66,9 @@ type Snapshot struct {
 	// datagram socket Linux reports the size of the next datagram only.
 	RecvQ, SendQ int
 	QueuesKnown  bool
+	// EmptyDatagram: the next datagram is an empty one. SIOCINQ gives 0
+	// for it as for none, and poll tells them apart.
+	EmptyDatagram bool
 
 	// NotSent counts the bytes of the send queue that TCP has not sent yet
 	// (TCP_INFO's tcpi_notsent_bytes); PeerWindowFull says why: what is
@@ -100,6 +103,9 @@ func (s Snapshot) PeerClosed() bool {
 }
 
 // Bound says whether the socket has a local address.
+// DatagramWaiting says whether a datagram socket has a datagram to read.
+func (s Snapshot) DatagramWaiting() bool { return s.RecvQ > 0 || s.EmptyDatagram }
+
 func (s Snapshot) Bound() bool { return s.Local.IsValid() && s.Local.Port() != 0 }
 
 // Connected says whether the socket has a peer.
