@@ -165,25 +165,46 @@ func errnoOf(err error) unix.Errno {
 	return e
 }
 
+// drained is what drain found.
+type drained struct {
+	Bytes int
+	// Reads counts the calls that returned something: on a datagram
+	// socket one datagram each, Empty of them with no bytes.
+	Reads, Empty, Calls int
+	Kept                []byte
+	// Closed: the last call returned 0 on a TCP socket, the end of the
+	// stream. Err is the last call's error, other than EAGAIN.
+	Closed bool
+	Err    error
+}
+
 // drain reads everything queued on the socket now, without waiting, and
-// keeps only the first bytes for display, so memory stays bounded.
-func (l *Lab) drain(s *Socket, keep int) (total, calls int, kept []byte, closed bool, err error) {
+// keeps only the first bytes for display, so memory stays bounded. It
+// stops at EAGAIN, at an error, or on TCP at a 0 return; on a datagram
+// socket 0 is an empty datagram, which it reads like any other.
+func (l *Lab) drain(s *Socket, keep int) (d drained) {
 	buf := make([]byte, bulkChunk)
-	for total < MaxBulk {
-		n, _, rerr := recvCall(s.FD, buf, unix.MSG_DONTWAIT)
-		calls++
+	for d.Bytes < MaxBulk {
+		n, _, err := recvCall(s.FD, buf, unix.MSG_DONTWAIT)
+		d.Calls++
 		switch {
-		case errors.Is(rerr, unix.EAGAIN):
-			return total, calls, kept, false, nil
-		case rerr != nil:
-			return total, calls, kept, false, rerr
-		case n == 0:
-			return total, calls, kept, s.Kind == Stream, nil
+		case errors.Is(err, unix.EAGAIN):
+			return d
+		case err != nil:
+			d.Err = err
+			return d
+		case n == 0 && s.Kind == Stream:
+			d.Closed = true
+			return d
 		}
-		if len(kept) < keep {
-			kept = append(kept, buf[:min(n, keep-len(kept))]...)
+		d.Reads++
+		if n == 0 {
+			d.Empty++
 		}
-		total += n
+		if len(d.Kept) < keep {
+			d.Kept = append(d.Kept, buf[:min(n, keep-len(d.Kept))]...)
+		}
+		d.Bytes += n
 	}
-	return total, calls, kept, false, nil
+	return d
 }

@@ -50,7 +50,9 @@ type recvData struct {
 	Whole           int  // the datagram's length: what fit and what did not
 	Datagram        bool
 	State           string
-	Calls           int // recv --all: how many calls it took
+	// recv --all: how many calls read something (for a datagram socket,
+	// one datagram each), and how many of those datagrams were empty.
+	Calls, Empty int
 	// Queued and Arrived: recv --all on TCP read more than the Queued
 	// bytes there when it began; Arrived came while it read.
 	Queued, Arrived int
@@ -211,6 +213,14 @@ func errorPending(fd int) bool {
 	return err == nil && n > 0 && fds[0].Revents&unix.POLLERR != 0
 }
 
+// counted is a count and its noun: "1 call", "3 calls".
+func counted(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
+}
+
 // buffer is the lab's receive buffer, at least n bytes long. It grows to
 // the largest recv asked for (at most MaxBufSize), instead of a new buffer
 // for every call.
@@ -229,27 +239,27 @@ const drainShown = 4096
 func (l *Lab) receiveAll(s *Socket, name string, p *Prose, hex bool) (*Report, error) {
 	before := l.look(s)
 	call := fmt.Sprintf("%s(%d, %d) until empty", name, s.FD, bulkChunk)
-	total, calls, kept, closed, err := l.drain(s, drainShown)
-	data := recvData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, BufSize: bulkChunk, Got: total,
-		Closed: closed, Datagram: s.Kind == Datagram, Calls: calls}
-	if err != nil && total == 0 {
-		return p.refused(call, err, data), nil
+	d := l.drain(s, drainShown)
+	data := recvData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, BufSize: bulkChunk, Got: d.Bytes,
+		Closed: d.Closed, Datagram: s.Kind == Datagram, Calls: d.Reads, Empty: d.Empty}
+	if d.Err != nil && d.Reads == 0 {
+		return p.refused(call, d.Err, data), nil
 	}
 	if s.Kind == Stream && before.QueuesKnown {
-		data.Queued, data.Arrived = before.RecvQ, max(0, total-before.RecvQ)
+		data.Queued, data.Arrived = before.RecvQ, max(0, d.Bytes-before.RecvQ)
 	}
-	unit := "calls"
-	if calls == 1 { // it found the queue empty, or the end
-		unit = "call"
+	result := fmt.Sprintf("%s: %s, %d bytes", call, counted(d.Calls, "call"), d.Bytes)
+	if s.Kind == Datagram {
+		result += " in " + counted(d.Reads, "datagram")
 	}
 	after := l.look(s)
 	data.State = after.Summary(s.Kind)
-	data.readEnd(s, after, closed)
+	data.readEnd(s, after, d.Closed)
 	report := &Report{
-		Call:      fmt.Sprintf("%s: %d %s, %d bytes", call, calls, unit, total),
+		Call:      result,
 		State:     []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
-		Data:      kept,
-		DataTotal: total,
+		Data:      d.Kept,
+		DataTotal: d.Bytes,
 		Hex:       hex,
 	}
 	l.tell(report, p, data)

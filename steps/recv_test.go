@@ -81,3 +81,42 @@ func TestBulkSendTimeout(t *testing.T) {
 		t.Errorf("conn received %d bytes (more waiting: %v), want the %d the report said were sent", got, ok, sent)
 	}
 }
+
+// TestRecvAllDatagrams drains a UDP socket whose queue holds empty
+// datagrams: there recv's 0 is a datagram, not an end, so --all reads on
+// until the kernel has nothing left, counts every datagram it took, and
+// a datagram sent afterwards is the next one read.
+func TestRecvAllDatagrams(t *testing.T) {
+	for _, sent := range [][]string{{""}, {"", ""}, {"a", "", "b"}, {"ab", "c"}} {
+		t.Run(fmt.Sprintf("%q", sent), func(t *testing.T) {
+			l := newLab(t)
+			udpPair(t, l)
+			for _, d := range sent {
+				run(t, l, "send", "u", d)
+			}
+			r := sock(t, l, "r")
+			rep := run(t, l, "recv", "r", "--all")
+			if _, _, err := unix.Recvfrom(r.FD, nil, unix.MSG_PEEK|unix.MSG_DONTWAIT); err != unix.EAGAIN {
+				t.Errorf("after recv --all, a peek at r: got %v, want EAGAIN: a datagram is still queued", err)
+			}
+			whole := strings.Join(sent, "")
+			if string(rep.Data) != whole {
+				t.Errorf("recv r --all: got %q, want %q", rep.Data, whole)
+			}
+			wantCall := fmt.Sprintf(", %d bytes in %d datagrams", len(whole), len(sent))
+			if len(sent) == 1 {
+				wantCall = strings.TrimSuffix(wantCall, "s")
+			}
+			if !strings.HasSuffix(rep.Call, wantCall) {
+				t.Errorf("recv r --all: got call %q, want it to end %q", rep.Call, wantCall)
+			}
+			if len(sent) > 1 {
+				wantSays(t, "recv r --all", rep, fmt.Sprintf("%d calls took the %d datagrams that were queued", len(sent), len(sent)))
+			}
+			run(t, l, "send", "u", "y")
+			if rep := run(t, l, "recv", "r"); string(rep.Data) != "y" {
+				t.Errorf("recv r after --all and another send: got %q, want %q", rep.Data, "y")
+			}
+		})
+	}
+}
