@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -176,6 +177,7 @@ type drained struct {
 	// stream. Err is the last call's error, other than EAGAIN.
 	Closed bool
 	Err    error
+	From   netip.AddrPort // the last datagram's sender
 }
 
 // drain reads everything queued on the socket now, without waiting, and
@@ -185,7 +187,7 @@ type drained struct {
 func (l *Lab) drain(s *Socket, keep int) (d drained) {
 	buf := make([]byte, bulkChunk)
 	for d.Bytes < MaxBulk {
-		n, _, err := recvCall(s.FD, buf, unix.MSG_DONTWAIT)
+		n, from, err := recvCall(s.FD, buf, unix.MSG_DONTWAIT)
 		d.Calls++
 		switch {
 		case errors.Is(err, unix.EAGAIN):
@@ -198,6 +200,9 @@ func (l *Lab) drain(s *Socket, keep int) (d drained) {
 			return d
 		}
 		d.Reads++
+		if from != nil && s.Kind == Datagram {
+			d.From = addrPortOf(from)
+		}
 		if n == 0 {
 			d.Empty++
 		}

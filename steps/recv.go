@@ -255,6 +255,8 @@ func (l *Lab) receiveAll(s *Socket, name string, p *Prose, hex bool) (*Report, e
 	after := l.look(s)
 	data.State = after.Summary(s.Kind)
 	data.readEnd(s, after, d.Closed)
+	data.setFrom(d.From, before, after)
+	data.NoPeer = s.Kind == Datagram && !after.Connected()
 	report := &Report{
 		Call:      result,
 		State:     []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},

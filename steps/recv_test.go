@@ -120,3 +120,30 @@ func TestRecvAllDatagrams(t *testing.T) {
 		})
 	}
 }
+
+// TestRecvAllSuggestsAnAnswer drains a UDP socket that has no default
+// peer: send would fail there (EDESTADDRREQ), so the next step is a
+// sendto to the last sender, which reaches it, or, with nothing read, a
+// recvfrom to learn who sends.
+func TestRecvAllSuggestsAnAnswer(t *testing.T) {
+	for _, step := range []string{"recv", "recvfrom"} {
+		t.Run(step, func(t *testing.T) {
+			l := newLab(t)
+			udpPair(t, l)
+			if rep := run(t, l, step, "r", "--all"); rep.Next != "recvfrom r" {
+				t.Errorf("%s r --all of nothing: got next %q, want %q", step, rep.Next, "recvfrom r")
+			}
+			run(t, l, "send", "u", "ping")
+			rep := run(t, l, step, "r", "--all")
+			u := Read(sock(t, l, "u")).Local
+			prefix := fmt.Sprintf("sendto r %s %d ", u.Addr(), u.Port())
+			if !strings.HasPrefix(rep.Next, prefix) {
+				t.Fatalf("%s r --all: got next %q, want it to begin %q", step, rep.Next, prefix)
+			}
+			run(t, l, "sendto", "r", u.Addr().String(), fmt.Sprint(u.Port()), "back")
+			if got := run(t, l, "recv", "u"); string(got.Data) != "back" {
+				t.Errorf("recv u after the suggested sendto: got %q, want %q", got.Data, "back")
+			}
+		})
+	}
+}
