@@ -173,8 +173,9 @@ type drained struct {
 	// socket one datagram each, Empty of them with no bytes.
 	Reads, Empty, Calls int
 	Kept                []byte
-	// Closed: the last call returned 0 on a TCP socket, the end of the
-	// stream. Err is the last call's error, other than EAGAIN.
+	// What ended it: the last call returned 0 on a TCP socket, the end
+	// of the stream (Closed), or an error, EAGAIN when nothing more was
+	// queued (Err). Neither: it stopped at MaxBulk.
 	Closed bool
 	Err    error
 	From   netip.AddrPort // the last datagram's sender
@@ -182,7 +183,7 @@ type drained struct {
 
 // drain reads everything queued on the socket now, without waiting, and
 // keeps only the first bytes for display, so memory stays bounded. It
-// stops at EAGAIN, at an error, or on TCP at a 0 return; on a datagram
+// stops at EAGAIN or another error, or on TCP at a 0 return; on a datagram
 // socket 0 is an empty datagram, which it reads like any other.
 func (l *Lab) drain(s *Socket, keep int) (d drained) {
 	buf := make([]byte, bulkChunk)
@@ -190,8 +191,6 @@ func (l *Lab) drain(s *Socket, keep int) (d drained) {
 		n, from, err := recvCall(s.FD, buf, unix.MSG_DONTWAIT)
 		d.Calls++
 		switch {
-		case errors.Is(err, unix.EAGAIN):
-			return d
 		case err != nil:
 			d.Err = err
 			return d

@@ -51,8 +51,11 @@ type recvData struct {
 	Datagram        bool
 	State           string
 	// recv --all: how many calls read something (for a datagram socket,
-	// one datagram each), and how many of those datagrams were empty.
+	// one datagram each), and how many of those datagrams were empty;
+	// End is the errno that ended it (EAGAIN: nothing more was queued).
+	All          bool
 	Calls, Empty int
+	End          string
 	// Queued and Arrived: recv --all on TCP read more than the Queued
 	// bytes there when it began; Arrived came while it read.
 	Queued, Arrived int
@@ -96,6 +99,9 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 	if flags.has("all") {
 		if len(args) > 1 {
 			return nil, usageErr(name + " --all reads in 64 KiB pieces and takes no buffer size")
+		}
+		if flags.has("timeout") {
+			return nil, usageErr(name + " --all reads only what is queued now and never waits, so it takes no --timeout")
 		}
 		return l.receiveAll(s, name, p, flags.has("hex"))
 	}
@@ -238,19 +244,35 @@ const drainShown = 4096
 // waiting, and tells how much there was.
 func (l *Lab) receiveAll(s *Socket, name string, p *Prose, hex bool) (*Report, error) {
 	before := l.look(s)
-	call := fmt.Sprintf("%s(%d, %d) until empty", name, s.FD, bulkChunk)
+	call := fmt.Sprintf("%s(%d, %d, MSG_DONTWAIT)", name, s.FD, bulkChunk)
 	d := l.drain(s, drainShown)
 	data := recvData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, BufSize: bulkChunk, Got: d.Bytes,
-		Closed: d.Closed, Datagram: s.Kind == Datagram, Calls: d.Reads, Empty: d.Empty}
-	if d.Err != nil && d.Reads == 0 {
+		Closed: d.Closed, Datagram: s.Kind == Datagram, Calls: d.Reads, Empty: d.Empty, All: true}
+	if d.Err != nil && d.Reads == 0 && !errors.Is(d.Err, unix.EAGAIN) {
 		return p.refused(call, d.Err, data), nil
+	}
+	if d.Err != nil {
+		data.End = unix.ErrnoName(errnoOf(d.Err))
 	}
 	if s.Kind == Stream && before.QueuesKnown {
 		data.Queued, data.Arrived = before.RecvQ, max(0, d.Bytes-before.RecvQ)
 	}
-	result := fmt.Sprintf("%s: %s, %d bytes", call, counted(d.Calls, "call"), d.Bytes)
-	if s.Kind == Datagram {
-		result += " in " + counted(d.Reads, "datagram")
+	// The last call's result: what ended the drain.
+	last := "0"
+	if data.End != "" {
+		last = "-1 " + data.End
+	}
+	result := call + " = " + last
+	if d.Reads > 0 {
+		result = fmt.Sprintf("%s until empty: %s, %s", call, counted(d.Calls, "call"), counted(d.Bytes, "byte"))
+		if s.Kind == Datagram {
+			result += " in " + counted(d.Reads, "datagram")
+		}
+		if d.Err != nil || d.Closed {
+			result += "; the last = " + last
+		} else {
+			result += "; stopped at 1 GiB, the most --all reads"
+		}
 	}
 	after := l.look(s)
 	data.State = after.Summary(s.Kind)

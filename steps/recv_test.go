@@ -28,19 +28,43 @@ func TestPartialRecv(t *testing.T) {
 	}
 }
 
-// TestRecvAllOfNothing drains an empty queue: one call, which found
-// nothing, told in the singular, and nothing said of bytes not shown.
+// TestRecvAllOfNothing drains an empty queue: the one call found
+// nothing, which the kernel says with EAGAIN, not 0 (the end of the
+// stream), and the Python line does not wait either. With --timeout,
+// which it could not honour, --all is refused before any call.
 func TestRecvAllOfNothing(t *testing.T) {
 	l := newLab(t)
 	pair(t, l, families[0])
-	rep := run(t, l, "recv", "conn", "--all")
-	if !strings.HasSuffix(rep.Call, ": 1 call, 0 bytes") || len(rep.Data) != 0 {
-		t.Errorf("recv conn --all: got %q and %d bytes, want 1 call and none", rep.Call, len(rep.Data))
+	conn := sock(t, l, "conn")
+	if _, _, err := unix.Recvfrom(conn.FD, make([]byte, 1), unix.MSG_PEEK|unix.MSG_DONTWAIT); err != unix.EAGAIN {
+		t.Fatalf("a peek at conn: got %v, want EAGAIN", err)
 	}
-	wantSays(t, "recv --all of nothing", rep, "Nothing was queued")
+	rep := run(t, l, "recv", "conn", "--all")
+	if want := fmt.Sprintf("recv(%d, 65536, MSG_DONTWAIT) = -1 EAGAIN", conn.FD); rep.Call != want || len(rep.Data) != 0 {
+		t.Errorf("recv conn --all: got %q and %d bytes, want %q and none", rep.Call, len(rep.Data), want)
+	}
+	wantSays(t, "recv --all of nothing", rep, "Nothing was queued", "returned EAGAIN")
 	if strings.Contains(rep.Says, "shown") {
 		t.Errorf("got %q, which speaks of bytes shown", rep.Says)
 	}
+	if !strings.Contains(rep.Python, "socket.MSG_DONTWAIT") {
+		t.Errorf("got python %q, which would wait for data; want a recv with MSG_DONTWAIT", rep.Python)
+	}
+	if rep, err := try(t, l, "recv", "conn", "--all", "--timeout", "200ms"); err == nil {
+		t.Errorf("recv conn --all --timeout 200ms: got %q, want a usage error: --all does not wait", rep.Call)
+	}
+
+	// At the end of the stream the one call returns 0.
+	run(t, l, "close", "client")
+	deadline := time.Now().Add(waitLimit)
+	for !Read(conn).ReadShut && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	rep = run(t, l, "recv", "conn", "--all")
+	if want := fmt.Sprintf("recv(%d, 65536, MSG_DONTWAIT) = 0", conn.FD); rep.Call != want {
+		t.Errorf("recv conn --all after the peer closed: got %q, want %q", rep.Call, want)
+	}
+	wantSays(t, "recv --all at the end", rep, "The call returned 0 bytes: the peer has closed its side.")
 }
 
 // TestBulkSendTimeout sends far more than a peer that does not read can
@@ -87,7 +111,7 @@ func TestBulkSendTimeout(t *testing.T) {
 // until the kernel has nothing left, counts every datagram it took, and
 // a datagram sent afterwards is the next one read.
 func TestRecvAllDatagrams(t *testing.T) {
-	for _, sent := range [][]string{{""}, {"", ""}, {"a", "", "b"}, {"ab", "c"}} {
+	for _, sent := range [][]string{{""}, {"", ""}, {"a", "", "b"}, {"ab", "c"}, {"x"}} {
 		t.Run(fmt.Sprintf("%q", sent), func(t *testing.T) {
 			l := newLab(t)
 			udpPair(t, l)
@@ -103,10 +127,8 @@ func TestRecvAllDatagrams(t *testing.T) {
 			if string(rep.Data) != whole {
 				t.Errorf("recv r --all: got %q, want %q", rep.Data, whole)
 			}
-			wantCall := fmt.Sprintf(", %d bytes in %d datagrams", len(whole), len(sent))
-			if len(sent) == 1 {
-				wantCall = strings.TrimSuffix(wantCall, "s")
-			}
+			wantCall := fmt.Sprintf(", %d bytes in %d datagrams; the last = -1 EAGAIN", len(whole), len(sent))
+			wantCall = strings.NewReplacer(" 1 bytes", " 1 byte", " 1 datagrams", " 1 datagram").Replace(wantCall)
 			if !strings.HasSuffix(rep.Call, wantCall) {
 				t.Errorf("recv r --all: got call %q, want it to end %q", rep.Call, wantCall)
 			}
