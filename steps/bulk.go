@@ -60,13 +60,15 @@ type bulkData struct {
 	Calls, Waits    int
 	Took            ms
 	Rate            string
-	SendQ           int
-	PeerLabel       string
-	PeerRecvQ       int
-	SendBuf         int
-	Stopped         bool
-	TimedOut        string // --timeout, when it passed before all was sent
-	NonBlock        bool
+	// SendQ counts the bytes the peer has not acknowledged (SIOCOUTQ):
+	// NotSent of them TCP has not sent yet (TCP_INFO), InFlight it has.
+	SendQ, NotSent, InFlight int
+	PeerLabel                string
+	PeerRecvQ                int
+	SendBuf                  int
+	Stopped                  bool
+	TimedOut                 string // --timeout, when it passed before all was sent
+	NonBlock                 bool
 }
 
 // sendBulk sends n bytes of a pattern, as fast as the kernel takes them:
@@ -131,6 +133,8 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	}
 	after := Read(s)
 	data.Took, data.SendQ = ms(took), after.SendQ
+	data.NotSent = min(after.NotSent, after.SendQ)
+	data.InFlight = data.SendQ - data.NotSent
 	if took > 0 {
 		data.Rate = fmt.Sprintf("%.0f MB/s", float64(data.Sent)/took.Seconds()/1e6)
 	}

@@ -2,6 +2,8 @@ package steps
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -165,6 +167,43 @@ func TestRecvAllSuggestsAnAnswer(t *testing.T) {
 			run(t, l, "sendto", "r", u.Addr().String(), fmt.Sprint(u.Port()), "back")
 			if got := run(t, l, "recv", "u"); string(got.Data) != "back" {
 				t.Errorf("recv u after the suggested sendto: got %q, want %q", got.Data, "back")
+			}
+		})
+	}
+}
+
+// TestBulkSendQueues sends more than the receiver's window to a peer that
+// does not read: the report splits the bytes between the peer's receive
+// queue and what TCP has not sent yet, which add up to all that was sent,
+// and splits the send queue, whose acknowledged-or-not count overlaps the
+// peer's queue, into bytes not yet sent and bytes sent.
+func TestBulkSendQueues(t *testing.T) {
+	waiting := regexp.MustCompile(`(\d+) bytes? now waits? in conn \(fd`)
+	sendQ := regexp.MustCompile(`send queue holds (\d+) bytes? the peer has not acknowledged yet(?:: (\d+) not yet sent[^.]*?(?:, and (\d+) sent)?)?\.`)
+	number := func(s string) int {
+		n, _ := strconv.Atoi(s)
+		return n
+	}
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			pair(t, l, f)
+			const sent = 1 << 20
+			rep := run(t, l, "send", "client", "--bytes", strconv.Itoa(sent))
+			w, q := waiting.FindStringSubmatch(rep.Says), sendQ.FindStringSubmatch(rep.Says)
+			if w == nil || q == nil {
+				t.Fatalf("send --bytes %d: got %q, want what waits in conn's receive queue and in client's send queue", sent, rep.Says)
+			}
+			queued, held, notSent, inFlight := number(w[1]), number(q[1]), number(q[2]), number(q[3])
+			if q[2] == "" || q[3] == "" {
+				inFlight = held - notSent // the sentence names no part: all of it was sent
+			}
+			if queued+notSent != sent || notSent+inFlight != held {
+				t.Errorf("got %q: %d waiting at conn + %d not sent = %d, want the %d sent; %d not sent + %d sent = %d, want the %d held",
+					rep.Says, queued, notSent, queued+notSent, sent, notSent, inFlight, notSent+inFlight, held)
+			}
+			if got := Read(sock(t, l, "conn")).RecvQ; got != queued {
+				t.Errorf("the kernel says conn has %d bytes queued, the report %d", got, queued)
 			}
 		})
 	}
