@@ -109,6 +109,8 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 		if now.datagram && !was.datagram {
 			say("a datagram has arrived (%s): recvfrom %s reads it", steps.DatagramSize(now.recvQ), sock.Name)
 		}
+	case snap.State != steps.Listen && now.recvQ == 1 && was.recvQ == 0:
+		say("1 byte has arrived: recv %s reads it", sock.Name)
 	case snap.State != steps.Listen && now.recvQ > was.recvQ:
 		say("%d bytes have arrived: recv %s reads them", now.recvQ, sock.Name)
 	}

@@ -137,3 +137,17 @@ func TestShowUDPQueue(t *testing.T) {
 		t.Errorf("recvfrom u: got\n%s\nwant the 2-byte datagram", got)
 	}
 }
+
+// TestNoticesOfOneByte: one byte that arrives, on a connection or as a
+// datagram, is told in the singular, as the kernel counts it.
+func TestNoticesOfOneByte(t *testing.T) {
+	s, out := pairSession(t)
+	if got, _ := evalOut(s, out, "send client y"); !strings.Contains(got, ": 1 byte has arrived: recv conn reads it") {
+		t.Errorf("send client y: got\n%s\nwant a notice that 1 byte has arrived", got)
+	}
+	port := freePort(t)
+	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port), "socket udp as v")
+	if got, _ := evalOut(s, out, fmt.Sprintf("sendto v 127.0.0.1 %d y", port)); !strings.Contains(got, "a datagram has arrived (the next is 1 byte)") {
+		t.Errorf("sendto v of one byte: got\n%s\nwant a notice of a datagram of 1 byte", got)
+	}
+}

@@ -25,8 +25,10 @@ func TestPartialRecv(t *testing.T) {
 			t.Errorf("recv conn 1000: got %q, want %q", rep.Says, want)
 		}
 	}
-	if rest := run(t, l, "recv", "conn", "--all"); len(rest.Data) != 4000 {
-		t.Errorf("recv conn --all: got %d bytes, want the 4000 the report said stay", len(rest.Data))
+	rep = run(t, l, "recv", "conn", "3999")
+	wantSays(t, "recv conn 3999", rep, "and 1 more stays queued")
+	if rest := run(t, l, "recv", "conn", "--all"); len(rest.Data) != 1 {
+		t.Errorf("recv conn --all: got %d bytes, want the 1 the report said stays", len(rest.Data))
 	}
 }
 
@@ -206,5 +208,21 @@ func TestBulkSendQueues(t *testing.T) {
 				t.Errorf("the kernel says conn has %d bytes queued, the report %d", got, queued)
 			}
 		})
+	}
+}
+
+// TestOneByteDatagramState: a datagram of one byte, as the kernel gives
+// its size (SIOCINQ), is told in the singular on the state line.
+func TestOneByteDatagramState(t *testing.T) {
+	l := newLab(t)
+	udpPair(t, l)
+	run(t, l, "send", "u", "y")
+	r := sock(t, l, "r")
+	if q := Read(r).RecvQ; q != 1 {
+		t.Fatalf("the kernel says the next datagram is %d bytes, want 1", q)
+	}
+	rep := run(t, l, "recvfrom", "r")
+	if len(rep.State) == 0 || rep.State[0].Who != r.Label() || rep.State[0].Before != "next datagram 1 byte" {
+		t.Errorf("recvfrom r: got state %+v, want r's before %q", rep.State, "next datagram 1 byte")
 	}
 }
