@@ -67,6 +67,7 @@ type recvData struct {
 	ShutBoth        bool // the shutdown step shut both directions of this socket
 	NonBlock        bool // non-blocking (O_NONBLOCK), and nothing was there: the call did not wait
 	NoPeer          bool // a datagram socket with no default peer: an answer needs sendto
+	More            bool // another datagram waits, of Left bytes; Linux does not say how many more
 }
 
 // receive is recv and recvfrom: they differ only in what they tell.
@@ -158,6 +159,7 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		data.NotText = !utf8.Valid(got)
 		data.setFrom(sender, before, after)
 		data.NoPeer = s.Kind == Datagram && !after.Connected()
+		data.More = s.Kind == Datagram && datagramWaits(s.FD)
 		report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
 		return l.tell(report, p, data), nil
 	}
@@ -209,6 +211,26 @@ func (d *recvData) readEnd(s *Socket, after Snapshot, closed bool) {
 	// first, then the peer closed); only a reset leaves an error pending,
 	// which poll shows without taking it.
 	d.ResetPending = d.Over && errorPending(s.FD)
+}
+
+// datagramWaits says whether a datagram waits on a datagram socket, an
+// empty one too, for which SIOCINQ says 0. poll says so without touching
+// the socket. After shutdown(SHUT_RD) Linux calls it readable for ever, so
+// a peek asks instead, unless an error is pending: the peek would take it
+// from the next call, and then nothing is said to wait.
+func datagramWaits(fd int) bool {
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | pollReadShut}}
+	if n, err := unix.Poll(fds, 0); err != nil || n == 0 {
+		return false
+	}
+	switch ev := fds[0].Revents; {
+	case ev&pollReadShut == 0:
+		return ev&unix.POLLIN != 0
+	case ev&unix.POLLERR != 0:
+		return false
+	}
+	_, _, err := unix.Recvfrom(fd, nil, unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	return err == nil
 }
 
 // errorPending says whether an error waits for the socket's next call to

@@ -226,3 +226,34 @@ func TestOneByteDatagramState(t *testing.T) {
 		t.Errorf("recvfrom r: got state %+v, want r's before %q", rep.State, "next datagram 1 byte")
 	}
 }
+
+// TestMoreDatagramsWait takes datagrams one at a time from a queue of
+// several: after each, the report says whether another waits, as a peek
+// finds, and gives the next one's size as the kernel does (SIOCINQ), an
+// empty one included, without claiming to know how many wait.
+func TestMoreDatagramsWait(t *testing.T) {
+	sent := []string{"a", "bbbb", "", "cc"}
+	for _, step := range []string{"recv", "recvfrom"} {
+		t.Run(step, func(t *testing.T) {
+			l := newLab(t)
+			udpPair(t, l)
+			for _, d := range sent {
+				run(t, l, "send", "u", d)
+			}
+			r := sock(t, l, "r")
+			for range sent {
+				rep := run(t, l, step, "r")
+				_, _, err := unix.Recvfrom(r.FD, nil, unix.MSG_PEEK|unix.MSG_DONTWAIT)
+				switch next := Read(r).RecvQ; {
+				case err != nil && strings.Contains(rep.Says, "datagram waits"):
+					t.Errorf("%s r: got %q, want no datagram said to wait (a peek: %v)", step, rep.Says, err)
+				case err != nil:
+				case next == 0:
+					wantSays(t, step+" r", rep, "At least one more datagram waits; the next is empty.")
+				default:
+					wantSays(t, step+" r", rep, fmt.Sprintf("At least one more datagram waits; the next is %d byte", next))
+				}
+			}
+		})
+	}
+}
