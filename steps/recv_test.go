@@ -123,7 +123,11 @@ func TestRecvAllDatagrams(t *testing.T) {
 				run(t, l, "send", "u", d)
 			}
 			r := sock(t, l, "r")
+			_, _, err := unix.Recvfrom(r.FD, nil, unix.MSG_PEEK|unix.MSG_DONTWAIT)
 			rep := run(t, l, "recv", "r", "--all")
+			if err == nil && (len(rep.State) == 0 || !strings.HasPrefix(rep.State[0].Before, "next datagram ")) {
+				t.Errorf("recv r --all: got state %+v, want r's before to say a datagram waits, as a peek found", rep.State)
+			}
 			if _, _, err := unix.Recvfrom(r.FD, nil, unix.MSG_PEEK|unix.MSG_DONTWAIT); err != unix.EAGAIN {
 				t.Errorf("after recv --all, a peek at r: got %v, want EAGAIN: a datagram is still queued", err)
 			}
