@@ -147,7 +147,7 @@ func TestNoticesOfOneByte(t *testing.T) {
 	}
 	port := freePort(t)
 	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port), "socket udp as v")
-	if got, _ := evalOut(s, out, fmt.Sprintf("sendto v 127.0.0.1 %d y", port)); !strings.Contains(got, "a datagram has arrived (the next is 1 byte)") {
+	if got, _ := evalOut(s, out, fmt.Sprintf("sendto v 127.0.0.1 %d y", port)); !strings.Contains(got, "a datagram has arrived (1 byte)") {
 		t.Errorf("sendto v of one byte: got\n%s\nwant a notice of a datagram of 1 byte", got)
 	}
 }

@@ -29,18 +29,19 @@ func Read(s *Socket) Snapshot {
 	return snap
 }
 
-// emptyDatagramWaits says whether the next datagram queued on fd, whose
-// SIOCINQ is 0, is an empty one: poll's POLLIN then says that one waits.
-// Where reading is shut down, POLLIN is always on, and recv itself is
-// asked, peeking; not where an error is pending, which it would take.
-func emptyDatagramWaits(fd int) bool {
+// datagramWaits says whether a datagram waits on a datagram socket, an
+// empty one too, for which SIOCINQ says 0. poll says so without touching
+// the socket. After shutdown(SHUT_RD) Linux calls it readable for ever, so
+// a peek asks instead, unless an error is pending: the peek would take it
+// from the next call, and then nothing is said to wait.
+func datagramWaits(fd int) bool {
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | pollReadShut}}
-	if n, err := unix.Poll(fds, 0); err != nil || n == 0 || fds[0].Revents&unix.POLLIN == 0 {
+	if n, err := unix.Poll(fds, 0); err != nil || n == 0 {
 		return false
 	}
 	switch ev := fds[0].Revents; {
 	case ev&pollReadShut == 0:
-		return true
+		return ev&unix.POLLIN != 0
 	case ev&unix.POLLERR != 0:
 		return false
 	}

@@ -53,7 +53,7 @@ func readState(s *Socket) Snapshot {
 	}
 	if s.Kind == Datagram {
 		snap.Dropped = receiveMemoryOf(s.FD).Drops
-		snap.EmptyDatagram = snap.QueuesKnown && snap.RecvQ == 0 && emptyDatagramWaits(s.FD)
+		snap.EmptyDatagram = snap.QueuesKnown && snap.RecvQ == 0 && datagramWaits(s.FD)
 	}
 	return snap
 }

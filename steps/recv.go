@@ -213,26 +213,6 @@ func (d *recvData) readEnd(s *Socket, after Snapshot, closed bool) {
 	d.ResetPending = d.Over && errorPending(s.FD)
 }
 
-// datagramWaits says whether a datagram waits on a datagram socket, an
-// empty one too, for which SIOCINQ says 0. poll says so without touching
-// the socket. After shutdown(SHUT_RD) Linux calls it readable for ever, so
-// a peek asks instead, unless an error is pending: the peek would take it
-// from the next call, and then nothing is said to wait.
-func datagramWaits(fd int) bool {
-	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN | pollReadShut}}
-	if n, err := unix.Poll(fds, 0); err != nil || n == 0 {
-		return false
-	}
-	switch ev := fds[0].Revents; {
-	case ev&pollReadShut == 0:
-		return ev&unix.POLLIN != 0
-	case ev&unix.POLLERR != 0:
-		return false
-	}
-	_, _, err := unix.Recvfrom(fd, nil, unix.MSG_PEEK|unix.MSG_DONTWAIT)
-	return err == nil
-}
-
 // errorPending says whether an error waits for the socket's next call to
 // report it (poll's POLLERR), without taking it.
 func errorPending(fd int) bool {

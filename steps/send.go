@@ -332,13 +332,10 @@ func (l *Lab) shutPeer(s *Socket, remote netip.AddrPort) *Socket {
 // DatagramSize is the size of a datagram, in words: "1 byte", "0 bytes,
 // an empty one".
 func DatagramSize(n int) string {
-	switch n {
-	case 0:
+	if n == 0 {
 		return "0 bytes, an empty one"
-	case 1:
-		return "1 byte"
 	}
-	return strconv.Itoa(n) + " bytes"
+	return counted(n, "byte")
 }
 
 // queues is a socket's state and queued bytes, for a state line.
