@@ -192,14 +192,15 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if s.Kind == Datagram && ends.Connected() {
 		// The datagram goes to the socket bound at the peer's address,
 		// whether it is connected back or not.
-		if r := watch.r; r != nil {
-			var snap Snapshot
-			snap, data.Fate = watch.fate(s, ends, ends.Remote, sent)
-			if r != s {
-				report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
+		// peer is the socket the diagram shows it reach, which may have
+		// dropped it.
+		if got := watch.fate(s, ends, ends.Remote, sent); got.r != nil {
+			peer, data.Fate = got.r, got.fate
+			if peer != s {
+				report.State = append(report.State, Change{Who: peer.Label(), After: queues(got.snap)})
 			}
 			if data.Fate == "" {
-				peer, data.PeerLabel, data.PeerName, data.PeerRecvQ = r, r.Label(), r.Name, snap.RecvQ
+				data.PeerLabel, data.PeerName, data.PeerRecvQ = peer.Label(), peer.Name, got.snap.RecvQ
 			}
 		} else if errorPending(s.FD) {
 			data.Unreachable, data.LoopbackPeer = true, ends.Remote.Addr().IsLoopback()
@@ -225,6 +226,9 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			what = "datagram " + what
 		}
 		other := l.endName(s, ends, peer)
+		if s.Kind == Datagram && peer == nil {
+			other = ShowAddr(ends.Remote) // no socket of the lab's shows it
+		}
 		report.Packets = []Packet{{From: s.Name, To: other, What: what}}
 		if data.Reset {
 			report.Packets = append(report.Packets, Packet{From: other, To: s.Name, What: "RST"})

@@ -34,7 +34,7 @@ type sendtoData struct {
 	PyBytes         string
 	Local           string
 	AutoBound       bool   // the kernel gave the socket an address to send from
-	Receiver        string // the lab's socket bound to the destination, or ""
+	Receiver        string // the lab's socket whose receive queue the datagram is in, or ""
 	ReceiverName    string
 	Itself          bool // the receiver is the sending socket
 	Stream          bool
@@ -121,13 +121,12 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 	} else {
 		receiver := to.String()
-		if r := watch.r; r != nil {
-			var snap Snapshot
-			receiver = r.Name
-			snap, data.Fate = watch.fate(s, after, to, sent)
+		if got := watch.fate(s, after, to, sent); got.r != nil {
+			r := got.r
+			receiver, data.Fate = r.Name, got.fate
 			data.Itself = r == s
 			if !data.Itself { // its one state line is above
-				report.State = append(report.State, Change{Who: r.Label(), After: queues(snap)})
+				report.State = append(report.State, Change{Who: r.Label(), After: queues(got.snap)})
 			}
 			if data.Fate == "" {
 				data.Receiver, data.ReceiverName = r.Label(), r.Name
@@ -192,20 +191,38 @@ type receiveMemory struct {
 	Known       bool
 }
 
-// A receiverWatch is the lab's socket bound where a datagram is about to
-// be sent, found before the send, with its count of drops then: after the
-// send, fate tells what became of the datagram there.
+// A receiverWatch is the lab's datagram sockets bound where a datagram
+// is about to be sent, found before the send, each with its receive
+// memory then. Several can share an address (SO_REUSEADDR, SO_REUSEPORT,
+// or an IPv6 socket and an IPv4 one on the same port); the kernel gives
+// the datagram to one of them by rules of its own, so after the send, fate
+// reads which one's memory or drops moved.
 type receiverWatch struct {
-	r      *Socket
+	bound []watched
+}
+
+type watched struct {
+	s      *Socket
 	before receiveMemory
 }
 
 func (l *Lab) watchReceiver(to netip.AddrPort) receiverWatch {
-	r, _, ok := l.boundTo(Datagram, to)
-	if !ok {
-		return receiverWatch{}
+	var w receiverWatch
+	for _, s := range l.Sockets() {
+		if s.Kind == Datagram && covers(readState(s).Local, to) {
+			w.bound = append(w.bound, watched{s: s, before: receiveMemoryOf(s.FD)})
+		}
 	}
-	return receiverWatch{r: r, before: receiveMemoryOf(r.FD)}
+	return w
+}
+
+// A delivery is what fate found: the lab's socket the datagram went to
+// (nil when the kernel shows none, or several), its state after, and
+// datagram.txt's sentence when that socket did not take it.
+type delivery struct {
+	r    *Socket
+	snap Snapshot
+	fate string
 }
 
 // datagramFate is what datagram.txt can use.
@@ -220,23 +237,47 @@ type datagramFate struct {
 	Before, After int // its count of drops
 }
 
-// fate reads the watched socket again after s (its state after) sent it
-// a datagram of sent bytes addressed to `to`. It returns the socket's
-// state, and what datagram.txt says when the socket did not take the
-// datagram: "" when it did (or the kernel does not say). A connected UDP
-// socket takes datagrams from its peer only (sent from every interface,
-// the route picks the address); a full one takes none.
-func (w receiverWatch) fate(s *Socket, after Snapshot, to netip.AddrPort, sent int) (Snapshot, string) {
-	snap := readState(w.r)
-	d := datagramFate{Receiver: w.r.Label(), Sender: s.Label()}
-	if snap.Connected() && !covers(after.Local, snap.Remote) {
-		d.ConnectedTo, d.Refused = snap.Remote.String(), after.Connected() && sameEnd(after.Remote, to)
-		return snap, datagramProse.Render("deaf", d)
+// fate reads the watched sockets again after s (its state after) sent a
+// datagram of sent bytes addressed to `to`, and finds the one the kernel
+// gave it to: the one whose receive memory grew (it queued the datagram)
+// or whose count of drops grew (it dropped it). When none did and every
+// one is connected to another peer, the datagram was dropped because a
+// connected UDP socket takes datagrams from its peer only (sent from every
+// interface, the route picks the address).
+func (w receiverWatch) fate(s *Socket, after Snapshot, to netip.AddrPort, sent int) delivery {
+	var got []int
+	var now receiveMemory
+	for i, b := range w.bound {
+		m := receiveMemoryOf(b.s.FD)
+		if b.before.Known && m.Known && (m.Held > b.before.Held || m.Drops > b.before.Drops) {
+			got, now = append(got, i), m
+		}
 	}
-	now := receiveMemoryOf(w.r.FD)
-	if !w.before.Known || !now.Known || now.Drops == w.before.Drops {
-		return snap, ""
+	switch {
+	case len(got) == 1:
+		b := w.bound[got[0]]
+		out := delivery{r: b.s, snap: readState(b.s)}
+		if now.Drops > b.before.Drops {
+			d := datagramFate{Receiver: b.s.Label(), Sender: s.Label(), Full: now.Held+sent > now.Limit,
+				Held: now.Held, RcvBuf: now.Limit, Before: b.before.Drops, After: now.Drops}
+			out.fate = datagramProse.Render("dropped", d)
+		}
+		return out
+	case len(got) > 1 || len(w.bound) == 0:
+		return delivery{}
 	}
-	d.Full, d.Held, d.RcvBuf, d.Before, d.After = now.Held+sent > now.Limit, now.Held, now.Limit, w.before.Drops, now.Drops
-	return snap, datagramProse.Render("dropped", d)
+	var first Snapshot
+	for i, b := range w.bound {
+		snap := readState(b.s)
+		if !snap.Connected() || covers(after.Local, snap.Remote) {
+			return delivery{}
+		}
+		if i == 0 {
+			first = snap
+		}
+	}
+	r := w.bound[0].s
+	d := datagramFate{Receiver: r.Label(), Sender: s.Label(), ConnectedTo: first.Remote.String(),
+		Refused: after.Connected() && sameEnd(after.Remote, to)}
+	return delivery{r: r, snap: first, fate: datagramProse.Render("deaf", d)}
 }

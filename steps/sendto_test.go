@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -259,4 +260,87 @@ func TestSendToAPortNobodyHolds(t *testing.T) {
 	}
 	refused(t, l, unix.ECONNREFUSED, "send", "u", "again")
 	run(t, l, "send", "u", "third") // the error was taken: this one goes
+}
+
+// TestDatagramToASharedPort sends datagrams, with sendto and with send,
+// to a port that several of the lab's UDP sockets hold: both with
+// SO_REUSEADDR (the kernel picks the one bound last), both with
+// SO_REUSEPORT (it picks by a hash of the sender's address, so each new
+// sender may reach another), an IPv4 socket beside an IPv6 one that takes
+// IPv6 only, and two IPv6-only sockets that an IPv4 datagram cannot
+// reach. Each report must name the socket where the kernel then shows the
+// datagram waiting, and no socket when none shows it.
+func TestDatagramToASharedPort(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		setup [][]string // the sockets, bound to PORT
+	}{
+		{"SO_REUSEADDR", [][]string{
+			{"socket", "udp", "as", "a"}, {"option", "a", "reuseaddr", "on"}, {"bind", "a", "127.0.0.1", "PORT"},
+			{"socket", "udp", "as", "b"}, {"option", "b", "reuseaddr", "on"}, {"bind", "b", "127.0.0.1", "PORT"},
+		}},
+		{"SO_REUSEPORT", [][]string{
+			{"socket", "udp", "as", "a"}, {"option", "a", "reuseport", "on"}, {"bind", "a", "127.0.0.1", "PORT"},
+			{"socket", "udp", "as", "b"}, {"option", "b", "reuseport", "on"}, {"bind", "b", "127.0.0.1", "PORT"},
+		}},
+		{"IPV6_V6ONLY", [][]string{
+			{"socket", "udp", "ipv6", "as", "a"}, {"option", "a", "v6only", "on"}, {"bind", "a", "::", "PORT"},
+			{"socket", "udp", "as", "b"}, {"bind", "b", "0.0.0.0", "PORT"},
+		}},
+		{"IPv6 only, none", [][]string{
+			{"socket", "udp", "ipv6", "as", "a"}, {"option", "a", "v6only", "on"}, {"option", "a", "reuseaddr", "on"}, {"bind", "a", "::", "PORT"},
+			{"socket", "udp", "ipv6", "as", "b"}, {"option", "b", "v6only", "on"}, {"option", "b", "reuseaddr", "on"}, {"bind", "b", "::", "PORT"},
+		}},
+	} {
+		for _, step := range []string{"sendto", "send"} {
+			t.Run(tt.name+"/"+step, func(t *testing.T) {
+				l := newLab(t)
+				port := "0"
+				for _, c := range tt.setup {
+					if c[len(c)-1] == "PORT" {
+						c = append(slices.Clone(c[:len(c)-1]), port)
+						run(t, l, c[0], c[1:]...)
+						port = portOf(t, l, c[1])
+						continue
+					}
+					run(t, l, c[0], c[1:]...)
+				}
+				holders := []*Socket{sock(t, l, "a"), sock(t, l, "b")}
+				reached := map[string]bool{}
+				for i := range 8 { // new senders, from new ports
+					name := fmt.Sprintf("s%d", i)
+					run(t, l, "socket", "udp", "as", name)
+					var rep *Report
+					next := "recvfrom "
+					if step == "send" {
+						run(t, l, "connect", name, "127.0.0.1", port)
+						rep, next = run(t, l, "send", name, "hi"), "recv "
+					} else {
+						rep = run(t, l, "sendto", name, "127.0.0.1", port, "hi")
+					}
+					var got *Socket
+					for _, h := range holders {
+						if Read(h).RecvQ > 0 {
+							got = h
+						}
+					}
+					if got == nil {
+						if strings.Contains(rep.Says, "It is now in") || rep.Next == next+"a" || rep.Next == next+"b" {
+							t.Errorf("%s: the kernel shows the datagram at neither a nor b, but got %q, next %q", name, rep.Says, rep.Next)
+						}
+						continue
+					}
+					reached[got.Name] = true
+					wantSays(t, name, rep, "It is now in "+got.Label()+"'s receive queue")
+					if rep.Next != next+got.Name {
+						t.Errorf("%s: got next %q, want %q", name, rep.Next, next+got.Name)
+					}
+					run(t, l, "recvfrom", got.Name)
+				}
+				if len(reached) == 0 && !strings.HasSuffix(tt.name, "none") {
+					t.Errorf("no datagram reached a or b, so nothing was checked")
+				}
+			})
+		}
+	}
 }
