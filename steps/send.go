@@ -56,10 +56,8 @@ type sendData struct {
 	Local           string // the address it has now
 	IPv6            bool   // an IPv6 socket: its datagrams may be 20 bytes larger
 	PyNote          string // what the code lines' data is, for --bytes
-	Fate            string // datagram.txt's sentence, when the lab's socket at the peer's address did not take the datagram
-	Unreachable     bool   // an ICMP error came back for the datagram, and waits on the socket
+	Fate            string // datagram.txt's sentence, when the lab's socket at the peer's address did not take the datagram, or an ICMP error came back
 	Itself          bool   // it is connected to its own address: it is its own peer
-	LoopbackPeer    bool   // the peer's address is a loopback one: the error is this machine's "port unreachable"
 	DefaultBuf      int    // recv's buffer when none is given
 	// NotSent counts the bytes of this send that TCP has not sent yet,
 	// AheadNotSent those of earlier sends queued before them, and
@@ -194,16 +192,15 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		// whether it is connected back or not.
 		// peer is the socket the diagram shows it reach, which may have
 		// dropped it.
-		if got := watch.fate(s, ends, ends.Remote, sent); got.r != nil {
-			peer, data.Fate = got.r, got.fate
+		got := watch.fate(s, ends, ends.Remote, sent)
+		if data.Fate = got.fate; got.r != nil {
+			peer = got.r
 			if peer != s {
 				report.State = append(report.State, Change{Who: peer.Label(), After: queues(got.snap)})
 			}
 			if data.Fate == "" {
 				data.PeerLabel, data.PeerName, data.PeerRecvQ = peer.Label(), peer.Name, got.snap.RecvQ
 			}
-		} else if errorPending(s.FD) {
-			data.Unreachable, data.LoopbackPeer = true, ends.Remote.Addr().IsLoopback()
 		}
 	} else if data.Itself && !data.Reset {
 		peer, data.PeerLabel, data.PeerName, data.PeerRecvQ = s, s.Label(), s.Name, after.RecvQ

@@ -41,7 +41,9 @@ type sendtoData struct {
 	IPv6            bool   // an IPv6 socket: its datagrams may be 20 bytes larger
 	PyNote          string // what the Python line's data is, for --bytes
 	DefaultBuf      int    // recvfrom's buffer when none is given
-	Fate            string // datagram.txt's sentence, when the lab's socket there did not take the datagram
+	Fate            string // datagram.txt's sentence, when the lab's socket there did not take the datagram, or an ICMP error came back
+	ErrorWaits      bool   // that error waits on the socket, for its next call
+	Connected       bool   // a UDP socket with a default peer
 	ShutWrite       bool   // the shutdown step shut this socket's writing
 }
 
@@ -121,9 +123,10 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 	} else {
 		receiver := to.String()
-		if got := watch.fate(s, after, to, sent); got.r != nil {
-			r := got.r
-			receiver, data.Fate = r.Name, got.fate
+		got := watch.fate(s, after, to, sent)
+		data.Fate, data.ErrorWaits, data.Connected = got.fate, got.errorWaits, after.Connected()
+		if r := got.r; r != nil {
+			receiver = r.Name
 			data.Itself = r == s
 			if !data.Itself { // its one state line is above
 				report.State = append(report.State, Change{Who: r.Label(), After: queues(got.snap)})
@@ -218,11 +221,14 @@ func (l *Lab) watchReceiver(to netip.AddrPort) receiverWatch {
 
 // A delivery is what fate found: the lab's socket the datagram went to
 // (nil when the kernel shows none, or several), its state after, and
-// datagram.txt's sentence when that socket did not take it.
+// datagram.txt's sentence when that socket did not take it, or when no
+// socket took it and an ICMP error came back to the sender; errorWaits
+// says that error waits on the sender, for its next call.
 type delivery struct {
-	r    *Socket
-	snap Snapshot
-	fate string
+	r          *Socket
+	snap       Snapshot
+	fate       string
+	errorWaits bool
 }
 
 // datagramFate is what datagram.txt can use.
@@ -235,6 +241,8 @@ type datagramFate struct {
 	Full          bool // its unread datagrams had filled its receive buffer
 	Held, RcvBuf  int
 	Before, After int // its count of drops
+	// [unreachable]: no socket took it, and an ICMP error came back.
+	Loopback bool // to a loopback address: "port unreachable"
 }
 
 // fate reads the watched sockets again after s (its state after) sent a
@@ -243,7 +251,9 @@ type datagramFate struct {
 // or whose count of drops grew (it dropped it). When none did and every
 // one is connected to another peer, the datagram was dropped because a
 // connected UDP socket takes datagrams from its peer only (sent from every
-// interface, the route picks the address).
+// interface, the route picks the address). A sender connected to `to`
+// hears of a datagram no socket took: the ICMP error that came back waits
+// on it (on loopback, within the send), which poll shows.
 func (w receiverWatch) fate(s *Socket, after Snapshot, to netip.AddrPort, sent int) delivery {
 	var got []int
 	var now receiveMemory
@@ -263,21 +273,30 @@ func (w receiverWatch) fate(s *Socket, after Snapshot, to netip.AddrPort, sent i
 			out.fate = datagramProse.Render("dropped", d)
 		}
 		return out
-	case len(got) > 1 || len(w.bound) == 0:
+	case len(got) > 1:
 		return delivery{}
 	}
+	refused := errorPending(s.FD)
+	deaf := len(w.bound) > 0
 	var first Snapshot
 	for i, b := range w.bound {
 		snap := readState(b.s)
 		if !snap.Connected() || covers(after.Local, snap.Remote) {
-			return delivery{}
+			deaf = false
+			break
 		}
 		if i == 0 {
 			first = snap
 		}
 	}
-	r := w.bound[0].s
-	d := datagramFate{Receiver: r.Label(), Sender: s.Label(), ConnectedTo: first.Remote.String(),
-		Refused: after.Connected() && sameEnd(after.Remote, to)}
-	return delivery{r: r, snap: first, fate: datagramProse.Render("deaf", d)}
+	switch {
+	case deaf:
+		r := w.bound[0].s
+		d := datagramFate{Receiver: r.Label(), Sender: s.Label(), ConnectedTo: first.Remote.String(), Refused: refused}
+		return delivery{r: r, snap: first, fate: datagramProse.Render("deaf", d), errorWaits: refused}
+	case refused:
+		d := datagramFate{Sender: s.Label(), Loopback: to.Addr().IsLoopback()}
+		return delivery{fate: datagramProse.Render("unreachable", d), errorWaits: true}
+	}
+	return delivery{}
 }

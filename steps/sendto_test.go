@@ -241,25 +241,60 @@ func udpPair(t *testing.T, l *Lab) {
 	run(t, l, "connect", "u", "127.0.0.1", portOf(t, l, "r"))
 }
 
-// TestSendToAPortNobodyHolds sends on a UDP socket connected to a
-// loopback port no socket holds: the kernel's ICMP "port unreachable"
-// leaves an error on the socket, which the report names, and which the
-// next call returns, once.
+// TestSendToAPortNobodyHolds sends, with send and with sendto to the same
+// address, on a UDP socket connected to a loopback port no socket holds:
+// the kernel's ICMP "port unreachable" leaves an error on the socket,
+// which poll shows and the report names, and which the next call
+// returns, once. A sendto from it to another such port leaves no error,
+// and its report promises none.
 func TestSendToAPortNobodyHolds(t *testing.T) {
-	l := newLab(t)
-	run(t, l, "socket", "udp", "as", "gone")
-	run(t, l, "bind", "gone", "127.0.0.1", "0")
-	port := portOf(t, l, "gone")
-	run(t, l, "close", "gone")
-	run(t, l, "socket", "udp", "as", "u")
-	run(t, l, "connect", "u", "127.0.0.1", port)
-	rep := run(t, l, "send", "u", "hi")
-	wantSays(t, "send to a port nobody holds", rep, `ICMP "port unreachable"`, "The next call on u (fd", "fails with ECONNREFUSED, once")
-	if strings.Contains(rep.Says, "Nothing tells you") {
-		t.Errorf("got %q, which says nothing came back", rep.Says)
+	for _, step := range []string{"send", "sendto"} {
+		t.Run(step, func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", "udp", "as", "gone")
+			run(t, l, "bind", "gone", "127.0.0.1", "0")
+			port := portOf(t, l, "gone")
+			run(t, l, "close", "gone")
+			run(t, l, "socket", "udp", "as", "u")
+			run(t, l, "connect", "u", "127.0.0.1", port)
+			args := []string{"u", "hi"}
+			if step == "sendto" {
+				args = []string{"u", "127.0.0.1", port, "hi"}
+			}
+			fds := []unix.PollFd{{Fd: int32(sock(t, l, "u").FD)}}
+			if step == "sendto" {
+				// To another port nobody holds: u is not connected there,
+				// and never hears of it.
+				run(t, l, "socket", "udp", "as", "gone2")
+				run(t, l, "bind", "gone2", "127.0.0.1", "0")
+				other := portOf(t, l, "gone2")
+				run(t, l, "close", "gone2")
+				rep := run(t, l, "sendto", "u", "127.0.0.1", other, "hi")
+				if n, err := unix.Poll(fds, 0); err != nil || n != 0 {
+					t.Fatalf("poll u after a datagram to port %s: %d %v, revents %#x, want no error waiting", other, n, err, fds[0].Revents)
+				}
+				wantSays(t, "sendto another port", rep, "Nothing says whether anyone received it", "which only a socket connected there hears of")
+				if strings.Contains(rep.Says, "ECONNREFUSED") {
+					t.Errorf("sendto another port: got %q, which promises an error", rep.Says)
+				}
+			}
+			rep := run(t, l, step, args...)
+			if n, err := unix.Poll(fds, 0); err != nil || n != 1 || fds[0].Revents&unix.POLLERR == 0 {
+				t.Fatalf("poll u: %d %v, revents %#x: the kernel shows no error waiting", n, err, fds[0].Revents)
+			}
+			wantSays(t, "send to a port nobody holds", rep, `ICMP "port unreachable"`, "The next call on u (fd", "fails with ECONNREFUSED, once")
+			for _, wrong := range []string{"Nothing tells you", "Nothing says", "never hears of"} {
+				if strings.Contains(rep.Says, wrong) {
+					t.Errorf("got %q, which says nothing came back", rep.Says)
+				}
+			}
+			if strings.Contains(rep.Next, "answer") {
+				t.Errorf("got next %q, which waits for an answer", rep.Next)
+			}
+			refused(t, l, unix.ECONNREFUSED, step, args...)
+			run(t, l, step, args...) // the error was taken: this one goes
+		})
 	}
-	refused(t, l, unix.ECONNREFUSED, "send", "u", "again")
-	run(t, l, "send", "u", "third") // the error was taken: this one goes
 }
 
 // TestDatagramToASharedPort sends datagrams, with sendto and with send,
