@@ -59,6 +59,9 @@ type sendData struct {
 	Fate            string // datagram.txt's sentence, when the lab's socket at the peer's address did not take the datagram, or an ICMP error came back
 	Itself          bool   // it is connected to its own address: it is its own peer
 	DefaultBuf      int    // recv's buffer when none is given
+	// Deaf is the lab's socket bound at the peer's address, connected to
+	// another peer (DeafPeer), which is why ECONNREFUSED came.
+	Deaf, DeafName, DeafPeer string
 	// NotSent counts the bytes of this send that TCP has not sent yet,
 	// AheadNotSent those of earlier sends queued before them, and
 	// WindowFull says they wait because the peer's receive window is full.
@@ -151,6 +154,9 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		// peer, so even a refused send can leave it with an address.
 		after := readState(s)
 		data.AutoBound, data.Local = !before.Bound() && after.Bound() && !l.CallsOnly, after.Local.String()
+		if errors.Is(err, unix.ECONNREFUSED) && !l.CallsOnly {
+			data.Deaf, data.DeafName, data.DeafPeer, _ = l.deafPeer(s)
+		}
 		report := sendProse.refused(call, err, data)
 		if data.AutoBound {
 			report.State = []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}}

@@ -2,9 +2,12 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 var (
@@ -45,6 +48,9 @@ type sendtoData struct {
 	ErrorWaits      bool   // that error waits on the socket, for its next call
 	Connected       bool   // a UDP socket with a default peer
 	ShutWrite       bool   // the shutdown step shut this socket's writing
+	// Deaf is the lab's socket bound at the peer's address, connected to
+	// another peer (DeafPeer), which is why ECONNREFUSED came.
+	Deaf, DeafName, DeafPeer string
 }
 
 // MaxDatagramAsk bounds sendto --bytes, and send --bytes on a datagram
@@ -93,6 +99,9 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return stop, nil
 	}
 	if err != nil {
+		if errors.Is(err, unix.ECONNREFUSED) {
+			data.Deaf, data.DeafName, data.DeafPeer, data.Local = l.deafPeer(s)
+		}
 		report := sendtoProse.refused(call, err, data)
 		// The kernel binds an unbound socket before the datagram is
 		// refused, as it does for send.
@@ -187,6 +196,22 @@ func (l *Lab) socketWhere(k Kind, match func(*Socket, Snapshot) bool) (*Socket, 
 	return nil, Snapshot{}, false
 }
 
+// deafPeer finds, for a connected UDP socket s whose earlier datagram was
+// refused, the lab's socket bound at its peer's address that took no
+// datagram from it because it is connected to another peer: its label and
+// name, that peer, and s's own address, or nothing.
+func (l *Lab) deafPeer(s *Socket) (label, name, peer, local string) {
+	snap := readState(s)
+	if s.Kind != Datagram || !snap.Connected() {
+		return "", "", "", ""
+	}
+	r, rs, ok := deafTo(l.datagramSocketsAt(snap.Remote), snap.Local)
+	if !ok {
+		return "", "", "", ""
+	}
+	return r.Label(), r.Name, rs.Remote.String(), snap.Local.String()
+}
+
 // receiveMemory is what SO_MEMINFO says of a socket's receive side.
 type receiveMemory struct {
 	Held, Limit int // bytes of kernel memory its unread data holds, and SO_RCVBUF
@@ -211,12 +236,45 @@ type watched struct {
 
 func (l *Lab) watchReceiver(to netip.AddrPort) receiverWatch {
 	var w receiverWatch
-	for _, s := range l.Sockets() {
-		if s.Kind == Datagram && covers(readState(s).Local, to) {
-			w.bound = append(w.bound, watched{s: s, before: receiveMemoryOf(s.FD)})
-		}
+	for _, s := range l.datagramSocketsAt(to) {
+		w.bound = append(w.bound, watched{s: s, before: receiveMemoryOf(s.FD)})
 	}
 	return w
+}
+
+// datagramSocketsAt is the lab's UDP sockets bound where a datagram to
+// `to` may go.
+func (l *Lab) datagramSocketsAt(to netip.AddrPort) []*Socket {
+	var at []*Socket
+	for _, s := range l.Sockets() {
+		if s.Kind == Datagram && covers(readState(s).Local, to) {
+			at = append(at, s)
+		}
+	}
+	return at
+}
+
+// deafTo says whether every one of socks, the lab's UDP sockets bound
+// where a datagram from the address `from` goes, is connected to another
+// peer: a connected UDP socket takes datagrams from its peer only (sent
+// from every interface, the route picks the address), so none takes it,
+// and the kernel answers with an ICMP "port unreachable". It returns the
+// first of them, and its state.
+func deafTo(socks []*Socket, from netip.AddrPort) (*Socket, Snapshot, bool) {
+	if len(socks) == 0 {
+		return nil, Snapshot{}, false
+	}
+	var first Snapshot
+	for i, s := range socks {
+		snap := readState(s)
+		if !snap.Connected() || covers(from, snap.Remote) {
+			return nil, Snapshot{}, false
+		}
+		if i == 0 {
+			first = snap
+		}
+	}
+	return socks[0], first, true
 }
 
 // A delivery is what fate found: the lab's socket the datagram went to
@@ -248,10 +306,8 @@ type datagramFate struct {
 // fate reads the watched sockets again after s (its state after) sent a
 // datagram of sent bytes addressed to `to`, and finds the one the kernel
 // gave it to: the one whose receive memory grew (it queued the datagram)
-// or whose count of drops grew (it dropped it). When none did and every
-// one is connected to another peer, the datagram was dropped because a
-// connected UDP socket takes datagrams from its peer only (sent from every
-// interface, the route picks the address). A sender connected to `to`
+// or whose count of drops grew (it dropped it). When none did, every one
+// may be connected to another peer (deafTo). A sender connected to `to`
 // hears of a datagram no socket took: the ICMP error that came back waits
 // on it (on loopback, within the send), which poll shows.
 func (w receiverWatch) fate(s *Socket, after Snapshot, to netip.AddrPort, sent int) delivery {
@@ -277,23 +333,15 @@ func (w receiverWatch) fate(s *Socket, after Snapshot, to netip.AddrPort, sent i
 		return delivery{}
 	}
 	refused := errorPending(s.FD)
-	deaf := len(w.bound) > 0
-	var first Snapshot
+	socks := make([]*Socket, len(w.bound))
 	for i, b := range w.bound {
-		snap := readState(b.s)
-		if !snap.Connected() || covers(after.Local, snap.Remote) {
-			deaf = false
-			break
-		}
-		if i == 0 {
-			first = snap
-		}
+		socks[i] = b.s
 	}
+	r, snap, deaf := deafTo(socks, after.Local)
 	switch {
 	case deaf:
-		r := w.bound[0].s
-		d := datagramFate{Receiver: r.Label(), Sender: s.Label(), ConnectedTo: first.Remote.String(), Refused: refused}
-		return delivery{r: r, snap: first, fate: datagramProse.Render("deaf", d), errorWaits: refused}
+		d := datagramFate{Receiver: r.Label(), Sender: s.Label(), ConnectedTo: snap.Remote.String(), Refused: refused}
+		return delivery{r: r, snap: snap, fate: datagramProse.Render("deaf", d), errorWaits: refused}
 	case refused:
 		d := datagramFate{Sender: s.Label(), Loopback: to.Addr().IsLoopback()}
 		return delivery{fate: datagramProse.Render("unreachable", d), errorWaits: true}

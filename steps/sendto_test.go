@@ -72,8 +72,9 @@ func TestSendto(t *testing.T) {
 // TestSendtoAConnectedReceiver sends to a UDP socket that is connected to
 // another peer: the kernel drops the datagram, as the report says, and the
 // receiver's recv finds nothing; a sender connected there hears of it with
-// ECONNREFUSED, whether it sends with sendto or send. From its peer, the
-// same socket receives.
+// ECONNREFUSED, whether it sends with sendto or send, and the error names
+// the receiver's peer as the reason. From its peer, the same socket
+// receives, and from the sender once it is connected to it.
 func TestSendtoAConnectedReceiver(t *testing.T) {
 	l := newLab(t)
 	run(t, l, "socket", "udp", "as", "peer")
@@ -112,6 +113,27 @@ func TestSendtoAConnectedReceiver(t *testing.T) {
 	}
 	if got := run(t, l, "recv", "c", "--timeout", "1s"); string(got.Data) != "yo" {
 		t.Errorf("recv c: got %q, want the peer's datagram", got.Data)
+	}
+
+	// The ECONNREFUSED that caller then meets names c as the reason, and
+	// its fix, done, lets c take caller's datagrams.
+	callerAt, cPeer := Read(sock(t, l, "caller")).Local.String(), Read(sock(t, l, "c")).Remote.String()
+	for _, step := range [][]string{{"send", "caller", "hi"}, {"sendto", "caller", "127.0.0.1", port, "hi"}} {
+		run(t, l, step[0], step[1:]...)
+		rep := refused(t, l, unix.ECONNREFUSED, step[0], step[1:]...)
+		if want := "c (fd " + strconv.Itoa(sock(t, l, "c").FD) + "), bound"; !strings.Contains(rep.Failure.ForStep, want) ||
+			!strings.Contains(rep.Failure.ForStep, "is connected to "+cPeer) || strings.Contains(rep.Failure.ForStep, "nothing listen") {
+			t.Errorf("%s: got %q, want it to say that c, bound there, is connected to %s", step[0], rep.Failure.ForStep, cPeer)
+		}
+		if want := "connect c to caller's address, " + callerAt; !strings.Contains(rep.Failure.Fix, want) {
+			t.Errorf("%s: got fix %q, want %q", step[0], rep.Failure.Fix, want)
+		}
+	}
+	host, cport, _ := net.SplitHostPort(callerAt)
+	run(t, l, "connect", "c", host, cport)
+	wantSays(t, "send after the fix", run(t, l, "send", "caller", "now"), "It is now in c (fd")
+	if got := run(t, l, "recv", "c", "--timeout", "1s"); string(got.Data) != "now" {
+		t.Errorf("recv c: got %q, want caller's datagram", got.Data)
 	}
 }
 
