@@ -297,6 +297,7 @@ type datagramFate struct {
 	Refused     bool // and the sender, connected to the receiver, hears of it
 	// [dropped]: its kernel dropped the datagram.
 	Full          bool // its unread datagrams had filled its receive buffer
+	Sent          int  // the datagram's bytes
 	Held, RcvBuf  int
 	Before, After int // its count of drops
 	// [unreachable]: no socket took it, and an ICMP error came back.
@@ -324,7 +325,11 @@ func (w receiverWatch) fate(s *Socket, after Snapshot, to netip.AddrPort, sent i
 		b := w.bound[got[0]]
 		out := delivery{r: b.s, snap: readState(b.s)}
 		if now.Drops > b.before.Drops {
-			d := datagramFate{Receiver: b.s.Label(), Sender: s.Label(), Full: now.Held+sent > now.Limit,
+			// The kernel takes a datagram into an empty queue whatever its
+			// size; otherwise it drops one whose memory, payload and
+			// bookkeeping (its truesize, not known here), would take the
+			// queue's past SO_RCVBUF.
+			d := datagramFate{Receiver: b.s.Label(), Sender: s.Label(), Full: now.Held > 0, Sent: sent,
 				Held: now.Held, RcvBuf: now.Limit, Before: b.before.Drops, After: now.Drops}
 			out.fate = datagramProse.Render("dropped", d)
 		}
