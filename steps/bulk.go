@@ -128,7 +128,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	}
 	took := time.Since(start)
 	if data.Sent == 0 && failure != nil {
-		return sendProse.refused(call, failure, sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, IPv6: s.Family == IPv6,
+		return sendProse.refused(call, failure, sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD,
 			PyBytes: fmt.Sprintf(`b"x" * %d`, n), GoText: fmt.Sprintf(`strings.Repeat("x", %d)`, n)}), nil
 	}
 	after := Read(s)

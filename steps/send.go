@@ -54,7 +54,7 @@ type sendData struct {
 	Unread          int    // bytes still in the receive queue after the call
 	AutoBound       bool   // the socket had no address and the kernel gave it one
 	Local           string // the address it has now
-	IPv6            bool   // an IPv6 socket: its datagrams may be 20 bytes larger
+	TooLarge        string // datagram.txt's [EMSGSIZE]
 	PyNote          string // what the code lines' data is, for --bytes
 	Fate            string // datagram.txt's sentence, when the lab's socket at the peer's address did not take the datagram, or an ICMP error came back
 	Itself          bool   // it is connected to its own address: it is its own peer
@@ -125,7 +125,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	before := l.look(s)
 	data := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: len(msg), Datagram: s.Kind == Datagram,
-		ShutRead: s.shutRead, ShutWrite: s.shutWrite, IPv6: s.Family == IPv6, DefaultBuf: DefaultBufSize}
+		ShutRead: s.shutRead, ShutWrite: s.shutWrite, DefaultBuf: DefaultBufSize}
 	if !l.CallsOnly {
 		data.describe(msg, pattern)
 	}
@@ -156,6 +156,9 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.AutoBound, data.Local = !before.Bound() && after.Bound() && !l.CallsOnly, after.Local.String()
 		if errors.Is(err, unix.ECONNREFUSED) && !l.CallsOnly {
 			data.Deaf, data.DeafName, data.DeafPeer, _ = l.deafPeer(s)
+		}
+		if errors.Is(err, unix.EMSGSIZE) {
+			data.TooLarge = tooLarge(s, before.Remote)
 		}
 		report := sendProse.refused(call, err, data)
 		if data.AutoBound {

@@ -12,7 +12,7 @@ import (
 
 var (
 	sendtoProse   = loadProse("sendto.txt", stepSections...)
-	datagramProse = loadProse("datagram.txt", "deaf", "dropped")
+	datagramProse = loadProse("datagram.txt", "deaf", "dropped", "unreachable", "EMSGSIZE")
 )
 
 // SendtoStep sends one datagram to an address: sendto(3, "ping", 4, 127.0.0.1:9090) = 4.
@@ -41,7 +41,7 @@ type sendtoData struct {
 	ReceiverName    string
 	Itself          bool // the receiver is the sending socket
 	Stream          bool
-	IPv6            bool   // an IPv6 socket: its datagrams may be 20 bytes larger
+	TooLarge        string // datagram.txt's [EMSGSIZE]
 	PyNote          string // what the Python line's data is, for --bytes
 	DefaultBuf      int    // recvfrom's buffer when none is given
 	Fate            string // datagram.txt's sentence, when the lab's socket there did not take the datagram, or an ICMP error came back
@@ -83,7 +83,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	before := Read(s)
 	data := sendtoData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, To: to.String(), PyHost: pyHost(args[1]),
 		Port: int(port), PyBytes: pyBytes(msg), AutoBound: !before.Bound(), Stream: s.Kind == Stream,
-		GoAddr: goSockaddr(s.Family, to), IPv6: s.Family == IPv6, DefaultBuf: DefaultBufSize,
+		GoAddr: goSockaddr(s.Family, to), DefaultBuf: DefaultBufSize,
 		ShutWrite: s.shutWrite}
 	call := fmt.Sprintf("sendto(%d, %s, %d, %s)", s.FD, QuoteShort(msg), len(msg), to)
 	if pattern {
@@ -101,6 +101,9 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err != nil {
 		if errors.Is(err, unix.ECONNREFUSED) {
 			data.Deaf, data.DeafName, data.DeafPeer, data.Local = l.deafPeer(s)
+		}
+		if errors.Is(err, unix.EMSGSIZE) {
+			data.TooLarge = tooLarge(s, to)
 		}
 		report := sendtoProse.refused(call, err, data)
 		// The kernel binds an unbound socket before the datagram is
@@ -174,6 +177,16 @@ func messageText(step string, words []string) (msg []byte, pattern bool, err err
 		return nil, false, usageErr(fmt.Sprintf("%s --bytes sends one datagram, of at most %d bytes here (UDP itself carries at most 65,507 bytes over IPv4, 65,527 over IPv6)", step, MaxDatagramAsk))
 	}
 	return patternOf(n), true, nil
+}
+
+// tooLarge is what send and sendto say of a datagram from s to `to` that
+// the kernel refused with EMSGSIZE: UDP's limit over the IP version it
+// goes over, which is IPv4 when an IPv6 socket sends to an IPv4-mapped
+// address (::ffff:a.b.c.d).
+func tooLarge(s *Socket, to netip.AddrPort) string {
+	mapped := s.Family == IPv6 && to.Addr().Is4In6()
+	return datagramProse.Render("EMSGSIZE", datagramFate{Sender: s.Label(), To: to.Addr().String(),
+		OverIPv6: s.Family == IPv6 && !mapped, Mapped: mapped})
 }
 
 // boundTo finds the lab's socket of kind k bound to the address, as a
@@ -302,6 +315,9 @@ type datagramFate struct {
 	Before, After int // its count of drops
 	// [unreachable]: no socket took it, and an ICMP error came back.
 	Loopback bool // to a loopback address: "port unreachable"
+	// [EMSGSIZE]: it was too large to send.
+	To               string // the address it was sent to
+	OverIPv6, Mapped bool   // it goes over IPv6; an IPv6 socket sent it to an IPv4-mapped address
 }
 
 // fate reads the watched sockets again after s (its state after) sent a

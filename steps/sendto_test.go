@@ -138,36 +138,48 @@ func TestSendtoAConnectedReceiver(t *testing.T) {
 }
 
 // TestDatagramSizeLimit sends the largest datagram UDP carries, and one
-// byte more, over IPv4 and IPv6 with sendto --bytes: the kernel takes
-// the first whole and refuses the second with EMSGSIZE, and the reports
-// give the limit of the socket's own family and the buffer recvfrom
-// needs.
+// byte more, over IPv4 and IPv6, and from an IPv6 socket to an IPv4
+// address in IPv6 form (::ffff:127.0.0.1), which goes over IPv4, with
+// sendto --bytes: the kernel takes the first whole and refuses the second
+// with EMSGSIZE, and the reports give the limit of the IP version the
+// datagram goes over and the buffer recvfrom needs. Connected there, send
+// meets the same limit and says the same.
 func TestDatagramSizeLimit(t *testing.T) {
 	for _, tt := range []struct {
-		f       family
-		largest int // 65535, less the IP header (IPv4 only) and UDP's 8 bytes
-		says    string
+		name     string
+		from, to family // the sender's family, and the receiver's with its address
+		host     string // where the sender sends
+		largest  int    // 65535, less the IP header (IPv4 only) and UDP's 8 bytes
+		says     []string
 	}{
-		{families[0], 65507, "UDP over IPv4 carries at most 65,507"},
-		{families[1], 65527, "UDP over IPv6 carries at most 65,527"},
+		{"ipv4", families[0], families[0], "127.0.0.1", 65507, []string{"UDP over IPv4 carries at most 65,507"}},
+		{"ipv6", families[1], families[1], "::1", 65527, []string{"UDP over IPv6 carries at most 65,527"}},
+		{"ipv6 to ipv4", families[1], families[0], "::ffff:127.0.0.1", 65507, []string{"UDP over IPv4 carries at most 65,507",
+			"v (fd", "is an IPv6 socket, but ::ffff:127.0.0.1 is an IPv4 address in IPv6 form"}},
 	} {
-		t.Run(tt.f.name, func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			l := newLab(t)
-			run(t, l, "socket", "udp", tt.f.name, "as", "u")
-			run(t, l, "bind", "u", tt.f.loopback, "0")
-			run(t, l, "socket", "udp", tt.f.name, "as", "v")
+			run(t, l, "socket", "udp", tt.to.name, "as", "u")
+			run(t, l, "bind", "u", tt.to.loopback, "0")
+			run(t, l, "socket", "udp", tt.from.name, "as", "v")
 			port := portOf(t, l, "u")
-
-			rep := refused(t, l, unix.EMSGSIZE, "sendto", "v", tt.f.loopback, port, "--bytes", strconv.Itoa(tt.largest+1))
-			if !strings.Contains(foldParagraphs(rep.Failure.ForStep), tt.says) {
-				t.Errorf("got %q, want %q in it", rep.Failure.ForStep, tt.says)
+			wantLimit := func(rep *Report) {
+				t.Helper()
+				for _, want := range tt.says {
+					if !strings.Contains(foldParagraphs(rep.Failure.ForStep), want) {
+						t.Errorf("got %q, want %q in it", rep.Failure.ForStep, want)
+					}
+				}
 			}
+
+			rep := refused(t, l, unix.EMSGSIZE, "sendto", "v", tt.host, port, "--bytes", strconv.Itoa(tt.largest+1))
+			wantLimit(rep)
 			if len(rep.State) != 1 || !strings.Contains(rep.State[0].After, "bound") {
 				t.Errorf("got state %+v, want it to show the address the kernel gave v before refusing", rep.State)
 			}
 
-			rep = run(t, l, "sendto", "v", tt.f.loopback, port, "--bytes", strconv.Itoa(tt.largest))
-			if rep.Call != fmt.Sprintf("sendto(%d, %d bytes, %s) = %d", sock(t, l, "v").FD, tt.largest, net.JoinHostPort(tt.f.loopback, port), tt.largest) {
+			rep = run(t, l, "sendto", "v", tt.host, port, "--bytes", strconv.Itoa(tt.largest))
+			if rep.Call != fmt.Sprintf("sendto(%d, %d bytes, %s) = %d", sock(t, l, "v").FD, tt.largest, net.JoinHostPort(tt.host, port), tt.largest) {
 				t.Errorf("got %q, want the whole datagram sent", rep.Call)
 			}
 			if want := fmt.Sprintf("recvfrom u %d", tt.largest); rep.Next != want {
@@ -177,6 +189,10 @@ func TestDatagramSizeLimit(t *testing.T) {
 			if len(rep.Data) != tt.largest || !bytes.HasPrefix(rep.Data, []byte("sockstep bulk data")) {
 				t.Errorf("got %d bytes starting %q, want %d of the pattern", len(rep.Data), rep.Data[:min(20, len(rep.Data))], tt.largest)
 			}
+
+			run(t, l, "connect", "v", tt.host, port)
+			wantLimit(refused(t, l, unix.EMSGSIZE, "send", "v", "--bytes", strconv.Itoa(tt.largest+1)))
+			run(t, l, "send", "v", "--bytes", strconv.Itoa(tt.largest))
 		})
 	}
 }
