@@ -171,7 +171,7 @@ func messageText(step string, words []string) (msg []byte, pattern bool, err err
 	}
 	n, err := parseSize(size)
 	if err != nil {
-		return nil, false, err
+		return nil, false, usageErr(fmt.Sprintf("%s --bytes takes the size of one datagram, at least 1 byte, such as 100, 1400 or 60K (UDP carries at most 65,507 bytes in one over IPv4, 65,527 over IPv6), not %s", step, QuoteShort(size)))
 	}
 	if n > MaxDatagramAsk {
 		return nil, false, usageErr(fmt.Sprintf("%s --bytes sends one datagram, of at most %d bytes here (UDP itself carries at most 65,507 bytes over IPv4, 65,527 over IPv6)", step, MaxDatagramAsk))

@@ -2,8 +2,10 @@ package steps
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -412,6 +414,48 @@ func TestDatagramToASharedPort(t *testing.T) {
 				}
 				if len(reached) == 0 && !strings.HasSuffix(tt.name, "none") {
 					t.Errorf("no datagram reached a or b, so nothing was checked")
+				}
+			})
+		}
+	}
+}
+
+// TestDatagramBytesSizes gives send and sendto on a UDP socket a size
+// --bytes cannot take: the usage error must offer sizes instead, and every
+// size it offers must be one the step takes and one datagram carries, as
+// the kernel then shows by sending it whole.
+func TestDatagramBytesSizes(t *testing.T) {
+	sizes := regexp.MustCompile(`such as ((?:\w+, )*\w+ or \w+)`)
+	for _, step := range []string{"send", "sendto"} {
+		for _, bad := range []string{"0", "lots"} {
+			t.Run(step+" "+bad, func(t *testing.T) {
+				l := newLab(t)
+				udpPair(t, l)
+				to := []string{"u"}
+				if step == "sendto" {
+					to = []string{"u", "127.0.0.1", portOf(t, l, "r")}
+				}
+				_, err := try(t, l, step, append(to, "--bytes", bad)...)
+				var usage *UsageError
+				if !errors.As(err, &usage) {
+					t.Fatalf("%s --bytes %s: got %v, want a usage error", step, bad, err)
+				}
+				m := sizes.FindStringSubmatch(usage.Problem)
+				if m == nil {
+					t.Fatalf("got %q, which offers no sizes", usage.Problem)
+				}
+				offered := strings.FieldsFunc(m[1], func(r rune) bool { return r == ',' || r == ' ' })
+				offered = slices.DeleteFunc(offered, func(w string) bool { return w == "or" })
+				for _, size := range offered {
+					rep, err := try(t, l, step, append(to, "--bytes", size)...)
+					if err != nil || rep.Failed() {
+						t.Errorf("%s --bytes %s, a size %q offers: got %v %v", step, size, usage.Problem, err, rep)
+						continue
+					}
+					n := len(run(t, l, "recv", "r", "70000").Data)
+					if n == 0 || !strings.Contains(rep.Call, fmt.Sprintf("%d bytes", n)) || !strings.HasSuffix(rep.Call, fmt.Sprintf(" = %d", n)) {
+						t.Errorf("%s --bytes %s: got %q, and r received %d bytes: want the whole datagram sent and received", step, size, rep.Call, n)
+					}
 				}
 			})
 		}
