@@ -52,7 +52,6 @@ type sendData struct {
 	NeverConnected  bool   // a TCP socket that was neither connected nor accepted
 	Accepted        bool   // accept made it: it had a connection
 	Unread          int    // bytes still in the receive queue after the call
-	AutoBound       bool   // the socket had no address and the kernel gave it one
 	Local           string // the address it has now
 	TooLarge        string // datagram.txt's [EMSGSIZE]
 	PyNote          string // what the code lines' data is, for --bytes
@@ -150,10 +149,8 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.Listening = before.FromKernel && before.State == Listen
 		data.Accepted = s.AcceptedFrom != ""
 		data.NeverConnected = s.Kind == Stream && !data.Listening && !s.connectCalled && !data.Accepted
-		// The kernel binds an unbound socket before it looks for the
-		// peer, so even a refused send can leave it with an address.
 		after := readState(s)
-		data.AutoBound, data.Local = !before.Bound() && after.Bound() && !l.CallsOnly, after.Local.String()
+		data.Local = after.Local.String()
 		if errors.Is(err, unix.ECONNREFUSED) && !l.CallsOnly {
 			data.Deaf, data.DeafName, data.DeafPeer, _ = l.deafPeer(s)
 		}
@@ -161,8 +158,10 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			data.TooLarge = tooLarge(s, before.Remote)
 		}
 		report := sendProse.refused(call, err, data)
-		if data.AutoBound {
-			report.State = []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}}
+		if !l.CallsOnly {
+			// The kernel binds an unbound socket before it looks for the
+			// peer, so even a refused send can leave it with an address.
+			boundAnyway(report, s, before, after)
 		}
 		return report, nil
 	}

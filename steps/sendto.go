@@ -12,7 +12,7 @@ import (
 
 var (
 	sendtoProse   = loadProse("sendto.txt", stepSections...)
-	datagramProse = loadProse("datagram.txt", "deaf", "dropped", "unreachable", "EMSGSIZE")
+	datagramProse = loadProse("datagram.txt", "deaf", "dropped", "unreachable", "EMSGSIZE", "bound anyway")
 )
 
 // SendtoStep sends one datagram to an address: sendto(3, "ping", 4, 127.0.0.1:9090) = 4.
@@ -106,11 +106,9 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			data.TooLarge = tooLarge(s, to)
 		}
 		report := sendtoProse.refused(call, err, data)
-		// The kernel binds an unbound socket before the datagram is
-		// refused, as it does for send.
-		if after := readState(s); !before.Bound() && after.Bound() {
-			report.State = []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}}
-		}
+		// The kernel binds an unbound socket before it refuses the
+		// datagram (EMSGSIZE, EACCES), as it does for send.
+		boundAnyway(report, s, before, readState(s))
 		return report, nil
 	}
 	after := Read(s)
@@ -153,6 +151,20 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	report.Says = sendtoProse.Render("says", data)
 	report.Next = sendtoProse.Render("next", data)
 	return report, nil
+}
+
+// boundAnyway adds to the report of a refused send or sendto on s, whose
+// state was before around the call and is after now, that the kernel bound
+// it on the way, when it did: a state line, and datagram.txt's sentence.
+func boundAnyway(report *Report, s *Socket, before, after Snapshot) {
+	if before.Bound() || !after.Bound() {
+		return
+	}
+	report.State = []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}}
+	if f := report.Failure; f != nil {
+		bound := datagramProse.Render("bound anyway", datagramFate{Sender: s.Label(), Local: after.Local.String()})
+		f.ForStep = strings.TrimSpace(f.ForStep + " " + bound)
+	}
 }
 
 // messageText is what one send or sendto call (the step named step) sends:
@@ -315,6 +327,8 @@ type datagramFate struct {
 	Before, After int // its count of drops
 	// [unreachable]: no socket took it, and an ICMP error came back.
 	Loopback bool // to a loopback address: "port unreachable"
+	// [bound anyway]: the kernel bound the sender, which had no address.
+	Local string // the address it has now
 	// [EMSGSIZE]: it was too large to send.
 	To               string // the address it was sent to
 	OverIPv6, Mapped bool   // it goes over IPv6; an IPv6 socket sent it to an IPv4-mapped address

@@ -144,8 +144,9 @@ func TestSendtoAConnectedReceiver(t *testing.T) {
 // address in IPv6 form (::ffff:127.0.0.1), which goes over IPv4, with
 // sendto --bytes: the kernel takes the first whole and refuses the second
 // with EMSGSIZE, and the reports give the limit of the IP version the
-// datagram goes over and the buffer recvfrom needs. Connected there, send
-// meets the same limit and says the same.
+// datagram goes over (with the address the kernel gave the socket on the
+// way) and the buffer recvfrom needs. Connected there, send meets the
+// same limit and says the same.
 func TestDatagramSizeLimit(t *testing.T) {
 	for _, tt := range []struct {
 		name     string
@@ -176,9 +177,7 @@ func TestDatagramSizeLimit(t *testing.T) {
 
 			rep := refused(t, l, unix.EMSGSIZE, "sendto", "v", tt.host, port, "--bytes", strconv.Itoa(tt.largest+1))
 			wantLimit(rep)
-			if len(rep.State) != 1 || !strings.Contains(rep.State[0].After, "bound") {
-				t.Errorf("got state %+v, want it to show the address the kernel gave v before refusing", rep.State)
-			}
+			wantBoundAnyway(t, l, rep, "v", tt.from)
 
 			rep = run(t, l, "sendto", "v", tt.host, port, "--bytes", strconv.Itoa(tt.largest))
 			if rep.Call != fmt.Sprintf("sendto(%d, %d bytes, %s) = %d", sock(t, l, "v").FD, tt.largest, net.JoinHostPort(tt.host, port), tt.largest) {
@@ -199,11 +198,30 @@ func TestDatagramSizeLimit(t *testing.T) {
 	}
 }
 
+// wantBoundAnyway checks the report of a refused sendto on name, a socket
+// of family f that had no address, against the kernel: if it is bound now,
+// the report shows the address in its state line and says the kernel gave
+// it, and a bind then fails with EINVAL, as the report says it will.
+func wantBoundAnyway(t *testing.T, l *Lab, rep *Report, name string, f family) {
+	t.Helper()
+	s := sock(t, l, name)
+	now := Read(s)
+	if !now.Bound() {
+		t.Fatalf("%s is not bound after the refused sendto: nothing to check", name)
+	}
+	wantState(t, "refused sendto", rep, s, "bound, "+now.Local.String())
+	if want := "the kernel gave " + s.Label() + " an address all the same, " + now.Local.String(); !strings.Contains(rep.Failure.ForStep, want) {
+		t.Errorf("got %q, want %q", rep.Failure.ForStep, want)
+	}
+	refused(t, l, unix.EINVAL, "bind", name, f.loopback, "0")
+}
+
 // TestBroadcastNeedsSO_BROADCAST sends and connects a UDP socket to the
 // broadcast address: the kernel refuses both with EACCES until
 // SO_BROADCAST is on (checked for connect only, which sends nothing), and
 // the reports say so, with a fix for this and not the one for EACCES from
-// bind (a port below 1024).
+// bind (a port below 1024). The refused sendto still binds the socket,
+// and its report says where.
 func TestBroadcastNeedsSO_BROADCAST(t *testing.T) {
 	for _, call := range [][]string{
 		{"sendto", "u", "255.255.255.255", "9", "hello"},
@@ -213,6 +231,9 @@ func TestBroadcastNeedsSO_BROADCAST(t *testing.T) {
 			l := newLab(t)
 			run(t, l, "socket", "udp", "as", "u")
 			rep := refused(t, l, unix.EACCES, call[0], call[1:]...)
+			if call[0] == "sendto" {
+				wantBoundAnyway(t, l, rep, "u", families[0])
+			}
 			if !strings.Contains(rep.Failure.ForStep, "SO_BROADCAST") {
 				t.Errorf("got %q, want SO_BROADCAST named", rep.Failure.ForStep)
 			}
