@@ -63,9 +63,9 @@ func (l *Lab) Run(ctx context.Context, step *Step, args []string) (*Report, erro
 // endName is how a diagram names the other end of a connection: the
 // socket itself when it is connected to its own address, the lab's
 // socket there (for TCP, live or closed with its connection still in the
-// kernel, or the listener in whose accept queue the connection waits; for
-// UDP, the socket bound to the default peer's address), or its address.
-// peer is the lab's socket that peerOf found there, if it found one.
+// kernel, or the listener in whose accept queue the connection waits), or
+// its address. peer is the lab's socket that peerOf found there, if it
+// found one, or for UDP the one the kernel gave the datagram to.
 func (l *Lab) endName(s *Socket, snap Snapshot, peer *Socket) string {
 	if peer != nil {
 		return peer.Name
@@ -73,22 +73,18 @@ func (l *Lab) endName(s *Socket, snap Snapshot, peer *Socket) string {
 	if snap.ToItself() {
 		return s.Name
 	}
-	switch s.Kind {
-	case Stream:
-		if name, ok := l.endedPeer(snap); ok {
-			return name
-		}
-		// Only a socket that connected can have a listener at its other
-		// end, while its connection waits in the queue: the other end of
-		// an accepted connection is the socket that connected to it.
-		if s.AcceptedFrom == "" {
-			if ls, _, ok := l.listenerFor(snap.Remote); ok {
-				return ls.Name // not accepted yet: the connection waits in its queue
-			}
-		}
-	case Datagram:
-		if r, _, ok := l.boundTo(Datagram, snap.Remote); ok {
-			return r.Name
+	if s.Kind != Stream {
+		return ShowAddr(snap.Remote)
+	}
+	if name, ok := l.endedPeer(snap); ok {
+		return name
+	}
+	// Only a socket that connected can have a listener at its other end,
+	// while its connection waits in the queue: the other end of an
+	// accepted connection is the socket that connected to it.
+	if s.AcceptedFrom == "" {
+		if ls, _, ok := l.listenerFor(snap.Remote); ok {
+			return ls.Name // not accepted yet: the connection waits in its queue
 		}
 	}
 	return ShowAddr(snap.Remote)

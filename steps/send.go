@@ -231,9 +231,6 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			what = "datagram " + what
 		}
 		other := l.endName(s, ends, peer)
-		if s.Kind == Datagram && peer == nil {
-			other = ShowAddr(ends.Remote) // no socket of the lab's shows it
-		}
 		report.Packets = []Packet{{From: s.Name, To: other, What: what}}
 		if data.Reset {
 			report.Packets = append(report.Packets, Packet{From: other, To: s.Name, What: "RST"})

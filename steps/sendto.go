@@ -201,12 +201,6 @@ func tooLarge(s *Socket, to netip.AddrPort) string {
 		OverIPv6: s.Family == IPv6 && !mapped, Mapped: mapped})
 }
 
-// boundTo finds the lab's socket of kind k bound to the address, as a
-// datagram's receiver.
-func (l *Lab) boundTo(k Kind, to netip.AddrPort) (*Socket, Snapshot, bool) {
-	return l.socketWhere(k, func(_ *Socket, snap Snapshot) bool { return covers(snap.Local, to) })
-}
-
 // socketWhere finds the lab's first socket of kind k whose addresses and
 // queues (poll and fcntl are not read) satisfy match.
 func (l *Lab) socketWhere(k Kind, match func(*Socket, Snapshot) bool) (*Socket, Snapshot, bool) {

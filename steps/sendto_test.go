@@ -364,8 +364,9 @@ func TestSendToAPortNobodyHolds(t *testing.T) {
 // SO_REUSEPORT (it picks by a hash of the sender's address, so each new
 // sender may reach another), an IPv4 socket beside an IPv6 one that takes
 // IPv6 only, and two IPv6-only sockets that an IPv4 datagram cannot
-// reach. Each report must name the socket where the kernel then shows the
-// datagram waiting, and no socket when none shows it.
+// reach. Each report, and its diagram's packet, must name the socket
+// where the kernel then shows the datagram waiting, and no socket when
+// none shows it.
 func TestDatagramToASharedPort(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
@@ -420,16 +421,19 @@ func TestDatagramToASharedPort(t *testing.T) {
 							got = h
 						}
 					}
+					if len(rep.Packets) != 1 {
+						t.Fatalf("%s: got packets %+v, want the one datagram", name, rep.Packets)
+					}
 					if got == nil {
-						if strings.Contains(rep.Says, "It is now in") || rep.Next == next+"a" || rep.Next == next+"b" {
-							t.Errorf("%s: the kernel shows the datagram at neither a nor b, but got %q, next %q", name, rep.Says, rep.Next)
+						if strings.Contains(rep.Says, "It is now in") || rep.Next == next+"a" || rep.Next == next+"b" || rep.Packets[0].To == "a" || rep.Packets[0].To == "b" {
+							t.Errorf("%s: the kernel shows the datagram at neither a nor b, but got %q, next %q, packet to %s", name, rep.Says, rep.Next, rep.Packets[0].To)
 						}
 						continue
 					}
 					reached[got.Name] = true
 					wantSays(t, name, rep, "It is now in "+got.Label()+"'s receive queue")
-					if rep.Next != next+got.Name {
-						t.Errorf("%s: got next %q, want %q", name, rep.Next, next+got.Name)
+					if rep.Next != next+got.Name || rep.Packets[0].To != got.Name {
+						t.Errorf("%s: got next %q and a packet to %s, want %q and %s", name, rep.Next, rep.Packets[0].To, next+got.Name, got.Name)
 					}
 					run(t, l, "recvfrom", got.Name)
 				}
