@@ -125,11 +125,18 @@ func runShow(s *Session, _ context.Context, args []string) error {
 	} else if !snap.Bound() {
 		local = "none yet"
 	}
-	if snap.Released.IsValid() {
+	taken := snap.Released.IsValid() && steps.PortTaken(sock.Family, snap.Released)
+	switch {
+	case taken:
+		local = fmt.Sprintf("none: the socket let go of port %d when it became CLOSED, but the port is not free:", snap.Released.Port())
+	case snap.Released.IsValid():
 		local = fmt.Sprintf("none: port %d went back to the kernel when the socket became CLOSED,", snap.Released.Port())
 	}
 	r.labelled(&b, "local", local)
-	if snap.Released.IsValid() {
+	switch {
+	case taken:
+		r.labelled(&b, "", fmt.Sprintf("`ports %d` lists what holds it (getsockname still says %s)", snap.Released.Port(), steps.ShowAddr(snap.Released)))
+	case snap.Released.IsValid():
 		r.labelled(&b, "", fmt.Sprintf("and another socket may take it (getsockname still says %s)", steps.ShowAddr(snap.Released)))
 	}
 	r.labelled(&b, "remote", steps.ShowAddr(snap.Remote))

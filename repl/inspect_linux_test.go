@@ -298,3 +298,45 @@ func TestShowWhatTheNextCallDoes(t *testing.T) {
 		})
 	}
 }
+
+// TestShowAnAcceptedSocketAfterAReset resets an accepted connection while
+// its listener lives: the port the connection let go of is the listener's
+// still, and show must not call it free. Once the listener is closed too,
+// it is. Each time a bind of the port's own checks what show says.
+func TestShowAnAcceptedSocketAfterAReset(t *testing.T) {
+	s, out := pairSession(t)
+	server, err := s.lab.Find("server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := int(steps.Read(server).Local.Port())
+	mustEval(t, s, "shutdown conn both", "send client more") // conn's kernel answers with RST
+	bindErr := func() error {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		return unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}})
+	}
+
+	got, _ := evalOut(s, out, "show conn")
+	if want := fmt.Sprintf("the socket let go of port %d when it became CLOSED, but the port is not free", port); !strings.Contains(got, want) || bindErr() == nil {
+		t.Errorf("show conn, the listener open: got\n%s\nwant %q, and a bind there refused", got, want)
+	}
+	mustEval(t, s, "close server")
+	got, _ = evalOut(s, out, "show conn")
+	if want := fmt.Sprintf("none: port %d went back to the kernel", port); !strings.Contains(got, want) {
+		t.Errorf("show conn, the listener closed: got\n%s\nwant %q", got, want)
+	}
+	if err := bindErr(); err != nil {
+		conns, cerr := steps.Connections()
+		if cerr != nil {
+			t.Fatal(cerr)
+		}
+		// Other tests' connections from the same port may hold it.
+		if !slices.ContainsFunc(conns, func(c steps.Connection) bool { return int(c.Local.Port()) == port }) {
+			t.Errorf("bind 127.0.0.1:%d: %v, and no connection there; want the port free, as show says", port, err)
+		}
+	}
+}

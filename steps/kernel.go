@@ -60,3 +60,8 @@ type Connection struct {
 	// TIME_WAIT, or one still waiting in an accept queue.
 	Inode uint64
 }
+
+// PortTaken says whether a socket that binds to addr now, without
+// SO_REUSEADDR, would be refused: some socket holds the port, or a
+// connection in TIME_WAIT does. It asks by binding, as bindable does.
+func PortTaken(f Family, addr netip.AddrPort) bool { return !bindable(f, addr) }
