@@ -68,6 +68,9 @@ type recvData struct {
 	NonBlock        bool // non-blocking (O_NONBLOCK), and nothing was there: the call did not wait
 	NoPeer          bool // a datagram socket with no default peer: an answer needs sendto
 	More            bool // another datagram waits, of Left bytes; Linux does not say how many more
+	// ECONNREFUSED: the lab's socket bound at the peer's address that
+	// refused the earlier datagram, connected to another peer (see send).
+	Deaf, DeafName, DeafPeer, Local string
 }
 
 // receive is recv and recvfrom: they differ only in what they tell.
@@ -133,6 +136,9 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 				data.Waited = ms(waited)
 				continue
 			}
+		}
+		if errors.Is(err, unix.ECONNREFUSED) && !l.CallsOnly {
+			data.Deaf, data.DeafName, data.DeafPeer, data.Local = l.deafPeer(s)
 		}
 		if err != nil {
 			return p.refused(call, err, data), nil

@@ -117,11 +117,13 @@ func TestSendtoAConnectedReceiver(t *testing.T) {
 		t.Errorf("recv c: got %q, want the peer's datagram", got.Data)
 	}
 
-	// The ECONNREFUSED that caller then meets names c as the reason, and
-	// its fix, done, lets c take caller's datagrams.
+	// The ECONNREFUSED that caller then meets, sending or receiving,
+	// names c as the reason, and its fix, done, lets c take caller's
+	// datagrams.
 	callerAt, cPeer := Read(sock(t, l, "caller")).Local.String(), Read(sock(t, l, "c")).Remote.String()
-	for _, step := range [][]string{{"send", "caller", "hi"}, {"sendto", "caller", "127.0.0.1", port, "hi"}} {
-		run(t, l, step[0], step[1:]...)
+	for _, step := range [][]string{{"send", "caller", "hi"}, {"sendto", "caller", "127.0.0.1", port, "hi"},
+		{"recv", "caller", "--timeout", "1s"}, {"recvfrom", "caller", "--timeout", "1s"}} {
+		run(t, l, "send", "caller", "hi") // refused: the error waits for the next call
 		rep := refused(t, l, unix.ECONNREFUSED, step[0], step[1:]...)
 		if want := "c (fd " + strconv.Itoa(sock(t, l, "c").FD) + "), bound"; !strings.Contains(rep.Failure.ForStep, want) ||
 			!strings.Contains(rep.Failure.ForStep, "is connected to "+cPeer) || strings.Contains(rep.Failure.ForStep, "nothing listen") {
