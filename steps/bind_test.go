@@ -94,19 +94,9 @@ func TestBindUDPToEveryInterface(t *testing.T) {
 		t.Errorf("got %q, want no word of listening for UDP", rep.Says)
 	}
 
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fd, p := outsideSocket(t, unix.SOCK_DGRAM)
 	defer unix.Close(fd)
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	local, err := sockName(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := strconv.Itoa(int(local.Port()))
+	port := strconv.Itoa(p)
 	run(t, l, "socket", "udp", "as", "late")
 	rep = refused(t, l, unix.EADDRINUSE, "bind", "late", "127.0.0.1", port)
 	command := "ss -uanp 'sport = :" + port + "'"

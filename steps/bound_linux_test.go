@@ -102,17 +102,7 @@ func heldElsewhere(t *testing.T, port uint16) bool {
 // freePort is a port nothing on 127.0.0.1 holds now.
 func freePort(t *testing.T) int {
 	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
-		t.Fatal(err)
-	}
-	local, err := sockName(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(local.Port())
+	fd, port := outsideSocket(t, unix.SOCK_STREAM)
+	unix.Close(fd)
+	return port
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os/exec"
 	"slices"
@@ -241,6 +242,42 @@ type family struct {
 }
 
 var families = []family{{"ipv4", "127.0.0.1"}, {"ipv6", "::1"}}
+
+// outsideSocket is a socket of type typ (SOCK_STREAM, SOCK_DGRAM) that no
+// lab holds, bound to 127.0.0.1 and a port the kernel chose; the caller
+// closes it.
+func outsideSocket(t testing.TB, typ int) (fd, port int) {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, typ, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	local, err := sockName(fd)
+	if err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	return fd, int(local.Port())
+}
+
+// at is the family's loopback address with port, as the socket calls of
+// the tests' own sockets take it, and the domain of such a socket.
+func (f family) at(t testing.TB, port string) (domain int, sa unix.Sockaddr) {
+	t.Helper()
+	ap, err := netip.ParseAddrPort(net.JoinHostPort(f.loopback, port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fam := IPv4
+	if ap.Addr().Is6() {
+		fam = IPv6
+	}
+	return fam.domain(), sockaddr(fam, ap)
+}
 
 // listener makes a TCP socket bound to loopback port 0 and listening, and
 // returns the port the kernel chose.

@@ -2,7 +2,6 @@ package steps
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -14,13 +13,7 @@ import (
 // counts how many each of socks received.
 func spread(t *testing.T, f family, port string, socks []*Socket, n int) []int {
 	t.Helper()
-	domain, addr := unix.AF_INET, unix.Sockaddr(&unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}})
-	p, _ := strconv.Atoi(port)
-	if f.name == "ipv6" {
-		domain, addr = unix.AF_INET6, &unix.SockaddrInet6{Addr: [16]byte{15: 1}, Port: p}
-	} else {
-		addr.(*unix.SockaddrInet4).Port = p
-	}
+	domain, addr := f.at(t, port)
 	for range n {
 		fd, err := unix.Socket(domain, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
@@ -84,13 +77,7 @@ func TestReuseaddrOnUDP(t *testing.T) {
 // counts how many each of the listeners has in its accept queue.
 func accepted(t *testing.T, f family, port string, listeners []*Socket, n int) []int {
 	t.Helper()
-	domain, addr := unix.AF_INET, unix.Sockaddr(&unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}})
-	p, _ := strconv.Atoi(port)
-	if f.name == "ipv6" {
-		domain, addr = unix.AF_INET6, &unix.SockaddrInet6{Addr: [16]byte{15: 1}, Port: p}
-	} else {
-		addr.(*unix.SockaddrInet4).Port = p
-	}
+	domain, addr := f.at(t, port)
 	for range n {
 		fd, err := unix.Socket(domain, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
