@@ -58,19 +58,17 @@ type recvData struct {
 	End          string
 	// Queued and Arrived: recv --all on TCP read more than the Queued
 	// bytes there when it began; Arrived came while it read.
-	Queued, Arrived int
-	Reset           bool // the peer has reset the connection since sending these bytes
-	Over            bool // a TCP connection that is CLOSED: both sides closed, or a reset
-	ResetPending    bool // and the reset's error has not been reported by a call yet
-	ShutRead        bool // 0 bytes because this side shut down reading, not the peer's FIN
-	ShutWrite       bool // this side has shut down writing (FIN_WAIT1 or FIN_WAIT2): it can only read
-	ShutBoth        bool // the shutdown step shut both directions of this socket
-	NonBlock        bool // non-blocking (O_NONBLOCK), and nothing was there: the call did not wait
-	NoPeer          bool // a datagram socket with no default peer: an answer needs sendto
-	More            bool // another datagram waits, of Left bytes; Linux does not say how many more
-	// ECONNREFUSED: the lab's socket bound at the peer's address that
-	// refused the earlier datagram, connected to another peer (see send).
-	Deaf, DeafName, DeafPeer, Local string
+	Queued, Arrived     int
+	Reset               bool   // the peer has reset the connection since sending these bytes
+	Over                bool   // a TCP connection that is CLOSED: both sides closed, or a reset
+	ResetPending        bool   // and the reset's error has not been reported by a call yet
+	ShutRead            bool   // 0 bytes because this side shut down reading, not the peer's FIN
+	ShutWrite           bool   // this side has shut down writing (FIN_WAIT1 or FIN_WAIT2): it can only read
+	ShutBoth            bool   // the shutdown step shut both directions of this socket
+	NonBlock            bool   // non-blocking (O_NONBLOCK), and nothing was there: the call did not wait
+	NoPeer              bool   // a datagram socket with no default peer: an answer needs sendto
+	More                bool   // another datagram waits, of Left bytes; Linux does not say how many more
+	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (datagram.txt)
 }
 
 // receive is recv and recvfrom: they differ only in what they tell.
@@ -138,7 +136,7 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 			}
 		}
 		if errors.Is(err, unix.ECONNREFUSED) && !l.CallsOnly {
-			data.Deaf, data.DeafName, data.DeafPeer, data.Local = l.deafPeer(s)
+			data.Refusal, data.RefusalFix = l.refusedBy(s)
 		}
 		if err != nil {
 			return p.refused(call, err, data), nil

@@ -28,39 +28,37 @@ var SendStep = &Step{
 
 // sendData is what send.txt can use.
 type sendData struct {
-	Name, Label, Py string
-	FD              int
-	Text            string // the bytes, made safe to print
-	PyBytes         string // the bytes as a Python expression
-	GoText          string // the bytes as a Go string literal
-	Asked, Sent     int
-	Pieces          int    // how many send calls it took
-	Peer            string // the peer's address, or ""
-	PeerLabel       string // the lab's socket at the other end, or ""
-	PeerName        string
-	PeerRecvQ       int // bytes waiting in the peer's receive queue
-	SendQ           int // bytes sent but not yet acknowledged
-	Datagram        bool
-	Partial         bool   // a non-blocking send took only part
-	Reset           bool   // the peer's kernel answered the bytes with a reset (RST)
-	PeerHadClosed   bool   // and the peer's FIN had come before: the socket was CLOSE_WAIT
-	ShutPeer        string // the session's socket there, which had shut down both directions
-	ClosedPeer      string // or the name of the session's socket there, which had closed
-	ShutRead        bool   // the shutdown step shut this socket's reading
-	ShutWrite       bool   // and its writing
-	Listening       bool   // a listener, which has no connection to send on
-	NeverConnected  bool   // a TCP socket that was neither connected nor accepted
-	Accepted        bool   // accept made it: it had a connection
-	Unread          int    // bytes still in the receive queue after the call
-	Local           string // the address it has now
-	TooLarge        string // datagram.txt's [EMSGSIZE]
-	PyNote          string // what the code lines' data is, for --bytes
-	Fate            string // datagram.txt's sentence, when the lab's socket at the peer's address did not take the datagram, or an ICMP error came back
-	Itself          bool   // it is connected to its own address: it is its own peer
-	DefaultBuf      int    // recv's buffer when none is given
-	// Deaf is the lab's socket bound at the peer's address, connected to
-	// another peer (DeafPeer), which is why ECONNREFUSED came.
-	Deaf, DeafName, DeafPeer string
+	Name, Label, Py     string
+	FD                  int
+	Text                string // the bytes, made safe to print
+	PyBytes             string // the bytes as a Python expression
+	GoText              string // the bytes as a Go string literal
+	Asked, Sent         int
+	Pieces              int    // how many send calls it took
+	Peer                string // the peer's address, or ""
+	PeerLabel           string // the lab's socket at the other end, or ""
+	PeerName            string
+	PeerRecvQ           int // bytes waiting in the peer's receive queue
+	SendQ               int // bytes sent but not yet acknowledged
+	Datagram            bool
+	Partial             bool   // a non-blocking send took only part
+	Reset               bool   // the peer's kernel answered the bytes with a reset (RST)
+	PeerHadClosed       bool   // and the peer's FIN had come before: the socket was CLOSE_WAIT
+	ShutPeer            string // the session's socket there, which had shut down both directions
+	ClosedPeer          string // or the name of the session's socket there, which had closed
+	ShutRead            bool   // the shutdown step shut this socket's reading
+	ShutWrite           bool   // and its writing
+	Listening           bool   // a listener, which has no connection to send on
+	NeverConnected      bool   // a TCP socket that was neither connected nor accepted
+	Accepted            bool   // accept made it: it had a connection
+	Unread              int    // bytes still in the receive queue after the call
+	Local               string // the address it has now
+	TooLarge            string // datagram.txt's [EMSGSIZE]
+	PyNote              string // what the code lines' data is, for --bytes
+	Fate                string // datagram.txt's sentence, when the lab's socket at the peer's address did not take the datagram, or an ICMP error came back
+	Itself              bool   // it is connected to its own address: it is its own peer
+	DefaultBuf          int    // recv's buffer when none is given
+	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (datagram.txt)
 	// NotSent counts the bytes of this send that TCP has not sent yet,
 	// AheadNotSent those of earlier sends queued before them, and
 	// WindowFull says they wait because the peer's receive window is full.
@@ -152,7 +150,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		after := readState(s)
 		data.Local = after.Local.String()
 		if errors.Is(err, unix.ECONNREFUSED) && !l.CallsOnly {
-			data.Deaf, data.DeafName, data.DeafPeer, _ = l.deafPeer(s)
+			data.Refusal, data.RefusalFix = l.refusedBy(s)
 		}
 		if errors.Is(err, unix.EMSGSIZE) {
 			data.TooLarge = tooLarge(s, before.Remote)

@@ -12,7 +12,7 @@ import (
 
 var (
 	sendtoProse   = loadProse("sendto.txt", stepSections...)
-	datagramProse = loadProse("datagram.txt", "deaf", "dropped", "unreachable", "EMSGSIZE", "bound anyway")
+	datagramProse = loadProse("datagram.txt", "deaf", "dropped", "unreachable", "EMSGSIZE", "bound anyway", "refused", "refused fix")
 )
 
 // SendtoStep sends one datagram to an address: sendto(3, "ping", 4, 127.0.0.1:9090) = 4.
@@ -28,29 +28,27 @@ var SendtoStep = &Step{
 
 // sendtoData is what sendto.txt can use.
 type sendtoData struct {
-	GoAddr          string // the address as Go code for x/sys/unix
-	Name, Label, Py string
-	FD              int
-	To, PyHost      string
-	Port            int
-	Sent            int
-	PyBytes         string
-	Local           string
-	AutoBound       bool   // the kernel gave the socket an address to send from
-	Receiver        string // the lab's socket whose receive queue the datagram is in, or ""
-	ReceiverName    string
-	Itself          bool // the receiver is the sending socket
-	Stream          bool
-	TooLarge        string // datagram.txt's [EMSGSIZE]
-	PyNote          string // what the Python line's data is, for --bytes
-	DefaultBuf      int    // recvfrom's buffer when none is given
-	Fate            string // datagram.txt's sentence, when the lab's socket there did not take the datagram, or an ICMP error came back
-	ErrorWaits      bool   // that error waits on the socket, for its next call
-	Connected       bool   // a UDP socket with a default peer
-	ShutWrite       bool   // the shutdown step shut this socket's writing
-	// Deaf is the lab's socket bound at the peer's address, connected to
-	// another peer (DeafPeer), which is why ECONNREFUSED came.
-	Deaf, DeafName, DeafPeer string
+	GoAddr              string // the address as Go code for x/sys/unix
+	Name, Label, Py     string
+	FD                  int
+	To, PyHost          string
+	Port                int
+	Sent                int
+	PyBytes             string
+	Local               string
+	AutoBound           bool   // the kernel gave the socket an address to send from
+	Receiver            string // the lab's socket whose receive queue the datagram is in, or ""
+	ReceiverName        string
+	Itself              bool // the receiver is the sending socket
+	Stream              bool
+	TooLarge            string // datagram.txt's [EMSGSIZE]
+	PyNote              string // what the Python line's data is, for --bytes
+	DefaultBuf          int    // recvfrom's buffer when none is given
+	Fate                string // datagram.txt's sentence, when the lab's socket there did not take the datagram, or an ICMP error came back
+	ErrorWaits          bool   // that error waits on the socket, for its next call
+	Connected           bool   // a UDP socket with a default peer
+	ShutWrite           bool   // the shutdown step shut this socket's writing
+	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (datagram.txt)
 }
 
 // MaxDatagramAsk bounds sendto --bytes, and send --bytes on a datagram
@@ -100,7 +98,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	if err != nil {
 		if errors.Is(err, unix.ECONNREFUSED) {
-			data.Deaf, data.DeafName, data.DeafPeer, data.Local = l.deafPeer(s)
+			data.Refusal, data.RefusalFix = l.refusedBy(s)
 		}
 		if errors.Is(err, unix.EMSGSIZE) {
 			data.TooLarge = tooLarge(s, to)
@@ -215,6 +213,15 @@ func (l *Lab) socketWhere(k Kind, match func(*Socket, Snapshot) bool) (*Socket, 
 	return nil, Snapshot{}, false
 }
 
+// refusedBy says why an earlier datagram of the connected UDP socket s
+// was refused (ECONNREFUSED), and what to do about it: datagram.txt's
+// [refused] and [refused fix], for send, sendto, recv and recvfrom.
+func (l *Lab) refusedBy(s *Socket) (why, fix string) {
+	data := datagramFate{SenderName: s.Name}
+	data.Receiver, data.ReceiverName, data.ConnectedTo, data.Local = l.deafPeer(s)
+	return datagramProse.Render("refused", data), datagramProse.Render("refused fix", data)
+}
+
 // deafPeer finds, for a connected UDP socket s whose earlier datagram was
 // refused, the lab's socket bound at its peer's address that took no
 // datagram from it because it is connected to another peer: its label and
@@ -310,7 +317,8 @@ type delivery struct {
 
 // datagramFate is what datagram.txt can use.
 type datagramFate struct {
-	Receiver, Sender string
+	Receiver, Sender         string
+	ReceiverName, SenderName string // [refused fix]
 	// [deaf]: the receiver is connected to another peer.
 	ConnectedTo string
 	Refused     bool // and the sender, connected to the receiver, hears of it
