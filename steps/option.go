@@ -467,7 +467,7 @@ func readOption(s *Socket, o option) *Report {
 		// fcntl returns the flags themselves.
 		call = fmt.Sprintf("fcntl(%d, F_GETFL)", s.FD)
 		flags, _ := unix.FcntlInt(uintptr(s.FD), unix.F_GETFL, 0)
-		result, data.Flag = fmt.Sprintf("%#x", flags), fmt.Sprintf("%#x", unix.O_NONBLOCK)
+		result, data.Flag = fmt.Sprintf("%#x (%s)", flags, fileFlags(flags)), fmt.Sprintf("%#x", unix.O_NONBLOCK)
 	}
 	v, err := o.get(s.FD)
 	if err != nil {

@@ -536,6 +536,18 @@ func TestNonblockCallLine(t *testing.T) {
 				if passed := flags(t, rep.Call, setfl); passed != after {
 					t.Errorf("got %q, which passes %#x; the kernel holds %#x", rep.Call, passed, after)
 				}
+				// Read alone, the flags are given in hex and by name.
+				read := run(t, l, "option", "s", "nonblock").Call
+				hex := regexp.MustCompile(`F_GETFL\) = (0x[0-9a-f]+) `).FindStringSubmatch(read)
+				if hex == nil {
+					t.Fatalf("read: got %q, with no flags in hex", read)
+				}
+				if v, err := strconv.ParseInt(hex[1], 0, 64); err != nil || int(v) != after {
+					t.Errorf("read: got %q; the kernel holds %#x", read, after)
+				}
+				if named := flags(t, read, regexp.MustCompile(`\(([A-Z_|0-9a-fx]+)\)$`)); named != after {
+					t.Errorf("read: got %q, whose names make %#x; the kernel holds %#x", read, named, after)
+				}
 			})
 		}
 	}
