@@ -382,8 +382,9 @@ func TestAutoServerSurvivesMisbehavingClients(t *testing.T) {
 		return conn.(*net.TCPConn)
 	}
 	// Each client waits until the server has finished with the one before,
-	// so that the output reads in the same order.
-	served := func(n int) { srv.waitForCount("Client disconnected", n) }
+	// so that the output reads in the same order. "Client disconnected" is
+	// printed only where network_server.py prints it, for a message.
+	served := func(n int) { srv.waitForCount("server › close connection", n) }
 
 	// 1. Connects and says nothing: dropped after --idle-timeout.
 	silent := dial()
@@ -438,15 +439,21 @@ func TestAutoServerSurvivesMisbehavingClients(t *testing.T) {
 
 	out := wantStatus(t, srv, 0)
 	wantInOrder(t, out,
-		"has not sent a message for 300ms (--idle-timeout)",
-		"Client disconnected",
-		"Connection from:", "Client disconnected",
-		"Connection from:", "recv(", "= 1024", "Client disconnected",
+		"has not sent a message for 300ms (--idle-timeout)", "server › close connection",
+		"Connection from:", "server › close connection",
+		"Connection from:", "recv(", "= 1024", "prints  flood flood", "Client disconnected",
 		"closed its side without sending anything",
-		`prints  \x1b[2J\x1b]0;owned\x07\x9b31m`,
-		`prints  \x00\xff\xfe\x80\x01`,
-		"prints  still here",
+		`not UTF-8 text: "\x1b[2J\x1b]0;owned\x07\x9b31m"`,
+		`not UTF-8 text: "\x00\xff\xfe\x80\x01"`,
+		"prints  still here", "Client disconnected",
 		"auto server done: 7 clients served")
+	// The tutorial's server prints these after a message only: for the
+	// flood and the last client, and Listening once before them all.
+	for line, want := range map[string]int{"prints  Client disconnected": 2, "prints  Listening for incoming connections": 3} {
+		if got := strings.Count(out, line); got != want {
+			t.Errorf("%q printed %d times, want %d", line, got, want)
+		}
+	}
 	if strings.ContainsAny(out, "\x1b\x07\x00") || strings.Contains(out, "\x9b") {
 		t.Errorf("a control byte a peer sent reached the output raw:\n%q", out)
 	}
@@ -527,20 +534,22 @@ auto server done: 2 clients served, 11 bytes in, 34 bytes out\.$`)
 }
 
 // TestAutoServerQuietPrintsWhatTheTutorialsServerPrints serves the same
-// two clients from network_server.py and from auto server --quiet: line
-// for line, they print the same, but for the numbers the kernel chose
-// (ports, file descriptors) and sockstep's summary.
+// three clients from network_server.py and from auto server --quiet, the
+// second one closing without a message, which the tutorial's `if data:`
+// tells apart: line for line, they print the same, but for the numbers
+// the kernel chose (ports, file descriptors) and sockstep's summary.
 func TestAutoServerQuietPrintsWhatTheTutorialsServerPrints(t *testing.T) {
 	python := need(t, "python3")
-	serveTwo := func(srv *process) []string {
+	serveThree := func(srv *process) []string {
 		port := srv.listeningPort()
 		tutorialClient(t, port, "first")
-		tutorialClient(t, port, "second")
+		tutorialClient(t, port, "") // reads the greeting and closes
+		tutorialClient(t, port, "third")
 		out := wantStatus(t, srv, 0)
 		return strings.Split(chosenNumbers.ReplaceAllString(out, "${1}N"), "\n")
 	}
-	want := serveTwo(start(t, nil, python, "-u", "testdata/network_server.py", "0", "2", "127.0.0.1"))
-	got := serveTwo(sockstepAuto(t, nil, "server", "--quiet", "--host", "127.0.0.1", "--port", "0", "--count", "2"))
+	want := serveThree(start(t, nil, python, "-u", "testdata/network_server.py", "0", "3", "127.0.0.1"))
+	got := serveThree(sockstepAuto(t, nil, "server", "--quiet", "--host", "127.0.0.1", "--port", "0", "--count", "3"))
 	if len(got) > 0 && strings.HasPrefix(got[len(got)-1], "auto server done:") {
 		got = got[:len(got)-1]
 	}

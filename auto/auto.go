@@ -29,7 +29,7 @@ import (
 var proseFiles embed.FS
 
 var prose = steps.LoadProse(proseFiles, "auto.txt", "about", "server intro", "client intro",
-	"client intro no wait", "demo intro", "idle", "silent close", "lost", "no greeting",
+	"client intro no wait", "demo intro", "idle", "silent close", "not text", "lost", "no greeting",
 	"no greeting closed", "client lost", "pause", "summary")
 
 // What auto.txt's sections are given, besides a Summary for [summary] and
@@ -42,6 +42,7 @@ type (
 	}
 	clientIntro  struct{ Host, Port, Wait string }
 	droppedPeer  struct{ Peer, Waited, Timeout, Errno, Python string } // [idle], [lost], [silent close]
+	notText      struct{ Peer, Bytes string }                          // [not text]
 	greetingLost struct{ Wait, Errno string }                          // [no greeting], [no greeting closed], [client lost]
 	pauseLine    struct{ Call string }
 )

@@ -15,6 +15,7 @@ var proseData = map[string]any{
 	"demo intro":           nil,
 	"idle":                 droppedPeer{},
 	"silent close":         droppedPeer{},
+	"not text":             notText{},
 	"lost":                 droppedPeer{},
 	"no greeting":          greetingLost{},
 	"no greeting closed":   greetingLost{},

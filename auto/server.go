@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 
@@ -21,12 +22,16 @@ func (f *flow) server(ctx context.Context) error {
 	}
 	each := p.callsForEachClient()
 	for p.Count == 0 || f.sum.Clients < p.Count {
-		if err := f.serveOne(ctx, each); err != nil {
+		said, err := f.serveOne(ctx, each)
+		if err != nil {
 			return err
 		}
-		// After every client, the last too, as network_server.py does:
-		// the listener still listens until it is closed.
-		f.sayListening()
+		// After every client whose message came, the last too, as
+		// network_server.py does inside its `if data:`: the listener
+		// still listens until it is closed.
+		if said {
+			f.sayListening()
+		}
 	}
 	_, err := f.must(ctx, Server, steps.CloseStep, serverSocket)
 	return err
@@ -81,15 +86,18 @@ func (p *Plan) callsForEachClient() clientCalls {
 // accept, send the greeting, recv, print the message, close. Whatever the
 // client does (nothing, a reset, too much), the connection is closed and
 // the server goes on; only a stop, or a listener that fails, ends it.
-func (f *flow) serveOne(ctx context.Context, each clientCalls) error {
+// The tutorial's lines are printed only where network_server.py prints
+// them: its last two, inside `if data:`, only for a message, and said
+// tells whether they were.
+func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err error) {
 	rep, err := f.call(ctx, Server, steps.AcceptStep, each.accept...)
 	switch {
 	case err != nil:
-		return err
+		return false, err
 	case rep.Failure != nil && rep.Failure.Number == int(unix.ECONNABORTED):
-		return nil // the client left before accept took it; the listener is fine
+		return false, nil // the client left before accept took it; the listener is fine
 	case rep.Failed():
-		return ErrFailed
+		return false, ErrFailed
 	}
 	f.sum.Clients++
 	peer := rep.Peer
@@ -97,32 +105,38 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) error {
 
 	rep, err = f.call(ctx, Server, steps.SendStep, each.send...)
 	if err != nil {
-		return err
+		return false, err
 	}
 	f.sum.BytesOut += rep.Sent
 	gone := f.dropped(rep, peer, "read the greeting")
 	if !gone {
 		rep, err = f.call(ctx, Server, steps.RecvStep, each.recv...)
 		if err != nil {
-			return err
+			return false, err
 		}
 		f.sum.BytesIn += len(rep.Data)
 		gone = f.dropped(rep, peer, "sent a message")
 	}
+	said = !gone && len(rep.Data) > 0 && utf8.Valid(rep.Data)
 	if !gone {
 		f.stage.Print(Server, "The client has connected")
-		if len(rep.Data) > 0 {
+		switch {
+		case said:
 			f.stage.Message(Server, rep.Data)
-		} else {
+		case len(rep.Data) > 0:
+			f.stage.Tell(Server, prose.Render("not text", notText{Peer: peer.String(), Bytes: steps.QuoteShort(rep.Data)}))
+		default:
 			f.stage.Tell(Server, prose.Render("silent close", droppedPeer{Peer: peer.String()}))
 			f.sum.Dropped++
 		}
 	}
 	if _, err := f.must(ctx, Server, steps.CloseStep, each.close...); err != nil {
-		return err
+		return false, err
 	}
-	f.stage.Print(Server, "Client disconnected")
-	return nil
+	if said {
+		f.stage.Print(Server, "Client disconnected")
+	}
+	return said, nil
 }
 
 // sayAccepted prints what network_server.py prints once accept has
