@@ -48,16 +48,20 @@ func covers(bound, addr netip.AddrPort) bool {
 // parsePort reads a port number. Port 0 is allowed only where the kernel
 // gives it a meaning (bind: "choose a free port for me").
 func parsePort(s string, zeroMeans string) (uint16, error) {
+	ports := "from 1 to 65535"
+	if zeroMeans != "" {
+		ports = "from 0 to 65535 (0: the kernel chooses)"
+	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
 		if p, lookErr := net.LookupPort("tcp", s); lookErr == nil {
 			return 0, usageErr(fmt.Sprintf("the port must be a number: %s is a service name, and its port is %d", QuoteShort(s), p))
 		}
-		return 0, usageErr(fmt.Sprintf("the port must be a number from 1 to 65535, not %s", QuoteShort(s)))
+		return 0, usageErr(fmt.Sprintf("the port must be a number %s, not %s", ports, QuoteShort(s)))
 	}
 	switch {
 	case n < 0 || n > 65535:
-		return 0, usageErr(fmt.Sprintf("port %d does not exist: ports are numbers from 1 to 65535 (16 bits)", n))
+		return 0, usageErr(fmt.Sprintf("port %d does not exist: a port is 16 bits, a number %s", n, ports))
 	case n == 0 && zeroMeans == "":
 		return 0, usageErr("port 0 is not a port anyone can listen on: give the port the server is bound to, from 1 to 65535")
 	}

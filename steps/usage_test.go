@@ -46,6 +46,11 @@ func TestUsageErrors(t *testing.T) {
 		{"bind to port -1", []string{"bind", "c", "127.0.0.1", "-1"}, "-1"},
 		{"connect to port -1", []string{"connect", "c", "127.0.0.1", "-1"}, "-1"},
 		{"bind to port of words", []string{"bind", "c", "127.0.0.1", "eighty-one"}, `"eighty-one"`},
+		{"bind to port 70000", []string{"bind", "c", "70000"}, "from 0 to 65535 (0: the kernel chooses)"},
+		{"bind to port abc", []string{"bind", "c", "abc"}, "from 0 to 65535 (0: the kernel chooses)"},
+		{"connect to port 70000", []string{"connect", "c", "127.0.0.1", "70000"}, "from 1 to 65535"},
+		{"connect to port abc", []string{"connect", "c", "127.0.0.1", "abc"}, "from 1 to 65535"},
+		{"sendto port abc", []string{"sendto", "c", "127.0.0.1", "abc", "hi"}, "from 1 to 65535"},
 
 		{"connect to an unresolvable host", []string{"connect", "c", "no-such-host.invalid", "80"}, "no-such-host.invalid"},
 		{"bind to an unresolvable host", []string{"bind", "c", "no-such-host.invalid", "0"}, "no-such-host.invalid"},
