@@ -196,7 +196,10 @@ func socketNames(then func(l *Lab, before []string) []string) func(*Lab, []strin
 // find looks the step's socket up, or says how to name one.
 func (l *Lab) find(args []string, what string) (*Socket, error) {
 	if len(args) == 0 {
-		return nil, usageErr(fmt.Sprintf("which socket %s? name it, or give its fd number", what))
+		if what != "" {
+			what = " " + what
+		}
+		return nil, usageErr(fmt.Sprintf("which socket%s? name it, or give its fd number", what))
 	}
 	return l.Find(args[0])
 }
