@@ -25,6 +25,8 @@ func TestComplete(t *testing.T) {
 		{"li", []string{"listen"}, "li"},
 		{"bind ", []string{"server", "sink"}, ""},
 		{"bind se", []string{"server"}, "se"},
+		{"connect server ", []string{"127.0.0.1", "::1", "localhost"}, ""}, // not "", which connect refuses
+		{"connect server 127.0.0.1 8081 ", []string{"--timeout"}, ""},
 		{"close ", []string{"all", "server", "sink"}, ""},
 		{"socket ", []string{"as", "ipv4", "ipv6", "tcp", "udp"}, ""},
 		{"narrate b", []string{"brief"}, "b"},

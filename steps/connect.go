@@ -19,8 +19,20 @@ var ConnectStep = &Step{
 	Example:  "connect client 127.0.0.1 8081",
 	Summary:  "connect a socket to a server",
 	About:    connectProse.About(),
-	Complete: socketNames(hostsThenNothing),
+	Complete: socketNames(completeConnect),
 	Run:      runConnect,
+}
+
+// completeConnect offers the hosts of this machine after the socket (not
+// bind's "", which connect refuses), and --timeout after the port.
+func completeConnect(_ *Lab, before []string) []string {
+	switch len(before) {
+	case 1:
+		return []string{"127.0.0.1", "::1", "localhost"}
+	case 3:
+		return []string{"--timeout"}
+	}
+	return nil
 }
 
 // connectData is what connect.txt can use.
