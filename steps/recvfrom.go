@@ -8,11 +8,11 @@ var recvfromProse = loadProse("recvfrom.txt", stepSections...)
 // recvfrom(3, 1024) = 4  from 127.0.0.1:40000.
 var RecvfromStep = &Step{
 	Name:     "recvfrom",
-	Usage:    "recvfrom SOCK [BUFSIZE] [--timeout D] [--hex]",
+	Usage:    "recvfrom SOCK [BUFSIZE] [--timeout D] [--hex] | recvfrom SOCK --all",
 	Example:  "recvfrom u",
 	Summary:  "receive one datagram and its sender (UDP)",
 	About:    recvfromProse.About(),
-	Complete: socketNames(keywords("1024", "--timeout", "--hex")),
+	Complete: socketNames(keywords("1024", "--timeout", "--hex", "--all")),
 	Run: func(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return receive(ctx, l, args, "recvfrom", recvfromProse)
 	},

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -139,5 +140,35 @@ func TestParseSize(t *testing.T) {
 		if got, err := parseSize(text); err == nil {
 			t.Errorf("parseSize(%q): got %d, want an error", text, got)
 		}
+	}
+}
+
+// TestUsageListsEveryOption asks each step about an option it cannot
+// know, and reads from its answer the options it does know: each must be
+// in the step's usage line and among the words it completes, after the
+// socket or after the words that follow it, or a learner never finds it.
+func TestUsageListsEveryOption(t *testing.T) {
+	for _, st := range append(Steps(), MoreSteps()...) {
+		t.Run(st.Name, func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", "udp", "as", "c")
+			_, err := try(t, l, st.Name, "c", "--no-such-option")
+			_, known, found := strings.Cut(fmt.Sprint(err), "this command knows ")
+			if !found {
+				return // it takes no option, or not straight after the socket
+			}
+			for _, flag := range strings.Split(known, ", ") {
+				if !strings.Contains(st.Usage, flag) {
+					t.Errorf("%s knows %s, but its usage line does not show it: %s", st.Name, flag, st.Usage)
+				}
+				offered := false
+				for _, before := range [][]string{{"c"}, {"c", "127.0.0.1"}, {"c", "127.0.0.1", "8081"}} {
+					offered = offered || slices.Contains(st.Complete(l, before), flag)
+				}
+				if !offered {
+					t.Errorf("%s knows %s, but never completes it", st.Name, flag)
+				}
+			}
+		})
 	}
 }
