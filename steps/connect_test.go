@@ -209,3 +209,36 @@ func TestConnectSendTimeout(t *testing.T) {
 		t.Errorf("at the end: got %s, want %s", state, Established)
 	}
 }
+
+// connect's help says a connected UDP socket takes datagrams from its peer
+// only: a datagram from another socket to its address never reaches its
+// queue, while its peer's does.
+func TestConnectedUDPTakesItsPeerOnly(t *testing.T) {
+	if !strings.Contains(strings.Join(strings.Fields(ConnectStep.About), " "), "only the datagrams from that peer") {
+		t.Fatalf("connect's help does not say that a connected UDP socket takes datagrams from its peer only:\n%s", ConnectStep.About)
+	}
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			for _, name := range []string{"a", "peer", "other"} {
+				run(t, l, "socket", "udp", f.name, "as", name)
+				run(t, l, "bind", name, f.loopback, "0")
+			}
+			run(t, l, "connect", "a", f.loopback, portOf(t, l, "peer"))
+			run(t, l, "sendto", "other", f.loopback, portOf(t, l, "a"), "stray")
+			run(t, l, "sendto", "peer", f.loopback, portOf(t, l, "a"), "from the peer")
+			buf := make([]byte, 64)
+			var got []string
+			for {
+				n, _, err := unix.Recvfrom(sock(t, l, "a").FD, buf, unix.MSG_DONTWAIT)
+				if err != nil {
+					break
+				}
+				got = append(got, string(buf[:n]))
+			}
+			if len(got) != 1 || got[0] != "from the peer" {
+				t.Errorf("a, connected to peer, got datagrams %q; want only its peer's", got)
+			}
+		})
+	}
+}
