@@ -158,7 +158,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	report.Says = bulkProse.Render("says", data)
 	report.Next = bulkProse.Render("next", data)
 	if left := data.Sent - min(data.Sent, after.NotSent); left > 0 && after.Connected() {
-		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: fmt.Sprintf("%d bytes", left)}}
+		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: counted(left, "byte")}}
 	}
 	return report, nil
 }

@@ -2,6 +2,7 @@ package steps
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -156,5 +157,50 @@ func TestLingerWaitsForTheACK(t *testing.T) {
 	}
 	if want := "SO_LINGER is on, so close waited for the peer to acknowledge"; !strings.Contains(rep.Says, want) {
 		t.Errorf("got %q, want %q", rep.Says, want)
+	}
+}
+
+// TestOneByteIsDrawnSingular sends one byte every way the diagram draws
+// data, and wants the arrow labelled "1 byte", once the kernel shows the
+// one byte waiting at the receiver.
+func TestOneByteIsDrawnSingular(t *testing.T) {
+	tests := []struct {
+		name     string
+		udp      bool
+		line     []string
+		receiver string
+		want     Packet
+	}{
+		{"send", false, []string{"send", "client", "x"}, "conn", Packet{From: "client", To: "conn", What: "1 byte"}},
+		{"send --bytes", false, []string{"send", "client", "--bytes", "1"}, "conn", Packet{From: "client", To: "conn", What: "1 byte"}},
+		{"sendto on TCP", false, []string{"sendto", "client", "127.0.0.1", "9", "x"}, "conn", Packet{From: "client", To: "conn", What: "1 byte"}},
+		{"send on UDP", true, []string{"send", "client", "x"}, "conn", Packet{From: "client", To: "conn", What: "datagram 1 byte"}},
+		{"sendto on UDP", true, []string{"sendto", "client", "127.0.0.1", "PORT", "x"}, "conn", Packet{From: "client", To: "conn", What: "datagram 1 byte"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLab(t)
+			if tt.udp {
+				run(t, l, "socket", "udp", "as", "conn")
+				run(t, l, "bind", "conn", "127.0.0.1", "0")
+				run(t, l, "socket", "udp", "as", "client")
+				run(t, l, "connect", "client", "127.0.0.1", portOf(t, l, "conn"))
+			} else {
+				pair(t, l, families[0])
+			}
+			line := slices.Clone(tt.line)
+			for i, w := range line {
+				if w == "PORT" {
+					line[i] = portOf(t, l, tt.receiver)
+				}
+			}
+			run(t, l, line[0], line[1:]...)
+			if q := Read(sock(t, l, tt.receiver)).RecvQ; q != 1 {
+				t.Fatalf("%s: %s's receive queue holds %d bytes, want the 1 sent", tt.name, tt.receiver, q)
+			}
+			if got := lastPackets(l); len(got) != 1 || got[0] != tt.want {
+				t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+			}
+		})
 	}
 }

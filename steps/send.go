@@ -224,7 +224,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 	}
 	if sent > data.NotSent && ends.Connected() {
-		what := fmt.Sprintf("%d bytes", sent-data.NotSent) // those that have left
+		what := counted(sent-data.NotSent, "byte") // those that have left
 		if s.Kind == Datagram {
 			what = "datagram " + what
 		}

@@ -127,7 +127,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			report.State = append(report.State, Change{Who: peer.Label(), After: queues(l.look(peer))})
 		}
 		if after.Connected() {
-			report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: fmt.Sprintf("%d bytes", sent)}}
+			report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: counted(sent, "byte")}}
 		}
 	} else {
 		receiver := to.String()
@@ -143,7 +143,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 				data.Receiver, data.ReceiverName = r.Label(), r.Name
 			}
 		}
-		report.Packets = []Packet{{From: s.Name, To: receiver, What: fmt.Sprintf("datagram %d bytes", sent)}}
+		report.Packets = []Packet{{From: s.Name, To: receiver, What: "datagram " + counted(sent, "byte")}}
 	}
 	sendtoProse.code(report, data)
 	report.Says = sendtoProse.Render("says", data)
