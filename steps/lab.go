@@ -296,6 +296,18 @@ func (l *Lab) add(s *Socket, prefix string) {
 	l.sockets = append(l.sockets, s)
 }
 
+// freeName is base if no live socket has that name, or else base2,
+// base3, …: a name the learner can give a new socket.
+func (l *Lab) freeName(base string) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	name := base
+	for n := 2; l.nameTakenLocked(name); n++ {
+		name = base + strconv.Itoa(n)
+	}
+	return name
+}
+
 func (l *Lab) nameTakenLocked(name string) bool {
 	for _, s := range l.sockets {
 		if s.Name == name {

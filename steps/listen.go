@@ -49,6 +49,10 @@ type listenData struct {
 	Again           bool   // it was listening already: only the backlog changed
 	OldBacklog      int    // the backlog it had then
 	Waiting         int    // connections in its queue now
+	// Client names the lab's socket that can connect to it now, for the
+	// suggestion, with the host it gives (ClientHost); or NewClient is a
+	// free name for a new socket to make first.
+	Client, ClientHost, NewClient string
 }
 
 func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
@@ -87,6 +91,12 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 	if !l.CallsOnly {
 		data.Somaxconn = somaxconn()
 	}
+	if !l.Driven && !l.CallsOnly {
+		data.Client, data.ClientHost = l.clientFor(s, after.Local)
+		if data.Client == "" {
+			data.NewClient = l.freeName("c")
+		}
+	}
 	return l.tell(&Report{
 		Call:  call + " = 0",
 		State: []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
@@ -105,6 +115,26 @@ func readProcInt(name string) int {
 	}
 	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 	return n
+}
+
+// clientFor finds the lab's TCP socket that can connect to the listener s,
+// bound to local, from this machine: one of a family that reaches it, in
+// the state of a new socket (CLOSED, never connected nor accepted, since a
+// connection that is over leaves a socket that cannot connect again). It
+// returns its name and the host it gives, or no name.
+func (l *Lab) clientFor(s *Socket, local netip.AddrPort) (name, host string) {
+	t, _, found := l.socketWhere(Stream, func(t *Socket, snap Snapshot) bool {
+		if t == s || t.connectCalled || t.AcceptedFrom != "" || !snap.FromKernel || snap.State != Closed {
+			return false
+		}
+		var ok bool
+		host, ok = hostFrom(t.Family, s, local)
+		return ok
+	})
+	if !found {
+		return "", ""
+	}
+	return t.Name, host
 }
 
 // clientHost is the address a client on this machine connects to, to

@@ -8,43 +8,76 @@ import (
 	"testing"
 )
 
-// TestListenSuggestsAConnectThatWorks types the connect listen suggests,
-// from the socket it names (an IPv6 one only when it says so): it must
-// reach the listener, for each family and address a listener can have.
+// TestListenSuggestsAConnectThatWorks types the commands listen suggests
+// after the accept, as they are written, for each family and address a
+// listener can have and for the sockets the lab holds beside it: a new
+// TCP socket of a family that reaches the listener is named, and otherwise
+// a socket is made first, under a name no live socket has. The connection
+// must reach the listener's queue.
 func TestListenSuggestsAConnectThatWorks(t *testing.T) {
+	others := []struct {
+		name   string
+		lines  []string // run before the listen; PORT is the port of other, a listener on ::1
+		family string   // the family of the lab's socket "client" that could connect, or ""
+	}{
+		{"no other socket", nil, ""},
+		{"a new ipv4 socket", []string{"socket as client"}, "ipv4"},
+		{"a new ipv6 socket", []string{"socket ipv6 as client"}, "ipv6"},
+		{"a udp socket", []string{"socket udp as u"}, ""},
+		{"c and c2 connected already", []string{"socket ipv6 as c", "connect c ::1 PORT", "socket ipv6 as c2", "connect c2 ::1 PORT"}, ""},
+	}
 	for _, tt := range []struct {
 		name, family, host string
 		v6only             bool
+		reach              []string // the families that can connect to it
 	}{
-		{"ipv4 loopback", "ipv4", "127.0.0.1", false},
-		{"ipv4 every interface", "ipv4", "", false},
-		{"ipv6 loopback", "ipv6", "::1", false},
-		{"ipv6 every interface, IPv4 clients too", "ipv6", "", false},
-		{"ipv6 every interface, IPv6 only", "ipv6", "", true},
+		{"ipv4 loopback", "ipv4", "127.0.0.1", false, []string{"ipv4"}},
+		{"ipv4 every interface", "ipv4", "", false, []string{"ipv4"}},
+		{"ipv6 loopback", "ipv6", "::1", false, []string{"ipv6"}},
+		{"ipv6 every interface, IPv4 clients too", "ipv6", "", false, []string{"ipv4", "ipv6"}},
+		{"ipv6 every interface, IPv6 only", "ipv6", "", true, []string{"ipv6"}},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			l := newLab(t)
-			run(t, l, "socket", "tcp", tt.family, "as", "server")
-			if tt.v6only {
-				run(t, l, "option", "server", "IPV6_V6ONLY", "on")
-			}
-			run(t, l, "bind", "server", tt.host, "0")
-			next := run(t, l, "listen", "server").Next
-			_, suggested, ok := strings.Cut(next, ": ")
-			if !ok || !strings.HasPrefix(suggested, "connect c ") {
-				t.Fatalf("got next %q, want a connect from c after the accept", next)
-			}
-			words := strings.Fields(strings.TrimSuffix(suggested, ")"))
-			family := "ipv4" // what a learner's `socket as c` makes
-			if strings.Contains(next, "an IPv6 socket") {
-				family = "ipv6"
-			}
-			run(t, l, "socket", "tcp", family, "as", "c")
-			run(t, l, words[0], words[1:]...)
-			if got := Read(sock(t, l, "server")).AcceptQueue; got != 1 {
-				t.Errorf("after %q: the listener's queue holds %d, want the connection", suggested, got)
-			}
-		})
+		for _, other := range others {
+			t.Run(tt.name+", "+other.name, func(t *testing.T) {
+				l := newLab(t)
+				port := listener(t, l, families[1], "other")
+				for _, line := range other.lines {
+					words := strings.Fields(strings.ReplaceAll(line, "PORT", port))
+					run(t, l, words[0], words[1:]...)
+				}
+				run(t, l, "socket", "tcp", tt.family, "as", "server")
+				if tt.v6only {
+					run(t, l, "option", "server", "IPV6_V6ONLY", "on")
+				}
+				run(t, l, "bind", "server", tt.host, "0")
+				next := run(t, l, "listen", "server").Next
+				_, suggested, ok := strings.Cut(next, ": ")
+				if !ok {
+					t.Fatalf("got next %q, want a connect after the accept", next)
+				}
+				var made, from string
+				for _, line := range strings.Split(strings.TrimSuffix(suggested, ")"), ", then ") {
+					words := strings.Fields(line)
+					switch words[0] {
+					case "socket":
+						made = words[len(words)-1]
+					case "connect":
+						from = words[1]
+					}
+					run(t, l, words[0], words[1:]...)
+				}
+				if got := Read(sock(t, l, "server")).AcceptQueue; got != 1 {
+					t.Errorf("after %q: the listener's queue holds %d, want the connection", suggested, got)
+				}
+				if slices.Contains(tt.reach, other.family) {
+					if made != "" || from != "client" {
+						t.Errorf("got next %q, want a connect from client, which can", next)
+					}
+				} else if made == "" || from != made {
+					t.Errorf("got next %q, want a new socket made and connected", next)
+				}
+			})
+		}
 	}
 }
 
