@@ -14,6 +14,10 @@ var waitingProse = loadProse("waiting.txt", "waiting", "stopped", "timed out")
 type waitData struct {
 	Label, Name, What, Timeout, State string
 	Waited                            ms
+	Undone                            bool   // the call was undone (connect's handshake dissolved), and the socket is CLOSED
+	Local                             string // then the address it still has, or ""
+	Released                          int    // or the port that went back to the kernel with it
+	NoAddress                         bool   // and it has no address either, as a new socket
 }
 
 // A waiting is the waiting of one call that the learner would make
@@ -127,7 +131,15 @@ func (l *Lab) waitNotReady(ctx context.Context, w *waiting) (*Report, time.Durat
 	}
 	d := data()
 	d.Waited = ms(waited)
-	d.State = Read(s).Summary(s.Kind)
+	snap := Read(s)
+	d.State = snap.Summary(s.Kind)
+	if w.undo != nil && snap.FromKernel && snap.State == Closed {
+		d.Undone, d.Released = true, int(snap.Released.Port())
+		d.NoAddress = snap.Released.Addr().IsUnspecified()
+		if snap.Bound() {
+			d.Local = snap.Local.String()
+		}
+	}
 	section, result := "stopped", "stopped waiting (Ctrl-C)"
 	if end == timedOut {
 		section, result = "timed out", "timed out after "+w.timeout.String()

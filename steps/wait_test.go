@@ -119,7 +119,15 @@ func TestWaitStops(t *testing.T) {
 				if len(*told) != 1 || !strings.Contains((*told)[0], "Ctrl-C") || !strings.Contains((*told)[0], tt.what) || !strings.Contains((*told)[0], s.Label()) {
 					t.Errorf("%q: got told %q, want one message about %q on %s that mentions Ctrl-C", line, *told, tt.what, s.Label())
 				}
-				wantSays(t, strings.Join(line, " "), rep, "("+foldParagraphs(Read(s).Summary(s.Kind))+")")
+				if snap := Read(s); line[0] == "connect" {
+					// The handshake was dissolved: the socket is CLOSED again.
+					if snap.State != Closed {
+						t.Errorf("%q: got %s, want %s", line, snap.State, Closed)
+					}
+					wantSays(t, strings.Join(line, " "), rep, "is CLOSED again", "can connect again")
+				} else {
+					wantSays(t, strings.Join(line, " "), rep, "Nothing changed", "("+foldParagraphs(snap.Summary(s.Kind))+")")
+				}
 				if how == "timeout" {
 					wantSays(t, strings.Join(line, " "), rep, tt.what, timeout.String())
 				}
@@ -133,25 +141,59 @@ func TestWaitStops(t *testing.T) {
 }
 
 // TestConnectAgainAfterStop checks that a connect stopped in its handshake
-// left a socket that can connect: once the full queue has room, the same
-// socket connects to the same listener.
+// left a socket that can connect, as the report says, with the address
+// the kernel shows: the port the kernel chose for the attempt, or at a
+// bind to port 0, went back, and a port the learner bound stays. Once the
+// full queue has room, the same socket connects to the same listener.
 func TestConnectAgainAfterStop(t *testing.T) {
-	l := newLab(t)
-	port := hangingConnect(t, l, families[0])
-	rep := run0(t, l, "connect", "client", "127.0.0.1", port, "--timeout", "100ms")
-	if !rep.Stopped {
-		t.Fatalf("got %q, want the connect to time out", rep.Call)
+	tests := []struct {
+		name string
+		bind string // the port client is bound to first: "" for none, "0", or "PORT" for a free one
+		want string // what the report says of its address, with PORT and RELEASED for the ports
+	}{
+		{"no address", "", "with no address: port RELEASED, which the kernel had chosen for it, went back to the kernel, and it can connect again"},
+		{"bound to port 0", "0", "with no port: port RELEASED, which the kernel had chosen for it, went back to the kernel, and it can connect again"},
+		{"bound to a port", "PORT", "still bound to 127.0.0.1:PORT, and it can connect again"},
 	}
-	// The report blames the full queue and says what makes room; the rest
-	// of the test makes room that way and connects.
-	wantSays(t, "connect to a full queue", rep, "full (fd", "accept queue is full (1/0;", "`accept full` makes room; connect again then, and it succeeds")
-	if st := Read(sock(t, l, "client")).State; st != Closed {
-		t.Errorf("after the stop: got %s, want %s", st, Closed)
-	}
-	run(t, l, "accept", "full")
-	run(t, l, "connect", "client", "127.0.0.1", port, "--timeout", "3s")
-	if snap := Read(sock(t, l, "client")); snap.State != Established || fmt.Sprint(snap.Remote.Port()) != port {
-		t.Errorf("connect again: got %s to %s, want %s to port %s", snap.State, ShowAddr(snap.Remote), Established, port)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLab(t)
+			port := hangingConnect(t, l, families[0])
+			bound := tt.bind
+			if bound == "PORT" {
+				run(t, l, "socket", "as", "probe")
+				run(t, l, "bind", "probe", "127.0.0.1", "0")
+				bound = portOf(t, l, "probe")
+				run(t, l, "close", "probe")
+			}
+			if bound != "" {
+				run(t, l, "bind", "client", "127.0.0.1", bound)
+			}
+			rep := run0(t, l, "connect", "client", "127.0.0.1", port, "--timeout", "100ms")
+			if !rep.Stopped {
+				t.Fatalf("got %q, want the connect to time out", rep.Call)
+			}
+			// The report blames the full queue and says what makes room; the rest
+			// of the test makes room that way and connects.
+			wantSays(t, "connect to a full queue", rep, "full (fd", "accept queue is full (1/0;", "`accept full` makes room; connect again then, and it succeeds")
+			snap := Read(sock(t, l, "client"))
+			if snap.State != Closed {
+				t.Errorf("after the stop: got %s, want %s", snap.State, Closed)
+			}
+			// What the kernel says of the socket's address: a port it chose
+			// has gone back, one the learner chose stays.
+			if released := snap.Released.IsValid(); released != (tt.bind != "PORT") || released && snap.Local.Port() != 0 ||
+				!released && fmt.Sprint(snap.Local.Port()) != bound {
+				t.Fatalf("after the stop: the kernel shows local %s, released %s", ShowAddr(snap.Local), ShowAddr(snap.Released))
+			}
+			want := strings.NewReplacer("RELEASED", fmt.Sprint(snap.Released.Port()), "PORT", bound).Replace(tt.want)
+			wantSays(t, "connect stopped", rep, "dissolved the half-made connection", "client (fd "+fmt.Sprint(sock(t, l, "client").FD)+") is CLOSED again", want)
+			run(t, l, "accept", "full")
+			run(t, l, "connect", "client", "127.0.0.1", port, "--timeout", "3s")
+			if snap := Read(sock(t, l, "client")); snap.State != Established || fmt.Sprint(snap.Remote.Port()) != port {
+				t.Errorf("connect again: got %s to %s, want %s to port %s", snap.State, ShowAddr(snap.Remote), Established, port)
+			}
+		})
 	}
 }
 
@@ -200,7 +242,7 @@ func TestConnectStoppedByPoll(t *testing.T) {
 			if snap.State != Closed || snap.Connected() {
 				t.Errorf("got %s to %s, want %s with no peer", snap.State, ShowAddr(snap.Remote), Closed)
 			}
-			wantSays(t, "connect", rep, "("+foldParagraphs(snap.Summary(client.Kind))+")")
+			wantSays(t, "connect", rep, "dissolved the half-made connection", client.Label()+" is CLOSED again", "can connect again")
 			if strings.Contains(rep.Says, "queue is full") {
 				t.Errorf("got %q, want no full queue blamed: the listener's queue has room", rep.Says)
 			}
