@@ -95,7 +95,7 @@ func init() {
 			summary: "every TCP socket of the machine on a port, from the kernel",
 			about: "Lists the kernel's table of TCP sockets (/proc/net/tcp and tcp6 on Linux): every TCP " +
 				"socket of the whole machine on that port, or on any port, including connections no process " +
-				"holds any more, such as one in TIME_WAIT after a close, and ones still waiting in an accept " +
+				"holds any more, such as one in TIME_WAIT, and ones still waiting in an accept " +
 				"queue. Sockets this session holds, or held, are named, and come first.",
 			run: runPorts,
 		},

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -80,11 +79,11 @@ type portRow struct {
 // them past the end of the table; within each part listeners, then the
 // server's ends of connections, then the clients' ends, an order that does
 // not depend on ephemeral ports.
-func portRows(conns []steps.Connection, port int, ownerOf func(local, remote netip.AddrPort, listening bool) string) []portRow {
+func portRows(conns []steps.Connection, port int, ownerOf func(steps.Connection) string) []portRow {
 	var rows []portRow
 	for _, c := range conns {
 		if port == 0 || int(c.Local.Port()) == port || int(c.Remote.Port()) == port {
-			owner := ownerOf(c.Local, c.Remote, c.State == steps.Listen)
+			owner := ownerOf(c)
 			if owner == "" && c.Inode == 0 && c.State == steps.Established {
 				owner = "(in an accept queue)"
 			}

@@ -5,6 +5,9 @@ import (
 	"net"
 	"strings"
 	"testing"
+	"time"
+
+	"sockstep/steps"
 )
 
 // TestPortsShowsTheSessionFirst fills the kernel's table with more
@@ -66,5 +69,70 @@ func TestPortsCountsTheFIN(t *testing.T) {
 	mustEval(t, s, "recv conn")
 	if row := closeWait(); row[3] != "0" {
 		t.Errorf("after recv returned 0: got RECV-Q %s, want 0", row[3])
+	}
+}
+
+// TestPortsNamesATimeWaitWhoseSocketIsOpen ends a connection with a
+// shutdown from each side, which leaves the client's end in TIME_WAIT
+// while its descriptor is still open and its socket CLOSED: the kernel's
+// TIME_WAIT row must be named after the client, before its close and
+// after it, whether or not ports was asked before the close.
+func TestPortsNamesATimeWaitWhoseSocketIsOpen(t *testing.T) {
+	for _, tt := range []struct {
+		name, family, host string
+		askFirst           bool // ports is asked before the close
+	}{
+		{"ipv4", "ipv4", "127.0.0.1", true},
+		{"ipv6", "ipv6", "::1", true},
+		{"ipv4, closed before ports", "ipv4", "127.0.0.1", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, out := fullSession(t)
+			port := freePort(t)
+			mustEval(t, s, "socket "+tt.family+" as server", fmt.Sprintf("bind server %s %d", tt.host, port), "listen server",
+				"socket "+tt.family+" as c", fmt.Sprintf("connect c %s %d", tt.host, port), "accept server as conn",
+				"shutdown c write", "shutdown conn write")
+			c, err := s.lab.Find("c")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The kernel's row of c's connection, once it is in TIME_WAIT.
+			var local string
+			for deadline := time.Now().Add(2 * time.Second); local == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+				conns, err := steps.Connections()
+				if err != nil {
+					t.Skip(err)
+				}
+				for _, conn := range conns {
+					if int(conn.Remote.Port()) == port && conn.State == steps.TimeWait {
+						local = conn.Local.String()
+					}
+				}
+			}
+			if local == "" {
+				t.Fatalf("no TIME_WAIT entry from c to port %d in the kernel's table", port)
+			}
+			row := func(want string) {
+				t.Helper()
+				got, err := evalOut(s, out, fmt.Sprint("ports ", port))
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, line := range strings.Split(got, "\n") {
+					if f := strings.Fields(line); len(f) > 2 && f[0] == local && f[2] == "TIME_WAIT" {
+						if !strings.HasSuffix(line, "  "+want) {
+							t.Errorf("got row %q, want it named %q", line, want)
+						}
+						return
+					}
+				}
+				t.Errorf("no TIME_WAIT row from %s in\n%s", local, got)
+			}
+			if tt.askFirst {
+				row("was " + c.Label())
+			}
+			mustEval(t, s, "close c")
+			row("was c")
+		})
 	}
 }

@@ -22,6 +22,11 @@ func endOf(local, remote netip.AddrPort) endKey {
 func (l *Lab) rememberEnd(s *Socket, snap Snapshot) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.keepEndLocked(endOf(snap.Local, snap.Remote), s.Name)
+}
+
+// keepEndLocked is rememberEnd for a lab already locked.
+func (l *Lab) keepEndLocked(k endKey, name string) {
 	if l.ended == nil {
 		l.ended = map[endKey]string{}
 	}
@@ -31,7 +36,7 @@ func (l *Lab) rememberEnd(s *Socket, snap Snapshot) {
 			break
 		}
 	}
-	l.ended[endOf(snap.Local, snap.Remote)] = s.Name
+	l.ended[k] = name
 }
 
 // endedPeer names the closed socket at the other end of snap's connection.

@@ -25,14 +25,22 @@ const pollReadShut = unix.POLLRDHUP
 // UDP socket's dropped datagrams from SO_MEMINFO. A
 // listener has no peer and no queued bytes, so it is not asked for them.
 // A CLOSED TCP socket whose port has gone back to the kernel has no
-// address (bound_linux.go): what getsockname still says is Released.
+// address (bound_linux.go): what getsockname still says is Released. Of a
+// CLOSED TCP socket whose connection is over, the kernel still records
+// both ends (getsockname, SO_PEERNAME): they are kept as its lastConn.
 func readState(s *Socket) Snapshot {
 	snap := readNew(s)
 	if snap.State == Listen {
 		return snap
 	}
-	if s.Kind == Stream && snap.State == Closed && snap.Local.Port() != 0 && portGone(s, snap.Local) {
-		snap.Released, snap.Local = snap.Local, netip.AddrPortFrom(s.Family.everyInterface(), 0)
+	if s.Kind == Stream && snap.State == Closed && snap.Local.Port() != 0 {
+		if peer, err := formerPeer(s.FD, s.Family); err == nil && peer.Port() != 0 {
+			key := endOf(snap.Local, peer)
+			s.lastConn.Store(&key)
+		}
+		if portGone(s, snap.Local) {
+			snap.Released, snap.Local = snap.Local, netip.AddrPortFrom(s.Family.everyInterface(), 0)
+		}
 	}
 	if peer, err := peerName(s.FD); err == nil {
 		snap.Remote = peer

@@ -107,6 +107,11 @@ type Socket struct {
 	// holds the port getsockname reports (bound_linux.go): it stands until
 	// bind, listen or connect run on the socket again.
 	port atomic.Pointer[portAnswer]
+	// lastConn is the two ends of the connection this CLOSED TCP socket
+	// had, as the kernel still records them, kept when readState last
+	// read them: the connection may live on in TIME_WAIT, which ports
+	// names after the socket, and after it is closed too.
+	lastConn atomic.Pointer[endKey]
 
 	label string // Label, made once the lab has named the socket
 }
@@ -318,28 +323,41 @@ func (l *Lab) nameTakenLocked(name string) bool {
 }
 
 // Owners reads this session's stream sockets once and returns what names
-// the socket that holds, or held, the connection with two ends: "server
-// (fd 3)", "was client", or "" for one this session never had.
-func (l *Lab) Owners() func(local, remote netip.AddrPort, listening bool) string {
+// the socket that holds, or held, a connection of the kernel's table:
+// "server (fd 3)"; "was c (fd 4)" for the TIME_WAIT entry of a connection
+// that is over while its socket, CLOSED, is still open; "was client" for
+// one whose socket is closed; or "" for one this session never had.
+func (l *Lab) Owners() func(c Connection) string {
 	type live struct {
-		label string
-		snap  Snapshot
+		label    string
+		snap     Snapshot
+		lastConn *endKey // the connection it had, if it is CLOSED
 	}
 	var held []live
 	for _, s := range l.Sockets() {
 		if s.Kind == Stream {
-			held = append(held, live{s.Label(), readState(s)})
+			h := live{label: s.Label(), snap: readState(s)}
+			if h.snap.State == Closed {
+				h.lastConn = s.lastConn.Load()
+			}
+			held = append(held, h)
 		}
 	}
-	return func(local, remote netip.AddrPort, listening bool) string {
+	return func(c Connection) string {
+		listening := c.State == Listen
 		for _, h := range held {
-			if sameEnd(h.snap.Local, local) && listening == (h.snap.State == Listen) && (listening || sameEnd(h.snap.Remote, remote)) {
+			if sameEnd(h.snap.Local, c.Local) && listening == (h.snap.State == Listen) && (listening || sameEnd(h.snap.Remote, c.Remote)) {
 				return h.label
+			}
+		}
+		for _, h := range held {
+			if c.State == TimeWait && h.lastConn != nil && *h.lastConn == endOf(c.Local, c.Remote) {
+				return "was " + h.label
 			}
 		}
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		if name, ok := l.ended[endOf(local, remote)]; ok {
+		if name, ok := l.ended[endOf(c.Local, c.Remote)]; ok {
 			return "was " + name
 		}
 		return ""
@@ -357,6 +375,9 @@ func (l *Lab) remove(s *Socket, how string) {
 		}
 	}
 	l.gone[s.Name] = how
+	if k := s.lastConn.Load(); k != nil {
+		l.keepEndLocked(*k, s.Name) // it may be in TIME_WAIT still
+	}
 }
 
 // Watch runs f with the table locked, so that no socket is closed (and its

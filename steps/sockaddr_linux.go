@@ -21,6 +21,24 @@ func sockName(fd int) (netip.AddrPort, error) { return nameOf(unix.SYS_GETSOCKNA
 // peerName is getpeername(2): the address of the socket's peer.
 func peerName(fd int) (netip.AddrPort, error) { return nameOf(unix.SYS_GETPEERNAME, fd) }
 
+// formerPeer is getsockopt SO_PEERNAME: the peer the kernel still records
+// for a socket, which it gives even for a TCP socket whose connection is
+// over (CLOSED), where getpeername says ENOTCONN. The buffer must be no
+// longer than the family's address, or the kernel refuses it (EINVAL).
+func formerPeer(fd int, f Family) (netip.AddrPort, error) {
+	var raw unix.RawSockaddrAny
+	size := uint32(unix.SizeofSockaddrInet4)
+	if f == IPv6 {
+		size = unix.SizeofSockaddrInet6
+	}
+	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_PEERNAME,
+		uintptr(unsafe.Pointer(&raw)), uintptr(unsafe.Pointer(&size)), 0)
+	if errno != 0 {
+		return netip.AddrPort{}, errno
+	}
+	return rawAddrPort(&raw), nil
+}
+
 func nameOf(call uintptr, fd int) (netip.AddrPort, error) {
 	var raw unix.RawSockaddrAny
 	size := uint32(unix.SizeofSockaddrAny)
