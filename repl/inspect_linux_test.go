@@ -3,7 +3,6 @@ package repl
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"testing"
 	"unsafe"
@@ -113,35 +112,9 @@ func TestShowAfterTheConnectionEnds(t *testing.T) {
 		in := sa.(*unix.SockaddrInet4)
 		return fmt.Sprintf("%d.%d.%d.%d:%d", in.Addr[0], in.Addr[1], in.Addr[2], in.Addr[3], in.Port)
 	}
-	wantFree := func(port int) {
-		t.Helper()
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer unix.Close(fd)
-		err = unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}})
-		if err == nil {
-			return
-		}
-		// Other connections from the same port, to other addresses, hold
-		// it against bind, where the socket shown does not: earlier
-		// tests' in TIME_WAIT, or those of the other packages' tests,
-		// which go test runs beside this one. A CLOSED socket that
-		// still held the port would be in no state the table lists.
-		conns, cerr := steps.Connections()
-		if cerr != nil {
-			t.Fatal(cerr)
-		}
-		if !slices.ContainsFunc(conns, func(c steps.Connection) bool { return int(c.Local.Port()) == port }) {
-			t.Errorf("bind 127.0.0.1:%d: %v, and no other connection there; want the port free, as show says", port, err)
-		}
-	}
-
-	show("client", fmt.Sprintf("none: port %d went back to the kernel", port),
-		"(getsockname still says "+sockName(client.FD)+")",
+	show("client", "(getsockname still says "+sockName(client.FD)+")",
 		"no call waits, and an error is pending (poll's POLLERR)", "sock_diag")
-	wantFree(port)
+	wantReleased(t, s, out, "client", port)
 	fds := []unix.PollFd{{Fd: int32(client.FD)}}
 	if _, err := unix.Poll(fds, 0); err != nil || fds[0].Revents&unix.POLLERR == 0 {
 		t.Errorf("poll: revents %#x, %v; want POLLERR", fds[0].Revents, err)
@@ -170,9 +143,9 @@ func TestShowAfterTheConnectionEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 	gone := sa.(*unix.SockaddrInet4).Port
-	show("refused", fmt.Sprintf("none: port %d went back", gone), "(getsockname still says "+sockName(refused.FD)+")",
+	show("refused", "(getsockname still says "+sockName(refused.FD)+")",
 		"not connected: accept, recv and send would fail at once")
-	wantFree(gone)
+	wantReleased(t, s, out, "refused", gone)
 	show("server", "local   127.0.0.1:") // a listener keeps its port
 }
 
@@ -311,32 +284,33 @@ func TestShowAnAcceptedSocketAfterAReset(t *testing.T) {
 	}
 	port := int(steps.Read(server).Local.Port())
 	mustEval(t, s, "shutdown conn both", "send client more") // conn's kernel answers with RST
-	bindErr := func() error {
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer unix.Close(fd)
-		return unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}})
-	}
-
-	got, _ := evalOut(s, out, "show conn")
-	if want := fmt.Sprintf("the socket let go of port %d when it became CLOSED, but the port is not free", port); !strings.Contains(got, want) || bindErr() == nil {
-		t.Errorf("show conn, the listener open: got\n%s\nwant %q, and a bind there refused", got, want)
+	if want := fmt.Sprintf("the socket let go of port %d when it became CLOSED, but the port is not free", port); !strings.Contains(wantReleased(t, s, out, "conn", port), want) {
+		t.Errorf("show conn, the listener open: want %q", want)
 	}
 	mustEval(t, s, "close server")
-	got, _ = evalOut(s, out, "show conn")
-	if want := fmt.Sprintf("none: port %d went back to the kernel", port); !strings.Contains(got, want) {
-		t.Errorf("show conn, the listener closed: got\n%s\nwant %q", got, want)
+	wantReleased(t, s, out, "conn", port)
+}
+
+// wantReleased shows a CLOSED socket whose port went back, and holds what
+// show says of it against a bind of the port's own: "went back to the
+// kernel" if it is free, "not free" if something holds it, such as the
+// listener of an accepted socket, or any other connection from that port
+// (the tests of the other packages run beside these). It returns what
+// show printed.
+func wantReleased(t *testing.T, s *Session, out *strings.Builder, name string, port int) string {
+	t.Helper()
+	got, _ := evalOut(s, out, "show "+name)
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := bindErr(); err != nil {
-		conns, cerr := steps.Connections()
-		if cerr != nil {
-			t.Fatal(cerr)
-		}
-		// Other tests' connections from the same port may hold it.
-		if !slices.ContainsFunc(conns, func(c steps.Connection) bool { return int(c.Local.Port()) == port }) {
-			t.Errorf("bind 127.0.0.1:%d: %v, and no connection there; want the port free, as show says", port, err)
-		}
+	defer unix.Close(fd)
+	free := fmt.Sprintf("none: port %d went back to the kernel", port)
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		free = fmt.Sprintf("the socket let go of port %d when it became CLOSED, but the port is not free", port)
 	}
+	if !strings.Contains(got, free) {
+		t.Errorf("show %s: got\n%s\nwant %q, as a bind of port %d finds", name, got, free, port)
+	}
+	return got
 }
