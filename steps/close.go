@@ -47,6 +47,7 @@ type closeData struct {
 	WindowFull      bool   // because the peer's receive window was full
 	KernelState     string // what the kernel keeps of the connection now, or ""
 	OtherEndState   string // the kernel's state of the peer's end, when it is on this machine
+	SentNothing     bool   // it had sent no data, so the peer's kernel delays its ACK of the FIN only briefly
 	PeerLabel       string // the lab's socket at the other end, or ""
 	PeerState       string
 	Datagram        bool
@@ -107,6 +108,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		if err == nil && linger.Onoff != 0 {
 			data.Linger = int(linger.Linger)
 		}
+		data.SentNothing = sentNothing(s.FD)
 	}
 
 	l.mu.Lock()

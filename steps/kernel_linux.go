@@ -293,3 +293,10 @@ func segmentsSent(fd int) int {
 	}
 	return int(info.Segs_out)
 }
+
+// sentNothing says whether the socket has sent no data on its connection
+// (TCP_INFO's tcpi_bytes_sent is 0); false where the kernel does not say.
+func sentNothing(fd int) bool {
+	info, size, err := tcpInfo(fd)
+	return err == nil && size >= unsafe.Offsetof(info.Bytes_sent)+8 && info.Bytes_sent == 0
+}
