@@ -40,6 +40,7 @@ type closeData struct {
 	Waiting         int    // connections left in a listener's accept queue
 	Unread          int    // bytes in the receive queue that nobody read
 	Connected       bool   // it had a TCP connection
+	Reset           bool   // and close reset it: for Abort, or for Unread bytes
 	Abort           bool   // SO_LINGER on with 0 seconds: close resets the connection
 	Linger          int    // SO_LINGER's seconds, when it is on: close waits for the FIN's ACK
 	LingerRanOut    bool   // and they passed before it came
@@ -49,7 +50,11 @@ type closeData struct {
 	OtherEndState   string // the kernel's state of the peer's end, when it is on this machine
 	SentNothing     bool   // it had sent no data, so the peer's kernel delays its ACK of the FIN only briefly
 	PeerLabel       string // the lab's socket at the other end, or ""
+	PeerName        string
 	PeerState       string
+	PeerHadFIN      bool   // after a reset: the peer was CLOSE_WAIT, so its calls see EPIPE, not ECONNRESET
+	PeerUnread      int    // after a reset: bytes the peer can still read
+	EndedPeer       string // after a reset: the lab's socket at the other end, whose descriptor is closed
 	Datagram        bool
 	Count           int // close all: how many
 }
@@ -110,6 +115,17 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		}
 		data.SentNothing = sentNothing(s.FD)
 	}
+	// A reset reaches the other end: what it does there depends on what
+	// that end was.
+	data.Reset = data.Connected && (data.Unread > 0 || data.Abort)
+	var peerBefore Snapshot
+	if data.Reset && !l.CallsOnly {
+		if peer != nil {
+			peerBefore = l.look(peer)
+		} else if name, ok := l.endedPeer(before); ok {
+			data.EndedPeer = name
+		}
+	}
 
 	l.mu.Lock()
 	err := closeCall(s.FD)
@@ -157,13 +173,14 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	}
 	if peer != nil {
 		ps := l.look(peer)
-		data.PeerLabel, data.PeerState = peer.Label(), ps.Summary(peer.Kind)
+		data.PeerLabel, data.PeerName, data.PeerState = peer.Label(), peer.Name, ps.Summary(peer.Kind)
+		data.PeerHadFIN, data.PeerUnread = peerBefore.State == CloseWait, ps.RecvQ
 		report.State = append(report.State, Change{Who: peer.Label(), After: data.PeerState})
 	}
 	switch {
 	case data.Listener:
 		report.Packets = resets(s.Name, queued)
-	case data.Connected && (data.Unread > 0 || data.Abort):
+	case data.Reset:
 		report.Packets = []Packet{{From: s.Name, To: end, What: "RST"}}
 	case data.Connected && data.NotSent == 0 && (before.State == Established || before.State == CloseWait):
 		// In the other states shutdown has sent this side's FIN already;

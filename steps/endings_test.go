@@ -337,6 +337,97 @@ func TestAbortiveClose(t *testing.T) {
 	})
 }
 
+// TestResetReachesThePeer closes conn with bytes it never read, or with
+// SO_LINGER on and 0 seconds, so that its kernel resets the connection,
+// and checks what close says becomes of the other end against the
+// kernel: the end the client's close left behind is gone without anyone
+// seeing the reset, and an open client reads what is queued, then gets
+// ECONNRESET, or, if conn's FIN had come first, 0 bytes and EPIPE.
+func TestResetReachesThePeer(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup [][]string // from a pair: server, client, conn
+		says  string     // QUEUED: the bytes queued at the client; FD: its fd
+		then  func(t *testing.T, l *Lab, queued int)
+	}{
+		{
+			name:  "the client had closed its socket",
+			setup: [][]string{{"send", "client", "hi"}, {"close", "client"}},
+			says:  "client had closed its socket already, so the reset only ends what the kernel still kept of the connection at its end: no program holds it, and no call sees the reset.",
+		},
+		{
+			name:  "the client has nothing queued",
+			setup: [][]string{{"send", "client", "unread"}},
+			says:  "client (fd FD)'s next call fails with ECONNRESET.",
+			then:  wantReset,
+		},
+		{
+			name:  "the client has bytes queued",
+			setup: [][]string{{"send", "conn", "data-to-client"}, {"send", "client", "unread"}},
+			says:  "recv client returns the QUEUED bytes still queued first; then its next call fails with ECONNRESET.",
+			then:  wantReset,
+		},
+		{
+			name:  "aborted, the client has bytes queued",
+			setup: [][]string{{"option", "conn", "SO_LINGER", "on", "0"}, {"send", "conn", "data-to-client"}},
+			says:  "recv client returns the QUEUED bytes still queued first; then its next call fails with ECONNRESET.",
+			then:  wantReset,
+		},
+		{
+			name:  "the client had conn's FIN",
+			setup: [][]string{{"send", "conn", "xy"}, {"shutdown", "conn", "write"}, {"send", "client", "unread"}},
+			says:  "client (fd FD) had had conn's FIN before the reset, so recv client returns the QUEUED bytes still queued, then 0 bytes, and send client fails with EPIPE.",
+			then: func(t *testing.T, l *Lab, queued int) {
+				if rep := run(t, l, "recv", "client", "--timeout", "1s"); len(rep.Data) != queued {
+					t.Errorf("recv client: got %q, want the %d bytes queued", rep.Data, queued)
+				}
+				if rep := run(t, l, "recv", "client", "--timeout", "1s"); len(rep.Data) != 0 || rep.Stopped {
+					t.Errorf("recv client: got %q (%s), want 0 bytes", rep.Data, rep.Call)
+				}
+				refused(t, l, unix.EPIPE, "send", "client", "more")
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLab(t)
+			pair(t, l, families[0])
+			client := sock(t, l, "client")
+			fd, end := client.FD, Read(client)
+			for _, step := range tt.setup {
+				run(t, l, step[0], step[1:]...)
+			}
+			var queued int
+			if tt.then != nil {
+				queued = Read(client).RecvQ
+			} else if st, found := ConnectionState(end.Local, end.Remote); !found {
+				t.Fatal("the kernel keeps nothing of the client's end: there is nothing to reset")
+			} else {
+				t.Logf("the client's end is %s", st)
+			}
+			rep := run(t, l, "close", "conn")
+			wantSays(t, "close conn", rep, strings.NewReplacer("QUEUED", fmt.Sprint(queued), "FD", fmt.Sprint(fd)).Replace(tt.says))
+			if tt.then != nil {
+				tt.then(t, l, queued)
+			} else if st, found := ConnectionState(end.Local, end.Remote); found {
+				t.Errorf("after the reset the kernel still holds the client's end, %s", st)
+			}
+		})
+	}
+}
+
+// wantReset wants the client's recv to return the bytes queued, if any,
+// then fail with ECONNRESET.
+func wantReset(t *testing.T, l *Lab, queued int) {
+	t.Helper()
+	if queued > 0 {
+		if rep := run(t, l, "recv", "client", "--timeout", "1s"); len(rep.Data) != queued {
+			t.Errorf("recv client: got %q, want the %d bytes queued", rep.Data, queued)
+		}
+	}
+	refused(t, l, unix.ECONNRESET, "recv", "client", "--timeout", "1s")
+}
+
 // peerSendsAfterBothShut makes the calls the narration of a socket that
 // has shut down both directions speaks of: the peer sends, Linux resets,
 // and conn's next call fails with ECONNRESET, which it explains.
