@@ -35,6 +35,8 @@ type acceptData struct {
 	QueueAfter, Backlog    int
 	StillWaiting           int  // connections left in the queue
 	ResetInQueue           bool // the client reset the connection while it waited
+	ClientClosed           bool // the client's FIN came while it waited: the new socket is CLOSE_WAIT
+	Queued                 int  // and these bytes it sent wait to be read
 	NotListening, NonBlock bool
 }
 
@@ -104,6 +106,9 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.Conn, data.ConnLabel, data.ConnPy, data.ConnFD = conn.Name, conn.Label(), conn.Py(), fd
 		data.Local = connSnap.Local.String()
 		data.ResetInQueue = connSnap.FromKernel && connSnap.State == Closed
+		if data.ClientClosed = connSnap.FromKernel && connSnap.State == CloseWait; data.ClientClosed {
+			data.Queued = l.look(conn).RecvQ
+		}
 		data.QueueAfter, data.Backlog, data.StillWaiting = after.AcceptQueue, after.Backlog, after.AcceptQueue
 		report.State = []Change{{Who: conn.Label(), Before: "(none)", After: connSnap.Summary(conn.Kind)}, {Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}}
 		report.Socket = s.Name

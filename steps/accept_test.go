@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -29,6 +30,62 @@ func TestAcceptNamesTheIPv4ClientBehindAMappedAddress(t *testing.T) {
 			sentence := "The client is an IPv4 one, at " + client.String() + ": an IPv6 socket shows an IPv4 address as " + peer.String()
 			if got := strings.Contains(strings.Join(strings.Fields(rep.Says), " "), sentence); got != mapped {
 				t.Errorf("peer %s: got says %q, want the mapped-address sentence %v", peer, rep.Says, mapped)
+			}
+		})
+	}
+}
+
+// TestAcceptAClientThatHasClosed accepts connections whose client closed
+// its side while they waited in the queue: the new socket is CLOSE_WAIT,
+// and accept says so, and that recv returns what the client sent, then 0
+// bytes, which the calls it suggests then do.
+func TestAcceptAClientThatHasClosed(t *testing.T) {
+	tests := []struct {
+		name   string
+		steps  [][]string // the client's, before accept
+		closed bool       // the client closed its socket, rather than shut down writing
+	}{
+		{"closed after sending", [][]string{{"send", "client", "hello"}, {"close", "client"}}, true},
+		{"closed without sending", [][]string{{"close", "client"}}, true},
+		{"shut down writing", [][]string{{"send", "client", "hi"}, {"shutdown", "client", "write"}}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLab(t)
+			port := listener(t, l, families[0], "server")
+			run(t, l, "socket", "as", "client")
+			run(t, l, "connect", "client", "127.0.0.1", port)
+			for _, step := range tt.steps {
+				run(t, l, step[0], step[1:]...)
+			}
+			rep := run(t, l, "accept", "server", "as", "conn")
+			queued := wantKernelState(t, "accept", sock(t, l, "conn"), CloseWait).RecvQ
+			sent := "0 bytes"
+			if queued > 0 {
+				sent = fmt.Sprintf("the %d bytes it sent, then 0 bytes", queued)
+			}
+			wantSays(t, "accept", rep, "the client had already closed its side: its FIN came while the connection waited in the queue, so conn (fd", "is CLOSE_WAIT. recv conn returns "+sent+": nothing more will come.")
+			if strings.Contains(rep.Says, "Talk to that client") {
+				t.Errorf("got %q, want no invitation to talk to a client that has gone", rep.Says)
+			}
+			if rep.Next != "recv conn" {
+				t.Fatalf("got next %q, want recv conn", rep.Next)
+			}
+			if queued > 0 {
+				if got := run(t, l, "recv", "conn", "--timeout", "1s").Data; len(got) != queued {
+					t.Errorf("recv conn: got %q, want the %d bytes queued", got, queued)
+				}
+			}
+			if rep := run(t, l, "recv", "conn", "--timeout", "1s"); len(rep.Data) != 0 || rep.Stopped {
+				t.Errorf("recv conn: got %q (%s), want 0 bytes", rep.Data, rep.Call)
+			}
+			// A send reaches a client that only shut down writing; a
+			// closed one's kernel answers with a reset.
+			run(t, l, "send", "conn", "late")
+			if tt.closed {
+				wantKernelState(t, "send to a closed client", sock(t, l, "conn"), Closed)
+			} else if got := run(t, l, "recv", "client", "--timeout", "1s").Data; string(got) != "late" {
+				t.Errorf("recv client: got %q, want what conn sent", got)
 			}
 		})
 	}
