@@ -56,7 +56,9 @@ type closeData struct {
 	PeerUnread      int    // after a reset: bytes the peer can still read
 	EndedPeer       string // after a reset: the lab's socket at the other end, whose descriptor is closed
 	Datagram        bool
-	Count           int // close all: how many
+	DefaultPeer     bool   // a UDP socket with a default peer (connect)
+	FirstUnread     string // a UDP socket's first datagram nobody read, its size in words, or ""
+	Count           int    // close all: how many
 }
 
 func runClose(_ context.Context, l *Lab, args []string) (*Report, error) {
@@ -105,6 +107,12 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		Remote: ShowAddr(before.Remote), Listener: before.State == Listen, Waiting: before.AcceptQueue,
 		Unread: before.RecvQ, Connected: s.Kind == Stream && before.Connected(), Datagram: s.Kind == Datagram,
 		NotSent: before.NotSent, WindowFull: before.PeerWindowFull}
+	if data.Datagram {
+		data.DefaultPeer = before.Connected()
+		if before.DatagramWaiting() {
+			data.FirstUnread = DatagramSize(before.RecvQ)
+		}
+	}
 	call := "close(" + strconv.Itoa(s.FD) + ")"
 	queued := l.queuedClients(s, before)
 	if data.Connected && !l.CallsOnly {

@@ -512,3 +512,50 @@ func TestAfterAResetANewSocketIsNeeded(t *testing.T) {
 		t.Errorf("shutdown of a new socket: got %q, fix %q, want it never connected and the general fix", rep.Failure.ForStep, rep.Failure.Fix)
 	}
 }
+
+// TestCloseDatagramSocket closes UDP sockets with and without a default
+// peer and datagrams nobody read, and checks what close says against what
+// the kernel reported just before: the default peer, the size of the
+// first datagram waiting, and that nothing reaches the peer.
+func TestCloseDatagramSocket(t *testing.T) {
+	tests := []struct {
+		name    string
+		connect bool     // r has s as its default peer
+		sent    []string // datagrams s sends r before the close
+		says    string   // PEER: r's default peer
+		first   string   // the first datagram waiting, in words, or ""
+	}{
+		{"bound", false, nil, "had no connection, so nothing was sent.", ""},
+		{"connected", true, nil, "had a default peer, PEER, but UDP has no connection to end, so nothing was sent.", ""},
+		{"datagrams waiting", true, []string{"hello", ""}, "had a default peer, PEER, but UDP has no connection to end", "5 bytes"},
+		{"an empty datagram waiting", false, []string{"", "hello"}, "had no connection", "0 bytes, an empty one"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLab(t)
+			for _, name := range []string{"r", "s"} {
+				run(t, l, "socket", "udp", "as", name)
+				run(t, l, "bind", name, "127.0.0.1", "0")
+			}
+			if tt.connect {
+				run(t, l, "connect", "r", "127.0.0.1", portOf(t, l, "s"))
+			}
+			for _, text := range tt.sent {
+				run(t, l, "sendto", "s", "127.0.0.1", portOf(t, l, "r"), text)
+			}
+			before := Read(sock(t, l, "r"))
+			if before.Connected() != tt.connect || before.DatagramWaiting() != (tt.first != "") {
+				t.Fatalf("the kernel gives r peer %s, a datagram waiting %v; the test expects %v, %q", ShowAddr(before.Remote), before.DatagramWaiting(), tt.connect, tt.first)
+			}
+			rep := run(t, l, "close", "r")
+			wantSays(t, "close", rep, strings.ReplaceAll(tt.says, "PEER", ShowAddr(before.Remote)))
+			thrown := "Datagrams that nobody read were thrown away with it: at least one, the first " + tt.first + " (the kernel tells the size of the first only"
+			if got := strings.Contains(rep.Says, thrown); got != (tt.first != "") {
+				t.Errorf("got %q, want %q in it: %v", rep.Says, thrown, tt.first != "")
+			}
+			if Read(sock(t, l, "s")).DatagramWaiting() {
+				t.Errorf("after close r, s has a datagram waiting: close sent something")
+			}
+		})
+	}
+}
