@@ -90,3 +90,26 @@ func TestAcceptAClientThatHasClosed(t *testing.T) {
 		})
 	}
 }
+
+// TestAcceptSaysHowManyStillWait accepts one of several queued clients and
+// wants accept to give the number the kernel leaves in the queue, with
+// its verb agreeing.
+func TestAcceptSaysHowManyStillWait(t *testing.T) {
+	for _, tt := range []struct {
+		clients int
+		verb    string
+	}{{2, "waits"}, {3, "wait"}} {
+		t.Run(fmt.Sprint(tt.clients, " clients"), func(t *testing.T) {
+			l := newLab(t)
+			port := listener(t, l, families[0], "server")
+			for i := range tt.clients {
+				name := fmt.Sprint("c", i)
+				run(t, l, "socket", "as", name)
+				run(t, l, "connect", name, "127.0.0.1", port)
+			}
+			rep := run(t, l, "accept", "server", "as", "conn")
+			left := Read(sock(t, l, "server")).AcceptQueue
+			wantSays(t, "accept", rep, fmt.Sprintf(", and %d more already %s in its queue.", left, tt.verb))
+		})
+	}
+}
