@@ -449,8 +449,8 @@ func TestClosedListenerResetsItsQueue(t *testing.T) {
 		clients []string
 		says    string
 	}{
-		{[]string{"a"}, "The connection still waiting in its accept queue was reset: its client will see ECONNRESET"},
-		{[]string{"a", "b"}, "The 2 connections still waiting in its accept queue were reset"},
+		{[]string{"a"}, "The connection still waiting in its accept queue was reset: its client, if it still holds its socket, sees ECONNRESET at its next call"},
+		{[]string{"a", "b"}, "The 2 connections still waiting in its accept queue were reset: a client that still holds its socket sees ECONNRESET at its next call"},
 	} {
 		t.Run(fmt.Sprint(len(tt.clients)), func(t *testing.T) {
 			l := newLab(t)
