@@ -229,9 +229,9 @@ func kernelsConnect(t *testing.T, timeout time.Duration, port int) error {
 	}
 }
 
-// connect's help says a connected UDP socket takes datagrams from its peer
-// only: a datagram from another socket to its address never reaches its
-// queue, while its peer's does.
+// connect's help and its report say a connected UDP socket takes
+// datagrams from its peer only: a datagram from another socket to its
+// address never reaches its queue, while its peer's does.
 func TestConnectedUDPTakesItsPeerOnly(t *testing.T) {
 	if !strings.Contains(strings.Join(strings.Fields(ConnectStep.About), " "), "only the datagrams from that peer") {
 		t.Fatalf("connect's help does not say that a connected UDP socket takes datagrams from its peer only:\n%s", ConnectStep.About)
@@ -243,7 +243,8 @@ func TestConnectedUDPTakesItsPeerOnly(t *testing.T) {
 				run(t, l, "socket", "udp", f.name, "as", name)
 				run(t, l, "bind", name, f.loopback, "0")
 			}
-			run(t, l, "connect", "a", f.loopback, portOf(t, l, "peer"))
+			rep := run(t, l, "connect", "a", f.loopback, portOf(t, l, "peer"))
+			wantSays(t, "connect", rep, "the kernel gives it only the datagrams that come from there")
 			run(t, l, "sendto", "other", f.loopback, portOf(t, l, "a"), "stray")
 			run(t, l, "sendto", "peer", f.loopback, portOf(t, l, "a"), "from the peer")
 			buf := make([]byte, 64)
