@@ -27,6 +27,9 @@ func TestComplete(t *testing.T) {
 		{"bind se", []string{"server"}, "se"},
 		{"connect server ", []string{"127.0.0.1", "::1", "localhost"}, ""}, // not "", which connect refuses
 		{"connect server 127.0.0.1 8081 ", []string{"--timeout"}, ""},
+		{"send server ", []string{"--bytes", "--timeout"}, ""},
+		{"sendto sink ", []string{"127.0.0.1", "::1", "localhost"}, ""},
+		{"sendto sink 127.0.0.1 9090 ", []string{"--bytes"}, ""},
 		{"close ", []string{"all", "server", "sink"}, ""},
 		{"socket ", []string{"as", "ipv4", "ipv6", "tcp", "udp"}, ""},
 		{"narrate b", []string{"brief"}, "b"},

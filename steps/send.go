@@ -22,7 +22,7 @@ var SendStep = &Step{
 	Example:  `send conn "You are connected"`,
 	Summary:  "send bytes on a connection",
 	About:    sendProse.About(),
-	Complete: socketNames(keywords("--timeout")),
+	Complete: socketNames(keywords("--timeout", "--bytes")),
 	Run:      runSend,
 }
 
