@@ -1,0 +1,118 @@
+package lessons
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"sockstep/steps"
+)
+
+// lessonByID finds a lesson of the catalogue, and its number from 1.
+func lessonByID(t *testing.T, id string) (*Lesson, int) {
+	t.Helper()
+	for i, l := range catalogue {
+		if l.ID == id {
+			return l, i + 1
+		}
+	}
+	t.Fatalf("there is no lesson %s", id)
+	return nil, 0
+}
+
+// text is everything a lesson shows, its lines joined as the learner
+// reads them.
+func text(lesson *Lesson) string {
+	var all []string
+	add := func(p Prose) {
+		for _, b := range p {
+			all = append(all, b.Text)
+		}
+	}
+	for _, page := range lesson.Pages {
+		for _, p := range page.Reading {
+			add(p)
+		}
+		add(page.Step.Prose)
+		all = append(all, page.Step.Hints...)
+	}
+	for _, p := range lesson.Ending {
+		add(p)
+	}
+	return strings.Join(all, "\n")
+}
+
+// roomOver measures how many more finished connections than its backlog
+// a listener's accept queue takes: it fills one whose backlog is 2 and
+// reads the queue from the kernel (TCP_INFO) once it stops growing.
+func roomOver(t *testing.T) int {
+	t.Helper()
+	const backlog = 2
+	l := mustSocket(t)
+	if err := unix.Bind(l, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(l, backlog); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range backlog + 3 {
+		c := mustSocket(t)
+		if err := unix.SetNonblock(c, true); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Connect(c, sa); err != nil && err != unix.EINPROGRESS {
+			t.Fatal(err)
+		}
+	}
+	queued, steady := -1, 0
+	for deadline := time.Now().Add(2 * time.Second); steady < 5 && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		info, err := unix.GetsockoptTCPInfo(l, unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if int(info.Unacked) == queued {
+			steady++
+		} else {
+			queued, steady = int(info.Unacked), 0
+		}
+	}
+	return queued - backlog
+}
+
+// Lessons 1 and 2 say that the accept queue takes one more connection
+// than the backlog, and lesson 1 how many that is with listen's default:
+// the default, read from a listener made by the shell's listen, plus the
+// room over the backlog the kernel gives.
+func TestAcceptQueueClaim(t *testing.T) {
+	l := newLab(t, "")
+	for _, line := range []string{"socket as s", "bind s 127.0.0.1 0", "listen s"} {
+		if err := l.enter(line); err != nil {
+			t.Fatalf("%s: %v\n%s", line, err, l.out)
+		}
+	}
+	backlog := steps.Read(l.session.Lab().Sockets()[0]).Backlog
+	over := roomOver(t)
+	if over != 1 {
+		t.Fatalf("the accept queue holds %d more than the backlog; the lessons say one more", over)
+	}
+	for _, id := range []string{"01-server", "02-client"} {
+		lesson, _ := lessonByID(t, id)
+		said := text(lesson)
+		if !strings.Contains(said, "one more than the backlog") {
+			t.Errorf("%s does not say that the accept queue takes one more than the backlog", id)
+		}
+		if want := strconv.Itoa(backlog + over); id == "01-server" && !strings.Contains(said, want) {
+			t.Errorf("%s does not say that the accept queue takes %s with the default backlog of %d", id, want, backlog)
+		}
+		if strings.Contains(said, "at most "+strconv.Itoa(backlog)) {
+			t.Errorf("%s says the accept queue holds at most %d; it holds %d", id, backlog, backlog+over)
+		}
+	}
+}
