@@ -1,6 +1,8 @@
 package lessons
 
 import (
+	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -114,5 +116,45 @@ func TestAcceptQueueClaim(t *testing.T) {
 		if strings.Contains(said, "at most "+strconv.Itoa(backlog)) {
 			t.Errorf("%s says the accept queue holds at most %d; it holds %d", id, backlog, backlog+over)
 		}
+	}
+}
+
+// Lessons 2 and 3 let the learner choose listen's backlog, so the
+// accept queues they show (n/m) have the learner's backlog after the
+// slash: played with `listen server 5`, every n/m of their text has the
+// backlog the kernel reports for the listener.
+func TestLessonsFollowTheLearnersBacklog(t *testing.T) {
+	queue := regexp.MustCompile(`\b\d+/(\d+)\b`)
+	for _, id := range []string{"02-client", "03-accept"} {
+		t.Run(id, func(t *testing.T) {
+			lesson, n := lessonByID(t, id)
+			l := newLab(t, "")
+			l.enter(fmt.Sprintf("lesson %d", n))
+			for i := range lesson.Pages {
+				for _, line := range lesson.Pages[i].Step.Answer {
+					if line == "listen server" {
+						line = "listen server 5"
+					}
+					l.enter(l.tutor.fill(line))
+				}
+				if l.step() == i {
+					t.Fatalf("step %d was not done:\n%s", i+1, l.out)
+				}
+			}
+			backlog := -1
+			for _, s := range l.session.Lab().Sockets() {
+				if snap := steps.Read(s); snap.State == steps.Listen {
+					backlog = snap.Backlog
+				}
+			}
+			if backlog != 5 {
+				t.Fatalf("the listener's backlog is %d, want the 5 given to listen", backlog)
+			}
+			for _, m := range queue.FindAllStringSubmatch(text(lesson), -1) {
+				if m[1] != strconv.Itoa(backlog) {
+					t.Errorf("%s says %s, with a backlog of %s; the learner's listener has %d", id, m[0], m[1], backlog)
+				}
+			}
+		})
 	}
 }
