@@ -259,6 +259,7 @@ func TestLessonsPlayEndToEnd(t *testing.T) {
 					l.enter("skip")
 				} else {
 					l.playStep(lesson, i)
+					finWaitsNamed(t, lesson, i, memory)
 				}
 				if strings.HasPrefix(page.Step.Answer[0], "auto ") {
 					l.unrecorded(mark, "auto demo")
