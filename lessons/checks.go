@@ -146,7 +146,7 @@ var checks = []*checkDef{
 		func(w *world) (int, string) {
 			return len(w.sockets), "This lesson's sockets: " + labels(w.sockets) + "."
 		}),
-	{name: "bound", arg: wordArg, words: []string{"", "every", "loopback"}, judge: judgeBound},
+	{name: "bound", arg: wordArg, words: []string{"", "every", "loopback", "udp"}, judge: judgeBound},
 	countCheck("listening", "Sockets of this lesson that listen",
 		"A socket listens once `bind` has given it an address and `listen` has opened its accept queue.",
 		"`close` closes a listener; its port is then free.",
@@ -278,8 +278,13 @@ func sentence(seen []string, none string) string {
 func judgeBound(w *world, c Check) verdict {
 	for _, s := range w.sockets {
 		addr := s.snap.Local.Addr()
-		if !s.snap.Bound() || (c.Word == "every" && !addr.IsUnspecified()) || (c.Word == "loopback" && !addr.IsLoopback()) {
+		if !s.snap.Bound() || (c.Word == "every" && !addr.IsUnspecified()) || (c.Word == "loopback" && !addr.IsLoopback()) ||
+			(c.Word == "udp" && s.sock.Kind != steps.Datagram) {
 			continue
+		}
+		who := s.sock.Label()
+		if c.Word == "udp" {
+			who += ", a UDP socket,"
 		}
 		where := ""
 		switch {
@@ -288,13 +293,15 @@ func judgeBound(w *world, c Check) verdict {
 		case addr.IsLoopback():
 			where = ": the loopback address, this machine only"
 		}
-		return verdict{true, fmt.Sprintf("%s has the address %s%s.", s.sock.Label(), s.snap.Local, where)}
+		return verdict{true, fmt.Sprintf("%s has the address %s%s.", who, s.snap.Local, where)}
 	}
 	switch c.Word {
 	case "every":
 		return verdict{false, "No socket of this lesson is bound to every interface. `bind SOCK \"\" PORT` binds one there: \"\" (or * or any) means every interface."}
 	case "loopback":
 		return verdict{false, "No socket of this lesson is bound to the loopback address. `bind SOCK 127.0.0.1 PORT` binds one there."}
+	case "udp":
+		return verdict{false, "No UDP socket of this lesson has an address. `socket udp as NAME` makes a UDP socket, and `bind NAME HOST PORT` gives it an address."}
 	}
 	return verdict{false, "No socket of this lesson has an address yet. `bind SOCK HOST PORT` gives one an address."}
 }

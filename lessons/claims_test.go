@@ -225,3 +225,44 @@ func stateLater(t *testing.T, c steps.Connection, limit time.Duration) steps.TCP
 	}
 	return state
 }
+
+// soType reads a lab socket's type from the kernel: SOCK_STREAM or
+// SOCK_DGRAM.
+func soType(t *testing.T, l *lab, name string) int {
+	t.Helper()
+	for _, s := range l.session.Lab().Sockets() {
+		if s.Name == name {
+			typ, err := unix.GetsockoptInt(s.FD, unix.SOL_SOCKET, unix.SO_TYPE)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return typ
+		}
+	}
+	t.Fatalf("the lab has no socket %s", name)
+	return 0
+}
+
+// Lesson 10's first step wants a UDP socket bound to loopback: a TCP
+// socket bound there does not do, a UDP one does.
+func TestUDPLessonWantsUDP(t *testing.T) {
+	_, n := lessonByID(t, "10-udp")
+	l := newLab(t, "")
+	l.enter(fmt.Sprintf("lesson %d", n))
+	l.enter("socket as stream")
+	l.enter(l.tutor.fill("bind stream 127.0.0.1 {port}"))
+	if typ := soType(t, l, "stream"); typ != unix.SOCK_STREAM {
+		t.Fatalf("socket as stream made a socket of type %d, want SOCK_STREAM", typ)
+	}
+	if l.step() != 0 {
+		t.Fatalf("a TCP socket bound to loopback did step 1 of the UDP lesson:\n%s", l.out)
+	}
+	l.enter("socket udp as u")
+	l.enter(l.tutor.fill("bind u 127.0.0.1 {port}"))
+	if typ := soType(t, l, "u"); typ != unix.SOCK_DGRAM {
+		t.Fatalf("socket udp as u made a socket of type %d, want SOCK_DGRAM", typ)
+	}
+	if l.step() != 1 {
+		t.Fatalf("a UDP socket bound to loopback did not do step 1:\n%s", l.out)
+	}
+}
