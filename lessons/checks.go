@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -88,21 +89,31 @@ func (w *world) connections() []steps.Connection {
 
 // memory is what a lesson remembers of its sockets between commands:
 // which were connected, the two ends of each connection (to find it in the
-// kernel's table after its sockets are closed), and the ports its
-// listeners had.
+// kernel's table after its sockets are closed), the ports its listeners
+// had, and its UDP sockets.
 type memory struct {
 	wasConnected map[*steps.Socket]bool
 	ends         []ends
 	listenPorts  []uint16
 	lastPort     uint16 // the port a listener of the lesson had last
+	// udp are the lesson's UDP sockets in the order they were made, each
+	// with the port it has or had last: kept once closed, unless it never
+	// had a port.
+	udp []udpSocket
 }
 
 type ends struct{ local, remote netip.AddrPort }
+
+type udpSocket struct {
+	sock *steps.Socket
+	port uint16
+}
 
 func newMemory() *memory { return &memory{wasConnected: map[*steps.Socket]bool{}} }
 
 // remember notes what the lesson's sockets are now.
 func (m *memory) remember(sockets []live) {
+	m.rememberUDP(sockets)
 	for _, s := range sockets {
 		if s.snap.State == steps.Listen {
 			m.lastPort = s.snap.Local.Port()
@@ -123,6 +134,27 @@ func (m *memory) remember(sockets []live) {
 			m.ends = append(m.ends, e)
 		}
 	}
+}
+
+// rememberUDP notes the lesson's UDP sockets and their ports, and forgets
+// those closed without ever having had a port.
+func (m *memory) rememberUDP(sockets []live) {
+	open := map[*steps.Socket]bool{}
+	for _, s := range sockets {
+		if s.sock.Kind != steps.Datagram {
+			continue
+		}
+		open[s.sock] = true
+		i := slices.IndexFunc(m.udp, func(u udpSocket) bool { return u.sock == s.sock })
+		if i < 0 {
+			i = len(m.udp)
+			m.udp = append(m.udp, udpSocket{sock: s.sock})
+		}
+		if s.snap.Bound() {
+			m.udp[i].port = s.snap.Local.Port()
+		}
+	}
+	m.udp = slices.DeleteFunc(m.udp, func(u udpSocket) bool { return !open[u.sock] && u.port == 0 })
 }
 
 func (m *memory) isListenPort(port uint16) bool {

@@ -266,3 +266,51 @@ func TestUDPLessonWantsUDP(t *testing.T) {
 		t.Fatalf("a UDP socket bound to loopback did not do step 1:\n%s", l.out)
 	}
 }
+
+// Lesson 10's hints and answers follow the learner's UDP sockets: played
+// with names and ports of the learner's own, every answer, filled in as
+// `hint answer` shows it, does its step when typed, and no hint or answer
+// names the lesson's sockets or ports instead.
+func TestUDPLessonFollowsTheLearner(t *testing.T) {
+	lesson, n := lessonByID(t, "10-udp")
+	l := newLab(t, "")
+	own := freePorts(t)
+	for own == l.port || own == l.port+1 || own+1 == l.port {
+		own = freePorts(t)
+	}
+	l.enter(fmt.Sprintf("lesson %d", n))
+	mine := [][]string{
+		{"socket udp as e", fmt.Sprintf("bind e 127.0.0.1 %d", own)},
+		{"socket udp as k", fmt.Sprintf("bind k 127.0.0.1 %d", own+1)},
+	}
+	theirs := regexp.MustCompile(fmt.Sprintf(`\b(echo|cli|%d|%d)\b`, l.port, l.port+1))
+	for i, page := range lesson.Pages {
+		if i < len(mine) {
+			for _, line := range mine[i] {
+				l.enter(line)
+			}
+			if i == 0 && l.step() != 1 {
+				t.Fatalf("binding e did not do step 1:\n%s", l.out)
+			}
+			if i == 0 {
+				continue
+			}
+			// The rest of step 2, as its answer has it.
+			l.enter(l.tutor.fill(page.Step.Answer[len(page.Step.Answer)-1]))
+			if l.step() != 2 {
+				t.Fatalf("step 2 was not done:\n%s", l.out)
+			}
+			continue
+		}
+		for _, line := range append(page.Step.Hints, page.Step.Answer...) {
+			if filled := l.tutor.fill(line); theirs.MatchString(filled) {
+				t.Errorf("%s:%d: %q names %q, not the learner's sockets e and k on ports %d and %d",
+					lesson.File, page.Step.Line, filled, theirs.FindString(filled), own, own+1)
+			}
+		}
+		l.playStep(lesson, i)
+	}
+	if !l.tutor.Finished(n) {
+		t.Errorf("lesson %d did not end done; it said:\n%s", n, l.out)
+	}
+}

@@ -3,6 +3,7 @@ package lessons
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -330,11 +331,16 @@ func (t *Tutor) showProse(prose Prose) {
 	t.session.Printf("\n")
 }
 
-// fill puts the lesson's ports into a text: {port} is the port of the
-// learner's listener now (or the last one it had, or the port lessons
-// start from), {second-port} the one after the starting port.
+// fill puts the lesson's ports and the learner's names into a text:
+// {port} is the port of the learner's listener now (or the last one it
+// had, or the port lessons start from), {second-port} the one after the
+// starting port; {udp-port} and {udp:NAME} are the port and the name of
+// the lesson's first UDP socket (before there is one, the starting port
+// and NAME), {second-udp-port} and {second-udp:NAME} those of its second
+// (before, the port after the starting port, and NAME).
 func (t *Tutor) fill(text string) string {
 	port := t.port
+	var udp []udpSocket
 	if p := t.play; p != nil {
 		if p.memory.lastPort != 0 {
 			port = p.memory.lastPort
@@ -345,10 +351,33 @@ func (t *Tutor) fill(text string) string {
 				break
 			}
 		}
+		udp = p.memory.udp
 	}
+	udpPort := func(i int) string {
+		if i < len(udp) && udp[i].port != 0 {
+			return strconv.Itoa(int(udp[i].port))
+		}
+		return strconv.Itoa(int(t.port) + i)
+	}
+	text = udpName.ReplaceAllStringFunc(text, func(m string) string {
+		sub := udpName.FindStringSubmatch(m)
+		i := 0
+		if sub[1] != "" {
+			i = 1
+		}
+		if i < len(udp) {
+			return udp[i].sock.Name
+		}
+		return sub[2]
+	})
+	text = strings.ReplaceAll(text, "{udp-port}", udpPort(0))
+	text = strings.ReplaceAll(text, "{second-udp-port}", udpPort(1))
 	text = strings.ReplaceAll(text, "{port}", strconv.Itoa(int(port)))
 	return strings.ReplaceAll(text, "{second-port}", strconv.Itoa(int(t.port)+1))
 }
+
+// udpName is {udp:NAME} or {second-udp:NAME} in a lesson's text.
+var udpName = regexp.MustCompile(`\{(second-)?udp:([^{}\s]+)\}`)
 
 // playing returns the lesson being played, or says there is none.
 func (t *Tutor) playing() (*play, error) {
@@ -457,7 +486,7 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 		for _, line := range step.Answer {
 			t.session.SayAsIs(repl.Code, "          "+t.fill(line))
 		}
-		t.session.Say(repl.Faint, "", "These use the lesson's names for the sockets; where you chose other names, type yours.")
+		t.session.Say(repl.Faint, "", "Where you chose other names for the sockets, type yours.")
 		return nil
 	}
 	if p.hints >= len(step.Hints) {
