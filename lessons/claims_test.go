@@ -314,3 +314,51 @@ func TestUDPLessonFollowsTheLearner(t *testing.T) {
 		t.Errorf("lesson %d did not end done; it said:\n%s", n, l.out)
 	}
 }
+
+// Lesson 10 says why its client binds: without bind, the kernel gives a
+// UDP socket a free port at its first sendto, and the receiver sees the
+// datagram come from that port.
+func TestUnboundUDPClientGetsAPort(t *testing.T) {
+	udp := func() int {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+		return fd
+	}
+	echo, client := udp(), udp()
+	if err := unix.Bind(echo, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	to, err := unix.Getsockname(echo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sa, err := unix.Getsockname(client); err != nil || sa.(*unix.SockaddrInet4).Port != 0 {
+		t.Fatalf("a new UDP socket has the address %+v (%v), want port 0", sa, err)
+	}
+	if err := unix.Sendto(client, []byte("ping"), 0, to); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := sa.(*unix.SockaddrInet4).Port
+	if port == 0 {
+		t.Fatal("after its first sendto the client still has port 0")
+	}
+	buf := make([]byte, 16)
+	_, from, err := unix.Recvfrom(echo, buf, unix.MSG_DONTWAIT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := from.(*unix.SockaddrInet4).Port; got != port {
+		t.Errorf("the echo's recvfrom says the datagram came from port %d, want the client's %d", got, port)
+	}
+	lesson, _ := lessonByID(t, "10-udp")
+	if !strings.Contains(text(lesson), "without bind, the kernel would give it a free port at its first sendto") {
+		t.Errorf("lesson 10 does not say that an unbound client gets a port at its first sendto")
+	}
+}
