@@ -3,6 +3,7 @@ package lessons
 import (
 	"fmt"
 	"net/netip"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -242,6 +243,7 @@ var checks = []*checkDef{
 			return most, sentence(seen, "No bytes wait in any receive queue of this lesson.")
 		}),
 	{name: "received", arg: countArg, judge: judgeReceived},
+	{name: "sent-nowhere", arg: noArg, judge: judgeSentNowhere},
 	{name: "peer-closed", arg: noArg, judge: judgePeerClosed},
 	{name: "time-wait", arg: wordArg, words: []string{"", "server", "client"}, judge: judgeTimeWait},
 	{name: "reset", arg: noArg, judge: judgeReset},
@@ -357,6 +359,67 @@ func judgeReceived(w *world, c Check) verdict {
 		return verdict{false, fmt.Sprintf("recv returned %d bytes, and this step wants 0 bytes: recv returns 0 once the peer has closed its side and every byte it sent before is read.", have)}
 	}
 	return verdict{false, fmt.Sprintf("recv returned %d bytes, and this step wants %s. Bytes arrive when the other end calls `send`.", have, wants(c.Op, c.N))}
+}
+
+// judgeSentNowhere passes when the last command was a sendto that sent
+// its datagram to a port no UDP socket holds, as the kernel's tables of
+// UDP sockets (/proc/net/udp and udp6) show it: the datagram was dropped
+// on arrival.
+func judgeSentNowhere(w *world, _ Check) verdict {
+	rep := w.last.Report
+	if w.last.Command != "sendto" || rep == nil {
+		return verdict{false, "The last command was not a sendto. This step wants a datagram sent to a port where no socket receives: `sendto SOCK HOST PORT TEXT`."}
+	}
+	if rep.Failed() {
+		return verdict{false, "The last sendto sent nothing: " + rep.Call + "."}
+	}
+	to, ok := sentTo(rep.Call)
+	if !ok {
+		return verdict{false, fmt.Sprintf("The lesson could not tell where %s sent its datagram; `skip` moves on.", rep.Call)}
+	}
+	held, err := udpPortsHeld()
+	switch {
+	case err != nil:
+		return verdict{false, fmt.Sprintf("The lesson could not read which ports UDP sockets hold (%v); `skip` moves on.", err)}
+	case held[to.Port()]:
+		return verdict{false, fmt.Sprintf("sendto sent the datagram to %s, and a UDP socket holds port %d (the kernel's table, /proc/net/udp), so it was not lost. Close that socket first, or send to a port nobody holds.", to, to.Port())}
+	}
+	return verdict{true, fmt.Sprintf("sendto sent the datagram to %s, and no UDP socket holds port %d (the kernel's table, /proc/net/udp): nobody received it.", to, to.Port())}
+}
+
+// sentTo reads the destination out of a sendto's call line:
+// "sendto(4, \"x\", 1, 127.0.0.1:9090) = 1".
+func sentTo(call string) (netip.AddrPort, bool) {
+	_, args, ok := strings.Cut(call[:max(0, strings.LastIndex(call, ") = "))], "(")
+	if !ok {
+		return netip.AddrPort{}, false
+	}
+	to, err := netip.ParseAddrPort(args[strings.LastIndex(args, ", ")+2:])
+	return to, err == nil
+}
+
+// udpPortsHeld reads the ports of every UDP socket the kernel has, IPv4
+// and IPv6, from /proc/net/udp and /proc/net/udp6.
+func udpPortsHeld() (map[uint16]bool, error) {
+	held := map[uint16]bool{}
+	for _, file := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		text, err := os.ReadFile(file)
+		if err != nil {
+			return nil, err
+		}
+		lines := strings.Split(string(text), "\n")
+		for _, line := range lines[1:] {
+			fields := strings.Fields(line)
+			if len(fields) < 2 {
+				continue
+			}
+			_, hexPort, _ := strings.Cut(fields[1], ":")
+			if port, err := strconv.ParseUint(hexPort, 16, 16); err == nil {
+				held[uint16(port)] = true
+			}
+		}
+	}
+	return held, nil
 }
 
 func judgePeerClosed(w *world, _ Check) verdict {

@@ -3,6 +3,7 @@ package lessons
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -360,5 +361,57 @@ func TestUnboundUDPClientGetsAPort(t *testing.T) {
 	lesson, _ := lessonByID(t, "10-udp")
 	if !strings.Contains(text(lesson), "without bind, the kernel would give it a free port at its first sendto") {
 		t.Errorf("lesson 10 does not say that an unbound client gets a port at its first sendto")
+	}
+}
+
+// udpPortFree asks the kernel whether a UDP socket could bind to
+// 127.0.0.1:port now, which it cannot while another socket holds it.
+func udpPortFree(t *testing.T, port int) bool {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	return unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}) == nil
+}
+
+// Lesson 10's step that loses a datagram is done by a datagram to a port
+// nobody holds, as the reading after it says, and not by one to the
+// echo's port while the echo still holds it.
+func TestLostDatagramStep(t *testing.T) {
+	lesson, n := lessonByID(t, "10-udp")
+	l := newLab(t, "")
+	l.enter(fmt.Sprintf("lesson %d", n))
+	lost := -1
+	for i, page := range lesson.Pages {
+		if slices.Contains(page.Step.Answer, "close {udp:echo}") {
+			lost = i
+			break
+		}
+		l.playStep(lesson, i)
+	}
+	if lost < 0 {
+		t.Fatal("lesson 10 has no step that closes the echo")
+	}
+	port, err := strconv.Atoi(l.tutor.fill("{udp-port}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	send := l.tutor.fill(`sendto {second-udp:cli} 127.0.0.1 {udp-port} "is the echo there?"`)
+	l.enter(send)
+	if udpPortFree(t, port) {
+		t.Fatalf("port %d is free while the echo is open", port)
+	}
+	if l.step() != lost {
+		t.Fatalf("a datagram to the echo's port, which the echo holds, did the step that loses one:\n%s", l.out)
+	}
+	l.enter(l.tutor.fill("close {udp:echo}"))
+	l.enter(send)
+	if !udpPortFree(t, port) {
+		t.Fatalf("port %d is held after the echo closed", port)
+	}
+	if l.step() != lost+1 {
+		t.Fatalf("a datagram to port %d, which nobody holds, did not do the step:\n%s", port, l.out)
 	}
 }
