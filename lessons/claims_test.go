@@ -415,3 +415,38 @@ func TestLostDatagramStep(t *testing.T) {
 		t.Fatalf("a datagram to port %d, which nobody holds, did not do the step:\n%s", port, l.out)
 	}
 }
+
+// quoted is what a lesson's text puts in backquotes.
+var quoted = regexp.MustCompile("`([^`]+)`")
+
+// Lesson 1, played with names of the learner's own, names in its last
+// reading only commands and the learner's sockets, never a socket name
+// of its own answers.
+func TestLessonOneEndingNamesTheLearnersSockets(t *testing.T) {
+	lesson, n := lessonByID(t, "01-server")
+	l := newLab(t, "")
+	l.enter(fmt.Sprintf("lesson %d", n))
+	for i, page := range lesson.Pages {
+		for _, line := range page.Step.Answer {
+			line = strings.ReplaceAll(line, "server", "srv")
+			l.enter(l.tutor.fill(strings.ReplaceAll(line, "local", "here")))
+		}
+		if l.step() == i {
+			t.Fatalf("step %d was not done:\n%s", i+1, l.out)
+		}
+	}
+	names := l.session.Lab().Names()
+	for _, p := range lesson.Ending {
+		for _, b := range p {
+			if b.Code {
+				continue
+			}
+			for _, m := range quoted.FindAllStringSubmatch(b.Text, -1) {
+				word := strings.Fields(m[1])[0]
+				if !l.session.Knows(word) && !slices.Contains(names, word) {
+					t.Errorf("lesson 1's last reading names `%s`, neither a command nor one of the learner's sockets %q", m[1], names)
+				}
+			}
+		}
+	}
+}
