@@ -231,17 +231,11 @@ func stateLater(t *testing.T, c steps.Connection, limit time.Duration) steps.TCP
 // SOCK_DGRAM.
 func soType(t *testing.T, l *lab, name string) int {
 	t.Helper()
-	for _, s := range l.session.Lab().Sockets() {
-		if s.Name == name {
-			typ, err := unix.GetsockoptInt(s.FD, unix.SOL_SOCKET, unix.SO_TYPE)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return typ
-		}
+	typ, err := unix.GetsockoptInt(labSocket(t, l, name).FD, unix.SOL_SOCKET, unix.SO_TYPE)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("the lab has no socket %s", name)
-	return 0
+	return typ
 }
 
 // Lesson 10's first step wants a UDP socket bound to loopback: a TCP
@@ -448,5 +442,49 @@ func TestLessonOneEndingNamesTheLearnersSockets(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// labSocket finds a socket of the lab by its name.
+func labSocket(t *testing.T, l *lab, name string) *steps.Socket {
+	t.Helper()
+	for _, s := range l.session.Lab().Sockets() {
+		if s.Name == name {
+			return s
+		}
+	}
+	t.Fatalf("the lab has no socket %s", name)
+	return nil
+}
+
+// Lesson 5 says one recv returned all ten bytes of the two sends: two
+// smaller recvs that empty the queue between them do not do that step.
+func TestByteStreamStepWantsOneRecv(t *testing.T) {
+	lesson, n := lessonByID(t, "05-byte-stream")
+	l := newLab(t, "")
+	l.enter(fmt.Sprintf("lesson %d", n))
+	one := -1
+	for i, page := range lesson.Pages {
+		if slices.Equal(page.Step.Answer, []string{"recv conn"}) {
+			one = i
+			break
+		}
+		l.playStep(lesson, i)
+	}
+	if one < 0 {
+		t.Fatal("lesson 5 has no step answered by `recv conn`")
+	}
+	conn := labSocket(t, l, "conn")
+	waiting := steps.Read(conn).RecvQ
+	if waiting != 10 {
+		t.Fatalf("conn has %d bytes in its receive queue before the recv, want the ten of \"Hello\" and \"World\"", waiting)
+	}
+	l.enter("recv conn 2")
+	l.enter("recv conn")
+	if left := steps.Read(conn).RecvQ; left != 0 {
+		t.Fatalf("after two recvs conn still has %d bytes waiting", left)
+	}
+	if l.step() != one {
+		t.Errorf("two recvs of %d bytes in all did the step that says one recv returned them all:\n%s", waiting, l.out)
 	}
 }
