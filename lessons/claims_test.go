@@ -488,3 +488,42 @@ func TestByteStreamStepWantsOneRecv(t *testing.T) {
 		t.Errorf("two recvs of %d bytes in all did the step that says one recv returned them all:\n%s", waiting, l.out)
 	}
 }
+
+// The lessons, played one after the other in one session, each right
+// after the one before, well within the minute a connection of the
+// lesson before may wait in TIME_WAIT, all end done, every answer
+// working; a lesson that finds its port taken, as the kernel says by
+// refusing a bind there, says so and starts from another.
+func TestLessonsPlayInOrder(t *testing.T) {
+	l := newLab(t, "")
+	for n, lesson := range catalogue {
+		mark := l.out.Len()
+		l.enter(fmt.Sprintf("lesson %d", n+1))
+		said := l.out.String()[mark:]
+		taken := !canBind(l.port) || !canBind(l.port+1)
+		moved := fmt.Sprintf("This lesson starts from port %d instead of %d.", l.tutor.play.port, l.port)
+		switch {
+		case taken && (l.tutor.play.port == l.port || !strings.Contains(said, moved)):
+			t.Errorf("lesson %d starts from port %d though a bind to %d or %d fails; it said:\n%s", n+1, l.tutor.play.port, l.port, l.port+1, said)
+		case !taken && l.tutor.play.port != l.port:
+			t.Errorf("lesson %d starts from port %d though %d and %d are free", n+1, l.tutor.play.port, l.port, l.port+1)
+		}
+		skipped := false
+		for i, page := range lesson.Pages {
+			if l.unavailable(page.Step) != "" {
+				l.enter("skip")
+				skipped = true
+				continue
+			}
+			l.playStep(lesson, i)
+		}
+		if !skipped && !l.tutor.Finished(n+1) {
+			t.Fatalf("lesson %d, played right after lesson %d, did not end done:\n%s", n+1, n, l.out)
+		}
+	}
+	if l.browser != nil {
+		if page := l.waitForPage(); page.err != nil {
+			t.Errorf("the browser got no page: %v", page.err)
+		}
+	}
+}

@@ -127,18 +127,23 @@ func (l *lab) unavailable(step Step) string {
 
 // playStep types step i's answer, filled in with the learner's ports as
 // `hint answer` shows it, and fails the test unless the step is done by
-// the last line and not before.
+// the last line and not before, and every line works but a last one that
+// the step wants to fail.
 func (l *lab) playStep(lesson *Lesson, i int) {
 	l.t.Helper()
 	step := lesson.Pages[i].Step
 	if step.Browser != "" {
 		l.openBrowser(l.tutor.fill(step.Browser))
 	}
+	wantsFailure := slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "failed" })
 	for k, line := range step.Answer {
 		mark := l.out.Len()
-		l.enter(l.tutor.fill(line))
+		err := l.enter(l.tutor.fill(line))
 		done := l.step() != i
 		last := k == len(step.Answer)-1
+		if err != nil && !(last && wantsFailure) {
+			l.t.Fatalf("%s:%d: %q failed; the lesson said:\n%s", lesson.File, step.Line, l.tutor.fill(line), l.out.String()[mark:])
+		}
 		if done && !last {
 			l.t.Fatalf("%s:%d: the step was done by %q, before the last line of its answer", lesson.File, step.Line, line)
 		}

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"sockstep/repl"
 	"sockstep/steps"
 )
@@ -20,8 +22,9 @@ type Options struct {
 	// for this run only.
 	ProgressFile string
 	// Port is the port the lessons' commands start from: {port} before
-	// the learner has a listener, and {second-port} is the next one.
-	// TutorialPort when 0; tests give a free port.
+	// the learner has a listener, and {second-port} is the next one. A
+	// lesson whose start finds either taken starts from the first free
+	// pair after them. TutorialPort when 0; tests give a free port.
 	Port uint16
 }
 
@@ -44,8 +47,9 @@ type Tutor struct {
 type play struct {
 	number  int // from 1
 	lesson  *Lesson
-	page    int // the step the learner is on
-	hints   int // hints shown for this step
+	port    uint16 // the port this lesson starts from: the tutor's, or the first free one after
+	page    int    // the step the learner is on
+	hints   int    // hints shown for this step
 	memory  *memory
 	last    repl.Evaluation // the learner's last command, not a lesson one
 	skipped bool
@@ -267,6 +271,7 @@ func (t *Tutor) Start(n int) error {
 	if closed := t.closeAll(); closed != "" {
 		t.session.Say(repl.Faint, "", "The lesson starts from an empty table, so it closed the sockets left from before: "+closed+".")
 	}
+	t.choosePort(p)
 	t.session.Say(repl.Faint, "", "Type the commands at the prompt as usual, with names and ports of your choice; after each one the lesson looks at your sockets. `hint` helps, `skip` moves on, `quit lesson` leaves.")
 	t.progress.of(p.lesson.ID)
 	t.save()
@@ -339,8 +344,12 @@ func (t *Tutor) showProse(prose Prose) {
 // and NAME), {second-udp-port} and {second-udp:NAME} those of its second
 // (before, the port after the starting port, and NAME).
 func (t *Tutor) fill(text string) string {
-	port := t.port
+	start := t.port
 	var udp []udpSocket
+	if t.play != nil {
+		start = t.play.port
+	}
+	port := start
 	if p := t.play; p != nil {
 		if p.memory.lastPort != 0 {
 			port = p.memory.lastPort
@@ -357,7 +366,7 @@ func (t *Tutor) fill(text string) string {
 		if i < len(udp) && udp[i].port != 0 {
 			return strconv.Itoa(int(udp[i].port))
 		}
-		return strconv.Itoa(int(t.port) + i)
+		return strconv.Itoa(int(start) + i)
 	}
 	text = udpName.ReplaceAllStringFunc(text, func(m string) string {
 		sub := udpName.FindStringSubmatch(m)
@@ -373,7 +382,7 @@ func (t *Tutor) fill(text string) string {
 	text = strings.ReplaceAll(text, "{udp-port}", udpPort(0))
 	text = strings.ReplaceAll(text, "{second-udp-port}", udpPort(1))
 	text = strings.ReplaceAll(text, "{port}", strconv.Itoa(int(port)))
-	return strings.ReplaceAll(text, "{second-port}", strconv.Itoa(int(t.port)+1))
+	return strings.ReplaceAll(text, "{second-port}", strconv.Itoa(int(start)+1))
 }
 
 // udpName is {udp:NAME} or {second-udp:NAME} in a lesson's text.
@@ -523,6 +532,71 @@ func (t *Tutor) runSkip(_ context.Context, args []string) error {
 	return nil
 }
 
+// choosePort sets the port lesson p starts from: the tutor's, unless it
+// or the one after it is taken, as by a connection of the lesson before
+// still in TIME_WAIT; then the first pair after them that is free, and
+// the lesson says why.
+func (t *Tutor) choosePort(p *play) {
+	p.port = t.port
+	taken := takenPort(t.port)
+	if taken == 0 {
+		return
+	}
+	for port := t.port + 1; port < t.port+portTries; port++ {
+		if takenPort(port) == 0 {
+			p.port = port
+			t.session.Say(repl.Faint, "", fmt.Sprintf("Port %d is taken: %s. This lesson starts from port %d instead of %d.", taken, whyTaken(taken), port, t.port))
+			return
+		}
+	}
+	t.session.Say(repl.Faint, "", fmt.Sprintf("Port %d is taken: %s. So are the ports after it, up to %d: a bind to port %d will fail until it is free.", taken, whyTaken(taken), t.port+portTries, t.port))
+}
+
+// portTries bounds how far from its port a lesson looks for a free pair.
+const portTries = 50
+
+// takenPort is the first of port and port+1 that a socket cannot bind
+// to now on every interface, TCP or UDP, without SO_REUSEADDR, or 0 when
+// both are free.
+func takenPort(port uint16) uint16 {
+	for _, p := range []uint16{port, port + 1} {
+		for _, kind := range []int{unix.SOCK_STREAM, unix.SOCK_DGRAM} {
+			if !bindable(kind, p) {
+				return p
+			}
+		}
+	}
+	return 0
+}
+
+func bindable(kind int, port uint16) bool {
+	fd, err := unix.Socket(unix.AF_INET, kind|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return true // nothing is known, so nothing is claimed
+	}
+	defer unix.Close(fd)
+	return unix.Bind(fd, &unix.SockaddrInet4{Port: int(port)}) == nil
+}
+
+// whyTaken says what holds a port, as the kernel's table of TCP
+// connections shows it.
+func whyTaken(port uint16) string {
+	conns, _ := steps.Connections()
+	for _, c := range conns {
+		if c.Local.Port() != port {
+			continue
+		}
+		switch c.State {
+		case steps.TimeWait:
+			return "a connection that ended there waits in TIME_WAIT, for a minute at most (lesson 6)"
+		case steps.Listen:
+			return "a socket listens there"
+		}
+		return fmt.Sprintf("the kernel's table holds a connection there, in %s", c.State)
+	}
+	return "another socket holds it"
+}
+
 // closeAll closes every socket of the session and says which, or "".
 func (t *Tutor) closeAll() string {
 	lab := t.session.Lab()
@@ -550,6 +624,7 @@ func (t *Tutor) runReset(_ context.Context, args []string) error {
 	}
 	t.play = &play{number: p.number, lesson: p.lesson, memory: newMemory()}
 	t.session.Say(repl.Heading, "", fmt.Sprintf("Lesson %d starts again: %s", p.number, p.lesson.Title))
+	t.choosePort(t.play)
 	t.showPage()
 	return nil
 }
