@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sockstep/auto"
 	"sockstep/repl"
 	"sockstep/steps"
 )
@@ -96,7 +97,7 @@ type memory struct {
 	wasConnected map[*steps.Socket]bool
 	ends         []ends
 	listenPorts  []uint16
-	lastPort     uint16 // the port a listener of the lesson had last
+	lastPort     uint16 // the port a listener of the lesson, or auto's server, had last
 	// udp are the lesson's UDP sockets in the order they were made, each
 	// with the port it has or had last: kept once closed, unless it never
 	// had a port.
@@ -156,6 +157,21 @@ func (m *memory) rememberUDP(sockets []live) {
 		}
 	}
 	m.udp = slices.DeleteFunc(m.udp, func(u udpSocket) bool { return !open[u.sock] && u.port == 0 })
+}
+
+// rememberAuto notes the port where a server of auto (server or demo)
+// listened, once it has run: auto's sockets are not the lesson's, so
+// its command line says the port. Port 0 let the kernel choose one, which
+// the line does not say.
+func (m *memory) rememberAuto(e repl.Evaluation) {
+	if e.Command != "auto" || e.Err != nil {
+		return
+	}
+	plan, err := auto.Parse(strings.Fields(e.Line)[1:])
+	if err != nil || (plan.Play != "server" && plan.Play != "demo") || plan.Port <= 0 || plan.Port > 65535 {
+		return
+	}
+	m.lastPort = uint16(plan.Port)
 }
 
 func (m *memory) isListenPort(port uint16) bool {

@@ -527,3 +527,37 @@ func TestLessonsPlayInOrder(t *testing.T) {
 		}
 	}
 }
+
+// Lesson 8 says which port the demo left something on: the port the
+// learner gave auto demo, where the kernel's table holds the demo's
+// connection in TIME_WAIT.
+func TestTutorialLessonFollowsTheDemoPort(t *testing.T) {
+	lesson, n := lessonByID(t, "08-tutorial")
+	l := newLab(t, "")
+	if !l.session.Knows("auto") {
+		t.Skip("this build has no auto command")
+	}
+	demo := freePorts(t)
+	for demo == l.port || demo == l.port+1 || demo+1 == l.port {
+		demo = freePorts(t)
+	}
+	l.enter(fmt.Sprintf("lesson %d", n))
+	if !slices.ContainsFunc(lesson.Pages[0].Step.Answer, func(a string) bool { return strings.HasPrefix(a, "auto demo") }) {
+		t.Fatal("lesson 8's first step is not auto demo")
+	}
+	mark := l.out.Len()
+	if err := l.enter(fmt.Sprintf("auto demo --port %d", demo)); err != nil || l.step() != 1 {
+		t.Fatalf("auto demo --port %d: %v, on step %d", demo, err, l.step()+1)
+	}
+	said := l.out.String()[mark:]
+	left := false
+	for _, line := range procLines(t, demo) {
+		left = left || (line.state == steps.TimeWait && line.local.Port() == demo)
+	}
+	if !left {
+		t.Fatalf("the kernel's table holds no TIME_WAIT on port %d after the demo", demo)
+	}
+	if want := fmt.Sprintf("left of the demo on port %d", demo); !strings.Contains(said, want) {
+		t.Errorf("after auto demo --port %d the lesson does not say %q; it said:\n%s", demo, want, said[strings.LastIndex(said, "── Lesson"):])
+	}
+}

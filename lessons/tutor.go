@@ -173,6 +173,7 @@ func (t *Tutor) Evaluated(_ context.Context, e repl.Evaluation) {
 	}
 	p.last = e
 	w.last = e
+	p.memory.rememberAuto(e)
 	t.judge(w)
 }
 
