@@ -3,11 +3,10 @@ package lessons
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"regexp"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 
 	"sockstep/repl"
 	"sockstep/steps"
@@ -561,22 +560,13 @@ const portTries = 50
 // both are free.
 func takenPort(port uint16) uint16 {
 	for _, p := range []uint16{port, port + 1} {
-		for _, kind := range []int{unix.SOCK_STREAM, unix.SOCK_DGRAM} {
-			if !bindable(kind, p) {
+		for _, kind := range []steps.Kind{steps.Stream, steps.Datagram} {
+			if steps.PortTaken(steps.IPv4, kind, netip.AddrPortFrom(netip.IPv4Unspecified(), p)) {
 				return p
 			}
 		}
 	}
 	return 0
-}
-
-func bindable(kind int, port uint16) bool {
-	fd, err := unix.Socket(unix.AF_INET, kind|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return true // nothing is known, so nothing is claimed
-	}
-	defer unix.Close(fd)
-	return unix.Bind(fd, &unix.SockaddrInet4{Port: int(port)}) == nil
 }
 
 // whyTaken says what holds a port, as the kernel's table of TCP

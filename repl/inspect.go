@@ -125,7 +125,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 	} else if !snap.Bound() {
 		local = "none yet"
 	}
-	taken := snap.Released.IsValid() && steps.PortTaken(sock.Family, snap.Released)
+	taken := snap.Released.IsValid() && steps.PortTaken(sock.Family, steps.Stream, snap.Released)
 	switch {
 	case taken:
 		local = fmt.Sprintf("none: the socket let go of port %d when it became CLOSED, but the port is not free:", snap.Released.Port())

@@ -2,7 +2,6 @@ package steps
 
 import (
 	"context"
-	"net/netip"
 	"strconv"
 	"strings"
 
@@ -152,7 +151,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	}
 	after := "(fd closed)"
 	if data.Listener {
-		data.Taken, data.Port = !bindable(s.Family, before.Local), int(before.Local.Port())
+		data.Taken, data.Port = PortTaken(s.Family, Stream, before.Local), int(before.Local.Port())
 	}
 	if data.Connected {
 		if st, ok := ConnectionState(before.Local, before.Remote); ok {
@@ -196,19 +195,6 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		report.Packets = []Packet{{From: s.Name, To: end, What: "FIN"}}
 	}
 	return l.tell(report, closeProse, data)
-}
-
-// bindable says whether a new socket without SO_REUSEADDR could bind to
-// addr now. It asks the kernel the only sure way, by binding a socket of
-// its own there, which it closes at once: one that never listened or
-// connected leaves nothing behind.
-func bindable(f Family, addr netip.AddrPort) bool {
-	fd, err := newSocket(f.domain(), unix.SOCK_STREAM, 0)
-	if err != nil {
-		return true // nothing is known, so nothing is claimed
-	}
-	defer unix.Close(fd)
-	return unix.Bind(fd, sockaddr(f, addr)) == nil
 }
 
 // queuedClients are the lab's sockets whose connections may wait in the

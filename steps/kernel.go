@@ -61,7 +61,16 @@ type Connection struct {
 	Inode uint64
 }
 
-// PortTaken says whether a socket that binds to addr now, without
-// SO_REUSEADDR, would be refused: some socket holds the port, or a
-// connection in TIME_WAIT does. It asks by binding, as bindable does.
-func PortTaken(f Family, addr netip.AddrPort) bool { return !bindable(f, addr) }
+// PortTaken says whether a new socket of family f and kind k, without
+// SO_REUSEADDR, would be refused a bind to addr now: another socket holds
+// the port, or a connection in TIME_WAIT does. It asks the kernel the
+// only sure way, by binding a socket of its own there, which it closes at
+// once: one that never listened or connected leaves nothing behind.
+func PortTaken(f Family, k Kind, addr netip.AddrPort) bool {
+	fd, err := newSocket(f.domain(), k.number(), 0)
+	if err != nil {
+		return false // nothing is known, so nothing is claimed
+	}
+	defer unix.Close(fd)
+	return unix.Bind(fd, sockaddr(f, addr)) != nil
+}
