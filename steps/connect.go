@@ -19,20 +19,23 @@ var ConnectStep = &Step{
 	Example:  "connect client 127.0.0.1 8081",
 	Summary:  "connect a socket to a server",
 	About:    connectProse.About(),
-	Complete: socketNames(completeConnect),
+	Complete: socketNames(hostThenAfterPort("--timeout")),
 	Run:      runConnect,
 }
 
-// completeConnect offers the hosts of this machine after the socket (not
-// bind's "", which connect refuses), and --timeout after the port.
-func completeConnect(_ *Lab, before []string) []string {
-	switch len(before) {
-	case 1:
-		return []string{"127.0.0.1", "::1", "localhost"}
-	case 3:
-		return []string{"--timeout"}
+// hostThenAfterPort completes, for connect and sendto, the hosts of this
+// machine after the socket (not bind's "", which they refuse), and flag
+// after the port.
+func hostThenAfterPort(flag string) func(*Lab, []string) []string {
+	return func(_ *Lab, before []string) []string {
+		switch len(before) {
+		case 1:
+			return []string{"127.0.0.1", "::1", "localhost"}
+		case 3:
+			return []string{flag}
+		}
+		return nil
 	}
-	return nil
 }
 
 // connectData is what connect.txt can use.

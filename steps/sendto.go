@@ -22,20 +22,8 @@ var SendtoStep = &Step{
 	Example:  `sendto u 127.0.0.1 9090 "ping"`,
 	Summary:  "send one datagram to an address (UDP)",
 	About:    sendtoProse.About(),
-	Complete: socketNames(completeSendto),
+	Complete: socketNames(hostThenAfterPort("--bytes")),
 	Run:      runSendto,
-}
-
-// completeSendto offers the hosts a datagram can be sent to, and after
-// the port, --bytes.
-func completeSendto(_ *Lab, before []string) []string {
-	switch len(before) {
-	case 1:
-		return []string{"127.0.0.1", "::1", "localhost"}
-	case 3:
-		return []string{"--bytes"}
-	}
-	return nil
 }
 
 // sendtoData is what sendto.txt can use.
