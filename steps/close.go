@@ -120,7 +120,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		if err == nil && linger.Onoff != 0 {
 			data.Linger = int(linger.Linger)
 		}
-		data.SentNothing = sentNothing(s.FD)
+		data.SentNothing = before.sentNothing
 	}
 	// A reset reaches the other end: what it does there depends on what
 	// that end was.

@@ -86,6 +86,7 @@ func readNew(s *Socket) Snapshot {
 				snap.Backlog = int(info.Sacked)
 			} else {
 				snap.NotSent, snap.window, snap.segment = int(info.Notsent_bytes), -1, int(info.Snd_mss)
+				snap.sentNothing = size >= unsafe.Offsetof(info.Bytes_sent)+8 && info.Bytes_sent == 0
 				if size >= unsafe.Offsetof(info.Snd_wnd)+4 {
 					snap.window = int(info.Snd_wnd)
 				}
@@ -292,11 +293,4 @@ func segmentsSent(fd int) int {
 		return 0
 	}
 	return int(info.Segs_out)
-}
-
-// sentNothing says whether the socket has sent no data on its connection
-// (TCP_INFO's tcpi_bytes_sent is 0); false where the kernel does not say.
-func sentNothing(fd int) bool {
-	info, size, err := tcpInfo(fd)
-	return err == nil && size >= unsafe.Offsetof(info.Bytes_sent)+8 && info.Bytes_sent == 0
 }

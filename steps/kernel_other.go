@@ -91,6 +91,3 @@ func receiveMemoryOf(int) receiveMemory { return receiveMemory{} }
 
 // segmentsSent is not known on this system.
 func segmentsSent(int) int { return 0 }
-
-// sentNothing is not known on this system.
-func sentNothing(int) bool { return false }

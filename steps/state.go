@@ -79,6 +79,10 @@ type Snapshot struct {
 	// The peer's window and the largest segment, from TCP_INFO, for
 	// PeerWindowFull; window < 0 where the kernel does not say.
 	window, segment int
+	// sentNothing: TCP_INFO says the connection has carried no data from
+	// this side (tcpi_bytes_sent is 0), so the peer's kernel acknowledges
+	// its FIN within milliseconds, not after a delayed ACK of 40 ms.
+	sentNothing bool
 
 	// Dropped counts the datagrams the kernel has dropped instead of
 	// queueing them for a datagram socket (its receive buffer was full).
