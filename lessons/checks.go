@@ -195,7 +195,7 @@ var checks = []*checkDef{
 		func(w *world) (int, string) {
 			return len(w.sockets), "This lesson's sockets: " + labels(w.sockets) + "."
 		}),
-	{name: "bound", arg: wordArg, words: []string{"", "every", "loopback", "udp"}, judge: judgeBound},
+	{name: "bound", arg: wordArg, words: []string{"", "every", "loopback", "udp-loopback"}, judge: judgeBound},
 	countCheck("listening", "Sockets of this lesson that listen",
 		"A socket listens once `bind` has given it an address and `listen` has opened its accept queue.",
 		"`close` closes a listener; its port is then free.",
@@ -328,12 +328,13 @@ func sentence(seen []string, none string) string {
 func judgeBound(w *world, c Check) verdict {
 	for _, s := range w.sockets {
 		addr := s.snap.Local.Addr()
-		if !s.snap.Bound() || (c.Word == "every" && !addr.IsUnspecified()) || (c.Word == "loopback" && !addr.IsLoopback()) ||
-			(c.Word == "udp" && s.sock.Kind != steps.Datagram) {
+		udp := c.Word == "udp-loopback"
+		if !s.snap.Bound() || (c.Word == "every" && !addr.IsUnspecified()) || ((c.Word == "loopback" || udp) && !addr.IsLoopback()) ||
+			(udp && s.sock.Kind != steps.Datagram) {
 			continue
 		}
 		who := s.sock.Label()
-		if c.Word == "udp" {
+		if udp {
 			who += ", a UDP socket,"
 		}
 		where := ""
@@ -350,8 +351,8 @@ func judgeBound(w *world, c Check) verdict {
 		return verdict{false, "No socket of this lesson is bound to every interface. `bind SOCK \"\" PORT` binds one there: \"\" (or * or any) means every interface."}
 	case "loopback":
 		return verdict{false, "No socket of this lesson is bound to the loopback address. `bind SOCK 127.0.0.1 PORT` binds one there."}
-	case "udp":
-		return verdict{false, "No UDP socket of this lesson has an address. `socket udp as NAME` makes a UDP socket, and `bind NAME HOST PORT` gives it an address."}
+	case "udp-loopback":
+		return verdict{false, "No UDP socket of this lesson is bound to the loopback address. `socket udp as NAME` makes a UDP socket, and `bind NAME 127.0.0.1 PORT` gives it its address."}
 	}
 	return verdict{false, "No socket of this lesson has an address yet. `bind SOCK HOST PORT` gives one an address."}
 }

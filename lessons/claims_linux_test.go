@@ -172,7 +172,8 @@ func soType(t *testing.T, l *lab, name string) int {
 }
 
 // Lesson 10's first step wants a UDP socket bound to loopback: a TCP
-// socket bound there does not do, a UDP one does.
+// socket bound there does not do, nor a UDP one bound elsewhere beside
+// it; a UDP one bound there does.
 func TestUDPLessonWantsUDP(t *testing.T) {
 	_, n := lessonByID(t, "10-udp")
 	l := newLab(t, "")
@@ -184,6 +185,13 @@ func TestUDPLessonWantsUDP(t *testing.T) {
 	}
 	if l.step() != 0 {
 		t.Fatalf("a TCP socket bound to loopback did step 1 of the UDP lesson:\n%s", l.out)
+	}
+	// Nor does a UDP socket bound elsewhere, beside that TCP one on
+	// loopback: the step wants one socket that is both.
+	l.enter("socket udp as elsewhere")
+	l.enter(`bind elsewhere "" 0`)
+	if l.step() != 0 {
+		t.Fatalf("a UDP socket on every interface and a TCP one on loopback did step 1 of the UDP lesson:\n%s", l.out)
 	}
 	l.enter("socket udp as u")
 	l.enter(l.tutor.fill("bind u 127.0.0.1 {port}"))
