@@ -364,6 +364,9 @@ func queues(snap Snapshot) string {
 	return strings.TrimSpace(fmt.Sprintf("%s  recv-q %d  send-q %d", state, snap.RecvQ, snap.SendQ))
 }
 
+// goBytes writes the bytes as Go code, a string literal made a []byte.
+func goBytes(b []byte) string { return "[]byte(" + strconv.QuoteToASCII(string(b)) + ")" }
+
 // pyBytes writes the bytes the way the tutorial would send them: a string
 // encoded as UTF-8 when they are plain text, a bytes literal otherwise.
 func pyBytes(b []byte) string {

@@ -34,7 +34,9 @@ type sendtoData struct {
 	To, PyHost          string
 	Port                int
 	Sent                int
+	Asked               int // the bytes' length
 	PyBytes             string
+	GoBytes             string // the bytes as Go code: []byte("hi"), or data for --bytes
 	Local               string
 	AutoBound           bool   // the kernel gave the socket an address to send from
 	Receiver            string // the lab's socket whose receive queue the datagram is in, or ""
@@ -42,7 +44,7 @@ type sendtoData struct {
 	Itself              bool // the receiver is the sending socket
 	Stream              bool
 	TooLarge            string // datagram.txt's [EMSGSIZE]
-	PyNote              string // what the Python line's data is, for --bytes
+	PyNote              string // what the code lines' data is, for --bytes
 	DefaultBuf          int    // recvfrom's buffer when none is given
 	Fate                string // datagram.txt's sentence, when the lab's socket there did not take the datagram, or an ICMP error came back
 	ErrorWaits          bool   // that error waits on the socket, for its next call
@@ -80,12 +82,12 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	before := Read(s)
 	data := sendtoData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, To: to.String(), PyHost: pyHost(args[1]),
-		Port: int(port), PyBytes: pyBytes(msg), AutoBound: !before.Bound(), Stream: s.Kind == Stream,
+		Port: int(port), Asked: len(msg), PyBytes: pyBytes(msg), GoBytes: goBytes(msg), AutoBound: !before.Bound(), Stream: s.Kind == Stream,
 		GoAddr: goSockaddr(s.Family, to), DefaultBuf: DefaultBufSize,
 		ShutWrite: s.shutWrite}
 	call := fmt.Sprintf("sendto(%d, %s, %d, %s)", s.FD, QuoteShort(msg), len(msg), to)
 	if pattern {
-		data.PyBytes, data.PyNote = "data", fmt.Sprintf("data: %d bytes of sockstep's pattern", len(msg))
+		data.PyBytes, data.GoBytes, data.PyNote = "data", "data", fmt.Sprintf("data: %d bytes of sockstep's pattern", len(msg))
 		call = fmt.Sprintf("sendto(%d, %d bytes, %s)", s.FD, len(msg), to)
 	}
 	var watch receiverWatch
