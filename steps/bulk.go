@@ -128,8 +128,9 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	}
 	took := time.Since(start)
 	if data.Sent == 0 && failure != nil {
-		return sendProse.refused(call, failure, sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD,
-			PyBytes: fmt.Sprintf(`b"x" * %d`, n), GoText: fmt.Sprintf(`strings.Repeat("x", %d)`, n)}), nil
+		refused := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: n}
+		refused.describePattern(n)
+		return sendProse.refused(call, failure, refused), nil
 	}
 	after := Read(s)
 	data.Took, data.SendQ = ms(took), after.SendQ

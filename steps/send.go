@@ -70,11 +70,17 @@ type sendData struct {
 // (pattern) as data that the code lines' note explains.
 func (d *sendData) describe(msg []byte, pattern bool) {
 	if pattern {
-		d.Text, d.PyBytes, d.GoText = fmt.Sprintf("%d bytes of sockstep's pattern", len(msg)), "data", "data"
-		d.PyNote = "data: " + d.Text
+		d.describePattern(len(msg))
 		return
 	}
 	d.Text, d.PyBytes, d.GoText = Printable(msg), pyBytes(msg), strconv.QuoteToASCII(string(msg))
+}
+
+// describePattern gives the prose n bytes of the pattern, as data that
+// the code lines' note explains.
+func (d *sendData) describePattern(n int) {
+	d.Text, d.PyBytes, d.GoText = fmt.Sprintf("%d bytes of sockstep's pattern", n), "data", "data"
+	d.PyNote = "data: " + d.Text
 }
 
 func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
