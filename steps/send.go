@@ -32,7 +32,7 @@ type sendData struct {
 	FD                  int
 	Text                string // the bytes, made safe to print
 	PyBytes             string // the bytes as a Python expression
-	GoText              string // the bytes as a Go string literal
+	GoBytes             string // the bytes as Go code: []byte("hi"), or data for --bytes
 	Asked, Sent         int
 	Pieces              int    // how many send calls it took
 	Peer                string // the peer's address, or ""
@@ -73,13 +73,13 @@ func (d *sendData) describe(msg []byte, pattern bool) {
 		d.describePattern(len(msg))
 		return
 	}
-	d.Text, d.PyBytes, d.GoText = Printable(msg), pyBytes(msg), strconv.QuoteToASCII(string(msg))
+	d.Text, d.PyBytes, d.GoBytes = Printable(msg), pyBytes(msg), goBytes(msg)
 }
 
 // describePattern gives the prose n bytes of the pattern, as data that
 // the code lines' note explains.
 func (d *sendData) describePattern(n int) {
-	d.Text, d.PyBytes, d.GoText = fmt.Sprintf("%d bytes of sockstep's pattern", n), "data", "data"
+	d.Text, d.PyBytes, d.GoBytes = fmt.Sprintf("%d bytes of sockstep's pattern", n), "data", "data"
 	d.PyNote = "data: " + d.Text
 }
 
