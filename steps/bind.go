@@ -35,6 +35,7 @@ type bindData struct {
 	Name, Label, Py string
 	FD              int
 	Host            string // as typed
+	Addr            string // the address it stands for: 127.0.0.1 for localhost
 	PyHost          string // as Python writes it: "" or "127.0.0.1"
 	Port            int    // as asked; 0 asks the kernel to choose
 	Local           string // the address the kernel reports after the call
@@ -75,7 +76,7 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	ap := netip.AddrPortFrom(addr, p)
 
-	data := bindData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Host: host, PyHost: pyHost(host),
+	data := bindData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Host: host, Addr: addr.String(), PyHost: pyHost(host),
 		Port: int(p), Resolved: resolved, Every: addr.IsUnspecified(), Loopback: addr.IsLoopback(),
 		IPv6: s.Family == IPv6, Datagram: s.Kind == Datagram, GoAddr: goSockaddr(s.Family, ap)}
 	before := l.look(s)
