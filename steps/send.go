@@ -79,7 +79,7 @@ func (d *sendData) describe(msg []byte, pattern bool) {
 // describePattern gives the prose n bytes of the pattern, as data that
 // the code lines' note explains.
 func (d *sendData) describePattern(n int) {
-	d.Text, d.PyBytes, d.GoBytes = fmt.Sprintf("%d bytes of sockstep's pattern", n), "data", "data"
+	d.Text, d.PyBytes, d.GoBytes = counted(n, "byte")+" of sockstep's pattern", "data", "data"
 	d.PyNote = "data: " + d.Text
 }
 
@@ -114,7 +114,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
-			return l.sendBulk(ctx, s, n, timeout, fmt.Sprintf("send(%d, %d bytes)", s.FD, n))
+			return l.sendBulk(ctx, s, n, timeout, fmt.Sprintf("send(%d, %s)", s.FD, counted(n, "byte")))
 		}
 		text = []string{"--bytes", size}
 	}
@@ -134,7 +134,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	call := "send(" + strconv.Itoa(s.FD) + ", " + QuoteShort(msg) + ", " + strconv.Itoa(len(msg)) + ")"
 	if pattern {
-		call = fmt.Sprintf("send(%d, %d bytes)", s.FD, len(msg))
+		call = fmt.Sprintf("send(%d, %s)", s.FD, counted(len(msg), "byte"))
 	}
 
 	var watch receiverWatch

@@ -87,8 +87,8 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		ShutWrite: s.shutWrite}
 	call := fmt.Sprintf("sendto(%d, %s, %d, %s)", s.FD, QuoteShort(msg), len(msg), to)
 	if pattern {
-		data.PyBytes, data.GoBytes, data.PyNote = "data", "data", fmt.Sprintf("data: %d bytes of sockstep's pattern", len(msg))
-		call = fmt.Sprintf("sendto(%d, %d bytes, %s)", s.FD, len(msg), to)
+		data.PyBytes, data.GoBytes, data.PyNote = "data", "data", "data: "+counted(len(msg), "byte")+" of sockstep's pattern"
+		call = fmt.Sprintf("sendto(%d, %s, %s)", s.FD, counted(len(msg), "byte"), to)
 	}
 	var watch receiverWatch
 	if s.Kind == Datagram {
