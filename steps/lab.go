@@ -268,7 +268,34 @@ func (l *Lab) checkNewName(name string) error {
 // reserved words cannot name a socket: they mean something in a command.
 var reserved = map[string]bool{"all": true, "as": true, "tcp": true, "udp": true, "ipv4": true, "ipv6": true, "any": true, "localhost": true}
 
+// inCode are the words a name would clash with in the lines each step
+// gives in Python, C and Go: their keywords and builtins a learner may
+// type (int, len, socket), and the names those lines declare themselves.
+var inCode = func() map[string]bool {
+	words := map[string]bool{}
+	for _, list := range []string{
+		// Python
+		"False None True and assert async await break class continue def del elif else except finally for from " +
+			"global if import in is lambda nonlocal not or pass raise return try while with yield socket time print",
+		// C
+		"auto case char const default do double enum extern float goto int long register short signed sizeof " +
+			"static struct switch typedef union unsigned void volatile",
+		// Go
+		"chan defer fallthrough func go interface map package range select type var unix nil",
+		// what the lines declare
+		"err n value flags buf fromlen len client_address address_length nonblocking addr data to",
+	} {
+		for _, w := range strings.Fields(list) {
+			words[w] = true
+		}
+	}
+	return words
+}()
+
 func validName(name string) error {
+	if inCode[name] {
+		return &UsageError{Problem: fmt.Sprintf("%s cannot name a socket: the Python, C or Go line of each step would use it for something else (a keyword, or a name the lines declare); choose another, such as server or client", QuoteShort(name))}
+	}
 	ok := name != "" && len(name) <= 32 && !reserved[name]
 	for i, r := range name {
 		letter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r == '_'

@@ -2,6 +2,8 @@ package steps
 
 import (
 	"fmt"
+	"go/token"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -109,4 +111,35 @@ func TestFindByFD(t *testing.T) {
 func isInet4(sa unix.Sockaddr) bool {
 	_, ok := sa.(*unix.SockaddrInet4)
 	return ok
+}
+
+// TestNamesTheCodeLinesNeed refuses, as socket names, the words the
+// Python, C and Go lines would read as something else: every keyword of
+// Python (as its keyword module lists them) and of Go (go/token), and the
+// names the lines declare. The refusal changes nothing.
+func TestNamesTheCodeLinesNeed(t *testing.T) {
+	words := []string{"err", "buf", "int", "unix", "socket", "len", "struct"}
+	for tok := token.Token(0); tok < token.Token(200); tok++ {
+		if tok.IsKeyword() {
+			words = append(words, tok.String())
+		}
+	}
+	if python, err := exec.LookPath("python3"); err == nil {
+		out, err := exec.Command(python, "-c", "import keyword; print(' '.join(keyword.kwlist))").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		words = append(words, strings.Fields(string(out))...)
+	} else {
+		t.Log("python3 is not installed: Python's keywords are not asked for")
+	}
+	l := newLab(t)
+	for _, w := range words {
+		if _, err := try(t, l, "socket", "as", w); err == nil || !strings.Contains(err.Error(), "cannot name a socket") {
+			t.Errorf("socket as %s: got %v, want it refused", w, err)
+		}
+	}
+	if len(l.Sockets()) != 0 {
+		t.Errorf("the refusals left sockets: %v", l.Names())
+	}
 }
