@@ -559,3 +559,39 @@ func TestCloseDatagramSocket(t *testing.T) {
 		})
 	}
 }
+
+// TestRecvSuggestsSendOnlyToAPeerThatCanRead reads a connection to its end
+// (CLOSE_WAIT) from two clients: one that closed its socket, to which a
+// send would only bring back a reset, and one that only shut down
+// writing and still reads. recv suggests close for the first and send
+// for the second, and the kernel agrees: a send to the first resets the
+// connection, one to the second arrives.
+func TestRecvSuggestsSendOnlyToAPeerThatCanRead(t *testing.T) {
+	for _, tc := range []struct {
+		end, next string
+		reset     bool
+	}{
+		{"close", "close conn", true},
+		{"shutdown", `send conn "Hello back"`, false},
+	} {
+		t.Run(tc.end, func(t *testing.T) {
+			l := newLab(t)
+			pair(t, l, families[0])
+			run(t, l, "send", "client", "hi")
+			if tc.end == "close" {
+				run(t, l, "close", "client")
+			} else {
+				run(t, l, "shutdown", "client", "write")
+			}
+			rep := run(t, l, "recv", "conn")
+			wantKernelState(t, "after the peer's FIN", sock(t, l, "conn"), CloseWait)
+			if rep.Next != tc.next {
+				t.Errorf("recv conn: got next %q, want %q", rep.Next, tc.next)
+			}
+			run(t, l, "send", "conn", "Hello back")
+			if got := Read(sock(t, l, "conn")).State == Closed; got != tc.reset {
+				t.Errorf("a send after it: the connection reset %v, want %v", got, tc.reset)
+			}
+		})
+	}
+}

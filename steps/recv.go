@@ -67,6 +67,7 @@ type recvData struct {
 	ShutBoth            bool   // the shutdown step shut both directions of this socket
 	NonBlock            bool   // non-blocking (O_NONBLOCK), and nothing was there: the call did not wait
 	NoPeer              bool   // a datagram socket with no default peer: an answer needs sendto
+	PeerGone            string // the lab's socket at the other end, whose descriptor is closed: nothing can be sent to it
 	More                bool   // another datagram waits, of Left bytes; Linux does not say how many more
 	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (datagram.txt)
 }
@@ -164,6 +165,9 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		data.setFrom(sender, before, after)
 		data.NoPeer = s.Kind == Datagram && !after.Connected()
 		data.More = s.Kind == Datagram && datagramWaits(s.FD)
+		if after.State == CloseWait {
+			data.PeerGone, _ = l.endedPeer(after)
+		}
 		report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
 		return l.tell(report, p, data), nil
 	}
