@@ -80,6 +80,9 @@ func ready(sock *steps.Socket, snap steps.Snapshot) string {
 		}
 	case snap.Error && (sock.Kind == steps.Datagram || snap.State == steps.Closed):
 		return "error"
+	case snap.State == steps.Closed && snap.ReadShut:
+		// The connection is over: recv returns 0 and send fails, at once.
+		return "recv send"
 	case sock.Kind == steps.Datagram || snap.Connected():
 		if snap.Readable {
 			calls = append(calls, "recv")

@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -210,6 +211,15 @@ func TestShowWhatTheNextCallDoes(t *testing.T) {
 			},
 			blocks: "no call waits, and an error is pending (poll's POLLERR)",
 			ready:  "error", recvErr: unix.ECONNRESET, sendErr: unix.EPIPE,
+		},
+		{
+			name: "over, the reset reported",
+			setup: func(t *testing.T, s *Session) {
+				mustEval(t, s, "option conn SO_LINGER on 0", "close conn")
+				s.Eval(context.Background(), "recv client") // ECONNRESET, which takes the pending error
+			},
+			blocks: "the connection is over: recv returns 0 bytes at once, send fails with EPIPE",
+			ready:  "recv send", recvErr: nil, sendErr: unix.EPIPE,
 		},
 		{
 			name: "UDP refused",
