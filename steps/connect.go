@@ -111,9 +111,17 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if errors.As(err, &stop) {
 		// A listener of the lab with a full accept queue is the one reason
 		// for a wait on loopback that the lab can see: say so.
-		if ls, snap, ok := l.listenerFor(remote); ok && snap.AcceptQueue > snap.Backlog {
-			data.Listener, data.ListenerName, data.Queue, data.Backlog = ls.Label(), ls.Name, snap.AcceptQueue, snap.Backlog
-			stop.report.Says += " " + connectProse.Render("queue full", data)
+		to := remote.String()
+		if ls, snap, ok := l.listenerFor(remote); ok {
+			to = ls.Name
+			if snap.AcceptQueue > snap.Backlog {
+				data.Listener, data.ListenerName, data.Queue, data.Backlog = ls.Label(), ls.Name, snap.AcceptQueue, snap.Backlog
+				stop.report.Says += " " + connectProse.Render("queue full", data)
+			}
+		}
+		// The SYNs went out, and no answer came: the diagram shows them.
+		if stop.syns > 0 {
+			stop.report.Packets = []Packet{{From: s.Name, To: to, What: counted(stop.syns, "SYN") + ", unanswered"}}
 		}
 		return stop.report, nil
 	}
@@ -198,7 +206,10 @@ func (l *Lab) twinOf(s *Socket, local, remote netip.AddrPort) string {
 }
 
 // stopError carries the report of a wait that ended before the call did.
-type stopError struct{ report *Report }
+type stopError struct {
+	report *Report
+	syns   int // the SYNs the abandoned handshake had sent, as TCP_INFO counted them
+}
 
 func (e *stopError) Error() string { return e.report.Call }
 
@@ -228,7 +239,11 @@ func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, non
 	if !errors.Is(err, unix.EINPROGRESS) && !begun {
 		return err
 	}
-	undo := func() { abandonConnect(s.FD) }
+	syns := 0
+	undo := func() {
+		syns = segmentsSent(s.FD) // in SYN_SENT, every segment sent is a SYN
+		abandonConnect(s.FD)
+	}
 	if begun {
 		undo = nil
 	}
@@ -243,7 +258,7 @@ func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, non
 		return err
 	}
 	if stop != nil {
-		return &stopError{stop}
+		return &stopError{stop, syns}
 	}
 	soErr, err := unix.GetsockoptInt(s.FD, unix.SOL_SOCKET, unix.SO_ERROR)
 	if err != nil {

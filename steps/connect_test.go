@@ -2,6 +2,9 @@ package steps
 
 import (
 	"errors"
+	"fmt"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -261,4 +264,36 @@ func TestConnectedUDPTakesItsPeerOnly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStoppedConnectDrawsItsSYNs stops a connect to a full accept queue
+// after 1.5 s: the kernel had sent its SYN, and again a second later,
+// unanswered. The stopped call goes into the session's history, for the
+// diagram, with those SYNs to the listener.
+func TestStoppedConnectDrawsItsSYNs(t *testing.T) {
+	l := newLab(t)
+	port := hangingConnect(t, l, families[0])
+	rep, err := try(t, l, "connect", "client", "127.0.0.1", port, "--timeout", "1500ms")
+	if err != nil || !rep.Stopped {
+		t.Fatalf("got %v, %v; want the connect stopped by --timeout", rep, err)
+	}
+	m := regexp.MustCompile(`^(\d+) SYNs?, unanswered$`).FindStringSubmatch(packetsOf(rep))
+	if m == nil {
+		t.Fatalf("got packets %v, want the SYNs to full, unanswered", rep.Packets)
+	}
+	if n, _ := strconv.Atoi(m[1]); n < 1 || n > 2 {
+		t.Errorf("got %s SYNs in 1.5 s; the kernel sends one at once and the next a second later", m[1])
+	}
+	history := l.History()
+	if last := history[len(history)-1]; last.Socket != "client" || !slices.Equal(last.Packets, rep.Packets) || last.Packets[0].To != "full" {
+		t.Errorf("got last event %+v, want the stopped connect of client, with its SYNs to full", last)
+	}
+}
+
+// packetsOf is a report's one packet label, or its packets printed.
+func packetsOf(rep *Report) string {
+	if len(rep.Packets) == 1 {
+		return rep.Packets[0].What
+	}
+	return fmt.Sprint(rep.Packets)
 }

@@ -50,7 +50,9 @@ func (l *Lab) Run(ctx context.Context, step *Step, args []string) (*Report, erro
 		}
 	}
 	r, err := step.Run(ctx, l, args)
-	if err != nil || r == nil || r.Stopped || r.inHistory {
+	// A call stopped before it returned is drawn only if it sent packets,
+	// as a connect whose SYNs went unanswered did.
+	if err != nil || r == nil || r.inHistory || (r.Stopped && len(r.Packets) == 0) {
 		return r, err
 	}
 	if r.Socket != "" {
