@@ -190,8 +190,8 @@ func drawDiagram(history []steps.Event, last, width int, st style) string {
 	if len(d.rows) > bottomNamesAfter {
 		b.WriteString(names.render(st) + "\n")
 	}
-	footnote := "The packets are those TCP and UDP send for each call, not captured from the wire; " +
-		"the ACKs of data and of FINs are not drawn."
+	footnote := "The packets are those TCP and UDP send for each call, and the ICMP errors that came back, " +
+		"not captured from the wire; the ACKs of data and of FINs are not drawn."
 	if d.outside() {
 		footnote += " A lane named by an address is an end outside this session."
 	}
@@ -375,7 +375,7 @@ func (d *diagram) event(e steps.Event) {
 func (d *diagram) arrow(from, to int, label string) row {
 	r := d.lanesRow()
 	p := arrowPaint
-	if label == "RST" {
+	if label == "RST" || strings.HasPrefix(label, "ICMP") {
 		p = failPaint
 	}
 	lo, hi := min(from, to), max(from, to)

@@ -196,6 +196,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}}
 	var peer *Socket
+	icmp := false // the datagram's error came back: an ICMP "destination unreachable"
 	// A socket connected to itself is its own peer: the state line above
 	// shows what it sent in its own receive queue.
 	data.Itself = ends.ToItself()
@@ -205,6 +206,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		// peer is the socket the diagram shows it reach, which may have
 		// dropped it.
 		got := watch.fate(s, ends, ends.Remote, sent)
+		icmp = got.errorWaits
 		if data.Fate = got.fate; got.r != nil {
 			peer = got.r
 			if peer != s {
@@ -236,6 +238,9 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		other := l.endName(s, ends, peer)
 		report.Packets = []Packet{{From: s.Name, To: other, What: what}}
+		if icmp {
+			report.Packets = append(report.Packets, Packet{From: other, To: s.Name, What: icmpUnreachable})
+		}
 		if data.Reset {
 			report.Packets = append(report.Packets, Packet{From: other, To: s.Name, What: "RST"})
 		}

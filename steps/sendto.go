@@ -146,12 +146,20 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			}
 		}
 		report.Packets = []Packet{{From: s.Name, To: receiver, What: "datagram " + counted(sent, "byte")}}
+		if got.errorWaits {
+			report.Packets = append(report.Packets, Packet{From: receiver, To: s.Name, What: icmpUnreachable})
+		}
 	}
 	sendtoProse.code(report, data)
 	report.Says = sendtoProse.Render("says", data)
 	report.Next = sendtoProse.Render("next", data)
 	return report, nil
 }
+
+// icmpUnreachable labels, in the diagram, the ICMP "destination
+// unreachable" that answered a datagram no socket took, whose error then
+// waits on the sending socket.
+const icmpUnreachable = "ICMP unreachable"
 
 // boundAnyway adds to the report of a refused send or sendto on s, whose
 // state was before around the call and is after now, that the kernel bound

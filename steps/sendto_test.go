@@ -337,6 +337,9 @@ func TestSendToAPortNobodyHolds(t *testing.T) {
 					t.Fatalf("poll u after a datagram to port %s: %d %v, revents %#x, want no error waiting", other, n, err, fds[0].Revents)
 				}
 				wantSays(t, "sendto another port", rep, "Nothing says whether anyone received it", "which only a socket connected there hears of")
+				if len(rep.Packets) != 1 {
+					t.Errorf("sendto another port: got packets %v, want the datagram alone: u heard of no ICMP", rep.Packets)
+				}
 				if strings.Contains(rep.Says, "ECONNREFUSED") {
 					t.Errorf("sendto another port: got %q, which promises an error", rep.Says)
 				}
@@ -346,6 +349,10 @@ func TestSendToAPortNobodyHolds(t *testing.T) {
 				t.Fatalf("poll u: %d %v, revents %#x: the kernel shows no error waiting", n, err, fds[0].Revents)
 			}
 			wantSays(t, "send to a port nobody holds", rep, `ICMP "port unreachable"`, "The next call on u (fd", "fails with ECONNREFUSED, once")
+			// The diagram draws the ICMP that came back, whose error poll shows.
+			if n := len(rep.Packets); n != 2 || rep.Packets[1].What != icmpUnreachable || rep.Packets[1].To != "u" {
+				t.Errorf("got packets %v, want the datagram and the ICMP that came back to u", rep.Packets)
+			}
 			for _, wrong := range []string{"Nothing tells you", "Nothing says", "never hears of"} {
 				if strings.Contains(rep.Says, wrong) {
 					t.Errorf("got %q, which says nothing came back", rep.Says)
@@ -423,8 +430,11 @@ func TestDatagramToASharedPort(t *testing.T) {
 							got = h
 						}
 					}
-					if len(rep.Packets) != 1 {
-						t.Fatalf("%s: got packets %+v, want the one datagram", name, rep.Packets)
+					// The datagram, and an ICMP back only if its error waits on
+					// the sender, as it does on a connected one that nobody took.
+					icmp := errorPending(sock(t, l, name).FD)
+					if want := map[bool]int{false: 1, true: 2}[icmp]; len(rep.Packets) != want || icmp && rep.Packets[1].What != icmpUnreachable {
+						t.Fatalf("%s: got packets %+v, want the datagram, and the ICMP back: %v", name, rep.Packets, icmp)
 					}
 					if got == nil {
 						if strings.Contains(rep.Says, "It is now in") || rep.Next == next+"a" || rep.Next == next+"b" || rep.Packets[0].To == "a" || rep.Packets[0].To == "b" {
