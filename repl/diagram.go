@@ -190,8 +190,9 @@ func drawDiagram(history []steps.Event, last, width int, st style) string {
 	if len(d.rows) > bottomNamesAfter {
 		b.WriteString(names.render(st) + "\n")
 	}
-	footnote := "The packets are those TCP and UDP send for each call, and the ICMP errors that came back, " +
-		"not captured from the wire; the ACKs of data and of FINs are not drawn."
+	footnote := "The packets are those TCP and UDP send for each call of this session, and the ICMP errors that " +
+		"came back, not captured from the wire: what a program outside the session sends of its own accord, " +
+		"and the ACKs of data and of FINs, are not drawn."
 	if d.outside() {
 		footnote += " A lane named by an address is an end outside this session."
 	}
