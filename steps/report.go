@@ -13,7 +13,7 @@ import (
 type Report struct {
 	Call      string         // "bind(3, 0.0.0.0:8081) = 0"
 	Took      time.Duration  // how long the call took, when that teaches something
-	TookAs    string         // what Took measured: "handshake", "waited"
+	TookAs    string         // what Took measured: "handshake"
 	Says      string         // one to three plain sentences
 	State     []Change       // read from the kernel before and after
 	Python    string         // the same line in Python

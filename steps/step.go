@@ -215,7 +215,7 @@ func (m ms) String() string {
 	switch {
 	case d < 10*time.Millisecond:
 		return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond))
-	case d < time.Second:
+	case d.Round(time.Millisecond) < time.Second: // not "1000 ms" beside another wait's "1.0 s"
 		return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond))
 	}
 	return fmt.Sprintf("%.1f s", d.Seconds())

@@ -116,3 +116,22 @@ func TestSendTakesTimeoutOnlyBeforeTheText(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitsReadAlike writes waits as the narration does: hundredths of a
+// millisecond below 10 ms, whole milliseconds below a second, tenths of a
+// second above, and a wait that rounds to 1000 ms as "1.0 s", as one of
+// 1.0004 s is, never "1000 ms".
+func TestWaitsReadAlike(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		1500 * time.Microsecond:    "1.50 ms",
+		250 * time.Millisecond:     "250 ms",
+		999400 * time.Microsecond:  "999 ms",
+		999600 * time.Microsecond:  "1.0 s",
+		1000400 * time.Microsecond: "1.0 s",
+		2500 * time.Millisecond:    "2.5 s",
+	} {
+		if got := ms(d).String(); got != want {
+			t.Errorf("%v: got %q, want %q", d, got, want)
+		}
+	}
+}
