@@ -3,7 +3,6 @@ package lessons
 import (
 	"fmt"
 	"net/netip"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -379,9 +378,8 @@ func judgeReceived(w *world, c Check) verdict {
 }
 
 // judgeSentNowhere passes when the last command was a sendto that sent
-// its datagram to a port no UDP socket holds, as the kernel's tables of
-// UDP sockets (/proc/net/udp and udp6) show it: the datagram was dropped
-// on arrival.
+// its datagram to a port no UDP socket holds there, as the kernel answers
+// a bind of that address: the datagram was dropped on arrival.
 func judgeSentNowhere(w *world, _ Check) verdict {
 	rep := w.last.Report
 	if w.last.Command != "sendto" || rep == nil {
@@ -390,53 +388,14 @@ func judgeSentNowhere(w *world, _ Check) verdict {
 	if rep.Failed() {
 		return verdict{false, "The last sendto sent nothing: " + rep.Call + "."}
 	}
-	to, ok := sentTo(rep.Call)
-	if !ok {
-		return verdict{false, fmt.Sprintf("The lesson could not tell where %s sent its datagram; `skip` moves on.", rep.Call)}
+	to, family := rep.Peer, steps.IPv4
+	if to.Addr().Is6() && !to.Addr().Is4In6() {
+		family = steps.IPv6
 	}
-	held, err := udpPortsHeld()
-	switch {
-	case err != nil:
-		return verdict{false, fmt.Sprintf("The lesson could not read which ports UDP sockets hold (%v); `skip` moves on.", err)}
-	case held[to.Port()]:
-		return verdict{false, fmt.Sprintf("sendto sent the datagram to %s, and a UDP socket holds port %d (the kernel's table, /proc/net/udp), so it was not lost. Close that socket first, or send to a port nobody holds.", to, to.Port())}
+	if steps.PortTaken(family, steps.Datagram, netip.AddrPortFrom(to.Addr().Unmap(), to.Port())) {
+		return verdict{false, fmt.Sprintf("sendto sent the datagram to %s, and a UDP socket holds port %d there (a bind of it is refused), so it was not lost. Close that socket first, or send to a port nobody holds.", to, to.Port())}
 	}
-	return verdict{true, fmt.Sprintf("sendto sent the datagram to %s, and no UDP socket holds port %d (the kernel's table, /proc/net/udp): nobody received it.", to, to.Port())}
-}
-
-// sentTo reads the destination out of a sendto's call line:
-// "sendto(4, \"x\", 1, 127.0.0.1:9090) = 1".
-func sentTo(call string) (netip.AddrPort, bool) {
-	_, args, ok := strings.Cut(call[:max(0, strings.LastIndex(call, ") = "))], "(")
-	if !ok {
-		return netip.AddrPort{}, false
-	}
-	to, err := netip.ParseAddrPort(args[strings.LastIndex(args, ", ")+2:])
-	return to, err == nil
-}
-
-// udpPortsHeld reads the ports of every UDP socket the kernel has, IPv4
-// and IPv6, from /proc/net/udp and /proc/net/udp6.
-func udpPortsHeld() (map[uint16]bool, error) {
-	held := map[uint16]bool{}
-	for _, file := range []string{"/proc/net/udp", "/proc/net/udp6"} {
-		text, err := os.ReadFile(file)
-		if err != nil {
-			return nil, err
-		}
-		lines := strings.Split(string(text), "\n")
-		for _, line := range lines[1:] {
-			fields := strings.Fields(line)
-			if len(fields) < 2 {
-				continue
-			}
-			_, hexPort, _ := strings.Cut(fields[1], ":")
-			if port, err := strconv.ParseUint(hexPort, 16, 16); err == nil {
-				held[uint16(port)] = true
-			}
-		}
-	}
-	return held, nil
+	return verdict{true, fmt.Sprintf("sendto sent the datagram to %s, and no UDP socket holds port %d there (a bind of it goes through): nobody received it.", to, to.Port())}
 }
 
 func judgePeerClosed(w *world, _ Check) verdict {

@@ -22,7 +22,7 @@ type Report struct {
 	DataTotal int            // how many bytes were received, when Data keeps only the first
 	Hex       bool           // show Data as a hex dump
 	Lines     []string       // lines of a listing (option's values)
-	Peer      netip.AddrPort // the peer's address, as accept returned it
+	Peer      netip.AddrPort // the peer's address, as accept returned it, or where sendto sent its datagram
 	Sent      int            // how many bytes send handed to the kernel
 
 	// Socket names the socket the call was made on, when the step's first

@@ -116,6 +116,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	report := &Report{
 		Call:  fmt.Sprintf("%s = %d", call, sent),
 		State: []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}},
+		Peer:  to,
 	}
 	if s.Kind == Stream {
 		// The address is ignored: the bytes go down the connection, to
