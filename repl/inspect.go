@@ -166,13 +166,13 @@ func runShow(s *Session, _ context.Context, args []string) error {
 		}
 		r.labelled(&b, "queues", fmt.Sprintf("%s; send-q %d bytes not yet sent", next, snap.SendQ))
 	} else if snap.QueuesKnown {
-		r.labelled(&b, "queues", fmt.Sprintf("recv-q %s not yet read by recv; send-q %s", bytesWord(snap.RecvQ), unacknowledged(snap)))
+		r.labelled(&b, "queues", fmt.Sprintf("recv-q %s not yet read by recv; send-q %s", steps.Counted(snap.RecvQ, "byte"), unacknowledged(snap)))
 		if snap.NotSent > 0 {
 			why := ""
 			if snap.PeerWindowFull {
 				why = ": the peer's receive window is full until it reads"
 			}
-			r.labelled(&b, "", fmt.Sprintf("of the send-q, %s not yet sent (TCP_INFO)%s", bytesWord(snap.NotSent), why))
+			r.labelled(&b, "", fmt.Sprintf("of the send-q, %s not yet sent (TCP_INFO)%s", steps.Counted(snap.NotSent, "byte"), why))
 		}
 	}
 	r.labelled(&b, "blocks?", wouldBlock(sock, snap))
@@ -221,14 +221,6 @@ func wouldBlock(sock *steps.Socket, snap steps.Snapshot) string {
 	return "not connected: accept, recv and send would fail at once"
 }
 
-// bytesWord is a count of bytes: "1 byte", "3 bytes".
-func bytesWord(n int) string {
-	if n == 1 {
-		return "1 byte"
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
-
 // unacknowledged explains a TCP socket's send-q. Once this side has sent
 // its FIN (FIN_WAIT1, CLOSING, LAST_ACK), the kernel's count, like ss's
 // Send-Q, includes the FIN until the peer acknowledges it, since a FIN
@@ -238,9 +230,9 @@ func unacknowledged(snap steps.Snapshot) string {
 		if snap.SendQ == 1 {
 			return "1: the FIN, not yet acknowledged by the peer"
 		}
-		return fmt.Sprintf("%d: %s and the FIN, not yet acknowledged by the peer", snap.SendQ, bytesWord(snap.SendQ-1))
+		return fmt.Sprintf("%d: %s and the FIN, not yet acknowledged by the peer", snap.SendQ, steps.Counted(snap.SendQ-1, "byte"))
 	}
-	return bytesWord(snap.SendQ) + " not yet acknowledged by the peer"
+	return steps.Counted(snap.SendQ, "byte") + " not yet acknowledged by the peer"
 }
 
 // finSent says whether this side has sent a FIN that may still wait for

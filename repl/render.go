@@ -120,7 +120,7 @@ func (r *renderer) callLine(b *strings.Builder, rep *steps.Report) {
 // sends reaches the terminal unescaped.
 func (r *renderer) dataBlock(b *strings.Builder, data []byte, total int, hex bool) {
 	shown, _ := steps.Clip(data, MaxShownBytes)
-	head := bytesWord(total)
+	head := steps.Counted(total, "byte")
 	var lines []string
 	switch {
 	case hex:

@@ -159,7 +159,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	report.Says = bulkProse.Render("says", data)
 	report.Next = bulkProse.Render("next", data)
 	if left := data.Sent - min(data.Sent, after.NotSent); left > 0 && after.Connected() {
-		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: counted(left, "byte")}}
+		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: Counted(left, "byte")}}
 	}
 	return report, nil
 }

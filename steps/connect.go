@@ -121,7 +121,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		// The SYNs went out, and no answer came: the diagram shows them.
 		if stop.syns > 0 {
-			stop.report.Packets = []Packet{{From: s.Name, To: to, What: counted(stop.syns, "SYN") + ", unanswered"}}
+			stop.report.Packets = []Packet{{From: s.Name, To: to, What: Counted(stop.syns, "SYN") + ", unanswered"}}
 		}
 		return stop.report, nil
 	}

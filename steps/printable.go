@@ -3,6 +3,7 @@ package steps
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -194,4 +195,12 @@ func Clip(b []byte, max int) (shown []byte, omitted int) {
 		break
 	}
 	return b[:cut], len(b) - cut
+}
+
+// Counted is a count and its noun: "1 byte", "3 bytes", "1 call".
+func Counted(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }

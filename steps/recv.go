@@ -229,14 +229,6 @@ func errorPending(fd int) bool {
 	return err == nil && n > 0 && fds[0].Revents&unix.POLLERR != 0
 }
 
-// counted is a count and its noun: "1 call", "3 calls".
-func counted(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return strconv.Itoa(n) + " " + noun + "s"
-}
-
 // buffer is the lab's receive buffer, at least n bytes long. It grows to
 // the largest recv asked for (at most MaxBufSize), instead of a new buffer
 // for every call.
@@ -274,9 +266,9 @@ func (l *Lab) receiveAll(s *Socket, name string, p *Prose, hex bool) (*Report, e
 	}
 	result := call + " = " + last
 	if d.Reads > 0 {
-		result = fmt.Sprintf("%s until empty: %s, %s", call, counted(d.Calls, "call"), counted(d.Bytes, "byte"))
+		result = fmt.Sprintf("%s until empty: %s, %s", call, Counted(d.Calls, "call"), Counted(d.Bytes, "byte"))
 		if s.Kind == Datagram {
-			result += " in " + counted(d.Reads, "datagram")
+			result += " in " + Counted(d.Reads, "datagram")
 		}
 		if d.Err != nil || d.Closed {
 			result += "; the last = " + last

@@ -79,7 +79,7 @@ func (d *sendData) describe(msg []byte, pattern bool) {
 // describePattern gives the prose n bytes of the pattern, as data that
 // the code lines' note explains.
 func (d *sendData) describePattern(n int) {
-	d.Text, d.PyBytes, d.GoBytes = counted(n, "byte")+" of sockstep's pattern", "data", "data"
+	d.Text, d.PyBytes, d.GoBytes = Counted(n, "byte")+" of sockstep's pattern", "data", "data"
 	d.PyNote = "data: " + d.Text
 }
 
@@ -114,7 +114,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
-			return l.sendBulk(ctx, s, n, timeout, fmt.Sprintf("send(%d, %s)", s.FD, counted(n, "byte")))
+			return l.sendBulk(ctx, s, n, timeout, fmt.Sprintf("send(%d, %s)", s.FD, Counted(n, "byte")))
 		}
 		text = []string{"--bytes", size}
 	}
@@ -134,7 +134,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	call := "send(" + strconv.Itoa(s.FD) + ", " + QuoteShort(msg) + ", " + strconv.Itoa(len(msg)) + ")"
 	if pattern {
-		call = fmt.Sprintf("send(%d, %s)", s.FD, counted(len(msg), "byte"))
+		call = fmt.Sprintf("send(%d, %s)", s.FD, Counted(len(msg), "byte"))
 	}
 
 	var watch receiverWatch
@@ -232,7 +232,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 	}
 	if sent > data.NotSent && ends.Connected() {
-		what := counted(sent-data.NotSent, "byte") // those that have left
+		what := Counted(sent-data.NotSent, "byte") // those that have left
 		if s.Kind == Datagram {
 			what = "datagram " + what
 		}
@@ -350,7 +350,7 @@ func DatagramSize(n int) string {
 	if n == 0 {
 		return "0 bytes, an empty one"
 	}
-	return counted(n, "byte")
+	return Counted(n, "byte")
 }
 
 // queues is a socket's state and queued bytes, for a state line.

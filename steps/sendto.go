@@ -87,8 +87,8 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		ShutWrite: s.shutWrite}
 	call := fmt.Sprintf("sendto(%d, %s, %d, %s)", s.FD, QuoteShort(msg), len(msg), to)
 	if pattern {
-		data.PyBytes, data.GoBytes, data.PyNote = "data", "data", "data: "+counted(len(msg), "byte")+" of sockstep's pattern"
-		call = fmt.Sprintf("sendto(%d, %s, %s)", s.FD, counted(len(msg), "byte"), to)
+		data.PyBytes, data.GoBytes, data.PyNote = "data", "data", "data: "+Counted(len(msg), "byte")+" of sockstep's pattern"
+		call = fmt.Sprintf("sendto(%d, %s, %s)", s.FD, Counted(len(msg), "byte"), to)
 	}
 	var watch receiverWatch
 	if s.Kind == Datagram {
@@ -130,7 +130,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			report.State = append(report.State, Change{Who: peer.Label(), After: queues(l.look(peer))})
 		}
 		if after.Connected() {
-			report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: counted(sent, "byte")}}
+			report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: Counted(sent, "byte")}}
 		}
 	} else {
 		receiver := to.String()
@@ -146,7 +146,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 				data.Receiver, data.ReceiverName = r.Label(), r.Name
 			}
 		}
-		report.Packets = []Packet{{From: s.Name, To: receiver, What: "datagram " + counted(sent, "byte")}}
+		report.Packets = []Packet{{From: s.Name, To: receiver, What: "datagram " + Counted(sent, "byte")}}
 		if got.errorWaits {
 			report.Packets = append(report.Packets, Packet{From: receiver, To: s.Name, What: icmpUnreachable})
 		}
