@@ -280,11 +280,14 @@ func (l *Lab) watchReceiver(to netip.AddrPort) receiverWatch {
 }
 
 // datagramSocketsAt is the lab's UDP sockets bound where a datagram to
-// `to` may go.
+// `to` may go. Only their addresses are asked for.
 func (l *Lab) datagramSocketsAt(to netip.AddrPort) []*Socket {
 	var at []*Socket
 	for _, s := range l.Sockets() {
-		if s.Kind == Datagram && covers(readState(s).Local, to) {
+		if s.Kind != Datagram {
+			continue
+		}
+		if local, err := sockName(s.FD); err == nil && covers(local, to) {
 			at = append(at, s)
 		}
 	}
@@ -301,17 +304,12 @@ func deafTo(socks []*Socket, from netip.AddrPort) (*Socket, Snapshot, bool) {
 	if len(socks) == 0 {
 		return nil, Snapshot{}, false
 	}
-	var first Snapshot
-	for i, s := range socks {
-		snap := readState(s)
-		if !snap.Connected() || covers(from, snap.Remote) {
+	for _, s := range socks {
+		if remote, err := peerName(s.FD); err != nil || covers(from, remote) {
 			return nil, Snapshot{}, false
 		}
-		if i == 0 {
-			first = snap
-		}
 	}
-	return socks[0], first, true
+	return socks[0], readState(socks[0]), true
 }
 
 // A delivery is what fate found: the lab's socket the datagram went to
