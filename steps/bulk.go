@@ -144,7 +144,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 		State: []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
 	}
 	if data.Sent < n && !data.Stopped && failure != nil {
-		report.Call += fmt.Sprintf("  (then %s)", unix.ErrnoName(errnoOf(failure)))
+		report.Call += fmt.Sprintf("  (then %s)", errnoName(failure))
 	}
 	if data.TimedOut != "" {
 		report.Call += "  (timed out after " + data.TimedOut + ")"
@@ -162,13 +162,6 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: Counted(left, "byte")}}
 	}
 	return report, nil
-}
-
-// errnoOf finds the errno in err, or 0.
-func errnoOf(err error) unix.Errno {
-	var e unix.Errno
-	errors.As(err, &e)
-	return e
 }
 
 // drained is what drain found.

@@ -74,6 +74,13 @@ func ExplainErrno(err error) (ErrnoHelp, bool) {
 	}, true
 }
 
+// errnoName is the name of err's errno as the failure lines write it, or
+// "" when err carries none.
+func errnoName(err error) string {
+	help, _ := ExplainErrno(err)
+	return help.Name
+}
+
 // strerror returns the C library's message for errno, as glibc's strerror
 // and Python's os.strerror print it: Go's text with a capital first letter
 // ("Connection refused"), and "Unknown error N" for a number Go has no text

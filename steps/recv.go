@@ -254,7 +254,7 @@ func (l *Lab) receiveAll(s *Socket, name string, p *Prose, hex bool) (*Report, e
 		return p.refused(call, d.Err, data), nil
 	}
 	if d.Err != nil {
-		data.End = unix.ErrnoName(errnoOf(d.Err))
+		data.End = errnoName(d.Err)
 	}
 	if s.Kind == Stream && before.QueuesKnown {
 		data.Queued, data.Arrived = before.RecvQ, max(0, d.Bytes-before.RecvQ)
