@@ -178,28 +178,25 @@ func TestUDPLessonWantsUDP(t *testing.T) {
 	_, n := lessonByID(t, "10-udp")
 	l := newLab(t, "")
 	l.enter(fmt.Sprintf("lesson %d", n))
-	l.enter("socket as stream")
-	l.enter(l.tutor.fill("bind stream 127.0.0.1 {port}"))
-	if typ := soType(t, l, "stream"); typ != unix.SOCK_STREAM {
-		t.Fatalf("socket as stream made a socket of type %d, want SOCK_STREAM", typ)
-	}
-	if l.step() != 0 {
-		t.Fatalf("a TCP socket bound to loopback did step 1 of the UDP lesson:\n%s", l.out)
-	}
-	// Nor does a UDP socket bound elsewhere, beside that TCP one on
-	// loopback: the step wants one socket that is both.
-	l.enter("socket udp as elsewhere")
-	l.enter(`bind elsewhere "" 0`)
-	if l.step() != 0 {
-		t.Fatalf("a UDP socket on every interface and a TCP one on loopback did step 1 of the UDP lesson:\n%s", l.out)
-	}
-	l.enter("socket udp as u")
-	l.enter(l.tutor.fill("bind u 127.0.0.1 {port}"))
-	if typ := soType(t, l, "u"); typ != unix.SOCK_DGRAM {
-		t.Fatalf("socket udp as u made a socket of type %d, want SOCK_DGRAM", typ)
-	}
-	if l.step() != 1 {
-		t.Fatalf("a UDP socket bound to loopback did not do step 1:\n%s", l.out)
+	// Each socket is added beside those before it; only the last is a
+	// UDP socket on loopback, the one the step wants.
+	for _, tc := range []struct {
+		what, socket, bind string
+		typ, step          int
+	}{
+		{"a TCP socket bound to loopback", "socket as stream", "bind stream 127.0.0.1 {port}", unix.SOCK_STREAM, 0},
+		{"a UDP socket on every interface, beside it", "socket udp as elsewhere", `bind elsewhere "" 0`, unix.SOCK_DGRAM, 0},
+		{"a UDP socket bound to loopback", "socket udp as u", "bind u 127.0.0.1 {port}", unix.SOCK_DGRAM, 1},
+	} {
+		l.enter(tc.socket)
+		l.enter(l.tutor.fill(tc.bind))
+		name := strings.Fields(tc.socket)[len(strings.Fields(tc.socket))-1]
+		if typ := soType(t, l, name); typ != tc.typ {
+			t.Fatalf("%s made a socket of type %d, want %d", tc.socket, typ, tc.typ)
+		}
+		if got := l.step(); got != tc.step {
+			t.Fatalf("%s: the lesson is at step %d, want %d:\n%s", tc.what, got+1, tc.step+1, l.out)
+		}
 	}
 }
 
