@@ -474,14 +474,14 @@ func readOption(s *Socket, o option) *Report {
 		return optionProse.refused(call, err, data)
 	}
 	data.After, data.Example = v, o.example(v)
-	return &Report{
-		Call:   call + " = " + result,
-		Lines:  []string{o.line(v)},
-		Says:   optionProse.Render("read", data),
-		Python: optionProse.Render("read python", data),
-		Next:   optionProse.Render("read next", data),
-		code:   func(lang string) string { return optionProse.Render("read "+lang, data) },
+	report := &Report{
+		Call:  call + " = " + result,
+		Lines: []string{o.line(v)},
+		Says:  optionProse.Render("read", data),
+		Next:  optionProse.Render("read next", data),
 	}
+	optionProse.codeOf(report, data, "read ")
+	return report
 }
 
 // example is a value a learner might set the option to, given its value

@@ -194,7 +194,11 @@ func (p *Prose) refused(call string, err error, data any) *Report {
 
 // code fills in the same call in Python, and the means to write it in C
 // and Go where the prose file has them (Report.Code).
-func (p *Prose) code(r *Report, data any) {
-	r.Python = p.Render("python", data)
-	r.code = func(lang string) string { return p.Render(lang, data) }
+func (p *Prose) code(r *Report, data any) { p.codeOf(r, data, "") }
+
+// codeOf is code from the sections whose names begin with prefix, such as
+// option.txt's [read python] and [read c] for reading an option.
+func (p *Prose) codeOf(r *Report, data any, prefix string) {
+	r.Python = p.Render(prefix+"python", data)
+	r.code = func(lang string) string { return p.Render(prefix+lang, data) }
 }
