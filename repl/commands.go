@@ -75,7 +75,7 @@ func init() {
 			summary: "one socket in depth",
 			about: "Shows one socket in depth, read from the kernel now: addresses, TCP state, " +
 				"the accept queue and who waits in it, queued bytes, whether each call would block, " +
-				"and the Python that made it so.\n" +
+				"and whether the socket is blocking or non-blocking.\n" +
 				"With --states it draws TCP's state machine instead, each transition labelled by its cause, " +
 				"with the state the kernel reports for this socket now marked: `you are here`.",
 			complete: func(s *Session, before []string) []string {

@@ -67,3 +67,32 @@ func TestOptionReportsPointToHelpThatExplains(t *testing.T) {
 		t.Errorf("help option frobnicate: got %q, %v; want it refused", shown, err)
 	}
 }
+
+// TestHelpShowSaysWhatShowShows: each part of a socket `help show` names
+// is a line of what show writes for a connection, and each line show
+// writes is named in the help.
+func TestHelpShowSaysWhatShowShows(t *testing.T) {
+	s, out := pairSession(t)
+	shown, err := evalOut(s, out, "show conn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	help, err := evalOut(s, out, "help show")
+	if err != nil {
+		t.Fatal(err)
+	}
+	help = strings.Join(strings.Fields(help), " ")
+	for _, tt := range []struct{ phrase, label string }{
+		{"addresses", "  local "},
+		{"TCP state", "  state "},
+		{"queued bytes", "  queues "},
+		{"whether each call would block", "  blocks? "},
+		{"blocking or non-blocking", "  mode "},
+		{"Python", "  python "},
+	} {
+		said, done := strings.Contains(help, tt.phrase), strings.Contains(shown, tt.label)
+		if said != done {
+			t.Errorf("help show names %q: %v, but show writes a %q line: %v\nhelp: %s\nshow:\n%s", tt.phrase, said, strings.TrimSpace(tt.label), done, help, shown)
+		}
+	}
+}
