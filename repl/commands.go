@@ -114,8 +114,11 @@ func init() {
 			name: "narrate", group: groupShell,
 			usage: "narrate full|brief|off", example: "narrate brief",
 			summary: "how much each step explains",
-			about: "full shows everything: the call, what it means, the state change, the Python line and a " +
-				"next step. brief shows the call and the state change. off shows the call alone.",
+			about: "full shows everything: the call, what it means, the state change, the call as code " +
+				"(in the languages `code` chose) and a next step; for a failed call, the error, what it means " +
+				"here, a fix and what Python raises. brief shows the call and the state change; for a failed " +
+				"call, the error and what it means here. off shows the call; for a failed call, the error. " +
+				"Received data is shown at every level.",
 			complete: func(*Session, []string) []string { return []string{"full", "brief", "off"} },
 			run:      runNarrate,
 		},

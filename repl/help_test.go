@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -93,6 +94,53 @@ func TestHelpShowSaysWhatShowShows(t *testing.T) {
 		said, done := strings.Contains(help, tt.phrase), strings.Contains(shown, tt.label)
 		if said != done {
 			t.Errorf("help show names %q: %v, but show writes a %q line: %v\nhelp: %s\nshow:\n%s", tt.phrase, said, strings.TrimSpace(tt.label), done, help, shown)
+		}
+	}
+}
+
+// TestHelpNarrateSaysWhatEachLevelShows: the sentence `help narrate`
+// gives each level (with the sentences that speak of every level) names
+// each part of a report that level shows, and no other, for a recv that
+// receives data, a call that fails, and a call that succeeds.
+func TestHelpNarrateSaysWhatEachLevelShows(t *testing.T) {
+	s, out := pairSession(t)
+	help, err := evalOut(s, out, "help narrate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sentences := map[string]string{}
+	var common string
+	for _, sentence := range strings.SplitAfter(strings.Join(strings.Fields(help[strings.Index(help, "full shows"):]), " "), ". ") {
+		level, _, _ := strings.Cut(sentence, " ")
+		if _, ok := narrationNames[level]; ok {
+			sentences[level] = sentence
+		} else {
+			common += sentence
+		}
+	}
+	closed := freePort(t)
+	parts := []struct{ phrase, label string }{
+		{"state change", "  state "},
+		{"as code", "  python "},
+		{"next step", "  next "},
+		{"the error", "  error "},
+		{"a fix", "  fix "},
+		{"Received data", "  data "},
+	}
+	for level := range narrationNames {
+		mustEval(t, s, "narrate "+level, "send conn hello", "socket as c"+level)
+		shown, _ := evalOut(s, out, "recv client")
+		failed, err := evalOut(s, out, fmt.Sprintf("connect c%s 127.0.0.1 %d", level, closed))
+		if err == nil {
+			t.Fatalf("connect to the closed port %d: got no error\n%s", closed, failed)
+		}
+		shown += failed
+		said := sentences[level] + common
+		for _, p := range parts {
+			if strings.Contains(said, p.phrase) != strings.Contains(shown, p.label) {
+				t.Errorf("narrate %s: help names %q: %v, the output has a %q line: %v\nhelp: %s\noutput:\n%s",
+					level, p.phrase, strings.Contains(said, p.phrase), strings.TrimSpace(p.label), strings.Contains(shown, p.label), said, shown)
+			}
 		}
 	}
 }
