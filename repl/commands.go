@@ -128,7 +128,8 @@ func init() {
 			summary: "which languages each call is shown in",
 			about: "Each step shows the call it made as a line of code: in Python, the tutorial's language, " +
 				"unless you choose others. `code c` shows it in C, `code go` in Go with golang.org/x/sys/unix " +
-				"(the calls sockstep itself makes), `code python c go` or `code all` in all three.",
+				"(the calls sockstep itself makes), `code python c go` or `code all` in all three. " +
+				"The code lines are part of full narration: `narrate brief` and `narrate off` show none.",
 			complete: func(*Session, []string) []string { return append(append([]string{}, languages...), "all") },
 			run:      runCode,
 		},

@@ -144,3 +144,26 @@ func TestHelpNarrateSaysWhatEachLevelShows(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpCodeSaysWhenCodeIsShown: the languages `code` chooses are shown
+// at one narration level only, and `help code` names the levels that show
+// none.
+func TestHelpCodeSaysWhenCodeIsShown(t *testing.T) {
+	s, out := fullSession(t)
+	help, err := evalOut(s, out, "help code")
+	if err != nil {
+		t.Fatal(err)
+	}
+	help = strings.Join(strings.Fields(help), " ")
+	mustEval(t, s, "code c")
+	for level := range narrationNames {
+		mustEval(t, s, "narrate "+level)
+		shown, err := evalOut(s, out, "socket as s"+level)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if withCode := strings.Contains(shown, "  c       "); withCode == strings.Contains(help, "`narrate "+level+"`") {
+			t.Errorf("narrate %s: the code line is shown: %v, yet help code says %q\n%s", level, withCode, help, shown)
+		}
+	}
+}
