@@ -247,6 +247,9 @@ func runCode(s *Session, _ context.Context, args []string) error {
 	if len(args) == 1 && args[0] == "all" {
 		args = languages
 	}
+	if slices.Contains(args, "all") {
+		return &steps.UsageError{Problem: "all stands alone: `code all` shows every language; otherwise name the languages, as in `code python c`"}
+	}
 	var langs []string
 	for _, lang := range languages { // in the order they are shown
 		for _, a := range args {

@@ -3,6 +3,7 @@ package repl
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -164,6 +165,22 @@ func TestHelpCodeSaysWhenCodeIsShown(t *testing.T) {
 		}
 		if withCode := strings.Contains(shown, "  c       "); withCode == strings.Contains(help, "`narrate "+level+"`") {
 			t.Errorf("narrate %s: the code line is shown: %v, yet help code says %q\n%s", level, withCode, help, shown)
+		}
+	}
+}
+
+// TestCodeRefusesAllWithOthers: `code all python` is refused without
+// calling all, which the usage offers, no language, and changes nothing.
+func TestCodeRefusesAllWithOthers(t *testing.T) {
+	s, out := fullSession(t)
+	mustEval(t, s, "code c")
+	for _, line := range []string{"code all python", "code c all"} {
+		said, err := evalOut(s, out, line)
+		if err == nil || strings.Contains(said, `"all" is not`) || !strings.Contains(said, "code all") {
+			t.Errorf("%s: got %q, %v; want it refused, with `code all` as the way to choose all", line, said, err)
+		}
+		if !slices.Equal(s.render.langs, []string{"c"}) {
+			t.Errorf("%s: the languages are now %q, want c still", line, s.render.langs)
 		}
 	}
 }
