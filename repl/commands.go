@@ -300,9 +300,15 @@ func runHelp(s *Session, _ context.Context, args []string) error {
 		s.out.print(b.String())
 		return nil
 	}
-	if c == nil || len(rest) > 0 {
+	if c == nil {
 		s.unknown(strings.Join(args, " "))
 		return ErrFailed
+	}
+	if len(rest) > 0 {
+		if c.topic != nil {
+			return &steps.UsageError{Problem: fmt.Sprintf("help %s takes one name after it, as in `help %s %s`", c.name, c.name, c.topics[0])}
+		}
+		return &steps.UsageError{Problem: fmt.Sprintf("help takes one command's name: `help %s` tells about %s", c.name, c.name)}
 	}
 	r.usage(&b, c.usage)
 	r.labelled(&b, "example", c.example)

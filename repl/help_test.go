@@ -184,3 +184,24 @@ func TestCodeRefusesAllWithOthers(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpOfACommandWithMoreWords: words after a command's name are not
+// taken for a command that does not exist; the refusal names the help
+// that exists, which works when typed.
+func TestHelpOfACommandWithMoreWords(t *testing.T) {
+	s, out := fullSession(t)
+	for _, tt := range []struct{ line, want string }{
+		{"help send x", "`help send`"},
+		{"help bind 127.0.0.1 8081", "`help bind`"},
+		{"help option SO_LINGER on", "`help option SO_REUSEADDR`"},
+	} {
+		said, err := evalOut(s, out, tt.line)
+		if err == nil || strings.Contains(said, "no command") || !strings.Contains(said, tt.want) {
+			t.Errorf("%s: got %q, %v; want it refused, pointing to %s", tt.line, said, err, tt.want)
+			continue
+		}
+		if said, err := evalOut(s, out, strings.Trim(tt.want, "`")); err != nil {
+			t.Errorf("%s: %s fails: %v\n%s", tt.line, tt.want, err, said)
+		}
+	}
+}
