@@ -92,7 +92,7 @@ func init() {
 		&command{
 			name: "ports", group: groupLook,
 			usage: "ports [PORT]", example: "ports 8081",
-			summary: "every TCP socket of the machine on a port, from the kernel",
+			summary: "the TCP sockets of the whole machine, from the kernel",
 			about: "Lists the kernel's table of TCP sockets (/proc/net/tcp and tcp6 on Linux): every TCP " +
 				"socket of the whole machine on that port, or on any port, including connections no process " +
 				"holds any more, such as one in TIME_WAIT, and ones still waiting in an accept " +
@@ -284,8 +284,9 @@ func runHelp(s *Session, _ context.Context, args []string) error {
 			}
 			fmt.Fprintf(&b, "    %-18s %s\n", name, c.summary)
 		}
-		b.WriteString("\n  `help NAME` shows one command in depth. Sockets are named by `as NAME` or s1, s2, …,\n" +
-			"  or given by their fd number. Tab completes commands and socket names.\n")
+		b.WriteString("\n")
+		r.prose(&b, "`help NAME` shows one command in depth. A socket is named by `as NAME`, else s1, s2, … "+
+			"(c1, c2, … for a connection accept took), or given by its fd number. Tab completes commands and socket names.")
 		s.out.print(b.String())
 		return nil
 	}

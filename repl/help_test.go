@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"sockstep/steps"
 )
@@ -202,6 +203,33 @@ func TestHelpOfACommandWithMoreWords(t *testing.T) {
 		}
 		if said, err := evalOut(s, out, strings.Trim(tt.want, "`")); err != nil {
 			t.Errorf("%s: %s fails: %v\n%s", tt.line, tt.want, err, said)
+		}
+	}
+}
+
+// TestHelpSaysHowSocketsAreNamed: the first name the lab gives a socket
+// made without `as`, and one accept made, stand in the list of `help`,
+// which fits the width.
+func TestHelpSaysHowSocketsAreNamed(t *testing.T) {
+	s, out := fullSession(t)
+	port := freePort(t)
+	mustEval(t, s, "socket", fmt.Sprintf("bind s1 127.0.0.1 %d", port), "listen s1", "socket",
+		fmt.Sprintf("connect s2 127.0.0.1 %d", port), "accept s1")
+	help, err := evalOut(s, out, "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sock := range s.Lab().Sockets() {
+		if !strings.ContainsAny(sock.Name[len(sock.Name)-1:], "0123456789") {
+			continue // named with as
+		}
+		if first := strings.TrimRight(sock.Name, "0123456789") + "1"; !strings.Contains(help, first+",") {
+			t.Errorf("the lab named a socket %s, but help does not tell of %s:\n%s", sock.Name, first, help)
+		}
+	}
+	for _, line := range strings.Split(help, "\n") {
+		if n := utf8.RuneCountInString(line); n > 80 {
+			t.Errorf("help's line is %d columns wide: %q", n, line)
 		}
 	}
 }
