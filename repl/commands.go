@@ -107,8 +107,13 @@ func init() {
 				"its socket's lane, and the packets TCP and UDP send for it as arrows between lanes: the "+
 				"handshake's SYN, SYN-ACK and ACK, data, FIN, RST, and an ICMP error that came back. What a program "+
 				"outside the session sends of its own accord is not drawn. It draws the last %d calls, or the last N.", defaultLast),
-			complete: func(*Session, []string) []string { return []string{"--last"} },
-			run:      runDiagram,
+			complete: func(_ *Session, before []string) []string {
+				if len(before) == 0 {
+					return []string{"--last"}
+				}
+				return nil // --last's number, and nothing after it
+			},
+			run: runDiagram,
 		},
 		&command{
 			name: "narrate", group: groupShell,
@@ -119,8 +124,13 @@ func init() {
 				"here, a fix and what Python raises. brief shows the call and the state change; for a failed " +
 				"call, the error and what it means here. off shows the call; for a failed call, the error. " +
 				"Received data is shown at every level.",
-			complete: func(*Session, []string) []string { return []string{"full", "brief", "off"} },
-			run:      runNarrate,
+			complete: func(_ *Session, before []string) []string {
+				if len(before) == 0 {
+					return []string{"full", "brief", "off"}
+				}
+				return nil
+			},
+			run: runNarrate,
 		},
 		&command{
 			name: "code", group: groupShell,
@@ -130,8 +140,22 @@ func init() {
 				"unless you choose others. `code c` shows it in C, `code go` in Go with golang.org/x/sys/unix " +
 				"(the calls sockstep itself makes), `code python c go` or `code all` in all three. " +
 				"The code lines are part of full narration: `narrate brief` and `narrate off` show none.",
-			complete: func(*Session, []string) []string { return append(append([]string{}, languages...), "all") },
-			run:      runCode,
+			complete: func(_ *Session, before []string) []string {
+				if len(before) == 0 {
+					return append(append([]string{}, languages...), "all")
+				}
+				if slices.Contains(before, "all") {
+					return nil
+				}
+				var rest []string // all stands alone, and a language once is enough
+				for _, lang := range languages {
+					if !slices.Contains(before, lang) {
+						rest = append(rest, lang)
+					}
+				}
+				return rest
+			},
+			run: runCode,
 		},
 		&command{
 			name: "help", aliases: []string{"?"}, group: groupShell,

@@ -33,6 +33,12 @@ func TestComplete(t *testing.T) {
 		{"close ", []string{"all", "server", "sink"}, ""},
 		{"socket ", []string{"as", "ipv4", "ipv6", "tcp", "udp"}, ""},
 		{"narrate b", []string{"brief"}, "b"},
+		{"narrate brief ", nil, ""}, // narrate takes one word
+		{"code ", []string{"all", "c", "go", "python"}, ""},
+		{"code python ", []string{"c", "go"}, ""},
+		{"code all ", nil, ""},       // all stands alone
+		{"diagram --last ", nil, ""}, // a number
+		{"diagram --last 5 ", nil, ""},
 		{"help acc", []string{"accept"}, "acc"},
 		{"help option SO_RE", []string{"SO_REUSEADDR", "SO_REUSEPORT"}, "SO_RE"},
 		{"help option SO_RCVBUF ", nil, ""},
