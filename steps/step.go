@@ -170,6 +170,9 @@ func takeName(args []string) ([]string, string, error) {
 		if i != len(args)-2 {
 			return nil, "", usageErr("`as` is followed by exactly one name, at the end: `as server`")
 		}
+		if args[i+1] == "" {
+			return nil, "", usageErr(`"" names nothing: ` + "`as` is followed by a name, such as `as server`")
+		}
 		return args[:i], args[i+1], nil
 	}
 	return args, "", nil

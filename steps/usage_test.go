@@ -68,6 +68,8 @@ func TestUsageErrors(t *testing.T) {
 		{"name too long", []string{"socket", "as", strings.Repeat("s", 33)}, "32"},
 		{"as with no name", []string{"socket", "as"}, "as"},
 		{"as with two names", []string{"socket", "as", "a", "b"}, "as"},
+		{"as with an empty name", []string{"socket", "as", ""}, "`as server`"},
+		{"accept as an empty name", []string{"accept", "server", "as", ""}, "`as server`"},
 		{"duplicate name", []string{"socket", "as", "c"}, "already"},
 		{"duplicate name from accept", []string{"accept", "server", "as", "c"}, "already"},
 
