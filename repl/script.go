@@ -83,7 +83,7 @@ func (s *Session) runLines(ctx context.Context, next func() (string, bool)) (fai
 			continue
 		}
 		cell++
-		s.Printf("%s %s\n", s.render.st.dim(fmt.Sprintf("[%d] ›", cell)), steps.Printable([]byte(trimmed)))
+		s.Printf("%s %s\n", s.render.st.dim(fmt.Sprintf("[%d] ›", cell)), echoLine(trimmed))
 		err := s.Eval(ctx, trimmed)
 		switch {
 		case errors.Is(err, ErrQuit):

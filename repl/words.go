@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"sockstep/steps"
 )
 
 // SplitWords splits one command line into words the way a shell would, so
@@ -288,4 +290,16 @@ func plainWord(w string) bool {
 		}
 	}
 	return true
+}
+
+// echoLine shows a typed command line as it was typed, for a transcript:
+// control characters and bytes that are not UTF-8 are escaped, as
+// steps.Printable escapes them, but a backslash stays one backslash, so
+// that `send c "hi\r\n"` reads as typed and can be typed again.
+func echoLine(line string) string {
+	parts := strings.Split(line, `\`)
+	for i, p := range parts {
+		parts[i] = steps.Printable([]byte(p))
+	}
+	return strings.Join(parts, `\`)
 }

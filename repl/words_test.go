@@ -1,6 +1,8 @@
 package repl
 
 import (
+	"context"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -343,4 +345,34 @@ func FuzzJoinWords(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestScriptEchoesTheLineAsTyped: the line a transcript echoes for each
+// command splits into the same words as the line typed, so it can be
+// copied and typed again, and carries no raw control character.
+func TestScriptEchoesTheLineAsTyped(t *testing.T) {
+	for _, typed := range []string{
+		`send c "hi\r\n"`,
+		`send c a\ b`,
+		`send c 'a\b'`,
+		`send c "\\x1b[2J"`,
+		"send c \"\x1b[2J\\x07\"",
+	} {
+		var out strings.Builder
+		s := New(&out, Options{})
+		s.RunScript(context.Background(), strings.NewReader(typed+"\n"))
+		first, _, _ := strings.Cut(out.String(), "\n")
+		_, echoed, ok := strings.Cut(first, "› ")
+		if !ok || rawControl.MatchString(echoed) {
+			t.Errorf("%q: echoed as %q", typed, first)
+			continue
+		}
+		want, err := SplitWords(typed)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := SplitWords(echoed); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("%q: echoed as %q, which is the words %q (%v); want %q", typed, echoed, got, err, want)
+		}
+	}
 }
