@@ -4,8 +4,11 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
+
+	"sockstep/steps"
 )
 
 // TestStatesNoteOnReset resets connections on loopback in the states the
@@ -133,5 +136,44 @@ func TestStatesNoteOnReset(t *testing.T) {
 				t.Errorf("after the reset the calls returned %q, want %q", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestStatesOfASocketWhoseConnectionWaits: a socket that shut down its
+// writing half and got the peer's FIN stays open while its connection
+// waits in TIME_WAIT; the kernel then reports the socket itself CLOSED,
+// and what `show --states` says there must tell where the wait went.
+func TestStatesOfASocketWhoseConnectionWaits(t *testing.T) {
+	s, out := pairSession(t)
+	c, err := s.lab.Find("client")
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := steps.Read(c).Local
+	mustEval(t, s, "shutdown client write", "shutdown conn write")
+	waits := false
+	for deadline := time.Now().Add(2 * time.Second); !waits && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		conns, err := steps.Connections()
+		if err != nil {
+			t.Skip(err)
+		}
+		for _, conn := range conns {
+			waits = waits || conn.Local == local && conn.State == steps.TimeWait
+		}
+	}
+	if !waits {
+		t.Fatalf("the kernel shows no TIME_WAIT from %s", local)
+	}
+	if state := steps.Read(c).State; state == steps.TimeWait {
+		t.Fatalf("the kernel reports the open socket in %s", state)
+	}
+	said, err := evalOut(s, out, "show client --states")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, here, _ := strings.Cut(said, "you are here: ")
+	here, _, _ = strings.Cut(here, "\n\n")
+	if here = strings.Join(strings.Fields(here), " "); !strings.Contains(here, "TIME_WAIT") || !strings.Contains(here, "`ports`") {
+		t.Errorf("the connection of client waits in TIME_WAIT, but show --states says %q", here)
 	}
 }
