@@ -128,8 +128,10 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	}
 	took := time.Since(start)
 	if data.Sent == 0 && failure != nil {
-		refused := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: n}
+		refused := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: n,
+			ShutRead: s.shutRead, ShutWrite: s.shutWrite}
 		refused.describePattern(n)
+		refused.whyRefused(s, before)
 		return sendProse.refused(call, failure, refused), nil
 	}
 	after := Read(s)

@@ -150,9 +150,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	if err != nil {
 		data.describe(msg, pattern)
-		data.Listening = before.FromKernel && before.State == Listen
-		data.Accepted = s.AcceptedFrom != ""
-		data.NeverConnected = s.Kind == Stream && !data.Listening && !s.connectCalled && !data.Accepted
+		data.whyRefused(s, before)
 		after := readState(s)
 		data.Local = after.Local.String()
 		if errors.Is(err, unix.ECONNREFUSED) && !l.CallsOnly {
@@ -246,6 +244,14 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 	}
 	return l.tell(report, sendProse, data), nil
+}
+
+// whyRefused gives a failed send's prose what the socket was before the
+// call: a listener, never connected, made by accept.
+func (d *sendData) whyRefused(s *Socket, before Snapshot) {
+	d.Listening = before.FromKernel && before.State == Listen
+	d.Accepted = s.AcceptedFrom != ""
+	d.NeverConnected = s.Kind == Stream && !d.Listening && !s.connectCalled && !d.Accepted
 }
 
 // takeSendTimeout reads an optional --timeout D before the text. Only

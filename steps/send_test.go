@@ -93,7 +93,8 @@ func TestDatagramWords(t *testing.T) {
 }
 
 // TestEPIPESaysWhy sends where the kernel answers EPIPE, for each reason
-// the report can know, and wants that reason.
+// the report can know, and wants that reason, from a send of text and
+// from a bulk send (--bytes) alike.
 func TestEPIPESaysWhy(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
@@ -107,17 +108,19 @@ func TestEPIPESaysWhy(t *testing.T) {
 		{"a socket that never connected", []string{"socket as lonely"}, "lonely", "has never been connected"},
 		{"a client whose connect was refused", []string{"socket as again", "connect again 127.0.0.1 1"}, "again", "its connect failed"},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			l := newLab(t)
-			pair(t, l, families[0])
-			for _, line := range tt.setup {
-				words := strings.Fields(line)
-				try(t, l, words[0], words[1:]...)
-			}
-			rep := refused(t, l, unix.EPIPE, "send", tt.on, "more")
-			if !strings.Contains(rep.Failure.ForStep, tt.says) {
-				t.Errorf("got %q, want %q", rep.Failure.ForStep, tt.says)
-			}
-		})
+		for _, what := range [][]string{{"more"}, {"--bytes", "100K"}} {
+			t.Run(tt.name+" "+what[0], func(t *testing.T) {
+				l := newLab(t)
+				pair(t, l, families[0])
+				for _, line := range tt.setup {
+					words := strings.Fields(line)
+					try(t, l, words[0], words[1:]...)
+				}
+				rep := refused(t, l, unix.EPIPE, "send", append([]string{tt.on}, what...)...)
+				if !strings.Contains(rep.Failure.ForStep, tt.says) {
+					t.Errorf("got %q, want %q", rep.Failure.ForStep, tt.says)
+				}
+			})
+		}
 	}
 }
