@@ -62,7 +62,10 @@ type bulkData struct {
 	Rate            string
 	// SendQ counts the bytes the peer has not acknowledged (SIOCOUTQ):
 	// NotSent of them TCP has not sent yet (TCP_INFO), InFlight it has.
+	// They wait because the peer's receive window is full (WindowFull),
+	// or Nagle's algorithm holds them until InFlight is acknowledged.
 	SendQ, NotSent, InFlight int
+	WindowFull, Nagle        bool
 	PeerLabel                string
 	PeerRecvQ                int
 	SendBuf                  int
@@ -138,6 +141,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	data.Took, data.SendQ = ms(took), after.SendQ
 	data.NotSent = min(after.NotSent, after.SendQ)
 	data.InFlight = data.SendQ - data.NotSent
+	data.WindowFull, data.Nagle = after.PeerWindowFull, nagleHolds(s, after)
 	if took > 0 {
 		data.Rate = fmt.Sprintf("%.0f MB/s", float64(data.Sent)/took.Seconds()/1e6)
 	}

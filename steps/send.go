@@ -61,9 +61,11 @@ type sendData struct {
 	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (datagram.txt)
 	// NotSent counts the bytes of this send that TCP has not sent yet,
 	// AheadNotSent those of earlier sends queued before them, and
-	// WindowFull says they wait because the peer's receive window is full.
-	NotSent, AheadNotSent int
-	WindowFull            bool
+	// WindowFull says they wait because the peer's receive window is full,
+	// Nagle that Nagle's algorithm holds them until the InFlight bytes
+	// sent before are acknowledged.
+	NotSent, AheadNotSent, InFlight int
+	WindowFull, Nagle               bool
 }
 
 // describe gives the bytes sent to the prose: as text, or for --bytes
@@ -184,6 +186,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if s.Kind == Stream && !data.Reset {
 		data.NotSent = min(sent, after.NotSent)
 		data.AheadNotSent, data.WindowFull = after.NotSent-data.NotSent, after.PeerWindowFull
+		data.Nagle, data.InFlight = nagleHolds(s, after), after.SendQ-after.NotSent
 	}
 	ends := after
 	if data.Reset {
@@ -252,6 +255,18 @@ func (d *sendData) whyRefused(s *Socket, before Snapshot) {
 	d.Listening = before.FromKernel && before.State == Listen
 	d.Accepted = s.AcceptedFrom != ""
 	d.NeverConnected = s.Kind == Stream && !d.Listening && !s.connectCalled && !d.Accepted
+}
+
+// nagleHolds says whether Nagle's algorithm is what keeps the bytes TCP
+// has not sent yet: fewer than a segment wait, the peer's window has room
+// for them, bytes sent before are not acknowledged, and TCP_NODELAY is off.
+// The peer's kernel may delay that acknowledgement by 40 ms or more.
+func nagleHolds(s *Socket, snap Snapshot) bool {
+	if snap.NotSent == 0 || snap.PeerWindowFull || snap.NotSent >= snap.segment || snap.SendQ <= snap.NotSent {
+		return false
+	}
+	off, err := unix.GetsockoptInt(s.FD, unix.IPPROTO_TCP, unix.TCP_NODELAY)
+	return err == nil && off == 0
 }
 
 // takeSendTimeout reads an optional --timeout D before the text. Only

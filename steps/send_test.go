@@ -124,3 +124,56 @@ func TestEPIPESaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestNagleHoldsASmallSend sends a few bytes while bytes sent before are
+// not acknowledged yet (the peer's kernel delays its ACK once it has sent
+// data itself): with TCP_NODELAY off the kernel keeps them (TCP_INFO's
+// tcpi_notsent_bytes, the peer's window open), and the report must blame
+// Nagle's algorithm, not the window, and not say they go shortly; with it
+// on they leave at once, and Nagle is not named. The option the report
+// suggests is then set, and must send what was held.
+func TestNagleHoldsASmallSend(t *testing.T) {
+	for _, f := range families {
+		for _, nodelay := range []bool{false, true} {
+			for _, step := range [][]string{{"send", "conn", "hello"}, {"send", "conn", "--bytes", "5"}} {
+				t.Run(fmt.Sprintf("%s nodelay %v %s", f.name, nodelay, step[2]), func(t *testing.T) {
+					l := newLab(t)
+					pair(t, l, f)
+					run(t, l, "send", "conn", "hello")
+					run(t, l, "send", "client", "hi")
+					if nodelay {
+						run(t, l, "option", "conn", "TCP_NODELAY", "on")
+					}
+					run(t, l, "send", "conn", "--bytes", "10")
+					rep := run(t, l, step[0], step[1:]...)
+					conn := sock(t, l, "conn")
+					info, err := unix.GetsockoptTCPInfo(conn.FD, unix.IPPROTO_TCP, unix.TCP_INFO)
+					if err != nil {
+						t.Fatal(err)
+					}
+					held := info.Notsent_bytes > 0
+					if held == nodelay || info.Snd_wnd < 1000 {
+						t.Fatalf("%d bytes not sent with TCP_NODELAY %v, window %d: want them held by Nagle alone", info.Notsent_bytes, nodelay, info.Snd_wnd)
+					}
+					says := strings.Join(strings.Fields(rep.Says), " ")
+					if named := strings.Contains(says, "Nagle's algorithm"); named != held {
+						t.Errorf("%d bytes not sent; the report names Nagle: %v, want %v: %q", info.Notsent_bytes, named, held, says)
+					}
+					if held && (strings.Contains(says, "shortly") || strings.Contains(says, "recv makes room") || strings.Contains(says, "window is full")) {
+						t.Errorf("got %q, want the bytes to wait for an ACK, not for the window or shortly", says)
+					}
+					if !held {
+						return
+					}
+					if want := "option conn TCP_NODELAY on"; step[2] == "hello" && !strings.Contains(says, want) {
+						t.Errorf("got %q, want it to suggest %q", says, want)
+					}
+					run(t, l, "option", "conn", "TCP_NODELAY", "on")
+					if info, err := unix.GetsockoptTCPInfo(conn.FD, unix.IPPROTO_TCP, unix.TCP_INFO); err != nil || info.Notsent_bytes != 0 {
+						t.Errorf("after TCP_NODELAY on: %d bytes not sent (%v), want none", info.Notsent_bytes, err)
+					}
+				})
+			}
+		}
+	}
+}
