@@ -177,3 +177,43 @@ func TestNagleHoldsASmallSend(t *testing.T) {
 		}
 	}
 }
+
+// TestNonBlockingBulkSend fills the send buffer of a non-blocking socket
+// whose peer does not read. What the report says comes next must be what
+// the kernel does: once the peer's kernel has acknowledged the bytes in
+// flight, a send is taken again though the peer has read nothing.
+func TestNonBlockingBulkSend(t *testing.T) {
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			pair(t, l, f)
+			run(t, l, "option", "conn", "O_NONBLOCK", "on")
+			rep := run(t, l, "send", "conn", "--bytes", "10M")
+			if !strings.HasSuffix(rep.Call, "(then EAGAIN)") {
+				t.Fatalf("got %q, want the buffer filled", rep.Call)
+			}
+			says := strings.Join(strings.Fields(rep.Says), " ")
+			conn := sock(t, l, "conn")
+			deadline := time.Now().Add(time.Second)
+			for {
+				outq, err := unix.IoctlGetInt(conn.FD, unix.SIOCOUTQ)
+				info, err2 := unix.GetsockoptTCPInfo(conn.FD, unix.IPPROTO_TCP, unix.TCP_INFO)
+				if err != nil || err2 != nil {
+					t.Fatal(err, err2)
+				}
+				if outq == int(info.Notsent_bytes) || time.Now().After(deadline) {
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			again, err := try(t, l, "send", "conn", "--bytes", "1000")
+			took := err == nil && again.Failure == nil
+			if took && strings.Contains(says, "EAGAIN until the peer reads") {
+				t.Errorf("a send was taken with the peer reading nothing (%q), yet the report said %q", again.Call, says)
+			}
+			if !took && strings.Contains(says, "acknowledges the") {
+				t.Errorf("no send was taken once the bytes in flight were acknowledged, yet the report said %q", says)
+			}
+		})
+	}
+}
