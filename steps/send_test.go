@@ -3,6 +3,7 @@ package steps
 import (
 	"fmt"
 	"net/netip"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -181,8 +182,26 @@ func TestNagleHoldsASmallSend(t *testing.T) {
 // TestNonBlockingBulkSend fills the send buffer of a non-blocking socket
 // whose peer does not read. What the report says comes next must be what
 // the kernel does: once the peer's kernel has acknowledged the bytes in
-// flight, a send is taken again though the peer has read nothing.
+// flight, a send is taken again though the peer has read nothing. The
+// Python line must be what CPython does there: send returns, sendall
+// raises BlockingIOError.
 func TestNonBlockingBulkSend(t *testing.T) {
+	python := needPython(t, "the Python line cannot be checked against CPython")
+	out, err := exec.Command(python, "-c", `
+import socket
+l = socket.socket(); l.bind(("127.0.0.1", 0)); l.listen()
+c = socket.socket(); c.connect(l.getsockname()); conn, _ = l.accept()
+conn.setblocking(False)
+print(conn.send(b"x" * (10 << 20)) > 0, end=" ")
+try:
+    conn.sendall(b"x" * (10 << 20))
+except Exception as e:
+    print(type(e).__name__)
+`).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python3: %v: %s", err, out)
+	}
+	sendReturned, raised, _ := strings.Cut(strings.TrimSpace(string(out)), " ")
 	for _, f := range families {
 		t.Run(f.name, func(t *testing.T) {
 			l := newLab(t)
@@ -193,6 +212,9 @@ func TestNonBlockingBulkSend(t *testing.T) {
 				t.Fatalf("got %q, want the buffer filled", rep.Call)
 			}
 			says := strings.Join(strings.Fields(rep.Says), " ")
+			if sendReturned != "True" || !strings.HasPrefix(rep.Python, "conn.send(data)") || !strings.Contains(rep.Python, "sendall would raise "+raised) {
+				t.Errorf("got python %q; CPython's send returned something: %s, its sendall raised %s", rep.Python, sendReturned, raised)
+			}
 			conn := sock(t, l, "conn")
 			deadline := time.Now().Add(time.Second)
 			for {
