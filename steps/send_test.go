@@ -121,6 +121,14 @@ func TestEPIPESaysWhy(t *testing.T) {
 				if !strings.Contains(rep.Failure.ForStep, tt.says) {
 					t.Errorf("got %q, want %q", rep.Failure.ForStep, tt.says)
 				}
+				// The fix must not ask for a connect the kernel refuses.
+				conn, err := try(t, l, "connect", tt.on, "127.0.0.1", portOf(t, l, "server"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if conn.Failure != nil && strings.Contains(strings.ToLower(rep.Failure.Fix), "connect first") {
+					t.Errorf("connect on %s was refused, yet the fix says %q", tt.on, rep.Failure.Fix)
+				}
 			})
 		}
 	}
