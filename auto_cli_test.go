@@ -760,3 +760,35 @@ func TestTutorialServerLeavesASilentClientInCloseWait(t *testing.T) {
 	next.Write([]byte("Hello Server"))
 	wantStatus(t, srv, 0)
 }
+
+// TestTheTutorialsMessageArrivesWithoutItsSleep plays network_client.py
+// without its time.sleep(1): the server still prints the message, though
+// the client closes with the greeting unread and its kernel resets the
+// connection. So auto client's introduction may quote the tutorial's
+// reason for the pause, but must not say that the message needs it.
+func TestTheTutorialsMessageArrivesWithoutItsSleep(t *testing.T) {
+	python := need(t, "python3")
+	source, err := os.ReadFile("testdata/network_client.py")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hasty := strings.Replace(string(source), "time.sleep(1)", "time.sleep(0)", 1)
+	if hasty == string(source) {
+		t.Fatal("network_client.py has no time.sleep(1) to take out")
+	}
+	program := filepath.Join(t.TempDir(), "hasty_client.py")
+	if err := os.WriteFile(program, []byte(hasty), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := start(t, nil, python, "-u", "testdata/network_server.py", "0", "1", "127.0.0.1")
+	port := srv.listeningPort()
+	wantStatus(t, start(t, nil, python, "-u", program, port, "127.0.0.1"), 0)
+	wantInOrder(t, wantStatus(t, srv, 0), "The client has connected",
+		"Hello Server, I have connected on port "+port, "Client disconnected")
+
+	_, intro := sockstepAuto(t, nil, "client", "--port", port).wait() // refused: the server is gone
+	intro, _, _ = strings.Cut(intro, "client › ")
+	if said := collapse(intro); strings.Contains(said, "message gets through") || !strings.Contains(said, `("Pause to allow communication to finish")`) {
+		t.Errorf("auto client's introduction says:\n%s\nwant the tutorial's reason for its pause quoted, and no claim that the message needs it", intro)
+	}
+}
