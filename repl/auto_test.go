@@ -3,10 +3,13 @@ package repl
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"sockstep/auto"
 )
 
 // evalAuto runs one command line in a new session of the given width and
@@ -115,6 +118,37 @@ func TestAutoIsCompletedAndHelped(t *testing.T) {
 		"        auto demo   [--port P] [--step]", "example auto demo"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("help auto lacks %q:\n%s", want, help)
+		}
+	}
+}
+
+// TestAutoHelpSaysWhenTheDemoIsSideBySide plays the demo at the widths
+// around the narrowest that shows it in columns, and wants help auto to
+// name that width; and where --port 0 is refused, help must not offer it.
+func TestAutoHelpSaysWhenTheDemoIsSideBySide(t *testing.T) {
+	inColumns := func(width int) bool {
+		first, _, _ := strings.Cut(evalAuto(t, width, "auto demo --port 0"), "\n")
+		return strings.HasSuffix(first, "│ client")
+	}
+	narrowest := 0
+	for width := 60; width <= 200; width++ {
+		if inColumns(width) {
+			narrowest = width
+			break
+		}
+	}
+	if narrowest == 0 || inColumns(narrowest-1) {
+		t.Fatalf("found no width from which the demo is in columns (%d)", narrowest)
+	}
+	about := strings.Join(strings.Fields(auto.About), " ")
+	if want := fmt.Sprintf("side by side on a terminal %d columns wide or more", narrowest); !strings.Contains(about, want) {
+		t.Errorf("help auto does not say %q:\n%s", want, auto.About)
+	}
+	for _, play := range auto.Plays {
+		_, err := auto.Parse([]string{play, "--port", "0"})
+		offered := play != "client" && strings.Contains(about, "For auto server and auto demo, --port 0 lets the kernel choose")
+		if (err == nil) != offered {
+			t.Errorf("auto %s --port 0: Parse says %v; help auto says:\n%s", play, err, auto.About)
 		}
 	}
 }
