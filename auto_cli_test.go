@@ -656,10 +656,32 @@ func TestAutoDemoStepPausesBeforeEachCallAndQStops(t *testing.T) {
 	}
 }
 
-func TestAutoRejectsAnUnknownFlagWithStatus2(t *testing.T) {
-	p := sockstepAuto(t, nil, "server", "--colour", "blue")
-	out := wantStatus(t, p, 2)
-	wantInOrder(t, out, `there is no option "--colour"`, "sockstep auto server [--host H]")
+// TestAutoRejectsAWrongCommandLineWithStatus2 types auto wrongly: each
+// time sockstep says what is wrong, shows the usage and an example, and
+// exits with 2; the example, typed (on a port the kernel chooses), works.
+func TestAutoRejectsAWrongCommandLineWithStatus2(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		problem string
+	}{
+		{nil, "auto plays server, client or demo"},
+		{[]string{"clinet"}, `auto plays server, client or demo, not "clinet"`},
+		{[]string{"server", "--colour", "blue"}, `there is no option "--colour"`},
+		{[]string{"client", "--port", "x"}, `--port takes a port number, not "x"`},
+		{[]string{"client", "--wait", "-1s"}, "--wait takes a duration such as 1s (0: do not wait), not -1s"},
+		{[]string{"server", "--host"}, `"--host" needs a value after it`},
+	} {
+		out := wantStatus(t, sockstepAuto(t, nil, tc.args...), 2)
+		wantInOrder(t, out, "sockstep: "+tc.problem, "usage:", "sockstep auto server [--host H]", "sockstep auto client [--host H]",
+			"sockstep auto demo   [--port P]", "example:")
+		_, example, _ := strings.Cut(out, "example:\n")
+		words := strings.Fields(example)
+		if len(words) < 2 || words[0] != "sockstep" || words[1] != "auto" {
+			t.Errorf("sockstep auto %s: the example is %q, want a sockstep auto command", strings.Join(tc.args, " "), example)
+			continue
+		}
+		wantStatus(t, sockstepAuto(t, nil, append(words[2:], "--port", "0")...), 0)
+	}
 }
 
 // TestAutoServerServes1000InARowAnd100AtOnce plays the tutorial's client

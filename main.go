@@ -105,7 +105,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case len(rest) > 0 && rest[0] == "auto" && *commands == "":
 		plan, err := auto.Parse(rest[1:])
 		if err != nil {
-			fmt.Fprintf(stderr, "sockstep: %v\nusage:\n  sockstep %s\n", err, strings.ReplaceAll(auto.Usage, "\n", "\n  sockstep "))
+			fmt.Fprintf(stderr, "sockstep: %v\nusage:\n  sockstep %s\nexample:\n  sockstep auto demo\n", err, strings.ReplaceAll(auto.Usage, "\n", "\n  sockstep "))
 			return 2
 		}
 		if session.Play(ctx, plan) != nil {

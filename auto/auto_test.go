@@ -162,6 +162,7 @@ func TestParse(t *testing.T) {
 		{line: "client --wait -1s", problem: "--wait takes a duration"},
 		{line: "demo --quiet", problem: `there is no option "--quiet"; auto demo takes --port, --step`},
 		{line: "server extra", problem: `takes only flags, not "extra"`},
+		{line: "server --host", problem: `"--host" needs a value after it; auto server takes --host,`},
 	}
 	for _, tt := range tests {
 		got, err := auto.Parse(strings.Fields(tt.line))

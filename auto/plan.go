@@ -118,6 +118,9 @@ func Parse(args []string) (*Plan, error) {
 		if name, unknown := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); unknown {
 			problem = "there is no option " + steps.QuoteShort("--"+name)
 		}
+		if name, bare := strings.CutPrefix(err.Error(), "flag needs an argument: -"); bare {
+			problem = steps.QuoteShort("--"+name) + " needs a value after it"
+		}
 		return nil, usageErr(problem + "; " + takes)
 	}
 	if fs.NArg() > 0 {
