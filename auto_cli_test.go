@@ -814,3 +814,42 @@ func TestTheTutorialsMessageArrivesWithoutItsSleep(t *testing.T) {
 		t.Errorf("auto client's introduction says:\n%s\nwant the tutorial's reason for its pause quoted, and no claim that the message needs it", intro)
 	}
 }
+
+// deafServer accepts one client on 127.0.0.1 and closes it after a moment
+// without reading: with the client's message unread, its kernel resets the
+// connection. It returns its port.
+func deafServer(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+		c.Close()
+	}()
+	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+}
+
+// TestAutoClientSaysASentMessageMayBeUnread: a server that closes without
+// reading resets the connection while auto client waits for the greeting.
+// auto client must not let "handed to the kernel" pass for "read", and
+// network_client.py, played against the same server, must indeed print its
+// two lines and end well, as auto client says it would.
+func TestAutoClientSaysASentMessageMayBeUnread(t *testing.T) {
+	python := need(t, "python3")
+	pyOut := wantStatus(t, start(t, nil, python, "-u", "testdata/network_client.py", deafServer(t)), 0)
+	wantInOrder(t, pyOut, "Hello Server, I have connected on port ", "Message sent. Socket closed.")
+
+	out := collapse(wantStatus(t, sockstepAuto(t, nil, "client", "--port", deafServer(t), "--wait", "5s"), 0))
+	wantInOrder(t, out, "recv(3, 1024) = -1 ECONNRESET",
+		"The connection failed with ECONNRESET while the client waited for the greeting.",
+		"which says nothing of whether the server read it.",
+		`network_client.py, which never calls recv, would not notice: it closes and prints "Message sent. Socket closed." all the same.`,
+		"prints Message sent. Socket closed.")
+}
