@@ -132,6 +132,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case len(rest) == 0:
 		failed = session.RunScript(ctx, stdin)
 	default:
+		fmt.Fprintf(stderr, "sockstep: %s is not a command sockstep takes\n\n", steps.QuoteShort(strings.Join(rest, " ")))
 		fmt.Fprint(stderr, usage)
 		return 2
 	}

@@ -22,21 +22,23 @@ func TestCommandLine(t *testing.T) {
 		stdin      string
 		wantStatus int
 		wantOut    []string // each must appear in stdout
+		wantErr    []string // each must appear in stderr
 	}{
-		{"quit", []string{"-c", "quit"}, "", 0, []string{"[1] › quit"}},
+		{"quit", []string{"-c", "quit"}, "", 0, []string{"[1] › quit"}, nil},
 		{"commands", []string{"-c", "socket as s; bind s 127.0.0.1 0; sockets"}, "", 0,
-			[]string{"[1] › socket as s", "[2] › bind s 127.0.0.1 0", "[3] › sockets", "s (fd ", "close("}},
+			[]string{"[1] › socket as s", "[2] › bind s 127.0.0.1 0", "[3] › sockets", "s (fd ", "close("}, nil},
 		{"a failed command fails the run", []string{"-c", "socket as s; accept s"}, "", 1,
-			[]string{"EINVAL (errno 22)", "[2] › accept s"}},
-		{"a bad command fails the run", []string{"-c", "bnid s"}, "", 1, []string{"did you mean bind?"}},
-		{"run FILE", []string{"run", script}, "", 0, []string{"[3] › listen s", "LISTEN"}},
-		{"piped stdin", nil, "socket udp as u\nbind u 127.0.0.1 0\n", 0, []string{"[2] › bind u 127.0.0.1 0", "SOCK_DGRAM"}},
-		{"no colour off a terminal", []string{"-c", "socket"}, "", 0, []string{"socket(AF_INET, SOCK_STREAM, 0) = "}},
-		{"brief narration", []string{"--narrate", "brief", "-c", "socket"}, "", 0, []string{"state "}},
-		{"version", []string{"--version"}, "", 0, []string{"sockstep " + Version}},
-		{"missing file", []string{"run", "/no/such/file"}, "", 2, nil},
-		{"bad narration", []string{"--narrate", "loud"}, "", 2, nil},
-		{"unknown subcommand", []string{"fly"}, "", 2, nil},
+			[]string{"EINVAL (errno 22)", "[2] › accept s"}, nil},
+		{"a bad command fails the run", []string{"-c", "bnid s"}, "", 1, []string{"did you mean bind?"}, nil},
+		{"run FILE", []string{"run", script}, "", 0, []string{"[3] › listen s", "LISTEN"}, nil},
+		{"piped stdin", nil, "socket udp as u\nbind u 127.0.0.1 0\n", 0, []string{"[2] › bind u 127.0.0.1 0", "SOCK_DGRAM"}, nil},
+		{"no colour off a terminal", []string{"-c", "socket"}, "", 0, []string{"socket(AF_INET, SOCK_STREAM, 0) = "}, nil},
+		{"brief narration", []string{"--narrate", "brief", "-c", "socket"}, "", 0, []string{"state "}, nil},
+		{"version", []string{"--version"}, "", 0, []string{"sockstep " + Version}, nil},
+		{"missing file", []string{"run", "/no/such/file"}, "", 2, nil, nil},
+		{"bad narration", []string{"--narrate", "loud"}, "", 2, nil, nil},
+		{"unknown subcommand", []string{"fly"}, "", 2, nil, []string{`sockstep: "fly" is not a command sockstep takes`, "usage:"}},
+		{"run without a file", []string{"run"}, "", 2, nil, []string{`sockstep: "run" is not a command sockstep takes`, "sockstep run FILE"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -48,6 +50,11 @@ func TestCommandLine(t *testing.T) {
 			for _, want := range tt.wantOut {
 				if !strings.Contains(out.String(), want) {
 					t.Errorf("stdout lacks %q:\n%s", want, out.String())
+				}
+			}
+			for _, want := range tt.wantErr {
+				if !strings.Contains(errs.String(), want) {
+					t.Errorf("stderr lacks %q:\n%s", want, errs.String())
 				}
 			}
 			if strings.Contains(out.String(), "\x1b[") {
