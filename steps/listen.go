@@ -49,6 +49,8 @@ type listenData struct {
 	Again           bool   // it was listening already: only the backlog changed
 	OldBacklog      int    // the backlog it had then
 	Waiting         int    // connections in its queue now
+	Connecting      bool   // EINVAL from a socket whose connect is still under way (SYN_SENT)
+	Ended           bool   // EINVAL from a socket whose connection is over (CLOSED)
 	// Client names the lab's socket that can connect to it now, for the
 	// suggestion, with the host it gives (ClientHost); or NewClient is a
 	// free name for a new socket to make first.
@@ -78,6 +80,8 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 	call := fmt.Sprintf("listen(%d, %d)", s.FD, data.Backlog)
 	s.port.Store(nil) // the socket may hold a port again
 	if err := listenCall(s.FD, data.Backlog); err != nil {
+		data.Connecting = before.FromKernel && before.State == SynSent
+		data.Ended = before.FromKernel && before.State == Closed
 		return listenProse.refused(call, err, data), nil
 	}
 	after := l.look(s)

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestListenSuggestsAConnectThatWorks types the commands listen suggests
@@ -215,6 +217,54 @@ func TestListenBacklogAboveTheCap(t *testing.T) {
 			}
 			wantSays(t, "listen", rep, fmt.Sprintf("up to %d may wait", limit+1),
 				fmt.Sprintf("you asked for a backlog of %d, but this machine caps any backlog at net.core.somaxconn = %d", asked, limit))
+		})
+	}
+}
+
+// TestListenOnAConnection calls listen on sockets that are or were a
+// connection's end: the kernel refuses each with EINVAL, and the report
+// names the state the kernel reports for it, not "connected" for a socket
+// still connecting or one whose connection is over.
+func TestListenOnAConnection(t *testing.T) {
+	says := map[TCPState]string{
+		Established: "is connected to a peer",
+		SynSent:     "is connecting: its connect sent SYN",
+		Closed:      "'s connection is over",
+	}
+	for _, tt := range []struct {
+		name  string
+		setup func(t *testing.T, l *Lab) // leaves the socket "client"
+	}{
+		{"connected", func(t *testing.T, l *Lab) { pair(t, l, families[0]) }},
+		{"connecting to a full queue", func(t *testing.T, l *Lab) {
+			port := hangingConnect(t, l, families[0])
+			run(t, l, "option", "client", "nonblock", "on")
+			try(t, l, "connect", "client", "127.0.0.1", port)
+		}},
+		{"reset when its listener closed", func(t *testing.T, l *Lab) {
+			port := listener(t, l, families[0], "server")
+			run(t, l, "socket", "as", "client")
+			run(t, l, "connect", "client", "127.0.0.1", port)
+			run(t, l, "close", "server")
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			l := newLab(t)
+			tt.setup(t, l)
+			state := Read(sock(t, l, "client")).State
+			want, ok := says[state]
+			if !ok {
+				t.Fatalf("the kernel says client is %s: the test's premise failed", state)
+			}
+			got := foldParagraphs(refused(t, l, unix.EINVAL, "listen", "client").Failure.ForStep)
+			if !strings.Contains(got, want) {
+				t.Errorf("client is %s: got %q, want %q in it", state, got, want)
+			}
+			for other, not := range says {
+				if other != state && strings.Contains(got, not) {
+					t.Errorf("client is %s: got %q, want no %q in it", state, got, not)
+				}
+			}
 		})
 	}
 }
