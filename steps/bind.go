@@ -47,6 +47,8 @@ type bindData struct {
 	Datagram        bool
 	Holder          string // the session's socket that holds the port, when bind fails for it
 	HolderHow       string // how it holds it: "it listens there"
+	HolderName      string // its name, for a command
+	HolderListens   bool   // it is a listener, which SO_REUSEADDR never gets past
 	Unprivileged    int    // net.ipv4.ip_unprivileged_port_start, when bind fails with EACCES
 	Reserved        bool   // the port asked is below it
 	Suggest         int    // a port to use instead: 8081, or the first unprivileged one above it
@@ -87,7 +89,8 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 		switch {
 		case errors.Is(err, unix.EADDRINUSE):
 			if holder, snap, ok := l.portHolder(s, ap); ok {
-				data.Holder, data.HolderHow = holder.Label(), holds(holder, snap)
+				data.Holder, data.HolderHow, data.HolderName = holder.Label(), holds(holder, snap), holder.Name
+				data.HolderListens = holder.Kind == Stream && snap.State == Listen
 			}
 		case errors.Is(err, unix.EACCES):
 			data.Unprivileged = readProcInt("/proc/sys/net/ipv4/ip_unprivileged_port_start")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -13,7 +14,9 @@ import (
 
 // TestBindNamesTheHolder binds where a socket of the session already holds
 // the port, to the same address and to every interface: the refusal names
-// that socket, which is the one to close.
+// that socket, which is the one to close. Its fix is tried as written:
+// SO_REUSEADDR, which it says does not get past a listener, does not, and
+// the close it gives frees the port.
 func TestBindNamesTheHolder(t *testing.T) {
 	for _, host := range []string{"127.0.0.1", ""} {
 		t.Run("host "+host, func(t *testing.T) {
@@ -24,8 +27,31 @@ func TestBindNamesTheHolder(t *testing.T) {
 			if want := "server (fd"; !strings.Contains(rep.Failure.ForStep, want) || !strings.Contains(rep.Failure.ForStep, "it listens there") {
 				t.Errorf("got %q, want it to name %s and its state", rep.Failure.ForStep, want)
 			}
+			fix := foldParagraphs(rep.Failure.Fix)
+			if want := "SO_REUSEADDR does not help"; !strings.Contains(fix, want) {
+				t.Errorf("got fix %q, want %q in it", fix, want)
+			}
+			run(t, l, "option", "server", "SO_REUSEADDR", "on")
+			run(t, l, "option", "other", "SO_REUSEADDR", "on")
+			refused(t, l, unix.EADDRINUSE, "bind", "other", host, port)
+			command := regexp.MustCompile("`([^`]*)`").FindStringSubmatch(fix)
+			if command == nil {
+				t.Fatalf("got fix %q, want a command in it", fix)
+			}
+			words := strings.Fields(command[1])
+			run(t, l, words[0], words[1:]...)
+			run(t, l, "bind", "other", host, port)
 		})
 	}
+	// The way past a listener the fix gives: SO_REUSEPORT on both.
+	l := newLab(t)
+	for _, name := range []string{"first", "second"} {
+		run(t, l, "socket", "as", name)
+		run(t, l, "option", name, "SO_REUSEPORT", "on")
+	}
+	run(t, l, "bind", "first", "127.0.0.1", "0")
+	run(t, l, "listen", "first")
+	run(t, l, "bind", "second", "127.0.0.1", portOf(t, l, "first"))
 }
 
 // TestBindNamesTheConnectionThatHoldsThePort closes a listener whose
