@@ -31,7 +31,7 @@ type socketData struct {
 	Client          bool   // its name says it will be a client
 	Loopback        string // this machine's address in the socket's family
 	// Server names the lab's socket this one would most likely talk to,
-	// for the suggestion: a TCP listener, or a bound UDP socket, that a
+	// for the suggestion: a TCP listener, or a bound UDP socket not connected, that a
 	// socket of this family can reach at ServerHost and ServerPort.
 	Server, ServerHost string
 	ServerPort         int
@@ -97,12 +97,13 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 }
 
 // serverFor finds the lab's socket that the new socket s would most
-// likely talk to: a TCP listener, or for UDP a bound socket, that a
+// likely talk to: a TCP listener, or for UDP a bound socket that is not
+// connected (a connected one takes datagrams from its peer alone), that a
 // socket of s's family can reach. It returns its name, and the host and
 // port s would give, or no name.
 func (l *Lab) serverFor(s *Socket) (name, host string, port int) {
 	t, snap, found := l.socketWhere(s.Kind, func(t *Socket, snap Snapshot) bool {
-		if t == s || !snap.Bound() || s.Kind == Stream && snap.State != Listen {
+		if t == s || !snap.Bound() || s.Kind == Stream && snap.State != Listen || s.Kind == Datagram && snap.Connected() {
 			return false
 		}
 		var ok bool

@@ -46,3 +46,37 @@ func TestSocketSuggestsItsOwnFamily(t *testing.T) {
 		}
 	}
 }
+
+// TestSocketSuggestsNoDeafUDPSocket makes a UDP socket beside one that is
+// connected, and so takes datagrams from its peer alone, with and without
+// a bound one that is not: the sendto the new socket's report suggests is
+// typed, and what it sends must arrive; with no socket to take it, none
+// is suggested.
+func TestSocketSuggestsNoDeafUDPSocket(t *testing.T) {
+	for _, server := range []bool{false, true} {
+		t.Run(map[bool]string{false: "connected only", true: "and a server"}[server], func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", "udp", "as", "peer")
+			run(t, l, "bind", "peer", "127.0.0.1", "0")
+			run(t, l, "socket", "udp", "as", "deaf")
+			run(t, l, "connect", "deaf", "127.0.0.1", portOf(t, l, "peer"))
+			run(t, l, "close", "peer")
+			if server {
+				run(t, l, "socket", "udp", "as", "server")
+				run(t, l, "bind", "server", "127.0.0.1", "0")
+			}
+			next := run(t, l, "socket", "udp", "as", "other").Next
+			words := strings.Fields(next)
+			if sendto := words[0] == "sendto"; sendto != server {
+				t.Fatalf("got next %q, want a sendto: %v", next, server)
+			}
+			if !server {
+				return
+			}
+			run(t, l, "sendto", "other", words[2], words[3], strings.Trim(words[4], `"`))
+			if Read(sock(t, l, "server")).RecvQ == 0 {
+				t.Errorf("after %q: nothing arrived at server", next)
+			}
+		})
+	}
+}
