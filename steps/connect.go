@@ -137,6 +137,12 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		if errors.Is(err, unix.EADDRNOTAVAIL) && before.Bound() {
 			data.Twin = l.twinOf(s, before.Local, remote)
 		}
+		if errors.Is(err, unix.ETIMEDOUT) {
+			data.Took = ms(took)
+			if ls, snap, ok := l.listenerFor(remote); ok && snap.AcceptQueue > snap.Backlog {
+				data.Listener, data.ListenerName, data.Queue, data.Backlog = ls.Label(), ls.Name, snap.AcceptQueue, snap.Backlog
+			}
+		}
 		r := connectProse.refused(call, err, data)
 		if errors.Is(err, unix.ECONNREFUSED) && s.Kind == Stream {
 			r.Packets = []Packet{{From: s.Name, To: remote.String(), What: "SYN"}, {From: remote.String(), To: s.Name, What: "RST"}}
