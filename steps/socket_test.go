@@ -80,3 +80,28 @@ func TestSocketSuggestsNoDeafUDPSocket(t *testing.T) {
 		})
 	}
 }
+
+// TestNewUDPSocketCanSend: a new UDP socket has no address, yet it can
+// send at once, and the report says so rather than that it can reach
+// nothing: sendto works, and the address the kernel then reports is the
+// one the report gave, every interface.
+func TestNewUDPSocketCanSend(t *testing.T) {
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", "udp", f.name, "as", "server")
+			run(t, l, "bind", "server", f.loopback, "0")
+			says := foldParagraphs(run(t, l, "socket", "udp", f.name, "as", "other").Says)
+			if strings.Contains(says, "can reach nothing") {
+				t.Errorf("got %q, want no \"can reach nothing\": a UDP socket can send at once", says)
+			}
+			run(t, l, "sendto", "other", f.loopback, portOf(t, l, "server"), "ping")
+			if local := Read(sock(t, l, "other")).Local; !local.Addr().IsUnspecified() || local.Port() == 0 {
+				t.Fatalf("after sendto the kernel says other is bound to %s, want a port on every interface", local)
+			}
+			if want := "binds the socket to a free port on every interface"; !strings.Contains(says, want) {
+				t.Errorf("got %q, want %q in it", says, want)
+			}
+		})
+	}
+}
