@@ -137,3 +137,27 @@ func TestBindUDPToEveryInterface(t *testing.T) {
 		t.Errorf("%s: got %v\n%s\nwant the socket that holds 127.0.0.1:%s", command, err, out, port)
 	}
 }
+
+// TestBindToAnAddressNotHere binds to an address this machine does not
+// have: the refusal points to this machine's loopback address in the
+// socket's own family, and a bind there works.
+func TestBindToAnAddressNotHere(t *testing.T) {
+	for _, tt := range []struct {
+		f        family
+		notHere  string
+		notThere string // the other family's loopback, which the socket refuses
+	}{
+		{families[0], "203.0.113.7", "::1"},
+		{families[1], "2001:db8::7", "127.0.0.1"},
+	} {
+		t.Run(tt.f.name, func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", "tcp", tt.f.name, "as", "s")
+			says := refused(t, l, unix.EADDRNOTAVAIL, "bind", "s", tt.notHere, "0").Failure.ForStep
+			if !strings.Contains(says, tt.f.loopback) || strings.Contains(says, tt.notThere) {
+				t.Errorf("got %q, want %s and no %s in it", says, tt.f.loopback, tt.notThere)
+			}
+			run(t, l, "bind", "s", tt.f.loopback, "0")
+		})
+	}
+}
