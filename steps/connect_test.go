@@ -61,6 +61,20 @@ func TestNonBlockingConnect(t *testing.T) {
 			if said := strings.Contains(rep.Says, "done already"); said != done {
 				t.Errorf("got says %q: said done already %v, want %v (the kernel's state is %s)", rep.Says, said, done, Read(sock(t, l, "client")).State)
 			}
+			if !full {
+				return
+			}
+			q := Read(sock(t, l, "full"))
+			if want := fmt.Sprintf("accept queue is full (%d/%d)", q.AcceptQueue, q.Backlog); !strings.Contains(foldParagraphs(rep.Says), want) {
+				t.Errorf("got says %q, want %q in it", rep.Says, want)
+			}
+			// The accept it gives makes room, and the SYN sent again gets in.
+			run(t, l, "accept", "full")
+			for end := time.Now().Add(3 * time.Second); Read(sock(t, l, "client")).State != Established; time.Sleep(50 * time.Millisecond) {
+				if time.Now().After(end) {
+					t.Fatalf("after accept full: client is %s, want ESTABLISHED", Read(sock(t, l, "client")).State)
+				}
+			}
 		})
 	}
 }
