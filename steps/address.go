@@ -105,6 +105,14 @@ func resolveHost(host string, f Family) (addr netip.Addr, how string, err error)
 	defer cancel()
 	addrs, lerr := net.DefaultResolver.LookupNetIP(ctx, network, host)
 	if lerr != nil || len(addrs) == 0 {
+		if other, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host); err == nil && len(other) > 0 {
+			// The name is known, in the other family only.
+			family := IPv4
+			if f == IPv4 {
+				family = IPv6
+			}
+			return netip.Addr{}, "", usageErr(fmt.Sprintf("%s is %s on this machine, and has no %s address: give an address such as %s, or use an %s socket", QuoteShort(host), other[0].Unmap(), f, loopback(f), family))
+		}
 		return netip.Addr{}, "", usageErr(fmt.Sprintf("cannot find an %s address for %s: check the spelling, or give an address such as %s", f, QuoteShort(host), loopback(f)))
 	}
 	a := addrs[0]

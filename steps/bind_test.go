@@ -1,13 +1,17 @@
 package steps
 
 import (
+	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -160,4 +164,34 @@ func TestBindToAnAddressNotHere(t *testing.T) {
 			run(t, l, "bind", "s", tt.f.loopback, "0")
 		})
 	}
+}
+
+// TestBindToANameOfTheOtherFamily binds a socket to a name this machine
+// knows in the other family only (localhost is often 127.0.0.1 alone): the
+// refusal says what the name is here, not that it may be misspelt.
+func TestBindToANameOfTheOtherFamily(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for _, name := range []string{"localhost", "ip6-localhost", "ip6-loopback"} {
+		v4, _ := net.DefaultResolver.LookupNetIP(ctx, "ip4", name)
+		v6, _ := net.DefaultResolver.LookupNetIP(ctx, "ip6", name)
+		var family string
+		var known netip.Addr
+		switch {
+		case len(v4) > 0 && len(v6) == 0:
+			family, known = "ipv6", v4[0].Unmap()
+		case len(v6) > 0 && len(v4) == 0:
+			family, known = "ipv4", v6[0]
+		default:
+			continue // known in both families, or in neither
+		}
+		l := newLab(t)
+		run(t, l, "socket", "tcp", family, "as", "s")
+		_, err := try(t, l, "bind", "s", name, "0")
+		if err == nil || !strings.Contains(err.Error(), known.String()) || strings.Contains(err.Error(), "spelling") {
+			t.Errorf("bind s %s on an %s socket: %v; want it to say %s is %s here", name, family, err, name, known)
+		}
+		return
+	}
+	t.Skip("no name on this machine resolves in one family only (tried localhost, ip6-localhost, ip6-loopback)")
 }
