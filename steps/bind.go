@@ -48,10 +48,14 @@ type bindData struct {
 	Holder          string // the session's socket that holds the port, when bind fails for it
 	HolderHow       string // how it holds it: "it listens there"
 	HolderName      string // its name, for a command
-	HolderListens   bool   // it is a listener, which SO_REUSEADDR never gets past
-	Unprivileged    int    // net.ipv4.ip_unprivileged_port_start, when bind fails with EACCES
-	Reserved        bool   // the port asked is below it
-	Suggest         int    // a port to use instead: 8081, or the first unprivileged one above it
+	// A bound UDP socket's suggestion: a new socket of this name sends
+	// it a datagram at SenderHost (an IPv6 socket if SenderIPv6).
+	NewSender, SenderHost string
+	SenderIPv6            bool
+	HolderListens         bool // it is a listener, which SO_REUSEADDR never gets past
+	Unprivileged          int  // net.ipv4.ip_unprivileged_port_start, when bind fails with EACCES
+	Reserved              bool // the port asked is below it
+	Suggest               int  // a port to use instead: 8081, or the first unprivileged one above it
 }
 
 func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
@@ -104,6 +108,10 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 	if s.Family == IPv6 && !l.CallsOnly {
 		v, _ := unix.GetsockoptInt(s.FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
 		data.V6Only = v == 1
+	}
+	if data.Datagram && !l.Driven && !l.CallsOnly {
+		data.SenderHost, data.SenderIPv6 = clientHost(s, after.Local)
+		data.NewSender = l.freeName("c")
 	}
 	return l.tell(&Report{
 		Call:  call + " = 0",

@@ -195,3 +195,29 @@ func TestBindToANameOfTheOtherFamily(t *testing.T) {
 	}
 	t.Skip("no name on this machine resolves in one family only (tried localhost, ip6-localhost, ip6-loopback)")
 }
+
+// TestBoundUDPSocketSuggestsASender: the recv a bound UDP socket is told
+// to make waits for a datagram, so the suggestion also says how to send
+// one; its commands, typed as given, deliver a datagram that recv reads.
+func TestBoundUDPSocketSuggestsASender(t *testing.T) {
+	for _, tc := range []struct{ family, host string }{
+		{"ipv4", "127.0.0.1"}, {"ipv4", ""}, {"ipv6", "::1"}, {"ipv6", ""},
+	} {
+		t.Run(tc.family+" "+tc.host, func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", "udp", tc.family, "as", "u")
+			next := run(t, l, "bind", "u", tc.host, "0").Next
+			_, sender, ok := strings.Cut(next, "from a new socket: ")
+			if !strings.HasPrefix(next, "recv u") || !ok {
+				t.Fatalf("next %q: want recv u, and how to send it a datagram", next)
+			}
+			for _, line := range strings.Split(strings.TrimSuffix(sender, ")"), ", then ") {
+				words := strings.Fields(line)
+				run(t, l, words[0], words[1:]...)
+			}
+			if rep := run(t, l, "recv", "u", "--timeout", "2s"); string(rep.Data) != "hello" {
+				t.Errorf("after %q, recv u read %q (%s)", sender, rep.Data, rep.Call)
+			}
+		})
+	}
+}

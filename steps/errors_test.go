@@ -55,8 +55,8 @@ func TestUDP(t *testing.T) {
 			}
 			wantSays(t, "bind", rep, fmt.Sprint(snap.Local.Port()), snap.Local.String())
 			wantState(t, "bind", rep, u, "bound, "+snap.Local.String())
-			if want := "recv u"; rep.Next != want {
-				t.Errorf("bind: got next %q, want %q", rep.Next, want)
+			if want := "recv u "; !strings.HasPrefix(rep.Next, want) {
+				t.Errorf("bind: got next %q, want it to begin %q", rep.Next, want)
 			}
 
 			run(t, l, "socket", "udp", f.name, "as", "peer")
