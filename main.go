@@ -16,6 +16,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -64,8 +65,7 @@ func main() {
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sockstep", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() { fmt.Fprint(stderr, usage) }
+	fs.SetOutput(io.Discard) // its errors are said below, in sockstep's words
 	noColor := fs.Bool("no-color", false, "")
 	hex := fs.Bool("hex", false, "")
 	narrate := fs.String("narrate", "full", "")
@@ -73,8 +73,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	version := fs.Bool("version", false, "")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
+			fmt.Fprint(stdout, usage)
 			return 0
 		}
+		fmt.Fprintf(stderr, "sockstep: %s\n\n%s", flagProblem(err), usage)
 		return 2
 	}
 	if *version {
@@ -104,6 +106,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		failed = session.RunCommands(ctx, *commands)
 	case len(rest) > 0 && rest[0] == "auto" && *commands == "":
 		plan, err := auto.Parse(rest[1:])
+		if errors.Is(err, auto.ErrHelp) {
+			session.Eval(ctx, "help auto")
+			return 0
+		}
 		if err != nil {
 			fmt.Fprintf(stderr, "sockstep: %v\nusage:\n  sockstep %s\nexample:\n  sockstep auto demo\n", err, strings.ReplaceAll(auto.Usage, "\n", "\n  sockstep "))
 			return 2
@@ -140,6 +146,20 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// flagProblem says what the flag package found wrong with the command
+// line, with each flag spelled as sockstep's usage spells it: --hex, not
+// -hex.
+func flagProblem(err error) string {
+	msg := err.Error()
+	if name, unknown := strings.CutPrefix(msg, "flag provided but not defined: -"); unknown {
+		return "there is no option " + steps.QuoteShort("--"+name)
+	}
+	if name, bare := strings.CutPrefix(msg, "flag needs an argument: -"); bare {
+		return steps.QuoteShort("--"+name) + " needs a value after it"
+	}
+	return strings.Replace(msg, " -", " --", 1)
 }
 
 // playLesson starts a lesson, then runs the shell, or the commands from a

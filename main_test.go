@@ -39,6 +39,13 @@ func TestCommandLine(t *testing.T) {
 		{"bad narration", []string{"--narrate", "loud"}, "", 2, nil, nil},
 		{"unknown subcommand", []string{"fly"}, "", 2, nil, []string{`sockstep: "fly" is not a command sockstep takes`, "usage:"}},
 		{"run without a file", []string{"run"}, "", 2, nil, []string{`sockstep: "run" is not a command sockstep takes`, "sockstep run FILE"}},
+		{"help asked for", []string{"--help"}, "", 0, []string{"usage:", "sockstep auto server|client|demo", "--narrate full|brief|off"}, nil},
+		{"help asked for with -h", []string{"-h"}, "", 0, []string{"usage:", "sockstep run FILE"}, nil},
+		{"auto's help asked for", []string{"auto", "client", "-h"}, "", 0,
+			[]string{"usage   auto server [--host H]", "auto client [--host H]", "auto client connects to --host"}, nil},
+		{"auto's help asked for with --help", []string{"auto", "demo", "--help"}, "", 0, []string{"auto demo   [--port P] [--step]"}, nil},
+		{"unknown option", []string{"--bogus"}, "", 2, nil, []string{`sockstep: there is no option "--bogus"`, "usage:"}},
+		{"option without its value", []string{"--narrate"}, "", 2, nil, []string{`sockstep: "--narrate" needs a value after it`, "usage:"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -56,6 +63,9 @@ func TestCommandLine(t *testing.T) {
 				if !strings.Contains(errs.String(), want) {
 					t.Errorf("stderr lacks %q:\n%s", want, errs.String())
 				}
+			}
+			if status == 0 && errs.Len() > 0 {
+				t.Errorf("a run that succeeded wrote on stderr:\n%s", errs.String())
 			}
 			if strings.Contains(out.String(), "\x1b[") {
 				t.Errorf("colour escape in output that is not a terminal: %q", out.String())

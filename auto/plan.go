@@ -65,6 +65,10 @@ var Flags = map[string][]string{
 	"demo":   {"--port", "--step"},
 }
 
+// ErrHelp says that the learner asked for auto's help (-h or --help)
+// instead of a play.
+var ErrHelp = errors.New("auto's help was asked for")
+
 // Parse reads the words after `auto`: the play and its flags. What it
 // cannot understand is a *steps.UsageError that says why.
 func Parse(args []string) (*Plan, error) {
@@ -111,7 +115,7 @@ func Parse(args []string) (*Plan, error) {
 		}
 		takes := fmt.Sprintf("auto %s takes %s", p.Play, strings.Join(Flags[p.Play], ", "))
 		if errors.Is(err, flag.ErrHelp) {
-			return nil, usageErr(takes)
+			return nil, ErrHelp
 		}
 		shown, _ := steps.Clip([]byte(err.Error()), 100)
 		problem := steps.Printable(shown)

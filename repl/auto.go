@@ -22,6 +22,9 @@ const columnsWidth = 100
 // plays it.
 func runAuto(s *Session, ctx context.Context, args []string) error {
 	plan, err := auto.Parse(args)
+	if errors.Is(err, auto.ErrHelp) {
+		return runHelp(s, ctx, []string{"auto"})
+	}
 	if err != nil {
 		return err
 	}
