@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
@@ -852,4 +853,27 @@ func TestAutoClientSaysASentMessageMayBeUnread(t *testing.T) {
 		"which says nothing of whether the server read it.",
 		`network_client.py, which never calls recv, would not notice: it closes and prints "Message sent. Socket closed." all the same.`,
 		"prints Message sent. Socket closed.")
+}
+
+// TestAutoSaysAHostWithoutAnAddressBeforeAnySocket gives --host a name
+// that has no IPv4 address (the resolver is asked first): sockstep says so
+// before it makes a socket, without the usage or a summary of calls that
+// were never made, and exits 2. A name that has one, localhost, is played.
+func TestAutoSaysAHostWithoutAnAddressBeforeAnySocket(t *testing.T) {
+	const nowhere = "no-such-host.invalid"
+	if addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip4", nowhere); err == nil {
+		t.Skipf("%s has an address here (%v)", nowhere, addrs)
+	}
+	for _, play := range []string{"client", "server"} {
+		out := wantStatus(t, sockstepAuto(t, nil, play, "--host", nowhere), 2)
+		wantInOrder(t, out, `sockstep: cannot find an IPv4 address for "`+nowhere+`" (--host)`)
+		for _, never := range []string{"socket(", "close(", "usage", "auto " + play + " ended", "a call failed"} {
+			if strings.Contains(out, never) {
+				t.Errorf("auto %s --host %s printed %q:\n%s", play, nowhere, never, out)
+			}
+		}
+	}
+	_, port := serve(t, "--count", "1")
+	out := wantStatus(t, sockstepAuto(t, nil, "client", "--host", "localhost", "--port", port), 0)
+	wantInOrder(t, out, "connect(3, 127.0.0.1:"+port+") = 0", "auto client done:")
 }

@@ -114,6 +114,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "sockstep: %v\nusage:\n  sockstep %s\nexample:\n  sockstep auto demo\n", err, strings.ReplaceAll(auto.Usage, "\n", "\n  sockstep "))
 			return 2
 		}
+		if err := plan.FindHost(ctx); err != nil {
+			fmt.Fprintf(stderr, "sockstep: %v\n", err) // before any socket is made
+			return 2
+		}
 		if session.Play(ctx, plan) != nil {
 			return 1
 		}

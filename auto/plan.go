@@ -1,10 +1,13 @@
 package auto
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -160,6 +163,36 @@ func (p *Plan) check() error {
 		return usageErr(fmt.Sprintf("--idle-timeout takes a duration such as 30s or 500ms, not %v", p.IdleTimeout))
 	case p.Wait < 0:
 		return usageErr(fmt.Sprintf("--wait takes a duration such as 1s (0: do not wait), not %v", p.Wait))
+	}
+	return nil
+}
+
+// lookupTimeout bounds the look-up of --host, as the steps bound theirs.
+const lookupTimeout = 3 * time.Second
+
+// A HostError says that --host is a name with no IPv4 address.
+type HostError struct{ Host string }
+
+func (e *HostError) Error() string {
+	return fmt.Sprintf("cannot find an IPv4 address for %s (--host): check the spelling, or give an address such as 127.0.0.1 "+
+		"(auto makes an IPv4 socket for a name, as the tutorial does; ::1 makes an IPv6 one)", steps.QuoteShort(e.Host))
+}
+
+// FindHost looks up --host when it is a name, so that a name with no
+// address is said before any socket is made, not by the call that needs
+// it (a *HostError). The steps look the name up again when they use it.
+func (p *Plan) FindHost(ctx context.Context) error {
+	switch p.Host {
+	case "", "*", "any":
+		return nil
+	}
+	if _, err := netip.ParseAddr(strings.Trim(p.Host, "[]")); err == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
+	defer cancel()
+	if addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", p.Host); err != nil || len(addrs) == 0 {
+		return &HostError{p.Host}
 	}
 	return nil
 }

@@ -28,6 +28,10 @@ func runAuto(s *Session, ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := plan.FindHost(ctx); err != nil {
+		s.problem(err.Error(), nil)
+		return ErrFailed
+	}
 	return s.Play(ctx, plan)
 }
 

@@ -3,7 +3,9 @@ package repl
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 	"testing"
@@ -150,5 +152,33 @@ func TestAutoHelpSaysWhenTheDemoIsSideBySide(t *testing.T) {
 		if (err == nil) != offered {
 			t.Errorf("auto %s --port 0: Parse says %v; help auto says:\n%s", play, err, auto.About)
 		}
+	}
+}
+
+// TestAutoSaysAHostWithoutAnAddressBeforeAnySocket: in the shell too, a
+// --host with no IPv4 address is said before any socket is made, and the
+// command fails without a summary of calls never made.
+func TestAutoSaysAHostWithoutAnAddressBeforeAnySocket(t *testing.T) {
+	const nowhere = "no-such-host.invalid"
+	if addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip4", nowhere); err == nil {
+		t.Skipf("%s has an address here (%v)", nowhere, addrs)
+	}
+	var out bytes.Buffer
+	s := New(&out, Options{Width: 80})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Eval(ctx, "auto client --host "+nowhere); !errors.Is(err, ErrFailed) {
+		t.Errorf("auto client --host %s returned %v, want ErrFailed", nowhere, err)
+	}
+	if want := `✗ cannot find an IPv4 address for "` + nowhere + `" (--host)`; !strings.Contains(out.String(), want) {
+		t.Errorf("the output lacks %q:\n%s", want, out.String())
+	}
+	for _, never := range []string{"socket(", "usage", "a call failed"} {
+		if strings.Contains(out.String(), never) {
+			t.Errorf("the output holds %q:\n%s", never, out.String())
+		}
+	}
+	if n := len(s.lab.Sockets()); n != 0 {
+		t.Errorf("the session holds %d sockets", n)
 	}
 }
