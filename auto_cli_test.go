@@ -877,3 +877,32 @@ func TestAutoSaysAHostWithoutAnAddressBeforeAnySocket(t *testing.T) {
 	out := wantStatus(t, sockstepAuto(t, nil, "client", "--host", "localhost", "--port", port), 0)
 	wantInOrder(t, out, "connect(3, 127.0.0.1:"+port+") = 0", "auto client done:")
 }
+
+// TestAutoClientSendsAnEmptyMessageAsNothing: --message "" is a message
+// of no bytes, as Python's send(b"") sends, not the tutorial's message:
+// the server reads nothing before the client's FIN.
+func TestAutoClientSendsAnEmptyMessageAsNothing(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan []byte, 1)
+	go func() {
+		conn, err := ln.Accept()
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(20 * time.Second))
+		data, _ := io.ReadAll(conn)
+		got <- data
+	}()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	out := wantStatus(t, sockstepAuto(t, nil, "client", "--port", port, "--wait", "0", "--message", ""), 0)
+	if data := <-got; len(data) != 0 {
+		t.Errorf("the server read %q, want nothing", data)
+	}
+	wantInOrder(t, out, `send(3, "", 0) = 0`, "auto client done: 0 bytes in, 0 bytes out.")
+}

@@ -144,7 +144,9 @@ func TestParse(t *testing.T) {
 			want: auto.Plan{Play: "server", Host: "127.0.0.1", Greeting: "You are connected", BufSize: 16, Count: 3,
 				IdleTimeout: 500 * time.Millisecond, Wait: time.Second, Quiet: true, Step: true}},
 		{line: "client", want: auto.Plan{Play: "client", Host: "127.0.0.1", Port: 8081, Greeting: "You are connected",
-			BufSize: 1024, IdleTimeout: 30 * time.Second, Wait: time.Second}},
+			BufSize: 1024, IdleTimeout: 30 * time.Second, Wait: time.Second, Message: "Hello Server, I have connected on port 8081"}},
+		{line: "client --port 9000", want: auto.Plan{Play: "client", Host: "127.0.0.1", Port: 9000, Greeting: "You are connected",
+			BufSize: 1024, IdleTimeout: 30 * time.Second, Wait: time.Second, Message: "Hello Server, I have connected on port 9000"}},
 		{line: "client --wait 0 --message hi", want: auto.Plan{Play: "client", Host: "127.0.0.1", Port: 8081,
 			Greeting: "You are connected", BufSize: 1024, IdleTimeout: 30 * time.Second, Message: "hi"}},
 		{line: "demo --port 0 --step", want: auto.Plan{Play: "demo", Greeting: "You are connected", BufSize: 1024,
@@ -175,6 +177,10 @@ func TestParse(t *testing.T) {
 		if err != nil || *got != tt.want {
 			t.Errorf("Parse(%q):\ngot  %+v, %v\nwant %+v", tt.line, got, err, tt.want)
 		}
+	}
+	// An empty --message is a message of no bytes, not the tutorial's.
+	if got, err := auto.Parse([]string{"client", "--message", ""}); err != nil || got.Message != "" {
+		t.Errorf(`Parse(client --message ""): got %+v, %v; want the message ""`, got, err)
 	}
 }
 

@@ -2,7 +2,6 @@ package auto
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"time"
 
@@ -25,7 +24,7 @@ func (f *flow) client(ctx context.Context) error {
 	if err := f.connect(ctx, p.Host, p.Port); err != nil {
 		return err
 	}
-	if err := f.sendMessage(ctx, p.Port); err != nil {
+	if err := f.sendMessage(ctx, p.Message); err != nil {
 		return err
 	}
 	if p.Wait > 0 {
@@ -42,13 +41,9 @@ func (f *flow) connect(ctx context.Context, host string, port int) error {
 	return err
 }
 
-// sendMessage plays lines 27 to 38 of network_client.py: the message, with
-// the port actually used, sent and printed.
-func (f *flow) sendMessage(ctx context.Context, port int) error {
-	message := f.plan.Message
-	if message == "" {
-		message = fmt.Sprintf("Hello Server, I have connected on port %d", port)
-	}
+// sendMessage plays lines 27 to 38 of network_client.py: the message
+// sent and printed.
+func (f *flow) sendMessage(ctx context.Context, message string) error {
 	rep, err := f.must(ctx, Client, steps.SendStep, clientSocket, "--timeout", connectTimeout.String(), message)
 	if rep != nil && f.plan.Play == "client" {
 		f.sum.BytesOut += rep.Sent

@@ -36,7 +36,7 @@ func (f *flow) demo(ctx context.Context) error {
 		return err
 	}
 	f.sum.BytesOut += rep.Sent
-	if err := f.sendMessage(ctx, f.port); err != nil {
+	if err := f.sendMessage(ctx, TutorialMessage(f.port)); err != nil {
 		return err
 	}
 	rep, err = f.must(ctx, Server, steps.RecvStep, connection, strconv.Itoa(p.BufSize), "--timeout", p.IdleTimeout.String())

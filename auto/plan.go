@@ -50,8 +50,9 @@ type Plan struct {
 	// IdleTimeout is how long the server waits for a client to read the
 	// greeting or to send its message before it drops the client.
 	IdleTimeout time.Duration
-	// Message is what the client sends; "" is the tutorial's message with
-	// the port actually used.
+	// Message is what the client sends: the tutorial's message, with the
+	// port, unless --message gives another; "" sends nothing, as Python's
+	// send(b"") does.
 	Message string
 	// Wait is how long the client waits for the greeting before it closes;
 	// 0 closes without reading.
@@ -130,10 +131,25 @@ func Parse(args []string) (*Plan, error) {
 		}
 		return nil, usageErr(problem + "; " + takes)
 	}
+	if p.Play == "client" && !given(fs, "message") {
+		p.Message = TutorialMessage(p.Port)
+	}
 	if fs.NArg() > 0 {
 		return nil, usageErr(fmt.Sprintf("auto %s takes only flags, not %s: quote a text with spaces, as in --message \"Hello there\"", p.Play, steps.QuoteShort(fs.Arg(0))))
 	}
 	return p, p.check()
+}
+
+// TutorialMessage is what network_client.py sends to a server on port.
+func TutorialMessage(port int) string {
+	return fmt.Sprintf("Hello Server, I have connected on port %d", port)
+}
+
+// given says whether the command line set the flag, even to "".
+func given(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 // into makes a flag's parse function that sets *v from its text.
