@@ -57,10 +57,11 @@ func (s *Session) Play(ctx context.Context, plan *auto.Plan) error {
 	if errors.As(err, &usage) {
 		s.problem(usage.Problem, s.lookup("auto"))
 	}
+	summary := strings.Join(wrap(sum.String(), s.render.width), "\n")
 	if plan.Quiet {
-		s.Printf("%s\n", sum)
+		s.Printf("%s\n", summary)
 	} else {
-		s.Printf("\n%s\n", s.render.st.notice(sum.String()))
+		s.Printf("\n%s\n", s.render.st.notice(summary))
 	}
 	if err != nil {
 		return ErrFailed
@@ -282,7 +283,7 @@ func (a *autoStage) renderer() renderer {
 	case a.columns:
 		r.width = a.columnWidth()
 	case a.both:
-		r.width -= len(a.label(auto.Server))
+		r.width -= visibleWidth(a.label(auto.Server))
 	}
 	return r
 }
@@ -313,7 +314,10 @@ func (a *autoStage) show(side auto.Side, block string) {
 	for _, line := range strings.Split(strings.TrimSuffix(block, "\n"), "\n") {
 		switch {
 		case !a.columns:
-			b.WriteString(a.s.render.st.dim(a.label(side)) + line + "\n")
+			label := a.label(side)
+			for _, l := range fit(line, a.s.render.width-visibleWidth(label)) {
+				b.WriteString(a.s.render.st.dim(label) + l + "\n")
+			}
 		case side == auto.Server:
 			for _, l := range fit(line, w) {
 				b.WriteString(pad(l, w) + " │\n")

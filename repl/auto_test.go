@@ -52,19 +52,29 @@ func TestAutoDemoShowsTheTwoSidesInColumnsOnAWideTerminal(t *testing.T) {
 	}
 }
 
+// TestAutoDemoLabelsEveryLineOnANarrowTerminal: below 100 columns, down
+// to the narrowest width sockstep takes (60), every line of the demo is
+// labelled with its side and fits the terminal, the labels included.
 func TestAutoDemoLabelsEveryLineOnANarrowTerminal(t *testing.T) {
-	out := evalAuto(t, 80, "auto demo --port 0")
-	body, summary, found := strings.Cut(out, "\n\nauto demo done:")
-	if !found {
-		t.Fatalf("no summary at the end:\n%s", out)
-	}
-	for _, l := range strings.Split(body, "\n") {
-		if !strings.HasPrefix(l, "server │ ") && !strings.HasPrefix(l, "client │ ") {
-			t.Errorf("the line %q is not labelled with its side", l)
+	for _, width := range []int{99, 80, 60} {
+		out := evalAuto(t, width, "auto demo --port 0")
+		body, summary, found := strings.Cut(out, "\n\nauto demo done:")
+		if !found {
+			t.Fatalf("no summary at the end:\n%s", out)
 		}
-	}
-	if !strings.HasPrefix(summary, " 1 client served") {
-		t.Errorf("the summary says %q", summary)
+		for _, l := range strings.Split(body, "\n") {
+			if !strings.HasPrefix(l, "server │ ") && !strings.HasPrefix(l, "client │ ") {
+				t.Errorf("%d columns: the line %q is not labelled with its side", width, l)
+			}
+		}
+		for _, l := range strings.Split(out, "\n") {
+			if w := visibleWidth(l); w > width {
+				t.Errorf("a line is %d columns wide, more than the terminal's %d: %q", w, width, l)
+			}
+		}
+		if !strings.HasPrefix(summary, " 1 client served") {
+			t.Errorf("the summary says %q", summary)
+		}
 	}
 }
 
