@@ -442,3 +442,49 @@ func tutorialClient(t *testing.T, port string) {
 	}
 	conn.Write([]byte("Hello from the test"))
 }
+
+// TestStepShowsEachCallAsItIsMade: what --step shows before each call is
+// the call the step then makes, as its report writes it (before " = "):
+// send's text shortened as the report shortens it, and its length.
+func TestStepShowsEachCallAsItIsMade(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			io.Copy(io.Discard, conn)
+			conn.Close()
+		}
+	}()
+	port := strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:")
+	for _, line := range []string{
+		"demo --port 0 --step",
+		"client --wait 0 --step --port " + port,
+		"client --wait 0 --step --message " + strings.Repeat("long,", 20) + " --port " + port,
+	} {
+		rec := newRecorder()
+		rec.pause = func(string) bool { return true }
+		if _, err := play(t, context.Background(), rec, line); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		var next string
+		for _, e := range rec.events {
+			switch e.kind {
+			case "pause":
+				next, _ = strings.CutPrefix(e.text, "next: ")
+				next, _, _ = strings.Cut(next, " — Enter runs it")
+			case "report":
+				call, _, _ := strings.Cut(e.rep.Call, " = ")
+				if next != call {
+					t.Errorf("%s: --step showed %q before the call %q", line, next, call)
+				}
+			}
+		}
+	}
+}

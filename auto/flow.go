@@ -98,7 +98,8 @@ func (f *flow) preview(st *steps.Step, args []string) string {
 	case steps.ConnectStep: // NAME HOST PORT --timeout D
 		return fmt.Sprintf("connect(%d, %s)", f.fd(args[0]), hostPort(args[1], args[2]))
 	case steps.SendStep: // NAME --timeout D TEXT
-		return fmt.Sprintf("send(%d, %s)", f.fd(args[0]), steps.QuoteUpTo(args[len(args)-1], 40))
+		text := args[len(args)-1]
+		return fmt.Sprintf("send(%d, %s, %d)", f.fd(args[0]), steps.QuoteShort(text), len(text))
 	case steps.RecvStep: // NAME BUFSIZE --timeout D
 		return fmt.Sprintf("recv(%d, %s)", f.fd(args[0]), args[1])
 	}
