@@ -581,8 +581,8 @@ func TestAutoServerQuietPrintsWhatTheTutorialsServerPrints(t *testing.T) {
 	serveThree := func(srv *process) []string {
 		port := srv.listeningPort()
 		tutorialClient(t, port, "first")
-		tutorialClient(t, port, "") // reads the greeting and closes
-		tutorialClient(t, port, "third")
+		tutorialClient(t, port, "")              // reads the greeting and closes
+		tutorialClient(t, port, `C:\temp\third`) // print shows one backslash
 		out := wantStatus(t, srv, 0)
 		return strings.Split(chosenNumbers.ReplaceAllString(out, "${1}N"), "\n")
 	}
@@ -905,4 +905,23 @@ func TestAutoClientSendsAnEmptyMessageAsNothing(t *testing.T) {
 		t.Errorf("the server read %q, want nothing", data)
 	}
 	wantInOrder(t, out, `send(3, "", 0) = 0`, "auto client done: 0 bytes in, 0 bytes out.")
+}
+
+// TestAutoClientPrintsItsMessageAsPythonPrintsIt: auto client's prints
+// line is what Python's print(message) shows, a backslash as it is; the
+// bytes sent are the text as the shell handed it over, backslashes and
+// all (bash's $'…' is what makes \r a CR), which is what Python's
+// sys.argv holds.
+func TestAutoClientPrintsItsMessageAsPythonPrintsIt(t *testing.T) {
+	python := need(t, "python3")
+	const message = `C:\temp\new a\r\n`
+	out, err := exec.Command(python, "-c", "import sys; print(sys.argv[1]); print(len(sys.argv[1].encode()))", message).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	printed, size, _ := strings.Cut(strings.TrimSuffix(string(out), "\n"), "\n")
+	srv, port := serve(t, "--count", "1", "--quiet")
+	got := wantStatus(t, sockstepAuto(t, nil, "client", "--quiet", "--port", port, "--message", message), 0)
+	wantInOrder(t, got, printed+"\nMessage sent. Socket closed.\nauto client done: 17 bytes in, "+size+" bytes out.")
+	wantInOrder(t, wantStatus(t, srv, 0), printed+"\nClient disconnected")
 }

@@ -21,6 +21,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"strings"
 
 	"sockstep/steps"
 )
@@ -72,7 +73,8 @@ type Stage interface {
 	// The flow has made it safe to show.
 	Print(side Side, line string)
 	// Message shows bytes a peer sent, where the tutorial prints the
-	// message it received. The stage makes them safe to show.
+	// message it received. The stage makes them safe to show, as
+	// Python's print shows them (AsPrinted).
 	Message(side Side, data []byte)
 	// Tell shows the flow's own narration, beyond the steps' reports.
 	Tell(side Side, text string)
@@ -84,6 +86,12 @@ type Stage interface {
 	// (--step); false means stop.
 	Pause(ctx context.Context, side Side, next string) bool
 }
+
+// AsPrinted turns a line that steps.Printable made safe to show into what
+// Python's print shows of it: a backslash as one backslash, where
+// Printable doubles it to keep its escapes (\r, \x00, …) unambiguous. Any
+// other byte a terminal must not be given stays escaped.
+func AsPrinted(safe string) string { return strings.ReplaceAll(safe, `\\`, `\`) }
 
 // A Summary is what a flow did, for the line it ends with.
 type Summary struct {

@@ -51,7 +51,7 @@ func (f *flow) sendMessage(ctx context.Context, message string) error {
 	if err != nil {
 		return err
 	}
-	f.stage.Print(Client, steps.Printable([]byte(message)))
+	f.stage.Print(Client, AsPrinted(steps.Printable([]byte(message))))
 	return nil
 }
 

@@ -226,7 +226,7 @@ func (a *autoStage) Message(side auto.Side, data []byte) {
 	a.hand(func() {
 		shown, omitted := steps.Clip(data, MaxShownBytes)
 		for _, l := range steps.PrintableLines(shown) {
-			printLine(l)
+			printLine(auto.AsPrinted(l))
 		}
 		if omitted > 0 {
 			printLine(fmt.Sprintf("… %d more bytes not shown", omitted))
