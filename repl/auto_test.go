@@ -192,3 +192,14 @@ func TestAutoSaysAHostWithoutAnAddressBeforeAnySocket(t *testing.T) {
 		t.Errorf("the session holds %d sockets", n)
 	}
 }
+
+// TestAutoHelpFlagShowsHelpAuto: -h or --help after a play is a request
+// for auto's help, shown as help auto shows it, not an error.
+func TestAutoHelpFlagShowsHelpAuto(t *testing.T) {
+	want := evalAuto(t, 80, "help auto")
+	for _, line := range []string{"auto client -h", "auto demo --help", "auto server --port 0 -h"} {
+		if got := evalAuto(t, 80, line); got != want {
+			t.Errorf("%s printed:\n%s\nwant what help auto prints:\n%s", line, got, want)
+		}
+	}
+}
