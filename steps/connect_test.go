@@ -311,4 +311,3 @@ func packetsOf(rep *Report) string {
 	}
 	return fmt.Sprint(rep.Packets)
 }
-
