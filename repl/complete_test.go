@@ -32,6 +32,10 @@ func TestComplete(t *testing.T) {
 		{"sendto sink 127.0.0.1 9090 ", []string{"--bytes"}, ""},
 		{"close ", []string{"all", "server", "sink"}, ""},
 		{"socket ", []string{"as", "ipv4", "ipv6", "tcp", "udp"}, ""},
+		{"socket tcp ", []string{"as", "ipv4", "ipv6"}, ""}, // a socket is one type
+		{"socket udp ipv6 ", []string{"as"}, ""},
+		{"socket as ", nil, ""},       // the name is the learner's to choose
+		{"socket tcp as x ", nil, ""}, // as NAME comes last
 		{"narrate b", []string{"brief"}, "b"},
 		{"narrate brief ", nil, ""}, // narrate takes one word
 		{"code ", []string{"all", "c", "go", "python"}, ""},

@@ -16,8 +16,24 @@ var SocketStep = &Step{
 	Example:  "socket tcp ipv4 as server",
 	Summary:  "make a new socket",
 	About:    socketProse.About(),
-	Complete: keywords("tcp", "udp", "ipv4", "ipv6", "as"),
+	Complete: completeSocket,
 	Run:      runSocket,
+}
+
+// completeSocket offers what socket has not been given yet: a type, a
+// family, and `as`. The name after `as` is the learner's to choose, and
+// nothing follows it.
+func completeSocket(_ *Lab, before []string) []string {
+	if contains(before, "as") {
+		return nil
+	}
+	var words []string
+	for _, pair := range [][]string{{"tcp", "udp"}, {"ipv4", "ipv6"}} {
+		if !contains(before, pair[0]) && !contains(before, pair[1]) {
+			words = append(words, pair...)
+		}
+	}
+	return append(words, "as")
 }
 
 // socketData is what socket.txt can use.
