@@ -11,7 +11,7 @@ import (
 func TestComplete(t *testing.T) {
 	s := New(io.Discard, Options{})
 	defer s.Close()
-	for _, line := range []string{"socket as server", "socket udp as sink"} {
+	for _, line := range []string{"socket as server", "socket udp as sink", "socket as host", "bind host 127.0.0.1 0", "listen host"} {
 		if err := s.Eval(context.Background(), line); err != nil {
 			t.Fatalf("%s: %v", line, err)
 		}
@@ -23,14 +23,21 @@ func TestComplete(t *testing.T) {
 	}{
 		{"so", []string{"socket", "sockets"}, "so"},
 		{"li", []string{"listen"}, "li"},
-		{"bind ", []string{"server", "sink"}, ""},
+		{"bind ", []string{"host", "server", "sink"}, ""},
 		{"bind se", []string{"server"}, "se"},
 		{"connect server ", []string{"127.0.0.1", "::1", "localhost"}, ""}, // not "", which connect refuses
 		{"connect server 127.0.0.1 8081 ", []string{"--timeout"}, ""},
 		{"send server ", []string{"--bytes", "--timeout"}, ""},
 		{"sendto sink ", []string{"127.0.0.1", "::1", "localhost"}, ""},
 		{"sendto sink 127.0.0.1 9090 ", []string{"--bytes"}, ""},
-		{"close ", []string{"all", "server", "sink"}, ""},
+		{"close ", []string{"all", "host", "server", "sink"}, ""},
+		{"accept ", []string{"host"}, ""}, // the one that listens
+		{"accept host ", []string{"--timeout", "as"}, ""},
+		{"accept host as ", nil, ""}, // a name for the connection
+		{"accept host as conn ", []string{"--timeout"}, ""},
+		{"accept host --timeout ", nil, ""}, // a duration
+		{"accept host --timeout 2s ", []string{"as"}, ""},
+		{"accept host --timeout=2s as conn ", nil, ""},
 		{"socket ", []string{"as", "ipv4", "ipv6", "tcp", "udp"}, ""},
 		{"socket tcp ", []string{"as", "ipv4", "ipv6"}, ""}, // a socket is one type
 		{"socket udp ipv6 ", []string{"as"}, ""},

@@ -18,8 +18,33 @@ var AcceptStep = &Step{
 	Example:  "accept server as conn",
 	Summary:  "take the next connection off the accept queue",
 	About:    acceptProse.About(),
-	Complete: socketNames(keywords("as", "--timeout")),
+	Complete: socketNamesWhere(listening, afterAccept),
 	Run:      runAccept,
+}
+
+// listening says whether a socket listens, as the kernel reports it: a
+// socket that does not has no accept queue (EINVAL), and a UDP socket has
+// no connections (EOPNOTSUPP).
+func listening(s *Socket) bool {
+	snap := readState(s)
+	return s.Kind == Stream && (!snap.FromKernel || snap.State == Listen)
+}
+
+// afterAccept offers, after the socket, `as` and --timeout, each once:
+// nothing after `as`, where the learner names the connection, or after
+// --timeout, where a duration goes.
+func afterAccept(_ *Lab, before []string) []string {
+	if last := before[len(before)-1]; last == "as" || last == "--timeout" {
+		return nil
+	}
+	var words []string
+	if !contains(before, "as") {
+		words = append(words, "as")
+	}
+	if !hasFlag(before, "--timeout") {
+		words = append(words, "--timeout")
+	}
+	return words
 }
 
 // acceptData is what accept.txt can use.

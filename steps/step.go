@@ -185,15 +185,38 @@ func keywords(words ...string) func(*Lab, []string) []string {
 
 // socketNames completes the first argument with the live sockets.
 func socketNames(then func(l *Lab, before []string) []string) func(*Lab, []string) []string {
+	return socketNamesWhere(nil, then)
+}
+
+// socketNamesWhere completes the first argument with the live sockets
+// the step can be made on, those fits accepts (every one if fits is nil),
+// and the rest with then.
+func socketNamesWhere(fits func(*Socket) bool, then func(l *Lab, before []string) []string) func(*Lab, []string) []string {
 	return func(l *Lab, before []string) []string {
 		if len(before) == 0 {
-			return l.Names()
+			var names []string
+			for _, s := range l.Sockets() {
+				if fits == nil || fits(s) {
+					names = append(names, s.Name)
+				}
+			}
+			return names
 		}
 		if then == nil {
 			return nil
 		}
 		return then(l, before)
 	}
+}
+
+// hasFlag says whether the words hold flag, alone or as flag=VALUE.
+func hasFlag(words []string, flag string) bool {
+	for _, w := range words {
+		if w == flag || strings.HasPrefix(w, flag+"=") {
+			return true
+		}
+	}
+	return false
 }
 
 // find looks the step's socket up, or says how to name one.
