@@ -28,6 +28,22 @@ func TestComplete(t *testing.T) {
 		{"connect server ", []string{"127.0.0.1", "::1", "localhost"}, ""}, // not "", which connect refuses
 		{"connect server 127.0.0.1 8081 ", []string{"--timeout"}, ""},
 		{"send server ", []string{"--bytes", "--timeout"}, ""},
+		{"send server --bytes ", nil, ""}, // a number
+		{"send server --bytes 64K ", []string{"--timeout"}, ""},
+		{"send server --bytes=64K ", []string{"--timeout"}, ""},
+		{"send server --bytes 64K --timeout 1s ", nil, ""},
+		{"send server --timeout ", nil, ""},    // a duration
+		{"send server --timeout 1s ", nil, ""}, // text; --bytes would be refused here
+		{"send server hello ", nil, ""},
+		{"shutdown server ", []string{"both", "read", "write"}, ""},
+		{"shutdown server read ", nil, ""}, // one direction
+		{"recv server ", []string{"--all", "--hex", "--timeout", "1024"}, ""},
+		{"recv server 10 ", []string{"--hex", "--timeout"}, ""}, // a size is given
+		{"recv server --timeout ", nil, ""},                     // a duration
+		{"recv server --timeout 1s ", []string{"--hex", "1024"}, ""},
+		{"recv server --hex ", []string{"--all", "--timeout", "1024"}, ""},
+		{"recv server --all ", []string{"--hex"}, ""}, // --all takes no size and no timeout
+		{"recvfrom sink 10 --hex ", []string{"--timeout"}, ""},
 		{"sendto sink ", []string{"127.0.0.1", "::1", "localhost"}, ""},
 		{"sendto sink 127.0.0.1 9090 ", []string{"--bytes"}, ""},
 		{"close ", []string{"all", "host", "server", "sink"}, ""},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
@@ -28,10 +29,40 @@ var RecvStep = &Step{
 	Example:  "recv conn",
 	Summary:  "receive the bytes that have arrived",
 	About:    recvProse.About(),
-	Complete: socketNames(keywords("1024", "--timeout", "--hex", "--all")),
+	Complete: socketNames(afterReceive),
 	Run: func(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return receive(ctx, l, args, "recv", recvProse)
 	},
+}
+
+// afterReceive offers, for recv and recvfrom, what the socket can still be
+// given: a buffer size, --timeout and --hex once each, or --all, which
+// takes neither a size nor a timeout; nothing where --timeout's duration
+// goes.
+func afterReceive(_ *Lab, before []string) []string {
+	rest := before[1:]
+	if len(rest) > 0 && rest[len(rest)-1] == "--timeout" {
+		return nil
+	}
+	size := false
+	for i, w := range rest {
+		size = size || !strings.HasPrefix(w, "--") && (i == 0 || rest[i-1] != "--timeout")
+	}
+	all, timeout := hasFlag(rest, "--all"), hasFlag(rest, "--timeout")
+	var words []string
+	if !size && !all {
+		words = append(words, "1024")
+	}
+	if !timeout && !all {
+		words = append(words, "--timeout")
+	}
+	if !hasFlag(rest, "--hex") {
+		words = append(words, "--hex")
+	}
+	if !size && !timeout && !all {
+		words = append(words, "--all")
+	}
+	return words
 }
 
 // recvData is what recv.txt can use.

@@ -12,7 +12,7 @@ var RecvfromStep = &Step{
 	Example:  "recvfrom u",
 	Summary:  "receive one datagram and its sender (UDP)",
 	About:    recvfromProse.About(),
-	Complete: socketNames(keywords("1024", "--timeout", "--hex", "--all")),
+	Complete: socketNames(afterReceive),
 	Run: func(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return receive(ctx, l, args, "recvfrom", recvfromProse)
 	},

@@ -22,8 +22,20 @@ var SendStep = &Step{
 	Example:  `send conn "You are connected"`,
 	Summary:  "send bytes on a connection",
 	About:    sendProse.About(),
-	Complete: socketNames(keywords("--timeout", "--bytes")),
+	Complete: socketNames(afterSend),
 	Run:      runSend,
+}
+
+// afterSend offers --bytes and --timeout straight after the socket, and
+// --timeout after --bytes N; the rest is a number, a duration or text.
+func afterSend(_ *Lab, before []string) []string {
+	switch {
+	case len(before) == 1:
+		return []string{"--bytes", "--timeout"}
+	case len(before) == 3 && before[1] == "--bytes", len(before) == 2 && strings.HasPrefix(before[1], "--bytes="):
+		return []string{"--timeout"}
+	}
+	return nil
 }
 
 // sendData is what send.txt can use.

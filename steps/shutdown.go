@@ -19,8 +19,17 @@ var ShutdownStep = &Step{
 	Example:  "shutdown client write",
 	Summary:  "close one direction of a connection",
 	About:    shutdownProse.About(),
-	Complete: socketNames(keywords("read", "write", "both")),
+	Complete: socketNames(directions),
 	Run:      runShutdown,
+}
+
+// directions offers shutdown's three directions after the socket; one
+// is all it takes.
+func directions(_ *Lab, before []string) []string {
+	if len(before) == 1 {
+		return []string{"read", "write", "both"}
+	}
+	return nil
 }
 
 // shutdownData is what shutdown.txt can use.

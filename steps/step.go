@@ -178,11 +178,6 @@ func takeName(args []string) ([]string, string, error) {
 	return args, "", nil
 }
 
-// keywords completes from a fixed list.
-func keywords(words ...string) func(*Lab, []string) []string {
-	return func(*Lab, []string) []string { return words }
-}
-
 // socketNames completes the first argument with the live sockets.
 func socketNames(then func(l *Lab, before []string) []string) func(*Lab, []string) []string {
 	return socketNamesWhere(nil, then)
