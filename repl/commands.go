@@ -353,14 +353,23 @@ func runHelp(s *Session, _ context.Context, args []string) error {
 // Complete offers the words that could follow line, for Tab: command
 // names first, then what the command's table line offers for its
 // arguments. It returns the candidates that start with the word being
-// typed, sorted, and that word.
+// typed, sorted, and that word as typed, which Tab extends. A word typed
+// with quotes or escapes gets only the candidates that start with it as
+// typed: the rest of another added to it would not stand on the line as
+// offered (`""` and 127.0.0.1 would make `""127.0.0.1`; `\"` and `""`, an
+// unterminated quote).
 func (s *Session) Complete(line string) (candidates []string, word string) {
 	words, err := SplitWords(line)
 	if err != nil {
 		return nil, ""
 	}
-	if len(words) > 0 && !strings.HasSuffix(line, " ") {
-		word = words[len(words)-1]
+	word = line[strings.LastIndexAny(line, " \t")+1:]
+	if more, _ := SplitWords(line + "x"); len(more) == len(words) {
+		// The line ends inside a word: the text after the last blank,
+		// unless that blank was escaped or began a comment.
+		if w, _ := SplitWords(word); len(words) == 0 || len(w) != 1 || w[0] != words[len(words)-1] {
+			return nil, word
+		}
 		words = words[:len(words)-1]
 	}
 	var offered []string

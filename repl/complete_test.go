@@ -72,6 +72,10 @@ func TestComplete(t *testing.T) {
 		{"option server nodelay ", []string{"off", "on"}, ""},
 		{"option server SO_RCVBUF ", nil, ""}, // a size, not a word
 		{"option server rcvtimeo ", nil, ""},
+		{`bind server ""`, []string{`""`}, `""`}, // not 127.0.0.1 after it: ""127.0.0.1
+		{`bind server \"`, nil, `\"`},            // not "": \"" opens a quote
+		{`close server\ `, nil, ""},              // the space is part of the word
+		{"close # ", nil, ""},                    // a comment
 		{"nosuch ", nil, ""},
 		{`send "unterminated`, nil, ""},
 	}
@@ -123,5 +127,42 @@ func TestWrap(t *testing.T) {
 		if len(line) > 20 {
 			t.Errorf("line %q is longer than 20", line)
 		}
+	}
+}
+
+// TestTabKeepsTheWordsTyped checks what Tab does to the line in the
+// terminal: the words typed before the one being completed read as
+// before, and that one reads as the candidate, whatever quotes or
+// escapes it was typed with.
+func TestTabKeepsTheWordsTyped(t *testing.T) {
+	s := New(io.Discard, Options{})
+	defer s.Close()
+	if err := s.Eval(context.Background(), "socket as server"); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{`bind server ""`, `bind server ''`, `bind server "127`, `bind server '1`, `bind server \1`,
+		`bind server 1`, `bind se`, `bind "se"`, `close server\ `, `close # s`, `bind server "" 80`, `so`, `bind server `, `bind server \"`, `"so"`} {
+		t.Run(line, func(t *testing.T) {
+			candidates, _ := s.Complete(line)
+			suffixes, _ := completer{s}.Do([]rune(line), len([]rune(line)))
+			for i, suffix := range suffixes {
+				got, err := SplitWords(line + string(suffix))
+				if err != nil {
+					t.Errorf("Tab makes %q of %q: %v", line+string(suffix), line, err)
+					continue
+				}
+				typed, _ := SplitWords(line)
+				want, _ := SplitWords(candidates[i])
+				if len(got) == 0 || len(want) != 1 || got[len(got)-1] != want[0] ||
+					!reflect.DeepEqual(got[:len(got)-1], typed[:len(got)-1]) {
+					t.Errorf("Tab with %q makes %q of %q: the words %q", candidates[i], line+string(suffix), line, got)
+				}
+				// and the candidate stands on the line as offered, a word of its own
+				if start := len(line) + len(string(suffix)) - len(candidates[i]) - 1; start < 0 ||
+					(line + string(suffix))[start:] != candidates[i]+" " || start > 0 && line[start-1] != ' ' {
+					t.Errorf("Tab with %q makes %q of %q", candidates[i], line+string(suffix), line)
+				}
+			}
+		})
 	}
 }
