@@ -23,7 +23,10 @@ type command struct {
 	about    string // for `help NAME`
 	group    string
 	complete func(s *Session, before []string) []string
-	run      func(s *Session, ctx context.Context, args []string) error
+	// anyCase, if set, says whether the command takes the word after
+	// before in any case, so that Tab matches it in any case.
+	anyCase func(s *Session, before []string) bool
+	run     func(s *Session, ctx context.Context, args []string) error
 	// topics are what `help NAME TOPIC` explains one by one, and topic
 	// explains one (steps.Step's Topics and Topic).
 	topics []string
@@ -176,6 +179,9 @@ func init() {
 				}
 				return nil
 			},
+			anyCase: func(s *Session, before []string) bool { // a topic, such as an option's name
+				return len(before) == 1 && s.lookup(before[0]) != nil && s.lookup(before[0]).topics != nil
+			},
 			run: runHelp,
 		},
 		&command{
@@ -199,6 +205,9 @@ func stepCommand(st *steps.Step, group string) *command {
 		name: st.Name, group: group, usage: st.Usage, example: st.Example, summary: st.Summary, about: st.About,
 		topics: st.Topics, topic: st.Topic,
 		complete: func(s *Session, before []string) []string { return st.Complete(s.lab, before) },
+		anyCase: func(_ *Session, before []string) bool {
+			return st.AnyCase != nil && st.AnyCase(before)
+		},
 		run: func(s *Session, ctx context.Context, args []string) error {
 			return s.runStep(ctx, st, args)
 		},
@@ -373,6 +382,7 @@ func (s *Session) Complete(line string) (candidates []string, word string) {
 		words = words[:len(words)-1]
 	}
 	var offered []string
+	anyCase := false
 	if len(words) == 0 {
 		offered = s.firstWords()
 	} else if c, args := s.find(words); c != nil {
@@ -382,9 +392,13 @@ func (s *Session) Complete(line string) (candidates []string, word string) {
 		if c.complete != nil {
 			offered = append(offered, c.complete(s, args)...)
 		}
+		anyCase = c.anyCase != nil && c.anyCase(s, args)
 	}
 	seen := map[string]bool{}
 	for _, o := range offered {
+		if anyCase && len(o) >= len(word) && strings.EqualFold(o[:len(word)], word) {
+			o = word + inCaseOf(word, o[len(word):]) // so_re ⇥ so_reuseaddr, as typed
+		}
 		if strings.HasPrefix(o, word) && !seen[o] {
 			seen[o] = true
 			candidates = append(candidates, o)
@@ -392,4 +406,18 @@ func (s *Session) Complete(line string) (candidates []string, word string) {
 	}
 	sort.Strings(candidates)
 	return candidates, word
+}
+
+// inCaseOf writes rest in the case of the last letter of typed: in lower
+// case after so_re, in upper case after SO_RE; as it is after no letter.
+func inCaseOf(typed, rest string) string {
+	for i := len(typed) - 1; i >= 0; i-- {
+		switch c := typed[i]; {
+		case 'a' <= c && c <= 'z':
+			return strings.ToLower(rest)
+		case 'A' <= c && c <= 'Z':
+			return strings.ToUpper(rest)
+		}
+	}
+	return rest
 }

@@ -69,6 +69,14 @@ func TestComplete(t *testing.T) {
 		{"help acc", []string{"accept"}, "acc"},
 		{"help option SO_RE", []string{"SO_REUSEADDR", "SO_REUSEPORT"}, "SO_RE"},
 		{"help option SO_RCVBUF ", nil, ""},
+		{"help option so_re", []string{"so_reuseaddr", "so_reuseport"}, "so_re"}, // help takes it in any case
+		{"help option So_Rcvb", []string{"So_Rcvbuf"}, "So_Rcvb"},
+		{"help quit L", nil, "L"}, // quit lesson: the command is not in any case
+		{"option server tcp_no", []string{"tcp_nodelay"}, "tcp_no"},
+		{"option server TCP_NODELAY O", []string{"OFF", "ON"}, "O"},
+		{"shutdown server Wr", []string{"Write"}, "Wr"},
+		{"shutdown S", nil, "S"}, // a name is in the case it was given
+		{"socket TC", nil, "TC"}, // socket takes tcp in lower case only
 		{"option server nodelay ", []string{"off", "on"}, ""},
 		{"option server SO_RCVBUF ", nil, ""}, // a size, not a word
 		{"option server rcvtimeo ", nil, ""},

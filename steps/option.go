@@ -23,6 +23,7 @@ var OptionStep = &Step{
 	Summary:  "read or set socket options",
 	About:    optionProse.About(),
 	Complete: completeOption,
+	AnyCase:  func(before []string) bool { return len(before) == 1 || len(before) == 2 },
 	Topics:   optionNames(),
 	Topic:    optionTopic,
 	Run:      runOption,

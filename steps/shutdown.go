@@ -20,6 +20,7 @@ var ShutdownStep = &Step{
 	Summary:  "close one direction of a connection",
 	About:    shutdownProse.About(),
 	Complete: socketNames(directions),
+	AnyCase:  func(before []string) bool { return len(before) == 1 },
 	Run:      runShutdown,
 }
 

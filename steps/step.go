@@ -19,6 +19,10 @@ type Step struct {
 	About string
 	// Complete offers words for the next argument, given those before it.
 	Complete func(l *Lab, before []string) []string
+	// AnyCase says whether the step takes the next argument, given those
+	// before it, in any case (option's names and values, shutdown's
+	// directions), so that Tab completes it in any case too.
+	AnyCase func(before []string) bool
 	// Topics, if any, are the things `help NAME TOPIC` explains one by
 	// one, in the order `help NAME` lists them: option's socket options.
 	Topics []string
