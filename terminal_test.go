@@ -196,7 +196,7 @@ func TestTerminalCtrlCAtPrompt(t *testing.T) {
 	term.typeText("\x03") // on an empty line: how to leave
 	term.waitFor("(Ctrl-D or quit closes every socket and leaves)")
 	term.typeText("sockets\r")
-	term.waitFor("no sockets yet")
+	term.waitFor("no sockets open")
 	if strings.Contains(term.screen.text(), "socket(AF_INET") {
 		t.Errorf("the interrupted line was run:\n%s", term.screen.text())
 	}
@@ -329,7 +329,7 @@ func TestTerminalCtrlCStopsAutoServer(t *testing.T) {
 		t.Errorf("port %d still listens after Ctrl-C stopped auto server", port)
 	}
 	term.typeText("sockets\r")
-	term.waitFor("no sockets yet")
+	term.waitFor("no sockets open")
 }
 
 // TestTerminalLearnersSocketsAreNumberedFrom3: in the shell, with its

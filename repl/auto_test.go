@@ -90,7 +90,7 @@ func TestAutoStepReadsItsAnswersFromTheScript(t *testing.T) {
 		t.Errorf("%d commands failed:\n%s", failed, text)
 	}
 	for _, want := range []string{"server │ › bind server_socket", "server › next: listen(", "server │ › close server_socket",
-		"auto demo stopped:", "[2] › sockets", "no sockets yet"} {
+		"auto demo stopped:", "[2] › sockets", "no sockets open"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the transcript lacks %q:\n%s", want, text)
 		}

@@ -3,6 +3,7 @@ package repl
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -17,7 +18,15 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 	}
 	live := s.lab.Sockets()
 	if len(live) == 0 {
-		s.Printf("  no sockets yet: make one with `socket as server`\n")
+		text := "no sockets open: make one with `socket as server`"
+		if slices.ContainsFunc(s.lab.History(), func(e steps.Event) bool { return !e.Failed }) {
+			// A call succeeded, so a socket was made, and none is open now.
+			text = "no sockets open: every socket of this session is closed, and `diagram` draws what they did; " +
+				"make a new one with `socket as server`"
+		}
+		var b strings.Builder
+		s.render.prose(&b, text)
+		s.out.print(b.String())
 		return nil
 	}
 	var b strings.Builder

@@ -3,6 +3,8 @@ package repl
 import (
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestShowCountsTheFIN shows a connection that has shut down writing and
@@ -36,4 +38,51 @@ func TestShowCountsTheFIN(t *testing.T) {
 		}
 	}
 	t.Log("the peer's ACK of the FIN came before every show: the FIN was not seen in send-q")
+}
+
+// TestSocketsWhenNoneIsOpen checks what sockets says with no socket open:
+// that none is, and, once the session has made some, that they are
+// closed, as the kernel says of their descriptors, and that diagram draws
+// them.
+func TestSocketsWhenNoneIsOpen(t *testing.T) {
+	tests := []struct {
+		lines  []string // run first
+		closed bool     // sockets were made, and are closed
+	}{
+		{nil, false},
+		{[]string{"close nosuch"}, false}, // a command that made nothing
+		{[]string{"socket as a", "close a"}, true},
+		{[]string{"socket as a", "socket udp as b", "close all"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.lines, "; "), func(t *testing.T) {
+			var out strings.Builder
+			s := New(&out, Options{})
+			defer s.Close()
+			var fds []int
+			for _, line := range tt.lines {
+				evalOut(s, &out, line)
+				for _, sock := range s.lab.Sockets() {
+					fds = append(fds, sock.FD)
+				}
+			}
+			got, err := evalOut(s, &out, "sockets")
+			if err != nil || !strings.Contains(got, "no sockets open") {
+				t.Errorf("sockets says %q (%v), want that no socket is open", got, err)
+			}
+			if says := strings.Contains(got, "every socket of this session is closed"); says != tt.closed {
+				t.Errorf("sockets says %q: saying the session's sockets are closed is %v, want %v", got, says, tt.closed)
+			}
+			for _, fd := range fds {
+				if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != unix.EBADF {
+					t.Errorf("fd %d is still open (%v)", fd, err)
+				}
+			}
+			if tt.closed {
+				if drawn, _ := evalOut(s, &out, "diagram"); !strings.Contains(drawn, "close(") {
+					t.Errorf("sockets points to diagram, which does not draw the closes:\n%s", drawn)
+				}
+			}
+		})
+	}
 }
