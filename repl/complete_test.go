@@ -2,6 +2,7 @@ package repl
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"reflect"
 	"strings"
@@ -11,7 +12,8 @@ import (
 func TestComplete(t *testing.T) {
 	s := New(io.Discard, Options{})
 	defer s.Close()
-	for _, line := range []string{"socket as server", "socket udp as sink", "socket as host", "bind host 127.0.0.1 0", "listen host"} {
+	for _, line := range []string{"socket as server", "socket udp as sink", "socket as host", "bind host 127.0.0.1 0", "listen host",
+		"socket ipv6 as six", "socket udp ipv6 as sink6"} {
 		if err := s.Eval(context.Background(), line); err != nil {
 			t.Fatalf("%s: %v", line, err)
 		}
@@ -23,9 +25,13 @@ func TestComplete(t *testing.T) {
 	}{
 		{"so", []string{"socket", "sockets"}, "so"},
 		{"li", []string{"listen"}, "li"},
-		{"bind ", []string{"host", "server", "sink"}, ""},
+		{"bind ", []string{"host", "server", "sink", "sink6", "six"}, ""},
+		{"bind server ", []string{`""`, "127.0.0.1", "8081", "localhost"}, ""},
+		{"bind six ", []string{`""`, "8081", "::1"}, ""}, // an IPv6 socket refuses 127.0.0.1
+		{"connect six ", []string{"::1"}, ""},
+		{"sendto sink6 ", []string{"::1"}, ""},
 		{"bind se", []string{"server"}, "se"},
-		{"connect server ", []string{"127.0.0.1", "::1", "localhost"}, ""}, // not "", which connect refuses
+		{"connect server ", []string{"127.0.0.1", "localhost"}, ""}, // not "", which connect refuses, nor ::1
 		{"connect server 127.0.0.1 8081 ", []string{"--timeout"}, ""},
 		{"send server ", []string{"--bytes", "--timeout"}, ""},
 		{"send server --bytes ", nil, ""}, // a number
@@ -44,9 +50,9 @@ func TestComplete(t *testing.T) {
 		{"recv server --hex ", []string{"--all", "--timeout", "1024"}, ""},
 		{"recv server --all ", []string{"--hex"}, ""}, // --all takes no size and no timeout
 		{"recvfrom sink 10 --hex ", []string{"--timeout"}, ""},
-		{"sendto sink ", []string{"127.0.0.1", "::1", "localhost"}, ""},
+		{"sendto sink ", []string{"127.0.0.1", "localhost"}, ""},
 		{"sendto sink 127.0.0.1 9090 ", []string{"--bytes"}, ""},
-		{"close ", []string{"all", "host", "server", "sink"}, ""},
+		{"close ", []string{"all", "host", "server", "sink", "sink6", "six"}, ""},
 		{"accept ", []string{"host"}, ""}, // the one that listens
 		{"accept host ", []string{"--timeout", "as"}, ""},
 		{"accept host as ", nil, ""}, // a name for the connection
@@ -172,5 +178,47 @@ func TestTabKeepsTheWordsTyped(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHostsOfferedAreTaken runs the commands Tab suggests: every host it
+// offers after a socket of each kind and family, bind and sendto take on
+// a socket of that kind, and the kernel binds or sends.
+func TestHostsOfferedAreTaken(t *testing.T) {
+	for _, kind := range []string{"tcp", "udp"} {
+		for _, family := range []string{"ipv4", "ipv6"} {
+			t.Run(kind+" "+family, func(t *testing.T) {
+				s := New(io.Discard, Options{})
+				defer s.Close()
+				ctx := context.Background()
+				made := 0
+				fresh := func() string {
+					made++
+					name := fmt.Sprintf("s%d", made)
+					if err := s.Eval(ctx, fmt.Sprintf("socket %s %s as %s", kind, family, name)); err != nil {
+						t.Fatal(err)
+					}
+					return name
+				}
+				hosts, _ := s.Complete("bind " + fresh() + " ")
+				for _, host := range hosts {
+					if host == "8081" {
+						continue // a port alone
+					}
+					if err := s.Eval(ctx, fmt.Sprintf("bind %s %s 0", fresh(), host)); err != nil {
+						t.Errorf("Tab offers %s after bind on a %s %s socket, and bind fails: %v", host, kind, family, err)
+					}
+				}
+				if kind == "udp" {
+					name := fresh()
+					to, _ := s.Complete("sendto " + name + " ")
+					for _, host := range to {
+						if err := s.Eval(ctx, fmt.Sprintf("sendto %s %s 9 x", name, host)); err != nil {
+							t.Errorf("Tab offers %s after sendto on a udp %s socket, and sendto fails: %v", host, family, err)
+						}
+					}
+				}
+			})
+		}
 	}
 }

@@ -22,9 +22,11 @@ var BindStep = &Step{
 	Run:      runBind,
 }
 
-func hostsThenNothing(_ *Lab, before []string) []string {
+// hostsThenNothing completes, after the socket, every interface, the
+// hosts of this machine in the socket's family, or a port alone.
+func hostsThenNothing(l *Lab, before []string) []string {
 	if len(before) == 1 {
-		return []string{`""`, "127.0.0.1", "::1", "localhost", "8081"}
+		return append(append([]string{`""`}, hostsFor(l, before[0])...), "8081")
 	}
 	return nil
 }

@@ -24,13 +24,13 @@ var ConnectStep = &Step{
 }
 
 // hostThenAfterPort completes, for connect and sendto, the hosts of this
-// machine after the socket (not bind's "", which they refuse), and flag
-// after the port.
+// machine in the socket's family after the socket (not bind's "", which
+// they refuse), and flag after the port.
 func hostThenAfterPort(flag string) func(*Lab, []string) []string {
-	return func(_ *Lab, before []string) []string {
+	return func(l *Lab, before []string) []string {
 		switch len(before) {
 		case 1:
-			return []string{"127.0.0.1", "::1", "localhost"}
+			return hostsFor(l, before[0])
 		case 3:
 			return []string{flag}
 		}

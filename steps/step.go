@@ -208,6 +208,21 @@ func socketNamesWhere(fits func(*Socket) bool, then func(l *Lab, before []string
 	}
 }
 
+// hostsFor are the names of this machine a socket can be given, in its
+// family: an IPv4 socket refuses ::1, an IPv6 one 127.0.0.1, and
+// localhost is offered for IPv4 only, since it need not have an IPv6
+// address.
+func hostsFor(l *Lab, ref string) []string {
+	s, err := l.Find(ref)
+	switch {
+	case err != nil:
+		return nil
+	case s.Family == IPv6:
+		return []string{"::1"}
+	}
+	return []string{"127.0.0.1", "localhost"}
+}
+
 // hasFlag says whether the words hold flag, alone or as flag=VALUE.
 func hasFlag(words []string, flag string) bool {
 	for _, w := range words {
