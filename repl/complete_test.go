@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -84,6 +85,13 @@ func TestComplete(t *testing.T) {
 		{"shutdown S", nil, "S"}, // a name is in the case it was given
 		{"socket TC", nil, "TC"}, // socket takes tcp in lower case only
 		{"option server nodelay ", []string{"off", "on"}, ""},
+		{"option server ", []string{"O_NONBLOCK", "SO_BROADCAST", "SO_KEEPALIVE", "SO_LINGER", "SO_RCVBUF", "SO_RCVTIMEO",
+			"SO_REUSEADDR", "SO_REUSEPORT", "SO_SNDBUF", "SO_SNDTIMEO", "TCP_NODELAY"}, ""}, // not IPV6_V6ONLY
+		{"option sink6 ", []string{"IPV6_V6ONLY", "O_NONBLOCK", "SO_BROADCAST", "SO_RCVBUF", "SO_RCVTIMEO",
+			"SO_REUSEADDR", "SO_REUSEPORT", "SO_SNDBUF", "SO_SNDTIMEO"}, ""}, // not TCP's
+		{"option sink TCP_NODELAY ", nil, ""},
+		{"option nosuch SO_REUSEADDR ", nil, ""},
+		{"option server nosuch ", nil, ""},
 		{"option server SO_RCVBUF ", nil, ""}, // a size, not a word
 		{"option server rcvtimeo ", nil, ""},
 		{`bind server ""`, []string{`""`}, `""`}, // not 127.0.0.1 after it: ""127.0.0.1
@@ -216,6 +224,35 @@ func TestHostsOfferedAreTaken(t *testing.T) {
 						if err := s.Eval(ctx, fmt.Sprintf("sendto %s %s 9 x", name, host)); err != nil {
 							t.Errorf("Tab offers %s after sendto on a udp %s socket, and sendto fails: %v", host, family, err)
 						}
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestOptionsOfferedApply reads every option Tab offers for a socket of
+// each kind and family, which the kernel must answer, and checks that
+// each option it leaves out is one option refuses for that socket.
+func TestOptionsOfferedApply(t *testing.T) {
+	for _, kind := range []string{"tcp", "udp"} {
+		for _, family := range []string{"ipv4", "ipv6"} {
+			t.Run(kind+" "+family, func(t *testing.T) {
+				s := New(io.Discard, Options{})
+				defer s.Close()
+				ctx := context.Background()
+				if err := s.Eval(ctx, fmt.Sprintf("socket %s %s as s", kind, family)); err != nil {
+					t.Fatal(err)
+				}
+				offered, _ := s.Complete("option s ")
+				every, _ := s.Complete("help option ")
+				if len(offered) == 0 || len(every) < len(offered) {
+					t.Fatalf("offered %q of %q", offered, every)
+				}
+				for _, name := range every {
+					err := s.Eval(ctx, "option s "+name)
+					if taken := err == nil; taken != slices.Contains(offered, name) {
+						t.Errorf("option s %s on a %s %s socket: %v; Tab offers it: %v", name, kind, family, err, !taken)
 					}
 				}
 			})

@@ -121,17 +121,29 @@ func findOption(name string) (option, bool) {
 	return option{}, false
 }
 
+// completeOption offers the socket, then the options that apply to it,
+// then on and off for an option that takes them.
 func completeOption(l *Lab, before []string) []string {
-	switch len(before) {
-	case 0:
+	if len(before) == 0 {
 		return l.Names()
+	}
+	s, err := l.Find(before[0])
+	if err != nil {
+		return nil
+	}
+	switch len(before) {
 	case 1:
-		return optionNames()
-	case 2:
-		if o, ok := findOption(before[1]); ok && (o.kind == size || o.kind == duration) {
-			return nil // a number or a duration, not a word
+		var names []string
+		for _, o := range options {
+			if o.applies(s) {
+				names = append(names, o.Name)
+			}
 		}
-		return []string{"on", "off"}
+		return names
+	case 2:
+		if o, ok := findOption(before[1]); ok && o.applies(s) && o.kind != size && o.kind != duration {
+			return []string{"on", "off"} // not for a number or a duration
+		}
 	}
 	return nil
 }
