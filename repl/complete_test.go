@@ -99,8 +99,18 @@ func TestComplete(t *testing.T) {
 		{`close server\ `, nil, ""},              // the space is part of the word
 		{"close # ", nil, ""},                    // a comment
 		{"nosuch ", nil, ""},
+		{"listen ", []string{"host", "server", "six"}, ""}, // not the UDP sockets
 		{`send "unterminated`, nil, ""},
 	}
+	server, err := s.lab.Find("server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests = append(tests, struct { // a socket given by its fd number
+		line     string
+		want     []string
+		wantWord string
+	}{fmt.Sprintf("recv %d ", server.FD), []string{"--all", "--hex", "--timeout", "1024"}, ""})
 	for _, tt := range tests {
 		t.Run(tt.line, func(t *testing.T) {
 			got, word := s.Complete(tt.line)

@@ -25,7 +25,7 @@ var ListenStep = &Step{
 	Example:  "listen server",
 	Summary:  "make a bound socket wait for connections",
 	About:    listenProse.About(),
-	Complete: socketNames(nil),
+	Complete: socketNamesWhere(isStream, nil), // UDP has nothing to listen for: EOPNOTSUPP
 	Run:      runListen,
 }
 

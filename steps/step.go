@@ -208,6 +208,9 @@ func socketNamesWhere(fits func(*Socket) bool, then func(l *Lab, before []string
 	}
 }
 
+// isStream says whether a socket is a TCP one.
+func isStream(s *Socket) bool { return s.Kind == Stream }
+
 // hostsFor are the names of this machine a socket can be given, in its
 // family: an IPv4 socket refuses ::1, an IPv6 one 127.0.0.1, and
 // localhost is offered for IPv4 only, since it need not have an IPv6
