@@ -100,6 +100,8 @@ func TestComplete(t *testing.T) {
 		{"close # ", nil, ""},                    // a comment
 		{"nosuch ", nil, ""},
 		{"listen ", []string{"host", "server", "six"}, ""}, // not the UDP sockets
+		{"shutdown nosuch ", nil, ""},
+		{"recv nosuch ", nil, ""},
 		{`send "unterminated`, nil, ""},
 	}
 	server, err := s.lab.Find("server")

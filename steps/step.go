@@ -201,8 +201,8 @@ func socketNamesWhere(fits func(*Socket) bool, then func(l *Lab, before []string
 			}
 			return names
 		}
-		if then == nil {
-			return nil
+		if _, err := l.Find(before[0]); err != nil || then == nil {
+			return nil // the command would stop at the socket
 		}
 		return then(l, before)
 	}
