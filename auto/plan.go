@@ -69,6 +69,9 @@ var Flags = map[string][]string{
 	"demo":   {"--port", "--step"},
 }
 
+// Switches are the flags that take no value.
+var Switches = []string{"--step", "--quiet"}
+
 // ErrHelp says that the learner asked for auto's help (-h or --help)
 // instead of a play.
 var ErrHelp = errors.New("auto's help was asked for")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -35,12 +36,23 @@ func runAuto(s *Session, ctx context.Context, args []string) error {
 	return s.Play(ctx, plan)
 }
 
-// completeAuto offers the plays, then the flags of the chosen one.
+// completeAuto offers the plays, then the flags of the chosen one that
+// are not given yet; after a flag that takes a value, nothing, since the
+// value is the learner's to type.
 func completeAuto(_ *Session, before []string) []string {
 	if len(before) == 0 {
 		return auto.Plays
 	}
-	return auto.Flags[before[0]]
+	if last := before[len(before)-1]; len(before) > 1 && strings.HasPrefix(last, "--") && !slices.Contains(auto.Switches, last) {
+		return nil
+	}
+	var offer []string
+	for _, flag := range auto.Flags[before[0]] {
+		if !slices.Contains(before[1:], flag) {
+			offer = append(offer, flag)
+		}
+	}
+	return offer
 }
 
 // Play runs one of auto's flows in this session and ends with its summary.
