@@ -82,14 +82,15 @@ const resolveTimeout = 3 * time.Second
 // socket's family: "", * and any mean every interface; a literal is taken
 // as it is; a name such as localhost is looked up. how says which, for the
 // narration.
-func resolveHost(host string, f Family) (addr netip.Addr, how string, err error) {
+func resolveHost(host string, s *Socket) (addr netip.Addr, how string, err error) {
+	f := s.Family
 	if everyInterface(host) {
 		return f.everyInterface(), "", nil
 	}
 	if a, perr := netip.ParseAddr(strings.Trim(host, "[]")); perr == nil {
 		switch {
 		case f == IPv4 && a.Is6() && !a.Is4In6():
-			return netip.Addr{}, "", usageErr(fmt.Sprintf("%s is an IPv6 address and this socket is IPv4: use an IPv4 address such as 127.0.0.1, or make an IPv6 socket with `socket tcp ipv6`", host))
+			return netip.Addr{}, "", usageErr(fmt.Sprintf("%s is an IPv6 address and this socket is IPv4: use an IPv4 address such as 127.0.0.1, or make an IPv6 socket with `socket %s ipv6`", host, strings.ToLower(s.Kind.String())))
 		case f == IPv6 && a.Is4():
 			return netip.Addr{}, "", usageErr(fmt.Sprintf("%s is an IPv4 address and this socket is IPv6: use ::1, or the IPv4-mapped form ::ffff:%s, or make an IPv4 socket", host, host))
 		case f == IPv4:

@@ -78,7 +78,7 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr, resolved, err := resolveHost(host, s.Family)
+	addr, resolved, err := resolveHost(host, s)
 	if err != nil {
 		return nil, err
 	}

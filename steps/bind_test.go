@@ -221,3 +221,23 @@ func TestBoundUDPSocketSuggestsASender(t *testing.T) {
 		})
 	}
 }
+
+// TestBindIPv6AddressOnIPv4Socket: the refusal's way out makes a socket of
+// the same kind, and that socket binds the address.
+func TestBindIPv6AddressOnIPv4Socket(t *testing.T) {
+	for _, kind := range []string{"tcp", "udp"} {
+		l := newLab(t)
+		run(t, l, "socket", kind, "as", "four")
+		_, err := try(t, l, "bind", "four", "::1", "0")
+		command := regexp.MustCompile("`(socket [^`]*)`").FindStringSubmatch(fmt.Sprint(err))
+		if command == nil {
+			t.Fatalf("%s: bind four ::1 0 said %v; want the socket to make", kind, err)
+		}
+		words := append(strings.Fields(command[1]), "as", "six")
+		run(t, l, words[0], words[1:]...)
+		run(t, l, "bind", "six", "::1", "0")
+		if got := sock(t, l, "six").Kind; got != sock(t, l, "four").Kind {
+			t.Errorf("%s: the suggested %q makes a %s socket", kind, command[1], got)
+		}
+	}
+}

@@ -91,7 +91,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if host := args[1]; host == "" || host == "*" || host == "any" {
 		return nil, usageErr(fmt.Sprintf("connect needs the server's address; %s is bind's word for every interface: use %s for this machine", QuoteShort(host), loopback(s.Family)))
 	}
-	addr, resolved, err := resolveHost(args[1], s.Family)
+	addr, resolved, err := resolveHost(args[1], s)
 	if err != nil {
 		return nil, err
 	}

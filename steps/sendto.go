@@ -71,7 +71,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr, _, err := resolveHost(args[1], s.Family)
+	addr, _, err := resolveHost(args[1], s)
 	if err != nil {
 		return nil, err
 	}
