@@ -220,7 +220,16 @@ func wouldBlock(sock *steps.Socket, snap steps.Snapshot) string {
 	case snap.Error && sock.Kind == steps.Datagram:
 		return "an error is pending (poll's POLLERR): the next recv or send fails with it at once"
 	case sock.Kind == steps.Datagram || snap.Connected():
-		return yesNo("recv", snap.Readable) + "   " + yesNo("send", snap.Writable)
+		send := yesNo("send", snap.Writable)
+		switch {
+		case snap.PollNotWritable:
+			send += ", though poll and select call it not writable until a third of the send buffer is free"
+		case !snap.Writable && sock.Kind == steps.Stream:
+			// Bytes may still join the last segment queued, which has not
+			// left and is not yet as large as TCP makes them.
+			send += ": the send buffer is full (a few bytes may still fit in the last segment queued)"
+		}
+		return yesNo("recv", snap.Readable) + "   " + send
 	case snap.State == steps.Closed && snap.Error:
 		return "no call waits, and an error is pending (poll's POLLERR): recv returns the bytes still queued, " +
 			"then 0 if the peer's FIN had come, else the error; send fails with the error"

@@ -324,3 +324,82 @@ func wantReleased(t *testing.T, s *Session, out *strings.Builder, name string, p
 	}
 	return got
 }
+
+// TestShowSendWithAFillingBuffer fills the send buffer of a connection
+// whose peer does not read, in steps of the kernel's own telling: first
+// until poll calls it not writable, then until a send fails with EAGAIN.
+// At each step what show and the READY column say of send is held against
+// a send of a few bytes made just after (MSG_DONTWAIT): the kernel takes
+// such a send while any room is left, though poll waits for a third of the
+// buffer to be free.
+func TestShowSendWithAFillingBuffer(t *testing.T) {
+	for _, f := range []struct{ name, host string }{{"ipv4", "127.0.0.1"}, {"ipv6", "::1"}} {
+		t.Run(f.name, func(t *testing.T) {
+			s, out := fullSession(t)
+			port := freePort(t)
+			mustEval(t, s, "socket "+f.name+" as server", fmt.Sprintf("bind server %s %d", f.host, port), "listen server",
+				"socket "+f.name+" as client", fmt.Sprintf("connect client %s %d", f.host, port), "accept server as conn")
+			conn, err := s.lab.Find("conn")
+			if err != nil {
+				t.Fatal(err)
+			}
+			chunk := make([]byte, 64<<10)
+			for _, stage := range []struct {
+				name string
+				done func() bool // the buffer is filled enough
+				poll bool        // what poll says then of POLLOUT
+			}{
+				{"poll says not writable", func() bool { return !pollOut(t, conn.FD) }, false},
+				{"send fails", func() bool { return false }, false},
+			} {
+				for !stage.done() {
+					if _, err := unix.SendmsgN(conn.FD, chunk, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL); errors.Is(err, unix.EAGAIN) {
+						break
+					} else if err != nil {
+						t.Fatal(err)
+					}
+				}
+				if got := pollOut(t, conn.FD); got != stage.poll {
+					t.Fatalf("%s: poll says writable: %v, want %v", stage.name, got, stage.poll)
+				}
+				shown, _ := evalOut(s, out, "show conn")
+				table, _ := evalOut(s, out, "sockets")
+				_, err := unix.SendmsgN(conn.FD, []byte("hello"), nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+				if err != nil && !errors.Is(err, unix.EAGAIN) {
+					t.Fatal(err)
+				}
+				taken := err == nil
+				want := "send: would wait: the send buffer is full"
+				if taken {
+					want = "send: no, though poll and select call it not writable until a third of the send buffer is free"
+				}
+				if !strings.Contains(shown, "SO_MEMINFO") {
+					t.Errorf("%s: show conn got\n%s\nwant SO_MEMINFO among what it read", stage.name, shown)
+				}
+				if !strings.Contains(strings.Join(strings.Fields(shown), " "), want) {
+					t.Errorf("%s: a 5-byte send taken: %v; show conn got\n%s\nwant %q", stage.name, taken, shown, want)
+				}
+				row := ""
+				for line := range strings.Lines(table) {
+					if strings.HasPrefix(strings.TrimSpace(line), "conn (fd") {
+						row = strings.TrimSpace(line)
+					}
+				}
+				if ready := strings.HasSuffix(row, " send"); ready != taken {
+					t.Errorf("%s: a 5-byte send taken: %v; sockets got row %q", stage.name, taken, row)
+				}
+			}
+		})
+	}
+}
+
+// pollOut says whether poll calls the socket writable now.
+func pollOut(t *testing.T, fd int) bool {
+	t.Helper()
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLOUT}}
+	n, err := unix.Poll(fds, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n > 0 && fds[0].Revents&unix.POLLOUT != 0
+}

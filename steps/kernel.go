@@ -8,7 +8,8 @@ import (
 
 // Read asks the kernel about the socket now: what readState reads on this
 // system, whether it is non-blocking from fcntl, and readiness from poll
-// with a zero timeout. It consumes nothing.
+// with a zero timeout, and for a TCP socket's send from SO_MEMINFO too.
+// It consumes nothing.
 func Read(s *Socket) Snapshot {
 	snap := readState(s)
 	snap.NonBlocking = nonBlocking(s.FD)
@@ -20,6 +21,13 @@ func Read(s *Socket) Snapshot {
 		snap.ReadShut = ev&pollReadShut != 0
 		snap.Hangup = ev&unix.POLLHUP != 0
 		snap.Error = ev&unix.POLLERR != 0
+	}
+	if snap.Kind == Stream && !snap.Writable && (snap.State == Established || snap.State == CloseWait) {
+		// poll calls a TCP socket writable only once a third of its send
+		// buffer is free, but send takes bytes while any room is left.
+		if room, _ := sendRoom(s.FD); room {
+			snap.Writable, snap.PollNotWritable = true, true
+		}
 	}
 	if snap.Kind == Datagram {
 		// Linux's poll calls a UDP socket whose reading is shut down

@@ -225,7 +225,8 @@ func WaitingPeers(listener Snapshot) []netip.AddrPort {
 // KernelNote says where `show`'s state of a socket comes from: what
 // readState asks of a socket in that state, what show asks for a
 // listener's waiting clients (WaitingPeers), and fcntl and poll for its
-// mode and readiness.
+// mode and readiness, with SO_MEMINFO where poll calls a connection not
+// writable (Read).
 func KernelNote(snap Snapshot) string {
 	calls := "getsockname, getpeername, TCP_INFO, SIOCINQ/SIOCOUTQ"
 	switch {
@@ -235,6 +236,8 @@ func KernelNote(snap Snapshot) string {
 		calls = "getsockname, TCP_INFO, /proc/net/tcp and tcp6"
 	case snap.Released.IsValid():
 		calls += ", sock_diag" // whether the port went back
+	case (snap.State == Established || snap.State == CloseWait) && (!snap.Writable || snap.PollNotWritable):
+		calls += ", SO_MEMINFO" // whether a send finds room, where poll says no
 	}
 	return "read from the kernel: " + calls + ", fcntl, poll"
 }
@@ -262,15 +265,29 @@ func newSocket(domain, typ, proto int) (int, error) {
 // dropped instead of queueing them for it. Known is false where the
 // kernel does not say.
 func receiveMemoryOf(fd int) receiveMemory {
-	var info [unix.SK_MEMINFO_VARS]uint32
-	size := uint32(unsafe.Sizeof(info))
-	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_MEMINFO,
-		uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&size)), 0)
-	if errno != 0 || size <= unix.SK_MEMINFO_DROPS*4 {
+	info, ok := memInfo(fd, unix.SK_MEMINFO_DROPS)
+	if !ok {
 		return receiveMemory{}
 	}
 	return receiveMemory{Held: int(info[unix.SK_MEMINFO_RMEM_ALLOC]), Limit: int(info[unix.SK_MEMINFO_RCVBUF]),
 		Drops: int(info[unix.SK_MEMINFO_DROPS]), Known: true}
+}
+
+// sendRoom says whether a TCP socket's send buffer has room for more
+// (SO_MEMINFO): the kernel's send takes bytes while the memory its queue
+// holds is below SO_SNDBUF. Known is false where the kernel does not say.
+func sendRoom(fd int) (room, known bool) {
+	info, ok := memInfo(fd, unix.SK_MEMINFO_WMEM_QUEUED)
+	return ok && info[unix.SK_MEMINFO_WMEM_QUEUED] < info[unix.SK_MEMINFO_SNDBUF], ok
+}
+
+// memInfo reads SO_MEMINFO, and says whether the kernel filled it in up
+// to the value numbered last.
+func memInfo(fd, last int) (info [unix.SK_MEMINFO_VARS]uint32, ok bool) {
+	size := uint32(unsafe.Sizeof(info))
+	_, _, errno := unix.Syscall6(unix.SYS_GETSOCKOPT, uintptr(fd), unix.SOL_SOCKET, unix.SO_MEMINFO,
+		uintptr(unsafe.Pointer(&info)), uintptr(unsafe.Pointer(&size)), 0)
+	return info, errno == 0 && size > uint32(last)*4
 }
 
 // tcpInfo reads TCP_INFO, and how many of its bytes the kernel filled in:

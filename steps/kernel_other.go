@@ -89,5 +89,8 @@ func peerName(fd int) (netip.AddrPort, error) {
 // receiveMemoryOf is not known on this system.
 func receiveMemoryOf(int) receiveMemory { return receiveMemory{} }
 
+// sendRoom is not known on this system.
+func sendRoom(int) (room, known bool) { return false, false }
+
 // segmentsSent is not known on this system.
 func segmentsSent(int) int { return 0 }

@@ -93,6 +93,10 @@ type Snapshot struct {
 	// the queue is empty (ReadShut: the peer's FIN, or this side's
 	// shutdown(SHUT_RD)), and whether an error such as a reset is pending.
 	Readable, Writable, ReadShut, Hangup, Error bool
+	// PollNotWritable: a TCP socket's send would take bytes at once
+	// (Writable, from SO_MEMINFO), yet poll and select call it not
+	// writable, as they do until a third of the send buffer is free.
+	PollNotWritable bool
 
 	// NonBlocking is O_NONBLOCK: steps return EAGAIN instead of waiting.
 	NonBlocking bool
