@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -134,6 +135,9 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	if len(text) == 0 {
 		return nil, usageErr("send needs the text to send after the socket (use \"\" to send nothing)")
+	}
+	if err := strayOption("send "+args[0], text, "--timeout", "--bytes"); err != nil && !strings.HasPrefix(text[0], "--bytes") {
+		return nil, err
 	}
 	// A datagram socket's --bytes N is one datagram, as with sendto.
 	msg, pattern, err := messageText("send", text)
@@ -282,8 +286,9 @@ func nagleHolds(s *Socket, snap Snapshot) bool {
 }
 
 // takeSendTimeout reads an optional --timeout D before the text. Only
-// there is it an option: everything after it is text, sent as typed, so a
-// text may itself start with "--".
+// there is it an option: what follows is text, which may itself start
+// with "--", though a word that is one of send's options is refused
+// (strayOption).
 func takeSendTimeout(args []string) (text []string, timeout time.Duration, err error) {
 	if len(args) == 0 {
 		return args, 0, nil
@@ -302,6 +307,51 @@ func takeSendTimeout(args []string) (text []string, timeout time.Duration, err e
 	}
 	timeout, err = parseTimeout(value)
 	return args, timeout, err
+}
+
+// strayOption refuses a text with one of the step's options among its
+// words, as in `send conn hello --timeout 500ms`: sent as typed, the
+// option would be bytes on the wire, not what the learner meant. Typed
+// inside one quoted word with the words around it, the same text is sent.
+// cmd is the command up to the text: "send conn".
+func strayOption(cmd string, text []string, options ...string) error {
+	for i, word := range text {
+		for _, opt := range options {
+			value, inWord := strings.CutPrefix(word, opt+"=")
+			if word != opt && !inWord {
+				continue
+			}
+			words := slices.Concat(text[:i], text[i+1:])
+			switch {
+			case !inWord && i+1 < len(text):
+				value, words = text[i+1], slices.Concat(text[:i], text[i+2:])
+			case !inWord:
+				value = map[string]string{"--timeout": "D", "--bytes": "N"}[opt]
+			}
+			right := cmd + " " + opt + " " + value
+			switch {
+			case opt == "--bytes":
+				return usageErr(stray(right, "--bytes N sends N bytes of a pattern, takes no text, and goes straight after the socket", cmd, text))
+			case len(words) == 0:
+				right += " TEXT"
+			default:
+				right += ` "` + strings.Join(words, " ") + `"`
+			}
+			return usageErr(stray(right, opt+" goes before the text", cmd, text))
+		}
+	}
+	return nil
+}
+
+// stray is strayOption's message: the rule, the command as it should be,
+// and how to send the option as text, with the learner's own words where
+// they can be shown in quotes as they are.
+func stray(right, rule, cmd string, text []string) string {
+	joined := strings.Join(text, " ")
+	if !plainASCII([]byte(right)) || !plainASCII([]byte(joined)) || strings.Contains(joined, `"`) {
+		return rule + ". Typed after the text, it would be sent as text; to send it so, put it inside the quotes of one word with the words around it"
+	}
+	return fmt.Sprintf(`%s: %s. Typed after the text, it would be sent as text; to send it so, put it inside quotes with the words around it: %s "%s"`, rule, right, cmd, joined)
 }
 
 // send sends all of msg (to the address to, for sendto) on a blocking socket, or what the kernel takes at

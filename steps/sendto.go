@@ -76,6 +76,9 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, err
 	}
 	to := netip.AddrPortFrom(addr, port)
+	if err := strayOption("sendto "+strings.Join(args[:3], " "), args[3:], "--bytes"); err != nil && !strings.HasPrefix(args[3], "--bytes") {
+		return nil, err
+	}
 	msg, pattern, err := messageText("sendto", args[3:])
 	if err != nil {
 		return nil, err

@@ -93,7 +93,8 @@ func TestSendTakesTimeoutOnlyBeforeTheText(t *testing.T) {
 		args     []string
 		wantSent string // what conn receives, "" for a usage error
 	}{
-		{[]string{"client", "hello", "--timeout", "5s"}, "hello --timeout 5s"},
+		{[]string{"client", "hello", "--timeout", "5s"}, ""},             // meant as the option, typed in the wrong place
+		{[]string{"client", "hello --timeout 5s"}, "hello --timeout 5s"}, // quoted as one word: text
 		{[]string{"client", "--timeout=5s", "--verbatim"}, "--verbatim"},
 		{[]string{"client", "--timeout", "5s", "two", "words"}, "two words"},
 		{[]string{"client", "--timeout"}, ""},

@@ -1,0 +1,86 @@
+package repl
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"sockstep/steps"
+)
+
+// TestOptionAfterTheText types an option of send or sendto after the
+// text, where it would be sent as text. The step must refuse, send
+// nothing, and name two commands; each is then typed, and the peer must
+// receive what each is said to do: the option obeyed, or the words sent
+// as typed.
+func TestOptionAfterTheText(t *testing.T) {
+	for _, tc := range []struct {
+		line          string
+		right, quoted string // what the two commands it names send
+	}{
+		{"send conn hello --timeout 500ms", "hello", "hello --timeout 500ms"},
+		{"send conn hello world --timeout=2s", "hello world", "hello world --timeout=2s"},
+		{"send conn hello --bytes 10", "sockstep b", "hello --bytes 10"},
+		{"sendto u 127.0.0.1 PORT hi --bytes 5", "socks", "hi --bytes 5"},
+	} {
+		t.Run(tc.line, func(t *testing.T) {
+			s, out := pairSession(t)
+			mustEval(t, s, "socket udp as u", "socket udp as receiver", "bind receiver 127.0.0.1 0")
+			receiver, err := s.lab.Find("receiver")
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := fmt.Sprint(steps.Read(receiver).Local.Port())
+			to := receiver
+			if strings.HasPrefix(tc.line, "send ") {
+				if to, err = s.lab.Find("client"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			line := strings.Replace(tc.line, "PORT", port, 1)
+			got, _ := evalOut(s, out, line)
+			msg := ""
+			for l := range strings.Lines(got) {
+				if m, ok := strings.CutPrefix(strings.TrimSpace(l), "✗ "); ok {
+					msg = m
+				}
+			}
+			if msg == "" || !strings.Contains(got, "usage ") {
+				t.Fatalf("%s: got\n%s\nwant a usage error", line, got)
+			}
+			if b := received(t, to.FD); b != "" {
+				t.Fatalf("%s: the peer got %q, want nothing sent", line, b)
+			}
+			for _, want := range []string{tc.right, tc.quoted} {
+				start := strings.Index(msg, ": "+strings.Fields(line)[0]+" ")
+				if start < 0 {
+					t.Fatalf("%s: got %q, want a command to type", line, msg)
+				}
+				msg = msg[start+2:]
+				cmd, rest, _ := strings.Cut(msg, ". ")
+				msg = rest
+				mustEval(t, s, cmd)
+				if b := received(t, to.FD); b != want {
+					t.Errorf("%s: typed %q, the peer got %q, want %q", line, cmd, b, want)
+				}
+			}
+		})
+	}
+}
+
+// received reads what waits on fd now: the bytes of a TCP connection, or
+// one datagram.
+func received(t *testing.T, fd int) string {
+	t.Helper()
+	buf := make([]byte, 1024)
+	n, _, err := unix.Recvfrom(fd, buf, unix.MSG_DONTWAIT)
+	if errors.Is(err, unix.EAGAIN) {
+		return ""
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return string(buf[:n])
+}
