@@ -123,3 +123,107 @@ except Exception as e:
 		})
 	}
 }
+
+// TestSendErrnoSections makes send fail in each way it can on a TCP or
+// UDP socket, over both families, and wants each [ERRNO] section of
+// send.txt to be one of the errnos the kernel gave: a section no send can
+// reach says what is never true here. (Linux's TCP send on a socket with no
+// connection gives EPIPE, its UDP send with no peer EDESTADDRREQ: neither
+// gives ENOTCONN.)
+func TestSendErrnoSections(t *testing.T) {
+	met := map[string]bool{}
+	for _, f := range families {
+		for _, tc := range []struct {
+			name  string
+			setup func(t *testing.T, l *Lab) // leaves the socket named sock, whose send fails
+			sock  string
+			args  []string
+			want  unix.Errno
+		}{
+			{"new TCP socket", func(t *testing.T, l *Lab) { run(t, l, "socket", "tcp", f.name, "as", "s") }, "s", nil, unix.EPIPE},
+			{"bound TCP socket", func(t *testing.T, l *Lab) {
+				run(t, l, "socket", "tcp", f.name, "as", "s")
+				run(t, l, "bind", "s", f.loopback, "0")
+			}, "s", nil, unix.EPIPE},
+			{"listener", func(t *testing.T, l *Lab) { listener(t, l, f, "s") }, "s", nil, unix.EPIPE},
+			{"after a refused connect", func(t *testing.T, l *Lab) {
+				port := listener(t, l, f, "gone")
+				run(t, l, "close", "gone")
+				run(t, l, "socket", "tcp", f.name, "as", "s")
+				refused(t, l, unix.ECONNREFUSED, "connect", "s", f.loopback, port)
+			}, "s", nil, unix.EPIPE},
+			{"TCP shut for writing", func(t *testing.T, l *Lab) {
+				pair(t, l, f)
+				run(t, l, "shutdown", "client", "write")
+			}, "client", nil, unix.EPIPE},
+			{"TCP reset by the peer", func(t *testing.T, l *Lab) {
+				pair(t, l, f)
+				run(t, l, "option", "conn", "SO_LINGER", "on", "0")
+				run(t, l, "close", "conn")
+			}, "client", nil, unix.ECONNRESET},
+			{"TCP buffer full, non-blocking", func(t *testing.T, l *Lab) {
+				pair(t, l, f)
+				run(t, l, "option", "conn", "O_NONBLOCK", "on")
+				run(t, l, "send", "conn", "--bytes", "1G")
+				// Once the peer's kernel acknowledges the bytes in flight,
+				// their memory is free: fill it again, and nothing moves.
+				waitAcknowledged(t, sock(t, l, "conn"))
+				run(t, l, "send", "conn", "--bytes", "1G")
+			}, "conn", nil, unix.EAGAIN},
+			{"UDP with no peer", func(t *testing.T, l *Lab) { run(t, l, "socket", "udp", f.name, "as", "s") }, "s", nil, unix.EDESTADDRREQ},
+			{"UDP shut for writing", func(t *testing.T, l *Lab) {
+				run(t, l, "socket", "udp", f.name, "as", "s")
+				run(t, l, "connect", "s", f.loopback, "9")
+				run(t, l, "shutdown", "s", "write")
+			}, "s", nil, unix.EPIPE},
+			{"UDP refused", func(t *testing.T, l *Lab) {
+				run(t, l, "socket", "udp", f.name, "as", "gone")
+				run(t, l, "bind", "gone", f.loopback, "0")
+				port := portOf(t, l, "gone")
+				run(t, l, "close", "gone")
+				run(t, l, "socket", "udp", f.name, "as", "s")
+				run(t, l, "connect", "s", f.loopback, port)
+				run(t, l, "send", "s", "ping")
+			}, "s", nil, unix.ECONNREFUSED},
+			{"UDP too large", func(t *testing.T, l *Lab) {
+				run(t, l, "socket", "udp", f.name, "as", "s")
+				run(t, l, "connect", "s", f.loopback, "9")
+			}, "s", []string{"--bytes", "70000"}, unix.EMSGSIZE},
+		} {
+			t.Run(f.name+" "+tc.name, func(t *testing.T) {
+				l := newLab(t)
+				tc.setup(t, l)
+				args := tc.args
+				if args == nil {
+					args = []string{"hello"}
+				}
+				refused(t, l, tc.want, "send", append([]string{tc.sock}, args...)...)
+				help, _ := ExplainErrno(tc.want)
+				met[help.Name] = true
+			})
+		}
+	}
+	for section := range sendProse.sections {
+		name, _ := strings.CutSuffix(section, " fix")
+		if _, isErrno := errnoByName[name]; isErrno && !met[name] {
+			t.Errorf("send.txt has [%s], which no send above met: the kernel gave %v", section, met)
+		}
+	}
+}
+
+// waitAcknowledged waits, for a second at most, until the peer's kernel
+// has acknowledged every byte the socket has sent, so that only what TCP
+// has not sent yet is in its send queue.
+func waitAcknowledged(t *testing.T, s *Socket) {
+	t.Helper()
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		outq, err := unix.IoctlGetInt(s.FD, unix.SIOCOUTQ)
+		info, err2 := unix.GetsockoptTCPInfo(s.FD, unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err != nil || err2 != nil {
+			t.Fatal(err, err2)
+		}
+		if outq == int(info.Notsent_bytes) {
+			return
+		}
+	}
+}
