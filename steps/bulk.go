@@ -59,7 +59,7 @@ type bulkData struct {
 	Asked, Sent     int
 	Calls, Waits    int
 	Took            ms
-	Rate            string
+	Rate            string // how fast, or "" where that means nothing (bulkRate)
 	// SendQ counts the bytes the peer has not acknowledged (SIOCOUTQ):
 	// NotSent of them TCP has not sent yet (TCP_INFO), InFlight it has.
 	// They wait because the peer's receive window is full (WindowFull),
@@ -142,9 +142,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	data.NotSent = min(after.NotSent, after.SendQ)
 	data.InFlight = data.SendQ - data.NotSent
 	data.WindowFull, data.Nagle = after.PeerWindowFull, nagleHolds(s, after)
-	if took > 0 {
-		data.Rate = fmt.Sprintf("%.0f MB/s", float64(data.Sent)/took.Seconds()/1e6)
-	}
+	data.Rate = bulkRate(data.Sent, took)
 	report := &Report{
 		Call:  fmt.Sprintf("%s = %d", call, data.Sent),
 		State: []Change{{Who: s.Label(), Before: queues(before), After: queues(after)}},
@@ -168,6 +166,29 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: Counted(left, "byte")}}
 	}
 	return report, nil
+}
+
+// A bulk send's rate is told only for at least rateBytes sent in at least
+// rateTime. Below, it measures little but the system calls' own cost:
+// the bytes were only copied into the send buffer, and the kernel takes
+// them faster than TCP carries them, so the rate says nothing of the
+// connection.
+const (
+	rateBytes = 1 << 20
+	rateTime  = 10 * time.Millisecond
+)
+
+// bulkRate is how fast a bulk send of sent bytes went in took, as "12
+// MB/s" or "850 kB/s", or "" where it would mean nothing.
+func bulkRate(sent int, took time.Duration) string {
+	if sent < rateBytes || took < rateTime {
+		return ""
+	}
+	perSecond := float64(sent) / took.Seconds()
+	if perSecond < 1e6 {
+		return fmt.Sprintf("%.0f kB/s", perSecond/1e3)
+	}
+	return fmt.Sprintf("%.0f MB/s", perSecond/1e6)
 }
 
 // drained is what drain found.

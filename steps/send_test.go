@@ -132,3 +132,64 @@ func TestEPIPESaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestBulkRate tells a bulk send's rate only from 1 MiB sent in 10 ms up:
+// below, the bytes were only copied into the send buffer, and the rate
+// says nothing of the connection.
+func TestBulkRate(t *testing.T) {
+	for _, tc := range []struct {
+		sent int
+		took time.Duration
+		want string
+	}{
+		{10, 20 * time.Microsecond, ""},
+		{10, 3 * time.Second, ""},
+		{4 << 20, 2 * time.Millisecond, ""},
+		{1<<20 - 1, time.Second, ""},
+		{1 << 20, 10*time.Millisecond - 1, ""},
+		{1 << 20, 10 * time.Millisecond, "105 MB/s"},
+		{1 << 20, 2 * time.Second, "524 kB/s"},
+		{100 << 20, time.Second, "105 MB/s"},
+	} {
+		if got := bulkRate(tc.sent, tc.took); got != tc.want {
+			t.Errorf("bulkRate(%d, %v) = %q, want %q", tc.sent, tc.took, got, tc.want)
+		}
+	}
+	// On a live connection: a tiny send, and one the peer reads as it
+	// comes, which takes long enough for its rate to be told.
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			pair(t, l, f)
+			rep := run(t, l, "send", "conn", "--bytes", "10")
+			if strings.Contains(rep.Says, "/s") || !strings.Contains(rep.Says, "went in") {
+				t.Errorf("send --bytes 10: got %q, want no rate", rep.Says)
+			}
+			const size = 64 << 20
+			read, client := make(chan int), sock(t, l, "client").FD
+			go func() {
+				buf, total := make([]byte, 1<<20), 0
+				for total < size+10 {
+					n, err := unix.Read(client, buf)
+					if n <= 0 || err != nil {
+						break
+					}
+					total += n
+				}
+				read <- total
+			}()
+			rep = run(t, l, "send", "conn", "--bytes", "64M", "--timeout", "5s")
+			if got := <-read; got != size+10 {
+				t.Fatalf("the peer read %d bytes, want %d", got, size+10)
+			}
+			took := strings.Fields(rep.Says[strings.Index(rep.Says, "went in ")+len("went in "):])
+			if len(took) < 2 || (took[1] != "ms" && took[1] != "s") {
+				t.Fatalf("got %q, want the time it took", rep.Says)
+			}
+			slow := took[1] == "s" || !strings.Contains(took[0], ".")
+			if rated := strings.Contains(rep.Says, "B/s)"); rated != slow {
+				t.Errorf("send --bytes 64M: got %q, want a rate: %v", rep.Says, slow)
+			}
+		})
+	}
+}
