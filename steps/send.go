@@ -62,6 +62,7 @@ type sendData struct {
 	ShutRead            bool   // the shutdown step shut this socket's reading
 	ShutWrite           bool   // and its writing
 	Listening           bool   // a listener, which has no connection to send on
+	Connecting          bool   // its handshake is not done (SYN_SENT): TCP sends nothing before
 	NeverConnected      bool   // a TCP socket that was neither connected nor accepted
 	Accepted            bool   // accept made it: it had a connection
 	Unread              int    // bytes still in the receive queue after the call
@@ -269,6 +270,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 // call: a listener, never connected, made by accept.
 func (d *sendData) whyRefused(s *Socket, before Snapshot) {
 	d.Listening = before.FromKernel && before.State == Listen
+	d.Connecting = before.FromKernel && before.State == SynSent
 	d.Accepted = s.AcceptedFrom != ""
 	d.NeverConnected = s.Kind == Stream && !d.Listening && !s.connectCalled && !d.Accepted
 }

@@ -193,3 +193,34 @@ func TestBulkRate(t *testing.T) {
 		})
 	}
 }
+
+// TestSendWhileConnecting sends on a non-blocking socket whose handshake
+// waits at a full accept queue: EAGAIN, which the report puts down to the
+// handshake, not to a peer that does not read; once the listener accepts
+// and the handshake is done, the send its fix waits for goes through.
+func TestSendWhileConnecting(t *testing.T) {
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			port := hangingConnect(t, l, f)
+			run(t, l, "option", "client", "O_NONBLOCK", "on")
+			run(t, l, "connect", "client", f.loopback, port)
+			if st := Read(sock(t, l, "client")).State; st != SynSent {
+				t.Fatalf("client is %s, want SYN_SENT", st)
+			}
+			rep := refused(t, l, unix.EAGAIN, "send", "client", "hello")
+			says := foldParagraphs(rep.Failure.ForStep)
+			if !strings.Contains(says, "still connecting (SYN_SENT)") || strings.Contains(says, "not reading") {
+				t.Errorf("got %q, want it to blame the handshake", says)
+			}
+			run(t, l, "accept", "full", "as", "one")
+			deadline := time.Now().Add(5 * time.Second)
+			for Read(sock(t, l, "client")).State != Established && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if rep := run(t, l, "send", "client", "hello"); rep.Sent != 5 {
+				t.Errorf("once ESTABLISHED: %s", rep.Call)
+			}
+		})
+	}
+}
