@@ -210,68 +210,70 @@ func TestTabKeepsTheWordsTyped(t *testing.T) {
 // offers after a socket of each kind and family, bind and sendto take on
 // a socket of that kind, and the kernel binds or sends.
 func TestHostsOfferedAreTaken(t *testing.T) {
-	for _, kind := range []string{"tcp", "udp"} {
-		for _, family := range []string{"ipv4", "ipv6"} {
-			t.Run(kind+" "+family, func(t *testing.T) {
-				s := New(io.Discard, Options{})
-				defer s.Close()
-				ctx := context.Background()
-				made := 0
-				fresh := func() string {
-					made++
-					name := fmt.Sprintf("s%d", made)
-					if err := s.Eval(ctx, fmt.Sprintf("socket %s %s as %s", kind, family, name)); err != nil {
-						t.Fatal(err)
-					}
-					return name
-				}
-				hosts, _ := s.Complete("bind " + fresh() + " ")
-				for _, host := range hosts {
-					if host == "8081" {
-						continue // a port alone
-					}
-					if err := s.Eval(ctx, fmt.Sprintf("bind %s %s 0", fresh(), host)); err != nil {
-						t.Errorf("Tab offers %s after bind on a %s %s socket, and bind fails: %v", host, kind, family, err)
-					}
-				}
-				if kind == "udp" {
-					name := fresh()
-					to, _ := s.Complete("sendto " + name + " ")
-					for _, host := range to {
-						if err := s.Eval(ctx, fmt.Sprintf("sendto %s %s 9 x", name, host)); err != nil {
-							t.Errorf("Tab offers %s after sendto on a udp %s socket, and sendto fails: %v", host, family, err)
-						}
-					}
-				}
-			})
+	eachKindAndFamily(t, func(t *testing.T, s *Session, kind, family string) {
+		ctx := context.Background()
+		made := 0
+		fresh := func() string {
+			made++
+			name := fmt.Sprintf("s%d", made)
+			if err := s.Eval(ctx, fmt.Sprintf("socket %s %s as %s", kind, family, name)); err != nil {
+				t.Fatal(err)
+			}
+			return name
 		}
-	}
+		hosts, _ := s.Complete("bind " + fresh() + " ")
+		for _, host := range hosts {
+			if host == "8081" {
+				continue // a port alone
+			}
+			if err := s.Eval(ctx, fmt.Sprintf("bind %s %s 0", fresh(), host)); err != nil {
+				t.Errorf("Tab offers %s after bind on a %s %s socket, and bind fails: %v", host, kind, family, err)
+			}
+		}
+		if kind == "udp" {
+			name := fresh()
+			to, _ := s.Complete("sendto " + name + " ")
+			for _, host := range to {
+				if err := s.Eval(ctx, fmt.Sprintf("sendto %s %s 9 x", name, host)); err != nil {
+					t.Errorf("Tab offers %s after sendto on a udp %s socket, and sendto fails: %v", host, family, err)
+				}
+			}
+		}
+	})
 }
 
 // TestOptionsOfferedApply reads every option Tab offers for a socket of
 // each kind and family, which the kernel must answer, and checks that
 // each option it leaves out is one option refuses for that socket.
 func TestOptionsOfferedApply(t *testing.T) {
+	eachKindAndFamily(t, func(t *testing.T, s *Session, kind, family string) {
+		ctx := context.Background()
+		if err := s.Eval(ctx, fmt.Sprintf("socket %s %s as s", kind, family)); err != nil {
+			t.Fatal(err)
+		}
+		offered, _ := s.Complete("option s ")
+		every, _ := s.Complete("help option ")
+		if len(offered) == 0 || len(every) < len(offered) {
+			t.Fatalf("offered %q of %q", offered, every)
+		}
+		for _, name := range every {
+			err := s.Eval(ctx, "option s "+name)
+			if taken := err == nil; taken != slices.Contains(offered, name) {
+				t.Errorf("option s %s on a %s %s socket: %v; Tab offers it: %v", name, kind, family, err, !taken)
+			}
+		}
+	})
+}
+
+// eachKindAndFamily runs test in a new session for TCP and UDP, each in
+// IPv4 and IPv6.
+func eachKindAndFamily(t *testing.T, test func(t *testing.T, s *Session, kind, family string)) {
 	for _, kind := range []string{"tcp", "udp"} {
 		for _, family := range []string{"ipv4", "ipv6"} {
 			t.Run(kind+" "+family, func(t *testing.T) {
 				s := New(io.Discard, Options{})
 				defer s.Close()
-				ctx := context.Background()
-				if err := s.Eval(ctx, fmt.Sprintf("socket %s %s as s", kind, family)); err != nil {
-					t.Fatal(err)
-				}
-				offered, _ := s.Complete("option s ")
-				every, _ := s.Complete("help option ")
-				if len(offered) == 0 || len(every) < len(offered) {
-					t.Fatalf("offered %q of %q", offered, every)
-				}
-				for _, name := range every {
-					err := s.Eval(ctx, "option s "+name)
-					if taken := err == nil; taken != slices.Contains(offered, name) {
-						t.Errorf("option s %s on a %s %s socket: %v; Tab offers it: %v", name, kind, family, err, !taken)
-					}
-				}
+				test(t, s, kind, family)
 			})
 		}
 	}
