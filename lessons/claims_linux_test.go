@@ -26,6 +26,24 @@ func lessonByID(t *testing.T, id string) (*Lesson, int) {
 	return nil, 0
 }
 
+// playUntil opens the lesson id and plays its steps, as answered, up to
+// the first whose answer is the one wanted (what: the words for a failure).
+// It returns the lab, and that step's index, not yet played.
+func playUntil(t *testing.T, id, what string, wanted func(answer []string) bool) (*lab, int) {
+	t.Helper()
+	lesson, n := lessonByID(t, id)
+	l := newLab(t, "")
+	l.enter(fmt.Sprintf("lesson %d", n))
+	for i, page := range lesson.Pages {
+		if wanted(page.Step.Answer) {
+			return l, i
+		}
+		l.playStep(lesson, i)
+	}
+	t.Fatalf("lesson %s has no step %s", id, what)
+	return nil, 0
+}
+
 // text is everything a lesson shows, its lines joined as the learner
 // reads them.
 func text(lesson *Lesson) string {
@@ -312,20 +330,9 @@ func udpPortFree(t *testing.T, port int) bool {
 // nobody holds, as the reading after it says, and not by one to the
 // echo's port while the echo still holds it.
 func TestLostDatagramStep(t *testing.T) {
-	lesson, n := lessonByID(t, "10-udp")
-	l := newLab(t, "")
-	l.enter(fmt.Sprintf("lesson %d", n))
-	lost := -1
-	for i, page := range lesson.Pages {
-		if slices.Contains(page.Step.Answer, "close {udp:echo}") {
-			lost = i
-			break
-		}
-		l.playStep(lesson, i)
-	}
-	if lost < 0 {
-		t.Fatal("lesson 10 has no step that closes the echo")
-	}
+	l, lost := playUntil(t, "10-udp", "that closes the echo", func(answer []string) bool {
+		return slices.Contains(answer, "close {udp:echo}")
+	})
 	port, err := strconv.Atoi(l.tutor.fill("{udp-port}"))
 	if err != nil {
 		t.Fatal(err)
@@ -398,20 +405,9 @@ func labSocket(t *testing.T, l *lab, name string) *steps.Socket {
 // Lesson 5 says one recv returned all ten bytes of the two sends: two
 // smaller recvs that empty the queue between them do not do that step.
 func TestByteStreamStepWantsOneRecv(t *testing.T) {
-	lesson, n := lessonByID(t, "05-byte-stream")
-	l := newLab(t, "")
-	l.enter(fmt.Sprintf("lesson %d", n))
-	one := -1
-	for i, page := range lesson.Pages {
-		if slices.Equal(page.Step.Answer, []string{"recv conn"}) {
-			one = i
-			break
-		}
-		l.playStep(lesson, i)
-	}
-	if one < 0 {
-		t.Fatal("lesson 5 has no step answered by `recv conn`")
-	}
+	l, one := playUntil(t, "05-byte-stream", "answered by recv conn", func(answer []string) bool {
+		return slices.Equal(answer, []string{"recv conn"})
+	})
 	conn := labSocket(t, l, "conn")
 	waiting := steps.Read(conn).RecvQ
 	if waiting != 10 {
