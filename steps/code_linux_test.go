@@ -345,21 +345,13 @@ func cProgram(t *testing.T, sockets []string, lines []codeLine) string {
 	for _, s := range sockets {
 		fmt.Fprintf(&b, "\tint %s = -1; (void)%s;\n", s, s)
 	}
-	for _, l := range lines {
-		fmt.Fprintf(&b, "\t{ // %s\n", l.call)
-		for _, v := range explained(l.line) {
-			if explain[v] == "" {
-				t.Errorf("%s: the C line %q explains %s, which the test cannot declare", l.call, l.line, v)
-			}
-			fmt.Fprintf(&b, "\t\t%s\n", explain[v])
-		}
-		fmt.Fprintf(&b, "\t\t%s\n", l.line)
-		code, _, _ := strings.Cut(l.line, "//")
+	writeBlocks(t, &b, "C", lines, explain, "(void)%s;", func(line string) (names []string) {
+		code, _, _ := strings.Cut(line, "//")
 		for _, m := range declares.FindAllStringSubmatch(code, -1) {
-			fmt.Fprintf(&b, "\t\t(void)%s;\n", m[1])
+			names = append(names, m[1])
 		}
-		b.WriteString("\t}\n")
-	}
+		return names
+	})
 	b.WriteString("}\n")
 	return b.String()
 }
@@ -374,22 +366,30 @@ func goProgram(t *testing.T, sockets []string, lines []codeLine) string {
 	for _, s := range sockets {
 		fmt.Fprintf(&b, "\tvar %s int\n\t_ = %s\n", s, s)
 	}
+	writeBlocks(t, &b, "Go", lines, explain, "_ = %s", goDeclared)
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// writeBlocks writes each line in a block of its own, after the
+// declarations (explain) of the variables its comment explains, and marks
+// each variable the line declares as used (use, a format for its name).
+func writeBlocks(t *testing.T, b *strings.Builder, language string, lines []codeLine, explain map[string]string, use string, declared func(line string) []string) {
+	t.Helper()
 	for _, l := range lines {
-		fmt.Fprintf(&b, "\t{ // %s\n", l.call)
+		fmt.Fprintf(b, "\t{ // %s\n", l.call)
 		for _, v := range explained(l.line) {
 			if explain[v] == "" {
-				t.Errorf("%s: the Go line %q explains %s, which the test cannot declare", l.call, l.line, v)
+				t.Errorf("%s: the %s line %q explains %s, which the test cannot declare", l.call, language, l.line, v)
 			}
-			fmt.Fprintf(&b, "\t\t%s\n", explain[v])
+			fmt.Fprintf(b, "\t\t%s\n", explain[v])
 		}
-		fmt.Fprintf(&b, "\t\t%s\n", l.line)
-		for _, v := range goDeclared(l.line) {
-			fmt.Fprintf(&b, "\t\t_ = %s\n", v)
+		fmt.Fprintf(b, "\t\t%s\n", l.line)
+		for _, v := range declared(l.line) {
+			fmt.Fprintf(b, "\t\t"+use+"\n", v)
 		}
 		b.WriteString("\t}\n")
 	}
-	b.WriteString("}\n")
-	return b.String()
 }
 
 // goDeclared are the variables a Go line declares with :=.
