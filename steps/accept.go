@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -38,7 +39,7 @@ func afterAccept(_ *Lab, before []string) []string {
 		return nil
 	}
 	var words []string
-	if !contains(before, "as") {
+	if !slices.Contains(before, "as") {
 		words = append(words, "as")
 	}
 	if !hasFlag(before, "--timeout") {

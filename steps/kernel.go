@@ -25,7 +25,7 @@ func Read(s *Socket) Snapshot {
 	if snap.Kind == Stream && !snap.Writable && (snap.State == Established || snap.State == CloseWait) {
 		// poll calls a TCP socket writable only once a third of its send
 		// buffer is free, but send takes bytes while any room is left.
-		if room, _ := sendRoom(s.FD); room {
+		if sendRoom(s.FD) {
 			snap.Writable, snap.PollNotWritable = true, true
 		}
 	}

@@ -275,10 +275,10 @@ func receiveMemoryOf(fd int) receiveMemory {
 
 // sendRoom says whether a TCP socket's send buffer has room for more
 // (SO_MEMINFO): the kernel's send takes bytes while the memory its queue
-// holds is below SO_SNDBUF. Known is false where the kernel does not say.
-func sendRoom(fd int) (room, known bool) {
+// holds is below SO_SNDBUF. It is false where the kernel does not say.
+func sendRoom(fd int) bool {
 	info, ok := memInfo(fd, unix.SK_MEMINFO_WMEM_QUEUED)
-	return ok && info[unix.SK_MEMINFO_WMEM_QUEUED] < info[unix.SK_MEMINFO_SNDBUF], ok
+	return ok && info[unix.SK_MEMINFO_WMEM_QUEUED] < info[unix.SK_MEMINFO_SNDBUF]
 }
 
 // memInfo reads SO_MEMINFO, and says whether the kernel filled it in up

@@ -90,7 +90,7 @@ func peerName(fd int) (netip.AddrPort, error) {
 func receiveMemoryOf(int) receiveMemory { return receiveMemory{} }
 
 // sendRoom is not known on this system.
-func sendRoom(int) (room, known bool) { return false, false }
+func sendRoom(int) bool { return false }
 
 // segmentsSent is not known on this system.
 func segmentsSent(int) int { return 0 }

@@ -3,6 +3,7 @@ package steps
 import (
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"text/template/parse"
@@ -92,7 +93,7 @@ func TestProseFiles(t *testing.T) {
 				for _, data := range []any{want.data, filled(want.data)} {
 					checkText(t, name+" ["+section+"]", p.Render(section, data))
 				}
-				if want.required[0] != "about" || contains(stepSections, section) || contains(codeSections, section) || contains(want.extra, section) {
+				if want.required[0] != "about" || slices.Contains(stepSections, section) || slices.Contains(codeSections, section) || slices.Contains(want.extra, section) {
 					continue
 				}
 				errnoName, _ := strings.CutSuffix(section, " fix")

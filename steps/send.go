@@ -137,8 +137,10 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if len(text) == 0 {
 		return nil, usageErr("send needs the text to send after the socket (use \"\" to send nothing)")
 	}
-	if err := strayOption("send "+args[0], text, "--timeout", "--bytes"); err != nil && !strings.HasPrefix(text[0], "--bytes") {
-		return nil, err
+	if !strings.HasPrefix(text[0], "--bytes") { // a datagram's --bytes N, read above
+		if err := strayOption("send "+args[0], text, "--timeout", "--bytes"); err != nil {
+			return nil, err
+		}
 	}
 	// A datagram socket's --bytes N is one datagram, as with sendto.
 	msg, pattern, err := messageText("send", text)

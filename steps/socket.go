@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -24,12 +25,12 @@ var SocketStep = &Step{
 // family, and `as`. The name after `as` is the learner's to choose, and
 // nothing follows it.
 func completeSocket(_ *Lab, before []string) []string {
-	if contains(before, "as") {
+	if slices.Contains(before, "as") {
 		return nil
 	}
 	var words []string
 	for _, pair := range [][]string{{"tcp", "udp"}, {"ipv4", "ipv6"}} {
-		if !contains(before, pair[0]) && !contains(before, pair[1]) {
+		if !slices.Contains(before, pair[0]) && !slices.Contains(before, pair[1]) {
 			words = append(words, pair...)
 		}
 	}

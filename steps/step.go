@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -101,14 +102,14 @@ func takeFlags(args []string, valued, switches []string) ([]string, flagSet, err
 		}
 		name, value, hasValue := strings.Cut(a[2:], "=")
 		switch {
-		case contains(valued, name) && hasValue:
+		case slices.Contains(valued, name) && hasValue:
 			flags = append(flags, flagValue{name, value})
-		case contains(valued, name) && i+1 < len(args):
+		case slices.Contains(valued, name) && i+1 < len(args):
 			flags = append(flags, flagValue{name, args[i+1]})
 			i++
-		case contains(valued, name):
+		case slices.Contains(valued, name):
 			return nil, nil, usageErr(fmt.Sprintf("--%s needs a value", name))
-		case contains(switches, name) && !hasValue:
+		case slices.Contains(switches, name) && !hasValue:
 			flags = append(flags, flagValue{name: name})
 		default:
 			known := append(append([]string{}, valued...), switches...)
@@ -136,15 +137,6 @@ func (f flagSet) get(name string) (value string, given bool) {
 func (f flagSet) has(name string) bool {
 	_, given := f.get(name)
 	return given
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // timeout reads --timeout; zero means wait as long as it takes.
