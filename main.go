@@ -76,7 +76,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprint(stdout, usage)
 			return 0
 		}
-		fmt.Fprintf(stderr, "sockstep: %s\n\n%s", flagProblem(err), usage)
+		fmt.Fprintf(stderr, "sockstep: %s\n\n%s", auto.FlagProblem(err), usage)
 		return 2
 	}
 	if *version {
@@ -150,20 +150,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
-}
-
-// flagProblem says what the flag package found wrong with the command
-// line, with each flag spelled as sockstep's usage spells it: --hex, not
-// -hex.
-func flagProblem(err error) string {
-	msg := err.Error()
-	if name, unknown := strings.CutPrefix(msg, "flag provided but not defined: -"); unknown {
-		return "there is no option " + steps.QuoteShort("--"+name)
-	}
-	if name, bare := strings.CutPrefix(msg, "flag needs an argument: -"); bare {
-		return steps.QuoteShort("--"+name) + " needs a value after it"
-	}
-	return strings.Replace(msg, " -", " --", 1)
 }
 
 // playLesson starts a lesson, then runs the shell, or the commands from a

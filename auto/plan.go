@@ -124,15 +124,7 @@ func Parse(args []string) (*Plan, error) {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, ErrHelp
 		}
-		shown, _ := steps.Clip([]byte(err.Error()), 100)
-		problem := steps.Printable(shown)
-		if name, unknown := strings.CutPrefix(err.Error(), "flag provided but not defined: -"); unknown {
-			problem = "there is no option " + steps.QuoteShort("--"+name)
-		}
-		if name, bare := strings.CutPrefix(err.Error(), "flag needs an argument: -"); bare {
-			problem = steps.QuoteShort("--"+name) + " needs a value after it"
-		}
-		return nil, usageErr(problem + "; " + takes)
+		return nil, usageErr(FlagProblem(err) + "; " + takes)
 	}
 	if p.Play == "client" && !given(fs, "message") {
 		p.Message = TutorialMessage(p.Port)
@@ -141,6 +133,21 @@ func Parse(args []string) (*Plan, error) {
 		return nil, usageErr(fmt.Sprintf("auto %s takes only flags, not %s: quote a text with spaces, as in --message \"Hello there\"", p.Play, steps.QuoteShort(fs.Arg(0))))
 	}
 	return p, p.check()
+}
+
+// FlagProblem says what the flag package found wrong with a command
+// line (auto's, or sockstep's own), with each flag spelled as the usage
+// spells it: --hex, not -hex.
+func FlagProblem(err error) string {
+	msg := err.Error()
+	if name, unknown := strings.CutPrefix(msg, "flag provided but not defined: -"); unknown {
+		return "there is no option " + steps.QuoteShort("--"+name)
+	}
+	if name, bare := strings.CutPrefix(msg, "flag needs an argument: -"); bare {
+		return steps.QuoteShort("--"+name) + " needs a value after it"
+	}
+	shown, _ := steps.Clip([]byte(strings.Replace(msg, " -", " --", 1)), 100)
+	return steps.Printable(shown)
 }
 
 // TutorialMessage is what network_client.py sends to a server on port.
