@@ -142,11 +142,19 @@ func pyHost(host string) string {
 // PyAddress writes an address as Python prints the tuple accept returns:
 // ('127.0.0.1', 51234), or for IPv6 ('::1', 51234, 0, 0).
 func PyAddress(a netip.AddrPort) string {
-	port := strconv.Itoa(int(a.Port()))
-	if a.Addr().Is4() {
-		return "('" + a.Addr().String() + "', " + port + ")"
+	var buf [64]byte
+	return string(appendPyAddress(buf[:0], a))
+}
+
+func appendPyAddress(b []byte, a netip.AddrPort) []byte {
+	b = append(b, "('"...)
+	b = a.Addr().WithZone("").AppendTo(b)
+	b = append(b, "', "...)
+	b = strconv.AppendUint(b, uint64(a.Port()), 10)
+	if !a.Addr().Is4() {
+		b = append(b, ", 0, 0"...)
 	}
-	return "('" + a.Addr().WithZone("").String() + "', " + port + ", 0, 0)"
+	return append(b, ')')
 }
 
 // PyRepr is what Python 3.11 and later print for a socket object, as
@@ -155,14 +163,21 @@ func PyAddress(a netip.AddrPort) string {
 // and leaves out one the kernel does not give, such as the peer of a
 // connection already reset.
 func PyRepr(s *Socket) string {
-	r := "<socket.socket fd=" + strconv.Itoa(s.FD) + ", family=" + strconv.Itoa(s.Family.domain()) + ", type=" + strconv.Itoa(s.Kind.number()) + ", proto=0"
+	var buf [192]byte
+	b := append(buf[:0], "<socket.socket fd="...)
+	b = strconv.AppendInt(b, int64(s.FD), 10)
+	b = append(b, ", family="...)
+	b = strconv.AppendInt(b, int64(s.Family.domain()), 10)
+	b = append(b, ", type="...)
+	b = strconv.AppendInt(b, int64(s.Kind.number()), 10)
+	b = append(b, ", proto=0"...)
 	if local, err := sockName(s.FD); err == nil {
-		r += ", laddr=" + PyAddress(local)
+		b = appendPyAddress(append(b, ", laddr="...), local)
 	}
 	if remote, err := peerName(s.FD); err == nil {
-		r += ", raddr=" + PyAddress(remote)
+		b = appendPyAddress(append(b, ", raddr="...), remote)
 	}
-	return r + ">"
+	return string(append(b, '>'))
 }
 
 // goSockaddr writes an address as Go code for golang.org/x/sys/unix, the
