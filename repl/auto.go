@@ -231,19 +231,23 @@ func (a *autoStage) print(side auto.Side, line string) {
 }
 
 func (a *autoStage) Message(side auto.Side, data []byte) {
-	printLine := a.printQuiet
-	if !a.quiet {
-		printLine = func(line string) { a.print(side, line) }
+	if a.quiet {
+		printMessage(data, a.printQuiet)
+		return
 	}
-	a.hand(func() {
-		shown, omitted := steps.Clip(data, MaxShownBytes)
-		for _, l := range steps.PrintableLines(shown) {
-			printLine(auto.AsPrinted(l))
-		}
-		if omitted > 0 {
-			printLine(fmt.Sprintf("… %d more bytes not shown", omitted))
-		}
-	})
+	a.hand(func() { printMessage(data, func(line string) { a.print(side, line) }) })
+}
+
+// printMessage gives printLine the lines of a message as Python's print
+// shows them, its first MaxShownBytes bytes.
+func printMessage(data []byte, printLine func(string)) {
+	shown, omitted := steps.Clip(data, MaxShownBytes)
+	for _, l := range steps.PrintableLines(shown) {
+		printLine(auto.AsPrinted(l))
+	}
+	if omitted > 0 {
+		printLine(fmt.Sprintf("… %d more bytes not shown", omitted))
+	}
 }
 
 func (a *autoStage) Tell(side auto.Side, text string) {
