@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"sockstep/auto"
 	"sockstep/steps"
 )
 
@@ -391,6 +392,59 @@ func TestAutoServerShowsAnHTTPRequestEscapedAndReadable(t *testing.T) {
 	if strings.Contains(out, "\r") {
 		t.Errorf("a raw carriage return reached the output:\n%q", out)
 	}
+}
+
+// TestAutoServerTellsWhatCurlMakesOfIt serves curl, which speaks HTTP,
+// and wants the narration to quote what curl itself says of the answer:
+// the tutorial's greeting is no HTTP response, and no greeting is no
+// answer at all.
+func TestAutoServerTellsWhatCurlMakesOfIt(t *testing.T) {
+	curl := need(t, "curl")
+	quoted := regexp.MustCompile(`curl (?:refuses it \(|says )"([^"]+)"`)
+	for _, greeting := range []string{auto.DefaultGreeting, ""} {
+		t.Run(strconv.Quote(greeting), func(t *testing.T) {
+			srv, port := serve(t, "--count", "1", "--greeting", greeting)
+			url := "http://127.0.0.1:" + port + "/"
+			code, said := start(t, nil, curl, "-sS", "-m", "10", url).wait()
+			out := wantStatus(t, srv, 0)
+			wantInOrder(t, out, "prints  GET / HTTP/1.1\\r\\n", "speaks HTTP", "`lesson 9`")
+			m := quoted.FindStringSubmatch(collapse(out))
+			if m == nil {
+				t.Fatalf("the narration quotes nothing curl says; it was:\n%s", out)
+			}
+			if code == 0 || !strings.Contains(said, m[1]) {
+				t.Errorf("the narration says curl says %q; curl exited with %d and printed %q", m[1], code, said)
+			}
+			if greeting == "" {
+				return
+			}
+			// --http0.9, as the narration says, takes the greeting as it is.
+			srv, port = serve(t, "--count", "1", "--greeting", greeting)
+			code, said = start(t, nil, curl, "-sS", "-m", "10", "--http0.9", "http://127.0.0.1:"+port+"/").wait()
+			wantStatus(t, srv, 0)
+			if code != 0 || said != greeting {
+				t.Errorf("curl --http0.9 exited with %d and printed %q, want the greeting", code, said)
+			}
+		})
+	}
+}
+
+func TestAutoServerServesTelnet(t *testing.T) {
+	telnet := need(t, "telnet")
+	srv, port := serve(t, "--count", "1")
+	// telnet stops when its input ends, so the input stays open until
+	// the server has closed the connection.
+	input, typing := io.Pipe()
+	client := start(t, input, telnet, "127.0.0.1", port)
+	if _, err := io.WriteString(typing, "hello from telnet\n"); err != nil {
+		t.Fatal(err)
+	}
+	srv.waitForCount("Client disconnected", 1)
+	typing.Close()
+	out := wantStatus(t, client, 0)
+	wantInOrder(t, out, "Connected to 127.0.0.1.", "You are connected", "Connection closed by foreign host.")
+	// telnet ends a line as the protocol asks, with CR LF.
+	wantInOrder(t, wantStatus(t, srv, 0), `prints  hello from telnet\r\n`, "Client disconnected")
 }
 
 func TestAutoServerServes200ClientsInARow(t *testing.T) {

@@ -44,6 +44,7 @@ type (
 	clientIntro  struct{ Host, Port, Wait string }
 	droppedPeer  struct{ Peer, Waited, Timeout, Errno, Python string } // [idle], [lost], [silent close]
 	notText      struct{ Peer, Bytes string }                          // [not text]
+	webClient    struct{ Peer, Greeting string }                       // [web client]
 	greetingLost struct{ Wait, Errno string }                          // [no greeting], [no greeting closed], [client lost]
 	pauseLine    struct{ Call string }
 )

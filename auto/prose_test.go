@@ -20,6 +20,7 @@ var proseData = map[string]any{
 	"no greeting":          greetingLost{},
 	"no greeting closed":   greetingLost{},
 	"client lost":          greetingLost{},
+	"web client":           webClient{},
 	"pause":                pauseLine{},
 	"summary":              Summary{},
 }

@@ -1,6 +1,7 @@
 package auto
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/netip"
@@ -123,6 +124,9 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err e
 		switch {
 		case said:
 			f.stage.Message(Server, rep.Data)
+			if webRequest(rep.Data) {
+				f.stage.Tell(Server, prose.Render("web client", webClient{Peer: peer.String(), Greeting: f.plan.Greeting}))
+			}
 		case len(rep.Data) > 0:
 			f.stage.Tell(Server, prose.Render("not text", notText{Peer: peer.String(), Bytes: steps.QuoteShort(rep.Data)}))
 		default:
@@ -167,6 +171,22 @@ func (f *flow) dropped(rep *steps.Report, peer netip.AddrPort, waited string) bo
 	}
 	f.sum.Dropped++
 	return true
+}
+
+// webRequest says whether a message begins as an HTTP request does, with
+// a method in capitals, a target and the protocol: GET / HTTP/1.1.
+func webRequest(data []byte) bool {
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	method, rest, found := bytes.Cut(line, []byte(" "))
+	if !found || len(method) == 0 {
+		return false
+	}
+	for _, c := range method {
+		if c < 'A' || c > 'Z' {
+			return false
+		}
+	}
+	return bytes.Contains(rest, []byte(" HTTP/"))
 }
 
 // everyInterface says whether host, as bind takes it, means every
