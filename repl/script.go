@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"sockstep/steps"
 )
 
 // maxLine bounds one command line read from a file or pipe.
@@ -16,7 +14,7 @@ const maxLine = 1 << 20
 
 // RunScript runs commands read line by line, as a transcript: each one is
 // echoed with its cell number before its output, comments (# …) are echoed
-// as they are, and blank lines are skipped. It stops at quit or when ctx
+// as they are (as echoLine shows a command), and blank lines are skipped. It stops at quit or when ctx
 // is cancelled (Ctrl-C), closes every socket, and returns how many commands
 // failed. A command that asks something (auto --step) reads its answers
 // from the script's next lines.
@@ -79,7 +77,7 @@ func (s *Session) runLines(ctx context.Context, next func() (string, bool)) (fai
 		case trimmed == "":
 			continue
 		case strings.HasPrefix(trimmed, "#"):
-			s.Printf("%s\n", s.render.st.dim(steps.Printable([]byte(trimmed))))
+			s.Printf("%s\n", s.render.st.dim(echoLine(trimmed)))
 			continue
 		}
 		cell++

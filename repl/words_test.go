@@ -347,6 +347,29 @@ func FuzzJoinWords(f *testing.F) {
 	})
 }
 
+// TestScriptEchoesACommentAsACommand: a transcript shows a comment's
+// backslashes and control bytes as it shows a command's, so that a comment
+// that quotes a command, as in # send c "hi\r\n", reads as the command
+// does, and carries no raw control character.
+func TestScriptEchoesACommentAsACommand(t *testing.T) {
+	echoed := func(line string) string {
+		var out strings.Builder
+		New(&out, Options{}).RunScript(context.Background(), strings.NewReader(line+"\n"))
+		first, _, _ := strings.Cut(out.String(), "\n")
+		return first
+	}
+	for _, text := range []string{`"hi\r\n"`, `a\\b \x41`, "\"bell\x07\" \\", "\xff\x1b[2J"} {
+		comment := echoed("# " + text)
+		_, command, _ := strings.Cut(echoed("send nosuch "+text), "› send nosuch ")
+		if comment != "# "+command || rawControl.MatchString(comment) {
+			t.Errorf("%q: the comment is echoed as %q, the command's text as %q", text, comment, command)
+		}
+		if !rawControl.MatchString(text) && utf8.ValidString(text) && comment != "# "+text {
+			t.Errorf("%q: the comment is echoed as %q, want it as typed", text, comment)
+		}
+	}
+}
+
 // TestScriptEchoesTheLineAsTyped: the line a transcript echoes for each
 // command splits into the same words as the line typed, so it can be
 // copied and typed again, and carries no raw control character.
