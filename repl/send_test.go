@@ -12,19 +12,23 @@ import (
 )
 
 // TestOptionAfterTheText types an option of send or sendto after the
-// text, where it would be sent as text. The step must refuse, send
-// nothing, and name two commands; each is then typed, and the peer must
-// receive what each is said to do: the option obeyed, or the words sent
-// as typed.
+// text, where it would be sent as text, or sendto's words with send's
+// --timeout, which sendto does not take. The step must refuse, send
+// nothing, say what it must (says), and name commands; each is then
+// typed, and the peer must receive what each is said to do: the option
+// obeyed, or the words sent as typed.
 func TestOptionAfterTheText(t *testing.T) {
 	for _, tc := range []struct {
-		line          string
-		right, quoted string // what the two commands it names send
+		line  string
+		sends []string // what the commands it names send, in order
+		says  string
 	}{
-		{"send conn hello --timeout 500ms", "hello", "hello --timeout 500ms"},
-		{"send conn hello world --timeout=2s", "hello world", "hello world --timeout=2s"},
-		{"send conn hello --bytes 10", "sockstep b", "hello --bytes 10"},
-		{"sendto u 127.0.0.1 PORT hi --bytes 5", "socks", "hi --bytes 5"},
+		{"send conn hello --timeout 500ms", []string{"hello", "hello --timeout 500ms"}, "goes before the text"},
+		{"send conn hello world --timeout=2s", []string{"hello world", "hello world --timeout=2s"}, "goes before the text"},
+		{"send conn hello --bytes 10", []string{"sockstep b", "hello --bytes 10"}, "goes straight after the socket"},
+		{"sendto u 127.0.0.1 PORT hi --bytes 5", []string{"socks", "hi --bytes 5"}, "goes straight after the socket"},
+		{"sendto u 127.0.0.1 PORT hi --timeout 1s", []string{"hi --timeout 1s"}, "sendto takes no --timeout"},
+		{"sendto u 127.0.0.1 PORT --timeout=1s hi", []string{"--timeout=1s hi"}, "sendto takes no --timeout"},
 	} {
 		t.Run(tc.line, func(t *testing.T) {
 			s, out := pairSession(t)
@@ -48,13 +52,13 @@ func TestOptionAfterTheText(t *testing.T) {
 					msg = m
 				}
 			}
-			if msg == "" || !strings.Contains(got, "usage ") {
-				t.Fatalf("%s: got\n%s\nwant a usage error", line, got)
+			if msg == "" || !strings.Contains(got, "usage ") || !strings.Contains(msg, tc.says) {
+				t.Fatalf("%s: got\n%s\nwant a usage error that says %q", line, got, tc.says)
 			}
 			if b := received(t, to.FD); b != "" {
 				t.Fatalf("%s: the peer got %q, want nothing sent", line, b)
 			}
-			for _, want := range []string{tc.right, tc.quoted} {
+			for _, want := range tc.sends {
 				start := strings.Index(msg, ": "+strings.Fields(line)[0]+" ")
 				if start < 0 {
 					t.Fatalf("%s: got %q, want a command to type", line, msg)

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
+	"unicode"
 
 	"golang.org/x/sys/unix"
 )
@@ -76,7 +78,11 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, err
 	}
 	to := netip.AddrPortFrom(addr, port)
-	if err := strayOption("sendto "+strings.Join(args[:3], " "), args[3:], "--bytes"); err != nil && !strings.HasPrefix(args[3], "--bytes") {
+	cmd, text := "sendto "+strings.Join(args[:3], " "), args[3:]
+	if err := noTimeout(s, cmd, text); err != nil {
+		return nil, err
+	}
+	if err := strayOption(cmd, text, "--bytes"); err != nil && !strings.HasPrefix(text[0], "--bytes") {
 		return nil, err
 	}
 	msg, pattern, err := messageText("sendto", args[3:])
@@ -158,6 +164,32 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	report.Says = sendtoProse.Render("says", data)
 	report.Next = sendtoProse.Render("next", data)
 	return report, nil
+}
+
+// noTimeout refuses a --timeout among sendto's words, cmd being the
+// command up to them: send takes one, sendto does not, and as text it
+// would be bytes of the datagram. A UDP sendto to this machine never
+// waits: the kernel hands the datagram to its receiver's queue, or drops
+// it, within the call, and frees the sender's buffer as it does.
+func noTimeout(s *Socket, cmd string, text []string) error {
+	option := func(w string) bool { // a word with a space in it was quoted
+		return w == "--timeout" || strings.HasPrefix(w, "--timeout=") && !strings.ContainsFunc(w, unicode.IsSpace)
+	}
+	if !slices.ContainsFunc(text, option) {
+		return nil
+	}
+	why := "sendto takes no --timeout: a UDP datagram to this machine is queued for its receiver or dropped at once, so sendto never waits for it"
+	if s.Kind == Stream {
+		why = "sendto takes no --timeout; on a TCP socket it sends as send does, and send takes one: send " + s.Name + " --timeout D TEXT"
+	}
+	if strings.HasPrefix(text[0], "--bytes") {
+		return usageErr(why)
+	}
+	joined := strings.Join(text, " ")
+	if !plainASCII([]byte(cmd)) || !plainASCII([]byte(joined)) || strings.Contains(joined, `"`) {
+		return usageErr(why + ". Every word after the port is text to send; to send these words on purpose, put them inside the quotes of one word")
+	}
+	return usageErr(fmt.Sprintf(`%s. Every word after the port is text to send; to send these words on purpose, put them inside quotes: %s "%s"`, why, cmd, joined))
 }
 
 // icmpUnreachable labels, in the diagram, the ICMP "destination

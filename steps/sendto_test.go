@@ -498,3 +498,39 @@ func TestDatagramBytesSizes(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPSendtoNeverWaits holds what sendto says when given --timeout: a
+// UDP datagram to this machine is queued for its receiver or dropped at
+// once. A sender with the smallest send buffer sends large datagrams,
+// with MSG_DONTWAIT, to a receiver that never reads and to a port nobody
+// holds: an EAGAIN would say that without it the kernel would have waited
+// for room. One of 65,000 bytes goes in one packet over loopback, and is
+// sent; one of 65,507 bytes goes over IPv6 in fragments, which so small a
+// buffer refuses with ENOBUFS, at once too.
+func TestUDPSendtoNeverWaits(t *testing.T) {
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", "udp", f.name, "as", "r")
+			run(t, l, "bind", "r", f.loopback, "0")
+			_, holder := f.at(t, portOf(t, l, "r"))
+			nobody, nobodyPort := outsideSocket(t, unix.SOCK_DGRAM) // bound, and closed: a port nobody holds
+			unix.Close(nobody)
+			_, nowhere := f.at(t, strconv.Itoa(nobodyPort))
+			run(t, l, "socket", "udp", f.name, "as", "u")
+			run(t, l, "option", "u", "SO_SNDBUF", "1")
+			u := sock(t, l, "u")
+			for _, size := range []int{65000, 65507} {
+				big := make([]byte, size)
+				for i := range 1000 {
+					for _, to := range []unix.Sockaddr{holder, nowhere} {
+						err := unix.Sendto(u.FD, big, unix.MSG_DONTWAIT, to)
+						if errors.Is(err, unix.EAGAIN) || err != nil && size == 65000 {
+							t.Fatalf("datagram %d of %d bytes: sendto returned %v, want it sent or dropped at once", i+1, size, err)
+						}
+					}
+				}
+			}
+		})
+	}
+}
