@@ -59,6 +59,8 @@ type connectData struct {
 	SendTimeout     string // SO_SNDTIMEO, when it ran out before the handshake finished
 	PyRaises        string // what Python raises for EINPROGRESS
 	DoneAlready     bool   // and yet it was over when the state was read (loopback is that fast)
+	Connecting      bool   // and the socket is still in SYN_SENT
+	FailedAlready   bool   // and it had failed already: the socket is CLOSED, its error pending
 	Unspecified     bool   // the host was 0.0.0.0 or ::, which Linux takes for this machine
 	Loopback        string // this machine's address, to write instead
 	Listening       bool   // it is a listener, which cannot connect
@@ -158,6 +160,8 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.Unspecified, data.Remote, data.Loopback = true, remote.String(), loopback(s.Family)
 	}
 	data.DoneAlready = data.InProgress && after.FromKernel && after.State == Established
+	data.Connecting = data.InProgress && after.FromKernel && after.State == SynSent
+	data.FailedAlready = data.InProgress && after.FromKernel && after.State == Closed
 	data.Itself = after.ToItself()
 	if data.Itself && s.Kind == Stream {
 		data.Segments = segmentsSent(s.FD)

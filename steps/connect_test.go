@@ -311,3 +311,72 @@ func packetsOf(rep *Report) string {
 	}
 	return fmt.Sprint(rep.Packets)
 }
+
+// TestNextAfterANonBlockingConnect connects a non-blocking socket to
+// sockets outside the lab: a listener with room, where the handshake is
+// done before connect returns; one whose accept queue is full, where the
+// socket stays in SYN_SENT; and one bound but not listening, whose reset
+// leaves it CLOSED with the error pending. What next suggests must work in
+// the state the kernel reports: send once the connection is ESTABLISHED,
+// show while it is not, and connect again, which reports the error, once
+// it has failed.
+func TestNextAfterANonBlockingConnect(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		listen bool
+		fill   bool // the accept queue: backlog 0 and one connection waiting
+	}{
+		{"listener", true, false},
+		{"full accept queue", true, true},
+		{"nobody listening", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fd, p := outsideSocket(t, unix.SOCK_STREAM)
+			t.Cleanup(func() { unix.Close(fd) })
+			port := strconv.Itoa(p)
+			if tc.listen {
+				backlog := 128
+				if tc.fill {
+					backlog = 0
+				}
+				if err := unix.Listen(fd, backlog); err != nil {
+					t.Fatal(err)
+				}
+			}
+			l := newLab(t)
+			if tc.fill {
+				run(t, l, "socket", "as", "first")
+				run(t, l, "connect", "first", "127.0.0.1", port)
+			}
+			run(t, l, "socket", "as", "c")
+			run(t, l, "option", "c", "O_NONBLOCK", "on")
+			rep := run(t, l, "connect", "c", "127.0.0.1", port)
+			c := sock(t, l, "c")
+			state := Read(c).State
+			want := map[TCPState]string{Established: "send c ", SynSent: "show c ", Closed: "connect c 127.0.0.1 " + port + " "}[state]
+			if want == "" {
+				t.Fatalf("the kernel says c is %s", state)
+			}
+			if !strings.HasPrefix(rep.Next, want) {
+				t.Fatalf("c is %s: got next %q, want %q…", state, rep.Next, want)
+			}
+			switch state {
+			case Established:
+				text, err := strconv.Unquote(strings.TrimPrefix(rep.Next, want))
+				if err != nil {
+					t.Fatalf("next %q: %v", rep.Next, err)
+				}
+				if r := run(t, l, "send", "c", text); r.Failed() {
+					t.Errorf("%s: %s", rep.Next, r.Call)
+				}
+			case SynSent:
+				// send would fail with EAGAIN until the handshake is done.
+				if _, err := unix.SendmsgN(c.FD, []byte("x"), nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL); !errors.Is(err, unix.EAGAIN) {
+					t.Errorf("in SYN_SENT, send returned %v, want EAGAIN", err)
+				}
+			case Closed:
+				refused(t, l, unix.ECONNREFUSED, "connect", "c", "127.0.0.1", port)
+			}
+		})
+	}
+}
