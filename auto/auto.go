@@ -84,8 +84,9 @@ type Stage interface {
 	// Whatever the stage holds must be on the screen while the call waits.
 	Waiting(side Side, what func() string)
 	// Pause shows the call about to be made and waits for the learner
-	// (--step); false means stop.
-	Pause(ctx context.Context, side Side, next string) bool
+	// (--step); false means stop. next is the line to show, in at most
+	// room columns where cutting the text a send shows can make it fit.
+	Pause(ctx context.Context, side Side, next func(room int) string) bool
 }
 
 // AsPrinted turns a line that steps.Printable made safe to show into what

@@ -61,9 +61,10 @@ func (r *recorder) Tell(side auto.Side, text string) {
 func (r *recorder) Waiting(side auto.Side, what func() string) {
 	r.add(event{side: side, kind: "waiting", text: what()})
 }
-func (r *recorder) Pause(_ context.Context, side auto.Side, next string) bool {
-	r.add(event{side: side, kind: "pause", text: next})
-	return r.pause(next)
+func (r *recorder) Pause(_ context.Context, side auto.Side, next func(room int) string) bool {
+	line := next(1000) // room for every call whole, as it is made
+	r.add(event{side: side, kind: "pause", text: line})
+	return r.pause(line)
 }
 
 // of returns the texts of the events of one kind, as "side: text".

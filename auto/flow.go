@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"sockstep/steps"
 )
@@ -56,7 +57,7 @@ func (f *flow) call(ctx context.Context, side Side, st *steps.Step, args ...stri
 	if ctx.Err() != nil {
 		return nil, errStopped
 	}
-	if f.plan.Step && !f.stage.Pause(ctx, side, prose.Render("pause", pauseLine{f.preview(st, args)})) {
+	if f.plan.Step && !f.stage.Pause(ctx, side, func(room int) string { return f.pause(st, args, room) }) {
 		return nil, errStopped
 	}
 	f.side = side
@@ -82,9 +83,27 @@ func (f *flow) must(ctx context.Context, side Side, st *steps.Step, args ...stri
 	return rep, err
 }
 
+// pause is the line --step shows before the call st makes with args, in
+// at most room columns where showing less of a send's text (down to none;
+// its length stays) makes it fit.
+func (f *flow) pause(st *steps.Step, args []string, room int) string {
+	shown := maxShown
+	line := prose.Render("pause", pauseLine{f.preview(st, args, shown)})
+	for st == steps.SendStep && shown > 0 && utf8.RuneCountInString(line) > room {
+		shown--
+		line = prose.Render("pause", pauseLine{f.preview(st, args, shown)})
+	}
+	return line
+}
+
+// maxShown is how many bytes of a send's text --step shows at most, as
+// steps.QuoteShort shows in the call.
+const maxShown = 64
+
 // preview writes the system call that a step, given args, is about to
-// make, with the file descriptor it will be made on: what --step shows.
-func (f *flow) preview(st *steps.Step, args []string) string {
+// make, with the file descriptor it will be made on: what --step shows,
+// with at most shown bytes of a send's text.
+func (f *flow) preview(st *steps.Step, args []string, shown int) string {
 	switch st {
 	case steps.SocketStep: // tcp FAMILY as NAME
 		if args[1] == "ipv6" {
@@ -99,7 +118,7 @@ func (f *flow) preview(st *steps.Step, args []string) string {
 		return fmt.Sprintf("connect(%d, %s)", f.fd(args[0]), hostPort(args[1], args[2]))
 	case steps.SendStep: // NAME --timeout D TEXT
 		text := args[len(args)-1]
-		return fmt.Sprintf("send(%d, %s, %d)", f.fd(args[0]), steps.QuoteShort(text), len(text))
+		return fmt.Sprintf("send(%d, %s, %d)", f.fd(args[0]), steps.QuoteUpTo(text, shown), len(text))
 	case steps.RecvStep: // NAME BUFSIZE --timeout D
 		return fmt.Sprintf("recv(%d, %s)", f.fd(args[0]), args[1])
 	}

@@ -276,13 +276,14 @@ func (a *autoStage) Waiting(side auto.Side, what func() string) {
 	a.hand(func() { a.show(side, "  "+a.s.render.st.dim(what())+"\n") })
 }
 
-func (a *autoStage) Pause(ctx context.Context, side auto.Side, next string) bool {
+func (a *autoStage) Pause(ctx context.Context, side auto.Side, next func(room int) string) bool {
 	a.sync()
-	prompt := "  " + next + " "
+	start := "  "
 	if a.both {
-		prompt = "  " + string(side) + " › " + next + " "
+		start = "  " + string(side) + " › "
 	}
-	line, ok := a.s.ask(ctx, prompt)
+	// The prompt and the space after it fit the terminal's width.
+	line, ok := a.s.ask(ctx, start+next(a.s.render.width-visibleWidth(start)-1)+" ")
 	if !ok {
 		if ctx.Err() == nil {
 			a.s.Printf("  %s\n", a.s.render.st.dim("(no more input: stopping)"))

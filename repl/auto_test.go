@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -200,6 +201,54 @@ func TestAutoHelpFlagShowsHelpAuto(t *testing.T) {
 	for _, line := range []string{"auto client -h", "auto demo --help", "auto server --port 0 -h"} {
 		if got := evalAuto(t, 80, line); got != want {
 			t.Errorf("%s printed:\n%s\nwant what help auto prints:\n%s", line, got, want)
+		}
+	}
+}
+
+// TestAutoStepPromptFitsTheWidth plays auto client --step with a message
+// longer than a call shows (control bytes in it, which show as four
+// columns each), and auto demo --step with the tutorial's: each prompt
+// before a send, with the space after it, must fit the session's width,
+// showing less of the text, its length, and how much it left out.
+func TestAutoStepPromptFitsTheWidth(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	message := strings.Repeat(`\x01`, 10) + strings.Repeat("x", 90) // 100 bytes
+	for _, tc := range []struct {
+		line  string
+		width int
+		sent  int // the send's length the prompt shows
+	}{
+		{fmt.Sprintf(`auto client --host 127.0.0.1 --port %d --message "%s" --step`, port, message), 60, 100},
+		{fmt.Sprintf(`auto client --host 127.0.0.1 --port %d --message "%s" --step`, port, message), 80, 100},
+		{"auto demo --port 0 --step", 80, len(auto.TutorialMessage(0)) + 4}, // a port of 5 digits
+	} {
+		var out bytes.Buffer
+		s := New(&out, Options{Width: tc.width})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		s.RunScript(ctx, strings.NewReader(tc.line+strings.Repeat("\n", 20)))
+		cancel()
+		sends := 0
+		for _, l := range strings.Split(out.String(), "\n") {
+			if !strings.Contains(l, "next: send(") {
+				continue
+			}
+			if w := visibleWidth(l) + 1; w > tc.width { // the cursor waits after a space
+				t.Errorf("%d columns: the prompt takes %d: %q", tc.width, w, l)
+			}
+			if strings.Contains(l, fmt.Sprintf(", %d) — Enter", tc.sent)) {
+				sends++
+				if !regexp.MustCompile(`"…\(\+\d+\), `).MatchString(l) {
+					t.Errorf("%d columns: %q does not say how much of the text it left out", tc.width, l)
+				}
+			}
+		}
+		if sends != 1 {
+			t.Errorf("%s at %d columns: %d prompts of a send of %d bytes, want 1:\n%s", tc.line, tc.width, sends, tc.sent, out.String())
 		}
 	}
 }
