@@ -27,7 +27,7 @@ type Check struct {
 func (c Check) String() string {
 	switch c.def.arg {
 	case countArg:
-		return fmt.Sprintf("%s %s %d", c.def.name, c.Op, c.N)
+		return strings.Join(strings.Fields(fmt.Sprintf("%s %s %s %d", c.def.name, c.Word, c.Op, c.N)), " ")
 	case wordArg:
 		return strings.TrimSpace(c.def.name + " " + c.Word)
 	}
@@ -39,7 +39,7 @@ type argKind int
 
 const (
 	noArg    argKind = iota
-	countArg         // a comparison: `accept-queue >= 1`; alone, it means >= 1
+	countArg         // a comparison: `accept-queue >= 1`; alone, it means >= 1; a word from words may come first
 	wordArg          // a word: `failed ECONNREFUSED`
 )
 
@@ -47,8 +47,9 @@ const (
 type checkDef struct {
 	name string
 	arg  argKind
-	// words are the words a wordArg check takes; "" among them means the
-	// word may be left out. A nil list takes what valid says.
+	// words are the words a wordArg check takes, or a countArg check
+	// before its comparison; "" among them means the word may be left
+	// out. A nil list takes what valid says.
 	words []string
 	valid func(word string) error
 	judge func(w *world, c Check) verdict
@@ -244,19 +245,7 @@ var checks = []*checkDef{
 			}
 			return len(seen), sentence(seen, "No socket made by accept is open.")
 		}),
-	countCheck("recv-queue", "Bytes waiting in the fullest receive queue of this lesson",
-		"Bytes arrive in a socket's receive queue when the other end of its connection calls `send`, and wait there until `recv` reads them.",
-		"`recv SOCK` reads them out of the queue.",
-		func(w *world) (int, string) {
-			most, seen := 0, []string{}
-			for _, s := range w.sockets {
-				if s.snap.QueuesKnown && s.snap.RecvQ > 0 {
-					most = max(most, s.snap.RecvQ)
-					seen = append(seen, fmt.Sprintf("%s has %d bytes waiting in its receive queue", s.sock.Label(), s.snap.RecvQ))
-				}
-			}
-			return most, sentence(seen, "No bytes wait in any receive queue of this lesson.")
-		}),
+	{name: "recv-queue", arg: countArg, words: []string{"", "client", "accepted"}, judge: judgeRecvQueue},
 	{name: "received", arg: countArg, judge: judgeReceived},
 	{name: "sent-nowhere", arg: noArg, judge: judgeSentNowhere},
 	{name: "peer-closed", arg: noArg, judge: judgePeerClosed},
@@ -354,6 +343,47 @@ func judgeBound(w *world, c Check) verdict {
 		return verdict{false, "No UDP socket of this lesson is bound to the loopback address. `socket udp as NAME` makes a UDP socket, and `bind NAME 127.0.0.1 PORT` gives it its address."}
 	}
 	return verdict{false, "No socket of this lesson has an address yet. `bind SOCK HOST PORT` gives one an address."}
+}
+
+// judgeRecvQueue counts the bytes waiting in the fullest receive queue of
+// the lesson's sockets; with a side, of its client sockets (made by
+// socket) or of those made by accept only, so that bytes sent the other
+// way do not count.
+func judgeRecvQueue(w *world, c Check) verdict {
+	most, seen, elsewhere := 0, []string{}, []string{}
+	for _, s := range w.sockets {
+		if !s.snap.QueuesKnown || s.snap.RecvQ == 0 {
+			continue
+		}
+		waiting := fmt.Sprintf("%s has %d bytes waiting in its receive queue", s.sock.Label(), s.snap.RecvQ)
+		if accepted := s.sock.AcceptedFrom != ""; c.Word != "" && accepted != (c.Word == "accepted") {
+			elsewhere = append(elsewhere, waiting)
+			continue
+		}
+		most = max(most, s.snap.RecvQ)
+		seen = append(seen, waiting)
+	}
+	if compare(most, c.Op, c.N) {
+		return verdict{true, sentence(seen, "No bytes wait in any receive queue of this lesson.")}
+	}
+	subject, more := "Bytes waiting in the fullest receive queue of this lesson",
+		"Bytes arrive in a socket's receive queue when the other end of its connection calls `send`, and wait there until `recv` reads them."
+	switch c.Word {
+	case "client":
+		subject, more = "Bytes waiting in the receive queue of a client socket (made by socket, not accept)",
+			"Bytes arrive there when the socket accept made for that client calls `send`."
+	case "accepted":
+		subject, more = "Bytes waiting in the receive queue of a socket made by accept",
+			"Bytes arrive there when its client calls `send` on its own socket."
+	}
+	if most > c.N {
+		more = "`recv SOCK` reads them out of the queue."
+	}
+	text := fmt.Sprintf("%s: %d, and this step wants %s. %s", subject, most, wants(c.Op, c.N), more)
+	if len(elsewhere) > 0 {
+		text += " Now " + sentence(elsewhere, "")
+	}
+	return verdict{false, text}
 }
 
 func judgeReceived(w *world, c Check) verdict {
@@ -494,6 +524,12 @@ func parseCheck(text string) (Check, error) {
 			return Check{}, fmt.Errorf("check %s takes nothing after its name", def.name)
 		}
 	case countArg:
+		if len(args)%2 == 1 && def.words != nil {
+			c.Word, args = args[0], args[1:]
+			if err := def.checkWord(c.Word); err != nil {
+				return Check{}, err
+			}
+		}
 		if len(args) == 0 {
 			break
 		}

@@ -495,3 +495,43 @@ func TestTutorialLessonFollowsTheDemoPort(t *testing.T) {
 		t.Errorf("after auto demo --port %d the lesson does not say %q; it said:\n%s", demo, want, said[strings.LastIndex(said, "── Lesson"):])
 	}
 }
+
+// A step that has one end of a connection send does not pass when the
+// learner sends on the other end: the bytes then wait in the wrong
+// socket's receive queue, where the next step's recv would not find them.
+// The lesson says where they went, and the step's own answer still does it.
+func TestSendOnTheWrongEndDoesNotPass(t *testing.T) {
+	for _, c := range []struct {
+		lesson, answer, wrong, arrived string
+	}{
+		{"04-send-recv", `send conn "You are connected"`, `send client "You are connected"`, "conn"},
+		{"04-send-recv", `send client "Hello Server, I have connected on port {port}"`, `send conn "Hello Server"`, "client"},
+		{"04-send-recv", `send client "Grüße ✓"`, `send conn "Grüße ✓"`, "client"},
+		{"05-byte-stream", `send client "Hello"`, `send conn "Hello"`, "client"},
+		{"07-errors", `send client "some bytes nobody reads"`, `send conn "some bytes nobody reads"`, "client"},
+		{"08-tutorial", `send connection "You are connected"`, `send client_socket "You are connected"`, "connection"},
+		{"08-tutorial", `send client_socket "Hello Server, I have connected on port {port}"`, `send connection "Hello Server"`, "client_socket"},
+	} {
+		t.Run(c.lesson+"/"+c.wrong, func(t *testing.T) {
+			l, i := playUntil(t, c.lesson, "answered by "+c.answer, func(answer []string) bool {
+				return slices.Equal(answer, []string{c.answer})
+			})
+			mark := l.out.Len()
+			if err := l.enter(c.wrong); err != nil {
+				t.Fatalf("%s: %v", c.wrong, err)
+			}
+			said := l.out.String()[mark:]
+			if waiting := steps.Read(labSocket(t, l, c.arrived)).RecvQ; waiting == 0 {
+				t.Fatalf("after %s the kernel shows no bytes waiting in %s", c.wrong, c.arrived)
+			}
+			if l.step() != i {
+				t.Fatalf("%s, which leaves the bytes in %s's receive queue, did the step that wants %s:\n%s", c.wrong, c.arrived, c.answer, said)
+			}
+			if !strings.Contains(said, "Not yet: ") || !strings.Contains(said, "Now "+labSocket(t, l, c.arrived).Label()+" has") {
+				t.Errorf("after %s the lesson does not say that the bytes wait in %s; it said:\n%s", c.wrong, c.arrived, said)
+			}
+			lesson, _ := lessonByID(t, c.lesson)
+			l.playStep(lesson, i)
+		})
+	}
+}
