@@ -535,3 +535,35 @@ func TestSendOnTheWrongEndDoesNotPass(t *testing.T) {
 		})
 	}
 }
+
+// Lesson 8's first step names the command that does it: typed as the
+// step shows it, with the lesson's port filled in, auto demo plays on that
+// port, not on the 8081 auto takes by default, which a lesson before may
+// have left in TIME_WAIT.
+func TestTutorialLessonDemoAsShown(t *testing.T) {
+	lesson, n := lessonByID(t, "08-tutorial")
+	l := newLab(t, "")
+	if !l.session.Knows("auto") {
+		t.Skip("this build has no auto command")
+	}
+	l.enter(fmt.Sprintf("lesson %d", n))
+	var shown string
+	for _, b := range lesson.Pages[0].Step.Prose {
+		shown += " " + l.tutor.fill(b.Text)
+	}
+	quoted := regexp.MustCompile("`(auto demo[^`]*)`").FindAllStringSubmatch(shown, -1)
+	if len(quoted) != 1 {
+		t.Fatalf("lesson 8's first step shows %d auto demo commands, want one:%s", len(quoted), shown)
+	}
+	if err := l.enter(quoted[0][1]); err != nil || l.step() != 1 {
+		t.Fatalf("%s, as the step shows it: %v, on step %d:\n%s", quoted[0][1], err, l.step()+1, l.out)
+	}
+	port := l.tutor.play.port
+	left := false
+	for _, line := range procLines(t, port) {
+		left = left || (line.state == steps.TimeWait && line.local.Port() == port)
+	}
+	if !left {
+		t.Errorf("after %s the kernel's table holds no connection of the demo on the lesson's port %d", quoted[0][1], port)
+	}
+}
