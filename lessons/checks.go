@@ -246,6 +246,19 @@ var checks = []*checkDef{
 			return len(seen), sentence(seen, "No socket made by accept is open.")
 		}),
 	{name: "recv-queue", arg: countArg, words: []string{"", "client", "accepted"}, judge: judgeRecvQueue},
+	countCheck("rcvbuf", "The smallest receive buffer (SO_RCVBUF) of this lesson's sockets, in bytes",
+		"`option SOCK SO_RCVBUF BYTES` asks the kernel for a bigger one; Linux keeps twice what you ask, within its limits.",
+		"`option SOCK SO_RCVBUF BYTES` asks the kernel for a smaller one; Linux keeps twice what you ask, within its limits.",
+		func(w *world) (int, string) {
+			least, seen := 0, "This lesson has no socket."
+			for _, s := range w.sockets {
+				size, err := unix.GetsockoptInt(s.sock.FD, unix.SOL_SOCKET, unix.SO_RCVBUF)
+				if err == nil && (least == 0 || size < least) {
+					least, seen = size, fmt.Sprintf("%s has a receive buffer of %d bytes (SO_RCVBUF, read with getsockopt).", s.sock.Label(), size)
+				}
+			}
+			return least, seen
+		}),
 	{name: "received", arg: countArg, judge: judgeReceived},
 	{name: "sent-nowhere", arg: noArg, judge: judgeSentNowhere},
 	{name: "peer-closed", arg: noArg, judge: judgePeerClosed},

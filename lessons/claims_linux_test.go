@@ -567,3 +567,32 @@ func TestTutorialLessonDemoAsShown(t *testing.T) {
 		t.Errorf("after %s the kernel's table holds no connection of the demo on the lesson's port %d", quoted[0][1], port)
 	}
 }
+
+// Lesson 11 says the learner asked for a receive buffer of 4096 bytes and
+// the kernel set 8192: listing the options, which the step mentions, sets
+// nothing and does not do the step; the answer does, and getsockopt then
+// reads 8192 on the client.
+func TestReceiveBufferStepWantsTheBufferSet(t *testing.T) {
+	l, i := playUntil(t, "11-options-halfclose", "answered by option client SO_RCVBUF 4096", func(answer []string) bool {
+		return slices.Equal(answer, []string{"option client SO_RCVBUF 4096"})
+	})
+	client := labSocket(t, l, "client")
+	before, err := unix.GetsockoptInt(client.FD, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark := l.out.Len()
+	l.enter("option client")
+	if l.step() != i {
+		t.Fatalf("`option client`, which leaves the client's receive buffer at %d bytes, did the step that says the kernel set 8192:\n%s", before, l.out.String()[mark:])
+	}
+	lesson, _ := lessonByID(t, "11-options-halfclose")
+	l.playStep(lesson, i)
+	after, err := unix.GetsockoptInt(client.FD, unix.SOL_SOCKET, unix.SO_RCVBUF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after != 8192 || !strings.Contains(readingAfter(lesson, i), "4096 bytes and the kernel set 8192") {
+		t.Errorf("after the answer getsockopt reads %d bytes; the lesson says:\n%s", after, readingAfter(lesson, i))
+	}
+}
