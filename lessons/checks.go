@@ -347,13 +347,23 @@ func judgeBound(w *world, c Check) verdict {
 		}
 		return verdict{true, fmt.Sprintf("%s has the address %s%s.", who, s.snap.Local, where)}
 	}
+	var bound []string
+	for _, s := range w.sockets {
+		if s.snap.Bound() {
+			bound = append(bound, fmt.Sprintf("%s has %s", s.sock.Label(), s.snap.Local))
+		}
+	}
+	once := ""
+	if len(bound) > 0 {
+		once = " " + strings.Join(bound, "; ") + ": a socket keeps its first address until it is closed, and bind on it again fails, so bind a socket that has none (`socket` makes one)."
+	}
 	switch c.Word {
 	case "every":
-		return verdict{false, "No socket of this lesson is bound to every interface. `bind SOCK \"\" PORT` binds one there: \"\" (or * or any) means every interface."}
+		return verdict{false, "No socket of this lesson is bound to every interface. `bind SOCK \"\" PORT` binds one there: \"\" (or * or any) means every interface." + once}
 	case "loopback":
-		return verdict{false, "No socket of this lesson is bound to the loopback address. `bind SOCK 127.0.0.1 PORT` binds one there."}
+		return verdict{false, "No socket of this lesson is bound to the loopback address. `bind SOCK 127.0.0.1 PORT` binds one there." + once}
 	case "udp-loopback":
-		return verdict{false, "No UDP socket of this lesson is bound to the loopback address. `socket udp as NAME` makes a UDP socket, and `bind NAME 127.0.0.1 PORT` gives it its address."}
+		return verdict{false, "No UDP socket of this lesson is bound to the loopback address. `socket udp as NAME` makes a UDP socket, and `bind NAME 127.0.0.1 PORT` gives it its address." + once}
 	}
 	return verdict{false, "No socket of this lesson has an address yet. `bind SOCK HOST PORT` gives one an address."}
 }

@@ -596,3 +596,48 @@ func TestReceiveBufferStepWantsTheBufferSet(t *testing.T) {
 		t.Errorf("after the answer getsockopt reads %d bytes; the lesson says:\n%s", after, readingAfter(lesson, i))
 	}
 }
+
+// A learner who binds to the wrong address cannot bind that socket again:
+// the kernel refuses a second bind. The step's failure says so, and a new
+// socket bound as the step asks does the step.
+func TestWrongAddressSaysBindOnce(t *testing.T) {
+	for _, c := range []struct {
+		lesson, answer, wrong string
+		redo                  []string
+	}{
+		{"01-server", `bind server "" {port}`, "bind server 127.0.0.1 {port}",
+			[]string{"close server", "socket as server", `bind server "" {port}`}},
+		{"01-server", "bind local 127.0.0.1 0", `bind local "" 0`,
+			[]string{"close local", "socket as local", "bind local 127.0.0.1 0"}},
+	} {
+		t.Run(c.lesson+"/"+c.wrong, func(t *testing.T) {
+			l, i := playUntil(t, c.lesson, "answered by "+c.answer, func(answer []string) bool {
+				return slices.Contains(answer, c.answer)
+			})
+			lesson, _ := lessonByID(t, c.lesson)
+			for _, line := range lesson.Pages[i].Step.Answer {
+				if line == c.answer {
+					break
+				}
+				l.enter(l.tutor.fill(line))
+			}
+			wrong := l.tutor.fill(c.wrong)
+			if err := l.enter(wrong); err != nil || l.step() != i {
+				t.Fatalf("%s: %v, on step %d", wrong, err, l.step()+1)
+			}
+			mark := l.out.Len()
+			if err := l.enter(l.tutor.fill(c.answer)); err == nil {
+				t.Fatalf("%s after %s worked; the kernel refuses a second bind", c.answer, wrong)
+			}
+			if said := l.out.String()[mark:]; !strings.Contains(said, "a socket keeps its first address until it is closed, and bind on it again fails") {
+				t.Errorf("after a second bind failed, the lesson does not say why:\n%s", said)
+			}
+			for _, line := range c.redo {
+				l.enter(l.tutor.fill(line))
+			}
+			if l.step() == i {
+				t.Errorf("a new socket bound as the step asks did not do it:\n%s", l.out)
+			}
+		})
+	}
+}
