@@ -542,6 +542,9 @@ func TestLessonCommands(t *testing.T) {
 	if l.tutor.Finished(1) || l.tutor.progress.of(catalogue[0].ID).Completed {
 		t.Error("lesson 1 with a skipped step counts as done")
 	}
+	if got := said("lessons"); !regexp.MustCompile(`\n\s+1\s+The server's side \(played to its end, with steps skipped\)`).MatchString(got) {
+		t.Errorf("after lesson 1 ended with a skipped step, lessons said:\n%s", got)
+	}
 
 	// quit lesson leaves the sockets open.
 	said("lesson 2")

@@ -418,8 +418,10 @@ func (t *Tutor) runLessons(_ context.Context, args []string) error {
 			mark = "✔ "
 		case t.play != nil && t.play.lesson == l:
 			status = fmt.Sprintf(" (playing now: step %d of %d)", t.play.page+1, len(l.Pages))
+		case lp != nil && lp.Reached >= len(l.Pages):
+			status = " (played to its end, with steps skipped)"
 		case lp != nil && lp.Reached > 0:
-			status = fmt.Sprintf(" (you got to step %d of %d)", min(lp.Reached+1, len(l.Pages)), len(l.Pages))
+			status = fmt.Sprintf(" (you got to step %d of %d)", lp.Reached+1, len(l.Pages))
 		}
 		t.session.Say(repl.Plain, fmt.Sprintf("%s%d", mark, i+1), l.Title+status+" — "+l.About)
 	}
