@@ -245,7 +245,7 @@ var checks = []*checkDef{
 			}
 			return len(seen), sentence(seen, "No socket made by accept is open.")
 		}),
-	{name: "recv-queue", arg: countArg, words: []string{"", "client", "accepted"}, judge: judgeRecvQueue},
+	{name: "recv-queue", arg: countArg, words: []string{"", "client", "accepted", "first-udp"}, judge: judgeRecvQueue},
 	countCheck("rcvbuf", "The smallest receive buffer (SO_RCVBUF) of this lesson's sockets, in bytes",
 		"`option SOCK SO_RCVBUF BYTES` asks the kernel for a bigger one; Linux keeps twice what you ask, within its limits.",
 		"`option SOCK SO_RCVBUF BYTES` asks the kernel for a smaller one; Linux keeps twice what you ask, within its limits.",
@@ -370,8 +370,8 @@ func judgeBound(w *world, c Check) verdict {
 
 // judgeRecvQueue counts the bytes waiting in the fullest receive queue of
 // the lesson's sockets; with a side, of its client sockets (made by
-// socket) or of those made by accept only, so that bytes sent the other
-// way do not count.
+// socket), of those made by accept, or of its first UDP socket only, so
+// that bytes sent the other way do not count.
 func judgeRecvQueue(w *world, c Check) verdict {
 	most, seen, elsewhere := 0, []string{}, []string{}
 	for _, s := range w.sockets {
@@ -379,7 +379,7 @@ func judgeRecvQueue(w *world, c Check) verdict {
 			continue
 		}
 		waiting := fmt.Sprintf("%s has %d bytes waiting in its receive queue", s.sock.Label(), s.snap.RecvQ)
-		if accepted := s.sock.AcceptedFrom != ""; c.Word != "" && accepted != (c.Word == "accepted") {
+		if !onSide(w, s.sock, c.Word) {
 			elsewhere = append(elsewhere, waiting)
 			continue
 		}
@@ -398,6 +398,12 @@ func judgeRecvQueue(w *world, c Check) verdict {
 	case "accepted":
 		subject, more = "Bytes waiting in the receive queue of a socket made by accept",
 			"Bytes arrive there when its client calls `send` on its own socket."
+	case "first-udp":
+		subject, more = "Bytes waiting in the receive queue of this lesson's first UDP socket",
+			"A datagram arrives there when another socket sends it to that socket's address with `sendto`."
+		if len(w.memory.udp) > 0 {
+			subject += ", " + w.memory.udp[0].sock.Label()
+		}
 	}
 	if most > c.N {
 		more = "`recv SOCK` reads them out of the queue."
@@ -407,6 +413,21 @@ func judgeRecvQueue(w *world, c Check) verdict {
 		text += " Now " + sentence(elsewhere, "")
 	}
 	return verdict{false, text}
+}
+
+// onSide says whether a socket is on the side a check names: "" is
+// every socket, "client" one made by socket, "accepted" one made by
+// accept, "first-udp" the first UDP socket the lesson made.
+func onSide(w *world, s *steps.Socket, side string) bool {
+	switch side {
+	case "client":
+		return s.AcceptedFrom == ""
+	case "accepted":
+		return s.AcceptedFrom != ""
+	case "first-udp":
+		return len(w.memory.udp) > 0 && w.memory.udp[0].sock == s
+	}
+	return true
 }
 
 func judgeReceived(w *world, c Check) verdict {

@@ -94,7 +94,7 @@ func TestParseRejectsMalformedLessons(t *testing.T) {
 		{"failed without errno", "title: t\nabout: a\n== do\nDo it.\ncheck: failed\n", `bad.lesson:5: check failed takes the name of an errno`},
 		{"bad command", "title: t\nabout: a\n== do\nDo it.\ncheck: ran Sockets!\n", `bad.lesson:5: check ran takes the name of a command`},
 		{"wrong side", "title: t\nabout: a\n== do\nDo it.\ncheck: time-wait middle\n", `bad.lesson:5: check time-wait takes nothing or server or client, not "middle"`},
-		{"wrong queue side", "title: t\nabout: a\n== do\nDo it.\ncheck: recv-queue server >= 1\n", `bad.lesson:5: check recv-queue takes nothing or client or accepted, not "server"`},
+		{"wrong queue side", "title: t\nabout: a\n== do\nDo it.\ncheck: recv-queue server >= 1\n", `bad.lesson:5: check recv-queue takes nothing or client or accepted or first-udp, not "server"`},
 		{"side of a count that has none", "title: t\nabout: a\n== do\nDo it.\ncheck: listening client >= 1\n", "bad.lesson:5: check listening takes a comparison"},
 		{"two words", "title: t\nabout: a\n== do\nDo it.\ncheck: bound every loopback\n", `bad.lesson:5: check bound takes one word`},
 		{"browser not http", "title: t\nabout: a\n== do\nDo it.\nbrowser: ftp://x/\n", "bad.lesson:5: browser: takes a URL starting with http://"},
