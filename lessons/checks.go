@@ -261,7 +261,7 @@ var checks = []*checkDef{
 		}),
 	{name: "received", arg: countArg, judge: judgeReceived},
 	{name: "sent-nowhere", arg: noArg, judge: judgeSentNowhere},
-	{name: "peer-closed", arg: noArg, judge: judgePeerClosed},
+	{name: "peer-closed", arg: wordArg, words: []string{"", "client", "accepted"}, judge: judgePeerClosed},
 	{name: "time-wait", arg: wordArg, words: []string{"", "server", "client"}, judge: judgeTimeWait},
 	{name: "reset", arg: noArg, judge: judgeReset},
 	{name: "failed", arg: wordArg, valid: validErrno, judge: judgeFailed},
@@ -472,13 +472,28 @@ func judgeSentNowhere(w *world, _ Check) verdict {
 	return verdict{true, fmt.Sprintf("sendto sent the datagram to %s, and no UDP socket holds port %d there (a bind of it goes through): nobody received it.", to, to.Port())}
 }
 
-func judgePeerClosed(w *world, _ Check) verdict {
+func judgePeerClosed(w *world, c Check) verdict {
+	var wrong []string
 	for _, s := range w.sockets {
-		if s.snap.State == steps.CloseWait {
+		if s.snap.State != steps.CloseWait {
+			continue
+		}
+		if onSide(w, s.sock, c.Word) {
 			return verdict{true, fmt.Sprintf("%s is in CLOSE_WAIT: its peer has closed, and it has not.", s.sock.Label())}
 		}
+		wrong = append(wrong, s.sock.Label())
+	}
+	if len(wrong) > 0 {
+		return verdict{false, fmt.Sprintf("%s is in CLOSE_WAIT: the other end of its connection closed first, or shut down its writing side, and this step wants the %s to be the one left open. "+
+			"That cannot be undone on a connection: make a new one (socket, connect, accept), or `reset` starts the lesson again.", strings.Join(wrong, ", "), sideNames[c.Word])}
 	}
 	return verdict{false, "No socket of this lesson is in CLOSE_WAIT. A socket goes there when the other end of its connection closes first: `close` one end and look at the other."}
+}
+
+// sideNames name the sockets of a side in a sentence.
+var sideNames = map[string]string{
+	"client":   "client socket (made by socket, not accept)",
+	"accepted": "socket made by accept",
 }
 
 func judgeTimeWait(w *world, c Check) verdict {

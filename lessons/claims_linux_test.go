@@ -651,3 +651,38 @@ func TestWrongAddressSaysBindOnce(t *testing.T) {
 		})
 	}
 }
+
+// A step that has the server's side close, or shut down its writing side,
+// does not pass when the learner does it on the client: the kernel then
+// has the socket made by accept in CLOSE_WAIT, not the client, and the
+// next step's recv on the client would wait. The lesson says which end
+// closed and how to start over.
+func TestCloseOnTheWrongEndDoesNotPass(t *testing.T) {
+	for _, c := range []struct {
+		lesson, answer, wrong, waits string
+	}{
+		{"06-closing", "close conn", "close client", "conn"},
+		{"11-options-halfclose", "shutdown conn write", "shutdown client write", "conn"},
+	} {
+		t.Run(c.lesson+"/"+c.wrong, func(t *testing.T) {
+			l, i := playUntil(t, c.lesson, "answered by "+c.answer, func(answer []string) bool {
+				return slices.Equal(answer, []string{c.answer})
+			})
+			waits := labSocket(t, l, c.waits)
+			mark := l.out.Len()
+			if err := l.enter(c.wrong); err != nil {
+				t.Fatalf("%s: %v", c.wrong, err)
+			}
+			said := l.out.String()[mark:]
+			if state := steps.Read(waits).State; state != steps.CloseWait {
+				t.Fatalf("after %s the kernel has %s in %s, not CLOSE_WAIT", c.wrong, c.waits, state)
+			}
+			if l.step() != i {
+				t.Fatalf("%s, which leaves %s in CLOSE_WAIT, did the step that wants %s:\n%s", c.wrong, c.waits, c.answer, said)
+			}
+			if want := waits.Label() + " is in CLOSE_WAIT: the other end of its connection closed first"; !strings.Contains(said, want) {
+				t.Errorf("after %s the lesson does not say %q; it said:\n%s", c.wrong, want, said)
+			}
+		})
+	}
+}
