@@ -163,7 +163,10 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 		data.PeerLabel, data.PeerState = peer.Label(), snap.StateWord(peer.Kind)
 		report.State = append(report.State, Change{Who: peer.Label(), After: snap.Summary(peer.Kind)})
 	}
-	if how.value != unix.SHUT_RD && s.Kind == Stream && before.Connected() && data.NotSent == 0 {
+	// Only ESTABLISHED and CLOSE_WAIT have a writing side still open: in
+	// the other states the FIN has gone already, and a second shutdown
+	// sends nothing. With bytes not sent yet, the FIN waits behind them.
+	if how.value != unix.SHUT_RD && s.Kind == Stream && (before.State == Established || before.State == CloseWait) && data.NotSent == 0 {
 		report.Packets = []Packet{{From: s.Name, To: l.endName(s, before, peer), What: "FIN"}}
 	}
 	data.FIN = shutdownProse.Render("fin", data)

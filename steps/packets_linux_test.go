@@ -1,0 +1,78 @@
+package steps
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"testing"
+)
+
+// onTheWire runs one step while capturing loopback at port, and returns
+// its report with how many segments of each kind crossed during it,
+// leaving out the kinds in ignore.
+func onTheWire(t *testing.T, l *Lab, port string, ignore []string, step string, args ...string) (*Report, map[string]int) {
+	t.Helper()
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := captureLoopback(t, uint16(p))
+	rep, err := try(t, l, step, args...)
+	segs := stop()
+	if err != nil {
+		t.Fatalf("%s %q: %v", step, args, err)
+	}
+	return rep, countKinds(segs, ignore)
+}
+
+func countKinds(segs []segment, ignore []string) map[string]int {
+	n := map[string]int{}
+	for _, s := range segs {
+		n[s.kind()]++
+	}
+	for _, k := range ignore {
+		delete(n, k)
+	}
+	return n
+}
+
+// drawnKinds counts the packets of a report by kind, as kind names
+// them, leaving out the kinds in ignore.
+func drawnKinds(rep *Report, ignore []string) map[string]int {
+	n := map[string]int{}
+	for _, p := range rep.Packets {
+		n[p.What]++
+	}
+	for _, k := range ignore {
+		delete(n, k)
+	}
+	return n
+}
+
+// TestShutdownDrawsTheFINThatCrossed captures loopback while the calls of
+// a half-close run, and checks that each draws the FIN, or none, that
+// crossed during it: a second shutdown of the writing side, or one of
+// both sides after it, sends nothing. The ACKs of the FINs are not drawn.
+func TestShutdownDrawsTheFINThatCrossed(t *testing.T) {
+	ignore := []string{"ACK"}
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			pair(t, l, f)
+			port := portOf(t, l, "server")
+			for _, step := range [][]string{
+				{"shutdown", "client", "write"},
+				{"shutdown", "client", "write"},
+				{"shutdown", "client", "both"},
+				{"recv", "conn"},
+				{"shutdown", "conn", "write"},
+				{"shutdown", "conn", "both"},
+			} {
+				rep, wire := onTheWire(t, l, port, ignore, step[0], step[1:]...)
+				if drawn := drawnKinds(rep, ignore); !reflect.DeepEqual(drawn, wire) {
+					t.Errorf("%s: drew %v, but %v crossed loopback", rep.Call, fmt.Sprint(drawn), fmt.Sprint(wire))
+				}
+			}
+		})
+	}
+}
