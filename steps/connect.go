@@ -108,9 +108,14 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	start := time.Now()
 	s.connectCalled = true
 	s.port.Store(nil) // the socket may hold a port again
+	began := s.connecting
 	err = l.connect(ctx, s, remote, nonBlock, timeout, call)
 	var stop *stopError
-	if errors.As(err, &stop) {
+	stopped := errors.As(err, &stop)
+	// A wait stopped on a new handshake undoes it; on one an earlier
+	// connect began, it leaves it going.
+	s.connecting = s.Kind == Stream && (errors.Is(err, unix.EINPROGRESS) || errors.Is(err, unix.EALREADY) || stopped && began)
+	if stopped {
 		// A listener of the lab with a full accept queue is the one reason
 		// for a wait on loopback that the lab can see: say so.
 		to := remote.String()
@@ -147,7 +152,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		r := connectProse.refused(call, err, data)
 		if errors.Is(err, unix.ECONNREFUSED) && s.Kind == Stream {
-			r.Packets = []Packet{{From: s.Name, To: remote.String(), What: "SYN"}, {From: remote.String(), To: s.Name, What: "RST"}}
+			r.Packets = handshake(s.Name, remote.String(), began, before.State, Closed)
 		}
 		return r, nil
 	}
@@ -188,17 +193,32 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		_, err := l.Find("conn")
 		data.ConnTaken = err == nil
 	}
-	switch {
-	case s.Kind != Stream:
-	case data.SendTimeout != "":
-		report.Packets = []Packet{{From: s.Name, To: server, What: "SYN"}} // unanswered so far
-	default:
-		report.Packets = []Packet{{From: s.Name, To: server, What: "SYN"}, {From: server, To: s.Name, What: "SYN-ACK"}}
-		if !data.InProgress {
-			report.Packets = append(report.Packets, Packet{From: s.Name, To: server, What: "ACK"})
-		}
+	if s.Kind == Stream {
+		report.Packets = handshake(s.Name, server, began, before.State, after.State)
 	}
 	return l.tell(report, connectProse, data), nil
+}
+
+// handshake is what crossed between a connecting socket, client, and
+// server during one connect call: the SYN, unless an earlier connect
+// sent it (began), then the answer, if it came during this call (the
+// socket was not answered before it: its state then, before, was
+// SYN_SENT), as the socket's state after shows it: still SYN_SENT, no
+// answer yet; CLOSED, refused with RST; otherwise SYN-ACK, and the ACK
+// that ends the handshake. On loopback the answer comes within the call,
+// even when connect returns EINPROGRESS.
+func handshake(client, server string, began bool, before, after TCPState) []Packet {
+	var packets []Packet
+	if !began {
+		packets = append(packets, Packet{From: client, To: server, What: "SYN"})
+	}
+	switch {
+	case began && before != SynSent, after == SynSent:
+		return packets
+	case after == Closed:
+		return append(packets, Packet{From: server, To: client, What: "RST"})
+	}
+	return append(packets, Packet{From: server, To: client, What: "SYN-ACK"}, Packet{From: client, To: server, What: "ACK"})
 }
 
 // twinOf names the lab's socket, other than s, that is connected from

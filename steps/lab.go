@@ -103,6 +103,10 @@ type Socket struct {
 	// of it, so a CLOSED socket that was not accepted either has never
 	// had a connection.
 	connectCalled bool
+	// connecting: a connect began a handshake (EINPROGRESS, EALREADY)
+	// whose end no connect has reported yet, as the socket layer
+	// remembers: the next connect sends no SYN of its own.
+	connecting bool
 	// port is sock_diag's last answer to whether this CLOSED TCP socket
 	// holds the port getsockname reports (bound_linux.go): it stands until
 	// bind, listen or connect run on the socket again.

@@ -76,3 +76,53 @@ func TestShutdownDrawsTheFINThatCrossed(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectDrawsTheHandshakeThatCrossed captures loopback while connect
+// runs, blocking or not, to a listener, to a port nobody holds and to a
+// listener whose queue is full, and checks that each call draws the SYN,
+// SYN-ACK, ACK and RST that crossed during it, and nothing else: on
+// loopback a non-blocking connect's handshake ends within the call, and
+// the connect that then reports it sends nothing.
+func TestConnectDrawsTheHandshakeThatCrossed(t *testing.T) {
+	tests := []struct {
+		name     string
+		target   string // listening, nobody, full
+		blocking bool
+		calls    int // connects in a row
+	}{
+		{"to a listener", "listening", true, 1},
+		{"to a listener, non-blocking", "listening", false, 2},
+		{"to nobody", "nobody", true, 1},
+		{"to nobody, non-blocking", "nobody", false, 3},
+		{"to a full queue, non-blocking", "full", false, 2},
+	}
+	for _, f := range families {
+		for _, tt := range tests {
+			t.Run(f.name+" "+tt.name, func(t *testing.T) {
+				l := newLab(t)
+				var port string
+				switch tt.target {
+				case "listening":
+					port = listener(t, l, f, "server")
+				case "nobody":
+					port = listener(t, l, f, "server")
+					run(t, l, "close", "server")
+				case "full":
+					port = listener(t, l, f, "server", "0")
+					run(t, l, "socket", "tcp", f.name, "as", "first")
+					run(t, l, "connect", "first", f.loopback, port)
+				}
+				run(t, l, "socket", "tcp", f.name, "as", "client")
+				if !tt.blocking {
+					run(t, l, "option", "client", "O_NONBLOCK", "on")
+				}
+				for range tt.calls {
+					rep, wire := onTheWire(t, l, port, nil, "connect", "client", f.loopback, port)
+					if drawn := drawnKinds(rep, nil); !reflect.DeepEqual(drawn, wire) {
+						t.Errorf("%s: drew %v, but %v crossed loopback", rep.Call, fmt.Sprint(drawn), fmt.Sprint(wire))
+					}
+				}
+			})
+		}
+	}
+}
