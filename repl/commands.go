@@ -108,8 +108,8 @@ func init() {
 			summary: "the session so far as a sequence diagram",
 			about: fmt.Sprintf("Draws the calls of this session as a sequence diagram: a lane per socket, each call on "+
 				"its socket's lane, and the packets TCP and UDP send for it as arrows between lanes: the "+
-				"handshake's SYN, SYN-ACK and ACK, data, FIN, RST, and an ICMP error that came back. What a program "+
-				"outside the session sends of its own accord is not drawn. It draws the last %d calls, or the last N.", defaultLast),
+				"handshake's SYN, SYN-ACK and ACK, data, FIN, RST, and an ICMP error that came back to a connected socket (an unconnected one never "+
+				"hears of it). What a program outside the session sends of its own accord is not drawn. It draws the last %d calls, or the last N.", defaultLast),
 			complete: func(_ *Session, before []string) []string {
 				if len(before) == 0 {
 					return []string{"--last"}
