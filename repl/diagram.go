@@ -192,7 +192,7 @@ func drawDiagram(history []steps.Event, last, width int, st style) string {
 	}
 	footnote := "The packets are those TCP and UDP send for each call of this session, and the ICMP errors that " +
 		"came back to a connected socket, not captured from the wire. Not drawn: the ACKs of data and of FINs, " +
-		"bytes TCP held back and sent later, an ICMP error that came back to an unconnected socket (which never " +
+		"segments sent again, bytes TCP held back and sent later, an ICMP error that came back to an unconnected socket (which never " +
 		"hears of it), and what a program outside the session sends of its own accord."
 	if d.outside() {
 		footnote += " A lane named by an address is an end outside this session."

@@ -1,6 +1,9 @@
 package steps
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // An Event is one call of the session as a sequence diagram draws it: the
 // socket that made it, the call as the kernel saw it, and the packets it
@@ -18,6 +21,16 @@ type Event struct {
 type Packet struct {
 	From, To string
 	What     string // "SYN", "SYN-ACK", "ACK", "17 bytes", "FIN", "RST", "datagram 4 bytes"
+}
+
+// bytesLeft labels the arrow of n bytes of a TCP send that left in segs
+// segments, counted by the kernel, those sent again aside: "17 bytes", or
+// "100000 bytes in 3 segments" when one arrow stands for several packets.
+func bytesLeft(n, segs int) string {
+	if segs > 1 {
+		return fmt.Sprintf("%s in %d segments", Counted(n, "byte"), segs)
+	}
+	return Counted(n, "byte")
 }
 
 // maxHistory bounds the events a lab keeps for its diagram.

@@ -311,3 +311,14 @@ func segmentsSent(fd int) int {
 	}
 	return int(info.Segs_out)
 }
+
+// dataSegmentsSent is how many TCP segments carrying data the socket has
+// sent, not counting those it sent again (TCP_INFO's tcpi_data_segs_out
+// less tcpi_total_retrans); 0 where the kernel does not say.
+func dataSegmentsSent(fd int) int {
+	info, size, err := tcpInfo(fd)
+	if err != nil || size < unsafe.Offsetof(info.Data_segs_out)+4 {
+		return 0
+	}
+	return int(info.Data_segs_out) - int(info.Total_retrans)
+}

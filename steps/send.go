@@ -162,6 +162,10 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if s.Kind == Datagram && !l.CallsOnly && before.Connected() {
 		watch = l.watchReceiver(before.Remote)
 	}
+	segsBefore := 0
+	if s.Kind == Stream {
+		segsBefore = dataSegmentsSent(s.FD)
+	}
 	sent, pieces, stop, err := l.send(ctx, s, msg, nil, timeout, call)
 	data.Sent, data.Pieces = sent, pieces
 	if stop != nil {
@@ -252,9 +256,9 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 	}
 	if sent > data.NotSent && ends.Connected() {
-		what := Counted(sent-data.NotSent, "byte") // those that have left
-		if s.Kind == Datagram {
-			what = "datagram " + what
+		what := "datagram " + Counted(sent, "byte")
+		if s.Kind == Stream { // those that have left
+			what = bytesLeft(sent-data.NotSent, dataSegmentsSent(s.FD)-segsBefore)
 		}
 		other := l.endName(s, ends, peer)
 		report.Packets = []Packet{{From: s.Name, To: other, What: what}}
