@@ -81,7 +81,6 @@ type bulkData struct {
 // first second.
 func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Duration, call string) (*Report, error) {
 	before := Read(s)
-	segsBefore := dataSegmentsSent(s.FD)
 	data := bulkData{Name: s.Name, Label: s.Label(), Py: s.Py(), Asked: n, NonBlock: before.NonBlocking}
 	data.SendBuf, _ = unix.GetsockoptInt(s.FD, unix.SOL_SOCKET, unix.SO_SNDBUF)
 	start, lastTold := time.Now(), time.Time{}
@@ -164,7 +163,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	report.Says = bulkProse.Render("says", data)
 	report.Next = bulkProse.Render("next", data)
 	if left := data.Sent - min(data.Sent, after.NotSent); left > 0 && after.Connected() {
-		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: bytesLeft(left, dataSegmentsSent(s.FD)-segsBefore)}}
+		report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: bytesLeft(left, after.dataSegments-before.dataSegments)}}
 	}
 	return report, nil
 }

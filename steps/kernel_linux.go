@@ -87,6 +87,9 @@ func readNew(s *Socket) Snapshot {
 			} else {
 				snap.NotSent, snap.window, snap.segment = int(info.Notsent_bytes), -1, int(info.Snd_mss)
 				snap.sentNothing = size >= unsafe.Offsetof(info.Bytes_sent)+8 && info.Bytes_sent == 0
+				if size >= unsafe.Offsetof(info.Data_segs_out)+4 {
+					snap.dataSegments = int(info.Data_segs_out) - int(info.Total_retrans)
+				}
 				if size >= unsafe.Offsetof(info.Snd_wnd)+4 {
 					snap.window = int(info.Snd_wnd)
 				}
@@ -310,15 +313,4 @@ func segmentsSent(fd int) int {
 		return 0
 	}
 	return int(info.Segs_out)
-}
-
-// dataSegmentsSent is how many TCP segments carrying data the socket has
-// sent, not counting those it sent again (TCP_INFO's tcpi_data_segs_out
-// less tcpi_total_retrans); 0 where the kernel does not say.
-func dataSegmentsSent(fd int) int {
-	info, size, err := tcpInfo(fd)
-	if err != nil || size < unsafe.Offsetof(info.Data_segs_out)+4 {
-		return 0
-	}
-	return int(info.Data_segs_out) - int(info.Total_retrans)
 }

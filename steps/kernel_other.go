@@ -94,6 +94,3 @@ func sendRoom(int) bool { return false }
 
 // segmentsSent is not known on this system.
 func segmentsSent(int) int { return 0 }
-
-// dataSegmentsSent is not known on this system.
-func dataSegmentsSent(int) int { return 0 }

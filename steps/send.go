@@ -162,10 +162,6 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if s.Kind == Datagram && !l.CallsOnly && before.Connected() {
 		watch = l.watchReceiver(before.Remote)
 	}
-	segsBefore := 0
-	if s.Kind == Stream {
-		segsBefore = dataSegmentsSent(s.FD)
-	}
 	sent, pieces, stop, err := l.send(ctx, s, msg, nil, timeout, call)
 	data.Sent, data.Pieces = sent, pieces
 	if stop != nil {
@@ -258,7 +254,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if sent > data.NotSent && ends.Connected() {
 		what := "datagram " + Counted(sent, "byte")
 		if s.Kind == Stream { // those that have left
-			what = bytesLeft(sent-data.NotSent, dataSegmentsSent(s.FD)-segsBefore)
+			what = bytesLeft(sent-data.NotSent, after.dataSegments-before.dataSegments)
 		}
 		other := l.endName(s, ends, peer)
 		report.Packets = []Packet{{From: s.Name, To: other, What: what}}

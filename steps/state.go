@@ -83,6 +83,10 @@ type Snapshot struct {
 	// this side (tcpi_bytes_sent is 0), so the peer's kernel acknowledges
 	// its FIN within milliseconds, not after a delayed ACK of 40 ms.
 	sentNothing bool
+	// dataSegments is how many segments carrying data the connection has
+	// sent, not counting those sent again (tcpi_data_segs_out less
+	// tcpi_total_retrans); 0 where the kernel does not say.
+	dataSegments int
 
 	// Dropped counts the datagrams the kernel has dropped instead of
 	// queueing them for a datagram socket (its receive buffer was full).
