@@ -21,16 +21,39 @@ const maxLine = 1 << 20
 func (s *Session) RunScript(ctx context.Context, r io.Reader) (failed int) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), maxLine)
-	lines, unread := 0, false
+	// Lines are read apart, so that Ctrl-C stops a script that waits for
+	// its next line (a pipe from a slow program, or the terminal).
+	lines, done := make(chan string), make(chan struct{})
+	defer close(done)
+	var readErr error
+	go func() {
+		defer close(lines)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			}
+		}
+		readErr = sc.Err()
+	}()
+	read, unread := 0, false
 	next := func() (string, bool) {
-		if sc.Scan() {
-			lines++
-			return sc.Text(), true
+		select {
+		case <-ctx.Done():
+			return "", false
+		case line, ok := <-lines:
+			if ok {
+				read++
+				return line, true
+			}
 		}
 		// Said here, before the script's end closes every socket.
-		switch err := sc.Err(); {
+		switch err := readErr; {
 		case errors.Is(err, bufio.ErrTooLong):
-			s.problem(fmt.Sprintf("line %d is longer than %d bytes, the most one command may take; it and the lines after it were not run", lines+1, maxLine), nil)
+			s.problem(fmt.Sprintf("line %d is longer than %d bytes, the most one command may take; it and the lines after it were not run", read+1, maxLine), nil)
 			unread = true
 		case err != nil:
 			s.problem(fmt.Sprintf("could not read the commands: %v", err), nil)
@@ -66,8 +89,15 @@ func (s *Session) RunCommands(ctx context.Context, cmds string) (failed int) {
 func (s *Session) runLines(ctx context.Context, next func() (string, bool)) (failed int) {
 	defer s.Close()
 	cell := 0
+	stopped := func() int {
+		s.Printf("  %s\n", s.render.st.fail("stopped: Ctrl-C ends the script"))
+		return failed + 1
+	}
 	for {
 		line, ok := next()
+		if ctx.Err() != nil {
+			return stopped() // a line that came after Ctrl-C is not run
+		}
 		if !ok {
 			return failed
 		}
@@ -90,8 +120,7 @@ func (s *Session) runLines(ctx context.Context, next func() (string, bool)) (fai
 			failed++
 		}
 		if ctx.Err() != nil {
-			s.Printf("  %s\n", s.render.st.fail("stopped: Ctrl-C ends the script"))
-			return failed + 1
+			return stopped()
 		}
 		s.Printf("\n")
 	}
