@@ -3,6 +3,7 @@ package repl
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -10,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/chzyer/readline"
@@ -46,8 +49,9 @@ func prepareHistory(path string) string {
 
 // RunInteractive is the shell on a terminal: line editing, history, Tab
 // completion, notices above the prompt, and Ctrl-C that stops a waiting
-// step without killing anything. It returns when the learner quits, after
-// closing every socket, with the number of commands that failed.
+// step without killing anything. It returns when the learner quits, or
+// sockstep is sent SIGTERM or SIGHUP, after closing every socket, with the
+// number of commands that failed.
 //
 // The line editor puts the terminal in raw mode only inside Readline, so
 // Ctrl-C at the prompt arrives as a key (ErrInterrupt, with the partial
@@ -56,7 +60,10 @@ func prepareHistory(path string) string {
 // this goroutine only; the watcher writes through the editor's Stdout,
 // which redraws the prompt and the half-typed line below the notice.
 func (s *Session) RunInteractive() (failed int, err error) {
+	// Closing stdin ends a Readline that waits for a key, with io.EOF.
+	stdin := readline.NewCancelableStdin(os.Stdin)
 	rl, err := readline.NewEx(&readline.Config{
+		Stdin:             stdin,
 		HistoryFile:       prepareHistory(HistoryFile()),
 		AutoComplete:      completer{s},
 		InterruptPrompt:   "^C",
@@ -85,6 +92,15 @@ func (s *Session) RunInteractive() (failed int, err error) {
 	interrupts := make(chan os.Signal, 1)
 	signal.Notify(interrupts, os.Interrupt)
 	defer signal.Stop(interrupts)
+	// SIGTERM and SIGHUP leave as Ctrl-D does, so that the terminal is
+	// given back out of raw mode and every socket is closed, saying so. A
+	// command that runs is stopped without a word, since what it would say
+	// is about Ctrl-C.
+	leave := make(chan os.Signal, 1)
+	signal.Notify(leave, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(leave)
+	var leftOn atomic.Value    // the signal that asked sockstep to leave
+	var stoppedOne atomic.Bool // it stopped a command that ran
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
@@ -95,6 +111,16 @@ func (s *Session) RunInteractive() (failed int, err error) {
 			case <-interrupts:
 				cancelMu.Lock()
 				if cancel != nil {
+					cancel()
+				}
+				cancelMu.Unlock()
+			case sig := <-leave:
+				leftOn.Store(sig)
+				stdin.Close()
+				cancelMu.Lock()
+				if cancel != nil {
+					s.SetOutput(io.Discard)
+					stoppedOne.Store(true)
 					cancel()
 				}
 				cancelMu.Unlock()
@@ -128,7 +154,7 @@ func (s *Session) RunInteractive() (failed int, err error) {
 			}
 			continue
 		}
-		if errors.Is(err, io.EOF) {
+		if errors.Is(err, io.EOF) || leftOn.Load() != nil {
 			break
 		}
 		if err != nil {
@@ -138,19 +164,19 @@ func (s *Session) RunInteractive() (failed int, err error) {
 			rl.SaveHistory(line)
 		}
 		ctx, stop := context.WithCancel(context.Background())
+		running.Lock()
+		s.SetOutput(os.Stdout)
 		cancelMu.Lock()
 		cancel = stop
 		cancelMu.Unlock()
-		running.Lock()
-		s.SetOutput(os.Stdout)
 		err = s.Eval(ctx, line)
-		s.SetOutput(atPrompt)
-		running.Unlock()
 		cancelMu.Lock()
 		cancel = nil
 		cancelMu.Unlock()
+		s.SetOutput(atPrompt)
+		running.Unlock()
 		stop()
-		if errors.Is(err, ErrQuit) {
+		if errors.Is(err, ErrQuit) || leftOn.Load() != nil {
 			break
 		}
 		if err != nil {
@@ -162,6 +188,14 @@ func (s *Session) RunInteractive() (failed int, err error) {
 	}
 	running.Lock()
 	s.SetOutput(os.Stdout)
+	if sig, ok := leftOn.Load().(syscall.Signal); ok {
+		name := map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP"}[sig]
+		what := "it leaves as quit does"
+		if stoppedOne.Load() {
+			what = "it stopped the command and leaves as quit does"
+		}
+		s.Printf("\n  %s\n", s.render.st.dim(fmt.Sprintf("sockstep was sent %s: %s", name, what)))
+	}
 	s.Close()
 	running.Unlock()
 	return failed, nil
