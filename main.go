@@ -194,7 +194,7 @@ func isTerminal(f any) bool {
 	return ok && (isatty.IsTerminal(file.Fd()) || isatty.IsCygwinTerminal(file.Fd()))
 }
 
-// width is the terminal's width, within 60 to 100 columns, or 80.
+// width is how wide output is wrapped on the terminal, or 80.
 func width(out io.Writer) int {
 	file, ok := out.(*os.File)
 	if !ok || !isTerminal(out) {
@@ -204,5 +204,5 @@ func width(out io.Writer) int {
 	if err != nil || ws.Col == 0 {
 		return 80
 	}
-	return max(60, min(100, int(ws.Col)))
+	return repl.Width(int(ws.Col))
 }

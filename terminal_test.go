@@ -45,14 +45,22 @@ type terminal struct {
 
 func startTerminal(t *testing.T, configDir string, env ...string) *terminal {
 	t.Helper()
+	return startResizedTerminal(t, configDir, 100, 100, env...)
+}
+
+// startResizedTerminal starts the binary under a pty of startCols columns,
+// and once the prompt is shown makes it cols wide, as a learner who
+// narrows the window does.
+func startResizedTerminal(t *testing.T, configDir string, startCols, cols uint16, env ...string) *terminal {
+	t.Helper()
 	cmd := exec.Command(binary(t))
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+configDir, "TERM=xterm", "NO_COLOR=")
 	cmd.Env = append(cmd.Env, env...)
-	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 100})
+	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: startCols})
 	if err != nil {
 		t.Fatal(err)
 	}
-	term := &terminal{t: t, cmd: cmd, pty: f, screen: newScreen(40, 100), done: make(chan struct{})}
+	term := &terminal{t: t, cmd: cmd, pty: f, screen: newScreen(40, int(cols)), done: make(chan struct{})}
 	go func() {
 		defer close(term.done)
 		buf := make([]byte, 4096)
@@ -75,6 +83,11 @@ func startTerminal(t *testing.T, configDir string, env ...string) *terminal {
 		f.Close()
 	})
 	term.waitFor("[1] › ")
+	if startCols != cols {
+		if err := pty.Setsize(f, &pty.Winsize{Rows: 40, Cols: cols}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return term
 }
 
@@ -408,5 +421,45 @@ func TestTerminalTermAndHangUpLeaveAsQuitDoes(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestTerminalNarrowWrapsWholeWords runs socket on a terminal 40 columns
+// wide, and on one narrowed to 50 after sockstep started: the narration
+// is wrapped to the terminal's width, so the terminal never has to break
+// a word. Its words are those of the same narration written to a pipe.
+func TestTerminalNarrowWrapsWholeWords(t *testing.T) {
+	piped, err := exec.Command(binary(t), "-c", "socket as s").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prose []string
+	for _, line := range strings.Split(string(piped), "\n") {
+		if strings.HasPrefix(line, "  The kernel made") || len(prose) > 0 && !strings.HasPrefix(line, "  state") {
+			prose = append(prose, strings.Fields(line)...)
+			continue
+		}
+		if len(prose) > 0 {
+			break
+		}
+	}
+	if len(prose) < 20 {
+		t.Fatalf("no narration of socket in\n%s", piped)
+	}
+	for _, tt := range []struct {
+		name            string
+		startCols, cols uint16
+	}{
+		{"40 columns", 40, 40},
+		{"narrowed from 100 to 50 columns", 100, 50},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			term := startResizedTerminal(t, t.TempDir(), tt.startCols, tt.cols)
+			term.typeText("socket as s\r")
+			term.waitFor("[2] › ")
+			if screen := strings.Join(strings.Fields(term.screen.text()), " "); !strings.Contains(screen, strings.Join(prose, " ")) {
+				t.Errorf("the narration's words are broken on a screen %d columns wide:\n%s", tt.cols, term.screen.text())
+			}
+		})
 	}
 }

@@ -166,6 +166,9 @@ func (s *Session) RunInteractive() (failed int, err error) {
 		ctx, stop := context.WithCancel(context.Background())
 		running.Lock()
 		s.SetOutput(os.Stdout)
+		if columns := readline.GetScreenWidth(); columns > 0 {
+			s.render.width = Width(columns) // the terminal may have been resized
+		}
 		cancelMu.Lock()
 		cancel = stop
 		cancelMu.Unlock()

@@ -32,6 +32,10 @@ type Options struct {
 	Input io.Reader
 }
 
+// Width is how wide output is wrapped on a terminal of the given number
+// of columns: all of them, up to 100, beyond which lines are hard to read.
+func Width(columns int) int { return max(20, min(100, columns)) }
+
 // A Session is one learner's lab and shell: it evaluates command lines and
 // writes what they did. It needs no terminal.
 type Session struct {
