@@ -14,9 +14,10 @@ const maxLine = 1 << 20
 
 // RunScript runs commands read line by line, as a transcript: each one is
 // echoed with its cell number before its output, comments (# …) are echoed
-// as they are (as echoLine shows a command), and blank lines are skipped. It stops at quit or when ctx
-// is cancelled (Ctrl-C), closes every socket, and returns how many commands
-// failed. A command that asks something (auto --step) reads its answers
+// as they are (as echoLine shows a command), and blank lines are skipped.
+// Lines may end in CR LF, and the first may begin with a UTF-8 byte-order
+// mark. It stops at quit or when ctx is cancelled (Ctrl-C), closes every
+// socket, and returns how many commands failed. A command that asks something (auto --step) reads its answers
 // from the script's next lines.
 func (s *Session) RunScript(ctx context.Context, r io.Reader) (failed int) {
 	sc := bufio.NewScanner(r)
@@ -28,9 +29,14 @@ func (s *Session) RunScript(ctx context.Context, r io.Reader) (failed int) {
 	var readErr error
 	go func() {
 		defer close(lines)
-		for sc.Scan() {
+		for first := true; sc.Scan(); first = false {
+			line := sc.Text()
+			if first {
+				// The byte-order mark some Windows editors begin a file with.
+				line = strings.TrimPrefix(line, "\ufeff")
+			}
 			select {
-			case lines <- sc.Text():
+			case lines <- line:
 			case <-ctx.Done():
 				return
 			case <-done:

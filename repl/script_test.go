@@ -67,3 +67,21 @@ func (l *lockedBuffer) String() string {
 	defer l.mu.Unlock()
 	return l.b.String()
 }
+
+// TestScriptFromAWindowsEditor runs a script as a Windows editor saves
+// it: a UTF-8 byte-order mark first, CR LF line endings, and no line end
+// after the last line. Every command runs.
+func TestScriptFromAWindowsEditor(t *testing.T) {
+	var out strings.Builder
+	s := New(&out, Options{Narration: Off})
+	script := "\ufeffsocket udp as u\r\n# a comment\r\n\r\nbind u 127.0.0.1 0\r\nsockets"
+	if failed := s.RunScript(context.Background(), strings.NewReader(script)); failed != 0 {
+		t.Errorf("%d commands failed:\n%s", failed, out.String())
+	}
+	got := out.String()
+	for _, want := range []string{"[1] › socket udp as u\n", "# a comment\n", "[2] › bind u 127.0.0.1 0\n", "[3] › sockets\n", "SOCK_DGRAM"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("got\n%s\nwant %q", got, want)
+		}
+	}
+}
