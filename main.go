@@ -98,13 +98,19 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 
 	rest := fs.Args()
+	given := false // -c, even with no commands
+	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "c" })
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	var failed int
 	switch {
-	case *commands != "" && len(rest) == 0:
+	case given && len(rest) > 0:
+		fmt.Fprintf(stderr, "sockstep: -c runs the commands given to it, and nothing else: %s cannot come with it\n\n%s",
+			steps.QuoteShort(strings.Join(rest, " ")), usage)
+		return 2
+	case given:
 		failed = session.RunCommands(ctx, *commands)
-	case len(rest) > 0 && rest[0] == "auto" && *commands == "":
+	case len(rest) > 0 && rest[0] == "auto":
 		plan, err := auto.Parse(rest[1:])
 		if errors.Is(err, auto.ErrHelp) {
 			session.Eval(ctx, "help auto")

@@ -36,6 +36,9 @@ func TestCommandLine(t *testing.T) {
 		{"brief narration", []string{"--narrate", "brief", "-c", "socket"}, "", 0, []string{"state "}, nil},
 		{"version", []string{"--version"}, "", 0, []string{"sockstep " + Version}, nil},
 		{"missing file", []string{"run", "/no/such/file"}, "", 2, nil, nil},
+		{"-c with no commands runs none, not stdin", []string{"-c", ""}, "socket as s\n", 0, nil, nil},
+		{"-c with a file to run too", []string{"-c", "sockets", "run", script}, "", 2, nil,
+			[]string{`sockstep: -c runs the commands given to it, and nothing else: "run `, "usage:"}},
 		{"bad narration", []string{"--narrate", "loud"}, "", 2, nil, nil},
 		{"unknown subcommand", []string{"fly"}, "", 2, nil, []string{`sockstep: "fly" is not a command sockstep takes`, "usage:"}},
 		{"run without a file", []string{"run"}, "", 2, nil, []string{`sockstep: "run" is not a command sockstep takes`, "sockstep run FILE"}},
@@ -63,6 +66,9 @@ func TestCommandLine(t *testing.T) {
 				if !strings.Contains(errs.String(), want) {
 					t.Errorf("stderr lacks %q:\n%s", want, errs.String())
 				}
+			}
+			if tt.wantOut == nil && out.Len() > 0 {
+				t.Errorf("stdout: got\n%s\nwant nothing", out.String())
 			}
 			if status == 0 && errs.Len() > 0 {
 				t.Errorf("a run that succeeded wrote on stderr:\n%s", errs.String())
