@@ -48,7 +48,7 @@ usage:
   sockstep run FILE              run a file of commands, as a transcript
   sockstep -c 'CMD; CMD'         run commands from the argument
 
-options:
+options (before the command or after it; after auto, only auto's own):
   --no-color                     no colour (also when NO_COLOR is set or output is not a terminal)
   --hex                          show received bytes as a hex dump
   --narrate full|brief|off       how much each step explains (default full)
@@ -71,13 +71,24 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	narrate := fs.String("narrate", "full", "")
 	commands := fs.String("c", "", "")
 	version := fs.Bool("version", false, "")
-	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
-			fmt.Fprint(stdout, usage)
-			return 0
+	// Options may follow the command too (sockstep run FILE --no-color),
+	// except auto's, which auto reads itself, and what follows --.
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				fmt.Fprint(stdout, usage)
+				return 0
+			}
+			fmt.Fprintf(stderr, "sockstep: %s\n\n%s", auto.FlagProblem(err), usage)
+			return 2
 		}
-		fmt.Fprintf(stderr, "sockstep: %s\n\n%s", auto.FlagProblem(err), usage)
-		return 2
+		left := fs.Args()
+		if len(left) == 0 || left[0] == "auto" && len(rest) == 0 || len(left) < len(args) && args[len(args)-len(left)-1] == "--" {
+			rest = append(rest, left...)
+			break
+		}
+		rest, args = append(rest, left[0]), left[1:]
 	}
 	if *version {
 		fmt.Fprintln(stdout, "sockstep", Version)
@@ -97,7 +108,6 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 
-	rest := fs.Args()
 	given := false // -c, even with no commands
 	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "c" })
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)

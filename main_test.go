@@ -31,6 +31,7 @@ func TestCommandLine(t *testing.T) {
 			[]string{"EINVAL (errno 22)", "[2] › accept s"}, nil},
 		{"a bad command fails the run", []string{"-c", "bnid s"}, "", 1, []string{"did you mean bind?"}, nil},
 		{"run FILE", []string{"run", script}, "", 0, []string{"[3] › listen s", "LISTEN"}, nil},
+		{"a file named after --", []string{"run", "--", "--narrate"}, "", 2, nil, []string{"open --narrate: no such file"}},
 		{"piped stdin", nil, "socket udp as u\nbind u 127.0.0.1 0\n", 0, []string{"[2] › bind u 127.0.0.1 0", "SOCK_DGRAM"}, nil},
 		{"no colour off a terminal", []string{"-c", "socket"}, "", 0, []string{"socket(AF_INET, SOCK_STREAM, 0) = "}, nil},
 		{"brief narration", []string{"--narrate", "brief", "-c", "socket"}, "", 0, []string{"state "}, nil},
@@ -75,6 +76,35 @@ func TestCommandLine(t *testing.T) {
 			}
 			if strings.Contains(out.String(), "\x1b[") {
 				t.Errorf("colour escape in output that is not a terminal: %q", out.String())
+			}
+		})
+	}
+}
+
+// TestOptionsAfterTheCommand gives an option after run FILE and after
+// lesson N: the output is the one the option gives before the command,
+// and not the one without it.
+func TestOptionsAfterTheCommand(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	script := filepath.Join(t.TempDir(), "lab.txt")
+	commands := "socket as s\nsockets\n"
+	if err := os.WriteFile(script, []byte(commands), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	output := func(args ...string) string {
+		var out, errs bytes.Buffer
+		run(args, strings.NewReader(commands), &out, &errs)
+		return out.String() + errs.String()
+	}
+	for _, command := range [][]string{{"run", script}, {"lesson", "1"}} {
+		t.Run(command[0], func(t *testing.T) {
+			before := output(append([]string{"--narrate", "off"}, command...)...)
+			after := output(append(command, "--narrate", "off")...)
+			if after != before {
+				t.Errorf("with --narrate off after %q: got\n%s\nwant, as with it before:\n%s", command, after, before)
+			}
+			if without := output(command...); without == before {
+				t.Errorf("--narrate off changed nothing:\n%s", without)
 			}
 		})
 	}
