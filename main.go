@@ -145,6 +145,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		defer f.Close()
+		if info, err := f.Stat(); err == nil && info.IsDir() {
+			fmt.Fprintf(stderr, "sockstep: %s is a directory; run takes a file of commands\n", rest[1])
+			return 2
+		}
 		failed = session.RunScript(ctx, f)
 	case len(rest) >= 1 && len(rest) <= 2 && rest[0] == "lesson":
 		return playLesson(ctx, stop, session, tutor, rest[1:], stdin, stdout, stderr)
