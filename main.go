@@ -55,8 +55,9 @@ options (before the command or after it; after auto, only auto's own):
   --version                      print the version
   --help                         this text
 
-The exit status is 1 when a command failed, 2 when the command line is wrong.
-Ctrl-C stops auto after its summary, with status 0.
+The exit status is 2 when the command line is wrong. Commands from run, -c or
+a pipe end with status 1 when one failed or Ctrl-C stopped them; the shell
+leaves with status 0. Ctrl-C stops auto after its summary, with status 0.
 `
 
 func main() {

@@ -463,3 +463,18 @@ func TestTerminalNarrowWrapsWholeWords(t *testing.T) {
 		})
 	}
 }
+
+// TestTerminalShellLeavesWithStatus0 checks what the usage says of the
+// shell's exit status: 0, even after a command failed.
+func TestTerminalShellLeavesWithStatus0(t *testing.T) {
+	if !strings.Contains(strings.Join(strings.Fields(usage), " "), "the shell leaves with status 0") {
+		t.Fatalf("the usage no longer says how the shell leaves:\n%s", usage)
+	}
+	term := startTerminal(t, t.TempDir())
+	term.typeText("accept nothing\r")
+	term.waitFor("there is no socket")
+	term.typeText("quit\r")
+	if code := term.waitExit(); code != 0 {
+		t.Errorf("exit status after a failed command and quit: got %d, want 0", code)
+	}
+}
