@@ -478,3 +478,18 @@ func TestTerminalShellLeavesWithStatus0(t *testing.T) {
 		t.Errorf("exit status after a failed command and quit: got %d, want 0", code)
 	}
 }
+
+// TestTerminalCtrlCAtAPause types Ctrl-C where auto --step asks for
+// Enter: the flow stops as Ctrl-C stops it anywhere else, with its
+// summary, and is not said to have run out of input.
+func TestTerminalCtrlCAtAPause(t *testing.T) {
+	term := startTerminal(t, t.TempDir())
+	term.typeText("auto demo --port 0 --step\r")
+	term.waitFor("Enter runs it, q stops")
+	term.typeText("\x03")
+	term.waitFor("auto demo stopped: 0 clients served")
+	term.waitFor("[2] › ")
+	if strings.Contains(term.screen.text(), "no more input") {
+		t.Errorf("Ctrl-C is said to be the end of the input:\n%s", term.screen.text())
+	}
+}

@@ -81,14 +81,23 @@ func (s *Session) RunInteractive() (failed int, err error) {
 	// no prompt to redraw, so output goes straight to the terminal.
 	atPrompt := rl.Stdout()
 	s.SetOutput(atPrompt)
-	s.input = func(prompt string) (string, error) {
-		rl.SetPrompt(prompt)
-		return rl.Readline()
-	}
-
 	var running sync.Mutex // held while a command runs; the watcher waits its turn
 	var cancelMu sync.Mutex
 	var cancel context.CancelFunc
+	s.input = func(prompt string) (string, error) {
+		rl.SetPrompt(prompt)
+		line, err := rl.Readline()
+		if errors.Is(err, readline.ErrInterrupt) {
+			// Ctrl-C typed at a command's question stops the command, as
+			// the signal does while it waits.
+			cancelMu.Lock()
+			if cancel != nil {
+				cancel()
+			}
+			cancelMu.Unlock()
+		}
+		return line, err
+	}
 	interrupts := make(chan os.Signal, 1)
 	signal.Notify(interrupts, os.Interrupt)
 	defer signal.Stop(interrupts)
