@@ -380,12 +380,13 @@ func TestFileDescriptorsAreTheLearners(t *testing.T) {
 	}
 }
 
-// TestTerminalTermAndHangUpLeaveAsQuitDoes sends SIGTERM and SIGHUP to
-// the shell, at the prompt (where the line editor holds the terminal in raw
-// mode) and while accept waits: sockstep gives the terminal back as it
-// found it, closes every socket, saying so, and leaves with status 0.
+// TestTerminalTermAndHangUpLeaveAsQuitDoes sends SIGTERM, SIGHUP and
+// SIGQUIT (Ctrl-\ while a command runs) to the shell, at the prompt
+// (where the line editor holds the terminal in raw mode) and while accept
+// waits: sockstep gives the terminal back as it found it, closes every
+// socket, saying so, and leaves with status 0.
 func TestTerminalTermAndHangUpLeaveAsQuitDoes(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP} {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
 		for _, waiting := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s, accept waiting %v", unix.SignalName(sig), waiting), func(t *testing.T) {
 				term, port := listeningTerminal(t, "off")

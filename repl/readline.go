@@ -50,7 +50,7 @@ func prepareHistory(path string) string {
 // RunInteractive is the shell on a terminal: line editing, history, Tab
 // completion, notices above the prompt, and Ctrl-C that stops a waiting
 // step without killing anything. It returns when the learner quits, or
-// sockstep is sent SIGTERM or SIGHUP, after closing every socket, with the
+// sockstep is sent SIGTERM, SIGHUP or SIGQUIT, after closing every socket, with the
 // number of commands that failed.
 //
 // The line editor puts the terminal in raw mode only inside Readline, so
@@ -101,12 +101,13 @@ func (s *Session) RunInteractive() (failed int, err error) {
 	interrupts := make(chan os.Signal, 1)
 	signal.Notify(interrupts, os.Interrupt)
 	defer signal.Stop(interrupts)
-	// SIGTERM and SIGHUP leave as Ctrl-D does, so that the terminal is
-	// given back out of raw mode and every socket is closed, saying so. A
-	// command that runs is stopped without a word, since what it would say
-	// is about Ctrl-C.
+	// SIGTERM, SIGHUP and SIGQUIT (Ctrl-\ while a command runs) leave as
+	// Ctrl-D does, so that the terminal is given back out of raw mode and
+	// every socket is closed, saying so, without Go's dump of its
+	// goroutines for SIGQUIT. A command that runs is stopped without a
+	// word, since what it would say is about Ctrl-C.
 	leave := make(chan os.Signal, 1)
-	signal.Notify(leave, syscall.SIGTERM, syscall.SIGHUP)
+	signal.Notify(leave, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(leave)
 	var leftOn atomic.Value    // the signal that asked sockstep to leave
 	var stoppedOne atomic.Bool // it stopped a command that ran
@@ -201,7 +202,7 @@ func (s *Session) RunInteractive() (failed int, err error) {
 	running.Lock()
 	s.SetOutput(os.Stdout)
 	if sig, ok := leftOn.Load().(syscall.Signal); ok {
-		name := map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP"}[sig]
+		name := map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP", syscall.SIGQUIT: "SIGQUIT"}[sig]
 		what := "it leaves as quit does"
 		if stoppedOne.Load() {
 			what = "it stopped the command and leaves as quit does"
