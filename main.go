@@ -161,6 +161,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 		return 0
 	case len(rest) == 0:
+		if isTerminal(stdin) {
+			fmt.Fprint(stderr, typeBlind)
+		}
 		failed = session.RunScript(ctx, stdin)
 	default:
 		fmt.Fprintf(stderr, "sockstep: %s is not a command sockstep takes\n\n", steps.QuoteShort(strings.Join(rest, " ")))
@@ -195,12 +198,19 @@ func playLesson(ctx context.Context, stop func(), session *repl.Session, tutor *
 		}
 		return 0
 	}
+	if isTerminal(stdin) {
+		fmt.Fprint(stderr, typeBlind)
+	}
 	session.RunScript(ctx, stdin)
 	if !tutor.Finished(number) {
 		return 1
 	}
 	return 0
 }
+
+// typeBlind is said when commands are typed but output is not a terminal
+// (sockstep | tee FILE): nothing would show that sockstep waits for them.
+const typeBlind = "sockstep: output goes to a pipe or a file, so there is no prompt and no line editing:\ntype one command per line; Ctrl-D ends.\n"
 
 // colourWanted: colour only on a terminal, never with NO_COLOR or --no-color.
 func colourWanted(out io.Writer, noColor bool) bool {

@@ -494,3 +494,47 @@ func TestTerminalCtrlCAtAPause(t *testing.T) {
 		t.Errorf("Ctrl-C is said to be the end of the input:\n%s", term.screen.text())
 	}
 }
+
+// TestTerminalTypedWithOutputToAPipe types commands on a terminal while
+// the output goes to a pipe (sockstep | tee FILE): with no prompt to show
+// it, sockstep says on the terminal that it waits for commands and how to
+// end, runs what is typed, and leaves on Ctrl-D.
+func TestTerminalTypedWithOutputToAPipe(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	cmd := exec.Command(binary(t), "--narrate", "off")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
+	var out bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, &out, tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	defer cmd.Process.Kill()
+	screen := newScreen(40, 100)
+	go io.Copy(screen, ptmx)
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(screen.text(), "Ctrl-D ends") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(screen.text(), "type one command per line; Ctrl-D ends.") {
+		t.Fatalf("the terminal does not say that sockstep waits for commands:\n%s", screen.text())
+	}
+	io.WriteString(ptmx, "socket udp as u\n\x04")
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("exit: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("sockstep did not leave on Ctrl-D:\n%s", out.String())
+	}
+	if !strings.Contains(out.String(), "[1] › socket udp as u") || !strings.Contains(out.String(), "close(3) = 0") {
+		t.Errorf("output to the pipe:\n%s", out.String())
+	}
+}
