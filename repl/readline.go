@@ -50,8 +50,8 @@ func prepareHistory(path string) string {
 // RunInteractive is the shell on a terminal: line editing, history, Tab
 // completion, notices above the prompt, and Ctrl-C that stops a waiting
 // step without killing anything. It returns when the learner quits, or
-// sockstep is sent SIGTERM, SIGHUP or SIGQUIT, after closing every socket, with the
-// number of commands that failed.
+// sockstep is sent SIGTERM, SIGHUP or SIGQUIT, after closing every
+// socket, with the number of commands that failed.
 //
 // The line editor puts the terminal in raw mode only inside Readline, so
 // Ctrl-C at the prompt arrives as a key (ErrInterrupt, with the partial
