@@ -9,6 +9,7 @@
 //
 //	sockstep                           the shell
 //	sockstep lesson [N]                the shell, with a lesson started
+//	sockstep lessons                   the list of lessons, with progress
 //	sockstep auto server|client|demo   the tutorial's programs, played and narrated
 //	sockstep run FILE                  a file of commands, as a transcript
 //	sockstep -c 'CMD; CMD'             commands from the argument
@@ -22,6 +23,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 
 	"github.com/mattn/go-isatty"
@@ -43,12 +45,13 @@ usage:
   sockstep lesson [N]            the shell with lesson N started (alone: the next one not done);
                                  commands from a pipe play the lesson, and the exit status is 0
                                  only if it reached its end with every step done
+  sockstep lessons               the lessons, what each teaches, and how far you got
   sockstep auto server|client|demo [flags]
                                  play the tutorial's server, client, or both (sockstep -c 'help auto')
   sockstep run FILE              run a file of commands, as a transcript
   sockstep -c 'CMD; CMD'         run commands from the argument
 
-options (before the command or after it; after auto, only auto's own):
+options (before the command or after it):
   --no-color                     no colour (also when NO_COLOR is set or output is not a terminal)
   --hex                          show received bytes as a hex dump
   --narrate full|brief|off       how much each step explains (default full)
@@ -77,12 +80,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var rest []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			if err == flag.ErrHelp {
-				fmt.Fprint(stdout, usage)
-				return 0
-			}
-			fmt.Fprintf(stderr, "sockstep: %s\n\n%s", auto.FlagProblem(err), usage)
-			return 2
+			return optionProblem(err, stdout, stderr)
 		}
 		left := fs.Args()
 		if len(left) == 0 || left[0] == "auto" && len(rest) == 0 || len(left) < len(args) && args[len(args)-len(left)-1] == "--" {
@@ -90,6 +88,13 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			break
 		}
 		rest, args = append(rest, left[0]), left[1:]
+	}
+	if len(rest) > 0 && rest[0] == "auto" {
+		own, words := ownOptions(rest[1:])
+		if err := fs.Parse(own); err != nil {
+			return optionProblem(err, stdout, stderr)
+		}
+		rest = append(rest[:1], words...)
 	}
 	if *version {
 		fmt.Fprintln(stdout, "sockstep", Version)
@@ -151,6 +156,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		failed = session.RunScript(ctx, f)
+	case len(rest) == 1 && rest[0] == "lessons":
+		if session.Eval(ctx, "lessons") != nil {
+			return 1
+		}
+		return 0
 	case len(rest) >= 1 && len(rest) <= 2 && rest[0] == "lesson":
 		return playLesson(ctx, stop, session, tutor, rest[1:], stdin, stdout, stderr)
 	case len(rest) == 0 && isTerminal(stdin) && isTerminal(stdout):
@@ -174,6 +184,40 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// optionProblem says what is wrong with sockstep's options, or gives the
+// usage that -h or --help asked for, and returns the exit status.
+func optionProblem(err error, stdout, stderr io.Writer) int {
+	if err == flag.ErrHelp {
+		fmt.Fprint(stdout, usage)
+		return 0
+	}
+	fmt.Fprintf(stderr, "sockstep: %s\n\n%s", auto.FlagProblem(err), usage)
+	return 2
+}
+
+// ownOptions takes sockstep's own options out of auto's words, so that
+// `sockstep auto demo --no-color` is `sockstep --no-color auto demo`. A
+// word that is the value of one of auto's flags (--message --hex) stays
+// auto's, and so does everything after --.
+func ownOptions(words []string) (own, autos []string) {
+	for i := 0; i < len(words); i++ {
+		name, _, hasValue := strings.Cut(words[i], "=")
+		switch {
+		case words[i] == "--":
+			return own, append(autos, words[i:]...)
+		case name == "--no-color" || name == "--hex" || name == "--narrate" && hasValue:
+			own = append(own, words[i])
+		case name == "--narrate":
+			own, i = append(own, words[i:min(i+2, len(words))]...), i+1
+		case !hasValue && i+1 < len(words) && strings.HasPrefix(name, "--") && !slices.Contains(auto.Switches, name):
+			autos, i = append(autos, words[i], words[i+1]), i+1 // a flag of auto's and its value
+		default:
+			autos = append(autos, words[i])
+		}
+	}
+	return own, autos
 }
 
 // playLesson starts a lesson, then runs the shell, or the commands from a

@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestCommandLine runs the command line as a learner would, without a
@@ -36,6 +40,7 @@ func TestCommandLine(t *testing.T) {
 		{"no colour off a terminal", []string{"-c", "socket"}, "", 0, []string{"socket(AF_INET, SOCK_STREAM, 0) = "}, nil},
 		{"brief narration", []string{"--narrate", "brief", "-c", "socket"}, "", 0, []string{"state "}, nil},
 		{"version", []string{"--version"}, "", 0, []string{"sockstep " + Version}, nil},
+		{"the lessons", []string{"lessons"}, "", 0, []string{"1 ", "The server's side", "11 "}, nil},
 		{"missing file", []string{"run", "/no/such/file"}, "", 2, nil, []string{"sockstep: open /no/such/file: no such file or directory"}},
 		{"a directory to run", []string{"run", os.TempDir()}, "", 2, nil, []string{"sockstep: " + os.TempDir() + " is a directory; run takes a file of commands"}},
 		{"-c with no commands runs none, not stdin", []string{"-c", ""}, "socket as s\n", 0, nil, nil},
@@ -108,6 +113,61 @@ func TestOptionsAfterTheCommand(t *testing.T) {
 				t.Errorf("--narrate off changed nothing:\n%s", without)
 			}
 		})
+	}
+}
+
+// TestOptionsAfterAuto gives sockstep's own options after auto's: they
+// are sockstep's, as before auto, while a word that is the value of one
+// of auto's flags stays auto's (--message --hex sends "--hex").
+func TestOptionsAfterAuto(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	play := func(args ...string) (output, message string) {
+		t.Helper()
+		got := make(chan string, 1)
+		go func() {
+			conn, err := ln.Accept()
+			if err != nil {
+				got <- err.Error()
+				return
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			conn.Write([]byte("hi"))
+			b, _ := io.ReadAll(conn)
+			got <- string(b)
+		}()
+		var out, errs bytes.Buffer
+		if status := run(args, strings.NewReader(""), &out, &errs); status != 0 {
+			t.Fatalf("%q: status %d\n%s%s", args, status, out.String(), errs.String())
+		}
+		return out.String(), <-got
+	}
+	client := []string{"auto", "client", "--port", port, "--wait", "1s", "--message", "--hex"}
+	before, sent := play(append([]string{"--narrate", "off"}, client...)...)
+	after, sentAfter := play(append(client, "--narrate", "off")...)
+	full, _ := play(client...)
+	if sent != "--hex" || sentAfter != "--hex" {
+		t.Errorf("the message --message --hex sent: %q and %q, want \"--hex\" both times", sent, sentAfter)
+	}
+	// Whether recv waits for the greeting depends on the moment: a line
+	// that says it does is not counted.
+	lines := func(output string) int {
+		n := 0
+		for line := range strings.Lines(output) {
+			if !strings.Contains(line, "waiting for") {
+				n++
+			}
+		}
+		return n
+	}
+	if lines(after) != lines(before) || lines(full) <= lines(before) {
+		t.Errorf("--narrate off after auto: %d lines, before auto: %d, without it: %d\n%s\n----\n%s", lines(after), lines(before), lines(full), after, before)
 	}
 }
 
