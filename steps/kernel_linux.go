@@ -276,6 +276,30 @@ func receiveMemoryOf(fd int) receiveMemory {
 		Drops: int(info[unix.SK_MEMINFO_DROPS]), Known: true}
 }
 
+// pathMTU is the MTU of the route from a socket of family f to `to`: the
+// largest packet it carries, IP header included, as a connected UDP socket
+// reads it (IP_MTU, IPV6_MTU); 0 where the kernel does not say. Connecting
+// a UDP socket sends nothing.
+func pathMTU(f Family, to netip.AddrPort) int {
+	fd, err := newSocket(f.domain(), unix.SOCK_DGRAM, 0)
+	if err != nil {
+		return 0
+	}
+	defer unix.Close(fd)
+	if unix.Connect(fd, sockaddr(f, to)) != nil {
+		return 0
+	}
+	level, opt := unix.IPPROTO_IP, unix.IP_MTU
+	if f == IPv6 {
+		level, opt = unix.IPPROTO_IPV6, unix.IPV6_MTU
+	}
+	mtu, err := unix.GetsockoptInt(fd, level, opt)
+	if err != nil {
+		return 0
+	}
+	return mtu
+}
+
 // sendRoom says whether a TCP socket's send buffer has room for more
 // (SO_MEMINFO): the kernel's send takes bytes while the memory its queue
 // holds is below SO_SNDBUF. It is false where the kernel does not say.

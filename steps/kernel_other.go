@@ -51,6 +51,9 @@ func KernelNote(Snapshot) string {
 	return "addresses and readiness read from the kernel; TCP state and queues are not read on this system"
 }
 
+// pathMTU is not known on this system.
+func pathMTU(Family, netip.AddrPort) int { return 0 }
+
 // abandonConnect cannot undo a handshake in progress on this system; the
 // kernel finishes or fails it on its own.
 func abandonConnect(fd int) {}

@@ -53,6 +53,12 @@ type sendtoData struct {
 	Connected           bool   // a UDP socket with a default peer
 	ShutWrite           bool   // the shutdown step shut this socket's writing
 	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (datagram.txt)
+	// ENOBUFS: the datagram did not fit in one packet to `to`.
+	Fragments bool
+	MTU       int // the route's MTU
+	OnePacket int // the most bytes a datagram carries in one packet there
+	SndBuf    int // SO_SNDBUF, as getsockopt reads it
+	Bigger    int // an SO_SNDBUF to ask for instead
 }
 
 // MaxDatagramAsk bounds sendto --bytes, and send --bytes on a datagram
@@ -113,6 +119,9 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		if errors.Is(err, unix.EMSGSIZE) {
 			data.TooLarge = tooLarge(s, to)
+		}
+		if errors.Is(err, unix.ENOBUFS) && s.Kind == Datagram {
+			data.fragments(s, to)
 		}
 		report := sendtoProse.refused(call, err, data)
 		// The kernel binds an unbound socket before it refuses the
@@ -190,6 +199,22 @@ func noTimeout(s *Socket, cmd string, text []string) error {
 		return usageErr(why + ". Every word after the port is text to send; to send these words on purpose, put them inside the quotes of one word")
 	}
 	return usageErr(fmt.Sprintf(`%s. Every word after the port is text to send; to send these words on purpose, put them inside quotes: %s "%s"`, why, cmd, joined))
+}
+
+// fragments fills in, for a datagram from s to `to` that the kernel
+// refused with ENOBUFS, whether it was larger than one packet there: the
+// kernel then cuts it into fragments, and refuses those that would take
+// the socket's send memory past twice SO_SNDBUF.
+func (d *sendtoData) fragments(s *Socket, to netip.AddrPort) {
+	f, header := s.Family, 40+8 // IPv6 and UDP headers
+	if s.Family == IPv4 || to.Addr().Is4In6() {
+		f, header = IPv4, 20+8
+	}
+	d.MTU = pathMTU(f, netip.AddrPortFrom(to.Addr().Unmap(), to.Port()))
+	d.OnePacket = d.MTU - header
+	d.Fragments = d.MTU > 0 && d.Asked > d.OnePacket
+	d.SndBuf, _ = unix.GetsockoptInt(s.FD, unix.SOL_SOCKET, unix.SO_SNDBUF)
+	d.Bigger = max(65536, d.SndBuf)
 }
 
 // icmpUnreachable labels, in the diagram, the ICMP "destination

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -531,6 +532,71 @@ func TestUDPSendtoNeverWaits(t *testing.T) {
 					}
 				}
 			}
+		})
+	}
+}
+
+// TestENOBUFSSaysWhy holds what sendto says of a datagram too large for
+// one packet on loopback, sent through the smallest send buffer: the
+// kernel cuts it into fragments and refuses it with ENOBUFS, every time,
+// so waiting is not the fix; a datagram that fits in one packet, or a
+// larger buffer, is. The boundary is measured here with plain sendto
+// calls. Over IPv4 the largest datagram fits in loopback's one packet,
+// and goes.
+func TestENOBUFSSaysWhy(t *testing.T) {
+	b, err := os.ReadFile("/sys/class/net/lo/mtu")
+	if err != nil {
+		t.Skipf("loopback's MTU cannot be read here: %v", err)
+	}
+	mtu, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	for _, tt := range []struct {
+		f            family
+		header, most int // the IP and UDP headers; the most a datagram carries
+	}{{families[0], 20 + 8, 65507}, {families[1], 40 + 8, 65527}} {
+		t.Run(tt.f.name, func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", "udp", tt.f.name, "as", "u")
+			run(t, l, "bind", "u", tt.f.loopback, "0")
+			run(t, l, "option", "u", "SO_SNDBUF", "1")
+			u := sock(t, l, "u")
+			_, to := tt.f.at(t, portOf(t, l, "u"))
+			onePacket := min(mtu-tt.header, tt.most)
+			for range 3 { // the same send, again: the kernel's answer does not change
+				if err := unix.Sendto(u.FD, make([]byte, onePacket), unix.MSG_DONTWAIT, to); err != nil {
+					t.Fatalf("a %d-byte datagram, in one packet: %v", onePacket, err)
+				}
+			}
+			size := strconv.Itoa(onePacket + 1)
+			if onePacket == tt.most {
+				rep := run(t, l, "sendto", "u", tt.f.loopback, portOf(t, l, "u"), "--bytes", strconv.Itoa(tt.most))
+				wantSays(t, "the largest datagram, in one packet", rep, "one datagram of "+strconv.Itoa(tt.most)+" bytes")
+				return
+			}
+			for range 3 {
+				if err := unix.Sendto(u.FD, make([]byte, onePacket+1), unix.MSG_DONTWAIT, to); err != unix.ENOBUFS {
+					t.Fatalf("a %d-byte datagram, in fragments, through the smallest send buffer: %v, want ENOBUFS", onePacket+1, err)
+				}
+			}
+			rep := refused(t, l, unix.ENOBUFS, "sendto", "u", tt.f.loopback, portOf(t, l, "u"), "--bytes", size)
+			f := rep.Failure
+			for _, want := range []string{"does not fit in one packet", fmt.Sprintf("at most %d bytes (its MTU)", mtu),
+				fmt.Sprintf("leaves %d bytes for data", onePacket), "Waiting does not help"} {
+				if !strings.Contains(f.ForStep, want) {
+					t.Errorf("ENOBUFS: the report does not say %q:\n%s", want, f.ForStep)
+				}
+			}
+			if !strings.Contains(f.Fix, fmt.Sprintf("at most %d bytes in one datagram", onePacket)) || strings.Contains(f.Fix, "Wait") {
+				t.Errorf("ENOBUFS: the fix is %q", f.Fix)
+			}
+			// The fix's command makes the same datagram go.
+			_, command, ok := strings.Cut(f.Fix, "`")
+			command, _, _ = strings.Cut(command, "`")
+			words := strings.Fields(command)
+			if !ok || len(words) < 2 {
+				t.Fatalf("ENOBUFS: the fix gives no command: %q", f.Fix)
+			}
+			run(t, l, words[0], words[1:]...)
+			run(t, l, "sendto", "u", tt.f.loopback, portOf(t, l, "u"), "--bytes", size)
 		})
 	}
 }
