@@ -88,3 +88,41 @@ func received(t *testing.T, fd int) string {
 	}
 	return string(buf[:n])
 }
+
+// TestQuotedOptionIsText types, after send's and sendto's text, and as
+// its first word, one quoted word that starts as an option does but has a
+// space in it: it was typed as text, and both steps send it as typed, as
+// the peer's kernel shows.
+func TestQuotedOptionIsText(t *testing.T) {
+	for _, tc := range []struct {
+		line, sends string
+	}{
+		{`send conn a "--timeout=1s hi"`, "a --timeout=1s hi"},
+		{`send conn "--timeout=1s hi"`, "--timeout=1s hi"},
+		{`send conn a "--bytes=1 hi"`, "a --bytes=1 hi"},
+		{`sendto u 127.0.0.1 PORT a "--timeout=1s hi"`, "a --timeout=1s hi"},
+		{`sendto u 127.0.0.1 PORT "--timeout=1s hi"`, "--timeout=1s hi"},
+	} {
+		t.Run(tc.line, func(t *testing.T) {
+			s, out := pairSession(t)
+			mustEval(t, s, "socket udp as u", "socket udp as receiver", "bind receiver 127.0.0.1 0")
+			receiver, err := s.lab.Find("receiver")
+			if err != nil {
+				t.Fatal(err)
+			}
+			to := receiver
+			if strings.HasPrefix(tc.line, "send ") {
+				if to, err = s.lab.Find("client"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			line := strings.Replace(tc.line, "PORT", fmt.Sprint(steps.Read(receiver).Local.Port()), 1)
+			if got, err := evalOut(s, out, line); err != nil {
+				t.Fatalf("%s: %v\n%s", line, err, got)
+			}
+			if b := received(t, to.FD); b != tc.sends {
+				t.Errorf("%s: the peer got %q, want %q", line, b, tc.sends)
+			}
+		})
+	}
+}

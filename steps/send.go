@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
@@ -298,6 +299,7 @@ func takeSendTimeout(args []string) (text []string, timeout time.Duration, err e
 		return args, 0, nil
 	}
 	value, given := strings.CutPrefix(args[0], "--timeout=")
+	given = given && !quoted(args[0])
 	switch {
 	case given:
 		args = args[1:]
@@ -322,7 +324,7 @@ func strayOption(cmd string, text []string, options ...string) error {
 	for i, word := range text {
 		for _, opt := range options {
 			value, inWord := strings.CutPrefix(word, opt+"=")
-			if word != opt && !inWord {
+			if word != opt && !inWord || quoted(word) {
 				continue
 			}
 			words := slices.Concat(text[:i], text[i+1:])
@@ -346,6 +348,11 @@ func strayOption(cmd string, text []string, options ...string) error {
 	}
 	return nil
 }
+
+// quoted says whether a word was typed inside quotes with others, as
+// "--timeout=1s hi": it has a space in it. Such a word is text to send,
+// not an option (sendto's noTimeout reads it so too).
+func quoted(word string) bool { return strings.ContainsFunc(word, unicode.IsSpace) }
 
 // stray is strayOption's message: the rule, the command as it should be,
 // and how to send the option as text, with the learner's own words where

@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"unicode"
 
 	"golang.org/x/sys/unix"
 )
@@ -181,8 +180,8 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 // waits: the kernel hands the datagram to its receiver's queue, or drops
 // it, within the call, and frees the sender's buffer as it does.
 func noTimeout(s *Socket, cmd string, text []string) error {
-	option := func(w string) bool { // a word with a space in it was quoted
-		return w == "--timeout" || strings.HasPrefix(w, "--timeout=") && !strings.ContainsFunc(w, unicode.IsSpace)
+	option := func(w string) bool {
+		return w == "--timeout" || strings.HasPrefix(w, "--timeout=") && !quoted(w)
 	}
 	if !slices.ContainsFunc(text, option) {
 		return nil
