@@ -235,6 +235,10 @@ func wouldBlock(sock *steps.Socket, snap steps.Snapshot) string {
 			"then 0 if the peer's FIN had come, else the error; send fails with the error"
 	case snap.State == steps.Closed && snap.ReadShut:
 		return "the connection is over: recv returns 0 bytes at once, send fails with EPIPE"
+	case snap.State == steps.SynSent && snap.NonBlocking:
+		return "the handshake is not finished: recv and send would fail with EAGAIN; accept fails with EINVAL at once (not a listener)"
+	case snap.State == steps.SynSent:
+		return "the handshake is not finished: recv and send would wait until it is; accept fails with EINVAL at once (not a listener)"
 	}
 	return "not connected: accept, recv and send would fail at once"
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -402,4 +403,75 @@ func pollOut(t *testing.T, fd int) bool {
 		t.Fatal(err)
 	}
 	return n > 0 && fds[0].Revents&unix.POLLOUT != 0
+}
+
+// TestShowInSynSent shows a client whose handshake cannot finish: its
+// listener's accept queue is full, so the listener's kernel ignores the
+// SYN and the client stays in SYN_SENT. What show says of recv, send and
+// accept, blocking and not, is held against the calls themselves: made
+// with MSG_DONTWAIT, then blocking with a short SO_RCVTIMEO and
+// SO_SNDTIMEO, where a call that waits for the handshake fails with
+// EAGAIN only once the timeout has passed.
+func TestShowInSynSent(t *testing.T) {
+	for _, nonBlocking := range []bool{true, false} {
+		t.Run(fmt.Sprintf("non-blocking %v", nonBlocking), func(t *testing.T) {
+			s, out := fullSession(t)
+			port := freePort(t)
+			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server 0",
+				"socket as first", fmt.Sprintf("connect first 127.0.0.1 %d", port),
+				"socket as client", "option client O_NONBLOCK on")
+			s.Eval(context.Background(), fmt.Sprintf("connect client 127.0.0.1 %d", port)) // EINPROGRESS
+			if !nonBlocking {
+				mustEval(t, s, "option client O_NONBLOCK off")
+			}
+			client, err := s.lab.Find("client")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if state := steps.Read(client).State; state != steps.SynSent {
+				t.Skipf("the client is %s, not SYN_SENT", state)
+			}
+			got, _ := evalOut(s, out, "show client")
+			said := strings.Join(strings.Fields(got), " ")
+
+			// What the kernel does.
+			if _, _, err := unix.Recvfrom(client.FD, make([]byte, 8), unix.MSG_DONTWAIT); err != unix.EAGAIN {
+				t.Fatalf("recv in SYN_SENT, MSG_DONTWAIT: %v, want EAGAIN", err)
+			}
+			if _, err := unix.SendmsgN(client.FD, []byte("x"), nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL); err != unix.EAGAIN {
+				t.Fatalf("send in SYN_SENT, MSG_DONTWAIT: %v, want EAGAIN", err)
+			}
+			wait := 50 * time.Millisecond
+			tv := unix.NsecToTimeval(wait.Nanoseconds())
+			for _, opt := range []int{unix.SO_RCVTIMEO, unix.SO_SNDTIMEO} {
+				if err := unix.SetsockoptTimeval(client.FD, unix.SOL_SOCKET, opt, &tv); err != nil {
+					t.Fatal(err)
+				}
+			}
+			blocking := map[string]func() error{
+				"recv": func() error { _, _, err := unix.Recvfrom(client.FD, make([]byte, 8), 0); return err },
+				"send": func() error { _, err := unix.SendmsgN(client.FD, []byte("x"), nil, nil, unix.MSG_NOSIGNAL); return err },
+			}
+			if !nonBlocking {
+				for call, f := range blocking {
+					start := time.Now()
+					if err := f(); err != unix.EAGAIN || time.Since(start) < wait {
+						t.Fatalf("blocking %s in SYN_SENT: %v after %v, want EAGAIN after SO_RCVTIMEO/SO_SNDTIMEO's %v", call, err, time.Since(start), wait)
+					}
+				}
+			}
+			start := time.Now()
+			if _, _, err := unix.Accept(client.FD); err != unix.EINVAL || time.Since(start) >= wait {
+				t.Fatalf("accept in SYN_SENT: %v after %v, want EINVAL at once", err, time.Since(start))
+			}
+
+			want := "recv and send would wait until it is; accept fails with EINVAL at once"
+			if nonBlocking {
+				want = "recv and send would fail with EAGAIN; accept fails with EINVAL at once"
+			}
+			if !strings.Contains(said, "the handshake is not finished: "+want) || strings.Contains(said, "would fail at once") {
+				t.Errorf("show client in SYN_SENT: got\n%s\nwant %q", got, want)
+			}
+		})
+	}
 }
