@@ -388,3 +388,58 @@ func TestReadyCallsAskNoPoll(t *testing.T) {
 		})
 	}
 }
+
+// TestSendWaitsFor holds what a blocking send says it waits for against
+// the kernel's state of the socket while it waits: in SYN_SENT (a
+// non-blocking connect, then blocking again) it waits for the handshake;
+// on a connection whose peer does not read, for room in the send buffer.
+func TestSendWaitsFor(t *testing.T) {
+	for _, f := range families {
+		for _, tt := range []struct {
+			name  string
+			setup func(t *testing.T, l *Lab) []string // the send's arguments
+			state TCPState                            // the sender's, while it waits
+			what  string
+		}{
+			{"in SYN_SENT", func(t *testing.T, l *Lab) []string {
+				port := hangingConnect(t, l, f)
+				run(t, l, "option", "client", "O_NONBLOCK", "on")
+				if rep := run(t, l, "connect", "client", f.loopback, port); !strings.Contains(rep.Call, "EINPROGRESS") {
+					t.Fatalf("a non-blocking connect to a full accept queue: %s, want EINPROGRESS", rep.Call)
+				}
+				run(t, l, "option", "client", "O_NONBLOCK", "off")
+				return []string{"client", "--timeout", "100ms", "hi"}
+			}, SynSent, "the handshake to finish"},
+			{"buffer full", func(t *testing.T, l *Lab) []string {
+				pair(t, l, f)
+				run(t, l, "option", "client", "SO_SNDBUF", "1")
+				return []string{"client", "--bytes", "10M", "--timeout", "100ms"}
+			}, Established, "room in the send buffer"},
+		} {
+			t.Run(f.name+"/"+tt.name, func(t *testing.T) {
+				l := newLab(t)
+				args := tt.setup(t, l)
+				client := sock(t, l, "client")
+				var told []string
+				var states []TCPState
+				l.Waiting = func(what func() string) {
+					told = append(told, what())
+					states = append(states, Read(client).State)
+				}
+				rep, err := try(t, l, "send", args...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(told) != 1 || states[0] != tt.state {
+					t.Fatalf("send %s: told %q with the sender in %v, want one wait in %s", strings.Join(args, " "), told, states, tt.state)
+				}
+				if !strings.Contains(told[0], "waiting for "+tt.what) {
+					t.Errorf("send in %s: told %q, want it to wait for %s", tt.state, told[0], tt.what)
+				}
+				if rep.Stopped && !strings.Contains(rep.Says, tt.what) {
+					t.Errorf("send in %s timed out: %q, want it to name %s", tt.state, rep.Says, tt.what)
+				}
+			})
+		}
+	}
+}
