@@ -259,7 +259,7 @@ var checks = []*checkDef{
 			}
 			return least, seen
 		}),
-	{name: "received", arg: countArg, judge: judgeReceived},
+	{name: "received", arg: countArg, words: []string{"", "second-udp"}, judge: judgeReceived},
 	{name: "sent-nowhere", arg: noArg, judge: judgeSentNowhere},
 	{name: "peer-closed", arg: wordArg, words: []string{"", "client", "accepted"}, judge: judgePeerClosed},
 	{name: "time-wait", arg: wordArg, words: []string{"", "server", "client"}, judge: judgeTimeWait},
@@ -426,8 +426,29 @@ func onSide(w *world, s *steps.Socket, side string) bool {
 		return s.AcceptedFrom != ""
 	case "first-udp":
 		return len(w.memory.udp) > 0 && w.memory.udp[0].sock == s
+	case "second-udp":
+		return len(w.memory.udp) > 1 && w.memory.udp[1].sock == s
 	}
 	return true
+}
+
+// callFD is the file descriptor a report's call was made on, as its call
+// line shows it: 4 in "recvfrom(4, 65536) = …".
+var callFD = regexp.MustCompile(`^\w+\((\d+)[,)]`)
+
+// calledOn finds the lesson's socket that a report's call was made on.
+func (w *world) calledOn(rep *steps.Report) *steps.Socket {
+	m := callFD.FindStringSubmatch(rep.Call)
+	if m == nil {
+		return nil
+	}
+	fd, _ := strconv.Atoi(m[1])
+	for _, s := range w.sockets {
+		if s.sock.FD == fd {
+			return s.sock
+		}
+	}
+	return nil
 }
 
 func judgeReceived(w *world, c Check) verdict {
@@ -439,6 +460,18 @@ func judgeReceived(w *world, c Check) verdict {
 		return verdict{false, "The last recv did not return bytes: " + rep.Call + "."}
 	}
 	have := len(rep.Data)
+	if on := w.calledOn(rep); c.Word != "" && (on == nil || !onSide(w, on, c.Word)) {
+		// The second UDP socket is the only side received takes.
+		want := "the lesson's second UDP socket"
+		if len(w.memory.udp) > 1 {
+			want += ", " + w.memory.udp[1].sock.Label()
+		}
+		got := "another socket"
+		if on != nil {
+			got = on.Label()
+		}
+		return verdict{false, fmt.Sprintf("The last recv took %d bytes on %s; this step wants them received on %s, which gets the datagrams sent to its address.", have, got, want)}
+	}
 	if compare(have, c.Op, c.N) {
 		if have == 0 {
 			return verdict{true, "recv returned 0 bytes: the peer has closed its side, and everything it sent before is read."}

@@ -686,3 +686,41 @@ func TestCloseOnTheWrongEndDoesNotPass(t *testing.T) {
 		})
 	}
 }
+
+// Lesson 10's echo step wants the echo's answer received on the client:
+// the same 4 bytes sent the other way, from the client to the echo, and
+// received there, do not pass. The kernel shows where they waited; the
+// lesson says which socket took them, and the step's own answer does it.
+func TestEchoBackTheOtherWayDoesNotPass(t *testing.T) {
+	answer := "recvfrom {second-udp:cli}"
+	l, i := playUntil(t, "10-udp", "answered by "+answer, func(a []string) bool {
+		return slices.Contains(a, answer)
+	})
+	mustEnter := func(line string) string {
+		t.Helper()
+		mark := l.out.Len()
+		if err := l.enter(l.tutor.fill(line)); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+		return l.out.String()[mark:]
+	}
+	mustEnter(`sendto {second-udp:cli} 127.0.0.1 {udp-port} "pong"`)
+	echo := labSocket(t, l, "echo")
+	if q := steps.Read(echo).RecvQ; q != 4 {
+		t.Fatalf("after the client's sendto the kernel shows %d bytes waiting in the echo, want 4", q)
+	}
+	said := mustEnter("recvfrom {udp:echo}")
+	if l.step() != i {
+		t.Fatalf("4 bytes received on the echo did the step that wants them received on the client:\n%s", said)
+	}
+	if !strings.Contains(said, "on "+echo.Label()) || !strings.Contains(said, labSocket(t, l, "cli").Label()) {
+		t.Errorf("the lesson does not say which socket took the bytes, and which should:\n%s", said)
+	}
+	lesson, _ := lessonByID(t, "10-udp")
+	for _, line := range lesson.Pages[i].Step.Answer {
+		mustEnter(line)
+	}
+	if l.step() == i {
+		t.Errorf("the step's answer did not do it:\n%s", l.out)
+	}
+}
