@@ -22,6 +22,7 @@ type Check struct {
 	Op   string // a count's comparison: ">=", "==" or "<="
 	N    int    // a count's number
 	Word string // a word's argument: an errno, a command, a side
+	Side string // a wordArg check's second word, from its def's sides
 }
 
 func (c Check) String() string {
@@ -29,7 +30,7 @@ func (c Check) String() string {
 	case countArg:
 		return strings.Join(strings.Fields(fmt.Sprintf("%s %s %s %d", c.def.name, c.Word, c.Op, c.N)), " ")
 	case wordArg:
-		return strings.TrimSpace(c.def.name + " " + c.Word)
+		return strings.Join(strings.Fields(c.def.name+" "+c.Word+" "+c.Side), " ")
 	}
 	return c.def.name
 }
@@ -52,6 +53,8 @@ type checkDef struct {
 	// out. A nil list takes what valid says.
 	words []string
 	valid func(word string) error
+	// sides are the words a wordArg check may take after its word.
+	sides []string
 	judge func(w *world, c Check) verdict
 }
 
@@ -266,7 +269,7 @@ var checks = []*checkDef{
 	{name: "reset", arg: noArg, judge: judgeReset},
 	{name: "failed", arg: wordArg, valid: validErrno, judge: judgeFailed},
 	{name: "ran", arg: wordArg, valid: validCommand, judge: judgeRan},
-	{name: "option", arg: wordArg, valid: validOption, judge: judgeOption},
+	{name: "option", arg: wordArg, valid: validOption, sides: []string{"unbound", "accepted"}, judge: judgeOption},
 }
 
 // countCheck makes a check of a number the lesson's state has: how it is
@@ -631,6 +634,12 @@ func parseCheck(text string) (Check, error) {
 		}
 		c.Op, c.N = args[0], n
 	case wordArg:
+		if len(args) == 2 && def.sides != nil {
+			if !slices.Contains(def.sides, args[1]) {
+				return Check{}, fmt.Errorf("check %s takes, after its word, one of %s, not %q", def.name, strings.Join(def.sides, ", "), args[1])
+			}
+			c.Side, args = args[1], args[:1]
+		}
 		if len(args) > 1 {
 			return Check{}, fmt.Errorf("check %s takes one word, not %q", def.name, strings.Join(args, " "))
 		}
@@ -692,19 +701,39 @@ func validCommand(name string) error {
 }
 
 // judgeOption passes when one of the lesson's sockets has the option on,
-// as the kernel reports it now.
+// as the kernel reports it now; with a side, one that has no address yet
+// (unbound), or one made by accept (accepted), which has the options its
+// listener had when the connection came.
 func judgeOption(w *world, c Check) verdict {
-	var off []string
+	var off, elsewhere []string
 	for _, s := range w.sockets {
 		on, ok := steps.OptionOn(s.sock, c.Word)
+		side := c.Side == "" || c.Side == "unbound" && !s.snap.Bound() || c.Side == "accepted" && s.sock.AcceptedFrom != ""
 		switch {
-		case on:
+		case on && side:
 			return verdict{true, fmt.Sprintf("%s has %s on.", s.sock.Label(), c.Word)}
-		case ok:
+		case on:
+			elsewhere = append(elsewhere, s.sock.Label())
+		case ok && side:
 			off = append(off, s.sock.Label())
 		}
 	}
-	if len(off) == 0 {
+	switch {
+	case c.Side == "unbound" && len(off) > 0:
+		return verdict{false, fmt.Sprintf("%s is off on %s, which has no address yet. `option SOCK %s on` turns it on, before its bind.", c.Word, strings.Join(off, ", "), c.Word)}
+	case c.Side == "unbound" && len(elsewhere) > 0:
+		return verdict{false, fmt.Sprintf("%s is on on %s, which has an address already: this step wants it on before bind. A socket keeps its first address, so make a new socket with `socket` and turn it on there first.", c.Word, strings.Join(elsewhere, ", "))}
+	case c.Side == "unbound":
+		return verdict{false, fmt.Sprintf("This step wants %s on a socket with no address yet: `socket` makes one.", c.Word)}
+	case c.Side == "accepted" && len(off) == 0:
+		return verdict{false, "No socket made by accept is open: `accept LISTENER` makes one."}
+	case c.Side == "accepted":
+		text := fmt.Sprintf("%s is off on %s, made by accept: a connection takes its listener's options when it arrives, so the listener must have %s on before the client connects.", c.Word, strings.Join(off, ", "), c.Word)
+		if len(elsewhere) > 0 {
+			text += fmt.Sprintf(" It is on on %s only.", strings.Join(elsewhere, ", "))
+		}
+		return verdict{false, text + " Close these sockets and start again from a new server socket (`reset` starts the lesson again)."}
+	case len(off) == 0:
 		return verdict{false, fmt.Sprintf("No socket of this lesson can have %s yet: make one with `socket`.", c.Word)}
 	}
 	return verdict{false, fmt.Sprintf("%s is off on %s. `option SOCK %s on` turns it on.", c.Word, strings.Join(off, ", "), c.Word)}

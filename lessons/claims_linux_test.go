@@ -724,3 +724,48 @@ func TestEchoBackTheOtherWayDoesNotPass(t *testing.T) {
 		t.Errorf("the step's answer did not do it:\n%s", l.out)
 	}
 }
+
+// Lesson 11 wants SO_REUSEADDR on the server before its bind, so that the
+// connection it accepts has it too (the kernel copies a listener's options
+// into each connection as it arrives) and a restarted server can bind
+// past that connection's TIME_WAIT. Set on a bound socket, step 1 does not
+// pass; set on another socket than the one that becomes the server, step
+// 2 does not, and the kernel shows the accepted connection without it.
+func TestReuseAddrOnTheServer(t *testing.T) {
+	l, i := playUntil(t, "11-options-halfclose", "answered by option server SO_REUSEADDR on", func(a []string) bool {
+		return slices.Contains(a, "option server SO_REUSEADDR on")
+	})
+	enter := func(lines ...string) string {
+		t.Helper()
+		mark := l.out.Len()
+		for _, line := range lines {
+			if err := l.enter(l.tutor.fill(line)); err != nil {
+				t.Fatalf("%s: %v\n%s", line, err, l.out.String()[mark:])
+			}
+		}
+		return l.out.String()[mark:]
+	}
+	said := enter("socket as bound", "bind bound 127.0.0.1 0", "option bound SO_REUSEADDR on")
+	if l.step() != i {
+		t.Fatalf("SO_REUSEADDR set after bind did the step that wants it before:\n%s", said)
+	}
+	if !strings.Contains(said, "which has an address already") {
+		t.Errorf("the lesson does not say the socket is bound already:\n%s", said)
+	}
+	enter("close bound", "socket as server", "socket as other", "option other SO_REUSEADDR on")
+	if l.step() != i+1 {
+		t.Fatalf("SO_REUSEADDR on a new socket did not do step 1:\n%s", l.out)
+	}
+	lesson, _ := lessonByID(t, "11-options-halfclose")
+	said = enter(lesson.Pages[i+1].Step.Answer...)
+	conn := labSocket(t, l, "conn")
+	if on, err := unix.GetsockoptInt(conn.FD, unix.SOL_SOCKET, unix.SO_REUSEADDR); err != nil || on != 0 {
+		t.Fatalf("the accepted connection's SO_REUSEADDR: %d, %v; want 0, its listener having had it off", on, err)
+	}
+	if l.step() != i+1 {
+		t.Fatalf("a connection accepted by a listener without SO_REUSEADDR did step 2:\n%s", said)
+	}
+	if !strings.Contains(said, "SO_REUSEADDR is off on "+conn.Label()+", made by accept") {
+		t.Errorf("the lesson does not say the accepted connection lacks SO_REUSEADDR:\n%s", said)
+	}
+}
