@@ -769,3 +769,63 @@ func TestReuseAddrOnTheServer(t *testing.T) {
 		t.Errorf("the lesson does not say the accepted connection lacks SO_REUSEADDR:\n%s", said)
 	}
 }
+
+// `hint answer` shows commands that work in the state the learner left:
+// after a bind to another address than the step asks (a socket keeps its
+// first address, and a second bind fails with EINVAL), or to the one it
+// asks with the step not yet done. Each command it shows is typed; every
+// one must work, and the step be done.
+func TestHintAnswerAfterABind(t *testing.T) {
+	for _, c := range []struct {
+		lesson, answer string   // the step, by a line of its answer
+		typed          []string // what the learner typed instead
+		says           string
+	}{
+		{"01-server", `bind server "" {port}`, []string{"bind server 127.0.0.1 {port}"}, "a socket keeps its first address"},
+		{"01-server", "bind local 127.0.0.1 0", []string{"socket as local", `bind local "" 0`}, "a socket keeps its first address"},
+		{"02-client", "bind server 127.0.0.1 {port}", []string{"socket as server", "bind server 127.0.0.1 0"}, "a socket keeps its first address"},
+		{"02-client", "bind server 127.0.0.1 {port}", []string{"socket as server", "bind server 127.0.0.1 {port}"}, "as this step asks"},
+		{"10-udp", "bind {udp:echo} 127.0.0.1 {udp-port}", []string{"socket udp as echo", `bind echo "" {udp-port}`}, "a socket keeps its first address"},
+	} {
+		t.Run(c.lesson+"/"+strings.Join(c.typed, ";"), func(t *testing.T) {
+			l, i := playUntil(t, c.lesson, "answered by "+c.answer, func(answer []string) bool {
+				return slices.Contains(answer, c.answer)
+			})
+			for _, line := range c.typed {
+				if err := l.enter(l.tutor.fill(line)); err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+			}
+			if l.step() != i {
+				t.Fatalf("%s did the step", strings.Join(c.typed, "; "))
+			}
+			lesson, _ := lessonByID(t, c.lesson)
+			for range lesson.Pages[i].Step.Hints {
+				l.enter("hint")
+			}
+			mark := l.out.Len()
+			l.enter("hint answer")
+			shown := l.out.String()[mark:]
+			if !strings.Contains(strings.Join(strings.Fields(shown), " "), c.says) {
+				t.Errorf("hint answer does not say %q:\n%s", c.says, shown)
+			}
+			var commands []string
+			for line := range strings.Lines(shown) {
+				if cmd, ok := strings.CutPrefix(strings.TrimRight(line, "\n"), "            "); ok && !strings.HasPrefix(cmd, " ") {
+					commands = append(commands, cmd)
+				}
+			}
+			if len(commands) == 0 {
+				t.Fatalf("hint answer shows no command:\n%s", shown)
+			}
+			for _, cmd := range commands {
+				if err := l.enter(cmd); err != nil {
+					t.Fatalf("%s, as hint answer shows it: %v\n%s", cmd, err, l.out.String()[mark:])
+				}
+			}
+			if l.step() == i {
+				t.Errorf("the commands hint answer showed did not do the step:\n%s", l.out.String()[mark:])
+			}
+		})
+	}
+}

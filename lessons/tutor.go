@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -489,13 +490,14 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 	}
 	step := p.lesson.Pages[p.page].Step
 	if wantsAnswer && p.hints >= len(step.Hints) {
+		why, lines := t.answerNow(step)
 		intro := "Type this:"
-		if len(step.Answer) > 1 {
+		if len(lines) > 1 {
 			intro = "Type these, one at a time:"
 		}
-		t.session.Say(repl.Plain, "answer", intro)
-		for _, line := range step.Answer {
-			t.session.SayAsIs(repl.Code, "          "+t.fill(line))
+		t.session.Say(repl.Plain, "answer", strings.TrimSpace(why+" "+intro))
+		for _, line := range lines {
+			t.session.SayAsIs(repl.Code, "          "+line)
 		}
 		t.session.Say(repl.Faint, "", "Where you chose other names for the sockets, type yours.")
 		return nil
@@ -513,6 +515,84 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 		t.session.Say(repl.Faint, "", "That was the last hint. `hint answer` shows the whole command.")
 	}
 	return nil
+}
+
+// answerNow is a step's answer, filled in, as it can be typed now. A
+// socket it binds that is bound already cannot be bound again (bind fails
+// with EINVAL): bound where the answer asks, its bind is left out; bound
+// elsewhere, the answer first closes it and makes a new socket of the same
+// name and kind. why says so, or is "".
+func (t *Tutor) answerNow(step Step) (why string, lines []string) {
+	for _, line := range step.Answer {
+		lines = append(lines, t.fill(line))
+	}
+	var notes []string
+	for i := 0; i < len(lines); i++ {
+		f := strings.Fields(lines[i])
+		if len(f) != 4 || f[0] != "bind" {
+			continue
+		}
+		s, err := t.session.Lab().Find(f[1])
+		if err != nil {
+			continue
+		}
+		local := steps.Read(s).Local
+		if !local.IsValid() || local.Port() == 0 {
+			continue
+		}
+		made := slices.IndexFunc(lines[:i], func(l string) bool {
+			w := strings.Fields(l)
+			return len(w) >= 3 && w[0] == "socket" && w[len(w)-2] == "as" && w[len(w)-1] == s.Name
+		})
+		if boundAsAsked(local, strings.Trim(f[2], `"`), f[3]) {
+			notes = append(notes, fmt.Sprintf("%s is bound to %s already, as this step asks, so the answer leaves out its bind.", s.Label(), local))
+			lines = slices.Delete(lines, i, i+1)
+			if made >= 0 { // the socket is made too
+				lines = slices.Delete(lines, made, made+1)
+				i--
+			}
+			i--
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("%s is bound to %s already, and a socket keeps its first address (a second bind fails with EINVAL), so the answer closes it and makes a new socket first; set again any option you set on the old one.", s.Label(), local))
+		redo := []string{"close " + s.Name}
+		if made < 0 {
+			redo = append(redo, socketCommand(s))
+		}
+		lines = slices.Insert(lines, 0, redo...)
+		i += len(redo)
+	}
+	return strings.Join(notes, " "), lines
+}
+
+// boundAsAsked says whether a socket bound at local is where `bind SOCK
+// host port` asks: "" is every interface, and port 0 any port.
+func boundAsAsked(local netip.AddrPort, host, port string) bool {
+	want, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	switch {
+	case host == "":
+		want, err = netip.IPv4Unspecified(), nil
+		if local.Addr().Is6() {
+			want = netip.IPv6Unspecified()
+		}
+	case err != nil:
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && local.Addr().Unmap() == want.Unmap() && (n == 0 || n == int(local.Port()))
+}
+
+// socketCommand is the command that makes a socket of the same kind and
+// family as s, with its name.
+func socketCommand(s *steps.Socket) string {
+	cmd := "socket"
+	if s.Kind == steps.Datagram {
+		cmd += " udp"
+	}
+	if s.Family == steps.IPv6 {
+		cmd += " ipv6"
+	}
+	return cmd + " as " + s.Name
 }
 
 func (t *Tutor) runSkip(_ context.Context, args []string) error {
