@@ -1,7 +1,9 @@
 package lessons
 
 import (
+	"context"
 	"fmt"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -828,4 +830,94 @@ func TestHintAnswerAfterABind(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Lesson 5 says the lines of SMTP and of HTTP's headers end with \r\n,
+// and shows a Python receiver of such lines. Its code is run, by python3,
+// on the server's end of a loopback connection whose client is Python's
+// own http.client, then smtplib: the first line it takes must be the
+// request line, or the EHLO command, whole and without the delimiter.
+func TestLineReceiverOfLesson5(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3 here")
+	}
+	lesson, _ := lessonByID(t, "05-byte-stream")
+	var code, block []string
+	flush := func() {
+		if strings.Contains(strings.Join(block, "\n"), ".partition(") {
+			code = block
+		}
+		block = nil
+	}
+	for _, cell := range readCells(lesson) {
+		for _, b := range cell {
+			if !b.Code {
+				flush()
+				continue
+			}
+			block = append(block, b.Text)
+		}
+		flush()
+	}
+	if code == nil {
+		t.Fatal("lesson 5 shows no Python receiver of lines")
+	}
+	if !strings.Contains(readingText(lesson), `HTTP's headers ends with \r\n`) {
+		t.Fatalf("lesson 5 no longer says how SMTP and HTTP lines end; this test checks its receiver against that")
+	}
+	script := `import socket, threading, http.client, smtplib
+def http_client(port):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    c.request("GET", "/")
+def smtp_client(port):
+    smtplib.SMTP("127.0.0.1", port, timeout=5).ehlo()
+def quietly(client, port):
+    try:
+        client(port)
+    except OSError:
+        pass  # the server closes without answering
+for client, greeting in ((http_client, b""), (smtp_client, b"220 sockstep\r\n")):
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    threading.Thread(target=quietly, args=(client, server.getsockname()[1]), daemon=True).start()
+    connection, _ = server.accept()
+    connection.settimeout(5)
+    connection.sendall(greeting)
+` + "    " + strings.Join(code, "\n    ") + `
+    print(repr(line))
+    connection.close()
+    server.close()
+`
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, python, "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("python3: %v\n%s\n%s", err, out, script)
+	}
+	got := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(got) != 2 || got[0] != `b'GET / HTTP/1.1'` || !regexp.MustCompile(`^b'ehlo [^\\]+'$`).MatchString(got[1]) {
+		t.Errorf("lesson 5's receiver took the lines %q from http.client and smtplib, want the request line and the EHLO command, without \\r", got)
+	}
+}
+
+// readCells are a lesson's read cells, in order.
+func readCells(lesson *Lesson) []Prose {
+	var cells []Prose
+	for _, page := range lesson.Pages {
+		cells = append(cells, page.Reading...)
+	}
+	return append(cells, lesson.Ending...)
+}
+
+// readingText is the text of every read cell of a lesson.
+func readingText(lesson *Lesson) string {
+	var all []string
+	for _, cell := range readCells(lesson) {
+		for _, b := range cell {
+			all = append(all, b.Text)
+		}
+	}
+	return strings.Join(strings.Fields(strings.Join(all, " ")), " ")
 }
