@@ -31,7 +31,7 @@ var proseFiles embed.FS
 
 var prose = steps.LoadProse(proseFiles, "auto.txt", "about", "server intro", "client intro",
 	"client intro no wait", "demo intro", "idle", "silent close", "not text", "lost", "no greeting",
-	"no greeting closed", "client lost", "pause", "summary")
+	"no greeting closed", "client lost", "pause", "pause short", "summary")
 
 // What auto.txt's sections are given, besides a Summary for [summary] and
 // nothing for [about] and [demo intro].
@@ -85,7 +85,7 @@ type Stage interface {
 	Waiting(side Side, what func() string)
 	// Pause shows the call about to be made and waits for the learner
 	// (--step); false means stop. next is the line to show, in at most
-	// room columns where cutting the text a send shows can make it fit.
+	// room columns.
 	Pause(ctx context.Context, side Side, next func(room int) string) bool
 }
 

@@ -84,16 +84,28 @@ func (f *flow) must(ctx context.Context, side Side, st *steps.Step, args ...stri
 }
 
 // pause is the line --step shows before the call st makes with args, in
-// at most room columns where showing less of a send's text (down to none;
-// its length stays) makes it fit.
+// at most room columns: with the whole of what to press where it fits,
+// else with a short "(Enter/q)", showing less of a send's text first
+// (down to none; its length stays); where not even that fits, the line
+// is cut, with "…".
 func (f *flow) pause(st *steps.Step, args []string, room int) string {
-	shown := maxShown
-	line := prose.Render("pause", pauseLine{f.preview(st, args, shown)})
-	for st == steps.SendStep && shown > 0 && utf8.RuneCountInString(line) > room {
-		shown--
-		line = prose.Render("pause", pauseLine{f.preview(st, args, shown)})
+	var line string
+	for _, section := range []string{"pause", "pause short"} {
+		for shown := maxShown; shown >= 0; shown-- {
+			line = prose.Render(section, pauseLine{f.preview(st, args, shown)})
+			if utf8.RuneCountInString(line) <= room || st != steps.SendStep {
+				break
+			}
+		}
+		if utf8.RuneCountInString(line) <= room {
+			return line
+		}
 	}
-	return line
+	// Too narrow even so (a connect to a long host name): the call is cut.
+	if room < 1 {
+		return ""
+	}
+	return string([]rune(line)[:room-1]) + "…"
 }
 
 // maxShown is how many bytes of a send's text --step shows at most, as

@@ -22,6 +22,7 @@ var proseData = map[string]any{
 	"client lost":          greetingLost{},
 	"web client":           webClient{},
 	"pause":                pauseLine{},
+	"pause short":          pauseLine{},
 	"summary":              Summary{},
 }
 

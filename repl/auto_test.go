@@ -252,3 +252,81 @@ func TestAutoStepPromptFitsTheWidth(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryStepPromptFits plays auto server, client and demo with --step
+// at 60 and 80 columns, and narrower still: every prompt, and the space
+// the cursor waits after, must fit the session's width, each call that is
+// then made must have had its prompt, and the prompt must say how to go
+// on, the call whole where it fits and cut with "…" where even it cannot.
+func TestEveryStepPromptFits(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			conn, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conn.Write([]byte("hello"))
+			conn.Close()
+		}
+	}()
+	listening := ln.Addr().(*net.TCPAddr).Port
+	call := regexp.MustCompile(`^\s*(?:(?:server|client) [│›]\s*)*(socket|bind|listen|accept|connect|send|recv|close)\(`)
+	for _, width := range []int{36, 60, 80} {
+		for _, play := range []string{"server", "client", "demo"} {
+			t.Run(fmt.Sprintf("%s at %d", play, width), func(t *testing.T) {
+				line := "auto demo --port 0 --step"
+				switch play {
+				case "server":
+					port := freePort(t)
+					line = fmt.Sprintf("auto server --host 127.0.0.1 --port %d --count 1 --step", port)
+					go func() { // a client, once the server listens
+						for range 100 {
+							if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), time.Second); err == nil {
+								conn.Write([]byte("hi"))
+								conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+								conn.Read(make([]byte, 64))
+								conn.Close()
+								return
+							}
+							time.Sleep(50 * time.Millisecond)
+						}
+					}()
+				case "client":
+					line = fmt.Sprintf("auto client --host 127.0.0.1 --port %d --wait 0 --step", listening)
+				}
+				var out bytes.Buffer
+				s := New(&out, Options{Width: width})
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				s.RunScript(ctx, strings.NewReader(line+strings.Repeat("\n", 40)))
+				cancel()
+				prompts, calls := []string{}, []string{}
+				for _, l := range strings.Split(out.String(), "\n") {
+					if strings.Contains(l, "next: ") {
+						prompts = append(prompts, l)
+						if w := visibleWidth(l) + 1; w > width { // the cursor waits after a space
+							t.Errorf("the prompt takes %d columns: %q", w, l)
+						}
+						if !strings.HasSuffix(l, " — Enter runs it, q stops") && !strings.HasSuffix(l, " (Enter/q)") && !strings.HasSuffix(l, "…") {
+							t.Errorf("the prompt %q says neither how to go on nor that it is cut", l)
+						}
+					} else if m := call.FindStringSubmatch(l); m != nil {
+						calls = append(calls, m[1])
+					}
+				}
+				if len(calls) < 4 || len(prompts) != len(calls) {
+					t.Fatalf("%d prompts for the calls %q:\n%s", len(prompts), calls, out.String())
+				}
+				for i, p := range prompts {
+					if _, after, _ := strings.Cut(p, "next: "); !strings.HasPrefix(after, calls[i]+"(") {
+						t.Errorf("prompt %d, %q, before the call %s", i+1, p, calls[i])
+					}
+				}
+			})
+		}
+	}
+}
