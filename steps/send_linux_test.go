@@ -91,11 +91,21 @@ except Exception as e:
 			l := newLab(t)
 			pair(t, l, f)
 			run(t, l, "option", "conn", "O_NONBLOCK", "on")
+			saveHooks(t)
+			calls, real := 0, sendCall
+			sendCall = func(fd int, p, oob []byte, to unix.Sockaddr, flags int) (int, error) {
+				calls++
+				return real(fd, p, oob, to, flags)
+			}
 			rep := run(t, l, "send", "conn", "--bytes", "10M")
+			sendCall = real
 			if !strings.HasSuffix(rep.Call, "(then EAGAIN)") {
 				t.Fatalf("got %q, want the buffer filled", rep.Call)
 			}
 			says := strings.Join(strings.Fields(rep.Says), " ")
+			if want := fmt.Sprintf("in %d send calls", calls); calls < 2 || !strings.Contains(says, want) {
+				t.Errorf("the step made %d send calls; its report says %q, want %q in it", calls, says, want)
+			}
 			if sendReturned != "True" || !strings.HasPrefix(rep.Python, "conn.send(data)") || !strings.Contains(rep.Python, "sendall would raise "+raised) {
 				t.Errorf("got python %q; CPython's send returned something: %s, its sendall raised %s", rep.Python, sendReturned, raised)
 			}
