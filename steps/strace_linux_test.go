@@ -78,6 +78,17 @@ func closeOnExec(t *testing.T, fd int) bool {
 	return flags&unix.FD_CLOEXEC != 0
 }
 
+// lowestFree is the lowest file descriptor number the kernel has free.
+func lowestFree(t *testing.T) int {
+	t.Helper()
+	fd, err := unix.Dup(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fd)
+	return fd
+}
+
 // callsOf is the traced calls of one kind, in order.
 func callsOf(calls []traced, call string) []traced {
 	var of []traced
@@ -235,6 +246,18 @@ func TestWhatStraceShows(t *testing.T) {
 					if c.size != 64<<10 {
 						t.Errorf("a recv of %d bytes, not 64 KiB", c.size)
 					}
+				}
+			}},
+		{"sockstep's own sockets are closed at once",
+			[]string{"it makes sockets of its own that it closes at once: one that binds, to learn whether a port is free or what sock_diag lists, or a UDP one that connects, to learn a route's MTU"},
+			nil,
+			func(t *testing.T, l *Lab, f family) {
+				run(t, l, "socket", f.name, "as", "s") // the netlink socket is made
+				free := lowestFree(t)
+				listener(t, l, f, "server")  // binds one to learn what sock_diag lists
+				run(t, l, "close", "server") // and one to learn whether the port is free
+				if got := lowestFree(t); got != free {
+					t.Errorf("after bind and close, the lowest free fd is %d, not %d: sockstep left a socket of its own open", got, free)
 				}
 			}},
 	}
