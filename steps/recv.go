@@ -142,8 +142,9 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 	before := l.look(s)
 	call := name + "(" + strconv.Itoa(s.FD) + ", " + strconv.Itoa(data.BufSize) + ")"
 	// A TCP socket that is not connected fails at once (ENOTCONN); only a
-	// connection, or a datagram socket, has anything to wait for.
-	waits := s.Kind == Datagram || before.Connected() || !before.FromKernel
+	// connection, one whose handshake is under way (SYN_SENT), or a
+	// datagram socket has anything to wait for.
+	waits := s.Kind == Datagram || before.Connected() || !before.FromKernel || before.State == SynSent
 	buf := l.buffer(data.BufSize)
 	flags2 := unix.MSG_DONTWAIT
 	if s.Kind == Datagram {
@@ -210,6 +211,10 @@ func waitingFor(s *Socket, before Snapshot) string {
 	switch {
 	case before.Connected():
 		return "data from " + before.Remote.String()
+	case s.Kind == Stream && before.FromKernel && before.State == SynSent:
+		// The connect has not finished (a non-blocking one): a blocking
+		// recv waits for the handshake first.
+		return "the handshake to finish (SYN_SENT), then for data"
 	case s.Kind == Datagram && before.FromKernel && !before.Bound():
 		// Linux gives a UDP socket an address when it sends or connects,
 		// never when it receives.

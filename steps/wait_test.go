@@ -443,3 +443,68 @@ func TestSendWaitsFor(t *testing.T) {
 		}
 	}
 }
+
+// TestRecvInSynSent holds what recv says on a socket whose non-blocking
+// connect has not finished (SYN_SENT) against what the kernel does there:
+// a recv that may not wait returns EAGAIN at once, and a blocking one
+// waits (measured with SO_RCVTIMEO on the socket itself) until the
+// handshake is done and data has come. sockstep's recv says which of the
+// two it met, and that it waits for the handshake first.
+func TestRecvInSynSent(t *testing.T) {
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			port := hangingConnect(t, l, f)
+			run(t, l, "option", "client", "O_NONBLOCK", "on")
+			if rep := run(t, l, "connect", "client", f.loopback, port); !strings.Contains(rep.Call, "EINPROGRESS") {
+				t.Fatalf("a non-blocking connect to a full accept queue: %s, want EINPROGRESS", rep.Call)
+			}
+			client := sock(t, l, "client")
+			buf := make([]byte, 16)
+			if _, _, err := unix.Recvfrom(client.FD, buf, 0); err != unix.EAGAIN {
+				t.Fatalf("the kernel's non-blocking recv in SYN_SENT: %v, want EAGAIN", err)
+			}
+			rep := refused(t, l, unix.EAGAIN, "recv", "client")
+			if says := foldParagraphs(rep.Failure.ForStep); !strings.Contains(says, "non-blocking") || strings.Contains(says, "SO_RCVTIMEO") {
+				t.Errorf("non-blocking recv in SYN_SENT: %q, want it to say the socket is non-blocking", says)
+			}
+
+			run(t, l, "option", "client", "O_NONBLOCK", "off")
+			// The kernel's blocking recv waits here: until SO_RCVTIMEO.
+			const rcvTimeout = 100 * time.Millisecond
+			tv := unix.NsecToTimeval(rcvTimeout.Nanoseconds())
+			if err := unix.SetsockoptTimeval(client.FD, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			_, _, err := unix.Recvfrom(client.FD, buf, 0)
+			if took := time.Since(start); err != unix.EAGAIN || took < rcvTimeout*9/10 {
+				t.Fatalf("the kernel's blocking recv in SYN_SENT: %v after %v, want EAGAIN after %v", err, took, rcvTimeout)
+			}
+			tv = unix.Timeval{}
+			if err := unix.SetsockoptTimeval(client.FD, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+				t.Fatal(err)
+			}
+			var told []string
+			var states []TCPState
+			l.Waiting = func(what func() string) {
+				told = append(told, what())
+				states = append(states, Read(client).State)
+			}
+			rep, err = try(t, l, "recv", "client", "--timeout", "100ms")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(told) != 1 || states[0] != SynSent {
+				t.Fatalf("blocking recv in SYN_SENT: told %q with the socket in %v, want one wait in SYN_SENT (report %q)", told, states, rep.Call)
+			}
+			const what = "the handshake to finish (SYN_SENT), then for data"
+			if !strings.Contains(told[0], "waiting for "+what) {
+				t.Errorf("blocking recv in SYN_SENT: told %q, want it to wait for %s", told[0], what)
+			}
+			if !rep.Stopped || !strings.Contains(foldParagraphs(rep.Says), what) {
+				t.Errorf("blocking recv in SYN_SENT timed out: %q %q, want it to name %s", rep.Call, rep.Says, what)
+			}
+		})
+	}
+}
