@@ -508,3 +508,35 @@ func TestRecvInSynSent(t *testing.T) {
 		})
 	}
 }
+
+// TestRecvRefusedInSynSent holds what a recv that waited in SYN_SENT says
+// when the handshake is refused: the listener is gone, the kernel answers
+// the SYN sent again with a reset, and recv reports the connect's
+// ECONNREFUSED (measured with a blocking recv of the kernel's own on a
+// second socket). No datagram was sent.
+func TestRecvRefusedInSynSent(t *testing.T) {
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			port := hangingConnect(t, l, f)
+			run(t, l, "socket", "tcp", f.name, "as", "witness")
+			for _, name := range []string{"client", "witness"} {
+				run(t, l, "option", name, "O_NONBLOCK", "on")
+				run(t, l, "connect", name, f.loopback, port)
+				run(t, l, "option", name, "O_NONBLOCK", "off")
+			}
+			run(t, l, "close", "full")
+			if _, _, err := unix.Recvfrom(sock(t, l, "witness").FD, make([]byte, 16), 0); err != unix.ECONNREFUSED {
+				t.Fatalf("the kernel's blocking recv in SYN_SENT, the listener closed: %v, want ECONNREFUSED", err)
+			}
+			rep := refused(t, l, unix.ECONNREFUSED, "recv", "client", "--timeout", "10s")
+			says := foldParagraphs(rep.Failure.ForStep)
+			if strings.Contains(says, "datagram") || !strings.Contains(says, "connect") {
+				t.Errorf("recv refused in SYN_SENT: %q, want the connect's refusal, not a datagram's", says)
+			}
+			if state := Read(sock(t, l, "client")).State; !strings.Contains(says, "is "+state.String()) {
+				t.Errorf("recv refused in SYN_SENT: %q, want it to say the socket is %s", says, state)
+			}
+		})
+	}
+}
