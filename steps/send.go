@@ -74,6 +74,7 @@ type sendData struct {
 	Itself              bool   // it is connected to its own address: it is its own peer
 	DefaultBuf          int    // recv's buffer when none is given
 	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (datagram.txt)
+	Fragmented, FragFix string // why ENOBUFS came, and what to do (datagram.txt)
 	// NotSent counts the bytes of this send that TCP has not sent yet,
 	// AheadNotSent those of earlier sends queued before them, and
 	// WindowFull says they wait because the peer's receive window is full,
@@ -180,6 +181,9 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		if errors.Is(err, unix.EMSGSIZE) {
 			data.TooLarge = tooLarge(s, before.Remote)
+		}
+		if errors.Is(err, unix.ENOBUFS) && s.Kind == Datagram && before.Connected() {
+			data.Fragmented, data.FragFix = fragmented(s, before.Remote, len(msg))
 		}
 		report := sendProse.refused(call, err, data)
 		if !l.CallsOnly {

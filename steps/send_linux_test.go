@@ -199,6 +199,14 @@ func TestSendErrnoSections(t *testing.T) {
 				run(t, l, "socket", "udp", f.name, "as", "s")
 				run(t, l, "connect", "s", f.loopback, "9")
 			}, "s", []string{"--bytes", "70000"}, unix.EMSGSIZE},
+			{"UDP in fragments, smallest buffer", func(t *testing.T, l *Lab) {
+				if f.name == "ipv4" {
+					t.Skip("over IPv4, loopback carries the largest datagram in one packet")
+				}
+				run(t, l, "socket", "udp", f.name, "as", "s")
+				run(t, l, "connect", "s", f.loopback, "9")
+				run(t, l, "option", "s", "SO_SNDBUF", "1")
+			}, "s", []string{"--bytes", "65527"}, unix.ENOBUFS},
 		} {
 			t.Run(f.name+" "+tc.name, func(t *testing.T) {
 				l := newLab(t)

@@ -13,7 +13,7 @@ import (
 
 var (
 	sendtoProse   = loadProse("sendto.txt", stepSections...)
-	datagramProse = loadProse("datagram.txt", "deaf", "dropped", "unreachable", "EMSGSIZE", "bound anyway", "refused", "refused fix")
+	datagramProse = loadProse("datagram.txt", "deaf", "dropped", "unreachable", "EMSGSIZE", "bound anyway", "refused", "refused fix", "ENOBUFS", "ENOBUFS fix")
 )
 
 // SendtoStep sends one datagram to an address: sendto(3, "ping", 4, 127.0.0.1:9090) = 4.
@@ -52,12 +52,7 @@ type sendtoData struct {
 	Connected           bool   // a UDP socket with a default peer
 	ShutWrite           bool   // the shutdown step shut this socket's writing
 	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (datagram.txt)
-	// ENOBUFS: the datagram did not fit in one packet to `to`.
-	Fragments bool
-	MTU       int // the route's MTU
-	OnePacket int // the most bytes a datagram carries in one packet there
-	SndBuf    int // SO_SNDBUF, as getsockopt reads it
-	Bigger    int // an SO_SNDBUF to ask for instead
+	Fragmented, FragFix string // why ENOBUFS came, and what to do (datagram.txt)
 }
 
 // MaxDatagramAsk bounds sendto --bytes, and send --bytes on a datagram
@@ -120,7 +115,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			data.TooLarge = tooLarge(s, to)
 		}
 		if errors.Is(err, unix.ENOBUFS) && s.Kind == Datagram {
-			data.fragments(s, to)
+			data.Fragmented, data.FragFix = fragmented(s, to, len(msg))
 		}
 		report := sendtoProse.refused(call, err, data)
 		// The kernel binds an unbound socket before it refuses the
@@ -200,20 +195,26 @@ func noTimeout(s *Socket, cmd string, text []string) error {
 	return usageErr(fmt.Sprintf(`%s. Every word after the port is text to send; to send these words on purpose, put them inside quotes: %s "%s"`, why, cmd, joined))
 }
 
-// fragments fills in, for a datagram from s to `to` that the kernel
-// refused with ENOBUFS, whether it was larger than one packet there: the
-// kernel then cuts it into fragments, and refuses those that would take
-// the socket's send memory past twice SO_SNDBUF.
-func (d *sendtoData) fragments(s *Socket, to netip.AddrPort) {
+// fragmented is what send and sendto say of a datagram of n bytes from s
+// to `to` that the kernel refused with ENOBUFS, and what to do:
+// datagram.txt's [ENOBUFS] and [ENOBUFS fix] when it was larger than one
+// packet there, as the kernel then cuts it into fragments and refuses
+// those that would take the socket's send memory past twice SO_SNDBUF;
+// "" otherwise.
+func fragmented(s *Socket, to netip.AddrPort, n int) (why, fix string) {
 	f, header := s.Family, 40+8 // IPv6 and UDP headers
 	if s.Family == IPv4 || to.Addr().Is4In6() {
 		f, header = IPv4, 20+8
 	}
-	d.MTU = pathMTU(f, netip.AddrPortFrom(to.Addr().Unmap(), to.Port()))
-	d.OnePacket = d.MTU - header
-	d.Fragments = d.MTU > 0 && d.Asked > d.OnePacket
-	d.SndBuf, _ = unix.GetsockoptInt(s.FD, unix.SOL_SOCKET, unix.SO_SNDBUF)
-	d.Bigger = max(65536, d.SndBuf)
+	data := datagramFate{Sender: s.Label(), SenderName: s.Name, To: to.String(), Sent: n}
+	data.MTU = pathMTU(f, netip.AddrPortFrom(to.Addr().Unmap(), to.Port()))
+	data.OnePacket = data.MTU - header
+	if data.MTU == 0 || n <= data.OnePacket {
+		return "", ""
+	}
+	data.SndBuf, _ = unix.GetsockoptInt(s.FD, unix.SOL_SOCKET, unix.SO_SNDBUF)
+	data.Bigger = max(65536, data.SndBuf)
+	return datagramProse.Render("ENOBUFS", data), datagramProse.Render("ENOBUFS fix", data)
 }
 
 // icmpUnreachable labels, in the diagram, the ICMP "destination
@@ -402,6 +403,12 @@ type datagramFate struct {
 	// [EMSGSIZE]: it was too large to send.
 	To               string // the address it was sent to
 	OverIPv6, Mapped bool   // it goes over IPv6; an IPv6 socket sent it to an IPv4-mapped address
+	// [ENOBUFS]: it did not fit in one packet to To, and the kernel
+	// refused its fragments.
+	MTU       int // the route's MTU
+	OnePacket int // the most bytes a datagram carries in one packet there
+	SndBuf    int // SO_SNDBUF, as getsockopt reads it
+	Bigger    int // an SO_SNDBUF to ask for instead
 }
 
 // fate reads the watched sockets again after s (its state after) sent a

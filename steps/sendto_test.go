@@ -536,11 +536,11 @@ func TestUDPSendtoNeverWaits(t *testing.T) {
 	}
 }
 
-// TestENOBUFSSaysWhy holds what sendto says of a datagram too large for
-// one packet on loopback, sent through the smallest send buffer: the
-// kernel cuts it into fragments and refuses it with ENOBUFS, every time,
-// so waiting is not the fix; a datagram that fits in one packet, or a
-// larger buffer, is. The boundary is measured here with plain sendto
+// TestENOBUFSSaysWhy holds what sendto, and send on a connected socket,
+// say of a datagram too large for one packet on loopback, sent through
+// the smallest send buffer: the kernel cuts it into fragments and refuses
+// it with ENOBUFS, every time, so waiting is not the fix; a datagram that
+// fits in one packet, or a larger buffer, is. The boundary is measured here with plain sendto
 // calls. Over IPv4 the largest datagram fits in loopback's one packet,
 // and goes.
 func TestENOBUFSSaysWhy(t *testing.T) {
@@ -577,26 +577,34 @@ func TestENOBUFSSaysWhy(t *testing.T) {
 					t.Fatalf("a %d-byte datagram, in fragments, through the smallest send buffer: %v, want ENOBUFS", onePacket+1, err)
 				}
 			}
-			rep := refused(t, l, unix.ENOBUFS, "sendto", "u", tt.f.loopback, portOf(t, l, "u"), "--bytes", size)
-			f := rep.Failure
-			for _, want := range []string{"does not fit in one packet", fmt.Sprintf("at most %d bytes (its MTU)", mtu),
-				fmt.Sprintf("leaves %d bytes for data", onePacket), "Waiting does not help"} {
-				if !strings.Contains(f.ForStep, want) {
-					t.Errorf("ENOBUFS: the report does not say %q:\n%s", want, f.ForStep)
+			// sendto says it, and so does send on the socket connected
+			// there (a connected UDP socket may still use sendto).
+			port := portOf(t, l, "u")
+			run(t, l, "connect", "u", tt.f.loopback, port)
+			for _, args := range [][]string{{"sendto", "u", tt.f.loopback, port, "--bytes", size}, {"send", "u", "--bytes", size}} {
+				run(t, l, "option", "u", "SO_SNDBUF", "1")
+				rep := refused(t, l, unix.ENOBUFS, args[0], args[1:]...)
+				f := rep.Failure
+				for _, want := range []string{"does not fit in one packet", fmt.Sprintf("at most %d bytes (its MTU)", mtu),
+					fmt.Sprintf("leaves %d bytes for data", onePacket), "Waiting does not help"} {
+					if !strings.Contains(foldParagraphs(f.ForStep), want) {
+						t.Errorf("%s ENOBUFS: the report does not say %q:\n%s", args[0], want, f.ForStep)
+					}
 				}
+				if !strings.Contains(foldParagraphs(f.Fix), fmt.Sprintf("at most %d bytes in one datagram", onePacket)) || strings.Contains(f.Fix, "Wait") {
+					t.Errorf("%s ENOBUFS: the fix is %q", args[0], f.Fix)
+				}
+				// The fix's command makes the same datagram go.
+				_, command, ok := strings.Cut(f.Fix, "`")
+				command, _, _ = strings.Cut(command, "`")
+				words := strings.Fields(command)
+				if !ok || len(words) < 2 {
+					t.Fatalf("%s ENOBUFS: the fix gives no command: %q", args[0], f.Fix)
+				}
+				run(t, l, words[0], words[1:]...)
+				run(t, l, args[0], args[1:]...)
+				run(t, l, "recv", "u", "--all") // room for the next
 			}
-			if !strings.Contains(f.Fix, fmt.Sprintf("at most %d bytes in one datagram", onePacket)) || strings.Contains(f.Fix, "Wait") {
-				t.Errorf("ENOBUFS: the fix is %q", f.Fix)
-			}
-			// The fix's command makes the same datagram go.
-			_, command, ok := strings.Cut(f.Fix, "`")
-			command, _, _ = strings.Cut(command, "`")
-			words := strings.Fields(command)
-			if !ok || len(words) < 2 {
-				t.Fatalf("ENOBUFS: the fix gives no command: %q", f.Fix)
-			}
-			run(t, l, words[0], words[1:]...)
-			run(t, l, "sendto", "u", tt.f.loopback, portOf(t, l, "u"), "--bytes", size)
 		})
 	}
 }
