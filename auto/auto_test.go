@@ -105,6 +105,9 @@ func play(t *testing.T, ctx context.Context, rec *recorder, line string) (auto.S
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
+	if err := plan.FindHost(ctx); err != nil { // as sockstep does before it plays
+		t.Fatalf("FindHost(%q): %v", line, err)
+	}
 	sum, err := plan.Run(ctx, rec)
 	checkFilled(t, rec)
 	return sum, err
@@ -446,7 +449,8 @@ func tutorialClient(t *testing.T, port string) {
 
 // TestStepShowsEachCallAsItIsMade: what --step shows before each call is
 // the call the step then makes, as its report writes it (before " = "):
-// send's text shortened as the report shortens it, and its length.
+// send's text shortened as the report shortens it, and its length; for
+// --host localhost, the address the kernel is given.
 func TestStepShowsEachCallAsItIsMade(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -468,14 +472,19 @@ func TestStepShowsEachCallAsItIsMade(t *testing.T) {
 		"demo --port 0 --step",
 		"client --wait 0 --step --port " + port,
 		"client --wait 0 --step --message " + strings.Repeat("long,", 20) + " --port " + port,
+		"client --wait 0 --step --host localhost --port " + port,
+		"server --host localhost --port 0 --step", // stopped at its first accept
 	} {
 		rec := newRecorder()
-		rec.pause = func(string) bool { return true }
+		rec.pause = func(next string) bool { return !strings.HasPrefix(next, "next: accept") }
 		if _, err := play(t, context.Background(), rec, line); err != nil {
 			t.Fatalf("%s: %v", line, err)
 		}
 		var next string
 		for _, e := range rec.events {
+			if e.kind == "pause" && strings.HasPrefix(e.text, "next: accept") {
+				break // the server stops there, and closes what it opened
+			}
 			switch e.kind {
 			case "pause":
 				next, _ = strings.CutPrefix(e.text, "next: ")

@@ -123,11 +123,11 @@ func (f *flow) preview(st *steps.Step, args []string, shown int) string {
 		}
 		return "socket(AF_INET, SOCK_STREAM, 0)"
 	case steps.BindStep: // NAME HOST PORT
-		return fmt.Sprintf("bind(%d, %s)", f.fd(args[0]), hostPort(args[1], args[2]))
+		return fmt.Sprintf("bind(%d, %s)", f.fd(args[0]), hostPort(f.address(args[1]), args[2]))
 	case steps.ListenStep:
 		return fmt.Sprintf("listen(%d, %d)", f.fd(args[0]), steps.DefaultBacklog)
 	case steps.ConnectStep: // NAME HOST PORT --timeout D
-		return fmt.Sprintf("connect(%d, %s)", f.fd(args[0]), hostPort(args[1], args[2]))
+		return fmt.Sprintf("connect(%d, %s)", f.fd(args[0]), hostPort(f.address(args[1]), args[2]))
 	case steps.SendStep: // NAME --timeout D TEXT
 		text := args[len(args)-1]
 		return fmt.Sprintf("send(%d, %s, %d)", f.fd(args[0]), steps.QuoteUpTo(text, shown), len(text))
@@ -135,6 +135,16 @@ func (f *flow) preview(st *steps.Step, args []string, shown int) string {
 		return fmt.Sprintf("recv(%d, %s)", f.fd(args[0]), args[1])
 	}
 	return fmt.Sprintf("%s(%d)", st.Name, f.fd(args[0])) // accept, close
+}
+
+// address is the host a call is given as the kernel takes it: for
+// --host, a name, the address FindHost found for it, as the step finds it
+// again; any other host as it is.
+func (f *flow) address(host string) string {
+	if host == f.plan.Host && f.plan.hostAddr.IsValid() {
+		return f.plan.hostAddr.String()
+	}
+	return host
 }
 
 // fd is the file descriptor of one of the flow's sockets, for the call

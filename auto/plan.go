@@ -60,6 +60,10 @@ type Plan struct {
 
 	Step  bool // pause before each call until Enter
 	Quiet bool // print only the tutorial's own lines
+
+	// hostAddr is the IPv4 address FindHost found for Host, a name: what
+	// --step shows the call will use.
+	hostAddr netip.Addr
 }
 
 // Flags are the flags each play takes, for completion.
@@ -217,9 +221,11 @@ func (p *Plan) FindHost(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
 	defer cancel()
-	if addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", p.Host); err != nil || len(addrs) == 0 {
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", p.Host)
+	if err != nil || len(addrs) == 0 {
 		return &HostError{p.Host}
 	}
+	p.hostAddr = addrs[0].Unmap() // the one the steps take
 	return nil
 }
 
