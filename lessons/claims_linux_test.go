@@ -775,7 +775,9 @@ func TestReuseAddrOnTheServer(t *testing.T) {
 // `hint answer` shows commands that work in the state the learner left:
 // after a bind to another address than the step asks (a socket keeps its
 // first address, and a second bind fails with EINVAL), or to the one it
-// asks with the step not yet done. Each command it shows is typed; every
+// asks with the step not yet done; after a socket made with a name the
+// answer's socket command would take again (a name belongs to one
+// socket). Each command it shows is typed; every
 // one must work, and the step be done.
 func TestHintAnswerAfterABind(t *testing.T) {
 	for _, c := range []struct {
@@ -788,6 +790,11 @@ func TestHintAnswerAfterABind(t *testing.T) {
 		{"02-client", "bind server 127.0.0.1 {port}", []string{"socket as server", "bind server 127.0.0.1 0"}, "a socket keeps its first address"},
 		{"02-client", "bind server 127.0.0.1 {port}", []string{"socket as server", "bind server 127.0.0.1 {port}"}, "as this step asks"},
 		{"10-udp", "bind {udp:echo} 127.0.0.1 {udp-port}", []string{"socket udp as echo", `bind echo "" {udp-port}`}, "a socket keeps its first address"},
+		// The socket made already, with no address: its name is taken.
+		{"02-client", "bind server 127.0.0.1 {port}", []string{"socket as server"}, "made already, with no address yet"},
+		{"10-udp", "bind {udp:echo} 127.0.0.1 {udp-port}", []string{"socket udp as echo"}, "made already, with no address yet"},
+		{"10-udp", "bind {udp:echo} 127.0.0.1 {udp-port}", []string{"socket as echo"}, "closes it first"},
+		{"02-client", "bind server 127.0.0.1 {port}", []string{"socket udp ipv6 as server"}, "closes it first"},
 	} {
 		t.Run(c.lesson+"/"+strings.Join(c.typed, ";"), func(t *testing.T) {
 			l, i := playUntil(t, c.lesson, "answered by "+c.answer, func(answer []string) bool {

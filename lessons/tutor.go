@@ -521,7 +521,9 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 // socket it binds that is bound already cannot be bound again (bind fails
 // with EINVAL): bound where the answer asks, its bind is left out; bound
 // elsewhere, the answer first closes it and makes a new socket of the same
-// name and kind. why says so, or is "".
+// name and kind. A socket it makes whose name is taken is left out when
+// the socket of that name is of the same kind and has no address, else
+// closed first. why says so, or is "".
 func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 	for _, line := range step.Answer {
 		lines = append(lines, t.fill(line))
@@ -561,6 +563,28 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 		}
 		lines = slices.Insert(lines, 0, redo...)
 		i += len(redo)
+	}
+	// A socket the answer makes whose name is taken cannot be made (socket
+	// ... as NAME fails): one of the same kind with no address is left as
+	// it is, any other is closed first.
+	for i := 0; i < len(lines); i++ {
+		w := strings.Fields(lines[i])
+		if len(w) < 3 || w[0] != "socket" || w[len(w)-2] != "as" || slices.Contains(lines[:i], "close "+w[len(w)-1]) {
+			continue
+		}
+		s, err := t.session.Lab().Find(w[len(w)-1])
+		if err != nil {
+			continue
+		}
+		if local := steps.Read(s).Local; socketCommand(s) == lines[i] && (!local.IsValid() || local.Port() == 0) {
+			notes = append(notes, fmt.Sprintf("%s is made already, with no address yet, so the answer leaves out the socket command.", s.Label()))
+			lines = slices.Delete(lines, i, i+1)
+			i--
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("%s exists already and is not the new socket this step makes (%s); a name belongs to one socket, so the answer closes it first.", s.Label(), lines[i]))
+		lines = slices.Insert(lines, i, "close "+s.Name)
+		i++
 	}
 	return strings.Join(notes, " "), lines
 }
