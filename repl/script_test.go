@@ -1,12 +1,16 @@
 package repl
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"sockstep/steps"
 )
 
 // TestScriptCtrlCWhileWaitingForALine interrupts a script that waits for
@@ -83,5 +87,75 @@ func TestScriptFromAWindowsEditor(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("got\n%s\nwant %q", got, want)
 		}
+	}
+}
+
+// TestSemicolonOnATypedLine: a typed line is one command, so `socket as
+// s; sockets` fails; sockstep then says that only -c splits on `;`, and
+// the commands it names each run when typed alone (and as -c runs them).
+// A line that works, or whose parts are not all commands, gets no such
+// note, and `send u a;b` sends the three bytes a;b.
+func TestSemicolonOnATypedLine(t *testing.T) {
+	const note = "One line is one command"
+	for _, tt := range []struct {
+		line  string
+		named []string // the commands the note names, nil for no note
+	}{
+		{"socket as s; sockets", []string{"socket as s", "sockets"}},
+		{"sockets; socket udp as t", []string{"sockets", "socket udp as t"}},
+		{`socket udp as u;bind u 127.0.0.1 0; sendto u 127.0.0.1 9 "a;b"`, []string{"socket udp as u", "bind u 127.0.0.1 0", `sendto u 127.0.0.1 9 "a;b"`}},
+		{"socket as s; nosuch", nil},
+		{`socket as s "; sockets`, nil},
+		{"socket as s", nil},
+	} {
+		t.Run(tt.line, func(t *testing.T) {
+			var out strings.Builder
+			s := New(&out, Options{Narration: Off, Width: 1000})
+			err := s.Eval(context.Background(), tt.line)
+			said := strings.Contains(out.String(), note)
+			if said != (tt.named != nil) {
+				t.Fatalf("%q (error %v) said %q: %v, want %v:\n%s", tt.line, err, note, said, tt.named != nil, out.String())
+			}
+			if !said {
+				return
+			}
+			if err == nil {
+				t.Errorf("%q worked, yet the note came", tt.line)
+			}
+			_, named, _ := strings.Cut(out.String(), "Type ")
+			for _, want := range tt.named {
+				if !strings.Contains(named, "`"+want+"`") {
+					t.Errorf("the note does not name `%s`:\n%s", want, out.String())
+				}
+			}
+			alone := New(&out, Options{Narration: Off})
+			for _, cmd := range tt.named {
+				if err := alone.Eval(context.Background(), cmd); err != nil {
+					t.Errorf("%s, typed alone as the note says: %v\n%s", cmd, err, out.String())
+				}
+			}
+			alone.Close()
+			if failed := New(&out, Options{Narration: Off}).RunCommands(context.Background(), tt.line); failed != 0 {
+				t.Errorf("-c %q: %d failed", tt.line, failed)
+			}
+		})
+	}
+	var out strings.Builder
+	s := New(&out, Options{Narration: Off})
+	defer s.Close()
+	for _, line := range []string{"socket udp as u", "bind u 127.0.0.1 0"} {
+		if err := s.Eval(context.Background(), line); err != nil {
+			t.Fatal(line, err)
+		}
+	}
+	u, _ := s.Lab().Find("u")
+	port := steps.Read(u).Local.Port()
+	for _, line := range []string{fmt.Sprintf("connect u 127.0.0.1 %d", port), "send u a;b", "recv u"} {
+		if err := s.Eval(context.Background(), line); err != nil || strings.Contains(out.String(), note) {
+			t.Fatalf("%s: %v\n%s", line, err, out.String())
+		}
+	}
+	if !bytes.Equal(s.report.Data, []byte("a;b")) {
+		t.Errorf("send u a;b sent %q, want a;b", s.report.Data)
 	}
 }

@@ -153,15 +153,43 @@ func (s *Session) eval(ctx context.Context, line string) (string, error) {
 	cmd, args := s.find(words)
 	if cmd == nil {
 		s.unknown(words[0])
+		s.oneCommand(line)
 		return "", ErrFailed
 	}
 	err = cmd.run(s, ctx, args)
 	var usage *steps.UsageError
 	if errors.As(err, &usage) {
 		s.problem(usage.Problem, cmd)
+		s.oneCommand(line)
 		return cmd.name, ErrFailed
 	}
 	return cmd.name, err
+}
+
+// oneCommand says, after a line that could not be run, that a line is one
+// command, when its semicolons would have split it into commands that
+// each begin with a command's name (socket as s; sockets): only -c splits
+// on them.
+func (s *Session) oneCommand(line string) {
+	parts := SplitCommands(line)
+	if len(parts) < 2 {
+		return
+	}
+	quoted := make([]string, len(parts))
+	for i, part := range parts {
+		words, err := SplitWords(part)
+		if err != nil || len(words) == 0 {
+			return
+		}
+		if cmd, _ := s.find(words); cmd == nil {
+			return
+		}
+		quoted[i] = "`" + part + "`"
+	}
+	var b strings.Builder
+	s.render.para(&b, "note", fmt.Sprintf("One line is one command: `;` separates commands only in sockstep -c 'CMD; CMD'. Type %s on lines of their own.",
+		strings.Join(quoted[:len(quoted)-1], ", ")+" and "+quoted[len(quoted)-1]))
+	s.out.print(b.String())
 }
 
 // runStep runs one socket step and writes its report.
