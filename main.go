@@ -107,6 +107,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	opts := repl.Options{Hex: *hex, Narration: level, Colour: colourWanted(stdout, *noColor), Width: width(stdout),
 		Live: isTerminal(stdout), Input: stdin}
+	if isTerminal(stdin) && !isTerminal(stdout) {
+		// auto --step asks on the terminal its answers are typed on, not
+		// in the file or pipe the output goes to.
+		opts.Prompts = stderr
+	}
 	session := repl.New(stdout, opts)
 	tutor, err := lessons.Attach(session, lessons.Options{ProgressFile: lessons.ProgressFile()})
 	if err != nil {

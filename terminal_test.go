@@ -492,3 +492,48 @@ func TestTerminalTypedWithOutputToAPipe(t *testing.T) {
 		t.Errorf("output to the pipe:\n%s", out.String())
 	}
 }
+
+// TestTerminalStepWithOutputToAFile plays auto demo --step with the
+// output going to a file and the answers typed on a terminal: the prompt
+// is asked on the terminal, which would otherwise show nothing while
+// sockstep waits, and stays out of the file; q stops the demo.
+func TestTerminalStepWithOutputToAFile(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ptmx.Close()
+	cmd := exec.Command(binary(t), "-c", "auto demo --port 0 --step")
+	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
+	var out bytes.Buffer
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, &out, tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	defer cmd.Process.Kill()
+	screen := newScreen(40, 100)
+	go io.Copy(screen, ptmx)
+	const prompt = "next: socket(AF_INET, SOCK_STREAM, 0)"
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(screen.text(), prompt) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(screen.text(), prompt) {
+		t.Fatalf("the terminal does not show what sockstep waits for:\n%s", screen.text())
+	}
+	io.WriteString(ptmx, "q\n")
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("exit: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("sockstep did not stop on q:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "Enter runs it") || !strings.Contains(out.String(), "auto demo --port 0 --step") {
+		t.Errorf("output to the file:\n%s", out.String())
+	}
+}

@@ -30,6 +30,10 @@ type Options struct {
 	// pauses of auto --step) reads the answer, when the session is not
 	// the interactive shell or a script, which read their own input.
 	Input io.Reader
+	// Prompts is where the questions read from Input are asked, when not
+	// in the output: the terminal Input is typed on, when the output goes
+	// to a file or a pipe and would not show them.
+	Prompts io.Writer
 }
 
 // Width is how wide output is wrapped on a terminal of the given number
@@ -70,10 +74,22 @@ func New(w io.Writer, o Options) *Session {
 	s.input = s.promptThen(func() (string, bool) { return "", false })
 	if o.Input != nil {
 		lines := bufio.NewScanner(o.Input)
-		s.input = s.promptThen(func() (string, bool) {
+		next := func() (string, bool) {
 			ok := lines.Scan()
 			return lines.Text(), ok
-		})
+		}
+		s.input = s.promptThen(next)
+		if o.Prompts != nil {
+			s.input = func(prompt string) (string, error) {
+				io.WriteString(o.Prompts, prompt) // the answer is typed after it
+				line, ok := next()
+				if !ok {
+					io.WriteString(o.Prompts, "\n")
+					return "", io.EOF
+				}
+				return line, nil
+			}
+		}
 	}
 	if o.Live {
 		s.lab.Progress = s.progress
