@@ -380,3 +380,32 @@ func TestNextAfterANonBlockingConnect(t *testing.T) {
 		})
 	}
 }
+
+// TestConnectAfterAReportedRefusal: once the error of a refused
+// non-blocking connect has been reported (here by recv), the kernel
+// answers the next connect with ECONNABORTED, and the one after starts a
+// new handshake, as the report says; the errno's general text says so
+// too.
+func TestConnectAfterAReportedRefusal(t *testing.T) {
+	fd, p := outsideSocket(t, unix.SOCK_STREAM) // bound, not listening: a connect is refused
+	t.Cleanup(func() { unix.Close(fd) })
+	port := strconv.Itoa(p)
+	l := newLab(t)
+	run(t, l, "socket", "as", "c")
+	run(t, l, "option", "c", "O_NONBLOCK", "on")
+	run(t, l, "connect", "c", "127.0.0.1", port)
+	refused(t, l, unix.ECONNREFUSED, "recv", "c")
+	rep := refused(t, l, unix.ECONNABORTED, "connect", "c", "127.0.0.1", port)
+	for _, want := range []string{"answers the next connect on such a socket with ECONNABORTED, once", "the connect after it starts a new handshake", "`close c`"} {
+		if !strings.Contains(strings.Join(strings.Fields(rep.Failure.ForStep), " "), want) {
+			t.Errorf("connect's ECONNABORTED: got %q, want it to say %q", rep.Failure.ForStep, want)
+		}
+	}
+	if strings.Contains(rep.Failure.Cause, "rare") {
+		t.Errorf("ECONNABORTED's cause calls it rare: %s", rep.Failure.Cause)
+	}
+	// The connect after it starts a new handshake, refused in turn.
+	if rep := run(t, l, "connect", "c", "127.0.0.1", port); rep.Failure != nil && rep.Failure.Number != int(unix.ECONNREFUSED) {
+		t.Errorf("the connect after ECONNABORTED: %s, want a new handshake (EINPROGRESS, or ECONNREFUSED)", rep.Call)
+	}
+}
