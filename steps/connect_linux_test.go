@@ -52,3 +52,34 @@ func TestConnectTimesOutAtAFullQueue(t *testing.T) {
 		})
 	}
 }
+
+// TestRecvTimesOutInSynSent: a recv that waits on a socket whose
+// non-blocking connect to a full accept queue never finishes gets the
+// connect's ETIMEDOUT once the kernel gives up on the SYNs (sooner, by
+// TCP_SYNCNT), and says so, not that a connection was lost; the socket
+// is CLOSED, as it says.
+func TestRecvTimesOutInSynSent(t *testing.T) {
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			port := hangingConnect(t, l, f)
+			if err := unix.SetsockoptInt(sock(t, l, "client").FD, unix.IPPROTO_TCP, unix.TCP_SYNCNT, 1); err != nil {
+				t.Fatal(err)
+			}
+			run(t, l, "option", "client", "O_NONBLOCK", "on")
+			run(t, l, "connect", "client", f.loopback, port)
+			run(t, l, "option", "client", "O_NONBLOCK", "off")
+			if st := Read(sock(t, l, "client")).State; st != SynSent {
+				t.Fatalf("the kernel says client is %s, want SYN_SENT", st)
+			}
+			rep := refused(t, l, unix.ETIMEDOUT, "recv", "client", "--timeout", "20s")
+			says := foldParagraphs(rep.Failure.ForStep)
+			if !strings.Contains(says, "never finished") || strings.Contains(says, "connection was lost") {
+				t.Errorf("got %q, want the connect that never finished", says)
+			}
+			if st := Read(sock(t, l, "client")).State; st != Closed || !strings.Contains(says, "is CLOSED") {
+				t.Errorf("the kernel says client is %s; the report says %q", st, says)
+			}
+		})
+	}
+}

@@ -97,6 +97,7 @@ type recvData struct {
 	ShutWrite           bool   // this side has shut down writing (FIN_WAIT1 or FIN_WAIT2): it can only read
 	ShutBoth            bool   // the shutdown step shut both directions of this socket
 	NonBlock            bool   // non-blocking (O_NONBLOCK), and nothing was there: the call did not wait
+	Handshaking         bool   // a TCP socket whose connect had not finished (SYN_SENT) when recv began
 	NoPeer              bool   // a datagram socket with no default peer: an answer needs sendto
 	PeerGone            string // the lab's socket at the other end, whose descriptor is closed: nothing can be sent to it
 	More                bool   // another datagram waits, of Left bytes; Linux does not say how many more
@@ -140,6 +141,7 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		return l.receiveAll(s, name, p, flags.has("hex"))
 	}
 	before := l.look(s)
+	data.Handshaking = s.Kind == Stream && before.FromKernel && before.State == SynSent
 	call := name + "(" + strconv.Itoa(s.FD) + ", " + strconv.Itoa(data.BufSize) + ")"
 	// A TCP socket that is not connected fails at once (ENOTCONN); only a
 	// connection, one whose handshake is under way (SYN_SENT), or a
