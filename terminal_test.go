@@ -449,17 +449,17 @@ func TestTerminalCtrlCAtAPause(t *testing.T) {
 	}
 }
 
-// TestTerminalTypedWithOutputToAPipe types commands on a terminal while
-// the output goes to a pipe (sockstep | tee FILE): with no prompt to show
-// it, sockstep says on the terminal that it waits for commands and how to
-// end, runs what is typed, and leaves on Ctrl-D.
-func TestTerminalTypedWithOutputToAPipe(t *testing.T) {
+// typedToAFile starts sockstep with its input and its errors on a
+// terminal, as a learner types them, and its output going to a file
+// (sockstep | tee FILE): it returns the terminal's side, its screen, and
+// a function that waits for sockstep to end and returns its output.
+func typedToAFile(t *testing.T, args ...string) (io.Writer, *screen, func() string) {
 	ptmx, tty, err := pty.Open()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ptmx.Close()
-	cmd := exec.Command(binary(t), "--narrate", "off")
+	t.Cleanup(func() { ptmx.Close() })
+	cmd := exec.Command(binary(t), args...)
 	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
 	var out bytes.Buffer
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, &out, tty
@@ -467,29 +467,46 @@ func TestTerminalTypedWithOutputToAPipe(t *testing.T) {
 		t.Fatal(err)
 	}
 	tty.Close()
-	defer cmd.Process.Kill()
-	screen := newScreen(40, 100)
-	go io.Copy(screen, ptmx)
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(screen.text(), "Ctrl-D ends") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !strings.Contains(screen.text(), "type one command per line; Ctrl-D ends.") {
-		t.Fatalf("the terminal does not say that sockstep waits for commands:\n%s", screen.text())
-	}
-	io.WriteString(ptmx, "socket udp as u\n\x04")
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("exit: %v", err)
+	t.Cleanup(func() { cmd.Process.Kill() })
+	shown := newScreen(40, 100)
+	go io.Copy(shown, ptmx)
+	return ptmx, shown, func() string {
+		t.Helper()
+		exited := make(chan error, 1)
+		go func() { exited <- cmd.Wait() }()
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("exit: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("sockstep did not leave:\n%s", out.String())
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatalf("sockstep did not leave on Ctrl-D:\n%s", out.String())
+		return out.String()
 	}
-	if !strings.Contains(out.String(), "[1] › socket udp as u") || !strings.Contains(out.String(), "close(3) = 0") {
-		t.Errorf("output to the pipe:\n%s", out.String())
+}
+
+// waitToShow waits, up to 5 s, until the screen shows text; it fails the
+// test if it never does.
+func waitToShow(t *testing.T, shown *screen, text string) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(shown.text(), text); time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the terminal never showed %q:\n%s", text, shown.text())
+		}
+	}
+}
+
+// TestTerminalTypedWithOutputToAPipe types commands on a terminal while
+// the output goes to a pipe (sockstep | tee FILE): with no prompt to show
+// it, sockstep says on the terminal that it waits for commands and how to
+// end, runs what is typed, and leaves on Ctrl-D.
+func TestTerminalTypedWithOutputToAPipe(t *testing.T) {
+	keys, shown, wait := typedToAFile(t, "--narrate", "off")
+	waitToShow(t, shown, "type one command per line; Ctrl-D ends.")
+	io.WriteString(keys, "socket udp as u\n\x04")
+	if out := wait(); !strings.Contains(out, "[1] › socket udp as u") || !strings.Contains(out, "close(3) = 0") {
+		t.Errorf("output to the pipe:\n%s", out)
 	}
 }
 
@@ -498,42 +515,10 @@ func TestTerminalTypedWithOutputToAPipe(t *testing.T) {
 // is asked on the terminal, which would otherwise show nothing while
 // sockstep waits, and stays out of the file; q stops the demo.
 func TestTerminalStepWithOutputToAFile(t *testing.T) {
-	ptmx, tty, err := pty.Open()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ptmx.Close()
-	cmd := exec.Command(binary(t), "-c", "auto demo --port 0 --step")
-	cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+t.TempDir())
-	var out bytes.Buffer
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, &out, tty
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	tty.Close()
-	defer cmd.Process.Kill()
-	screen := newScreen(40, 100)
-	go io.Copy(screen, ptmx)
-	const prompt = "next: socket(AF_INET, SOCK_STREAM, 0)"
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(screen.text(), prompt) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if !strings.Contains(screen.text(), prompt) {
-		t.Fatalf("the terminal does not show what sockstep waits for:\n%s", screen.text())
-	}
-	io.WriteString(ptmx, "q\n")
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Errorf("exit: %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatalf("sockstep did not stop on q:\n%s", out.String())
-	}
-	if strings.Contains(out.String(), "Enter runs it") || !strings.Contains(out.String(), "auto demo --port 0 --step") {
-		t.Errorf("output to the file:\n%s", out.String())
+	keys, shown, wait := typedToAFile(t, "-c", "auto demo --port 0 --step")
+	waitToShow(t, shown, "next: socket(AF_INET, SOCK_STREAM, 0)")
+	io.WriteString(keys, "q\n")
+	if out := wait(); strings.Contains(out, "Enter runs it") || !strings.Contains(out, "auto demo --port 0 --step") {
+		t.Errorf("output to the file:\n%s", out)
 	}
 }
