@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -408,4 +410,27 @@ func forbidCalls(t testing.TB) (allow func()) {
 	closeCall = func(int) error { return called("close") }
 	pollCall = func([]unix.PollFd, int) (int, error) { return 0, called("poll") }
 	return allow
+}
+
+// A udpLimit is, for one family, the most bytes a UDP datagram carries
+// (most), and the most it carries in one packet on loopback (onePacket):
+// loopback's MTU less the IP and UDP headers, within that limit.
+type udpLimit struct {
+	f                    family
+	mtu, most, onePacket int
+}
+
+// udpLimits reads loopback's MTU and gives each family's limits; the test
+// is skipped where the MTU cannot be read.
+func udpLimits(t *testing.T) []udpLimit {
+	t.Helper()
+	b, err := os.ReadFile("/sys/class/net/lo/mtu")
+	if err != nil {
+		t.Skipf("loopback's MTU cannot be read here: %v", err)
+	}
+	mtu, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return []udpLimit{
+		{families[0], mtu, 65507, min(mtu-20-8, 65507)},
+		{families[1], mtu, 65527, min(mtu-40-8, 65527)},
+	}
 }

@@ -438,15 +438,7 @@ func TestBroadcastOnTCP(t *testing.T) {
 // datagram that loopback carries in one packet goes at once; one that
 // must be cut into fragments fails with ENOBUFS. The report says both.
 func TestSndbufOnUDP(t *testing.T) {
-	b, err := os.ReadFile("/sys/class/net/lo/mtu")
-	if err != nil {
-		t.Skipf("loopback's MTU cannot be read here: %v", err)
-	}
-	mtu, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	for _, tt := range []struct {
-		f            family
-		header, most int // the IP and UDP headers; the most a datagram carries
-	}{{families[0], 20 + 8, 65507}, {families[1], 40 + 8, 65527}} {
+	for _, tt := range udpLimits(t) {
 		t.Run(tt.f.name, func(t *testing.T) {
 			l := newLab(t)
 			run(t, l, "socket", "udp", tt.f.name, "as", "sink")
@@ -463,7 +455,7 @@ func TestSndbufOnUDP(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			onePacket := min(mtu-tt.header, tt.most)
+			onePacket := tt.onePacket
 			if onePacket <= got {
 				t.Skipf("the kernel set a send buffer of %d, as large as a datagram in one packet", got)
 			}

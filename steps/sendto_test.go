@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -544,15 +543,7 @@ func TestUDPSendtoNeverWaits(t *testing.T) {
 // calls. Over IPv4 the largest datagram fits in loopback's one packet,
 // and goes.
 func TestENOBUFSSaysWhy(t *testing.T) {
-	b, err := os.ReadFile("/sys/class/net/lo/mtu")
-	if err != nil {
-		t.Skipf("loopback's MTU cannot be read here: %v", err)
-	}
-	mtu, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-	for _, tt := range []struct {
-		f            family
-		header, most int // the IP and UDP headers; the most a datagram carries
-	}{{families[0], 20 + 8, 65507}, {families[1], 40 + 8, 65527}} {
+	for _, tt := range udpLimits(t) {
 		t.Run(tt.f.name, func(t *testing.T) {
 			l := newLab(t)
 			run(t, l, "socket", "udp", tt.f.name, "as", "u")
@@ -560,7 +551,7 @@ func TestENOBUFSSaysWhy(t *testing.T) {
 			run(t, l, "option", "u", "SO_SNDBUF", "1")
 			u := sock(t, l, "u")
 			_, to := tt.f.at(t, portOf(t, l, "u"))
-			onePacket := min(mtu-tt.header, tt.most)
+			onePacket := tt.onePacket
 			for range 3 { // the same send, again: the kernel's answer does not change
 				if err := unix.Sendto(u.FD, make([]byte, onePacket), unix.MSG_DONTWAIT, to); err != nil {
 					t.Fatalf("a %d-byte datagram, in one packet: %v", onePacket, err)
@@ -585,7 +576,7 @@ func TestENOBUFSSaysWhy(t *testing.T) {
 				run(t, l, "option", "u", "SO_SNDBUF", "1")
 				rep := refused(t, l, unix.ENOBUFS, args[0], args[1:]...)
 				f := rep.Failure
-				for _, want := range []string{"does not fit in one packet", fmt.Sprintf("at most %d bytes (its MTU)", mtu),
+				for _, want := range []string{"does not fit in one packet", fmt.Sprintf("at most %d bytes (its MTU)", tt.mtu),
 					fmt.Sprintf("leaves %d bytes for data", onePacket), "Waiting does not help"} {
 					if !strings.Contains(foldParagraphs(f.ForStep), want) {
 						t.Errorf("%s ENOBUFS: the report does not say %q:\n%s", args[0], want, f.ForStep)
