@@ -46,6 +46,24 @@ func playUntil(t *testing.T, id, what string, wanted func(answer []string) bool)
 	return nil, 0
 }
 
+// playUpTo plays the lesson id up to the step whose answer has the line
+// answer, and that step's answer lines before it: the learner is about to
+// type answer. It returns the lab and the step's index.
+func playUpTo(t *testing.T, id, answer string) (*lab, int) {
+	t.Helper()
+	l, i := playUntil(t, id, "answered by "+answer, func(lines []string) bool {
+		return slices.Contains(lines, answer)
+	})
+	lesson, _ := lessonByID(t, id)
+	for _, line := range lesson.Pages[i].Step.Answer {
+		if line == answer {
+			break
+		}
+		l.enter(l.tutor.fill(line))
+	}
+	return l, i
+}
+
 // text is everything a lesson shows, its lines joined as the learner
 // reads them.
 func text(lesson *Lesson) string {
@@ -516,16 +534,7 @@ func TestSendOnTheWrongEndDoesNotPass(t *testing.T) {
 		{"10-udp", `sendto {second-udp:cli} 127.0.0.1 {udp-port} "ping"`, `sendto {udp:echo} 127.0.0.1 {second-udp-port} "ping"`, "cli"},
 	} {
 		t.Run(c.lesson+"/"+c.wrong, func(t *testing.T) {
-			l, i := playUntil(t, c.lesson, "answered by "+c.answer, func(answer []string) bool {
-				return slices.Contains(answer, c.answer)
-			})
-			lesson, _ := lessonByID(t, c.lesson)
-			for _, line := range lesson.Pages[i].Step.Answer {
-				if line == c.answer {
-					break
-				}
-				l.enter(l.tutor.fill(line))
-			}
+			l, i := playUpTo(t, c.lesson, c.answer)
 			wrong := l.tutor.fill(c.wrong)
 			mark := l.out.Len()
 			if err := l.enter(wrong); err != nil {
@@ -623,16 +632,7 @@ func TestWrongAddressSaysBindOnce(t *testing.T) {
 			[]string{"close local", "socket as local", "bind local 127.0.0.1 0"}},
 	} {
 		t.Run(c.lesson+"/"+c.wrong, func(t *testing.T) {
-			l, i := playUntil(t, c.lesson, "answered by "+c.answer, func(answer []string) bool {
-				return slices.Contains(answer, c.answer)
-			})
-			lesson, _ := lessonByID(t, c.lesson)
-			for _, line := range lesson.Pages[i].Step.Answer {
-				if line == c.answer {
-					break
-				}
-				l.enter(l.tutor.fill(line))
-			}
+			l, i := playUpTo(t, c.lesson, c.answer)
 			wrong := l.tutor.fill(c.wrong)
 			if err := l.enter(wrong); err != nil || l.step() != i {
 				t.Fatalf("%s: %v, on step %d", wrong, err, l.step()+1)
