@@ -111,8 +111,15 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 		}
 	case snap.State != steps.Listen && now.recvQ == 1 && was.recvQ == 0:
 		say("1 byte has arrived: recv %s reads it", sock.Name)
-	case snap.State != steps.Listen && now.recvQ > was.recvQ:
+	case snap.State != steps.Listen && now.recvQ > 0 && was.recvQ == 0:
 		say("%d bytes have arrived: recv %s reads them", now.recvQ, sock.Name)
+	case snap.State != steps.Listen && now.recvQ > was.recvQ:
+		// Bytes were waiting already: tell what came, and what waits.
+		more := "1 more byte has"
+		if n := now.recvQ - was.recvQ; n > 1 {
+			more = fmt.Sprintf("%d more bytes have", n)
+		}
+		say("%s arrived, %d in all wait: recv %s reads them", more, now.recvQ, sock.Name)
 	}
 	if now.peerClosed && !was.peerClosed && snap.State != steps.Closed && sock.Kind == steps.Stream {
 		say("the peer closed its side: recv %s returns 0 bytes once the queue is read", sock.Name)

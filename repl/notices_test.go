@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"sockstep/steps"
 )
 
 // fullSession is a session that narrates in full into the buffer it
@@ -149,5 +151,40 @@ func TestNoticesOfOneByte(t *testing.T) {
 	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port), "socket udp as v")
 	if got, _ := evalOut(s, out, fmt.Sprintf("sendto v 127.0.0.1 %d y", port)); !strings.Contains(got, "a datagram has arrived (1 byte)") {
 		t.Errorf("sendto v of one byte: got\n%s\nwant a notice of a datagram of 1 byte", got)
+	}
+}
+
+// TestNoticesOfMoreBytes: bytes that arrive while others wait are told as
+// the kernel's receive queue grew, and with the queue's length, each read
+// from SIOCINQ around the send.
+func TestNoticesOfMoreBytes(t *testing.T) {
+	tests := []struct {
+		name  string
+		lines []string // after a pair: server, client, conn
+		send  string
+	}{
+		{"after bytes left unread", []string{"send client 0123456789", "recv conn 3"}, "ab"},
+		{"after bytes never read", []string{"send client hello"}, "x"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, out := pairSession(t)
+			mustEval(t, s, tt.lines...)
+			conn, err := s.lab.Find("conn")
+			if err != nil {
+				t.Fatal(err)
+			}
+			before := steps.Read(conn).RecvQ
+			got, _ := evalOut(s, out, "send client "+tt.send)
+			after := steps.Read(conn).RecvQ
+			more := fmt.Sprintf("%d more bytes have", after-before)
+			if after-before == 1 {
+				more = "1 more byte has"
+			}
+			want := fmt.Sprintf("conn (fd %d): %s arrived, %d in all wait: recv conn reads them", conn.FD, more, after)
+			if !strings.Contains(got, want) {
+				t.Errorf("send client %s with %d bytes waiting: got\n%s\nwant %q", tt.send, before, got, want)
+			}
+		})
 	}
 }
