@@ -13,8 +13,9 @@ import (
 const watchInterval = 250 // milliseconds
 
 // A watcher notices, without consuming anything, when a listener has a
-// connection waiting, when data arrives, and when a peer closes or resets,
-// and says so once per change.
+// connection waiting, when a handshake under way finishes or fails, when
+// data arrives, and when a peer closes or resets, and says so once per
+// change.
 type watcher struct {
 	mu   sync.Mutex
 	seen map[*steps.Socket]seen
@@ -84,6 +85,13 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 		} else {
 			say("%d connections are waiting to be accepted%s", now.queue, from)
 		}
+	case was.state == steps.SynSent && snap.State == steps.Established:
+		say("the handshake has finished: %s is connected to %s (ESTABLISHED), and send and recv work on it now", sock.Name, steps.ShowAddr(snap.Remote))
+	case was.state == steps.SynSent && snap.State == steps.Closed && snap.Error:
+		// The error stays pending until a call takes it, which names it:
+		// reading it (SO_ERROR) here would take it.
+		say("the handshake failed: the connection attempt is over (CLOSED), and the next call on %s fails with the reason, such as "+
+			"ECONNREFUSED (the server's kernel answered with a reset) or ETIMEDOUT (nothing answered)", sock.Name)
 	case wasConnected(was.state) && snap.State == steps.Closed:
 		// Only a reset leaves an error pending (poll's POLLERR). Linux
 		// records EPIPE for a reset that comes after the peer's FIN, and

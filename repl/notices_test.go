@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"sockstep/steps"
 )
@@ -184,6 +185,62 @@ func TestNoticesOfMoreBytes(t *testing.T) {
 			want := fmt.Sprintf("conn (fd %d): %s arrived, %d in all wait: recv conn reads them", conn.FD, more, after)
 			if !strings.Contains(got, want) {
 				t.Errorf("send client %s with %d bytes waiting: got\n%s\nwant %q", tt.send, before, got, want)
+			}
+		})
+	}
+}
+
+// TestNoticesOfAHandshakeUnderWay: a non-blocking connect left in SYN_SENT
+// (the listener's accept queue is full, so its kernel drops the SYN) is
+// told when its handshake ends: once accept makes room and the SYN sent
+// again is answered, or once the listener is closed and the SYN is
+// answered with a reset. The state the notice names is the kernel's, and
+// the call after it returns what the notice said.
+func TestNoticesOfAHandshakeUnderWay(t *testing.T) {
+	tests := []struct {
+		name   string
+		line   string // after client2's connect is under way
+		state  steps.TCPState
+		notice string
+		then   string // what send client2 x must return after it
+	}{
+		{"accept makes room", "accept server as conn", steps.Established,
+			"client2 (fd FD): the handshake has finished: client2 is connected to 127.0.0.1:PORT (ESTABLISHED), and send and recv work on it now", "= 1"},
+		{"the listener is closed", "close server", steps.Closed,
+			"client2 (fd FD): the handshake failed: the connection attempt is over (CLOSED), and the next call on client2 fails with the reason", "ECONNREFUSED"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			s, out := fullSession(t)
+			port := freePort(t)
+			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server 0",
+				"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port),
+				"socket as client2", "option client2 O_NONBLOCK on")
+			evalOut(s, out, fmt.Sprintf("connect client2 127.0.0.1 %d", port))
+			client2, err := s.lab.Find("client2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if state := steps.Read(client2).State; state != steps.SynSent {
+				t.Fatalf("client2 after a non-blocking connect to a full queue: %s, want SYN_SENT", state)
+			}
+			got, _ := evalOut(s, out, tt.line)
+			// The SYN is sent again after a second, then after two more.
+			for deadline := time.Now().Add(8 * time.Second); steps.Read(client2).State == steps.SynSent && time.Now().Before(deadline); {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if state := steps.Read(client2).State; state != tt.state {
+				t.Fatalf("client2 after %s: %s, want %s", tt.line, state, tt.state)
+			}
+			more, _ := evalOut(s, out, "")
+			got += more
+			want := strings.NewReplacer("PORT", fmt.Sprint(port), "FD", fmt.Sprint(client2.FD)).Replace(tt.notice)
+			if !strings.Contains(got, want) || strings.Count(got, "handshake") != 1 {
+				t.Errorf("after %s: got\n%s\nwant one notice %q", tt.line, got, want)
+			}
+			if got, _ := evalOut(s, out, "send client2 x"); !strings.Contains(got, tt.then) {
+				t.Errorf("send client2 x after the notice: got\n%s\nwant %q", got, tt.then)
 			}
 		})
 	}
