@@ -79,6 +79,10 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 				who = append(who, p.String())
 			}
 			from = " (from " + strings.Join(who, ", ") + ")"
+			if len(peers) < now.queue {
+				// A connection reset in the queue is in no table but its count.
+				from = fmt.Sprintf(" (%d of them from %s)", len(peers), strings.Join(who, ", "))
+			}
 		}
 		if now.queue == 1 {
 			say("a connection is waiting to be accepted%s", from)

@@ -245,3 +245,71 @@ func TestNoticesOfAHandshakeUnderWay(t *testing.T) {
 		})
 	}
 }
+
+// TestNoticesOfWaitingClients: the notice of a connection waiting names
+// the clients in the accept queue, also one that has closed its side while
+// it waited (accept still returns it), and counts those it names where the
+// kernel's table no longer lists one (its client reset it).
+func TestNoticesOfWaitingClients(t *testing.T) {
+	tests := []struct {
+		name   string
+		lines  []string // after two clients connected: a and b
+		listed []string // the clients the notice names
+	}{
+		{"one closed while it waited", []string{"close a"}, []string{"a", "b", "c"}},
+		{"one reset while it waited", []string{"option a SO_LINGER on 0", "close a"}, []string{"b", "c"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, out := fullSession(t)
+			port := freePort(t)
+			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server")
+			clients := map[string]string{}
+			for _, name := range []string{"a", "b", "c"} {
+				mustEval(t, s, "socket as "+name, fmt.Sprintf("connect %s 127.0.0.1 %d", name, port))
+				sock, err := s.lab.Find(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				clients[name] = steps.Read(sock).Local.String()
+				if name == "b" {
+					mustEval(t, s, tt.lines...)
+				}
+			}
+			server, err := s.lab.Find("server")
+			if err != nil {
+				t.Fatal(err)
+			}
+			queue := steps.Read(server).AcceptQueue
+			out.Reset()
+			mustEval(t, s, "socket as d", fmt.Sprintf("connect d 127.0.0.1 %d", port))
+			d, err := s.lab.Find("d")
+			if err != nil {
+				t.Fatal(err)
+			}
+			listed := append(tt.listed, "d")
+			clients["d"] = steps.Read(d).Local.String()
+			var line string
+			for _, l := range strings.Split(out.String(), "\n") {
+				if strings.Contains(l, "waiting to be accepted") {
+					line = l
+				}
+			}
+			want := fmt.Sprintf("%d connections are waiting to be accepted (", queue+1)
+			if len(listed) < queue+1 {
+				want += fmt.Sprintf("%d of them ", len(listed))
+			}
+			if !strings.Contains(line, want) {
+				t.Errorf("got %q, want it to begin %q", line, want)
+			}
+			for _, name := range listed {
+				if !strings.Contains(line, clients[name]) {
+					t.Errorf("got %q, want %s's address %s in it", line, name, clients[name])
+				}
+			}
+			if strings.Count(line, "127.0.0.1:") != len(listed) {
+				t.Errorf("got %q, want %d clients named", line, len(listed))
+			}
+		})
+	}
+}

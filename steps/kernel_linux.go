@@ -209,7 +209,9 @@ func ConnectionState(local, remote netip.AddrPort) (TCPState, bool) {
 
 // WaitingPeers lists the clients in a listener's accept queue: connections
 // to its port that finished the handshake but that no file descriptor
-// holds yet (inode 0 in the kernel's table).
+// holds yet (inode 0 in the kernel's table), ESTABLISHED or, once their
+// client has closed, CLOSE_WAIT. One its client has reset is counted in
+// the queue still, but the kernel's table no longer lists it.
 func WaitingPeers(listener Snapshot) []netip.AddrPort {
 	conns, err := Connections()
 	if err != nil {
@@ -217,7 +219,7 @@ func WaitingPeers(listener Snapshot) []netip.AddrPort {
 	}
 	var peers []netip.AddrPort
 	for _, c := range conns {
-		if c.Inode == 0 && c.State == Established && c.Local.Port() == listener.Local.Port() &&
+		if c.Inode == 0 && (c.State == Established || c.State == CloseWait) && c.Local.Port() == listener.Local.Port() &&
 			(listener.Local.Addr().IsUnspecified() || sameEnd(c.Local, listener.Local)) {
 			peers = append(peers, c.Remote)
 		}
