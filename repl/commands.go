@@ -95,9 +95,10 @@ func init() {
 		&command{
 			name: "ports", group: groupLook,
 			usage: "ports [PORT]", example: "ports 8081",
-			summary: "the TCP sockets of the whole machine, from the kernel",
-			about: "Lists the kernel's table of TCP sockets (/proc/net/tcp and tcp6 on Linux): every TCP " +
-				"socket of the whole machine on that port, or on any port, including connections no process " +
+			summary: "every TCP and UDP socket of the machine, from the kernel",
+			about: "Lists the kernel's tables of TCP and UDP sockets (/proc/net/tcp, tcp6, udp and udp6 on Linux, " +
+				"and sock_diag for TCP sockets that are bound but neither listen nor connect): every socket " +
+				"of the whole machine on that port, or on any port, including connections no process " +
 				"holds any more, such as one in TIME_WAIT, and ones still waiting in an accept " +
 				"queue. Sockets this session holds, or held, are named, and come first.",
 			run: runPorts,

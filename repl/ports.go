@@ -15,9 +15,9 @@ import (
 // maxPortLines bounds the table of `ports` on a busy machine.
 const maxPortLines = 200
 
-// runPorts prints the kernel's table of TCP sockets: every TCP socket of
-// the machine, including those no process holds any more, with the ones
-// this session holds or held named.
+// runPorts prints the kernel's tables of TCP and UDP sockets: every socket
+// of the machine that holds a port, including TCP connections no process
+// holds any more, with the ones this session holds or held named.
 func runPorts(s *Session, _ context.Context, args []string) error {
 	port := 0
 	switch len(args) {
@@ -31,7 +31,7 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 	default:
 		return &steps.UsageError{Problem: "ports takes at most one port"}
 	}
-	conns, err := steps.Connections()
+	conns, err := steps.Holders()
 	if err != nil {
 		s.Printf("  %s\n", err)
 		return ErrFailed
@@ -42,27 +42,48 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 		if port != 0 {
 			what = "port " + args[0]
 		}
-		s.Printf("  no TCP socket on %s, in the kernel's table now\n", what)
+		s.Printf("  no TCP or UDP socket on %s, in the kernel's tables now\n", what)
 		return nil
 	}
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  LOCAL\tREMOTE\tSTATE\tRECV-Q\tSEND-Q\tTHIS SESSION")
+	fmt.Fprintln(tw, "  PROTO\tLOCAL\tREMOTE\tSTATE\tRECV-Q\tSEND-Q\tTHIS SESSION")
+	bound, datagrams := false, false
 	for _, r := range shown[:min(len(shown), maxPortLines)] {
 		remote := "—"
-		if r.State != steps.Listen {
+		if r.State != steps.Listen && r.Remote.IsValid() {
 			remote = r.Remote.String()
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%d\t%d\t%s\n", r.Local, remote, r.State, r.RecvQ, r.SendQ, r.owner)
+		proto, state := "tcp", r.State.String()
+		switch {
+		case r.Kind == steps.Datagram && r.Remote.IsValid():
+			proto, state, datagrams = "udp", "connected", true
+		case r.Kind == steps.Datagram:
+			proto, state, datagrams = "udp", "bound", true
+		case r.State == steps.Closed:
+			bound = true
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%d\t%s\n", proto, r.Local, remote, state, r.RecvQ, r.SendQ, r.owner)
 	}
 	tw.Flush()
 	if more := len(shown) - maxPortLines; more > 0 {
 		fmt.Fprintf(&b, "  … %d more (`ports PORT` shows one port's)\n", more)
 	}
-	b.WriteString(s.render.st.dim("  read now from /proc/net/tcp and /proc/net/tcp6: every TCP socket of this machine,\n"+
-		"  also those no program holds any more (TIME_WAIT). For a listener, RECV-Q is its\n"+
-		"  accept queue. A FIN counts as 1, as in ss: in RECV-Q until recv has returned 0,\n"+
-		"  in SEND-Q until the peer acknowledges it.") + "\n")
+	legend := []string{"Read now from /proc/net/tcp, tcp6, udp and udp6: every TCP and UDP socket of this machine, " +
+		"also TCP connections no program holds any more (TIME_WAIT). For a listener, RECV-Q is its accept queue. " +
+		"A FIN counts as 1, as in ss: in RECV-Q until recv has returned 0, in SEND-Q until the peer acknowledges it."}
+	if bound {
+		legend = append(legend, "A TCP socket CLOSED here holds the port it is bound to without listening or connecting: "+
+			"sock_diag lists it (ss --bound-inactive), /proc/net/tcp does not.")
+	}
+	if datagrams {
+		legend = append(legend, "For UDP, RECV-Q and SEND-Q are the memory the queued datagrams take, as ss counts it.")
+	}
+	for _, para := range legend {
+		for _, line := range wrap(para, s.render.width-2) {
+			b.WriteString("  " + s.render.st.dim(line) + "\n")
+		}
+	}
 	s.out.print(b.String())
 	return nil
 }

@@ -56,19 +56,19 @@ func TestPortsCountsTheFIN(t *testing.T) {
 			t.Errorf("the legend does not say how a FIN is counted:\n%s", got)
 		}
 		for _, line := range strings.Split(got, "\n") {
-			if f := strings.Fields(line); len(f) > 4 && f[2] == "CLOSE_WAIT" && strings.Contains(line, "conn (fd") {
+			if f := strings.Fields(line); len(f) > 5 && f[3] == "CLOSE_WAIT" && strings.Contains(line, "conn (fd") {
 				return f
 			}
 		}
 		t.Fatalf("no CLOSE_WAIT row for conn in\n%s", got)
 		return nil
 	}
-	if row := closeWait(); row[3] != "1" {
-		t.Errorf("before recv: got RECV-Q %s, want 1, the FIN", row[3])
+	if row := closeWait(); row[4] != "1" {
+		t.Errorf("before recv: got RECV-Q %s, want 1, the FIN", row[4])
 	}
 	mustEval(t, s, "recv conn")
-	if row := closeWait(); row[3] != "0" {
-		t.Errorf("after recv returned 0: got RECV-Q %s, want 0", row[3])
+	if row := closeWait(); row[4] != "0" {
+		t.Errorf("after recv returned 0: got RECV-Q %s, want 0", row[4])
 	}
 }
 
@@ -119,7 +119,7 @@ func TestPortsNamesATimeWaitWhoseSocketIsOpen(t *testing.T) {
 					t.Fatal(err)
 				}
 				for _, line := range strings.Split(got, "\n") {
-					if f := strings.Fields(line); len(f) > 2 && f[0] == local && f[2] == "TIME_WAIT" {
+					if f := strings.Fields(line); len(f) > 3 && f[1] == local && f[3] == "TIME_WAIT" {
 						if !strings.HasSuffix(line, "  "+want) {
 							t.Errorf("got row %q, want it named %q", line, want)
 						}

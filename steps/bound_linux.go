@@ -58,48 +58,82 @@ func listsBoundInactive(fd int, family uint8) (bool, error) {
 	if err := unix.Fstat(fd, &st); err != nil {
 		return false, err
 	}
+	found := false
+	err := dumpBoundInactive(family, func(c Connection) {
+		found = found || c.Inode == st.Ino
+	})
+	return found && err == nil, err
+}
+
+// boundInactive lists the TCP sockets of the machine that hold a port
+// without listening or connecting, each as a CLOSED connection with no
+// remote end; none where the kernel cannot say.
+func boundInactive() []Connection {
+	if !boundInactiveKnown() {
+		return nil
+	}
+	var all []Connection
+	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
+		var conns []Connection
+		if dumpBoundInactive(family, func(c Connection) { conns = append(conns, c) }) == nil {
+			all = append(all, conns...)
+		}
+	}
+	return all
+}
+
+// dumpBoundInactive asks sock_diag for the TCP sockets of one family that
+// hold a port without listening or connecting, and gives each to f.
+func dumpBoundInactive(family uint8, f func(Connection)) error {
 	diag.Lock()
 	defer diag.Unlock()
 	if err := openDiag(); err != nil {
-		return false, err
+		return err
 	}
 	diag.seq++
 	msg := diagMessage(unix.NLM_F_DUMP, diag.seq, family, 1<<tcpBoundInactive)
 	if err := unix.Sendto(diag.fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		closeDiag()
-		return false, err
+		return err
 	}
 	// Each read of the answer makes the kernel write its next batch.
 	ne := binary.NativeEndian
-	found := false
 	for range netlinkMultiLimit {
 		n, _, err := unix.Recvfrom(diag.fd, diag.reply, unix.MSG_DONTWAIT)
 		if err != nil {
 			closeDiag()
-			return false, err
+			return err
 		}
 		for b := diag.reply[:n]; len(b) >= netlinkHeaderLen; {
 			size := int(ne.Uint32(b))
 			if size < netlinkHeaderLen || size > len(b) {
 				closeDiag()
-				return false, errNoSockDiag
+				return errNoSockDiag
 			}
 			if ne.Uint32(b[8:]) == diag.seq {
 				switch ne.Uint16(b[4:]) {
 				case netlinkDone:
-					return found, nil
+					return nil
 				case netlinkError:
-					return false, errNoSockDiag
+					return errNoSockDiag
 				}
-				if size >= netlinkHeaderLen+diagInodeOffset+4 && ne.Uint32(b[netlinkHeaderLen+diagInodeOffset:]) == uint32(st.Ino) {
-					found = true
+				if body := b[netlinkHeaderLen:size]; len(body) >= diagInodeOffset+4 {
+					// struct inet_diag_msg: the family, then in its id the
+					// source port (network order) and address.
+					id := body[4:]
+					addr, _ := netip.AddrFromSlice(id[4:20])
+					if body[0] == unix.AF_INET {
+						addr, _ = netip.AddrFromSlice(id[4:8])
+					}
+					f(Connection{Local: netip.AddrPortFrom(addr, binary.BigEndian.Uint16(id[0:])), State: Closed,
+						Inode: uint64(ne.Uint32(body[diagInodeOffset:]))})
 				}
 			}
 			b = b[min(len(b), (size+3)&^3):]
 		}
 	}
 	closeDiag() // an answer without end: start afresh next time
-	return false, errNoSockDiag
+	return errNoSockDiag
 }
 
 // portGone is readState's check of a CLOSED TCP socket whose getsockname

@@ -59,11 +59,15 @@ func datagramWaits(fd int) bool {
 
 // A Connection is one line of the kernel's table of TCP sockets (on
 // Linux /proc/net/tcp and tcp6): every TCP socket of the machine, including
-// those no process holds any more, such as a connection in TIME_WAIT.
+// those no process holds any more, such as a connection in TIME_WAIT. For
+// Holders it is also a UDP socket, or a TCP socket that holds a port
+// without listening or connecting (CLOSED, and no Remote).
 type Connection struct {
+	Kind          Kind
 	Local, Remote netip.AddrPort
 	State         TCPState
-	RecvQ, SendQ  int
+	// For UDP, memory the queued datagrams take, as ss counts it.
+	RecvQ, SendQ int
 	// Inode is 0 for a connection no file descriptor refers to: one in
 	// TIME_WAIT, or one still waiting in an accept queue.
 	Inode uint64

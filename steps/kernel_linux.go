@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -101,18 +102,45 @@ func readNew(s *Socket) Snapshot {
 	return snap
 }
 
-// Connections reads the kernel's table of TCP sockets. The kernel writes
-// the table a page at a time, one read call each, and when sockets come and
-// go between two reads the same socket can be written twice; it is listed
-// here once.
+// Connections reads the kernel's table of TCP sockets.
 func Connections() ([]Connection, error) {
+	return readTables(Stream, "/proc/net/tcp", "/proc/net/tcp6")
+}
+
+// Holders lists every TCP and UDP socket of the machine that holds a
+// port, as `ss -tuan` does: the kernel's table of TCP sockets, the TCP
+// sockets that hold a port without listening or connecting (which that
+// table leaves out, and sock_diag lists where the kernel can), and the
+// kernel's table of UDP sockets.
+func Holders() ([]Connection, error) {
+	tcp, err := Connections()
+	if err != nil {
+		return nil, err
+	}
+	udp, err := readTables(Datagram, "/proc/net/udp", "/proc/net/udp6")
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range udp {
+		if c.Remote.Port() == 0 {
+			udp[i].Remote = netip.AddrPort{} // no peer: not connected
+		}
+	}
+	return slices.Concat(tcp, boundInactive(), udp), nil
+}
+
+// readTables reads the kernel's tables of sockets of one kind. The kernel
+// writes a table a page at a time, one read call each, and when sockets
+// come and go between two reads the same socket can be written twice; it
+// is listed here once.
+func readTables(kind Kind, names ...string) ([]Connection, error) {
 	type key struct {
 		local, remote netip.AddrPort
 		inode         uint64
 	}
 	seen := make(map[key]bool)
 	var all []Connection
-	for _, name := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+	for _, name := range names {
 		conns, err := readProcNet(name)
 		if err != nil && !os.IsNotExist(err) {
 			return nil, err
@@ -121,6 +149,7 @@ func Connections() ([]Connection, error) {
 			k := key{c.Local, c.Remote, c.Inode}
 			if !seen[k] {
 				seen[k] = true
+				c.Kind = kind
 				all = append(all, c)
 			}
 		}

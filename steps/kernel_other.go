@@ -40,6 +40,9 @@ func Connections() ([]Connection, error) {
 	return nil, errors.New("the kernel's table of TCP sockets is read on Linux only")
 }
 
+// Holders is not available on this system.
+func Holders() ([]Connection, error) { return Connections() }
+
 // ConnectionState is not known on this system.
 func ConnectionState(local, remote netip.AddrPort) (TCPState, bool) { return 0, false }
 

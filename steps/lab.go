@@ -353,8 +353,8 @@ func (l *Lab) nameTakenLocked(name string) bool {
 	return false
 }
 
-// Owners reads this session's stream sockets once and returns what names
-// the socket that holds, or held, a connection of the kernel's table:
+// Owners reads this session's sockets once and returns what names the
+// socket that holds, or held, a connection of the kernel's table:
 // "server (fd 3)"; "was c (fd 4)" for the TIME_WAIT entry of a connection
 // that is over while its socket, CLOSED, is still open; "was client" for
 // one whose socket is closed; or "" for one this session never had.
@@ -365,7 +365,12 @@ func (l *Lab) Owners() func(c Connection) string {
 		lastConn *endKey // the connection it had, if it is CLOSED
 	}
 	var held []live
+	inodes := map[uint64]string{} // a table's line names its socket's inode
 	for _, s := range l.Sockets() {
+		var st unix.Stat_t
+		if unix.Fstat(s.FD, &st) == nil {
+			inodes[st.Ino] = s.Label()
+		}
 		if s.Kind == Stream {
 			h := live{label: s.Label(), snap: readState(s)}
 			if h.snap.State == Closed {
@@ -375,6 +380,12 @@ func (l *Lab) Owners() func(c Connection) string {
 		}
 	}
 	return func(c Connection) string {
+		if label, ok := inodes[c.Inode]; ok && c.Inode != 0 {
+			return label
+		}
+		if c.Kind != Stream {
+			return ""
+		}
 		listening := c.State == Listen
 		for _, h := range held {
 			if sameEnd(h.snap.Local, c.Local) && listening == (h.snap.State == Listen) && (listening || sameEnd(h.snap.Remote, c.Remote)) {

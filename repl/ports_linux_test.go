@@ -1,0 +1,105 @@
+//go:build linux
+
+package repl
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"sockstep/steps"
+)
+
+// TestPortsListsEveryHolder: `ports N` lists every socket that holds port
+// N, as the kernel knows them: a TCP socket only bound (which stands in
+// another bind's way, though /proc/net/tcp leaves it out) and UDP
+// sockets, bound or connected, whether this session's or not. Each row
+// must name the address getsockname gives the socket, and this session's
+// rows their socket.
+func TestPortsListsEveryHolder(t *testing.T) {
+	if !boundListed(t) {
+		t.Skip("this kernel's sock_diag does not list TCP sockets that are only bound (Linux 6.9)")
+	}
+	outside := func(t *testing.T, kind int, port int) string {
+		fd, err := unix.Socket(unix.AF_INET, kind|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { unix.Close(fd) })
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			t.Fatal(err)
+		}
+		sa, err := unix.Getsockname(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := sa.(*unix.SockaddrInet4)
+		return fmt.Sprintf("%d.%d.%d.%d:%d", a.Addr[0], a.Addr[1], a.Addr[2], a.Addr[3], a.Port)
+	}
+	tests := []struct {
+		name  string
+		lines []string // PORT is the port
+		// outside makes a socket no session holds, bound to the port.
+		outside int
+		row     []string // the fields of the row wanted; LOCAL is the address
+	}{
+		{"a TCP socket only bound, not this session's", nil, unix.SOCK_STREAM,
+			[]string{"tcp", "LOCAL", "—", "CLOSED", "0", "0"}},
+		{"a TCP socket only bound, this session's", []string{"socket as s", "bind s 127.0.0.2 PORT"}, 0,
+			[]string{"tcp", "127.0.0.2:PORT", "—", "CLOSED", "0", "0", "s", "(fd"}},
+		{"a UDP socket bound, not this session's", nil, unix.SOCK_DGRAM,
+			[]string{"udp", "LOCAL", "—", "bound", "0", "0"}},
+		{"a UDP socket bound, this session's", []string{"socket udp as u", "bind u 127.0.0.2 PORT"}, 0,
+			[]string{"udp", "127.0.0.2:PORT", "—", "bound", "0", "0", "u", "(fd"}},
+		{"a UDP socket connected to the port, this session's", []string{"socket udp as u", "bind u 127.0.0.3 0", "connect u 127.0.0.2 PORT"}, 0,
+			[]string{"udp", "LOCAL", "127.0.0.2:PORT", "connected", "0", "0", "u", "(fd"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, out := fullSession(t)
+			port := freePort(t)
+			local := ""
+			if tt.outside != 0 {
+				local = outside(t, tt.outside, port)
+			}
+			for _, line := range tt.lines {
+				mustEval(t, s, strings.ReplaceAll(line, "PORT", fmt.Sprint(port)))
+			}
+			if u, err := s.lab.Find("u"); err == nil && local == "" {
+				local = steps.Read(u).Local.String()
+			}
+			want := strings.Join(tt.row, " ")
+			want = strings.NewReplacer("PORT", fmt.Sprint(port), "LOCAL", local).Replace(want)
+			got, err := evalOut(s, out, fmt.Sprint("ports ", port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rows := 0
+			for _, line := range strings.Split(got, "\n") {
+				if f := strings.Fields(line); len(f) > 1 && (f[0] == "tcp" || f[0] == "udp") {
+					rows++
+					if strings.Join(f[:min(len(f), 8)], " ") != want {
+						t.Errorf("got row %q, want %q", strings.Join(f, " "), want)
+					}
+				}
+			}
+			if rows != 1 {
+				t.Errorf("ports %d: got %d rows, want 1\n%s", port, rows, got)
+			}
+		})
+	}
+}
+
+// boundListed says whether this kernel's sock_diag lists TCP sockets that
+// are only bound (Linux 6.9 and later).
+func boundListed(t *testing.T) bool {
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	var major, minor int
+	fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &major, &minor)
+	return major > 6 || major == 6 && minor >= 9
+}
