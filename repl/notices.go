@@ -25,6 +25,7 @@ type watcher struct {
 type seen struct {
 	queue, recvQ int
 	datagram     bool // a datagram waits
+	memory       int  // the memory the queued datagrams take
 	state        steps.TCPState
 	peerClosed   bool
 	// bothShut: this side had shut down reading and writing while the
@@ -58,7 +59,7 @@ func (w *watcher) check(lab *steps.Lab) []string {
 
 func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 	was, known := w.seen[sock]
-	now := seen{queue: snap.AcceptQueue, recvQ: snap.RecvQ, datagram: snap.DatagramWaiting(), state: snap.State, peerClosed: snap.PeerClosed(),
+	now := seen{queue: snap.AcceptQueue, recvQ: snap.RecvQ, datagram: snap.DatagramWaiting(), memory: snap.QueueMemory, state: snap.State, peerClosed: snap.PeerClosed(),
 		// In FIN_WAIT1 and FIN_WAIT2 no FIN has come from the peer, so a
 		// read side shut down is this side's own SHUT_RD.
 		bothShut: snap.ReadShut && snap.State.WriteShut()}
@@ -116,10 +117,14 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 	switch {
 	case sock.Kind == steps.Datagram:
 		// For UDP the kernel reports only the next datagram's size, which
-		// also grows when a recv leaves a larger one next: tell only of a
-		// queue that was empty.
-		if now.datagram && !was.datagram {
+		// also grows when a recv leaves a larger one next: a queue that
+		// was not empty grew if the memory its datagrams take did.
+		switch {
+		case now.datagram && !was.datagram:
 			say("a datagram has arrived (%s): recvfrom %s reads it", steps.DatagramSize(now.recvQ), sock.Name)
+		case now.datagram && now.memory > was.memory:
+			// Only datagrams that join the queue make its memory grow.
+			say("at least one more datagram has arrived, behind the next one: each recvfrom %s reads one datagram", sock.Name)
 		}
 	case snap.State != steps.Listen && now.recvQ == 1 && was.recvQ == 0:
 		say("1 byte has arrived: recv %s reads it", sock.Name)

@@ -313,3 +313,40 @@ func TestNoticesOfWaitingClients(t *testing.T) {
 		})
 	}
 }
+
+// TestNoticesOfDatagramsBehindOthers: a datagram that joins a queue where
+// others wait is told too, though SIOCINQ, the size of the next one only,
+// does not change; a recvfrom that leaves datagrams waiting is told of as
+// nothing new; and every datagram told of is there for recvfrom after.
+func TestNoticesOfDatagramsBehindOthers(t *testing.T) {
+	s, out := fullSession(t)
+	port := freePort(t)
+	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port), "socket udp as v")
+	u, err := s.lab.Find("u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	more := fmt.Sprintf("u (fd %d): at least one more datagram has arrived, behind the next one: each recvfrom u reads one datagram", u.FD)
+	for _, tt := range []struct {
+		line, notice string // notice "" wants none of u
+		data         string // the datagram recvfrom must read
+	}{
+		{fmt.Sprintf("sendto v 127.0.0.1 %d one", port), "a datagram has arrived (3 bytes)", ""},
+		{fmt.Sprintf("sendto v 127.0.0.1 %d two", port), more, ""},
+		{"recvfrom u", "", `"one"`},
+		{fmt.Sprintf("sendto v 127.0.0.1 %d three", port), more, ""},
+		{"recvfrom u", "", `"two"`},
+		{"recvfrom u", "", `"three"`},
+	} {
+		got, _ := evalOut(s, out, tt.line)
+		if tt.notice == "" && strings.Contains(got, "· u (fd") || !strings.Contains(got, tt.notice) {
+			t.Errorf("%s: got\n%s\nwant notice %q", tt.line, got, tt.notice)
+		}
+		if !strings.Contains(got, tt.data) {
+			t.Fatalf("%s: got\n%s\nwant %s read", tt.line, got, tt.data)
+		}
+	}
+	if snap := steps.Read(u); snap.DatagramWaiting() {
+		t.Errorf("after three recvfrom, a datagram waits still (%d bytes)", snap.RecvQ)
+	}
+}

@@ -61,7 +61,8 @@ func readState(s *Socket) Snapshot {
 		snap.PeerWindowFull = snap.NotSent > 0 && snap.window >= 0 && inFlight+snap.segment > snap.window
 	}
 	if s.Kind == Datagram {
-		snap.Dropped = receiveMemoryOf(s.FD).Drops
+		mem := receiveMemoryOf(s.FD)
+		snap.Dropped, snap.QueueMemory = mem.Drops, mem.Held
 		snap.EmptyDatagram = snap.QueuesKnown && snap.RecvQ == 0 && datagramWaits(s.FD)
 	}
 	return snap

@@ -91,6 +91,10 @@ type Snapshot struct {
 	// Dropped counts the datagrams the kernel has dropped instead of
 	// queueing them for a datagram socket (its receive buffer was full).
 	Dropped int
+	// QueueMemory is the kernel memory a datagram socket's queued
+	// datagrams take (SO_MEMINFO): each datagram that joins the queue adds
+	// to it, and a read never does; Linux gives it back in batches.
+	QueueMemory int
 
 	// From poll(2): whether accept/recv would return at once (Readable),
 	// whether send would (Writable), whether nothing more can be read once
