@@ -50,8 +50,15 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 		finQueued = finQueued || (finSent(snap) && snap.SendQ > 0)
 		calls := ready(sock, snap)
 		failing = failing || calls == "error"
+		remote := steps.ShowAddr(snap.Remote)
+		if snap.State == steps.SynSent {
+			// getpeername says ENOTCONN until the handshake is done.
+			if to, ok := steps.Destination(sock); ok {
+				remote = to.String()
+			}
+		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sock.Label(), sock.Proto(), local,
-			steps.ShowAddr(snap.Remote), tableState(sock, snap), recvQ, sendQ, calls)
+			remote, tableState(sock, snap), recvQ, sendQ, calls)
 	}
 	tw.Flush()
 	if listeners {

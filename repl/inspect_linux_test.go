@@ -475,3 +475,48 @@ func TestShowInSynSent(t *testing.T) {
 		})
 	}
 }
+
+// TestSocketsNamesTheDestinationOfAHandshake: a socket in SYN_SENT has a
+// destination, which the kernel's table lists though getpeername refuses
+// it until the handshake is done; the REMOTE column must give it.
+func TestSocketsNamesTheDestinationOfAHandshake(t *testing.T) {
+	for _, f := range []struct{ family, host string }{{"ipv4", "127.0.0.1"}, {"ipv6", "::1"}} {
+		t.Run(f.family, func(t *testing.T) {
+			s, out := fullSession(t)
+			port := freePort(t)
+			// The accept queue is full, so the kernel drops client2's SYN.
+			mustEval(t, s, "socket "+f.family+" as server", fmt.Sprintf("bind server %s %d", f.host, port), "listen server 0",
+				"socket "+f.family+" as client", fmt.Sprintf("connect client %s %d", f.host, port),
+				"socket "+f.family+" as client2", "option client2 O_NONBLOCK on")
+			evalOut(s, out, fmt.Sprintf("connect client2 %s %d", f.host, port))
+			client2, err := s.lab.Find("client2")
+			if err != nil {
+				t.Fatal(err)
+			}
+			snap := steps.Read(client2)
+			var remote string
+			conns, err := steps.Connections()
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range conns {
+				if c.State == steps.SynSent && c.Local == snap.Local {
+					remote = c.Remote.String()
+				}
+			}
+			if snap.State != steps.SynSent || remote == "" {
+				t.Fatalf("client2 is %s, and the kernel's table has no SYN_SENT line from %s", snap.State, snap.Local)
+			}
+			got, _ := evalOut(s, out, "sockets")
+			for _, line := range strings.Split(got, "\n") {
+				if f := strings.Fields(line); len(f) > 6 && f[0] == "client2" {
+					if f[5] != remote || f[6] != "SYN_SENT" {
+						t.Errorf("got row %q, want REMOTE %s in SYN_SENT", line, remote)
+					}
+					return
+				}
+			}
+			t.Errorf("no row of client2 in\n%s", got)
+		})
+	}
+}

@@ -43,6 +43,9 @@ func Connections() ([]Connection, error) {
 // Holders is not available on this system.
 func Holders() ([]Connection, error) { return Connections() }
 
+// Destination is not known on this system.
+func Destination(*Socket) (netip.AddrPort, bool) { return netip.AddrPort{}, false }
+
 // ConnectionState is not known on this system.
 func ConnectionState(local, remote netip.AddrPort) (TCPState, bool) { return 0, false }
 
