@@ -105,7 +105,8 @@ func portRows(conns []steps.Connection, port int, ownerOf func(steps.Connection)
 	for _, c := range conns {
 		if port == 0 || int(c.Local.Port()) == port || int(c.Remote.Port()) == port {
 			owner := ownerOf(c)
-			if owner == "" && c.Inode == 0 && c.State == steps.Established {
+			if owner == "" && c.Inode == 0 && (c.State == steps.Established || c.State == steps.CloseWait) {
+				// No descriptor holds it, and no close has sent its FIN.
 				owner = "(in an accept queue)"
 			}
 			rows = append(rows, portRow{c, owner})

@@ -103,3 +103,54 @@ func boundListed(t *testing.T) bool {
 	fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &major, &minor)
 	return major > 6 || major == 6 && minor >= 9
 }
+
+// TestPortsNamesTheAcceptQueue: a connection in an accept queue is named
+// so, also once its client has closed (CLOSE_WAIT there), which accept
+// still returns.
+func TestPortsNamesTheAcceptQueue(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		lines []string
+		state steps.TCPState
+	}{
+		{"waiting", nil, steps.Established},
+		{"its client closed", []string{"close client"}, steps.CloseWait},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, out := fullSession(t)
+			port := freePort(t)
+			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
+				"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port))
+			client, err := s.lab.Find("client")
+			if err != nil {
+				t.Fatal(err)
+			}
+			from := steps.Read(client).Local.String()
+			mustEval(t, s, tt.lines...)
+			conns, err := steps.Connections()
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, c := range conns {
+				found = found || c.Remote.String() == from && int(c.Local.Port()) == port && c.State == tt.state && c.Inode == 0
+			}
+			if !found {
+				t.Fatalf("no %s line from %s without a descriptor in the kernel's table", tt.state, from)
+			}
+			got, err := evalOut(s, out, fmt.Sprint("ports ", port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, line := range strings.Split(got, "\n") {
+				if f := strings.Fields(line); len(f) > 3 && f[2] == from {
+					if f[3] != tt.state.String() || !strings.HasSuffix(line, "(in an accept queue)") {
+						t.Errorf("got row %q, want %s (in an accept queue)", line, tt.state)
+					}
+					return
+				}
+			}
+			t.Errorf("no row from %s in\n%s", from, got)
+		})
+	}
+}
