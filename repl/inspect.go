@@ -61,21 +61,29 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 			remote, tableState(sock, snap), recvQ, sendQ, calls)
 	}
 	tw.Flush()
+	r := &s.render
 	if listeners {
-		b.WriteString(s.render.st.dim("  LISTEN n/m: n connections wait in the accept queue; m is the backlog, and Linux lets m+1 wait.") + "\n")
+		r.legend(&b, "LISTEN n/m: n connections wait in the accept queue; m is the backlog, and Linux lets m+1 wait.")
 	}
 	if datagrams {
-		b.WriteString(s.render.st.dim("  For UDP, RECV-Q is the size of the next datagram only (SIOCINQ); ss gives the memory of all queued datagrams instead.") + "\n")
+		r.legend(&b, "For UDP, RECV-Q is the size of the next datagram only (SIOCINQ); ss gives the memory of all queued datagrams instead.")
 	}
 	if finQueued {
-		b.WriteString(s.render.st.dim("  After this side's FIN, SEND-Q counts it as 1 until the peer acknowledges it.") + "\n")
+		r.legend(&b, "After this side's FIN, SEND-Q counts it as 1 until the peer acknowledges it.")
 	}
 	if failing {
-		b.WriteString(s.render.st.dim("  READY error: an error is pending (poll's POLLERR), and no call waits: `show SOCK` tells which returns it.") + "\n")
+		r.legend(&b, "READY error: an error is pending (poll's POLLERR), and no call waits: `show SOCK` tells which returns it.")
 	}
-	b.WriteString(s.render.st.dim("  READY: the calls that would return at once now instead of waiting. All read from the kernel now.") + "\n")
+	r.legend(&b, "READY: the calls that would return at once now instead of waiting. All read from the kernel now.")
 	s.out.print(b.String())
 	return nil
+}
+
+// legend writes a table's note, dim, wrapped to the width.
+func (r *renderer) legend(b *strings.Builder, text string) {
+	for _, line := range wrap(text, r.width-2) {
+		b.WriteString("  " + r.st.dim(line) + "\n")
+	}
 }
 
 // tableState is the state column: a listener's queue as n/m.

@@ -1,8 +1,10 @@
 package repl
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 )
@@ -84,5 +86,37 @@ func TestSocketsWhenNoneIsOpen(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTableNotesFitTheWidth: the notes under the tables of sockets and
+// ports are wrapped to the session's width, as prose is; only the
+// table's rows may be wider.
+func TestTableNotesFitTheWidth(t *testing.T) {
+	const width = 40
+	out := new(strings.Builder)
+	s := New(out, Options{Width: width})
+	t.Cleanup(s.Close)
+	port := freePort(t)
+	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
+		"socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port))
+	for _, line := range []string{"sockets", fmt.Sprint("ports ", port)} {
+		got, err := evalOut(s, out, line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		notes := 0
+		for _, l := range strings.Split(got, "\n") {
+			if f := strings.Fields(l); len(f) == 0 || f[0] == "SOCKET" || f[0] == "PROTO" || strings.Contains(l, "(fd ") {
+				continue // a row of the table
+			}
+			notes++
+			if n := utf8.RuneCountInString(l); n > width {
+				t.Errorf("%s: a note of %d columns, in a session %d wide: %q", line, n, width, l)
+			}
+		}
+		if notes < 3 {
+			t.Errorf("%s: got %d lines of notes, want the table's notes\n%s", line, notes, got)
+		}
 	}
 }

@@ -80,9 +80,7 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 		legend = append(legend, "For UDP, RECV-Q and SEND-Q are the memory the queued datagrams take, as ss counts it.")
 	}
 	for _, para := range legend {
-		for _, line := range wrap(para, s.render.width-2) {
-			b.WriteString("  " + s.render.st.dim(line) + "\n")
-		}
+		s.render.legend(&b, para)
 	}
 	s.out.print(b.String())
 	return nil
