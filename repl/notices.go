@@ -85,6 +85,11 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 				from = fmt.Sprintf(" (%d of them from %s)", len(peers), strings.Join(who, ", "))
 			}
 		}
+		if now.queue > snap.Backlog {
+			// Linux lets one more than the backlog wait (listen.txt).
+			from += fmt.Sprintf("; the queue is full (backlog %d): the kernel ignores the SYNs of new clients, "+
+				"whose handshakes wait until `accept %s` makes room", snap.Backlog, sock.Name)
+		}
 		if now.queue == 1 {
 			say("a connection is waiting to be accepted%s", from)
 		} else {

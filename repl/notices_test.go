@@ -236,7 +236,7 @@ func TestNoticesOfAHandshakeUnderWay(t *testing.T) {
 			more, _ := evalOut(s, out, "")
 			got += more
 			want := strings.NewReplacer("PORT", fmt.Sprint(port), "FD", fmt.Sprint(client2.FD)).Replace(tt.notice)
-			if !strings.Contains(got, want) || strings.Count(got, "handshake") != 1 {
+			if !strings.Contains(got, want) || strings.Count(got, ": the handshake ") != 1 {
 				t.Errorf("after %s: got\n%s\nwant one notice %q", tt.line, got, want)
 			}
 			if got, _ := evalOut(s, out, "send client2 x"); !strings.Contains(got, tt.then) {
@@ -348,5 +348,52 @@ func TestNoticesOfDatagramsBehindOthers(t *testing.T) {
 	}
 	if snap := steps.Read(u); snap.DatagramWaiting() {
 		t.Errorf("after three recvfrom, a datagram waits still (%d bytes)", snap.RecvQ)
+	}
+}
+
+// TestNoticesOfAFullQueue: the notice of a connection waiting says when
+// the accept queue is full, as the kernel counts it (one more than the
+// backlog may wait), and a connect to it then waits, its SYN ignored,
+// until accept makes room.
+func TestNoticesOfAFullQueue(t *testing.T) {
+	for _, backlog := range []int{0, 1} {
+		t.Run(fmt.Sprint("backlog ", backlog), func(t *testing.T) {
+			s, out := fullSession(t)
+			port := freePort(t)
+			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), fmt.Sprintf("listen server %d", backlog))
+			server, err := s.lab.Find("server")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; ; i++ {
+				mustEval(t, s, fmt.Sprintf("socket as c%d", i))
+				got, _ := evalOut(s, out, fmt.Sprintf("connect c%d 127.0.0.1 %d", i, port))
+				snap := steps.Read(server)
+				full := "the queue is full (backlog " + fmt.Sprint(backlog)
+				if snap.AcceptQueue > snap.Backlog {
+					if !strings.Contains(got, full) {
+						t.Errorf("with %d waiting of backlog %d: got\n%s\nwant %q", snap.AcceptQueue, snap.Backlog, got, full)
+					}
+					break
+				}
+				if strings.Contains(got, full) {
+					t.Errorf("with %d waiting of backlog %d: got\n%s\nwant no full queue", snap.AcceptQueue, snap.Backlog, got)
+				}
+				if i > backlog+2 {
+					t.Fatalf("the queue never filled: %d of %d", snap.AcceptQueue, snap.Backlog)
+				}
+			}
+			// One more client's SYN is ignored: its connect is under way still.
+			mustEval(t, s, "socket as late", "option late O_NONBLOCK on")
+			evalOut(s, out, fmt.Sprintf("connect late 127.0.0.1 %d", port))
+			late, err := s.lab.Find("late")
+			if err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(100 * time.Millisecond)
+			if state := steps.Read(late).State; state != steps.SynSent {
+				t.Errorf("a client of a full queue is %s, want SYN_SENT", state)
+			}
+		})
 	}
 }
