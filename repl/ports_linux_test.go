@@ -154,3 +154,42 @@ func TestPortsNamesTheAcceptQueue(t *testing.T) {
 		})
 	}
 }
+
+// TestPortsNamesOnlyTheSessionsListener: with SO_REUSEPORT another socket
+// listens on the same address and port as this session's; only the line
+// of the session's socket, by its inode, may carry its name.
+func TestPortsNamesOnlyTheSessionsListener(t *testing.T) {
+	s, out := fullSession(t)
+	port := freePort(t)
+	mustEval(t, s, "socket as server", "option server SO_REUSEPORT on", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server")
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 5); err != nil {
+		t.Fatal(err)
+	}
+	got, err := evalOut(s, out, fmt.Sprint("ports ", port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	listeners, named := 0, 0
+	for _, line := range strings.Split(got, "\n") {
+		if f := strings.Fields(line); len(f) > 3 && f[3] == "LISTEN" {
+			listeners++
+			if strings.Contains(line, "server (fd") {
+				named++
+			}
+		}
+	}
+	if listeners != 2 || named != 1 {
+		t.Errorf("got %d listeners, %d named server, want 2 and 1\n%s", listeners, named, got)
+	}
+}

@@ -355,45 +355,38 @@ func (l *Lab) nameTakenLocked(name string) bool {
 
 // Owners reads this session's sockets once and returns what names the
 // socket that holds, or held, a connection of the kernel's table:
-// "server (fd 3)"; "was c (fd 4)" for the TIME_WAIT entry of a connection
-// that is over while its socket, CLOSED, is still open; "was client" for
-// one whose socket is closed; or "" for one this session never had.
+// "server (fd 3)", by the inode of its descriptor; "was c (fd 4)" for the
+// TIME_WAIT entry of a connection that is over while its socket, CLOSED,
+// is still open; "was client" for one whose socket is closed; or "" for
+// one this session never had.
 func (l *Lab) Owners() func(c Connection) string {
-	type live struct {
+	type ended struct {
 		label    string
-		snap     Snapshot
-		lastConn *endKey // the connection it had, if it is CLOSED
+		lastConn endKey // the connection it had
 	}
-	var held []live
+	var over []ended
 	inodes := map[uint64]string{} // a table's line names its socket's inode
 	for _, s := range l.Sockets() {
 		var st unix.Stat_t
 		if unix.Fstat(s.FD, &st) == nil {
 			inodes[st.Ino] = s.Label()
 		}
-		if s.Kind == Stream {
-			h := live{label: s.Label(), snap: readState(s)}
-			if h.snap.State == Closed {
-				h.lastConn = s.lastConn.Load()
+		if s.Kind == Stream && readState(s).State == Closed {
+			if k := s.lastConn.Load(); k != nil {
+				over = append(over, ended{s.Label(), *k})
 			}
-			held = append(held, h)
 		}
 	}
 	return func(c Connection) string {
-		if label, ok := inodes[c.Inode]; ok && c.Inode != 0 {
-			return label
+		if c.Inode != 0 {
+			// A descriptor holds it: this session's, or another's.
+			return inodes[c.Inode]
 		}
 		if c.Kind != Stream {
 			return ""
 		}
-		listening := c.State == Listen
-		for _, h := range held {
-			if sameEnd(h.snap.Local, c.Local) && listening == (h.snap.State == Listen) && (listening || sameEnd(h.snap.Remote, c.Remote)) {
-				return h.label
-			}
-		}
-		for _, h := range held {
-			if c.State == TimeWait && h.lastConn != nil && *h.lastConn == endOf(c.Local, c.Remote) {
+		for _, h := range over {
+			if c.State == TimeWait && h.lastConn == endOf(c.Local, c.Remote) {
 				return "was " + h.label
 			}
 		}
