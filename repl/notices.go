@@ -26,6 +26,7 @@ type seen struct {
 	queue, recvQ int
 	datagram     bool // a datagram waits
 	memory       int  // the memory the queued datagrams take
+	dropped      int  // datagrams the kernel dropped, its receive buffer full
 	state        steps.TCPState
 	peerClosed   bool
 	// bothShut: this side had shut down reading and writing while the
@@ -59,7 +60,7 @@ func (w *watcher) check(lab *steps.Lab) []string {
 
 func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 	was, known := w.seen[sock]
-	now := seen{queue: snap.AcceptQueue, recvQ: snap.RecvQ, datagram: snap.DatagramWaiting(), memory: snap.QueueMemory, state: snap.State, peerClosed: snap.PeerClosed(),
+	now := seen{queue: snap.AcceptQueue, recvQ: snap.RecvQ, datagram: snap.DatagramWaiting(), memory: snap.QueueMemory, dropped: snap.Dropped, state: snap.State, peerClosed: snap.PeerClosed(),
 		// In FIN_WAIT1 and FIN_WAIT2 no FIN has come from the peer, so a
 		// read side shut down is this side's own SHUT_RD.
 		bothShut: snap.ReadShut && snap.State.WriteShut()}
@@ -130,6 +131,10 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 		case now.datagram && now.memory > was.memory:
 			// Only datagrams that join the queue make its memory grow.
 			say("at least one more datagram has arrived, behind the next one: each recvfrom %s reads one datagram", sock.Name)
+		}
+		if n := now.dropped - was.dropped; n > 0 {
+			say("the kernel dropped %s instead of queueing: those waiting fill the receive buffer (SO_RCVBUF), "+
+				"and UDP tells no one, the sender neither", steps.Counted(n, "datagram"))
 		}
 	case snap.State != steps.Listen && now.recvQ == 1 && was.recvQ == 0:
 		say("1 byte has arrived: recv %s reads it", sock.Name)

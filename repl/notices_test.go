@@ -397,3 +397,34 @@ func TestNoticesOfAFullQueue(t *testing.T) {
 		})
 	}
 }
+
+// TestNoticesOfDroppedDatagrams: a datagram the kernel drops because the
+// receive buffer is full is told, once, with the count SO_MEMINFO gives.
+func TestNoticesOfDroppedDatagrams(t *testing.T) {
+	s, out := fullSession(t)
+	port := freePort(t)
+	mustEval(t, s, "socket udp as u", "option u SO_RCVBUF 1", fmt.Sprintf("bind u 127.0.0.1 %d", port), "socket udp as v")
+	u, err := s.lab.Find("u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	told := 0
+	for i := 0; i < 6; i++ {
+		before := steps.Read(u).Dropped
+		got, _ := evalOut(s, out, fmt.Sprintf("sendto v 127.0.0.1 %d x", port))
+		after := steps.Read(u).Dropped
+		want := fmt.Sprintf("u (fd %d): the kernel dropped 1 datagram instead of queueing", u.FD)
+		switch {
+		case after > before && !strings.Contains(got, want):
+			t.Errorf("sendto %d, dropped: got\n%s\nwant %q", i, got, want)
+		case after == before && strings.Contains(got, "dropped"):
+			t.Errorf("sendto %d, queued: got\n%s\nwant no notice of a drop", i, got)
+		}
+		if after > before {
+			told++
+		}
+	}
+	if told == 0 {
+		t.Fatal("the kernel dropped no datagram: the test did not fill the buffer")
+	}
+}
