@@ -13,9 +13,9 @@ import (
 const watchInterval = 250 // milliseconds
 
 // A watcher notices, without consuming anything, when a listener has a
-// connection waiting, when a handshake under way finishes or fails, when
-// data arrives, and when a peer closes or resets, and says so once per
-// change.
+// connection waiting (and when its queue is full), when a handshake under
+// way finishes or fails, when data arrives or a datagram is dropped, and
+// when a peer closes or resets, and says so once per change.
 type watcher struct {
 	mu   sync.Mutex
 	seen map[*steps.Socket]seen
