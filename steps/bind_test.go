@@ -142,6 +142,25 @@ func TestBindUDPToEveryInterface(t *testing.T) {
 	}
 }
 
+// TestBindWhereASocketIsOnlyBound: a TCP socket outside the session that
+// is bound, and neither listens nor connects, holds the port; ss does
+// not list it (it lists sockets that listen or are connected), so the
+// refusal does not say ss shows who, and gives the ports command.
+func TestBindWhereASocketIsOnlyBound(t *testing.T) {
+	fd, p := outsideSocket(t, unix.SOCK_STREAM)
+	defer unix.Close(fd)
+	port := strconv.Itoa(p)
+	l := newLab(t)
+	run(t, l, "socket", "as", "late")
+	says := foldParagraphs(refused(t, l, unix.EADDRINUSE, "bind", "late", "127.0.0.1", port).Failure.ForStep)
+	if !strings.Contains(says, "`ports "+port+"` lists what holds it") {
+		t.Errorf("got %q, want the ports command", says)
+	}
+	if strings.Contains(says, "shows who") {
+		t.Errorf("got %q, which says ss shows who", says)
+	}
+}
+
 // TestBindToAnAddressNotHere binds to an address this machine does not
 // have: the refusal points to this machine's loopback address in the
 // socket's own family, and a bind there works.
