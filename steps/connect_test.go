@@ -409,3 +409,24 @@ func TestConnectAfterAReportedRefusal(t *testing.T) {
 		t.Errorf("the connect after ECONNABORTED: %s, want a new handshake (EINPROGRESS, or ECONNREFUSED)", rep.Call)
 	}
 }
+
+// TestSendAfterARefusedConnect: a send on a TCP socket whose
+// non-blocking connect was refused reports the connect's ECONNREFUSED,
+// and says so, not that a UDP datagram was answered; the socket is
+// CLOSED, as it says.
+func TestSendAfterARefusedConnect(t *testing.T) {
+	fd, p := outsideSocket(t, unix.SOCK_STREAM) // bound, not listening: a connect is refused
+	t.Cleanup(func() { unix.Close(fd) })
+	l := newLab(t)
+	run(t, l, "socket", "as", "c")
+	run(t, l, "option", "c", "O_NONBLOCK", "on")
+	run(t, l, "connect", "c", "127.0.0.1", strconv.Itoa(p))
+	rep := refused(t, l, unix.ECONNREFUSED, "send", "c", "x")
+	says := strings.Join(strings.Fields(rep.Failure.ForStep), " ")
+	if !strings.Contains(says, "The connect that c (fd") || strings.Contains(says, "UDP") {
+		t.Errorf("got %q, want the refused connect of a TCP socket", says)
+	}
+	if st := Read(sock(t, l, "c")).State; st != Closed || !strings.Contains(says, "is CLOSED") {
+		t.Errorf("the kernel says c is %s; the report says %q", st, says)
+	}
+}

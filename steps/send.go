@@ -176,7 +176,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.whyRefused(s, before)
 		after := readState(s)
 		data.Local = after.Local.String()
-		if errors.Is(err, unix.ECONNREFUSED) && !l.CallsOnly {
+		if errors.Is(err, unix.ECONNREFUSED) && s.Kind == Datagram && !l.CallsOnly {
 			data.Refusal, data.RefusalFix = l.refusedBy(s)
 		}
 		if errors.Is(err, unix.EMSGSIZE) {
