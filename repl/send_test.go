@@ -31,20 +31,7 @@ func TestOptionAfterTheText(t *testing.T) {
 		{"sendto u 127.0.0.1 PORT --timeout=1s hi", []string{"--timeout=1s hi"}, "sendto takes no --timeout"},
 	} {
 		t.Run(tc.line, func(t *testing.T) {
-			s, out := pairSession(t)
-			mustEval(t, s, "socket udp as u", "socket udp as receiver", "bind receiver 127.0.0.1 0")
-			receiver, err := s.lab.Find("receiver")
-			if err != nil {
-				t.Fatal(err)
-			}
-			port := fmt.Sprint(steps.Read(receiver).Local.Port())
-			to := receiver
-			if strings.HasPrefix(tc.line, "send ") {
-				if to, err = s.lab.Find("client"); err != nil {
-					t.Fatal(err)
-				}
-			}
-			line := strings.Replace(tc.line, "PORT", port, 1)
+			s, out, line, to := sendingSession(t, tc.line)
 			got, _ := evalOut(s, out, line)
 			msg := ""
 			for l := range strings.Lines(got) {
@@ -104,19 +91,7 @@ func TestQuotedOptionIsText(t *testing.T) {
 		{`sendto u 127.0.0.1 PORT "--timeout=1s hi"`, "--timeout=1s hi"},
 	} {
 		t.Run(tc.line, func(t *testing.T) {
-			s, out := pairSession(t)
-			mustEval(t, s, "socket udp as u", "socket udp as receiver", "bind receiver 127.0.0.1 0")
-			receiver, err := s.lab.Find("receiver")
-			if err != nil {
-				t.Fatal(err)
-			}
-			to := receiver
-			if strings.HasPrefix(tc.line, "send ") {
-				if to, err = s.lab.Find("client"); err != nil {
-					t.Fatal(err)
-				}
-			}
-			line := strings.Replace(tc.line, "PORT", fmt.Sprint(steps.Read(receiver).Local.Port()), 1)
+			s, out, line, to := sendingSession(t, tc.line)
 			if got, err := evalOut(s, out, line); err != nil {
 				t.Fatalf("%s: %v\n%s", line, err, got)
 			}
@@ -125,4 +100,26 @@ func TestQuotedOptionIsText(t *testing.T) {
 			}
 		})
 	}
+}
+
+// sendingSession is a session with a TCP connection (pairSession) and
+// two UDP sockets, u and receiver, bound on 127.0.0.1, for a line that
+// sends: send on conn, whose bytes reach client, or sendto from u to
+// receiver at PORT. It returns the line with PORT filled in, and the
+// socket whose receive queue the line's bytes would reach.
+func sendingSession(t *testing.T, line string) (*Session, *strings.Builder, string, *steps.Socket) {
+	t.Helper()
+	s, out := pairSession(t)
+	mustEval(t, s, "socket udp as u", "socket udp as receiver", "bind receiver 127.0.0.1 0")
+	receiver, err := s.lab.Find("receiver")
+	if err != nil {
+		t.Fatal(err)
+	}
+	to := receiver
+	if strings.HasPrefix(line, "send ") {
+		if to, err = s.lab.Find("client"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s, out, strings.Replace(line, "PORT", fmt.Sprint(steps.Read(receiver).Local.Port()), 1), to
 }
