@@ -156,8 +156,9 @@ func TestConnectDrawsTheHandshakeThatCrossed(t *testing.T) {
 // few bytes and of more than one segment holds run, and checks that the
 // arrow of each says how many segments carried its bytes, as many as
 // crossed during the call, leaving out those sent again (the receiver's
-// kernel, short of memory, may drop one). The bytes must all have left by its end (none
-// waits in the send queue), so that none crosses after it.
+// kernel, short of memory, may drop one). The bytes must all have left
+// by its end (none waits in the send queue), so that none crosses after
+// it.
 func TestSendDrawsTheSegmentsThatCrossed(t *testing.T) {
 	ignore := []string{"ACK"}
 	for _, f := range families {
