@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"sockstep/auto"
+	"sockstep/internal/peer"
 	"sockstep/steps"
 )
 
@@ -870,25 +871,12 @@ func TestTheTutorialsMessageArrivesWithoutItsSleep(t *testing.T) {
 	}
 }
 
-// deafServer accepts one client on 127.0.0.1 and closes it after a moment
+// deafServer accepts clients on 127.0.0.1 and closes each after a moment
 // without reading: with the client's message unread, its kernel resets the
 // connection. It returns its port.
 func deafServer(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-		c.Close()
-	}()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	return strconv.Itoa(peer.Serve(t, func(net.Conn) { time.Sleep(200 * time.Millisecond) }))
 }
 
 // TestAutoClientSaysASentMessageMayBeUnread: a server that closes without
@@ -936,24 +924,11 @@ func TestAutoSaysAHostWithoutAnAddressBeforeAnySocket(t *testing.T) {
 // of no bytes, as Python's send(b"") sends, not the tutorial's message:
 // the server reads nothing before the client's FIN.
 func TestAutoClientSendsAnEmptyMessageAsNothing(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	got := make(chan []byte, 1)
-	go func() {
-		conn, err := ln.Accept()
-		if err != nil {
-			got <- nil
-			return
-		}
-		defer conn.Close()
-		conn.SetDeadline(time.Now().Add(20 * time.Second))
+	port := strconv.Itoa(peer.Serve(t, func(conn net.Conn) {
 		data, _ := io.ReadAll(conn)
 		got <- data
-	}()
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	}))
 	out := wantStatus(t, sockstepAuto(t, nil, "client", "--port", port, "--wait", "0", "--message", ""), 0)
 	if data := <-got; len(data) != 0 {
 		t.Errorf("the server read %q, want nothing", data)

@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"sockstep/internal/peer"
 )
 
 // TestCommandLine runs the command line as a learner would, without a
@@ -121,27 +122,14 @@ func TestOptionsAfterTheCommand(t *testing.T) {
 // of auto's flags stays auto's (--message --hex sends "--hex").
 func TestOptionsAfterAuto(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	got := make(chan string, 1)
+	port := strconv.Itoa(peer.Serve(t, func(conn net.Conn) {
+		conn.Write([]byte("hi"))
+		b, _ := io.ReadAll(conn)
+		got <- string(b)
+	}))
 	play := func(args ...string) (output, message string) {
 		t.Helper()
-		got := make(chan string, 1)
-		go func() {
-			conn, err := ln.Accept()
-			if err != nil {
-				got <- err.Error()
-				return
-			}
-			defer conn.Close()
-			conn.SetDeadline(time.Now().Add(10 * time.Second))
-			conn.Write([]byte("hi"))
-			b, _ := io.ReadAll(conn)
-			got <- string(b)
-		}()
 		var out, errs bytes.Buffer
 		if status := run(args, strings.NewReader(""), &out, &errs); status != 0 {
 			t.Fatalf("%q: status %d\n%s%s", args, status, out.String(), errs.String())

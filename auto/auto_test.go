@@ -7,12 +7,14 @@ import (
 	"os"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"sockstep/auto"
+	"sockstep/internal/peer"
 	"sockstep/internal/prosetest"
 	"sockstep/steps"
 )
@@ -452,22 +454,7 @@ func tutorialClient(t *testing.T, port string) {
 // send's text shortened as the report shortens it, and its length; for
 // --host localhost, the address the kernel is given.
 func TestStepShowsEachCallAsItIsMade(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			io.Copy(io.Discard, conn)
-			conn.Close()
-		}
-	}()
-	port := strings.TrimPrefix(ln.Addr().String(), "127.0.0.1:")
+	port := strconv.Itoa(peer.Serve(t, func(conn net.Conn) { io.Copy(io.Discard, conn) }))
 	for _, line := range []string{
 		"demo --port 0 --step",
 		"client --wait 0 --step --port " + port,

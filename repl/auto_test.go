@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"sockstep/auto"
+	"sockstep/internal/peer"
 )
 
 // evalAuto runs one command line in a new session of the given width and
@@ -259,22 +260,7 @@ func TestAutoStepPromptFitsTheWidth(t *testing.T) {
 // then made must have had its prompt, and the prompt must say how to go
 // on, the call whole where it fits and cut with "…" where even it cannot.
 func TestEveryStepPromptFits(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			conn, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conn.Write([]byte("hello"))
-			conn.Close()
-		}
-	}()
-	listening := ln.Addr().(*net.TCPAddr).Port
+	listening := peer.Serve(t, func(conn net.Conn) { conn.Write([]byte("hello")) })
 	call := regexp.MustCompile(`^\s*(?:(?:server|client) [│›]\s*)*(socket|bind|listen|accept|connect|send|recv|close)\(`)
 	for _, width := range []int{36, 60, 80} {
 		for _, play := range []string{"server", "client", "demo"} {
