@@ -109,10 +109,7 @@ func TestComplete(t *testing.T) {
 		{"recv nosuch ", nil, ""},
 		{`send "unterminated`, nil, ""},
 	}
-	server, err := s.lab.Find("server")
-	if err != nil {
-		t.Fatal(err)
-	}
+	server := mustFind(t, s, "server")
 	tests = append(tests, struct { // a socket given by its fd number
 		line     string
 		want     []string

@@ -21,10 +21,7 @@ import (
 func TestShowCountsDroppedDatagrams(t *testing.T) {
 	s, out := fullSession(t)
 	mustEval(t, s, "socket udp as r", "bind r 127.0.0.1 0", "socket udp as u")
-	r, err := s.lab.Find("r")
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := mustFind(t, s, "r")
 	mustEval(t, s, fmt.Sprintf("connect u 127.0.0.1 %d", steps.Read(r).Local.Port()))
 	drops := func() int {
 		var info [unix.SK_MEMINFO_VARS]uint32
@@ -64,10 +61,7 @@ func TestShowCountsDroppedDatagrams(t *testing.T) {
 // not asked for a peer or queued bytes, so its sources say so.
 func TestShowNamesAListenersSources(t *testing.T) {
 	s, out := pairSession(t)
-	server, err := s.lab.Find("server")
-	if err != nil {
-		t.Fatal(err)
-	}
+	server := mustFind(t, s, "server")
 	mustEval(t, s, "socket as waiting", fmt.Sprintf("connect waiting 127.0.0.1 %d", steps.Read(server).Local.Port()))
 	got, _ := evalOut(s, out, "show server")
 	if !strings.Contains(got, ", from 127.0.0.1:") {
@@ -90,10 +84,7 @@ func TestShowNamesAListenersSources(t *testing.T) {
 // once and send fails with EPIPE.
 func TestShowAfterTheConnectionEnds(t *testing.T) {
 	s, out := pairSession(t)
-	client, err := s.lab.Find("client")
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := mustFind(t, s, "client")
 	port := int(steps.Read(client).Local.Port())
 	mustEval(t, s, "option conn SO_LINGER on 0", "close conn")
 	show := func(name string, want ...string) {
@@ -136,10 +127,7 @@ func TestShowAfterTheConnectionEnds(t *testing.T) {
 	nobody := freePort(t)
 	mustEval(t, s, "socket as refused")
 	evalOut(s, out, fmt.Sprintf("connect refused 127.0.0.1 %d", nobody))
-	refused, err := s.lab.Find("refused")
-	if err != nil {
-		t.Fatal(err)
-	}
+	refused := mustFind(t, s, "refused")
 	sa, err := unix.Getsockname(refused.FD)
 	if err != nil {
 		t.Fatal(err)
@@ -160,10 +148,7 @@ func TestShowBytesNotSent(t *testing.T) {
 	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
 		"option server SO_RCVBUF 1000", "socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port),
 		"accept server as conn", "send client --bytes 60000 --timeout 1s")
-	client, err := s.lab.Find("client")
-	if err != nil {
-		t.Fatal(err)
-	}
+	client := mustFind(t, s, "client")
 	info, err := unix.GetsockoptTCPInfo(client.FD, unix.IPPROTO_TCP, unix.TCP_INFO)
 	if err != nil || info.Notsent_bytes == 0 {
 		t.Fatalf("TCP_INFO: %d bytes not sent, %v; want bytes waiting", info.Notsent_bytes, err)
@@ -266,10 +251,7 @@ func TestShowWhatTheNextCallDoes(t *testing.T) {
 				t.Errorf("sockets: got\n%s\nwant READY error explained: %v", table, !explained)
 			}
 
-			client, err := s.lab.Find("client")
-			if err != nil {
-				t.Fatal(err)
-			}
+			client := mustFind(t, s, "client")
 			n, _, err := unix.Recvfrom(client.FD, make([]byte, 8), unix.MSG_DONTWAIT)
 			if !errors.Is(err, tc.recvErr) || (err == nil && n != 0) {
 				t.Errorf("recv: %d bytes, %v; want 0 bytes or %v", n, err, tc.recvErr)
@@ -289,10 +271,7 @@ func TestShowWhatTheNextCallDoes(t *testing.T) {
 // it is. Each time a bind of the port's own checks what show says.
 func TestShowAnAcceptedSocketAfterAReset(t *testing.T) {
 	s, out := pairSession(t)
-	server, err := s.lab.Find("server")
-	if err != nil {
-		t.Fatal(err)
-	}
+	server := mustFind(t, s, "server")
 	port := int(steps.Read(server).Local.Port())
 	mustEval(t, s, "shutdown conn both", "send client more") // conn's kernel answers with RST
 	if want := fmt.Sprintf("the socket let go of port %d when it became CLOSED, but the port is not free", port); !strings.Contains(wantReleased(t, s, out, "conn", port), want) {
@@ -340,10 +319,7 @@ func TestShowSendWithAFillingBuffer(t *testing.T) {
 			port := freePort(t)
 			mustEval(t, s, "socket "+f.name+" as server", fmt.Sprintf("bind server %s %d", f.host, port), "listen server",
 				"socket "+f.name+" as client", fmt.Sprintf("connect client %s %d", f.host, port), "accept server as conn")
-			conn, err := s.lab.Find("conn")
-			if err != nil {
-				t.Fatal(err)
-			}
+			conn := mustFind(t, s, "conn")
 			chunk := make([]byte, 64<<10)
 			for _, stage := range []struct {
 				name string
@@ -424,10 +400,7 @@ func TestShowInSynSent(t *testing.T) {
 			if !nonBlocking {
 				mustEval(t, s, "option client O_NONBLOCK off")
 			}
-			client, err := s.lab.Find("client")
-			if err != nil {
-				t.Fatal(err)
-			}
+			client := mustFind(t, s, "client")
 			if state := steps.Read(client).State; state != steps.SynSent {
 				t.Skipf("the client is %s, not SYN_SENT", state)
 			}
@@ -489,10 +462,7 @@ func TestSocketsNamesTheDestinationOfAHandshake(t *testing.T) {
 				"socket "+f.family+" as client", fmt.Sprintf("connect client %s %d", f.host, port),
 				"socket "+f.family+" as client2", "option client2 O_NONBLOCK on")
 			evalOut(s, out, fmt.Sprintf("connect client2 %s %d", f.host, port))
-			client2, err := s.lab.Find("client2")
-			if err != nil {
-				t.Fatal(err)
-			}
+			client2 := mustFind(t, s, "client2")
 			snap := steps.Read(client2)
 			var remote string
 			conns, err := steps.Connections()

@@ -171,10 +171,7 @@ func TestNoticesOfMoreBytes(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s, out := pairSession(t)
 			mustEval(t, s, tt.lines...)
-			conn, err := s.lab.Find("conn")
-			if err != nil {
-				t.Fatal(err)
-			}
+			conn := mustFind(t, s, "conn")
 			before := steps.Read(conn).RecvQ
 			got, _ := evalOut(s, out, "send client "+tt.send)
 			after := steps.Read(conn).RecvQ
@@ -218,10 +215,7 @@ func TestNoticesOfAHandshakeUnderWay(t *testing.T) {
 				"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port),
 				"socket as client2", "option client2 O_NONBLOCK on")
 			evalOut(s, out, fmt.Sprintf("connect client2 127.0.0.1 %d", port))
-			client2, err := s.lab.Find("client2")
-			if err != nil {
-				t.Fatal(err)
-			}
+			client2 := mustFind(t, s, "client2")
 			if state := steps.Read(client2).State; state != steps.SynSent {
 				t.Fatalf("client2 after a non-blocking connect to a full queue: %s, want SYN_SENT", state)
 			}
@@ -267,26 +261,17 @@ func TestNoticesOfWaitingClients(t *testing.T) {
 			clients := map[string]string{}
 			for _, name := range []string{"a", "b", "c"} {
 				mustEval(t, s, "socket as "+name, fmt.Sprintf("connect %s 127.0.0.1 %d", name, port))
-				sock, err := s.lab.Find(name)
-				if err != nil {
-					t.Fatal(err)
-				}
+				sock := mustFind(t, s, name)
 				clients[name] = steps.Read(sock).Local.String()
 				if name == "b" {
 					mustEval(t, s, tt.lines...)
 				}
 			}
-			server, err := s.lab.Find("server")
-			if err != nil {
-				t.Fatal(err)
-			}
+			server := mustFind(t, s, "server")
 			queue := steps.Read(server).AcceptQueue
 			out.Reset()
 			mustEval(t, s, "socket as d", fmt.Sprintf("connect d 127.0.0.1 %d", port))
-			d, err := s.lab.Find("d")
-			if err != nil {
-				t.Fatal(err)
-			}
+			d := mustFind(t, s, "d")
 			listed := append(tt.listed, "d")
 			clients["d"] = steps.Read(d).Local.String()
 			var line string
@@ -322,10 +307,7 @@ func TestNoticesOfDatagramsBehindOthers(t *testing.T) {
 	s, out := fullSession(t)
 	port := freePort(t)
 	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port), "socket udp as v")
-	u, err := s.lab.Find("u")
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := mustFind(t, s, "u")
 	more := fmt.Sprintf("u (fd %d): at least one more datagram has arrived, behind the next one: each recvfrom u reads one datagram", u.FD)
 	for _, tt := range []struct {
 		line, notice string // notice "" wants none of u
@@ -361,10 +343,7 @@ func TestNoticesOfAFullQueue(t *testing.T) {
 			s, out := fullSession(t)
 			port := freePort(t)
 			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), fmt.Sprintf("listen server %d", backlog))
-			server, err := s.lab.Find("server")
-			if err != nil {
-				t.Fatal(err)
-			}
+			server := mustFind(t, s, "server")
 			for i := 0; ; i++ {
 				mustEval(t, s, fmt.Sprintf("socket as c%d", i))
 				got, _ := evalOut(s, out, fmt.Sprintf("connect c%d 127.0.0.1 %d", i, port))
@@ -386,10 +365,7 @@ func TestNoticesOfAFullQueue(t *testing.T) {
 			// One more client's SYN is ignored: its connect is under way still.
 			mustEval(t, s, "socket as late", "option late O_NONBLOCK on")
 			evalOut(s, out, fmt.Sprintf("connect late 127.0.0.1 %d", port))
-			late, err := s.lab.Find("late")
-			if err != nil {
-				t.Fatal(err)
-			}
+			late := mustFind(t, s, "late")
 			time.Sleep(100 * time.Millisecond)
 			if state := steps.Read(late).State; state != steps.SynSent {
 				t.Errorf("a client of a full queue is %s, want SYN_SENT", state)
@@ -404,10 +380,7 @@ func TestNoticesOfDroppedDatagrams(t *testing.T) {
 	s, out := fullSession(t)
 	port := freePort(t)
 	mustEval(t, s, "socket udp as u", "option u SO_RCVBUF 1", fmt.Sprintf("bind u 127.0.0.1 %d", port), "socket udp as v")
-	u, err := s.lab.Find("u")
-	if err != nil {
-		t.Fatal(err)
-	}
+	u := mustFind(t, s, "u")
 	told := 0
 	for i := 0; i < 6; i++ {
 		before := steps.Read(u).Dropped

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"sockstep/steps"
 )
 
 // peerSession is a session with a listener named server on a free
@@ -38,6 +40,17 @@ func mustEval(t *testing.T, s *Session, lines ...string) {
 			t.Fatalf("%s: %v", line, err)
 		}
 	}
+}
+
+// mustFind is the session's socket of that name; the test fails if there
+// is none.
+func mustFind(t *testing.T, s *Session, name string) *steps.Socket {
+	t.Helper()
+	sock, err := s.lab.Find(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sock
 }
 
 func evalOut(s *Session, out *strings.Builder, line string) (string, error) {

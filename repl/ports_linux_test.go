@@ -121,10 +121,7 @@ func TestPortsNamesTheAcceptQueue(t *testing.T) {
 			port := freePort(t)
 			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
 				"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port))
-			client, err := s.lab.Find("client")
-			if err != nil {
-				t.Fatal(err)
-			}
+			client := mustFind(t, s, "client")
 			from := steps.Read(client).Local.String()
 			mustEval(t, s, tt.lines...)
 			conns, err := steps.Connections()

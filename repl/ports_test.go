@@ -92,10 +92,7 @@ func TestPortsNamesATimeWaitWhoseSocketIsOpen(t *testing.T) {
 			mustEval(t, s, "socket "+tt.family+" as server", fmt.Sprintf("bind server %s %d", tt.host, port), "listen server",
 				"socket "+tt.family+" as c", fmt.Sprintf("connect c %s %d", tt.host, port), "accept server as conn",
 				"shutdown c write", "shutdown conn write")
-			c, err := s.lab.Find("c")
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := mustFind(t, s, "c")
 			// The kernel's row of c's connection, once it is in TIME_WAIT.
 			var local string
 			for deadline := time.Now().Add(2 * time.Second); local == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {

@@ -111,15 +111,10 @@ func sendingSession(t *testing.T, line string) (*Session, *strings.Builder, stri
 	t.Helper()
 	s, out := pairSession(t)
 	mustEval(t, s, "socket udp as u", "socket udp as receiver", "bind receiver 127.0.0.1 0")
-	receiver, err := s.lab.Find("receiver")
-	if err != nil {
-		t.Fatal(err)
-	}
+	receiver := mustFind(t, s, "receiver")
 	to := receiver
 	if strings.HasPrefix(line, "send ") {
-		if to, err = s.lab.Find("client"); err != nil {
-			t.Fatal(err)
-		}
+		to = mustFind(t, s, "client")
 	}
 	return s, out, strings.Replace(line, "PORT", fmt.Sprint(steps.Read(receiver).Local.Port()), 1), to
 }

@@ -145,10 +145,7 @@ func TestStatesNoteOnReset(t *testing.T) {
 // and what `show --states` says there must tell where the wait went.
 func TestStatesOfASocketWhoseConnectionWaits(t *testing.T) {
 	s, out := pairSession(t)
-	c, err := s.lab.Find("client")
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := mustFind(t, s, "client")
 	local := steps.Read(c).Local
 	mustEval(t, s, "shutdown client write", "shutdown conn write")
 	waits := false

@@ -67,10 +67,7 @@ func TestShowStatesLive(t *testing.T) {
 		}
 	}
 	eval("socket as fresh", "socket udp as u", "socket as server", "bind server 127.0.0.1 0", "listen server")
-	server, err := s.lab.Find("server")
-	if err != nil {
-		t.Fatal(err)
-	}
+	server := mustFind(t, s, "server")
 	port := strconv.Itoa(int(steps.Read(server).Local.Port()))
 	eval("socket as client", "connect client 127.0.0.1 "+port, "accept server as conn",
 		"socket as closer", "connect closer 127.0.0.1 "+port, "accept server as left", "shutdown closer write")
@@ -86,10 +83,7 @@ func TestShowStatesLive(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.sock, func(t *testing.T) {
-			sock, err := s.lab.Find(tt.sock)
-			if err != nil {
-				t.Fatal(err)
-			}
+			sock := mustFind(t, s, tt.sock)
 			if tt.want != "" {
 				// A FIN on loopback is handled at once; allow the kernel a
 				// moment all the same before the picture reads the state.
