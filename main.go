@@ -107,9 +107,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	opts := repl.Options{Hex: *hex, Narration: level, Colour: colourWanted(stdout, *noColor), Width: width(stdout),
 		Live: isTerminal(stdout), Input: stdin}
-	if isTerminal(stdin) && !isTerminal(stdout) {
+	if isTerminal(stdin) && !isTerminal(stdout) && (len(rest) == 0 || rest[0] != "run") {
 		// auto --step asks on the terminal its answers are typed on, not
-		// in the file or pipe the output goes to.
+		// in the file or pipe the output goes to. (run FILE reads its
+		// answers from the file: they are asked in the transcript.)
 		opts.Prompts = stderr
 	}
 	session := repl.New(stdout, opts)

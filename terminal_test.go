@@ -515,10 +515,15 @@ func TestTerminalTypedWithOutputToAPipe(t *testing.T) {
 // is asked on the terminal, which would otherwise show nothing while
 // sockstep waits, and stays out of the file; q stops the demo.
 func TestTerminalStepWithOutputToAFile(t *testing.T) {
-	keys, shown, wait := typedToAFile(t, "-c", "auto demo --port 0 --step")
-	waitToShow(t, shown, "next: socket(AF_INET, SOCK_STREAM, 0)")
-	io.WriteString(keys, "q\n")
-	if out := wait(); strings.Contains(out, "Enter runs it") || !strings.Contains(out, "auto demo --port 0 --step") {
-		t.Errorf("output to the file:\n%s", out)
+	for _, args := range [][]string{{"-c", "auto demo --port 0 --step"}, {}} {
+		keys, shown, wait := typedToAFile(t, args...)
+		if len(args) == 0 { // the command typed, too
+			io.WriteString(keys, "auto demo --port 0 --step\n")
+		}
+		waitToShow(t, shown, "next: socket(AF_INET, SOCK_STREAM, 0)")
+		io.WriteString(keys, "q\n\x04")
+		if out := wait(); strings.Contains(out, "Enter runs it") || !strings.Contains(out, "auto demo --port 0 --step") {
+			t.Errorf("%q: output to the file:\n%s", args, out)
+		}
 	}
 }

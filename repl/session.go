@@ -30,9 +30,9 @@ type Options struct {
 	// pauses of auto --step) reads the answer, when the session is not
 	// the interactive shell or a script, which read their own input.
 	Input io.Reader
-	// Prompts is where the questions read from Input are asked, when not
-	// in the output: the terminal Input is typed on, when the output goes
-	// to a file or a pipe and would not show them.
+	// Prompts is where questions read from Input or a script's lines are
+	// asked, when not in the output: the terminal they are typed on, when
+	// the output goes to a file or a pipe and would not show them.
 	Prompts io.Writer
 }
 
@@ -55,6 +55,8 @@ type Session struct {
 	// editor's in the interactive shell, the script's next line in a
 	// transcript, else a line of Options.Input.
 	input func(prompt string) (string, error)
+	// prompts is Options.Prompts: where input's prompts go, if not out.
+	prompts io.Writer
 }
 
 // New starts a session that writes to w.
@@ -67,6 +69,7 @@ func New(w io.Writer, o Options) *Session {
 		out:     &syncWriter{w: w},
 		render:  renderer{st: newStyle(o.Colour), width: o.Width, level: o.Narration, hexAll: o.Hex, langs: []string{"python"}},
 		watcher: newWatcher(),
+		prompts: o.Prompts,
 	}
 	s.lab.Waiting = func(what func() string) {
 		s.out.print("  " + s.render.st.dim(what()) + "\n")
@@ -74,22 +77,10 @@ func New(w io.Writer, o Options) *Session {
 	s.input = s.promptThen(func() (string, bool) { return "", false })
 	if o.Input != nil {
 		lines := bufio.NewScanner(o.Input)
-		next := func() (string, bool) {
+		s.input = s.promptThen(func() (string, bool) {
 			ok := lines.Scan()
 			return lines.Text(), ok
-		}
-		s.input = s.promptThen(next)
-		if o.Prompts != nil {
-			s.input = func(prompt string) (string, error) {
-				io.WriteString(o.Prompts, prompt) // the answer is typed after it
-				line, ok := next()
-				if !ok {
-					io.WriteString(o.Prompts, "\n")
-					return "", io.EOF
-				}
-				return line, nil
-			}
-		}
+		})
 	}
 	if o.Live {
 		s.lab.Progress = s.progress
@@ -97,13 +88,22 @@ func New(w io.Writer, o Options) *Session {
 	return s
 }
 
-// promptThen makes an input that shows the prompt on a line of its own,
-// then reads the answer with next, which reports false at the end.
+// promptThen makes an input that shows the prompt on a line of its own
+// in the output, or on the terminal of Options.Prompts, where the answer
+// is typed after it; then it reads the answer with next, which reports
+// false at the end.
 func (s *Session) promptThen(next func() (string, bool)) func(string) (string, error) {
 	return func(prompt string) (string, error) {
-		s.out.print(strings.TrimRight(prompt, " ") + "\n")
+		if s.prompts == nil {
+			s.out.print(strings.TrimRight(prompt, " ") + "\n")
+		} else {
+			io.WriteString(s.prompts, prompt)
+		}
 		line, ok := next()
 		if !ok {
+			if s.prompts != nil {
+				io.WriteString(s.prompts, "\n")
+			}
 			return "", io.EOF
 		}
 		return line, nil
