@@ -118,10 +118,10 @@ func (s Snapshot) PeerClosed() bool {
 	return s.ReadShut && s.Kind == Stream && s.FromKernel && (s.State == CloseWait || s.State == LastAck || s.State == Closing)
 }
 
-// Bound says whether the socket has a local address.
 // DatagramWaiting says whether a datagram socket has a datagram to read.
 func (s Snapshot) DatagramWaiting() bool { return s.RecvQ > 0 || s.EmptyDatagram }
 
+// Bound says whether the socket has a local address.
 func (s Snapshot) Bound() bool { return s.Local.IsValid() && s.Local.Port() != 0 }
 
 // Connected says whether the socket has a peer.
