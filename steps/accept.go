@@ -27,8 +27,11 @@ var AcceptStep = &Step{
 // socket that does not has no accept queue (EINVAL), and a UDP socket has
 // no connections (EOPNOTSUPP).
 func listening(s *Socket) bool {
-	snap := readState(s)
-	return s.Kind == Stream && (!snap.FromKernel || snap.State == Listen)
+	if s.Kind != Stream {
+		return false
+	}
+	snap := readNew(s)
+	return !snap.FromKernel || snap.State == Listen
 }
 
 // afterAccept offers, after the socket, `as` and --timeout, each once:
