@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"sockstep/auto"
 	"sockstep/steps"
 )
 
@@ -296,10 +297,4 @@ func plainWord(w string) bool {
 // control characters and bytes that are not UTF-8 are escaped, as
 // steps.Printable escapes them, but a backslash stays one backslash, so
 // that `send c "hi\r\n"` reads as typed and can be typed again.
-func echoLine(line string) string {
-	parts := strings.Split(line, `\`)
-	for i, p := range parts {
-		parts[i] = steps.Printable([]byte(p))
-	}
-	return strings.Join(parts, `\`)
-}
+func echoLine(line string) string { return auto.AsPrinted(steps.Printable([]byte(line))) }
