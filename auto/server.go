@@ -124,7 +124,7 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err e
 		switch {
 		case said:
 			f.stage.Message(Server, rep.Data)
-			if webRequest(rep.Data) {
+			if !f.plan.Quiet && webRequest(rep.Data) { // what a quiet stage would not show
 				f.stage.Tell(Server, prose.Render("web client", webClient{Peer: peer.String(), Greeting: f.plan.Greeting}))
 			}
 		case len(rep.Data) > 0:
