@@ -170,8 +170,12 @@ func (m *memory) rememberAuto(e repl.Evaluation) {
 	if e.Command != "auto" || e.Err != nil {
 		return
 	}
-	plan, err := auto.Parse(strings.Fields(e.Line)[1:])
-	if err != nil || (plan.Play != "server" && plan.Play != "demo") || plan.Port <= 0 || plan.Port > 65535 {
+	words, err := repl.SplitWords(e.Line)
+	if err != nil {
+		return
+	}
+	plan, err := auto.Parse(words[1:])
+	if err != nil || (plan.Play != "server" && plan.Play != "demo") || plan.Port == 0 {
 		return
 	}
 	m.lastPort = uint16(plan.Port)
