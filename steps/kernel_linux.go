@@ -259,22 +259,10 @@ func WaitingPeers(listener Snapshot) []netip.AddrPort {
 
 // Destination is the address a TCP socket in SYN_SENT is connecting to.
 // getpeername refuses to tell it (ENOTCONN) until the handshake is done,
-// but the kernel's table lists it, on the line of the socket's inode.
+// but SO_PEERNAME gives it (formerPeer).
 func Destination(s *Socket) (netip.AddrPort, bool) {
-	var st unix.Stat_t
-	if err := unix.Fstat(s.FD, &st); err != nil {
-		return netip.AddrPort{}, false
-	}
-	conns, err := Connections()
-	if err != nil {
-		return netip.AddrPort{}, false
-	}
-	for _, c := range conns {
-		if c.Inode == st.Ino && c.State == SynSent {
-			return c.Remote, true
-		}
-	}
-	return netip.AddrPort{}, false
+	to, err := formerPeer(s.FD, s.Family)
+	return to, err == nil && to.Port() != 0
 }
 
 // KernelNote says where `show`'s state of a socket comes from: what

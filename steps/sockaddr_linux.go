@@ -23,7 +23,8 @@ func peerName(fd int) (netip.AddrPort, error) { return nameOf(unix.SYS_GETPEERNA
 
 // formerPeer is getsockopt SO_PEERNAME: the peer the kernel still records
 // for a socket, which it gives even for a TCP socket whose connection is
-// over (CLOSED), where getpeername says ENOTCONN. The buffer must be no
+// over (CLOSED), or not yet made (SYN_SENT), where getpeername says
+// ENOTCONN. The buffer must be no
 // longer than the family's address, or the kernel refuses it (EINVAL).
 func formerPeer(fd int, f Family) (netip.AddrPort, error) {
 	var raw unix.RawSockaddrAny
