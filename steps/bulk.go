@@ -89,7 +89,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	// bounds the whole of sendall; without it, each wait is one send
 	// call's, which the socket's SO_SNDTIMEO bounds alone.
 	w := &waiting{s: s, events: unix.POLLOUT, timeout: timeout, call: call,
-		what: "room in the send buffer (the peer is not reading fast enough)"}
+		what: sendWaitsFor(before, "room in the send buffer (the peer is not reading fast enough)")}
 	for data.Sent < n {
 		chunk := bulkPattern[:min(bulkChunk, n-data.Sent)]
 		m, err := sendCall(s.FD, chunk, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)

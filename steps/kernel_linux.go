@@ -369,13 +369,6 @@ func tcpInfo(fd int) (info unix.TCPInfo, size uintptr, err error) {
 	return info, uintptr(n), nil
 }
 
-// handshaking says whether a TCP socket is in SYN_SENT, its connect's
-// handshake not finished (TCP_INFO).
-func handshaking(fd int) bool {
-	info, _, err := tcpInfo(fd)
-	return err == nil && TCPState(info.State) == SynSent
-}
-
 // segmentsSent is how many TCP segments the socket has sent (TCP_INFO's
 // tcpi_segs_out), SYN and ACK included; 0 where the kernel does not say.
 func segmentsSent(fd int) int {

@@ -57,9 +57,6 @@ func KernelNote(Snapshot) string {
 	return "addresses and readiness read from the kernel; TCP state and queues are not read on this system"
 }
 
-// handshaking is not known on this system.
-func handshaking(int) bool { return false }
-
 // pathMTU is not known on this system.
 func pathMTU(Family, netip.AddrPort) int { return 0 }
 

@@ -164,7 +164,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if s.Kind == Datagram && !l.CallsOnly && before.Connected() {
 		watch = l.watchReceiver(before.Remote)
 	}
-	sent, pieces, stop, err := l.send(ctx, s, msg, nil, timeout, call)
+	sent, pieces, stop, err := l.send(ctx, s, msg, nil, timeout, call, before)
 	data.Sent, data.Pieces = sent, pieces
 	if stop != nil {
 		stop.Sent = sent
@@ -369,14 +369,27 @@ func stray(right, rule, cmd string, text []string) string {
 	return fmt.Sprintf(`%s: %s. Typed after the text, it would be sent as text; to send it so, put it inside quotes with the words around it: %s "%s"`, rule, right, cmd, joined)
 }
 
+// sendWaitsFor says what a send on a stream socket, in the state before
+// the call, waits for: room in the send buffer, or, on a socket whose
+// connect has not finished (a non-blocking one, made blocking again), the
+// handshake.
+func sendWaitsFor(before Snapshot, room string) string {
+	if before.FromKernel && before.State == SynSent {
+		return "the handshake to finish (SYN_SENT)"
+	}
+	return room
+}
+
 // send sends all of msg (to the address to, for sendto) on a blocking socket, or what the kernel takes at
 // once on a non-blocking one. Each call is made with MSG_DONTWAIT, and
 // between calls sockstep waits in poll for room in the send buffer, so
 // that Ctrl-C, or timeout (zero: none) for each wait, can stop a send to a
 // peer that never reads. MSG_NOSIGNAL keeps a send to a closed connection
 // from killing the program with SIGPIPE: it fails with EPIPE instead.
-func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, to unix.Sockaddr, timeout time.Duration, call string) (sent, pieces int, stop *Report, err error) {
-	w := &waiting{s: s, events: unix.POLLOUT, timeout: timeout, call: call, what: "room in the send buffer"}
+// before is the socket's state before the call, which says what a wait
+// is for.
+func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, to unix.Sockaddr, timeout time.Duration, call string, before Snapshot) (sent, pieces int, stop *Report, err error) {
+	w := &waiting{s: s, events: unix.POLLOUT, timeout: timeout, call: call, what: sendWaitsFor(before, "room in the send buffer")}
 	for {
 		n, err := sendCall(s.FD, msg[sent:], nil, to, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
 		if n > 0 {

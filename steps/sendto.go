@@ -103,7 +103,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if s.Kind == Datagram {
 		watch = l.watchReceiver(to)
 	}
-	sent, _, stop, err := l.send(ctx, s, msg, sockaddr(s.Family, to), 0, call)
+	sent, _, stop, err := l.send(ctx, s, msg, sockaddr(s.Family, to), 0, call, before)
 	if stop != nil {
 		return stop, nil
 	}

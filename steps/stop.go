@@ -94,12 +94,6 @@ func (l *Lab) waitNotReady(ctx context.Context, w *waiting) (*Report, time.Durat
 			w.timeout = socketTimeout(s.FD, w.events)
 			w.kernelTimeout = w.timeout > 0
 		}
-		if w.what != "" && w.undo == nil && w.events == unix.POLLOUT && s.Kind == Stream && handshaking(s.FD) {
-			// A send on a socket whose connect has not finished (a
-			// non-blocking one, made blocking again) waits for the
-			// handshake, not for room in the send buffer.
-			w.what = "the handshake to finish (SYN_SENT)"
-		}
 	}
 	w.rounds++
 	what, timeout := w.what, w.timeout // not w: the closures would move it to the heap
