@@ -67,7 +67,6 @@ type sendData struct {
 	NeverConnected      bool   // a TCP socket that was neither connected nor accepted
 	Accepted            bool   // accept made it: it had a connection
 	Unread              int    // bytes still in the receive queue after the call
-	Local               string // the address it has now
 	TooLarge            string // datagram.txt's [EMSGSIZE]
 	PyNote              string // what the code lines' data is, for --bytes
 	Fate                string // datagram.txt's sentence, when the lab's socket at the peer's address did not take the datagram, or an ICMP error came back
@@ -174,8 +173,6 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err != nil {
 		data.describe(msg, pattern)
 		data.whyRefused(s, before)
-		after := readState(s)
-		data.Local = after.Local.String()
 		if errors.Is(err, unix.ECONNREFUSED) && s.Kind == Datagram && !l.CallsOnly {
 			data.Refusal, data.RefusalFix = l.refusedBy(s)
 		}
@@ -189,7 +186,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		if !l.CallsOnly {
 			// The kernel binds an unbound socket before it looks for the
 			// peer, so even a refused send can leave it with an address.
-			boundAnyway(report, s, before, after)
+			boundAnyway(report, s, before, readState(s))
 		}
 		return report, nil
 	}
