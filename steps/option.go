@@ -447,6 +447,7 @@ func bufferLimits(opt int, kind Kind) (limit, autotuned int) {
 // listOptions reads every option that applies to the socket.
 func listOptions(l *Lab, s *Socket) *Report {
 	var lines []string
+	data := optionData{Name: s.Name, Label: s.Label(), List: true}
 	for _, o := range options {
 		if !o.applies(s) {
 			continue
@@ -454,14 +455,12 @@ func listOptions(l *Lab, s *Socket) *Report {
 		v, err := o.get(s.FD)
 		if err != nil {
 			v = "(" + err.Error() + ")"
+		} else if o.Name == "SO_REUSEADDR" {
+			data.Example = o.example(v) // it counts at bind
 		}
 		lines = append(lines, o.line(v))
 	}
-	data := optionData{Name: s.Name, Label: s.Label(), List: true}
 	data.where(l, s)
-	if v, err := options[0].get(s.FD); err == nil {
-		data.Example = options[0].example(v) // SO_REUSEADDR, which counts at bind
-	}
 	return &Report{
 		Call:  fmt.Sprintf("getsockopt(%d, …) for each option", s.FD),
 		Lines: lines,
