@@ -138,10 +138,8 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if len(text) == 0 {
 		return nil, usageErr("send needs the text to send after the socket (use \"\" to send nothing)")
 	}
-	if !strings.HasPrefix(text[0], "--bytes") { // a datagram's --bytes N, read above
-		if err := strayOption("send "+args[0], text, "--timeout", "--bytes"); err != nil {
-			return nil, err
-		}
+	if err := strayOption("send "+args[0], text, "--timeout", "--bytes"); err != nil {
+		return nil, err
 	}
 	// A datagram socket's --bytes N is one datagram, as with sendto.
 	msg, pattern, err := messageText("send", text)
@@ -322,6 +320,9 @@ func takeSendTimeout(args []string) (text []string, timeout time.Duration, err e
 // inside one quoted word with the words around it, the same text is sent.
 // cmd is the command up to the text: "send conn".
 func strayOption(cmd string, text []string, options ...string) error {
+	if bytesForm(text) {
+		return nil // a datagram's --bytes N, which messageText reads
+	}
 	for i, word := range text {
 		for _, opt := range options {
 			value, inWord := strings.CutPrefix(word, opt+"=")
@@ -359,12 +360,26 @@ func quoted(word string) bool { return strings.ContainsFunc(word, unicode.IsSpac
 // and how to send the option as text, with the learner's own words where
 // they can be shown in quotes as they are.
 func stray(right, rule, cmd string, text []string) string {
-	joined := strings.Join(text, " ")
-	if !plainASCII([]byte(right)) || !plainASCII([]byte(joined)) || strings.Contains(joined, `"`) {
-		return rule + ". Typed after the text, it would be sent as text; to send it so, put it inside the quotes of one word with the words around it"
+	if typed, ok := asOneWord(cmd, text); ok && plainASCII([]byte(right)) {
+		return fmt.Sprintf(`%s: %s. Typed after the text, it would be sent as text; to send it so, put it inside quotes with the words around it: %s`, rule, right, typed)
 	}
-	return fmt.Sprintf(`%s: %s. Typed after the text, it would be sent as text; to send it so, put it inside quotes with the words around it: %s "%s"`, rule, right, cmd, joined)
+	return rule + ". Typed after the text, it would be sent as text; to send it so, put it inside the quotes of one word with the words around it"
 }
+
+// asOneWord is cmd followed by text as one quoted word, the command that
+// sends the words as text; ok is false where they cannot be shown so, as
+// they are (not plain ASCII, or a quote among them).
+func asOneWord(cmd string, text []string) (typed string, ok bool) {
+	joined := strings.Join(text, " ")
+	if !plainASCII([]byte(cmd)) || !plainASCII([]byte(joined)) || strings.Contains(joined, `"`) {
+		return "", false
+	}
+	return cmd + ` "` + joined + `"`, true
+}
+
+// bytesForm says whether a send's or sendto's words are --bytes N, a
+// datagram of sockstep's pattern, rather than text.
+func bytesForm(text []string) bool { return len(text) > 0 && strings.HasPrefix(text[0], "--bytes") }
 
 // sendWaitsFor says what a send on a stream socket, in the state before
 // the call, waits for: room in the send buffer, or, on a socket whose

@@ -82,7 +82,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err := noTimeout(s, cmd, text); err != nil {
 		return nil, err
 	}
-	if err := strayOption(cmd, text, "--bytes"); err != nil && !strings.HasPrefix(text[0], "--bytes") {
+	if err := strayOption(cmd, text, "--bytes"); err != nil {
 		return nil, err
 	}
 	msg, pattern, err := messageText("sendto", args[3:])
@@ -185,14 +185,13 @@ func noTimeout(s *Socket, cmd string, text []string) error {
 	if s.Kind == Stream {
 		why = "sendto takes no --timeout; on a TCP socket it sends as send does, and send takes one: send " + s.Name + " --timeout D TEXT"
 	}
-	if strings.HasPrefix(text[0], "--bytes") {
+	if bytesForm(text) {
 		return usageErr(why)
 	}
-	joined := strings.Join(text, " ")
-	if !plainASCII([]byte(cmd)) || !plainASCII([]byte(joined)) || strings.Contains(joined, `"`) {
-		return usageErr(why + ". Every word after the port is text to send; to send these words on purpose, put them inside the quotes of one word")
+	if typed, ok := asOneWord(cmd, text); ok {
+		return usageErr(why + ". Every word after the port is text to send; to send these words on purpose, put them inside quotes: " + typed)
 	}
-	return usageErr(fmt.Sprintf(`%s. Every word after the port is text to send; to send these words on purpose, put them inside quotes: %s "%s"`, why, cmd, joined))
+	return usageErr(why + ". Every word after the port is text to send; to send these words on purpose, put them inside the quotes of one word")
 }
 
 // fragmented is what send and sendto say of a datagram of n bytes from s
