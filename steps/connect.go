@@ -122,7 +122,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		if ls, snap, ok := l.listenerFor(remote); ok {
 			to = ls.Name
 			if snap.AcceptQueue > snap.Backlog {
-				data.Listener, data.ListenerName, data.Queue, data.Backlog = ls.Label(), ls.Name, snap.AcceptQueue, snap.Backlog
+				data.listener(ls, snap)
 				stop.report.Says += " " + connectProse.Render("queue full", data)
 			}
 		}
@@ -147,7 +147,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		if errors.Is(err, unix.ETIMEDOUT) {
 			data.Took = ms(took)
 			if ls, snap, ok := l.listenerFor(remote); ok && snap.AcceptQueue > snap.Backlog {
-				data.Listener, data.ListenerName, data.Queue, data.Backlog = ls.Label(), ls.Name, snap.AcceptQueue, snap.Backlog
+				data.listener(ls, snap)
 			}
 		}
 		r := connectProse.refused(call, err, data)
@@ -187,7 +187,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if data.Itself {
 		server = s.Name
 	} else if ls, snap, ok := l.listenerFor(remote); ok {
-		data.Listener, data.ListenerName, data.Queue, data.Backlog = ls.Label(), ls.Name, snap.AcceptQueue, snap.Backlog
+		data.listener(ls, snap)
 		report.State = append(report.State, Change{Who: ls.Label(), After: snap.Summary(ls.Kind)})
 		server = ls.Name
 		_, err := l.Find("conn")
@@ -312,6 +312,12 @@ func (l *Lab) connect(ctx context.Context, s *Socket, remote netip.AddrPort, non
 		return again
 	}
 	return nil
+}
+
+// listener fills in the lab's listener that the connection reaches, and
+// its accept queue.
+func (d *connectData) listener(ls *Socket, snap Snapshot) {
+	d.Listener, d.ListenerName, d.Queue, d.Backlog = ls.Label(), ls.Name, snap.AcceptQueue, snap.Backlog
 }
 
 // listenerFor finds the lab's listening socket that a connection to remote
