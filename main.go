@@ -90,7 +90,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		rest, args = append(rest, left[0]), left[1:]
 	}
 	if len(rest) > 0 && rest[0] == "auto" {
-		own, words := ownOptions(rest[1:])
+		own, words := ownOptions(fs, rest[1:])
 		if err := fs.Parse(own); err != nil {
 			return optionProblem(err, stdout, stderr)
 		}
@@ -203,20 +203,22 @@ func optionProblem(err error, stdout, stderr io.Writer) int {
 	return 2
 }
 
-// ownOptions takes sockstep's own options out of auto's words, so that
-// `sockstep auto demo --no-color` is `sockstep --no-color auto demo`. A
-// word that is the value of one of auto's flags (--message --hex) stays
-// auto's, and so does everything after --.
-func ownOptions(words []string) (own, autos []string) {
+// ownOptions takes sockstep's own options, those of fs, out of auto's
+// words, so that `sockstep auto demo --no-color` is `sockstep --no-color
+// auto demo`. A word that is the value of one of auto's flags (--message
+// --hex) stays auto's, and so does everything after --.
+func ownOptions(fs *flag.FlagSet, words []string) (own, autos []string) {
 	for i := 0; i < len(words); i++ {
 		name, _, hasValue := strings.Cut(words[i], "=")
+		mine := fs.Lookup(strings.TrimLeft(name, "-"))
 		switch {
 		case words[i] == "--":
 			return own, append(autos, words[i:]...)
-		case name == "--no-color" || name == "--hex" || name == "--narrate" && hasValue:
+		case mine != nil && strings.HasPrefix(name, "-"):
 			own = append(own, words[i])
-		case name == "--narrate":
-			own, i = append(own, words[i:min(i+2, len(words))]...), i+1
+			if b, ok := mine.Value.(interface{ IsBoolFlag() bool }); !(ok && b.IsBoolFlag()) && !hasValue && i+1 < len(words) {
+				own, i = append(own, words[i+1]), i+1 // its value
+			}
 		case !hasValue && i+1 < len(words) && strings.HasPrefix(name, "--") && !slices.Contains(auto.Switches, name):
 			autos, i = append(autos, words[i], words[i+1]), i+1 // a flag of auto's and its value
 		default:
