@@ -169,18 +169,11 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 0
 	case len(rest) >= 1 && len(rest) <= 2 && rest[0] == "lesson":
 		return playLesson(ctx, stop, session, tutor, rest[1:], stdin, stdout, stderr)
-	case len(rest) == 0 && isTerminal(stdin) && isTerminal(stdout):
-		stop() // the shell handles Ctrl-C itself
-		if _, err := session.RunInteractive(); err != nil {
+	case len(rest) == 0:
+		if failed, err = shellOrScript(ctx, stop, session, stdin, stdout, stderr); err != nil {
 			fmt.Fprintf(stderr, "sockstep: %v\n", err)
 			return 1
 		}
-		return 0
-	case len(rest) == 0:
-		if isTerminal(stdin) {
-			fmt.Fprint(stderr, typeBlind)
-		}
-		failed = session.RunScript(ctx, stdin)
 	default:
 		fmt.Fprintf(stderr, "sockstep: %s is not a command sockstep takes\n\n", steps.QuoteShort(strings.Join(rest, " ")))
 		fmt.Fprint(stderr, usage)
@@ -242,22 +235,30 @@ func playLesson(ctx context.Context, stop func(), session *repl.Session, tutor *
 	}
 	number := tutor.Current()
 	session.Printf("\n")
+	if _, err := shellOrScript(ctx, stop, session, stdin, stdout, stderr); err != nil {
+		fmt.Fprintf(stderr, "sockstep: %v\n", err)
+		return 1
+	}
+	if !(isTerminal(stdin) && isTerminal(stdout)) && !tutor.Finished(number) {
+		return 1 // from a pipe: the lesson was not played to its end
+	}
+	return 0
+}
+
+// shellOrScript runs the shell when stdin and stdout are a terminal, and
+// otherwise the commands read from stdin as a transcript, saying first,
+// when they are typed on a terminal, that there is no prompt. It returns
+// how many of those commands failed, or the shell's error.
+func shellOrScript(ctx context.Context, stop func(), session *repl.Session, stdin io.Reader, stdout, stderr io.Writer) (failed int, err error) {
 	if isTerminal(stdin) && isTerminal(stdout) {
 		stop() // the shell handles Ctrl-C itself
-		if _, err := session.RunInteractive(); err != nil {
-			fmt.Fprintf(stderr, "sockstep: %v\n", err)
-			return 1
-		}
-		return 0
+		_, err := session.RunInteractive()
+		return 0, err
 	}
 	if isTerminal(stdin) {
 		fmt.Fprint(stderr, typeBlind)
 	}
-	session.RunScript(ctx, stdin)
-	if !tutor.Finished(number) {
-		return 1
-	}
-	return 0
+	return session.RunScript(ctx, stdin), nil
 }
 
 // typeBlind is said when commands are typed but output is not a terminal
