@@ -84,17 +84,25 @@ func (s *Session) RunInteractive() (failed int, err error) {
 	var running sync.Mutex // held while a command runs; the watcher waits its turn
 	var cancelMu sync.Mutex
 	var cancel context.CancelFunc
+	// stopCommand stops the command that runs, if one does, after
+	// before, and says whether one did.
+	stopCommand := func(before func()) bool {
+		cancelMu.Lock()
+		defer cancelMu.Unlock()
+		if cancel == nil {
+			return false
+		}
+		before()
+		cancel()
+		return true
+	}
 	s.input = func(prompt string) (string, error) {
 		rl.SetPrompt(prompt)
 		line, err := rl.Readline()
 		if errors.Is(err, readline.ErrInterrupt) {
 			// Ctrl-C typed at a command's question stops the command, as
 			// the signal does while it waits.
-			cancelMu.Lock()
-			if cancel != nil {
-				cancel()
-			}
-			cancelMu.Unlock()
+			stopCommand(func() {})
 		}
 		return line, err
 	}
@@ -119,21 +127,13 @@ func (s *Session) RunInteractive() (failed int, err error) {
 			case <-done:
 				return
 			case <-interrupts:
-				cancelMu.Lock()
-				if cancel != nil {
-					cancel()
-				}
-				cancelMu.Unlock()
+				stopCommand(func() {})
 			case sig := <-leave:
 				leftOn.Store(sig)
 				stdin.Close()
-				cancelMu.Lock()
-				if cancel != nil {
-					s.SetOutput(io.Discard)
+				if stopCommand(func() { s.SetOutput(io.Discard) }) {
 					stoppedOne.Store(true)
-					cancel()
 				}
-				cancelMu.Unlock()
 			}
 		}
 	}()
