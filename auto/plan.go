@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -197,9 +196,6 @@ func (p *Plan) check() error {
 	return nil
 }
 
-// lookupTimeout bounds the look-up of --host, as the steps bound theirs.
-const lookupTimeout = 3 * time.Second
-
 // A HostError says that --host is a name with no IPv4 address.
 type HostError struct{ Host string }
 
@@ -208,24 +204,22 @@ func (e *HostError) Error() string {
 		"(auto makes an IPv4 socket for a name, as the tutorial does; ::1 makes an IPv6 one)", steps.QuoteShort(e.Host))
 }
 
-// FindHost looks up --host when it is a name, so that a name with no
-// address is said before any socket is made, not by the call that needs
-// it (a *HostError). The steps look the name up again when they use it.
+// FindHost looks up --host when it is a name, as the steps do for the
+// IPv4 socket auto makes for one, so that a name with no address is said
+// before any socket is made, not by the call that needs it (a
+// *HostError). The steps look the name up again when they use it.
 func (p *Plan) FindHost(ctx context.Context) error {
-	switch p.Host {
-	case "", "*", "any":
+	if everyInterface(p.Host) {
 		return nil
 	}
 	if _, err := netip.ParseAddr(strings.Trim(p.Host, "[]")); err == nil {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, lookupTimeout)
-	defer cancel()
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip4", p.Host)
-	if err != nil || len(addrs) == 0 {
+	addr, ok := steps.LookupName(ctx, p.Host, steps.IPv4)
+	if !ok {
 		return &HostError{p.Host}
 	}
-	p.hostAddr = addrs[0].Unmap() // the one the steps take
+	p.hostAddr = addr
 	return nil
 }
 

@@ -98,14 +98,10 @@ func resolveHost(host string, s *Socket) (addr netip.Addr, how string, err error
 		}
 		return a, "", nil
 	}
-	network := "ip4"
-	if f == IPv6 {
-		network = "ip6"
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
-	defer cancel()
-	addrs, lerr := net.DefaultResolver.LookupNetIP(ctx, network, host)
-	if lerr != nil || len(addrs) == 0 {
+	a, ok := LookupName(context.Background(), host, f)
+	if !ok {
+		ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
+		defer cancel()
 		if other, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host); err == nil && len(other) > 0 {
 			// The name is known, in the other family only.
 			family := IPv4
@@ -116,11 +112,27 @@ func resolveHost(host string, s *Socket) (addr netip.Addr, how string, err error
 		}
 		return netip.Addr{}, "", usageErr(fmt.Sprintf("cannot find an %s address for %s: check the spelling, or give an address such as %s", f, QuoteShort(host), loopback(f)))
 	}
-	a := addrs[0]
-	if f == IPv4 {
-		a = a.Unmap()
-	}
 	return a, fmt.Sprintf("%s is %s", host, a), nil
+}
+
+// LookupName looks a host name up as bind and connect do for a socket of
+// family f: the first address of that family, within resolveTimeout. ok
+// is false when the name has none.
+func LookupName(ctx context.Context, host string, f Family) (addr netip.Addr, ok bool) {
+	network := "ip4"
+	if f == IPv6 {
+		network = "ip6"
+	}
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, network, host)
+	if err != nil || len(addrs) == 0 {
+		return netip.Addr{}, false
+	}
+	if f == IPv4 {
+		return addrs[0].Unmap(), true
+	}
+	return addrs[0], true
 }
 
 // loopback is this machine's own address in family f.
