@@ -538,13 +538,14 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 		if err != nil {
 			continue
 		}
-		local := steps.Read(s).Local
-		if !local.IsValid() || local.Port() == 0 {
+		snap := steps.Read(s)
+		if !snap.Bound() {
 			continue
 		}
+		local := snap.Local
 		made := slices.IndexFunc(lines[:i], func(l string) bool {
-			w := strings.Fields(l)
-			return len(w) >= 3 && w[0] == "socket" && w[len(w)-2] == "as" && w[len(w)-1] == s.Name
+			name, ok := madeName(l)
+			return ok && name == s.Name
 		})
 		if boundAsAsked(local, strings.Trim(f[2], `"`), f[3]) {
 			notes = append(notes, fmt.Sprintf("%s is bound to %s already, as this step asks, so the answer leaves out its bind.", s.Label(), local))
@@ -568,15 +569,15 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 	// ... as NAME fails): one of the same kind with no address is left as
 	// it is, any other is closed first.
 	for i := 0; i < len(lines); i++ {
-		w := strings.Fields(lines[i])
-		if len(w) < 3 || w[0] != "socket" || w[len(w)-2] != "as" || slices.Contains(lines[:i], "close "+w[len(w)-1]) {
+		name, ok := madeName(lines[i])
+		if !ok || slices.Contains(lines[:i], "close "+name) {
 			continue
 		}
-		s, err := t.session.Lab().Find(w[len(w)-1])
+		s, err := t.session.Lab().Find(name)
 		if err != nil {
 			continue
 		}
-		if local := steps.Read(s).Local; socketCommand(s) == lines[i] && (!local.IsValid() || local.Port() == 0) {
+		if socketCommand(s) == lines[i] && !steps.Read(s).Bound() {
 			notes = append(notes, fmt.Sprintf("%s is made already, with no address yet, so the answer leaves out the socket command.", s.Label()))
 			lines = slices.Delete(lines, i, i+1)
 			i--
@@ -587,6 +588,16 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 		i++
 	}
 	return strings.Join(notes, " "), lines
+}
+
+// madeName is the name a `socket … as NAME` line gives the socket it
+// makes; ok is false for any other line.
+func madeName(line string) (name string, ok bool) {
+	w := strings.Fields(line)
+	if len(w) < 3 || w[0] != "socket" || w[len(w)-2] != "as" {
+		return "", false
+	}
+	return w[len(w)-1], true
 }
 
 // boundAsAsked says whether a socket bound at local is where `bind SOCK
