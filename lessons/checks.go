@@ -712,7 +712,7 @@ func judgeOption(w *world, c Check) verdict {
 	var off, elsewhere []string
 	for _, s := range w.sockets {
 		on, ok := steps.OptionOn(s.sock, c.Word)
-		side := c.Side == "" || c.Side == "unbound" && !s.snap.Bound() || c.Side == "accepted" && s.sock.AcceptedFrom != ""
+		side := c.Side == "unbound" && !s.snap.Bound() || c.Side != "unbound" && onSide(w, s.sock, c.Side)
 		switch {
 		case on && side:
 			return verdict{true, fmt.Sprintf("%s has %s on.", s.sock.Label(), c.Word)}
