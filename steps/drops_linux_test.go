@@ -104,3 +104,58 @@ func udpDrops(t *testing.T, port string) (drops, held int) {
 	t.Fatalf("/proc/net/udp has no socket on port %d", p)
 	return 0, 0
 }
+
+// TestDeafReceiverAnswersWithICMP: a datagram to a UDP socket connected
+// to another peer is answered with an ICMP "port unreachable", as [deaf]
+// says, whether or not the sender hears of it. The kernel's count of
+// port unreachables sent (/proc/net/snmp, Icmp OutDestUnreachs) grows
+// with the unconnected sender's sendto, and that sender has no error
+// waiting afterwards. The count is the whole machine's, so it may grow by
+// more; it must not stay still.
+func TestDeafReceiverAnswersWithICMP(t *testing.T) {
+	l := newLab(t)
+	run(t, l, "socket", "udp", "as", "peer")
+	run(t, l, "bind", "peer", "127.0.0.1", "0")
+	run(t, l, "socket", "udp", "as", "c")
+	run(t, l, "bind", "c", "127.0.0.1", "0")
+	run(t, l, "connect", "c", "127.0.0.1", portOf(t, l, "peer"))
+	run(t, l, "socket", "udp", "as", "stranger")
+
+	before := icmpCounter(t, "OutDestUnreachs")
+	rep := run(t, l, "sendto", "stranger", "127.0.0.1", portOf(t, l, "c"), "hi")
+	wantSays(t, "sendto to a deaf receiver", rep, `ICMP "port unreachable"`, "nothing tells the sender")
+	if after := icmpCounter(t, "OutDestUnreachs"); after <= before {
+		t.Errorf("Icmp OutDestUnreachs stayed at %d: the kernel sent no port unreachable", before)
+	}
+	if errno, err := unix.GetsockoptInt(sock(t, l, "stranger").FD, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || errno != 0 {
+		t.Errorf("SO_ERROR on the unconnected sender: %d (%v), want none waiting", errno, err)
+	}
+}
+
+// icmpCounter reads one of the kernel's ICMP counters from /proc/net/snmp,
+// where a line of names is followed by a line of their values.
+func icmpCounter(t *testing.T, name string) int {
+	t.Helper()
+	data, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		t.Skipf("no /proc/net/snmp: %v", err)
+	}
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		names, values := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+		if len(names) == 0 || names[0] != "Icmp:" || len(values) != len(names) {
+			continue
+		}
+		for j, n := range names {
+			if n == name {
+				v, err := strconv.Atoi(values[j])
+				if err != nil {
+					t.Fatalf("/proc/net/snmp Icmp %s: %v", name, err)
+				}
+				return v
+			}
+		}
+	}
+	t.Fatalf("/proc/net/snmp has no Icmp %s", name)
+	return 0
+}
