@@ -1,0 +1,140 @@
+package main
+
+import (
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+var (
+	// sampleCell is the first line of a cell in a sample of the README:
+	// `[5] › connect client 127.0.0.1 8081`.
+	sampleCell = regexp.MustCompile(`^\[(\d+)\] › (.*)$`)
+	// What changes from run to run: a time, and a port the kernel chose.
+	sampleTime      = regexp.MustCompile(`\b\d+(\.\d+)? ms\b`)
+	sampleEphemeral = regexp.MustCompile(`\b\d{5}\b`)
+)
+
+// A cell is one cell of a sample session: its number, the command
+// typed, and what it printed.
+type cell struct {
+	n       int
+	command string
+	lines   []string
+}
+
+// cells splits a transcript into its cells. Lines before the first cell
+// are dropped, and so is what the session prints when it ends.
+func cells(lines []string) []cell {
+	var all []cell
+	for _, line := range lines {
+		if m := sampleCell.FindStringSubmatch(line); m != nil {
+			n, _ := strconv.Atoi(m[1])
+			all = append(all, cell{n: n, command: m[2]})
+			continue
+		}
+		if strings.HasPrefix(line, "  leaving: ") {
+			break
+		}
+		if len(all) > 0 {
+			all[len(all)-1].lines = append(all[len(all)-1].lines, line)
+		}
+	}
+	return all
+}
+
+// TestReadmeSampleSession types the commands of the README's sample
+// session (its fenced blocks of cells, one session from [1] on) into the
+// real sockstep, and compares what each cell printed with the sample
+// word for word, where `…` stands for any words: the README's sample is
+// what a learner is promised to see. Times and the ports the kernel
+// chose are masked; the test listens on a free port where the README
+// says 8081.
+func TestReadmeSampleSession(t *testing.T) {
+	text, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sample []string
+	inBlock := false
+	for _, line := range strings.Split(string(text), "\n") {
+		switch {
+		case strings.HasPrefix(line, "```"):
+			inBlock = !inBlock
+		case inBlock:
+			sample = append(sample, line)
+		}
+	}
+	want := cells(sample)
+	if len(want) < 5 {
+		t.Fatalf("found %d cells in the README's samples, want a session of at least 5", len(want))
+	}
+	port := strconv.Itoa(freeTestPort(t))
+	var commands []string
+	for i, c := range want {
+		if c.n != i+1 {
+			t.Fatalf("the README's sample shows cell [%d] after %d cells: show every cell of the session, eliding its output with …", c.n, i)
+		}
+		commands = append(commands, strings.ReplaceAll(c.command, "8081", port))
+	}
+	p := start(t, nil, sockstep, "--no-color", "-c", strings.Join(commands, "; "))
+	p.wait()
+	got := cells(strings.Split(p.output(), "\n"))
+	if len(got) != len(want) {
+		t.Fatalf("sockstep ran %d cells of the README's %d:\n%s", len(got), len(want), p.output())
+	}
+	mask := func(lines []string, port string) []string {
+		text := strings.Join(lines, "\n")
+		if port != "" {
+			text = regexp.MustCompile(`\b`+port+`\b`).ReplaceAllString(text, "8081")
+		}
+		text = sampleTime.ReplaceAllString(text, "T ms")
+		return strings.Fields(sampleEphemeral.ReplaceAllString(text, "EPH"))
+	}
+	for i := range want {
+		w, g := mask(want[i].lines, ""), mask(got[i].lines, port)
+		if !matchWords(w, g) {
+			t.Errorf("README's cell [%d] %s shows\n%s\nbut sockstep printed\n%s", want[i].n, want[i].command,
+				strings.Join(want[i].lines, "\n"), strings.Join(got[i].lines, "\n"))
+		}
+	}
+}
+
+// matchWords says whether got is want, where a word `…` of want stands
+// for any words of got, none included.
+func matchWords(want, got []string) bool {
+	if len(want) == 0 {
+		return len(got) == 0
+	}
+	if want[0] == "…" {
+		for i := 0; i <= len(got); i++ {
+			if matchWords(want[1:], got[i:]) {
+				return true
+			}
+		}
+		return false
+	}
+	return len(got) > 0 && got[0] == want[0] && matchWords(want[1:], got[1:])
+}
+
+func TestMatchWords(t *testing.T) {
+	tests := []struct {
+		want, got string
+		ok        bool
+	}{
+		{"a b c", "a b c", true},
+		{"a … c", "a b b c", true},
+		{"a … c", "a c", true},
+		{"a …", "a b c", true},
+		{"a … c", "a b d", false},
+		{"a b", "a b c", false},
+		{"a b c", "a b", false},
+	}
+	for _, tt := range tests {
+		if got := matchWords(strings.Fields(tt.want), strings.Fields(tt.got)); got != tt.ok {
+			t.Errorf("matchWords(%q, %q) = %v, want %v", tt.want, tt.got, got, tt.ok)
+		}
+	}
+}
