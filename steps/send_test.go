@@ -94,7 +94,8 @@ func TestDatagramWords(t *testing.T) {
 
 // TestEPIPESaysWhy sends where the kernel answers EPIPE, for each reason
 // the report can know, and wants that reason, from a send of text and
-// from a bulk send (--bytes) alike.
+// from a bulk send (--bytes) alike, and from a sendto, which on a TCP
+// socket ignores its address and fails as send does.
 func TestEPIPESaysWhy(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
@@ -108,17 +109,25 @@ func TestEPIPESaysWhy(t *testing.T) {
 		{"a socket that never connected", []string{"socket as lonely"}, "lonely", "has never been connected"},
 		{"a client whose connect was refused", []string{"socket as again", "connect again 127.0.0.1 1"}, "again", "its connect failed"},
 	} {
-		for _, what := range [][]string{{"more"}, {"--bytes", "100K"}} {
-			t.Run(tt.name+" "+what[0], func(t *testing.T) {
+		for _, what := range [][]string{{"send", "more"}, {"send", "--bytes", "100K"}, {"sendto", "more"}} {
+			t.Run(tt.name+" "+strings.Join(what, " "), func(t *testing.T) {
 				l := newLab(t)
 				pair(t, l, families[0])
 				for _, line := range tt.setup {
 					words := strings.Fields(line)
 					try(t, l, words[0], words[1:]...)
 				}
-				rep := refused(t, l, unix.EPIPE, "send", append([]string{tt.on}, what...)...)
-				if !strings.Contains(rep.Failure.ForStep, tt.says) {
-					t.Errorf("got %q, want %q", rep.Failure.ForStep, tt.says)
+				step, args := what[0], append([]string{tt.on}, what[1:]...)
+				says := []string{tt.says}
+				if step == "sendto" {
+					args = append([]string{tt.on, "127.0.0.1", portOf(t, l, "server")}, what[1:]...)
+					says = append(says, "ignores sendto's address")
+				}
+				rep := refused(t, l, unix.EPIPE, step, args...)
+				for _, want := range says {
+					if !strings.Contains(rep.Failure.ForStep, want) {
+						t.Errorf("got %q, want %q", rep.Failure.ForStep, want)
+					}
 				}
 				// The fix must not ask for a connect the kernel refuses.
 				conn, err := try(t, l, "connect", tt.on, "127.0.0.1", portOf(t, l, "server"))

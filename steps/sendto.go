@@ -53,6 +53,9 @@ type sendtoData struct {
 	ShutWrite           bool   // the shutdown step shut this socket's writing
 	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (datagram.txt)
 	Fragmented, FragFix string // why ENOBUFS came, and what to do (datagram.txt)
+	// A TCP socket's EPIPE, as send tells it (send.txt's [EPIPE] and
+	// [EPIPE fix]): sendto sends as send does there.
+	AsSend, AsSendFix string
 }
 
 // MaxDatagramAsk bounds sendto --bytes, and send --bytes on a datagram
@@ -113,6 +116,11 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		if errors.Is(err, unix.EMSGSIZE) {
 			data.TooLarge = tooLarge(s, to)
+		}
+		if errors.Is(err, unix.EPIPE) && s.Kind == Stream {
+			d := sendData{Name: s.Name, Label: s.Label(), ShutWrite: s.shutWrite}
+			d.whyRefused(s, before)
+			data.AsSend, data.AsSendFix = sendProse.Render("EPIPE", d), sendProse.Render("EPIPE fix", d)
 		}
 		if errors.Is(err, unix.ENOBUFS) && s.Kind == Datagram {
 			data.Fragmented, data.FragFix = fragmented(s, to, len(msg))
