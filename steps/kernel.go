@@ -86,3 +86,16 @@ func PortTaken(f Family, k Kind, addr netip.AddrPort) bool {
 	defer unix.Close(fd)
 	return unix.Bind(fd, sockaddr(f, addr)) != nil
 }
+
+// freePortFrom is the first port from `from` on, of at most 100, that a new
+// socket of family f and kind k could bind at host now (PortTaken), for
+// a suggestion that must work when typed; or 0, which asks the kernel to
+// choose one.
+func freePortFrom(f Family, k Kind, host netip.Addr, from int) int {
+	for p := from; p < from+100 && p <= 65535; p++ {
+		if !PortTaken(f, k, netip.AddrPortFrom(host, uint16(p))) {
+			return p
+		}
+	}
+	return 0
+}

@@ -52,6 +52,9 @@ type socketData struct {
 	// socket of this family can reach at ServerHost and ServerPort.
 	Server, ServerHost string
 	ServerPort         int
+	// BindPort is the port the suggested bind asks for, with no Server:
+	// the tutorial's 8081 (9090 for UDP), or the first free one after it.
+	BindPort int
 }
 
 func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
@@ -104,6 +107,13 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 	data.Client = strings.Contains(s.Name, "client") || strings.HasPrefix(s.Name, "c")
 	if !l.Driven && !l.CallsOnly {
 		data.Server, data.ServerHost, data.ServerPort = l.serverFor(s)
+		switch {
+		case data.Server != "":
+		case kind == Datagram:
+			data.BindPort = freePortFrom(family, kind, netip.MustParseAddr(data.Loopback), 9090)
+		case !data.Client:
+			data.BindPort = freePortFrom(family, kind, family.everyInterface(), 8081)
+		}
 	}
 	after := l.look(s)
 	return l.tell(&Report{

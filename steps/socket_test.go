@@ -1,8 +1,12 @@
 package steps
 
 import (
+	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestSocketSuggestsItsOwnFamily types what a new socket's report suggests
@@ -103,5 +107,48 @@ func TestNewUDPSocketCanSend(t *testing.T) {
 				t.Errorf("got %q, want %q in it", says, want)
 			}
 		})
+	}
+}
+
+// TestSocketSuggestsAFreePort takes the ports a new socket's suggested
+// bind starts from, the tutorial's 8081 for TCP on every interface and
+// 9090 for UDP on loopback, with sockets of the test's own (where another
+// program holds one already, so much the better), and types the bind the
+// new socket suggests, port and all: it must work, on another port.
+func TestSocketSuggestsAFreePort(t *testing.T) {
+	for _, f := range families {
+		for _, tt := range []struct {
+			kind string
+			held netip.AddrPort
+		}{
+			{"tcp", netip.AddrPortFrom(netip.IPv4Unspecified(), 8081)},
+			{"udp", netip.AddrPortFrom(netip.MustParseAddr(f.loopback), 9090)},
+		} {
+			t.Run(f.name+" "+tt.kind, func(t *testing.T) {
+				family := map[bool]Family{false: IPv4, true: IPv6}[tt.held.Addr().Is6()]
+				typ := map[string]int{"tcp": unix.SOCK_STREAM, "udp": unix.SOCK_DGRAM}[tt.kind]
+				fd, err := unix.Socket(family.domain(), typ|unix.SOCK_CLOEXEC, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer unix.Close(fd)
+				unix.Bind(fd, sockaddr(family, tt.held)) // refused only when the port is taken already
+
+				l := newLab(t)
+				next := run(t, l, "socket", tt.kind, f.name, "as", "s").Next
+				main, _, _ := strings.Cut(next, "(")
+				words := strings.Fields(main)
+				if len(words) != 4 || words[0] != "bind" {
+					t.Fatalf("suggested %q, want a bind", next)
+				}
+				if words[3] == strconv.Itoa(int(tt.held.Port())) {
+					t.Errorf("suggested %q, a port that is taken", next)
+				}
+				words[2] = strings.Trim(words[2], `"`)
+				if rep := run(t, l, words[0], words[1:]...); rep.Failure != nil {
+					t.Errorf("typed the suggestion %q: %s", main, rep.Call)
+				}
+			})
+		}
 	}
 }
