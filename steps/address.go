@@ -143,10 +143,17 @@ func loopback(f Family) string {
 	return "127.0.0.1"
 }
 
-// pyHost is how Python's tutorial writes a host in an address tuple.
+// pyHost is how Python's tutorial writes a host in an address tuple: an
+// IPv6 address without the brackets a URL puts around it, which Python's
+// look-up would take for a name and not find.
 func pyHost(host string) string {
-	if everyInterface(host) && (host == "" || host == "*" || host == "any") {
+	if host == "" || host == "*" || host == "any" {
 		return `""`
+	}
+	if bare := strings.Trim(host, "[]"); bare != host {
+		if _, err := netip.ParseAddr(bare); err == nil {
+			host = bare
+		}
 	}
 	return strconv.Quote(host)
 }
