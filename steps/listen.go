@@ -122,7 +122,8 @@ func readProcInt(name string) int {
 }
 
 // clientFor finds the lab's TCP socket that can connect to the listener s,
-// bound to local, from this machine: one of a family that reaches it, in
+// bound to local, from this machine: one of a family that reaches it
+// (an IPv6 one whose IPV6_V6ONLY lets it reach an IPv4-mapped address), in
 // the state of a new socket (CLOSED, never connected nor accepted, since a
 // connection that is over leaves a socket that cannot connect again). It
 // returns its name and the host it gives, or no name.
@@ -133,6 +134,12 @@ func (l *Lab) clientFor(s *Socket, local netip.AddrPort) (name, host string) {
 		}
 		var ok bool
 		host, ok = hostFrom(t.Family, s, local)
+		// An IPv6 socket with IPV6_V6ONLY on (a bind to ::1 sets it)
+		// cannot reach an IPv4-mapped address.
+		if a, err := netip.ParseAddr(host); ok && err == nil && a.Is4In6() {
+			v6only, err := unix.GetsockoptInt(t.FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
+			ok = err == nil && v6only == 0
+		}
 		return ok
 	})
 	if !found {

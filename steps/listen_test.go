@@ -25,6 +25,8 @@ func TestListenSuggestsAConnectThatWorks(t *testing.T) {
 		{"no other socket", nil, ""},
 		{"a new ipv4 socket", []string{"socket as client"}, "ipv4"},
 		{"a new ipv6 socket", []string{"socket ipv6 as client"}, "ipv6"},
+		// A bind to ::1 turns IPV6_V6ONLY on: no IPv4-mapped address.
+		{"an ipv6 socket bound to ::1", []string{"socket ipv6 as client", "bind client ::1 0"}, "ipv6 only"},
 		{"a udp socket", []string{"socket udp as u"}, ""},
 		{"c and c2 connected already", []string{"socket ipv6 as c", "connect c ::1 PORT", "socket ipv6 as c2", "connect c2 ::1 PORT"}, ""},
 	}
@@ -35,9 +37,10 @@ func TestListenSuggestsAConnectThatWorks(t *testing.T) {
 	}{
 		{"ipv4 loopback", "ipv4", "127.0.0.1", false, []string{"ipv4"}},
 		{"ipv4 every interface", "ipv4", "", false, []string{"ipv4"}},
-		{"ipv6 loopback", "ipv6", "::1", false, []string{"ipv6"}},
-		{"ipv6 every interface, IPv4 clients too", "ipv6", "", false, []string{"ipv4", "ipv6"}},
-		{"ipv6 every interface, IPv6 only", "ipv6", "", true, []string{"ipv6"}},
+		{"ipv6 loopback", "ipv6", "::1", false, []string{"ipv6", "ipv6 only"}},
+		{"ipv6 every interface, IPv4 clients too", "ipv6", "", false, []string{"ipv4", "ipv6", "ipv6 only"}},
+		{"ipv6 every interface, IPv6 only", "ipv6", "", true, []string{"ipv6", "ipv6 only"}},
+		{"ipv4-mapped loopback", "ipv6", "::ffff:127.0.0.1", false, []string{"ipv6"}},
 	} {
 		for _, other := range others {
 			t.Run(tt.name+", "+other.name, func(t *testing.T) {
