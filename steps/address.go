@@ -89,6 +89,8 @@ func resolveHost(host string, s *Socket) (addr netip.Addr, how string, err error
 	}
 	if a, perr := netip.ParseAddr(strings.Trim(host, "[]")); perr == nil {
 		switch {
+		case a.Zone() != "":
+			return netip.Addr{}, "", usageErr(fmt.Sprintf("%s has a zone, %%%s: sockstep gives the kernel no zone (no interface). A zone says which interface a link-local address (fe80::…) belongs to; to try IPv6 on this machine, use ::1", host, a.Zone()))
 		case f == IPv4 && a.Is6() && !a.Is4In6():
 			return netip.Addr{}, "", usageErr(fmt.Sprintf("%s is an IPv6 address and this socket is IPv4: use an IPv4 address such as 127.0.0.1, or make an IPv6 socket with `socket %s ipv6`", host, strings.ToLower(s.Kind.String())))
 		case f == IPv6 && a.Is4():

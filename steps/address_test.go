@@ -93,3 +93,30 @@ func TestConnectToIPv4MappedFromAnIPv6OnlySocket(t *testing.T) {
 		})
 	}
 }
+
+// TestBindToALinkLocalAddress: the kernel refuses a link-local address
+// without an interface with EINVAL, and the report says so, not that the
+// socket is bound already; CPython's line, with no interface either, is
+// refused the same way. An address with a zone, which sockstep does not
+// give the kernel, is refused before any call.
+func TestBindToALinkLocalAddress(t *testing.T) {
+	l := newLab(t)
+	run(t, l, "socket", "tcp", "ipv6", "as", "six")
+	rep := refused(t, l, unix.EINVAL, "bind", "six", "fe80::1", "0")
+	if !strings.Contains(rep.Failure.ForStep, "link-local") || strings.Contains(rep.Failure.ForStep, "already") {
+		t.Errorf("got %q, want the link-local address to be why, not an address the socket has", rep.Failure.ForStep)
+	}
+	if Read(sock(t, l, "six")).Bound() {
+		t.Errorf("the kernel bound six, yet the report says it refused")
+	}
+	python := needPython(t, "bind's Python line cannot be run in CPython")
+	out, err := exec.Command(python, "-c", "import socket\nsix = socket.socket(socket.AF_INET6)\ntry:\n    "+rep.Python+"\nexcept OSError as e:\n    print(e.errno)").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != strconv.Itoa(int(unix.EINVAL)) {
+		t.Errorf("CPython ran %q: %s %v; want errno %d, as the kernel gave the step", rep.Python, out, err, unix.EINVAL)
+	}
+	for _, host := range []string{"fe80::1%lo", "::1%lo", "[fe80::1%1]"} {
+		if _, err := try(t, l, "bind", "six", host, "0"); err == nil || !strings.Contains(err.Error(), "zone") {
+			t.Errorf("bind six %s 0: got %v, want the zone refused", host, err)
+		}
+	}
+}

@@ -46,6 +46,7 @@ type bindData struct {
 	Every           bool   // every interface
 	Loopback        bool   // 127.0.0.1 or ::1
 	IPv6, V6Only    bool   // an IPv6 socket, and whether it refuses IPv4
+	LinkLocal       bool   // EINVAL: the address is link-local, and no interface was given
 	Datagram        bool
 	Holder          string // the session's socket that holds the port, when bind fails for it
 	HolderHow       string // how it holds it: "it listens there"
@@ -98,6 +99,8 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 				data.Holder, data.HolderHow, data.HolderName = holder.Label(), holds(holder, snap), holder.Name
 				data.HolderListens = holder.Kind == Stream && snap.State == Listen
 			}
+		case errors.Is(err, unix.EINVAL):
+			data.LinkLocal = addr.IsLinkLocalUnicast() && s.Family == IPv6 && !before.Bound()
 		case errors.Is(err, unix.EACCES):
 			data.Unprivileged = readProcInt("/proc/sys/net/ipv4/ip_unprivileged_port_start")
 			data.Reserved = data.Port < data.Unprivileged
