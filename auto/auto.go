@@ -38,6 +38,8 @@ var prose = steps.LoadProse(proseFiles, "auto.txt", "about", "server intro", "cl
 type (
 	serverIntro struct {
 		Every       bool // listening on every interface
+		Tutorial    bool // and written as the tutorial writes it, ""
+		IPv6        bool // the host is an IPv6 address, which needs an IPv6 socket
 		Count       int
 		IdleTimeout string
 	}

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strconv"
@@ -482,6 +483,45 @@ func TestStepShowsEachCallAsItIsMade(t *testing.T) {
 					t.Errorf("%s: --step showed %q before the call %q", line, next, call)
 				}
 			}
+		}
+	}
+}
+
+// TestServerIntroSaysWhatTheHostMakes: the server's intro credits the
+// tutorial's SERVER_IP = "" only when --host is that, and for an IPv6
+// --host says the socket is AF_INET6, because network_server.py's AF_INET
+// socket, as python3 shows, cannot bind there.
+func TestServerIntroSaysWhatTheHostMakes(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not on PATH, so what the tutorial's socket does with the host cannot be checked")
+	}
+	for _, host := range []string{"", "0.0.0.0", "::", "::1", "127.0.0.1"} {
+		out, _ := exec.Command(python, "-c", "import socket\ntry:\n    socket.socket(socket.AF_INET, socket.SOCK_STREAM).bind(("+strconv.Quote(host)+", 0))\nexcept socket.gaierror:\n    print('gaierror')").CombinedOutput()
+		tutorialFails := strings.TrimSpace(string(out)) == "gaierror"
+		rec := newRecorder()
+		plan, err := auto.Parse([]string{"server", "--host", host, "--port", "0", "--count", "1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { _, err := plan.Run(ctx, rec); done <- err }()
+		waitForPrint(t, rec, "Listening")
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		intro := strings.Join(strings.Fields(rec.of("tell")[0]), " ")
+		if strings.Contains(intro, `SERVER_IP = ""`) != (host == "") {
+			t.Errorf("--host %q: got intro %q; want SERVER_IP = \"\" named only for --host \"\"", host, intro)
+		}
+		if strings.Contains(intro, "AF_INET6") != tutorialFails || strings.Contains(intro, "gaierror") != tutorialFails {
+			t.Errorf("--host %q: got intro %q; the tutorial's AF_INET socket raises gaierror there: %v", host, intro, tutorialFails)
+		}
+		socket := rec.of("command")[0]
+		if strings.Contains(socket, "ipv6") != tutorialFails {
+			t.Errorf("--host %q: the server made its socket with %q", host, socket)
 		}
 	}
 }
