@@ -120,3 +120,38 @@ func TestBindToALinkLocalAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestBindToEveryIPv6AddressOnly: an IPv6 socket with IPV6_V6ONLY on,
+// bound to ::, takes nothing that comes over IPv4, as the kernel shows
+// (an IPv4 client refused, an IPv4 datagram not queued), and bind says so;
+// with it off, bind says IPv4 comes too.
+func TestBindToEveryIPv6AddressOnly(t *testing.T) {
+	for _, kind := range []string{"tcp", "udp"} {
+		for _, v6only := range []string{"on", "off"} {
+			t.Run(kind+" "+v6only, func(t *testing.T) {
+				l := newLab(t)
+				run(t, l, "socket", kind, "ipv6", "as", "six")
+				run(t, l, "option", "six", "IPV6_V6ONLY", v6only)
+				rep := run(t, l, "bind", "six", "::", "0")
+				port := portOf(t, l, "six")
+				run(t, l, "socket", kind, "ipv4", "as", "four")
+				var reached bool
+				if kind == "tcp" {
+					run(t, l, "listen", "six")
+					c, err := try(t, l, "connect", "four", "127.0.0.1", port)
+					if err != nil {
+						t.Fatal(err)
+					}
+					reached = !c.Failed()
+				} else {
+					run(t, l, "sendto", "four", "127.0.0.1", port, "hi")
+					reached = Read(sock(t, l, "six")).RecvQ > 0
+				}
+				says := strings.Join(strings.Fields(rep.Says), " ")
+				if strings.Contains(says, "IPV6_V6ONLY is on") == reached || strings.Contains(says, "also takes IPv4") != reached {
+					t.Errorf("IPv4 reached the socket: %v; bind said %q", reached, says)
+				}
+			})
+		}
+	}
+}
