@@ -155,3 +155,31 @@ func TestBindToEveryIPv6AddressOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestConnectRefusedByAnIPv6OnlyListener: an IPv4 client is refused by
+// the kernel at a port where the lab's IPv6 socket listens on :: with
+// IPV6_V6ONLY on; the report names that listener and why, and its fix, an
+// IPv6 socket connecting to ::1, reaches it.
+func TestConnectRefusedByAnIPv6OnlyListener(t *testing.T) {
+	l := newLab(t)
+	run(t, l, "socket", "tcp", "ipv6", "as", "server")
+	run(t, l, "option", "server", "IPV6_V6ONLY", "on")
+	run(t, l, "bind", "server", "::", "0")
+	run(t, l, "listen", "server")
+	port := portOf(t, l, "server")
+	run(t, l, "socket", "tcp", "ipv4", "as", "four")
+	rep := refused(t, l, unix.ECONNREFUSED, "connect", "four", "127.0.0.1", port)
+	for _, want := range []string{sock(t, l, "server").Label(), "IPV6_V6ONLY is on"} {
+		if !strings.Contains(rep.Failure.ForStep, want) {
+			t.Errorf("got %q, want it to say %q", rep.Failure.ForStep, want)
+		}
+	}
+	if !strings.Contains(rep.Failure.Fix, "::1 "+port) {
+		t.Fatalf("got fix %q, want a connect to ::1 %s", rep.Failure.Fix, port)
+	}
+	run(t, l, "socket", "tcp", "ipv6", "as", "six")
+	run(t, l, "connect", "six", "::1", port)
+	if got := Read(sock(t, l, "server")).AcceptQueue; got != 1 {
+		t.Errorf("after the fix's connect, the listener's queue holds %d, want 1", got)
+	}
+}

@@ -74,6 +74,10 @@ type connectData struct {
 	V6Only  bool
 	BoundV6 string
 	IPv4    string
+	// SixOnly is, for ECONNREFUSED to an IPv4 address, the lab's listener
+	// on :: at that port that takes IPv6 only (IPV6_V6ONLY on), and
+	// SixOnlyName its name.
+	SixOnly, SixOnlyName string
 }
 
 func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
@@ -155,6 +159,15 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			data.V6Only, data.IPv4 = v == 1, addr.Unmap().String()
 			if before.Bound() && !before.Local.Addr().IsUnspecified() && !before.Local.Addr().Is4In6() {
 				data.BoundV6 = before.Local.Addr().String()
+			}
+		}
+		if errors.Is(err, unix.ECONNREFUSED) && addr.Unmap().Is4() {
+			if ls, _, ok := l.socketWhere(Stream, func(t *Socket, snap Snapshot) bool {
+				return t.Family == IPv6 && snap.State == Listen && snap.Local.Addr().IsUnspecified() && snap.Local.Port() == port
+			}); ok {
+				if v, err := unix.GetsockoptInt(ls.FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err == nil && v == 1 {
+					data.SixOnly, data.SixOnlyName = ls.Label(), ls.Name
+				}
 			}
 		}
 		if errors.Is(err, unix.ETIMEDOUT) {
