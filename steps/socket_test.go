@@ -127,7 +127,7 @@ func TestSocketSuggestsAFreePort(t *testing.T) {
 			t.Run(f.name+" "+tt.kind, func(t *testing.T) {
 				family := map[bool]Family{false: IPv4, true: IPv6}[tt.held.Addr().Is6()]
 				typ := map[string]int{"tcp": unix.SOCK_STREAM, "udp": unix.SOCK_DGRAM}[tt.kind]
-				fd, err := unix.Socket(family.domain(), typ|unix.SOCK_CLOEXEC, 0)
+				fd, err := unix.Socket(family.domain(), typ, 0)
 				if err != nil {
 					t.Fatal(err)
 				}
