@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -222,4 +223,35 @@ func goSockaddr(f Family, ap netip.AddrPort) string {
 		}
 	}
 	return fmt.Sprintf("&unix.SockaddrInet6{Port: %d, Addr: [16]byte{%s}}", ap.Port(), strings.Join(bytes, ", "))
+}
+
+var ipv6OnlyProse = loadProse("ipv6only.txt", "meaning", "why", "fix")
+
+// ipv6OnlyData is what ipv6only.txt can use.
+type ipv6OnlyData struct {
+	Host, IPv4, Label, BoundV6, Verb string
+}
+
+// A mappedRefusal explains ENETUNREACH from an IPv6 socket that takes
+// IPv6 only to an IPv4-mapped address (ipv6only.txt): what the errno
+// means there, why, and what to do. It is empty where that is not why.
+type mappedRefusal struct {
+	Meaning, Why, Fix string
+}
+
+// refusedMapped reads whether s, given the address to and refused with
+// err, takes IPv6 only (IPV6_V6ONLY), and if that is why says so. before
+// is s's state before the call; verb is what the fix does (Connect, Send).
+func refusedMapped(s *Socket, before Snapshot, to netip.Addr, err error, verb string) mappedRefusal {
+	if !errors.Is(err, unix.ENETUNREACH) || !to.Is4In6() {
+		return mappedRefusal{}
+	}
+	if v, e := unix.GetsockoptInt(s.FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); e != nil || v != 1 {
+		return mappedRefusal{}
+	}
+	d := ipv6OnlyData{Host: to.String(), IPv4: to.Unmap().String(), Label: s.Label(), Verb: verb}
+	if before.Bound() && !before.Local.Addr().IsUnspecified() && !before.Local.Addr().Is4In6() {
+		d.BoundV6 = before.Local.Addr().String()
+	}
+	return mappedRefusal{ipv6OnlyProse.Render("meaning", d), ipv6OnlyProse.Render("why", d), ipv6OnlyProse.Render("fix", d)}
 }

@@ -66,31 +66,46 @@ func TestAddressPythonLinesRunInCPython(t *testing.T) {
 
 // TestConnectToIPv4MappedFromAnIPv6OnlySocket: an IPv6 socket whose
 // IPV6_V6ONLY is on, because it was bound to an IPv6 address or set by
-// option, cannot connect to an IPv4-mapped address (ENETUNREACH). The
-// report says that, not that a network is missing, and its fix's IPv4
-// socket reaches the same server.
+// option, can neither connect nor send a datagram to an IPv4-mapped
+// address (ENETUNREACH). The report says that, not that a route or network
+// is missing, and its fix's IPv4 socket reaches the same server.
 func TestConnectToIPv4MappedFromAnIPv6OnlySocket(t *testing.T) {
-	for _, how := range [][]string{{"bind", "six", "::1", "0"}, {"option", "six", "IPV6_V6ONLY", "on"}} {
-		t.Run(how[0], func(t *testing.T) {
-			l := newLab(t)
-			port := listener(t, l, families[0], "server")
-			run(t, l, "socket", "tcp", "ipv6", "as", "six")
-			run(t, l, how[0], how[1:]...)
-			if v, err := unix.GetsockoptInt(sock(t, l, "six").FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err != nil || v != 1 {
-				t.Fatalf("after %q the kernel has IPV6_V6ONLY %d (%v); the test needs it on", how, v, err)
-			}
-			rep := refused(t, l, unix.ENETUNREACH, "connect", "six", "::ffff:127.0.0.1", port)
-			for _, want := range []string{"IPV6_V6ONLY is on", "127.0.0.1"} {
-				if !strings.Contains(rep.Failure.ForStep, want) {
-					t.Errorf("%q: got %q, want it to say %q", how, rep.Failure.ForStep, want)
+	for _, kind := range []string{"tcp", "udp"} {
+		for _, how := range [][]string{{"bind", "six", "::1", "0"}, {"option", "six", "IPV6_V6ONLY", "on"}} {
+			t.Run(kind+" "+how[0], func(t *testing.T) {
+				l := newLab(t)
+				var port string
+				call := func(name, host string) []string { return []string{"connect", name, host, port} }
+				if kind == "tcp" {
+					port = listener(t, l, families[0], "server")
+				} else {
+					run(t, l, "socket", "udp", "ipv4", "as", "server")
+					run(t, l, "bind", "server", "127.0.0.1", "0")
+					port = portOf(t, l, "server")
+					call = func(name, host string) []string { return []string{"sendto", name, host, port, "hi"} }
 				}
-			}
-			if strings.Contains(rep.Failure.ForStep, "route") || !strings.Contains(rep.Failure.Fix, "IPv4 one, to 127.0.0.1") {
-				t.Errorf("%q: got %q, fix %q; want the option named, and the IPv4 socket that reaches the server", how, rep.Failure.ForStep, rep.Failure.Fix)
-			}
-			run(t, l, "socket", "tcp", "ipv4", "as", "four")
-			run(t, l, "connect", "four", "127.0.0.1", port)
-		})
+				run(t, l, "socket", kind, "ipv6", "as", "six")
+				run(t, l, how[0], how[1:]...)
+				if v, err := unix.GetsockoptInt(sock(t, l, "six").FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err != nil || v != 1 {
+					t.Fatalf("after %q the kernel has IPV6_V6ONLY %d (%v); the test needs it on", how, v, err)
+				}
+				words := call("six", "::ffff:127.0.0.1")
+				rep := refused(t, l, unix.ENETUNREACH, words[0], words[1:]...)
+				for _, want := range []string{"IPV6_V6ONLY is on", "127.0.0.1"} {
+					if !strings.Contains(rep.Failure.ForStep, want) {
+						t.Errorf("%q: got %q, want it to say %q", how, rep.Failure.ForStep, want)
+					}
+				}
+				if strings.Contains(rep.Failure.Meaning+rep.Failure.ForStep, "route") || !strings.Contains(rep.Failure.Fix, "IPv4 one, to 127.0.0.1") {
+					t.Errorf("%q: got %q, %q, fix %q; want the option named, no missing route, and the IPv4 socket that reaches the server", how, rep.Failure.Meaning, rep.Failure.ForStep, rep.Failure.Fix)
+				}
+				run(t, l, "socket", kind, "ipv4", "as", "four")
+				words = call("four", "127.0.0.1")
+				if rep := run(t, l, words[0], words[1:]...); rep.Failure != nil {
+					t.Errorf("the fix's IPv4 socket: %s", rep.Call)
+				}
+			})
+		}
 	}
 }
 

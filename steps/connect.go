@@ -68,12 +68,9 @@ type connectData struct {
 	Twin            string // the lab's socket already connected from the same address and port to the same server
 	Itself          bool   // it is connected to its own address
 	Segments        int    // TCP segments it sent, all to itself (TCP_INFO), when Itself
-	// For ENETUNREACH from an IPv6 socket to an IPv4-mapped address: the
-	// socket's IPV6_V6ONLY is on (V6Only), as binding to an IPv6 address
-	// (BoundV6, the address) turns it on; IPv4 is the address unmapped.
-	V6Only  bool
-	BoundV6 string
-	IPv4    string
+	// For ENETUNREACH from an IPv6 socket that takes IPv6 only to an
+	// IPv4-mapped address: ipv6only.txt's explanation.
+	Mapped mappedRefusal
 	// SixOnly is, for ECONNREFUSED to an IPv4 address, the lab's listener
 	// on :: at that port that takes IPv6 only (IPV6_V6ONLY on), and
 	// SixOnlyName its name.
@@ -154,13 +151,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		if errors.Is(err, unix.EADDRNOTAVAIL) && before.Bound() {
 			data.Twin = l.twinOf(s, before.Local, remote)
 		}
-		if errors.Is(err, unix.ENETUNREACH) && addr.Is4In6() {
-			v, _ := unix.GetsockoptInt(s.FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
-			data.V6Only, data.IPv4 = v == 1, addr.Unmap().String()
-			if before.Bound() && !before.Local.Addr().IsUnspecified() && !before.Local.Addr().Is4In6() {
-				data.BoundV6 = before.Local.Addr().String()
-			}
-		}
+		data.Mapped = refusedMapped(s, before, addr, err, "Connect")
 		if errors.Is(err, unix.ECONNREFUSED) && addr.Unmap().Is4() {
 			if ls, _, ok := l.socketWhere(Stream, func(t *Socket, snap Snapshot) bool {
 				return t.Family == IPv6 && snap.State == Listen && snap.Local.Addr().IsUnspecified() && snap.Local.Port() == port

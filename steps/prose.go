@@ -29,7 +29,7 @@ import (
 // their narration in the same format, with sections of their own, through
 // LoadProse.
 //
-//go:embed socket.txt bind.txt listen.txt accept.txt connect.txt send.txt recv.txt close.txt waiting.txt shutdown.txt sendto.txt recvfrom.txt option.txt bulk.txt datagram.txt
+//go:embed socket.txt bind.txt listen.txt accept.txt connect.txt send.txt recv.txt close.txt waiting.txt shutdown.txt sendto.txt recvfrom.txt option.txt bulk.txt datagram.txt ipv6only.txt
 var proseFiles embed.FS
 
 // proseFuncs are the functions a prose template may call.
@@ -175,11 +175,15 @@ func (p *Prose) About() string { return p.Render("about", nil) }
 // refused builds the report of a call the kernel refused: the call with
 // its errno, what the errno means, what it means for this step (the
 // section named after the errno, if the file has one), and what Python
-// would raise.
+// would raise. A step's "ERRNO meaning" and "ERRNO fix" sections, where
+// they say something, stand in for errno.txt's.
 func (p *Prose) refused(call string, err error, data any) *Report {
 	help, ok := ExplainErrno(err)
 	if !ok {
 		help = ErrnoHelp{Name: "error", Meaning: err.Error()}
+	}
+	if meaning := p.Render(help.Name+" meaning", data); meaning != "" {
+		help.Meaning = meaning
 	}
 	if fix := p.Render(help.Name+" fix", data); fix != "" {
 		help.Fix = fix

@@ -30,6 +30,7 @@ var proseData = map[string]struct {
 	"option.txt":   {optionData{}, stepSections, optionSections()},
 	"bulk.txt":     {bulkData{}, []string{"says", "python", "next"}, nil},
 	"datagram.txt": {datagramFate{}, []string{"deaf", "dropped", "unreachable", "EMSGSIZE", "bound anyway"}, nil},
+	"ipv6only.txt": {ipv6OnlyData{}, []string{"meaning", "why", "fix"}, nil},
 	"close.txt":    {closeData{}, stepSections, []string{"all"}},
 	"waiting.txt":  {waitData{}, []string{"waiting", "stopped", "timed out"}, nil},
 }
@@ -96,10 +97,10 @@ func TestProseFiles(t *testing.T) {
 				if want.required[0] != "about" || slices.Contains(stepSections, section) || slices.Contains(codeSections, section) || slices.Contains(want.extra, section) {
 					continue
 				}
-				errnoName, _ := strings.CutSuffix(section, " fix")
+				errnoName, _ := strings.CutSuffix(strings.TrimSuffix(section, " meaning"), " fix")
 				errno, ok := errnoByName[errnoName]
 				if !ok {
-					t.Errorf("%s: got section [%s], want an errno's name (and \" fix\") or one of %v", name, section, stepSections)
+					t.Errorf("%s: got section [%s], want an errno's name (and \" fix\" or \" meaning\") or one of %v", name, section, stepSections)
 					continue
 				}
 				if help, _ := ExplainErrno(errno); help.Name != errnoName {

@@ -56,6 +56,9 @@ type sendtoData struct {
 	// A TCP socket's EPIPE, as send tells it (send.txt's [EPIPE] and
 	// [EPIPE fix]): sendto sends as send does there.
 	AsSend, AsSendFix string
+	// ENETUNREACH from a socket that takes IPv6 only to an IPv4-mapped
+	// address: ipv6only.txt's explanation.
+	Mapped mappedRefusal
 }
 
 // MaxDatagramAsk bounds sendto --bytes, and send --bytes on a datagram
@@ -122,6 +125,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			d.whyRefused(s, before)
 			data.AsSend, data.AsSendFix = sendProse.Render("EPIPE", d), sendProse.Render("EPIPE fix", d)
 		}
+		data.Mapped = refusedMapped(s, before, addr, err, "Send")
 		if errors.Is(err, unix.ENOBUFS) && s.Kind == Datagram {
 			data.Fragmented, data.FragFix = fragmented(s, to, len(msg))
 		}
