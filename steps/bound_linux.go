@@ -4,6 +4,7 @@ package steps
 
 import (
 	"encoding/binary"
+	"errors"
 	"net/netip"
 	"sync"
 
@@ -26,19 +27,39 @@ const (
 )
 
 // boundInactiveKnown says whether this kernel lists bound sockets for
-// TCP_BOUND_INACTIVE; found out once, with a socket of its own.
-var boundInactiveKnown = sync.OnceValue(func() bool {
+// TCP_BOUND_INACTIVE; found out with a socket of its own, and remembered
+// once the kernel has answered. Without a descriptor for that socket or
+// for the netlink one (EMFILE), it cannot be asked: that is no answer, and
+// the next call asks again.
+func boundInactiveKnown() bool {
+	boundInactiveAnswer.Lock()
+	defer boundInactiveAnswer.Unlock()
+	if !boundInactiveAnswer.answered {
+		boundInactiveAnswer.known, boundInactiveAnswer.answered = askBoundInactive()
+	}
+	return boundInactiveAnswer.known
+}
+
+// boundInactiveAnswer is what boundInactiveKnown found out.
+var boundInactiveAnswer struct {
+	sync.Mutex
+	known, answered bool
+}
+
+// askBoundInactive binds a socket and looks for it among the bound sockets
+// sock_diag lists; answered is false when the question could not be put.
+func askBoundInactive() (known, answered bool) {
 	fd, err := newSocket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	if err != nil {
-		return false
+		return false, false
 	}
 	defer unix.Close(fd)
 	if unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}) != nil {
-		return false
+		return false, false
 	}
 	holds, err := listsBoundInactive(fd, unix.AF_INET)
-	return err == nil && holds
-})
+	return err == nil && holds, err == nil || errors.Is(err, errNoSockDiag)
+}
 
 // holdsPort says whether a CLOSED TCP socket holds the port getsockname
 // reports. ok is false where the kernel cannot say.

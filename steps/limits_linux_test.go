@@ -1,0 +1,88 @@
+package steps
+
+import (
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// exhaustFDs leaves this process no file descriptor to open, as a program
+// that holds as many as it may: it lowers the limit of open files to at
+// most 1024 (the usual default) and fills every number free below it. The
+// returned function closes them and puts the limit back.
+func exhaustFDs(t testing.TB) (release func()) {
+	t.Helper()
+	var was unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &was); err != nil {
+		t.Fatal(err)
+	}
+	low := was
+	low.Cur = min(was.Cur, 1024)
+	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
+		t.Fatal(err)
+	}
+	var held []int
+	for {
+		fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			if err != unix.EMFILE {
+				t.Fatalf("filling the descriptors: %v", err)
+			}
+			break
+		}
+		held = append(held, fd)
+	}
+	released := false
+	release = func() {
+		if released {
+			return
+		}
+		released = true
+		for _, fd := range held {
+			unix.Close(fd)
+		}
+		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &was); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// TestBoundPortsAreToldAfterDescriptorsRanOut: whether the kernel lists
+// the TCP sockets that hold a port without listening or connecting is
+// found out with a socket of sockstep's own. Asked first while the process
+// has no descriptor left, it cannot be found out then; once descriptors
+// are free again, a socket whose refused connect gave its port back shows
+// no address, as the kernel says.
+func TestBoundPortsAreToldAfterDescriptorsRanOut(t *testing.T) {
+	if !boundInactiveKnown() {
+		t.Skip("this kernel's sock_diag does not list bound sockets (TCP_BOUND_INACTIVE, Linux 6.9)")
+	}
+	l := newLab(t)
+	port := listener(t, l, families[0], "gone")
+	run(t, l, "close", "gone")
+	run(t, l, "socket", "as", "a")
+	// Nothing has asked the kernel yet, as at start-up.
+	diag.Lock()
+	if diag.open {
+		closeDiag() // the netlink socket too is made anew
+	}
+	diag.Unlock()
+	boundInactiveAnswer.answered = false
+
+	release := exhaustFDs(t)
+	if _, err := newSocket(unix.AF_INET, unix.SOCK_STREAM, 0); err != unix.EMFILE {
+		t.Fatalf("a socket with the descriptors filled: got %v, want EMFILE", err)
+	}
+	run(t, l, "bind", "a", "127.0.0.1", "0") // its state is read now, a port bound
+	release()
+
+	reported, shown, taken := refusedConnectPort(t, l, port, false)
+	if taken {
+		t.Skipf("port %d is held elsewhere too", reported.Port())
+	}
+	if shown.Port() != 0 {
+		t.Errorf("after a refused connect gave port %d back (another socket could bind it), the state shows %v, want no address", reported.Port(), shown)
+	}
+}
