@@ -39,7 +39,7 @@ func runDiagram(s *Session, _ context.Context, args []string) error {
 		return err
 	}
 	width := min(max(s.render.width, minDiagramWidth), maxDiagramWidth)
-	s.out.print(drawDiagram(s.lab.History(), last, width, s.render.st))
+	s.out.print(drawDiagram(s.lab.History(), s.lab.Forgotten(), last, width, s.render.st))
 	return nil
 }
 
@@ -142,8 +142,9 @@ type diagram struct {
 }
 
 // drawDiagram draws the latest `last` events of a history as a sequence
-// diagram at most width columns wide.
-func drawDiagram(history []steps.Event, last, width int, st style) string {
+// diagram at most width columns wide. forgotten is how many calls the
+// session made before the history's first.
+func drawDiagram(history []steps.Event, forgotten, last, width int, st style) string {
 	if len(history) == 0 {
 		return "  no calls yet: the diagram starts with the first one (try `socket as server`)\n"
 	}
@@ -160,7 +161,14 @@ func drawDiagram(history []steps.Event, last, width int, st style) string {
 	if len(events) == 1 {
 		what = "the session's one call"
 	}
-	if skipped > 0 {
+	switch {
+	case forgotten > 0 && skipped > 0:
+		what = fmt.Sprintf("the last %d of the session's %d calls, oldest first; sockstep keeps the last %d (`diagram --last %d` draws those)",
+			len(events), forgotten+len(history), len(history), len(history))
+	case forgotten > 0:
+		what = fmt.Sprintf("the last %d of the session's %d calls, oldest first: sockstep keeps no more",
+			len(events), forgotten+len(history))
+	case skipped > 0:
 		what = fmt.Sprintf("the last %d of the session's %d calls, oldest first (`diagram --last %d` draws them all)",
 			len(events), len(history), len(history))
 	}

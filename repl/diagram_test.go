@@ -2,6 +2,7 @@ package repl
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -30,10 +31,10 @@ func TestDiagramGolden(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(script), ".cmds")
 		t.Run(name, func(t *testing.T) {
 			history, ports := playHistory(t, script)
-			got := drawDiagram(canonical(history, ports...), defaultLast, 80, newStyle(false))
+			got := drawDiagram(canonical(history, ports...), 0, defaultLast, 80, newStyle(false))
 			checkPicture(t, got, 80)
 			compareGolden(t, strings.TrimSuffix(script, ".cmds")+".golden", got)
-			coloured := drawDiagram(canonical(history, ports...), defaultLast, 80, newStyle(true))
+			coloured := drawDiagram(canonical(history, ports...), 0, defaultLast, 80, newStyle(true))
 			checkColourOnlyDecorates(t, coloured, got)
 		})
 	}
@@ -226,13 +227,13 @@ func TestDiagramCommand(t *testing.T) {
 }
 
 func TestDiagramEmpty(t *testing.T) {
-	got := drawDiagram(nil, defaultLast, 80, newStyle(false))
+	got := drawDiagram(nil, 0, defaultLast, 80, newStyle(false))
 	want := "  no calls yet: the diagram starts with the first one (try `socket as server`)\n"
 	if got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
 	// A call that names no socket has no lane to go on.
-	got = drawDiagram([]steps.Event{{Call: "socket() = -1 EMFILE", Failed: true}}, defaultLast, 80, newStyle(false))
+	got = drawDiagram([]steps.Event{{Call: "socket() = -1 EMFILE", Failed: true}}, 0, defaultLast, 80, newStyle(false))
 	if strings.Contains(got, "EMFILE") {
 		t.Errorf("got %q, want the call without a socket left out", got)
 	}
@@ -284,7 +285,7 @@ func TestDiagramLanes(t *testing.T) {
 			if last+d.spacing/2 > tt.width-1 {
 				t.Errorf("the last lane is at column %d, too far right for its name in %d columns", last, tt.width)
 			}
-			got := drawDiagram(tt.events, defaultLast, tt.width, newStyle(false))
+			got := drawDiagram(tt.events, 0, defaultLast, tt.width, newStyle(false))
 			checkPicture(t, got, tt.width)
 			for _, name := range tt.wantOut {
 				if !strings.Contains(got, name+",") && !strings.Contains(got, name+":") {
@@ -374,7 +375,7 @@ func TestDiagramRows(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := drawDiagram(tt.events, tt.last, 60, newStyle(false))
+			got := drawDiagram(tt.events, 0, tt.last, 60, newStyle(false))
 			_, rows, _ := strings.Cut(got, "\n\n")
 			lines := strings.Split(rows, "\n")[1:] // under the names
 			if len(lines) < len(tt.want) || !reflect.DeepEqual(lines[:len(tt.want)], tt.want) {
@@ -430,7 +431,7 @@ func TestOneColumn(t *testing.T) {
 // columns wide is escaped, and every line stays within the width.
 func TestDiagramWideText(t *testing.T) {
 	events := []steps.Event{call("s", `send(3, "日本語のテキスト日本語のテキスト", 48) = 48`)}
-	got := drawDiagram(events, defaultLast, 80, newStyle(false))
+	got := drawDiagram(events, 0, defaultLast, 80, newStyle(false))
 	checkPicture(t, got, 80)
 	if !strings.Contains(got, `\u65e5`) {
 		t.Errorf("got %q, want the wide runes escaped", got)
@@ -451,6 +452,42 @@ func TestDiagramComplete(t *testing.T) {
 	for _, tt := range tests {
 		if got, _ := s.Complete(tt.line); !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("Complete(%q): got %q, want %q", tt.line, got, tt.want)
+		}
+	}
+}
+
+// TestDiagramCountsTheCallsItForgot: a long session keeps only its latest
+// calls for the diagram, whose heading counts every call the session made
+// and says how many it can still draw, however many were typed.
+func TestDiagramCountsTheCallsItForgot(t *testing.T) {
+	var out strings.Builder
+	s := New(&out, Options{Narration: Off})
+	defer s.Close()
+	port := freePort(t)
+	bg := context.Background()
+	lines := []string{"socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
+		"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn"}
+	for range 300 {
+		lines = append(lines, "send client hi", "recv conn")
+	}
+	for _, line := range lines {
+		if err := s.Eval(bg, line); err != nil {
+			t.Fatalf("%s: %v\n%s", line, err, out.String())
+		}
+	}
+	kept := len(s.Lab().History())
+	if kept >= len(lines) {
+		t.Fatalf("the lab kept all %d calls; the test needs more than it keeps", kept)
+	}
+	tests := []struct{ line, want string }{
+		{"diagram", fmt.Sprintf("the last %d of the session's %d calls, oldest first; sockstep keeps the last %d (`diagram --last %d` draws those)", defaultLast, len(lines), kept, kept)},
+		{fmt.Sprintf("diagram --last %d", len(lines)), fmt.Sprintf("the last %d of the session's %d calls, oldest first: sockstep keeps no more", kept, len(lines))},
+	}
+	for _, tt := range tests {
+		out.Reset()
+		s.Eval(bg, tt.line)
+		if got := strings.Join(strings.Fields(out.String()), " "); !strings.Contains(got, tt.want) {
+			t.Errorf("%s: got\n%s\nwant the heading %q", tt.line, out.String(), tt.want)
 		}
 	}
 }

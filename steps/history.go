@@ -36,11 +36,20 @@ func bytesLeft(n, segs int) string {
 // maxHistory bounds the events a lab keeps for its diagram.
 const maxHistory = 500
 
-// History is the session's calls so far, oldest first.
+// History is the session's calls so far, oldest first, the last
+// maxHistory of them.
 func (l *Lab) History() []Event {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return append([]Event(nil), l.history...)
+}
+
+// Forgotten is how many of the session's calls, the oldest, History no
+// longer holds.
+func (l *Lab) Forgotten() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.forgotten
 }
 
 // record adds an event to the history, forgetting the oldest beyond
@@ -49,8 +58,9 @@ func (l *Lab) record(e Event) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.history = append(l.history, e)
-	if len(l.history) > maxHistory {
-		l.history = l.history[len(l.history)-maxHistory:]
+	if over := len(l.history) - maxHistory; over > 0 {
+		l.history = l.history[over:]
+		l.forgotten += over
 	}
 }
 

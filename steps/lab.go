@@ -151,13 +151,14 @@ const MaxSockets = 512
 // were made. It is safe for the background watcher to read while a step
 // runs.
 type Lab struct {
-	mu      sync.Mutex
-	sockets []*Socket
-	gone    map[string]string // name → how it went, for a clear message
-	made    map[string]int    // prefix ("s", "c") → how many names handed out
-	history []Event           // the calls so far, for the sequence diagram
-	ended   map[endKey]string // closed sockets' connections: the diagram and ports name them
-	buf     []byte            // recv's buffer, kept for the next recv; steps run one at a time
+	mu        sync.Mutex
+	sockets   []*Socket
+	gone      map[string]string // name → how it went, for a clear message
+	made      map[string]int    // prefix ("s", "c") → how many names handed out
+	history   []Event           // the latest calls, for the sequence diagram
+	forgotten int               // the calls made before those
+	ended     map[endKey]string // closed sockets' connections: the diagram and ports name them
+	buf       []byte            // recv's buffer, kept for the next recv; steps run one at a time
 
 	// Waiting, when set, is told what a step is about to wait for, before
 	// it blocks, so the learner knows why nothing happens and that Ctrl-C
