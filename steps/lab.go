@@ -248,19 +248,18 @@ func (l *Lab) Names() []string {
 	return names
 }
 
-// checkNewName says whether name may name a new socket, or "" to have one
-// chosen with the given prefix.
+// checkNewName says whether the lab may hold one more socket, named name,
+// or with "" one whose name the lab chooses.
 func (l *Lab) checkNewName(name string) error {
-	if name == "" {
-		return nil
-	}
-	if err := validName(name); err != nil {
-		return err
+	if name != "" {
+		if err := validName(name); err != nil {
+			return err
+		}
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, s := range l.sockets {
-		if s.Name == name {
+		if name != "" && s.Name == name {
 			return &UsageError{Problem: fmt.Sprintf("the name %s is already taken by %s; choose another name, or `close %s` first", name, s.Label(), name)}
 		}
 	}

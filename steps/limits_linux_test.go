@@ -1,6 +1,8 @@
 package steps
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -84,5 +86,32 @@ func TestBoundPortsAreToldAfterDescriptorsRanOut(t *testing.T) {
 	}
 	if shown.Port() != 0 {
 		t.Errorf("after a refused connect gave port %d back (another socket could bind it), the state shows %v, want no address", reported.Port(), shown)
+	}
+}
+
+// TestSocketsStopAtTheLabsLimit: a lab holds at most MaxSockets sockets,
+// whether the learner names each new one or the lab does, so that a loop
+// of `socket` leaves sockstep the descriptors it needs itself; a queued
+// connection stays in the queue.
+func TestSocketsStopAtTheLabsLimit(t *testing.T) {
+	l := newLab(t)
+	port := listener(t, l, families[0], "server")
+	run(t, l, "socket", "as", "client")
+	run(t, l, "connect", "client", "127.0.0.1", port)
+	for len(l.Sockets()) < MaxSockets {
+		run(t, l, "socket")
+	}
+	for _, args := range [][]string{{"socket"}, {"socket", "udp"}, {"socket", "as", "extra"}, {"accept", "server"}, {"accept", "server", "as", "conn"}} {
+		_, err := try(t, l, args[0], args[1:]...)
+		var usage *UsageError
+		if !errors.As(err, &usage) || !strings.Contains(usage.Problem, "sockstep's own limit") {
+			t.Errorf("%q with %d sockets held: got %v, want sockstep's own limit", args, MaxSockets, err)
+		}
+		if n := len(l.Sockets()); n != MaxSockets {
+			t.Fatalf("%q: the lab holds %d sockets, want %d", args, n, MaxSockets)
+		}
+	}
+	if q := Read(sock(t, l, "server")).AcceptQueue; q != 1 {
+		t.Errorf("the listener's accept queue holds %d connections, want the client's still there", q)
 	}
 }
