@@ -33,7 +33,7 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 	}
 	conns, err := steps.Holders()
 	if err != nil {
-		s.Printf("  %s\n", err)
+		s.tablesUnread(err)
 		return ErrFailed
 	}
 	shown := portRows(conns, port, s.lab.Owners())
@@ -84,6 +84,22 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 	}
 	s.out.print(b.String())
 	return nil
+}
+
+// tablesUnread says that the kernel's tables could not be read, and why:
+// with no file descriptor left (EMFILE), sockstep cannot open them.
+func (s *Session) tablesUnread(err error) {
+	var b strings.Builder
+	help, ok := steps.ExplainErrno(err)
+	if !ok {
+		b.WriteString("  " + s.render.st.fail("✗ sockstep could not read the kernel's tables: "+err.Error()) + "\n")
+		s.out.print(b.String())
+		return
+	}
+	b.WriteString("  " + s.render.st.fail("✗ sockstep could not read the kernel's tables ("+help.Name+")") + "\n")
+	s.render.para(&b, "error", err.Error()+". "+help.Meaning+" Reading a file takes a descriptor, as a socket does.")
+	s.render.para(&b, "fix", help.Fix+" `sockets` lists this session's sockets.")
+	s.out.print(b.String())
 }
 
 // A portRow is a line of the kernel's table, with the socket of this
