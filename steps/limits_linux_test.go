@@ -115,3 +115,32 @@ func TestSocketsStopAtTheLabsLimit(t *testing.T) {
 		t.Errorf("the listener's accept queue holds %d connections, want the client's still there", q)
 	}
 }
+
+// TestNoDescriptorLeft: with every descriptor of the process in use, the
+// kernel refuses socket and accept with EMFILE, and the reports say what
+// to close and where to see it; accept leaves the connection in the queue,
+// where the next accept, once a descriptor is free, finds it.
+func TestNoDescriptorLeft(t *testing.T) {
+	l := newLab(t)
+	port := listener(t, l, families[0], "server")
+	run(t, l, "socket", "as", "client")
+	run(t, l, "connect", "client", "127.0.0.1", port)
+	client := Read(sock(t, l, "client"))
+
+	release := exhaustFDs(t)
+	for _, args := range [][]string{{"socket"}, {"accept", "server", "--timeout", "2s"}} {
+		rep := refused(t, l, unix.EMFILE, args[0], args[1:]...)
+		if !strings.Contains(rep.Failure.ForStep, "`sockets` lists them") {
+			t.Errorf("%q: got %q, want where to see the sockets to close", args, rep.Failure.ForStep)
+		}
+	}
+	queued := Read(sock(t, l, "server")).AcceptQueue
+	release()
+	if queued != 1 {
+		t.Errorf("after accept's EMFILE the accept queue holds %d connections, want the client's", queued)
+	}
+	rep := run(t, l, "accept", "server", "as", "conn", "--timeout", "2s")
+	if rep.Peer != client.Local {
+		t.Errorf("the next accept got the connection from %v, want the client's, %v", rep.Peer, client.Local)
+	}
+}
