@@ -147,6 +147,10 @@ func (s *Socket) Py() string { return strings.ReplaceAll(s.Name, "-", "_") }
 // script or loop can exhaust the process's file descriptors.
 const MaxSockets = 512
 
+// maxGone bounds how many closed sockets' names a lab remembers, to say
+// how each went when the learner names it again.
+const maxGone = MaxSockets
+
 // A Lab is the table of live sockets a learner has made, in the order they
 // were made. It is safe for the background watcher to read while a step
 // runs.
@@ -406,6 +410,12 @@ func (l *Lab) remove(s *Socket, how string) {
 	for i, t := range l.sockets {
 		if t == s {
 			l.sockets = append(l.sockets[:i], l.sockets[i+1:]...)
+			break
+		}
+	}
+	if _, known := l.gone[s.Name]; !known && len(l.gone) >= maxGone {
+		for name := range l.gone {
+			delete(l.gone, name) // any one: the message for it is plainer, no more
 			break
 		}
 	}

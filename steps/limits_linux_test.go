@@ -2,6 +2,7 @@ package steps
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -142,5 +143,24 @@ func TestNoDescriptorLeft(t *testing.T) {
 	rep := run(t, l, "accept", "server", "as", "conn", "--timeout", "2s")
 	if rep.Peer != client.Local {
 		t.Errorf("the next accept got the connection from %v, want the client's, %v", rep.Peer, client.Local)
+	}
+}
+
+// TestClosedSocketsAreRememberedWithinBounds: however many sockets a long
+// session makes and closes, each named anew, the lab remembers how only a
+// bounded number of them went, and the last one closed among them.
+func TestClosedSocketsAreRememberedWithinBounds(t *testing.T) {
+	l := newLab(t)
+	const made = 3 * maxGone
+	for range made {
+		name := run(t, l, "socket").Socket
+		run(t, l, "close", name)
+	}
+	if n := len(l.gone); n > maxGone {
+		t.Errorf("after %d sockets made and closed the lab remembers %d of them, want at most %d", made, n, maxGone)
+	}
+	_, err := l.Find(fmt.Sprintf("s%d", made))
+	if err == nil || !strings.Contains(err.Error(), "is gone") {
+		t.Errorf("the last socket closed: got %v, want how it went", err)
 	}
 }
