@@ -8,46 +8,9 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
-)
 
-// exhaustFDs leaves this process no file descriptor to open: it lowers
-// the limit of open files to at most 1024 and fills every number free
-// below it. The returned function closes them and puts the limit back.
-func exhaustFDs(t testing.TB) (release func()) {
-	t.Helper()
-	var was unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &was); err != nil {
-		t.Fatal(err)
-	}
-	low := was
-	low.Cur = min(was.Cur, 1024)
-	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
-		t.Fatal(err)
-	}
-	var held []int
-	for {
-		fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			break
-		}
-		held = append(held, fd)
-	}
-	released := false
-	release = func() {
-		if released {
-			return
-		}
-		released = true
-		for _, fd := range held {
-			unix.Close(fd)
-		}
-		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &was); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(release)
-	return release
-}
+	"sockstep/internal/kerneltest"
+)
 
 // TestPortsWithoutDescriptors: with no file descriptor left, ports cannot
 // open the kernel's tables; it says so with the errno the kernel gave, and
@@ -59,7 +22,7 @@ func TestPortsWithoutDescriptors(t *testing.T) {
 	bg := context.Background()
 	s.Eval(bg, "socket as s")
 
-	release := exhaustFDs(t)
+	release := kerneltest.ExhaustFDs(t)
 	_, kernel := os.Open("/proc/net/tcp")
 	if !errors.Is(kernel, unix.EMFILE) {
 		release()

@@ -7,50 +7,9 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
-)
 
-// exhaustFDs leaves this process no file descriptor to open, as a program
-// that holds as many as it may: it lowers the limit of open files to at
-// most 1024 (the usual default) and fills every number free below it. The
-// returned function closes them and puts the limit back.
-func exhaustFDs(t testing.TB) (release func()) {
-	t.Helper()
-	var was unix.Rlimit
-	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &was); err != nil {
-		t.Fatal(err)
-	}
-	low := was
-	low.Cur = min(was.Cur, 1024)
-	if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &low); err != nil {
-		t.Fatal(err)
-	}
-	var held []int
-	for {
-		fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			if err != unix.EMFILE {
-				t.Fatalf("filling the descriptors: %v", err)
-			}
-			break
-		}
-		held = append(held, fd)
-	}
-	released := false
-	release = func() {
-		if released {
-			return
-		}
-		released = true
-		for _, fd := range held {
-			unix.Close(fd)
-		}
-		if err := unix.Setrlimit(unix.RLIMIT_NOFILE, &was); err != nil {
-			t.Fatal(err)
-		}
-	}
-	t.Cleanup(release)
-	return release
-}
+	"sockstep/internal/kerneltest"
+)
 
 // TestBoundPortsAreToldAfterDescriptorsRanOut: whether the kernel lists
 // the TCP sockets that hold a port without listening or connecting is
@@ -74,7 +33,7 @@ func TestBoundPortsAreToldAfterDescriptorsRanOut(t *testing.T) {
 	diag.Unlock()
 	boundInactiveAnswer.answered = false
 
-	release := exhaustFDs(t)
+	release := kerneltest.ExhaustFDs(t)
 	if _, err := newSocket(unix.AF_INET, unix.SOCK_STREAM, 0); err != unix.EMFILE {
 		t.Fatalf("a socket with the descriptors filled: got %v, want EMFILE", err)
 	}
@@ -128,7 +87,7 @@ func TestNoDescriptorLeft(t *testing.T) {
 	run(t, l, "connect", "client", "127.0.0.1", port)
 	client := Read(sock(t, l, "client"))
 
-	release := exhaustFDs(t)
+	release := kerneltest.ExhaustFDs(t)
 	for _, args := range [][]string{{"socket"}, {"accept", "server", "--timeout", "2s"}} {
 		rep := refused(t, l, unix.EMFILE, args[0], args[1:]...)
 		if !strings.Contains(rep.Failure.ForStep, "`sockets` lists them") {
