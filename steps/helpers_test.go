@@ -434,3 +434,32 @@ func udpLimits(t *testing.T) []udpLimit {
 		{families[1], mtu, 65527, min(mtu-40-8, 65527)},
 	}
 }
+
+// icmpCounter reads one of the kernel's ICMP counters from /proc/net/snmp,
+// where a line of names is followed by a line of their values; false
+// where there is no such file (not Linux).
+func icmpCounter(t *testing.T, name string) (int, bool) {
+	t.Helper()
+	data, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0, false
+	}
+	lines := strings.Split(string(data), "\n")
+	for i := 0; i+1 < len(lines); i++ {
+		names, values := strings.Fields(lines[i]), strings.Fields(lines[i+1])
+		if len(names) == 0 || names[0] != "Icmp:" || len(values) != len(names) {
+			continue
+		}
+		for j, n := range names {
+			if n == name {
+				v, err := strconv.Atoi(values[j])
+				if err != nil {
+					t.Fatalf("/proc/net/snmp Icmp %s: %v", name, err)
+				}
+				return v, true
+			}
+		}
+	}
+	t.Fatalf("/proc/net/snmp has no Icmp %s", name)
+	return 0, false
+}

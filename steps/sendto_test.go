@@ -72,8 +72,10 @@ func TestSendto(t *testing.T) {
 }
 
 // TestSendtoAConnectedReceiver sends to a UDP socket that is connected to
-// another peer: the kernel drops the datagram, as the report says, and the
-// receiver's recv finds nothing; a sender connected there hears of it with
+// another peer: the kernel drops the datagram and answers with a port
+// unreachable (on Linux, counted in /proc/net/snmp), which an unconnected
+// sender never hears of, as the report says, and the receiver's recv
+// finds nothing; a sender connected there hears of it with
 // ECONNREFUSED, whether it sends with sendto or send, and the error names
 // the receiver's peer as the reason. From its peer, the same socket
 // receives, and from the sender once it is connected to it.
@@ -87,11 +89,20 @@ func TestSendtoAConnectedReceiver(t *testing.T) {
 	port := portOf(t, l, "c")
 
 	run(t, l, "socket", "udp", "as", "stranger")
+	unreachables, counted := icmpCounter(t, "OutDestUnreachs")
 	rep := run(t, l, "sendto", "stranger", "127.0.0.1", port, "hi")
-	for _, want := range []string{"is connected to", "the kernel dropped this one", "nothing tells the sender"} {
+	for _, want := range []string{"is connected to", "the kernel dropped this one", `ICMP "port unreachable"`, "nothing tells the sender"} {
 		if !strings.Contains(rep.Says, want) {
 			t.Errorf("sendto from a stranger: got %q, want %q", rep.Says, want)
 		}
+	}
+	// The kernel's count of port unreachables sent is the whole machine's,
+	// so it may grow by more; it must not stay still.
+	if after, _ := icmpCounter(t, "OutDestUnreachs"); counted && after <= unreachables {
+		t.Errorf("Icmp OutDestUnreachs stayed at %d: the kernel sent no port unreachable", after)
+	}
+	if errno, err := unix.GetsockoptInt(sock(t, l, "stranger").FD, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || errno != 0 {
+		t.Errorf("SO_ERROR on the unconnected stranger: %d (%v), want no error waiting", errno, err)
 	}
 	if got, err := try(t, l, "recv", "c", "--timeout", "100ms"); err != nil || !got.Stopped {
 		t.Errorf("recv c after the stranger's datagram: got %v (%v), want nothing to come", got.Call, err)
