@@ -22,6 +22,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"sockstep/auto"
 	"sockstep/internal/peer"
 	"sockstep/steps"
@@ -953,4 +955,164 @@ func TestAutoClientPrintsItsMessageAsPythonPrintsIt(t *testing.T) {
 	got := wantStatus(t, sockstepAuto(t, nil, "client", "--quiet", "--port", port, "--message", message), 0)
 	wantInOrder(t, got, printed+"\nMessage sent. Socket closed.\nauto client done: 17 bytes in, "+size+" bytes out.")
 	wantInOrder(t, wantStatus(t, srv, 0), printed+"\nClient disconnected")
+}
+
+// stopSignals are the signals that stop sockstep, without a shell of its
+// own, as Ctrl-C does: kill and timeout send SIGTERM, a closed terminal
+// SIGHUP, Ctrl-\ SIGQUIT.
+var stopSignals = []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT}
+
+// wantFreed checks, in the kernel's table of TCP sockets, that nothing
+// listens on port any more.
+func wantFreed(t *testing.T, port string, after string) {
+	t.Helper()
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if listening(t, n) {
+		t.Errorf("port %s still listens after %s", port, after)
+	}
+}
+
+// openPipe is a pipe for a process's stdin that stays open as long as the
+// test keeps w: sockstep sees no end of its input. (An io.Pipe would be
+// copied by exec.Cmd, whose Wait would wait for it to close.)
+func openPipe(t *testing.T) (r, w *os.File) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close(); w.Close() })
+	return r, w
+}
+
+// TestAutoStopsOnASignalAsOnCtrlC sends SIGTERM, SIGHUP and SIGQUIT to
+// auto server waiting for a client, to auto server waiting for a client's
+// message, to auto client waiting for a greeting that does not come, and
+// to auto demo paused before a call: each time the flow says which signal
+// it was sent, closes what it opened through the close step, prints its
+// summary and exits with 0, as for Ctrl-C; the kernel shows the port free,
+// and a connected client sees the connection end.
+func TestAutoStopsOnASignalAsOnCtrlC(t *testing.T) {
+	for _, sig := range stopSignals {
+		name := unix.SignalName(sig)
+		t.Run(name+", server in accept", func(t *testing.T) {
+			srv, port := serve(t)
+			srv.waitFor(regexp.MustCompile(`waiting for a client to connect`))
+			srv.cmd.Process.Signal(sig)
+			out := wantStatus(t, srv, 0)
+			wantInOrder(t, out, "sockstep was sent "+name+": it stops as Ctrl-C stops it", "accept(3) … stopped waiting",
+				"server › close server_socket", "close(3) = 0", "auto server stopped: 0 clients served")
+			wantFreed(t, port, name)
+		})
+		t.Run(name+", server in recv", func(t *testing.T) {
+			srv, port := serve(t)
+			conn, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			greeting := make([]byte, len("You are connected"))
+			if _, err := io.ReadFull(conn, greeting); err != nil {
+				t.Fatal(err)
+			}
+			srv.waitFor(regexp.MustCompile(`waiting for data from`))
+			srv.cmd.Process.Signal(sig)
+			out := wantStatus(t, srv, 0)
+			wantInOrder(t, out, "sockstep was sent "+name, "… stopped waiting", "server › close connection",
+				"server › close server_socket", "auto server stopped: 1 client served")
+			if n, err := conn.Read(make([]byte, 1)); err != io.EOF {
+				t.Errorf("the client read %d bytes, %v, after the server stopped; want the end of the connection", n, err)
+			}
+			wantFreed(t, port, name)
+		})
+		t.Run(name+", client in recv", func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0") // accepts in the kernel, never greets
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close()
+			port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+			client := sockstepAuto(t, nil, "client", "--port", port)
+			client.waitFor(regexp.MustCompile(`waiting for data from`))
+			client.cmd.Process.Signal(sig)
+			out := wantStatus(t, client, 0)
+			wantInOrder(t, out, "sockstep was sent "+name, "… stopped waiting", "client › close client_socket",
+				"auto client stopped")
+		})
+		t.Run(name+", demo at a pause", func(t *testing.T) {
+			answers, keep := openPipe(t) // never answered
+			defer keep.Close()
+			demo := sockstepAuto(t, answers, "demo", "--port", "0", "--step")
+			demo.waitFor(regexp.MustCompile(`next: socket\(AF_INET, SOCK_STREAM, 0\) — Enter runs it`))
+			demo.cmd.Process.Signal(sig)
+			out := wantStatus(t, demo, 0)
+			wantInOrder(t, out, "sockstep was sent "+name, "auto demo stopped: 0 clients served")
+			if strings.Contains(out, "no more input") {
+				t.Errorf("a signal is said to be the end of the input:\n%s", out)
+			}
+		})
+	}
+}
+
+// TestScriptsStopOnASignalAsOnCtrlC sends SIGTERM, SIGHUP and SIGQUIT to
+// commands from run FILE, -c and a pipe while accept waits: sockstep says
+// which signal ended the script, closes every socket, saying so, and exits
+// with 1, as for Ctrl-C; the kernel shows the port free.
+func TestScriptsStopOnASignalAsOnCtrlC(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "commands")
+	for _, sig := range stopSignals {
+		name := unix.SignalName(sig)
+		for _, how := range []string{"run", "-c", "pipe"} {
+			t.Run(name+", "+how, func(t *testing.T) {
+				port := strconv.Itoa(freeTestPort(t))
+				cmds := []string{"socket as s", "bind s 127.0.0.1 " + port, "listen s", "accept s"}
+				var p *process
+				switch how {
+				case "run":
+					if err := os.WriteFile(file, []byte(strings.Join(cmds, "\n")+"\n"), 0o600); err != nil {
+						t.Fatal(err)
+					}
+					p = start(t, nil, sockstep, "run", file)
+				case "-c":
+					p = start(t, nil, sockstep, "-c", strings.Join(cmds, "; "))
+				case "pipe":
+					r, w := openPipe(t) // stays open: sockstep waits in accept, then for a line
+					defer w.Close()
+					io.WriteString(w, strings.Join(cmds, "\n")+"\n")
+					p = start(t, r, sockstep)
+				}
+				p.waitFor(regexp.MustCompile(`waiting for a client to connect on s \(fd 3\)`))
+				p.cmd.Process.Signal(sig)
+				out := wantStatus(t, p, 1)
+				wantInOrder(t, out, "sockstep was sent "+name+": it stops as Ctrl-C stops it", "accept(3) … stopped waiting",
+					"stopped: "+name+" ends the script", "closing every socket", "close(3) = 0")
+				wantFreed(t, port, name)
+			})
+		}
+	}
+}
+
+// TestAHangUpIgnoredByNohupStaysIgnored starts auto server under nohup,
+// which ignores SIGHUP: a SIGHUP leaves it serving, and Ctrl-C still stops
+// it.
+func TestAHangUpIgnoredByNohupStaysIgnored(t *testing.T) {
+	nohup := need(t, "nohup")
+	srv := start(t, nil, nohup, sockstep, "auto", "server", "--host", "127.0.0.1", "--port", "0")
+	port := srv.listeningPort()
+	srv.waitFor(regexp.MustCompile(`waiting for a client to connect`))
+	srv.cmd.Process.Signal(syscall.SIGHUP)
+	if greeting := tutorialClient(t, port, "after the hang-up"); greeting != "You are connected" {
+		t.Errorf("greeting after SIGHUP: %q", greeting)
+	}
+	srv.waitForCount("Client disconnected", 1)
+	srv.cmd.Process.Signal(syscall.SIGINT)
+	out := wantStatus(t, srv, 0)
+	if strings.Contains(out, "SIGHUP") {
+		t.Errorf("SIGHUP, ignored under nohup, stopped sockstep:\n%s", out)
+	}
+	wantInOrder(t, out, "prints  after the hang-up", "auto server stopped: 1 client served")
 }

@@ -25,6 +25,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/mattn/go-isatty"
 	"golang.org/x/sys/unix"
@@ -61,6 +62,10 @@ options (before the command or after it):
 The exit status is 2 when the command line is wrong. Commands from run, -c or
 a pipe end with status 1 when one failed or Ctrl-C stopped them; the shell
 leaves with status 0. Ctrl-C stops auto after its summary, with status 0.
+SIGTERM (kill, timeout, systemd), SIGHUP (a closed terminal; not under nohup)
+and SIGQUIT (Ctrl-\) stop commands and auto as Ctrl-C does, with the same
+status, and leave the shell as quit does: every socket is closed, and
+sockstep says which signal it was sent.
 `
 
 func main() {
@@ -122,7 +127,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	given := false // -c, even with no commands
 	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "c" })
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := stopOnSignals(session)
 	defer stop()
 	var failed int
 	switch {
@@ -183,6 +188,43 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// stopOnSignals returns a context that Ctrl-C (SIGINT), SIGTERM, SIGHUP
+// and SIGQUIT cancel, so that a run without a shell of its own (auto, run,
+// -c, a pipe, a lesson from a pipe) stops on any of them as on Ctrl-C: what
+// runs stops, every socket is closed, saying so, and auto prints its
+// summary; the others are said first. SIGHUP that was ignored when sockstep
+// started (nohup) stays ignored. stop gives the signals back, to the shell
+// or to Go.
+func stopOnSignals(session *repl.Session) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	watched := []os.Signal{os.Interrupt, unix.SIGTERM, unix.SIGQUIT}
+	if !signal.Ignored(unix.SIGHUP) {
+		watched = append(watched, unix.SIGHUP)
+	}
+	signals, done := make(chan os.Signal, 1), make(chan struct{})
+	signal.Notify(signals, watched...)
+	go func() {
+		select {
+		case <-done:
+		case sig := <-signals:
+			if sig != os.Interrupt {
+				stopped := repl.Signal{Name: unix.SignalName(sig.(unix.Signal))}
+				session.Sent(stopped)
+				cancel(stopped)
+			}
+			cancel(nil)
+		}
+	}()
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(signals)
+			close(done)
+			cancel(nil)
+		})
+	}
 }
 
 // optionProblem says what is wrong with sockstep's options, or gives the
