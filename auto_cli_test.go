@@ -1116,3 +1116,54 @@ func TestAHangUpIgnoredByNohupStaysIgnored(t *testing.T) {
 	}
 	wantInOrder(t, out, "prints  after the hang-up", "auto server stopped: 1 client served")
 }
+
+// TestOutputToAClosedPipeEndsSockstep reads sockstep's output up to the
+// line that says it waits for a client, and closes the pipe, as `sockstep
+// auto server --count 0 | head -3` and `sockstep -c '…; accept s' | head -1`
+// do once head has read what was written: sockstep, which would otherwise
+// wait for a client with nobody to watch, ends at once, killed by SIGPIPE
+// as any Unix program writing to a closed pipe is, and the kernel closes
+// its sockets, so the port is free.
+func TestOutputToAClosedPipeEndsSockstep(t *testing.T) {
+	for _, tc := range []struct {
+		args    func(port string) []string
+		waiting string
+	}{
+		{func(port string) []string {
+			return []string{"auto", "server", "--host", "127.0.0.1", "--port", port, "--count", "0"}
+		}, "waiting for a client to connect"},
+		{func(port string) []string {
+			return []string{"auto", "server", "--host", "127.0.0.1", "--port", port, "--count", "0", "--quiet"}
+		}, "Listening for incoming connections"},
+		{func(port string) []string {
+			return []string{"-c", "socket as s; bind s 127.0.0.1 " + port + "; listen s; accept s"}
+		}, "waiting for a client to connect"},
+	} {
+		port := strconv.Itoa(freeTestPort(t))
+		t.Run(strings.Join(tc.args(port), " "), func(t *testing.T) {
+			r, w := openPipe(t)
+			cmd := exec.Command(sockstep, tc.args(port)...)
+			cmd.Stdout = w
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			t.Cleanup(func() { cmd.Process.Kill() })
+			sc := bufio.NewScanner(r)
+			for sc.Scan() && !strings.Contains(sc.Text(), tc.waiting) {
+			}
+			r.Close()
+			select {
+			case <-exited:
+			case <-time.After(20 * time.Second):
+				t.Fatal("sockstep still runs 20s after its output was closed")
+			}
+			if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGPIPE {
+				t.Errorf("sockstep ended with %v; want killed by SIGPIPE", cmd.ProcessState)
+			}
+			wantFreed(t, port, "sockstep ended")
+		})
+	}
+}

@@ -65,7 +65,9 @@ leaves with status 0. Ctrl-C stops auto after its summary, with status 0.
 SIGTERM (kill, timeout, systemd), SIGHUP (a closed terminal; not under nohup)
 and SIGQUIT (Ctrl-\) stop commands and auto as Ctrl-C does, with the same
 status, and leave the shell as quit does: every socket is closed, and
-sockstep says which signal it was sent.
+sockstep says which signal it was sent. When output goes to a pipe that is
+closed (| head), sockstep ends at once, killed by SIGPIPE (status 141), and
+the kernel closes its sockets.
 `
 
 func main() {
@@ -127,7 +129,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 	given := false // -c, even with no commands
 	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "c" })
-	ctx, stop := stopOnSignals(session)
+	ctx, stop := stopOnSignals(session, stdout)
 	defer stop()
 	var failed int
 	switch {
@@ -197,7 +199,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // summary; the others are said first. SIGHUP that was ignored when sockstep
 // started (nohup) stays ignored. stop gives the signals back, to the shell
 // or to Go.
-func stopOnSignals(session *repl.Session) (ctx context.Context, stop func()) {
+func stopOnSignals(session *repl.Session, stdout io.Writer) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancelCause(context.Background())
 	watched := []os.Signal{os.Interrupt, unix.SIGTERM, unix.SIGQUIT}
 	if !signal.Ignored(unix.SIGHUP) {
@@ -205,9 +207,12 @@ func stopOnSignals(session *repl.Session) (ctx context.Context, stop func()) {
 	}
 	signals, done := make(chan os.Signal, 1), make(chan struct{})
 	signal.Notify(signals, watched...)
+	gone := outputGone(stdout)
 	go func() {
 		select {
 		case <-done:
+		case <-gone:
+			cancel(nil) // what is said next ends sockstep, by SIGPIPE
 		case sig := <-signals:
 			if sig != os.Interrupt {
 				stopped := repl.Signal{Name: unix.SignalName(sig.(unix.Signal))}
@@ -225,6 +230,40 @@ func stopOnSignals(session *repl.Session) (ctx context.Context, stop func()) {
 			cancel(nil)
 		})
 	}
+}
+
+// outputGone is closed when stdout is a pipe and its reader has gone
+// (sockstep … | head -3). Go ends sockstep, by SIGPIPE, at its next write
+// there, as any Unix program ends; but a server waiting for a client, or an
+// accept, writes nothing until someone connects, and would hold its port
+// for nobody to watch. Stopped at once, it writes at once, and the kernel
+// closes its sockets as it ends.
+func outputGone(stdout io.Writer) <-chan struct{} {
+	gone := make(chan struct{})
+	f, ok := stdout.(*os.File)
+	if !ok {
+		return gone
+	}
+	if info, err := f.Stat(); err != nil || info.Mode()&os.ModeNamedPipe == 0 {
+		return gone
+	}
+	go func() {
+		// With no events asked for, poll reports only POLLERR, which a
+		// pipe's writing end has once no reader is left, or POLLNVAL.
+		fds := []unix.PollFd{{Fd: int32(f.Fd())}}
+		for {
+			if _, err := unix.Poll(fds, -1); err != nil && err != unix.EINTR {
+				return
+			}
+			if fds[0].Revents&unix.POLLERR != 0 {
+				close(gone)
+			}
+			if fds[0].Revents != 0 {
+				return
+			}
+		}
+	}()
+	return gone
 }
 
 // optionProblem says what is wrong with sockstep's options, or gives the
