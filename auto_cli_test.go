@@ -992,7 +992,7 @@ func openPipe(t *testing.T) (r, w *os.File) {
 // auto server waiting for a client, to auto server waiting for a client's
 // message, to auto client waiting for a greeting that does not come, and
 // to auto demo paused before a call: each time the flow says which signal
-// it was sent, closes what it opened through the close step, prints its
+// it was sent, and which stopped the wait, closes what it opened through the close step, prints its
 // summary and exits with 0, as for Ctrl-C; the kernel shows the port free,
 // and a connected client sees the connection end.
 func TestAutoStopsOnASignalAsOnCtrlC(t *testing.T) {
@@ -1003,8 +1003,8 @@ func TestAutoStopsOnASignalAsOnCtrlC(t *testing.T) {
 			srv.waitFor(regexp.MustCompile(`waiting for a client to connect`))
 			srv.cmd.Process.Signal(sig)
 			out := wantStatus(t, srv, 0)
-			wantInOrder(t, out, "sockstep was sent "+name+": it stops as Ctrl-C stops it", "accept(3) … stopped waiting",
-				"server › close server_socket", "close(3) = 0", "auto server stopped: 0 clients served")
+			wantInOrder(t, out, "sockstep was sent "+name+": it stops as Ctrl-C stops it", "accept(3) … stopped waiting ("+name+")",
+				name+" stopped the wait", "server › close server_socket", "close(3) = 0", "auto server stopped: 0 clients served")
 			wantFreed(t, port, name)
 		})
 		t.Run(name+", server in recv", func(t *testing.T) {

@@ -215,7 +215,7 @@ func stopOnSignals(session *repl.Session, stdout io.Writer) (ctx context.Context
 			cancel(nil) // what is said next ends sockstep, by SIGPIPE
 		case sig := <-signals:
 			if sig != os.Interrupt {
-				stopped := repl.Signal{Name: unix.SignalName(sig.(unix.Signal))}
+				stopped := steps.Signal{Name: unix.SignalName(sig.(unix.Signal))}
 				session.Sent(stopped)
 				cancel(stopped)
 			}

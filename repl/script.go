@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"sockstep/steps"
 )
 
 // maxLine bounds one command line read from a file or pipe.
@@ -16,7 +18,7 @@ const maxLine = 1 << 20
 // echoed with its cell number before its output, comments (# …) are echoed
 // as they are (as echoLine shows a command), and blank lines are skipped.
 // Lines may end in CR LF, and the first may begin with a UTF-8 byte-order
-// mark. It stops at quit or when ctx is cancelled (Ctrl-C, or a Signal), closes every
+// mark. It stops at quit or when ctx is cancelled (Ctrl-C, or a steps.Signal), closes every
 // socket, and returns how many commands failed. A command that asks something (auto --step) reads its answers
 // from the script's next lines.
 func (s *Session) RunScript(ctx context.Context, r io.Reader) (failed int) {
@@ -96,7 +98,7 @@ func (s *Session) runLines(ctx context.Context, next func() (string, bool)) (fai
 	defer s.Close()
 	cell := 0
 	stopped := func() int {
-		s.Printf("  %s\n", s.render.st.fail("stopped: "+stopName(ctx)+" ends the script"))
+		s.Printf("  %s\n", s.render.st.fail("stopped: "+steps.StopName(ctx)+" ends the script"))
 		return failed + 1
 	}
 	for {
@@ -132,25 +134,8 @@ func (s *Session) runLines(ctx context.Context, next func() (string, bool)) (fai
 	}
 }
 
-// Signal is why a context was cancelled when sockstep, with no shell of
-// its own, was sent a signal other than Ctrl-C's SIGINT: SIGTERM (kill,
-// timeout, systemd), SIGHUP (its terminal went away) or SIGQUIT (Ctrl-\).
-// It stops what runs as Ctrl-C does.
-type Signal struct{ Name string }
-
-func (sig Signal) Error() string { return "sockstep was sent " + sig.Name }
-
-// stopName says what cancelled ctx: a Signal, or else Ctrl-C.
-func stopName(ctx context.Context) string {
-	var sig Signal
-	if errors.As(context.Cause(ctx), &sig) {
-		return sig.Name
-	}
-	return "Ctrl-C"
-}
-
 // Sent says, when sockstep is sent sig, that it stops as Ctrl-C stops it:
 // so that what the stopped step says about Ctrl-C reads as what it is.
-func (s *Session) Sent(sig Signal) {
+func (s *Session) Sent(sig steps.Signal) {
 	s.Printf("  %s\n", s.render.st.dim(sig.Error()+": it stops as Ctrl-C stops it, and closes its sockets"))
 }

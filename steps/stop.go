@@ -13,6 +13,7 @@ var waitingProse = loadProse("waiting.txt", "waiting", "stopped", "timed out")
 // waitData is what waiting.txt can use.
 type waitData struct {
 	Label, Name, What, Timeout, State string
+	Stopper                           string // what stopped the wait: Ctrl-C, or the signal sockstep was sent
 	Waited                            ms
 	Undone                            bool   // the call was undone (connect's handshake dissolved), and the socket is CLOSED
 	Local                             string // then the address it still has, or ""
@@ -140,7 +141,8 @@ func (l *Lab) waitNotReady(ctx context.Context, w *waiting) (*Report, time.Durat
 			d.Local = snap.Local.String()
 		}
 	}
-	section, result := "stopped", "stopped waiting (Ctrl-C)"
+	d.Stopper = StopName(ctx)
+	section, result := "stopped", "stopped waiting ("+d.Stopper+")"
 	if end == timedOut {
 		section, result = "timed out", "timed out after "+w.timeout.String()
 	}
@@ -165,4 +167,21 @@ func socketTimeout(fd int, events int16) time.Duration {
 func nonBlocking(fd int) bool {
 	flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 	return err == nil && flags&unix.O_NONBLOCK != 0
+}
+
+// A Signal is why a context was cancelled when sockstep, with no shell of
+// its own, was sent a signal other than Ctrl-C's SIGINT: SIGTERM (kill,
+// timeout, systemd), SIGHUP (its terminal went away) or SIGQUIT (Ctrl-\).
+// It stops what runs as Ctrl-C does.
+type Signal struct{ Name string }
+
+func (sig Signal) Error() string { return "sockstep was sent " + sig.Name }
+
+// StopName says what cancelled ctx: a Signal, or else Ctrl-C.
+func StopName(ctx context.Context) string {
+	var sig Signal
+	if errors.As(context.Cause(ctx), &sig) {
+		return sig.Name
+	}
+	return "Ctrl-C"
 }
