@@ -624,6 +624,38 @@ func TestProgressSurvivesRestart(t *testing.T) {
 	}
 }
 
+// Two sessions of one learner at once (two terminals), each started
+// before the other saved, finish different lessons: the progress file
+// keeps both, whichever saves last.
+func TestProgressOfTwoSessionsAtOnce(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "sockstep", "progress.json")
+	first, second := newLab(t, file), newLab(t, file)
+	first.enter("lesson 1")
+	second.enter("lesson 2")
+	for i := range catalogue[0].Pages {
+		first.playStep(catalogue[0], i)
+	}
+	for i := range catalogue[1].Pages {
+		second.playStep(catalogue[1], i)
+	}
+	saved, err := loadProgress(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range catalogue[:2] {
+		if lp := saved.Lessons[l.ID]; lp == nil || !lp.Completed || lp.Reached != len(l.Pages) {
+			t.Errorf("after two sessions at once, the progress file holds %+v for %s; want it done, %d steps reached", lp, l.ID, len(l.Pages))
+		}
+	}
+	third := newLab(t, file)
+	third.enter("lessons")
+	for _, want := range []string{`✔ 1\s+The server's side`, `✔ 2\s+`} {
+		if !regexp.MustCompile(want).MatchString(third.out.String()) {
+			t.Errorf("lessons, after both sessions, does not match %q:\n%s", want, third.out)
+		}
+	}
+}
+
 // SO_REUSEADDR, as lesson 7 tells it: with it set on the old and the new
 // listener, the new one binds and listens while an old connection is in
 // TIME_WAIT; without it on the old one, it does not; and it never lets two

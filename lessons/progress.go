@@ -56,6 +56,19 @@ func loadProgress(file string) (*progress, error) {
 	return p, nil
 }
 
+// merge takes in other's progress: a lesson done in either is done, and
+// the most steps reached in either are reached.
+func (p *progress) merge(other *progress) {
+	for id, o := range other.Lessons {
+		if o == nil {
+			continue
+		}
+		lp := p.of(id)
+		lp.Completed = lp.Completed || o.Completed
+		lp.Reached = max(lp.Reached, o.Reached)
+	}
+}
+
 func (p *progress) of(id string) *lessonProgress {
 	lp := p.Lessons[id]
 	if lp == nil {
@@ -66,10 +79,16 @@ func (p *progress) of(id string) *lessonProgress {
 }
 
 // save writes the progress file, readable by the user alone: a new file
-// beside it, renamed over it, so a crash never leaves half a file.
+// beside it, renamed over it, so a crash never leaves half a file. It
+// first takes in what the file holds now, so that the progress another
+// sockstep of the same user (in another terminal) saved since this one
+// read it is kept, not written over.
 func (p *progress) save() error {
 	if p.file == "" {
 		return nil
+	}
+	if saved, err := loadProgress(p.file); err == nil {
+		p.merge(saved)
 	}
 	data, err := json.MarshalIndent(p, "", "  ")
 	if err != nil {
