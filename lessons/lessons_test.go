@@ -656,6 +656,31 @@ func TestProgressOfTwoSessionsAtOnce(t *testing.T) {
 	}
 }
 
+// A progress file that cannot be read or written (here a directory
+// stands where it should be) is said once, and the lesson goes on to its
+// end, done.
+func TestProgressFileThatCannotBeWritten(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "progress.json")
+	if err := os.Mkdir(file, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	l := newLab(t, file)
+	l.enter("lesson 1")
+	for i := range catalogue[0].Pages {
+		l.playStep(catalogue[0], i)
+	}
+	if !l.tutor.Finished(1) {
+		t.Fatalf("lesson 1 did not end done:\n%s", l.out)
+	}
+	said := l.out.String()
+	if n := strings.Count(said, "could not read your progress"); n != 1 {
+		t.Errorf("the lesson said %d times that it could not read the progress file, want once:\n%s", n, said)
+	}
+	if n := strings.Count(said, "could not save your progress"); n != 1 {
+		t.Errorf("the lesson said %d times that it could not save the progress file, want once:\n%s", n, said)
+	}
+}
+
 // SO_REUSEADDR, as lesson 7 tells it: with it set on the old and the new
 // listener, the new one binds and listens while an old connection is in
 // TIME_WAIT; without it on the old one, it does not; and it never lets two

@@ -35,7 +35,8 @@ type Tutor struct {
 	session  *repl.Session
 	lessons  []*Lesson
 	progress *progress
-	note     string // a problem with the progress file, told once
+	note     string // a problem reading the progress file, told once
+	unsaved  bool   // a save of the progress file failed, as told
 	port     uint16
 	play     *play // the lesson being played, or nil
 	// finished holds the lessons played to the end, every step done, by
@@ -246,9 +247,9 @@ func (t *Tutor) advance() {
 
 // save writes the progress file, saying once if it cannot.
 func (t *Tutor) save() {
-	if err := t.progress.save(); err != nil && t.note == "" {
-		t.note = fmt.Sprintf("could not save your progress: %v", err)
-		t.tellNote()
+	if err := t.progress.save(); err != nil && !t.unsaved {
+		t.unsaved = true
+		t.session.Say(repl.Faint, "", fmt.Sprintf("(could not save your progress: %v)", err))
 	}
 }
 
