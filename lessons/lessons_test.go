@@ -288,6 +288,53 @@ func TestLessonsPlayEndToEnd(t *testing.T) {
 	}
 }
 
+// On a machine shared by a class, another learner's server may hold the
+// port a lesson would start from, before the lesson starts or after it
+// has started but before the learner has used the port. Every lesson
+// then says so, moves to a free port, and its text, hints and answers
+// name that one from then on (the learner asks for a hint once the port
+// is taken, to see it): played with them, it ends done.
+func TestLessonsMoveOffATakenPort(t *testing.T) {
+	for _, when := range []string{"before", "after"} {
+		for n, lesson := range catalogue {
+			t.Run(when+"/"+lesson.ID, func(t *testing.T) {
+				l := newLab(t, "")
+				if when == "before" {
+					listener(t, l.port, false)
+				}
+				l.enter(fmt.Sprintf("lesson %d", n+1))
+				mark := l.out.Len()
+				if when == "after" {
+					listener(t, l.port, false)
+					l.enter("hint")
+				}
+				for i, page := range lesson.Pages {
+					if l.unavailable(page.Step) != "" {
+						l.enter("skip")
+						continue
+					}
+					l.playStep(lesson, i)
+				}
+				if l.browser != nil {
+					l.waitForPage()
+				}
+				if l.unavailable(lesson.Pages[0].Step) == "" && !l.tutor.Finished(n+1) {
+					t.Errorf("lesson %d did not end done:\n%s", n+1, l.out)
+				}
+				if when == "before" {
+					mark = 0
+				}
+				taken := regexp.MustCompile(`.*\b` + strconv.Itoa(int(l.port)) + `\b.*`)
+				for _, line := range taken.FindAllString(l.out.String()[mark:], -1) {
+					if !strings.Contains(line, fmt.Sprintf("taken port %d:", l.port)) && !strings.Contains(line, fmt.Sprintf("Port %d is taken:", l.port)) {
+						t.Errorf("with port %d taken by another program, the lesson said: %s", l.port, strings.TrimSpace(line))
+					}
+				}
+			})
+		}
+	}
+}
+
 func lessonAnswers(lesson *Lesson) []string {
 	var all []string
 	for _, page := range lesson.Pages {

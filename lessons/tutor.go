@@ -49,6 +49,7 @@ type play struct {
 	number  int // from 1
 	lesson  *Lesson
 	port    uint16 // the port this lesson starts from: the tutor's, or the first free one after
+	free    bool   // port and the one after it were free when chosen
 	page    int    // the step the learner is on
 	hints   int    // hints shown for this step
 	memory  *memory
@@ -199,6 +200,7 @@ func (t *Tutor) judge(w *world) {
 		v := c.def.judge(w, c)
 		if !v.ok {
 			t.session.Say(repl.Bad, "", "Not yet: "+v.text)
+			t.keepPort()
 			t.session.Say(repl.Faint, "", "`hint` gives a hint; `skip` moves on without this step.")
 			return
 		}
@@ -300,6 +302,7 @@ func (t *Tutor) showPage() {
 	p := t.play
 	page := p.lesson.Pages[p.page]
 	t.session.Printf("\n")
+	t.keepPort()
 	heading := fmt.Sprintf("── Lesson %d · step %d of %d ", p.number, p.page+1, len(p.lesson.Pages))
 	t.session.SayAsIs(repl.Heading, heading+strings.Repeat("─", max(3, 60-len([]rune(heading)))))
 	for _, prose := range page.Reading {
@@ -489,6 +492,7 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	t.keepPort()
 	step := p.lesson.Pages[p.page].Step
 	if wantsAnswer && p.hints >= len(step.Hints) {
 		why, lines := t.answerNow(step)
@@ -655,19 +659,55 @@ func (t *Tutor) runSkip(_ context.Context, args []string) error {
 // still in TIME_WAIT; then the first pair after them that is free, and
 // the lesson says why.
 func (t *Tutor) choosePort(p *play) {
-	p.port = t.port
+	p.port, p.free = t.port, true
 	taken := takenPort(t.port)
 	if taken == 0 {
 		return
 	}
-	for port := t.port + 1; port < t.port+portTries; port++ {
-		if takenPort(port) == 0 {
-			p.port = port
-			t.session.Say(repl.Faint, "", fmt.Sprintf("Port %d is taken: %s. This lesson starts from port %d instead of %d.", taken, whyTaken(taken), port, t.port))
+	if port, ok := freePair(t.port + 1); ok {
+		p.port = port
+		t.session.Say(repl.Faint, "", fmt.Sprintf("Port %d is taken: %s. This lesson starts from port %d instead of %d.", taken, whyTaken(taken), port, t.port))
+		return
+	}
+	p.free = false
+	t.session.Say(repl.Faint, "", fmt.Sprintf("Port %d is taken: %s. So are the ports after it, up to %d: a bind to port %d will fail until it is free.", taken, whyTaken(taken), t.port+portTries, t.port))
+}
+
+// keepPort moves the lesson being played to the next free pair of ports
+// when its ports were free when it started but another program (another
+// learner's sockstep, on a shared machine) has taken one since, and the
+// lesson has not used them yet: no socket of the lesson has either port,
+// no UDP socket of the lesson has had a port, and no listener or auto
+// server of the lesson has listened anywhere. The lesson says so.
+func (t *Tutor) keepPort() {
+	p := t.play
+	if p == nil || !p.free || p.memory.lastPort != 0 || slices.ContainsFunc(p.memory.udp, func(u udpSocket) bool { return u.port != 0 }) {
+		return
+	}
+	for _, s := range t.session.Lab().Sockets() {
+		if port := steps.Read(s).Local.Port(); port == p.port || port == p.port+1 {
 			return
 		}
 	}
-	t.session.Say(repl.Faint, "", fmt.Sprintf("Port %d is taken: %s. So are the ports after it, up to %d: a bind to port %d will fail until it is free.", taken, whyTaken(taken), t.port+portTries, t.port))
+	taken := takenPort(p.port)
+	if taken == 0 {
+		return
+	}
+	if port, ok := freePair(p.port + 1); ok {
+		p.port = port
+		t.session.Say(repl.Faint, "", fmt.Sprintf("Since this lesson began, another program has taken port %d: %s. This lesson uses port %d from now on.", taken, whyTaken(taken), port))
+	}
+}
+
+// freePair is the first port from port on that is free, with the one
+// after it, short of portTries ports away; ok is false when there is none.
+func freePair(port uint16) (free uint16, ok bool) {
+	for p := port; p < port+portTries; p++ {
+		if takenPort(p) == 0 {
+			return p, true
+		}
+	}
+	return 0, false
 }
 
 // portTries bounds how far from its port a lesson looks for a free pair.
