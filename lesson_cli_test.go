@@ -7,6 +7,10 @@ import (
 	"testing"
 )
 
+// A lesson played from a pipe says in its output what its exit status
+// says, as lessons/README.md tells teachers who grade from the output:
+// "✔ Lesson N is done." exactly when it is done, and otherwise the last
+// step heading names the step it stopped at.
 func TestLessonFromAPipe(t *testing.T) {
 	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
 	t.Setenv("NO_COLOR", "1")
@@ -18,12 +22,14 @@ func TestLessonFromAPipe(t *testing.T) {
 		lines    []string
 		wantCode int
 		want     []string
+		lastStep string // the last step heading, or "" for none
 	}{
 		{"the whole lesson", []string{"lesson", "1"}, commands, 0,
-			[]string{"Lesson 1: The server's side", "── Lesson 1 · step 1 of 5", "[2] › " + commands[1], "✔ s (fd", "✔ Lesson 1 is done."}},
+			[]string{"Lesson 1: The server's side", "── Lesson 1 · step 1 of 5", "[2] › " + commands[1], "✔ s (fd", "✔ Lesson 1 is done."}, "── Lesson 1 · step 5 of 5"},
 		{"a step short", []string{"lesson", "1"}, commands[:len(commands)-1], 1,
-			[]string{"Not yet: No socket of this lesson is bound to the loopback address."}},
-		{"no such lesson", []string{"lesson", "99"}, nil, 2, []string{"there is no lesson 99"}},
+			[]string{"Not yet: No socket of this lesson is bound to the loopback address."}, "── Lesson 1 · step 5 of 5"},
+		{"two steps short", []string{"lesson", "1"}, commands[:3], 1, nil, "── Lesson 1 · step 4 of 5"},
+		{"no such lesson", []string{"lesson", "99"}, nil, 2, []string{"there is no lesson 99"}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -36,6 +42,14 @@ func TestLessonFromAPipe(t *testing.T) {
 				if !strings.Contains(out.String(), w) {
 					t.Errorf("the output lacks %q:\n%s", w, out.String())
 				}
+			}
+			if done := strings.Contains(out.String(), "✔ Lesson 1 is done."); done != (c.wantCode == 0) {
+				t.Errorf("exit status %d, yet the output says the lesson is done: %v", c.wantCode, done)
+			}
+			text := out.String()
+			last := strings.LastIndex(text, "── Lesson")
+			if c.lastStep == "" && last >= 0 || c.lastStep != "" && (last < 0 || !strings.HasPrefix(text[last:], c.lastStep)) {
+				t.Errorf("the last step heading is not %q:\n%s", c.lastStep, text)
 			}
 		})
 	}
