@@ -47,6 +47,13 @@ func TestLessonFromAPipe(t *testing.T) {
 				t.Errorf("exit status %d, yet the output says the lesson is done: %v", c.wantCode, done)
 			}
 			text := out.String()
+			lines := strings.Split(strings.TrimSpace(text), "\n")
+			if notDone := strings.HasPrefix(strings.TrimSpace(lines[len(lines)-1]), "✗ Lesson 1 is not done"); notDone != (c.wantCode == 1) {
+				t.Errorf("exit status %d, and the last line is %q: want it to say the lesson is not done exactly when the status is 1", c.wantCode, lines[len(lines)-1])
+			}
+			if c.lastStep != "" && c.wantCode == 1 && !strings.HasSuffix(lines[len(lines)-1], "it stopped at "+strings.TrimPrefix(c.lastStep, "── Lesson 1 · ")+".") {
+				t.Errorf("the last line %q does not name the step of the last heading, %q", lines[len(lines)-1], c.lastStep)
+			}
 			last := strings.LastIndex(text, "── Lesson")
 			if c.lastStep == "" && last >= 0 || c.lastStep != "" && (last < 0 || !strings.HasPrefix(text[last:], c.lastStep)) {
 				t.Errorf("the last step heading is not %q:\n%s", c.lastStep, text)

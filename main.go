@@ -320,7 +320,8 @@ func playLesson(ctx context.Context, stop func(), session *repl.Session, tutor *
 		fmt.Fprintf(stderr, "sockstep: %v\n", err)
 		return 1
 	}
-	if !(isTerminal(stdin) && isTerminal(stdout)) && !tutor.Finished(number) {
+	if notDone := tutor.NotDone(number); notDone != "" && !(isTerminal(stdin) && isTerminal(stdout)) {
+		session.Say(repl.Bad, "", notDone)
 		return 1 // from a pipe: the lesson was not played to its end
 	}
 	return 0

@@ -289,6 +289,19 @@ func (t *Tutor) Finished(n int) bool {
 	return n >= 1 && n <= len(t.lessons) && t.finished[t.lessons[n-1].ID]
 }
 
+// NotDone is what a lesson played from a pipe ends with when lesson n
+// (from 1) did not reach its end: where it stopped, the last line a
+// teacher's script reads. It is "" when the lesson is done.
+func (t *Tutor) NotDone(n int) string {
+	switch {
+	case t.Finished(n):
+		return ""
+	case t.play != nil && t.play.number == n:
+		return fmt.Sprintf("✗ Lesson %d is not done: it stopped at step %d of %d.", n, t.play.page+1, len(t.play.lesson.Pages))
+	}
+	return fmt.Sprintf("✗ Lesson %d is not done.", n)
+}
+
 // Current is the number of the lesson being played, or 0.
 func (t *Tutor) Current() int {
 	if t.play == nil {
