@@ -1,0 +1,91 @@
+package steps
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestCloseNamesTheEndInTimeWait closes both ends of a connection, each
+// end first, with the other end in the lab or held by no lab, in both
+// families, and checks the second close's report against the kernel's
+// table: the sentence about TIME_WAIT names, by its address, the end that
+// closed first, which the kernel holds in TIME_WAIT, and says it is not
+// the end just closed.
+func TestCloseNamesTheEndInTimeWait(t *testing.T) {
+	for _, f := range families {
+		for _, tt := range []struct {
+			name          string
+			first, second string // "outside": the socket no lab holds
+		}{
+			{"the server's end first", "conn", "client"},
+			{"the client first", "client", "conn"},
+			{"a client outside the lab first", "outside", "conn"},
+		} {
+			t.Run(f.name+" "+tt.name, func(t *testing.T) {
+				l := newLab(t)
+				port := listener(t, l, f, "server")
+				if tt.first == "outside" {
+					fd := outsideClient(t, f, port)
+					run(t, l, "accept", "server", "as", "conn")
+					unix.Close(*fd)
+					*fd = -1
+				} else {
+					run(t, l, "socket", "tcp", f.name, "as", "client")
+					run(t, l, "connect", "client", f.loopback, port)
+					run(t, l, "accept", "server", "as", "conn")
+					run(t, l, "close", tt.first)
+				}
+				last := Read(sock(t, l, tt.second))
+				// The first end's FIN reaches the second within a moment on loopback.
+				for deadline := time.Now().Add(time.Second); last.State != CloseWait && time.Now().Before(deadline); {
+					time.Sleep(time.Millisecond)
+					last = Read(sock(t, l, tt.second))
+				}
+				rep := run(t, l, "close", tt.second)
+				holder := last.Remote
+				if st, ok := ConnectionState(holder, last.Local); !ok || st != TimeWait {
+					t.Fatalf("the kernel has %v at %v (found %v), want TIME_WAIT at the end that closed first", st, holder, ok)
+				}
+				if st, ok := ConnectionState(last.Local, holder); ok && st == TimeWait {
+					t.Fatalf("the kernel has TIME_WAIT at %v too", last.Local)
+				}
+				wantSays(t, "close "+tt.second, rep, "The other end, "+holder.String()+", closed first, so that end, not this one, stays in TIME_WAIT")
+				if n := strings.Count(rep.Says, "TIME_WAIT"); n != 1 {
+					t.Errorf("close %s: got %q, want TIME_WAIT told once", tt.second, rep.Says)
+				}
+			})
+		}
+	}
+}
+
+// outsideClient is a TCP socket of family f that no lab holds, connected
+// to port on loopback. The test closes it, unless *fd is -1 by then.
+func outsideClient(t *testing.T, f family, port string) *int {
+	t.Helper()
+	domain := map[string]int{"ipv4": unix.AF_INET, "ipv6": unix.AF_INET6}[f.name]
+	fd, err := unix.Socket(domain, unix.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	})
+	var p int
+	if _, err := fmt.Sscan(port, &p); err != nil {
+		t.Fatal(err)
+	}
+	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: p, Addr: [4]byte{127, 0, 0, 1}}
+	if domain == unix.AF_INET6 {
+		sa = &unix.SockaddrInet6{Port: p, Addr: [16]byte{15: 1}}
+	}
+	if err := unix.Connect(fd, sa); err != nil {
+		t.Fatal(err)
+	}
+	return &fd
+}
