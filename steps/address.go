@@ -255,3 +255,30 @@ func refusedMapped(s *Socket, before Snapshot, to netip.Addr, err error, verb st
 	}
 	return mappedRefusal{ipv6OnlyProse.Render("meaning", d), ipv6OnlyProse.Render("why", d), ipv6OnlyProse.Render("fix", d)}
 }
+
+var linkLocalProse = loadProse("linklocal.txt", "why", "fix")
+
+// linkLocalData is what linklocal.txt can use.
+type linkLocalData struct {
+	Host, PyHost, Verb string
+	Port               int
+}
+
+// A linkLocalRefusal explains EINVAL for a link-local IPv6 address given
+// without an interface (linklocal.txt): why, and what to do. It is empty
+// where that is not why.
+type linkLocalRefusal struct {
+	Why, Fix string
+}
+
+// refusedLinkLocal says why the kernel refused s the address to, given as
+// host, with err, if the reason is that to is link-local: sockstep gives
+// the kernel no interface (no zone), which such an address needs. verb is
+// the call: bind, connect.
+func refusedLinkLocal(s *Socket, host string, to netip.AddrPort, err error, verb string) linkLocalRefusal {
+	if !errors.Is(err, unix.EINVAL) || s.Family != IPv6 || !to.Addr().IsLinkLocalUnicast() {
+		return linkLocalRefusal{}
+	}
+	d := linkLocalData{Host: host, PyHost: pyHost(host), Port: int(to.Port()), Verb: verb}
+	return linkLocalRefusal{linkLocalProse.Render("why", d), linkLocalProse.Render("fix", d)}
+}

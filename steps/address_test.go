@@ -136,6 +136,34 @@ func TestBindToALinkLocalAddress(t *testing.T) {
 	}
 }
 
+// TestConnectToALinkLocalAddress: the kernel refuses, with EINVAL and
+// before it sends anything, a connect to a link-local address without an
+// interface, TCP and UDP alike, and the report says why as bind's does,
+// naming connect; CPython's line is refused the same way.
+func TestConnectToALinkLocalAddress(t *testing.T) {
+	for _, kind := range []string{"tcp", "udp"} {
+		t.Run(kind, func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", kind, "ipv6", "as", "six")
+			rep := refused(t, l, unix.EINVAL, "connect", "six", "fe80::1", "80")
+			if !strings.Contains(rep.Failure.ForStep, "fe80::1 is a link-local address") || !strings.Contains(rep.Failure.ForStep, "refuses a connect that does not say") ||
+				!strings.Contains(rep.Failure.Fix, "connect to ::1") {
+				t.Errorf("got %q, fix %q; want the link-local address to be why, for connect", rep.Failure.ForStep, rep.Failure.Fix)
+			}
+			six := sock(t, l, "six")
+			if Read(six).Connected() || segmentsSent(six.FD) != 0 {
+				t.Errorf("the kernel connected six or sent a segment (%d), yet the report says it refused and sent nothing", segmentsSent(six.FD))
+			}
+			python := needPython(t, "connect's Python line cannot be run in CPython")
+			typ := map[string]string{"tcp": "SOCK_STREAM", "udp": "SOCK_DGRAM"}[kind]
+			out, err := exec.Command(python, "-c", "import socket\nsix = socket.socket(socket.AF_INET6, socket."+typ+")\ntry:\n    "+rep.Python+"\nexcept OSError as e:\n    print(e.errno)").CombinedOutput()
+			if err != nil || strings.TrimSpace(string(out)) != strconv.Itoa(int(unix.EINVAL)) {
+				t.Errorf("CPython ran %q: %s %v; want errno %d, as the kernel gave the step", rep.Python, out, err, unix.EINVAL)
+			}
+		})
+	}
+}
+
 // TestBindToEveryIPv6AddressOnly: an IPv6 socket with IPV6_V6ONLY on,
 // bound to ::, takes nothing that comes over IPv4, as the kernel shows
 // (an IPv4 client refused, an IPv4 datagram not queued), and bind says so;

@@ -42,11 +42,11 @@ type bindData struct {
 	Port            int    // as asked; 0 asks the kernel to choose
 	Local           string // the address the kernel reports after the call
 	LocalPort       int
-	Resolved        string // "localhost is 127.0.0.1", or ""
-	Every           bool   // every interface
-	Loopback        bool   // 127.0.0.1 or ::1
-	IPv6, V6Only    bool   // an IPv6 socket, and whether it refuses IPv4
-	LinkLocal       bool   // EINVAL: the address is link-local, and no interface was given
+	Resolved        string           // "localhost is 127.0.0.1", or ""
+	Every           bool             // every interface
+	Loopback        bool             // 127.0.0.1 or ::1
+	IPv6, V6Only    bool             // an IPv6 socket, and whether it refuses IPv4
+	LinkLocal       linkLocalRefusal // EINVAL: the address is link-local, and no interface was given
 	Datagram        bool
 	Holder          string // the session's socket that holds the port, when bind fails for it
 	HolderHow       string // how it holds it: "it listens there"
@@ -100,7 +100,9 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 				data.HolderListens = holder.Kind == Stream && snap.State == Listen
 			}
 		case errors.Is(err, unix.EINVAL):
-			data.LinkLocal = addr.IsLinkLocalUnicast() && s.Family == IPv6 && !before.Bound()
+			if !before.Bound() { // else that is why
+				data.LinkLocal = refusedLinkLocal(s, host, ap, err, "bind")
+			}
 		case errors.Is(err, unix.EACCES):
 			data.Unprivileged = readProcInt("/proc/sys/net/ipv4/ip_unprivileged_port_start")
 			data.Reserved = data.Port < data.Unprivileged

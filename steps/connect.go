@@ -71,6 +71,9 @@ type connectData struct {
 	// For ENETUNREACH from an IPv6 socket that takes IPv6 only to an
 	// IPv4-mapped address: ipv6only.txt's explanation.
 	Mapped mappedRefusal
+	// LinkLocal is, for EINVAL to a link-local address given without an
+	// interface, linklocal.txt's explanation.
+	LinkLocal linkLocalRefusal
 	// SixOnly is, for ECONNREFUSED to an IPv4 address, the lab's listener
 	// on :: at that port that takes IPv6 only (IPV6_V6ONLY on), and
 	// SixOnlyName its name.
@@ -152,6 +155,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			data.Twin = l.twinOf(s, before.Local, remote)
 		}
 		data.Mapped = refusedMapped(s, before, addr, err, "Connect")
+		data.LinkLocal = refusedLinkLocal(s, args[1], remote, err, "connect")
 		if errors.Is(err, unix.ECONNREFUSED) && addr.Unmap().Is4() {
 			if ls, _, ok := l.socketWhere(Stream, func(t *Socket, snap Snapshot) bool {
 				return t.Family == IPv6 && snap.State == Listen && snap.Local.Addr().IsUnspecified() && snap.Local.Port() == port
