@@ -564,7 +564,7 @@ func TestAutoServerExplainsAPortInUse(t *testing.T) {
 	second := sockstepAuto(t, nil, "server", "--host", "127.0.0.1", "--port", port)
 	out := wantStatus(t, second, 1)
 	wantInOrder(t, out, "bind(", "EADDRINUSE (errno 98)", "OSError: [Errno 98] Address already in use",
-		"auto server ended: a call failed")
+		"auto server ended because bind failed with EADDRINUSE: 0 clients served")
 }
 
 func TestAutoClientExplainsARefusedConnection(t *testing.T) {
@@ -578,7 +578,7 @@ func TestAutoClientExplainsARefusedConnection(t *testing.T) {
 	client := sockstepAuto(t, nil, "client", "--port", port)
 	out := wantStatus(t, client, 1)
 	wantInOrder(t, out, "ECONNREFUSED (errno 111)", "ConnectionRefusedError: [Errno 111] Connection refused",
-		"close client_socket", "auto client ended: a call failed")
+		"close client_socket", "auto client ended because connect failed with ECONNREFUSED: 0 bytes in")
 }
 
 func TestAutoServerStopsOnCtrlCWithASummary(t *testing.T) {

@@ -105,6 +105,9 @@ type Summary struct {
 	BytesIn, BytesOut int // bytes received and sent (by the server in a demo)
 	Stopped           bool
 	Failed            bool // a call failed and ended the flow
+	// Failure names that call, and how it failed: "bind failed with
+	// EADDRINUSE", "recv timed out"; "" when no call's report says.
+	Failure string
 }
 
 // String is the summary as one sentence.

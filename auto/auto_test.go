@@ -2,6 +2,7 @@ package auto_test
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -18,6 +19,8 @@ import (
 	"sockstep/internal/peer"
 	"sockstep/internal/prosetest"
 	"sockstep/steps"
+
+	"golang.org/x/sys/unix"
 )
 
 // A recorder is a Stage that keeps what a flow shows, for the tests to
@@ -522,6 +525,60 @@ func TestServerIntroSaysWhatTheHostMakes(t *testing.T) {
 		socket := rec.of("command")[0]
 		if strings.Contains(socket, "ipv6") != tutorialFails {
 			t.Errorf("--host %q: the server made its socket with %q", host, socket)
+		}
+	}
+}
+
+// TestFailedFlowSaysWhichCallFailed ends auto server on a port a socket of
+// the test holds, and auto client at a port where nobody listens, quiet
+// or not, and checks the summary against what the kernel answers the same
+// call made here: the call and its errno, and ErrFailed.
+func TestFailedFlowSaysWhichCallFailed(t *testing.T) {
+	held, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.Close()
+	heldPort := held.Addr().(*net.TCPAddr).Port
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	freePort := free.Addr().(*net.TCPAddr).Port
+	free.Close() // nobody listens there now
+	// What the kernel answers each call, made here.
+	errnoOf := func(call func(fd int) error) string {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		var errno unix.Errno
+		if !errors.As(call(fd), &errno) {
+			t.Fatal("the kernel allowed the call the flow should fail at")
+		}
+		return unix.ErrnoName(errno)
+	}
+	loopback := [4]byte{127, 0, 0, 1}
+	for _, tt := range []struct {
+		line string
+		want string
+	}{
+		{"server --host 127.0.0.1 --port " + strconv.Itoa(heldPort), "bind failed with " +
+			errnoOf(func(fd int) error { return unix.Bind(fd, &unix.SockaddrInet4{Port: heldPort, Addr: loopback}) })},
+		{"client --port " + strconv.Itoa(freePort), "connect failed with " +
+			errnoOf(func(fd int) error { return unix.Connect(fd, &unix.SockaddrInet4{Port: freePort, Addr: loopback}) })},
+	} {
+		for _, quiet := range []string{"", " --quiet"} {
+			t.Run(tt.line+quiet, func(t *testing.T) {
+				sum, err := play(t, context.Background(), newRecorder(), tt.line+quiet)
+				if !errors.Is(err, auto.ErrFailed) || !sum.Failed || sum.Failure != tt.want {
+					t.Errorf("got %v, failed %v, failure %q; want ErrFailed and %q", err, sum.Failed, sum.Failure, tt.want)
+				}
+				if got := sum.String(); !strings.Contains(got, "ended because "+tt.want+":") {
+					t.Errorf("summary: got %q, want it to say %q", got, tt.want)
+				}
+			})
 		}
 	}
 }

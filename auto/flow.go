@@ -78,9 +78,20 @@ func (f *flow) call(ctx context.Context, side Side, st *steps.Step, args ...stri
 func (f *flow) must(ctx context.Context, side Side, st *steps.Step, args ...string) (*steps.Report, error) {
 	rep, err := f.call(ctx, side, st, args...)
 	if err == nil && rep.Failed() {
-		err = ErrFailed
+		err = f.failed(st, rep)
 	}
 	return rep, err
+}
+
+// failed notes for the summary that the call st made, whose report is
+// rep, failed and ends the flow, and returns ErrFailed.
+func (f *flow) failed(st *steps.Step, rep *steps.Report) error {
+	if rep.Failure != nil {
+		f.sum.Failure = st.Name + " failed with " + rep.Failure.Name
+	} else { // a wait that ran out: Ctrl-C is not a failure
+		f.sum.Failure = st.Name + " timed out"
+	}
+	return ErrFailed
 }
 
 // pause is the line --step shows before the call st makes with args, in

@@ -98,7 +98,7 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err e
 	case rep.Failure != nil && rep.Failure.Number == int(unix.ECONNABORTED):
 		return false, nil // the client left before accept took it; the listener is fine
 	case rep.Failed():
-		return false, ErrFailed
+		return false, f.failed(steps.AcceptStep, rep)
 	}
 	f.sum.Clients++
 	peer := rep.Peer
