@@ -78,12 +78,32 @@ type Connection struct {
 // the port, or a connection in TIME_WAIT does. It asks the kernel the
 // only sure way, by binding a socket of its own there, which it closes at
 // once: one that never listened or connected leaves nothing behind.
-func PortTaken(f Family, k Kind, addr netip.AddrPort) bool {
+func PortTaken(f Family, k Kind, addr netip.AddrPort) bool { return portTakenLike(nil, f, k, addr) }
+
+// sharing are the options that decide which sockets a bind may share
+// its port with.
+var sharing = []struct{ level, opt int }{
+	{unix.SOL_SOCKET, unix.SO_REUSEADDR},
+	{unix.SOL_SOCKET, unix.SO_REUSEPORT},
+	{unix.IPPROTO_IPV6, unix.IPV6_V6ONLY},
+}
+
+// portTakenLike is PortTaken for a socket of family f and kind k with
+// the sharing options of like, as they are now; a nil like has the
+// defaults.
+func portTakenLike(like *Socket, f Family, k Kind, addr netip.AddrPort) bool {
 	fd, err := newSocket(f.domain(), k.number(), 0)
 	if err != nil {
 		return false // nothing is known, so nothing is claimed
 	}
 	defer unix.Close(fd)
+	if like != nil {
+		for _, o := range sharing {
+			if v, err := unix.GetsockoptInt(like.FD, o.level, o.opt); err == nil {
+				unix.SetsockoptInt(fd, o.level, o.opt, v)
+			}
+		}
+	}
 	return unix.Bind(fd, sockaddr(f, addr)) != nil
 }
 
@@ -92,8 +112,21 @@ func PortTaken(f Family, k Kind, addr netip.AddrPort) bool {
 // a suggestion that must work when typed; or 0, which asks the kernel to
 // choose one.
 func freePortFrom(f Family, k Kind, host netip.Addr, from int) int {
+	return firstFree(from, func(p uint16) bool { return PortTaken(f, k, netip.AddrPortFrom(host, p)) })
+}
+
+// freePortFor is freePortFrom for a bind of s itself, with the options
+// it has now: SO_REUSEADDR gets it past a TIME_WAIT of a socket that had
+// it too, never past a listener.
+func freePortFor(s *Socket, host netip.Addr, from int) int {
+	return firstFree(from, func(p uint16) bool { return portTakenLike(s, s.Family, s.Kind, netip.AddrPortFrom(host, p)) })
+}
+
+// firstFree is the first port from `from` on, of at most 100, that is not
+// taken, or 0.
+func firstFree(from int, taken func(port uint16) bool) int {
 	for p := from; p < from+100 && p <= 65535; p++ {
-		if !PortTaken(f, k, netip.AddrPortFrom(host, uint16(p))) {
+		if !taken(uint16(p)) {
 			return p
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -249,6 +250,7 @@ type optionData struct {
 	Listening       bool   // a TCP socket that listens
 	Connected       bool   // the socket has a peer
 	Loopback        string // this machine's address in the socket's family, for the next step
+	BindPort        int    // for a suggested bind: the first port from the tutorial's (8081, 9090 for UDP) a bind of the socket would get now, or 0
 	On              bool
 	Set             bool // a timeout that is not 0
 	Rounded         bool // a timeout the kernel holds as more than was asked: it counts in ticks of its clock
@@ -294,6 +296,16 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 		return optionProse.refused(call, err, data), nil
 	}
 	data.After, _ = o.get(s.FD)
+	if !data.Bound { // the next step is bind, with the option as it is now
+		host, from := netip.MustParseAddr(data.Loopback), 8081
+		if o.Name == "IPV6_V6ONLY" {
+			host = netip.IPv6Unspecified()
+		}
+		if data.Datagram {
+			from = 9090
+		}
+		data.BindPort = freePortFor(s, host, from)
+	}
 	switch o.kind {
 	case size:
 		data.Got, _ = unix.GetsockoptInt(s.FD, o.level, o.opt)

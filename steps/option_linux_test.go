@@ -153,3 +153,60 @@ func TestReuseportOffOnABoundSocket(t *testing.T) {
 		}
 	}
 }
+
+// TestFreePortForTakesTheSocketsOptions: the port a socket's next bind is
+// suggested is one the kernel lets that socket bind, options and all. On
+// a port whose only holder is a TIME_WAIT of a socket that had
+// SO_REUSEADDR, a socket with SO_REUSEADDR on is suggested that very
+// port, and one without it another; a listener, with SO_REUSEADDR or
+// not, stops both.
+func TestFreePortForTakesTheSocketsOptions(t *testing.T) {
+	for _, f := range families {
+		for _, tt := range []struct {
+			held     string // what holds the port: "time-wait", "listener"
+			reuse    string
+			thatPort bool // the suggestion is the held port
+		}{
+			{"time-wait", "on", true},
+			{"time-wait", "off", false},
+			{"listener", "on", false},
+			{"listener", "off", false},
+		} {
+			t.Run(f.name+" "+tt.held+" reuseaddr "+tt.reuse, func(t *testing.T) {
+				l := newLab(t)
+				run(t, l, "socket", "tcp", f.name, "as", "old")
+				run(t, l, "option", "old", "reuseaddr", "on")
+				run(t, l, "bind", "old", f.loopback, "0")
+				run(t, l, "listen", "old")
+				held := Read(sock(t, l, "old")).Local
+				if tt.held == "time-wait" {
+					run(t, l, "socket", "tcp", f.name, "as", "client")
+					run(t, l, "connect", "client", f.loopback, fmt.Sprint(held.Port()))
+					run(t, l, "accept", "old", "as", "conn")
+					run(t, l, "close", "conn") // the server's end closes first: TIME_WAIT at the port
+					run(t, l, "close", "client")
+					run(t, l, "close", "old")
+				}
+				run(t, l, "socket", "tcp", f.name, "as", "s")
+				run(t, l, "option", "s", "reuseaddr", tt.reuse)
+				s := sock(t, l, "s")
+				// The kernel's answer, from a socket like s.
+				fd, err := unix.Socket(s.Family.domain(), unix.SOCK_STREAM, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, map[string]int{"on": 1, "off": 0}[tt.reuse])
+				free := unix.Bind(fd, sockaddr(s.Family, held)) == nil
+				unix.Close(fd)
+				if free != tt.thatPort {
+					t.Fatalf("the kernel lets a socket with SO_REUSEADDR %s bind %v held by a %s: %v, want %v", tt.reuse, held, tt.held, free, tt.thatPort)
+				}
+				got := freePortFor(s, held.Addr(), int(held.Port()))
+				if (got == int(held.Port())) != tt.thatPort {
+					t.Errorf("suggested port %d, held %v, want the held port %v", got, held, tt.thatPort)
+				}
+				run(t, l, "bind", "s", f.loopback, fmt.Sprint(got))
+			})
+		}
+	}
+}

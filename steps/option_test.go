@@ -3,6 +3,7 @@ package steps
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/exec"
 	"regexp"
@@ -564,8 +565,11 @@ func TestEveryOptionHasHelp(t *testing.T) {
 
 // TestOptionSuggestsTheCallItAffects: after listing options or setting
 // one, the step suggested is the call the option matters for, or the
-// socket's next call, never the list again; typed (on port 0, not the
-// tutorial's), the kernel does it.
+// socket's next call, never the list again; typed as it is, the kernel
+// does it. A suggested bind's port (FREE) is the first from the
+// tutorial's, 8081 or 9090 for UDP, that a socket with s's options can
+// bind, as the kernel shows, once the test holds the first that a plain
+// socket can, so that no fixed port would do.
 func TestOptionSuggestsTheCallItAffects(t *testing.T) {
 	pairLines := []string{"socket as server", "bind server 127.0.0.1 0", "listen server",
 		"socket as client", "connect client 127.0.0.1 PORT", "accept server as conn", "send client hi"}
@@ -575,10 +579,11 @@ func TestOptionSuggestsTheCallItAffects(t *testing.T) {
 		next   string
 	}{
 		{[]string{"socket as s"}, "option s", "option s SO_REUSEADDR on"},
-		{[]string{"socket as s"}, "option s reuseaddr on", "bind s 127.0.0.1 8081"},
-		{[]string{"socket udp as s"}, "option s reuseport on", "bind s 127.0.0.1 9090"},
-		{[]string{"socket udp ipv6 as s"}, "option s v6only on", "bind s :: 9090"},
-		{[]string{"socket as s"}, "option s nodelay on", "bind s 127.0.0.1 8081"},
+		{[]string{"socket as s"}, "option s reuseaddr on", "bind s 127.0.0.1 FREE"},
+		{[]string{"socket udp as s"}, "option s reuseport on", "bind s 127.0.0.1 FREE"},
+		{[]string{"socket udp ipv6 as s"}, "option s v6only on", "bind s :: FREE"},
+		{[]string{"socket as s"}, "option s nodelay on", "bind s 127.0.0.1 FREE"},
+		{[]string{"socket udp as s"}, "option s rcvbuf 9000", "bind s 127.0.0.1 FREE"},
 		{[]string{"socket as s", "bind s 127.0.0.1 0"}, "option s", "listen s"},
 		{[]string{"socket udp as s", "bind s 127.0.0.1 0", "socket udp as u", "sendto u 127.0.0.1 PORT hi"}, "option s rcvbuf 9000", "recv s"},
 		{pairLines[:5], "option server", "accept server"},
@@ -596,17 +601,77 @@ func TestOptionSuggestsTheCallItAffects(t *testing.T) {
 					port = portOf(t, l, words[1])
 				}
 			}
+			want := tt.next
+			var bindAt func(fd int, port int) error
+			if strings.HasSuffix(want, " FREE") {
+				s := sock(t, l, "s")
+				host := strings.Fields(want)[2]
+				from := map[Kind]int{Stream: 8081, Datagram: 9090}[s.Kind]
+				bindAt = func(fd int, port int) error {
+					return unix.Bind(fd, sockaddr(s.Family, netip.AddrPortFrom(netip.MustParseAddr(host), uint16(port))))
+				}
+				holdFirstFree(t, s, from, bindAt)
+			}
 			words := strings.Fields(tt.option)
 			rep := run(t, l, "option", words[1:]...)
-			next := regexp.MustCompile(`\s+\(.*\)$`).ReplaceAllString(rep.Next, "") // an aside, for reading
-			if next != tt.next {
-				t.Fatalf("got next %q, want %q", rep.Next, tt.next)
+			if bindAt != nil {
+				// s has its options now: the port is the first it can bind.
+				s := sock(t, l, "s")
+				want = strings.Replace(want, "FREE", strconv.Itoa(firstBindable(t, s, map[Kind]int{Stream: 8081, Datagram: 9090}[s.Kind], bindAt)), 1)
 			}
-			words = strings.Fields(regexp.MustCompile(` (8081|9090)$`).ReplaceAllString(next, " 0"))
+			next := regexp.MustCompile(`\s+\(.*\)$`).ReplaceAllString(rep.Next, "") // an aside, for reading
+			if next != want {
+				t.Fatalf("got next %q, want %q", rep.Next, want)
+			}
+			words = strings.Fields(next)
 			for i, w := range words {
 				words[i] = strings.Trim(w, `"`)
 			}
 			run(t, l, words[0], words[1:]...)
 		})
 	}
+}
+
+// holdFirstFree holds, until the test ends, the first port from `from`
+// that a new socket of s's family and kind, with no options, can bind
+// with bindAt: a TCP one listens there, which stops any other bind.
+func holdFirstFree(t *testing.T, s *Socket, from int, bindAt func(fd, port int) error) {
+	t.Helper()
+	for p := from; p < from+100; p++ {
+		fd, err := unix.Socket(s.Family.domain(), s.Kind.number(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bindAt(fd, p) == nil && (s.Kind != Stream || unix.Listen(fd, 1) == nil) {
+			t.Cleanup(func() { unix.Close(fd) })
+			return
+		}
+		unix.Close(fd)
+	}
+	t.Fatalf("no port from %d to %d is free", from, from+99)
+}
+
+// firstBindable is the first port from `from` that a new socket of s's
+// family and kind, with the SO_REUSEADDR, SO_REUSEPORT and IPV6_V6ONLY
+// that the kernel reports for s, can bind with bindAt.
+func firstBindable(t *testing.T, s *Socket, from int, bindAt func(fd, port int) error) int {
+	t.Helper()
+	for p := from; p < from+100; p++ {
+		fd, err := unix.Socket(s.Family.domain(), s.Kind.number(), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, o := range [][2]int{{unix.SOL_SOCKET, unix.SO_REUSEADDR}, {unix.SOL_SOCKET, unix.SO_REUSEPORT}, {unix.IPPROTO_IPV6, unix.IPV6_V6ONLY}} {
+			if v, err := unix.GetsockoptInt(s.FD, o[0], o[1]); err == nil {
+				unix.SetsockoptInt(fd, o[0], o[1], v)
+			}
+		}
+		err = bindAt(fd, p)
+		unix.Close(fd)
+		if err == nil {
+			return p
+		}
+	}
+	t.Fatalf("no port from %d to %d is free for %s", from, from+99, s.Name)
+	return 0
 }
