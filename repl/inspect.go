@@ -3,6 +3,7 @@ package repl
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -32,6 +33,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	listeners, datagrams, finQueued, failing := false, false, false, false
+	var shown []netip.AddrPort // the addresses on screen, for mappedNote
 	fmt.Fprintln(tw, "  SOCKET\tPROTO\tLOCAL\tREMOTE\tSTATE\tRECV-Q\tSEND-Q\tREADY")
 	for _, sock := range live {
 		snap := steps.Read(sock)
@@ -59,9 +61,13 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sock.Label(), sock.Proto(), local,
 			remote, tableState(sock, snap), recvQ, sendQ, calls)
+		shown = append(shown, snap.Local, snap.Remote)
 	}
 	tw.Flush()
 	r := &s.render
+	if note := mappedNote(shown); note != "" {
+		r.legend(&b, note)
+	}
 	if listeners {
 		r.legend(&b, "LISTEN n/m: n connections wait in the accept queue; m is the backlog, and Linux lets m+1 wait.")
 	}
@@ -84,6 +90,18 @@ func (r *renderer) legend(b *strings.Builder, text string) {
 	for _, line := range wrap(text, r.width-2) {
 		b.WriteString("  " + r.st.dim(line) + "\n")
 	}
+}
+
+// mappedNote says what an IPv4-mapped address is, naming the first among
+// addrs, or is "" when none of them is one.
+func mappedNote(addrs []netip.AddrPort) string {
+	for _, a := range addrs {
+		if a.Addr().Is4In6() {
+			v4 := a.Addr().Unmap()
+			return fmt.Sprintf("::ffff:%s is an IPv4-mapped address: the IPv4 address %s written for an IPv6 socket; packets to and from it go over IPv4.", v4, v4)
+		}
+	}
+	return ""
 }
 
 // tableState is the state column: a listener's queue as n/m.
@@ -168,6 +186,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 	}
 	r.labelled(&b, "remote", steps.ShowAddr(snap.Remote))
 	r.labelled(&b, "state", r.st.state(snap.StateWord(sock.Kind)))
+	shown := []netip.AddrPort{snap.Local, snap.Remote} // for mappedNote
 	if snap.State == steps.Listen {
 		queue := fmt.Sprintf("accept queue %d of backlog %d", snap.AcceptQueue, snap.Backlog)
 		if peers := steps.WaitingPeers(snap); len(peers) > 0 {
@@ -175,6 +194,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 			for _, p := range peers {
 				who = append(who, p.String())
 			}
+			shown = append(shown, peers...)
 			// /proc/net/tcp lists them in the order of its hash table,
 			// which says nothing of the order accept takes them in.
 			queue += ", from " + strings.Join(who, ", ") + " (in no particular order)"
@@ -211,6 +231,9 @@ func runShow(s *Session, _ context.Context, args []string) error {
 		mode = "non-blocking (calls return EAGAIN instead of waiting)"
 	}
 	r.labelled(&b, "mode", mode)
+	if note := mappedNote(shown); note != "" {
+		r.legend(&b, note)
+	}
 	b.WriteString("  " + r.st.dim(steps.KernelNote(snap)) + "\n")
 	s.out.print(b.String())
 	return nil

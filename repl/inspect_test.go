@@ -6,6 +6,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"sockstep/steps"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -119,4 +121,37 @@ func TestTableNotesFitTheWidth(t *testing.T) {
 			t.Errorf("%s: got %d lines of notes, want the table's notes\n%s", line, notes, got)
 		}
 	}
+}
+
+// TestMappedAddressesAreExplained: an IPv6 listener on :: that takes IPv4
+// too, and an IPv4 client. The kernel gives the IPv6 end the client's
+// address in its IPv4-mapped form; sockets and show explain that form
+// wherever such an address is on screen, and only there.
+func TestMappedAddressesAreExplained(t *testing.T) {
+	s, out := fullSession(t)
+	port := freePort(t)
+	mustEval(t, s, "socket ipv6 as server", "option server v6only off", fmt.Sprintf("bind server :: %d", port), "listen server",
+		"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port))
+	client := steps.Read(mustFind(t, s, "client")).Local.Addr()
+	note := fmt.Sprintf("::ffff:%s is an IPv4-mapped address: the IPv4 address %s written for an IPv6 socket; packets to and from it go over IPv4.", client, client)
+	check := func(line string, want bool) {
+		t.Helper()
+		got, err := evalOut(s, out, line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if flat := strings.Join(strings.Fields(got), " "); strings.Contains(flat, note) != want {
+			t.Errorf("%s: got\n%s\nwant the note %v", line, got, want)
+		}
+	}
+	check("sockets", false) // no IPv4-mapped address on screen yet
+	check("show client", false)
+	check("show server", true) // the connection waiting in its queue
+	mustEval(t, s, "accept server as conn")
+	if peer := steps.Read(mustFind(t, s, "conn")).Remote.Addr(); !peer.Is4In6() || peer.Unmap() != client {
+		t.Fatalf("the kernel gives conn the peer %v, want %s's address IPv4-mapped", peer, client)
+	}
+	check("sockets", true)
+	check("show conn", true)
+	check("show server", false)
 }
