@@ -463,3 +463,19 @@ func icmpCounter(t *testing.T, name string) (int, bool) {
 	t.Fatalf("/proc/net/snmp has no Icmp %s", name)
 	return 0, false
 }
+
+// suggestFromFreePorts moves, until the test ends, the ports suggested
+// binds start from (suggestedFrom) off the tutorial's 8081 and 9090, which
+// other packages' transcripts show while this test runs, to ports the
+// kernel has just chosen, so that a test holds those and not 8081.
+func suggestFromFreePorts(t *testing.T) {
+	t.Helper()
+	was := suggestedFrom
+	suggestedFrom = map[Kind]int{}
+	for kind, typ := range map[Kind]int{Stream: unix.SOCK_STREAM, Datagram: unix.SOCK_DGRAM} {
+		fd, port := outsideSocket(t, typ)
+		unix.Close(fd)
+		suggestedFrom[kind] = port
+	}
+	t.Cleanup(func() { suggestedFrom = was })
+}

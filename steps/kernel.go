@@ -107,6 +107,11 @@ func portTakenLike(like *Socket, f Family, k Kind, addr netip.AddrPort) bool {
 	return unix.Bind(fd, sockaddr(f, addr)) != nil
 }
 
+// suggestedFrom is the port a suggested bind starts from: the tutorial's
+// 8081 for TCP, 9090 for UDP. Tests move it off those ports, which other
+// tests' transcripts show, rather than hold them.
+var suggestedFrom = map[Kind]int{Stream: 8081, Datagram: 9090}
+
 // freePortFrom is the first port from `from` on, of at most 100, that a new
 // socket of family f and kind k could bind at host now (PortTaken), for
 // a suggestion that must work when typed; or 0, which asks the kernel to

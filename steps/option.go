@@ -297,14 +297,11 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	data.After, _ = o.get(s.FD)
 	if !data.Bound { // the next step is bind, with the option as it is now
-		host, from := netip.MustParseAddr(data.Loopback), 8081
+		host := netip.MustParseAddr(data.Loopback)
 		if o.Name == "IPV6_V6ONLY" {
 			host = netip.IPv6Unspecified()
 		}
-		if data.Datagram {
-			from = 9090
-		}
-		data.BindPort = freePortFor(s, host, from)
+		data.BindPort = freePortFor(s, host, suggestedFrom[s.Kind])
 	}
 	switch o.kind {
 	case size:

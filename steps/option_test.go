@@ -566,11 +566,13 @@ func TestEveryOptionHasHelp(t *testing.T) {
 // TestOptionSuggestsTheCallItAffects: after listing options or setting
 // one, the step suggested is the call the option matters for, or the
 // socket's next call, never the list again; typed as it is, the kernel
-// does it. A suggested bind's port (FREE) is the first from the
-// tutorial's, 8081 or 9090 for UDP, that a socket with s's options can
+// does it. A suggested bind's port (FREE) is the first from where
+// suggestions start (moved by the test off the tutorial's 8081 and 9090,
+// which other tests' transcripts show) that a socket with s's options can
 // bind, as the kernel shows, once the test holds the first that a plain
 // socket can, so that no fixed port would do.
 func TestOptionSuggestsTheCallItAffects(t *testing.T) {
+	suggestFromFreePorts(t)
 	pairLines := []string{"socket as server", "bind server 127.0.0.1 0", "listen server",
 		"socket as client", "connect client 127.0.0.1 PORT", "accept server as conn", "send client hi"}
 	for _, tt := range []struct {
@@ -606,7 +608,7 @@ func TestOptionSuggestsTheCallItAffects(t *testing.T) {
 			if strings.HasSuffix(want, " FREE") {
 				s := sock(t, l, "s")
 				host := strings.Fields(want)[2]
-				from := map[Kind]int{Stream: 8081, Datagram: 9090}[s.Kind]
+				from := suggestedFrom[s.Kind]
 				bindAt = func(fd int, port int) error {
 					return unix.Bind(fd, sockaddr(s.Family, netip.AddrPortFrom(netip.MustParseAddr(host), uint16(port))))
 				}
@@ -617,7 +619,7 @@ func TestOptionSuggestsTheCallItAffects(t *testing.T) {
 			if bindAt != nil {
 				// s has its options now: the port is the first it can bind.
 				s := sock(t, l, "s")
-				want = strings.Replace(want, "FREE", strconv.Itoa(firstBindable(t, s, map[Kind]int{Stream: 8081, Datagram: 9090}[s.Kind], bindAt)), 1)
+				want = strings.Replace(want, "FREE", strconv.Itoa(firstBindable(t, s, suggestedFrom[s.Kind], bindAt)), 1)
 			}
 			next := regexp.MustCompile(`\s+\(.*\)$`).ReplaceAllString(rep.Next, "") // an aside, for reading
 			if next != want {

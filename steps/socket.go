@@ -110,9 +110,9 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 		switch {
 		case data.Server != "":
 		case kind == Datagram:
-			data.BindPort = freePortFrom(family, kind, netip.MustParseAddr(data.Loopback), 9090)
+			data.BindPort = freePortFrom(family, kind, netip.MustParseAddr(data.Loopback), suggestedFrom[kind])
 		case !data.Client:
-			data.BindPort = freePortFrom(family, kind, family.everyInterface(), 8081)
+			data.BindPort = freePortFrom(family, kind, family.everyInterface(), suggestedFrom[kind])
 		}
 	}
 	after := l.look(s)
