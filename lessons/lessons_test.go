@@ -16,15 +16,15 @@ import (
 	"regexp"
 	"slices"
 	"sockstep/internal/golden"
+	"sockstep/internal/kerneltest"
+	"sockstep/repl"
+	"sockstep/steps"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"sockstep/repl"
-	"sockstep/steps"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden transcripts in testdata/transcripts")
@@ -247,6 +247,9 @@ func TestEmbeddedLessonsParse(t *testing.T) {
 // ends done. Its transcript matches testdata/transcripts (go test -update
 // rewrites them).
 func TestLessonsPlayEndToEnd(t *testing.T) {
+	if err := kerneltest.SuggestedPortsFree(); err != nil {
+		t.Fatal(err)
+	}
 	for n, lesson := range catalogue {
 		t.Run(lesson.ID, func(t *testing.T) {
 			l := newLab(t, "")

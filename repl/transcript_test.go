@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"sockstep/internal/kerneltest"
 	"sockstep/steps"
 )
 
@@ -25,6 +26,9 @@ var update = flag.Bool("update", false, "rewrite the golden transcripts in testd
 // moment before. Run `go test ./repl -run Transcripts -update` to rewrite
 // the golden files, and review the diff.
 func TestTranscripts(t *testing.T) {
+	if err := kerneltest.SuggestedPortsFree(); err != nil {
+		t.Fatal(err)
+	}
 	scripts, err := filepath.Glob("testdata/*.cmds")
 	if err != nil || len(scripts) == 0 {
 		t.Fatalf("no transcripts found: %v", err)
