@@ -214,12 +214,13 @@ func stopOnSignals(session *repl.Session, stdout io.Writer) (ctx context.Context
 		case <-gone:
 			cancel(nil) // what is said next ends sockstep, by SIGPIPE
 		case sig := <-signals:
+			var cause error // nil: Ctrl-C
 			if sig != os.Interrupt {
 				stopped := steps.Signal{Name: unix.SignalName(sig.(unix.Signal))}
 				session.Sent(stopped)
-				cancel(stopped)
+				cause = stopped
 			}
-			cancel(nil)
+			cancel(cause)
 		}
 	}()
 	var once sync.Once

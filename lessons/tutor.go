@@ -697,14 +697,14 @@ func (t *Tutor) keepPort() {
 	if p == nil || !p.free || p.memory.lastPort != 0 || slices.ContainsFunc(p.memory.udp, func(u udpSocket) bool { return u.port != 0 }) {
 		return
 	}
+	taken := takenPort(p.port)
+	if taken == 0 {
+		return
+	}
 	for _, s := range t.session.Lab().Sockets() {
 		if port := steps.Read(s).Local.Port(); port == p.port || port == p.port+1 {
 			return
 		}
-	}
-	taken := takenPort(p.port)
-	if taken == 0 {
-		return
 	}
 	if port, ok := freePair(p.port + 1); ok {
 		p.port = port

@@ -89,14 +89,13 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 // tablesUnread says that the kernel's tables could not be read, and why:
 // with no file descriptor left (EMFILE), sockstep cannot open them.
 func (s *Session) tablesUnread(err error) {
-	var b strings.Builder
 	help, ok := steps.ExplainErrno(err)
 	if !ok {
-		b.WriteString("  " + s.render.st.fail("✗ sockstep could not read the kernel's tables: "+err.Error()) + "\n")
-		s.out.print(b.String())
+		s.problem("sockstep could not read the kernel's tables: "+err.Error(), nil)
 		return
 	}
-	b.WriteString("  " + s.render.st.fail("✗ sockstep could not read the kernel's tables ("+help.Name+")") + "\n")
+	s.problem("sockstep could not read the kernel's tables ("+help.Name+")", nil)
+	var b strings.Builder
 	s.render.para(&b, "error", err.Error()+". "+help.Meaning+" Reading a file takes a descriptor, as a socket does.")
 	s.render.para(&b, "fix", help.Fix+" `sockets` lists this session's sockets.")
 	s.out.print(b.String())

@@ -246,7 +246,7 @@ func refusedMapped(s *Socket, before Snapshot, to netip.Addr, err error, verb st
 	if !errors.Is(err, unix.ENETUNREACH) || !to.Is4In6() {
 		return mappedRefusal{}
 	}
-	if v, e := unix.GetsockoptInt(s.FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); e != nil || v != 1 {
+	if on, _ := OptionOn(s, "IPV6_V6ONLY"); !on {
 		return mappedRefusal{}
 	}
 	d := ipv6OnlyData{Host: to.String(), IPv4: to.Unmap().String(), Label: s.Label(), Verb: verb}

@@ -75,9 +75,8 @@ type connectData struct {
 	// interface, linklocal.txt's explanation.
 	LinkLocal linkLocalRefusal
 	// SixOnly is, for ECONNREFUSED to an IPv4 address, the lab's listener
-	// on :: at that port that takes IPv6 only (IPV6_V6ONLY on), and
-	// SixOnlyName its name.
-	SixOnly, SixOnlyName string
+	// on :: at that port that takes IPv6 only (IPV6_V6ONLY on).
+	SixOnly string
 }
 
 func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
@@ -157,11 +156,11 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.Mapped = refusedMapped(s, before, addr, err, "Connect")
 		data.LinkLocal = refusedLinkLocal(s, args[1], remote, err, "connect")
 		if errors.Is(err, unix.ECONNREFUSED) && addr.Unmap().Is4() {
-			if ls, _, ok := l.socketWhere(Stream, func(t *Socket, snap Snapshot) bool {
-				return t.Family == IPv6 && snap.State == Listen && snap.Local.Addr().IsUnspecified() && snap.Local.Port() == port
-			}); ok {
-				if v, err := unix.GetsockoptInt(ls.FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err == nil && v == 1 {
-					data.SixOnly, data.SixOnlyName = ls.Label(), ls.Name
+			// A listener that covers the address and still refused it
+			// takes IPv6 only.
+			if ls, _, ok := l.listenerFor(remote); ok {
+				if on, _ := OptionOn(ls, "IPV6_V6ONLY"); on {
+					data.SixOnly = ls.Label()
 				}
 			}
 		}

@@ -255,16 +255,16 @@ func (l *Lab) Names() []string {
 // checkNewName says whether the lab may hold one more socket, named name,
 // or with "" one whose name the lab chooses.
 func (l *Lab) checkNewName(name string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	if name != "" {
 		if err := validName(name); err != nil {
 			return err
 		}
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, s := range l.sockets {
-		if name != "" && s.Name == name {
-			return &UsageError{Problem: fmt.Sprintf("the name %s is already taken by %s; choose another name, or `close %s` first", name, s.Label(), name)}
+		for _, s := range l.sockets {
+			if s.Name == name {
+				return &UsageError{Problem: fmt.Sprintf("the name %s is already taken by %s; choose another name, or `close %s` first", name, s.Label(), name)}
+			}
 		}
 	}
 	if len(l.sockets) >= MaxSockets {

@@ -137,8 +137,8 @@ func (l *Lab) clientFor(s *Socket, local netip.AddrPort) (name, host string) {
 		// An IPv6 socket with IPV6_V6ONLY on (a bind to ::1 sets it)
 		// cannot reach an IPv4-mapped address.
 		if a, err := netip.ParseAddr(host); ok && err == nil && a.Is4In6() {
-			v6only, err := unix.GetsockoptInt(t.FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
-			ok = err == nil && v6only == 0
+			on, known := OptionOn(t, "IPV6_V6ONLY")
+			ok = known && !on
 		}
 		return ok
 	})
