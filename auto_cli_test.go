@@ -1151,8 +1151,14 @@ func TestOutputToAClosedPipeEndsSockstep(t *testing.T) {
 			exited := make(chan error, 1)
 			go func() { exited <- cmd.Wait() }()
 			t.Cleanup(func() { cmd.Process.Kill() })
+			r.SetReadDeadline(time.Now().Add(20 * time.Second))
 			sc := bufio.NewScanner(r)
-			for sc.Scan() && !strings.Contains(sc.Text(), tc.waiting) {
+			found := false
+			for !found && sc.Scan() {
+				found = strings.Contains(sc.Text(), tc.waiting)
+			}
+			if !found {
+				t.Fatalf("sockstep did not say %q within 20s (%v)", tc.waiting, sc.Err())
 			}
 			r.Close()
 			select {

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"strings"
-	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -15,7 +14,7 @@ import (
 // waits: sockstep gives the terminal back as it found it, closes every
 // socket, saying so, and leaves with status 0.
 func TestTerminalTermAndHangUpLeaveAsQuitDoes(t *testing.T) {
-	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT} {
+	for _, sig := range stopSignals {
 		for _, waiting := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s, accept waiting %v", unix.SignalName(sig), waiting), func(t *testing.T) {
 				term, port := listeningTerminal(t, "off")

@@ -470,11 +470,7 @@ func TestDiagramCountsTheCallsItForgot(t *testing.T) {
 	for range 300 {
 		lines = append(lines, "send client hi", "recv conn")
 	}
-	for _, line := range lines {
-		if err := s.Eval(bg, line); err != nil {
-			t.Fatalf("%s: %v\n%s", line, err, out.String())
-		}
-	}
+	mustEval(t, s, lines...)
 	kept := len(s.Lab().History())
 	if kept >= len(lines) {
 		t.Fatalf("the lab kept all %d calls; the test needs more than it keeps", kept)

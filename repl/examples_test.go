@@ -22,7 +22,7 @@ var exampleStates = map[string][]string{
 	"recv":     append(connected[:len(connected):len(connected)], "send client hello"),
 	"close":    connected,
 	"shutdown": connected,
-	"sendto":   {"socket udp as u"},
+	"sendto":   {"socket udp as u", "bind u 127.0.0.1 PORT"},
 	"recvfrom": {"socket udp as u", "bind u 127.0.0.1 PORT", "sendto u 127.0.0.1 PORT hello"},
 	"option":   {"socket as server"},
 	"auto":     nil,
@@ -41,8 +41,9 @@ var connected = []string{"socket as server", "bind server 127.0.0.1 PORT", "list
 
 // TestEveryExampleRuns types each command's example, as `help` and a
 // usage error show it, into a session holding the sockets it names, and
-// fails if the example fails. Where an example names port 8081, or names
-// no port and so takes auto's default of 8081, a free port stands in.
+// fails if the example fails. Where an example names port 8081 or 9090,
+// or names no port and so takes auto's default of 8081, a free port the
+// test holds stands in.
 func TestEveryExampleRuns(t *testing.T) {
 	for _, c := range commands {
 		t.Run(c.name, func(t *testing.T) {
@@ -55,7 +56,7 @@ func TestEveryExampleRuns(t *testing.T) {
 			for _, line := range state {
 				mustEval(t, s, strings.ReplaceAll(line, "PORT", port))
 			}
-			example := strings.ReplaceAll(c.example, "8081", port)
+			example := strings.NewReplacer("8081", port, "9090", port).Replace(c.example)
 			if c.name == "auto" && !strings.Contains(example, "--port") {
 				example += " --port " + port
 			}

@@ -16,16 +16,13 @@ import (
 // open the kernel's tables; it says so with the errno the kernel gave, and
 // what to do, and fails. Once one is free, it reads them again.
 func TestPortsWithoutDescriptors(t *testing.T) {
-	var out strings.Builder
-	s := New(&out, Options{Narration: Full})
-	defer s.Close()
+	s, out := fullSession(t)
 	bg := context.Background()
-	s.Eval(bg, "socket as s")
+	mustEval(t, s, "socket as s")
 
 	release := kerneltest.ExhaustFDs(t)
 	_, kernel := os.Open("/proc/net/tcp")
 	if !errors.Is(kernel, unix.EMFILE) {
-		release()
 		t.Fatalf("opening /proc/net/tcp with the descriptors filled: got %v, want EMFILE", kernel)
 	}
 	out.Reset()

@@ -1,7 +1,6 @@
 package steps
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -66,7 +65,7 @@ func TestCloseNamesTheEndInTimeWait(t *testing.T) {
 // to port on loopback. The test closes it, unless *fd is -1 by then.
 func outsideClient(t *testing.T, f family, port string) *int {
 	t.Helper()
-	domain := map[string]int{"ipv4": unix.AF_INET, "ipv6": unix.AF_INET6}[f.name]
+	domain, sa := f.at(t, port)
 	fd, err := unix.Socket(domain, unix.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -76,14 +75,6 @@ func outsideClient(t *testing.T, f family, port string) *int {
 			unix.Close(fd)
 		}
 	})
-	var p int
-	if _, err := fmt.Sscan(port, &p); err != nil {
-		t.Fatal(err)
-	}
-	var sa unix.Sockaddr = &unix.SockaddrInet4{Port: p, Addr: [4]byte{127, 0, 0, 1}}
-	if domain == unix.AF_INET6 {
-		sa = &unix.SockaddrInet6{Port: p, Addr: [16]byte{15: 1}}
-	}
 	if err := unix.Connect(fd, sa); err != nil {
 		t.Fatal(err)
 	}
