@@ -849,7 +849,8 @@ var (
 		// connection just before or after them, or (rarely, even after
 		// ConnectionState asks twice) in the instant it becomes TIME_WAIT,
 		// when the kernel reports CLOSE.
-		{regexp.MustCompile(`now (FIN_WAIT1|TIME_WAIT|CLOSED)[^.]*\.`), "now FIN_WAIT2: the peer has acknowledged the FIN, and this side waits for the peer's own close."},
+		// The sentence ends at a dot and a space, not at an address's dots.
+		{regexp.MustCompile(`now (FIN_WAIT1|TIME_WAIT|CLOSED)(?:[^.]|\.\S)*\.`), "now FIN_WAIT2: the peer has acknowledged the FIN, and this side waits for the peer's own close."},
 		{regexp.MustCompile(`connection (FIN_WAIT1|TIME_WAIT|CLOSED) in the kernel`), "connection FIN_WAIT2 in the kernel"},
 	}
 )
