@@ -313,7 +313,7 @@ func wantReleased(t *testing.T, s *Session, out *strings.Builder, name string, p
 // such a send while any room is left, though poll waits for a third of the
 // buffer to be free.
 func TestShowSendWithAFillingBuffer(t *testing.T) {
-	for _, f := range []struct{ name, host string }{{"ipv4", "127.0.0.1"}, {"ipv6", "::1"}} {
+	for _, f := range loopbacks {
 		t.Run(f.name, func(t *testing.T) {
 			s, out := fullSession(t)
 			port := freePort(t)
@@ -453,14 +453,14 @@ func TestShowInSynSent(t *testing.T) {
 // destination, which the kernel's table lists though getpeername refuses
 // it until the handshake is done; the REMOTE column must give it.
 func TestSocketsNamesTheDestinationOfAHandshake(t *testing.T) {
-	for _, f := range []struct{ family, host string }{{"ipv4", "127.0.0.1"}, {"ipv6", "::1"}} {
-		t.Run(f.family, func(t *testing.T) {
+	for _, f := range loopbacks {
+		t.Run(f.name, func(t *testing.T) {
 			s, out := fullSession(t)
 			port := freePort(t)
 			// The accept queue is full, so the kernel drops client2's SYN.
-			mustEval(t, s, "socket "+f.family+" as server", fmt.Sprintf("bind server %s %d", f.host, port), "listen server 0",
-				"socket "+f.family+" as client", fmt.Sprintf("connect client %s %d", f.host, port),
-				"socket "+f.family+" as client2", "option client2 O_NONBLOCK on")
+			mustEval(t, s, "socket "+f.name+" as server", fmt.Sprintf("bind server %s %d", f.host, port), "listen server 0",
+				"socket "+f.name+" as client", fmt.Sprintf("connect client %s %d", f.host, port),
+				"socket "+f.name+" as client2", "option client2 O_NONBLOCK on")
 			evalOut(s, out, fmt.Sprintf("connect client2 %s %d", f.host, port))
 			client2 := mustFind(t, s, "client2")
 			snap := steps.Read(client2)
@@ -490,3 +490,7 @@ func TestSocketsNamesTheDestinationOfAHandshake(t *testing.T) {
 		})
 	}
 }
+
+// loopbacks are the two families, by the word socket takes, with their
+// loopback address.
+var loopbacks = []struct{ name, host string }{{"ipv4", "127.0.0.1"}, {"ipv6", "::1"}}

@@ -26,6 +26,15 @@ func onTheWire(t *testing.T, l *Lab, port string, ignore []string, step string, 
 	return rep, countKinds(segs, ignore)
 }
 
+// wantDrawnAsCrossed fails the test when the packets rep draws, leaving
+// out the kinds in ignore, are not those that crossed (wire).
+func wantDrawnAsCrossed(t *testing.T, rep *Report, wire map[string]int, ignore []string) {
+	t.Helper()
+	if drawn := drawnKinds(rep, ignore); !reflect.DeepEqual(drawn, wire) {
+		t.Errorf("%s: drew %v (%q), but %v crossed loopback", rep.Call, fmt.Sprint(drawn), rep.Packets, fmt.Sprint(wire))
+	}
+}
+
 var bytesArrow = regexp.MustCompile(`^\d+ bytes?(?: in (\d+) segments)?$`)
 
 // countKinds counts segments by kind, leaving out the kinds in ignore,
@@ -94,9 +103,7 @@ func TestShutdownDrawsTheFINThatCrossed(t *testing.T) {
 				{"shutdown", "conn", "both"},
 			} {
 				rep, wire := onTheWire(t, l, port, ignore, step[0], step[1:]...)
-				if drawn := drawnKinds(rep, ignore); !reflect.DeepEqual(drawn, wire) {
-					t.Errorf("%s: drew %v, but %v crossed loopback", rep.Call, fmt.Sprint(drawn), fmt.Sprint(wire))
-				}
+				wantDrawnAsCrossed(t, rep, wire, ignore)
 			}
 		})
 	}
@@ -143,9 +150,7 @@ func TestConnectDrawsTheHandshakeThatCrossed(t *testing.T) {
 				}
 				for range tt.calls {
 					rep, wire := onTheWire(t, l, port, nil, "connect", "client", f.loopback, port)
-					if drawn := drawnKinds(rep, nil); !reflect.DeepEqual(drawn, wire) {
-						t.Errorf("%s: drew %v, but %v crossed loopback", rep.Call, fmt.Sprint(drawn), fmt.Sprint(wire))
-					}
+					wantDrawnAsCrossed(t, rep, wire, nil)
 				}
 			})
 		}
@@ -176,11 +181,8 @@ func TestSendDrawsTheSegmentsThatCrossed(t *testing.T) {
 				if left := Read(sock(t, l, step[1])).NotSent; left > 0 {
 					t.Fatalf("%s: %d bytes not sent yet, which would cross after the call", rep.Call, left)
 				}
-				if step[0] != "send" {
-					continue
-				}
-				if drawn := drawnKinds(rep, ignore); !reflect.DeepEqual(drawn, wire) {
-					t.Errorf("%s: drew %q, but %v crossed loopback", rep.Call, rep.Packets, fmt.Sprint(wire))
+				if step[0] == "send" {
+					wantDrawnAsCrossed(t, rep, wire, ignore)
 				}
 			}
 		})

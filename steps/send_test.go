@@ -212,11 +212,7 @@ func TestSendWhileConnecting(t *testing.T) {
 		t.Run(f.name, func(t *testing.T) {
 			l := newLab(t)
 			port := hangingConnect(t, l, f)
-			run(t, l, "option", "client", "O_NONBLOCK", "on")
-			run(t, l, "connect", "client", f.loopback, port)
-			if st := Read(sock(t, l, "client")).State; st != SynSent {
-				t.Fatalf("client is %s, want SYN_SENT", st)
-			}
+			connectingTo(t, l, f, port)
 			rep := refused(t, l, unix.EAGAIN, "send", "client", "hello")
 			says := foldParagraphs(rep.Failure.ForStep)
 			if !strings.Contains(says, "still connecting (SYN_SENT)") || strings.Contains(says, "not reading") {

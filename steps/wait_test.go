@@ -41,6 +41,21 @@ func hangingConnect(t *testing.T, l *Lab, f family) string {
 	return port
 }
 
+// connectingTo starts client's non-blocking connect to port, a listener
+// whose accept queue is full (hangingConnect), and checks that the kernel
+// answers EINPROGRESS and keeps client in SYN_SENT. client stays
+// non-blocking.
+func connectingTo(t *testing.T, l *Lab, f family, port string) {
+	t.Helper()
+	run(t, l, "option", "client", "O_NONBLOCK", "on")
+	if rep := run(t, l, "connect", "client", f.loopback, port); !strings.Contains(rep.Call, "EINPROGRESS") {
+		t.Fatalf("a non-blocking connect to a full accept queue: %s, want EINPROGRESS", rep.Call)
+	}
+	if st := Read(sock(t, l, "client")).State; st != SynSent {
+		t.Fatalf("the kernel says client is %s, want SYN_SENT", st)
+	}
+}
+
 // TestWaitStops stops each call that waits, by --timeout and by Ctrl-C
 // (a cancelled context), and checks that the prompt comes back quickly,
 // that the learner was told once what was awaited and how to stop it, and
@@ -402,11 +417,7 @@ func TestSendWaitsFor(t *testing.T) {
 			what  string
 		}{
 			{"in SYN_SENT", func(t *testing.T, l *Lab) []string {
-				port := hangingConnect(t, l, f)
-				run(t, l, "option", "client", "O_NONBLOCK", "on")
-				if rep := run(t, l, "connect", "client", f.loopback, port); !strings.Contains(rep.Call, "EINPROGRESS") {
-					t.Fatalf("a non-blocking connect to a full accept queue: %s, want EINPROGRESS", rep.Call)
-				}
+				connectingTo(t, l, f, hangingConnect(t, l, f))
 				run(t, l, "option", "client", "O_NONBLOCK", "off")
 				return []string{"client", "--timeout", "100ms", "hi"}
 			}, SynSent, "the handshake to finish"},
@@ -455,10 +466,7 @@ func TestRecvInSynSent(t *testing.T) {
 		t.Run(f.name, func(t *testing.T) {
 			l := newLab(t)
 			port := hangingConnect(t, l, f)
-			run(t, l, "option", "client", "O_NONBLOCK", "on")
-			if rep := run(t, l, "connect", "client", f.loopback, port); !strings.Contains(rep.Call, "EINPROGRESS") {
-				t.Fatalf("a non-blocking connect to a full accept queue: %s, want EINPROGRESS", rep.Call)
-			}
+			connectingTo(t, l, f, port)
 			client := sock(t, l, "client")
 			buf := make([]byte, 16)
 			if _, _, err := unix.Recvfrom(client.FD, buf, 0); err != unix.EAGAIN {
