@@ -43,6 +43,7 @@ func newFlow(p *Plan, stage Stage) *flow {
 	// state or write prose for one.
 	f.lab.CallsOnly = p.Quiet
 	f.lab.Driven = true         // the flow makes the next call itself
+	f.lab.Blocking = true       // and sets no option: no O_NONBLOCK, no SO_RCVTIMEO
 	f.lab.ProseWhenShown = true // the stage may show reports on a goroutine of its own
 	f.lab.Waiting = func(what func() string) { stage.Waiting(f.side, what) }
 	return f

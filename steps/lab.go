@@ -181,6 +181,13 @@ type Lab struct {
 	// (auto plays the tutorial's programs): the steps suggest none.
 	Driven bool
 
+	// Blocking says that the program driving the lab never makes a socket
+	// non-blocking nor gives it SO_RCVTIMEO or SO_SNDTIMEO (auto sets no
+	// option at all), so that a wait need not read them back from the
+	// kernel before it blocks: two system calls fewer for each client of
+	// auto server (BENCHMARKS.md).
+	Blocking bool
+
 	// ProseWhenShown has the steps leave their reports' prose to be
 	// written by Report.Narrate as the report is shown, so that a program
 	// that shows reports on a goroutine of its own (auto's narration) does

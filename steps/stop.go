@@ -63,7 +63,7 @@ func (l *Lab) wait(ctx context.Context, w *waiting) (*Report, time.Duration, err
 // recv or send whose socket is ready costs one system call, as it does
 // in the learner's own program.
 func (l *Lab) waitAfterEAGAIN(ctx context.Context, w *waiting) (*Report, time.Duration, error) {
-	if w.rounds == 0 && nonBlocking(w.s.FD) {
+	if w.rounds == 0 && !l.Blocking && nonBlocking(w.s.FD) {
 		return nil, 0, errNonBlocking
 	}
 	return l.waitNotReady(ctx, w)
@@ -91,7 +91,7 @@ func (l *Lab) waitNotReady(ctx context.Context, w *waiting) (*Report, time.Durat
 	s := w.s
 	if w.rounds == 0 {
 		w.start = time.Now()
-		if w.timeout == 0 {
+		if w.timeout == 0 && !l.Blocking {
 			w.timeout = socketTimeout(s.FD, w.events)
 			w.kernelTimeout = w.timeout > 0
 		}

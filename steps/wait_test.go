@@ -404,6 +404,47 @@ func TestReadyCallsAskNoPoll(t *testing.T) {
 	}
 }
 
+// TestABlockingLabReadsNoTimeout: a lab whose driver promises never to
+// make a socket non-blocking or give it SO_RCVTIMEO (auto) waits without
+// reading either back from the kernel. The test breaks the promise behind
+// the lab's back to see that: the blocking lab waits until it is stopped,
+// where any other lab answers EAGAIN as the kernel would.
+func TestABlockingLabReadsNoTimeout(t *testing.T) {
+	for _, how := range []string{"O_NONBLOCK", "SO_RCVTIMEO"} {
+		for _, tt := range []struct{ call, socket string }{{"accept", "server"}, {"recv", "conn"}} {
+			for _, blocking := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s %s blocking lab %v", tt.call, how, blocking), func(t *testing.T) {
+					l := newLab(t)
+					pair(t, l, families[0])
+					fd := sock(t, l, tt.socket).FD
+					var err error
+					if how == "O_NONBLOCK" {
+						err = unix.SetNonblock(fd, true)
+					} else {
+						err = unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 20_000})
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					l.Blocking = blocking
+					ctx, stop := context.WithTimeout(context.Background(), 200*time.Millisecond)
+					defer stop()
+					rep, err := stepNamed(t, tt.call).Run(ctx, l, []string{tt.socket})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if blocking && !rep.Stopped {
+						t.Errorf("got %q, want the wait to last until it was stopped: a blocking lab reads no %s", rep.Call, how)
+					}
+					if !blocking {
+						checkFailure(t, rep, tt.call, unix.EAGAIN)
+					}
+				})
+			}
+		}
+	}
+}
+
 // TestSendWaitsFor holds what a blocking send says it waits for against
 // the kernel's state of the socket while it waits: in SYN_SENT (a
 // non-blocking connect, then blocking again) it waits for the handshake;
