@@ -173,6 +173,9 @@ func (r *renderer) failure(b *strings.Builder, rep *steps.Report, f *steps.Failu
 	if f.ForStep != "" {
 		r.para(b, "", f.ForStep)
 	}
+	if len(rep.State) > 0 { // the kernel changed the socket all the same (a UDP socket bound on the way)
+		r.states(b, rep.State)
+	}
 	if r.level == Full {
 		if f.Cause != "" && f.ForStep == "" {
 			r.para(b, "cause", f.Cause)

@@ -139,7 +139,8 @@ func TestBindToALinkLocalAddress(t *testing.T) {
 // TestConnectToALinkLocalAddress: the kernel refuses, with EINVAL and
 // before it sends anything, a connect to a link-local address without an
 // interface, TCP and UDP alike, and the report says why as bind's does,
-// naming connect; CPython's line is refused the same way.
+// naming connect; CPython's line is refused the same way. The UDP socket
+// was bound on the way, and the report says so.
 func TestConnectToALinkLocalAddress(t *testing.T) {
 	for _, kind := range []string{"tcp", "udp"} {
 		t.Run(kind, func(t *testing.T) {
@@ -153,6 +154,11 @@ func TestConnectToALinkLocalAddress(t *testing.T) {
 			six := sock(t, l, "six")
 			if Read(six).Connected() || segmentsSent(six.FD) != 0 {
 				t.Errorf("the kernel connected six or sent a segment (%d), yet the report says it refused and sent nothing", segmentsSent(six.FD))
+			}
+			if kind == "udp" { // bound on the way, as every UDP connect binds first
+				wantBoundAnyway(t, l, rep, "six", families[1])
+			} else if Read(six).Bound() || len(rep.State) > 0 {
+				t.Errorf("the refused TCP connect: got state %v, bound %v; want it unbound and no state line", rep.State, Read(six).Bound())
 			}
 			python := needPython(t, "connect's Python line cannot be run in CPython")
 			typ := map[string]string{"tcp": "SOCK_STREAM", "udp": "SOCK_DGRAM"}[kind]

@@ -174,6 +174,11 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		if errors.Is(err, unix.ECONNREFUSED) && s.Kind == Stream {
 			r.Packets = handshake(s.Name, remote.String(), began, before.State, Closed)
 		}
+		if s.Kind == Datagram {
+			// A UDP connect binds an unbound socket before it looks at
+			// the address, and a refusal does not undo that.
+			boundAnyway(r, s, true, before, readState(s))
+		}
 		return r, nil
 	}
 	after := l.look(s)

@@ -132,7 +132,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		report := sendtoProse.refused(call, err, data)
 		// The kernel binds an unbound socket before it refuses the
 		// datagram (EMSGSIZE, EACCES), as it does for send.
-		boundAnyway(report, s, before, readState(s))
+		boundAnyway(report, s, false, before, readState(s))
 		return report, nil
 	}
 	after := Read(s)
@@ -233,16 +233,17 @@ func fragmented(s *Socket, to netip.AddrPort, n int) (why, fix string) {
 // waits on the sending socket.
 const icmpUnreachable = "ICMP unreachable"
 
-// boundAnyway adds to the report of a refused send or sendto on s, whose
-// state was before around the call and is after now, that the kernel bound
-// it on the way, when it did: a state line, and datagram.txt's sentence.
-func boundAnyway(report *Report, s *Socket, before, after Snapshot) {
+// boundAnyway adds to the report of a refused send, sendto or connect
+// (connects) on s, whose state was before around the call and is after
+// now, that the kernel bound it on the way, when it did: a state line, and
+// datagram.txt's sentence.
+func boundAnyway(report *Report, s *Socket, connects bool, before, after Snapshot) {
 	if before.Bound() || !after.Bound() {
 		return
 	}
 	report.State = []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}}
 	if f := report.Failure; f != nil {
-		bound := datagramProse.Render("bound anyway", datagramFate{Sender: s.Label(), Local: after.Local.String()})
+		bound := datagramProse.Render("bound anyway", datagramFate{Sender: s.Label(), Local: after.Local.String(), Connects: connects})
 		f.ForStep = strings.TrimSpace(f.ForStep + " " + bound)
 	}
 }
@@ -410,7 +411,8 @@ type datagramFate struct {
 	// [unreachable]: no socket took it, and an ICMP error came back.
 	Loopback bool // to a loopback address: "port unreachable"
 	// [bound anyway]: the kernel bound the sender, which had no address.
-	Local string // the address it has now
+	Local    string // the address it has now
+	Connects bool   // on the way to a connect, not a send
 	// [EMSGSIZE]: it was too large to send.
 	To               string // the address it was sent to
 	OverIPv6, Mapped bool   // it goes over IPv6; an IPv6 socket sent it to an IPv4-mapped address

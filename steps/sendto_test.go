@@ -211,19 +211,22 @@ func TestDatagramSizeLimit(t *testing.T) {
 	}
 }
 
-// wantBoundAnyway checks the report of a refused sendto on name, a socket
-// of family f that had no address, against the kernel: if it is bound now,
-// the report shows the address in its state line and says the kernel gave
-// it, and a bind then fails with EINVAL, as the report says it will.
+// wantBoundAnyway checks the report of a refused sendto or connect on
+// name, a socket of family f that had no address, against the kernel: if
+// it is bound now, the report shows the address in its state line and says
+// the kernel gave it on the way to the call it made, and a bind then fails
+// with EINVAL, as the report says it will.
 func wantBoundAnyway(t *testing.T, l *Lab, rep *Report, name string, f family) {
 	t.Helper()
+	call, _, _ := strings.Cut(rep.Call, "(")
 	s := sock(t, l, name)
 	now := Read(s)
 	if !now.Bound() {
-		t.Fatalf("%s is not bound after the refused sendto: nothing to check", name)
+		t.Fatalf("%s is not bound after the refused %s: nothing to check", name, call)
 	}
-	wantState(t, "refused sendto", rep, s, "bound, "+now.Local.String())
-	if want := "the kernel gave " + s.Label() + " an address all the same, " + now.Local.String(); !strings.Contains(rep.Failure.ForStep, want) {
+	wantState(t, "refused "+call, rep, s, "bound, "+now.Local.String())
+	verb := map[string]string{"sendto": "sends", "send": "sends", "connect": "connects"}[call]
+	if want := "the kernel gave " + s.Label() + " an address all the same, " + now.Local.String() + ", as it does for any unbound socket that " + verb; !strings.Contains(rep.Failure.ForStep, want) {
 		t.Errorf("got %q, want %q", rep.Failure.ForStep, want)
 	}
 	refused(t, l, unix.EINVAL, "bind", name, f.loopback, "0")
@@ -233,8 +236,8 @@ func wantBoundAnyway(t *testing.T, l *Lab, rep *Report, name string, f family) {
 // broadcast address: the kernel refuses both with EACCES until
 // SO_BROADCAST is on (checked for connect only, which sends nothing), and
 // the reports say so, with a fix for this and not the one for EACCES from
-// bind (a port below 1024). The refused sendto still binds the socket,
-// and its report says where.
+// bind (a port below 1024). Each refused call still binds the socket, and
+// its report says where.
 func TestBroadcastNeedsSO_BROADCAST(t *testing.T) {
 	for _, call := range [][]string{
 		{"sendto", "u", "255.255.255.255", "9", "hello"},
@@ -244,9 +247,7 @@ func TestBroadcastNeedsSO_BROADCAST(t *testing.T) {
 			l := newLab(t)
 			run(t, l, "socket", "udp", "as", "u")
 			rep := refused(t, l, unix.EACCES, call[0], call[1:]...)
-			if call[0] == "sendto" {
-				wantBoundAnyway(t, l, rep, "u", families[0])
-			}
+			wantBoundAnyway(t, l, rep, "u", families[0])
 			if !strings.Contains(rep.Failure.ForStep, "SO_BROADCAST") {
 				t.Errorf("got %q, want SO_BROADCAST named", rep.Failure.ForStep)
 			}
