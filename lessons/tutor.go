@@ -244,6 +244,7 @@ func (t *Tutor) advance() {
 	}
 	t.session.Say(repl.Faint, "", "This lesson's sockets stay open: `sockets` lists them, `close all` closes them.")
 	t.play = nil
+	t.suggestPorts()
 	t.save()
 }
 
@@ -672,6 +673,7 @@ func (t *Tutor) runSkip(_ context.Context, args []string) error {
 // still in TIME_WAIT; then the first pair after them that is free, and
 // the lesson says why.
 func (t *Tutor) choosePort(p *play) {
+	defer t.suggestPorts()
 	p.port, p.free = t.port, true
 	taken := takenPort(t.port)
 	if taken == 0 {
@@ -708,8 +710,20 @@ func (t *Tutor) keepPort() {
 	}
 	if port, ok := freePair(p.port + 1); ok {
 		p.port = port
+		t.suggestPorts()
 		t.session.Say(repl.Faint, "", fmt.Sprintf("Since this lesson began, another program has taken port %d: %s. This lesson uses port %d from now on.", taken, whyTaken(taken), port))
 	}
+}
+
+// suggestPorts has the steps' next lines suggest binds from the port of
+// the lesson being played, which its text asks for, and from the
+// tutorial's ports when none is.
+func (t *Tutor) suggestPorts() {
+	port := 0
+	if t.play != nil {
+		port = int(t.play.port)
+	}
+	t.session.Lab().SuggestFrom = port
 }
 
 // freePair is the first port from port on that is free, with the one
@@ -800,6 +814,7 @@ func (t *Tutor) runQuitLesson(_ context.Context, args []string) error {
 		return err
 	}
 	t.play = nil
+	t.suggestPorts()
 	t.session.Say(repl.Plain, "", fmt.Sprintf("You left lesson %d at step %d of %d. Its sockets stay open: `sockets` lists them, `close all` closes them. `lesson %d` starts it again.",
 		p.number, p.page+1, len(p.lesson.Pages), p.number))
 	return nil

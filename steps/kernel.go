@@ -112,6 +112,15 @@ func portTakenLike(like *Socket, f Family, k Kind, addr netip.AddrPort) bool {
 // tests' transcripts show, rather than hold them.
 var suggestedFrom = map[Kind]int{Stream: 8081, Datagram: 9090}
 
+// suggestFrom is the port a suggested bind of a socket of kind k starts
+// from in this lab: its SuggestFrom, or else the tutorial's.
+func (l *Lab) suggestFrom(k Kind) int {
+	if l.SuggestFrom != 0 {
+		return l.SuggestFrom
+	}
+	return suggestedFrom[k]
+}
+
 // freePortFrom is the first port from `from` on, of at most 100, that a new
 // socket of family f and kind k could bind at host now (PortTaken), for
 // a suggestion that must work when typed; or 0, which asks the kernel to

@@ -181,6 +181,12 @@ type Lab struct {
 	// (auto plays the tutorial's programs): the steps suggest none.
 	Driven bool
 
+	// SuggestFrom, when not zero, is the port a suggested bind starts
+	// from instead of the tutorial's 8081 (TCP) or 9090 (UDP): a lesson's
+	// own port, so that a step's next line agrees with what the lesson
+	// asks for.
+	SuggestFrom int
+
 	// Blocking says that the program driving the lab never makes a socket
 	// non-blocking nor gives it SO_RCVTIMEO or SO_SNDTIMEO (auto sets no
 	// option at all), so that a wait need not read them back from the

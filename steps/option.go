@@ -251,6 +251,7 @@ type optionData struct {
 	Connected       bool   // the socket has a peer
 	Loopback        string // this machine's address in the socket's family, for the next step
 	BindPort        int    // for a suggested bind: the first port from the tutorial's (8081, 9090 for UDP) a bind of the socket would get now, or 0
+	ClientPort      int    // for a suggested connect: the tutorial's 8081, or the lesson's port
 	On              bool
 	Set             bool // a timeout that is not 0
 	Rounded         bool // a timeout the kernel holds as more than was asked: it counts in ticks of its clock
@@ -301,7 +302,8 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 		if o.Name == "IPV6_V6ONLY" {
 			host = netip.IPv6Unspecified()
 		}
-		data.BindPort = freePortFor(s, host, suggestedFrom[s.Kind])
+		data.BindPort = freePortFor(s, host, l.suggestFrom(s.Kind))
+		data.ClientPort = l.suggestFrom(Stream)
 	}
 	switch o.kind {
 	case size:

@@ -55,6 +55,9 @@ type socketData struct {
 	// BindPort is the port the suggested bind asks for, with no Server:
 	// the tutorial's 8081 (9090 for UDP), or the first free one after it.
 	BindPort int
+	// ClientPort is where a suggested connect goes, with no Server: the
+	// tutorial's 8081, or the port of the lesson being played.
+	ClientPort int
 }
 
 func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
@@ -107,12 +110,13 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 	data.Client = strings.Contains(s.Name, "client") || strings.HasPrefix(s.Name, "c")
 	if !l.Driven && !l.CallsOnly {
 		data.Server, data.ServerHost, data.ServerPort = l.serverFor(s)
+		data.ClientPort = l.suggestFrom(Stream)
 		switch {
 		case data.Server != "":
 		case kind == Datagram:
-			data.BindPort = freePortFrom(family, kind, netip.MustParseAddr(data.Loopback), suggestedFrom[kind])
+			data.BindPort = freePortFrom(family, kind, netip.MustParseAddr(data.Loopback), l.suggestFrom(kind))
 		case !data.Client:
-			data.BindPort = freePortFrom(family, kind, family.everyInterface(), suggestedFrom[kind])
+			data.BindPort = freePortFrom(family, kind, family.everyInterface(), l.suggestFrom(kind))
 		}
 	}
 	after := l.look(s)
