@@ -47,6 +47,7 @@ type closeData struct {
 	WindowFull      bool   // because the peer's receive window was full
 	KernelState     string // what the kernel keeps of the connection now, or ""
 	OtherEndState   string // the kernel's state of the peer's end, when it is on this machine
+	TimeWaitEnd     string // a CLOSED socket's former end, which the kernel holds in TIME_WAIT
 	SentNothing     bool   // it had sent no data, so the peer's kernel delays its ACK of the FIN only briefly
 	PeerLabel       string // the lab's socket at the other end, or ""
 	PeerName        string
@@ -172,6 +173,14 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 			if st, ok := ConnectionState(before.Remote, before.Local); ok {
 				data.OtherEndState = st.String()
 			}
+		}
+	}
+	if k := s.lastConn.Load(); k != nil && before.FromKernel && before.State == Closed {
+		// A connection that ended while its descriptor was open (this
+		// side sent the first FIN with shutdown) may live on in TIME_WAIT,
+		// held by the kernel without the socket.
+		if st, ok := ConnectionState(k.local, k.remote); ok && st == TimeWait {
+			data.TimeWaitEnd = k.local.String()
 		}
 	}
 	report := &Report{

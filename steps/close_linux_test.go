@@ -61,6 +61,42 @@ func TestCloseNamesTheEndInTimeWait(t *testing.T) {
 	}
 }
 
+// TestCloseAfterShutdownNamesThisEndsTimeWait: a client that shut its
+// side first (shutdown write) and then got the server's FIN is CLOSED
+// while its descriptor is open, and the kernel holds its end in TIME_WAIT
+// without it. Its close says so, by the address, and only when the
+// kernel's table has that end in TIME_WAIT: a socket that never connected
+// gets no such sentence.
+func TestCloseAfterShutdownNamesThisEndsTimeWait(t *testing.T) {
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			pair(t, l, f)
+			client := Read(sock(t, l, "client"))
+			run(t, l, "shutdown", "client", "write")
+			run(t, l, "recv", "conn", "--timeout", "2s")
+			run(t, l, "close", "conn")
+			st, ok := ConnectionState(client.Local, client.Remote)
+			for deadline := time.Now().Add(time.Second); st != TimeWait && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+				st, ok = ConnectionState(client.Local, client.Remote)
+			}
+			if !ok || st != TimeWait || Read(sock(t, l, "client")).State != Closed {
+				t.Fatalf("the kernel has the client's end %v (found %v) and the socket %v, want TIME_WAIT and CLOSED", st, ok, Read(sock(t, l, "client")).State)
+			}
+			rep := run(t, l, "close", "client")
+			wantSays(t, "close client", rep, "this end, "+client.Local.String()+",", "TIME_WAIT")
+			if st, ok := ConnectionState(client.Local, client.Remote); !ok || st != TimeWait {
+				t.Errorf("after close the kernel has the client's end %v (found %v); the report says TIME_WAIT goes on", st, ok)
+			}
+			run(t, l, "socket", "tcp", f.name, "as", "fresh")
+			if rep := run(t, l, "close", "fresh"); strings.Contains(rep.Says, "TIME_WAIT") {
+				t.Errorf("close of a socket that never connected: %q, want no TIME_WAIT", rep.Says)
+			}
+		})
+	}
+}
+
 // outsideClient is a TCP socket of family f that no lab holds, connected
 // to port on loopback. The test closes it, unless *fd is -1 by then.
 func outsideClient(t *testing.T, f family, port string) *int {
