@@ -12,8 +12,8 @@ import (
 // Narration is how much of each step's report is shown.
 type Narration int
 
-// The levels of `narrate`: off keeps the call line (and any data and
-// error), brief adds the state change, full is the whole report.
+// The levels of `narrate`: off keeps the call line (and any data, values
+// read and error), brief adds the state change, full is the whole report.
 const (
 	Full Narration = iota
 	Brief
@@ -73,19 +73,18 @@ func (r *renderer) report(b *strings.Builder, rep *steps.Report) {
 		r.failure(b, rep, f)
 		return
 	}
-	if r.level == Off {
-		return
+	if r.level != Off {
+		if r.level == Full && rep.Says != "" && !rep.Stopped {
+			r.prose(b, rep.Says) // a stopped wait's prose follows its call line
+		}
+		if len(rep.State) > 0 && !rep.Stopped {
+			r.states(b, rep.State)
+		}
 	}
-	if r.level == Full && rep.Says != "" && !rep.Stopped {
-		r.prose(b, rep.Says) // a stopped wait's prose follows its call line
-	}
-	if len(rep.State) > 0 && !rep.Stopped {
-		r.states(b, rep.State)
+	for _, l := range rep.Lines { // the values the call read (option's), like data, at every level
+		r.labelled(b, "", l)
 	}
 	if r.level == Full {
-		for _, l := range rep.Lines {
-			r.labelled(b, "", l)
-		}
 		r.code(b, rep, "")
 		if rep.Next != "" {
 			r.labelled(b, "next", r.st.next(rep.Next))
