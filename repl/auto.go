@@ -69,11 +69,14 @@ func (s *Session) Play(ctx context.Context, plan *auto.Plan) error {
 	if errors.As(err, &usage) {
 		s.problem(usage.Problem, s.lookup("auto"))
 	}
-	summary := strings.Join(wrap(sum.String(), s.render.width), "\n")
+	paint := s.render.st.notice
 	if plan.Quiet {
-		s.Printf("%s\n", summary)
+		paint = plain
 	} else {
-		s.Printf("\n%s\n", s.render.st.notice(summary))
+		s.Printf("\n")
+	}
+	for _, line := range wrap(sum.String(), s.render.width) {
+		s.Printf("%s\n", paint(line)) // each line's colour ends with it
 	}
 	if err != nil {
 		return ErrFailed

@@ -1,8 +1,10 @@
 package repl
 
 import (
+	"context"
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -49,5 +51,66 @@ func TestOptionValuesAtEveryLevel(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// openColour is the colour a line leaves on at its end, or "" when each
+// colour it sets is reset before the line ends.
+func openColour(line string) string {
+	var bold, faint, fg bool
+	for _, m := range colourCode.FindAllString(line, -1) {
+		for _, code := range strings.Split(strings.TrimSuffix(strings.TrimPrefix(m, "\x1b["), "m"), ";") {
+			switch n, _ := strconv.Atoi(code); {
+			case n == 0:
+				bold, faint, fg = false, false, false
+			case n == 1:
+				bold = true
+			case n == 2:
+				faint = true
+			case n == 22:
+				bold, faint = false, false
+			case n >= 30 && n <= 37, n >= 90 && n <= 97:
+				fg = true
+			case n == 39:
+				fg = false
+			}
+		}
+	}
+	var open []string
+	for name, on := range map[string]bool{"bold": bold, "faint": faint, "a foreground colour": fg} {
+		if on {
+			open = append(open, name)
+		}
+	}
+	return strings.Join(open, ", ")
+}
+
+// TestColourEndsWithEachLine: with colour, each line resets every colour
+// it sets, so that none runs into the next line or the prompt, whatever
+// the width wraps: typed steps, a failed call, received text, and auto's
+// lines and summary.
+func TestColourEndsWithEachLine(t *testing.T) {
+	for _, width := range []int{40, 60, 80, 120} {
+		t.Run(strconv.Itoa(width), func(t *testing.T) {
+			out := new(strings.Builder)
+			s := New(out, Options{Colour: true, Width: width})
+			t.Cleanup(s.Close)
+			port, closed := freePort(t), freePort(t)
+			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
+				"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn",
+				`send conn "You are connected\r\nand a second line with \x1b[31m in it"`, "recv client", "close all", "socket as c")
+			if err := s.Eval(context.Background(), fmt.Sprintf("connect c 127.0.0.1 %d", closed)); err == nil {
+				t.Fatalf("connect to the closed port %d: no error", closed)
+			}
+			mustEval(t, s, "auto demo --port 0")
+			if !strings.Contains(out.String(), "\x1b[") {
+				t.Fatalf("no colour at all:\n%s", out)
+			}
+			for _, line := range strings.Split(out.String(), "\n") {
+				if open := openColour(line); open != "" {
+					t.Errorf("%s is still on at the end of %q", open, line)
+				}
+			}
+		})
 	}
 }
