@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"golang.org/x/sys/unix"
 )
@@ -109,6 +110,32 @@ func TestColourEndsWithEachLine(t *testing.T) {
 			for _, line := range strings.Split(out.String(), "\n") {
 				if open := openColour(line); open != "" {
 					t.Errorf("%s is still on at the end of %q", open, line)
+				}
+			}
+		})
+	}
+}
+
+// TestASessionFitsTheWidth: in a usual session, each line sockstep writes
+// about a step (call, prose, state, code, next) fits the terminal's width
+// from 60 columns up, so that the terminal never cuts one mid-word at its
+// edge. The echoed command and the notices are not the renderer's.
+func TestASessionFitsTheWidth(t *testing.T) {
+	for _, width := range []int{60, 80, 120} {
+		t.Run(strconv.Itoa(width), func(t *testing.T) {
+			out := new(strings.Builder)
+			s := New(out, Options{Width: width})
+			t.Cleanup(s.Close)
+			port := freePort(t)
+			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
+				"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn",
+				"send conn hello", "recv client", "send client hello", "recv conn", "close conn", "recv client", "close client", "close server")
+			for _, line := range strings.Split(out.String(), "\n") {
+				if strings.HasPrefix(line, "· ") {
+					continue
+				}
+				if n := utf8.RuneCountInString(line); n > width {
+					t.Errorf("a line is %d columns wide, more than %d: %q", n, width, line)
 				}
 			}
 		})

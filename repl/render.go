@@ -55,9 +55,9 @@ func (r *renderer) code(b *strings.Builder, rep *steps.Report, raises string) {
 		if text == "" {
 			continue
 		}
-		r.labelled(b, lang, r.st.python(text))
+		r.field(b, lang, r.st.python, text, true)
 		if lang == "python" && raises != "" {
-			r.labelled(b, "", r.st.python("raises "+raises))
+			r.field(b, "", r.st.python, "raises "+raises, false)
 		}
 	}
 }
@@ -82,31 +82,37 @@ func (r *renderer) report(b *strings.Builder, rep *steps.Report) {
 		}
 	}
 	for _, l := range rep.Lines { // the values the call read (option's), like data, at every level
-		r.labelled(b, "", l)
+		r.field(b, "", plain, l, false)
 	}
 	if r.level == Full {
 		r.code(b, rep, "")
 		if rep.Next != "" {
-			r.labelled(b, "next", r.st.next(rep.Next))
+			r.field(b, "next", r.st.next, rep.Next, false)
 		}
 	}
 }
 
 func (r *renderer) callLine(b *strings.Builder, rep *steps.Report) {
-	call := rep.Call
+	paint := r.st.call
 	if rep.Failure != nil || rep.Stopped {
-		call = r.st.fail(call)
-	} else {
-		call = r.st.call(call)
+		paint = r.st.fail
 	}
-	line := "  " + call
+	lines := breakLine(rep.Call, r.width-2, r.width-4, false)
+	indent := "  "
+	for _, line := range lines[:len(lines)-1] {
+		b.WriteString(indent + paint(line) + "\n")
+		indent = "    "
+	}
+	last := lines[len(lines)-1]
+	line := indent + paint(last)
 	if rep.Took > 0 && rep.TookAs != "" {
 		took := fmt.Sprintf("%s %.2f ms", rep.TookAs, float64(rep.Took)/float64(time.Millisecond)) // rounded as the prose rounds it
-		pad := r.width - 2 - utf8.RuneCountInString(rep.Call) - len(took)
-		if pad < 2 {
-			pad = 2
+		used := len(indent) + utf8.RuneCountInString(last)
+		if used+2+len(took) > r.width { // on a line of its own, at the right
+			b.WriteString(line + "\n")
+			line, used = "", 0
 		}
-		line += strings.Repeat(" ", pad) + r.st.dim(took)
+		line += strings.Repeat(" ", max(2, r.width-used-len(took))) + r.st.dim(took)
 	}
 	b.WriteString(line + "\n")
 	if rep.Stopped && rep.Says != "" && r.level != Off {
@@ -200,7 +206,7 @@ func (r *renderer) states(b *strings.Builder, changes []steps.Change) {
 		} else {
 			text += c.After
 		}
-		r.labelled(b, label, r.st.state(text))
+		r.field(b, label, r.st.state, text, false)
 	}
 }
 
@@ -208,9 +214,61 @@ func (r *renderer) states(b *strings.Builder, changes []steps.Change) {
 func (r *renderer) usage(b *strings.Builder, usage string) {
 	label := "usage"
 	for _, line := range strings.Split(usage, "\n") {
-		r.labelled(b, label, r.st.call(line))
+		r.field(b, label, r.st.call, line, false)
 		label = ""
 	}
+}
+
+// field writes a labelled line, painted; where it is wider than the width
+// it is broken into lines that go on under its text, two columns further
+// in. It breaks at a space outside double quotes and brackets, and code
+// only after a comma, so that no word, quoted text or [option] is cut and
+// the lines still work when pasted. A part that has no such space stays
+// whole.
+func (r *renderer) field(b *strings.Builder, label string, paint func(string) string, text string, code bool) {
+	room := r.width - 2 - labelWidth
+	for i, line := range breakLine(text, room, room-2, code) {
+		if i == 0 {
+			b.WriteString(r.padLabel(label))
+		} else {
+			b.WriteString(blankLabel + "  ")
+		}
+		b.WriteString(paint(line))
+		b.WriteByte('\n')
+	}
+}
+
+// breakLine breaks text into lines of at most first runes, then rest,
+// where field may break it, keeping the spaces within each line. A line
+// that has no place to break within its room breaks at its first.
+func breakLine(text string, first, rest int, code bool) []string {
+	var lines []string
+	runes := []rune(text)
+	for room := first; len(runes) > room; room = rest {
+		cut := -1
+		quoted, depth := false, 0
+		for i := 1; i < len(runes) && (cut < 0 || i <= room); i++ {
+			switch c := runes[i]; {
+			case quoted && c == '\\':
+				i++
+			case c == '"':
+				quoted = !quoted
+			case quoted:
+			case c == '[' && !code:
+				depth++
+			case c == ']' && depth > 0:
+				depth--
+			case c == ' ' && depth == 0 && (!code || runes[i-1] == ','):
+				cut = i
+			}
+		}
+		if cut < 0 {
+			break
+		}
+		lines = append(lines, strings.TrimRight(string(runes[:cut]), " "))
+		runes = []rune(strings.TrimLeft(string(runes[cut:]), " "))
+	}
+	return append(lines, string(runes))
 }
 
 // blankLabel fills the left column of a line without a label.
@@ -238,6 +296,16 @@ func (r *renderer) padLabel(label string) string {
 // para writes a paragraph wrapped to the width, the label on its first line.
 func (r *renderer) para(b *strings.Builder, label, text string) {
 	wrapInto(b, text, r.width-2-labelWidth, r.padLabel(label), blankLabel)
+}
+
+// painted writes text wrapped to the width at an indent of two, the
+// lines after the first two further in, each line painted apart.
+func (r *renderer) painted(b *strings.Builder, paint func(string) string, text string) {
+	indent := "  "
+	for _, line := range wrap(text, r.width-4) {
+		b.WriteString(indent + paint(line) + "\n")
+		indent = "    "
+	}
 }
 
 // prose writes sentences at the call's indent, wrapped to the width, one

@@ -72,7 +72,9 @@ func New(w io.Writer, o Options) *Session {
 		prompts: o.Prompts,
 	}
 	s.lab.Waiting = func(what func() string) {
-		s.out.print("  " + s.render.st.dim(what()) + "\n")
+		var b strings.Builder
+		s.render.painted(&b, s.render.st.dim, what())
+		s.out.print(b.String())
 	}
 	s.input = s.promptThen(func() (string, bool) { return "", false })
 	if o.Input != nil {
