@@ -242,6 +242,9 @@ func (r *renderer) field(b *strings.Builder, label string, paint func(string) st
 // where field may break it, keeping the spaces within each line. A line
 // that has no place to break within its room breaks at its first.
 func breakLine(text string, first, rest int, code bool) []string {
+	if utf8.RuneCountInString(text) <= first { // most lines: nothing to break
+		return []string{text}
+	}
 	var lines []string
 	runes := []rune(text)
 	for room := first; len(runes) > room; room = rest {
