@@ -870,3 +870,57 @@ func (l *lab) compareTranscript(id string) {
 	got := normalise(l.out.String(), l.port)
 	golden.Compare(l.t, filepath.Join("testdata", "transcripts", id+".txt"), got, *update)
 }
+
+// A progress file that is not one, however large or endless, is read no
+// further than a progress file can be long: sockstep starts at once, says
+// what it could not read, and that starting a lesson replaces it.
+func TestProgressFileThatIsNotOne(t *testing.T) {
+	huge := []byte(`{"lessons":{`)
+	for i := range 100000 {
+		huge = fmt.Appendf(huge, `"l%d":{"reached":%d},`, i, i)
+	}
+	huge = append(huge, `"last":{}}}`...)
+	for _, tc := range []struct {
+		name, want string
+		make       func(file string) error
+	}{
+		{"a link to /dev/zero", "not a regular file", func(file string) error { return os.Symlink("/dev/zero", file) }},
+		{"a named pipe no one writes", "not a regular file", func(file string) error { return unix.Mkfifo(file, 0o600) }},
+		{"a directory", "is a directory", func(file string) error { return os.Mkdir(file, 0o700) }},
+		{"100 MB of holes", "104857600 bytes", func(file string) error {
+			if err := os.WriteFile(file, nil, 0o600); err != nil {
+				return err
+			}
+			return os.Truncate(file, 100<<20)
+		}},
+		{"valid JSON of 100000 lessons", fmt.Sprintf("%d bytes", len(huge)), func(file string) error { return os.WriteFile(file, huge, 0o600) }},
+		{"binary", "invalid character", func(file string) error { return os.WriteFile(file, []byte("\x00\xff\x1b[2J"), 0o600) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "progress.json")
+			if err := tc.make(file); err != nil {
+				t.Fatal(err)
+			}
+			loaded := make(chan error, 1)
+			go func() {
+				_, err := loadProgress(file)
+				loaded <- err
+			}()
+			var err error
+			select {
+			case err = <-loaded:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("reading the progress file did not end within 5 s")
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "starting a lesson writes a new file in its place") {
+				t.Errorf("got %v, want it to say %q, and that starting a lesson replaces the file", err, tc.want)
+			}
+			l := newLab(t, file)
+			l.enter("lessons")
+			l.enter("lessons")
+			if n := strings.Count(l.out.String(), "could not read your progress"); n != 1 {
+				t.Errorf("said %d times that it could not read the progress file, want once:\n%s", n, l.out)
+			}
+		})
+	}
+}

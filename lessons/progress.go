@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -32,6 +33,11 @@ type lessonProgress struct {
 	Reached   int  `json:"reached"`             // the most steps done in one go
 }
 
+// maxProgress bounds what is read of the progress file: one holds a line
+// or two for each lesson, well under a kilobyte, and a file that is far
+// larger (or a device, such as /dev/zero, that never ends) is not one.
+const maxProgress = 64 << 10
+
 // loadProgress reads the progress file. A missing file is no progress; a
 // file that cannot be read is replaced on the next save, and the error
 // says so.
@@ -40,7 +46,7 @@ func loadProgress(file string) (*progress, error) {
 	if file == "" {
 		return p, nil
 	}
-	data, err := os.ReadFile(file)
+	data, err := readProgress(file)
 	if errors.Is(err, fs.ErrNotExist) {
 		return p, nil
 	}
@@ -51,9 +57,46 @@ func loadProgress(file string) (*progress, error) {
 		p.Lessons = map[string]*lessonProgress{}
 	}
 	if err != nil {
-		return p, fmt.Errorf("could not read your progress from %s (%v): it starts afresh", file, err)
+		return p, fmt.Errorf("could not read your progress from %s (%v): it starts afresh, and starting a lesson writes a new file in its place",
+			file, err)
 	}
 	return p, nil
+}
+
+// readProgress reads the file, if it is a regular file of at most
+// maxProgress bytes. Its errors leave out the file's name.
+func readProgress(file string) ([]byte, error) {
+	info, err := os.Stat(file)
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	switch {
+	case info.IsDir():
+		return nil, errors.New("it is a directory")
+	case !info.Mode().IsRegular():
+		return nil, errors.New("it is not a regular file")
+	case info.Size() > maxProgress:
+		return nil, fmt.Errorf("it holds %d bytes, more than the %d a progress file may", info.Size(), maxProgress)
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return nil, unwrapPath(err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxProgress+1))
+	if err == nil && len(data) > maxProgress {
+		err = fmt.Errorf("it holds more than the %d bytes a progress file may", maxProgress)
+	}
+	return data, unwrapPath(err)
+}
+
+// unwrapPath leaves out the file's name from an error of the os package.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // merge takes in other's progress: a lesson done in either is done, and
