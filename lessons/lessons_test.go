@@ -924,3 +924,29 @@ func TestProgressFileThatIsNotOne(t *testing.T) {
 		})
 	}
 }
+
+// The progress file's name comes from the environment, and may hold any
+// byte: the messages that name it show it escaped, never raw.
+func TestProgressFileNameIsShownSafely(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "\x1b[2J\x1b]52;c;aGk=\x07\u202e\xff")
+	if err := os.MkdirAll(filepath.Join(dir, "progress.json"), 0o700); err != nil { // a directory: cannot be read or written
+		t.Fatal(err)
+	}
+	l := newLab(t, filepath.Join(dir, "progress.json"))
+	l.enter("help lessons")
+	l.enter("lesson 1")
+	for i := range catalogue[0].Pages {
+		l.playStep(catalogue[0], i)
+	}
+	said := l.out.String()
+	for _, want := range []string{"could not read your progress", "could not save your progress", `\x1b[2J\x1b]52;c;aGk=\x07\u202e\xff`} {
+		if !strings.Contains(said, want) {
+			t.Errorf("the session does not say %q:\n%s", want, said)
+		}
+	}
+	for _, raw := range []string{"\x1b", "\x07", "\u202e", "\xff"} {
+		if strings.Contains(said, raw) {
+			t.Errorf("the session wrote %q raw:\n%q", raw, said)
+		}
+	}
+}

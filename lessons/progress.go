@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"sockstep/steps"
 )
 
 // ProgressFile is where a learner's progress is kept: the user's config
@@ -57,8 +59,8 @@ func loadProgress(file string) (*progress, error) {
 		p.Lessons = map[string]*lessonProgress{}
 	}
 	if err != nil {
-		return p, fmt.Errorf("could not read your progress from %s (%v): it starts afresh, and starting a lesson writes a new file in its place",
-			file, err)
+		return p, fmt.Errorf("could not read your progress from %s (%s): it starts afresh, and starting a lesson writes a new file in its place",
+			steps.Printable([]byte(file)), steps.Printable([]byte(err.Error())))
 	}
 	return p, nil
 }

@@ -148,7 +148,7 @@ func shownFile(file string) string {
 	if file == "" {
 		return "memory for this run only"
 	}
-	return file
+	return steps.Printable([]byte(file))
 }
 
 // own says whether a command is one the lesson does not check after: its
@@ -252,7 +252,7 @@ func (t *Tutor) advance() {
 func (t *Tutor) save() {
 	if err := t.progress.save(); err != nil && !t.unsaved {
 		t.unsaved = true
-		t.session.Say(repl.Faint, "", fmt.Sprintf("(could not save your progress: %v)", err))
+		t.session.Say(repl.Faint, "", "(could not save your progress: "+steps.Printable([]byte(err.Error()))+")")
 	}
 }
 
