@@ -160,12 +160,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case len(rest) == 2 && rest[0] == "run":
 		f, err := os.Open(rest[1])
 		if err != nil {
-			fmt.Fprintf(stderr, "sockstep: %v\n", err)
+			fmt.Fprintf(stderr, "sockstep: %s\n", steps.Printable([]byte(err.Error())))
 			return 2
 		}
 		defer f.Close()
 		if info, err := f.Stat(); err == nil && info.IsDir() {
-			fmt.Fprintf(stderr, "sockstep: %s is a directory; run takes a file of commands\n", rest[1])
+			fmt.Fprintf(stderr, "sockstep: %s is a directory; run takes a file of commands\n", steps.Printable([]byte(rest[1])))
 			return 2
 		}
 		failed = session.RunScript(ctx, f)

@@ -21,6 +21,10 @@ func TestCommandLine(t *testing.T) {
 	if err := os.WriteFile(script, []byte("socket as s\nbind s 127.0.0.1 0\nlisten s\nsockets\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	hostileDir := filepath.Join(t.TempDir(), "\x1b]0;title\x07")
+	if err := os.Mkdir(hostileDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name       string
 		args       []string
@@ -44,6 +48,10 @@ func TestCommandLine(t *testing.T) {
 		{"the lessons", []string{"lessons"}, "", 0, []string{"1 ", "The server's side", "11 "}, nil},
 		{"missing file", []string{"run", "/no/such/file"}, "", 2, nil, []string{"sockstep: open /no/such/file: no such file or directory"}},
 		{"a directory to run", []string{"run", os.TempDir()}, "", 2, nil, []string{"sockstep: " + os.TempDir() + " is a directory; run takes a file of commands"}},
+		{"a missing file named with escapes", []string{"run", "/no/\x1b[2J\u202e\xff"}, "", 2, nil,
+			[]string{`sockstep: open /no/\x1b[2J\u202e\xff: no such file or directory`}},
+		{"a directory named with escapes", []string{"run", hostileDir}, "", 2, nil,
+			[]string{"sockstep: " + filepath.Dir(hostileDir) + `/\x1b]0;title\x07 is a directory`}},
 		{"-c with no commands runs none, not stdin", []string{"-c", ""}, "socket as s\n", 0, nil, nil},
 		{"-c with a file to run too", []string{"-c", "sockets", "run", script}, "", 2, nil,
 			[]string{`sockstep: -c runs the commands given to it, and nothing else: "run `, "usage:"}},
@@ -80,6 +88,9 @@ func TestCommandLine(t *testing.T) {
 			}
 			if status == 0 && errs.Len() > 0 {
 				t.Errorf("a run that succeeded wrote on stderr:\n%s", errs.String())
+			}
+			if strings.ContainsAny(errs.String(), "\x1b\x07\u202e") {
+				t.Errorf("a control or bidi character raw on stderr: %q", errs.String())
 			}
 			if strings.Contains(out.String(), "\x1b[") {
 				t.Errorf("colour escape in output that is not a terminal: %q", out.String())
