@@ -18,6 +18,11 @@ import (
 
 const hexDigits = "0123456789abcdef"
 
+// maxMarks is how many combining marks in a row Printable writes as
+// themselves on one letter: enough for the accents of Vietnamese or the
+// signs of Devanagari, too few to pile a mark tower over the line.
+const maxMarks = 4
+
 // Printable renders bytes from the network as one line of safe text.
 //
 // Valid UTF-8 runes that unicode.IsPrint accepts are written as themselves,
@@ -33,7 +38,12 @@ const hexDigits = "0123456789abcdef"
 //     (so a C1 CSI "\xc2\x9b" shows as `\u009b`), format and bidi characters
 //     (category Cf, e.g. U+200B, U+202E, U+2066–U+2069, U+FEFF), the line and
 //     paragraph separators U+2028 and U+2029, non-ASCII spaces, private-use
-//     and unassigned code points.
+//     and unassigned code points;
+//   - a combining mark (category M, such as U+0301, the acute accent) is
+//     written as itself only on a rune written as itself, and at most
+//     maxMarks in a row: at the start, after an escape, or piled higher,
+//     it becomes `\uNNNN` too, so that it cannot sit on the quote or the
+//     escape before it, or stack a tower of marks over one letter.
 //
 // The result never contains a newline or any other control, so it is one line.
 func Printable(b []byte) string {
@@ -42,8 +52,13 @@ func Printable(b []byte) string {
 	}
 	var sb strings.Builder
 	sb.Grow(len(b))
+	// marks counts the combining marks written since the last rune written
+	// as itself; -1 when there is none for a mark to sit on.
+	marks := -1
 	for len(b) > 0 {
 		r, size := utf8.DecodeRune(b)
+		mark, written := unicode.Is(unicode.M, r), marks
+		marks = -1 // unless the rune is written as itself, below
 		switch {
 		case r == utf8.RuneError && size == 1:
 			// Invalid or truncated UTF-8: escape the single byte.
@@ -58,9 +73,13 @@ func Printable(b []byte) string {
 			sb.WriteString(`\\`)
 		case r < 0x20 || r == 0x7f:
 			writeByteEscape(&sb, byte(r))
-		case unicode.IsPrint(r):
+		case unicode.IsPrint(r) && !(mark && (written < 0 || written >= maxMarks)):
 			// Includes a correctly encoded U+FFFD, which is harmless.
 			sb.Write(b[:size])
+			marks = 0
+			if mark {
+				marks = written + 1
+			}
 		case r <= 0xffff:
 			fmt.Fprintf(&sb, `\u%04x`, r)
 		default:

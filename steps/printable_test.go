@@ -57,6 +57,14 @@ func TestPrintable(t *testing.T) {
 		{"no-break space", "\u00A0", `\u00a0`},
 		{"private use", "\uE000", `\ue000`},
 		{"astral format character", "\U000E0001", `\U000e0001`},
+		{"combining mark on a letter kept", "e\u0301", "e\u0301"},
+		{"two marks on a letter kept", "e\u0302\u0301", "e\u0302\u0301"},
+		{"combining mark first", "\u0301a", `\u0301a`},
+		{"combining mark after an escape", "\x1b\u0301", `\x1b\u0301`},
+		{"combining mark after a backslash", "\\\u0301", `\\\u0301`},
+		{"combining mark after an escaped mark", "\u20dd\u0301", `\u20dd\u0301`},
+		{"four marks on a letter, and the fifth", "a\u0301\u0301\u0301\u0301\u0301b\u0301", "a\u0301\u0301\u0301\u0301" + `\u0301` + "b\u0301"},
+		{"astral combining mark first", "\U000101fd", `\U000101fd`},
 		{"HTTP request", "GET / HTTP/1.1\r\nHost: x\r\n\r\n", `GET / HTTP/1.1\r\nHost: x\r\n\r\n`},
 	}
 	for _, tt := range tests {
@@ -203,7 +211,7 @@ func TestClip(t *testing.T) {
 
 // unprintable decodes Printable's escapes back into bytes. It fails on any
 // escape Printable would not produce, and on a rune escape whose rune
-// Printable would have written as itself, so a successful round trip shows
+// Printable would have written as itself anywhere, so a successful round trip shows
 // the encoding is unambiguous.
 func unprintable(s string) ([]byte, error) {
 	var out []byte
@@ -255,7 +263,9 @@ func unprintable(s string) ([]byte, error) {
 			out = append(out, byte(v))
 		} else {
 			r := rune(v)
-			if !utf8.ValidRune(r) || unicode.IsPrint(r) || (digits == 8) != (r > 0xffff) {
+			// A printable rune is escaped only if it is a combining mark
+			// (with nothing, or too many marks, before it).
+			if !utf8.ValidRune(r) || unicode.IsPrint(r) && !unicode.Is(unicode.M, r) || (digits == 8) != (r > 0xffff) {
 				return nil, fmt.Errorf("rune escape %q at %d should not occur", s[i:i+2+digits], i)
 			}
 			out = utf8.AppendRune(out, r)
@@ -282,14 +292,25 @@ func TestUnprintableRoundTrip(t *testing.T) {
 // checkSafe fails the test if s could do anything to a terminal other than
 // print glyphs: invalid UTF-8, C0 controls (including newline), DEL, C1
 // controls, format/bidi characters, line/paragraph separators, or any other
-// rune unicode.IsPrint rejects.
+// rune unicode.IsPrint rejects; or a combining mark with no letter to sit
+// on (the first rune), or more than 4 in a row.
 func checkSafe(t *testing.T, what string, in []byte, s string) {
 	t.Helper()
 	if !utf8.ValidString(s) {
 		t.Fatalf("%s(%q) = %q: not valid UTF-8", what, in, s)
 	}
-	for _, r := range s {
+	marks := 0
+	for i, r := range s {
+		if unicode.Is(unicode.M, r) {
+			marks++
+		} else {
+			marks = 0
+		}
 		switch {
+		case marks > 0 && i == 0:
+			t.Fatalf("%s(%q) = %q: begins with the combining mark %U", what, in, s, r)
+		case marks > 4:
+			t.Fatalf("%s(%q) = %q: more than 4 combining marks in a row", what, in, s)
 		case r < 0x20, r == 0x7f, r >= 0x80 && r <= 0x9f:
 			t.Fatalf("%s(%q) = %q: contains control %U", what, in, s, r)
 		case unicode.Is(unicode.Cf, r), r == '\u2028', r == '\u2029':
@@ -304,7 +325,7 @@ func FuzzPrintable(f *testing.F) {
 	for _, s := range []string{
 		"", "hello", "héllo", "\\", "\x00", "\a", "\x7f", "\xff\xfe",
 		"\x1b]0;pwned\x07", "\x1b[2J\x1b[H", "\xc2\x9b", "\u202e", "\U000e0001",
-		"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost: example.com\r\n\r\n", "\u0301x", "\x1b\u0301", "a\u0301\u0301\u0301\u0301\u0301",
 	} {
 		f.Add([]byte(s))
 	}
