@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"sockstep/auto"
 	"sockstep/steps"
@@ -218,7 +219,13 @@ func stepCommand(st *steps.Step, group string) *command {
 // suggest finds the command a mistyped name most likely meant.
 func (s *Session) suggest(name string) string {
 	best, bestDist := "", 3
+	letters := utf8.RuneCountInString(name)
 	for _, n := range s.firstWords() {
+		// A name bestDist letters longer than n is bestDist edits away at
+		// least: a long line is not measured against every command.
+		if letters >= utf8.RuneCountInString(n)+bestDist {
+			continue
+		}
 		if d := distance(name, n); d < bestDist {
 			best, bestDist = n, d
 		}

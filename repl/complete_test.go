@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestComplete(t *testing.T) {
@@ -131,6 +133,24 @@ func TestSuggest(t *testing.T) {
 	for typed, want := range tests {
 		if got := s.suggest(typed); got != want {
 			t.Errorf("suggest(%q): got %q, want %q", typed, got, want)
+		}
+	}
+}
+
+// A line of a megabyte, not a command, is answered without comparing it
+// letter by letter with every command (which took 200 MB and 2 s).
+func TestSuggestForAHugeWord(t *testing.T) {
+	s := New(io.Discard, Options{})
+	for _, word := range []string{strings.Repeat("a", 1<<20), strings.Repeat("é", 1<<19)} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		got := s.suggest(word)
+		runtime.ReadMemStats(&after)
+		if got != "" {
+			t.Errorf("suggest(%d letters): got %q, want none", utf8.RuneCountInString(word), got)
+		}
+		if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
+			t.Errorf("suggest(%d letters) allocated %d bytes, want at most 4 MiB", utf8.RuneCountInString(word), alloc)
 		}
 	}
 }
