@@ -3,9 +3,13 @@ package repl
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestHostileArguments types every command with an argument that is long
@@ -79,5 +83,45 @@ func TestScriptLineTooLong(t *testing.T) {
 	}
 	if !strings.Contains(got, "socket as first") || strings.Contains(got, "third") {
 		t.Errorf("got\n%s\nwant line 1 run and line 3 not", got)
+	}
+}
+
+// A history file that is a device or a named pipe, or far larger than the
+// 500 commands the line editor keeps, is not given to the editor, which
+// would read it whole (from /dev/zero: a gigabyte in 4 s, and on) or wait
+// for a writer for ever; a history file of commands is.
+func TestHistoryFileThatIsNotOne(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		make func(file string) error
+		used bool
+	}{
+		{"a history of commands", func(file string) error { return os.WriteFile(file, []byte("sockets\n"), 0o600) }, true},
+		{"no file yet", func(string) error { return nil }, true},
+		{"a link to /dev/zero", func(file string) error { return os.Symlink("/dev/zero", file) }, false},
+		{"a named pipe no one reads", func(file string) error { return unix.Mkfifo(file, 0o600) }, false},
+		{"a file of 100 MB", func(file string) error {
+			if err := os.WriteFile(file, nil, 0o600); err != nil {
+				return err
+			}
+			return os.Truncate(file, 100<<20)
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			file := filepath.Join(t.TempDir(), "history")
+			if err := tc.make(file); err != nil {
+				t.Fatal(err)
+			}
+			prepared := make(chan string, 1)
+			go func() { prepared <- prepareHistory(file) }()
+			select {
+			case got := <-prepared:
+				if used := got != ""; used != tc.used {
+					t.Errorf("prepareHistory: got %q, want it used %v", got, tc.used)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("prepareHistory did not return within 5 s")
+			}
+		})
 	}
 }

@@ -29,10 +29,19 @@ func HistoryFile() string {
 	return filepath.Join(dir, "sockstep", "history")
 }
 
+// maxHistory bounds the history file, which the line editor reads whole
+// as it starts: the 500 commands it keeps take a few tens of kilobytes.
+const maxHistory = 1 << 20
+
 // prepareHistory makes the history file, mode 0600, before the line
-// editor opens it (it would create it readable by everyone).
+// editor opens it (it would create it readable by everyone). A history
+// that is not a regular file of at most maxHistory bytes (a link to
+// /dev/zero, read for ever; a named pipe, waited on for ever) is not used.
 func prepareHistory(path string) string {
 	if path == "" {
+		return ""
+	}
+	if info, err := os.Stat(path); err == nil && (!info.Mode().IsRegular() || info.Size() > maxHistory) {
 		return ""
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
