@@ -112,12 +112,19 @@ func TestHistoryFileThatIsNotOne(t *testing.T) {
 			if err := tc.make(file); err != nil {
 				t.Fatal(err)
 			}
-			prepared := make(chan string, 1)
-			go func() { prepared <- prepareHistory(file) }()
+			type answer struct{ file, unused string }
+			prepared := make(chan answer, 1)
+			go func() {
+				file, unused := prepareHistory(file)
+				prepared <- answer{file, unused}
+			}()
 			select {
 			case got := <-prepared:
-				if used := got != ""; used != tc.used {
-					t.Errorf("prepareHistory: got %q, want it used %v", got, tc.used)
+				if used := got.file != ""; used != tc.used || used == (got.unused != "") {
+					t.Errorf("prepareHistory: got %q, said %q; want it used %v, and said why when it is not", got.file, got.unused, tc.used)
+				}
+				if !tc.used && !strings.Contains(got.unused, file) {
+					t.Errorf("prepareHistory: said %q, want the file named", got.unused)
 				}
 			case <-time.After(5 * time.Second):
 				t.Fatal("prepareHistory did not return within 5 s")

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/chzyer/readline"
+
+	"sockstep/steps"
 )
 
 // HistoryFile is where the shell keeps its history across runs: the
@@ -36,24 +38,25 @@ const maxHistory = 1 << 20
 // prepareHistory makes the history file, mode 0600, before the line
 // editor opens it (it would create it readable by everyone). A history
 // that is not a regular file of at most maxHistory bytes (a link to
-// /dev/zero, read for ever; a named pipe, waited on for ever) is not used.
-func prepareHistory(path string) string {
+// /dev/zero, read for ever; a named pipe, waited on for ever) is not used,
+// and unused says why.
+func prepareHistory(path string) (file, unused string) {
 	if path == "" {
-		return ""
+		return "", ""
 	}
 	if info, err := os.Stat(path); err == nil && (!info.Mode().IsRegular() || info.Size() > maxHistory) {
-		return ""
+		return "", "(no command history this time: " + steps.Printable([]byte(path)) + " is not a regular file of at most 1 MiB)"
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return ""
+		return "", "(no command history this time: " + steps.Printable([]byte(err.Error())) + ")"
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
-		return ""
+		return "", "(no command history this time: " + steps.Printable([]byte(err.Error())) + ")"
 	}
 	f.Close()
 	os.Chmod(path, 0o600)
-	return path
+	return path, ""
 }
 
 // RunInteractive is the shell on a terminal: line editing, history, Tab
@@ -71,9 +74,13 @@ func prepareHistory(path string) string {
 func (s *Session) RunInteractive() (failed int, err error) {
 	// Closing stdin ends a Readline that waits for a key, with io.EOF.
 	stdin := readline.NewCancelableStdin(os.Stdin)
+	history, unused := prepareHistory(HistoryFile())
+	if unused != "" {
+		s.Say(Faint, "", unused)
+	}
 	rl, err := readline.NewEx(&readline.Config{
 		Stdin:             stdin,
-		HistoryFile:       prepareHistory(HistoryFile()),
+		HistoryFile:       history,
 		AutoComplete:      completer{s},
 		InterruptPrompt:   "^C",
 		EOFPrompt:         "quit",
