@@ -226,7 +226,8 @@ func (s *Session) suggest(name string) string {
 		if letters >= utf8.RuneCountInString(n)+bestDist {
 			continue
 		}
-		if d := distance(name, n); d < bestDist {
+		// A word as many edits away as n has letters shares none of them.
+		if d := distance(name, n); d < bestDist && d < utf8.RuneCountInString(n) {
 			best, bestDist = n, d
 		}
 	}

@@ -129,7 +129,9 @@ func TestComplete(t *testing.T) {
 
 func TestSuggest(t *testing.T) {
 	s := New(io.Discard, Options{})
-	tests := map[string]string{"bnid": "bind", "lisen": "listen", "sokcet": "socket", "acept": "accept", "quti": "quit", "xyzzy": "", "sock": "socket"}
+	// A word that shares no letter with a command is not that command
+	// misspelt: "c" is not "?" (help).
+	tests := map[string]string{"bnid": "bind", "lisen": "listen", "sokcet": "socket", "acept": "accept", "quti": "quit", "xyzzy": "", "sock": "socket", "c": "", "x": ""}
 	for typed, want := range tests {
 		if got := s.suggest(typed); got != want {
 			t.Errorf("suggest(%q): got %q, want %q", typed, got, want)
