@@ -211,7 +211,9 @@ func TestHelpOfACommandWithMoreWords(t *testing.T) {
 // made without `as`, and one accept made, stand in the list of `help`,
 // which fits the width.
 func TestHelpSaysHowSocketsAreNamed(t *testing.T) {
-	s, out := fullSession(t)
+	out := new(strings.Builder)
+	s := New(out, Options{Narration: Full, Width: 80})
+	t.Cleanup(s.Close)
 	port := freePort(t)
 	mustEval(t, s, "socket", fmt.Sprintf("bind s1 127.0.0.1 %d", port), "listen s1", "socket",
 		fmt.Sprintf("connect s2 127.0.0.1 %d", port), "accept s1")

@@ -158,9 +158,16 @@ func wasConnected(s steps.TCPState) bool {
 	return s == steps.Established || s == steps.CloseWait || s == steps.FinWait1 || s == steps.FinWait2
 }
 
-// PrintNotices writes a line for each change since the last look.
+// PrintNotices writes a line for each change since the last look,
+// wrapped to the width under its first word.
 func (s *Session) PrintNotices() {
 	for _, n := range s.watcher.check(s.lab) {
-		s.out.print(s.render.st.notice("· "+n) + "\n")
+		var b strings.Builder
+		lead := "· "
+		for _, line := range wrap(n, s.render.width-2) {
+			b.WriteString(s.render.st.notice(lead+line) + "\n")
+			lead = "  "
+		}
+		s.out.print(b.String())
 	}
 }

@@ -10,11 +10,12 @@ import (
 )
 
 // fullSession is a session that narrates in full into the buffer it
-// returns, closed when the test ends.
+// returns, closed when the test ends, so wide that no line is wrapped: a
+// test can then look for a sentence within one line.
 func fullSession(t *testing.T) (*Session, *strings.Builder) {
 	t.Helper()
 	out := new(strings.Builder)
-	s := New(out, Options{Narration: Full})
+	s := New(out, Options{Narration: Full, Width: 10000})
 	t.Cleanup(s.Close)
 	return s, out
 }
