@@ -59,8 +59,12 @@ func loadProgress(file string) (*progress, error) {
 		p.Lessons = map[string]*lessonProgress{}
 	}
 	if err != nil {
-		return p, fmt.Errorf("could not read your progress from %s (%s): it starts afresh, and starting a lesson writes a new file in its place",
-			steps.Printable([]byte(file)), steps.Printable([]byte(err.Error())))
+		then := ", and starting a lesson writes a new file in its place"
+		if info, serr := os.Stat(file); serr == nil && info.IsDir() {
+			then = "" // a file cannot replace a directory: saving fails too, and says so
+		}
+		return p, fmt.Errorf("could not read your progress from %s (%s): it starts afresh%s",
+			steps.Printable([]byte(file)), steps.Printable([]byte(err.Error())), then)
 	}
 	return p, nil
 }
