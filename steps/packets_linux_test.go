@@ -88,22 +88,34 @@ func drawnKinds(rep *Report, ignore []string) map[string]int {
 // crossed during it: a second shutdown of the writing side, or one of
 // both sides after it, sends nothing. The ACKs of the FINs are not drawn.
 func TestShutdownDrawsTheFINThatCrossed(t *testing.T) {
-	ignore := []string{"ACK"}
+	eachOnTheWire(t, [][]string{
+		{"shutdown", "client", "write"},
+		{"shutdown", "client", "write"},
+		{"shutdown", "client", "both"},
+		{"recv", "conn"},
+		{"shutdown", "conn", "write"},
+		{"shutdown", "conn", "both"},
+	}, func(t *testing.T, _ *Lab, _ []string, rep *Report, wire map[string]int) {
+		wantDrawnAsCrossed(t, rep, wire, noACKs)
+	})
+}
+
+// noACKs leaves ACKs out of what is drawn and what crossed: the diagram
+// draws none of those that only acknowledge.
+var noACKs = []string{"ACK"}
+
+// eachOnTheWire makes calls in turn on a connected pair (pair) of each
+// family, capturing loopback around each, and gives check each call's
+// report and the segments that crossed during it, ACKs left out.
+func eachOnTheWire(t *testing.T, calls [][]string, check func(t *testing.T, l *Lab, call []string, rep *Report, wire map[string]int)) {
 	for _, f := range families {
 		t.Run(f.name, func(t *testing.T) {
 			l := newLab(t)
 			pair(t, l, f)
 			port := portOf(t, l, "server")
-			for _, step := range [][]string{
-				{"shutdown", "client", "write"},
-				{"shutdown", "client", "write"},
-				{"shutdown", "client", "both"},
-				{"recv", "conn"},
-				{"shutdown", "conn", "write"},
-				{"shutdown", "conn", "both"},
-			} {
-				rep, wire := onTheWire(t, l, port, ignore, step[0], step[1:]...)
-				wantDrawnAsCrossed(t, rep, wire, ignore)
+			for _, call := range calls {
+				rep, wire := onTheWire(t, l, port, noACKs, call[0], call[1:]...)
+				check(t, l, call, rep, wire)
 			}
 		})
 	}
@@ -165,26 +177,17 @@ func TestConnectDrawsTheHandshakeThatCrossed(t *testing.T) {
 // by its end (none waits in the send queue), so that none crosses after
 // it.
 func TestSendDrawsTheSegmentsThatCrossed(t *testing.T) {
-	ignore := []string{"ACK"}
-	for _, f := range families {
-		t.Run(f.name, func(t *testing.T) {
-			l := newLab(t)
-			pair(t, l, f)
-			port := portOf(t, l, "server")
-			for _, step := range [][]string{
-				{"send", "conn", "hello"},
-				{"send", "conn", "--bytes", "100000"},
-				{"recv", "client", "--all"},
-				{"send", "client", "--bytes", "100000"},
-			} {
-				rep, wire := onTheWire(t, l, port, ignore, step[0], step[1:]...)
-				if left := Read(sock(t, l, step[1])).NotSent; left > 0 {
-					t.Fatalf("%s: %d bytes not sent yet, which would cross after the call", rep.Call, left)
-				}
-				if step[0] == "send" {
-					wantDrawnAsCrossed(t, rep, wire, ignore)
-				}
-			}
-		})
-	}
+	eachOnTheWire(t, [][]string{
+		{"send", "conn", "hello"},
+		{"send", "conn", "--bytes", "100000"},
+		{"recv", "client", "--all"},
+		{"send", "client", "--bytes", "100000"},
+	}, func(t *testing.T, l *Lab, call []string, rep *Report, wire map[string]int) {
+		if left := Read(sock(t, l, call[1])).NotSent; left > 0 {
+			t.Fatalf("%s: %d bytes not sent yet, which would cross after the call", rep.Call, left)
+		}
+		if call[0] == "send" {
+			wantDrawnAsCrossed(t, rep, wire, noACKs)
+		}
+	})
 }
