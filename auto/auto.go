@@ -30,7 +30,7 @@ import (
 var proseFiles embed.FS
 
 var prose = steps.LoadProse(proseFiles, "auto.txt", "about", "server intro", "client intro",
-	"client intro no wait", "demo intro", "idle", "silent close", "not text", "lost", "no greeting",
+	"client intro no wait", "demo intro", "idle", "silent close", "not text", "web client", "lost", "no greeting",
 	"no greeting closed", "client lost", "pause", "pause short", "summary")
 
 // What auto.txt's sections are given, besides a Summary for [summary] and
