@@ -60,7 +60,7 @@ func loadProgress(file string) (*progress, error) {
 	}
 	if err != nil {
 		then := ", and starting a lesson writes a new file in its place"
-		if info, serr := os.Stat(file); serr == nil && info.IsDir() {
+		if errors.Is(err, errIsDir) {
 			then = "" // a file cannot replace a directory: saving fails too, and says so
 		}
 		return p, fmt.Errorf("could not read your progress from %s (%s): it starts afresh%s",
@@ -78,7 +78,7 @@ func readProgress(file string) ([]byte, error) {
 	}
 	switch {
 	case info.IsDir():
-		return nil, errors.New("it is a directory")
+		return nil, errIsDir
 	case !info.Mode().IsRegular():
 		return nil, errors.New("it is not a regular file")
 	case info.Size() > maxProgress:
@@ -95,6 +95,9 @@ func readProgress(file string) ([]byte, error) {
 	}
 	return data, unwrapPath(err)
 }
+
+// errIsDir is readProgress's error for a directory where the file should be.
+var errIsDir = errors.New("it is a directory")
 
 // unwrapPath leaves out the file's name from an error of the os package.
 func unwrapPath(err error) error {
