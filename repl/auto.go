@@ -75,9 +75,9 @@ func (s *Session) Play(ctx context.Context, plan *auto.Plan) error {
 	} else {
 		s.Printf("\n")
 	}
-	for _, line := range wrap(sum.String(), s.render.width) {
-		s.Printf("%s\n", paint(line)) // each line's colour ends with it
-	}
+	var b strings.Builder
+	paintWrapped(&b, sum.String(), s.render.width, "", "", paint)
+	s.Printf("%s", b.String())
 	if err != nil {
 		return ErrFailed
 	}
@@ -261,11 +261,7 @@ func (a *autoStage) Tell(side auto.Side, text string) {
 		r := a.renderer()
 		var b strings.Builder
 		for _, para := range strings.Split(text, "\n") {
-			mark := "» "
-			for _, line := range wrap(para, r.width-4) {
-				b.WriteString("  " + r.st.notice(mark+line) + "\n")
-				mark = "  "
-			}
+			paintWrapped(&b, para, r.width-4, "  » ", "    ", r.st.notice)
 		}
 		a.show(side, b.String())
 	})

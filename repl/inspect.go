@@ -87,9 +87,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 
 // legend writes a table's note, dim, wrapped to the width.
 func (r *renderer) legend(b *strings.Builder, text string) {
-	for _, line := range wrap(text, r.width-2) {
-		b.WriteString("  " + r.st.dim(line) + "\n")
-	}
+	paintWrapped(b, text, r.width-2, "  ", "  ", r.st.dim)
 }
 
 // mappedNote says what an IPv4-mapped address is, naming the first among

@@ -163,11 +163,7 @@ func wasConnected(s steps.TCPState) bool {
 func (s *Session) PrintNotices() {
 	for _, n := range s.watcher.check(s.lab) {
 		var b strings.Builder
-		lead := "· "
-		for _, line := range wrap(n, s.render.width-2) {
-			b.WriteString(s.render.st.notice(lead+line) + "\n")
-			lead = "  "
-		}
+		paintWrapped(&b, n, s.render.width-2, "· ", "  ", s.render.st.notice)
 		s.out.print(b.String())
 	}
 }

@@ -301,13 +301,14 @@ func (r *renderer) para(b *strings.Builder, label, text string) {
 	wrapInto(b, text, r.width-2-labelWidth, r.padLabel(label), blankLabel)
 }
 
-// painted writes text wrapped to the width at an indent of two, the
-// lines after the first two further in, each line painted apart.
-func (r *renderer) painted(b *strings.Builder, paint func(string) string, text string) {
-	indent := "  "
-	for _, line := range wrap(text, r.width-4) {
-		b.WriteString(indent + paint(line) + "\n")
-		indent = "    "
+// paintWrapped writes text wrapped to width, the first line after first
+// and the others after rest, each line painted whole and on its own, so
+// that no colour runs on past the end of a line.
+func paintWrapped(b *strings.Builder, text string, width int, first, rest string, paint func(string) string) {
+	prefix := first
+	for _, line := range wrap(text, width) {
+		b.WriteString(paint(prefix+line) + "\n")
+		prefix = rest
 	}
 }
 
