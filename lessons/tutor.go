@@ -73,6 +73,7 @@ func Attach(s *repl.Session, o Options) (*Tutor, error) {
 		t.note = err.Error()
 	}
 	s.Extend(t)
+	s.Lab().SuggestFrom = t.suggestFrom
 	return t, nil
 }
 
@@ -244,7 +245,6 @@ func (t *Tutor) advance() {
 	}
 	t.session.Say(repl.Faint, "", "This lesson's sockets stay open: `sockets` lists them, `close all` closes them.")
 	t.play = nil
-	t.suggestPorts()
 	t.save()
 }
 
@@ -673,7 +673,6 @@ func (t *Tutor) runSkip(_ context.Context, args []string) error {
 // still in TIME_WAIT; then the first pair after them that is free, and
 // the lesson says why.
 func (t *Tutor) choosePort(p *play) {
-	defer t.suggestPorts()
 	p.port, p.free = t.port, true
 	taken := takenPort(t.port)
 	if taken == 0 {
@@ -710,20 +709,18 @@ func (t *Tutor) keepPort() {
 	}
 	if port, ok := freePair(p.port + 1); ok {
 		p.port = port
-		t.suggestPorts()
 		t.session.Say(repl.Faint, "", fmt.Sprintf("Since this lesson began, another program has taken port %d: %s. This lesson uses port %d from now on.", taken, whyTaken(taken), port))
 	}
 }
 
-// suggestPorts has the steps' next lines suggest binds from the port of
-// the lesson being played, which its text asks for, and from the
-// tutorial's ports when none is.
-func (t *Tutor) suggestPorts() {
-	port := 0
-	if t.play != nil {
-		port = int(t.play.port)
+// suggestFrom is the port the steps' next lines suggest binds from: that
+// of the lesson being played, which its text asks for, or 0 (the
+// tutorial's ports) when none is.
+func (t *Tutor) suggestFrom() int {
+	if t.play == nil {
+		return 0
 	}
-	t.session.Lab().SuggestFrom = port
+	return int(t.play.port)
 }
 
 // freePair is the first port from port on that is free, with the one
@@ -814,7 +811,6 @@ func (t *Tutor) runQuitLesson(_ context.Context, args []string) error {
 		return err
 	}
 	t.play = nil
-	t.suggestPorts()
 	t.session.Say(repl.Plain, "", fmt.Sprintf("You left lesson %d at step %d of %d. Its sockets stay open: `sockets` lists them, `close all` closes them. `lesson %d` starts it again.",
 		p.number, p.page+1, len(p.lesson.Pages), p.number))
 	return nil

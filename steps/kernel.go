@@ -115,8 +115,10 @@ var suggestedFrom = map[Kind]int{Stream: 8081, Datagram: 9090}
 // suggestFrom is the port a suggested bind of a socket of kind k starts
 // from in this lab: its SuggestFrom, or else the tutorial's.
 func (l *Lab) suggestFrom(k Kind) int {
-	if l.SuggestFrom != 0 {
-		return l.SuggestFrom
+	if l.SuggestFrom != nil {
+		if port := l.SuggestFrom(); port != 0 {
+			return port
+		}
 	}
 	return suggestedFrom[k]
 }

@@ -181,11 +181,11 @@ type Lab struct {
 	// (auto plays the tutorial's programs): the steps suggest none.
 	Driven bool
 
-	// SuggestFrom, when not zero, is the port a suggested bind starts
-	// from instead of the tutorial's 8081 (TCP) or 9090 (UDP): a lesson's
-	// own port, so that a step's next line agrees with what the lesson
-	// asks for.
-	SuggestFrom int
+	// SuggestFrom, when set and not answering zero, is the port a
+	// suggested bind starts from instead of the tutorial's 8081 (TCP) or
+	// 9090 (UDP): the port of the lesson being played, so that a step's
+	// next line agrees with what the lesson asks for.
+	SuggestFrom func() int
 
 	// Blocking says that the program driving the lab never makes a socket
 	// non-blocking nor gives it SO_RCVTIMEO or SO_SNDTIMEO (auto sets no
