@@ -177,7 +177,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		if s.Kind == Datagram {
 			// A UDP connect binds an unbound socket before it looks at
 			// the address, and a refusal does not undo that.
-			boundAnyway(r, s, true, before, readState(s))
+			boundAnyway(r, s, true, before)
 		}
 		return r, nil
 	}

@@ -184,7 +184,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		if !l.CallsOnly {
 			// The kernel binds an unbound socket before it looks for the
 			// peer, so even a refused send can leave it with an address.
-			boundAnyway(report, s, false, before, readState(s))
+			boundAnyway(report, s, false, before)
 		}
 		return report, nil
 	}

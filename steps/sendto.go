@@ -132,7 +132,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		report := sendtoProse.refused(call, err, data)
 		// The kernel binds an unbound socket before it refuses the
 		// datagram (EMSGSIZE, EACCES), as it does for send.
-		boundAnyway(report, s, false, before, readState(s))
+		boundAnyway(report, s, false, before)
 		return report, nil
 	}
 	after := Read(s)
@@ -234,11 +234,16 @@ func fragmented(s *Socket, to netip.AddrPort, n int) (why, fix string) {
 const icmpUnreachable = "ICMP unreachable"
 
 // boundAnyway adds to the report of a refused send, sendto or connect
-// (connects) on s, whose state was before around the call and is after
-// now, that the kernel bound it on the way, when it did: a state line, and
-// datagram.txt's sentence.
-func boundAnyway(report *Report, s *Socket, connects bool, before, after Snapshot) {
-	if before.Bound() || !after.Bound() {
+// (connects) on s, whose state before the call was before, that the
+// kernel bound it on the way, when it did: a state line, and
+// datagram.txt's sentence. Only a socket that had no address is read
+// again.
+func boundAnyway(report *Report, s *Socket, connects bool, before Snapshot) {
+	if before.Bound() {
+		return
+	}
+	after := readState(s)
+	if !after.Bound() {
 		return
 	}
 	report.State = []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}}
