@@ -171,7 +171,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err != nil {
 		data.describe(msg, pattern)
 		data.whyRefused(s, before)
-		if errors.Is(err, unix.ECONNREFUSED) && s.Kind == Datagram && !l.CallsOnly {
+		if errors.Is(err, unix.ECONNREFUSED) && !l.CallsOnly {
 			data.Refusal, data.RefusalFix = l.refusedBy(s)
 		}
 		if errors.Is(err, unix.EMSGSIZE) {

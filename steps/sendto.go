@@ -305,6 +305,9 @@ func (l *Lab) socketWhere(k Kind, match func(*Socket, Snapshot) bool) (*Socket, 
 // was refused (ECONNREFUSED), and what to do about it: datagram.txt's
 // [refused] and [refused fix], for send, sendto, recv and recvfrom.
 func (l *Lab) refusedBy(s *Socket) (why, fix string) {
+	if s.Kind != Datagram { // a TCP refusal is a reset, which the step's own prose tells
+		return "", ""
+	}
 	data := datagramFate{SenderName: s.Name}
 	data.Receiver, data.ReceiverName, data.ConnectedTo, data.Local = l.deafPeer(s)
 	return datagramProse.Render("refused", data), datagramProse.Render("refused fix", data)
