@@ -78,7 +78,7 @@ type Connection struct {
 // the port, or a connection in TIME_WAIT does. It asks the kernel the
 // only sure way, by binding a socket of its own there, which it closes at
 // once: one that never listened or connected leaves nothing behind.
-func PortTaken(f Family, k Kind, addr netip.AddrPort) bool { return portTakenLike(nil, f, k, addr) }
+func PortTaken(f Family, k Kind, addr netip.AddrPort) bool { return portTakenWith(nil, f, k, addr) }
 
 // sharing are the options that decide which sockets a bind may share
 // its port with.
@@ -88,20 +88,31 @@ var sharing = []struct{ level, opt int }{
 	{unix.IPPROTO_IPV6, unix.IPV6_V6ONLY},
 }
 
-// portTakenLike is PortTaken for a socket of family f and kind k with
-// the sharing options of like, as they are now; a nil like has the
-// defaults.
-func portTakenLike(like *Socket, f Family, k Kind, addr netip.AddrPort) bool {
+// sharingOf is what s's sharing options are now, in the order of
+// sharing; -1 for one it has not (IPV6_V6ONLY on an IPv4 socket).
+func sharingOf(s *Socket) []int {
+	values := make([]int, len(sharing))
+	for i, o := range sharing {
+		v, err := unix.GetsockoptInt(s.FD, o.level, o.opt)
+		if err != nil {
+			v = -1
+		}
+		values[i] = v
+	}
+	return values
+}
+
+// portTakenWith is PortTaken for a socket of family f and kind k with
+// its sharing options set to values (sharingOf); nil keeps the defaults.
+func portTakenWith(values []int, f Family, k Kind, addr netip.AddrPort) bool {
 	fd, err := newSocket(f.domain(), k.number(), 0)
 	if err != nil {
 		return false // nothing is known, so nothing is claimed
 	}
 	defer unix.Close(fd)
-	if like != nil {
-		for _, o := range sharing {
-			if v, err := unix.GetsockoptInt(like.FD, o.level, o.opt); err == nil {
-				unix.SetsockoptInt(fd, o.level, o.opt, v)
-			}
+	for i, v := range values {
+		if v >= 0 {
+			unix.SetsockoptInt(fd, sharing[i].level, sharing[i].opt, v)
 		}
 	}
 	return unix.Bind(fd, sockaddr(f, addr)) != nil
@@ -124,25 +135,14 @@ func (l *Lab) suggestFrom(k Kind) int {
 }
 
 // freePortFrom is the first port from `from` on, of at most 100, that a new
-// socket of family f and kind k could bind at host now (PortTaken), for
-// a suggestion that must work when typed; or 0, which asks the kernel to
-// choose one.
-func freePortFrom(f Family, k Kind, host netip.Addr, from int) int {
-	return firstFree(from, func(p uint16) bool { return PortTaken(f, k, netip.AddrPortFrom(host, p)) })
-}
-
-// freePortFor is freePortFrom for a bind of s itself, with the options
-// it has now: SO_REUSEADDR gets it past a TIME_WAIT of a socket that had
-// it too, never past a listener.
-func freePortFor(s *Socket, host netip.Addr, from int) int {
-	return firstFree(from, func(p uint16) bool { return portTakenLike(s, s.Family, s.Kind, netip.AddrPortFrom(host, p)) })
-}
-
-// firstFree is the first port from `from` on, of at most 100, that is not
-// taken, or 0.
-func firstFree(from int, taken func(port uint16) bool) int {
+// socket of family f and kind k with the sharing options values (nil:
+// the defaults; sharingOf for a bind of a socket as it is, where
+// SO_REUSEADDR gets it past a TIME_WAIT of a socket that had it too,
+// never past a listener) could bind at host now, for a suggestion that
+// must work when typed; or 0, which asks the kernel to choose one.
+func freePortFrom(values []int, f Family, k Kind, host netip.Addr, from int) int {
 	for p := from; p < from+100 && p <= 65535; p++ {
-		if !taken(uint16(p)) {
+		if !portTakenWith(values, f, k, netip.AddrPortFrom(host, uint16(p))) {
 			return p
 		}
 	}

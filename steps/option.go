@@ -302,7 +302,7 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 		if o.Name == "IPV6_V6ONLY" {
 			host = netip.IPv6Unspecified()
 		}
-		data.BindPort = freePortFor(s, host, l.suggestFrom(s.Kind))
+		data.BindPort = freePortFrom(sharingOf(s), s.Family, s.Kind, host, l.suggestFrom(s.Kind))
 		data.ClientPort = l.suggestFrom(Stream)
 	}
 	switch o.kind {

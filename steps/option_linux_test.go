@@ -160,7 +160,7 @@ func TestReuseportOffOnABoundSocket(t *testing.T) {
 // SO_REUSEADDR, a socket with SO_REUSEADDR on is suggested that very
 // port, and one without it another; a listener, with SO_REUSEADDR or
 // not, stops both.
-func TestFreePortForTakesTheSocketsOptions(t *testing.T) {
+func TestFreePortFromTakesTheSocketsOptions(t *testing.T) {
 	for _, f := range families {
 		for _, tt := range []struct {
 			held     string // what holds the port: "time-wait", "listener"
@@ -201,7 +201,7 @@ func TestFreePortForTakesTheSocketsOptions(t *testing.T) {
 				if free != tt.thatPort {
 					t.Fatalf("the kernel lets a socket with SO_REUSEADDR %s bind %v held by a %s: %v, want %v", tt.reuse, held, tt.held, free, tt.thatPort)
 				}
-				got := freePortFor(s, held.Addr(), int(held.Port()))
+				got := freePortFrom(sharingOf(s), s.Family, s.Kind, held.Addr(), int(held.Port()))
 				if (got == int(held.Port())) != tt.thatPort {
 					t.Errorf("suggested port %d, held %v, want the held port %v", got, held, tt.thatPort)
 				}
