@@ -154,7 +154,7 @@ func TestReuseportOffOnABoundSocket(t *testing.T) {
 	}
 }
 
-// TestFreePortForTakesTheSocketsOptions: the port a socket's next bind is
+// TestFreePortFromTakesTheSocketsOptions: the port a socket's next bind is
 // suggested is one the kernel lets that socket bind, options and all. On
 // a port whose only holder is a TIME_WAIT of a socket that had
 // SO_REUSEADDR, a socket with SO_REUSEADDR on is suggested that very
