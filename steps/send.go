@@ -109,7 +109,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(text) > 0 && strings.HasPrefix(text[0], "--bytes") {
+	if bytesForm(text) {
 		if len(text) < len(args)-1 {
 			// Sent as text, it would be a few bytes where the learner
 			// asked for millions.
@@ -138,7 +138,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if len(text) == 0 {
 		return nil, usageErr("send needs the text to send after the socket (use \"\" to send nothing)")
 	}
-	if err := strayOption("send "+args[0], text, "--timeout", "--bytes"); err != nil {
+	if err := strayOption([]string{"send", args[0]}, text, "--timeout", "--bytes"); err != nil {
 		return nil, err
 	}
 	// A datagram socket's --bytes N is one datagram, as with sendto.
@@ -318,8 +318,9 @@ func takeSendTimeout(args []string) (text []string, timeout time.Duration, err e
 // words, as in `send conn hello --timeout 500ms`: sent as typed, the
 // option would be bytes on the wire, not what the learner meant. Typed
 // inside one quoted word with the words around it, the same text is sent.
-// cmd is the command up to the text: "send conn".
-func strayOption(cmd string, text []string, options ...string) error {
+// command is the words of the command up to the text, "send" "conn",
+// joined only for the message, so that a send pays nothing for it.
+func strayOption(command, text []string, options ...string) error {
 	if bytesForm(text) {
 		return nil // a datagram's --bytes N, which messageText reads
 	}
@@ -329,6 +330,7 @@ func strayOption(cmd string, text []string, options ...string) error {
 			if word != opt && !inWord || quoted(word) {
 				continue
 			}
+			cmd := strings.Join(command, " ")
 			words := slices.Concat(text[:i], text[i+1:])
 			switch {
 			case !inWord && i+1 < len(text):
