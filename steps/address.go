@@ -103,15 +103,12 @@ func resolveHost(host string, s *Socket) (addr netip.Addr, how string, err error
 	}
 	a, ok := LookupName(context.Background(), host, f)
 	if !ok {
-		ctx, cancel := context.WithTimeout(context.Background(), resolveTimeout)
-		defer cancel()
-		if other, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host); err == nil && len(other) > 0 {
-			// The name is known, in the other family only.
-			family := IPv4
-			if f == IPv4 {
-				family = IPv6
-			}
-			return netip.Addr{}, "", usageErr(fmt.Sprintf("%s is %s on this machine, and has no %s address: give an address such as %s, or use an %s socket", QuoteShort(host), other[0].Unmap(), f, loopback(f), family))
+		family := IPv4
+		if f == IPv4 {
+			family = IPv6
+		}
+		if other, known := LookupName(context.Background(), host, family); known { // in the other family only
+			return netip.Addr{}, "", usageErr(fmt.Sprintf("%s is %s on this machine, and has no %s address: give an address such as %s, or use an %s socket", QuoteShort(host), other, f, loopback(f), family))
 		}
 		return netip.Addr{}, "", usageErr(fmt.Sprintf("cannot find an %s address for %s: check the spelling, or give an address such as %s", f, QuoteShort(host), loopback(f)))
 	}
@@ -138,13 +135,8 @@ func LookupName(ctx context.Context, host string, f Family) (addr netip.Addr, ok
 	return addrs[0], true
 }
 
-// loopback is this machine's own address in family f.
-func loopback(f Family) string {
-	if f == IPv6 {
-		return "::1"
-	}
-	return "127.0.0.1"
-}
+// loopback is this machine's own address in family f, as text.
+func loopback(f Family) string { return f.loopbackAddr().String() }
 
 // pyHost is how Python's tutorial writes a host in an address tuple: an
 // IPv6 address without the brackets a URL puts around it, which Python's

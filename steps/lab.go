@@ -44,6 +44,15 @@ func (f Family) everyInterface() netip.Addr {
 	return netip.IPv4Unspecified()
 }
 
+// loopbackAddr is this machine's own address in the family: 127.0.0.1
+// or ::1.
+func (f Family) loopbackAddr() netip.Addr {
+	if f == IPv6 {
+		return netip.IPv6Loopback()
+	}
+	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
+}
+
 // domain is the family's number, as socket() takes it.
 func (f Family) domain() int {
 	if f == IPv6 {

@@ -136,7 +136,7 @@ func (l *Lab) clientFor(s *Socket, local netip.AddrPort) (name, host string) {
 		host, ok = hostFrom(t.Family, s, local)
 		// An IPv6 socket with IPV6_V6ONLY on (a bind to ::1 sets it)
 		// cannot reach an IPv4-mapped address.
-		if a, err := netip.ParseAddr(host); ok && err == nil && a.Is4In6() {
+		if ok && local.Addr().Is4In6() { // the host is that address
 			on, known := OptionOn(t, "IPV6_V6ONLY")
 			ok = known && !on
 		}

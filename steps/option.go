@@ -298,7 +298,7 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	data.After, _ = o.get(s.FD)
 	if !data.Bound { // the next step is bind, with the option as it is now
-		host := netip.MustParseAddr(data.Loopback)
+		host := s.Family.loopbackAddr()
 		if o.Name == "IPV6_V6ONLY" {
 			host = netip.IPv6Unspecified()
 		}

@@ -114,7 +114,7 @@ func runSocket(_ context.Context, l *Lab, args []string) (*Report, error) {
 		switch {
 		case data.Server != "":
 		case kind == Datagram:
-			data.BindPort = freePortFrom(nil, family, kind, netip.MustParseAddr(data.Loopback), l.suggestFrom(kind))
+			data.BindPort = freePortFrom(nil, family, kind, family.loopbackAddr(), l.suggestFrom(kind))
 		case !data.Client:
 			data.BindPort = freePortFrom(nil, family, kind, family.everyInterface(), l.suggestFrom(kind))
 		}
