@@ -37,7 +37,7 @@ func listening(s *Socket) bool {
 // afterAccept offers, after the socket, `as` and --timeout, each once:
 // nothing after `as`, where the learner names the connection, or after
 // --timeout, where a duration goes.
-func afterAccept(_ *Lab, before []string) []string {
+func afterAccept(_ *Lab, _ *Socket, before []string) []string {
 	if last := before[len(before)-1]; last == "as" || last == "--timeout" {
 		return nil
 	}

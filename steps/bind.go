@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,10 +24,11 @@ var BindStep = &Step{
 }
 
 // hostsThenNothing completes, after the socket, every interface, the
-// hosts of this machine in the socket's family, or a port alone.
-func hostsThenNothing(l *Lab, before []string) []string {
+// hosts of this machine in the socket's family, or a port alone: the one
+// its next line would suggest from.
+func hostsThenNothing(l *Lab, s *Socket, before []string) []string {
 	if len(before) == 1 {
-		return append(append([]string{`""`}, hostsFor(l, before[0])...), "8081")
+		return append(append([]string{`""`}, hostsFor(s)...), strconv.Itoa(l.suggestFrom(s.Kind)))
 	}
 	return nil
 }

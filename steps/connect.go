@@ -26,11 +26,11 @@ var ConnectStep = &Step{
 // hostThenAfterPort completes, for connect and sendto, the hosts of this
 // machine in the socket's family after the socket (not bind's "", which
 // they refuse), and flag after the port.
-func hostThenAfterPort(flag string) func(*Lab, []string) []string {
-	return func(l *Lab, before []string) []string {
+func hostThenAfterPort(flag string) completeAfter {
+	return func(_ *Lab, s *Socket, before []string) []string {
 		switch len(before) {
 		case 1:
-			return hostsFor(l, before[0])
+			return hostsFor(s)
 		case 3:
 			return []string{flag}
 		}

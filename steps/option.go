@@ -23,7 +23,7 @@ var OptionStep = &Step{
 	Example:  "option server SO_REUSEADDR on",
 	Summary:  "read or set socket options",
 	About:    optionProse.About(),
-	Complete: completeOption,
+	Complete: socketNames(optionWords),
 	AnyCase:  func(before []string) bool { return len(before) == 1 || len(before) == 2 },
 	Topics:   optionNames(),
 	Topic:    optionTopic,
@@ -122,16 +122,9 @@ func findOption(name string) (option, bool) {
 	return option{}, false
 }
 
-// completeOption offers the socket, then the options that apply to it,
+// optionWords offers, after the socket, the options that apply to it,
 // then on and off for an option that takes them.
-func completeOption(l *Lab, before []string) []string {
-	if len(before) == 0 {
-		return l.Names()
-	}
-	s, err := l.Find(before[0])
-	if err != nil {
-		return nil
-	}
+func optionWords(_ *Lab, s *Socket, before []string) []string {
 	switch len(before) {
 	case 1:
 		var names []string

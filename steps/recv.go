@@ -39,7 +39,7 @@ var RecvStep = &Step{
 // given: a buffer size, --timeout and --hex once each, or --all, which
 // takes neither a size nor a timeout; nothing where --timeout's duration
 // goes.
-func afterReceive(_ *Lab, before []string) []string {
+func afterReceive(_ *Lab, _ *Socket, before []string) []string {
 	rest := before[1:]
 	if len(rest) > 0 && rest[len(rest)-1] == "--timeout" {
 		return nil

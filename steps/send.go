@@ -30,7 +30,7 @@ var SendStep = &Step{
 
 // afterSend offers --bytes and --timeout straight after the socket, and
 // --timeout after --bytes N; the rest is a number, a duration or text.
-func afterSend(_ *Lab, before []string) []string {
+func afterSend(_ *Lab, _ *Socket, before []string) []string {
 	switch {
 	case len(before) == 1:
 		return []string{"--bytes", "--timeout"}

@@ -26,7 +26,7 @@ var ShutdownStep = &Step{
 
 // directions offers shutdown's three directions after the socket; one
 // is all it takes.
-func directions(_ *Lab, before []string) []string {
+func directions(_ *Lab, _ *Socket, before []string) []string {
 	if len(before) == 1 {
 		return []string{"read", "write", "both"}
 	}

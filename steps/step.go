@@ -175,14 +175,18 @@ func takeName(args []string) ([]string, string, error) {
 }
 
 // socketNames completes the first argument with the live sockets.
-func socketNames(then func(l *Lab, before []string) []string) func(*Lab, []string) []string {
+func socketNames(then completeAfter) func(*Lab, []string) []string {
 	return socketNamesWhere(nil, then)
 }
+
+// A completeAfter completes the words after the socket, s, that the
+// words before name.
+type completeAfter func(l *Lab, s *Socket, before []string) []string
 
 // socketNamesWhere completes the first argument with the live sockets
 // the step can be made on, those fits accepts (every one if fits is nil),
 // and the rest with then.
-func socketNamesWhere(fits func(*Socket) bool, then func(l *Lab, before []string) []string) func(*Lab, []string) []string {
+func socketNamesWhere(fits func(*Socket) bool, then completeAfter) func(*Lab, []string) []string {
 	return func(l *Lab, before []string) []string {
 		if len(before) == 0 {
 			var names []string
@@ -193,10 +197,11 @@ func socketNamesWhere(fits func(*Socket) bool, then func(l *Lab, before []string
 			}
 			return names
 		}
-		if _, err := l.Find(before[0]); err != nil || then == nil {
+		s, err := l.Find(before[0])
+		if err != nil || then == nil {
 			return nil // the command would stop at the socket
 		}
-		return then(l, before)
+		return then(l, s, before)
 	}
 }
 
@@ -207,12 +212,8 @@ func isStream(s *Socket) bool { return s.Kind == Stream }
 // family: an IPv4 socket refuses ::1, an IPv6 one 127.0.0.1, and
 // localhost is offered for IPv4 only, since it need not have an IPv6
 // address.
-func hostsFor(l *Lab, ref string) []string {
-	s, err := l.Find(ref)
-	switch {
-	case err != nil:
-		return nil
-	case s.Family == IPv6:
+func hostsFor(s *Socket) []string {
+	if s.Family == IPv6 {
 		return []string{"::1"}
 	}
 	return []string{"127.0.0.1", "localhost"}
