@@ -3,7 +3,6 @@ package repl
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chzyer/readline"
+	"golang.org/x/sys/unix"
 
 	"sockstep/steps"
 )
@@ -133,7 +133,7 @@ func (s *Session) RunInteractive() (failed int, err error) {
 	leave := make(chan os.Signal, 1)
 	signal.Notify(leave, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
 	defer signal.Stop(leave)
-	var leftOn atomic.Value    // the signal that asked sockstep to leave
+	var leftOn atomic.Value    // the steps.Signal that asked sockstep to leave
 	var stoppedOne atomic.Bool // it stopped a command that ran
 	done := make(chan struct{})
 	defer close(done)
@@ -145,7 +145,7 @@ func (s *Session) RunInteractive() (failed int, err error) {
 			case <-interrupts:
 				stopCommand(func() {})
 			case sig := <-leave:
-				leftOn.Store(sig)
+				leftOn.Store(steps.Signal{Name: unix.SignalName(sig.(syscall.Signal))})
 				stdin.Close()
 				if stopCommand(func() { s.SetOutput(io.Discard) }) {
 					stoppedOne.Store(true)
@@ -217,13 +217,12 @@ func (s *Session) RunInteractive() (failed int, err error) {
 	}
 	running.Lock()
 	s.SetOutput(os.Stdout)
-	if sig, ok := leftOn.Load().(syscall.Signal); ok {
-		name := map[syscall.Signal]string{syscall.SIGTERM: "SIGTERM", syscall.SIGHUP: "SIGHUP", syscall.SIGQUIT: "SIGQUIT"}[sig]
+	if sig, ok := leftOn.Load().(steps.Signal); ok {
 		what := "it leaves as quit does"
 		if stoppedOne.Load() {
 			what = "it stopped the command and leaves as quit does"
 		}
-		s.Printf("\n  %s\n", s.render.st.dim(fmt.Sprintf("sockstep was sent %s: %s", name, what)))
+		s.Printf("\n  %s\n", s.render.st.dim(sig.Error()+": "+what))
 	}
 	s.Close()
 	running.Unlock()
