@@ -439,19 +439,10 @@ func onSide(w *world, s *steps.Socket, side string) bool {
 	return true
 }
 
-// callFD is the file descriptor a report's call was made on, as its call
-// line shows it: 4 in "recvfrom(4, 65536) = …".
-var callFD = regexp.MustCompile(`^\w+\((\d+)[,)]`)
-
 // calledOn finds the lesson's socket that a report's call was made on.
 func (w *world) calledOn(rep *steps.Report) *steps.Socket {
-	m := callFD.FindStringSubmatch(rep.Call)
-	if m == nil {
-		return nil
-	}
-	fd, _ := strconv.Atoi(m[1])
 	for _, s := range w.sockets {
-		if s.sock.FD == fd {
+		if s.sock.Name == rep.Socket {
 			return s.sock
 		}
 	}

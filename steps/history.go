@@ -73,15 +73,18 @@ func (l *Lab) Run(ctx context.Context, step *Step, args []string) (*Report, erro
 		}
 	}
 	r, err := step.Run(ctx, l, args)
-	// A call stopped before it returned is drawn only if it sent packets,
-	// as a connect whose SYNs went unanswered did.
-	if err != nil || r == nil || r.inHistory || (r.Stopped && len(r.Packets) == 0) {
+	if err != nil || r == nil {
 		return r, err
 	}
-	if r.Socket != "" {
-		name = r.Socket
+	if r.Socket == "" {
+		r.Socket = name
 	}
-	l.record(Event{Socket: name, Call: r.Call, Failed: r.Failure != nil, Packets: r.Packets})
+	// A call stopped before it returned is drawn only if it sent packets,
+	// as a connect whose SYNs went unanswered did.
+	if r.inHistory || (r.Stopped && len(r.Packets) == 0) {
+		return r, nil
+	}
+	l.record(Event{Socket: r.Socket, Call: r.Call, Failed: r.Failure != nil, Packets: r.Packets})
 	return r, nil
 }
 

@@ -25,9 +25,10 @@ type Report struct {
 	Peer      netip.AddrPort // the peer's address, as accept returned it, or where sendto sent its datagram
 	Sent      int            // how many bytes send handed to the kernel
 
-	// Socket names the socket the call was made on, when the step's first
-	// argument does not (socket, accept); Packets are what the call sent.
-	// Both feed the session's sequence diagram.
+	// Socket names the socket the call was made on: the step sets it
+	// where its first argument does not name it (socket, accept), and
+	// Lab.Run from that argument otherwise. Packets are what the call
+	// sent. Both feed the session's sequence diagram.
 	Socket    string
 	Packets   []Packet
 	inHistory bool // the step kept its calls in the history itself
