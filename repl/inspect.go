@@ -52,15 +52,8 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 		finQueued = finQueued || (finSent(snap) && snap.SendQ > 0)
 		calls := ready(sock, snap)
 		failing = failing || calls == "error"
-		remote := steps.ShowAddr(snap.Remote)
-		if snap.State == steps.SynSent {
-			// getpeername says ENOTCONN until the handshake is done.
-			if to, ok := steps.Destination(sock); ok {
-				remote = to.String()
-			}
-		}
 		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sock.Label(), sock.Proto(), local,
-			remote, tableState(sock, snap), recvQ, sendQ, calls)
+			remoteOf(sock, snap), tableState(sock, snap), recvQ, sendQ, calls)
 		shown = append(shown, snap.Local, snap.Remote)
 	}
 	tw.Flush()
@@ -83,6 +76,19 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 	r.legend(&b, "READY: the calls that would return at once now instead of waiting. All read from the kernel now.")
 	s.out.print(b.String())
 	return nil
+}
+
+// remoteOf is the peer `sockets` and `show` give a socket: for one in
+// SYN_SENT, which getpeername refuses (ENOTCONN) until the handshake is
+// done, the address it is connecting to. The snapshot keeps no peer for
+// it, as the socket is not connected.
+func remoteOf(sock *steps.Socket, snap steps.Snapshot) string {
+	if snap.State == steps.SynSent {
+		if to, ok := steps.Destination(sock); ok {
+			return to.String()
+		}
+	}
+	return steps.ShowAddr(snap.Remote)
 }
 
 // legend writes a table's note, dim, wrapped to the width.
@@ -182,7 +188,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 	case snap.Released.IsValid():
 		r.labelled(&b, "", fmt.Sprintf("and another socket may take it (getsockname still says %s)", steps.ShowAddr(snap.Released)))
 	}
-	r.labelled(&b, "remote", steps.ShowAddr(snap.Remote))
+	r.labelled(&b, "remote", remoteOf(sock, snap))
 	r.labelled(&b, "state", r.st.state(snap.StateWord(sock.Kind)))
 	shown := []netip.AddrPort{snap.Local, snap.Remote} // for mappedNote
 	if snap.State == steps.Listen {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -451,7 +452,8 @@ func TestShowInSynSent(t *testing.T) {
 
 // TestSocketsNamesTheDestinationOfAHandshake: a socket in SYN_SENT has a
 // destination, which the kernel's table lists though getpeername refuses
-// it until the handshake is done; the REMOTE column must give it.
+// it until the handshake is done; show's remote and the REMOTE column of
+// sockets must give it.
 func TestSocketsNamesTheDestinationOfAHandshake(t *testing.T) {
 	for _, f := range loopbacks {
 		t.Run(f.name, func(t *testing.T) {
@@ -476,6 +478,9 @@ func TestSocketsNamesTheDestinationOfAHandshake(t *testing.T) {
 			}
 			if snap.State != steps.SynSent || remote == "" {
 				t.Fatalf("client2 is %s, and the kernel's table has no SYN_SENT line from %s", snap.State, snap.Local)
+			}
+			if shown, _ := evalOut(s, out, "show client2"); !regexp.MustCompile(`(?m)^\s*remote\s+` + regexp.QuoteMeta(remote) + `$`).MatchString(shown) {
+				t.Errorf("show client2 in SYN_SENT: got\n%s\nwant remote %s, as sockets gives it", shown, remote)
 			}
 			got, _ := evalOut(s, out, "sockets")
 			for _, line := range strings.Split(got, "\n") {
