@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -65,15 +66,27 @@ type Plan struct {
 	hostAddr netip.Addr
 }
 
-// Flags are the flags each play takes, for completion.
+// Flags are the flags each play takes, in the order usage and completion
+// give them (TestFlagsAreParsesOwn holds them to flagSet's).
 var Flags = map[string][]string{
 	"server": {"--host", "--port", "--greeting", "--bufsize", "--count", "--idle-timeout", "--step", "--quiet"},
 	"client": {"--host", "--port", "--message", "--wait", "--step", "--quiet"},
 	"demo":   {"--port", "--step"},
 }
 
-// Switches are the flags that take no value.
-var Switches = []string{"--step", "--quiet"}
+// Switches are the flags that take no value, as flagSet defines them.
+var Switches = func() []string {
+	var switches []string
+	for _, play := range Plays {
+		fs, _ := (&Plan{Play: play}).flagSet()
+		fs.VisitAll(func(f *flag.Flag) {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() && !slices.Contains(switches, "--"+f.Name) {
+				switches = append(switches, "--"+f.Name)
+			}
+		})
+	}
+	return switches
+}()
 
 // ErrHelp says that the learner asked for auto's help (-h or --help)
 // instead of a play.
@@ -87,41 +100,13 @@ func Parse(args []string) (*Plan, error) {
 	}
 	p := &Plan{Play: args[0], Port: DefaultPort, Greeting: DefaultGreeting, BufSize: steps.DefaultBufSize,
 		IdleTimeout: DefaultIdleTimeout, Wait: DefaultWait}
-	fs := flag.NewFlagSet("auto "+p.Play, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	var bad error // a value that does not parse, in sockstep's words, not the flag package's
-	value := func(name, takes string, parse func(string) error) {
-		fs.Func(name, "", func(text string) error {
-			if parse(text) == nil {
-				return nil
-			}
-			bad = usageErr(fmt.Sprintf("--%s takes %s, not %s", name, takes, steps.QuoteShort(text)))
-			return bad
-		})
-	}
-	value("port", "a port number", into(&p.Port, strconv.Atoi))
-	fs.BoolVar(&p.Step, "step", false, "")
-	switch p.Play {
-	case "server":
-		fs.StringVar(&p.Host, "host", "", "")
-		fs.StringVar(&p.Greeting, "greeting", p.Greeting, "")
-		value("bufsize", "a number of bytes", into(&p.BufSize, strconv.Atoi))
-		value("count", "how many clients to serve", into(&p.Count, strconv.Atoi))
-		value("idle-timeout", "a duration such as 30s or 500ms", into(&p.IdleTimeout, time.ParseDuration))
-		fs.BoolVar(&p.Quiet, "quiet", false, "")
-	case "client":
-		fs.StringVar(&p.Host, "host", DefaultClientHost, "")
-		fs.StringVar(&p.Message, "message", "", "")
-		value("wait", "a duration such as 1s", into(&p.Wait, time.ParseDuration))
-		fs.BoolVar(&p.Quiet, "quiet", false, "")
-	case "demo":
-		p.Host = ""
-	default:
+	if !slices.Contains(Plays, p.Play) {
 		return nil, usageErr(fmt.Sprintf("auto plays server, client or demo, not %s", steps.QuoteShort(p.Play)))
 	}
+	fs, bad := p.flagSet()
 	if err := fs.Parse(args[1:]); err != nil {
-		if bad != nil {
-			return nil, bad
+		if *bad != nil {
+			return nil, *bad
 		}
 		takes := fmt.Sprintf("auto %s takes %s", p.Play, strings.Join(Flags[p.Play], ", "))
 		if errors.Is(err, flag.ErrHelp) {
@@ -156,6 +141,43 @@ func FlagProblem(err error) string {
 // TutorialMessage is what network_client.py sends to a server on port.
 func TutorialMessage(port int) string {
 	return fmt.Sprintf("Hello Server, I have connected on port %d", port)
+}
+
+// flagSet is the flags of p's play, each setting its field of p from its
+// default there. bad is where a value that does not parse is told, in
+// sockstep's words rather than the flag package's.
+func (p *Plan) flagSet() (fs *flag.FlagSet, bad *error) {
+	fs = flag.NewFlagSet("auto "+p.Play, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	bad = new(error)
+	value := func(name, takes string, parse func(string) error) {
+		fs.Func(name, "", func(text string) error {
+			if parse(text) == nil {
+				return nil
+			}
+			*bad = usageErr(fmt.Sprintf("--%s takes %s, not %s", name, takes, steps.QuoteShort(text)))
+			return *bad
+		})
+	}
+	value("port", "a port number", into(&p.Port, strconv.Atoi))
+	fs.BoolVar(&p.Step, "step", false, "")
+	switch p.Play {
+	case "server":
+		fs.StringVar(&p.Host, "host", "", "")
+		fs.StringVar(&p.Greeting, "greeting", p.Greeting, "")
+		value("bufsize", "a number of bytes", into(&p.BufSize, strconv.Atoi))
+		value("count", "how many clients to serve", into(&p.Count, strconv.Atoi))
+		value("idle-timeout", "a duration such as 30s or 500ms", into(&p.IdleTimeout, time.ParseDuration))
+		fs.BoolVar(&p.Quiet, "quiet", false, "")
+	case "client":
+		fs.StringVar(&p.Host, "host", DefaultClientHost, "")
+		fs.StringVar(&p.Message, "message", "", "")
+		value("wait", "a duration such as 1s", into(&p.Wait, time.ParseDuration))
+		fs.BoolVar(&p.Quiet, "quiet", false, "")
+	case "demo":
+		p.Host = ""
+	}
+	return fs, bad
 }
 
 // given says whether the command line set the flag, even to "".
