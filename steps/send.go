@@ -326,10 +326,10 @@ func strayOption(command, text []string, options ...string) error {
 	}
 	for i, word := range text {
 		for _, opt := range options {
-			value, inWord := strings.CutPrefix(word, opt+"=")
-			if word != opt && !inWord || quoted(word) {
+			if !isOption(word, opt) {
 				continue
 			}
+			value, inWord := strings.CutPrefix(word, opt+"=")
 			cmd := strings.Join(command, " ")
 			words := slices.Concat(text[:i], text[i+1:])
 			switch {
@@ -351,6 +351,12 @@ func strayOption(command, text []string, options ...string) error {
 		}
 	}
 	return nil
+}
+
+// isOption says whether a word is the option opt, alone or as opt=VALUE,
+// and not text quoted with others.
+func isOption(word, opt string) bool {
+	return (word == opt || strings.HasPrefix(word, opt+"=")) && !quoted(word)
 }
 
 // quoted says whether a word was typed inside quotes with others, as

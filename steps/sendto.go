@@ -187,10 +187,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 // waits: the kernel hands the datagram to its receiver's queue, or drops
 // it, within the call, and frees the sender's buffer as it does.
 func noTimeout(s *Socket, cmd string, text []string) error {
-	option := func(w string) bool {
-		return w == "--timeout" || strings.HasPrefix(w, "--timeout=") && !quoted(w)
-	}
-	if !slices.ContainsFunc(text, option) {
+	if !slices.ContainsFunc(text, func(w string) bool { return isOption(w, "--timeout") }) {
 		return nil
 	}
 	why := "sendto takes no --timeout: a UDP datagram to this machine is queued for its receiver or dropped at once, so sendto never waits for it"
