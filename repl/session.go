@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -245,14 +247,42 @@ func (s *Session) problem(msg string, cmd *command) {
 }
 
 // unknown says a command does not exist, and shows the usage of the one
-// it most likely meant.
+// it most likely meant, or else how a line begins and a first step.
 func (s *Session) unknown(name string) {
-	msg := "there is no command " + steps.QuoteShort(name)
 	near := s.suggest(name)
+	shown := s.lookup(near)
+	if shown == nil {
+		var calls []string
+		for _, st := range steps.Steps()[:4] {
+			calls = append(calls, st.Name)
+		}
+		shown = &command{usage: "COMMAND [ARGUMENT…]   (COMMAND: " + strings.Join(calls, ", ") + ", …)", example: s.firstStep()}
+	}
+	s.problem(noCommand(name, near), shown)
+}
+
+// noCommand says there is no command called name, and which one it most
+// likely meant, if any.
+func noCommand(name, near string) string {
+	msg := "there is no command " + steps.QuoteShort(name)
 	if near != "" {
 		msg += fmt.Sprintf("; did you mean %s?", near)
 	}
-	s.problem(msg+" (`help` lists every command)", s.lookup(near))
+	return msg + " (`help` lists every command)"
+}
+
+// firstStep is a first command that works now: a new socket, with a name
+// no socket of the session has; `sockets` when the session holds as many
+// as it may.
+func (s *Session) firstStep() string {
+	if len(s.lab.Sockets()) >= steps.MaxSockets {
+		return "sockets"
+	}
+	name := "s"
+	for n := 2; slices.Contains(s.lab.Names(), name); n++ {
+		name = "s" + strconv.Itoa(n)
+	}
+	return "socket as " + name
 }
 
 // progress draws a bar over itself on a terminal, and ends the line when
