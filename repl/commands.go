@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -344,7 +345,11 @@ func runHelp(s *Session, _ context.Context, args []string) error {
 		return nil
 	}
 	if c == nil {
-		s.unknown(strings.Join(args, " "))
+		// help's own usage and an example, which is help for the command
+		// meant, or for the first call.
+		near := s.suggest(args[0])
+		s.problem(noCommand(strings.Join(args, " "), near), &command{
+			usage: s.lookup("help").usage, example: "help " + cmp.Or(near, steps.Steps()[0].Name)})
 		return ErrFailed
 	}
 	if len(rest) > 0 {

@@ -29,6 +29,10 @@ func TestUnknownCommandShowsAWayForward(t *testing.T) {
 		{[]string{"socket as s"}, "x", false, "COMMAND "},
 		{[]string{"socket as s", "socket as s2"}, "frobnicate now", false, "COMMAND "},
 		{nil, "bnid", true, "bind "},
+		{nil, "help bogus", false, "help "},
+		{nil, "help x y", false, "help "},
+		{nil, "help bnid", false, "help "},
+		{[]string{"socket as s"}, "help frobnicate", false, "help "},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(append(tt.before, tt.typed), "; "), func(t *testing.T) {
