@@ -1,6 +1,7 @@
 package repl
 
 import (
+	"context"
 	"regexp"
 	"slices"
 	"strings"
@@ -60,5 +61,75 @@ func TestUnknownCommandShowsAWayForward(t *testing.T) {
 				t.Errorf("its example %q fails when typed: %v\n%s", m[1], err, shown)
 			}
 		})
+	}
+}
+
+// TestQuotingMistakesShowHowToQuote: a line the word splitter refuses
+// gets, typed in the shell, read from a script or given to -c, the same
+// refusal: what is wrong, how words are quoted, and an example that
+// splits. Each quoting rule it states holds for SplitWords.
+func TestQuotingMistakesShowHowToQuote(t *testing.T) {
+	ways := map[string]func(s *Session, line string) int{
+		"typed": func(s *Session, line string) int {
+			if s.Eval(context.Background(), line) != nil {
+				return 1
+			}
+			return 0
+		},
+		"script": func(s *Session, line string) int {
+			return s.RunScript(context.Background(), strings.NewReader(line+"\n"))
+		},
+		"-c": func(s *Session, line string) int { return s.RunCommands(context.Background(), line) },
+	}
+	for _, line := range []string{`send c "hello`, `send c 'hello`, `send c "\u00e9"`, `send c "\x4"`, `send c hello\`} {
+		_, splitErr := SplitWords(line)
+		if splitErr == nil {
+			t.Fatalf("%s: SplitWords takes it", line)
+		}
+		var said []string
+		for way, eval := range ways {
+			out := new(strings.Builder)
+			s := New(out, Options{Width: 80})
+			if failed := eval(s, line); failed != 1 {
+				t.Errorf("%s, %s: %d commands failed, want 1", line, way, failed)
+			}
+			s.Close()
+			got := out.String()
+			if i := strings.Index(got, "  ✗ "); i >= 0 {
+				got = got[i:]
+			}
+			got, _, _ = strings.Cut(got, "\n\n")
+			got = strings.TrimSuffix(got, "\n")
+			said = append(said, got)
+			if !strings.Contains(got, "✗ "+splitErr.Error()) {
+				t.Errorf("%s, %s: got %q, want the splitter's %q", line, way, got, splitErr)
+			}
+			m := exampleLine.FindStringSubmatch(got)
+			if m == nil || !strings.Contains(got, "\n  usage   \"TEXT\" keeps spaces and decodes ") {
+				t.Errorf("%s, %s: got %q, want how to quote and an example", line, way, got)
+				continue
+			}
+			if words, err := SplitWords(m[1]); err != nil || len(words) != 3 || words[2] != "hello\n" {
+				t.Errorf("%s, %s: its example %q splits into %q, %v", line, way, m[1], words, err)
+			}
+		}
+		for _, other := range said[1:] {
+			if other != said[0] {
+				t.Errorf("%s: said %q one way and %q another", line, said[0], other)
+			}
+		}
+	}
+	// The rules the usage states.
+	for _, tt := range []struct {
+		line string
+		want []string
+	}{
+		{`"a b" "\n\r\t\\\"\0\x41"`, []string{"a b", "\n\r\t\\\"\x00A"}},
+		{`'a\n "b'`, []string{`a\n "b`}},
+		{`a\ b\"`, []string{`a b"`}},
+	} {
+		if got, err := SplitWords(tt.line); err != nil || !slices.Equal(got, tt.want) {
+			t.Errorf("SplitWords(%s) = %q, %v; want %q", tt.line, got, err, tt.want)
+		}
 	}
 }

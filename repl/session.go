@@ -164,7 +164,7 @@ func (s *Session) Eval(ctx context.Context, line string) error {
 func (s *Session) eval(ctx context.Context, line string) (string, error) {
 	words, err := SplitWords(line)
 	if err != nil {
-		s.problem(err.Error(), nil)
+		s.problem(err.Error(), quoting)
 		return "", ErrFailed
 	}
 	if len(words) == 0 {
@@ -184,6 +184,13 @@ func (s *Session) eval(ctx context.Context, line string) (string, error) {
 		return cmd.name, ErrFailed
 	}
 	return cmd.name, err
+}
+
+// quoting is how a word is quoted, shown after a line SplitWords refuses.
+var quoting = &command{
+	usage: `"TEXT" keeps spaces and decodes \n \r \t \\ \" \0 \xNN` + "\n" +
+		`'TEXT' keeps each character as typed; outside quotes \ keeps the next`,
+	example: `send c "hello\n"`,
 }
 
 // oneCommand says, after a line that could not be run, that a line is one
