@@ -67,14 +67,15 @@ and SIGQUIT (Ctrl-\) stop commands and auto as Ctrl-C does, with the same
 status, and leave the shell as quit does: every socket is closed, and
 sockstep says which signal it was sent. When output goes to a pipe that is
 closed (| head), sockstep ends at once, killed by SIGPIPE (status 141), and
-the kernel closes its sockets.
+the kernel closes its sockets. When output cannot be written (a full disk),
+sockstep stops, says so on stderr, closes its sockets and ends with status 1.
 `
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) {
 	fs := flag.NewFlagSet("sockstep", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // its errors are said below, in sockstep's words
 	noColor := fs.Bool("no-color", false, "")
@@ -104,8 +105,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		rest = append(rest[:1], words...)
 	}
 	if *version {
-		fmt.Fprintln(stdout, "sockstep", Version)
-		return 0
+		_, err := fmt.Fprintln(stdout, "sockstep", Version)
+		return written(err, stderr)
 	}
 	level, ok := map[string]repl.Narration{"full": repl.Full, "brief": repl.Brief, "off": repl.Off}[*narrate]
 	if !ok {
@@ -121,6 +122,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		opts.Prompts = stderr
 	}
 	session := repl.New(stdout, opts)
+	defer func() { status = max(status, written(session.OutputError(), stderr)) }()
 	tutor, err := lessons.Attach(session, lessons.Options{ProgressFile: lessons.ProgressFile()})
 	if err != nil {
 		fmt.Fprintf(stderr, "sockstep: a lesson file is broken: %v\n", err)
@@ -213,6 +215,8 @@ func stopOnSignals(session *repl.Session, stdout io.Writer) (ctx context.Context
 		case <-done:
 		case <-gone:
 			cancel(nil) // what is said next ends sockstep, by SIGPIPE
+		case <-session.OutputFailed():
+			cancel(nil) // nothing more can be said
 		case sig := <-signals:
 			var cause error // nil: Ctrl-C
 			if sig != os.Interrupt {
@@ -267,12 +271,23 @@ func outputGone(stdout io.Writer) <-chan struct{} {
 	return gone
 }
 
+// written says on stderr that the output could not be written, when err
+// is the error of a write that failed, and returns the exit status: 1 then,
+// else 0.
+func written(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "sockstep: its output could not be written, so it stopped: %s\n", steps.Printable([]byte(err.Error())))
+	return 1
+}
+
 // optionProblem says what is wrong with sockstep's options, or gives the
 // usage that -h or --help asked for, and returns the exit status.
 func optionProblem(err error, stdout, stderr io.Writer) int {
 	if err == flag.ErrHelp {
-		fmt.Fprint(stdout, usage)
-		return 0
+		_, err := fmt.Fprint(stdout, usage)
+		return written(err, stderr)
 	}
 	fmt.Fprintf(stderr, "sockstep: %s\n\n%s", auto.FlagProblem(err), usage)
 	return 2

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"sockstep/internal/peer"
 )
@@ -182,5 +183,56 @@ func BenchmarkStartup(b *testing.B) {
 		if err := exec.Command(bin, "-c", "quit").Run(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestOutputThatCannotBeWritten sends the output to /dev/full, where every
+// write fails with ENOSPC: each way of running sockstep stops, says so on
+// stderr and ends with status 1, auto server too, which would otherwise
+// serve on.
+func TestOutputThatCannotBeWritten(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	script := filepath.Join(t.TempDir(), "lab.txt")
+	if err := os.WriteFile(script, []byte("socket as s\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
+	if err != nil {
+		t.Skip(err)
+	}
+	defer full.Close()
+	_, want := full.WriteString("x")
+	if want == nil {
+		t.Fatal("a write to /dev/full did not fail")
+	}
+	for _, tt := range []struct {
+		name  string
+		args  []string
+		stdin string
+	}{
+		{"-c", []string{"-c", "socket as s; sockets"}, ""},
+		{"a bad command", []string{"-c", "frobnicate"}, ""},
+		{"run FILE", []string{"run", script}, ""},
+		{"piped stdin", nil, "socket as s\n"},
+		{"the lessons", []string{"lessons"}, ""},
+		{"a lesson", []string{"lesson", "1"}, "socket as s\n"},
+		{"auto server", []string{"auto", "server", "--host", "127.0.0.1", "--port", "0"}, ""},
+		{"auto demo", []string{"auto", "demo", "--port", "0"}, ""},
+		{"version", []string{"--version"}, ""},
+		{"help", []string{"--help"}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var errs bytes.Buffer
+			done := make(chan int, 1)
+			go func() { done <- run(tt.args, strings.NewReader(tt.stdin), full, &errs) }()
+			select {
+			case status := <-done:
+				if status != 1 || !strings.Contains(errs.String(), "sockstep: its output could not be written, so it stopped: "+want.Error()) {
+					t.Errorf("status %d, stderr %q; want 1 and that the output could not be written: %v", status, errs.String(), want)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("still running 10 s after its output failed")
+			}
+		})
 	}
 }

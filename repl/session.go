@@ -68,7 +68,7 @@ func New(w io.Writer, o Options) *Session {
 	}
 	s := &Session{
 		lab:     steps.NewLab(),
-		out:     &syncWriter{w: w},
+		out:     &syncWriter{w: w, failed: make(chan struct{})},
 		render:  renderer{st: newStyle(o.Colour), width: o.Width, level: o.Narration, hexAll: o.Hex, langs: []string{"python"}},
 		watcher: newWatcher(),
 		prompts: o.Prompts,
@@ -134,6 +134,19 @@ func (s *Session) ask(ctx context.Context, prompt string) (string, bool) {
 	case a := <-answers:
 		return a.line, a.err == nil
 	}
+}
+
+// OutputFailed is closed when the session's output could not be written
+// (a full disk, /dev/full): it writes nothing from then on, so that what
+// runs had better stop. (A closed pipe on standard output is not one:
+// writing to it, Go ends the program by SIGPIPE.)
+func (s *Session) OutputFailed() <-chan struct{} { return s.out.failed }
+
+// OutputError is the error of the write that failed, or nil.
+func (s *Session) OutputError() error {
+	s.out.mu.Lock()
+	defer s.out.mu.Unlock()
+	return s.out.err
 }
 
 // Lab is the session's table of live sockets.
@@ -319,22 +332,39 @@ func (s *Session) Close() {
 }
 
 // syncWriter lets the background watcher and the shell write without
-// interleaving their lines.
+// interleaving their lines. After a write fails (a full disk, /dev/full)
+// it writes nothing more: what it would write is lost already.
 type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
+	mu     sync.Mutex
+	w      io.Writer
+	err    error         // the write that failed
+	failed chan struct{} // closed when one has
 }
 
 func (w *syncWriter) print(s string) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	io.WriteString(w.w, s)
+	if w.err == nil {
+		_, err := io.WriteString(w.w, s)
+		w.fail(err)
+	}
 }
 
 func (w *syncWriter) write(p []byte) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.w.Write(p)
+	if w.err == nil {
+		_, err := w.w.Write(p)
+		w.fail(err)
+	}
+}
+
+// fail remembers a write's error, if it is one. It is called with mu held.
+func (w *syncWriter) fail(err error) {
+	if err != nil {
+		w.err = err
+		close(w.failed)
+	}
 }
 
 func (w *syncWriter) set(out io.Writer) {
