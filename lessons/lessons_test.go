@@ -540,12 +540,16 @@ func TestLessonCommands(t *testing.T) {
 	}
 	first := catalogue[0].Pages[0].Step
 
-	// Hints come one at a time, and the answer only after the last.
+	// Hints come one at a time; the answer whenever it is asked for,
+	// before the last hint and after it, and asking for it uses no hint.
 	if got := said("hint"); !strings.Contains(got, first.Hints[0]) {
 		t.Errorf("first hint: got %q, want %q", got, first.Hints[0])
 	}
-	if got := said("hint answer"); strings.Contains(got, "Type these") || !strings.Contains(got, first.Hints[1]) {
-		t.Errorf("hint answer before the last hint: got %q, want the next hint and no answer", got)
+	if got := said("hint answer"); !strings.Contains(got, first.Answer[0]) || strings.Contains(got, first.Hints[1]) {
+		t.Errorf("hint answer before the last hint: got %q, want the answer %q and no hint", got, first.Answer[0])
+	}
+	if got := said("hint"); !strings.Contains(got, first.Hints[1]) {
+		t.Errorf("hint after hint answer: got %q, want the next hint %q", got, first.Hints[1])
 	}
 	if got := said("hint"); !strings.Contains(got, "No more hints") {
 		t.Errorf("hint after the last: got %q", got)

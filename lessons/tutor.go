@@ -121,8 +121,8 @@ func (t *Tutor) Commands() (string, []repl.Command) {
 			About:   "Goes back one step and shows it again. Your sockets stay as they are.",
 			Run:     t.runBack},
 		{Name: cmdHint, Usage: "hint [answer]", Example: "hint",
-			Summary: "a hint for this step; after the hints, the whole command",
-			About:   "Each hint says a little more. When they are used up, `hint answer` shows the whole command, filled in with your port.",
+			Summary: "a hint for this step; `hint answer`: the whole command",
+			About:   "Each hint says a little more. `hint answer` shows the whole command, filled in with your port, whenever you ask: after the hints, or instead of them.",
 			Complete: func(before []string) []string {
 				if len(before) == 0 {
 					return []string{"answer"}
@@ -500,7 +500,7 @@ func (t *Tutor) runBack(_ context.Context, args []string) error {
 func (t *Tutor) runHint(_ context.Context, args []string) error {
 	wantsAnswer := len(args) == 1 && args[0] == "answer"
 	if len(args) > 0 && !wantsAnswer {
-		return &steps.UsageError{Problem: "hint takes nothing, or `answer` once the hints are used up"}
+		return &steps.UsageError{Problem: "hint takes nothing, or `answer` for the whole command"}
 	}
 	p, err := t.playing()
 	if err != nil {
@@ -508,7 +508,7 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 	}
 	t.keepPort()
 	step := p.lesson.Pages[p.page].Step
-	if wantsAnswer && p.hints >= len(step.Hints) {
+	if wantsAnswer {
 		why, lines := t.answerNow(step)
 		intro := "Type this:"
 		if len(lines) > 1 {
@@ -527,10 +527,7 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 	}
 	t.session.Say(repl.Plain, "hint", fmt.Sprintf("%s (%d of %d)", t.fill(step.Hints[p.hints]), p.hints+1, len(step.Hints)))
 	p.hints++
-	switch {
-	case wantsAnswer:
-		t.session.Say(repl.Faint, "", "The whole command comes after the hints: first try with this one.")
-	case p.hints == len(step.Hints):
+	if p.hints == len(step.Hints) {
 		t.session.Say(repl.Faint, "", "That was the last hint. `hint answer` shows the whole command.")
 	}
 	return nil
