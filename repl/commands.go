@@ -336,8 +336,9 @@ func runHelp(s *Session, _ context.Context, args []string) error {
 	c, rest := s.find(args)
 	if c != nil && len(rest) == 1 && c.topic != nil {
 		usage, about, err := c.topic(rest[0])
-		if err != nil {
-			return err
+		if err != nil { // the example is help for one the command knows
+			s.problem(err.Error(), &command{usage: s.lookup("help").usage, example: "help " + c.name + " " + c.topics[0]})
+			return ErrFailed
 		}
 		r.usage(&b, usage)
 		r.para(&b, "", about)

@@ -66,8 +66,15 @@ func TestOptionReportsPointToHelpThatExplains(t *testing.T) {
 			t.Errorf("help option %s: got %q, %v", typed, shown, err)
 		}
 	}
-	if shown, err := evalOut(s, out, "help option frobnicate"); err == nil || !strings.Contains(shown, "does not know the option") {
-		t.Errorf("help option frobnicate: got %q, %v; want it refused", shown, err)
+	refused, err := evalOut(s, out, "help option frobnicate")
+	if err == nil || !strings.Contains(refused, "does not know the option") {
+		t.Errorf("help option frobnicate: got %q, %v; want it refused", refused, err)
+	}
+	// Its example, typed, explains an option.
+	if m := exampleLine.FindStringSubmatch(refused); m == nil {
+		t.Errorf("help option frobnicate: got %q, which shows no example", refused)
+	} else if shown, err := evalOut(s, out, m[1]); err != nil || !strings.Contains(shown, "option SOCK SO_") {
+		t.Errorf("help option frobnicate: its example %q shows %q, %v; want an option explained", m[1], shown, err)
 	}
 }
 
