@@ -184,24 +184,31 @@ func (t *Tutor) Evaluated(_ context.Context, e repl.Evaluation) {
 // starts from an empty table) from the kernel and remembers them.
 func (t *Tutor) look() *world {
 	p := t.play
-	w := &world{memory: p.memory, last: p.last, knows: t.session.Knows}
-	for _, s := range t.session.Lab().Sockets() {
-		w.sockets = append(w.sockets, live{s, steps.Read(s)})
-	}
+	w := &world{sockets: t.sockets(), memory: p.memory, last: p.last, knows: t.session.Knows}
 	p.memory.remember(w.sockets)
 	return w
+}
+
+// sockets reads every socket of the session from the kernel.
+func (t *Tutor) sockets() []live {
+	var sockets []live
+	for _, s := range t.session.Lab().Sockets() {
+		sockets = append(sockets, live{s, steps.Read(s)})
+	}
+	return sockets
 }
 
 // judge checks the step's goal: when every check passes it says what it
 // saw and goes on; otherwise it says what is missing.
 func (t *Tutor) judge(w *world) {
 	p := t.play
+	read := func() []live { return w.sockets }
 	var seen []string
 	for _, c := range p.lesson.Pages[p.page].Step.Checks {
 		v := c.def.judge(w, c)
 		if !v.ok {
 			t.session.Say(repl.Bad, "", "Not yet: "+v.text)
-			t.keepPort()
+			t.keepPort(read)
 			t.session.Say(repl.Faint, "", "`hint` gives a hint; `skip` moves on without this step.")
 			return
 		}
@@ -210,11 +217,12 @@ func (t *Tutor) judge(w *world) {
 	for _, s := range seen {
 		t.session.Say(repl.Good, "", "✔ "+s)
 	}
-	t.advance()
+	t.advance(read)
 }
 
-// advance goes to the next step, or ends the lesson after the last.
-func (t *Tutor) advance() {
+// advance goes to the next step, or ends the lesson after the last;
+// sockets reads the session's sockets for keepPort.
+func (t *Tutor) advance(sockets func() []live) {
 	p := t.play
 	p.page++
 	p.hints = 0
@@ -222,7 +230,7 @@ func (t *Tutor) advance() {
 	lp.Reached = max(lp.Reached, p.page)
 	if p.page < len(p.lesson.Pages) {
 		t.save()
-		t.showPage()
+		t.showPage(sockets)
 		return
 	}
 	if len(p.lesson.Ending) == 0 {
@@ -280,7 +288,7 @@ func (t *Tutor) Start(n int) error {
 	t.session.Say(repl.Faint, "", "Type the commands at the prompt as usual, with names and ports of your choice; after each one the lesson looks at your sockets. `hint` helps, `skip` moves on, `quit lesson` leaves.")
 	t.progress.of(p.lesson.ID)
 	t.save()
-	t.showPage()
+	t.showPage(nil)
 	return nil
 }
 
@@ -311,12 +319,16 @@ func (t *Tutor) Current() int {
 	return t.play.number
 }
 
-// showPage shows the reading before the current step, and the step.
-func (t *Tutor) showPage() {
+// showPage shows the reading before the current step, and the step,
+// after keepPort with sockets, which reads the session's sockets; sockets
+// is nil when the lesson's ports were just chosen.
+func (t *Tutor) showPage(sockets func() []live) {
 	p := t.play
 	page := p.lesson.Pages[p.page]
 	t.session.Printf("\n")
-	t.keepPort()
+	if sockets != nil {
+		t.keepPort(sockets)
+	}
 	heading := fmt.Sprintf("── Lesson %d · step %d of %d ", p.number, p.page+1, len(p.lesson.Pages))
 	t.session.SayAsIs(repl.Heading, heading+strings.Repeat("─", max(3, 60-len([]rune(heading)))))
 	for _, prose := range page.Reading {
@@ -493,7 +505,7 @@ func (t *Tutor) runBack(_ context.Context, args []string) error {
 		p.page--
 	}
 	p.hints = 0
-	t.showPage()
+	t.showPage(t.sockets)
 	return nil
 }
 
@@ -506,7 +518,7 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	t.keepPort()
+	t.keepPort(t.sockets)
 	step := p.lesson.Pages[p.page].Step
 	if wantsAnswer {
 		why, lines := t.answerNow(step)
@@ -661,7 +673,7 @@ func (t *Tutor) runSkip(_ context.Context, args []string) error {
 		p.skipped = true
 		t.session.Say(repl.Faint, "", "Skipped.")
 	}
-	t.advance()
+	t.advance(t.sockets)
 	return nil
 }
 
@@ -675,13 +687,13 @@ func (t *Tutor) choosePort(p *play) {
 	if taken == 0 {
 		return
 	}
-	if port, ok := freePair(t.port + 1); ok {
+	if port, ok := freePair(taken + 1); ok {
 		p.port = port
 		t.session.Say(repl.Faint, "", fmt.Sprintf("Port %d is taken: %s. This lesson starts from port %d instead of %d.", taken, whyTaken(taken), port, t.port))
 		return
 	}
 	p.free = false
-	t.session.Say(repl.Faint, "", fmt.Sprintf("Port %d is taken: %s. So are the ports after it, up to %d: a bind to port %d will fail until it is free.", taken, whyTaken(taken), t.port+portTries, t.port))
+	t.session.Say(repl.Faint, "", fmt.Sprintf("Port %d is taken: %s. So are the ports after it, up to %d: a bind to port %d will fail until it is free.", taken, whyTaken(taken), taken+portTries, t.port))
 }
 
 // keepPort moves the lesson being played to the next free pair of ports
@@ -690,7 +702,9 @@ func (t *Tutor) choosePort(p *play) {
 // lesson has not used them yet: no socket of the lesson has either port,
 // no UDP socket of the lesson has had a port, and no listener or auto
 // server of the lesson has listened anywhere. The lesson says so.
-func (t *Tutor) keepPort() {
+// sockets reads the session's sockets, only when a port is taken: judge
+// gives those it has read already.
+func (t *Tutor) keepPort(sockets func() []live) {
 	p := t.play
 	if p == nil || !p.free || p.memory.lastPort != 0 || slices.ContainsFunc(p.memory.udp, func(u udpSocket) bool { return u.port != 0 }) {
 		return
@@ -699,12 +713,12 @@ func (t *Tutor) keepPort() {
 	if taken == 0 {
 		return
 	}
-	for _, s := range t.session.Lab().Sockets() {
-		if port := steps.Read(s).Local.Port(); port == p.port || port == p.port+1 {
+	for _, s := range sockets() {
+		if port := s.snap.Local.Port(); port == p.port || port == p.port+1 {
 			return
 		}
 	}
-	if port, ok := freePair(p.port + 1); ok {
+	if port, ok := freePair(taken + 1); ok {
 		p.port = port
 		t.session.Say(repl.Faint, "", fmt.Sprintf("Since this lesson began, another program has taken port %d: %s. This lesson uses port %d from now on.", taken, whyTaken(taken), port))
 	}
@@ -722,11 +736,14 @@ func (t *Tutor) suggestFrom() int {
 
 // freePair is the first port from port on that is free, with the one
 // after it, short of portTries ports away; ok is false when there is none.
+// Each port is tried once: a pair with a taken port in it is passed.
 func freePair(port uint16) (free uint16, ok bool) {
-	for p := port; p < port+portTries; p++ {
-		if takenPort(p) == 0 {
+	for p := port; p < port+portTries; {
+		taken := takenPort(p)
+		if taken == 0 {
 			return p, true
 		}
+		p = taken + 1
 	}
 	return 0, false
 }
@@ -795,7 +812,7 @@ func (t *Tutor) runReset(_ context.Context, args []string) error {
 	t.play = &play{number: p.number, lesson: p.lesson, memory: newMemory()}
 	t.session.Say(repl.Heading, "", fmt.Sprintf("Lesson %d starts again: %s", p.number, p.lesson.Title))
 	t.choosePort(t.play)
-	t.showPage()
+	t.showPage(nil)
 	return nil
 }
 
