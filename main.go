@@ -113,9 +113,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 		fmt.Fprintf(stderr, "sockstep: --narrate takes full, brief or off, not %s\n", steps.QuoteShort(*narrate))
 		return 2
 	}
-	opts := repl.Options{Hex: *hex, Narration: level, Colour: colourWanted(stdout, *noColor), Width: width(stdout),
-		Live: isTerminal(stdout), Input: stdin}
-	if isTerminal(stdin) && !isTerminal(stdout) && (len(rest) == 0 || rest[0] != "run") {
+	tty := terminals{in: isTerminal(stdin), out: isTerminal(stdout)}
+	opts := repl.Options{Hex: *hex, Narration: level, Colour: colourWanted(tty.out, *noColor), Width: width(stdout, tty.out),
+		Live: tty.out, Input: stdin}
+	if tty.in && !tty.out && (len(rest) == 0 || rest[0] != "run") {
 		// auto --step asks on the terminal its answers are typed on, not
 		// in the file or pipe the output goes to. (run FILE reads its
 		// answers from the file: they are asked in the transcript.)
@@ -177,9 +178,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 		}
 		return 0
 	case len(rest) >= 1 && len(rest) <= 2 && rest[0] == "lesson":
-		return playLesson(ctx, stop, session, tutor, rest[1:], stdin, stdout, stderr)
+		return playLesson(ctx, stop, session, tutor, rest[1:], tty, stdin, stderr)
 	case len(rest) == 0:
-		if failed, err = shellOrScript(ctx, stop, session, stdin, stdout, stderr); err != nil {
+		if failed, err = shellOrScript(ctx, stop, session, tty, stdin, stderr); err != nil {
 			fmt.Fprintf(stderr, "sockstep: %v\n", err)
 			return 1
 		}
@@ -322,7 +323,7 @@ func ownOptions(fs *flag.FlagSet, words []string) (own, autos []string) {
 // pipe as a transcript. From a pipe the exit status says whether the
 // lesson was played to its end with every step done, so that a teacher can
 // check a lesson in a script.
-func playLesson(ctx context.Context, stop func(), session *repl.Session, tutor *lessons.Tutor, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+func playLesson(ctx context.Context, stop func(), session *repl.Session, tutor *lessons.Tutor, args []string, tty terminals, stdin io.Reader, stderr io.Writer) int {
 	line := "lesson"
 	if len(args) == 1 {
 		line += " " + args[0]
@@ -332,11 +333,11 @@ func playLesson(ctx context.Context, stop func(), session *repl.Session, tutor *
 	}
 	number := tutor.Current()
 	session.Printf("\n")
-	if _, err := shellOrScript(ctx, stop, session, stdin, stdout, stderr); err != nil {
+	if _, err := shellOrScript(ctx, stop, session, tty, stdin, stderr); err != nil {
 		fmt.Fprintf(stderr, "sockstep: %v\n", err)
 		return 1
 	}
-	if notDone := tutor.NotDone(number); notDone != "" && !(isTerminal(stdin) && isTerminal(stdout)) {
+	if notDone := tutor.NotDone(number); notDone != "" && !(tty.in && tty.out) {
 		session.Say(repl.Bad, "", notDone)
 		return 1 // from a pipe: the lesson was not played to its end
 	}
@@ -347,13 +348,13 @@ func playLesson(ctx context.Context, stop func(), session *repl.Session, tutor *
 // otherwise the commands read from stdin as a transcript, saying first,
 // when they are typed on a terminal, that there is no prompt. It returns
 // how many of those commands failed, or the shell's error.
-func shellOrScript(ctx context.Context, stop func(), session *repl.Session, stdin io.Reader, stdout, stderr io.Writer) (failed int, err error) {
-	if isTerminal(stdin) && isTerminal(stdout) {
+func shellOrScript(ctx context.Context, stop func(), session *repl.Session, tty terminals, stdin io.Reader, stderr io.Writer) (failed int, err error) {
+	if tty.in && tty.out {
 		stop() // the shell handles Ctrl-C itself
 		_, err := session.RunInteractive()
 		return 0, err
 	}
-	if isTerminal(stdin) {
+	if tty.in {
 		fmt.Fprint(stderr, typeBlind)
 	}
 	return session.RunScript(ctx, stdin), nil
@@ -364,22 +365,24 @@ func shellOrScript(ctx context.Context, stop func(), session *repl.Session, stdi
 const typeBlind = "sockstep: output goes to a pipe or a file, so there is no prompt and no line editing:\ntype one command per line; Ctrl-D ends.\n"
 
 // colourWanted: colour only on a terminal, never with NO_COLOR or --no-color.
-func colourWanted(out io.Writer, noColor bool) bool {
-	if noColor || os.Getenv("NO_COLOR") != "" {
-		return false
-	}
-	return isTerminal(out)
+func colourWanted(terminal, noColor bool) bool {
+	return terminal && !noColor && os.Getenv("NO_COLOR") == ""
 }
+
+// terminals says whether stdin and stdout are terminals, as isTerminal
+// found once at start-up.
+type terminals struct{ in, out bool }
 
 func isTerminal(f any) bool {
 	file, ok := f.(*os.File)
 	return ok && (isatty.IsTerminal(file.Fd()) || isatty.IsCygwinTerminal(file.Fd()))
 }
 
-// width is how wide output is wrapped on the terminal, or 80.
-func width(out io.Writer) int {
+// width is how wide output is wrapped on the terminal out, or 80 when
+// out is not one.
+func width(out io.Writer, terminal bool) int {
 	file, ok := out.(*os.File)
-	if !ok || !isTerminal(out) {
+	if !ok || !terminal {
 		return 80
 	}
 	ws, err := unix.IoctlGetWinsize(int(file.Fd()), unix.TIOCGWINSZ)

@@ -64,3 +64,32 @@ func TestLessonStartTriesEachPortOnce(t *testing.T) {
 		})
 	}
 }
+
+// sockstep asks once at start-up whether stdin and stdout are terminals
+// (an ioctl TCGETS each, as strace shows), however it runs: beyond those
+// that `sockstep --version`, which asks nothing, makes as its libraries
+// start, one on each.
+func TestStartupAsksOnceForATerminal(t *testing.T) {
+	tcgets := regexp.MustCompile(`ioctl\((\d+), TCGETS`)
+	count := func(t *testing.T, stdin string, args ...string) map[string]int {
+		n := map[string]int{}
+		for _, line := range traceSockstep(t, "ioctl", stdin, args...) {
+			if m := tcgets.FindStringSubmatch(line); m != nil {
+				n[m[1]]++
+			}
+		}
+		return n
+	}
+	libraries := count(t, "", "--version")
+	for _, args := range [][]string{{"lesson", "1"}, {"-c", "sockets"}, {}, {"auto", "demo", "--help"}} {
+		command := strings.TrimSpace("sockstep " + strings.Join(args, " "))
+		t.Run(command, func(t *testing.T) {
+			got := count(t, "sockets\n", args...)
+			for _, fd := range []string{"0", "1"} {
+				if asked := got[fd] - libraries[fd]; asked > 1 {
+					t.Errorf("%s asked %d times whether fd %s is a terminal", command, asked, fd)
+				}
+			}
+		})
+	}
+}
