@@ -81,7 +81,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 	noColor := fs.Bool("no-color", false, "")
 	hex := fs.Bool("hex", false, "")
 	narrate := fs.String("narrate", "full", "")
-	commands := fs.String("c", "", "")
+	var commands *string // -c's, even ""; nil when -c is not given
+	fs.Func("c", "", func(text string) error { commands = &text; return nil })
 	version := fs.Bool("version", false, "")
 	// Options may follow the command too (sockstep run FILE --no-color),
 	// except auto's, which auto reads itself, and what follows --.
@@ -130,17 +131,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 		return 1
 	}
 
-	given := false // -c, even with no commands
-	fs.Visit(func(f *flag.Flag) { given = given || f.Name == "c" })
 	ctx, stop := stopOnSignals(session, stdout)
 	defer stop()
 	var failed int
 	switch {
-	case given && len(rest) > 0:
+	case commands != nil && len(rest) > 0:
 		fmt.Fprintf(stderr, "sockstep: -c runs the commands given to it, and nothing else: %s cannot come with it\n\n%s",
 			steps.QuoteShort(strings.Join(rest, " ")), usage)
 		return 2
-	case given:
+	case commands != nil:
 		failed = session.RunCommands(ctx, *commands)
 	case len(rest) > 0 && rest[0] == "auto":
 		plan, err := auto.Parse(rest[1:])
