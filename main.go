@@ -151,11 +151,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 			fmt.Fprintf(stderr, "sockstep: %v\nusage:\n  sockstep %s\nexample:\n  sockstep auto demo\n", err, strings.ReplaceAll(auto.Usage, "\n", "\n  sockstep "))
 			return 2
 		}
-		if err := plan.FindHost(ctx); err != nil {
+		err = session.Play(ctx, plan)
+		if _, ok := errors.AsType[*auto.HostError](err); ok {
 			fmt.Fprintf(stderr, "sockstep: %v\n", err) // before any socket is made
 			return 2
 		}
-		if session.Play(ctx, plan) != nil {
+		if err != nil {
 			return 1
 		}
 		return 0

@@ -29,11 +29,12 @@ func runAuto(s *Session, ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := plan.FindHost(ctx); err != nil {
+	err = s.Play(ctx, plan)
+	if _, ok := errors.AsType[*auto.HostError](err); ok {
 		s.problem(err.Error(), nil)
 		return ErrFailed
 	}
-	return s.Play(ctx, plan)
+	return err
 }
 
 // completeAuto offers the plays, then the flags of the chosen one that
@@ -60,8 +61,13 @@ func completeAuto(_ *Session, before []string) []string {
 // typed, or with --quiet only the tutorial's own lines (and any call that
 // failed). A stop (Ctrl-C, or q at a --step pause) closes what the flow
 // opened and is not a failure; ErrFailed says a call failed or could not
-// be made.
+// be made. First it finds the address of a --host that is a name: one
+// with none is an *auto.HostError, returned before any socket is made and
+// not said, for the caller to say where its problems go.
 func (s *Session) Play(ctx context.Context, plan *auto.Plan) error {
+	if err := plan.FindHost(ctx); err != nil {
+		return err
+	}
 	stage := newAutoStage(s, plan)
 	sum, err := plan.Run(ctx, stage)
 	stage.close()

@@ -195,6 +195,30 @@ func TestAutoSaysAHostWithoutAnAddressBeforeAnySocket(t *testing.T) {
 	}
 }
 
+// TestPlayFindsTheHost: Play, as sockstep auto calls it, finds --host's
+// address before any socket is made, and returns an *auto.HostError that
+// it does not say, for its caller to say where its problems go.
+func TestPlayFindsTheHost(t *testing.T) {
+	const nowhere = "no-such-host.invalid"
+	if addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip4", nowhere); err == nil {
+		t.Skipf("%s has an address here (%v)", nowhere, addrs)
+	}
+	plan, err := auto.Parse([]string{"client", "--host", nowhere})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	s := New(&out, Options{Width: 80})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.Play(ctx, plan); !errors.As(err, new(*auto.HostError)) {
+		t.Errorf("Play with --host %s returned %v, want an *auto.HostError", nowhere, err)
+	}
+	if out.Len() != 0 || len(s.lab.Sockets()) != 0 {
+		t.Errorf("Play made %d sockets and said:\n%s", len(s.lab.Sockets()), out.String())
+	}
+}
+
 // TestAutoHelpFlagShowsHelpAuto: -h or --help after a play is a request
 // for auto's help, shown as help auto shows it, not an error.
 func TestAutoHelpFlagShowsHelpAuto(t *testing.T) {
