@@ -16,7 +16,9 @@ import (
 // --timeout, which sendto does not take. The step must refuse, send
 // nothing, say what it must (says), and name commands; each is then
 // typed, and the peer must receive what each is said to do: the option
-// obeyed, or the words sent as typed.
+// obeyed, or the words sent as typed. Both steps say in the same words
+// how to send the option as text, naming it; where the words cannot be
+// shown as typed (not ASCII), without a command.
 func TestOptionAfterTheText(t *testing.T) {
 	for _, tc := range []struct {
 		line  string
@@ -26,9 +28,11 @@ func TestOptionAfterTheText(t *testing.T) {
 		{"send conn hello --timeout 500ms", []string{"hello", "hello --timeout 500ms"}, "goes before the text"},
 		{"send conn hello world --timeout=2s", []string{"hello world", "hello world --timeout=2s"}, "goes before the text"},
 		{"send conn hello --bytes 10", []string{"sockstep b", "hello --bytes 10"}, "goes straight after the socket"},
+		{"send conn héllo --timeout 500ms", nil, "goes before the text"},
 		{"sendto u 127.0.0.1 PORT hi --bytes 5", []string{"socks", "hi --bytes 5"}, "goes straight after the socket"},
 		{"sendto u 127.0.0.1 PORT hi --timeout 1s", []string{"hi --timeout 1s"}, "sendto takes no --timeout"},
 		{"sendto u 127.0.0.1 PORT --timeout=1s hi", []string{"--timeout=1s hi"}, "sendto takes no --timeout"},
+		{"sendto u 127.0.0.1 PORT héllo --timeout 1s", nil, "sendto takes no --timeout"},
 	} {
 		t.Run(tc.line, func(t *testing.T) {
 			s, out, line, to := sendingSession(t, tc.line)
@@ -44,6 +48,14 @@ func TestOptionAfterTheText(t *testing.T) {
 			}
 			if b := received(t, to.FD); b != "" {
 				t.Fatalf("%s: the peer got %q, want nothing sent", line, b)
+			}
+			option := "--timeout"
+			if strings.Contains(line, "--bytes") {
+				option = "--bytes"
+			}
+			advice := "To send " + option + " as text, put it and the words around it inside one pair of quotes"
+			if shown := strings.Contains(msg, advice+": "+strings.Fields(line)[0]+" "); !strings.Contains(msg, advice) || shown != (tc.sends != nil) {
+				t.Errorf("%s: got %q, want it to end: %s, with the command that does as the words allow", line, msg, advice)
 			}
 			for _, want := range tc.sends {
 				start := strings.Index(msg, ": "+strings.Fields(line)[0]+" ")

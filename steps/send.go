@@ -341,13 +341,13 @@ func strayOption(command, text []string, options ...string) error {
 			right := cmd + " " + opt + " " + value
 			switch {
 			case opt == "--bytes":
-				return usageErr(stray(right, "--bytes N sends N bytes of a pattern, takes no text, and goes straight after the socket", cmd, text))
+				return usageErr(stray(right, "--bytes N sends N bytes of a pattern, takes no text, and goes straight after the socket", opt, cmd, text))
 			case len(words) == 0:
 				right += " TEXT"
 			default:
 				right += ` "` + strings.Join(words, " ") + `"`
 			}
-			return usageErr(stray(right, opt+" goes before the text", cmd, text))
+			return usageErr(stray(right, opt+" goes before the text", opt, cmd, text))
 		}
 	}
 	return nil
@@ -364,25 +364,29 @@ func isOption(word, opt string) bool {
 // not an option (sendto's noTimeout reads it so too).
 func quoted(word string) bool { return strings.ContainsFunc(word, unicode.IsSpace) }
 
-// stray is strayOption's message: the rule, the command as it should be,
-// and how to send the option as text, with the learner's own words where
-// they can be shown in quotes as they are.
-func stray(right, rule, cmd string, text []string) string {
-	if typed, ok := asOneWord(cmd, text); ok && plainASCII([]byte(right)) {
-		return fmt.Sprintf(`%s: %s. Typed after the text, it would be sent as text; to send it so, put it inside quotes with the words around it: %s`, rule, right, typed)
+// stray is strayOption's message: the rule, the command as it should be
+// where the words can be shown as they are, and how to send the option as
+// text.
+func stray(right, rule, opt, cmd string, text []string) string {
+	advice, shown := asText(opt, cmd, text)
+	if !shown {
+		return rule + ". " + advice
 	}
-	return rule + ". Typed after the text, it would be sent as text; to send it so, put it inside the quotes of one word with the words around it"
+	return rule + ": " + right + ". " + advice
 }
 
-// asOneWord is cmd followed by text as one quoted word, the command that
-// sends the words as text; ok is false where they cannot be shown so, as
-// they are (not plain ASCII, or a quote among them).
-func asOneWord(cmd string, text []string) (typed string, ok bool) {
+// asText says how to send the option opt, typed among the words text of
+// a send or sendto, cmd being the command up to them, as text instead:
+// strayOption and noTimeout end with it. It shows the command that does,
+// with the words as one quoted word, where they can be shown so as they
+// are (plain ASCII, no quote among them); shown says whether it does.
+func asText(opt, cmd string, text []string) (advice string, shown bool) {
+	advice = "To send " + opt + " as text, put it and the words around it inside one pair of quotes"
 	joined := strings.Join(text, " ")
 	if !plainASCII([]byte(cmd)) || !plainASCII([]byte(joined)) || strings.Contains(joined, `"`) {
-		return "", false
+		return advice, false
 	}
-	return cmd + ` "` + joined + `"`, true
+	return advice + ": " + cmd + ` "` + joined + `"`, true
 }
 
 // bytesForm says whether a send's or sendto's words are --bytes N, a

@@ -197,10 +197,8 @@ func noTimeout(s *Socket, cmd string, text []string) error {
 	if bytesForm(text) {
 		return usageErr(why)
 	}
-	if typed, ok := asOneWord(cmd, text); ok {
-		return usageErr(why + ". Every word after the port is text to send; to send these words on purpose, put them inside quotes: " + typed)
-	}
-	return usageErr(why + ". Every word after the port is text to send; to send these words on purpose, put them inside the quotes of one word")
+	advice, _ := asText("--timeout", cmd, text)
+	return usageErr(why + ". " + advice)
 }
 
 // fragmented is what send and sendto say of a datagram of n bytes from s
