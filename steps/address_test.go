@@ -1,6 +1,8 @@
 package steps
 
 import (
+	"bytes"
+	"encoding/json"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -13,7 +15,7 @@ import (
 // connect, for each way of writing a host, in python3 on a socket of the
 // same family, and holds what CPython's call did to what the kernel did
 // for the step: the same local address after bind, the same peer after
-// connect.
+// connect. Every line runs in one python3, each in a program of its own.
 func TestAddressPythonLinesRunInCPython(t *testing.T) {
 	python := needPython(t, "the address in bind's and connect's Python lines cannot be checked against CPython")
 	cases := []struct {
@@ -29,38 +31,73 @@ func TestAddressPythonLinesRunInCPython(t *testing.T) {
 		{"ipv6", "::ffff:127.0.0.1", families[0]},
 		{"ipv6", "[::ffff:127.0.0.1]", families[0]},
 	}
-	// cpython makes a socket of s's family called as s is, runs line on
-	// it, and prints the host of the address end gives (getsockname or
-	// getpeername).
-	cpython := func(t *testing.T, s *Socket, line, end string) string {
-		t.Helper()
+	// A check is a step's Python line, the program that runs it in
+	// CPython on a socket of s's family called as s is and prints the host
+	// of the address end gives (getsockname or getpeername), and the host
+	// the kernel gave the step's socket.
+	type check struct {
+		name, call, did, line, program, want string
+	}
+	var checks []check
+	add := func(name, call, did string, s *Socket, line, end, want string) {
 		program := strings.Join([]string{
 			"import socket",
 			s.Py() + " = socket.socket(" + strconv.Itoa(s.Family.domain()) + ", socket.SOCK_STREAM)",
 			line,
 			"print(" + s.Py() + "." + end + "()[0])",
 		}, "\n")
-		out, err := exec.Command(python, "-c", program).CombinedOutput()
-		if err != nil {
-			t.Fatalf("python3 ran %q: %v\n%s", line, err, out)
-		}
-		return strings.TrimSpace(string(out))
+		checks = append(checks, check{name, call, did, line, program, want})
 	}
 	for _, c := range cases {
-		t.Run(c.family+" "+c.host, func(t *testing.T) {
-			l := newLab(t)
-			run(t, l, "socket", "tcp", c.family, "as", "s")
-			rep := run(t, l, "bind", "s", c.host, "0")
-			if got, want := cpython(t, sock(t, l, "s"), rep.Python, "getsockname"), Read(sock(t, l, "s")).Local.Addr().String(); got != want {
-				t.Errorf("bind's %q bound CPython's socket to %s; the kernel bound the step's to %s", rep.Python, got, want)
-			}
-			port := listener(t, l, c.server, "server")
-			run(t, l, "socket", "tcp", c.family, "as", "c")
-			rep = run(t, l, "connect", "c", c.host, port)
-			if got, want := cpython(t, sock(t, l, "c"), rep.Python, "getpeername"), Read(sock(t, l, "c")).Remote.Addr().String(); got != want {
-				t.Errorf("connect's %q connected CPython's socket to %s; the kernel connected the step's to %s", rep.Python, got, want)
-			}
-		})
+		name := c.family + " " + c.host
+		l := newLab(t) // its listener waits for CPython's connect
+		run(t, l, "socket", "tcp", c.family, "as", "s")
+		rep := run(t, l, "bind", "s", c.host, "0")
+		add(name, "bind", "bound", sock(t, l, "s"), rep.Python, "getsockname", Read(sock(t, l, "s")).Local.Addr().String())
+		port := listener(t, l, c.server, "server")
+		run(t, l, "socket", "tcp", c.family, "as", "c")
+		rep = run(t, l, "connect", "c", c.host, port)
+		add(name, "connect", "connected", sock(t, l, "c"), rep.Python, "getpeername", Read(sock(t, l, "c")).Remote.Addr().String())
+	}
+	programs := make([]string, len(checks))
+	for i, c := range checks {
+		programs[i] = c.program
+	}
+	input, err := json.Marshal(programs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each program runs in a namespace of its own; its line of output,
+	// or the exception that stopped it, is printed as a JSON string.
+	const runner = `import contextlib, io, json, sys
+for program in json.load(sys.stdin):
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out):
+            exec(program, {})
+        said = out.getvalue().strip()
+    except Exception as e:
+        said = "raised " + repr(e)
+    print(json.dumps(said))
+`
+	cmd := exec.Command(python, "-c", runner)
+	cmd.Stdin = bytes.NewReader(input)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("python3 ran the lines: %v\n%s", err, out)
+	}
+	said := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(said) != len(checks) {
+		t.Fatalf("python3 printed %d lines for %d programs:\n%s", len(said), len(checks), out)
+	}
+	for i, c := range checks {
+		var got string
+		if err := json.Unmarshal([]byte(said[i]), &got); err != nil {
+			t.Fatalf("%s: python3 printed %q: %v", c.name, said[i], err)
+		}
+		if got != c.want {
+			t.Errorf("%s: %s's %q %s CPython's socket to %s; the kernel %s the step's to %s", c.name, c.call, c.line, c.did, got, c.did, c.want)
+		}
 	}
 }
 
