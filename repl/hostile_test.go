@@ -77,8 +77,8 @@ func TestScriptLineTooLong(t *testing.T) {
 		t.Errorf("RunScript: 0 failed, want the unread line counted")
 	}
 	want := fmt.Sprintf("line 2 is longer than %d bytes, the most one command may take; it and the lines after it were not run", maxLine)
-	i, closing := strings.Index(got, want), strings.Index(got, "leaving: closing every socket")
-	if i < 0 || closing < i {
+	i, closing := strings.Index(got, "  ✗ "), strings.Index(got, "leaving: closing every socket")
+	if said := problemSaid(got); said != want || closing < i {
 		t.Errorf("got\n%s\nwant %q before the sockets are closed", got, want)
 	}
 	if !strings.Contains(got, "socket as first") || strings.Contains(got, "third") {

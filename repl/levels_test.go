@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -139,5 +140,43 @@ func TestASessionFitsTheWidth(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestARefusalFitsTheWidth: the ✗ line of a command sockstep refuses is
+// wrapped to the terminal's width like the rest, and says, word for word,
+// what it says on one line where there is room.
+func TestARefusalFitsTheWidth(t *testing.T) {
+	refused := []string{
+		"bind nosuchsock 1",
+		"bind",
+		"there_is_no_such_command_here",
+		"narrate loud",
+	}
+	said := func(width int) []string {
+		out := new(strings.Builder)
+		s := New(out, Options{Width: width})
+		defer s.Close() // before the next width's session, which gets the same fds
+		mustEval(t, s, "socket as server", "socket as client", "socket tcp ipv6 as third")
+		var says []string
+		for _, line := range refused {
+			got, err := evalOut(s, out, line)
+			if err == nil || problemSaid(got) == "" {
+				t.Fatalf("%s: got %q (%v), want it refused", line, got, err)
+			}
+			for _, l := range strings.Split(got, "\n") {
+				if n := utf8.RuneCountInString(l); n > width {
+					t.Errorf("%s: a line is %d columns wide, more than %d: %q", line, n, width, l)
+				}
+			}
+			says = append(says, problemSaid(got))
+		}
+		return says
+	}
+	whole := said(1000)
+	for _, width := range []int{40, 60, 80} {
+		if got := said(width); !slices.Equal(got, whole) {
+			t.Errorf("%d columns: the refusals say\n%q\nwant\n%q", width, got, whole)
+		}
 	}
 }

@@ -61,6 +61,23 @@ func evalOut(s *Session, out *strings.Builder, line string) (string, error) {
 	return out.String(), err
 }
 
+// problemSaid is the message of the first ✗ line in out, its wrapped
+// lines joined by single spaces; "" when out has none.
+func problemSaid(out string) string {
+	var words []string
+	for l := range strings.Lines(out) {
+		switch {
+		case words == nil && strings.HasPrefix(l, "  ✗ "):
+			words = strings.Fields(strings.TrimPrefix(l, "  ✗ "))
+		case words != nil && strings.HasPrefix(l, "    ") && l[4] != ' ':
+			words = append(words, strings.Fields(l)...)
+		case words != nil:
+			return strings.Join(words, " ")
+		}
+	}
+	return strings.Join(words, " ")
+}
+
 // rawControl finds any control character in output that the renderer did
 // not write itself: anything below 0x20 but newline, DEL, and C1.
 var rawControl = regexp.MustCompile("[\x00-\x09\x0b-\x1f\x7f\u0080-\u009f]")

@@ -37,12 +37,7 @@ func TestOptionAfterTheText(t *testing.T) {
 		t.Run(tc.line, func(t *testing.T) {
 			s, out, line, to := sendingSession(t, tc.line)
 			got, _ := evalOut(s, out, line)
-			msg := ""
-			for l := range strings.Lines(got) {
-				if m, ok := strings.CutPrefix(strings.TrimSpace(l), "✗ "); ok {
-					msg = m
-				}
-			}
+			msg := problemSaid(got)
 			if msg == "" || !strings.Contains(got, "usage ") || !strings.Contains(msg, tc.says) {
 				t.Fatalf("%s: got\n%s\nwant a usage error that says %q", line, got, tc.says)
 			}

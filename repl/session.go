@@ -258,7 +258,7 @@ func (s *Session) show(rep *steps.Report) {
 func (s *Session) problem(msg string, cmd *command) {
 	var b strings.Builder
 	st := s.render.st
-	b.WriteString("  " + st.fail("✗ "+msg) + "\n")
+	paintWrapped(&b, "✗ "+msg, s.render.width-4, "  ", "    ", st.fail)
 	if cmd != nil {
 		s.render.usage(&b, cmd.usage)
 		s.render.labelled(&b, "example", cmd.example)
