@@ -259,8 +259,10 @@ func printMessage(data []byte, printLine func(string)) {
 	}
 }
 
+// Tell shows one of the flow's notes (»), which are part of full
+// narration, as a step's sentences are.
 func (a *autoStage) Tell(side auto.Side, text string) {
-	if a.quiet || text == "" {
+	if a.quiet || text == "" || a.s.render.level != Full {
 		return
 	}
 	a.hand(func() {

@@ -340,3 +340,43 @@ func TestEveryStepPromptFits(t *testing.T) {
 		}
 	}
 }
+
+// TestAutoNotesAreFullNarration: auto's notes (») show at narrate full
+// only, as a step's sentences do, and at every level the tutorial's
+// printed lines are all there, with the port the kernel chose.
+func TestAutoNotesAreFullNarration(t *testing.T) {
+	var printedAtFull []string
+	for _, level := range []Narration{Full, Brief, Off} {
+		var out bytes.Buffer
+		s := New(&out, Options{Width: 80, Narration: level})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := s.Eval(ctx, "auto demo --port 0")
+		cancel()
+		s.Close()
+		if err != nil {
+			t.Fatalf("level %d: %v\n%s", level, err, out.String())
+		}
+		var notes, printed []string
+		for _, l := range strings.Split(out.String(), "\n") {
+			_, l, _ = strings.Cut(l, " │ ")
+			if strings.HasPrefix(l, "  » ") {
+				notes = append(notes, l)
+			}
+			if p, ok := strings.CutPrefix(l, "  prints  "); ok {
+				printed = append(printed, p)
+			}
+		}
+		if want := level == Full; (len(notes) > 0) != want {
+			t.Errorf("level %d: notes %q, want them shown: %v", level, notes, want)
+		}
+		port := regexp.MustCompile(`connect\(\d+, 127\.0\.0\.1:(\d+)\) = 0`).FindStringSubmatch(out.String())
+		if port == nil || !slices.Contains(printed, "Listening for incoming connections on port "+port[1]+" . . .") {
+			t.Errorf("level %d: the tutorial's lines are %q, want the port connect reached in them", level, printed)
+		}
+		if level == Full {
+			printedAtFull = printed
+		} else if len(printed) != len(printedAtFull) {
+			t.Errorf("level %d: %d of the tutorial's lines, want the %d shown at full: %q", level, len(printed), len(printedAtFull), printed)
+		}
+	}
+}

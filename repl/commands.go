@@ -129,7 +129,8 @@ func init() {
 				"(in the languages `code` chose) and a next step; for a failed call, the error, what it means " +
 				"here, a fix and what Python raises. brief shows the call and the state change; for a failed " +
 				"call, the error and what it means here. off shows the call; for a failed call, the error. " +
-				"Received data, and the values `option` reads, are shown at every level.",
+				"Received data, and the values `option` reads, are shown at every level. " +
+				"In `auto`, the notes marked » are part of full narration; the tutorial's printed lines show at every level.",
 			complete: func(_ *Session, before []string) []string {
 				if len(before) == 0 {
 					return []string{"full", "brief", "off"}
