@@ -222,9 +222,10 @@ func (r *renderer) usage(b *strings.Builder, usage string) {
 // field writes a labelled line, painted; where it is wider than the width
 // it is broken into lines that go on under its text, two columns further
 // in. It breaks at a space outside double quotes and brackets, and code
-// only after a comma, so that no word, quoted text or [option] is cut and
-// the lines still work when pasted. A part that has no such space stays
-// whole.
+// only after a comma or an opening parenthesis, or before a comment and
+// never within one, so that no word, quoted text or [option] is cut and
+// the lines still work when pasted, in Python, C and Go alike. A part
+// that has no such place stays whole.
 func (r *renderer) field(b *strings.Builder, label string, paint func(string) string, text string, code bool) {
 	room := r.width - 2 - labelWidth
 	for i, line := range breakLine(text, room, room-2, code) {
@@ -249,8 +250,8 @@ func breakLine(text string, first, rest int, code bool) []string {
 	runes := []rune(text)
 	for room := first; len(runes) > room; room = rest {
 		cut := -1
-		quoted, depth := false, 0
-		for i := 1; i < len(runes) && (cut < 0 || i <= room); i++ {
+		quoted, depth, comment := false, 0, code && startsComment(runes)
+		for i := 1; i < len(runes) && !comment && (cut < 0 || i <= room); i++ {
 			switch c := runes[i]; {
 			case quoted && c == '\\':
 				i++
@@ -261,8 +262,12 @@ func breakLine(text string, first, rest int, code bool) []string {
 				depth++
 			case c == ']' && depth > 0:
 				depth--
+			case code && c == ' ' && startsComment(runes[i+1:]):
+				cut, comment = i, true
 			case c == ' ' && depth == 0 && (!code || runes[i-1] == ','):
 				cut = i
+			case code && c == '(' && i+1 < len(runes) && runes[i+1] != ')' && (cut < 0 || i < room):
+				cut = i + 1 // the line ends with the parenthesis
 			}
 		}
 		if cut < 0 {
@@ -272,6 +277,13 @@ func breakLine(text string, first, rest int, code bool) []string {
 		runes = []rune(strings.TrimLeft(string(runes[cut:]), " "))
 	}
 	return append(lines, string(runes))
+}
+
+// startsComment says whether code starts with a comment: C's and Go's
+// "//", or Python's "# ".
+func startsComment(code []rune) bool {
+	s := string(code[:min(2, len(code))])
+	return s == "//" || s == "# "
 }
 
 // blankLabel fills the left column of a line without a label.

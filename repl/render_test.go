@@ -1,6 +1,12 @@
 package repl
 
 import (
+	"fmt"
+	"go/parser"
+	"go/token"
+	"os/exec"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -50,5 +56,71 @@ func TestCallLineRoundsAsTheProse(t *testing.T) {
 		if !strings.HasSuffix(strings.TrimSpace(b.String()), tt.want) {
 			t.Errorf("took %v: got %q, want it to end %q", tt.took, b.String(), tt.want)
 		}
+	}
+}
+
+// TestBrokenCodeStillRuns: at every width, a call's code, broken to fit,
+// still parses when its lines are pasted together as they are shown:
+// Python by python3, Go by go/parser; and a C or Go comment ends its line,
+// so that no code is pasted into one.
+func TestBrokenCodeStillRuns(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not on PATH, so the Python lines cannot be parsed")
+	}
+	for _, width := range []int{40, 60, 80} {
+		t.Run(strconv.Itoa(width), func(t *testing.T) {
+			out := new(strings.Builder)
+			s := New(out, Options{Width: width})
+			t.Cleanup(s.Close)
+			port := freePort(t)
+			mustEval(t, s, "code all", "socket as server", fmt.Sprintf("bind server \"\" %d", port), "listen server",
+				"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn",
+				"send conn hello", "recv client", "option conn O_NONBLOCK", "send client --bytes 3000", "close all",
+				"socket udp as u", "bind u 127.0.0.1 0", "sendto u 127.0.0.1 9 hi", "close u")
+			blocks := map[string][]string{}
+			lang := ""
+			for _, l := range strings.Split(out.String(), "\n") {
+				switch label := strings.TrimSpace(l[:min(len(l), 2+labelWidth)]); {
+				case slices.Contains(languages, label):
+					lang = label
+					blocks[lang] = append(blocks[lang], l[2+labelWidth:])
+				case lang != "" && strings.HasPrefix(l, blankLabel+"  ") && l[len(blankLabel)+2] != ' ':
+					blocks[lang][len(blocks[lang])-1] += "\n" + l[len(blankLabel)+2:]
+				default:
+					lang = ""
+				}
+			}
+			broken := 0
+			for _, lang := range languages {
+				if len(blocks[lang]) == 0 {
+					t.Fatalf("no %s lines in\n%s", lang, out)
+				}
+				for _, code := range blocks[lang] {
+					lines := strings.Split(code, "\n")
+					broken += len(lines) - 1
+					for _, l := range lines[:len(lines)-1] {
+						if lang != "python" && strings.Contains(l, "//") {
+							t.Errorf("%s: code goes on after the comment in\n%s", lang, code)
+						}
+					}
+					switch lang {
+					case "python":
+						cmd := exec.Command(python, "-c", "import sys; compile(sys.stdin.read(), 'shown', 'exec')")
+						cmd.Stdin = strings.NewReader(code)
+						if msg, err := cmd.CombinedOutput(); err != nil {
+							t.Errorf("python3 cannot parse\n%s\n%s", code, msg)
+						}
+					case "go":
+						if _, err := parser.ParseFile(token.NewFileSet(), "shown.go", "package p\nfunc f() {\n"+code+"\n}\n", 0); err != nil {
+							t.Errorf("Go cannot parse\n%s\n%v", code, err)
+						}
+					}
+				}
+			}
+			if width < 80 && broken == 0 {
+				t.Fatalf("no code line was broken at %d columns, so none was checked:\n%s", width, out)
+			}
+		})
 	}
 }
