@@ -251,7 +251,7 @@ func breakLine(text string, first, rest int, code bool) []string {
 	for room := first; len(runes) > room; room = rest {
 		cut := -1
 		quoted, depth, comment := false, 0, code && startsComment(runes)
-		for i := 1; i < len(runes) && !comment && (cut < 0 || i <= room); i++ {
+		for i := 0; i < len(runes) && !comment && (cut < 0 || i <= room); i++ { // from 0: a line may open with a quote
 			switch c := runes[i]; {
 			case quoted && c == '\\':
 				i++
@@ -262,6 +262,7 @@ func breakLine(text string, first, rest int, code bool) []string {
 				depth++
 			case c == ']' && depth > 0:
 				depth--
+			case i == 0:
 			case code && c == ' ' && startsComment(runes[i+1:]):
 				cut, comment = i, true
 			case c == ' ' && depth == 0 && (!code || runes[i-1] == ','):

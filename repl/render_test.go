@@ -76,7 +76,7 @@ func TestBrokenCodeStillRuns(t *testing.T) {
 			port := freePort(t)
 			mustEval(t, s, "code all", "socket as server", fmt.Sprintf("bind server \"\" %d", port), "listen server",
 				"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn",
-				"send conn hello", "recv client", "option conn O_NONBLOCK", "send client --bytes 3000", "close all",
+				"send conn hello", "recv client", `send conn "Hello Server, I have connected on port 8081"`, "recv client", "option conn O_NONBLOCK", "send client --bytes 3000", "close all",
 				"socket udp as u", "bind u 127.0.0.1 0", "sendto u 127.0.0.1 9 hi", "close u")
 			blocks := map[string][]string{}
 			lang := ""
