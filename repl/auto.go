@@ -194,7 +194,16 @@ func (a *autoStage) Command(side auto.Side, step string, args []string) {
 		if a.both {
 			prompt = "› " // the side labels every line already
 		}
-		a.show(side, a.s.render.st.dim(prompt)+step+" "+JoinWords(args)+"\n")
+		var b strings.Builder
+		// A line too wide goes on under the command, two columns further in.
+		start := a.s.render.st.dim(prompt)
+		indent := utf8.RuneCountInString(prompt) + 2
+		room := a.renderer().width - indent
+		for _, line := range breakLine(step+" "+JoinWords(args), room+2, room, false) {
+			b.WriteString(start + line + "\n")
+			start = strings.Repeat(" ", indent)
+		}
+		a.show(side, b.String())
 	})
 }
 
@@ -235,7 +244,7 @@ func (a *autoStage) printQuiet(line string) {
 func (a *autoStage) print(side auto.Side, line string) {
 	r := a.renderer()
 	var b strings.Builder
-	r.labelled(&b, "prints", r.st.call(line))
+	r.field(&b, "prints", r.st.call, line, false)
 	a.show(side, b.String())
 }
 
@@ -280,7 +289,12 @@ func (a *autoStage) Waiting(side auto.Side, what func() string) {
 		a.flush() // the lines held are shown while the call waits
 		return
 	}
-	a.hand(func() { a.show(side, "  "+a.s.render.st.dim(what())+"\n") })
+	a.hand(func() {
+		r := a.renderer()
+		var b strings.Builder
+		paintWrapped(&b, what(), r.width-2, "  ", "  ", r.st.dim)
+		a.show(side, b.String())
+	})
 }
 
 func (a *autoStage) Pause(ctx context.Context, side auto.Side, next func(room int) string) bool {
@@ -327,7 +341,10 @@ func (a *autoStage) header() {
 }
 
 // show adds a block of one side's lines, where that side's lines go, to
-// what the stage holds.
+// what the stage holds. The lines are rendered at the side's width; one
+// that could not be broken (code with no place to break) is never cut: in
+// the left column it runs on over the right one, which is empty on its
+// row.
 func (a *autoStage) show(side auto.Side, block string) {
 	if !a.both {
 		a.held.WriteString(block)
@@ -338,18 +355,13 @@ func (a *autoStage) show(side auto.Side, block string) {
 	for _, line := range strings.Split(strings.TrimSuffix(block, "\n"), "\n") {
 		switch {
 		case !a.columns:
-			label := a.label(side)
-			for _, l := range fit(line, a.s.render.width-visibleWidth(label)) {
-				b.WriteString(a.s.render.st.dim(label) + l + "\n")
-			}
+			b.WriteString(a.s.render.st.dim(a.label(side)) + line + "\n")
+		case side == auto.Server && visibleWidth(line) > w:
+			b.WriteString(line + "\n")
 		case side == auto.Server:
-			for _, l := range fit(line, w) {
-				b.WriteString(pad(l, w) + " │\n")
-			}
+			b.WriteString(pad(line, w) + " │\n")
 		default:
-			for _, l := range fit(line, w) {
-				b.WriteString(strings.Repeat(" ", w) + " │ " + l + "\n")
-			}
+			b.WriteString(strings.Repeat(" ", w) + " │ " + line + "\n")
 		}
 	}
 }
@@ -369,36 +381,4 @@ func pad(line string, width int) string {
 		return line + strings.Repeat(" ", width-n)
 	}
 	return line
-}
-
-// fit cuts a line that is wider than a column into pieces that fit, at a
-// space where there is one in the second half of the piece, the later
-// pieces indented under the text; a line that is cut loses its colour.
-func fit(line string, width int) []string {
-	if visibleWidth(line) <= width {
-		return []string{line}
-	}
-	runes := []rune(colourCode.ReplaceAllString(line, ""))
-	indent := strings.Repeat(" ", 2+labelWidth)
-	var lines []string
-	for first := true; len(runes) > 0; first = false {
-		room := width
-		prefix := ""
-		if !first {
-			prefix, room = indent, width-len(indent)
-		}
-		cut, next := len(runes), len(runes)
-		if cut > room {
-			cut, next = room, room
-			for i := room; i > room/2; i-- {
-				if runes[i] == ' ' {
-					cut, next = i, i+1
-					break
-				}
-			}
-		}
-		lines = append(lines, prefix+strings.TrimRight(string(runes[:cut]), " "))
-		runes = runes[next:]
-	}
-	return lines
 }

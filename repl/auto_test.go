@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -48,17 +49,35 @@ func TestAutoDemoShowsTheTwoSidesInColumnsOnAWideTerminal(t *testing.T) {
 		}
 	}
 	for _, l := range lines {
-		if w := visibleWidth(l); w > 100 {
+		if w := visibleWidth(l); w > 100 && breakable(l) {
 			t.Errorf("a line is %d columns wide, more than the terminal's 100: %q", w, l)
 		}
 	}
 }
 
+// breakable says whether a line wider than the terminal had a place to
+// break: a space in its text, outside quotes, or, if it is code, where a
+// pasted line still runs. A line without one is shown whole rather than
+// cut mid-word.
+func breakable(line string) bool {
+	_, text, _ := strings.Cut(line, "│ ")
+	text = strings.TrimSpace(text)
+	if label, rest, ok := strings.Cut(text, "  "); ok && !strings.Contains(label, " ") {
+		text = strings.TrimSpace(rest) // a labelled line: what the label introduces
+	}
+	return len(breakLine(text, 1, 1, false)) > 1 && len(breakLine(text, 1, 1, true)) > 1
+}
+
 // TestAutoDemoLabelsEveryLineOnANarrowTerminal: below 100 columns, down
-// to the narrowest width sockstep takes (60), every line of the demo is
-// labelled with its side and fits the terminal, the labels included.
+// to 40, every line of the demo is labelled with its side and fits the
+// terminal, the labels included, unless it has no place to break; none is
+// cut mid-word: the Python lines, pasted as shown, still parse.
 func TestAutoDemoLabelsEveryLineOnANarrowTerminal(t *testing.T) {
-	for _, width := range []int{99, 80, 60} {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not on PATH, so the Python lines cannot be parsed")
+	}
+	for _, width := range []int{99, 80, 60, 40} {
 		out := evalAuto(t, width, "auto demo --port 0")
 		body, summary, found := strings.Cut(out, "\n\nauto demo done:")
 		if !found {
@@ -69,9 +88,27 @@ func TestAutoDemoLabelsEveryLineOnANarrowTerminal(t *testing.T) {
 				t.Errorf("%d columns: the line %q is not labelled with its side", width, l)
 			}
 		}
+		var code []string // the Python lines, joined where they were broken
+		in := false       // the line before was Python's
 		for _, l := range strings.Split(out, "\n") {
-			if w := visibleWidth(l); w > width {
+			if w := visibleWidth(l); w > width && breakable(l) {
 				t.Errorf("a line is %d columns wide, more than the terminal's %d: %q", w, width, l)
+			}
+			_, l, _ = strings.Cut(l, " │ ")
+			switch {
+			case strings.HasPrefix(l, "  python  "):
+				code, in = append(code, l[2+labelWidth:]), true
+			case in && strings.HasPrefix(l, blankLabel+"  ") && l[len(blankLabel)+2] != ' ':
+				code[len(code)-1] += "\n" + l[len(blankLabel)+2:]
+			default:
+				in = false
+			}
+		}
+		for _, c := range code {
+			cmd := exec.Command(python, "-c", "import sys; compile(sys.stdin.read(), 'shown', 'exec')")
+			cmd.Stdin = strings.NewReader(c)
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("%d columns: python3 cannot parse\n%s\n%s", width, c, msg)
 			}
 		}
 		if !strings.HasPrefix(summary, " 1 client served") {
