@@ -37,6 +37,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 	fmt.Fprintln(tw, "  SOCKET\tPROTO\tLOCAL\tREMOTE\tSTATE\tRECV-Q\tSEND-Q\tREADY")
 	for _, sock := range live {
 		snap := steps.Read(sock)
+		s.watcher.saw(sock, snap)
 		recvQ, sendQ := "—", "—"
 		if snap.QueuesKnown {
 			recvQ, sendQ = fmt.Sprint(snap.RecvQ), fmt.Sprint(snap.SendQ)
@@ -159,6 +160,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 		return nil
 	}
 	snap := steps.Read(sock)
+	s.watcher.saw(sock, snap)
 	r := &s.render
 	var b strings.Builder
 	origin := "made by socket"

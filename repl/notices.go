@@ -19,6 +19,10 @@ const watchInterval = 250 // milliseconds
 type watcher struct {
 	mu   sync.Mutex
 	seen map[*steps.Socket]seen
+	// shown is what the learner saw of a socket's receive queue since the
+	// last look (a report's state line, sockets, show): news about the
+	// queue starts from it.
+	shown map[*steps.Socket]steps.Snapshot
 }
 
 // seen is what was last said about one socket.
@@ -34,7 +38,29 @@ type seen struct {
 	bothShut bool
 }
 
-func newWatcher() *watcher { return &watcher{seen: map[*steps.Socket]seen{}} }
+func newWatcher() *watcher {
+	return &watcher{seen: map[*steps.Socket]seen{}, shown: map[*steps.Socket]steps.Snapshot{}}
+}
+
+// saw records that the learner was shown sock's receive queue as snap
+// holds it, so that a notice tells only of what arrives after.
+func (w *watcher) saw(sock *steps.Socket, snap steps.Snapshot) {
+	if !snap.QueuesKnown {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.shown[sock] = snap
+}
+
+// sawReport records the receive queue of the socket a step was made on,
+// which its report gave (the call's result, the first state line): a
+// recv that leaves bytes queued is not followed by news of them.
+func (w *watcher) sawReport(rep *steps.Report) {
+	if len(rep.State) > 0 && rep.State[0].Queue != nil && !rep.Stopped {
+		w.saw(rep.State[0].Queue.Socket, rep.State[0].Queue.Snapshot)
+	}
+}
 
 // check reads every live socket and returns a line for each change worth
 // telling.
@@ -55,6 +81,7 @@ func (w *watcher) check(lab *steps.Lab) []string {
 			delete(w.seen, sock)
 		}
 	}
+	clear(w.shown)
 	return notes
 }
 
@@ -67,6 +94,9 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 	w.seen[sock] = now
 	if !known {
 		was = seen{state: snap.State}
+	}
+	if shown, ok := w.shown[sock]; ok {
+		was.recvQ, was.datagram, was.memory, was.dropped = shown.RecvQ, shown.DatagramWaiting(), shown.QueueMemory, shown.Dropped
 	}
 	var notes []string
 	say := func(format string, a ...any) {

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"sockstep/steps"
+
+	"golang.org/x/sys/unix"
 )
 
 // fullSession is a session that narrates in full into the buffer it
@@ -400,5 +402,68 @@ func TestNoticesOfDroppedDatagrams(t *testing.T) {
 	}
 	if told == 0 {
 		t.Fatal("the kernel dropped no datagram: the test did not fill the buffer")
+	}
+}
+
+// TestNoticesAfterTheQueueWasShown: bytes that arrived unseen and that a
+// recv leaves queued are the recv's own report's to tell, as are those
+// `sockets` or `show` has just listed: no notice follows that calls them
+// arrived; bytes that come after are told as more, counted from SIOCINQ
+// before and after they come.
+func TestNoticesAfterTheQueueWasShown(t *testing.T) {
+	tests := []struct {
+		name string
+		udp  bool
+		line string // run once the peer has sent, no notice between
+	}{
+		{"recv that took part of the queue", false, "recv conn 58"},
+		{"sockets", false, "sockets"},
+		{"show", false, "show conn"},
+		{"recvfrom that left datagrams queued", true, "recvfrom conn"},
+		{"sockets, datagrams", true, "sockets"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var s *Session
+			var out *strings.Builder
+			if tt.udp {
+				s, out = fullSession(t)
+				port := freePort(t)
+				mustEval(t, s, "socket udp as conn", fmt.Sprintf("bind conn 127.0.0.1 %d", port),
+					"socket udp as client", fmt.Sprintf("connect client 127.0.0.1 %d", port))
+			} else {
+				s, out = pairSession(t)
+			}
+			conn, client := mustFind(t, s, "conn"), mustFind(t, s, "client")
+			write := func(n int) {
+				if _, err := unix.Write(client.FD, make([]byte, n)); err != nil {
+					t.Error(err)
+				}
+			}
+			write(10000)
+			write(300)
+			got, err := evalOut(s, out, tt.line)
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", tt.line, err, got)
+			}
+			if !steps.Read(conn).DatagramWaiting() && steps.Read(conn).RecvQ == 0 {
+				t.Fatalf("%s: nothing is queued after it: the test sent too little", tt.line)
+			}
+			if strings.Contains(got, "· conn (fd") {
+				t.Errorf("%s: got\n%s\nwant no notice of conn: its queue was just shown", tt.line, got)
+			}
+			if tt.udp {
+				return // a datagram behind others is TestNoticesOfDatagramsBehindOthers'
+			}
+			before := steps.Read(conn).RecvQ
+			write(7)
+			time.Sleep(20 * time.Millisecond)
+			after := steps.Read(conn).RecvQ
+			got, _ = evalOut(s, out, "help")
+			want := fmt.Sprintf("conn (fd %d): %d more bytes have arrived, %d in all wait", conn.FD, after-before, after)
+			if !strings.Contains(got, want) {
+				t.Errorf("7 bytes more: got\n%s\nwant %q", got, want)
+			}
+		})
 	}
 }

@@ -240,6 +240,7 @@ func (s *Session) runStep(ctx context.Context, step *steps.Step, args []string) 
 	}
 	s.report = rep
 	s.show(rep)
+	s.watcher.sawReport(rep)
 	if rep.Failed() {
 		return ErrFailed
 	}

@@ -78,7 +78,20 @@ type Change struct {
 	Who    string
 	Before string
 	After  string
+	// Queue is, where After shows the receive queue of the socket the call
+	// was made on, that socket and the snapshot After shows: the shell's
+	// notices then tell only of what arrives after it.
+	Queue *Queue
 }
+
+// A Queue is what a state line showed of one socket's receive queue.
+type Queue struct {
+	Socket *Socket
+	Snapshot
+}
+
+// shownQueue is a state line's Queue: s, and the snapshot of it shown.
+func shownQueue(s *Socket, snap Snapshot) *Queue { return &Queue{Socket: s, Snapshot: snap} }
 
 // A Failure explains an errno: the kernel's word, what it means in general,
 // and what it means for this step.
