@@ -154,10 +154,12 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 	case sock.Kind == steps.Datagram:
 		// For UDP the kernel reports only the next datagram's size, which
 		// also grows when a recv leaves a larger one next: a queue that
-		// was not empty grew if the memory its datagrams take did.
+		// was not empty grew if the memory its datagrams take did. How
+		// many came is not known: the memory counts each datagram's
+		// buffer, whose size is not the payload's.
 		switch {
 		case now.datagram && !was.datagram:
-			say("a datagram has arrived (%s): recvfrom %s reads it", steps.DatagramSize(now.recvQ), sock.Name)
+			say("at least one datagram has arrived; the next is %s: each recvfrom %s reads one datagram", steps.DatagramSize(now.recvQ), sock.Name)
 		case now.datagram && now.memory > was.memory:
 			// Only datagrams that join the queue make its memory grow.
 			say("at least one more datagram has arrived, behind the next one: each recvfrom %s reads one datagram", sock.Name)

@@ -153,8 +153,8 @@ func TestNoticesOfOneByte(t *testing.T) {
 	}
 	port := freePort(t)
 	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port), "socket udp as v")
-	if got, _ := evalOut(s, out, fmt.Sprintf("sendto v 127.0.0.1 %d y", port)); !strings.Contains(got, "a datagram has arrived (1 byte)") {
-		t.Errorf("sendto v of one byte: got\n%s\nwant a notice of a datagram of 1 byte", got)
+	if got, _ := evalOut(s, out, fmt.Sprintf("sendto v 127.0.0.1 %d y", port)); !strings.Contains(got, "at least one datagram has arrived; the next is 1 byte:") {
+		t.Errorf("sendto v of one byte: got\n%s\nwant a notice of a next datagram of 1 byte", got)
 	}
 }
 
@@ -316,7 +316,7 @@ func TestNoticesOfDatagramsBehindOthers(t *testing.T) {
 		line, notice string // notice "" wants none of u
 		data         string // the datagram recvfrom must read
 	}{
-		{fmt.Sprintf("sendto v 127.0.0.1 %d one", port), "a datagram has arrived (3 bytes)", ""},
+		{fmt.Sprintf("sendto v 127.0.0.1 %d one", port), "at least one datagram has arrived; the next is 3 bytes:", ""},
 		{fmt.Sprintf("sendto v 127.0.0.1 %d two", port), more, ""},
 		{"recvfrom u", "", `"one"`},
 		{fmt.Sprintf("sendto v 127.0.0.1 %d three", port), more, ""},
@@ -463,6 +463,38 @@ func TestNoticesAfterTheQueueWasShown(t *testing.T) {
 			want := fmt.Sprintf("conn (fd %d): %d more bytes have arrived, %d in all wait", conn.FD, after-before, after)
 			if !strings.Contains(got, want) {
 				t.Errorf("7 bytes more: got\n%s\nwant %q", got, want)
+			}
+		})
+	}
+}
+
+// TestNoticesOfDatagramsThatCameTogether: datagrams that arrive together
+// while none waited are told as at least one, with the next one's size:
+// SIOCINQ gives the first datagram's size, and nothing the kernel reports
+// without reading them counts them. recvfrom then reads each of them.
+func TestNoticesOfDatagramsThatCameTogether(t *testing.T) {
+	for _, sizes := range [][]int{{400}, {400, 300, 200}} {
+		t.Run(fmt.Sprint(sizes), func(t *testing.T) {
+			s, out := fullSession(t)
+			port := freePort(t)
+			mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port),
+				"socket udp as v", fmt.Sprintf("connect v 127.0.0.1 %d", port))
+			u, v := mustFind(t, s, "u"), mustFind(t, s, "v")
+			for _, n := range sizes {
+				if _, err := unix.Write(v.FD, make([]byte, n)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			next := steps.Read(u).RecvQ
+			got, _ := evalOut(s, out, "help")
+			want := fmt.Sprintf("u (fd %d): at least one datagram has arrived; the next is %d bytes: each recvfrom u reads one datagram", u.FD, next)
+			if !strings.Contains(got, want) {
+				t.Errorf("%d datagrams sent: got\n%s\nwant %q", len(sizes), got, want)
+			}
+			for _, n := range sizes {
+				if got, _ := evalOut(s, out, "recvfrom u 65536"); !strings.Contains(got, fmt.Sprintf("= %d ", n)) {
+					t.Errorf("recvfrom u: got\n%s\nwant a datagram of %d bytes", got, n)
+				}
 			}
 		})
 	}
