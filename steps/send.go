@@ -227,6 +227,9 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		// dropped it.
 		got := watch.fate(s, ends, ends.Remote, sent)
 		icmp = got.errorWaits
+		if icmp {
+			report.State[0].After += errorWaits
+		}
 		if data.Fate = got.fate; got.r != nil {
 			peer = got.r
 			if peer != s {
@@ -487,6 +490,11 @@ func DatagramSize(n int) string {
 	}
 	return Counted(n, "byte")
 }
+
+// errorWaits ends the state line of a socket on which the ICMP error for
+// a datagram it sent waits: a state fact, shown at every narration that
+// shows state, which poll reports and the next call returns.
+const errorWaits = ", error pending (poll's POLLERR): the next call fails with it"
 
 // queues is a socket's state and queued bytes, for a state line.
 func queues(snap Snapshot) string {

@@ -160,6 +160,9 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		receiver := to.String()
 		got := watch.fate(s, after, to, sent)
 		data.Fate, data.ErrorWaits, data.Connected = got.fate, got.errorWaits, after.Connected()
+		if got.errorWaits {
+			report.State[0].After += errorWaits
+		}
 		if r := got.r; r != nil {
 			receiver = r.Name
 			data.Itself = r == s

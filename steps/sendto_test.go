@@ -319,8 +319,8 @@ func udpPair(t *testing.T, l *Lab) {
 // TestSendToAPortNobodyHolds sends, with send and with sendto to the same
 // address, on a UDP socket connected to a loopback port no socket holds:
 // the kernel's ICMP "port unreachable" leaves an error on the socket,
-// which poll shows and the report names, and which the next call
-// returns, once. A sendto from it to another such port leaves no error,
+// which poll shows and the report names, in its prose and its state line,
+// and which the next call returns, once. A sendto from it to another such port leaves no error,
 // and its report promises none.
 func TestSendToAPortNobodyHolds(t *testing.T) {
 	for _, step := range []string{"send", "sendto"} {
@@ -355,12 +355,20 @@ func TestSendToAPortNobodyHolds(t *testing.T) {
 				if strings.Contains(rep.Says, "ECONNREFUSED") {
 					t.Errorf("sendto another port: got %q, which promises an error", rep.Says)
 				}
+				if after := rep.State[0].After; strings.Contains(after, "error pending") {
+					t.Errorf("sendto another port: got state %q, with an error poll does not show", after)
+				}
 			}
 			rep := run(t, l, step, args...)
 			if n, err := unix.Poll(fds, 0); err != nil || n != 1 || fds[0].Revents&unix.POLLERR == 0 {
 				t.Fatalf("poll u: %d %v, revents %#x: the kernel shows no error waiting", n, err, fds[0].Revents)
 			}
 			wantSays(t, "send to a port nobody holds", rep, `ICMP "port unreachable"`, "The next call on u (fd", "fails with ECONNREFUSED, once")
+			// The state line, which brief narration shows without the
+			// prose, shows the error too.
+			if after := rep.State[0].After; !strings.Contains(after, "error pending (poll's POLLERR)") {
+				t.Errorf("got state %q, want the error poll shows pending", after)
+			}
 			// The diagram draws the ICMP that came back, whose error poll shows.
 			if n := len(rep.Packets); n != 2 || rep.Packets[1].What != icmpUnreachable || rep.Packets[1].To != "u" {
 				t.Errorf("got packets %v, want the datagram and the ICMP that came back to u", rep.Packets)
