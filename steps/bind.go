@@ -58,6 +58,7 @@ type bindData struct {
 	NewSender, SenderHost string
 	SenderIPv6            bool
 	HolderListens         bool // it is a listener, which SO_REUSEADDR never gets past
+	TimeWaitOnly          bool // no socket holds the port: connections in TIME_WAIT alone do
 	Unprivileged          int  // net.ipv4.ip_unprivileged_port_start, when bind fails with EACCES
 	Reserved              bool // the port asked is below it
 	Suggest               int  // a port to use instead: 8081, or the first unprivileged one above it
@@ -100,6 +101,8 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 			if holder, snap, ok := l.portHolder(s, ap); ok {
 				data.Holder, data.HolderHow, data.HolderName = holder.Label(), holds(holder, snap), holder.Name
 				data.HolderListens = holder.Kind == Stream && snap.State == Listen
+			} else if s.Kind == Stream && !l.CallsOnly {
+				data.TimeWaitOnly = timeWaitOnly(ap)
 			}
 		case errors.Is(err, unix.EINVAL):
 			if !before.Bound() { // else that is why
@@ -157,4 +160,25 @@ func holds(s *Socket, snap Snapshot) string {
 		return "its connection uses that port (" + snap.State.String() + ")"
 	}
 	return "it is bound there, though it neither listens nor is connected"
+}
+
+// timeWaitOnly says whether the TCP entries of the kernel's tables that
+// take a bind to addr are all connections in TIME_WAIT, which no socket
+// holds, and there is one at least.
+func timeWaitOnly(addr netip.AddrPort) bool {
+	holders, err := Holders()
+	if err != nil {
+		return false
+	}
+	found := false
+	for _, c := range holders {
+		if c.Kind != Stream || !covers(c.Local, addr) && !covers(addr, c.Local) {
+			continue
+		}
+		if c.State != TimeWait {
+			return false
+		}
+		found = true
+	}
+	return found
 }
