@@ -8,16 +8,20 @@ import (
 	"testing"
 )
 
-// onTheWire runs one step while capturing loopback at port, and returns
-// its report with how many segments of each kind crossed during it,
-// leaving out the kinds in ignore.
-func onTheWire(t *testing.T, l *Lab, port string, ignore []string, step string, args ...string) (*Report, map[string]int) {
+// onTheWire runs one step while capturing loopback at ports (those of
+// captureLoopback), and returns its report with how many segments of
+// each kind crossed during it, leaving out the kinds in ignore.
+func onTheWire(t *testing.T, l *Lab, ports []string, ignore []string, step string, args ...string) (*Report, map[string]int) {
 	t.Helper()
-	p, err := strconv.ParseUint(port, 10, 16)
-	if err != nil {
-		t.Fatal(err)
+	var numbers []uint16
+	for _, port := range ports {
+		p, err := strconv.ParseUint(port, 10, 16)
+		if err != nil {
+			t.Fatal(err)
+		}
+		numbers = append(numbers, uint16(p))
 	}
-	stop := captureLoopback(t, uint16(p))
+	stop := captureLoopback(t, numbers...)
 	rep, err := try(t, l, step, args...)
 	segs := stop()
 	if err != nil {
@@ -112,9 +116,9 @@ func eachOnTheWire(t *testing.T, calls [][]string, check func(t *testing.T, l *L
 		t.Run(f.name, func(t *testing.T) {
 			l := newLab(t)
 			pair(t, l, f)
-			port := portOf(t, l, "server")
+			ends := []string{portOf(t, l, "server"), portOf(t, l, "client")}
 			for _, call := range calls {
-				rep, wire := onTheWire(t, l, port, noACKs, call[0], call[1:]...)
+				rep, wire := onTheWire(t, l, ends, noACKs, call[0], call[1:]...)
 				check(t, l, call, rep, wire)
 			}
 		})
@@ -161,7 +165,7 @@ func TestConnectDrawsTheHandshakeThatCrossed(t *testing.T) {
 					run(t, l, "option", "client", "O_NONBLOCK", "on")
 				}
 				for range tt.calls {
-					rep, wire := onTheWire(t, l, port, nil, "connect", "client", f.loopback, port)
+					rep, wire := onTheWire(t, l, []string{port}, nil, "connect", "client", f.loopback, port)
 					wantDrawnAsCrossed(t, rep, wire, nil)
 				}
 			})

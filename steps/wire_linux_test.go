@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 
@@ -46,11 +47,13 @@ func (s segment) kind() string {
 }
 
 // captureLoopback starts reading the TCP segments that cross lo to or
-// from port, over IPv4 and IPv6, with a raw packet socket; the function
-// it returns stops and gives them in order. Only this test's port is
-// kept: other tests may use lo at the same time. Without CAP_NET_RAW, or
-// when the capture lost packets, the test is skipped.
-func captureLoopback(t *testing.T, port uint16) func() []segment {
+// from every one of ports (a listener's port, or both ends of a
+// connection), over IPv4 and IPv6, with a raw packet socket; the function
+// it returns stops and gives them in order. Only this test's segments are
+// kept: other tests may use lo at the same time, and may even reach the
+// same port. Without CAP_NET_RAW, or when the capture lost packets, the
+// test is skipped.
+func captureLoopback(t *testing.T, ports ...uint16) func() []segment {
 	t.Helper()
 	const ethAll = 0x0300 // htons(ETH_P_ALL)
 	lo, err := net.InterfaceByName("lo")
@@ -101,7 +104,7 @@ func captureLoopback(t *testing.T, port uint16) func() []segment {
 			if ll, ok := from.(*unix.SockaddrLinklayer); !ok || ll.Pkttype != unix.PACKET_OUTGOING {
 				continue
 			}
-			if seg, ok := tcpSegment(buf[:n]); ok && (seg.src == port || seg.dst == port) {
+			if seg, ok := tcpSegment(buf[:n]); ok && !slices.ContainsFunc(ports, func(p uint16) bool { return seg.src != p && seg.dst != p }) {
 				mu.Lock()
 				got = append(got, seg)
 				mu.Unlock()
