@@ -6,7 +6,6 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
-	"text/tabwriter"
 
 	"sockstep/steps"
 )
@@ -31,10 +30,9 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 		return nil
 	}
 	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	listeners, datagrams, finQueued, failing := false, false, false, false
 	var shown []netip.AddrPort // the addresses on screen, for mappedNote
-	fmt.Fprintln(tw, "  SOCKET\tPROTO\tLOCAL\tREMOTE\tSTATE\tRECV-Q\tSEND-Q\tREADY")
+	var rows [][]string
 	for _, sock := range live {
 		snap := steps.Read(sock)
 		s.watcher.saw(sock, snap)
@@ -53,12 +51,11 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 		finQueued = finQueued || (finSent(snap) && snap.SendQ > 0)
 		calls := ready(sock, snap)
 		failing = failing || calls == "error"
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", sock.Label(), sock.Proto(), local,
-			remoteOf(sock, snap), tableState(sock, snap), recvQ, sendQ, calls)
+		rows = append(rows, []string{sock.Label(), sock.Proto(), local, remoteOf(sock, snap), tableState(sock, snap), recvQ, sendQ, calls})
 		shown = append(shown, snap.Local, snap.Remote)
 	}
-	tw.Flush()
 	r := &s.render
+	r.table(&b, socketColumns, rows, [][]int{{0, 1, 4, 5, 6, 7}, {2, 3}})
 	if note := mappedNote(shown); note != "" {
 		r.legend(&b, note)
 	}
@@ -78,6 +75,12 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 	s.out.print(b.String())
 	return nil
 }
+
+// socketColumns are the columns of `sockets`. Where they do not fit the
+// width, each socket is a record: its name, protocol, state, queues and
+// READY on a line, its addresses on the next.
+var socketColumns = []column{{"SOCKET", false}, {"PROTO", false}, {"LOCAL", true}, {"REMOTE", true},
+	{"STATE", false}, {"RECV-Q", true}, {"SEND-Q", true}, {"READY", true}}
 
 // remoteOf is the peer `sockets` and `show` give a socket: for one in
 // SYN_SENT, which getpeername refuses (ENOTCONN) until the handshake is

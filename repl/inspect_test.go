@@ -92,8 +92,8 @@ func TestSocketsWhenNoneIsOpen(t *testing.T) {
 }
 
 // TestTableNotesFitTheWidth: the notes under the tables of sockets and
-// ports are wrapped to the session's width, as prose is; only the
-// table's rows may be wider.
+// ports are wrapped to the session's width, as prose is (the rows are
+// TestTablesFitTheWidth's).
 func TestTableNotesFitTheWidth(t *testing.T) {
 	const width = 40
 	out := new(strings.Builder)

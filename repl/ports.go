@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"sockstep/steps"
 )
@@ -46,9 +45,8 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 		return nil
 	}
 	var b strings.Builder
-	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "  PROTO\tLOCAL\tREMOTE\tSTATE\tRECV-Q\tSEND-Q\tTHIS SESSION")
 	bound, datagrams := false, false
+	var rows [][]string
 	for _, r := range shown[:min(len(shown), maxPortLines)] {
 		remote := "—"
 		if r.State != steps.Listen && r.Remote.IsValid() {
@@ -63,9 +61,9 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 		case r.State == steps.Closed:
 			bound = true
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%d\t%d\t%s\n", proto, r.Local, remote, state, r.RecvQ, r.SendQ, r.owner)
+		rows = append(rows, []string{proto, r.Local.String(), remote, state, fmt.Sprint(r.RecvQ), fmt.Sprint(r.SendQ), r.owner})
 	}
-	tw.Flush()
+	s.render.table(&b, portColumns, rows, [][]int{{0, 3, 4, 5, 6}, {1, 2}})
 	if more := len(shown) - maxPortLines; more > 0 {
 		fmt.Fprintf(&b, "  … %d more (`ports PORT` shows one port's)\n", more)
 	}
@@ -85,6 +83,13 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 	s.out.print(b.String())
 	return nil
 }
+
+// portColumns are the columns of `ports`. Where they do not fit the
+// width, each socket is a record: its protocol, state, queues and the
+// socket of this session that holds it on a line, its addresses on the
+// next.
+var portColumns = []column{{"PROTO", false}, {"LOCAL", true}, {"REMOTE", true}, {"STATE", false},
+	{"RECV-Q", true}, {"SEND-Q", true}, {"THIS SESSION", false}}
 
 // tablesUnread says that the kernel's tables could not be read, and why:
 // with no file descriptor left (EMFILE), sockstep cannot open them.

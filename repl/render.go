@@ -390,3 +390,119 @@ func wrap(text string, width int) []string {
 	}
 	return lines
 }
+
+// A column of a table: its heading, and whether a record names it
+// before its value; a record gives the others by their place alone.
+type column struct {
+	head  string
+	named bool
+}
+
+// table writes rows under the headings of cols, two spaces apart, when
+// the widest line fits the width. Else it writes each row as a record of
+// its own, which fits where a value does: the columns of lines[0] on the
+// row's first line, those of each further part on lines of their own,
+// four columns in, every part going on to a further line where the width
+// ends. An empty value is left out of a record.
+func (r *renderer) table(b *strings.Builder, cols []column, rows [][]string, lines [][]int) {
+	widths := make([]int, len(cols))
+	for i, c := range cols {
+		widths[i] = utf8.RuneCountInString(c.head)
+		for _, row := range rows {
+			widths[i] = max(widths[i], utf8.RuneCountInString(row[i]))
+		}
+	}
+	total := 2 + 2*(len(cols)-1)
+	for _, w := range widths {
+		total += w
+	}
+	if total <= r.width {
+		heads := make([]string, len(cols))
+		for i, c := range cols {
+			heads[i] = c.head
+		}
+		for _, row := range append([][]string{heads}, rows...) {
+			line := " "
+			for i, cell := range row {
+				line += " " + cell + strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell)+1)
+			}
+			b.WriteString(strings.TrimRight(line, " ") + "\n")
+		}
+		return
+	}
+	items := make([][][]string, len(lines)) // of each part, of each row
+	for i, part := range lines {
+		items[i] = make([][]string, len(rows))
+		for n, row := range rows {
+			for _, c := range part {
+				switch {
+				case row[c] == "":
+				case cols[c].named:
+					items[i][n] = append(items[i][n], cols[c].head+" "+row[c])
+				default:
+					items[i][n] = append(items[i][n], row[c])
+				}
+			}
+		}
+		alignItems(items[i], r.width-4)
+	}
+	for n := range rows {
+		for i := range lines {
+			indent := "    "
+			if i == 0 {
+				indent = "  "
+			}
+			flow(b, items[i][n], indent, "    ", r.width)
+		}
+	}
+}
+
+// alignItems pads each item but the last of every line to the widest at
+// its place, so that the records' lines read as columns, when every line
+// still fits in width.
+func alignItems(lines [][]string, width int) {
+	var widths []int
+	for _, items := range lines {
+		for k, item := range items {
+			if k == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[k] = max(widths[k], utf8.RuneCountInString(item))
+		}
+	}
+	for _, items := range lines {
+		n := 0
+		for k, item := range items {
+			n += widths[k] + 2
+			if k == len(items)-1 && n-widths[k]-2+utf8.RuneCountInString(item) > width {
+				return
+			}
+		}
+	}
+	for _, items := range lines {
+		for k := range items[:max(0, len(items)-1)] {
+			items[k] += strings.Repeat(" ", widths[k]-utf8.RuneCountInString(items[k]))
+		}
+	}
+}
+
+// flow writes items two spaces apart, on lines of at most width runes
+// where the items allow, the first line after first and the others after
+// rest.
+func flow(b *strings.Builder, items []string, first, rest string, width int) {
+	line, empty := first, true
+	for _, item := range items {
+		if !empty && utf8.RuneCountInString(line)+2+utf8.RuneCountInString(item) > width {
+			b.WriteString(line + "\n")
+			line, empty = rest, true
+		}
+		if !empty {
+			line += "  "
+		}
+		line += item
+		empty = false
+	}
+	if !empty {
+		b.WriteString(line + "\n")
+	}
+}
