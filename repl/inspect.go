@@ -170,7 +170,14 @@ func runShow(s *Session, _ context.Context, args []string) error {
 	if sock.AcceptedFrom != "" {
 		origin = "made by accept on " + sock.AcceptedFrom
 	}
-	b.WriteString("  " + r.st.call(sock.Label()) + fmt.Sprintf("  %s over %s, %s\n", sock.Kind, sock.Family, origin))
+	for i, line := range breakLine(fmt.Sprintf("%s  %s over %s, %s", sock.Label(), sock.Kind, sock.Family, origin), r.width-2, r.width-4, false) {
+		if i == 0 { // the name, in bold, and the rest as it fits
+			line = r.st.call(sock.Label()) + strings.TrimPrefix(line, sock.Label())
+		} else {
+			line = "  " + line
+		}
+		b.WriteString("  " + line + "\n")
+	}
 	local := steps.ShowAddr(snap.Local)
 	if snap.Bound() && snap.Local.Addr().IsUnspecified() {
 		local += "  (every interface)"
@@ -186,15 +193,15 @@ func runShow(s *Session, _ context.Context, args []string) error {
 	case snap.Released.IsValid():
 		local = fmt.Sprintf("none: port %d went back to the kernel when the socket became CLOSED,", snap.Released.Port())
 	}
-	r.labelled(&b, "local", local)
+	r.field(&b, "local", plain, local, false)
 	switch {
 	case taken:
-		r.labelled(&b, "", fmt.Sprintf("`ports %d` lists what holds it (getsockname still says %s)", snap.Released.Port(), steps.ShowAddr(snap.Released)))
+		r.field(&b, "", plain, fmt.Sprintf("`ports %d` lists what holds it (getsockname still says %s)", snap.Released.Port(), steps.ShowAddr(snap.Released)), false)
 	case snap.Released.IsValid():
-		r.labelled(&b, "", fmt.Sprintf("and another socket may take it (getsockname still says %s)", steps.ShowAddr(snap.Released)))
+		r.field(&b, "", plain, fmt.Sprintf("and another socket may take it (getsockname still says %s)", steps.ShowAddr(snap.Released)), false)
 	}
-	r.labelled(&b, "remote", remoteOf(sock, snap))
-	r.labelled(&b, "state", r.st.state(snap.StateWord(sock.Kind)))
+	r.field(&b, "remote", plain, remoteOf(sock, snap), false)
+	r.field(&b, "state", r.st.state, snap.StateWord(sock.Kind), false)
 	shown := []netip.AddrPort{snap.Local, snap.Remote} // for mappedNote
 	if snap.State == steps.Listen {
 		queue := fmt.Sprintf("accept queue %d of backlog %d", snap.AcceptQueue, snap.Backlog)
@@ -208,7 +215,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 			// which says nothing of the order accept takes them in.
 			queue += ", from " + strings.Join(who, ", ") + " (in no particular order)"
 		}
-		r.labelled(&b, "", queue)
+		r.field(&b, "", plain, queue, false)
 	} else if snap.QueuesKnown && sock.Kind == steps.Datagram {
 		next := "no datagram waiting"
 		if snap.DatagramWaiting() {
@@ -217,33 +224,33 @@ func runShow(s *Session, _ context.Context, args []string) error {
 		if snap.Dropped > 0 {
 			next += fmt.Sprintf("; %d dropped by the kernel instead of queued (SO_MEMINFO)", snap.Dropped)
 		}
-		r.labelled(&b, "queues", fmt.Sprintf("%s; send-q %d bytes not yet sent", next, snap.SendQ))
+		r.field(&b, "queues", plain, fmt.Sprintf("%s; send-q %d bytes not yet sent", next, snap.SendQ), false)
 	} else if snap.QueuesKnown {
-		r.labelled(&b, "queues", fmt.Sprintf("recv-q %s not yet read by recv; send-q %s", steps.Counted(snap.RecvQ, "byte"), unacknowledged(snap)))
+		r.field(&b, "queues", plain, fmt.Sprintf("recv-q %s not yet read by recv; send-q %s", steps.Counted(snap.RecvQ, "byte"), unacknowledged(snap)), false)
 		if snap.NotSent > 0 {
 			why := ""
 			if snap.PeerWindowFull {
 				why = ": the peer's receive window is full until it reads"
 			}
-			r.labelled(&b, "", fmt.Sprintf("of the send-q, %s not yet sent (TCP_INFO)%s", steps.Counted(snap.NotSent, "byte"), why))
+			r.field(&b, "", plain, fmt.Sprintf("of the send-q, %s not yet sent (TCP_INFO)%s", steps.Counted(snap.NotSent, "byte"), why), false)
 		}
 	}
-	r.labelled(&b, "blocks?", wouldBlock(sock, snap))
+	r.field(&b, "blocks?", plain, wouldBlock(sock, snap), false)
 	switch {
 	case snap.PeerClosed():
-		r.labelled(&b, "peer", "has closed its side: recv returns 0 bytes once the queue is read")
+		r.field(&b, "peer", plain, "has closed its side: recv returns 0 bytes once the queue is read", false)
 	case snap.ReadShut && snap.State != steps.Closed && sock.Kind == steps.Stream:
-		r.labelled(&b, "reading", "shut down on this side (SHUT_RD): recv returns 0 bytes whenever the queue is empty")
+		r.field(&b, "reading", plain, "shut down on this side (SHUT_RD): recv returns 0 bytes whenever the queue is empty", false)
 	}
 	mode := "blocking (calls wait)"
 	if snap.NonBlocking {
 		mode = "non-blocking (calls return EAGAIN instead of waiting)"
 	}
-	r.labelled(&b, "mode", mode)
+	r.field(&b, "mode", plain, mode, false)
 	if note := mappedNote(shown); note != "" {
 		r.legend(&b, note)
 	}
-	b.WriteString("  " + r.st.dim(steps.KernelNote(snap)) + "\n")
+	r.legend(&b, steps.KernelNote(snap))
 	s.out.print(b.String())
 	return nil
 }

@@ -84,18 +84,7 @@ func TestTablesFitTheWidth(t *testing.T) {
 	for _, width := range []int{40, 60, 80, 100} {
 		for _, family := range []string{"ipv4", "ipv6"} {
 			t.Run(fmt.Sprint(width, "/", family), func(t *testing.T) {
-				out := new(strings.Builder)
-				s := New(out, Options{Width: width})
-				t.Cleanup(s.Close)
-				port := freePort(t)
-				host := map[string]string{"ipv4": "127.0.0.1", "ipv6": "::"}[family]
-				lines := []string{"socket tcp " + family + " as server", fmt.Sprintf("bind server %s %d", host, port), "listen server",
-					"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn",
-					"socket udp " + family + " as u", "bind u " + map[string]string{"ipv4": "127.0.0.1", "ipv6": "::1"}[family] + " 0"}
-				if family == "ipv6" { // a connection over IPv6 too, left in the accept queue
-					lines = append(lines, "socket tcp ipv6 as c6", fmt.Sprintf("connect c6 ::1 %d", port))
-				}
-				mustEval(t, s, lines...)
+				s, out, port, names := tableSession(t, width, family)
 				socks, _ := evalOut(s, out, "sockets")
 				ports, _ := evalOut(s, out, fmt.Sprint("ports ", port))
 				for _, l := range strings.Split(socks+ports, "\n") {
@@ -107,10 +96,6 @@ func TestTablesFitTheWidth(t *testing.T) {
 					[]string{"LOCAL", "REMOTE", "RECV-Q", "SEND-Q", "READY"}, regexp.MustCompile(`^  \S+ \(fd \d+\)`))
 				portRows := tableRows(ports, []string{"PROTO", "LOCAL", "REMOTE", "STATE", "RECV-Q", "SEND-Q", "THIS SESSION"},
 					[]string{"LOCAL", "REMOTE", "RECV-Q", "SEND-Q"}, regexp.MustCompile(`^  (tcp|udp) `))
-				names := []string{"server", "client", "conn", "u"}
-				if family == "ipv6" {
-					names = append(names, "c6")
-				}
 				for _, name := range names {
 					sock := mustFind(t, s, name)
 					local, remote := kernelAddr(t, sock.FD, unix.Getsockname), kernelAddr(t, sock.FD, unix.Getpeername)
@@ -154,6 +139,75 @@ func TestTablesFitTheWidth(t *testing.T) {
 						t.Errorf("ports: no row from %s to %s in\n%s", local, remote, ports)
 					case portRows[j]["STATE"] != state || portRows[j]["RECV-Q"] != strconv.Itoa(inq) || portRows[j]["THIS SESSION"] != label:
 						t.Errorf("ports: the row of %s is %v, the kernel says %s with %d queued:\n%s", label, portRows[j], state, inq, ports)
+					}
+				}
+			})
+		}
+	}
+}
+
+// tableSession is a session width wide with a listener (on :: for
+// ipv6, which IPv4 reaches too), a client over IPv4 and the connection
+// accepted, a bound UDP socket and, for ipv6, a connection over IPv6 left
+// in the accept queue. It returns the listener's port and the sockets'
+// names.
+func tableSession(t *testing.T, width int, family string) (*Session, *strings.Builder, int, []string) {
+	t.Helper()
+	out := new(strings.Builder)
+	s := New(out, Options{Width: width})
+	t.Cleanup(s.Close)
+	port := freePort(t)
+	host := map[string]string{"ipv4": "127.0.0.1", "ipv6": "::"}[family]
+	lines := []string{"socket tcp " + family + " as server", fmt.Sprintf("bind server %s %d", host, port), "listen server",
+		"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn",
+		"socket udp " + family + " as u", "bind u " + map[string]string{"ipv4": "127.0.0.1", "ipv6": "::1"}[family] + " 0"}
+	names := []string{"server", "client", "conn", "u"}
+	if family == "ipv6" {
+		lines = append(lines, "socket tcp ipv6 as c6", fmt.Sprintf("connect c6 ::1 %d", port))
+		names = append(names, "c6")
+	}
+	mustEval(t, s, lines...)
+	return s, out, port, names
+}
+
+// TestShowFitsTheWidth: at every width, with IPv4, IPv6 and IPv4-mapped
+// addresses, no line of `show` is wider than the session, and it gives
+// the socket's addresses as getsockname and getpeername do and its state
+// as TCP_INFO does.
+func TestShowFitsTheWidth(t *testing.T) {
+	for _, width := range []int{40, 60, 80, 100} {
+		for _, family := range []string{"ipv4", "ipv6"} {
+			t.Run(fmt.Sprint(width, "/", family), func(t *testing.T) {
+				s, out, _, names := tableSession(t, width, family)
+				for _, name := range names {
+					got, err := evalOut(s, out, "show "+name)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, l := range strings.Split(got, "\n") {
+						if n := utf8.RuneCountInString(l); n > width {
+							t.Errorf("show %s: a line is %d columns wide, more than %d: %q", name, n, width, l)
+						}
+					}
+					fd := mustFind(t, s, name).FD
+					want := []string{"local " + kernelAddr(t, fd, unix.Getsockname)}
+					if remote := kernelAddr(t, fd, unix.Getpeername); remote != "—" {
+						want = append(want, "remote "+remote)
+					}
+					if info, err := unix.GetsockoptTCPInfo(fd, unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+						state := map[uint8]string{unix.BPF_TCP_ESTABLISHED: "ESTABLISHED", unix.BPF_TCP_LISTEN: "LISTEN"}[info.State]
+						want = append(want, "state "+state)
+						if state == "LISTEN" {
+							want = append(want, fmt.Sprintf("accept queue %d of backlog 128", info.Unacked))
+						} else {
+							want = append(want, "recv-q 0 bytes", "send-q 0 bytes")
+						}
+					}
+					flat := strings.Join(strings.Fields(got), " ")
+					for _, w := range want {
+						if !strings.Contains(flat, w) {
+							t.Errorf("show %s: got\n%s\nwant %q, as the kernel says", name, got, w)
+						}
 					}
 				}
 			})
