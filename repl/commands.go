@@ -320,13 +320,27 @@ func runHelp(s *Session, _ context.Context, args []string) error {
 		for _, c := range s.table() {
 			if c.group != group {
 				group = c.group
-				b.WriteString("\n  " + r.st.call(group) + "\n")
+				b.WriteString("\n")
+				paintWrapped(&b, group, r.width-2, "  ", "  ", r.st.call)
 			}
 			name := c.name
 			if len(c.aliases) > 0 {
 				name += " (" + strings.Join(c.aliases, ", ") + ")"
 			}
-			fmt.Fprintf(&b, "    %-18s %s\n", name, c.summary)
+			// The summary in a column of its own where it has room for
+			// a few words, else on lines of its own under the name.
+			if room := r.width - 23; room >= 20 {
+				for i, line := range wrap(c.summary, room) {
+					if i == 0 {
+						fmt.Fprintf(&b, "    %-18s %s\n", name, line)
+					} else {
+						b.WriteString(strings.Repeat(" ", 23) + line + "\n")
+					}
+				}
+			} else {
+				b.WriteString("    " + name + "\n")
+				wrapInto(&b, c.summary, r.width-6, "      ", "      ")
+			}
 		}
 		b.WriteString("\n")
 		r.prose(&b, "`help NAME` shows one command in depth. A socket is named by `as NAME`, else s1, s2, … "+
