@@ -241,20 +241,27 @@ func (r *renderer) field(b *strings.Builder, label string, paint func(string) st
 
 // breakLine breaks text into lines of at most first runes, then rest,
 // where field may break it, keeping the spaces within each line. A line
-// that has no place to break within its room breaks at its first.
+// that has no place to break within its room breaks at its first. Each
+// line is a piece of text: nothing is copied.
 func breakLine(text string, first, rest int, code bool) []string {
-	if utf8.RuneCountInString(text) <= first { // most lines: nothing to break
+	if !longerThan(text, first) { // most lines: nothing to break
 		return []string{text}
 	}
 	var lines []string
-	runes := []rune(text)
-	for room := first; len(runes) > room; room = rest {
-		cut := -1
-		quoted, depth, comment := false, 0, code && startsComment(runes)
-		for i := 0; i < len(runes) && !comment && (cut < 0 || i <= room); i++ { // from 0: a line may open with a quote
-			switch c := runes[i]; {
-			case quoted && c == '\\':
-				i++
+	for room := first; longerThan(text, room); room = rest {
+		cut := -1 // where the line ends, in bytes
+		quoted, depth, comment := false, 0, code && startsComment(text)
+		var before rune // the rune before the one at i
+		// n counts the runes before i; from 0: a line may open with a quote.
+		for i, n := 0, 0; i < len(text) && !comment && (cut < 0 || n <= room); n++ {
+			c, size := utf8.DecodeRuneInString(text[i:])
+			switch {
+			case quoted && c == '\\': // the escaped rune goes with it
+				if i+size < len(text) {
+					_, next := utf8.DecodeRuneInString(text[i+size:])
+					size += next
+					n++
+				}
 			case c == '"':
 				quoted = !quoted
 			case quoted:
@@ -263,28 +270,43 @@ func breakLine(text string, first, rest int, code bool) []string {
 			case c == ']' && depth > 0:
 				depth--
 			case i == 0:
-			case code && c == ' ' && startsComment(runes[i+1:]):
+			case code && c == ' ' && startsComment(text[i+1:]):
 				cut, comment = i, true
-			case c == ' ' && depth == 0 && (!code || runes[i-1] == ','):
+			case c == ' ' && depth == 0 && (!code || before == ','):
 				cut = i
-			case code && c == '(' && i+1 < len(runes) && runes[i+1] != ')' && (cut < 0 || i < room):
+			case code && c == '(' && i+1 < len(text) && text[i+1] != ')' && (cut < 0 || n < room):
 				cut = i + 1 // the line ends with the parenthesis
 			}
+			before = c
+			i += size
 		}
 		if cut < 0 {
 			break
 		}
-		lines = append(lines, strings.TrimRight(string(runes[:cut]), " "))
-		runes = []rune(strings.TrimLeft(string(runes[cut:]), " "))
+		lines = append(lines, strings.TrimRight(text[:cut], " "))
+		text = strings.TrimLeft(text[cut:], " ")
 	}
-	return append(lines, string(runes))
+	return append(lines, text)
+}
+
+// longerThan says whether text has more than n runes, counting no
+// further than that.
+func longerThan(text string, n int) bool {
+	if len(text) <= n {
+		return false
+	}
+	for range text {
+		if n--; n < 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // startsComment says whether code starts with a comment: C's and Go's
 // "//", or Python's "# ".
-func startsComment(code []rune) bool {
-	s := string(code[:min(2, len(code))])
-	return s == "//" || s == "# "
+func startsComment(code string) bool {
+	return strings.HasPrefix(code, "//") || strings.HasPrefix(code, "# ")
 }
 
 // blankLabel fills the left column of a line without a label.
