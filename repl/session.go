@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 
@@ -299,11 +297,7 @@ func (s *Session) firstStep() string {
 	if len(s.lab.Sockets()) >= steps.MaxSockets {
 		return "sockets"
 	}
-	name := "s"
-	for n := 2; slices.Contains(s.lab.Names(), name); n++ {
-		name = "s" + strconv.Itoa(n)
-	}
-	return "socket as " + name
+	return "socket as " + s.lab.FreeName("s")
 }
 
 // progress draws a bar over itself on a terminal, and ends the line when

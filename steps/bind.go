@@ -123,7 +123,7 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	if data.Datagram && !l.Driven && !l.CallsOnly {
 		data.SenderHost, data.SenderIPv6 = clientHost(s, after.Local)
-		data.NewSender = l.freeName("c")
+		data.NewSender = l.FreeName("c")
 	}
 	return l.tell(&Report{
 		Call:  call + " = 0",

@@ -358,9 +358,9 @@ func (l *Lab) add(s *Socket, prefix string) {
 	l.sockets = append(l.sockets, s)
 }
 
-// freeName is base if no live socket has that name, or else base2,
+// FreeName is base if no live socket has that name, or else base2,
 // base3, …: a name the learner can give a new socket.
-func (l *Lab) freeName(base string) string {
+func (l *Lab) FreeName(base string) string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	name := base

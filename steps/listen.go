@@ -98,7 +98,7 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 	if !l.Driven && !l.CallsOnly {
 		data.Client, data.ClientHost = l.clientFor(s, after.Local)
 		if data.Client == "" {
-			data.NewClient = l.freeName("c")
+			data.NewClient = l.FreeName("c")
 		}
 	}
 	return l.tell(&Report{
