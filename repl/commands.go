@@ -329,18 +329,12 @@ func runHelp(s *Session, _ context.Context, args []string) error {
 			}
 			// The summary in a column of its own where it has room for
 			// a few words, else on lines of its own under the name.
-			if room := r.width - 23; room >= 20 {
-				for i, line := range wrap(c.summary, room) {
-					if i == 0 {
-						fmt.Fprintf(&b, "    %-18s %s\n", name, line)
-					} else {
-						b.WriteString(strings.Repeat(" ", 23) + line + "\n")
-					}
-				}
-			} else {
+			first, rest, room := fmt.Sprintf("    %-18s ", name), strings.Repeat(" ", 23), r.width-23
+			if room < 20 {
 				b.WriteString("    " + name + "\n")
-				wrapInto(&b, c.summary, r.width-6, "      ", "      ")
+				first, rest, room = "      ", "      ", r.width-6
 			}
+			wrapInto(&b, c.summary, room, first, rest)
 		}
 		b.WriteString("\n")
 		r.prose(&b, "`help NAME` shows one command in depth. A socket is named by `as NAME`, else s1, s2, … "+
