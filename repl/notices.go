@@ -19,13 +19,10 @@ const watchInterval = 250 // milliseconds
 type watcher struct {
 	mu   sync.Mutex
 	seen map[*steps.Socket]seen
-	// shown is what the learner saw of a socket's receive queue since the
-	// last look (a report's state line, sockets, show): news about the
-	// queue starts from it.
-	shown map[*steps.Socket]steps.Snapshot
 }
 
-// seen is what was last said about one socket.
+// seen is what was last said about one socket, or shown of its receive
+// queue since (a report's state line, sockets, show).
 type seen struct {
 	queue, recvQ int
 	datagram     bool // a datagram waits
@@ -38,9 +35,7 @@ type seen struct {
 	bothShut bool
 }
 
-func newWatcher() *watcher {
-	return &watcher{seen: map[*steps.Socket]seen{}, shown: map[*steps.Socket]steps.Snapshot{}}
-}
+func newWatcher() *watcher { return &watcher{seen: map[*steps.Socket]seen{}} }
 
 // saw records that the learner was shown sock's receive queue as snap
 // holds it, so that a notice tells only of what arrives after.
@@ -50,7 +45,12 @@ func (w *watcher) saw(sock *steps.Socket, snap steps.Snapshot) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.shown[sock] = snap
+	was, known := w.seen[sock]
+	if !known {
+		was = seen{state: snap.State}
+	}
+	was.recvQ, was.datagram, was.memory, was.dropped = snap.RecvQ, snap.DatagramWaiting(), snap.QueueMemory, snap.Dropped
+	w.seen[sock] = was
 }
 
 // sawReport records the receive queue of the socket a step was made on,
@@ -81,7 +81,6 @@ func (w *watcher) check(lab *steps.Lab) []string {
 			delete(w.seen, sock)
 		}
 	}
-	clear(w.shown)
 	return notes
 }
 
@@ -94,9 +93,6 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 	w.seen[sock] = now
 	if !known {
 		was = seen{state: snap.State}
-	}
-	if shown, ok := w.shown[sock]; ok {
-		was.recvQ, was.datagram, was.memory, was.dropped = shown.RecvQ, shown.DatagramWaiting(), shown.QueueMemory, shown.Dropped
 	}
 	var notes []string
 	say := func(format string, a ...any) {
