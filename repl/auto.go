@@ -196,13 +196,9 @@ func (a *autoStage) Command(side auto.Side, step string, args []string) {
 		}
 		var b strings.Builder
 		// A line too wide goes on under the command, two columns further in.
-		start := a.s.render.st.dim(prompt)
 		indent := utf8.RuneCountInString(prompt) + 2
 		room := a.renderer().width - indent
-		for _, line := range breakLine(step+" "+JoinWords(args), room+2, room, false) {
-			b.WriteString(start + line + "\n")
-			start = strings.Repeat(" ", indent)
-		}
+		breakInto(&b, step+" "+JoinWords(args), room+2, room, a.s.render.st.dim(prompt), strings.Repeat(" ", indent), plain, false)
 		a.show(side, b.String())
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"sockstep/steps"
 )
@@ -170,14 +171,10 @@ func runShow(s *Session, _ context.Context, args []string) error {
 	if sock.AcceptedFrom != "" {
 		origin = "made by accept on " + sock.AcceptedFrom
 	}
-	for i, line := range breakLine(fmt.Sprintf("%s  %s over %s, %s", sock.Label(), sock.Kind, sock.Family, origin), r.width-2, r.width-4, false) {
-		if i == 0 { // the name, in bold, and the rest as it fits
-			line = r.st.call(sock.Label()) + strings.TrimPrefix(line, sock.Label())
-		} else {
-			line = "  " + line
-		}
-		b.WriteString("  " + line + "\n")
-	}
+	// The name, in bold, and the rest as it fits.
+	label := sock.Label()
+	breakInto(&b, fmt.Sprintf("  %s over %s, %s", sock.Kind, sock.Family, origin), r.width-2-utf8.RuneCountInString(label), r.width-4,
+		"  "+r.st.call(label), "    ", plain, false)
 	local := steps.ShowAddr(snap.Local)
 	if snap.Bound() && snap.Local.Addr().IsUnspecified() {
 		local += "  (every interface)"

@@ -228,14 +228,18 @@ func (r *renderer) usage(b *strings.Builder, usage string) {
 // that has no such place stays whole.
 func (r *renderer) field(b *strings.Builder, label string, paint func(string) string, text string, code bool) {
 	room := r.width - 2 - labelWidth
-	for i, line := range breakLine(text, room, room-2, code) {
-		if i == 0 {
-			b.WriteString(r.padLabel(label))
-		} else {
-			b.WriteString(blankLabel + "  ")
-		}
+	breakInto(b, text, room, room-2, r.padLabel(label), blankLabel+"  ", paint, code)
+}
+
+// breakInto writes text as breakLine breaks it (at most room runes on the
+// first line, restRoom on the others), each line painted after first or
+// rest.
+func breakInto(b *strings.Builder, text string, room, restRoom int, first, rest string, paint func(string) string, code bool) {
+	for _, line := range breakLine(text, room, restRoom, code) {
+		b.WriteString(first)
 		b.WriteString(paint(line))
 		b.WriteByte('\n')
+		first = rest
 	}
 }
 
