@@ -346,8 +346,7 @@ func runHelp(s *Session, _ context.Context, args []string) error {
 	if c != nil && len(rest) == 1 && c.topic != nil {
 		usage, about, err := c.topic(rest[0])
 		if err != nil { // the example is help for one the command knows
-			s.problem(err.Error(), &command{usage: s.lookup("help").usage, example: "help " + c.name + " " + c.topics[0]})
-			return ErrFailed
+			return s.helpRefused(err.Error(), c.name+" "+c.topics[0])
 		}
 		r.usage(&b, usage)
 		r.para(&b, "", about)
@@ -358,9 +357,7 @@ func runHelp(s *Session, _ context.Context, args []string) error {
 		// help's own usage and an example, which is help for the command
 		// meant, or for the first call.
 		near := s.suggest(args[0])
-		s.problem(noCommand(strings.Join(args, " "), near), &command{
-			usage: s.lookup("help").usage, example: "help " + cmp.Or(near, steps.Steps()[0].Name)})
-		return ErrFailed
+		return s.helpRefused(noCommand(strings.Join(args, " "), near), cmp.Or(near, steps.Steps()[0].Name))
 	}
 	if len(rest) > 0 {
 		if c.topic != nil {
@@ -381,6 +378,13 @@ func runHelp(s *Session, _ context.Context, args []string) error {
 	}
 	s.out.print(b.String())
 	return nil
+}
+
+// helpRefused says what was wrong with a help line, with help's usage
+// and, as the example, help for topic.
+func (s *Session) helpRefused(msg, topic string) error {
+	s.problem(msg, &command{usage: s.lookup("help").usage, example: "help " + topic})
+	return ErrFailed
 }
 
 // Complete offers the words that could follow line, for Tab: command
