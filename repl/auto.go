@@ -352,10 +352,11 @@ func (a *autoStage) show(side auto.Side, block string) {
 		switch {
 		case !a.columns:
 			b.WriteString(a.s.render.st.dim(a.label(side)) + line + "\n")
-		case side == auto.Server && visibleWidth(line) > w:
-			b.WriteString(line + "\n")
 		case side == auto.Server:
-			b.WriteString(pad(line, w) + " │\n")
+			if n := visibleWidth(line); n <= w {
+				line += strings.Repeat(" ", w-n) + " │"
+			}
+			b.WriteString(line + "\n")
 		default:
 			b.WriteString(strings.Repeat(" ", w) + " │ " + line + "\n")
 		}
