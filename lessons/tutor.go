@@ -55,6 +55,7 @@ type play struct {
 	memory  *memory
 	last    repl.Evaluation // the learner's last command, not a lesson one
 	skipped bool
+	sockets []live // the lesson's sockets as look last read them
 }
 
 // Attach adds the lessons to a session: their commands join the shell's
@@ -181,34 +182,30 @@ func (t *Tutor) Evaluated(_ context.Context, e repl.Evaluation) {
 }
 
 // look reads the lesson's sockets (every socket of the session: a lesson
-// starts from an empty table) from the kernel and remembers them.
+// starts from an empty table) from the kernel and remembers them. What a
+// command of the lesson then shows (its ports, keepPort) comes from what
+// look read, once for the command.
 func (t *Tutor) look() *world {
 	p := t.play
-	w := &world{sockets: t.sockets(), memory: p.memory, last: p.last, knows: t.session.Knows}
+	p.sockets = nil
+	for _, s := range t.session.Lab().Sockets() {
+		p.sockets = append(p.sockets, live{s, steps.Read(s)})
+	}
+	w := &world{sockets: p.sockets, memory: p.memory, last: p.last, knows: t.session.Knows}
 	p.memory.remember(w.sockets)
 	return w
-}
-
-// sockets reads every socket of the session from the kernel.
-func (t *Tutor) sockets() []live {
-	var sockets []live
-	for _, s := range t.session.Lab().Sockets() {
-		sockets = append(sockets, live{s, steps.Read(s)})
-	}
-	return sockets
 }
 
 // judge checks the step's goal: when every check passes it says what it
 // saw and goes on; otherwise it says what is missing.
 func (t *Tutor) judge(w *world) {
 	p := t.play
-	read := func() []live { return w.sockets }
 	var seen []string
 	for _, c := range p.lesson.Pages[p.page].Step.Checks {
 		v := c.def.judge(w, c)
 		if !v.ok {
 			t.session.Say(repl.Bad, "", "Not yet: "+v.text)
-			t.keepPort(read)
+			t.keepPort()
 			t.session.Say(repl.Faint, "", "`hint` gives a hint; `skip` moves on without this step.")
 			return
 		}
@@ -217,12 +214,11 @@ func (t *Tutor) judge(w *world) {
 	for _, s := range seen {
 		t.session.Say(repl.Good, "", "✔ "+s)
 	}
-	t.advance(read)
+	t.advance()
 }
 
-// advance goes to the next step, or ends the lesson after the last;
-// sockets reads the session's sockets for keepPort.
-func (t *Tutor) advance(sockets func() []live) {
+// advance goes to the next step, or ends the lesson after the last.
+func (t *Tutor) advance() {
 	p := t.play
 	p.page++
 	p.hints = 0
@@ -230,7 +226,7 @@ func (t *Tutor) advance(sockets func() []live) {
 	lp.Reached = max(lp.Reached, p.page)
 	if p.page < len(p.lesson.Pages) {
 		t.save()
-		t.showPage(sockets)
+		t.showPage(true)
 		return
 	}
 	if len(p.lesson.Ending) == 0 {
@@ -288,7 +284,7 @@ func (t *Tutor) Start(n int) error {
 	t.session.Say(repl.Faint, "", "Type the commands at the prompt as usual, with names and ports of your choice; after each one the lesson looks at your sockets. `hint` helps, `skip` moves on, `quit lesson` leaves.")
 	t.progress.of(p.lesson.ID)
 	t.save()
-	t.showPage(nil)
+	t.showPage(false)
 	return nil
 }
 
@@ -320,14 +316,14 @@ func (t *Tutor) Current() int {
 }
 
 // showPage shows the reading before the current step, and the step,
-// after keepPort with sockets, which reads the session's sockets; sockets
-// is nil when the lesson's ports were just chosen.
-func (t *Tutor) showPage(sockets func() []live) {
+// after keepPort when keep is set: not when the lesson's ports were just
+// chosen.
+func (t *Tutor) showPage(keep bool) {
 	p := t.play
 	page := p.lesson.Pages[p.page]
 	t.session.Printf("\n")
-	if sockets != nil {
-		t.keepPort(sockets)
+	if keep {
+		t.keepPort()
 	}
 	heading := fmt.Sprintf("── Lesson %d · step %d of %d ", p.number, p.page+1, len(p.lesson.Pages))
 	t.session.SayAsIs(repl.Heading, heading+strings.Repeat("─", max(3, 60-len([]rune(heading)))))
@@ -385,7 +381,7 @@ func (t *Tutor) fill(text string) string {
 		if p.memory.lastPort != 0 {
 			port = p.memory.lastPort
 		}
-		for _, s := range t.look().sockets {
+		for _, s := range p.sockets {
 			if s.snap.State == steps.Listen {
 				port = s.snap.Local.Port()
 				break
@@ -505,7 +501,8 @@ func (t *Tutor) runBack(_ context.Context, args []string) error {
 		p.page--
 	}
 	p.hints = 0
-	t.showPage(t.sockets)
+	t.look()
+	t.showPage(true)
 	return nil
 }
 
@@ -518,7 +515,8 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	t.keepPort(t.sockets)
+	t.look()
+	t.keepPort()
 	step := p.lesson.Pages[p.page].Step
 	if wantsAnswer {
 		why, lines := t.answerNow(step)
@@ -673,7 +671,8 @@ func (t *Tutor) runSkip(_ context.Context, args []string) error {
 		p.skipped = true
 		t.session.Say(repl.Faint, "", "Skipped.")
 	}
-	t.advance(t.sockets)
+	t.look()
+	t.advance()
 	return nil
 }
 
@@ -702,9 +701,7 @@ func (t *Tutor) choosePort(p *play) {
 // lesson has not used them yet: no socket of the lesson has either port,
 // no UDP socket of the lesson has had a port, and no listener or auto
 // server of the lesson has listened anywhere. The lesson says so.
-// sockets reads the session's sockets, only when a port is taken: judge
-// gives those it has read already.
-func (t *Tutor) keepPort(sockets func() []live) {
+func (t *Tutor) keepPort() {
 	p := t.play
 	if p == nil || !p.free || p.memory.lastPort != 0 || slices.ContainsFunc(p.memory.udp, func(u udpSocket) bool { return u.port != 0 }) {
 		return
@@ -713,7 +710,7 @@ func (t *Tutor) keepPort(sockets func() []live) {
 	if taken == 0 {
 		return
 	}
-	for _, s := range sockets() {
+	for _, s := range p.sockets {
 		if port := s.snap.Local.Port(); port == p.port || port == p.port+1 {
 			return
 		}
@@ -812,7 +809,7 @@ func (t *Tutor) runReset(_ context.Context, args []string) error {
 	t.play = &play{number: p.number, lesson: p.lesson, memory: newMemory()}
 	t.session.Say(repl.Heading, "", fmt.Sprintf("Lesson %d starts again: %s", p.number, p.lesson.Title))
 	t.choosePort(t.play)
-	t.showPage(nil)
+	t.showPage(false)
 	return nil
 }
 
