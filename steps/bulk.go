@@ -145,7 +145,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	data.Rate = bulkRate(data.Sent, took)
 	report := &Report{
 		Call:  fmt.Sprintf("%s = %d", call, data.Sent),
-		State: []Change{{Who: s.Label(), Before: queues(before), After: queues(after), Queue: shownQueue(s, after)}},
+		State: []Change{ownQueues(s, before, after)},
 	}
 	if data.Sent < n && !data.Stopped && failure != nil {
 		report.Call += fmt.Sprintf("  (then %s)", errnoName(failure))

@@ -202,7 +202,7 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		if after.State == CloseWait {
 			data.PeerGone, _ = l.endedPeer(after)
 		}
-		report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after), Queue: shownQueue(s, after)}}
+		report.State = []Change{ownQueues(s, before, after)}
 		return l.tell(report, p, data), nil
 	}
 }
@@ -321,7 +321,7 @@ func (l *Lab) receiveAll(s *Socket, name string, p *Prose, hex bool) (*Report, e
 	data.NoPeer = s.Kind == Datagram && !after.Connected()
 	report := &Report{
 		Call:      result,
-		State:     []Change{{Who: s.Label(), Before: queues(before), After: queues(after), Queue: shownQueue(s, after)}},
+		State:     []Change{ownQueues(s, before, after)},
 		Data:      d.Kept,
 		DataTotal: d.Bytes,
 		Hex:       hex,

@@ -90,8 +90,11 @@ type Queue struct {
 	Snapshot
 }
 
-// shownQueue is a state line's Queue: s, and the snapshot of it shown.
-func shownQueue(s *Socket, snap Snapshot) *Queue { return &Queue{Socket: s, Snapshot: snap} }
+// ownQueues is the state line of the queues of s, the socket a call was
+// made on, before and after it.
+func ownQueues(s *Socket, before, after Snapshot) Change {
+	return Change{Who: s.Label(), Before: queues(before), After: queues(after), Queue: &Queue{Socket: s, Snapshot: after}}
+}
 
 // A Failure explains an errno: the kernel's word, what it means in general,
 // and what it means for this step.

@@ -214,7 +214,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if ends.Connected() {
 		data.Peer = ends.Remote.String()
 	}
-	report.State = []Change{{Who: s.Label(), Before: queues(before), After: queues(after), Queue: shownQueue(s, after)}}
+	report.State = []Change{ownQueues(s, before, after)}
 	var peer *Socket
 	icmp := false // the datagram's error came back: an ICMP "destination unreachable"
 	// A socket connected to itself is its own peer: the state line above
