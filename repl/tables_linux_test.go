@@ -232,27 +232,3 @@ func kernelAddr(t *testing.T, fd int, get func(int) (unix.Sockaddr, error)) stri
 	}
 	return "—"
 }
-
-// TestHelpFitsTheWidth: at every width from 40 columns the list of `help`
-// fits, and names every command with every word of its summary.
-func TestHelpFitsTheWidth(t *testing.T) {
-	whole := func(width int) string {
-		out := new(strings.Builder)
-		s := New(out, Options{Width: width})
-		defer s.Close()
-		mustEval(t, s, "help")
-		return out.String()
-	}
-	want := strings.Fields(whole(10000))
-	for _, width := range []int{40, 60, 80, 100} {
-		got := whole(width)
-		for _, l := range strings.Split(got, "\n") {
-			if n := utf8.RuneCountInString(l); n > width {
-				t.Errorf("%d columns: a line is %d columns wide: %q", width, n, l)
-			}
-		}
-		if !slices.Equal(strings.Fields(got), want) {
-			t.Errorf("%d columns: got\n%s\nwant the same words as on one line each:\n%s", width, got, whole(10000))
-		}
-	}
-}
