@@ -457,10 +457,14 @@ func TestNoticesAfterTheQueueWasShown(t *testing.T) {
 			}
 			before := steps.Read(conn).RecvQ
 			write(7)
-			time.Sleep(20 * time.Millisecond)
-			after := steps.Read(conn).RecvQ
+			for deadline := time.Now().Add(2 * time.Second); steps.Read(conn).RecvQ < before+7 && time.Now().Before(deadline); {
+				time.Sleep(time.Millisecond)
+			}
+			if after := steps.Read(conn).RecvQ; after != before+7 {
+				t.Fatalf("the kernel has %d bytes queued after 7 more came to %d", after, before)
+			}
 			got, _ = evalOut(s, out, "help")
-			want := fmt.Sprintf("conn (fd %d): %d more bytes have arrived, %d in all wait", conn.FD, after-before, after)
+			want := fmt.Sprintf("conn (fd %d): 7 more bytes have arrived, %d in all wait", conn.FD, before+7)
 			if !strings.Contains(got, want) {
 				t.Errorf("7 bytes more: got\n%s\nwant %q", got, want)
 			}
