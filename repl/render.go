@@ -132,7 +132,9 @@ func (r *renderer) dataBlock(b *strings.Builder, data []byte, total int, hex boo
 		lines = steps.HexDump(shown)
 	default:
 		lines = steps.PrintableLines(shown)
-		if len(lines) == 1 {
+		// One line that fits goes after its count, in quotes; one that
+		// does not goes under it, as a block does.
+		if len(lines) == 1 && utf8.RuneCountInString(head+lines[0])+4 <= r.width-2-labelWidth {
 			r.labelled(b, "data", fmt.Sprintf("%s  %s", head, r.st.data(`"`+lines[0]+`"`)))
 			lines = nil
 			head = ""
