@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -49,23 +48,56 @@ func TestAutoDemoShowsTheTwoSidesInColumnsOnAWideTerminal(t *testing.T) {
 		}
 	}
 	for _, l := range lines {
-		if w := visibleWidth(l); w > 100 && breakable(l) {
+		side := l
+		if _, right, found := strings.Cut(l, "│ "); found {
+			side = right
+		}
+		label, _, _ := strings.Cut(strings.TrimSpace(side), "  ")
+		if w := visibleWidth(l); w > 100 && breakable(side, slices.Contains(languages, label)) {
 			t.Errorf("a line is %d columns wide, more than the terminal's 100: %q", w, l)
 		}
 	}
 }
 
-// breakable says whether a line wider than the terminal had a place to
-// break: a space in its text, outside quotes, or, if it is code, where a
-// pasted line still runs. A line without one is shown whole rather than
-// cut mid-word.
-func breakable(line string) bool {
-	_, text, _ := strings.Cut(line, "│ ")
-	text = strings.TrimSpace(text)
+// breakable says whether a line of one side, wider than the terminal,
+// had a place to break, found here apart from breakLine: in prose, a
+// space after the first character, outside double quotes and brackets;
+// in code (after a language's label, or going on from such a line: code
+// is set), a comma and a space, an opening parenthesis that is not "()",
+// or a comment, outside double quotes. A line of received data is never
+// broken, so that what came is shown as it came (its count goes on a line
+// of its own where the two do not fit). A line without a place to break
+// is shown whole rather than cut mid-word.
+func breakable(side string, code bool) bool {
+	text := strings.TrimSpace(side)
 	if label, rest, ok := strings.Cut(text, "  "); ok && !strings.Contains(label, " ") {
 		text = strings.TrimSpace(rest) // a labelled line: what the label introduces
 	}
-	return len(breakLine(text, 1, 1, false)) > 1 && len(breakLine(text, 1, 1, true)) > 1
+	if strings.HasPrefix(text, "│") { // a line of a block of data
+		return false
+	}
+	quoted, depth := false, 0
+	for i, c := range text {
+		rest := text[i:]
+		switch {
+		case quoted && c == '\\':
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case !code && c == '[':
+			depth++
+		case !code && c == ']' && depth > 0:
+			depth--
+		case i == 0:
+		case code && (strings.HasPrefix(rest, ", ") || strings.HasPrefix(rest, " #") || strings.HasPrefix(rest, " //")):
+			return true
+		case code && c == '(' && !strings.HasPrefix(rest, "()") && len(rest) > 1:
+			return true
+		case !code && c == ' ' && depth == 0:
+			return true
+		}
+	}
+	return false
 }
 
 // TestAutoDemoLabelsEveryLineOnANarrowTerminal: below 100 columns, down
@@ -73,10 +105,6 @@ func breakable(line string) bool {
 // terminal, the labels included, unless it has no place to break; none is
 // cut mid-word: the Python lines, pasted as shown, still parse.
 func TestAutoDemoLabelsEveryLineOnANarrowTerminal(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is not on PATH, so the Python lines cannot be parsed")
-	}
 	for _, width := range []int{99, 80, 60, 40} {
 		out := evalAuto(t, width, "auto demo --port 0")
 		body, summary, found := strings.Cut(out, "\n\nauto demo done:")
@@ -88,29 +116,22 @@ func TestAutoDemoLabelsEveryLineOnANarrowTerminal(t *testing.T) {
 				t.Errorf("%d columns: the line %q is not labelled with its side", width, l)
 			}
 		}
-		var code []string // the Python lines, joined where they were broken
-		in := false       // the line before was Python's
+		var sides []string // each line without its side's label
+		inCode := false    // the line before was code
 		for _, l := range strings.Split(out, "\n") {
-			if w := visibleWidth(l); w > width && breakable(l) {
+			_, side, _ := strings.Cut(l, " │ ")
+			label := strings.TrimSpace(side[:min(len(side), 2+labelWidth)])
+			inCode = slices.Contains(languages, label) || inCode && strings.HasPrefix(side, blankLabel+"  ") && side[len(blankLabel)+2] != ' '
+			if w := visibleWidth(l); w > width && breakable(side, inCode) {
 				t.Errorf("a line is %d columns wide, more than the terminal's %d: %q", w, width, l)
 			}
-			_, l, _ = strings.Cut(l, " │ ")
-			switch {
-			case strings.HasPrefix(l, "  python  "):
-				code, in = append(code, l[2+labelWidth:]), true
-			case in && strings.HasPrefix(l, blankLabel+"  ") && l[len(blankLabel)+2] != ' ':
-				code[len(code)-1] += "\n" + l[len(blankLabel)+2:]
-			default:
-				in = false
-			}
+			sides = append(sides, side)
 		}
-		for _, c := range code {
-			cmd := exec.Command(python, "-c", "import sys; compile(sys.stdin.read(), 'shown', 'exec')")
-			cmd.Stdin = strings.NewReader(c)
-			if msg, err := cmd.CombinedOutput(); err != nil {
-				t.Errorf("%d columns: python3 cannot parse\n%s\n%s", width, c, msg)
-			}
+		code := codeBlocks(strings.Join(sides, "\n"))["python"]
+		if len(code) == 0 {
+			t.Fatalf("%d columns: no Python lines in\n%s", width, out)
 		}
+		pythonParses(t, code)
 		if !strings.HasPrefix(summary, " 1 client served") {
 			t.Errorf("the summary says %q", summary)
 		}

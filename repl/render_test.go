@@ -1,6 +1,8 @@
 package repl
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"go/parser"
 	"go/token"
@@ -59,15 +61,61 @@ func TestCallLineRoundsAsTheProse(t *testing.T) {
 	}
 }
 
+// codeBlocks collects the code of a session's output by language: each
+// line after a language's label, with the lines it was broken into at
+// the width joined again by newlines.
+func codeBlocks(out string) map[string][]string {
+	blocks := map[string][]string{}
+	lang := ""
+	for _, l := range strings.Split(out, "\n") {
+		switch label := strings.TrimSpace(l[:min(len(l), 2+labelWidth)]); {
+		case slices.Contains(languages, label):
+			lang = label
+			blocks[lang] = append(blocks[lang], l[2+labelWidth:])
+		case lang != "" && strings.HasPrefix(l, blankLabel+"  ") && l[len(blankLabel)+2] != ' ':
+			blocks[lang][len(blocks[lang])-1] += "\n" + l[len(blankLabel)+2:]
+		default:
+			lang = ""
+		}
+	}
+	return blocks
+}
+
+// pythonParses fails the test for each piece of Python code that python3
+// cannot compile, all of them compiled by one python3. Without python3
+// it says that they were not checked.
+func pythonParses(t *testing.T, code []string) {
+	t.Helper()
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Log("python3 is not on PATH, so the Python lines were not parsed")
+		return
+	}
+	program, _ := json.Marshal(code)
+	cmd := exec.Command(python, "-c", `import json, sys
+for i, code in enumerate(json.load(sys.stdin)):
+    try:
+        compile(code, 'shown', 'exec')
+    except SyntaxError as e:
+        print(i, e)`)
+	cmd.Stdin = bytes.NewReader(program)
+	said, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("python3: %v", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(said)), "\n") {
+		if i, why, ok := strings.Cut(line, " "); ok {
+			n, _ := strconv.Atoi(i)
+			t.Errorf("python3 cannot parse\n%s\n%s", code[n], why)
+		}
+	}
+}
+
 // TestBrokenCodeStillRuns: at every width, a call's code, broken to fit,
 // still parses when its lines are pasted together as they are shown:
 // Python by python3, Go by go/parser; and a C or Go comment ends its line,
 // so that no code is pasted into one.
 func TestBrokenCodeStillRuns(t *testing.T) {
-	python, err := exec.LookPath("python3")
-	if err != nil {
-		t.Skip("python3 is not on PATH, so the Python lines cannot be parsed")
-	}
 	for _, width := range []int{40, 60, 80} {
 		t.Run(strconv.Itoa(width), func(t *testing.T) {
 			out := new(strings.Builder)
@@ -78,19 +126,7 @@ func TestBrokenCodeStillRuns(t *testing.T) {
 				"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn",
 				"send conn hello", "recv client", `send conn "Hello Server, I have connected on port 8081"`, "recv client", "option conn O_NONBLOCK", "send client --bytes 3000", "close all",
 				"socket udp as u", "bind u 127.0.0.1 0", "sendto u 127.0.0.1 9 hi", "close u")
-			blocks := map[string][]string{}
-			lang := ""
-			for _, l := range strings.Split(out.String(), "\n") {
-				switch label := strings.TrimSpace(l[:min(len(l), 2+labelWidth)]); {
-				case slices.Contains(languages, label):
-					lang = label
-					blocks[lang] = append(blocks[lang], l[2+labelWidth:])
-				case lang != "" && strings.HasPrefix(l, blankLabel+"  ") && l[len(blankLabel)+2] != ' ':
-					blocks[lang][len(blocks[lang])-1] += "\n" + l[len(blankLabel)+2:]
-				default:
-					lang = ""
-				}
-			}
+			blocks := codeBlocks(out.String())
 			broken := 0
 			for _, lang := range languages {
 				if len(blocks[lang]) == 0 {
@@ -104,20 +140,14 @@ func TestBrokenCodeStillRuns(t *testing.T) {
 							t.Errorf("%s: code goes on after the comment in\n%s", lang, code)
 						}
 					}
-					switch lang {
-					case "python":
-						cmd := exec.Command(python, "-c", "import sys; compile(sys.stdin.read(), 'shown', 'exec')")
-						cmd.Stdin = strings.NewReader(code)
-						if msg, err := cmd.CombinedOutput(); err != nil {
-							t.Errorf("python3 cannot parse\n%s\n%s", code, msg)
-						}
-					case "go":
+					if lang == "go" {
 						if _, err := parser.ParseFile(token.NewFileSet(), "shown.go", "package p\nfunc f() {\n"+code+"\n}\n", 0); err != nil {
 							t.Errorf("Go cannot parse\n%s\n%v", code, err)
 						}
 					}
 				}
 			}
+			pythonParses(t, blocks["python"])
 			if width < 80 && broken == 0 {
 				t.Fatalf("no code line was broken at %d columns, so none was checked:\n%s", width, out)
 			}
