@@ -160,9 +160,6 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		receiver := to.String()
 		got := watch.fate(s, after, to, sent)
 		data.Fate, data.ErrorWaits, data.Connected = got.fate, got.errorWaits, after.Connected()
-		if got.errorWaits {
-			report.State[0].After += errorWaits
-		}
 		if r := got.r; r != nil {
 			receiver = r.Name
 			data.Itself = r == s
@@ -175,6 +172,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		report.Packets = []Packet{{From: s.Name, To: receiver, What: "datagram " + Counted(sent, "byte")}}
 		if got.errorWaits {
+			report.State[0].After += errorWaits
 			report.Packets = append(report.Packets, Packet{From: receiver, To: s.Name, What: icmpUnreachable})
 		}
 	}
