@@ -46,6 +46,10 @@ func covers(bound, addr netip.AddrPort) bool {
 	return bound.Port() == addr.Port() && (bound.Addr().IsUnspecified() || bound.Addr().Unmap() == addr.Addr().Unmap())
 }
 
+// clash says whether a socket bound to a stands in the way of a bind to
+// b, or one bound to b in the way of a: either covers the other.
+func clash(a, b netip.AddrPort) bool { return covers(a, b) || covers(b, a) }
+
 // parsePort reads a port number. Port 0 is allowed only where the kernel
 // gives it a meaning (bind: "choose a free port for me").
 func parsePort(s string, zeroMeans string) (uint16, error) {

@@ -145,7 +145,7 @@ func addressState(s *Socket, snap Snapshot) string {
 // addr is every interface, to any address.
 func (l *Lab) portHolder(s *Socket, addr netip.AddrPort) (*Socket, Snapshot, bool) {
 	return l.socketWhere(s.Kind, func(t *Socket, snap Snapshot) bool {
-		return t != s && (covers(snap.Local, addr) || covers(addr, snap.Local))
+		return t != s && clash(snap.Local, addr)
 	})
 }
 
@@ -172,7 +172,7 @@ func timeWaitOnly(addr netip.AddrPort) bool {
 	}
 	found := false
 	for _, c := range holders {
-		if c.Kind != Stream || !covers(c.Local, addr) && !covers(addr, c.Local) {
+		if c.Kind != Stream || !clash(c.Local, addr) {
 			continue
 		}
 		if c.State != TimeWait {
