@@ -8,15 +8,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// needBoundInactive skips a test that needs the kernel's sock_diag to
+// list TCP sockets that hold a port without listening or connecting.
+func needBoundInactive(t *testing.T) {
+	t.Helper()
+	if !boundInactiveKnown() {
+		t.Skip("this kernel's sock_diag does not list bound sockets (TCP_BOUND_INACTIVE, Linux 6.9)")
+	}
+}
+
 // TestClosedSocketShowsOnlyAPortItHolds: getsockname goes on reporting
 // the port of a TCP socket whose connect was refused, though the kernel
 // has taken that port back; the state read for reports shows no address
 // then, and an explicit bind's port, which the socket keeps, as it is.
 // Another socket binding the port shows which is true.
 func TestClosedSocketShowsOnlyAPortItHolds(t *testing.T) {
-	if !boundInactiveKnown() {
-		t.Skip("this kernel's sock_diag does not list bound sockets (TCP_BOUND_INACTIVE, Linux 6.9)")
-	}
+	needBoundInactive(t)
 	l := newLab(t)
 	port := listener(t, l, families[0], "gone")
 	run(t, l, "close", "gone") // nothing listens on port now: connects there are refused

@@ -18,9 +18,7 @@ import (
 // are free again, a socket whose refused connect gave its port back shows
 // no address, as the kernel says.
 func TestBoundPortsAreToldAfterDescriptorsRanOut(t *testing.T) {
-	if !boundInactiveKnown() {
-		t.Skip("this kernel's sock_diag does not list bound sockets (TCP_BOUND_INACTIVE, Linux 6.9)")
-	}
+	needBoundInactive(t)
 	l := newLab(t)
 	port := listener(t, l, families[0], "gone")
 	run(t, l, "close", "gone")
