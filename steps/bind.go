@@ -166,13 +166,13 @@ func holds(s *Socket, snap Snapshot) string {
 // take a bind to addr are all connections in TIME_WAIT, which no socket
 // holds, and there is one at least.
 func timeWaitOnly(addr netip.AddrPort) bool {
-	holders, err := Holders()
+	holders, err := tcpHolders()
 	if err != nil {
 		return false
 	}
 	found := false
 	for _, c := range holders {
-		if c.Kind != Stream || !clash(c.Local, addr) {
+		if !clash(c.Local, addr) {
 			continue
 		}
 		if c.State != TimeWait {

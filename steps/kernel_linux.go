@@ -114,7 +114,7 @@ func Connections() ([]Connection, error) {
 // table leaves out, and sock_diag lists where the kernel can), and the
 // kernel's table of UDP sockets.
 func Holders() ([]Connection, error) {
-	tcp, err := Connections()
+	tcp, err := tcpHolders()
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +127,17 @@ func Holders() ([]Connection, error) {
 			udp[i].Remote = netip.AddrPort{} // no peer: not connected
 		}
 	}
-	return slices.Concat(tcp, boundInactive(), udp), nil
+	return slices.Concat(tcp, udp), nil
+}
+
+// tcpHolders lists the TCP sockets of Holders: the kernel's table, and
+// those that hold a port without listening or connecting.
+func tcpHolders() ([]Connection, error) {
+	tcp, err := Connections()
+	if err != nil {
+		return nil, err
+	}
+	return slices.Concat(tcp, boundInactive()), nil
 }
 
 // readTables reads the kernel's tables of sockets of one kind. The kernel

@@ -43,6 +43,9 @@ func Connections() ([]Connection, error) {
 // Holders is not available on this system.
 func Holders() ([]Connection, error) { return Connections() }
 
+// tcpHolders is not available on this system.
+func tcpHolders() ([]Connection, error) { return Connections() }
+
 // Destination is not known on this system.
 func Destination(*Socket) (netip.AddrPort, bool) { return netip.AddrPort{}, false }
 
