@@ -49,8 +49,8 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 	var rows [][]string
 	for _, r := range shown[:min(len(shown), maxPortLines)] {
 		remote := "—"
-		if r.State != steps.Listen && r.Remote.IsValid() {
-			remote = r.Remote.String()
+		if r.State != steps.Listen {
+			remote = steps.ShowAddr(r.Remote)
 		}
 		proto, state := "tcp", r.State.String()
 		switch {
@@ -123,8 +123,7 @@ func portRows(conns []steps.Connection, port int, ownerOf func(steps.Connection)
 	for _, c := range conns {
 		if port == 0 || int(c.Local.Port()) == port || int(c.Remote.Port()) == port {
 			owner := ownerOf(c)
-			if owner == "" && c.Inode == 0 && (c.State == steps.Established || c.State == steps.CloseWait) {
-				// No descriptor holds it, and no close has sent its FIN.
+			if owner == "" && c.InAcceptQueue() {
 				owner = "(in an accept queue)"
 			}
 			rows = append(rows, portRow{c, owner})

@@ -73,6 +73,13 @@ type Connection struct {
 	Inode uint64
 }
 
+// InAcceptQueue says whether a connection waits in a listener's accept
+// queue: no descriptor refers to it (accept has not taken it), and no
+// close has sent its FIN (the client may have closed, CLOSE_WAIT).
+func (c Connection) InAcceptQueue() bool {
+	return c.Inode == 0 && (c.State == Established || c.State == CloseWait)
+}
+
 // PortTaken says whether a new socket of family f and kind k, without
 // SO_REUSEADDR, would be refused a bind to addr now: another socket holds
 // the port, or a connection in TIME_WAIT does. It asks the kernel the

@@ -259,7 +259,7 @@ func WaitingPeers(listener Snapshot) []netip.AddrPort {
 	}
 	var peers []netip.AddrPort
 	for _, c := range conns {
-		if c.Inode == 0 && (c.State == Established || c.State == CloseWait) && c.Local.Port() == listener.Local.Port() &&
+		if c.InAcceptQueue() && c.Local.Port() == listener.Local.Port() &&
 			(listener.Local.Addr().IsUnspecified() || sameEnd(c.Local, listener.Local)) {
 			peers = append(peers, c.Remote)
 		}
