@@ -221,7 +221,7 @@ func stopOnSignals(session *repl.Session, stdout io.Writer) (ctx context.Context
 		case sig := <-signals:
 			var cause error // nil: Ctrl-C
 			if sig != os.Interrupt {
-				stopped := steps.Signal{Name: unix.SignalName(sig.(unix.Signal))}
+				stopped := steps.SignalOf(sig)
 				session.Sent(stopped)
 				cause = stopped
 			}

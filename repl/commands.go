@@ -225,11 +225,12 @@ func (s *Session) suggest(name string) string {
 	for _, n := range s.firstWords() {
 		// A name bestDist letters longer than n is bestDist edits away at
 		// least: a long line is not measured against every command.
-		if letters >= utf8.RuneCountInString(n)+bestDist {
+		size := utf8.RuneCountInString(n)
+		if letters >= size+bestDist {
 			continue
 		}
 		// A word as many edits away as n has letters shares none of them.
-		if d := distance(name, n); d < bestDist && d < utf8.RuneCountInString(n) {
+		if d := distance(name, n); d < bestDist && d < size {
 			best, bestDist = n, d
 		}
 	}

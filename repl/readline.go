@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/chzyer/readline"
-	"golang.org/x/sys/unix"
 
 	"sockstep/steps"
 )
@@ -145,7 +144,7 @@ func (s *Session) RunInteractive() (failed int, err error) {
 			case <-interrupts:
 				stopCommand(func() {})
 			case sig := <-leave:
-				leftOn.Store(steps.Signal{Name: unix.SignalName(sig.(syscall.Signal))})
+				leftOn.Store(steps.SignalOf(sig))
 				stdin.Close()
 				if stopCommand(func() { s.SetOutput(io.Discard) }) {
 					stoppedOne.Store(true)

@@ -3,6 +3,8 @@ package steps
 import (
 	"context"
 	"errors"
+	"os"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -176,6 +178,14 @@ func nonBlocking(fd int) bool {
 type Signal struct{ Name string }
 
 func (sig Signal) Error() string { return "sockstep was sent " + sig.Name }
+
+// SignalOf is the Signal that stops sockstep when it is sent sig.
+func SignalOf(sig os.Signal) Signal {
+	if number, ok := sig.(syscall.Signal); ok {
+		return Signal{Name: unix.SignalName(number)}
+	}
+	return Signal{Name: sig.String()}
+}
 
 // StopName says what cancelled ctx: a Signal, or else Ctrl-C.
 func StopName(ctx context.Context) string {
