@@ -52,8 +52,9 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 		finQueued = finQueued || (finSent(snap) && snap.SendQ > 0)
 		calls := ready(sock, snap)
 		failing = failing || calls == "error"
-		rows = append(rows, []string{sock.Label(), sock.Proto(), local, remoteOf(sock, snap), tableState(sock, snap), recvQ, sendQ, calls})
-		shown = append(shown, snap.Local, snap.Remote)
+		remote := remoteOf(sock, snap)
+		rows = append(rows, []string{sock.Label(), sock.Proto(), local, steps.ShowAddr(remote), tableState(sock, snap), recvQ, sendQ, calls})
+		shown = append(shown, snap.Local, remote)
 	}
 	r := &s.render
 	r.table(&b, socketColumns, rows, [][]int{{0, 1, 4, 5, 6, 7}, {2, 3}})
@@ -87,13 +88,13 @@ var socketColumns = []column{{"SOCKET", false}, {"PROTO", false}, {"LOCAL", true
 // SYN_SENT, which getpeername refuses (ENOTCONN) until the handshake is
 // done, the address it is connecting to. The snapshot keeps no peer for
 // it, as the socket is not connected.
-func remoteOf(sock *steps.Socket, snap steps.Snapshot) string {
+func remoteOf(sock *steps.Socket, snap steps.Snapshot) netip.AddrPort {
 	if snap.State == steps.SynSent {
 		if to, ok := steps.Destination(sock); ok {
-			return to.String()
+			return to
 		}
 	}
-	return steps.ShowAddr(snap.Remote)
+	return snap.Remote
 }
 
 // legend writes a table's note, dim, wrapped to the width.
@@ -197,9 +198,10 @@ func runShow(s *Session, _ context.Context, args []string) error {
 	case snap.Released.IsValid():
 		r.field(&b, "", plain, fmt.Sprintf("and another socket may take it (getsockname still says %s)", steps.ShowAddr(snap.Released)), false)
 	}
-	r.field(&b, "remote", plain, remoteOf(sock, snap), false)
+	remote := remoteOf(sock, snap)
+	r.field(&b, "remote", plain, steps.ShowAddr(remote), false)
 	r.field(&b, "state", r.st.state, snap.StateWord(sock.Kind), false)
-	shown := []netip.AddrPort{snap.Local, snap.Remote} // for mappedNote
+	shown := []netip.AddrPort{snap.Local, remote} // for mappedNote
 	if snap.State == steps.Listen {
 		queue := fmt.Sprintf("accept queue %d of backlog %d", snap.AcceptQueue, snap.Backlog)
 		if peers := steps.WaitingPeers(snap); len(peers) > 0 {
