@@ -288,7 +288,7 @@ func (a *autoStage) Waiting(side auto.Side, what func() string) {
 	a.hand(func() {
 		r := a.renderer()
 		var b strings.Builder
-		paintWrapped(&b, what(), r.width-2, "  ", "  ", r.st.dim)
+		r.waiting(&b, what())
 		a.show(side, b.String())
 	})
 }

@@ -342,6 +342,12 @@ func (r *renderer) para(b *strings.Builder, label, text string) {
 	wrapInto(b, text, r.width-2-labelWidth, r.padLabel(label), blankLabel)
 }
 
+// waiting writes the line that says what a call waits for, dim, its
+// later lines further in.
+func (r *renderer) waiting(b *strings.Builder, text string) {
+	paintWrapped(b, text, r.width-4, "  ", "    ", r.st.dim)
+}
+
 // paintWrapped writes text wrapped to width, the first line after first
 // and the others after rest, each line painted whole and on its own, so
 // that no colour runs on past the end of a line.

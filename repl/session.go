@@ -73,7 +73,7 @@ func New(w io.Writer, o Options) *Session {
 	}
 	s.lab.Waiting = func(what func() string) {
 		var b strings.Builder
-		paintWrapped(&b, what(), s.render.width-4, "  ", "    ", s.render.st.dim)
+		s.render.waiting(&b, what())
 		s.out.print(b.String())
 	}
 	s.input = s.promptThen(func() (string, bool) { return "", false })
