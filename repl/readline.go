@@ -221,7 +221,10 @@ func (s *Session) RunInteractive() (failed int, err error) {
 		if stoppedOne.Load() {
 			what = "it stopped the command and leaves as quit does"
 		}
-		s.Printf("\n  %s\n", s.render.st.dim(sig.Error()+": "+what))
+		var b strings.Builder
+		b.WriteString("\n")
+		s.render.legend(&b, sig.Error()+": "+what)
+		s.out.print(b.String())
 	}
 	s.Close()
 	running.Unlock()

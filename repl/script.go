@@ -137,5 +137,7 @@ func (s *Session) runLines(ctx context.Context, next func() (string, bool)) (fai
 // Sent says, when sockstep is sent sig, that it stops as Ctrl-C stops it:
 // so that what the stopped step says about Ctrl-C reads as what it is.
 func (s *Session) Sent(sig steps.Signal) {
-	s.Printf("  %s\n", s.render.st.dim(sig.Error()+": it stops as Ctrl-C stops it, and closes its sockets"))
+	var b strings.Builder
+	s.render.legend(&b, sig.Error()+": it stops as Ctrl-C stops it, and closes its sockets")
+	s.out.print(b.String())
 }
