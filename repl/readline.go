@@ -2,6 +2,7 @@ package repl
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"io"
 	"os"
@@ -38,20 +39,20 @@ const maxHistory = 1 << 20
 // editor opens it (it would create it readable by everyone). A history
 // that is not a regular file of at most maxHistory bytes (a link to
 // /dev/zero, read for ever; a named pipe, waited on for ever) is not used,
-// and unused says why.
-func prepareHistory(path string) (file, unused string) {
+// and why says why.
+func prepareHistory(path string) (file, why string) {
 	if path == "" {
 		return "", ""
 	}
 	if info, err := os.Stat(path); err == nil && (!info.Mode().IsRegular() || info.Size() > maxHistory) {
-		return "", "(no command history this time: " + steps.Printable([]byte(path)) + " is not a regular file of at most 1 MiB)"
+		return "", fmt.Sprintf("%s is not a regular file of at most %d MiB", steps.Printable([]byte(path)), maxHistory>>20)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", "(no command history this time: " + steps.Printable([]byte(err.Error())) + ")"
+		return "", steps.Printable([]byte(err.Error()))
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
-		return "", "(no command history this time: " + steps.Printable([]byte(err.Error())) + ")"
+		return "", steps.Printable([]byte(err.Error()))
 	}
 	f.Close()
 	os.Chmod(path, 0o600)
@@ -73,9 +74,9 @@ func prepareHistory(path string) (file, unused string) {
 func (s *Session) RunInteractive() (failed int, err error) {
 	// Closing stdin ends a Readline that waits for a key, with io.EOF.
 	stdin := readline.NewCancelableStdin(os.Stdin)
-	history, unused := prepareHistory(HistoryFile())
-	if unused != "" {
-		s.Say(Faint, "", unused)
+	history, why := prepareHistory(HistoryFile())
+	if why != "" {
+		s.Say(Faint, "", "(no command history this time: "+why+")")
 	}
 	rl, err := readline.NewEx(&readline.Config{
 		Stdin:             stdin,
