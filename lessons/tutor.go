@@ -171,10 +171,10 @@ func (t *Tutor) Evaluated(_ context.Context, e repl.Evaluation) {
 	if p == nil {
 		return
 	}
-	w := t.look()
-	if t.own(e.Command) {
+	if t.own(e.Command) { // a lesson's command looks for itself
 		return
 	}
+	w := t.look()
 	p.last = e
 	w.last = e
 	p.memory.rememberAuto(e)
@@ -706,14 +706,14 @@ func (t *Tutor) keepPort() {
 	if p == nil || !p.free || p.memory.lastPort != 0 || slices.ContainsFunc(p.memory.udp, func(u udpSocket) bool { return u.port != 0 }) {
 		return
 	}
-	taken := takenPort(p.port)
-	if taken == 0 {
-		return
-	}
 	for _, s := range p.sockets {
 		if port := s.snap.Local.Port(); port == p.port || port == p.port+1 {
 			return
 		}
+	}
+	taken := takenPort(p.port)
+	if taken == 0 {
+		return
 	}
 	if port, ok := freePair(taken + 1); ok {
 		p.port = port
