@@ -543,6 +543,16 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 	return nil
 }
 
+// socketNamed is the socket of the lesson called name, as look last read
+// it.
+func (p *play) socketNamed(name string) (live, bool) {
+	i := slices.IndexFunc(p.sockets, func(l live) bool { return l.sock.Name == name })
+	if i < 0 {
+		return live{}, false
+	}
+	return p.sockets[i], true
+}
+
 // answerNow is a step's answer, filled in, as it can be typed now. A
 // socket it binds that is bound already cannot be bound again (bind fails
 // with EINVAL): bound where the answer asks, its bind is left out; bound
@@ -560,15 +570,11 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 		if len(f) != 4 || f[0] != "bind" {
 			continue
 		}
-		s, err := t.session.Lab().Find(f[1])
-		if err != nil {
+		found, ok := t.play.socketNamed(f[1])
+		if !ok || !found.snap.Bound() {
 			continue
 		}
-		snap := steps.Read(s)
-		if !snap.Bound() {
-			continue
-		}
-		local := snap.Local
+		s, local := found.sock, found.snap.Local
 		made := slices.IndexFunc(lines[:i], func(l string) bool {
 			name, ok := madeName(l)
 			return ok && name == s.Name
@@ -599,11 +605,12 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 		if !ok || slices.Contains(lines[:i], "close "+name) {
 			continue
 		}
-		s, err := t.session.Lab().Find(name)
-		if err != nil {
+		found, ok := t.play.socketNamed(name)
+		if !ok {
 			continue
 		}
-		if socketCommand(s) == lines[i] && !steps.Read(s).Bound() {
+		s := found.sock
+		if socketCommand(s) == lines[i] && !found.snap.Bound() {
 			notes = append(notes, fmt.Sprintf("%s is made already, with no address yet, so the answer leaves out the socket command.", s.Label()))
 			lines = slices.Delete(lines, i, i+1)
 			i--
