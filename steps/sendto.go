@@ -88,7 +88,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err := noTimeout(s, cmd, text); err != nil {
 		return nil, err
 	}
-	if err := strayOption(append([]string{"sendto"}, args[:3]...), text, "--bytes"); err != nil {
+	if err := strayOption([]string{cmd}, text, "--bytes"); err != nil {
 		return nil, err
 	}
 	msg, pattern, err := messageText("sendto", args[3:])
