@@ -111,7 +111,7 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 		case errors.Is(err, unix.EACCES):
 			data.Unprivileged = readProcInt("/proc/sys/net/ipv4/ip_unprivileged_port_start")
 			data.Reserved = data.Port < data.Unprivileged
-			data.Suggest = max(8081, data.Unprivileged)
+			data.Suggest = max(l.suggestFrom(s.Kind), data.Unprivileged)
 		}
 		return bindProse.refused(call, err, data), nil
 	}
