@@ -2,8 +2,8 @@ package repl
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
