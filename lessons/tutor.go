@@ -699,7 +699,7 @@ func (t *Tutor) choosePort(p *play) {
 		return
 	}
 	p.free = false
-	t.session.Say(repl.Faint, "", fmt.Sprintf("Port %d is taken: %s. So are the ports after it, up to %d: a bind to port %d will fail until it is free.", taken, whyTaken(taken), taken+portTries, t.port))
+	t.session.Say(repl.Faint, "", fmt.Sprintf("Port %d is taken: %s. No two ports side by side are free from %d to %d either, so this lesson keeps port %d, and a bind to it will fail until it is free.", taken, whyTaken(taken), taken+1, taken+portTries, t.port))
 }
 
 // keepPort moves the lesson being played to the next free pair of ports
