@@ -17,10 +17,14 @@ import (
 // used, what it does, how to complete it and how to run it. The table
 // drives dispatch, help and Tab completion alike.
 type command struct {
-	name     string
-	aliases  []string
-	usage    string
-	example  string
+	name    string
+	aliases []string
+	usage   string
+	example string // the example `help NAME` documents
+	// fit, if set, is an example that works when typed now, which a
+	// refusal shows instead of example, which may name sockets the
+	// session does not have.
+	fit      func(s *Session) string
 	summary  string // one line, for the list in `help`
 	about    string // for `help NAME`
 	group    string
@@ -77,6 +81,12 @@ func init() {
 		&command{
 			name: "show", group: groupLook,
 			usage: "show SOCK [--states]", example: "show server",
+			fit: func(s *Session) string {
+				if names := s.lab.Names(); len(names) > 0 {
+					return "show " + names[0]
+				}
+				return s.firstStep()
+			},
 			summary: "one socket in depth",
 			about: "Shows one socket in depth, read from the kernel now: addresses, TCP state, " +
 				"the accept queue and who waits in it, queued bytes, whether each call would block, " +
@@ -208,6 +218,7 @@ func stepCommand(st *steps.Step, group string) *command {
 	return &command{
 		name: st.Name, group: group, usage: st.Usage, example: st.Example, summary: st.Summary, about: st.About,
 		topics: st.Topics, topic: st.Topic,
+		fit:      func(s *Session) string { return s.lab.ExampleNow(st) },
 		complete: func(s *Session, before []string) []string { return st.Complete(s.lab, before) },
 		anyCase: func(_ *Session, before []string) bool {
 			return st.AnyCase != nil && st.AnyCase(before)

@@ -201,7 +201,14 @@ func (s *Session) eval(ctx context.Context, line string) (string, error) {
 var quoting = &command{
 	usage: `"TEXT" keeps spaces and decodes \n \r \t \\ \" \0 \xNN` + "\n" +
 		`'TEXT' keeps each character as typed; outside quotes \ keeps the next`,
-	example: `send c "hello\n"`,
+	// The example sends on a connection the session has, or asks for
+	// help: a line that quotes a word and works now.
+	fit: func(s *Session) string {
+		if send := s.lab.ExampleNow(steps.SendStep); strings.HasPrefix(send, "send ") {
+			return strings.Replace(send, `"hello"`, `"hello\n"`, 1)
+		}
+		return `help "send"`
+	},
 }
 
 // oneCommand says, after a line that could not be run, that a line is one
@@ -253,14 +260,23 @@ func (s *Session) show(rep *steps.Report) {
 }
 
 // problem says what was wrong with a command, with its usage and an
-// example when the command is known.
+// example when the command is known: one that works when typed now,
+// which is labelled first where the command cannot work until a step of
+// another comes first.
 func (s *Session) problem(msg string, cmd *command) {
 	var b strings.Builder
 	st := s.render.st
 	paintWrapped(&b, "✗ "+msg, s.render.width-4, "  ", "    ", st.fail)
 	if cmd != nil {
+		label, example := "example", cmd.example
+		if cmd.fit != nil {
+			example = cmd.fit(s)
+			if cmd.name != "" && example != cmd.name && !strings.HasPrefix(example, cmd.name+" ") {
+				label = "first" // a step the command needs before it
+			}
+		}
 		s.render.usage(&b, cmd.usage)
-		s.render.labelled(&b, "example", cmd.example)
+		s.render.labelled(&b, label, example)
 	}
 	s.out.print(b.String())
 }
