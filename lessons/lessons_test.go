@@ -537,7 +537,7 @@ func TestLessonCommands(t *testing.T) {
 		l.enter(line)
 		return l.out.String()[mark:]
 	}
-	if got := said("next"); !strings.Contains(got, "No lesson is running") {
+	if got := said("next"); !strings.Contains(got, "✗ no lesson is running") {
 		t.Errorf("next without a lesson: got %q, want it to say no lesson is running", got)
 	}
 	said("socket as before")
@@ -617,7 +617,7 @@ func TestLessonCommands(t *testing.T) {
 	if l.tutor.play != nil || !strings.Contains(strings.Join(l.session.Lab().Names(), " "), "kept") {
 		t.Errorf("quit lesson: still playing %v, sockets %q", l.tutor.play != nil, l.session.Lab().Names())
 	}
-	if got := said("hint"); !strings.Contains(got, "No lesson is running") {
+	if got := said("hint"); !strings.Contains(got, "✗ no lesson is running") {
 		t.Errorf("hint after quit lesson: got %q", got)
 	}
 

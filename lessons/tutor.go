@@ -113,15 +113,15 @@ func (t *Tutor) Commands() (string, []repl.Command) {
 				return numbers
 			},
 			Run: t.runLesson},
-		{Name: cmdNext, Usage: "next", Example: "next",
+		{Name: cmdNext, Usage: "next", Example: "next", Fit: t.inLesson("next"),
 			Summary: "go on, once this step's goal is reached",
 			About:   "Checks the step's goal now and goes on when it is reached. The lesson also checks after every command you type, so next is for when you have done the step some other way.",
 			Run:     t.runNext},
-		{Name: cmdBack, Usage: "back", Example: "back",
+		{Name: cmdBack, Usage: "back", Example: "back", Fit: t.inLesson("back"),
 			Summary: "show the step before again",
 			About:   "Goes back one step and shows it again. Your sockets stay as they are.",
 			Run:     t.runBack},
-		{Name: cmdHint, Usage: "hint [answer]", Example: "hint",
+		{Name: cmdHint, Usage: "hint [answer]", Example: "hint", Fit: t.inLesson("hint"),
 			Summary: "a hint for this step; `hint answer`: the whole command",
 			About:   "Each hint says a little more. `hint answer` shows the whole command, filled in with your port, whenever you ask: after the hints, or instead of them.",
 			Complete: func(before []string) []string {
@@ -131,15 +131,15 @@ func (t *Tutor) Commands() (string, []repl.Command) {
 				return nil
 			},
 			Run: t.runHint},
-		{Name: cmdSkip, Usage: "skip", Example: "skip",
+		{Name: cmdSkip, Usage: "skip", Example: "skip", Fit: t.inLesson("skip"),
 			Summary: "move on without doing this step",
 			About:   "Moves on to the next step without its goal. A lesson with a skipped step gets no ✔.",
 			Run:     t.runSkip},
-		{Name: cmdReset, Usage: "reset", Example: "reset",
+		{Name: cmdReset, Usage: "reset", Example: "reset", Fit: t.inLesson("reset"),
 			Summary: "close this lesson's sockets and start it again",
 			About:   "Closes every socket and goes back to the lesson's first step.",
 			Run:     t.runReset},
-		{Name: cmdQuitLesson, Usage: "quit lesson", Example: "quit lesson",
+		{Name: cmdQuitLesson, Usage: "quit lesson", Example: "quit lesson", Fit: t.inLesson("quit lesson"),
 			Summary: "leave the lesson; its sockets stay open",
 			About:   "Leaves the lesson. Its sockets stay open: `sockets` lists them and `close all` closes them.",
 			Run:     t.runQuitLesson},
@@ -418,10 +418,32 @@ var udpName = regexp.MustCompile(`\{(second-)?udp:([^{}\s]+)\}`)
 // playing returns the lesson being played, or says there is none.
 func (t *Tutor) playing() (*play, error) {
 	if t.play == nil {
-		t.session.Say(repl.Bad, "", "No lesson is running: `lessons` lists them, `lesson 1` starts the first.")
-		return nil, repl.ErrFailed
+		return nil, &steps.UsageError{Problem: "no lesson is running: `lessons` lists them, and `lesson N` starts one"}
 	}
 	return t.play, nil
+}
+
+// inLesson is the Fit of a command that works only in a lesson: its
+// example while one runs, else the start of the lesson `lesson` alone
+// would start.
+func (t *Tutor) inLesson(example string) func() string {
+	return func() string {
+		if t.play != nil {
+			return example
+		}
+		return fmt.Sprintf("lesson %d", max(t.nextNotDone(), 1))
+	}
+}
+
+// nextNotDone is the number of the first lesson not played to its end,
+// or 0 when every one is.
+func (t *Tutor) nextNotDone() int {
+	for i, l := range t.lessons {
+		if lp := t.progress.Lessons[l.ID]; lp == nil || !lp.Completed {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 func noArgs(name string, args []string) error {
@@ -459,10 +481,8 @@ func (t *Tutor) runLessons(_ context.Context, args []string) error {
 func (t *Tutor) runLesson(_ context.Context, args []string) error {
 	switch len(args) {
 	case 0:
-		for i, l := range t.lessons {
-			if lp := t.progress.Lessons[l.ID]; lp == nil || !lp.Completed {
-				return t.Start(i + 1)
-			}
+		if n := t.nextNotDone(); n > 0 {
+			return t.Start(n)
 		}
 		t.session.Say(repl.Good, "", "✔ You have done every lesson. `lesson N` plays one again.")
 		return nil

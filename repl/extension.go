@@ -27,6 +27,9 @@ type Command struct {
 	Name    string
 	Usage   string
 	Example string
+	// Fit, if set, is an example that works when typed now, which a
+	// refusal shows instead of Example.
+	Fit     func() string
 	Summary string // one line, for the list in `help`
 	About   string // for `help NAME`
 	// Complete offers words for the next argument, given those before it.
@@ -62,6 +65,9 @@ func (s *Session) Extend(e Extension) {
 func extensionCommand(group string, c Command) *command {
 	line := &command{name: c.Name, group: group, usage: c.Usage, example: c.Example, summary: c.Summary, about: c.About,
 		run: func(_ *Session, ctx context.Context, args []string) error { return c.Run(ctx, args) }}
+	if c.Fit != nil {
+		line.fit = func(*Session) string { return c.Fit() }
+	}
 	if c.Complete != nil {
 		line.complete = func(_ *Session, before []string) []string { return c.Complete(before) }
 	}
