@@ -155,7 +155,11 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 		// buffer, whose size is not the payload's.
 		switch {
 		case now.datagram && !was.datagram:
-			say("at least one datagram has arrived; the next is %s: each recvfrom %s reads one datagram", steps.DatagramSize(now.recvQ), sock.Name)
+			next := steps.Counted(now.recvQ, "byte")
+			if now.recvQ == 0 {
+				next = "an empty datagram (0 bytes)"
+			}
+			say("at least one datagram has arrived; the next is %s: each recvfrom %s reads one datagram", next, sock.Name)
 		case now.datagram && now.memory > was.memory:
 			// Only datagrams that join the queue make its memory grow.
 			say("at least one more datagram has arrived, behind the next one: each recvfrom %s reads one datagram", sock.Name)

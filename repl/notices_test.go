@@ -503,3 +503,24 @@ func TestNoticesOfDatagramsThatCameTogether(t *testing.T) {
 		})
 	}
 }
+
+// TestNoticeOfAnEmptyDatagram: an empty datagram that arrives is told as
+// one, and recvfrom then takes a datagram of the size the notice gave.
+func TestNoticeOfAnEmptyDatagram(t *testing.T) {
+	s, out := fullSession(t)
+	port := freePort(t)
+	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port), "socket udp as v")
+	got, _ := evalOut(s, out, fmt.Sprintf("sendto v 127.0.0.1 %d ''", port))
+	u, err := s.Lab().Find("u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	n, _, err := unix.Recvfrom(u.FD, buf, unix.MSG_PEEK|unix.MSG_DONTWAIT)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("the next is an empty datagram (%d bytes):", n); n != 0 || !strings.Contains(got, want) {
+		t.Errorf("sendto v of an empty datagram: got\n%s\nwant %q, recvfrom peeked %d bytes", got, want, n)
+	}
+}
