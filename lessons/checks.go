@@ -287,7 +287,7 @@ func countCheck(name, subject, more, fewer string, measure func(w *world) (int, 
 		}
 		advice := more
 		if have > c.N {
-			advice = fewer
+			advice = seen + " " + fewer
 		}
 		return verdict{false, fmt.Sprintf("%s: %d, and this step wants %s. %s", subject, have, wants(c.Op, c.N), advice)}
 	}}

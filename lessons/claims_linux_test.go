@@ -919,3 +919,44 @@ func readingText(lesson *Lesson) string {
 	}
 	return strings.Join(strings.Fields(strings.Join(all, " ")), " ")
 }
+
+// Lesson 11 restarts the server once everything is closed. A listener
+// left open holds its port: a new socket's bind then fails with
+// EADDRINUSE because of it, not of the TIME_WAIT the lesson explains, and
+// SO_REUSEADDR does not get past it. So the closing step is not done
+// while the listener is open, though its connection waits in TIME_WAIT.
+func TestClosingStepWantsTheListenerClosed(t *testing.T) {
+	l, i := playUntil(t, "11-options-halfclose", "answered by close all", func(a []string) bool {
+		return slices.Equal(a, []string{"close all"})
+	})
+	mark := l.out.Len()
+	for _, line := range []string{"close conn", "close client"} {
+		if err := l.enter(line); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+	}
+	said := l.out.String()[mark:]
+	server := labSocket(t, l, "server")
+	if state := steps.Read(server).State; state != steps.Listen {
+		t.Fatalf("server is %s, not LISTEN", state)
+	}
+	port := steps.Read(server).Local.Port()
+	if !slices.ContainsFunc(procLines(t, port), func(p procLine) bool { return p.state == steps.TimeWait }) {
+		t.Fatalf("the kernel's table has no TIME_WAIT on port %d after both ends closed", port)
+	}
+	if bindTo(t, port, true) == nil {
+		t.Fatalf("a socket with SO_REUSEADDR could bind port %d while server listens there", port)
+	}
+	if l.step() != i {
+		t.Fatalf("closing the connection with its listener still open did the step that closes everything:\n%s", said)
+	}
+	if !strings.Contains(said, "Not yet: ") || !strings.Contains(said, server.Label()) {
+		t.Errorf("the lesson does not say the listener %s is still open:\n%s", server.Label(), said)
+	}
+	if err := l.enter("close server"); err != nil {
+		t.Fatal(err)
+	}
+	if l.step() == i {
+		t.Errorf("with every socket closed the step is not done:\n%s", l.out.String()[mark:])
+	}
+}
