@@ -1,7 +1,12 @@
 package lessons
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -101,6 +106,9 @@ type memory struct {
 	ends         []ends
 	listenPorts  []uint16
 	lastPort     uint16 // the port a listener of the lesson, or auto's server, had last
+	// sent are the bytes the learner's `send` commands handed to the
+	// kernel on each socket, in order.
+	sent map[*steps.Socket][]byte
 	// udp are the lesson's UDP sockets in the order they were made, each
 	// with the port it has or had last: kept once closed, unless it never
 	// had a port.
@@ -114,7 +122,9 @@ type udpSocket struct {
 	port uint16
 }
 
-func newMemory() *memory { return &memory{wasConnected: map[*steps.Socket]bool{}} }
+func newMemory() *memory {
+	return &memory{wasConnected: map[*steps.Socket]bool{}, sent: map[*steps.Socket][]byte{}}
+}
 
 // remember notes what the lesson's sockets are now.
 func (m *memory) remember(sockets []live) {
@@ -179,6 +189,32 @@ func (m *memory) rememberAuto(e repl.Evaluation) {
 		return
 	}
 	m.lastPort = uint16(plan.Port)
+}
+
+// rememberSent notes the bytes a `send` of text handed to the kernel: the
+// words after the socket (and after --timeout D), joined by single spaces
+// as send joins them, up to what the kernel took.
+func (m *memory) rememberSent(w *world, e repl.Evaluation) {
+	rep := e.Report
+	if e.Command != "send" || rep == nil || rep.Failed() {
+		return
+	}
+	s := w.calledOn(rep)
+	words, err := repl.SplitWords(e.Line)
+	if s == nil || err != nil || len(words) < 3 {
+		return
+	}
+	words = words[2:]
+	if strings.HasPrefix(words[0], "--timeout=") {
+		words = words[1:]
+	} else if words[0] == "--timeout" && len(words) > 1 {
+		words = words[2:]
+	}
+	if len(words) == 0 || strings.HasPrefix(words[0], "--bytes") {
+		return
+	}
+	text := strings.Join(words, " ")
+	m.sent[s] = append(m.sent[s], text[:min(rep.Sent, len(text))]...)
 }
 
 func (m *memory) isListenPort(port uint16) bool {
@@ -268,6 +304,7 @@ var checks = []*checkDef{
 		}),
 	{name: "received", arg: countArg, words: []string{"", "second-udp"}, judge: judgeReceived},
 	{name: "sent-nowhere", arg: noArg, judge: judgeSentNowhere},
+	{name: "sent-http", arg: noArg, judge: judgeSentHTTP},
 	{name: "peer-closed", arg: wordArg, words: []string{"", "client", "accepted"}, judge: judgePeerClosed},
 	{name: "time-wait", arg: wordArg, words: []string{"", "server", "client"}, judge: judgeTimeWait},
 	{name: "reset", arg: noArg, judge: judgeReset},
@@ -501,6 +538,29 @@ func judgeSentNowhere(w *world, _ Check) verdict {
 		return verdict{false, fmt.Sprintf("sendto sent the datagram to %s, and a UDP socket holds port %d there (a bind of it is refused), so it was not lost. Close that socket first, or send to a port nobody holds.", to, to.Port())}
 	}
 	return verdict{true, fmt.Sprintf("sendto sent the datagram to %s, and no UDP socket holds port %d there (a bind of it goes through): nobody received it.", to, to.Port())}
+}
+
+// judgeSentHTTP passes when what `send` has sent on a socket made by
+// accept begins with a whole HTTP response head, as an HTTP client reads
+// it: a status line, headers, and the empty line that ends them.
+func judgeSentHTTP(w *world, _ Check) verdict {
+	why := "No socket made by accept has sent anything yet. `send SOCK \"HTTP/1.0 200 OK\\r\\n…\"` answers the browser through the socket that accept made for its connection."
+	for _, s := range w.sockets {
+		sent := w.memory.sent[s.sock]
+		if s.sock.AcceptedFrom == "" || len(sent) == 0 {
+			continue
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(sent)), nil)
+		if err == nil {
+			return verdict{true, fmt.Sprintf("%s has sent an HTTP response that an HTTP client reads: the status %s, and headers ended by an empty line.", s.sock.Label(), steps.QuoteShort(resp.Status))}
+		}
+		problem := "it does not start as a response does, with a status line such as HTTP/1.0 200 OK. What is sent cannot be taken back: close " + s.sock.Name + ", load the page again, and answer its new connection."
+		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+			problem = "the empty line that ends the headers, \\r\\n\\r\\n, has not come yet: send the rest."
+		}
+		why = fmt.Sprintf("What %s has sent, %s, is not yet a response an HTTP client can read: %s", s.sock.Label(), steps.QuoteShort(sent), problem)
+	}
+	return verdict{false, why}
 }
 
 func judgePeerClosed(w *world, c Check) verdict {

@@ -960,3 +960,60 @@ func TestClosingStepWantsTheListenerClosed(t *testing.T) {
 		t.Errorf("with every socket closed the step is not done:\n%s", l.out.String()[mark:])
 	}
 }
+
+// Lesson 9's response step is done once what was sent on the browser's
+// connection is a response an HTTP client reads, in one send or in
+// several; not by any send. The browser (Go's HTTP client) shows what
+// the learner's bytes were: a page after a whole response, an error after
+// bytes that do not start as one.
+func TestWebServerStepWantsAResponse(t *testing.T) {
+	answer := `send browser "HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<h1>Hello from my socket!</h1>\r\n"`
+	for _, c := range []struct {
+		name  string
+		sends []string // each but the last leaves the step not done
+		done  bool     // the last does it
+		page  string   // what the browser shows once browser is closed; "" for an error
+	}{
+		{"status line in pieces", []string{"send browser HTTP/1.0 200 OK", `send browser "\r\nContent-Type: text/plain\r\n\r\nhi there"`}, true, "hi there"},
+		{"status line without its line end", []string{"send browser HTTP/1.0 200 OK"}, false, ""},
+		{"no status line", []string{`send browser "<h1>hello</h1>\r\n"`}, false, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l, i := playUpTo(t, "09-web-server", answer)
+			// Not l.enter: a client may give up on bytes that are no
+			// response before the connection closes.
+			enter := func(line string) error {
+				l.out.WriteString("› " + line + "\n")
+				ctx, cancel := context.WithTimeout(context.Background(), evalTimeout)
+				defer cancel()
+				return l.session.Eval(ctx, line)
+			}
+			for k, line := range c.sends {
+				mark := l.out.Len()
+				if err := enter(line); err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+				said := l.out.String()[mark:]
+				if last := k == len(c.sends)-1; last && c.done {
+					if l.step() == i {
+						t.Fatalf("after %s the response step is not done:\n%s", line, said)
+					}
+				} else if l.step() != i {
+					t.Fatalf("%s did the response step:\n%s", line, said)
+				} else if !strings.Contains(said, "is not yet a response an HTTP client can read") {
+					t.Errorf("after %s the lesson does not say the response is not one yet:\n%s", line, said)
+				}
+			}
+			if err := enter("close browser"); err != nil {
+				t.Fatal(err)
+			}
+			got := l.waitForPage()
+			switch {
+			case c.page == "" && got.err == nil:
+				t.Errorf("the browser read a page (%d, %q) from bytes the lesson calls no response", got.status, got.body)
+			case c.page != "" && (got.err != nil || got.status != 200 || got.body != c.page):
+				t.Errorf("the browser got %d %q, %v; want 200 %q", got.status, got.body, got.err, c.page)
+			}
+		})
+	}
+}

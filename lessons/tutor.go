@@ -178,6 +178,7 @@ func (t *Tutor) Evaluated(_ context.Context, e repl.Evaluation) {
 	p.last = e
 	w.last = e
 	p.memory.rememberAuto(e)
+	p.memory.rememberSent(w, e)
 	t.judge(w)
 }
 
