@@ -1017,3 +1017,18 @@ func TestWebServerStepWantsAResponse(t *testing.T) {
 		})
 	}
 }
+
+// Lesson 9's first page names the URL of the learner's server, at the
+// port the lesson starts from, which the browser step then opens.
+func TestWebServerPageNamesTheLessonsPort(t *testing.T) {
+	lesson, n := lessonByID(t, "09-web-server")
+	l := newLab(t, "")
+	l.enter(fmt.Sprintf("lesson %d", n))
+	url := fmt.Sprintf("http://127.0.0.1:%d/", l.port)
+	if l.tutor.fill(lesson.Pages[1].Step.Browser) != url {
+		t.Fatalf("the browser step opens %s, not %s", l.tutor.fill(lesson.Pages[1].Step.Browser), url)
+	}
+	if want := fmt.Sprintf("To show %s it connects to port %d,", url, l.port); !strings.Contains(l.out.String(), want) {
+		t.Errorf("lesson 9 does not say %q; it said:\n%s", want, l.out)
+	}
+}
