@@ -511,7 +511,7 @@ func judgeReceived(w *world, c Check) verdict {
 		if have == 0 {
 			return verdict{true, "recv returned 0 bytes: the peer has closed its side, and everything it sent before is read."}
 		}
-		return verdict{true, fmt.Sprintf("recv returned %d bytes.", have)}
+		return verdict{true, fmt.Sprintf("%s returned %d bytes.", w.last.Command, have)}
 	}
 	if c.Op == "==" && c.N == 0 {
 		return verdict{false, fmt.Sprintf("recv returned %d bytes, and this step wants 0 bytes: recv returns 0 once the peer has closed its side and every byte it sent before is read.", have)}

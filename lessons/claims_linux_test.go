@@ -1032,3 +1032,17 @@ func TestWebServerPageNamesTheLessonsPort(t *testing.T) {
 		t.Errorf("lesson 9 does not say %q; it said:\n%s", want, l.out)
 	}
 }
+
+// A step done by recvfrom says recvfrom returned the bytes, as the call
+// line above it does.
+func TestReceivedNamesRecvfrom(t *testing.T) {
+	l, _ := playUpTo(t, "10-udp", "recvfrom {udp:echo}")
+	mark := l.out.Len()
+	if err := l.enter(l.tutor.fill("recvfrom {udp:echo}")); err != nil {
+		t.Fatal(err)
+	}
+	said := l.out.String()[mark:]
+	if !strings.Contains(said, "= 4  from") || !strings.Contains(said, "✔ recvfrom returned 4 bytes.") {
+		t.Errorf("recvfrom of the 4-byte datagram does not say recvfrom returned 4 bytes:\n%s", said)
+	}
+}
