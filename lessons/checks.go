@@ -191,31 +191,21 @@ func (m *memory) rememberAuto(e repl.Evaluation) {
 	m.lastPort = uint16(plan.Port)
 }
 
-// rememberSent notes the bytes a `send` of text handed to the kernel: the
-// words after the socket (and after --timeout D), joined by single spaces
-// as send joins them, up to what the kernel took.
+// rememberSent notes the text a `send` handed to the kernel, up to
+// maxRemembered bytes a socket.
 func (m *memory) rememberSent(w *world, e repl.Evaluation) {
 	rep := e.Report
-	if e.Command != "send" || rep == nil || rep.Failed() {
+	if e.Command != "send" || rep == nil || len(rep.SentText) == 0 {
 		return
 	}
-	s := w.calledOn(rep)
-	words, err := repl.SplitWords(e.Line)
-	if s == nil || err != nil || len(words) < 3 {
-		return
+	if s := w.calledOn(rep); s != nil {
+		m.sent[s] = append(m.sent[s], rep.SentText[:min(len(rep.SentText), maxRemembered-len(m.sent[s]))]...)
 	}
-	words = words[2:]
-	if strings.HasPrefix(words[0], "--timeout=") {
-		words = words[1:]
-	} else if words[0] == "--timeout" && len(words) > 1 {
-		words = words[2:]
-	}
-	if len(words) == 0 || strings.HasPrefix(words[0], "--bytes") {
-		return
-	}
-	text := strings.Join(words, " ")
-	m.sent[s] = append(m.sent[s], text[:min(rep.Sent, len(text))]...)
 }
+
+// maxRemembered bounds what a lesson keeps of the text sent on a socket:
+// far more than a response head.
+const maxRemembered = 64 << 10
 
 func (m *memory) isListenPort(port uint16) bool {
 	for _, p := range m.listenPorts {

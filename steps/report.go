@@ -24,6 +24,7 @@ type Report struct {
 	Lines     []string       // lines of a listing (option's values)
 	Peer      netip.AddrPort // the peer's address, as accept returned it, or where sendto sent its datagram
 	Sent      int            // how many bytes send handed to the kernel
+	SentText  []byte         // those bytes, when send sent text (not --bytes)
 
 	// Socket names the socket the call was made on: the step sets it
 	// where its first argument does not name it (socket, accept), and

@@ -189,6 +189,9 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return report, nil
 	}
 	report := &Report{Call: call + " = " + strconv.Itoa(sent), Sent: sent}
+	if !pattern {
+		report.SentText = msg[:sent]
+	}
 	if l.CallsOnly {
 		return report, nil
 	}
