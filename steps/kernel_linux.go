@@ -251,7 +251,11 @@ func ConnectionState(local, remote netip.AddrPort) (TCPState, bool) {
 // to its port that finished the handshake but that no file descriptor
 // holds yet (inode 0 in the kernel's table), ESTABLISHED or, once their
 // client has closed, CLOSE_WAIT. One its client has reset is counted in
-// the queue still, but the kernel's table no longer lists it.
+// the queue still, but the kernel's table no longer lists it. They are of
+// the listener's family: an IPv4 listener on 0.0.0.0 and an IPv6 one that
+// takes IPv6 only may hold the same port, each with its own queue, and
+// the kernel lists an IPv4 socket's connections in tcp with four-byte
+// addresses, an IPv6 socket's in tcp6 (its IPv4 clients as ::ffff:a.b.c.d).
 func WaitingPeers(listener Snapshot) []netip.AddrPort {
 	conns, err := Connections()
 	if err != nil {
@@ -259,8 +263,7 @@ func WaitingPeers(listener Snapshot) []netip.AddrPort {
 	}
 	var peers []netip.AddrPort
 	for _, c := range conns {
-		if c.InAcceptQueue() && c.Local.Port() == listener.Local.Port() &&
-			(listener.Local.Addr().IsUnspecified() || sameEnd(c.Local, listener.Local)) {
+		if c.InAcceptQueue() && covers(listener.Local, c.Local) && c.Local.Addr().Is4() == listener.Local.Addr().Is4() {
 			peers = append(peers, c.Remote)
 		}
 	}
