@@ -61,14 +61,19 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 		case r.State == steps.Closed:
 			bound = true
 		}
-		rows = append(rows, []string{proto, r.Local.String(), remote, state, fmt.Sprint(r.RecvQ), fmt.Sprint(r.SendQ), r.owner})
+		sendQ := "—" // a listener's backlog the kernel does not say
+		if r.SendQ >= 0 {
+			sendQ = fmt.Sprint(r.SendQ)
+		}
+		rows = append(rows, []string{proto, r.Local.String(), remote, state, fmt.Sprint(r.RecvQ), sendQ, r.owner})
 	}
 	s.render.table(&b, portColumns, rows, [][]int{{0, 3, 4, 5, 6}, {1, 2}})
 	if more := len(shown) - maxPortLines; more > 0 {
 		fmt.Fprintf(&b, "  … %d more (`ports PORT` shows one port's)\n", more)
 	}
 	legend := []string{"Read now from /proc/net/tcp, tcp6, udp and udp6: every TCP and UDP socket of this machine, " +
-		"also TCP connections no program holds any more (TIME_WAIT). For a listener, RECV-Q is its accept queue. " +
+		"also TCP connections no program holds any more (TIME_WAIT). For a listener, RECV-Q is its accept queue " +
+		"and SEND-Q its backlog, which sock_diag gives, as ss shows them. " +
 		"A FIN counts as 1, as in ss: in RECV-Q until recv has returned 0, in SEND-Q until the peer acknowledges it."}
 	if bound {
 		legend = append(legend, "A TCP socket CLOSED here holds the port it is bound to without listening or connecting: "+

@@ -190,3 +190,56 @@ func TestPortsNamesOnlyTheSessionsListener(t *testing.T) {
 		t.Errorf("got %d listeners, %d named server, want 2 and 1\n%s", listeners, named, got)
 	}
 }
+
+// TestPortsGivesEachListenersBacklog: for a listener, `ports` gives what ss
+// gives, its accept queue in RECV-Q and its backlog in SEND-Q, for this
+// session's listener and for one of another program, each as TCP_INFO
+// reads them from the listener itself (tcpi_unacked, tcpi_sacked).
+func TestPortsGivesEachListenersBacklog(t *testing.T) {
+	s, out := fullSession(t)
+	port := freePort(t)
+	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server 3")
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 7); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := sa.(*unix.SockaddrInet4).Port
+	mustEval(t, s, "socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", other))
+	for _, tt := range []struct {
+		port int
+		fd   int
+	}{{port, mustFind(t, s, "server").FD}, {other, fd}} {
+		info, err := unix.GetsockoptTCPInfo(tt.fd, unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := evalOut(s, out, fmt.Sprint("ports ", tt.port))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := fmt.Sprintf("tcp 127.0.0.1:%d — LISTEN %d %d", tt.port, info.Unacked, info.Sacked)
+		found := false
+		for _, line := range strings.Split(got, "\n") {
+			if f := strings.Fields(line); len(f) > 5 && f[3] == "LISTEN" {
+				found = true
+				if strings.Join(f[:6], " ") != want {
+					t.Errorf("ports %d: got row %q, want it to begin %q (TCP_INFO)", tt.port, line, want)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("ports %d: no listener in\n%s", tt.port, got)
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 
 const (
 	tcpBoundInactive  = 13 // TCP_BOUND_INACTIVE, a state inet_diag alone uses
+	diagQueuesOffset  = 56 // of idiag_rqueue, then idiag_wqueue, in struct inet_diag_msg
 	diagInodeOffset   = 68 // of idiag_inode in struct inet_diag_msg
 	netlinkDone       = 3  // NLMSG_DONE
 	netlinkMultiLimit = 64 // batches read for one answer, at most
@@ -106,13 +107,20 @@ func boundInactive() []Connection {
 // dumpBoundInactive asks sock_diag for the TCP sockets of one family that
 // hold a port without listening or connecting, and gives each to f.
 func dumpBoundInactive(family uint8, f func(Connection)) error {
+	return dumpDiag(family, 1<<tcpBoundInactive, f)
+}
+
+// dumpDiag asks sock_diag for the TCP sockets of one family in the given
+// states (a mask of 1<<state), and gives each to f: its local end, state
+// (CLOSED for one bound but inactive), queues as ss shows them, and inode.
+func dumpDiag(family uint8, states uint32, f func(Connection)) error {
 	diag.Lock()
 	defer diag.Unlock()
 	if err := openDiag(); err != nil {
 		return err
 	}
 	diag.seq++
-	msg := diagMessage(unix.NLM_F_DUMP, diag.seq, family, 1<<tcpBoundInactive)
+	msg := diagMessage(unix.NLM_F_DUMP, diag.seq, family, states)
 	if err := unix.Sendto(diag.fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		closeDiag()
 		return err
@@ -139,14 +147,20 @@ func dumpBoundInactive(family uint8, f func(Connection)) error {
 					return errNoSockDiag
 				}
 				if body := b[netlinkHeaderLen:size]; len(body) >= diagInodeOffset+4 {
-					// struct inet_diag_msg: the family, then in its id the
-					// source port (network order) and address.
+					// struct inet_diag_msg: the family and state, then in
+					// its id the source port (network order) and address,
+					// and after it the queues and the inode.
 					id := body[4:]
 					addr, _ := netip.AddrFromSlice(id[4:20])
 					if body[0] == unix.AF_INET {
 						addr, _ = netip.AddrFromSlice(id[4:8])
 					}
-					f(Connection{Local: netip.AddrPortFrom(addr, binary.BigEndian.Uint16(id[0:])), State: Closed,
+					state := TCPState(body[1])
+					if body[1] == tcpBoundInactive {
+						state = Closed
+					}
+					f(Connection{Local: netip.AddrPortFrom(addr, binary.BigEndian.Uint16(id[0:])), State: state,
+						RecvQ: int(ne.Uint32(body[diagQueuesOffset:])), SendQ: int(ne.Uint32(body[diagQueuesOffset+4:])),
 						Inode: uint64(ne.Uint32(body[diagInodeOffset:]))})
 				}
 			}

@@ -66,7 +66,9 @@ type Connection struct {
 	Kind          Kind
 	Local, Remote netip.AddrPort
 	State         TCPState
-	// For UDP, memory the queued datagrams take, as ss counts it.
+	// For UDP, memory the queued datagrams take, as ss counts it. For a
+	// listener of Holders, its accept queue and its backlog (-1 where the
+	// kernel does not say), as ss shows them.
 	RecvQ, SendQ int
 	// Inode is 0 for a connection no file descriptor refers to: one in
 	// TIME_WAIT, or one still waiting in an accept queue.

@@ -131,11 +131,26 @@ func Holders() ([]Connection, error) {
 }
 
 // tcpHolders lists the TCP sockets of Holders: the kernel's table, and
-// those that hold a port without listening or connecting.
+// those that hold a port without listening or connecting. A listener's
+// SendQ is its backlog, as ss shows it: the table says 0 there, and
+// sock_diag tells it (-1 where sock_diag cannot).
 func tcpHolders() ([]Connection, error) {
 	tcp, err := Connections()
 	if err != nil {
 		return nil, err
+	}
+	backlogs := map[uint64]int{}
+	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
+		dumpDiag(family, 1<<Listen, func(c Connection) { backlogs[c.Inode] = c.SendQ })
+	}
+	for i, c := range tcp {
+		if c.State == Listen {
+			backlog, ok := backlogs[c.Inode]
+			if !ok {
+				backlog = -1
+			}
+			tcp[i].SendQ = backlog
+		}
 	}
 	return slices.Concat(tcp, boundInactive()), nil
 }
