@@ -178,7 +178,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 		"  "+r.st.call(label), "    ", plain, false)
 	local := steps.ShowAddr(snap.Local)
 	if snap.Bound() && snap.Local.Addr().IsUnspecified() {
-		local += "  (every interface)"
+		local += "  (every interface" + reachedOver(sock) + ")"
 	} else if snap.Bound() && snap.Local.Addr().IsLoopback() {
 		local += "  (this machine only)"
 	} else if !snap.Bound() {
@@ -252,6 +252,20 @@ func runShow(s *Session, _ context.Context, args []string) error {
 	r.legend(&b, steps.KernelNote(snap))
 	s.out.print(b.String())
 	return nil
+}
+
+// reachedOver says, for a socket bound to every interface, which IP it
+// takes packets over when that is not its family alone: an IPv6 socket
+// bound to :: takes IPv4 too, unless IPV6_V6ONLY is on.
+func reachedOver(sock *steps.Socket) string {
+	on, known := steps.OptionOn(sock, "IPV6_V6ONLY")
+	switch {
+	case !known:
+		return ""
+	case on:
+		return ", IPv6 only: IPV6_V6ONLY is on"
+	}
+	return ", IPv4 too: IPV6_V6ONLY is off"
 }
 
 // wouldBlock says, call by call, whether it would wait now. A

@@ -499,3 +499,36 @@ func TestSocketsNamesTheDestinationOfAHandshake(t *testing.T) {
 // loopbacks are the two families, by the word socket takes, with their
 // loopback address.
 var loopbacks = []struct{ name, host string }{{"ipv4", "127.0.0.1"}, {"ipv6", "::1"}}
+
+// TestShowSaysWhetherIPv4Reaches: show of an IPv6 listener on :: says
+// whether IPv4 clients reach it, as an IPv4 connect to its port finds
+// out: they do unless IPV6_V6ONLY is on.
+func TestShowSaysWhetherIPv4Reaches(t *testing.T) {
+	for _, v6only := range []string{"on", "off"} {
+		t.Run(v6only, func(t *testing.T) {
+			s, out := fullSession(t)
+			mustEval(t, s, "socket tcp ipv6 as server", "option server IPV6_V6ONLY "+v6only, "bind server :: 0", "listen server")
+			port := steps.Read(mustFind(t, s, "server")).Local.Port()
+			fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(fd)
+			refused := unix.Connect(fd, &unix.SockaddrInet4{Port: int(port), Addr: [4]byte{127, 0, 0, 1}})
+			if refused != nil && !errors.Is(refused, unix.ECONNREFUSED) {
+				t.Fatal(refused)
+			}
+			want := ", IPv4 too"
+			if refused != nil {
+				want = ", IPv6 only"
+			}
+			got, err := evalOut(s, out, "show server")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if line := regexp.MustCompile(`local .*`).FindString(got); !strings.Contains(line, "(every interface"+want) {
+				t.Errorf("an IPv4 connect gave %v; got %q, want it to say (every interface%s", refused, line, want)
+			}
+		})
+	}
+}
