@@ -31,7 +31,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 		return nil
 	}
 	var b strings.Builder
-	listeners, datagrams, finQueued, failing := false, false, false, false
+	listeners, datagrams, finQueued, failing, shut := false, false, false, false, false
 	var shown []netip.AddrPort // the addresses on screen, for mappedNote
 	var rows [][]string
 	for _, sock := range live {
@@ -52,6 +52,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 		finQueued = finQueued || (finSent(snap) && snap.SendQ > 0)
 		calls := ready(sock, snap)
 		failing = failing || calls == "error"
+		shut = shut || (sendShut(snap) || snap.State == steps.Closed) && strings.Contains(calls, "send")
 		remote := remoteOf(sock, snap)
 		rows = append(rows, []string{sock.Label(), sock.Proto(), local, steps.ShowAddr(remote), tableState(sock, snap), recvQ, sendQ, calls})
 		shown = append(shown, snap.Local, remote)
@@ -69,6 +70,10 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 	}
 	if finQueued {
 		r.legend(&b, "After this side's FIN, SEND-Q counts it as 1 until the peer acknowledges it.")
+	}
+	if shut {
+		r.legend(&b, "READY send after this side's FIN (shutdown write), or once the connection is over: "+
+			"send returns at once, failing with EPIPE.")
 	}
 	if failing {
 		r.legend(&b, "READY error: an error is pending (poll's POLLERR), and no call waits: `show SOCK` tells which returns it.")
@@ -289,6 +294,8 @@ func wouldBlock(sock *steps.Socket, snap steps.Snapshot) string {
 	case sock.Kind == steps.Datagram || snap.Connected():
 		send := yesNo("send", snap.Writable)
 		switch {
+		case sendShut(snap):
+			send = "send: fails with EPIPE at once (this side has sent its FIN: shutdown write)"
 		case snap.PollNotWritable:
 			send += ", though poll and select call it not writable until a third of the send buffer is free"
 		case !snap.Writable && sock.Kind == steps.Stream:
@@ -322,6 +329,13 @@ func unacknowledged(snap steps.Snapshot) string {
 		return fmt.Sprintf("%d: %s and the FIN, not yet acknowledged by the peer", snap.SendQ, steps.Counted(snap.SendQ-1, "byte"))
 	}
 	return steps.Counted(snap.SendQ, "byte") + " not yet acknowledged by the peer"
+}
+
+// sendShut says whether this side of a TCP connection has sent its FIN
+// while the socket is open, which only shutdown write does: send fails
+// with EPIPE at once, though poll calls the socket writable.
+func sendShut(snap steps.Snapshot) bool {
+	return snap.Kind == steps.Stream && (snap.State.WriteShut() || snap.State == steps.Closing || snap.State == steps.LastAck)
 }
 
 // finSent says whether this side has sent a FIN that may still wait for

@@ -532,3 +532,37 @@ func TestShowSaysWhetherIPv4Reaches(t *testing.T) {
 		})
 	}
 }
+
+// TestShowSaysSendFailsOnceShut: after shutdown write, poll calls a
+// socket writable, yet send fails with EPIPE at once; show must say so,
+// and sockets must explain its READY send, where an empty send on the
+// socket (which sends nothing) fails so, and neither where it does not.
+func TestShowSaysSendFailsOnceShut(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		lines []string
+		sock  string
+	}{
+		{"established", nil, "client"},
+		{"this side shut down writing", []string{"shutdown client write"}, "client"},
+		{"the peer's FIN came, then this side shut down writing", []string{"shutdown client write", "shutdown conn write"}, "conn"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, out := pairSession(t)
+			mustEval(t, s, tt.lines...)
+			_, err := unix.SendmsgN(mustFind(t, s, tt.sock).FD, nil, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+			if err != nil && !errors.Is(err, unix.EPIPE) {
+				t.Fatal(err)
+			}
+			epipe := errors.Is(err, unix.EPIPE)
+			show, _ := evalOut(s, out, "show "+tt.sock)
+			if said := strings.Contains(show, "send: fails with EPIPE") || strings.Contains(show, "send fails with EPIPE"); said != epipe {
+				t.Errorf("an empty send gave %v; show says EPIPE: %v, want %v\n%s", err, said, epipe, show)
+			}
+			table, _ := evalOut(s, out, "sockets")
+			if said := strings.Contains(table, "failing with EPIPE"); said != epipe {
+				t.Errorf("an empty send gave %v; sockets explains EPIPE: %v, want %v\n%s", err, said, epipe, table)
+			}
+		})
+	}
+}
