@@ -72,7 +72,8 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 		fmt.Fprintf(&b, "  … %d more (`ports PORT` shows one port's)\n", more)
 	}
 	legend := []string{"Read now from /proc/net/tcp, tcp6, udp and udp6: every TCP and UDP socket of this machine, " +
-		"also TCP connections no program holds any more (TIME_WAIT). For a listener, RECV-Q is its accept queue " +
+		"also TCP connections no program holds any more, which the kernel ends after close (FIN_WAIT1, FIN_WAIT2, " +
+		"LAST_ACK, TIME_WAIT). For a listener, RECV-Q is its accept queue " +
 		"and SEND-Q its backlog, which sock_diag gives, as ss shows them. " +
 		"A FIN counts as 1, as in ss: in RECV-Q until recv has returned 0, in SEND-Q until the peer acknowledges it."}
 	if bound {

@@ -243,3 +243,34 @@ func TestPortsGivesEachListenersBacklog(t *testing.T) {
 		}
 	}
 }
+
+// TestPortsLegendNamesTheOrphansState: after close, the kernel keeps the
+// connection without a descriptor in FIN_WAIT2 while the peer has not
+// closed; the legend of `ports`, which says that it lists such
+// connections, must name the state the kernel's table gives it.
+func TestPortsLegendNamesTheOrphansState(t *testing.T) {
+	s, out := pairSession(t)
+	from := steps.Read(mustFind(t, s, "client")).Local
+	mustEval(t, s, "close client")
+	conns, err := steps.Connections()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state steps.TCPState
+	for _, c := range conns {
+		if c.Local == from && c.Inode == 0 {
+			state = c.State
+		}
+	}
+	if state == 0 {
+		t.Fatalf("no line from %s without a descriptor in the kernel's table", from)
+	}
+	got, err := evalOut(s, out, fmt.Sprint("ports ", from.Port()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, legend, _ := strings.Cut(got, "Read now")
+	if !strings.Contains(legend, state.String()) {
+		t.Errorf("the closed client's connection is %s in the kernel's table; the legend does not name it:\n%s", state, got)
+	}
+}
