@@ -338,9 +338,10 @@ func (a *autoStage) header() {
 
 // show adds a block of one side's lines, where that side's lines go, to
 // what the stage holds. The lines are rendered at the side's width; one
-// that could not be broken (code with no place to break) is never cut: in
-// the left column it runs on over the right one, which is empty on its
-// row.
+// that could not be broken (code with no place to break, quoted text) is
+// never cut: it takes room from the other column, which is empty on its
+// row. In the left column it runs on over the right one; in the right
+// column it starts further left, so that it ends at the terminal's edge.
 func (a *autoStage) show(side auto.Side, block string) {
 	if !a.both {
 		a.held.WriteString(block)
@@ -358,6 +359,10 @@ func (a *autoStage) show(side auto.Side, block string) {
 			}
 			b.WriteString(line + "\n")
 		default:
+			if n := visibleWidth(line); n > w {
+				b.WriteString(strings.Repeat(" ", max(0, a.s.render.width-n)) + line + "\n")
+				continue
+			}
 			b.WriteString(strings.Repeat(" ", w) + " │ " + line + "\n")
 		}
 	}
