@@ -74,20 +74,22 @@ func TestAutoDemoShowsTheTwoSidesInColumnsOnAWideTerminal(t *testing.T) {
 // had a place to break, found here apart from breakLine: in prose, a
 // space after the first character, outside double quotes and brackets;
 // in code (after a language's label, or going on from such a line: code
-// is set), a comma and a space, an opening parenthesis that is not "()",
-// or a comment, outside double quotes. A line of received data is never
-// broken, so that what came is shown as it came (its count goes on a line
-// of its own where the two do not fit). A line without a place to break
-// is shown whole rather than cut mid-word.
-func breakable(side string, code bool) bool {
+// is set), outside double quotes, a comma and a space within brackets
+// (nest is how many are open where the line starts), an opening
+// parenthesis that is not "()", or a comment. It returns too how many
+// brackets are open at the line's end. A line of received data
+// is never broken, so that what came is shown as it came (its count goes
+// on a line of its own where the two do not fit). A line without a place
+// to break is shown whole rather than cut mid-word.
+func breakable(side string, code bool, nest int) (bool, int) {
 	text := strings.TrimSpace(side)
 	if label, rest, ok := strings.Cut(text, "  "); ok && !strings.Contains(label, " ") {
 		text = strings.TrimSpace(rest) // a labelled line: what the label introduces
 	}
 	if strings.HasPrefix(text, "│") { // a line of a block of data
-		return false
+		return false, nest
 	}
-	quoted, depth := false, 0
+	found, quoted, depth := false, false, 0
 	for i, c := range text {
 		rest := text[i:]
 		switch {
@@ -100,15 +102,25 @@ func breakable(side string, code bool) bool {
 		case !code && c == ']' && depth > 0:
 			depth--
 		case i == 0:
-		case code && (strings.HasPrefix(rest, ", ") || strings.HasPrefix(rest, " #") || strings.HasPrefix(rest, " //")):
-			return true
+		case code && (strings.HasPrefix(rest, " #") || strings.HasPrefix(rest, " //")):
+			return true, nest
+		case code && nest > 0 && strings.HasPrefix(rest, ", "):
+			found = true
 		case code && c == '(' && !strings.HasPrefix(rest, "()") && len(rest) > 1:
-			return true
+			found = true
 		case !code && c == ' ' && depth == 0:
-			return true
+			found = true
+		}
+		if code && !quoted {
+			switch c {
+			case '(', '[', '{':
+				nest++
+			case ')', ']', '}':
+				nest--
+			}
 		}
 	}
-	return false
+	return found, nest
 }
 
 // TestAutoDemoLabelsEveryLineOnANarrowTerminal: below 100 columns, down
@@ -129,12 +141,18 @@ func TestAutoDemoLabelsEveryLineOnANarrowTerminal(t *testing.T) {
 		}
 		var sides []string // each line without its side's label
 		inCode := false    // the line before was code
+		nest := 0          // the brackets open at the end of the line before, in code
 		for _, l := range strings.Split(out, "\n") {
 			_, side, _ := strings.Cut(l, " │ ")
 			label := strings.TrimSpace(side[:min(len(side), 2+labelWidth)])
-			inCode = slices.Contains(languages, label) || inCode && strings.HasPrefix(side, blankLabel+"  ") && side[len(blankLabel)+2] != ' '
-			if w := visibleWidth(l); w > width && breakable(side, inCode) {
-				t.Errorf("a line is %d columns wide, more than the terminal's %d: %q", w, width, l)
+			if slices.Contains(languages, label) {
+				inCode, nest = true, 0
+			} else {
+				inCode = inCode && strings.HasPrefix(side, blankLabel+"  ") && side[len(blankLabel)+2] != ' '
+			}
+			var ok bool
+			if ok, nest = breakable(side, inCode, nest); visibleWidth(l) > width && ok {
+				t.Errorf("a line is %d columns wide, more than the terminal's %d: %q", visibleWidth(l), width, l)
 			}
 			sides = append(sides, side)
 		}

@@ -224,10 +224,11 @@ func (r *renderer) usage(b *strings.Builder, usage string) {
 // field writes a labelled line, painted; where it is wider than the width
 // it is broken into lines that go on under its text, two columns further
 // in. It breaks at a space outside double quotes and brackets, and code
-// only after a comma or an opening parenthesis, or before a comment and
-// never within one, so that no word, quoted text or [option] is cut and
-// the lines still work when pasted, in Python, C and Go alike. A part
-// that has no such place stays whole.
+// only after a comma within brackets or an opening parenthesis, or before
+// a comment and never within one, so that no word, quoted text or
+// [option] is cut and the lines still work when pasted, in Python, C and
+// Go alike, and mean what the one line means. A part that has no such
+// place stays whole.
 func (r *renderer) field(b *strings.Builder, label string, paint func(string) string, text string, code bool) {
 	room := r.width - 2 - labelWidth
 	breakInto(b, text, room, room-2, r.padLabel(label), blankLabel+"  ", paint, code)
@@ -254,8 +255,9 @@ func breakLine(text string, first, rest int, code bool) []string {
 		return []string{text}
 	}
 	var lines []string
+	nest := 0 // in code, how many brackets are open where text starts
 	for room := first; longerThan(text, room); room = rest {
-		cut := -1 // where the line ends, in bytes
+		cut, cutNest := -1, nest // where the line ends, in bytes, and the brackets open there
 		quoted, depth, comment := false, 0, code && startsComment(text)
 		var before rune // the rune before the one at i
 		// n counts the runes before i; from 0: a line may open with a quote.
@@ -277,11 +279,23 @@ func breakLine(text string, first, rest int, code bool) []string {
 				depth--
 			case i == 0:
 			case code && c == ' ' && startsComment(text[i+1:]):
-				cut, comment = i, true
-			case c == ' ' && depth == 0 && (!code || before == ','):
+				cut, cutNest, comment = i, nest, true
+			case !code && c == ' ' && depth == 0:
 				cut = i
+			// Within brackets a line break is only a space, in Python too;
+			// outside them Python's "a, b = f()" ends at a line break.
+			case code && c == ' ' && before == ',' && nest > 0:
+				cut, cutNest = i, nest
 			case code && c == '(' && i+1 < len(text) && text[i+1] != ')' && (cut < 0 || n < room):
-				cut = i + 1 // the line ends with the parenthesis
+				cut, cutNest = i+1, nest+1 // the line ends with the parenthesis
+			}
+			if code && !quoted {
+				switch c {
+				case '(', '[', '{':
+					nest++
+				case ')', ']', '}':
+					nest--
+				}
 			}
 			before = c
 			i += size
@@ -290,7 +304,7 @@ func breakLine(text string, first, rest int, code bool) []string {
 			break
 		}
 		lines = append(lines, strings.TrimRight(text[:cut], " "))
-		text = strings.TrimLeft(text[cut:], " ")
+		text, nest = strings.TrimLeft(text[cut:], " "), cutNest
 	}
 	return append(lines, text)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"go/parser"
+	"go/scanner"
 	"go/token"
 	"os/exec"
 	"slices"
@@ -82,8 +83,9 @@ func codeBlocks(out string) map[string][]string {
 }
 
 // pythonParses fails the test for each piece of Python code that python3
-// cannot compile, all of them compiled by one python3. Without python3
-// it says that they were not checked.
+// cannot compile, or that, broken into lines, means to python3 something
+// else than its lines joined into one, all of them compiled by one
+// python3. Without python3 it says that they were not checked.
 func pythonParses(t *testing.T, code []string) {
 	t.Helper()
 	python, err := exec.LookPath("python3")
@@ -92,10 +94,12 @@ func pythonParses(t *testing.T, code []string) {
 		return
 	}
 	program, _ := json.Marshal(code)
-	cmd := exec.Command(python, "-c", `import json, sys
+	cmd := exec.Command(python, "-c", `import ast, json, sys
 for i, code in enumerate(json.load(sys.stdin)):
     try:
         compile(code, 'shown', 'exec')
+        if ast.dump(ast.parse(code)) != ast.dump(ast.parse(code.replace("\n", " "))):
+            print(i, "its lines mean something else than the line they were broken from")
     except SyntaxError as e:
         print(i, e)`)
 	cmd.Stdin = bytes.NewReader(program)
@@ -106,15 +110,16 @@ for i, code in enumerate(json.load(sys.stdin)):
 	for _, line := range strings.Split(strings.TrimSpace(string(said)), "\n") {
 		if i, why, ok := strings.Cut(line, " "); ok {
 			n, _ := strconv.Atoi(i)
-			t.Errorf("python3 cannot parse\n%s\n%s", code[n], why)
+			t.Errorf("python3, given\n%s\nsays: %s", code[n], why)
 		}
 	}
 }
 
 // TestBrokenCodeStillRuns: at every width, a call's code, broken to fit,
-// still parses when its lines are pasted together as they are shown:
-// Python by python3, Go by go/parser; and a C or Go comment ends its line,
-// so that no code is pasted into one.
+// still parses when its lines are pasted together as they are shown, and
+// means what the one line it was broken from means: Python by python3, Go
+// by go/parser and go/scanner; and a C or Go comment ends its line, so
+// that no code is pasted into one.
 func TestBrokenCodeStillRuns(t *testing.T) {
 	for _, width := range []int{40, 60, 80} {
 		t.Run(strconv.Itoa(width), func(t *testing.T) {
@@ -144,6 +149,9 @@ func TestBrokenCodeStillRuns(t *testing.T) {
 						if _, err := parser.ParseFile(token.NewFileSet(), "shown.go", "package p\nfunc f() {\n"+code+"\n}\n", 0); err != nil {
 							t.Errorf("Go cannot parse\n%s\n%v", code, err)
 						}
+						if got, want := goTokens(code), goTokens(strings.ReplaceAll(code, "\n", " ")); !slices.Equal(got, want) {
+							t.Errorf("Go reads\n%s\nas %q, and the line it was broken from as %q", code, got, want)
+						}
 					}
 				}
 			}
@@ -152,5 +160,21 @@ func TestBrokenCodeStillRuns(t *testing.T) {
 				t.Fatalf("no code line was broken at %d columns, so none was checked:\n%s", width, out)
 			}
 		})
+	}
+}
+
+// goTokens is what go/scanner reads in Go code, comments left out: a
+// line break that ends a statement reads as a semicolon.
+func goTokens(code string) []string {
+	var sc scanner.Scanner
+	file := token.NewFileSet().AddFile("shown.go", -1, len(code))
+	sc.Init(file, []byte(code), nil, 0)
+	var tokens []string
+	for {
+		_, tok, lit := sc.Scan()
+		if tok == token.EOF {
+			return tokens
+		}
+		tokens = append(tokens, tok.String()+lit)
 	}
 }
