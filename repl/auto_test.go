@@ -75,9 +75,10 @@ func TestAutoDemoShowsTheTwoSidesInColumnsOnAWideTerminal(t *testing.T) {
 // space after the first character, outside double quotes and brackets;
 // in code (after a language's label, or going on from such a line: code
 // is set), outside double quotes, a comma and a space within brackets
-// (nest is how many are open where the line starts), an opening
-// parenthesis that is not "()", or a comment. It returns too how many
-// brackets are open at the line's end. A line of received data
+// (nest is how many are open where the line starts), a semicolon and a
+// space, an opening parenthesis or brace that is not "()" or "{}", or a
+// comment; in a comment, a space after its first word. It returns too
+// how many brackets are open at the line's end. A line of received data
 // is never broken, so that what came is shown as it came (its count goes
 // on a line of its own where the two do not fit). A line without a place
 // to break is shown whole rather than cut mid-word.
@@ -88,6 +89,9 @@ func breakable(side string, code bool, nest int) (bool, int) {
 	}
 	if strings.HasPrefix(text, "│") { // a line of a block of data
 		return false, nest
+	}
+	if mark, words, ok := strings.Cut(text, " "); code && (mark == "#" || mark == "//") && ok {
+		return strings.Contains(strings.TrimSpace(words), " "), nest
 	}
 	found, quoted, depth := false, false, 0
 	for i, c := range text {
@@ -104,9 +108,9 @@ func breakable(side string, code bool, nest int) (bool, int) {
 		case i == 0:
 		case code && (strings.HasPrefix(rest, " #") || strings.HasPrefix(rest, " //")):
 			return true, nest
-		case code && nest > 0 && strings.HasPrefix(rest, ", "):
+		case code && (nest > 0 && strings.HasPrefix(rest, ", ") || strings.HasPrefix(rest, "; ")):
 			found = true
-		case code && c == '(' && !strings.HasPrefix(rest, "()") && len(rest) > 1:
+		case code && (c == '(' && !strings.HasPrefix(rest, "()") || c == '{' && !strings.HasPrefix(rest, "{}")) && len(rest) > 1:
 			found = true
 		case !code && c == ' ' && depth == 0:
 			found = true

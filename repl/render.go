@@ -224,11 +224,13 @@ func (r *renderer) usage(b *strings.Builder, usage string) {
 // field writes a labelled line, painted; where it is wider than the width
 // it is broken into lines that go on under its text, two columns further
 // in. It breaks at a space outside double quotes and brackets, and code
-// only after a comma within brackets or an opening parenthesis, or before
-// a comment and never within one, so that no word, quoted text or
-// [option] is cut and the lines still work when pasted, in Python, C and
-// Go alike, and mean what the one line means. A part that has no such
-// place stays whole.
+// only at the space after a comma within brackets or after a semicolon,
+// after an opening parenthesis or brace, or before a comment; a comment
+// breaks at a space, each of its lines opening with its mark (# or //)
+// again. So no word, quoted text or [option] is cut, and the lines still
+// work when pasted and mean what the one line means, in Python, C and Go
+// alike. A part that has no such place stays whole, wider than the width:
+// code such as "a = b.c()", which only C and Go could break after "=".
 func (r *renderer) field(b *strings.Builder, label string, paint func(string) string, text string, code bool) {
 	room := r.width - 2 - labelWidth
 	breakInto(b, text, room, room-2, r.padLabel(label), blankLabel+"  ", paint, code)
@@ -249,7 +251,8 @@ func breakInto(b *strings.Builder, text string, room, restRoom int, first, rest 
 // breakLine breaks text into lines of at most first runes, then rest,
 // where field may break it, keeping the spaces within each line. A line
 // that has no place to break within its room breaks at its first. Each
-// line is a piece of text: nothing is copied.
+// line is a piece of text, but for a comment's further lines, which open
+// with the comment's mark again.
 func breakLine(text string, first, rest int, code bool) []string {
 	if !longerThan(text, first) { // most lines: nothing to break
 		return []string{text}
@@ -257,6 +260,19 @@ func breakLine(text string, first, rest int, code bool) []string {
 	var lines []string
 	nest := 0 // in code, how many brackets are open where text starts
 	for room := first; longerThan(text, room); room = rest {
+		if code && startsComment(text) {
+			mark := "#"
+			if strings.HasPrefix(text, "//") {
+				mark = "//"
+			}
+			cut := breakComment(text, len(mark)+1, room)
+			if cut < 0 {
+				break
+			}
+			lines = append(lines, strings.TrimRight(text[:cut], " "))
+			text = mark + " " + strings.TrimLeft(text[cut:], " ")
+			continue
+		}
 		cut, cutNest := -1, nest // where the line ends, in bytes, and the brackets open there
 		quoted, depth, comment := false, 0, code && startsComment(text)
 		var before rune // the rune before the one at i
@@ -284,10 +300,10 @@ func breakLine(text string, first, rest int, code bool) []string {
 				cut = i
 			// Within brackets a line break is only a space, in Python too;
 			// outside them Python's "a, b = f()" ends at a line break.
-			case code && c == ' ' && before == ',' && nest > 0:
+			case code && c == ' ' && (before == ',' && nest > 0 || before == ';'):
 				cut, cutNest = i, nest
-			case code && c == '(' && i+1 < len(text) && text[i+1] != ')' && (cut < 0 || n < room):
-				cut, cutNest = i+1, nest+1 // the line ends with the parenthesis
+			case code && (c == '(' || c == '{') && i+1 < len(text) && text[i+1] != ')' && text[i+1] != '}' && (cut < 0 || n < room):
+				cut, cutNest = i+1, nest+1 // the line ends with the parenthesis or brace
 			}
 			if code && !quoted {
 				switch c {
@@ -307,6 +323,24 @@ func breakLine(text string, first, rest int, code bool) []string {
 		text, nest = strings.TrimLeft(text[cut:], " "), cutNest
 	}
 	return append(lines, text)
+}
+
+// breakComment is where a comment's line ends, in bytes: at its last
+// space within room runes after its first word, which starts at byte
+// from; else at the first space after that word, or -1 if there is none.
+func breakComment(comment string, from, room int) int {
+	cut := -1
+	n := utf8.RuneCountInString(comment[:from])
+	for i, c := range comment[from:] {
+		if c == ' ' && i > 0 {
+			if cut >= 0 && n > room {
+				break
+			}
+			cut = from + i
+		}
+		n++
+	}
+	return cut
 }
 
 // longerThan says whether text has more than n runes, counting no

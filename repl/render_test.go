@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"sockstep/steps"
 )
@@ -119,9 +120,10 @@ for i, code in enumerate(json.load(sys.stdin)):
 // still parses when its lines are pasted together as they are shown, and
 // means what the one line it was broken from means: Python by python3, Go
 // by go/parser and go/scanner; and a C or Go comment ends its line, so
-// that no code is pasted into one.
+// that no code is pasted into one. Each line of code fits the width
+// unless it has no place to break, a long comment included.
 func TestBrokenCodeStillRuns(t *testing.T) {
-	for _, width := range []int{40, 60, 80} {
+	for _, width := range []int{40, 60, 80, 100} {
 		t.Run(strconv.Itoa(width), func(t *testing.T) {
 			out := new(strings.Builder)
 			s := New(out, Options{Width: width})
@@ -140,8 +142,8 @@ func TestBrokenCodeStillRuns(t *testing.T) {
 				for _, code := range blocks[lang] {
 					lines := strings.Split(code, "\n")
 					broken += len(lines) - 1
-					for _, l := range lines[:len(lines)-1] {
-						if lang != "python" && strings.Contains(l, "//") {
+					for i, l := range lines[:len(lines)-1] {
+						if lang != "python" && strings.Contains(l, "//") && !strings.HasPrefix(lines[i+1], "//") {
 							t.Errorf("%s: code goes on after the comment in\n%s", lang, code)
 						}
 					}
@@ -156,6 +158,19 @@ func TestBrokenCodeStillRuns(t *testing.T) {
 				}
 			}
 			pythonParses(t, blocks["python"])
+			inCode, nest := false, 0 // the line before was code; the brackets open at its end
+			for _, l := range strings.Split(out.String(), "\n") {
+				label := strings.TrimSpace(l[:min(len(l), 2+labelWidth)])
+				if slices.Contains(languages, label) {
+					inCode, nest = true, 0
+				} else {
+					inCode = inCode && strings.HasPrefix(l, blankLabel+"  ") && l[len(blankLabel)+2] != ' '
+				}
+				var ok bool
+				if ok, nest = breakable(l, inCode, nest); inCode && ok && utf8.RuneCountInString(l) > width {
+					t.Errorf("a line of code is %d columns wide, more than %d: %q", utf8.RuneCountInString(l), width, l)
+				}
+			}
 			if width < 80 && broken == 0 {
 				t.Fatalf("no code line was broken at %d columns, so none was checked:\n%s", width, out)
 			}
