@@ -419,9 +419,6 @@ func (r *renderer) prose(b *strings.Builder, text string) {
 // (for the first line) or rest, and ended by a line break. It builds no
 // line apart, so that narrating costs little.
 func wrapInto(b *strings.Builder, text string, width int, first, rest string) {
-	if width < 20 {
-		width = 20
-	}
 	n := 0 // runes on the line so far; 0 before its first word
 	for word := range strings.FieldsSeq(text) {
 		w := utf8.RuneCountInString(word)
@@ -445,11 +442,9 @@ func wrapInto(b *strings.Builder, text string, width int, first, rest string) {
 	}
 }
 
-// wrap breaks text into lines of at most width runes, at spaces.
+// wrap breaks text into lines of at most width runes, at spaces; a word
+// longer than that has a line of its own.
 func wrap(text string, width int) []string {
-	if width < 20 {
-		width = 20
-	}
 	var lines []string
 	var line strings.Builder
 	n := 0

@@ -2,12 +2,15 @@ package repl
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"go/parser"
 	"go/scanner"
 	"go/token"
+	"io"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +18,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"sockstep/auto"
 	"sockstep/steps"
 )
 
@@ -191,5 +195,42 @@ func goTokens(code string) []string {
 			return tokens
 		}
 		tokens = append(tokens, tok.String()+lit)
+	}
+}
+
+// TestProseFitsANarrowWidth: at every width below 40 columns, down to the
+// narrowest sockstep lays out for, a step's sentences, an error's
+// paragraphs, a waiting line and auto's notes are wrapped to the width:
+// none is wider unless it is one word longer than its room.
+func TestProseFitsANarrowWidth(t *testing.T) {
+	out := new(strings.Builder)
+	s := New(out, Options{Width: 80})
+	t.Cleanup(s.Close)
+	port, closed := freePort(t), freePort(t)
+	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "socket as c")
+	made := s.report
+	if err := s.Eval(context.Background(), fmt.Sprintf("connect c 127.0.0.1 %d", closed)); err == nil {
+		t.Fatalf("connect to the closed port %d: no error", closed)
+	}
+	refused := s.report
+	if made == nil || made.Says == "" || refused == nil || refused.Failure == nil || refused.Failure.Fix == "" {
+		t.Fatalf("no prose to wrap: %+v, %+v", made, refused)
+	}
+	label := regexp.MustCompile(`^(?:server │ )? *(?:(?:error|fix) +|» )?`)
+	for width := Width(0); width < 40; width++ {
+		r := s.render
+		r.width = width
+		var b strings.Builder
+		r.prose(&b, made.Says)
+		r.para(&b, "error", refused.Failure.Meaning)
+		r.para(&b, "fix", refused.Failure.Fix)
+		r.waiting(&b, "waiting for a connection to server (fd 3); Ctrl-C stops waiting")
+		demo := &autoStage{s: New(io.Discard, Options{Width: width}), both: true} // the demo in one column
+		demo.Tell(auto.Server, refused.Failure.Fix)
+		for _, l := range strings.Split(strings.TrimSuffix(b.String()+demo.held.String(), "\n"), "\n") {
+			if n := utf8.RuneCountInString(l); n > width && strings.Contains(l[len(label.FindString(l)):], " ") {
+				t.Errorf("%d columns: a line is %d wide: %q", width, n, l)
+			}
+		}
 	}
 }
