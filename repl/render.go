@@ -480,7 +480,9 @@ type column struct {
 // its own, which fits where a value does: the columns of lines[0] on the
 // row's first line, those of each further part on lines of their own,
 // four columns in, every part going on to a further line where the width
-// ends. An empty value is left out of a record.
+// ends. An empty value is left out of a record. Each part's values are
+// padded to the widest at their place and every record breaks where the
+// widest would, so that the records read as columns, alike.
 func (r *renderer) table(b *strings.Builder, cols []column, rows [][]string, lines [][]int) {
 	widths := make([]int, len(cols))
 	for i, c := range cols {
@@ -508,6 +510,7 @@ func (r *renderer) table(b *strings.Builder, cols []column, rows [][]string, lin
 		return
 	}
 	items := make([][][]string, len(lines)) // of each part, of each row
+	breaks := make([][]bool, len(lines))    // of each part: whether a line starts at each place
 	for i, part := range lines {
 		items[i] = make([][]string, len(rows))
 		for n, row := range rows {
@@ -521,7 +524,11 @@ func (r *renderer) table(b *strings.Builder, cols []column, rows [][]string, lin
 				}
 			}
 		}
-		alignItems(items[i], r.width-4)
+		indent := 4
+		if i == 0 {
+			indent = 2
+		}
+		breaks[i] = alignItems(items[i], indent, r.width)
 	}
 	for n := range rows {
 		for i := range lines {
@@ -529,15 +536,28 @@ func (r *renderer) table(b *strings.Builder, cols []column, rows [][]string, lin
 			if i == 0 {
 				indent = "  "
 			}
-			flow(b, items[i][n], indent, "    ", r.width)
+			line := indent
+			for k, item := range items[i][n] {
+				if k > 0 && breaks[i][k] {
+					b.WriteString(strings.TrimRight(line, " ") + "\n")
+					line = "    "
+				} else if k > 0 {
+					line += "  "
+				}
+				line += item
+			}
+			if len(items[i][n]) > 0 {
+				b.WriteString(strings.TrimRight(line, " ") + "\n")
+			}
 		}
 	}
 }
 
-// alignItems pads each item but the last of every line to the widest at
-// its place, so that the records' lines read as columns, when every line
-// still fits in width.
-func alignItems(lines [][]string, width int) {
+// alignItems pads each item of the records' lines to the widest at its
+// place, and says where a line starts: after indent, the places go on a
+// line two spaces apart while the widest fit in width, then on a further
+// line four columns in.
+func alignItems(lines [][]string, indent, width int) []bool {
 	var widths []int
 	for _, items := range lines {
 		for k, item := range items {
@@ -547,39 +567,20 @@ func alignItems(lines [][]string, width int) {
 			widths[k] = max(widths[k], utf8.RuneCountInString(item))
 		}
 	}
-	for _, items := range lines {
-		n := 0
-		for k, item := range items {
-			n += widths[k] + 2
-			if k == len(items)-1 && n-widths[k]-2+utf8.RuneCountInString(item) > width {
-				return
-			}
+	breaks := make([]bool, len(widths))
+	used := indent
+	for k, w := range widths {
+		if k > 0 && used+2+w > width {
+			breaks[k], used = true, 4
+		} else if k > 0 {
+			used += 2
 		}
+		used += w
 	}
 	for _, items := range lines {
-		for k := range items[:max(0, len(items)-1)] {
+		for k := range items {
 			items[k] += strings.Repeat(" ", widths[k]-utf8.RuneCountInString(items[k]))
 		}
 	}
-}
-
-// flow writes items two spaces apart, on lines of at most width runes
-// where the items allow, the first line after first and the others after
-// rest.
-func flow(b *strings.Builder, items []string, first, rest string, width int) {
-	line, empty := first, true
-	for _, item := range items {
-		if !empty && utf8.RuneCountInString(line)+2+utf8.RuneCountInString(item) > width {
-			b.WriteString(line + "\n")
-			line, empty = rest, true
-		}
-		if !empty {
-			line += "  "
-		}
-		line += item
-		empty = false
-	}
-	if !empty {
-		b.WriteString(line + "\n")
-	}
+	return breaks
 }
