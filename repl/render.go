@@ -148,8 +148,16 @@ func (r *renderer) dataBlock(b *strings.Builder, data []byte, total int, hex boo
 		lines = lines[:MaxShownLines]
 		shownBytes = bytesInLines(shown, MaxShownLines, hex)
 	}
+	// The lines go under the count, or where one of them does not fit
+	// there (a hex dump's 74 columns on a terminal of 80), at the margin.
+	indent := blankLabel
 	for _, l := range lines {
-		r.labelled(b, "", r.st.data("│"+l))
+		if len(blankLabel)+1+utf8.RuneCountInString(l) > r.width {
+			indent = "  "
+		}
+	}
+	for _, l := range lines {
+		b.WriteString(indent + r.st.data("│"+l) + "\n")
 	}
 	if omitted := total - shownBytes; omitted > 0 {
 		r.labelled(b, "", r.st.dim(fmt.Sprintf("… %d more bytes not shown", omitted)))
