@@ -430,3 +430,43 @@ func TestSendAfterARefusedConnect(t *testing.T) {
 		t.Errorf("the kernel says c is %s; the report says %q", st, says)
 	}
 }
+
+// TestConnectThatFillsTheQueue: the connect whose connection fills the
+// listener's accept queue, as the kernel counts it (one more than the
+// backlog waits), says the queue is full, and only that one; a connect
+// after it then waits, its SYN ignored, as the report said.
+func TestConnectThatFillsTheQueue(t *testing.T) {
+	for _, backlog := range []string{"0", "1"} {
+		for _, f := range families {
+			t.Run(f.name+" backlog "+backlog, func(t *testing.T) {
+				l := newLab(t)
+				port := listener(t, l, f, "server", backlog)
+				server := sock(t, l, "server")
+				for i := 0; ; i++ {
+					name := fmt.Sprint("c", i)
+					run(t, l, "socket", "tcp", f.name, "as", name)
+					rep := run(t, l, "connect", name, f.loopback, port)
+					q := Read(server)
+					full := q.AcceptQueue > q.Backlog
+					said := strings.Contains(foldParagraphs(rep.Says), "The queue is now full (Linux lets one more than the backlog wait): its kernel ignores the SYNs of new clients, whose connects wait until `accept server` makes room.")
+					if said != full {
+						t.Errorf("connect %s with %d/%d waiting: said full %v, want %v; says %q", name, q.AcceptQueue, q.Backlog, said, full, rep.Says)
+					}
+					if full {
+						break
+					}
+					if i > 3 {
+						t.Fatalf("the queue never filled: %d/%d", q.AcceptQueue, q.Backlog)
+					}
+				}
+				run(t, l, "socket", "tcp", f.name, "as", "late")
+				run(t, l, "option", "late", "nonblock", "on")
+				try(t, l, "connect", "late", f.loopback, port)
+				time.Sleep(100 * time.Millisecond)
+				if state := Read(sock(t, l, "late")).State; state != SynSent {
+					t.Errorf("a client of the full queue is %s, want SYN_SENT", state)
+				}
+			})
+		}
+	}
+}
