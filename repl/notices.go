@@ -37,10 +37,12 @@ type seen struct {
 
 func newWatcher() *watcher { return &watcher{seen: map[*steps.Socket]seen{}} }
 
-// saw records that the learner was shown sock's receive queue as snap
-// holds it, so that a notice tells only of what arrives after.
+// saw records that the learner was shown sock's receive queue, or a
+// listener's accept queue, as snap holds it, so that a notice tells only
+// of what arrives after.
 func (w *watcher) saw(sock *steps.Socket, snap steps.Snapshot) {
-	if !snap.QueuesKnown {
+	listener := snap.FromKernel && snap.State == steps.Listen
+	if !snap.QueuesKnown && !listener {
 		return
 	}
 	w.mu.Lock()
@@ -49,16 +51,27 @@ func (w *watcher) saw(sock *steps.Socket, snap steps.Snapshot) {
 	if !known {
 		was = seen{state: snap.State}
 	}
-	was.recvQ, was.datagram, was.memory, was.dropped = snap.RecvQ, snap.DatagramWaiting(), snap.QueueMemory, snap.Dropped
+	if listener {
+		was.queue = snap.AcceptQueue
+	} else {
+		was.recvQ, was.datagram, was.memory, was.dropped = snap.RecvQ, snap.DatagramWaiting(), snap.QueueMemory, snap.Dropped
+	}
 	w.seen[sock] = was
 }
 
-// sawReport records the receive queue of the socket a step was made on,
-// which its report gave (the call's result, the first state line): a
-// recv that leaves bytes queued is not followed by news of them.
+// sawReport records the queues a step's report showed: of the socket it
+// was made on (the call's result), and of the peer a send reached or the
+// listener a connect reached. A recv that leaves bytes queued, or a send
+// whose report shows them in the peer's queue, is not followed by news
+// of them.
 func (w *watcher) sawReport(rep *steps.Report) {
-	if len(rep.State) > 0 && rep.State[0].Queue != nil && !rep.Stopped {
-		w.saw(rep.State[0].Queue.Socket, rep.State[0].Queue.Snapshot)
+	if rep.Stopped {
+		return
+	}
+	for _, c := range rep.State {
+		if c.Queue != nil {
+			w.saw(c.Queue.Socket, c.Queue.Snapshot)
+		}
 	}
 }
 

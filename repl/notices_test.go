@@ -2,7 +2,9 @@ package repl
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +34,77 @@ func pairSession(t *testing.T) (*Session, *strings.Builder) {
 		"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn")
 	out.Reset()
 	return s, out
+}
+
+// outside is a socket of type typ (SOCK_STREAM, SOCK_DGRAM) for IPv4 that
+// the session does not hold: what it sends arrives with no report of the
+// session's to show it. close closes it, once, as the test's end does.
+func outside(t *testing.T, typ int) (fd int, close func()) {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, typ|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	close = func() { once.Do(func() { unix.Close(fd) }) }
+	t.Cleanup(close)
+	return fd, close
+}
+
+// loopback is 127.0.0.1 at port, as the outside sockets' calls take it.
+func loopback(port int) unix.Sockaddr {
+	return &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}
+}
+
+// outsidePair is a session with a listener named server and the connection
+// of a client outside the session accepted from it as conn; it returns the
+// client's file descriptor.
+func outsidePair(t *testing.T) (*Session, *strings.Builder, int) {
+	t.Helper()
+	s, out := fullSession(t)
+	port := freePort(t)
+	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server")
+	client, _ := outside(t, unix.SOCK_STREAM)
+	if err := unix.Connect(client, loopback(port)); err != nil {
+		t.Fatal(err)
+	}
+	mustEval(t, s, "accept server as conn")
+	out.Reset()
+	return s, out, client
+}
+
+// arrived waits, at most 2 s, until the kernel's snapshot of sock passes
+// ready: until what was sent to it from outside is queued.
+func arrived(t *testing.T, sock *steps.Socket, ready func(steps.Snapshot) bool) {
+	t.Helper()
+	for deadline := time.Now().Add(2 * time.Second); !ready(steps.Read(sock)); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: what was sent to it never arrived", sock.Label())
+		}
+	}
+}
+
+// writeTo sends data on the outside stream socket fd and waits until sock,
+// its peer, has it queued.
+func writeTo(t *testing.T, fd int, sock *steps.Socket, data string) {
+	t.Helper()
+	before := steps.Read(sock).RecvQ
+	if _, err := unix.Write(fd, []byte(data)); err != nil {
+		t.Fatal(err)
+	}
+	arrived(t, sock, func(s steps.Snapshot) bool { return s.RecvQ >= before+len(data) })
+}
+
+// sendDatagram sends data from the outside datagram socket fd to sock,
+// bound to 127.0.0.1 at port, and waits until the kernel has queued it
+// there (the memory its queue takes grows) or dropped it.
+func sendDatagram(t *testing.T, fd int, sock *steps.Socket, port int, data string) {
+	t.Helper()
+	before := steps.Read(sock)
+	if err := unix.Sendto(fd, []byte(data), 0, loopback(port)); err != nil {
+		t.Fatal(err)
+	}
+	arrived(t, sock, func(s steps.Snapshot) bool { return s.QueueMemory > before.QueueMemory || s.Dropped > before.Dropped })
 }
 
 // TestNoticesOfAnEnd ends a connection in each of the ways that leave the
@@ -147,14 +220,17 @@ func TestShowUDPQueue(t *testing.T) {
 // TestNoticesOfOneByte: one byte that arrives, on a connection or as a
 // datagram, is told in the singular, as the kernel counts it.
 func TestNoticesOfOneByte(t *testing.T) {
-	s, out := pairSession(t)
-	if got, _ := evalOut(s, out, "send client y"); !strings.Contains(got, ": 1 byte has arrived: recv conn reads it") {
-		t.Errorf("send client y: got\n%s\nwant a notice that 1 byte has arrived", got)
+	s, out, client := outsidePair(t)
+	writeTo(t, client, mustFind(t, s, "conn"), "y")
+	if got, _ := evalOut(s, out, ""); !strings.Contains(got, ": 1 byte has arrived: recv conn reads it") {
+		t.Errorf("1 byte sent to conn: got\n%s\nwant a notice that 1 byte has arrived", got)
 	}
 	port := freePort(t)
-	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port), "socket udp as v")
-	if got, _ := evalOut(s, out, fmt.Sprintf("sendto v 127.0.0.1 %d y", port)); !strings.Contains(got, "at least one datagram has arrived; the next is 1 byte:") {
-		t.Errorf("sendto v of one byte: got\n%s\nwant a notice of a next datagram of 1 byte", got)
+	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port))
+	v, _ := outside(t, unix.SOCK_DGRAM)
+	sendDatagram(t, v, mustFind(t, s, "u"), port, "y")
+	if got, _ := evalOut(s, out, ""); !strings.Contains(got, "at least one datagram has arrived; the next is 1 byte:") {
+		t.Errorf("a datagram of one byte sent to u: got\n%s\nwant a notice of a next datagram of 1 byte", got)
 	}
 }
 
@@ -164,19 +240,22 @@ func TestNoticesOfOneByte(t *testing.T) {
 func TestNoticesOfMoreBytes(t *testing.T) {
 	tests := []struct {
 		name  string
-		lines []string // after a pair: server, client, conn
-		send  string
+		first string   // what the client outside sends first
+		lines []string // then, after its notice
+		send  string   // what the client sends then
 	}{
-		{"after bytes left unread", []string{"send client 0123456789", "recv conn 3"}, "ab"},
-		{"after bytes never read", []string{"send client hello"}, "x"},
+		{"after bytes left unread", "0123456789", []string{"recv conn 3"}, "ab"},
+		{"after bytes never read", "hello", nil, "x"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, out := pairSession(t)
-			mustEval(t, s, tt.lines...)
+			s, out, client := outsidePair(t)
 			conn := mustFind(t, s, "conn")
+			writeTo(t, client, conn, tt.first)
+			mustEval(t, s, append([]string{""}, tt.lines...)...)
 			before := steps.Read(conn).RecvQ
-			got, _ := evalOut(s, out, "send client "+tt.send)
+			writeTo(t, client, conn, tt.send)
+			got, _ := evalOut(s, out, "")
 			after := steps.Read(conn).RecvQ
 			more := fmt.Sprintf("%d more bytes have", after-before)
 			if after-before == 1 {
@@ -184,7 +263,7 @@ func TestNoticesOfMoreBytes(t *testing.T) {
 			}
 			want := fmt.Sprintf("conn (fd %d): %s arrived, %d in all wait: recv conn reads them", conn.FD, more, after)
 			if !strings.Contains(got, want) {
-				t.Errorf("send client %s with %d bytes waiting: got\n%s\nwant %q", tt.send, before, got, want)
+				t.Errorf("%q sent with %d bytes waiting: got\n%s\nwant %q", tt.send, before, got, want)
 			}
 		})
 	}
@@ -246,15 +325,21 @@ func TestNoticesOfAHandshakeUnderWay(t *testing.T) {
 // TestNoticesOfWaitingClients: the notice of a connection waiting names
 // the clients in the accept queue, also one that has closed its side while
 // it waited (accept still returns it), and counts those it names where the
-// kernel's table no longer lists one (its client reset it).
+// kernel's table no longer lists one (its client reset it). The clients
+// are outside the session, so no report of a connect has shown the queue.
 func TestNoticesOfWaitingClients(t *testing.T) {
 	tests := []struct {
 		name   string
-		lines  []string // after two clients connected: a and b
-		listed []string // the clients the notice names
+		then   func(t *testing.T, fd int, close func()) // to client a, after a and b connected
+		listed []string                                 // the clients the notice names
 	}{
-		{"one closed while it waited", []string{"close a"}, []string{"a", "b", "c"}},
-		{"one reset while it waited", []string{"option a SO_LINGER on 0", "close a"}, []string{"b", "c"}},
+		{"one closed while it waited", func(t *testing.T, fd int, close func()) { close() }, []string{"a", "b", "c"}},
+		{"one reset while it waited", func(t *testing.T, fd int, close func()) {
+			if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}); err != nil {
+				t.Fatal(err)
+			}
+			close()
+		}, []string{"b", "c"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,23 +347,30 @@ func TestNoticesOfWaitingClients(t *testing.T) {
 			port := freePort(t)
 			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server")
 			clients := map[string]string{}
-			for _, name := range []string{"a", "b", "c"} {
-				mustEval(t, s, "socket as "+name, fmt.Sprintf("connect %s 127.0.0.1 %d", name, port))
-				sock := mustFind(t, s, name)
-				clients[name] = steps.Read(sock).Local.String()
-				if name == "b" {
-					mustEval(t, s, tt.lines...)
+			connect := func(name string) (int, func()) {
+				fd, close := outside(t, unix.SOCK_STREAM)
+				if err := unix.Connect(fd, loopback(port)); err != nil {
+					t.Fatal(err)
 				}
+				sa, err := unix.Getsockname(fd)
+				if err != nil {
+					t.Fatal(err)
+				}
+				clients[name] = fmt.Sprintf("127.0.0.1:%d", sa.(*unix.SockaddrInet4).Port)
+				return fd, close
 			}
+			a, closeA := connect("a")
+			connect("b")
+			tt.then(t, a, closeA)
+			connect("c")
+			mustEval(t, s, "")
 			server := mustFind(t, s, "server")
 			queue := steps.Read(server).AcceptQueue
-			out.Reset()
-			mustEval(t, s, "socket as d", fmt.Sprintf("connect d 127.0.0.1 %d", port))
-			d := mustFind(t, s, "d")
+			connect("d")
 			listed := append(tt.listed, "d")
-			clients["d"] = steps.Read(d).Local.String()
+			got, _ := evalOut(s, out, "")
 			var line string
-			for _, l := range strings.Split(out.String(), "\n") {
+			for _, l := range strings.Split(got, "\n") {
 				if strings.Contains(l, "waiting to be accepted") {
 					line = l
 				}
@@ -306,29 +398,37 @@ func TestNoticesOfWaitingClients(t *testing.T) {
 // others wait is told too, though SIOCINQ, the size of the next one only,
 // does not change; a recvfrom that leaves datagrams waiting is told of as
 // nothing new; and every datagram told of is there for recvfrom after.
+// The datagrams come from a socket outside the session, so no report of
+// a sendto has shown the queue.
 func TestNoticesOfDatagramsBehindOthers(t *testing.T) {
 	s, out := fullSession(t)
 	port := freePort(t)
-	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port), "socket udp as v")
+	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port))
 	u := mustFind(t, s, "u")
+	v, _ := outside(t, unix.SOCK_DGRAM)
 	more := fmt.Sprintf("u (fd %d): at least one more datagram has arrived, behind the next one: each recvfrom u reads one datagram", u.FD)
 	for _, tt := range []struct {
-		line, notice string // notice "" wants none of u
-		data         string // the datagram recvfrom must read
+		send, line   string // a datagram the outside socket sends, or a line
+		notice, data string // notice "" wants none of u; the datagram recvfrom must read
 	}{
-		{fmt.Sprintf("sendto v 127.0.0.1 %d one", port), "at least one datagram has arrived; the next is 3 bytes:", ""},
-		{fmt.Sprintf("sendto v 127.0.0.1 %d two", port), more, ""},
-		{"recvfrom u", "", `"one"`},
-		{fmt.Sprintf("sendto v 127.0.0.1 %d three", port), more, ""},
-		{"recvfrom u", "", `"two"`},
-		{"recvfrom u", "", `"three"`},
+		{send: "one", notice: "at least one datagram has arrived; the next is 3 bytes:"},
+		{send: "two", notice: more},
+		{line: "recvfrom u", data: `"one"`},
+		{send: "three", notice: more},
+		{line: "recvfrom u", data: `"two"`},
+		{line: "recvfrom u", data: `"three"`},
 	} {
+		what := tt.line
+		if tt.send != "" {
+			what = "a datagram " + tt.send
+			sendDatagram(t, v, u, port, tt.send)
+		}
 		got, _ := evalOut(s, out, tt.line)
 		if tt.notice == "" && strings.Contains(got, "· u (fd") || !strings.Contains(got, tt.notice) {
-			t.Errorf("%s: got\n%s\nwant notice %q", tt.line, got, tt.notice)
+			t.Errorf("%s: got\n%s\nwant notice %q", what, got, tt.notice)
 		}
 		if !strings.Contains(got, tt.data) {
-			t.Fatalf("%s: got\n%s\nwant %s read", tt.line, got, tt.data)
+			t.Fatalf("%s: got\n%s\nwant %s read", what, got, tt.data)
 		}
 	}
 	if snap := steps.Read(u); snap.DatagramWaiting() {
@@ -339,7 +439,8 @@ func TestNoticesOfDatagramsBehindOthers(t *testing.T) {
 // TestNoticesOfAFullQueue: the notice of a connection waiting says when
 // the accept queue is full, as the kernel counts it (one more than the
 // backlog may wait), and a connect to it then waits, its SYN ignored,
-// until accept makes room.
+// until accept makes room. The clients that fill it are outside the
+// session, so no report of a connect has shown the queue.
 func TestNoticesOfAFullQueue(t *testing.T) {
 	for _, backlog := range []int{0, 1} {
 		t.Run(fmt.Sprint("backlog ", backlog), func(t *testing.T) {
@@ -348,8 +449,11 @@ func TestNoticesOfAFullQueue(t *testing.T) {
 			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), fmt.Sprintf("listen server %d", backlog))
 			server := mustFind(t, s, "server")
 			for i := 0; ; i++ {
-				mustEval(t, s, fmt.Sprintf("socket as c%d", i))
-				got, _ := evalOut(s, out, fmt.Sprintf("connect c%d 127.0.0.1 %d", i, port))
+				fd, _ := outside(t, unix.SOCK_STREAM)
+				if err := unix.Connect(fd, loopback(port)); err != nil {
+					t.Fatal(err)
+				}
+				got, _ := evalOut(s, out, "")
 				snap := steps.Read(server)
 				full := "the queue is full (backlog " + fmt.Sprint(backlog)
 				if snap.AcceptQueue > snap.Backlog {
@@ -379,22 +483,26 @@ func TestNoticesOfAFullQueue(t *testing.T) {
 
 // TestNoticesOfDroppedDatagrams: a datagram the kernel drops because the
 // receive buffer is full is told, once, with the count SO_MEMINFO gives.
+// The datagrams come from a socket outside the session, so no report of a
+// sendto has shown the count.
 func TestNoticesOfDroppedDatagrams(t *testing.T) {
 	s, out := fullSession(t)
 	port := freePort(t)
-	mustEval(t, s, "socket udp as u", "option u SO_RCVBUF 1", fmt.Sprintf("bind u 127.0.0.1 %d", port), "socket udp as v")
+	mustEval(t, s, "socket udp as u", "option u SO_RCVBUF 1", fmt.Sprintf("bind u 127.0.0.1 %d", port))
 	u := mustFind(t, s, "u")
+	v, _ := outside(t, unix.SOCK_DGRAM)
 	told := 0
 	for i := 0; i < 6; i++ {
 		before := steps.Read(u).Dropped
-		got, _ := evalOut(s, out, fmt.Sprintf("sendto v 127.0.0.1 %d x", port))
+		sendDatagram(t, v, u, port, "x")
+		got, _ := evalOut(s, out, "")
 		after := steps.Read(u).Dropped
 		want := fmt.Sprintf("u (fd %d): the kernel dropped 1 datagram instead of queueing", u.FD)
 		switch {
 		case after > before && !strings.Contains(got, want):
-			t.Errorf("sendto %d, dropped: got\n%s\nwant %q", i, got, want)
+			t.Errorf("datagram %d, dropped: got\n%s\nwant %q", i, got, want)
 		case after == before && strings.Contains(got, "dropped"):
-			t.Errorf("sendto %d, queued: got\n%s\nwant no notice of a drop", i, got)
+			t.Errorf("datagram %d, queued: got\n%s\nwant no notice of a drop", i, got)
 		}
 		if after > before {
 			told++
@@ -509,18 +617,125 @@ func TestNoticesOfDatagramsThatCameTogether(t *testing.T) {
 func TestNoticeOfAnEmptyDatagram(t *testing.T) {
 	s, out := fullSession(t)
 	port := freePort(t)
-	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port), "socket udp as v")
-	got, _ := evalOut(s, out, fmt.Sprintf("sendto v 127.0.0.1 %d ''", port))
-	u, err := s.Lab().Find("u")
-	if err != nil {
-		t.Fatal(err)
-	}
+	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port))
+	u := mustFind(t, s, "u")
+	v, _ := outside(t, unix.SOCK_DGRAM)
+	sendDatagram(t, v, u, port, "")
+	got, _ := evalOut(s, out, "")
 	buf := make([]byte, 16)
 	n, _, err := unix.Recvfrom(u.FD, buf, unix.MSG_PEEK|unix.MSG_DONTWAIT)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := fmt.Sprintf("the next is an empty datagram (%d bytes):", n); n != 0 || !strings.Contains(got, want) {
-		t.Errorf("sendto v of an empty datagram: got\n%s\nwant %q, recvfrom peeked %d bytes", got, want, n)
+		t.Errorf("an empty datagram sent to u: got\n%s\nwant %q, recvfrom peeked %d bytes", got, want, n)
+	}
+}
+
+// sockaddrOf is ap as the socket calls take it.
+func sockaddrOf(ap netip.AddrPort) unix.Sockaddr {
+	if ap.Addr().Is4() {
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	}
+	return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ap.Addr().As16()}
+}
+
+// TestNoNoticeRepeatsAReport: a step whose report shows the queue of the
+// socket its bytes, datagram or connection reached (the peer a send
+// reached, the listener a connect reached) is followed by no notice of
+// that socket; what arrives after, with no report to show it, is told,
+// counted from what the report showed.
+func TestNoNoticeRepeatsAReport(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup []string // TYPE is the family, HOST its loopback address, PORT the port bound
+		line  string
+		from  string // the socket the line sends from, which then sends again outside any report
+		to    string // the socket whose queue the report shows
+		kind  string // stream, listener, datagram or dropped
+	}{
+		{"connect", []string{"socket TYPE as server", "bind server HOST 0", "listen server", "socket TYPE as client", "socket TYPE as late"},
+			"connect client HOST PORT", "late", "server", "listener"},
+		{"send", []string{"socket TYPE as server", "bind server HOST 0", "listen server", "socket TYPE as client", "connect client HOST PORT", "accept server as conn"},
+			"send client hello", "client", "conn", "stream"},
+		{"send --bytes", []string{"socket TYPE as server", "bind server HOST 0", "listen server", "socket TYPE as client", "connect client HOST PORT", "accept server as conn"},
+			"send client --bytes 1000", "client", "conn", "stream"},
+		{"sendto on a connection", []string{"socket TYPE as server", "bind server HOST 0", "listen server", "socket TYPE as client", "connect client HOST PORT", "accept server as conn"},
+			"sendto client HOST PORT hello", "client", "conn", "stream"},
+		{"sendto", []string{"socket udp TYPE as u", "bind u HOST 0", "socket udp TYPE as v"},
+			"sendto v HOST PORT hi", "v", "u", "datagram"},
+		{"sendto behind another", []string{"socket udp TYPE as u", "bind u HOST 0", "socket udp TYPE as v", "sendto v HOST PORT first"},
+			"sendto v HOST PORT hi", "v", "u", "datagram"},
+		{"send on a connected datagram socket", []string{"socket udp TYPE as u", "bind u HOST 0", "socket udp TYPE as v", "connect v HOST PORT"},
+			"send v hi", "v", "u", "datagram"},
+		{"sendto dropped", []string{"socket udp TYPE as u", "option u SO_RCVBUF 1", "bind u HOST 0", "socket udp TYPE as v",
+			"sendto v HOST PORT x", "sendto v HOST PORT x", "sendto v HOST PORT x", "sendto v HOST PORT x", "sendto v HOST PORT x"},
+			"sendto v HOST PORT x", "v", "u", "dropped"},
+	}
+	for _, f := range []struct{ name, host string }{{"ipv4", "127.0.0.1"}, {"ipv6", "::1"}} {
+		for _, tt := range tests {
+			t.Run(f.name+" "+tt.name, func(t *testing.T) {
+				s, out := fullSession(t)
+				port := ""
+				fill := func(line string) string {
+					return strings.NewReplacer("TYPE", f.name, "HOST", f.host, "PORT", port).Replace(line)
+				}
+				for _, line := range tt.setup {
+					mustEval(t, s, fill(line))
+					if name, ok := strings.CutPrefix(line, "bind "); ok {
+						port = fmt.Sprint(steps.Read(mustFind(t, s, strings.Fields(name)[0])).Local.Port())
+					}
+				}
+				to, from := mustFind(t, s, tt.to), mustFind(t, s, tt.from)
+				got, err := evalOut(s, out, fill(tt.line))
+				if err != nil {
+					t.Fatalf("%s: %v\n%s", fill(tt.line), err, got)
+				}
+				snap := steps.Read(to)
+				var shown, notice string
+				var arrival func() bool
+				switch tt.kind {
+				case "listener":
+					shown = fmt.Sprintf("accept queue %d/%d", snap.AcceptQueue, snap.Backlog)
+					notice = fmt.Sprintf("%d connections are waiting to be accepted", snap.AcceptQueue+1)
+					arrival = func() bool {
+						err := unix.Connect(from.FD, sockaddrOf(snap.Local))
+						return err == nil
+					}
+				case "stream":
+					shown = fmt.Sprintf("recv-q %d", snap.RecvQ)
+					notice = fmt.Sprintf("3 more bytes have arrived, %d in all wait", snap.RecvQ+3)
+					arrival = func() bool {
+						_, err := unix.Write(from.FD, []byte("abc"))
+						return err == nil
+					}
+				case "datagram", "dropped":
+					shown = "next datagram " + steps.DatagramSize(snap.RecvQ)
+					notice = "at least one more datagram has arrived, behind the next one"
+					if tt.kind == "dropped" {
+						shown += fmt.Sprintf(", %d dropped", snap.Dropped)
+						notice = "the kernel dropped 1 datagram instead of queueing"
+					}
+					arrival = func() bool {
+						return unix.Sendto(from.FD, []byte("x"), 0, sockaddrOf(snap.Local)) == nil
+					}
+				}
+				if !strings.Contains(got, "          "+to.Label()+"  ") || !strings.Contains(got, shown) {
+					t.Fatalf("%s: got\n%s\nwant a state line of %s showing %q", fill(tt.line), got, to.Label(), shown)
+				}
+				if strings.Contains(got, "· "+to.Label()) {
+					t.Errorf("%s: got\n%s\nwant no notice of %s: its state line shows its queue", fill(tt.line), got, to.Label())
+				}
+				if !arrival() {
+					t.Fatalf("%s could not send to %s outside a report", from.Label(), to.Label())
+				}
+				arrived(t, to, func(now steps.Snapshot) bool {
+					return now.AcceptQueue > snap.AcceptQueue || now.RecvQ > snap.RecvQ || now.QueueMemory > snap.QueueMemory || now.Dropped > snap.Dropped
+				})
+				if got, _ := evalOut(s, out, ""); !strings.Contains(got, "· "+to.Label()+": "+notice) {
+					t.Errorf("after more came, outside a report: got\n%s\nwant a notice %q", got, notice)
+				}
+			})
+		}
 	}
 }

@@ -79,13 +79,14 @@ type Change struct {
 	Who    string
 	Before string
 	After  string
-	// Queue is, where After shows the receive queue of the socket the call
-	// was made on, that socket and the snapshot After shows: the shell's
+	// Queue is, where After shows a socket's queues (the receive queue of
+	// the socket the call was made on or of its peer, a listener's accept
+	// queue), that socket and the snapshot After shows: the shell's
 	// notices then tell only of what arrives after it.
 	Queue *Queue
 }
 
-// A Queue is what a state line showed of one socket's receive queue.
+// A Queue is what a state line showed of one socket's queues.
 type Queue struct {
 	Socket *Socket
 	Snapshot
@@ -95,6 +96,12 @@ type Queue struct {
 // made on, before and after it.
 func ownQueues(s *Socket, before, after Snapshot) Change {
 	return Change{Who: s.Label(), Before: queues(before), After: queues(after), Queue: &Queue{Socket: s, Snapshot: after}}
+}
+
+// otherQueues is the state line of another socket's queues, such as the
+// peer's that a send reached, as snap holds them.
+func otherQueues(s *Socket, snap Snapshot, after string) Change {
+	return Change{Who: s.Label(), After: after, Queue: &Queue{Socket: s, Snapshot: snap}}
 }
 
 // A Failure explains an errno: the kernel's word, what it means in general,

@@ -151,7 +151,8 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			data.Receiver, data.ReceiverName = s.Label(), s.Name
 		} else if peer != nil {
 			data.Receiver, data.ReceiverName = peer.Label(), peer.Name
-			report.State = append(report.State, Change{Who: peer.Label(), After: queues(l.look(peer))})
+			snap := l.look(peer)
+			report.State = append(report.State, otherQueues(peer, snap, queues(snap)))
 		}
 		if after.Connected() {
 			report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: Counted(sent, "byte")}}
@@ -164,7 +165,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			receiver = r.Name
 			data.Itself = r == s
 			if !data.Itself { // its one state line is above
-				report.State = append(report.State, Change{Who: r.Label(), After: queues(got.snap)})
+				report.State = append(report.State, otherQueues(r, got.snap, queues(got.snap)))
 			}
 			if data.Fate == "" {
 				data.Receiver, data.ReceiverName = r.Label(), r.Name
