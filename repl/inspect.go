@@ -31,7 +31,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 		return nil
 	}
 	var b strings.Builder
-	listeners, datagrams, finQueued, failing, shut := false, false, false, false, false
+	listeners, datagrams, finQueued, failing, shut, peerFIN := false, false, false, false, false, false
 	var shown []netip.AddrPort // the addresses on screen, for mappedNote
 	var rows [][]string
 	for _, sock := range live {
@@ -49,6 +49,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 			listeners = true
 		}
 		datagrams = datagrams || sock.Kind == steps.Datagram
+		peerFIN = peerFIN || (sock.Kind == steps.Stream && snap.State == steps.CloseWait)
 		finQueued = finQueued || (finSent(snap) && snap.SendQ > 0)
 		calls := ready(sock, snap)
 		failing = failing || calls == "error"
@@ -67,6 +68,9 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 	}
 	if datagrams {
 		r.legend(&b, "For UDP, RECV-Q is the size of the next datagram only (SIOCINQ); ss gives the memory of all queued datagrams instead.")
+	}
+	if peerFIN {
+		r.legend(&b, "In CLOSE_WAIT, RECV-Q counts bytes only (SIOCINQ); `ports` and ss count the peer's FIN as 1 more, until recv has returned 0.")
 	}
 	if finQueued {
 		r.legend(&b, "After this side's FIN, SEND-Q counts it as 1 until the peer acknowledges it.")
