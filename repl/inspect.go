@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"sockstep/steps"
@@ -233,15 +234,20 @@ func runShow(s *Session, _ context.Context, args []string) error {
 			next += fmt.Sprintf("; %d dropped by the kernel instead of queued (SO_MEMINFO)", snap.Dropped)
 		}
 		r.field(&b, "queues", plain, fmt.Sprintf("%s; send-q %d bytes not yet sent", next, snap.SendQ), false)
-	} else if snap.QueuesKnown {
+	}
+	timer, timerKnown := steps.TimerOf(sock, snap.Local, remote)
+	if snap.QueuesKnown && sock.Kind == steps.Stream && snap.State != steps.Listen {
 		r.field(&b, "queues", plain, fmt.Sprintf("recv-q %s not yet read by recv; send-q %s", steps.Counted(snap.RecvQ, "byte"), unacknowledged(snap)), false)
 		if snap.NotSent > 0 {
-			why := ""
-			if snap.PeerWindowFull {
-				why = ": the peer's receive window is full until it reads"
-			}
-			r.field(&b, "", plain, fmt.Sprintf("of the send-q, %s not yet sent (TCP_INFO)%s", steps.Counted(snap.NotSent, "byte"), why), false)
+			r.field(&b, "", plain, fmt.Sprintf("of the send-q, %s not yet sent (TCP_INFO)", steps.Counted(snap.NotSent, "byte"))+stalled(snap, timer), false)
 		}
+	}
+	if says := timerSays(timer); timerKnown && says != "" {
+		r.field(&b, "timer", plain, says, false)
+	}
+	if timerKnown && timer.Resent > 0 {
+		r.field(&b, "resent", plain, fmt.Sprintf("TCP has sent %s again over this connection, each because the peer had not acknowledged it (TCP_INFO)",
+			steps.Counted(timer.Resent, "segment")), false)
 	}
 	r.field(&b, "blocks?", plain, wouldBlock(sock, snap), false)
 	switch {
@@ -258,7 +264,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 	if note := mappedNote(shown); note != "" {
 		r.legend(&b, note)
 	}
-	r.legend(&b, steps.KernelNote(snap))
+	r.legend(&b, steps.KernelNote(snap, timerKnown))
 	s.out.print(b.String())
 	return nil
 }
@@ -346,4 +352,63 @@ func sendShut(snap steps.Snapshot) bool {
 // its acknowledgement.
 func finSent(snap steps.Snapshot) bool {
 	return snap.State == steps.FinWait1 || snap.State == steps.Closing || snap.State == steps.LastAck
+}
+
+// stalled says why TCP holds back bytes it has not sent: a zero window
+// the peer advertised, which the persist timer probes; segments sent and
+// not acknowledged, which the retransmission timer sends again, each time
+// after twice the wait; or what is in flight filling the peer's window.
+func stalled(snap steps.Snapshot, t steps.Timer) string {
+	switch {
+	case t.Kind == steps.PersistTimer:
+		return ": the peer advertised a zero window, no room at all, until it reads (the persist timer below)"
+	case t.Kind == steps.RetransmitTimer && (t.Backoff > 0 || t.Count > 0):
+		full := ""
+		if snap.PeerWindowFull {
+			full = ", and the peer's receive window is full"
+		}
+		return ": a segment went unacknowledged, and TCP sends nothing new while it sends that again (the retransmission timer below)" + full
+	case snap.PeerWindowFull:
+		return ": the peer's receive window is full until it reads"
+	}
+	return ""
+}
+
+// timerSays explains the timer the kernel runs for a TCP connection, as
+// `ss -o` shows it, in plain words; "" when none runs.
+func timerSays(t steps.Timer) string {
+	in := fmt.Sprintf("%d ms", t.Expires.Milliseconds())
+	if t.Expires >= 10*time.Second {
+		in = fmt.Sprintf("%d s", int(t.Expires.Seconds()))
+	}
+	switch t.Kind {
+	case steps.RetransmitTimer:
+		says := "retransmission (ss: on), fires in " + in + ": unless the peer acknowledges what is in flight before, " +
+			"TCP then sends again the oldest segment not acknowledged"
+		if t.Count > 0 {
+			says += fmt.Sprintf("; it has done so %s already", steps.Counted(t.Count, "time"))
+		}
+		if t.Backoff > 0 {
+			says += fmt.Sprintf("; the wait doubles each time: doubled %s (backoff %d), it is now %d ms (RTO)",
+				steps.Counted(t.Backoff, "time"), t.Backoff, t.RTO.Milliseconds())
+		}
+		return says
+	case steps.PersistTimer:
+		says := "zero-window probe (ss: persist), fires in " + in + ": the peer offers no room, so TCP sends no data " +
+			"but, when this timer fires, a probe the peer must answer with the room it has"
+		if t.Backoff > 0 {
+			says += fmt.Sprintf("; the wait doubles after each probe (backoff %d)", t.Backoff)
+		}
+		return says
+	case steps.KeepaliveTimer:
+		says := "keepalive (ss: keepalive), fires in " + in + ": if nothing has come from the peer by then, " +
+			"TCP sends a keepalive probe, an empty segment the peer's kernel must acknowledge, to learn whether the peer is still there"
+		if t.Count > 0 {
+			says += fmt.Sprintf("; %s unanswered so far", steps.Counted(t.Count, "probe"))
+		}
+		return says
+	case steps.TimeWaitTimer:
+		return "TIME_WAIT (ss: timewait), fires in " + in + ": then the kernel forgets the connection"
+	}
+	return ""
 }

@@ -72,7 +72,7 @@ func TestShowNamesAListenersSources(t *testing.T) {
 		t.Errorf("show server: got\n%s\nwant a listener's sources: the connection table, no getpeername", got)
 	}
 	got, _ = evalOut(s, out, "show conn")
-	if !strings.Contains(got, "getpeername, TCP_INFO, SIOCINQ/SIOCOUTQ, fcntl, poll") {
+	if !strings.Contains(got, "getpeername, TCP_INFO, SIOCINQ/SIOCOUTQ, sock_diag, fcntl, poll") {
 		t.Errorf("show conn: got\n%s\nwant a connection's sources", got)
 	}
 }

@@ -45,7 +45,7 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 		return nil
 	}
 	var b strings.Builder
-	bound, datagrams := false, false
+	bound, datagrams, waiting := false, false, false
 	var rows [][]string
 	for _, r := range shown[:min(len(shown), maxPortLines)] {
 		remote := "—"
@@ -60,6 +60,8 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 			proto, state, datagrams = "udp", "bound", true
 		case r.State == steps.Closed:
 			bound = true
+		case r.State == steps.TimeWait && r.Timer == steps.TimeWaitTimer:
+			state, waiting = fmt.Sprintf("TIME_WAIT %ds", int(r.Expires.Seconds())), true
 		}
 		sendQ := "—" // a listener's backlog the kernel does not say
 		if r.SendQ >= 0 {
@@ -79,6 +81,10 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 	if bound {
 		legend = append(legend, "A TCP socket CLOSED here holds the port it is bound to without listening or connecting: "+
 			"sock_diag lists it (ss --bound-inactive), /proc/net/tcp does not.")
+	}
+	if waiting {
+		legend = append(legend, "TIME_WAIT Ns: the kernel keeps the connection N seconds more, to answer a late segment of it, "+
+			"then its timer fires and it forgets the connection (ss -o: timer:(timewait,…)).")
 	}
 	if datagrams {
 		legend = append(legend, "For UDP, RECV-Q and SEND-Q are the memory the queued datagrams take, as ss counts it.")

@@ -75,6 +75,7 @@ var (
 	// This machine's limits, which the narration reads from /proc/sys:
 	// the steps' own tests check each against its file.
 	machineLimit = regexp.MustCompile(`\b\d+ (bytes |seconds )?here\b`)
+	timeWaitLeft = regexp.MustCompile(`TIME_WAIT \d+s\b`) // the seconds its timer has left, as ports gives them
 	finWait      = regexp.MustCompile(`FIN_WAIT[12](: the FIN (is not acknowledged yet|has arrived)[^.]*|: the peer has acknowledged the FIN, and this side waits for the peer's own close)?`)
 )
 
@@ -110,6 +111,7 @@ func normalise(out string, port int) string {
 	out = milliseconds.ReplaceAllString(out, "T ms")
 	out = seconds.ReplaceAllString(out, "T s")
 	out = finWait.ReplaceAllString(out, "FIN_WAIT1|2")
+	out = timeWaitLeft.ReplaceAllString(out, "TIME_WAIT Ns")
 	out = machineLimit.ReplaceAllString(out, "N ${1}here")
 	out = strings.ReplaceAll(out, " (0, 1 and 2 are its standard input, output and error)", "") // said of fd 3 only
 	return out

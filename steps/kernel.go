@@ -2,6 +2,7 @@ package steps
 
 import (
 	"net/netip"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -73,6 +74,10 @@ type Connection struct {
 	// Inode is 0 for a connection no file descriptor refers to: one in
 	// TIME_WAIT, or one still waiting in an accept queue.
 	Inode uint64
+	// The timer the kernel runs for a TCP connection, and when it fires,
+	// as /proc/net/tcp gives it (to a hundredth of a second).
+	Timer   TimerKind
+	Expires time.Duration
 }
 
 // InAcceptQueue says whether a connection waits in a listener's accept

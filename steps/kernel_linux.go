@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -209,6 +210,13 @@ func readProcNet(name string) ([]Connection, error) {
 			recvQ, _ := strconv.ParseUint(rx, 16, 32)
 			c.SendQ, c.RecvQ = int(sendQ), int(recvQ)
 		}
+		if kind, when, ok := strings.Cut(fields[5], ":"); ok {
+			// The timer's number, and the clock ticks until it fires:
+			// USER_HZ, 100 a second on Linux.
+			k, _ := strconv.ParseUint(kind, 16, 8)
+			ticks, _ := strconv.ParseUint(when, 16, 32)
+			c.Timer, c.Expires = TimerKind(k), time.Duration(ticks)*10*time.Millisecond
+		}
 		c.Inode, _ = strconv.ParseUint(fields[9], 10, 64)
 		conns = append(conns, c)
 	}
@@ -297,8 +305,9 @@ func Destination(s *Socket) (netip.AddrPort, bool) {
 // readState asks of a socket in that state, what show asks for a
 // listener's waiting clients (WaitingPeers), and fcntl and poll for its
 // mode and readiness, with SO_MEMINFO where poll calls a connection not
-// writable (Read).
-func KernelNote(snap Snapshot) string {
+// writable (Read), and sock_diag where it was asked for the connection's
+// timer (TimerOf).
+func KernelNote(snap Snapshot, timer bool) string {
 	calls := "getsockname, getpeername, TCP_INFO, SIOCINQ/SIOCOUTQ"
 	switch {
 	case snap.Kind == Datagram:
@@ -309,6 +318,9 @@ func KernelNote(snap Snapshot) string {
 		calls += ", sock_diag" // whether the port went back
 	case (snap.State == Established || snap.State == CloseWait) && (!snap.Writable || snap.PollNotWritable):
 		calls += ", SO_MEMINFO" // whether a send finds room, where poll says no
+	}
+	if timer {
+		calls += ", sock_diag"
 	}
 	return "read from the kernel: " + calls + ", fcntl, poll"
 }

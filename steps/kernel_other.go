@@ -56,7 +56,7 @@ func ConnectionState(local, remote netip.AddrPort) (TCPState, bool) { return 0, 
 func WaitingPeers(listener Snapshot) []netip.AddrPort { return nil }
 
 // KernelNote says where `show`'s state comes from.
-func KernelNote(Snapshot) string {
+func KernelNote(Snapshot, bool) string {
 	return "addresses and readiness read from the kernel; TCP state and queues are not read on this system"
 }
 
@@ -106,3 +106,6 @@ func sendRoom(int) bool { return false }
 
 // segmentsSent is not known on this system.
 func segmentsSent(int) int { return 0 }
+
+// TimerOf is not known on this system.
+func TimerOf(*Socket, netip.AddrPort, netip.AddrPort) (Timer, bool) { return Timer{}, false }

@@ -6,7 +6,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"net/netip"
+	"slices"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -24,7 +26,6 @@ const (
 	netlinkHeaderLen = 16     // struct nlmsghdr
 	diagSockIDLen    = 48     // struct inet_diag_sockid
 	diagRequestLen   = 8 + 48 // struct inet_diag_req_v2
-	diagMessageLen   = 4 + 48 // struct inet_diag_msg, up to its id
 	diagNoCookie     = ^uint32(0)
 	netlinkError     = 2 // NLMSG_ERROR
 )
@@ -47,16 +48,28 @@ var diag struct {
 // found is false when the kernel holds no such connection. An error means
 // sock_diag could not be asked at all, and the caller reads /proc instead.
 func diagState(local, remote netip.AddrPort) (state TCPState, found bool, err error) {
+	body, found, err := diagLookup(local, remote)
+	if !found {
+		return 0, false, err
+	}
+	return TCPState(body[1]), true, nil
+}
+
+// diagLookup asks sock_diag for the connection from local to remote, and
+// gives the kernel's struct inet_diag_msg of it. found is false when the
+// kernel holds no such connection; an error means sock_diag could not be
+// asked at all.
+func diagLookup(local, remote netip.AddrPort) (msg []byte, found bool, err error) {
 	diag.Lock()
 	defer diag.Unlock()
 	if err := openDiag(); err != nil {
-		return 0, false, err
+		return nil, false, err
 	}
-	state, found, err = askDiag(local, remote)
+	msg, found, err = askDiag(local, remote)
 	if err != nil {
 		closeDiag()
 	}
-	return state, found, err
+	return msg, found, err
 }
 
 // openDiag opens the netlink socket, unless it is open. The caller holds
@@ -83,15 +96,15 @@ func closeDiag() {
 // askDiag sends one question on the open netlink socket and reads its
 // answer, which the kernel queues before sendto returns. Answers to
 // earlier questions, if any were left, are skipped by their number.
-func askDiag(local, remote netip.AddrPort) (TCPState, bool, error) {
+func askDiag(local, remote netip.AddrPort) ([]byte, bool, error) {
 	diag.seq++
 	if err := unix.Sendto(diag.fd, diagRequest(local, remote, diag.seq), 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return 0, false, err
+		return nil, false, err
 	}
 	for {
 		n, _, err := unix.Recvfrom(diag.fd, diag.reply, unix.MSG_DONTWAIT)
 		if err != nil {
-			return 0, false, err
+			return nil, false, err
 		}
 		if n >= netlinkHeaderLen && binary.NativeEndian.Uint32(diag.reply[8:]) == diag.seq {
 			return diagReply(diag.reply[:n], local, remote)
@@ -144,31 +157,63 @@ func diagAddrs(a, b netip.Addr) (family uint8, src, dst []byte) {
 	return unix.AF_INET6, a16[:], b16[:]
 }
 
-// diagReply reads the kernel's answer. When no connection has these ends,
-// the kernel either says ENOENT or, because its lookup falls back to
-// listeners, describes the listening socket on the local port; so the
-// answer counts only if its remote end is the one asked about.
-func diagReply(reply []byte, local, remote netip.AddrPort) (TCPState, bool, error) {
+// diagReply reads the kernel's answer, a copy of its struct
+// inet_diag_msg. When no connection has these ends, the kernel either
+// says ENOENT or, because its lookup falls back to listeners, describes
+// the listening socket on the local port; so the answer counts only if its
+// remote end is the one asked about.
+func diagReply(reply []byte, local, remote netip.AddrPort) ([]byte, bool, error) {
 	if len(reply) < netlinkHeaderLen+4 {
-		return 0, false, errNoSockDiag
+		return nil, false, errNoSockDiag
 	}
 	ne := binary.NativeEndian
 	body := reply[netlinkHeaderLen:]
 	if ne.Uint16(reply[4:]) == netlinkError {
 		switch errno := unix.Errno(-int32(ne.Uint32(body))); errno {
 		case unix.ENOENT:
-			return 0, false, nil
+			return nil, false, nil
 		default:
-			return 0, false, errNoSockDiag
+			return nil, false, errNoSockDiag
 		}
 	}
-	if len(body) < diagMessageLen {
-		return 0, false, errNoSockDiag
+	if len(body) < diagInodeOffset+4 {
+		return nil, false, errNoSockDiag
 	}
 	_, _, dst := diagAddrs(local.Addr(), remote.Addr())
 	id := body[4:]
 	if binary.BigEndian.Uint16(id[2:]) != remote.Port() || string(id[20:20+len(dst)]) != string(dst) {
-		return 0, false, nil
+		return nil, false, nil
 	}
-	return TCPState(body[1]), true, nil
+	return slices.Clone(body[:diagInodeOffset+4]), true, nil
+}
+
+// diagTimerOffset is that of idiag_timer, then idiag_retrans, in struct
+// inet_diag_msg; diagExpiresOffset that of idiag_expires (milliseconds).
+const (
+	diagTimerOffset   = 2
+	diagExpiresOffset = 52
+)
+
+// TimerOf asks the kernel which timer it runs for a TCP socket's
+// connection from local to remote, and when it fires (sock_diag), and
+// what TCP_INFO counts of segments sent again. ok is false where the
+// kernel does not say, or the socket has no connection.
+func TimerOf(s *Socket, local, remote netip.AddrPort) (t Timer, ok bool) {
+	if s.Kind != Stream || local.Port() == 0 || remote.Port() == 0 {
+		return Timer{}, false
+	}
+	info, _, err := tcpInfo(s.FD)
+	if err != nil {
+		return Timer{}, false
+	}
+	msg, found, err := diagLookup(local, remote)
+	if err != nil || !found {
+		return Timer{}, false
+	}
+	t = Timer{Kind: TimerKind(msg[diagTimerOffset]), Count: int(msg[diagTimerOffset+1]),
+		Backoff: int(info.Backoff), RTO: time.Duration(info.Rto) * time.Microsecond, Resent: int(info.Total_retrans)}
+	if t.Kind != NoTimer {
+		t.Expires = time.Duration(binary.NativeEndian.Uint32(msg[diagExpiresOffset:])) * time.Millisecond
+	}
+	return t, true
 }

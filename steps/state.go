@@ -3,6 +3,7 @@ package steps
 import (
 	"fmt"
 	"net/netip"
+	"time"
 )
 
 // TCPState is a TCP connection's state as the kernel numbers it
@@ -166,4 +167,37 @@ func ShowAddr(a netip.AddrPort) string {
 		return "—"
 	}
 	return a.String()
+}
+
+// TimerKind names the timer the kernel runs for a TCP connection, with
+// the numbers sock_diag and /proc/net/tcp give it (idiag_timer, "tr").
+type TimerKind uint8
+
+// The timers a TCP connection may run; NoTimer when none is.
+const (
+	NoTimer         TimerKind = 0
+	RetransmitTimer TimerKind = 1 // ss: on
+	KeepaliveTimer  TimerKind = 2 // ss: keepalive
+	TimeWaitTimer   TimerKind = 3 // ss: timewait
+	PersistTimer    TimerKind = 4 // ss: persist; the zero-window probe
+)
+
+// A Timer is the timer the kernel runs for a TCP connection now, as
+// sock_diag gives it (ss -o's timer:(NAME,EXPIRES,COUNT)), with what
+// TCP_INFO counts of segments sent again.
+type Timer struct {
+	Kind    TimerKind
+	Expires time.Duration // until it fires
+	// Count is idiag_retrans: for the retransmission timer, how many times
+	// TCP has sent the oldest unacknowledged segment again; for the
+	// persist and keepalive timers, the probes sent without an answer.
+	Count int
+	// Backoff is how many times the timer's wait has doubled since the
+	// peer last acknowledged (tcpi_backoff); RTO is the wait of the
+	// retransmission timer, doublings included (tcpi_rto).
+	Backoff int
+	RTO     time.Duration
+	// Resent counts the segments sent again over the whole connection
+	// (tcpi_total_retrans).
+	Resent int
 }
