@@ -239,7 +239,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 	if snap.QueuesKnown && sock.Kind == steps.Stream && snap.State != steps.Listen {
 		r.field(&b, "queues", plain, fmt.Sprintf("recv-q %s not yet read by recv; send-q %s", steps.Counted(snap.RecvQ, "byte"), unacknowledged(snap)), false)
 		if snap.NotSent > 0 {
-			r.field(&b, "", plain, fmt.Sprintf("of the send-q, %s not yet sent (TCP_INFO)", steps.Counted(snap.NotSent, "byte"))+stalled(snap, timer), false)
+			r.field(&b, "", plain, "of the send-q, "+notSent(snap)+" (TCP_INFO)"+stalled(snap, timer), false)
 		}
 	}
 	if says := timerSays(timer); timerKnown && says != "" {
@@ -352,6 +352,20 @@ func sendShut(snap steps.Snapshot) bool {
 // its acknowledgement.
 func finSent(snap steps.Snapshot) bool {
 	return snap.State == steps.FinWait1 || snap.State == steps.Closing || snap.State == steps.LastAck
+}
+
+// notSent says how much of a TCP socket's send queue TCP has not sent.
+// Once this side has closed or shut down writing, the kernel's count
+// (tcpi_notsent_bytes) includes the FIN, which takes a sequence number
+// and goes after the last byte: while bytes wait, it waits too.
+func notSent(snap steps.Snapshot) string {
+	if !finSent(snap) {
+		return steps.Counted(snap.NotSent, "byte") + " not yet sent"
+	}
+	if snap.NotSent == 1 {
+		return "the FIN not yet sent"
+	}
+	return steps.Counted(snap.NotSent-1, "byte") + " not yet sent, and the FIN after them"
 }
 
 // stalled says why TCP holds back bytes it has not sent: a zero window

@@ -184,3 +184,27 @@ func TestPortsTimeWaitTimer(t *testing.T) {
 	}
 	t.Fatal("/proc/net/tcp: no TIME_WAIT timer for the closed connection")
 }
+
+// TestShowNotSentLeavesOutTheFIN shuts down writing on a client whose
+// peer has no room: the FIN waits behind the bytes not sent, and show
+// counts the bytes as TCP_INFO counts the data sent (tcpi_bytes_sent, less
+// what was sent again), the FIN apart.
+func TestShowNotSentLeavesOutTheFIN(t *testing.T) {
+	s, out := fullSession(t)
+	port := freePort(t)
+	const given = 5000
+	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "option server SO_RCVBUF 1000", "listen server",
+		"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn",
+		fmt.Sprintf("send client --bytes %d --timeout 1s", given), "shutdown client write")
+	client := mustFind(t, s, "client")
+	got, _ := evalOut(s, out, "show client")
+	info, err := unix.GetsockoptTCPInfo(client.FD, unix.IPPROTO_TCP, unix.TCP_INFO)
+	if err != nil || info.State != uint8(steps.FinWait1) {
+		t.Fatalf("TCP_INFO: state %d, %v; want FIN_WAIT1", info.State, err)
+	}
+	unsent := given - int(info.Bytes_sent-info.Bytes_retrans)
+	want := fmt.Sprintf("of the send-q, %s not yet sent, and the FIN after them (TCP_INFO)", steps.Counted(unsent, "byte"))
+	if !strings.Contains(strings.Join(strings.Fields(got), " "), want) {
+		t.Errorf("show client: got\n%s\nwant %q", got, want)
+	}
+}
