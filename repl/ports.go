@@ -73,7 +73,7 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 	if more := len(shown) - maxPortLines; more > 0 {
 		fmt.Fprintf(&b, "  … %d more (`ports PORT` shows one port's)\n", more)
 	}
-	legend := []string{"Read now from /proc/net/tcp, tcp6, udp and udp6: every TCP and UDP socket of this machine, " +
+	legend := []string{"Read now from /proc/net/tcp, tcp6, udp and udp6: every TCP and UDP socket of this machine (its network namespace), " +
 		"also TCP connections no program holds any more, which the kernel ends after close (FIN_WAIT1, FIN_WAIT2, " +
 		"LAST_ACK, TIME_WAIT). For a listener, RECV-Q is its accept queue " +
 		"and SEND-Q its backlog, which sock_diag gives, as ss shows them. " +
