@@ -41,10 +41,11 @@ func pairSession(t *testing.T) (*Session, *strings.Builder) {
 // session's to show it. close closes it, once, as the test's end does.
 func outside(t *testing.T, typ int) (fd int, close func()) {
 	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, typ|unix.SOCK_CLOEXEC, 0)
+	fd, err := unix.Socket(unix.AF_INET, typ, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	unix.CloseOnExec(fd)
 	var once sync.Once
 	close = func() { once.Do(func() { unix.Close(fd) }) }
 	t.Cleanup(close)
