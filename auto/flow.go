@@ -121,8 +121,8 @@ func (f *flow) pause(st *steps.Step, args []string, room int) string {
 }
 
 // maxShown is how many bytes of a send's text --step shows at most, as
-// steps.QuoteShort shows in the call.
-const maxShown = 64
+// the call line shows them.
+const maxShown = steps.CallBytes
 
 // preview writes the system call that a step, given args, is about to
 // make, with the file descriptor it will be made on: what --step shows,
@@ -142,7 +142,7 @@ func (f *flow) preview(st *steps.Step, args []string, shown int) string {
 		return fmt.Sprintf("connect(%d, %s)", f.fd(args[0]), hostPort(f.address(args[1]), args[2]))
 	case steps.SendStep: // NAME --timeout D TEXT
 		text := args[len(args)-1]
-		return fmt.Sprintf("send(%d, %s, %d)", f.fd(args[0]), steps.QuoteUpTo(text, shown), len(text))
+		return fmt.Sprintf("send(%d, %s, %d)", f.fd(args[0]), steps.QuoteCall(text, shown), len(text))
 	case steps.RecvStep: // NAME BUFSIZE --timeout D
 		return fmt.Sprintf("recv(%d, %s)", f.fd(args[0]), args[1])
 	}

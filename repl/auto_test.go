@@ -325,7 +325,8 @@ func TestAutoHelpFlagShowsHelpAuto(t *testing.T) {
 // longer than a call shows (control bytes in it, which show as four
 // columns each), and auto demo --step with the tutorial's: each prompt
 // before a send, with the space after it, must fit the session's width,
-// showing less of the text, its length, and how much it left out.
+// showing less of the text, marked as strace marks it ("..." after the
+// quote), and its length.
 func TestAutoStepPromptFitsTheWidth(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -358,8 +359,8 @@ func TestAutoStepPromptFitsTheWidth(t *testing.T) {
 			}
 			if strings.Contains(l, fmt.Sprintf(", %d) — Enter", tc.sent)) {
 				sends++
-				if !regexp.MustCompile(`"…\(\+\d+\), `).MatchString(l) {
-					t.Errorf("%d columns: %q does not say how much of the text it left out", tc.width, l)
+				if !regexp.MustCompile(`"\.\.\., `).MatchString(l) {
+					t.Errorf("%d columns: %q does not say that it left some of the text out", tc.width, l)
 				}
 			}
 		}

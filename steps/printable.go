@@ -109,18 +109,73 @@ func plainASCII(b []byte) bool {
 }
 
 // QuoteShort shows bytes, or text a learner typed, in quotes: safe for
-// the terminal (Printable) and cut after 64 bytes, so that a call, a
-// message or an error that quotes them stays on one line.
-func QuoteShort[T string | []byte](text T) string { return QuoteUpTo(text, 64) }
-
-// QuoteUpTo is QuoteShort cut after n bytes: with the number left out.
-func QuoteUpTo[T string | []byte](text T, n int) string {
-	shown, omitted := Clip([]byte(text), n)
-	q := `"` + Printable(shown) + `"`
+// the terminal (Printable), with a quote inside escaped so that a reader
+// sees where the text ends, and cut after 64 bytes, with the number left
+// out, so that a message or an error that quotes them stays on one line.
+func QuoteShort[T string | []byte](text T) string {
+	shown, omitted := Clip([]byte(text), 64)
+	q := `"` + strings.ReplaceAll(Printable(shown), `"`, `\"`) + `"`
 	if omitted > 0 {
 		q += fmt.Sprintf("…(+%d)", omitted)
 	}
 	return q
+}
+
+// CallBytes is how many bytes of the data a call is given its call line
+// shows: enough for a line of text, and the call still fits a line or two.
+const CallBytes = 64
+
+// QuoteCall shows the bytes a call is given as strace shows them, so that
+// a call line reads as strace's does: in double quotes, printable ASCII as
+// itself but for `\"` and `\\`; \f, \n, \r, \t and \v as those escapes;
+// every other byte (a control, DEL, each byte of a non-ASCII character)
+// in octal, as few digits as C reads back alone (three before a digit
+// 0-7). After n bytes it stops, and "..." after the closing quote says
+// there is more: the call's count of bytes, next, says how much.
+func QuoteCall[T string | []byte](text T, n int) string {
+	b := []byte(text)
+	cut := len(b) > n
+	if cut {
+		b = b[:max(n, 0)]
+	}
+	var sb strings.Builder
+	sb.WriteByte('"')
+	for i, c := range b {
+		switch c {
+		case '"', '\\':
+			sb.WriteByte('\\')
+			sb.WriteByte(c)
+		case '\f':
+			sb.WriteString(`\f`)
+		case '\n':
+			sb.WriteString(`\n`)
+		case '\r':
+			sb.WriteString(`\r`)
+		case '\t':
+			sb.WriteString(`\t`)
+		case '\v':
+			sb.WriteString(`\v`)
+		default:
+			if c >= 0x20 && c < 0x7f {
+				sb.WriteByte(c)
+				continue
+			}
+			sb.WriteByte('\\')
+			full := i+1 < len(b) && b[i+1] >= '0' && b[i+1] <= '7'
+			if full || c >= 0100 {
+				sb.WriteByte('0' + c>>6)
+			}
+			if full || c >= 010 {
+				sb.WriteByte('0' + c>>3&7)
+			}
+			sb.WriteByte('0' + c&7)
+		}
+	}
+	sb.WriteByte('"')
+	if cut {
+		sb.WriteString("...")
+	}
+	return sb.String()
 }
 
 // PrintableLines renders the bytes as lines for display in a block. It splits

@@ -379,26 +379,23 @@ func FuzzPrintable(f *testing.F) {
 	})
 }
 
-// TestQuoteUpTo: text is quoted escaped, and cut after n bytes with the
-// count left out, without splitting a character.
-func TestQuoteUpTo(t *testing.T) {
+// TestQuoteShort: text is quoted escaped, a quote inside it too, and cut
+// after 64 bytes with the count left out, without splitting a character.
+func TestQuoteShort(t *testing.T) {
 	long := strings.Repeat("a", 70)
 	for _, tt := range []struct {
 		text string
-		n    int
 		want string
 	}{
-		{"hi", 40, `"hi"`},
-		{"\x1b[2J", 40, `"\x1b[2J"`},
-		{long, 40, `"` + long[:40] + `"…(+30)`},
-		{long, 64, `"` + long[:64] + `"…(+6)`},
-		{strings.Repeat("é", 30), 41, `"` + strings.Repeat("é", 20) + `"…(+20)`},
+		{"hi", `"hi"`},
+		{"\x1b[2J", `"\x1b[2J"`},
+		{`say "hi"`, `"say \"hi\""`},
+		{long, `"` + long[:64] + `"…(+6)`},
+		{strings.Repeat("é", 40), `"` + strings.Repeat("é", 32) + `"…(+16)`},
+		{"a" + strings.Repeat("é", 40), `"a` + strings.Repeat("é", 31) + `"…(+18)`},
 	} {
-		if got := QuoteUpTo(tt.text, tt.n); got != tt.want {
-			t.Errorf("QuoteUpTo(%q, %d) = %s, want %s", tt.text, tt.n, got, tt.want)
+		if got := QuoteShort(tt.text); got != tt.want {
+			t.Errorf("QuoteShort(%q) = %s, want %s", tt.text, got, tt.want)
 		}
-	}
-	if got, want := QuoteShort(long), QuoteUpTo(long, 64); got != want {
-		t.Errorf("QuoteShort = %s, want it cut at 64 bytes: %s", got, want)
 	}
 }

@@ -152,7 +152,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if !l.CallsOnly {
 		data.describe(msg, pattern)
 	}
-	call := "send(" + strconv.Itoa(s.FD) + ", " + QuoteShort(msg) + ", " + strconv.Itoa(len(msg)) + ")"
+	call := "send(" + strconv.Itoa(s.FD) + ", " + QuoteCall(msg, CallBytes) + ", " + strconv.Itoa(len(msg)) + ")"
 	if pattern {
 		call = fmt.Sprintf("send(%d, %s)", s.FD, Counted(len(msg), "byte"))
 	}

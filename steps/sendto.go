@@ -100,7 +100,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		Port: int(port), Asked: len(msg), PyBytes: pyBytes(msg), GoBytes: goBytes(msg), AutoBound: !before.Bound(), Stream: s.Kind == Stream,
 		GoAddr: goSockaddr(s.Family, to), DefaultBuf: DefaultBufSize,
 		ShutWrite: s.shutWrite}
-	call := fmt.Sprintf("sendto(%d, %s, %d, %s)", s.FD, QuoteShort(msg), len(msg), to)
+	call := fmt.Sprintf("sendto(%d, %s, %d, %s)", s.FD, QuoteCall(msg, CallBytes), len(msg), to)
 	if pattern {
 		data.PyBytes, data.GoBytes, data.PyNote = "data", "data", "data: "+Counted(len(msg), "byte")+" of sockstep's pattern"
 		call = fmt.Sprintf("sendto(%d, %s, %s)", s.FD, Counted(len(msg), "byte"), to)

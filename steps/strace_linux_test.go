@@ -1,9 +1,14 @@
 package steps
 
 import (
+	"context"
+	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -277,5 +282,69 @@ func TestWhatStraceShows(t *testing.T) {
 				tt.check(t, newLab(t), f)
 			})
 		}
+	}
+}
+
+// TestCallLineQuotesAsStrace sends the same bytes from Python under
+// strace and with send, and holds the data in send's call line to what
+// strace shows of it: quotes and backslashes escaped, controls and
+// non-ASCII bytes as strace writes them, and long data cut as strace cuts
+// it at 64 bytes (-s 64).
+func TestCallLineQuotesAsStrace(t *testing.T) {
+	python := needPython(t, "the call lines are not checked against strace")
+	strace, err := exec.LookPath("strace")
+	if err != nil {
+		t.Skip("strace is not on PATH, so the call lines are not checked against it")
+	}
+	sent := []string{
+		`say "hi"`, `back\slash`, `"`, `\`, `\"`,
+		"a\nb\rc\td\x00e\x1b[2J\x7f\v\f\a",
+		"\x001", "\x019", "\x0089", "\x08\x0e\x1f\x80\xff7",
+		"héllo €", "\xe2\x80\xae", // U+202E, which reorders what follows it
+		strings.Repeat("x", 64), strings.Repeat("x", 65), strings.Repeat("x", 100),
+		strings.Repeat("y", 63) + "\n", strings.Repeat("y", 63) + "é", strings.Repeat("\"", 70),
+	}
+	var args []string
+	for _, s := range sent {
+		args = append(args, hex.EncodeToString([]byte(s)))
+	}
+	out := filepath.Join(t.TempDir(), "trace")
+	script := `import socket, sys
+r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+r.bind(("127.0.0.1", 0))
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.connect(r.getsockname())
+for h in sys.argv[1:]:
+    s.send(bytes.fromhex(h))
+`
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, strace, append([]string{"-qq", "-s", "64", "-e", "trace=sendto", "-o", out, python, "-c", script}, args...)...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Skipf("strace cannot trace here (%v): %s", err, b)
+	}
+	trace, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`(?m)^sendto\(\d+, (.*), (\d+), 0, NULL, 0\) +=  *\d+$`)
+	shown := line.FindAllStringSubmatch(string(trace), -1)
+	if len(shown) != len(sent) {
+		t.Fatalf("strace shows %d sends, want %d:\n%s", len(shown), len(sent), trace)
+	}
+
+	l := newLab(t)
+	run(t, l, "socket", "udp", "as", "r")
+	run(t, l, "bind", "r", "127.0.0.1", "0")
+	run(t, l, "socket", "udp", "as", "u")
+	run(t, l, "connect", "u", "127.0.0.1", portOf(t, l, "r"))
+	fd := sock(t, l, "u").FD
+	for i, s := range sent {
+		rep := run(t, l, "send", "u", s)
+		want := fmt.Sprintf("send(%d, %s, %s) = %d", fd, shown[i][1], shown[i][2], len(s))
+		if rep.Call != want {
+			t.Errorf("send %q: the call line is\n  %s\nwant, as strace shows the data,\n  %s", s, rep.Call, want)
+		}
+		run(t, l, "recv", "r")
 	}
 }
