@@ -46,6 +46,7 @@ type closeData struct {
 	NotSent         int    // bytes send had taken that TCP had not sent when close was called
 	WindowFull      bool   // because the peer's receive window was full
 	KernelState     string // what the kernel keeps of the connection now, or ""
+	FinSent         bool   // shutdown had sent this side's FIN before close: close sends none
 	OtherEndState   string // the kernel's state of the peer's end, when it is on this machine
 	TimeWaitEnd     string // a CLOSED socket's former end, which the kernel holds in TIME_WAIT
 	SentNothing     bool   // it had sent no data, so the peer's kernel delays its ACK of the FIN only briefly
@@ -106,7 +107,8 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	data := closeData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Local: ShowAddr(before.Local),
 		Remote: ShowAddr(before.Remote), Listener: before.State == Listen, Waiting: before.AcceptQueue,
 		Unread: before.RecvQ, Connected: s.Kind == Stream && before.Connected(), Datagram: s.Kind == Datagram,
-		NotSent: before.NotSent, WindowFull: before.PeerWindowFull}
+		NotSent: before.NotSent, WindowFull: before.PeerWindowFull,
+		FinSent: s.Kind == Stream && (before.State == FinWait1 || before.State == FinWait2 || before.State == Closing || before.State == LastAck)}
 	if data.Datagram {
 		data.DefaultPeer = before.Connected()
 		if before.DatagramWaiting() {

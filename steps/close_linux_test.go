@@ -116,3 +116,48 @@ func outsideClient(t *testing.T, f family, port string) *int {
 	}
 	return &fd
 }
+
+// TestCloseSaysWhoSentTheFIN closes a connection after each order of
+// shutdown and the peer's close, in both families: close sends a FIN only
+// when the kernel has the socket ESTABLISHED or CLOSE_WAIT as it closes
+// it; after shutdown write, the FIN went with the shutdown, and close
+// must not say it sent one.
+func TestCloseSaysWhoSentTheFIN(t *testing.T) {
+	for _, f := range families {
+		for _, tt := range []struct {
+			name  string
+			steps [][]string
+		}{
+			{"shutdown write, then close", [][]string{{"shutdown", "conn", "write"}}},
+			{"data, shutdown write, then close", [][]string{{"send", "conn", "hi"}, {"shutdown", "conn", "write"}}},
+			{"the peer's FIN, shutdown write, then close", [][]string{{"close", "client"}, {"recv", "conn", "--timeout", "2s"}, {"shutdown", "conn", "write"}}},
+			{"the peer's FIN, then close", [][]string{{"close", "client"}, {"recv", "conn", "--timeout", "2s"}}},
+			{"shutdown read, then close", [][]string{{"shutdown", "conn", "read"}}},
+			{"close alone", nil},
+		} {
+			t.Run(f.name+" "+tt.name, func(t *testing.T) {
+				l := newLab(t)
+				pair(t, l, f)
+				for _, st := range tt.steps {
+					run(t, l, st[0], st[1:]...)
+				}
+				before := Read(sock(t, l, "conn"))
+				rep := run(t, l, "close", "conn")
+				sends := before.State == Established || before.State == CloseWait
+				said := strings.Contains(rep.Says, "he kernel sent FIN")
+				var fins int
+				for _, p := range rep.Packets {
+					if p.What == "FIN" {
+						fins++
+					}
+				}
+				if said != sends || (fins == 1) != sends {
+					t.Errorf("close from %v: says %q, packets %v; want a FIN told sent by close: %v", before.State, rep.Says, rep.Packets, sends)
+				}
+				if !sends && !strings.Contains(rep.Says, "close sent nothing") {
+					t.Errorf("close from %v: says %q, want it said that close sent nothing", before.State, rep.Says)
+				}
+			})
+		}
+	}
+}
