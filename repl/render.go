@@ -231,7 +231,8 @@ func (r *renderer) usage(b *strings.Builder, usage string) {
 
 // field writes a labelled line, painted; where it is wider than the width
 // it is broken into lines that go on under its text, two columns further
-// in. It breaks at a space outside double quotes and brackets, and code
+// in. It breaks at a space outside double quotes and brackets, after a
+// semicolon where one fits (so close all's calls each keep their result), and code
 // only at the space after a comma within brackets or after a semicolon,
 // after an opening parenthesis or brace, or before a comment; a comment
 // breaks at a space, each of its lines opening with its mark (# or //)
@@ -282,6 +283,7 @@ func breakLine(text string, first, rest int, code bool) []string {
 			continue
 		}
 		cut, cutNest := -1, nest // where the line ends, in bytes, and the brackets open there
+		between := -1            // outside code, the last space after a semicolon that fits
 		quoted, depth, comment := false, 0, code && startsComment(text)
 		var before rune // the rune before the one at i
 		// n counts the runes before i; from 0: a line may open with a quote.
@@ -306,6 +308,9 @@ func breakLine(text string, first, rest int, code bool) []string {
 				cut, cutNest, comment = i, nest, true
 			case !code && c == ' ' && depth == 0:
 				cut = i
+				if before == ';' && n <= room {
+					between = i
+				}
 			// Within brackets a line break is only a space, in Python too;
 			// outside them Python's "a, b = f()" ends at a line break.
 			case code && c == ' ' && (before == ',' && nest > 0 || before == ';'):
@@ -326,6 +331,9 @@ func breakLine(text string, first, rest int, code bool) []string {
 		}
 		if cut < 0 {
 			break
+		}
+		if between > 0 {
+			cut = between // a call and its result stay together: close(3) = 0; close(4) = 0
 		}
 		lines = append(lines, strings.TrimRight(text[:cut], " "))
 		text, nest = strings.TrimLeft(text[cut:], " "), cutNest

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -40,6 +41,50 @@ func TestHexDumpFitsTheWidth(t *testing.T) {
 			}
 			if want := hex.EncodeToString([]byte(sent)); dumped != want {
 				t.Errorf("the dump holds %s, want %s (what was sent):\n%s", dumped, want, got)
+			}
+		})
+	}
+}
+
+// TestCloseAllKeepsEachCallWithItsResult: close all shows one call per
+// socket, each with its result; where they need more than one line, the
+// lines break between calls, never between a call and its "= 0", and
+// each line fits the width.
+func TestCloseAllKeepsEachCallWithItsResult(t *testing.T) {
+	unit := regexp.MustCompile(`close\((\d+)\) = 0`)
+	whole := regexp.MustCompile(`^ {2,4}close\(\d+\) = 0(; close\(\d+\) = 0)*;?$`)
+	for _, width := range []int{40, 60, 80, 100} {
+		t.Run(strconv.Itoa(width), func(t *testing.T) {
+			out := new(strings.Builder)
+			s := New(out, Options{Width: width})
+			t.Cleanup(s.Close)
+			var fds []string
+			for i := range 12 {
+				name := fmt.Sprintf("s%d", i)
+				mustEval(t, s, "socket as "+name)
+				fds = append(fds, strconv.Itoa(mustFind(t, s, name).FD))
+			}
+			got, err := evalOut(s, out, "close all")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var closed []string
+			for _, l := range strings.Split(got, "\n") {
+				if !strings.Contains(l, "close(") && !strings.HasPrefix(strings.TrimSpace(l), "= ") {
+					continue
+				}
+				if n := utf8.RuneCountInString(l); n > width {
+					t.Errorf("a line is %d columns wide, more than %d: %q", n, width, l)
+				}
+				if !whole.MatchString(l) {
+					t.Errorf("a line of the call breaks a call from its result: %q", l)
+				}
+				for _, m := range unit.FindAllStringSubmatch(l, -1) {
+					closed = append(closed, m[1])
+				}
+			}
+			if !slices.Equal(closed, fds) {
+				t.Errorf("the calls close %v, want the sockets' fds %v:\n%s", closed, fds, got)
 			}
 		})
 	}
