@@ -233,7 +233,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 		if snap.Dropped > 0 {
 			next += fmt.Sprintf("; %d dropped by the kernel instead of queued (SO_MEMINFO)", snap.Dropped)
 		}
-		r.field(&b, "queues", plain, fmt.Sprintf("%s; send-q %d bytes not yet sent", next, snap.SendQ), false)
+		r.field(&b, "queues", plain, fmt.Sprintf("%s; send-q %s of memory held by datagrams the network device has not sent yet (SIOCOUTQ)", next, steps.Counted(snap.SendQ, "byte")), false)
 	}
 	timer, timerKnown := steps.TimerOf(sock, snap.Local, remote)
 	if snap.QueuesKnown && sock.Kind == steps.Stream && snap.State != steps.Listen {

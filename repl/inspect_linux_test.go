@@ -566,3 +566,36 @@ func TestShowSaysSendFailsOnceShut(t *testing.T) {
 		})
 	}
 }
+
+// TestShowUDPSendQueue: on UDP, SIOCOUTQ gives the memory that datagrams
+// not yet sent by the network device hold (sk_wmem_alloc), not bytes of
+// data waiting; on loopback each datagram is handed on within sendto.
+// show gives the kernel's number after a sendto, and says what it counts.
+func TestShowUDPSendQueue(t *testing.T) {
+	for _, host := range []string{"127.0.0.1", "::1"} {
+		t.Run(host, func(t *testing.T) {
+			var out strings.Builder
+			s := New(&out, Options{Width: 200})
+			t.Cleanup(s.Close)
+			family := "ipv4"
+			if host == "::1" {
+				family = "ipv6"
+			}
+			mustEval(t, s, "socket udp "+family+" as r", "bind r "+host+" 0", "socket udp "+family+" as u")
+			port := steps.Read(mustFind(t, s, "r")).Local.Port()
+			mustEval(t, s, fmt.Sprintf("sendto u %s %d %q", host, port, strings.Repeat("x", 1000)))
+			outq, err := unix.IoctlGetInt(mustFind(t, s, "u").FD, unix.SIOCOUTQ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := evalOut(s, &out, "show u")
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := fmt.Sprintf("send-q %s of memory held by datagrams the network device has not sent yet (SIOCOUTQ)", steps.Counted(outq, "byte"))
+			if !strings.Contains(got, want) {
+				t.Errorf("show u after sendto of 1000 bytes (SIOCOUTQ %d): got\n%s\nwant %q", outq, got, want)
+			}
+		})
+	}
+}
