@@ -29,6 +29,8 @@ var tcpStates = []steps.TCPState{
 // stateMachine is states.txt, parsed.
 type stateMachine struct {
 	picture []string
+	width   int               // the picture's widest line, in columns
+	arrows  []string          // the picture's arrows, "FROM → TO: cause"
 	notes   []string          // paragraphs
 	meaning map[string]string // state name → what it means
 }
@@ -46,6 +48,8 @@ func loadStateMachine() *stateMachine {
 }
 
 var sectionHead = regexp.MustCompile(`^\[([A-Za-z0-9_]+)\]\s*$`)
+
+var arrow = regexp.MustCompile(`^(\S+) → (\S+): \S`)
 
 // parseStateMachine reads the file's sections: [picture], kept as it is;
 // [notes], paragraphs; and one section per state. It checks that every
@@ -84,16 +88,37 @@ func parseStateMachine(file, text string) (*stateMachine, error) {
 		picture = picture[:len(picture)-1]
 	}
 	for i, line := range picture {
-		if n := len([]rune(line)); n > pictureWidth {
+		n := len([]rune(line))
+		if n > pictureWidth {
 			return nil, fmt.Errorf("%s:%d: the picture's line is %d columns wide, more than %d", file, starts["picture"]+1+i, n, pictureWidth)
 		}
+		m.width = max(m.width, n)
 	}
 	m.picture = picture
 	all := strings.Join(picture, "\n")
+	known := map[string]bool{}
+	for _, st := range tcpStates {
+		known[st.String()] = true
+	}
+	ends := map[string]bool{}
+	for i, line := range sections["arrows"] {
+		if line == "" {
+			continue
+		}
+		a := arrow.FindStringSubmatch(line)
+		if a == nil || !known[a[1]] || !known[a[2]] {
+			return nil, fmt.Errorf("%s:%d: an arrow is \"FROM → TO: cause\", between two TCP states, not %q", file, starts["arrows"]+1+i, line)
+		}
+		ends[a[1]], ends[a[2]] = true, true
+		m.arrows = append(m.arrows, line)
+	}
 	for _, st := range tcpStates {
 		state := st.String()
 		if !strings.Contains(all, "  "+state+"  ") {
 			return nil, fmt.Errorf("%s: the picture has no %q with two spaces on each side to mark", file, state)
+		}
+		if !ends[state] {
+			return nil, fmt.Errorf("%s: no arrow in [arrows] leads to or from %s", file, state)
 		}
 		meaning := paragraphs(sections[state])
 		if len(meaning) != 1 {
@@ -135,6 +160,42 @@ func (m *stateMachine) draw(state steps.TCPState, st style) []string {
 		lines[i] = strings.ReplaceAll(line, "  "+name+"  ", "[*"+st.call(st.state(name))+"*]")
 	}
 	return lines
+}
+
+// list is the picture's arrows, one a line, wrapped to width, each
+// further line of an arrow two columns in, with the state marked
+// "[*NAME*]" as draw marks it.
+func (m *stateMachine) list(state steps.TCPState, width int, st style) []string {
+	var lines []string
+	for _, a := range m.arrows {
+		mark := ""
+		if state != 0 {
+			mark = "[*" + state.String() + "*]"
+			a = markWord(a, state.String(), mark)
+		}
+		for i, line := range wrap(a, width-2) {
+			if i > 0 {
+				line = "  " + line
+			}
+			if mark != "" {
+				line = strings.ReplaceAll(line, mark, "[*"+st.call(st.state(state.String()))+"*]")
+			}
+			lines = append(lines, line)
+		}
+	}
+	return lines
+}
+
+// markWord replaces name with mark where it stands as a word in line: not
+// inside a longer name (CLOSED in CLOSE_WAIT is not).
+func markWord(line, name, mark string) string {
+	words := strings.Split(line, " ")
+	for i, w := range words {
+		if strings.TrimSuffix(w, ":") == name {
+			words[i] = mark + strings.TrimPrefix(w, name)
+		}
+	}
+	return strings.Join(words, " ")
 }
 
 // takeStates removes --states from show's arguments, and says whether it
@@ -179,7 +240,15 @@ func statesText(label string, state steps.TCPState, r *renderer) string {
 		b.WriteString("  " + line + "\n")
 	}
 	b.WriteString("\n")
-	for _, line := range machine.draw(state, r.st) {
+	lines := machine.draw(state, r.st)
+	if r.width-2 < machine.width {
+		for _, line := range wrap(fmt.Sprintf("The picture needs a terminal %d columns wide; this one has %d, so here are its arrows, one a line:", machine.width+2, r.width), r.width-2) {
+			b.WriteString("  " + line + "\n")
+		}
+		b.WriteString("\n")
+		lines = machine.list(state, r.width-2, r.st)
+	}
+	for _, line := range lines {
 		b.WriteString("  " + line + "\n")
 	}
 	here, meaning := "not known: this system cannot tell sockstep a socket's TCP state", ""

@@ -2,12 +2,14 @@ package repl
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"reflect"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"sockstep/steps"
 )
@@ -183,8 +185,10 @@ func TestParseStateMachineRejects(t *testing.T) {
 		{"no picture", replace("\n[picture]\n", "\n[pictures]\n"), "no [picture] section"},
 		{"a state without room", replace("  ESTABLISHED  ", "ESTABLISHED    "), `no "ESTABLISHED" with two spaces`},
 		{"a state missing", replace("  SYN_RECV  ", "            "), `no "SYN_RECV"`},
-		{"too wide", replace("\n[picture]\n", "\n[picture]\n"+strings.Repeat("─", 79)+"\n"), "states.txt:13: the picture's line is 79 columns wide"},
+		{"too wide", replace("\n[picture]\n", "\n[picture]\n"+strings.Repeat("─", 79)+"\n"), "states.txt:16: the picture's line is 79 columns wide"},
 		{"no meaning", replace("[LAST_ACK]", "[LAST_ACKS]"), "[LAST_ACK] must say in one paragraph"},
+		{"an arrow to no state", replace("LAST_ACK → CLOSED: recv ACK", "LAST_ACK → CLOSE: recv ACK"), `not "LAST_ACK → CLOSE: recv ACK"`},
+		{"a state with no arrow", strings.Replace(replace("CLOSING → TIME_WAIT: recv ACK\n", ""), "FIN_WAIT1 → CLOSING: recv FIN / send ACK\n", "", 1), "no arrow in [arrows] leads to or from CLOSING"},
 		{"two paragraphs", replace("[CLOSING]\n", "[CLOSING]\nOne.\n\n"), "[CLOSING] must say in one paragraph"},
 		{"twice", valid + "\n[notes]\nmore\n", "section [notes] appears twice"},
 		{"text first", "words\n" + valid, "states.txt:1: text before the first [section]"},
@@ -199,5 +203,57 @@ func TestParseStateMachineRejects(t *testing.T) {
 	}
 	if _, err := parseStateMachine("states.txt", valid); err != nil {
 		t.Errorf("states.txt itself: %v", err)
+	}
+}
+
+// TestShowStatesFitsTheWidth shows the state of live loopback sockets at
+// 40, 60 and 80 columns: every line fits; where the picture does not (its
+// widest line, two columns in), one sentence says how wide a terminal it
+// needs, and its arrows follow one a line, every one of states.txt's,
+// with the state the kernel reports marked.
+func TestShowStatesFitsTheWidth(t *testing.T) {
+	need := 0
+	for _, line := range machine.picture {
+		need = max(need, utf8.RuneCountInString(line)+2)
+	}
+	_, arrows, _ := strings.Cut(statesFile, "\n[arrows]\n")
+	arrows, _, _ = strings.Cut(arrows, "\n\n")
+	for _, width := range []int{40, 60, 80} {
+		t.Run(strconv.Itoa(width), func(t *testing.T) {
+			var out strings.Builder
+			s := New(&out, Options{Width: width})
+			t.Cleanup(s.Close)
+			port := freePort(t)
+			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
+				"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn")
+			for _, name := range []string{"conn", "server"} {
+				state := steps.Read(mustFind(t, s, name)).State.String()
+				got, err := evalOut(s, &out, "show "+name+" --states")
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkPicture(t, got, width)
+				if !strings.Contains(got, "[*"+state+"*]") || !strings.Contains(got, "you are here: "+state) {
+					t.Errorf("show %s --states: the kernel says %s; got\n%s", name, state, got)
+				}
+				flat := strings.Join(strings.Fields(got), " ")
+				says := fmt.Sprintf("The picture needs a terminal %d columns wide; this one has %d", need, width)
+				if width >= need {
+					if strings.Contains(flat, "The picture needs") || !strings.Contains(got, "┌") {
+						t.Errorf("at %d columns, want the picture, not a list:\n%s", width, got)
+					}
+					continue
+				}
+				if !strings.Contains(flat, says) || strings.Contains(got, "┌") {
+					t.Errorf("at %d columns, want %q and no picture:\n%s", width, says, got)
+				}
+				for _, a := range strings.Split(arrows, "\n") {
+					a = strings.ReplaceAll(strings.ReplaceAll(a, state+" ", "[*"+state+"*] "), state+":", "[*"+state+"*]:")
+					if !strings.Contains(flat, a) {
+						t.Errorf("at %d columns, want the arrow %q in\n%s", width, a, got)
+					}
+				}
+			}
+		})
 	}
 }
