@@ -337,7 +337,9 @@ func (s *Session) Printf(format string, a ...any) { s.out.print(fmt.Sprintf(form
 // Close closes every socket the session still holds, saying so.
 func (s *Session) Close() {
 	if len(s.lab.Sockets()) > 0 {
-		s.Printf("  %s\n", s.render.st.dim("leaving: closing every socket this session still holds"))
+		for _, line := range wrap("leaving: closing every socket this session still holds", s.render.width-2) {
+			s.Printf("  %s\n", s.render.st.dim(line))
+		}
 		s.show(s.lab.CloseAll())
 	}
 }

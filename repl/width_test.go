@@ -89,3 +89,26 @@ func TestCloseAllKeepsEachCallWithItsResult(t *testing.T) {
 		})
 	}
 }
+
+// TestLeavingFitsTheWidth: the line a session prints as it closes the
+// sockets it still holds is wrapped to the width, as prose is.
+func TestLeavingFitsTheWidth(t *testing.T) {
+	for _, width := range []int{40, 60, 80} {
+		t.Run(strconv.Itoa(width), func(t *testing.T) {
+			out := new(strings.Builder)
+			s := New(out, Options{Width: width})
+			mustEval(t, s, "socket as a")
+			out.Reset()
+			s.Close()
+			got := out.String()
+			if !strings.Contains(strings.Join(strings.Fields(got), " "), "leaving: closing every socket this session still holds") {
+				t.Fatalf("got no leaving line:\n%s", got)
+			}
+			for _, l := range strings.Split(got, "\n") {
+				if n := utf8.RuneCountInString(l); n > width {
+					t.Errorf("a line is %d columns wide, more than %d: %q", n, width, l)
+				}
+			}
+		})
+	}
+}
