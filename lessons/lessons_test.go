@@ -285,6 +285,9 @@ func TestLessonsPlayEndToEnd(t *testing.T) {
 					l.playStep(lesson, i)
 					finWaitsNamed(t, lesson, i, memory)
 				}
+				if next := nextLine.FindString(l.out.String()[mark:]); next != "" {
+					t.Errorf("%s:%d: a report in the lesson ends with a next line of its own, which knows nothing of the lesson's next step: %q", lesson.File, page.Step.Line, next)
+				}
 				if strings.HasPrefix(page.Step.Answer[0], "auto ") {
 					l.unrecorded(mark, "auto demo")
 				}
@@ -304,6 +307,36 @@ func TestLessonsPlayEndToEnd(t *testing.T) {
 			}
 			l.compareTranscript(lesson.ID)
 		})
+	}
+}
+
+// nextLine is a report's next line, the call its step suggests after it.
+var nextLine = regexp.MustCompile(`(?m)^  next  .*$`)
+
+// Outside a lesson, a step's report ends with the call it suggests after
+// it; inside one, the lesson's pages say what comes next, and the report
+// leaves its own suggestion out, which names calls the lesson does not
+// ask for (`send conn "Hello back"` where the lesson wants the client to
+// send). Once the lesson is left, the suggestions are back.
+func TestLessonsLeaveOutNextLines(t *testing.T) {
+	l := newLab(t, "")
+	for _, c := range []struct {
+		line     string
+		wantNext bool
+	}{
+		{"socket as before", true},
+		{"lesson 1", false},
+		{"socket as server", false},
+		{"bind server 127.0.0.1 0", false},
+		{"quit lesson", false},
+		{"socket as after", true},
+	} {
+		mark := l.out.Len()
+		l.enter(c.line)
+		said := l.out.String()[mark:]
+		if got := nextLine.MatchString(said); got != c.wantNext {
+			t.Errorf("%q: a next line shown: %v, want %v; it said:\n%s", c.line, got, c.wantNext, said)
+		}
 	}
 }
 

@@ -75,6 +75,7 @@ func Attach(s *repl.Session, o Options) (*Tutor, error) {
 	}
 	s.Extend(t)
 	s.Lab().SuggestFrom = t.suggestFrom
+	s.LeaveOutNext(func() bool { return t.play != nil }) // the lesson's pages say what comes next
 	return t, nil
 }
 
@@ -749,7 +750,7 @@ func (t *Tutor) keepPort() {
 	}
 }
 
-// suggestFrom is the port the steps' next lines suggest binds from: that
+// suggestFrom is the port the examples of refused commands bind from: that
 // of the lesson being played, which its text asks for, or 0 (the
 // tutorial's ports) when none is.
 func (t *Tutor) suggestFrom() int {

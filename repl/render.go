@@ -42,6 +42,9 @@ type renderer struct {
 	// langs are the languages each step's call is shown in, in order:
 	// python, the tutorial's, unless `code` chose others.
 	langs []string
+	// noNext, when set and answering true, leaves out the reports' next
+	// lines (Session.LeaveOutNext).
+	noNext func() bool
 }
 
 // languages `code` can show a call in, in the order they are shown.
@@ -86,7 +89,7 @@ func (r *renderer) report(b *strings.Builder, rep *steps.Report) {
 	}
 	if r.level == Full {
 		r.code(b, rep, "")
-		if rep.Next != "" {
+		if rep.Next != "" && (r.noNext == nil || !r.noNext()) {
 			r.field(b, "next", r.st.next, rep.Next, false)
 		}
 	}

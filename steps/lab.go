@@ -192,8 +192,8 @@ type Lab struct {
 
 	// SuggestFrom, when set and not answering zero, is the port a
 	// suggested bind starts from instead of the tutorial's 8081 (TCP) or
-	// 9090 (UDP): the port of the lesson being played, so that a step's
-	// next line agrees with what the lesson asks for.
+	// 9090 (UDP): the port of the lesson being played, so that the
+	// example a refused command shows agrees with what the lesson asks for.
 	SuggestFrom func() int
 
 	// Blocking says that the program driving the lab never makes a socket
