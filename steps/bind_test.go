@@ -215,9 +215,11 @@ func TestBindToANameOfTheOtherFamily(t *testing.T) {
 	t.Skip("no name on this machine resolves in one family only (tried localhost, ip6-localhost, ip6-loopback)")
 }
 
-// TestBoundUDPSocketSuggestsASender: the recv a bound UDP socket is told
-// to make waits for a datagram, so the suggestion also says how to send
-// one; its commands, typed as given, deliver a datagram that recv reads.
+// TestBoundUDPSocketSuggestsASender: a bound UDP socket is told to make a
+// recvfrom, which waits for a datagram and tells who sent it, the address
+// an answer goes to (recv would drop it); so the suggestion also says how
+// to send one. Its commands, typed as given, deliver a datagram that
+// recvfrom reads, from the sender's port as the kernel gave it.
 func TestBoundUDPSocketSuggestsASender(t *testing.T) {
 	for _, tc := range []struct{ family, host string }{
 		{"ipv4", "127.0.0.1"}, {"ipv4", ""}, {"ipv6", "::1"}, {"ipv6", ""},
@@ -227,17 +229,30 @@ func TestBoundUDPSocketSuggestsASender(t *testing.T) {
 			run(t, l, "socket", "udp", tc.family, "as", "u")
 			next := run(t, l, "bind", "u", tc.host, "0").Next
 			_, sender, ok := strings.Cut(next, "from a new socket: ")
-			if !strings.HasPrefix(next, "recv u") || !ok {
-				t.Fatalf("next %q: want recv u, and how to send it a datagram", next)
+			if !strings.HasPrefix(next, "recvfrom u ") || !ok {
+				t.Fatalf("next %q: want recvfrom u, and how to send it a datagram", next)
 			}
+			var name string
 			for _, line := range strings.Split(strings.TrimSuffix(sender, ")"), ", then ") {
 				words := strings.Fields(line)
 				run(t, l, words[0], words[1:]...)
+				name = words[1]
 			}
-			if rep := run(t, l, "recv", "u", "--timeout", "2s"); string(rep.Data) != "hello" {
-				t.Errorf("after %q, recv u read %q (%s)", sender, rep.Data, rep.Call)
+			rep := run(t, l, "recvfrom", "u", "--timeout", "2s")
+			if from := ":" + portOf(t, l, name); string(rep.Data) != "hello" || !strings.Contains(rep.Call, from) {
+				t.Errorf("after %q, recvfrom u read %q (%s); want hello, from port %s", sender, rep.Data, rep.Call, from)
 			}
 		})
+	}
+}
+
+// A bound UDP socket's option is followed by the same recvfrom.
+func TestOptionOnBoundUDPSocketSuggestsRecvfrom(t *testing.T) {
+	l := newLab(t)
+	run(t, l, "socket", "udp", "as", "u")
+	run(t, l, "bind", "u", "127.0.0.1", "0")
+	if next := run(t, l, "option", "u", "SO_RCVBUF", "4096").Next; next != "recvfrom u" {
+		t.Errorf("next %q, want recvfrom u", next)
 	}
 }
 

@@ -55,7 +55,7 @@ func TestUDP(t *testing.T) {
 			}
 			wantSays(t, "bind", rep, fmt.Sprint(snap.Local.Port()), snap.Local.String())
 			wantState(t, "bind", rep, u, "bound, "+snap.Local.String())
-			if want := "recv u "; !strings.HasPrefix(rep.Next, want) {
+			if want := "recvfrom u "; !strings.HasPrefix(rep.Next, want) {
 				t.Errorf("bind: got next %q, want it to begin %q", rep.Next, want)
 			}
 

@@ -587,7 +587,7 @@ func TestOptionSuggestsTheCallItAffects(t *testing.T) {
 		{[]string{"socket as s"}, "option s nodelay on", "bind s 127.0.0.1 FREE"},
 		{[]string{"socket udp as s"}, "option s rcvbuf 9000", "bind s 127.0.0.1 FREE"},
 		{[]string{"socket as s", "bind s 127.0.0.1 0"}, "option s", "listen s"},
-		{[]string{"socket udp as s", "bind s 127.0.0.1 0", "socket udp as u", "sendto u 127.0.0.1 PORT hi"}, "option s rcvbuf 9000", "recv s"},
+		{[]string{"socket udp as s", "bind s 127.0.0.1 0", "socket udp as u", "sendto u 127.0.0.1 PORT hi"}, "option s rcvbuf 9000", "recvfrom s"},
 		{pairLines[:5], "option server", "accept server"},
 		{pairLines, "option conn rcvtimeo 1s", "recv conn"},
 		{pairLines, "option client nodelay on", `send client "hello"`},
