@@ -581,11 +581,15 @@ func (p *play) socketNamed(name string) (live, bool) {
 // elsewhere, the answer first closes it and makes a new socket of the same
 // name and kind. A socket it makes whose name is taken is left out when
 // the socket of that name is of the same kind and has no address, else
-// closed first. why says so, or is "".
+// closed first. A step that wants a call to fail wants it on a new socket,
+// with no option set (an option such as SO_REUSEADDR can make the bind it
+// wants refused work): such a step's answer closes a socket it makes or
+// binds and makes it again, whatever its state. why says so, or is "".
 func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 	for _, line := range step.Answer {
 		lines = append(lines, t.fill(line))
 	}
+	failing := slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "failed" })
 	var notes []string
 	for i := 0; i < len(lines); i++ {
 		f := strings.Fields(lines[i])
@@ -601,7 +605,7 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 			name, ok := madeName(l)
 			return ok && name == s.Name
 		})
-		if boundAsAsked(local, strings.Trim(f[2], `"`), f[3]) {
+		if !failing && boundAsAsked(local, strings.Trim(f[2], `"`), f[3]) {
 			notes = append(notes, fmt.Sprintf("%s is bound to %s already, as this step asks, so the answer leaves out its bind.", s.Label(), local))
 			lines = slices.Delete(lines, i, i+1)
 			if made >= 0 { // the socket is made too
@@ -611,7 +615,11 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 			i--
 			continue
 		}
-		notes = append(notes, fmt.Sprintf("%s is bound to %s already, and a socket keeps its first address (a second bind fails with EINVAL), so the answer closes it and makes a new socket first; set again any option you set on the old one.", s.Label(), local))
+		if failing {
+			notes = append(notes, fmt.Sprintf("%s is bound to %s already, and a socket keeps its first address (a second bind fails with EINVAL, not as this step wants), so the answer closes it and makes a new socket first, with no option set.", s.Label(), local))
+		} else {
+			notes = append(notes, fmt.Sprintf("%s is bound to %s already, and a socket keeps its first address (a second bind fails with EINVAL), so the answer closes it and makes a new socket first; set again any option you set on the old one.", s.Label(), local))
+		}
 		redo := []string{"close " + s.Name}
 		if made < 0 {
 			redo = append(redo, socketCommand(s))
@@ -632,6 +640,12 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 			continue
 		}
 		s := found.sock
+		if failing {
+			notes = append(notes, fmt.Sprintf("%s exists already, and this step wants the call to fail as it does on a new socket, with no option set, so the answer closes it first and makes it again.", s.Label()))
+			lines = slices.Insert(lines, i, "close "+s.Name)
+			i++
+			continue
+		}
 		if socketCommand(s) == lines[i] && !found.snap.Bound() {
 			notes = append(notes, fmt.Sprintf("%s is made already, with no address yet, so the answer leaves out the socket command.", s.Label()))
 			lines = slices.Delete(lines, i, i+1)
