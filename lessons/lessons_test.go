@@ -1005,3 +1005,28 @@ func TestProgressFileNameIsShownSafely(t *testing.T) {
 		}
 	}
 }
+
+// A step whose goal the sockets reach before it is shown (lesson 2's
+// client made before the server listens) has nothing left to type: `hint
+// answer` says so, rather than show an answer with every command left
+// out, and `next` goes on.
+func TestHintAnswerWhenTheGoalIsReachedAlready(t *testing.T) {
+	l := newLab(t, "")
+	l.enter("lesson 2")
+	for _, line := range []string{"socket as server", "socket as client", fmt.Sprintf("bind server 127.0.0.1 %d", l.port), "listen server"} {
+		if err := l.enter(line); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+	}
+	if l.step() != 1 || len(l.session.Lab().Sockets()) < 2 {
+		t.Fatalf("want lesson 2's step 2 shown with its goal reached (two sockets); on step %d:\n%s", l.step()+1, l.out)
+	}
+	mark := l.out.Len()
+	l.enter("hint answer")
+	if said := l.out.String()[mark:]; !strings.Contains(said, "reach this step's goal already: type `next`") {
+		t.Errorf("hint answer does not say the goal is reached:\n%s", said)
+	}
+	if l.enter("next"); l.step() != 2 {
+		t.Errorf("next did not go on from a step whose goal is reached:\n%s", l.out.String()[mark:])
+	}
+}

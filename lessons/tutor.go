@@ -198,6 +198,17 @@ func (t *Tutor) look() *world {
 	return w
 }
 
+// reached says whether every check of the step the learner is on passes.
+func (t *Tutor) reached(w *world) bool {
+	p := t.play
+	for _, c := range p.lesson.Pages[p.page].Step.Checks {
+		if !c.def.judge(w, c).ok {
+			return false
+		}
+	}
+	return true
+}
+
 // judge checks the step's goal: when every check passes it says what it
 // saw and goes on; otherwise it says what is missing.
 func (t *Tutor) judge(w *world) {
@@ -537,10 +548,17 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	t.look()
+	w := t.look()
 	t.keepPort()
 	step := p.lesson.Pages[p.page].Step
 	if wantsAnswer {
+		// A step whose goal the sockets reach before it is shown (a socket
+		// made ahead of its step) needs no command, and the answer, left
+		// with none to type, would show nothing.
+		if t.reached(w) {
+			t.session.Say(repl.Plain, "answer", "Your sockets reach this step's goal already: type `next` to go on.")
+			return nil
+		}
 		why, lines := t.answerNow(step)
 		intro := "Type this:"
 		if len(lines) > 1 {
