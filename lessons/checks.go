@@ -68,6 +68,9 @@ type checkDef struct {
 type verdict struct {
 	ok   bool
 	text string
+	// stuck says that the step's answer cannot reach the goal from here:
+	// what the text says to do comes first.
+	stuck bool
 }
 
 // A world is what checks look at: the lesson's sockets read from the
@@ -310,13 +313,13 @@ func countCheck(name, subject, more, fewer string, measure func(w *world) (int, 
 	return &checkDef{name: name, arg: countArg, judge: func(w *world, c Check) verdict {
 		have, seen := measure(w)
 		if compare(have, c.Op, c.N) {
-			return verdict{true, seen}
+			return verdict{ok: true, text: seen}
 		}
 		advice := more
 		if have > c.N {
 			advice = seen + " " + fewer
 		}
-		return verdict{false, fmt.Sprintf("%s: %d, and this step wants %s. %s", subject, have, wants(c.Op, c.N), advice)}
+		return verdict{ok: false, text: fmt.Sprintf("%s: %d, and this step wants %s. %s", subject, have, wants(c.Op, c.N), advice)}
 	}}
 }
 
@@ -379,7 +382,7 @@ func judgeBound(w *world, c Check) verdict {
 		case addr.IsLoopback():
 			where = ": the loopback address, this machine only"
 		}
-		return verdict{true, fmt.Sprintf("%s has the address %s%s.", who, s.snap.Local, where)}
+		return verdict{ok: true, text: fmt.Sprintf("%s has the address %s%s.", who, s.snap.Local, where)}
 	}
 	var bound []string
 	for _, s := range w.sockets {
@@ -393,13 +396,13 @@ func judgeBound(w *world, c Check) verdict {
 	}
 	switch c.Word {
 	case "every":
-		return verdict{false, "No socket of this lesson is bound to every interface. `bind SOCK \"\" PORT` binds one there: \"\" (or * or any) means every interface." + once}
+		return verdict{ok: false, text: "No socket of this lesson is bound to every interface. `bind SOCK \"\" PORT` binds one there: \"\" (or * or any) means every interface." + once}
 	case "loopback":
-		return verdict{false, "No socket of this lesson is bound to the loopback address. `bind SOCK 127.0.0.1 PORT` binds one there." + once}
+		return verdict{ok: false, text: "No socket of this lesson is bound to the loopback address. `bind SOCK 127.0.0.1 PORT` binds one there." + once}
 	case "udp-loopback":
-		return verdict{false, "No UDP socket of this lesson is bound to the loopback address. `socket udp as NAME` makes a UDP socket, and `bind NAME 127.0.0.1 PORT` gives it its address." + once}
+		return verdict{ok: false, text: "No UDP socket of this lesson is bound to the loopback address. `socket udp as NAME` makes a UDP socket, and `bind NAME 127.0.0.1 PORT` gives it its address." + once}
 	}
-	return verdict{false, "No socket of this lesson has an address yet. `bind SOCK HOST PORT` gives one an address."}
+	return verdict{ok: false, text: "No socket of this lesson has an address yet. `bind SOCK HOST PORT` gives one an address."}
 }
 
 // judgeRecvQueue counts the bytes waiting in the fullest receive queue of
@@ -421,7 +424,7 @@ func judgeRecvQueue(w *world, c Check) verdict {
 		seen = append(seen, waiting)
 	}
 	if compare(most, c.Op, c.N) {
-		return verdict{true, sentence(seen, "No bytes wait in any receive queue of this lesson.")}
+		return verdict{ok: true, text: sentence(seen, "No bytes wait in any receive queue of this lesson.")}
 	}
 	subject, more := "Bytes waiting in the fullest receive queue of this lesson",
 		"Bytes arrive in a socket's receive queue when the other end of its connection calls `send`, and wait there until `recv` reads them."
@@ -446,7 +449,7 @@ func judgeRecvQueue(w *world, c Check) verdict {
 	if len(elsewhere) > 0 {
 		text += " Now " + sentence(elsewhere, "")
 	}
-	return verdict{false, text}
+	return verdict{ok: false, text: text}
 }
 
 // onSide says whether a socket is on the side a check names: "" is
@@ -479,10 +482,10 @@ func (w *world) calledOn(rep *steps.Report) *steps.Socket {
 func judgeReceived(w *world, c Check) verdict {
 	rep := w.last.Report
 	if (w.last.Command != "recv" && w.last.Command != "recvfrom") || rep == nil {
-		return verdict{false, "The last command was not a recv. `recv SOCK` reads what has arrived on a connection; `recvfrom SOCK` takes one datagram."}
+		return verdict{ok: false, text: "The last command was not a recv. `recv SOCK` reads what has arrived on a connection; `recvfrom SOCK` takes one datagram."}
 	}
 	if rep.Failed() {
-		return verdict{false, "The last recv did not return bytes: " + rep.Call + "."}
+		return verdict{ok: false, text: "The last recv did not return bytes: " + rep.Call + "."}
 	}
 	have := len(rep.Data)
 	if on := w.calledOn(rep); c.Word != "" && (on == nil || !onSide(w, on, c.Word)) {
@@ -495,18 +498,18 @@ func judgeReceived(w *world, c Check) verdict {
 		if on != nil {
 			got = on.Label()
 		}
-		return verdict{false, fmt.Sprintf("The last recv took %d bytes on %s; this step wants them received on %s, which gets the datagrams sent to its address.", have, got, want)}
+		return verdict{ok: false, text: fmt.Sprintf("The last recv took %d bytes on %s; this step wants them received on %s, which gets the datagrams sent to its address.", have, got, want)}
 	}
 	if compare(have, c.Op, c.N) {
 		if have == 0 {
-			return verdict{true, "recv returned 0 bytes: the peer has closed its side, and everything it sent before is read."}
+			return verdict{ok: true, text: "recv returned 0 bytes: the peer has closed its side, and everything it sent before is read."}
 		}
-		return verdict{true, fmt.Sprintf("%s returned %d bytes.", w.last.Command, have)}
+		return verdict{ok: true, text: fmt.Sprintf("%s returned %d bytes.", w.last.Command, have)}
 	}
 	if c.Op == "==" && c.N == 0 {
-		return verdict{false, fmt.Sprintf("recv returned %d bytes, and this step wants 0 bytes: recv returns 0 once the peer has closed its side and every byte it sent before is read.", have)}
+		return verdict{ok: false, text: fmt.Sprintf("recv returned %d bytes, and this step wants 0 bytes: recv returns 0 once the peer has closed its side and every byte it sent before is read.", have)}
 	}
-	return verdict{false, fmt.Sprintf("recv returned %d bytes, and this step wants %s. Bytes arrive when the other end calls `send`.", have, wants(c.Op, c.N))}
+	return verdict{ok: false, text: fmt.Sprintf("recv returned %d bytes, and this step wants %s. Bytes arrive when the other end calls `send`.", have, wants(c.Op, c.N))}
 }
 
 // judgeSentNowhere passes when the last command was a sendto that sent
@@ -515,19 +518,19 @@ func judgeReceived(w *world, c Check) verdict {
 func judgeSentNowhere(w *world, _ Check) verdict {
 	rep := w.last.Report
 	if w.last.Command != "sendto" || rep == nil {
-		return verdict{false, "The last command was not a sendto. This step wants a datagram sent to a port where no socket receives: `sendto SOCK HOST PORT TEXT`."}
+		return verdict{ok: false, text: "The last command was not a sendto. This step wants a datagram sent to a port where no socket receives: `sendto SOCK HOST PORT TEXT`."}
 	}
 	if rep.Failed() {
-		return verdict{false, "The last sendto sent nothing: " + rep.Call + "."}
+		return verdict{ok: false, text: "The last sendto sent nothing: " + rep.Call + "."}
 	}
 	to, family := rep.Peer, steps.IPv4
 	if to.Addr().Is6() && !to.Addr().Is4In6() {
 		family = steps.IPv6
 	}
 	if steps.PortTaken(family, steps.Datagram, netip.AddrPortFrom(to.Addr().Unmap(), to.Port())) {
-		return verdict{false, fmt.Sprintf("sendto sent the datagram to %s, and a UDP socket holds port %d there (a bind of it is refused), so it was not lost. Close that socket first, or send to a port nobody holds.", to, to.Port())}
+		return verdict{ok: false, text: fmt.Sprintf("sendto sent the datagram to %s, and a UDP socket holds port %d there (a bind of it is refused), so it was not lost. Close that socket first, or send to a port nobody holds.", to, to.Port())}
 	}
-	return verdict{true, fmt.Sprintf("sendto sent the datagram to %s, and no UDP socket holds port %d there (a bind of it goes through): nobody received it.", to, to.Port())}
+	return verdict{ok: true, text: fmt.Sprintf("sendto sent the datagram to %s, and no UDP socket holds port %d there (a bind of it goes through): nobody received it.", to, to.Port())}
 }
 
 // judgeSentHTTP passes when what `send` has sent on a socket made by
@@ -542,7 +545,7 @@ func judgeSentHTTP(w *world, _ Check) verdict {
 		}
 		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(sent)), nil)
 		if err == nil {
-			return verdict{true, fmt.Sprintf("%s has sent an HTTP response that an HTTP client reads: the status %s, and headers ended by an empty line.", s.sock.Label(), steps.QuoteShort(resp.Status))}
+			return verdict{ok: true, text: fmt.Sprintf("%s has sent an HTTP response that an HTTP client reads: the status %s, and headers ended by an empty line.", s.sock.Label(), steps.QuoteShort(resp.Status))}
 		}
 		problem := "it does not start as a response does, with a status line such as HTTP/1.0 200 OK. What is sent cannot be taken back: close " + s.sock.Name + ", load the page again, and answer its new connection."
 		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
@@ -550,7 +553,7 @@ func judgeSentHTTP(w *world, _ Check) verdict {
 		}
 		why = fmt.Sprintf("What %s has sent, %s, is not yet a response an HTTP client can read: %s", s.sock.Label(), steps.QuoteShort(sent), problem)
 	}
-	return verdict{false, why}
+	return verdict{ok: false, text: why}
 }
 
 func judgePeerClosed(w *world, c Check) verdict {
@@ -560,15 +563,15 @@ func judgePeerClosed(w *world, c Check) verdict {
 			continue
 		}
 		if onSide(w, s.sock, c.Word) {
-			return verdict{true, fmt.Sprintf("%s is in CLOSE_WAIT: its peer has closed, and it has not.", s.sock.Label())}
+			return verdict{ok: true, text: fmt.Sprintf("%s is in CLOSE_WAIT: its peer has closed, and it has not.", s.sock.Label())}
 		}
 		wrong = append(wrong, s.sock.Label())
 	}
 	if len(wrong) > 0 {
-		return verdict{false, fmt.Sprintf("%s is in CLOSE_WAIT: the other end of its connection closed first, or shut down its writing side, and this step wants the %s to be the one left open. "+
+		return verdict{ok: false, stuck: true, text: fmt.Sprintf("%s is in CLOSE_WAIT: the other end of its connection closed first, or shut down its writing side, and this step wants the %s to be the one left open. "+
 			"That cannot be undone on a connection: make a new one (socket, connect, accept), or `reset` starts the lesson again.", strings.Join(wrong, ", "), sideNames[c.Word])}
 	}
-	return verdict{false, "No socket of this lesson is in CLOSE_WAIT. A socket goes there when the other end of its connection closes first: `close` one end and look at the other."}
+	return verdict{ok: false, text: "No socket of this lesson is in CLOSE_WAIT. A socket goes there when the other end of its connection closes first: `close` one end and look at the other."}
 }
 
 // sideNames name the sockets of a side in a sentence.
@@ -591,12 +594,12 @@ func judgeTimeWait(w *world, c Check) verdict {
 			wrongSide = side
 			continue
 		}
-		return verdict{true, fmt.Sprintf("The kernel's table (/proc/net/tcp) holds %s → %s in TIME_WAIT, with no socket left: the %s's end, which closed first.", conn.Local, conn.Remote, side)}
+		return verdict{ok: true, text: fmt.Sprintf("The kernel's table (/proc/net/tcp) holds %s → %s in TIME_WAIT, with no socket left: the %s's end, which closed first.", conn.Local, conn.Remote, side)}
 	}
 	if wrongSide != "" {
-		return verdict{false, fmt.Sprintf("A connection of this lesson is in TIME_WAIT, but on the %s's end: the %s closed first. This step wants the %s to close first.", wrongSide, wrongSide, c.Word)}
+		return verdict{ok: false, text: fmt.Sprintf("A connection of this lesson is in TIME_WAIT, but on the %s's end: the %s closed first. This step wants the %s to close first.", wrongSide, wrongSide, c.Word)}
 	}
-	return verdict{false, "The kernel's table (/proc/net/tcp) holds no connection of this lesson in TIME_WAIT. The end that closes first goes there once the other end has closed too."}
+	return verdict{ok: false, text: "The kernel's table (/proc/net/tcp) holds no connection of this lesson in TIME_WAIT. The end that closes first goes there once the other end has closed too."}
 }
 
 // hasEnds says whether local and remote are the two ends, either way
@@ -613,35 +616,35 @@ func (m *memory) hasEnds(local, remote netip.AddrPort) bool {
 func judgeReset(w *world, _ Check) verdict {
 	for _, s := range w.sockets {
 		if w.memory.wasConnected[s.sock] && s.snap.FromKernel && s.snap.State == steps.Closed {
-			return verdict{true, fmt.Sprintf("%s was connected, and its connection is gone (CLOSED) though it never called close: the peer reset it.", s.sock.Label())}
+			return verdict{ok: true, text: fmt.Sprintf("%s was connected, and its connection is gone (CLOSED) though it never called close: the peer reset it.", s.sock.Label())}
 		}
 	}
-	return verdict{false, "No connection of this lesson has been reset. The kernel resets a connection instead of closing it politely when a socket is closed with bytes in its receive queue that nobody read."}
+	return verdict{ok: false, text: "No connection of this lesson has been reset. The kernel resets a connection instead of closing it politely when a socket is closed with bytes in its receive queue that nobody read."}
 }
 
 func judgeFailed(w *world, c Check) verdict {
 	rep := w.last.Report
 	switch {
 	case rep == nil:
-		return verdict{false, fmt.Sprintf("The last command made no socket call; this step wants one that fails with %s.", c.Word)}
+		return verdict{ok: false, text: fmt.Sprintf("The last command made no socket call; this step wants one that fails with %s.", c.Word)}
 	case rep.Failure == nil:
-		return verdict{false, fmt.Sprintf("The last call worked (%s); this step wants one that fails with %s.", rep.Call, c.Word)}
+		return verdict{ok: false, text: fmt.Sprintf("The last call worked (%s); this step wants one that fails with %s.", rep.Call, c.Word)}
 	case rep.Failure.Name != c.Word:
-		return verdict{false, fmt.Sprintf("The last call failed with %s; this step wants one that fails with %s.", rep.Failure.Name, c.Word)}
+		return verdict{ok: false, text: fmt.Sprintf("The last call failed with %s; this step wants one that fails with %s.", rep.Failure.Name, c.Word)}
 	}
-	return verdict{true, fmt.Sprintf("%s: the error this step is about.", rep.Call)}
+	return verdict{ok: true, text: fmt.Sprintf("%s: the error this step is about.", rep.Call)}
 }
 
 func judgeRan(w *world, c Check) verdict {
 	switch {
 	case !w.knows(c.Word):
-		return verdict{false, fmt.Sprintf("This sockstep has no `%s` command, so this step cannot be done here; `skip` moves on.", c.Word)}
+		return verdict{ok: false, text: fmt.Sprintf("This sockstep has no `%s` command, so this step cannot be done here; `skip` moves on.", c.Word)}
 	case w.last.Command == c.Word && w.last.Err == nil:
-		return verdict{true, fmt.Sprintf("`%s` ran.", c.Word)}
+		return verdict{ok: true, text: fmt.Sprintf("`%s` ran.", c.Word)}
 	case w.last.Command == c.Word:
-		return verdict{false, fmt.Sprintf("`%s` did not work: its output says why.", c.Word)}
+		return verdict{ok: false, text: fmt.Sprintf("`%s` did not work: its output says why.", c.Word)}
 	}
-	return verdict{false, fmt.Sprintf("This step wants you to run `%s`.", c.Word)}
+	return verdict{ok: false, text: fmt.Sprintf("This step wants you to run `%s`.", c.Word)}
 }
 
 // parseCheck reads the text of a `check:` line.
@@ -756,7 +759,7 @@ func judgeOption(w *world, c Check) verdict {
 		side := c.Side == "unbound" && !s.snap.Bound() || c.Side != "unbound" && onSide(w, s.sock, c.Side)
 		switch {
 		case on && side:
-			return verdict{true, fmt.Sprintf("%s has %s on.", s.sock.Label(), c.Word)}
+			return verdict{ok: true, text: fmt.Sprintf("%s has %s on.", s.sock.Label(), c.Word)}
 		case on:
 			elsewhere = append(elsewhere, s.sock.Label())
 		case ok && side:
@@ -765,23 +768,23 @@ func judgeOption(w *world, c Check) verdict {
 	}
 	switch {
 	case c.Side == "unbound" && len(off) > 0:
-		return verdict{false, fmt.Sprintf("%s is off on %s, which has no address yet. `option SOCK %s on` turns it on, before its bind.", c.Word, strings.Join(off, ", "), c.Word)}
+		return verdict{ok: false, text: fmt.Sprintf("%s is off on %s, which has no address yet. `option SOCK %s on` turns it on, before its bind.", c.Word, strings.Join(off, ", "), c.Word)}
 	case c.Side == "unbound" && len(elsewhere) > 0:
-		return verdict{false, fmt.Sprintf("%s is on on %s, which has an address already: this step wants it on before bind. A socket keeps its first address, so make a new socket with `socket` and turn it on there first.", c.Word, strings.Join(elsewhere, ", "))}
+		return verdict{ok: false, text: fmt.Sprintf("%s is on on %s, which has an address already: this step wants it on before bind. A socket keeps its first address, so make a new socket with `socket` and turn it on there first.", c.Word, strings.Join(elsewhere, ", "))}
 	case c.Side == "unbound":
-		return verdict{false, fmt.Sprintf("This step wants %s on a socket with no address yet: `socket` makes one.", c.Word)}
+		return verdict{ok: false, text: fmt.Sprintf("This step wants %s on a socket with no address yet: `socket` makes one.", c.Word)}
 	case c.Side == "accepted" && len(off) == 0:
-		return verdict{false, "No socket made by accept is open: `accept LISTENER` makes one."}
+		return verdict{ok: false, text: "No socket made by accept is open: `accept LISTENER` makes one."}
 	case c.Side == "accepted":
 		text := fmt.Sprintf("%s is off on %s, made by accept: a connection takes its listener's options when it arrives, so the listener must have %s on before the client connects.", c.Word, strings.Join(off, ", "), c.Word)
 		if len(elsewhere) > 0 {
 			text += fmt.Sprintf(" It is on on %s only.", strings.Join(elsewhere, ", "))
 		}
-		return verdict{false, text + " Close these sockets and start again from a new server socket (`reset` starts the lesson again)."}
+		return verdict{ok: false, text: text + " Close these sockets and start again from a new server socket (`reset` starts the lesson again)."}
 	case len(off) == 0:
-		return verdict{false, fmt.Sprintf("No socket of this lesson can have %s yet: make one with `socket`.", c.Word)}
+		return verdict{ok: false, text: fmt.Sprintf("No socket of this lesson can have %s yet: make one with `socket`.", c.Word)}
 	}
-	return verdict{false, fmt.Sprintf("%s is off on %s. `option SOCK %s on` turns it on.", c.Word, strings.Join(off, ", "), c.Word)}
+	return verdict{ok: false, text: fmt.Sprintf("%s is off on %s. `option SOCK %s on` turns it on.", c.Word, strings.Join(off, ", "), c.Word)}
 }
 
 // validOption accepts the name of an on/off socket option.

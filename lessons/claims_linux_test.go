@@ -1056,3 +1056,35 @@ func TestReceivedNamesRecvfrom(t *testing.T) {
 		t.Errorf("recvfrom of the 4-byte datagram does not say recvfrom returned 4 bytes:\n%s", said)
 	}
 }
+
+// Lesson 6 wants the server's end closed first. A learner who closes the
+// client instead leaves conn in CLOSE_WAIT, which no close can undo: `hint
+// answer` says so and shows no command (close conn would not do the
+// step), and what it says to do, a new connection closed by the server's
+// end (the old one closed, as the step's count of accepted sockets then
+// asks), does the step.
+func TestHintAnswerAfterTheWrongEndClosed(t *testing.T) {
+	l, i := playUpTo(t, "06-closing", "close conn")
+	if err := l.enter("close client"); err != nil {
+		t.Fatal(err)
+	}
+	conn := labSocket(t, l, "conn")
+	if st := steps.Read(conn).State; st != steps.CloseWait {
+		t.Fatalf("after close client, conn is %v, want CLOSE_WAIT", st)
+	}
+	mark := l.out.Len()
+	l.enter("hint answer")
+	said := l.out.String()[mark:]
+	if !strings.Contains(said, "does not start from where your sockets are") || !strings.Contains(said, "make a new one (socket, connect, accept)") ||
+		strings.Contains(said, "Type this") {
+		t.Errorf("hint answer after the wrong end closed: want what to do instead of an answer:\n%s", said)
+	}
+	for _, line := range []string{"close conn", "socket as client2", l.tutor.fill("connect client2 127.0.0.1 {port}"), "accept server as conn2", "close conn2"} {
+		if err := l.enter(line); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+	}
+	if l.step() == i {
+		t.Errorf("a new connection closed by the server's end did not do the step:\n%s", l.out.String()[mark:])
+	}
+}

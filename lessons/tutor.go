@@ -198,15 +198,20 @@ func (t *Tutor) look() *world {
 	return w
 }
 
-// reached says whether every check of the step the learner is on passes.
-func (t *Tutor) reached(w *world) bool {
+// reached says whether every check of the step the learner is on passes;
+// when one fails in a way its answer cannot mend, stuck is its verdict.
+func (t *Tutor) reached(w *world) (ok bool, stuck string) {
 	p := t.play
+	ok = true
 	for _, c := range p.lesson.Pages[p.page].Step.Checks {
-		if !c.def.judge(w, c).ok {
-			return false
+		if v := c.def.judge(w, c); !v.ok {
+			if v.stuck {
+				return false, v.text
+			}
+			ok = false
 		}
 	}
-	return true
+	return ok, ""
 }
 
 // judge checks the step's goal: when every check passes it says what it
@@ -555,8 +560,14 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 		// A step whose goal the sockets reach before it is shown (a socket
 		// made ahead of its step) needs no command, and the answer, left
 		// with none to type, would show nothing.
-		if t.reached(w) {
+		// Nor can an answer mend a state it does not start from, such as
+		// a connection closed by the wrong end.
+		switch ok, stuck := t.reached(w); {
+		case ok:
 			t.session.Say(repl.Plain, "answer", "Your sockets reach this step's goal already: type `next` to go on.")
+			return nil
+		case stuck != "":
+			t.session.Say(repl.Plain, "answer", "This step's answer does not start from where your sockets are: "+stuck)
 			return nil
 		}
 		why, lines := t.answerNow(step)
