@@ -1088,3 +1088,38 @@ func TestHintAnswerAfterTheWrongEndClosed(t *testing.T) {
 		t.Errorf("a new connection closed by the server's end did not do the step:\n%s", l.out.String()[mark:])
 	}
 }
+
+// Lesson 5 counts the bytes of its two sends exactly. A typo in the
+// first leaves bytes that no send can take away: the steps' last hints say
+// to read the queue empty with recv and send again, and doing so does the
+// steps.
+func TestLesson5AfterATypo(t *testing.T) {
+	l, i := playUpTo(t, "05-byte-stream", `send client "Hello"`)
+	lesson, _ := lessonByID(t, "05-byte-stream")
+	for _, c := range []struct {
+		typo, redo []string
+	}{
+		{[]string{`send client "Hello!"`}, []string{"recv conn", `send client "Hello"`}},
+		{[]string{`send client "World!"`}, []string{"recv conn", `send client "Hello"`, `send client "World"`}},
+	} {
+		hints := lesson.Pages[i].Step.Hints
+		if last := hints[len(hints)-1]; !strings.Contains(last, "`recv conn`") {
+			t.Errorf("step %d's last hint does not say to read the queue empty: %q", i+1, last)
+		}
+		for _, line := range c.typo {
+			l.enter(line)
+		}
+		if l.step() != i {
+			t.Fatalf("%q did step %d", c.typo, i+1)
+		}
+		for k, line := range c.redo {
+			if err := l.enter(line); err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			if done := l.step() != i; done != (k == len(c.redo)-1) {
+				t.Fatalf("after %q, step %d done: %v; want done only after %q:\n%s", line, i+1, done, c.redo[len(c.redo)-1], l.out)
+			}
+		}
+		i++
+	}
+}
