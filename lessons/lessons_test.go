@@ -878,8 +878,6 @@ var (
 		{regexp.MustCompile(`accept\(\d+\) = \d+`), "accept(FD) = FD"},
 		{regexp.MustCompile(`(^|[^.\w])(bind|listen|accept|connect|send|recv|close|sendto|recvfrom|shutdown|setsockopt|getsockopt|fcntl)\(\d+`), "$1$2(FD"},
 		{regexp.MustCompile(`(close\(\d+\) = 0; )+close\(\d+\)`), "close(FD) = 0; …close(FD)"},
-		// A call line shows 40 bytes of what is sent: a port may be cut.
-		{regexp.MustCompile(`port \d"…\(\+4\)`), `port P"…(+4)`},
 		{regexp.MustCompile(`\bfd \d+`), "fd FD"},
 		{regexp.MustCompile(`file descriptor \d+`), "file descriptor FD"},
 		// Said of fd 3 only, which a socket gets or not as the test
