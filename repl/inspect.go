@@ -235,7 +235,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 		}
 		r.field(&b, "queues", plain, fmt.Sprintf("%s; send-q %s of memory held by datagrams the network device has not sent yet (SIOCOUTQ)", next, steps.Counted(snap.SendQ, "byte")), false)
 	}
-	timer, timerKnown := steps.TimerOf(sock, snap.Local, remote)
+	timer, timerKnown := steps.TimerOf(sock, snap, remote)
 	if snap.QueuesKnown && sock.Kind == steps.Stream && snap.State != steps.Listen {
 		r.field(&b, "queues", plain, fmt.Sprintf("recv-q %s not yet read by recv; send-q %s", steps.Counted(snap.RecvQ, "byte"), unacknowledged(snap)), false)
 		if snap.NotSent > 0 {

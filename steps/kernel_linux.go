@@ -89,6 +89,7 @@ func readNew(s *Socket) Snapshot {
 				snap.Backlog = int(info.Sacked)
 			} else {
 				snap.NotSent, snap.window, snap.segment = int(info.Notsent_bytes), -1, int(info.Snd_mss)
+				snap.backoff, snap.resent, snap.rto = int(info.Backoff), int(info.Total_retrans), time.Duration(info.Rto)*time.Microsecond
 				snap.sentNothing = size >= unsafe.Offsetof(info.Bytes_sent)+8 && info.Bytes_sent == 0
 				if size >= unsafe.Offsetof(info.Data_segs_out)+4 {
 					snap.dataSegments = int(info.Data_segs_out) - int(info.Total_retrans)

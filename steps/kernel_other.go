@@ -108,4 +108,4 @@ func sendRoom(int) bool { return false }
 func segmentsSent(int) int { return 0 }
 
 // TimerOf is not known on this system.
-func TimerOf(*Socket, netip.AddrPort, netip.AddrPort) (Timer, bool) { return Timer{}, false }
+func TimerOf(*Socket, Snapshot, netip.AddrPort) (Timer, bool) { return Timer{}, false }

@@ -194,24 +194,20 @@ const (
 	diagExpiresOffset = 52
 )
 
-// TimerOf asks the kernel which timer it runs for a TCP socket's
-// connection from local to remote, and when it fires (sock_diag), and
-// what TCP_INFO counts of segments sent again. ok is false where the
-// kernel does not say, or the socket has no connection.
-func TimerOf(s *Socket, local, remote netip.AddrPort) (t Timer, ok bool) {
-	if s.Kind != Stream || local.Port() == 0 || remote.Port() == 0 {
+// TimerOf asks the kernel which timer it runs for the connection of a
+// TCP socket read as snap, to remote, and when it fires (sock_diag), with
+// what snap's TCP_INFO counts of segments sent again. ok is false where
+// the kernel does not say, or the socket has no connection.
+func TimerOf(s *Socket, snap Snapshot, remote netip.AddrPort) (t Timer, ok bool) {
+	if s.Kind != Stream || !snap.FromKernel || snap.Local.Port() == 0 || remote.Port() == 0 {
 		return Timer{}, false
 	}
-	info, _, err := tcpInfo(s.FD)
-	if err != nil {
-		return Timer{}, false
-	}
-	msg, found, err := diagLookup(local, remote)
+	msg, found, err := diagLookup(snap.Local, remote)
 	if err != nil || !found {
 		return Timer{}, false
 	}
 	t = Timer{Kind: TimerKind(msg[diagTimerOffset]), Count: int(msg[diagTimerOffset+1]),
-		Backoff: int(info.Backoff), RTO: time.Duration(info.Rto) * time.Microsecond, Resent: int(info.Total_retrans)}
+		Backoff: snap.backoff, RTO: snap.rto, Resent: snap.resent}
 	if t.Kind != NoTimer {
 		t.Expires = time.Duration(binary.NativeEndian.Uint32(msg[diagExpiresOffset:])) * time.Millisecond
 	}

@@ -88,6 +88,12 @@ type Snapshot struct {
 	// sent, not counting those sent again (tcpi_data_segs_out less
 	// tcpi_total_retrans); 0 where the kernel does not say.
 	dataSegments int
+	// What TCP_INFO says of segments sent again, for TimerOf: how many
+	// times the retransmission timeout has doubled (tcpi_backoff), that
+	// timeout (tcpi_rto), and the segments sent again in all
+	// (tcpi_total_retrans).
+	backoff, resent int
+	rto             time.Duration
 
 	// Dropped counts the datagrams the kernel has dropped instead of
 	// queueing them for a datagram socket (its receive buffer was full).
