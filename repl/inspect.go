@@ -50,7 +50,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 			listeners = true
 		}
 		datagrams = datagrams || sock.Kind == steps.Datagram
-		peerFIN = peerFIN || (sock.Kind == steps.Stream && snap.State == steps.CloseWait)
+		peerFIN = peerFIN || snap.State == steps.CloseWait
 		finQueued = finQueued || (finSent(snap) && snap.SendQ > 0)
 		calls := ready(sock, snap)
 		failing = failing || calls == "error"
@@ -242,10 +242,10 @@ func runShow(s *Session, _ context.Context, args []string) error {
 			r.field(&b, "", plain, "of the send-q, "+notSent(snap)+" (TCP_INFO)"+stalled(snap, timer), false)
 		}
 	}
-	if says := timerSays(timer); timerKnown && says != "" {
+	if says := timerSays(timer); says != "" {
 		r.field(&b, "timer", plain, says, false)
 	}
-	if timerKnown && timer.Resent > 0 {
+	if timer.Resent > 0 {
 		r.field(&b, "resent", plain, fmt.Sprintf("TCP has sent %s again over this connection, each because the peer had not acknowledged it (TCP_INFO)",
 			steps.Counted(timer.Resent, "segment")), false)
 	}
@@ -345,7 +345,7 @@ func unacknowledged(snap steps.Snapshot) string {
 // while the socket is open, which only shutdown write does: send fails
 // with EPIPE at once, though poll calls the socket writable.
 func sendShut(snap steps.Snapshot) bool {
-	return snap.Kind == steps.Stream && (snap.State.WriteShut() || snap.State == steps.Closing || snap.State == steps.LastAck)
+	return finSent(snap) || snap.State == steps.FinWait2
 }
 
 // finSent says whether this side has sent a FIN that may still wait for
@@ -415,14 +415,12 @@ func timerSays(t steps.Timer) string {
 		}
 		return says
 	case steps.KeepaliveTimer:
-		says := "keepalive (ss: keepalive), fires in " + in + ": if nothing has come from the peer by then, " +
+		says := "keepalive (ss: keepalive), fires in " + in + ": if the connection is still idle then, nothing in flight and nothing from the peer, " +
 			"TCP sends a keepalive probe, an empty segment the peer's kernel must acknowledge, to learn whether the peer is still there"
 		if t.Count > 0 {
 			says += fmt.Sprintf("; %s unanswered so far", steps.Counted(t.Count, "probe"))
 		}
 		return says
-	case steps.TimeWaitTimer:
-		return "TIME_WAIT (ss: timewait), fires in " + in + ": then the kernel forgets the connection"
 	}
 	return ""
 }

@@ -287,7 +287,7 @@ func breakLine(text string, first, rest int, code bool) []string {
 		}
 		cut, cutNest := -1, nest // where the line ends, in bytes, and the brackets open there
 		between := -1            // outside code, the last space after a semicolon that fits
-		quoted, depth, comment := false, 0, code && startsComment(text)
+		quoted, depth, comment := false, 0, false
 		var before rune // the rune before the one at i
 		// n counts the runes before i; from 0: a line may open with a quote.
 		for i, n := 0, 0; i < len(text) && !comment && (cut < 0 || n <= room); n++ {
@@ -530,6 +530,7 @@ func (r *renderer) table(b *strings.Builder, cols []column, rows [][]string, lin
 	}
 	items := make([][][]string, len(lines)) // of each part, of each row
 	breaks := make([][]bool, len(lines))    // of each part: whether a line starts at each place
+	indents := make([]string, len(lines))   // of each part: a record's first part two columns in, the others four
 	for i, part := range lines {
 		items[i] = make([][]string, len(rows))
 		for n, row := range rows {
@@ -543,19 +544,15 @@ func (r *renderer) table(b *strings.Builder, cols []column, rows [][]string, lin
 				}
 			}
 		}
-		indent := 4
+		indents[i] = "    "
 		if i == 0 {
-			indent = 2
+			indents[i] = "  "
 		}
-		breaks[i] = alignItems(items[i], indent, r.width)
+		breaks[i] = alignItems(items[i], len(indents[i]), r.width)
 	}
 	for n := range rows {
 		for i := range lines {
-			indent := "    "
-			if i == 0 {
-				indent = "  "
-			}
-			line := indent
+			line := indents[i]
 			for k, item := range items[i][n] {
 				if k > 0 && breaks[i][k] {
 					b.WriteString(strings.TrimRight(line, " ") + "\n")

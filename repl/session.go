@@ -337,9 +337,9 @@ func (s *Session) Printf(format string, a ...any) { s.out.print(fmt.Sprintf(form
 // Close closes every socket the session still holds, saying so.
 func (s *Session) Close() {
 	if len(s.lab.Sockets()) > 0 {
-		for _, line := range wrap("leaving: closing every socket this session still holds", s.render.width-2) {
-			s.Printf("  %s\n", s.render.st.dim(line))
-		}
+		var b strings.Builder
+		s.render.legend(&b, "leaving: closing every socket this session still holds")
+		s.out.print(b.String())
 		s.show(s.lab.CloseAll())
 	}
 }

@@ -240,13 +240,13 @@ func statesText(label string, state steps.TCPState, r *renderer) string {
 		b.WriteString("  " + line + "\n")
 	}
 	b.WriteString("\n")
-	lines := machine.draw(state, r.st)
+	var lines []string
 	if r.width-2 < machine.width {
-		for _, line := range wrap(fmt.Sprintf("The picture needs a terminal %d columns wide; this one has %d, so here are its arrows, one a line:", machine.width+2, r.width), r.width-2) {
-			b.WriteString("  " + line + "\n")
-		}
+		r.prose(&b, fmt.Sprintf("The picture needs a terminal %d columns wide; this one has %d, so here are its arrows, one a line:", machine.width+2, r.width))
 		b.WriteString("\n")
 		lines = machine.list(state, r.width-2, r.st)
+	} else {
+		lines = machine.draw(state, r.st)
 	}
 	for _, line := range lines {
 		b.WriteString("  " + line + "\n")
