@@ -1,12 +1,7 @@
 package lessons
 
 import (
-	"bufio"
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/netip"
 	"regexp"
 	"slices"
@@ -543,18 +538,47 @@ func judgeSentHTTP(w *world, _ Check) verdict {
 		if s.sock.AcceptedFrom == "" || len(sent) == 0 {
 			continue
 		}
-		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(sent)), nil)
-		if err == nil {
-			return verdict{ok: true, text: fmt.Sprintf("%s has sent an HTTP response that an HTTP client reads: the status %s, and headers ended by an empty line.", s.sock.Label(), steps.QuoteShort(resp.Status))}
+		status, whole, wrong := responseHead(string(sent))
+		if whole {
+			return verdict{ok: true, text: fmt.Sprintf("%s has sent an HTTP response that an HTTP client reads: the status %s, and headers ended by an empty line.", s.sock.Label(), steps.QuoteShort([]byte(status)))}
 		}
-		problem := "it does not start as a response does, with a status line such as HTTP/1.0 200 OK. What is sent cannot be taken back: close " + s.sock.Name + ", load the page again, and answer its new connection."
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			problem = "the empty line that ends the headers, \\r\\n\\r\\n, has not come yet: send the rest."
+		problem := "the empty line that ends the headers, \\r\\n\\r\\n, has not come yet: send the rest."
+		if wrong {
+			problem = "it does not start as a response does, with a status line such as HTTP/1.0 200 OK, then header lines of NAME: VALUE. What is sent cannot be taken back: close " + s.sock.Name + ", load the page again, and answer its new connection."
 		}
 		why = fmt.Sprintf("What %s has sent, %s, is not yet a response an HTTP client can read: %s", s.sock.Label(), steps.QuoteShort(sent), problem)
 	}
 	return verdict{ok: false, text: why}
 }
+
+// responseHead reads the head of an HTTP response as a client does: a
+// status line (HTTP/1.0 200 OK), header lines of NAME: VALUE, and an empty
+// line, each line ended by \r\n or \n. whole says the head has come, with
+// its status (200 OK); wrong that what came cannot begin one.
+func responseHead(sent string) (status string, whole, wrong bool) {
+	lines := strings.Split(sent, "\n")
+	if len(lines) == 1 { // no line has ended yet
+		return "", false, !strings.HasPrefix(sent, "HTTP/") && !strings.HasPrefix("HTTP/", sent)
+	}
+	m := statusLine.FindStringSubmatch(strings.TrimSuffix(lines[0], "\r"))
+	if m == nil {
+		return "", false, true
+	}
+	for _, line := range lines[1 : len(lines)-1] { // the lines that have ended
+		switch line = strings.TrimSuffix(line, "\r"); {
+		case line == "":
+			return m[1], true, false
+		case !headerLine.MatchString(line):
+			return "", false, true
+		}
+	}
+	return "", false, false
+}
+
+var (
+	statusLine = regexp.MustCompile(`^HTTP/\d\.\d (\d{3}(?: .*)?)$`)
+	headerLine = regexp.MustCompile(`^[!#$%&'*+.^_|~0-9A-Za-z-]+:`)
+)
 
 func judgePeerClosed(w *world, c Check) verdict {
 	var wrong []string
