@@ -114,30 +114,11 @@ func Connections() ([]Connection, error) {
 // port, as `ss -tuan` does: the kernel's table of TCP sockets, the TCP
 // sockets that hold a port without listening or connecting (which that
 // table leaves out, and sock_diag lists where the kernel can), and the
-// kernel's table of UDP sockets.
+// kernel's table of UDP sockets. A listener's SendQ is its backlog, as
+// ss shows it: the table says 0 there, and sock_diag tells it (-1 where
+// sock_diag cannot).
 func Holders() ([]Connection, error) {
 	tcp, err := tcpHolders()
-	if err != nil {
-		return nil, err
-	}
-	udp, err := readTables(Datagram, "/proc/net/udp", "/proc/net/udp6")
-	if err != nil {
-		return nil, err
-	}
-	for i, c := range udp {
-		if c.Remote.Port() == 0 {
-			udp[i].Remote = netip.AddrPort{} // no peer: not connected
-		}
-	}
-	return slices.Concat(tcp, udp), nil
-}
-
-// tcpHolders lists the TCP sockets of Holders: the kernel's table, and
-// those that hold a port without listening or connecting. A listener's
-// SendQ is its backlog, as ss shows it: the table says 0 there, and
-// sock_diag tells it (-1 where sock_diag cannot).
-func tcpHolders() ([]Connection, error) {
-	tcp, err := Connections()
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +134,25 @@ func tcpHolders() ([]Connection, error) {
 			}
 			tcp[i].SendQ = backlog
 		}
+	}
+	udp, err := readTables(Datagram, "/proc/net/udp", "/proc/net/udp6")
+	if err != nil {
+		return nil, err
+	}
+	for i, c := range udp {
+		if c.Remote.Port() == 0 {
+			udp[i].Remote = netip.AddrPort{} // no peer: not connected
+		}
+	}
+	return slices.Concat(tcp, udp), nil
+}
+
+// tcpHolders lists the TCP sockets of Holders: the kernel's table, and
+// those that hold a port without listening or connecting.
+func tcpHolders() ([]Connection, error) {
+	tcp, err := Connections()
+	if err != nil {
+		return nil, err
 	}
 	return slices.Concat(tcp, boundInactive()), nil
 }
