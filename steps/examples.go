@@ -12,11 +12,7 @@ import (
 // has to come first. Step.Example, which names sockets the lab may not
 // have, stays the example `help` documents.
 func (l *Lab) ExampleNow(st *Step) string {
-	e := examples{lab: l, snaps: map[*Socket]Snapshot{}}
-	e.sockets = l.Sockets()
-	for _, s := range e.sockets {
-		e.snaps[s] = readState(s)
-	}
+	e := examples{lab: l, sockets: l.Sockets(), snaps: map[*Socket]Snapshot{}}
 	switch st {
 	case SocketStep:
 		return e.socket(Stream, "server")
@@ -63,11 +59,22 @@ func (l *Lab) ExampleNow(st *Step) string {
 	return st.Example
 }
 
-// examples reads each socket of the lab once, for ExampleNow.
+// examples reads the lab's sockets for ExampleNow, each once, when it is
+// first asked about.
 type examples struct {
 	lab     *Lab
 	sockets []*Socket
 	snaps   map[*Socket]Snapshot
+}
+
+// snap is what the kernel says of s, read the first time it is asked for.
+func (e examples) snap(s *Socket) Snapshot {
+	snap, ok := e.snaps[s]
+	if !ok {
+		snap = readState(s)
+		e.snaps[s] = snap
+	}
+	return snap
 }
 
 // first is the first socket made that fits, or nil.
@@ -83,7 +90,7 @@ func (e examples) first(fits func(*Socket) bool) *Socket {
 // fresh says whether s has no address, no peer and no past: bind,
 // listen and connect are made for it.
 func (e examples) fresh(s *Socket) bool {
-	snap := e.snaps[s]
+	snap := e.snap(s)
 	return !snap.Bound() && !snap.Connected() && !snap.Released.IsValid() && !s.connectCalled && s.AcceptedFrom == "" &&
 		(s.Kind == Datagram || snap.State == Closed)
 }
@@ -91,7 +98,7 @@ func (e examples) fresh(s *Socket) bool {
 // connected says whether s is a TCP connection that recv and send work
 // on, or a connected UDP socket.
 func (e examples) connected(s *Socket) bool {
-	snap := e.snaps[s]
+	snap := e.snap(s)
 	if s.Kind == Datagram {
 		return snap.Connected()
 	}
@@ -105,8 +112,8 @@ func (e examples) canSend(s *Socket) bool { return e.connected(s) && !s.shutWrit
 // readable says whether recv on s returns at once: bytes wait, or the
 // peer has closed.
 func (e examples) readable(s *Socket) bool {
-	snap := e.snaps[s]
-	return snap.DatagramWaiting() || snap.PeerClosed()
+	snap := e.snap(s)
+	return snap.DatagramWaiting() || snap.State == CloseWait
 }
 
 // socket makes a new socket of kind k, named after base; when the lab
@@ -144,7 +151,7 @@ func (e examples) bind(k *Kind) string {
 // listen makes a listener of a bound TCP socket, or first binds one.
 func (e examples) listen() string {
 	if s := e.first(func(s *Socket) bool {
-		snap := e.snaps[s]
+		snap := e.snap(s)
 		return s.Kind == Stream && snap.Bound() && snap.State == Closed && !snap.Connected() && !s.connectCalled && s.AcceptedFrom == ""
 	}); s != nil {
 		return "listen " + s.Name
@@ -156,9 +163,9 @@ func (e examples) listen() string {
 // accept takes a connection off a listener's queue, one that has one
 // waiting first; without a listener, it makes one.
 func (e examples) accept() string {
-	l := e.first(func(s *Socket) bool { return e.snaps[s].State == Listen && e.snaps[s].AcceptQueue > 0 })
+	l := e.first(func(s *Socket) bool { return e.snap(s).State == Listen && e.snap(s).AcceptQueue > 0 })
 	if l == nil {
-		l = e.first(func(s *Socket) bool { return e.snaps[s].State == Listen })
+		l = e.first(func(s *Socket) bool { return e.snap(s).State == Listen })
 	}
 	if l == nil {
 		return e.listen()
@@ -169,16 +176,15 @@ func (e examples) accept() string {
 // connect connects a fresh TCP socket to a listener it can reach; it
 // makes the socket, or the listener, first where there is none.
 func (e examples) connect() string {
-	listener := e.first(func(s *Socket) bool { return e.snaps[s].State == Listen })
+	listener := e.first(func(s *Socket) bool { return e.snap(s).State == Listen })
 	if listener == nil {
 		return e.listen()
 	}
-	for _, s := range e.sockets {
-		if s.Kind != Stream || !e.fresh(s) {
-			continue
-		}
-		if name, host, port := e.lab.serverFor(s); name != "" {
-			return fmt.Sprintf("connect %s %s %d", s.Name, host, port)
+	for _, l := range e.sockets {
+		if local := e.snap(l).Local; e.snap(l).State == Listen {
+			if name, host := e.lab.clientFor(l, local); name != "" {
+				return fmt.Sprintf("connect %s %s %d", name, host, local.Port())
+			}
 		}
 	}
 	if listener.Family == IPv6 {
@@ -205,10 +211,10 @@ func (e examples) sendto() string {
 // recvfrom receives on a UDP socket that has a datagram waiting, or on
 // a bound one, which waits; it binds one, or makes one, first.
 func (e examples) recvfrom() string {
-	if u := e.first(func(s *Socket) bool { return s.Kind == Datagram && e.snaps[s].DatagramWaiting() }); u != nil {
+	if u := e.first(func(s *Socket) bool { return s.Kind == Datagram && e.snap(s).DatagramWaiting() }); u != nil {
 		return "recvfrom " + u.Name
 	}
-	if u := e.first(func(s *Socket) bool { return s.Kind == Datagram && e.snaps[s].Bound() }); u != nil {
+	if u := e.first(func(s *Socket) bool { return s.Kind == Datagram && e.snap(s).Bound() }); u != nil {
 		return "recvfrom " + u.Name
 	}
 	datagram := Datagram
