@@ -614,11 +614,13 @@ func (p *play) socketNamed(name string) (live, bool) {
 // with no option set (an option such as SO_REUSEADDR can make the bind it
 // wants refused work): such a step's answer closes a socket it makes or
 // binds and makes it again, whatever its state. why says so, or is "".
+// (Only a step that wants EADDRINUSE: SO_REUSEADDR is an option that
+// can make a refused bind work.)
 func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 	for _, line := range step.Answer {
 		lines = append(lines, t.fill(line))
 	}
-	failing := slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "failed" })
+	failing := slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "failed" && c.Word == "EADDRINUSE" })
 	var notes []string
 	for i := 0; i < len(lines); i++ {
 		f := strings.Fields(lines[i])
@@ -644,11 +646,11 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 			i--
 			continue
 		}
+		fails, options := "", "; set again any option you set on the old one"
 		if failing {
-			notes = append(notes, fmt.Sprintf("%s is bound to %s already, and a socket keeps its first address (a second bind fails with EINVAL, not as this step wants), so the answer closes it and makes a new socket first, with no option set.", s.Label(), local))
-		} else {
-			notes = append(notes, fmt.Sprintf("%s is bound to %s already, and a socket keeps its first address (a second bind fails with EINVAL), so the answer closes it and makes a new socket first; set again any option you set on the old one.", s.Label(), local))
+			fails, options = ", not as this step wants", ", with no option set"
 		}
+		notes = append(notes, fmt.Sprintf("%s is bound to %s already, and a socket keeps its first address (a second bind fails with EINVAL%s), so the answer closes it and makes a new socket first%s.", s.Label(), local, fails, options))
 		redo := []string{"close " + s.Name}
 		if made < 0 {
 			redo = append(redo, socketCommand(s))
