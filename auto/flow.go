@@ -103,7 +103,7 @@ func (f *flow) failed(st *steps.Step, rep *steps.Report) error {
 func (f *flow) pause(st *steps.Step, args []string, room int) string {
 	var line string
 	for _, section := range []string{"pause", "pause short"} {
-		for shown := maxShown; shown >= 0; shown-- {
+		for shown := steps.CallBytes; shown >= 0; shown-- {
 			line = prose.Render(section, pauseLine{f.preview(st, args, shown)})
 			if utf8.RuneCountInString(line) <= room || st != steps.SendStep {
 				break
@@ -119,10 +119,6 @@ func (f *flow) pause(st *steps.Step, args []string, room int) string {
 	}
 	return string([]rune(line)[:room-1]) + "…"
 }
-
-// maxShown is how many bytes of a send's text --step shows at most, as
-// the call line shows them.
-const maxShown = steps.CallBytes
 
 // preview writes the system call that a step, given args, is about to
 // make, with the file descriptor it will be made on: what --step shows,

@@ -157,7 +157,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	if peer != nil {
 		snap := l.look(peer)
 		data.PeerLabel, data.PeerRecvQ = peer.Label(), snap.RecvQ
-		report.State = append(report.State, otherQueues(peer, snap, queues(snap)))
+		report.State = append(report.State, otherQueues(peer, snap))
 	}
 	bulkProse.code(report, data)
 	report.Says = bulkProse.Render("says", data)

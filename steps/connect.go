@@ -213,7 +213,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		server = s.Name
 	} else if ls, snap, ok := l.listenerFor(remote); ok {
 		data.listener(ls, snap)
-		report.State = append(report.State, otherQueues(ls, snap, snap.Summary(ls.Kind)))
+		report.State = append(report.State, otherQueues(ls, snap))
 		server = ls.Name
 		_, err := l.Find("conn")
 		data.ConnTaken = err == nil

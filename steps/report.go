@@ -98,9 +98,14 @@ func ownQueues(s *Socket, before, after Snapshot) Change {
 	return Change{Who: s.Label(), Before: queues(before), After: queues(after), Queue: &Queue{Socket: s, Snapshot: after}}
 }
 
-// otherQueues is the state line of another socket's queues, such as the
-// peer's that a send reached, as snap holds them.
-func otherQueues(s *Socket, snap Snapshot, after string) Change {
+// otherQueues is the state line of another socket's queues, as snap
+// holds them: the peer's that a send reached, or the accept queue of the
+// listener a connect reached.
+func otherQueues(s *Socket, snap Snapshot) Change {
+	after := queues(snap)
+	if snap.State == Listen {
+		after = snap.Summary(s.Kind)
+	}
 	return Change{Who: s.Label(), After: after, Queue: &Queue{Socket: s, Snapshot: snap}}
 }
 

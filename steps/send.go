@@ -236,7 +236,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		if data.Fate = got.fate; got.r != nil {
 			peer = got.r
 			if peer != s {
-				report.State = append(report.State, otherQueues(peer, got.snap, queues(got.snap)))
+				report.State = append(report.State, otherQueues(peer, got.snap))
 			}
 			if data.Fate == "" {
 				data.PeerLabel, data.PeerName, data.PeerRecvQ = peer.Label(), peer.Name, got.snap.RecvQ
@@ -247,7 +247,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	} else if peer = l.peerOf(s, ends); peer != nil {
 		snap := l.look(peer)
 		data.PeerLabel, data.PeerName, data.PeerRecvQ = peer.Label(), peer.Name, snap.RecvQ
-		report.State = append(report.State, otherQueues(peer, snap, queues(snap)))
+		report.State = append(report.State, otherQueues(peer, snap))
 	}
 	if data.Reset {
 		if shut := l.shutPeer(s, before.Remote); shut != nil {

@@ -152,7 +152,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		} else if peer != nil {
 			data.Receiver, data.ReceiverName = peer.Label(), peer.Name
 			snap := l.look(peer)
-			report.State = append(report.State, otherQueues(peer, snap, queues(snap)))
+			report.State = append(report.State, otherQueues(peer, snap))
 		}
 		if after.Connected() {
 			report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: Counted(sent, "byte")}}
@@ -165,7 +165,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			receiver = r.Name
 			data.Itself = r == s
 			if !data.Itself { // its one state line is above
-				report.State = append(report.State, otherQueues(r, got.snap, queues(got.snap)))
+				report.State = append(report.State, otherQueues(r, got.snap))
 			}
 			if data.Fate == "" {
 				data.Receiver, data.ReceiverName = r.Label(), r.Name
