@@ -95,7 +95,7 @@ func TestComplete(t *testing.T) {
 		{"socket TC", nil, "TC"}, // socket takes tcp in lower case only
 		{"option server nodelay ", []string{"off", "on"}, ""},
 		{"option server ", []string{"O_NONBLOCK", "SO_BROADCAST", "SO_KEEPALIVE", "SO_LINGER", "SO_RCVBUF", "SO_RCVTIMEO",
-			"SO_REUSEADDR", "SO_REUSEPORT", "SO_SNDBUF", "SO_SNDTIMEO", "TCP_NODELAY"}, ""}, // not IPV6_V6ONLY
+			"SO_REUSEADDR", "SO_REUSEPORT", "SO_SNDBUF", "SO_SNDTIMEO", "TCP_KEEPCNT", "TCP_KEEPIDLE", "TCP_KEEPINTVL", "TCP_NODELAY"}, ""}, // not IPV6_V6ONLY
 		{"option sink6 ", []string{"IPV6_V6ONLY", "O_NONBLOCK", "SO_BROADCAST", "SO_RCVBUF", "SO_RCVTIMEO",
 			"SO_REUSEADDR", "SO_REUSEPORT", "SO_SNDBUF", "SO_SNDTIMEO"}, ""}, // not TCP's
 		{"option sink TCP_NODELAY ", nil, ""},
@@ -103,6 +103,7 @@ func TestComplete(t *testing.T) {
 		{"option server nosuch ", nil, ""},
 		{"option server SO_RCVBUF ", nil, ""}, // a size, not a word
 		{"option server rcvtimeo ", nil, ""},
+		{"option server keepidle ", nil, ""},     // seconds, not a word
 		{`bind server ""`, []string{`""`}, `""`}, // not 127.0.0.1 after it: ""127.0.0.1
 		{`bind server \"`, nil, `\"`},            // not "": \"" opens a quote
 		{`close server\ `, nil, ""},              // the space is part of the word

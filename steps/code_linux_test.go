@@ -53,6 +53,8 @@ var codeSessions = []struct {
 		"option o SO_REUSEADDR on", "option o SO_REUSEADDR", "option o SO_REUSEADDR off",
 		"option o SO_REUSEPORT on", "option o SO_REUSEPORT",
 		"option o SO_KEEPALIVE on", "option o SO_KEEPALIVE",
+		"option o TCP_KEEPIDLE 5", "option o TCP_KEEPIDLE", "option o TCP_KEEPINTVL 2", "option o TCP_KEEPCNT 3",
+		"! option o TCP_KEEPCNT 0",
 		"option o SO_LINGER on 5", "option o SO_LINGER on 0", "option o SO_LINGER", "option o SO_LINGER off",
 		"option o SO_RCVBUF 5000", "option o SO_RCVBUF", "option o SO_SNDBUF 9000", "option o SO_SNDBUF",
 		"option o SO_RCVTIMEO 250ms", "option o SO_RCVTIMEO", "option o SO_RCVTIMEO 0",

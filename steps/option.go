@@ -6,6 +6,7 @@ import (
 	"math"
 	"net/netip"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -39,6 +40,8 @@ const (
 	linger                     // struct linger: on/off and seconds
 	duration                   // struct timeval
 	fileFlag                   // O_NONBLOCK, through fcntl
+	seconds                    // an int that counts seconds
+	count                      // an int that counts probes
 )
 
 // An option is one socket option sockstep teaches.
@@ -48,13 +51,16 @@ type option struct {
 	kind        optionKind
 	stream      bool // TCP only
 	ipv6        bool // IPv6 sockets only
+	most        int  // for seconds and count: the most the kernel takes; it takes 1 at least
 }
 
-// options, in the order `option SOCK` lists them.
-var options = []option{
+// options, in the order `option SOCK` lists them: those that time
+// SO_KEEPALIVE's probes come after it.
+var options = slices.Concat([]option{
 	{Name: "SO_REUSEADDR", Level: "SOL_SOCKET", level: unix.SOL_SOCKET, opt: unix.SO_REUSEADDR, kind: onOff},
 	{Name: "SO_REUSEPORT", Level: "SOL_SOCKET", level: unix.SOL_SOCKET, opt: unix.SO_REUSEPORT, kind: onOff},
 	{Name: "SO_KEEPALIVE", Level: "SOL_SOCKET", level: unix.SOL_SOCKET, opt: unix.SO_KEEPALIVE, kind: onOff, stream: true},
+}, keepaliveOptions, []option{
 	{Name: "SO_LINGER", Level: "SOL_SOCKET", level: unix.SOL_SOCKET, opt: unix.SO_LINGER, kind: linger, stream: true},
 	{Name: "SO_RCVBUF", Level: "SOL_SOCKET", level: unix.SOL_SOCKET, opt: unix.SO_RCVBUF, kind: size},
 	{Name: "SO_SNDBUF", Level: "SOL_SOCKET", level: unix.SOL_SOCKET, opt: unix.SO_SNDBUF, kind: size},
@@ -64,6 +70,12 @@ var options = []option{
 	{Name: "TCP_NODELAY", Level: "IPPROTO_TCP", level: unix.IPPROTO_TCP, opt: unix.TCP_NODELAY, kind: onOff, stream: true},
 	{Name: "IPV6_V6ONLY", Level: "IPPROTO_IPV6", level: unix.IPPROTO_IPV6, opt: unix.IPV6_V6ONLY, kind: onOff, ipv6: true},
 	{Name: "O_NONBLOCK", kind: fileFlag},
+})
+
+// keepalive says whether the option is SO_KEEPALIVE or one that times
+// its probes, which share their text.
+func (o option) keepalive() bool {
+	return o.Name == "SO_KEEPALIVE" || o.kind == seconds || o.kind == count
 }
 
 // applies says whether the option means anything for the socket.
@@ -100,7 +112,12 @@ func optionTopic(name string) (usage, about string, err error) {
 		linger:   "off | on SECONDS",
 		duration: "DURATION     (such as 2s or 500ms; 0 waits for ever)",
 		fileFlag: "on|off",
+		seconds:  "SECONDS",
+		count:    "PROBES",
 	}[o.kind]
+	if o.most > 0 {
+		value += fmt.Sprintf(" (1 to %d)", o.most)
+	}
 	usage = fmt.Sprintf("option SOCK %s %s", o.Name, value)
 	switch {
 	case o.stream:
@@ -135,7 +152,7 @@ func optionWords(_ *Lab, s *Socket, before []string) []string {
 		}
 		return names
 	case 2:
-		if o, ok := findOption(before[1]); ok && o.applies(s) && o.kind != size && o.kind != duration {
+		if o, ok := findOption(before[1]); ok && o.applies(s) && (o.kind == onOff || o.kind == fileFlag || o.kind == linger) {
 			return []string{"on", "off"} // not for a number or a duration
 		}
 	}
@@ -175,8 +192,13 @@ func (o option) get(fd int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if o.kind == size {
+	switch o.kind {
+	case size:
 		return fmt.Sprintf("%d bytes", v), nil
+	case seconds:
+		return Counted(v, "second"), nil
+	case count:
+		return Counted(v, "probe"), nil
 	}
 	return onOffWord(v != 0), nil
 }
@@ -233,6 +255,8 @@ type optionData struct {
 	Option          string // SO_REUSEADDR
 	Level           string // SOL_SOCKET
 	Before, After   string // the values read before and after
+	Int             int    // the int setsockopt passes
+	Most            int    // for TCP_KEEPIDLE, TCP_KEEPINTVL and TCP_KEEPCNT: the most the kernel takes
 	Asked           int    // for buffers: the size asked
 	Got             int    // for buffers: the size the kernel set
 	Limit           int    // for buffers: net.core.rmem_max or wmem_max, the most a request counts for
@@ -252,9 +276,10 @@ type optionData struct {
 	Micros          int    // a timeout's part below a second, in microseconds
 	AskedTime       string // a timeout as asked: 250ms
 	PySeconds       string // a timeout as Python's settimeout takes it: 0.25, or None
-	KeepaliveTime   int    // net.ipv4.tcp_keepalive_time, in seconds
-	KeepaliveIntvl  int    // net.ipv4.tcp_keepalive_intvl, in seconds
-	KeepaliveProbes int    // net.ipv4.tcp_keepalive_probes
+	KeepaliveOn     bool   // SO_KEEPALIVE, read from the kernel
+	KeepaliveTime   int    // TCP_KEEPIDLE, in seconds, read from the kernel (net.ipv4.tcp_keepalive_time unless set); 0 where sockstep does not read it
+	KeepaliveIntvl  int    // TCP_KEEPINTVL, in seconds
+	KeepaliveProbes int    // TCP_KEEPCNT
 	List            bool
 	Timeout         bool   // SO_RCVTIMEO or SO_SNDTIMEO
 	Example         string // a value to set the option to: on, 65536, 2s
@@ -279,7 +304,7 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 	if len(args) == 2 {
 		return readOption(s, o), nil
 	}
-	data := optionData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Option: o.Name, Level: o.Level}
+	data := optionData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Option: o.Name, Level: o.Level, Most: o.most}
 	data.where(l, s)
 	data.Before, _ = o.get(s.FD)
 	call, err := o.set(s.FD, args[2:], &data)
@@ -306,14 +331,16 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 	case duration:
 		data.Rounded = data.Set && data.After != data.AskedTime
 	}
-	if o.opt == unix.SO_KEEPALIVE {
-		data.KeepaliveTime = readProcInt("/proc/sys/net/ipv4/tcp_keepalive_time")
-		data.KeepaliveIntvl = readProcInt("/proc/sys/net/ipv4/tcp_keepalive_intvl")
-		data.KeepaliveProbes = readProcInt("/proc/sys/net/ipv4/tcp_keepalive_probes")
+	section := o.Name
+	if o.keepalive() {
+		section = "keepalive"
+		on, _ := unix.GetsockoptInt(s.FD, unix.SOL_SOCKET, unix.SO_KEEPALIVE)
+		data.KeepaliveOn = on != 0
+		data.KeepaliveTime, data.KeepaliveIntvl, data.KeepaliveProbes = keepaliveTimes(s.FD)
 	}
 	return &Report{
 		Call:   call + " = 0",
-		Says:   optionProse.Render(o.Name, data),
+		Says:   optionProse.Render(section, data),
 		State:  []Change{{Who: s.Label() + " " + o.Name, Before: data.Before, After: data.After}},
 		Python: optionProse.Render(codeSection("python", o.Name), data),
 		Next:   optionProse.Render("next", data),
@@ -384,7 +411,20 @@ func (o option) set(fd int, values []string, data *optionData) (string, error) {
 		if err != nil || n < 0 || n > math.MaxInt32 { // setsockopt takes a C int
 			return "", usageErr(fmt.Sprintf("%s takes a size in bytes, such as 8192, not %s", o.Name, QuoteShort(values[0])))
 		}
-		data.Asked = n
+		data.Asked, data.Int = n, n
+		return fmt.Sprintf("setsockopt(%d, %s, %s, %d)", fd, o.Level, o.Name, n), unix.SetsockoptInt(fd, o.level, o.opt, n)
+	case seconds, count:
+		// Any C int goes to the kernel, which refuses with EINVAL what it
+		// does not take.
+		word, unit := values[0], "a number of probes"
+		if o.kind == seconds {
+			word, unit = strings.TrimSuffix(word, "s"), "a number of seconds"
+		}
+		n, err := strconv.Atoi(word)
+		if err != nil || n < math.MinInt32 || n > math.MaxInt32 {
+			return "", usageErr(fmt.Sprintf("%s takes %s from 1 to %d, such as %s, not %s", o.Name, unit, o.most, o.example(""), QuoteShort(values[0])))
+		}
+		data.Int = n
 		return fmt.Sprintf("setsockopt(%d, %s, %s, %d)", fd, o.Level, o.Name, n), unix.SetsockoptInt(fd, o.level, o.opt, n)
 	}
 	on, err := parseOnOff(values[0])
@@ -396,6 +436,7 @@ func (o option) set(fd int, values []string, data *optionData) (string, error) {
 	if on {
 		v = 1
 	}
+	data.Int = v
 	return fmt.Sprintf("setsockopt(%d, %s, %s, %d)", fd, o.Level, o.Name, v), unix.SetsockoptInt(fd, o.level, o.opt, v)
 }
 
@@ -508,6 +549,10 @@ func (o option) example(now string) string {
 		return "65536"
 	case o.kind == duration:
 		return "2s"
+	case o.kind == seconds:
+		return "5"
+	case o.kind == count:
+		return "3"
 	case strings.HasPrefix(now, "on"):
 		return "off"
 	case o.kind == linger:

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"os/exec"
 	"regexp"
 	"strconv"
@@ -29,6 +28,9 @@ func TestOptionPythonLineDoesWhatTheStepDid(t *testing.T) {
 		{"tcp", "SO_REUSEADDR on"},
 		{"tcp", "SO_REUSEPORT on"},
 		{"tcp", "keepalive on"},
+		{"tcp", "keepidle 5"},
+		{"tcp", "TCP_KEEPINTVL 2"},
+		{"tcp", "keepcnt 3"},
 		{"tcp", "SO_LINGER on 0"},
 		{"tcp", "SO_LINGER on 5"},
 		{"tcp", "SO_LINGER off"},
@@ -297,28 +299,6 @@ func TestDatagramsBeyondTheBufferAreDropped(t *testing.T) {
 	}
 	if received == 0 || received == sent {
 		t.Errorf("got %d of %d datagrams through a 5000-byte buffer, want some and not all", received, sent)
-	}
-}
-
-// TestKeepaliveSaysThisMachinesTimes: SO_KEEPALIVE's report gives the
-// times and count the kernel uses here.
-func TestKeepaliveSaysThisMachinesTimes(t *testing.T) {
-	l := newLab(t)
-	run(t, l, "socket", "as", "sock")
-	says := foldParagraphs(run(t, l, "option", "sock", "keepalive", "on").Says)
-	for _, f := range []struct{ file, format string }{
-		{"tcp_keepalive_time", "(%d seconds here)"},
-		{"tcp_keepalive_intvl", "every %d seconds"},
-		{"tcp_keepalive_probes", "after %d unanswered"},
-	} {
-		b, err := os.ReadFile("/proc/sys/net/ipv4/" + f.file)
-		if err != nil {
-			t.Skipf("%s cannot be read here: %v", f.file, err)
-		}
-		n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-		if want := fmt.Sprintf(f.format, n); !strings.Contains(says, want) {
-			t.Errorf("got %q, want %q in it (%s)", says, want, f.file)
-		}
 	}
 }
 

@@ -193,7 +193,7 @@ var codeSections = []string{"c", "go"}
 // step's: one per option, and a Python line of its own for some, and
 // those that read one option.
 func optionSections() []string {
-	names := []string{"read", "read python", "read c", "read go", "read next"}
+	names := []string{"read", "read python", "read c", "read go", "read next", "keepalive"}
 	for _, o := range options {
 		names = append(names, o.Name, "about "+o.Name, "python "+o.Name, "c "+o.Name, "go "+o.Name)
 	}
