@@ -572,6 +572,8 @@ func TestOptionSuggestsTheCallItAffects(t *testing.T) {
 		{pairLines, "option conn rcvtimeo 1s", "recv conn"},
 		{pairLines, "option client nodelay on", `send client "hello"`},
 		{pairLines, "option client linger on 5", "close client"},
+		{pairLines, "option client keepalive on", "option client TCP_KEEPIDLE 5"}, // net.ipv4.tcp_keepalive_time is over 5 seconds
+		{pairLines, "option client keepcnt 3", "option client SO_KEEPALIVE on"},
 	} {
 		t.Run(tt.option+" after "+tt.setup[len(tt.setup)-1], func(t *testing.T) {
 			l := newLab(t)
