@@ -113,7 +113,7 @@ func TestKeepaliveProbesGo(t *testing.T) {
 	on := run(t, l, words[0], words[1:]...)
 	wantSays(t, "keepalive on", on, "for 1 second (TCP_KEEPIDLE)", "every 1 second (TCP_KEEPINTVL)")
 	snap := Read(client)
-	timer, ok := TimerOf(client, snap.Local, snap.Remote)
+	timer, ok := TimerOf(client, snap, snap.Remote)
 	if !ok || timer.Kind != KeepaliveTimer || timer.Expires > time.Second {
 		t.Fatalf("after SO_KEEPALIVE on the kernel runs timer %+v (%v), want keepalive within 1 s", timer, ok)
 	}
