@@ -78,6 +78,18 @@ func (o option) keepalive() bool {
 	return o.Name == "SO_KEEPALIVE" || o.kind == seconds || o.kind == count
 }
 
+// keepaliveTimes reads a TCP socket's TCP_KEEPIDLE, TCP_KEEPINTVL and
+// TCP_KEEPCNT, in keepaliveOptions' order: those it set, or the system's
+// net.ipv4.tcp_keepalive_time, tcp_keepalive_intvl and
+// tcp_keepalive_probes; 0 for each where sockstep has none of them.
+func keepaliveTimes(fd int) (idle, intvl, probes int) {
+	var v [3]int
+	for i, o := range keepaliveOptions {
+		v[i], _ = unix.GetsockoptInt(fd, o.level, o.opt)
+	}
+	return v[0], v[1], v[2]
+}
+
 // applies says whether the option means anything for the socket.
 func (o option) applies(s *Socket) bool {
 	return (!o.stream || s.Kind == Stream) && (!o.ipv6 || s.Family == IPv6)

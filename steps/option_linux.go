@@ -11,13 +11,3 @@ var keepaliveOptions = []option{
 	{Name: "TCP_KEEPINTVL", Level: "IPPROTO_TCP", level: unix.IPPROTO_TCP, opt: unix.TCP_KEEPINTVL, kind: seconds, stream: true, most: 32767},
 	{Name: "TCP_KEEPCNT", Level: "IPPROTO_TCP", level: unix.IPPROTO_TCP, opt: unix.TCP_KEEPCNT, kind: count, stream: true, most: 127},
 }
-
-// keepaliveTimes reads a TCP socket's TCP_KEEPIDLE, TCP_KEEPINTVL and
-// TCP_KEEPCNT: those it set, or the system's net.ipv4.tcp_keepalive_time,
-// tcp_keepalive_intvl and tcp_keepalive_probes.
-func keepaliveTimes(fd int) (idle, intvl, probes int) {
-	idle, _ = unix.GetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPIDLE)
-	intvl, _ = unix.GetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPINTVL)
-	probes, _ = unix.GetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_KEEPCNT)
-	return idle, intvl, probes
-}
