@@ -52,6 +52,18 @@ func outside(t *testing.T, typ int) (fd int, close func()) {
 	return fd, close
 }
 
+// boundUDP makes a UDP socket u in the session, sets the options given
+// (such as "SO_RCVBUF 1") and binds it to 127.0.0.1 on a free port.
+func boundUDP(t *testing.T, s *Session, options ...string) *steps.Socket {
+	t.Helper()
+	mustEval(t, s, "socket udp as u")
+	for _, o := range options {
+		mustEval(t, s, "option u "+o)
+	}
+	mustEval(t, s, fmt.Sprintf("bind u 127.0.0.1 %d", freePort(t)))
+	return mustFind(t, s, "u")
+}
+
 // loopback is 127.0.0.1 at port, as the outside sockets' calls take it.
 func loopback(port int) unix.Sockaddr {
 	return &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}
@@ -99,10 +111,10 @@ func writeTo(t *testing.T, fd int, sock *steps.Socket, data string) {
 // sendDatagram sends data from the outside datagram socket fd to sock,
 // bound to 127.0.0.1 at port, and waits until the kernel has queued it
 // there (the memory its queue takes grows) or dropped it.
-func sendDatagram(t *testing.T, fd int, sock *steps.Socket, port int, data string) {
+func sendDatagram(t *testing.T, fd int, sock *steps.Socket, data string) {
 	t.Helper()
 	before := steps.Read(sock)
-	if err := unix.Sendto(fd, []byte(data), 0, loopback(port)); err != nil {
+	if err := unix.Sendto(fd, []byte(data), 0, loopback(int(before.Local.Port()))); err != nil {
 		t.Fatal(err)
 	}
 	arrived(t, sock, func(s steps.Snapshot) bool { return s.QueueMemory > before.QueueMemory || s.Dropped > before.Dropped })
@@ -226,10 +238,9 @@ func TestNoticesOfOneByte(t *testing.T) {
 	if got, _ := evalOut(s, out, ""); !strings.Contains(got, ": 1 byte has arrived: recv conn reads it") {
 		t.Errorf("1 byte sent to conn: got\n%s\nwant a notice that 1 byte has arrived", got)
 	}
-	port := freePort(t)
-	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port))
+	u := boundUDP(t, s)
 	v, _ := outside(t, unix.SOCK_DGRAM)
-	sendDatagram(t, v, mustFind(t, s, "u"), port, "y")
+	sendDatagram(t, v, u, "y")
 	if got, _ := evalOut(s, out, ""); !strings.Contains(got, "at least one datagram has arrived; the next is 1 byte:") {
 		t.Errorf("a datagram of one byte sent to u: got\n%s\nwant a notice of a next datagram of 1 byte", got)
 	}
@@ -403,9 +414,7 @@ func TestNoticesOfWaitingClients(t *testing.T) {
 // a sendto has shown the queue.
 func TestNoticesOfDatagramsBehindOthers(t *testing.T) {
 	s, out := fullSession(t)
-	port := freePort(t)
-	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port))
-	u := mustFind(t, s, "u")
+	u := boundUDP(t, s)
 	v, _ := outside(t, unix.SOCK_DGRAM)
 	more := fmt.Sprintf("u (fd %d): at least one more datagram has arrived, behind the next one: each recvfrom u reads one datagram", u.FD)
 	for _, tt := range []struct {
@@ -422,7 +431,7 @@ func TestNoticesOfDatagramsBehindOthers(t *testing.T) {
 		what := tt.line
 		if tt.send != "" {
 			what = "a datagram " + tt.send
-			sendDatagram(t, v, u, port, tt.send)
+			sendDatagram(t, v, u, tt.send)
 		}
 		got, _ := evalOut(s, out, tt.line)
 		if tt.notice == "" && strings.Contains(got, "· u (fd") || !strings.Contains(got, tt.notice) {
@@ -488,14 +497,12 @@ func TestNoticesOfAFullQueue(t *testing.T) {
 // sendto has shown the count.
 func TestNoticesOfDroppedDatagrams(t *testing.T) {
 	s, out := fullSession(t)
-	port := freePort(t)
-	mustEval(t, s, "socket udp as u", "option u SO_RCVBUF 1", fmt.Sprintf("bind u 127.0.0.1 %d", port))
-	u := mustFind(t, s, "u")
+	u := boundUDP(t, s, "SO_RCVBUF 1")
 	v, _ := outside(t, unix.SOCK_DGRAM)
 	told := 0
 	for i := 0; i < 6; i++ {
 		before := steps.Read(u).Dropped
-		sendDatagram(t, v, u, port, "x")
+		sendDatagram(t, v, u, "x")
 		got, _ := evalOut(s, out, "")
 		after := steps.Read(u).Dropped
 		want := fmt.Sprintf("u (fd %d): the kernel dropped 1 datagram instead of queueing", u.FD)
@@ -617,11 +624,9 @@ func TestNoticesOfDatagramsThatCameTogether(t *testing.T) {
 // one, and recvfrom then takes a datagram of the size the notice gave.
 func TestNoticeOfAnEmptyDatagram(t *testing.T) {
 	s, out := fullSession(t)
-	port := freePort(t)
-	mustEval(t, s, "socket udp as u", fmt.Sprintf("bind u 127.0.0.1 %d", port))
-	u := mustFind(t, s, "u")
+	u := boundUDP(t, s)
 	v, _ := outside(t, unix.SOCK_DGRAM)
-	sendDatagram(t, v, u, port, "")
+	sendDatagram(t, v, u, "")
 	got, _ := evalOut(s, out, "")
 	buf := make([]byte, 16)
 	n, _, err := unix.Recvfrom(u.FD, buf, unix.MSG_PEEK|unix.MSG_DONTWAIT)
