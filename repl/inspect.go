@@ -54,7 +54,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 		finQueued = finQueued || (finSent(snap) && snap.SendQ > 0)
 		calls := ready(sock, snap)
 		failing = failing || calls == "error"
-		shut = shut || (sendShut(snap) || snap.State == steps.Closed) && strings.Contains(calls, "send")
+		shut = shut || (snap.State.SentFIN() || snap.State == steps.Closed) && strings.Contains(calls, "send")
 		remote := remoteOf(sock, snap)
 		rows = append(rows, []string{sock.Label(), sock.Proto(), local, steps.ShowAddr(remote), tableState(sock, snap), recvQ, sendQ, calls})
 		shown = append(shown, snap.Local, remote)
@@ -304,7 +304,7 @@ func wouldBlock(sock *steps.Socket, snap steps.Snapshot) string {
 	case sock.Kind == steps.Datagram || snap.Connected():
 		send := yesNo("send", snap.Writable)
 		switch {
-		case sendShut(snap):
+		case snap.State.SentFIN():
 			send = "send: fails with EPIPE at once (this side has sent its FIN: shutdown write)"
 		case snap.PollNotWritable:
 			send += ", though poll and select call it not writable until a third of the send buffer is free"
@@ -339,13 +339,6 @@ func unacknowledged(snap steps.Snapshot) string {
 		return fmt.Sprintf("%d: %s and the FIN, not yet acknowledged by the peer", snap.SendQ, steps.Counted(snap.SendQ-1, "byte"))
 	}
 	return steps.Counted(snap.SendQ, "byte") + " not yet acknowledged by the peer"
-}
-
-// sendShut says whether this side of a TCP connection has sent its FIN
-// while the socket is open, which only shutdown write does: send fails
-// with EPIPE at once, though poll calls the socket writable.
-func sendShut(snap steps.Snapshot) bool {
-	return finSent(snap) || snap.State == steps.FinWait2
 }
 
 // finSent says whether this side has sent a FIN that may still wait for

@@ -108,7 +108,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		Remote: ShowAddr(before.Remote), Listener: before.State == Listen, Waiting: before.AcceptQueue,
 		Unread: before.RecvQ, Connected: s.Kind == Stream && before.Connected(), Datagram: s.Kind == Datagram,
 		NotSent: before.NotSent, WindowFull: before.PeerWindowFull,
-		FinSent: s.Kind == Stream && (before.State == FinWait1 || before.State == FinWait2 || before.State == Closing || before.State == LastAck)}
+		FinSent: s.Kind == Stream && before.State.SentFIN()}
 	if data.Datagram {
 		data.DefaultPeer = before.Connected()
 		if before.DatagramWaiting() {

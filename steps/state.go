@@ -43,6 +43,11 @@ func (s TCPState) String() string {
 // closed: FIN_WAIT1 or FIN_WAIT2. The peer may still send.
 func (s TCPState) WriteShut() bool { return s == FinWait1 || s == FinWait2 }
 
+// SentFIN says whether this side has sent its FIN, whoever closed first,
+// while its socket is open (shutdown write): send then fails with EPIPE,
+// and close sends no FIN of its own.
+func (s TCPState) SentFIN() bool { return s.WriteShut() || s == Closing || s == LastAck }
+
 // A Snapshot is what the kernel says about one socket at one moment.
 type Snapshot struct {
 	Kind   Kind
