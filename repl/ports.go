@@ -45,7 +45,7 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 		return nil
 	}
 	var b strings.Builder
-	bound, datagrams, waiting := false, false, false
+	bound, datagrams, waiting, dual, v6only := false, false, false, false, false
 	var rows [][]string
 	for _, r := range shown[:min(len(shown), maxPortLines)] {
 		remote := "—"
@@ -67,7 +67,14 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 		if r.SendQ >= 0 {
 			sendQ = fmt.Sprint(r.SendQ)
 		}
-		rows = append(rows, []string{proto, r.Local.String(), remote, state, fmt.Sprint(r.RecvQ), sendQ, r.owner})
+		local := r.Local.String()
+		switch {
+		case r.DualStack:
+			local, dual = fmt.Sprintf("*:%d", r.Local.Port()), true // as ss shows it
+		case r.IPv6Only:
+			v6only = true
+		}
+		rows = append(rows, []string{proto, local, remote, state, fmt.Sprint(r.RecvQ), sendQ, r.owner})
 	}
 	s.render.table(&b, portColumns, rows, [][]int{{0, 3, 4, 5, 6}, {1, 2}})
 	if more := len(shown) - maxPortLines; more > 0 {
@@ -85,6 +92,14 @@ func runPorts(s *Session, _ context.Context, args []string) error {
 	if waiting {
 		legend = append(legend, "TIME_WAIT Ns: the kernel keeps the connection N seconds more, to answer a late segment of it, "+
 			"then its timer fires and it forgets the connection (ss -o: timer:(timewait,…)).")
+	}
+	if dual {
+		legend = append(legend, "*:P is an IPv6 socket bound to [::]:P with IPV6_V6ONLY off (ss shows it so): "+
+			"it takes IPv4 clients of port P too, which it sees as ::ffff:a.b.c.d.")
+	}
+	if v6only {
+		legend = append(legend, "[::]:P is an IPv6 socket bound with IPV6_V6ONLY on: it takes IPv6 only, "+
+			"and an IPv4 socket may hold port P beside it.")
 	}
 	if datagrams {
 		legend = append(legend, "For UDP, RECV-Q and SEND-Q are the memory the queued datagrams take, as ss counts it.")

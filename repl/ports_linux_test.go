@@ -274,3 +274,105 @@ func TestPortsLegendNamesTheOrphansState(t *testing.T) {
 		t.Errorf("the closed client's connection is %s in the kernel's table; the legend does not name it:\n%s", state, got)
 	}
 }
+
+// TestPortsSaysWhetherAnIPv6SocketTakesIPv4: an IPv6 socket bound to
+// [::] takes IPv4 clients too unless its IPV6_V6ONLY is on; `ports` shows
+// one that does as *:P, as ss does, and one that does not as [::]:P, for
+// this session's sockets and another program's alike. Whether it takes
+// IPv4 is judged by an IPv4 client: a connect, or a datagram that
+// arrives.
+func TestPortsSaysWhetherAnIPv6SocketTakesIPv4(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		kind   int
+		v6only int
+		own    bool
+	}{
+		{"a TCP listener, IPV6_V6ONLY off, another program's", unix.SOCK_STREAM, 0, false},
+		{"a TCP listener, IPV6_V6ONLY on, another program's", unix.SOCK_STREAM, 1, false},
+		{"a UDP socket, IPV6_V6ONLY off, another program's", unix.SOCK_DGRAM, 0, false},
+		{"a UDP socket, IPV6_V6ONLY on, another program's", unix.SOCK_DGRAM, 1, false},
+		{"a TCP listener, IPV6_V6ONLY off, this session's", unix.SOCK_STREAM, 0, true},
+		{"a TCP listener, IPV6_V6ONLY on, this session's", unix.SOCK_STREAM, 1, true},
+		{"a UDP socket, IPV6_V6ONLY on, this session's", unix.SOCK_DGRAM, 1, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s, out := fullSession(t)
+			var fd int
+			if tt.own {
+				kind := map[int]string{unix.SOCK_STREAM: "tcp", unix.SOCK_DGRAM: "udp"}[tt.kind]
+				mustEval(t, s, "socket "+kind+" ipv6 as s", fmt.Sprint("option s IPV6_V6ONLY ", tt.v6only), "bind s :: 0")
+				if tt.kind == unix.SOCK_STREAM {
+					mustEval(t, s, "listen s")
+				}
+				fd = mustFind(t, s, "s").FD
+			} else {
+				var err error
+				if fd, err = unix.Socket(unix.AF_INET6, tt.kind|unix.SOCK_CLOEXEC, 0); err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { unix.Close(fd) })
+				if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, tt.v6only); err != nil {
+					t.Fatal(err)
+				}
+				if err := unix.Bind(fd, &unix.SockaddrInet6{}); err != nil {
+					t.Fatal(err)
+				}
+				if tt.kind == unix.SOCK_STREAM {
+					if err := unix.Listen(fd, 5); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			sa, err := unix.Getsockname(fd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			port := sa.(*unix.SockaddrInet6).Port
+			want := fmt.Sprintf("[::]:%d", port)
+			if takesIPv4(t, fd, tt.kind, port) {
+				want = fmt.Sprintf("*:%d", port)
+			}
+			got, err := evalOut(s, out, fmt.Sprint("ports ", port))
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, line := range strings.Split(got, "\n") {
+				if f := strings.Fields(line); len(f) > 3 && (f[3] == "LISTEN" || f[3] == "bound") {
+					found = true
+					if f[1] != want {
+						t.Errorf("got LOCAL %s, want %s\n%s", f[1], want, got)
+					}
+				}
+			}
+			if !found {
+				t.Errorf("no row of the socket in\n%s", got)
+			}
+			if strings.HasPrefix(want, "*") && !strings.Contains(strings.Join(strings.Fields(got), " "), "*:P is an IPv6 socket") {
+				t.Errorf("the legend does not say what *:P is\n%s", got)
+			}
+		})
+	}
+}
+
+// takesIPv4 says whether the IPv6 socket fd, on port, takes IPv4: an IPv4
+// client connects to 127.0.0.1 there (TCP), or its datagram arrives (UDP).
+func takesIPv4(t *testing.T, fd, kind, port int) bool {
+	t.Helper()
+	c, err := unix.Socket(unix.AF_INET, kind|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(c)
+	to := &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}
+	if kind == unix.SOCK_STREAM {
+		return unix.Connect(c, to) == nil // refused at once on loopback
+	}
+	if err := unix.Sendto(c, []byte("x"), 0, to); err != nil {
+		t.Fatal(err)
+	}
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 1000)
+	return err == nil && n > 0
+}

@@ -133,6 +133,9 @@ func TestTablesFitTheWidth(t *testing.T) {
 						continue // ports 'port' lists the TCP port only
 					}
 					state = strings.Fields(want["STATE"])[0]
+					if v6only, err := unix.GetsockoptInt(sock.FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY); err == nil && v6only == 0 && strings.HasPrefix(local, "[::]:") {
+						local = "*:" + strings.TrimPrefix(local, "[::]:") // it takes IPv4 too, as ss shows it
+					}
 					j := slices.IndexFunc(portRows, func(r map[string]string) bool { return r["LOCAL"] == local && r["REMOTE"] == remote })
 					switch {
 					case j < 0:

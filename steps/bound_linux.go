@@ -23,6 +23,8 @@ const (
 	tcpBoundInactive  = 13 // TCP_BOUND_INACTIVE, a state inet_diag alone uses
 	diagQueuesOffset  = 56 // of idiag_rqueue, then idiag_wqueue, in struct inet_diag_msg
 	diagInodeOffset   = 68 // of idiag_inode in struct inet_diag_msg
+	diagMsgLen        = 72 // struct inet_diag_msg, which attributes follow
+	diagSkV6Only      = 11 // INET_DIAG_SKV6ONLY, an IPv6 socket's IPV6_V6ONLY
 	netlinkDone       = 3  // NLMSG_DONE
 	netlinkMultiLimit = 64 // batches read for one answer, at most
 )
@@ -107,20 +109,22 @@ func boundInactive() []Connection {
 // dumpBoundInactive asks sock_diag for the TCP sockets of one family that
 // hold a port without listening or connecting, and gives each to f.
 func dumpBoundInactive(family uint8, f func(Connection)) error {
-	return dumpDiag(family, 1<<tcpBoundInactive, f)
+	return dumpDiag(family, unix.IPPROTO_TCP, 1<<tcpBoundInactive, f)
 }
 
-// dumpDiag asks sock_diag for the TCP sockets of one family in the given
-// states (a mask of 1<<state), and gives each to f: its local end, state
-// (CLOSED for one bound but inactive), queues as ss shows them, and inode.
-func dumpDiag(family uint8, states uint32, f func(Connection)) error {
+// dumpDiag asks sock_diag for the sockets of one family and protocol
+// (IPPROTO_TCP, IPPROTO_UDP) in the given states (a mask of 1<<state), and
+// gives each to f: its local end, state (CLOSED for a TCP socket bound but
+// inactive), queues as ss shows them, inode, and for an IPv6 socket on
+// [::] whether it takes IPv4 too.
+func dumpDiag(family, protocol uint8, states uint32, f func(Connection)) error {
 	diag.Lock()
 	defer diag.Unlock()
 	if err := openDiag(); err != nil {
 		return err
 	}
 	diag.seq++
-	msg := diagMessage(unix.NLM_F_DUMP, diag.seq, family, states)
+	msg := diagMessage(unix.NLM_F_DUMP, diag.seq, family, protocol, states)
 	if err := unix.Sendto(diag.fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		closeDiag()
 		return err
@@ -159,9 +163,13 @@ func dumpDiag(family uint8, states uint32, f func(Connection)) error {
 					if body[1] == tcpBoundInactive {
 						state = Closed
 					}
-					f(Connection{Local: netip.AddrPortFrom(addr, binary.BigEndian.Uint16(id[0:])), State: state,
+					c := Connection{Local: netip.AddrPortFrom(addr, binary.BigEndian.Uint16(id[0:])), State: state,
 						RecvQ: int(ne.Uint32(body[diagQueuesOffset:])), SendQ: int(ne.Uint32(body[diagQueuesOffset+4:])),
-						Inode: uint64(ne.Uint32(body[diagInodeOffset:]))})
+						Inode: uint64(ne.Uint32(body[diagInodeOffset:]))}
+					if v6only, ok := diagV6Only(body); ok && addr == netip.IPv6Unspecified() {
+						c.DualStack, c.IPv6Only = !v6only, v6only
+					}
+					f(c)
 				}
 			}
 			b = b[min(len(b), (size+3)&^3):]
@@ -169,6 +177,24 @@ func dumpDiag(family uint8, states uint32, f func(Connection)) error {
 	}
 	closeDiag() // an answer without end: start afresh next time
 	return errNoSockDiag
+}
+
+// diagV6Only reads the attribute INET_DIAG_SKV6ONLY that follows an
+// IPv6 socket's struct inet_diag_msg: its IPV6_V6ONLY. ok is false where
+// the kernel gave none (an IPv4 socket, a connection in TIME_WAIT).
+func diagV6Only(body []byte) (v6only, ok bool) {
+	ne := binary.NativeEndian
+	for b := body[min(len(body), diagMsgLen):]; len(b) >= 4; {
+		size := int(ne.Uint16(b))
+		if size < 4 || size > len(b) {
+			return false, false
+		}
+		if ne.Uint16(b[2:]) == diagSkV6Only && size >= 5 {
+			return b[4] != 0, true
+		}
+		b = b[min(len(b), (size+3)&^3):]
+	}
+	return false, false
 }
 
 // portGone is readState's check of a CLOSED TCP socket whose getsockname

@@ -78,6 +78,10 @@ type Connection struct {
 	// as /proc/net/tcp gives it (to a hundredth of a second).
 	Timer   TimerKind
 	Expires time.Duration
+	// For an IPv6 socket of Holders on [::], every IPv6 address, what
+	// sock_diag says of its IPV6_V6ONLY: off, so that it takes IPv4 too
+	// (DualStack), or on (IPv6Only); neither where the kernel does not say.
+	DualStack, IPv6Only bool
 }
 
 // InAcceptQueue says whether a connection waits in a listener's accept

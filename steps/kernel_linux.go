@@ -116,32 +116,38 @@ func Connections() ([]Connection, error) {
 // table leaves out, and sock_diag lists where the kernel can), and the
 // kernel's table of UDP sockets. A listener's SendQ is its backlog, as
 // ss shows it: the table says 0 there, and sock_diag tells it (-1 where
-// sock_diag cannot).
+// sock_diag cannot). Of an IPv6 socket on [::], sock_diag tells whether
+// it takes IPv4 too, which the tables do not say.
 func Holders() ([]Connection, error) {
 	tcp, err := tcpHolders()
 	if err != nil {
 		return nil, err
 	}
-	backlogs := map[uint64]int{}
+	listeners := map[uint64]Connection{}
 	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
-		dumpDiag(family, 1<<Listen, func(c Connection) { backlogs[c.Inode] = c.SendQ })
+		dumpDiag(family, unix.IPPROTO_TCP, 1<<Listen, func(c Connection) { listeners[c.Inode] = c })
 	}
 	for i, c := range tcp {
 		if c.State == Listen {
-			backlog, ok := backlogs[c.Inode]
+			l, ok := listeners[c.Inode]
 			if !ok {
-				backlog = -1
+				l.SendQ = -1
 			}
-			tcp[i].SendQ = backlog
+			tcp[i].SendQ, tcp[i].DualStack, tcp[i].IPv6Only = l.SendQ, l.DualStack, l.IPv6Only
 		}
 	}
 	udp, err := readTables(Datagram, "/proc/net/udp", "/proc/net/udp6")
 	if err != nil {
 		return nil, err
 	}
+	udp6 := map[uint64]Connection{}
+	dumpDiag(unix.AF_INET6, unix.IPPROTO_UDP, ^uint32(0), func(c Connection) { udp6[c.Inode] = c })
 	for i, c := range udp {
 		if c.Remote.Port() == 0 {
 			udp[i].Remote = netip.AddrPort{} // no peer: not connected
+		}
+		if d, ok := udp6[c.Inode]; ok && c.Inode != 0 {
+			udp[i].DualStack, udp[i].IPv6Only = d.DualStack, d.IPv6Only
 		}
 	}
 	return slices.Concat(tcp, udp), nil

@@ -116,7 +116,7 @@ func askDiag(local, remote netip.AddrPort) ([]byte, bool, error) {
 // connection, named by its four addresses (not a dump of the table).
 func diagRequest(local, remote netip.AddrPort, seq uint32) []byte {
 	family, src, dst := diagAddrs(local.Addr(), remote.Addr())
-	msg := diagMessage(0, seq, family, ^uint32(0)) // every state
+	msg := diagMessage(0, seq, family, unix.IPPROTO_TCP, ^uint32(0)) // every state
 	ne := binary.NativeEndian
 	id := msg[netlinkHeaderLen+8:]
 	binary.BigEndian.PutUint16(id[0:], local.Port())
@@ -128,10 +128,11 @@ func diagRequest(local, remote netip.AddrPort, seq uint32) []byte {
 	return msg
 }
 
-// diagMessage is a SOCK_DIAG_BY_FAMILY request about TCP sockets of one
-// family in the given states (a mask of 1<<state), its socket id left for
-// the caller to fill in; flags adds to NLM_F_REQUEST (NLM_F_DUMP).
-func diagMessage(flags uint16, seq uint32, family uint8, states uint32) []byte {
+// diagMessage is a SOCK_DIAG_BY_FAMILY request about sockets of one
+// family and protocol (IPPROTO_TCP, IPPROTO_UDP) in the given states (a
+// mask of 1<<state), its socket id left for the caller to fill in; flags
+// adds to NLM_F_REQUEST (NLM_F_DUMP).
+func diagMessage(flags uint16, seq uint32, family, protocol uint8, states uint32) []byte {
 	msg := make([]byte, netlinkHeaderLen+diagRequestLen)
 	ne := binary.NativeEndian
 	ne.PutUint32(msg[0:], uint32(len(msg)))
@@ -139,7 +140,7 @@ func diagMessage(flags uint16, seq uint32, family uint8, states uint32) []byte {
 	ne.PutUint16(msg[6:], unix.NLM_F_REQUEST|flags)
 	ne.PutUint32(msg[8:], seq)
 	req := msg[netlinkHeaderLen:]
-	req[0], req[1] = family, unix.IPPROTO_TCP
+	req[0], req[1] = family, protocol
 	ne.PutUint32(req[4:], states)
 	return msg
 }
