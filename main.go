@@ -115,7 +115,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 		return 2
 	}
 	tty := terminals{in: isTerminal(stdin), out: isTerminal(stdout)}
-	opts := repl.Options{Hex: *hex, Narration: level, Colour: colourWanted(tty.out, *noColor), Width: width(stdout, tty.out),
+	columns := terminalColumns(stdout, tty.out)
+	opts := repl.Options{Hex: *hex, Narration: level, Colour: colourWanted(tty.out, *noColor), Width: width(columns),
 		Live: tty.out, Input: stdin}
 	if tty.in && !tty.out && (len(rest) == 0 || rest[0] != "run") {
 		// auto --step asks on the terminal its answers are typed on, not
@@ -124,6 +125,9 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 		opts.Prompts = stderr
 	}
 	session := repl.New(stdout, opts)
+	if columns > 0 && columns < repl.FitWidth {
+		session.SayTooNarrow(columns)
+	}
 	defer func() { status = max(status, written(session.OutputError(), stderr)) }()
 	tutor, err := lessons.Attach(session, lessons.Options{ProgressFile: lessons.ProgressFile()})
 	if err != nil {
@@ -378,16 +382,25 @@ func isTerminal(f any) bool {
 	return ok && (isatty.IsTerminal(file.Fd()) || isatty.IsCygwinTerminal(file.Fd()))
 }
 
-// width is how wide output is wrapped on the terminal out, or 80 when
-// out is not one.
-func width(out io.Writer, terminal bool) int {
+// terminalColumns is how many columns wide the terminal out is, or 0
+// when out is not one or does not say.
+func terminalColumns(out io.Writer, terminal bool) int {
 	file, ok := out.(*os.File)
 	if !ok || !terminal {
-		return 80
+		return 0
 	}
 	ws, err := unix.IoctlGetWinsize(int(file.Fd()), unix.TIOCGWINSZ)
-	if err != nil || ws.Col == 0 {
+	if err != nil {
+		return 0
+	}
+	return int(ws.Col)
+}
+
+// width is how wide output is wrapped on a terminal of columns columns,
+// or 80 when output goes to no terminal (columns 0).
+func width(columns int) int {
+	if columns == 0 {
 		return 80
 	}
-	return repl.Width(int(ws.Col))
+	return repl.Width(columns)
 }

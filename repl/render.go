@@ -33,6 +33,21 @@ const (
 // labelWidth is the width of the left column: "python  ", "state   ".
 const labelWidth = 8
 
+// FitWidth is the narrowest terminal sockstep's lines are laid out for:
+// below it, a line of code or state, after its label and the indent of
+// its further lines (12 columns), has too little room left.
+const FitWidth = 40
+
+// SayTooNarrow says, before anything else, that the terminal is columns
+// wide, less than FitWidth: lines wider than it will follow.
+func (s *Session) SayTooNarrow(columns int) {
+	var b strings.Builder
+	wrapInto(&b, fmt.Sprintf("sockstep: this terminal is %d columns wide. Lines labelled state, python or next start %d columns in, "+
+		"their further lines %d, so below %d columns some lines will be wider than the terminal, and it breaks them mid-word. "+
+		"Widen the window to 80 columns (%d at least).", columns, 2+labelWidth, 2+labelWidth+2, FitWidth, FitWidth), s.render.width, "", "")
+	s.out.print(s.render.st.dim(strings.TrimSuffix(b.String(), "\n")) + "\n")
+}
+
 // renderer writes reports for one session.
 type renderer struct {
 	st     style
