@@ -107,7 +107,7 @@ func askDiag(local, remote netip.AddrPort) ([]byte, bool, error) {
 			return nil, false, err
 		}
 		if n >= netlinkHeaderLen && binary.NativeEndian.Uint32(diag.reply[8:]) == diag.seq {
-			return diagReply(diag.reply[:n], local, remote)
+			return diagReply(diag.reply[:n], remote)
 		}
 	}
 }
@@ -163,7 +163,7 @@ func diagAddrs(a, b netip.Addr) (family uint8, src, dst []byte) {
 // says ENOENT or, because its lookup falls back to listeners, describes
 // the listening socket on the local port; so the answer counts only if its
 // remote end is the one asked about.
-func diagReply(reply []byte, local, remote netip.AddrPort) ([]byte, bool, error) {
+func diagReply(reply []byte, remote netip.AddrPort) ([]byte, bool, error) {
 	if len(reply) < netlinkHeaderLen+4 {
 		return nil, false, errNoSockDiag
 	}
@@ -180,9 +180,14 @@ func diagReply(reply []byte, local, remote netip.AddrPort) ([]byte, bool, error)
 	if len(body) < diagInodeOffset+4 {
 		return nil, false, errNoSockDiag
 	}
-	_, _, dst := diagAddrs(local.Addr(), remote.Addr())
+	// An IPv6 socket's connection to an IPv4 peer is found by its IPv4
+	// addresses, but described in its own family, IPv4-mapped.
 	id := body[4:]
-	if binary.BigEndian.Uint16(id[2:]) != remote.Port() || string(id[20:20+len(dst)]) != string(dst) {
+	peer, _ := netip.AddrFromSlice(id[20:36])
+	if body[0] == unix.AF_INET {
+		peer, _ = netip.AddrFromSlice(id[20:24])
+	}
+	if binary.BigEndian.Uint16(id[2:]) != remote.Port() || peer.Unmap() != remote.Addr().WithZone("").Unmap() {
 		return nil, false, nil
 	}
 	return slices.Clone(body[:diagInodeOffset+4]), true, nil

@@ -103,3 +103,75 @@ func waitUntil(t *testing.T, cond func() bool) {
 	}
 	t.Fatal("the kernel did not reach the expected state within 2s")
 }
+
+// TestDiagStateFindsAnIPv4MappedConnection: an IPv6 listener on [::]
+// accepts an IPv4 client as an IPv6 socket whose ends are IPv4-mapped
+// (::ffff:127.0.0.1); sock_diag must find that connection by those ends,
+// in the state /proc/net/tcp6 gives it, before and after the accepted end
+// closes (ESTABLISHED, then FIN_WAIT2 while the client has not closed).
+func TestDiagStateFindsAnIPv4MappedConnection(t *testing.T) {
+	lfd, err := unix.Socket(unix.AF_INET6, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Skipf("no IPv6 socket here: %v", err)
+	}
+	t.Cleanup(func() { unix.Close(lfd) })
+	if err := unix.SetsockoptInt(lfd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Bind(lfd, &unix.SockaddrInet6{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(lfd, 8); err != nil {
+		t.Fatal(err)
+	}
+	sa, _ := unix.Getsockname(lfd)
+	client, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(client) })
+	if err := unix.Connect(client, &unix.SockaddrInet4{Port: sa.(*unix.SockaddrInet6).Port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	server, _, err := unix.Accept4(lfd, unix.SOCK_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, _ := unix.Getsockname(server)
+	remote, _ := unix.Getpeername(server)
+	ends := [2]netip.AddrPort{addrPortOf(local), addrPortOf(remote)}
+	if !ends[0].Addr().Is4In6() {
+		unix.Close(server)
+		t.Fatalf("the accepted end is %s, not IPv4-mapped", ends[0])
+	}
+	for _, closed := range []bool{false, true} {
+		if closed {
+			unix.Close(server)
+		} else {
+			t.Cleanup(func() { unix.Close(server) })
+		}
+		var want TCPState
+		conns, err := Connections()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range conns {
+			if c.Local == ends[0] && c.Remote == ends[1] {
+				want = c.State
+			}
+		}
+		if want == 0 {
+			t.Fatalf("no line from %s to %s in /proc/net/tcp6", ends[0], ends[1])
+		}
+		got, found, err := diagState(ends[0], ends[1])
+		if err != nil {
+			t.Skipf("sock_diag cannot be asked here: %v", err)
+		}
+		if !found || got != want {
+			t.Errorf("closed %v: sock_diag found %v, state %s; /proc/net/tcp6 says %s", closed, found, got, want)
+		}
+		if got, found := ConnectionState(ends[0], ends[1]); !found || got != want {
+			t.Errorf("closed %v: ConnectionState found %v, state %s; /proc/net/tcp6 says %s", closed, found, got, want)
+		}
+	}
+}
