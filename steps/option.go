@@ -276,6 +276,7 @@ type optionData struct {
 	Autotuned       int    // for a TCP socket's buffers: the most Linux grows one that was not set (tcp_rmem or tcp_wmem)
 	Datagram        bool   // a UDP socket
 	Bound           bool   // the socket has a port
+	BoundTo         string // for IPV6_V6ONLY read: the one IPv6 address bind gave the socket, which turned the option on
 	Listening       bool   // a TCP socket that listens
 	Connected       bool   // the socket has a peer
 	Loopback        string // this machine's address in the socket's family, for the next step
@@ -314,7 +315,7 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 		return nil, usageErr(fmt.Sprintf("%s does not apply to %s, a %s %s socket", o.Name, s.Label(), s.Kind, s.Family))
 	}
 	if len(args) == 2 {
-		return readOption(s, o), nil
+		return readOption(l, s, o), nil
 	}
 	data := optionData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Option: o.Name, Level: o.Level, Most: o.most}
 	data.where(l, s)
@@ -528,9 +529,17 @@ func listOptions(l *Lab, s *Socket) *Report {
 
 // readOption reads one option from the kernel, as getsockopt (or fcntl,
 // for O_NONBLOCK) gives it.
-func readOption(s *Socket, o option) *Report {
+func readOption(l *Lab, s *Socket, o option) *Report {
 	data := optionData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Option: o.Name, Level: o.Level,
 		Timeout: o.kind == duration}
+	if o.Name == "IPV6_V6ONLY" {
+		// Once the socket has a port, setsockopt refuses the option, so
+		// the next step is the socket's own, not setting it.
+		data.where(l, s)
+		if local := l.look(s).Local.Addr(); data.Bound && !local.IsUnspecified() && !local.Is4In6() {
+			data.BoundTo = local.String()
+		}
+	}
 	call, result := fmt.Sprintf("getsockopt(%d, %s, %s)", s.FD, o.Level, o.Name), "0"
 	if o.kind == fileFlag {
 		// fcntl returns the flags themselves.
@@ -548,6 +557,9 @@ func readOption(s *Socket, o option) *Report {
 		Lines: []string{o.line(v)},
 		Says:  optionProse.Render("read", data),
 		Next:  optionProse.Render("read next", data),
+	}
+	if data.Bound && o.Name == "IPV6_V6ONLY" {
+		report.Next = optionProse.Render("next", data)
 	}
 	optionProse.codeOf(report, data, "read ")
 	return report

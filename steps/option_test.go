@@ -391,6 +391,72 @@ func TestV6onlyAfterBind(t *testing.T) {
 	}
 }
 
+// TestReadV6onlyWithAPort: once a socket has a port, reading IPV6_V6ONLY
+// says it can no longer change, as setsockopt then says (EINVAL, tried
+// here), and which bind turned it on; the next step suggested works when
+// typed. Without a port, the read offers the setting that works.
+func TestReadV6onlyWithAPort(t *testing.T) {
+	for _, steps := range [][]string{
+		{"socket tcp ipv6 as u"},
+		{"socket tcp ipv6 as u", "bind u ::1 0"},
+		{"socket udp ipv6 as u", "bind u ::1 0"},
+		{"socket tcp ipv6 as u", "bind u :: 0"},
+		{"socket tcp ipv6 as u", "bind u :: 0", "listen u"},
+		{"socket udp ipv6 as u", "sendto u ::1 9 x"},
+		{"socket tcp ipv6 as u", "bind u ::ffff:127.0.0.1 0"},
+	} {
+		t.Run(strings.Join(steps, "; "), func(t *testing.T) {
+			l := newLab(t)
+			for _, step := range steps {
+				words := strings.Fields(step)
+				run(t, l, words[0], words[1:]...)
+			}
+			rep := run(t, l, "option", "u", "IPV6_V6ONLY")
+			fd := sock(t, l, "u").FD
+			on, err := unix.GetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fixed := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, on) == unix.EINVAL
+			says := strings.Join(strings.Fields(rep.Says), " ")
+			if got := strings.Contains(says, "It can no longer change"); got != fixed {
+				t.Errorf("setsockopt refused: %v; the read says %q", fixed, says)
+			}
+			if got := strings.Contains(says, "Set it with"); got == fixed {
+				t.Errorf("setsockopt refused: %v; the read says %q", fixed, says)
+			}
+			local := Read(sock(t, l, "u")).Local.Addr()
+			// Whether bind turned it on: the same bind on a fresh socket.
+			turned := false
+			if words := strings.Fields(steps[len(steps)-1]); words[0] == "bind" {
+				fresh, err := unix.Socket(unix.AF_INET6, unix.SOCK_DGRAM, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer unix.Close(fresh)
+				var sa unix.SockaddrInet6
+				sa.Addr = local.As16()
+				if err := unix.Bind(fresh, &sa); err != nil {
+					t.Fatal(err)
+				}
+				v, _ := unix.GetsockoptInt(fresh, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
+				turned = v == 1
+			}
+			if got := strings.Contains(says, "Binding to "+local.String()+" turned it on"); got != turned {
+				t.Errorf("bind to %s turned IPV6_V6ONLY on: %v; the read says %q", local, turned, says)
+			}
+			next := strings.Fields(strings.SplitN(rep.Next, "(", 2)[0])
+			if len(next) == 0 {
+				t.Fatalf("no next step after %q", says)
+			}
+			if next[0] == "accept" || next[0] == "recvfrom" {
+				return // it would wait for a peer this test has not got
+			}
+			run(t, l, next[0], next[1:]...)
+		})
+	}
+}
+
 // TestBroadcastOnTCP: the kernel stores SO_BROADCAST for a TCP socket,
 // and the report says that it changes nothing for TCP, not that the
 // socket may send datagrams to a broadcast address.
