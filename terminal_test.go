@@ -381,9 +381,11 @@ func TestFileDescriptorsAreTheLearners(t *testing.T) {
 
 // TestTerminalNarrowWrapsWholeWords runs socket on a terminal 40 columns
 // wide, and on one narrowed to 50 after sockstep started: the narration
-// is wrapped to the terminal's width, so the terminal never has to break
-// a word. Its words are those of the same narration written to a pipe.
+// and the shell's welcome are wrapped to the terminal's width, so the
+// terminal never has to break a word. The narration's words are those of
+// the same narration written to a pipe.
 func TestTerminalNarrowWrapsWholeWords(t *testing.T) {
+	const welcome = "sockstep: the socket API, one real call at a time. `help` lists the commands; Tab completes; Ctrl-D leaves."
 	piped, err := exec.Command(binary(t), "-c", "socket as s").Output()
 	if err != nil {
 		t.Fatal(err)
@@ -412,8 +414,12 @@ func TestTerminalNarrowWrapsWholeWords(t *testing.T) {
 			term := startResizedTerminal(t, t.TempDir(), tt.startCols, tt.cols)
 			term.typeText("socket as s\r")
 			term.waitFor("[2] › ")
-			if screen := strings.Join(strings.Fields(term.screen.text()), " "); !strings.Contains(screen, strings.Join(prose, " ")) {
+			screen := strings.Join(strings.Fields(term.screen.text()), " ")
+			if !strings.Contains(screen, strings.Join(prose, " ")) {
 				t.Errorf("the narration's words are broken on a screen %d columns wide:\n%s", tt.cols, term.screen.text())
+			}
+			if !strings.Contains(screen, welcome) {
+				t.Errorf("the welcome's words are broken on a screen %d columns wide:\n%s", tt.cols, term.screen.text())
 			}
 		})
 	}
