@@ -771,7 +771,8 @@ func TestReuseAddrOnTheServer(t *testing.T) {
 // socket); in a step that wants a bind refused, after an option set on the
 // socket that gets its bind past the refusal. Each command it shows is
 // typed; every one must work but a last one the step wants refused, and
-// the step be done.
+// the step be done. Also after bytes sent or read that a step counting
+// the bytes in a receive queue exactly did not want.
 func TestHintAnswerAfterABind(t *testing.T) {
 	for _, c := range []struct {
 		lesson, answer string   // the step, by a line of its answer
@@ -794,6 +795,13 @@ func TestHintAnswerAfterABind(t *testing.T) {
 		{"11-options-halfclose", "socket as again", []string{"socket as again", "option again SO_REUSEADDR on"}, "closes it first and makes it again"},
 		{"11-options-halfclose", "socket as again", []string{"socket as again", "option again SO_REUSEADDR on", "bind again 127.0.0.1 {port}"}, "closes it and makes a new socket first, with no option set"},
 		{"07-errors", "socket as second", []string{"socket as second", "bind second 127.0.0.1 0"}, "closes it and makes a new socket first, with no option set"},
+		// A step that counts the bytes waiting exactly, after a typo: they
+		// cannot be taken back, so the answer reads them out first, and
+		// sends again what the steps before sent.
+		{"05-byte-stream", `send client "Hello"`, []string{`send client "Helo"`}, "reads them out first."},
+		{"05-byte-stream", `send client "World"`, []string{`send client "Wrld"`}, "reads them out first, then sends again what the steps before sent"},
+		{"05-byte-stream", "recv conn", []string{"recv conn 4"}, "reads them out first, then sends again what the steps before sent"},
+		{"05-byte-stream", "recv conn", []string{"recv conn 4", "recv conn"}, "first sends again what the steps before sent"},
 	} {
 		t.Run(c.lesson+"/"+strings.Join(c.typed, ";"), func(t *testing.T) {
 			l, i := playUntil(t, c.lesson, "answered by "+c.answer, func(answer []string) bool {

@@ -613,9 +613,10 @@ func (p *play) socketNamed(name string) (live, bool) {
 // closed first. A step that wants a call to fail wants it on a new socket,
 // with no option set (an option such as SO_REUSEADDR can make the bind it
 // wants refused work): such a step's answer closes a socket it makes or
-// binds and makes it again, whatever its state. why says so, or is "".
-// (Only a step that wants EADDRINUSE: SO_REUSEADDR is an option that
-// can make a refused bind work.)
+// binds and makes it again, whatever its state. (Only a step that wants
+// EADDRINUSE: SO_REUSEADDR is an option that can make a refused bind
+// work.) A step that counts the bytes in a receive queue exactly starts
+// from the queue it expects (refill). why says so, or is "".
 func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 	for _, line := range step.Answer {
 		lines = append(lines, t.fill(line))
@@ -687,7 +688,117 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 		lines = slices.Insert(lines, i, "close "+s.Name)
 		i++
 	}
+	if note, mended := t.refill(step, lines); note != "" {
+		notes, lines = append(notes, note), mended
+	}
 	return strings.Join(notes, " "), lines
+}
+
+// refill mends the answer of a step that wants an exact count of bytes in
+// a receive queue (`recv-queue SIDE == N`, or `received == N` read by the
+// answer's one recv): its sends, or its recv, reach that count only from
+// the queue the step before left. When the queue holds other bytes (a
+// typo, a second try), and sent bytes cannot be taken back, the answer
+// first reads them out, then sends again what the steps before sent
+// there. note says so, or is "" when the answer needs no mending.
+func (t *Tutor) refill(step Step, lines []string) (note string, mended []string) {
+	p := t.play
+	var receiver live
+	want, before := 0, -1 // the count the step wants, and the bytes its answer needs waiting before it
+	for _, c := range step.Checks {
+		if c.Op != "==" || c.N == 0 || c.Word != "" && c.def.name != "recv-queue" {
+			continue
+		}
+		switch c.def.name {
+		case "recv-queue":
+			sent, from := 0, ""
+			for _, line := range lines {
+				if name, text, ok := sendOf(line); ok {
+					sent, from = sent+len(text), name
+				}
+			}
+			if r, ok := p.peerOf(from); ok && (c.Word == "" || c.Word == "accepted" && r.sock.AcceptedFrom != "" || c.Word == "client" && r.sock.AcceptedFrom == "") {
+				receiver, want, before = r, c.N, c.N-sent
+			}
+		case "received":
+			w := strings.Fields(lines[len(lines)-1])
+			if len(lines) == 1 && len(w) == 2 && w[0] == "recv" {
+				if r, ok := p.socketNamed(w[1]); ok && c.N <= steps.DefaultBufSize {
+					receiver, want, before = r, c.N, c.N
+				}
+			}
+		}
+	}
+	if before < 0 || !receiver.snap.QueuesKnown || receiver.snap.RecvQ == before {
+		return "", lines
+	}
+	again, ok := p.sendsBefore(before, t.fill)
+	if !ok {
+		return "", lines
+	}
+	read := "recv " + receiver.sock.Name
+	if receiver.snap.RecvQ > steps.DefaultBufSize {
+		read += " --all"
+	}
+	var redo []string
+	if receiver.snap.RecvQ > 0 {
+		redo = append(redo, read)
+	}
+	redo = append(redo, again...)
+	note = fmt.Sprintf("%s has %d bytes waiting in its receive queue; this step's answer reaches the %d bytes it wants only from %d waiting, and bytes sent cannot be taken back, so the answer",
+		receiver.sock.Label(), receiver.snap.RecvQ, want, before)
+	switch {
+	case receiver.snap.RecvQ > 0 && len(again) > 0:
+		note += " reads them out first, then sends again what the steps before sent."
+	case receiver.snap.RecvQ > 0:
+		note += " reads them out first."
+	default:
+		note += " first sends again what the steps before sent."
+	}
+	return note, append(redo, lines...)
+}
+
+// sendsBefore are the send lines of the answers of the steps before the
+// one being played, filled in, nearest last, that send n bytes in all;
+// ok is false when no run of them does.
+func (p *play) sendsBefore(n int, fill func(string) string) (lines []string, ok bool) {
+	sum := 0
+	for i := p.page - 1; i >= 0 && sum < n; i-- {
+		answer := p.lesson.Pages[i].Step.Answer
+		for k := len(answer) - 1; k >= 0 && sum < n; k-- {
+			if _, text, ok := sendOf(fill(answer[k])); ok {
+				sum += len(text)
+				lines = slices.Insert(lines, 0, fill(answer[k]))
+			}
+		}
+	}
+	return lines, sum == n
+}
+
+// sendOf reads a `send SOCK TEXT…` line: the socket's name and the bytes
+// it sends, its words joined by spaces; ok is false for any other line.
+func sendOf(line string) (name, text string, ok bool) {
+	w, err := repl.SplitWords(line)
+	if err != nil || len(w) < 3 || w[0] != "send" || slices.ContainsFunc(w, func(s string) bool { return strings.HasPrefix(s, "--") }) {
+		return "", "", false
+	}
+	return w[1], strings.Join(w[2:], " "), true
+}
+
+// peerOf is the lesson's socket at the other end of the connection of
+// the socket called name, as look last read them.
+func (p *play) peerOf(name string) (live, bool) {
+	s, ok := p.socketNamed(name)
+	if !ok || s.sock.Kind != steps.Stream || !s.snap.Connected() {
+		return live{}, false
+	}
+	i := slices.IndexFunc(p.sockets, func(l live) bool {
+		return l.sock.Kind == steps.Stream && sameEnd(l.snap.Local, s.snap.Remote) && sameEnd(l.snap.Remote, s.snap.Local)
+	})
+	if i < 0 {
+		return live{}, false
+	}
+	return p.sockets[i], true
 }
 
 // madeName is the name a `socket … as NAME` line gives the socket it
