@@ -103,7 +103,10 @@ type memory struct {
 	wasConnected map[*steps.Socket]bool
 	ends         []ends
 	listenPorts  []uint16
-	lastPort     uint16 // the port a listener of the lesson, or auto's server, had last
+	// listenBound are the sockets that had no address when listen ran on
+	// them: the kernel bound them to every interface and a port it chose.
+	listenBound map[*steps.Socket]bool
+	lastPort    uint16 // the port a listener of the lesson, or auto's server, had last
 	// sent are the bytes the learner's `send` commands handed to the
 	// kernel on each socket, in order.
 	sent map[*steps.Socket][]byte
@@ -121,7 +124,7 @@ type udpSocket struct {
 }
 
 func newMemory() *memory {
-	return &memory{wasConnected: map[*steps.Socket]bool{}, sent: map[*steps.Socket][]byte{}}
+	return &memory{wasConnected: map[*steps.Socket]bool{}, sent: map[*steps.Socket][]byte{}, listenBound: map[*steps.Socket]bool{}}
 }
 
 // remember notes what the lesson's sockets are now.
@@ -233,7 +236,11 @@ var checks = []*checkDef{
 		func(w *world) (int, string) {
 			var seen []string
 			for _, s := range w.sockets {
-				if s.snap.State == steps.Listen {
+				switch {
+				case s.snap.State != steps.Listen:
+				case w.memory.listenBound[s.sock]:
+					seen = append(seen, fmt.Sprintf("%s is listening on %s: it had no address, so listen bound it to every interface and a port the kernel chose, which is legal; a client must be told that port, and this lesson goes on with port %d", s.sock.Label(), s.snap.Local, s.snap.Local.Port()))
+				default:
 					seen = append(seen, fmt.Sprintf("%s is listening on %s", s.sock.Label(), s.snap.Local))
 				}
 			}

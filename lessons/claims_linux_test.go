@@ -1131,3 +1131,30 @@ func TestLesson5AfterATypo(t *testing.T) {
 		i++
 	}
 }
+
+// A listen on a socket with no address is legal: the kernel binds it to
+// every interface and a port it chooses. The step that asks for a
+// listener takes it, and says so with the address getsockname reads.
+func TestListenWithoutBindIsTold(t *testing.T) {
+	_, n := lessonByID(t, "02-client")
+	l := newLab(t, "")
+	l.enter(fmt.Sprintf("lesson %d", n))
+	l.enter("socket as server")
+	mark := l.out.Len()
+	if err := l.enter("listen server"); err != nil {
+		t.Fatal(err)
+	}
+	said := l.out.String()[mark:]
+	sa, err := unix.Getsockname(l.session.Lab().Sockets()[0].FD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in4, ok := sa.(*unix.SockaddrInet4)
+	if !ok || in4.Addr != [4]byte{} || in4.Port == 0 {
+		t.Fatalf("the kernel bound the listener to %#v, not 0.0.0.0 and a port", sa)
+	}
+	want := fmt.Sprintf("is listening on 0.0.0.0:%d: it had no address, so listen bound it to every interface and a port the kernel chose", in4.Port)
+	if l.step() != 1 || !strings.Contains(said, want) {
+		t.Errorf("after listen on a socket with no address, want the step done and %q; the lesson said:\n%s", want, said)
+	}
+}

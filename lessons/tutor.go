@@ -175,7 +175,14 @@ func (t *Tutor) Evaluated(_ context.Context, e repl.Evaluation) {
 	if t.own(e.Command) { // a lesson's command looks for itself
 		return
 	}
+	before, known := live{}, false
+	if e.Command == "listen" && e.Err == nil && e.Report != nil {
+		before, known = p.socketNamed(e.Report.Socket)
+	}
 	w := t.look()
+	if known && !before.snap.Bound() {
+		p.memory.listenBound[before.sock] = true
+	}
 	p.last = e
 	w.last = e
 	p.memory.rememberAuto(e)
