@@ -410,7 +410,9 @@ func judgeBound(w *world, c Check) verdict {
 // judgeRecvQueue counts the bytes waiting in the fullest receive queue of
 // the lesson's sockets; with a side, of its client sockets (made by
 // socket), of those made by accept, or of its first UDP socket only, so
-// that bytes sent the other way do not count.
+// that bytes sent the other way do not count. With the client or the
+// accepted side, a queue that wants more bytes when no socket of that
+// side has a peer that can still send is stuck.
 func judgeRecvQueue(w *world, c Check) verdict {
 	most, seen, elsewhere := 0, []string{}, []string{}
 	for _, s := range w.sockets {
@@ -427,6 +429,12 @@ func judgeRecvQueue(w *world, c Check) verdict {
 	}
 	if compare(most, c.Op, c.N) {
 		return verdict{ok: true, text: sentence(seen, "No bytes wait in any receive queue of this lesson.")}
+	}
+	if name := sideNames[c.Word]; name != "" && most < c.N && !slices.ContainsFunc(w.sockets, func(s live) bool {
+		return s.sock.Kind == steps.Stream && onSide(w, s.sock, c.Word) && slices.Contains([]steps.TCPState{steps.Established, steps.FinWait1, steps.FinWait2}, s.snap.State)
+	}) {
+		return verdict{ok: false, stuck: true, text: fmt.Sprintf("No %s of this lesson can receive more bytes: none has a connection whose other end can still send (ESTABLISHED, or FIN_WAIT after its own shutdown). "+
+			"A connection whose end has closed cannot be opened again: make a new one (socket, connect, accept), or `reset` starts the lesson again.", name)}
 	}
 	subject, more := "Bytes waiting in the fullest receive queue of this lesson",
 		"Bytes arrive in a socket's receive queue when the other end of its connection calls `send`, and wait there until `recv` reads them."

@@ -1158,3 +1158,45 @@ func TestListenWithoutBindIsTold(t *testing.T) {
 		t.Errorf("after listen on a socket with no address, want the step done and %q; the lesson said:\n%s", want, said)
 	}
 }
+
+// A step that wants bytes in a side's receive queue cannot be done once
+// no socket of that side has a peer that can still send: `hint answer`
+// then says so instead of showing a send that cannot do the step. A
+// socket that shut down its own writing (FIN_WAIT2) still receives, and
+// the answer is shown and does the step.
+func TestHintAnswerWhenNoPeerCanSend(t *testing.T) {
+	for _, c := range []struct {
+		lesson, answer, typed string
+		read                  string         // a socket whose state then is
+		state                 steps.TCPState // this, read from the kernel
+		stuck                 bool
+	}{
+		{"04-send-recv", `send conn "You are connected"`, "close client", "conn", steps.CloseWait, true},
+		{"04-send-recv", `send client "Hello Server, I have connected on port {port}"`, "close conn", "client", steps.CloseWait, true},
+		{"04-send-recv", `send conn "You are connected"`, "shutdown client write", "client", steps.FinWait2, false},
+	} {
+		t.Run(c.lesson+"/"+c.typed, func(t *testing.T) {
+			l, i := playUpTo(t, c.lesson, c.answer)
+			if err := l.enter(c.typed); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(10 * time.Millisecond) // the ACK of the FIN, for FIN_WAIT2
+			if st := steps.Read(labSocket(t, l, c.read)).State; st != c.state {
+				t.Fatalf("after %s, %s is %v, want %v", c.typed, c.read, st, c.state)
+			}
+			mark := l.out.Len()
+			l.enter("hint answer")
+			said := l.out.String()[mark:]
+			if stuck := strings.Contains(said, "does not start from where your sockets are") && strings.Contains(said, "make a new one (socket, connect, accept)"); stuck != c.stuck {
+				t.Fatalf("hint answer after %s: stuck is %v, want %v:\n%s", c.typed, stuck, c.stuck, said)
+			}
+			if c.stuck {
+				return
+			}
+			l.enter(l.tutor.fill(c.answer))
+			if l.step() == i {
+				t.Errorf("the answer did not do the step after %s:\n%s", c.typed, l.out.String()[mark:])
+			}
+		})
+	}
+}
