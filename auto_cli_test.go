@@ -697,6 +697,29 @@ func TestAutoDemoShowsTheHandshakeFinishBeforeAccept(t *testing.T) {
 		"auto demo done: 1 client served")
 }
 
+// TestAutoDemoTakesAHost plays the demo from the command line over each
+// loopback address: the client connects to the address the server
+// listens on, as the connect call and the peer accept returned show.
+func TestAutoDemoTakesAHost(t *testing.T) {
+	for _, tc := range []struct{ host, shown string }{
+		{"127.0.0.1", "127.0.0.1"},
+		{"::1", "[::1]"},
+	} {
+		demo := sockstepAuto(t, nil, "demo", "--port", "0", "--host", tc.host, "--narrate", "brief")
+		out := wantStatus(t, demo, 0)
+		port := regexp.MustCompile(`port (\d+) \. \. \.`).FindStringSubmatch(out)
+		if port == nil {
+			t.Errorf("auto demo --host %s printed no port:\n%s", tc.host, out)
+			continue
+		}
+		wantInOrder(t, out,
+			"server │   bind(3, "+tc.shown+":0) = 0",
+			"client │   connect(4, "+tc.shown+":"+port[1]+") = 0",
+			"server │   accept(3) = 5  peer "+tc.shown+":",
+			"auto demo done: 1 client served")
+	}
+}
+
 func TestAutoDemoStepPausesBeforeEachCallAndQStops(t *testing.T) {
 	// Enter twice, then q: socket and bind run, listen does not.
 	demo := sockstepAuto(t, strings.NewReader("\n\nq\n"), "demo", "--port", "0", "--step")
@@ -731,7 +754,7 @@ func TestAutoRejectsAWrongCommandLineWithStatus2(t *testing.T) {
 	} {
 		out := wantStatus(t, sockstepAuto(t, nil, tc.args...), 2)
 		wantInOrder(t, out, "sockstep: "+tc.problem, "usage:", "sockstep auto server [--host H]", "sockstep auto client [--host H]",
-			"sockstep auto demo   [--port P]", "example:")
+			"sockstep auto demo   [--host H] [--port P]", "example:")
 		_, example, _ := strings.Cut(out, "example:\n")
 		words := strings.Fields(example)
 		if len(words) < 2 || words[0] != "sockstep" || words[1] != "auto" {

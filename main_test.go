@@ -63,7 +63,7 @@ func TestCommandLine(t *testing.T) {
 		{"help asked for with -h", []string{"-h"}, "", 0, []string{"usage:", "sockstep run FILE"}, nil},
 		{"auto's help asked for", []string{"auto", "client", "-h"}, "", 0,
 			[]string{"usage   auto server [--host H]", "auto client [--host H]", "auto client connects to --host"}, nil},
-		{"auto's help asked for with --help", []string{"auto", "demo", "--help"}, "", 0, []string{"auto demo   [--port P] [--step]"}, nil},
+		{"auto's help asked for with --help", []string{"auto", "demo", "--help"}, "", 0, []string{"auto demo   [--host H] [--port P] [--step]"}, nil},
 		{"unknown option", []string{"--bogus"}, "", 2, nil, []string{`sockstep: there is no option "--bogus"`, "usage:"}},
 		{"option without its value", []string{"--narrate"}, "", 2, nil, []string{`sockstep: "--narrate" needs a value after it`, "usage:"}},
 	}

@@ -34,7 +34,7 @@ var prose = steps.LoadProse(proseFiles, "auto.txt", "about", "server intro", "cl
 	"no greeting closed", "client lost", "pause", "pause short", "summary")
 
 // What auto.txt's sections are given, besides a Summary for [summary] and
-// nothing for [about] and [demo intro].
+// nothing for [about].
 type (
 	serverIntro struct {
 		Every       bool // listening on every interface
@@ -43,7 +43,11 @@ type (
 		Count       int
 		IdleTimeout string
 	}
-	clientIntro  struct{ Host, Port, Wait string }
+	clientIntro struct{ Host, Port, Wait string }
+	demoIntro   struct {
+		Every, Tutorial bool   // as in serverIntro
+		To              string // where the client connects
+	}
 	droppedPeer  struct{ Peer, Waited, Timeout, Errno, Python string } // [idle], [lost], [silent close]
 	notText      struct{ Peer, Bytes string }                          // [not text]
 	webClient    struct{ Peer, Greeting string }                       // [web client]

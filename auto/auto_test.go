@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"regexp"
@@ -161,6 +162,9 @@ func TestParse(t *testing.T) {
 			Greeting: "You are connected", BufSize: 1024, IdleTimeout: 30 * time.Second, Message: "hi"}},
 		{line: "demo --port 0 --step", want: auto.Plan{Play: "demo", Greeting: "You are connected", BufSize: 1024,
 			IdleTimeout: 30 * time.Second, Wait: time.Second, Step: true}},
+		{line: "demo --host ::1", want: auto.Plan{Play: "demo", Host: "::1", Port: 8081, Greeting: "You are connected",
+			BufSize: 1024, IdleTimeout: 30 * time.Second, Wait: time.Second}},
+		{line: "demo --host", problem: `"--host" needs a value after it; auto demo takes --host, --port, --step`},
 		{line: "", problem: "auto plays server, client or demo"},
 		{line: "serve", problem: `not "serve"`},
 		{line: "client --port 0", problem: "--port takes a port from 1 to 65535"},
@@ -172,7 +176,7 @@ func TestParse(t *testing.T) {
 		{line: "server --port eighty", problem: `--port takes a port number, not "eighty"`},
 		{line: "server --quiet=maybe", problem: "invalid boolean value"},
 		{line: "client --wait -1s", problem: "--wait takes a duration"},
-		{line: "demo --quiet", problem: `there is no option "--quiet"; auto demo takes --port, --step`},
+		{line: "demo --quiet", problem: `there is no option "--quiet"; auto demo takes --host, --port, --step`},
 		{line: "server extra", problem: `takes only flags, not "extra"`},
 		{line: "server --host", problem: `"--host" needs a value after it; auto server takes --host,`},
 	}
@@ -277,6 +281,55 @@ func TestDemoPlaysTheTutorialsFigureInOrder(t *testing.T) {
 	}
 	if after := openFDs(t); after != before {
 		t.Errorf("%d file descriptors were open before the demo and %d after", before, after)
+	}
+}
+
+// TestDemoConnectsOverItsHost plays the demo with --host on each loopback
+// address and on every interface of each family: the connection the
+// server accepts is the one the kernel made between the client and the
+// address the server listens on, as accept and getsockname (the
+// connection's laddr in Python's print) read them.
+func TestDemoConnectsOverItsHost(t *testing.T) {
+	for _, tc := range []struct{ host, family, addr string }{
+		{"127.0.0.1", "ipv4", "127.0.0.1"},
+		{"::1", "ipv6", "::1"},
+		{"0.0.0.0", "ipv4", "127.0.0.1"},
+		{"::", "ipv6", "::1"},
+	} {
+		if tc.family == "ipv6" {
+			if c, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+				t.Logf("no IPv6 loopback here: %v", err)
+				continue
+			} else {
+				c.Close()
+			}
+		}
+		rec := newRecorder()
+		sum, err := play(t, context.Background(), rec, "demo --port 0 --host "+tc.host)
+		if err != nil || sum.Clients != 1 || sum.Failed {
+			t.Errorf("demo --host %s: %+v, %v", tc.host, sum, err)
+			continue
+		}
+		var accepted netip.AddrPort
+		for _, e := range rec.events {
+			if e.kind == "report" && strings.HasPrefix(e.text, "accept(") {
+				accepted = e.rep.Peer
+			}
+		}
+		if accepted.Addr().String() != tc.addr {
+			t.Errorf("demo --host %s: accept's peer is %v, want the client at %s", tc.host, accepted, tc.addr)
+		}
+		quoted := regexp.QuoteMeta(`'` + tc.addr + `'`)
+		laddr := regexp.MustCompile(`laddr=\(` + quoted + `, \d+`)
+		if printed := rec.of("print"); !slices.ContainsFunc(printed, laddr.MatchString) {
+			t.Errorf("demo --host %s printed %q, want the connection's laddr at %s", tc.host, printed, tc.addr)
+		}
+		for _, side := range []string{"server", "client"} {
+			want := side + ": socket tcp " + tc.family + " as " + side + "_socket"
+			if !slices.Contains(rec.of("command"), want) {
+				t.Errorf("demo --host %s made the calls %q, want %q", tc.host, rec.of("command"), want)
+			}
+		}
 	}
 }
 

@@ -15,14 +15,15 @@ import (
 // client reads the greeting and closes.
 func (f *flow) demo(ctx context.Context) error {
 	p := f.plan
-	f.stage.Tell(Server, prose.Render("demo intro", nil))
+	to := demoClientHost(p.Host)
+	f.stage.Tell(Server, prose.Render("demo intro", demoIntro{Every: everyInterface(p.Host), Tutorial: p.Host == "", To: to}))
 	if err := f.listen(ctx, p.Host, p.Port); err != nil {
 		return err
 	}
-	if err := f.openSocket(ctx, Client, clientSocket, DefaultClientHost); err != nil {
+	if err := f.openSocket(ctx, Client, clientSocket, to); err != nil {
 		return err
 	}
-	if err := f.connect(ctx, DefaultClientHost, f.port); err != nil {
+	if err := f.connect(ctx, to, f.port); err != nil {
 		return err
 	}
 	rep, err := f.must(ctx, Server, steps.AcceptStep, serverSocket, "as", connection)
@@ -59,4 +60,17 @@ func (f *flow) demo(ctx context.Context) error {
 	}
 	_, err = f.must(ctx, Server, steps.CloseStep, serverSocket)
 	return err
+}
+
+// demoClientHost is where the demo's client connects when the server
+// listens on host: host itself, or for every interface the loopback
+// address of its family, as the tutorial's client connects to 127.0.0.1.
+func demoClientHost(host string) string {
+	switch {
+	case !everyInterface(host):
+		return host
+	case isIPv6(host):
+		return "::1"
+	}
+	return DefaultClientHost
 }

@@ -30,7 +30,7 @@ const (
 // Usage is how each of the three is typed.
 const Usage = `auto server [--host H] [--port P] [--greeting TEXT] [--bufsize N] [--count N] [--idle-timeout D] [--step] [--quiet]
 auto client [--host H] [--port P] [--message TEXT] [--wait D] [--step] [--quiet]
-auto demo   [--port P] [--step]`
+auto demo   [--host H] [--port P] [--step]`
 
 // Plays are the programs auto can play, in the order help lists them.
 var Plays = []string{"server", "client", "demo"}
@@ -40,7 +40,9 @@ var Plays = []string{"server", "client", "demo"}
 type Plan struct {
 	Play string // "server", "client" or "demo"
 
-	Host     string // server: where to listen ("" is every interface); client: where to connect
+	// Host is, for the server and the demo, where to listen ("" is every
+	// interface); for the client, where to connect.
+	Host     string
 	Port     int    // 0 lets the kernel choose (server and demo)
 	Greeting string // what the server sends each client
 	BufSize  int    // how much the server's recv takes at most
@@ -71,7 +73,7 @@ type Plan struct {
 var Flags = map[string][]string{
 	"server": {"--host", "--port", "--greeting", "--bufsize", "--count", "--idle-timeout", "--step", "--quiet"},
 	"client": {"--host", "--port", "--message", "--wait", "--step", "--quiet"},
-	"demo":   {"--port", "--step"},
+	"demo":   {"--host", "--port", "--step"},
 }
 
 // Switches are the flags that take no value, as flagSet defines them.
@@ -175,7 +177,7 @@ func (p *Plan) flagSet() (fs *flag.FlagSet, bad *error) {
 		value("wait", "a duration such as 1s", into(&p.Wait, time.ParseDuration))
 		fs.BoolVar(&p.Quiet, "quiet", false, "")
 	case "demo":
-		p.Host = ""
+		fs.StringVar(&p.Host, "host", "", "")
 	}
 	return fs, bad
 }

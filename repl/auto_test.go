@@ -212,7 +212,7 @@ func TestAutoIsCompletedAndHelped(t *testing.T) {
 		{"au", []string{"auto"}},
 		{"auto ", []string{"client", "demo", "server"}},
 		{"auto server --i", []string{"--idle-timeout"}},
-		{"auto demo ", []string{"--port", "--step"}},
+		{"auto demo ", []string{"--host", "--port", "--step"}},
 	} {
 		if got, _ := s.Complete(tc.line); !slices.Equal(got, tc.want) {
 			t.Errorf("Complete(%q): got %q, want %q", tc.line, got, tc.want)
@@ -220,7 +220,7 @@ func TestAutoIsCompletedAndHelped(t *testing.T) {
 	}
 	help := evalAuto(t, 80, "help auto")
 	for _, want := range []string{"usage   auto server [--host H]", "        auto client [--host H]",
-		"        auto demo   [--port P] [--step]", "example auto demo"} {
+		"        auto demo   [--host H] [--port P] [--step]", "example auto demo"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("help auto lacks %q:\n%s", want, help)
 		}

@@ -62,9 +62,9 @@ func TestComplete(t *testing.T) {
 		{"accept host ", []string{"--timeout", "as"}, ""},
 		{"accept host as ", nil, ""}, // a name for the connection
 		{"auto ", []string{"client", "demo", "server"}, ""},
-		{"auto demo ", []string{"--port", "--step"}, ""},
-		{"auto server --port ", nil, ""},                // a port number
-		{"auto demo --port 0 ", []string{"--step"}, ""}, // each flag once
+		{"auto demo ", []string{"--host", "--port", "--step"}, ""},
+		{"auto server --port ", nil, ""},                          // a port number
+		{"auto demo --port 0 ", []string{"--host", "--step"}, ""}, // each flag once
 		{"auto client --quiet ", []string{"--host", "--message", "--port", "--step", "--wait"}, ""},
 		{"accept host as conn ", []string{"--timeout"}, ""},
 		{"accept host --timeout ", nil, ""}, // a duration
