@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/mattn/go-isatty"
 	"golang.org/x/sys/unix"
@@ -56,6 +57,9 @@ options (before the command or after it):
   --no-color                     no colour (also when NO_COLOR is set or output is not a terminal)
   --hex                          show received bytes as a hex dump
   --narrate full|brief|off       how much each step explains (default full)
+  --timeout D                    the longest any call waits (5s, 2m) when its command gives no
+                                 --timeout of its own, auto server's accept too: a run from a
+                                 file or a pipe then never waits for ever (default: no bound)
   --version                      print the version
   --help                         this text
 
@@ -81,6 +85,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 	noColor := fs.Bool("no-color", false, "")
 	hex := fs.Bool("hex", false, "")
 	narrate := fs.String("narrate", "full", "")
+	timeout := fs.String("timeout", "", "")
 	var commands *string // -c's, even ""; nil when -c is not given
 	fs.Func("c", "", func(text string) error { commands = &text; return nil })
 	version := fs.Bool("version", false, "")
@@ -114,10 +119,18 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 		fmt.Fprintf(stderr, "sockstep: --narrate takes full, brief or off, not %s\n", steps.QuoteShort(*narrate))
 		return 2
 	}
+	var bound time.Duration
+	if *timeout != "" {
+		var err error
+		if bound, err = time.ParseDuration(*timeout); err != nil || bound <= 0 {
+			fmt.Fprintf(stderr, "sockstep: --timeout takes a duration such as 5s, 500ms or 2m, not %s\n", steps.QuoteShort(*timeout))
+			return 2
+		}
+	}
 	tty := terminals{in: isTerminal(stdin), out: isTerminal(stdout)}
 	columns := terminalColumns(stdout, tty.out)
 	opts := repl.Options{Hex: *hex, Narration: level, Colour: colourWanted(tty.out, *noColor), Width: width(columns),
-		Live: tty.out, Input: stdin}
+		Live: tty.out, Input: stdin, Timeout: bound}
 	if tty.in && !tty.out && (len(rest) == 0 || rest[0] != "run") {
 		// auto --step asks on the terminal its answers are typed on, not
 		// in the file or pipe the output goes to. (run FILE reads its

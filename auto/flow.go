@@ -46,6 +46,7 @@ func newFlow(p *Plan, stage Stage) *flow {
 	f.lab.Blocking = true       // and sets no option: no O_NONBLOCK, no SO_RCVTIMEO
 	f.lab.ProseWhenShown = true // the stage may show reports on a goroutine of its own
 	f.lab.Waiting = func(what func() string) { stage.Waiting(f.side, what) }
+	f.lab.Timeout = p.Timeout
 	return f
 }
 

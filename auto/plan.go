@@ -63,6 +63,11 @@ type Plan struct {
 	Step  bool // pause before each call until Enter
 	Quiet bool // print only the tutorial's own lines
 
+	// Timeout, when not zero, bounds each wait of a call that has no
+	// bound of its own (the server's accept): sockstep --timeout, not a
+	// flag of auto's.
+	Timeout time.Duration
+
 	// hostAddr is the IPv4 address FindHost found for Host, a name: what
 	// --step shows the call will use.
 	hostAddr netip.Addr

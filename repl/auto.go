@@ -68,6 +68,7 @@ func (s *Session) Play(ctx context.Context, plan *auto.Plan) error {
 	if err := plan.FindHost(ctx); err != nil {
 		return err
 	}
+	plan.Timeout = s.lab.Timeout
 	stage := newAutoStage(s, plan)
 	sum, err := plan.Run(ctx, stage)
 	stage.close()

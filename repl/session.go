@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	"sockstep/steps"
 )
@@ -34,6 +35,10 @@ type Options struct {
 	// asked, when not in the output: the terminal they are typed on, when
 	// the output goes to a file or a pipe and would not show them.
 	Prompts io.Writer
+	// Timeout, when not zero, bounds every wait of a command given no
+	// --timeout of its own, and of auto's calls that have none (sockstep
+	// --timeout): a run from a file or a pipe then never waits for ever.
+	Timeout time.Duration
 }
 
 // Width is how wide output is wrapped on a terminal of the given number
@@ -71,6 +76,7 @@ func New(w io.Writer, o Options) *Session {
 		watcher: newWatcher(),
 		prompts: o.Prompts,
 	}
+	s.lab.Timeout = o.Timeout
 	s.lab.Waiting = func(what func() string) {
 		var b strings.Builder
 		s.render.waiting(&b, what())

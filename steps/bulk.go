@@ -121,7 +121,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 		if stop != nil {
 			data.Stopped = true
 			if ctx.Err() == nil {
-				data.TimedOut = timeout.String()
+				data.TimedOut = w.timeout.String() // --timeout, or the lab's Timeout
 			}
 			break
 		}

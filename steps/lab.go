@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -211,6 +212,11 @@ type Lab struct {
 
 	// Progress, when set, is told how a long transfer is going.
 	Progress func(done, total int)
+
+	// Timeout, when not zero, bounds each wait of a call given no
+	// --timeout of its own, on a socket with no SO_RCVTIMEO or SO_SNDTIMEO
+	// of its own: sockstep --timeout, so that no run waits for ever.
+	Timeout time.Duration
 }
 
 // NewLab returns an empty lab.

@@ -21,6 +21,7 @@ type waitData struct {
 	Local                             string // then the address it still has, or ""
 	Released                          int    // or the port that went back to the kernel with it
 	NoAddress                         bool   // and it has no address either, as a new socket
+	LabTimeout                        bool   // Timeout is sockstep's --timeout, not the command's
 }
 
 // A waiting is the waiting of one call that the learner would make
@@ -40,6 +41,7 @@ type waiting struct {
 	start         time.Time // of the first wait
 	rounds        int       // waits so far
 	kernelTimeout bool      // timeout is the socket's SO_RCVTIMEO or SO_SNDTIMEO
+	labTimeout    bool      // timeout is the lab's Timeout (sockstep --timeout)
 	progressed    bool      // the call moved on since the last wait (send took some bytes)
 	fruitless     int       // waits in a row that ended ready, after which the call found nothing
 }
@@ -97,6 +99,9 @@ func (l *Lab) waitNotReady(ctx context.Context, w *waiting) (*Report, time.Durat
 			w.timeout = socketTimeout(s.FD, w.events)
 			w.kernelTimeout = w.timeout > 0
 		}
+		if w.timeout == 0 && l.Timeout > 0 {
+			w.timeout, w.labTimeout = l.Timeout, true
+		}
 	}
 	w.rounds++
 	what, timeout := w.what, w.timeout // not w: the closures would move it to the heap
@@ -143,7 +148,7 @@ func (l *Lab) waitNotReady(ctx context.Context, w *waiting) (*Report, time.Durat
 			d.Local = snap.Local.String()
 		}
 	}
-	d.Stopper = StopName(ctx)
+	d.Stopper, d.LabTimeout = StopName(ctx), w.labTimeout
 	section, result := "stopped", "stopped waiting ("+d.Stopper+")"
 	if end == timedOut {
 		section, result = "timed out", "timed out after "+w.timeout.String()
