@@ -636,3 +636,49 @@ func TestFailedFlowSaysWhichCallFailed(t *testing.T) {
 		}
 	}
 }
+
+// TestClientIntroHoldsForAServerThatSendsMore: auto client reads 1024
+// bytes of the greeting; from a server that sends more, the rest stays
+// unread, and the kernel ends the connection with a reset, which the
+// server's next recv meets. The intro, said before, must not promise FIN.
+func TestClientIntroHoldsForAServerThatSendsMore(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	serverSaw := make(chan error, 1)
+	go func() {
+		conn, err := l.Accept()
+		if err != nil {
+			serverSaw <- err
+			return
+		}
+		defer conn.Close()
+		conn.SetDeadline(time.Now().Add(10 * time.Second))
+		conn.Write(make([]byte, 5000))
+		buf := make([]byte, 4096)
+		for err == nil {
+			_, err = conn.Read(buf)
+		}
+		serverSaw <- err
+	}()
+	rec := newRecorder()
+	if _, err := play(t, context.Background(), rec, "client --port "+strconv.Itoa(l.Addr().(*net.TCPAddr).Port)); err != nil {
+		t.Fatal(err)
+	}
+	err = <-serverSaw
+	if !errors.Is(err, unix.ECONNRESET) {
+		t.Fatalf("the server's recv after the client closed: %v, want ECONNRESET", err)
+	}
+	for _, told := range rec.of("tell") {
+		if strings.Contains(collapseSpace(told), "auto client, with nothing left unread, closes with FIN") {
+			t.Errorf("the client reset the connection, yet it was told: %s", told)
+		}
+		if strings.Contains(told, "plays network_client.py") && !strings.Contains(collapseSpace(told), "sends more still gets a reset") {
+			t.Errorf("the intro does not say that unread bytes still make a reset: %s", told)
+		}
+	}
+}
+
+func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
