@@ -177,7 +177,11 @@ func TestParse(t *testing.T) {
 		{line: "server --quiet=maybe", problem: "invalid boolean value"},
 		{line: "client --wait -1s", problem: "--wait takes a duration"},
 		{line: "demo --quiet", problem: `there is no option "--quiet"; auto demo takes --host, --port, --step`},
-		{line: "server extra", problem: `takes only flags, not "extra"`},
+		{line: "server extra", problem: `auto server takes only flags, not "extra": quote a text with spaces, as in --greeting "Hello there"`},
+		{line: "client --message Hello there", problem: `auto client takes only flags, not "there": quote a text with spaces, as in --message "Hello there"`},
+		{line: "demo extra", problem: `auto demo takes only flags, not "extra"`},
+		{line: "server --greeting --quiet on", problem: `--greeting took "--quiet" as its text, so "on" was left over: give --greeting a text`},
+		{line: "client --message --wait 0", problem: `--message took "--wait" as its text, so "0" was left over: give --message a text`},
 		{line: "server --host", problem: `"--host" needs a value after it; auto server takes --host,`},
 	}
 	for _, tt := range tests {

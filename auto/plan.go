@@ -125,9 +125,27 @@ func Parse(args []string) (*Plan, error) {
 		p.Message = TutorialMessage(p.Port)
 	}
 	if fs.NArg() > 0 {
-		return nil, usageErr(fmt.Sprintf("auto %s takes only flags, not %s: quote a text with spaces, as in --message \"Hello there\"", p.Play, steps.QuoteShort(fs.Arg(0))))
+		return nil, usageErr(p.leftOver(fs.Arg(0)))
 	}
 	return p, p.check()
+}
+
+// leftOver says why a word was left after the flags: the play's text flag
+// took the flag after it as its text, or a text with spaces was not
+// quoted.
+func (p *Plan) leftOver(word string) string {
+	flag, text := "--greeting", p.Greeting
+	switch p.Play {
+	case "client":
+		flag, text = "--message", p.Message
+	case "demo":
+		return fmt.Sprintf("auto demo takes only flags, not %s", steps.QuoteShort(word))
+	}
+	if strings.HasPrefix(text, "--") {
+		return fmt.Sprintf("%s took %s as its text, so %s was left over: give %s a text, as in %s \"Hello there\"",
+			flag, steps.QuoteShort(text), steps.QuoteShort(word), flag, flag)
+	}
+	return fmt.Sprintf("auto %s takes only flags, not %s: quote a text with spaces, as in %s \"Hello there\"", p.Play, steps.QuoteShort(word), flag)
 }
 
 // FlagProblem says what the flag package found wrong with a command
