@@ -10,6 +10,8 @@ import (
 	"testing"
 	"unicode/utf8"
 
+	"sockstep/steps"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -129,8 +131,13 @@ func TestASessionFitsTheWidth(t *testing.T) {
 			t.Cleanup(s.Close)
 			port := freePort(t)
 			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server",
-				"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn",
-				"send conn hello", "recv client", "send client hello", "recv conn", "close conn", "recv client", "close client", "close server")
+				"socket as client", fmt.Sprintf("connect client 127.0.0.1 %d", port), "accept server as conn")
+			// Bytes sent with no step, which no report shows: a notice tells of them.
+			if _, err := unix.Write(mustFind(t, s, "conn").FD, []byte("news")); err != nil {
+				t.Fatal(err)
+			}
+			arrived(t, mustFind(t, s, "client"), func(snap steps.Snapshot) bool { return snap.RecvQ > 0 })
+			mustEval(t, s, "", "send conn hello", "recv client", "send client hello", "recv conn", "close conn", "recv client", "close client", "close server")
 			if !strings.Contains(out.String(), "\n· ") {
 				t.Fatalf("the session printed no notice, so none was measured:\n%s", out)
 			}

@@ -37,26 +37,28 @@ type seen struct {
 
 func newWatcher() *watcher { return &watcher{seen: map[*steps.Socket]seen{}} }
 
-// saw records that the learner was shown sock's receive queue, or a
-// listener's accept queue, as snap holds it, so that a notice tells only
-// of what arrives after.
+// saw records that the learner was shown sock as snap holds it: its
+// receive queue, or a listener's accept queue, and its state (a peer's
+// FIN, a reset), so that a notice tells only of what comes after.
 func (w *watcher) saw(sock *steps.Socket, snap steps.Snapshot) {
-	listener := snap.FromKernel && snap.State == steps.Listen
-	if !snap.QueuesKnown && !listener {
+	if !snap.QueuesKnown && !(snap.FromKernel && snap.State == steps.Listen) {
 		return
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	was, known := w.seen[sock]
-	if !known {
-		was = seen{state: snap.State}
-	}
-	if listener {
-		was.queue = snap.AcceptQueue
-	} else {
-		was.recvQ, was.datagram, was.memory, was.dropped = snap.RecvQ, snap.DatagramWaiting(), snap.QueueMemory, snap.Dropped
-	}
-	w.seen[sock] = was
+	now := seenOf(snap)
+	// A report's snapshot may be read without poll, which alone says the
+	// reading side is shut; shut, it stays so.
+	now.bothShut = now.bothShut || w.seen[sock].bothShut
+	w.seen[sock] = now
+}
+
+// seenOf is what snap shows of a socket.
+func seenOf(snap steps.Snapshot) seen {
+	return seen{queue: snap.AcceptQueue, recvQ: snap.RecvQ, datagram: snap.DatagramWaiting(), memory: snap.QueueMemory, dropped: snap.Dropped, state: snap.State, peerClosed: snap.PeerClosed(),
+		// In FIN_WAIT1 and FIN_WAIT2 no FIN has come from the peer, so a
+		// read side shut down is this side's own SHUT_RD.
+		bothShut: snap.ReadShut && snap.State.WriteShut()}
 }
 
 // sawReport records the queues a step's report showed: of the socket it
@@ -99,10 +101,7 @@ func (w *watcher) check(lab *steps.Lab) []string {
 
 func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 	was, known := w.seen[sock]
-	now := seen{queue: snap.AcceptQueue, recvQ: snap.RecvQ, datagram: snap.DatagramWaiting(), memory: snap.QueueMemory, dropped: snap.Dropped, state: snap.State, peerClosed: snap.PeerClosed(),
-		// In FIN_WAIT1 and FIN_WAIT2 no FIN has come from the peer, so a
-		// read side shut down is this side's own SHUT_RD.
-		bothShut: snap.ReadShut && snap.State.WriteShut()}
+	now := seenOf(snap)
 	w.seen[sock] = now
 	if !known {
 		was = seen{state: snap.State}

@@ -121,59 +121,91 @@ func sendDatagram(t *testing.T, fd int, sock *steps.Socket, data string) {
 }
 
 // TestNoticesOfAnEnd ends a connection in each of the ways that leave the
-// socket CLOSED with its file descriptor still open, and checks the notice
-// the watcher posts against what the kernel does next: the calls the
-// notice speaks of are made, and must return what it said.
+// socket CLOSED with its file descriptor still open, outside any report
+// (the client is a socket the session does not hold, and a call written
+// "conn: ..." is made on conn's descriptor with no step), and checks the
+// notice the watcher posts against what the kernel does next: the calls
+// the notice speaks of are made, and must return what it said.
 func TestNoticesOfAnEnd(t *testing.T) {
 	tests := []struct {
 		name   string
-		lines  []string // after a pair: server, client, conn
+		lines  []string // session lines, or calls outside it: "client: close", "conn: write bye"
 		notice string
 		then   []string // each line, then what its output must contain
 	}{
 		{
 			name:   "the peer closed, then its kernel answered a send with RST",
-			lines:  []string{"close client", "send conn bye"},
+			lines:  []string{"client: close", "conn: write bye"},
 			notice: "the peer's kernel answered with a reset (RST): the connection is over; recv conn returns what is queued, then 0 bytes, and send fails with EPIPE",
 			then:   []string{"recv conn", "= 0", "send conn x", "EPIPE", "recv conn", "= 0"},
 		},
 		{
 			name:   "the peer aborted: SO_LINGER 0",
-			lines:  []string{"option client SO_LINGER on 0", "close client"},
+			lines:  []string{"client: abort"},
 			notice: "the peer reset the connection (RST): the next call on it fails with ECONNRESET (a recv returns what is queued first); after that recv conn returns 0 bytes and send fails with EPIPE",
 			then:   []string{"send conn x", "ECONNRESET", "recv conn", "= 0", "send conn x", "EPIPE"},
 		},
 		{
 			name:   "the peer closed with bytes it had not read",
-			lines:  []string{"send conn unread", "send client hi", "close client"},
+			lines:  []string{"send conn unread", "client: write hi", "client: close"},
 			notice: "the next call on it fails with ECONNRESET (a recv returns what is queued first)",
 			then:   []string{"recv conn", `"hi"`, "recv conn", "ECONNRESET", "recv conn", "= 0", "send conn x", "EPIPE"},
 		},
 		{
 			name:   "this side shut down both directions, then the peer sent more",
-			lines:  []string{"shutdown conn both", "send client more"},
+			lines:  []string{"shutdown conn both", "client: write more"},
 			notice: "the connection was reset (RST): this side had shut down both directions, and Linux resets such a connection when the peer sends more",
 			then:   []string{"recv conn", "ECONNRESET", "recv conn", "= 0", "send conn x", "EPIPE"},
 		},
 		{
 			name:   "this side shut down writing, then the peer closed",
-			lines:  []string{"shutdown conn write", "close client"},
+			lines:  []string{"shutdown conn write", "client: close"},
 			notice: "the connection is over (CLOSED): recv conn returns 0 bytes once what is queued is read, and send fails with EPIPE",
 			then:   []string{"recv conn", "= 0", "send conn x", "EPIPE"},
 		},
 		{
 			name:   "the peer closed, then this side shut down writing",
-			lines:  []string{"close client", "shutdown conn write"},
+			lines:  []string{"client: close", "conn: shutdown write"},
 			notice: "the connection is over (CLOSED)",
 			then:   []string{"recv conn", "= 0", "send conn x", "EPIPE"},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s, out := pairSession(t)
+			s, out := fullSession(t)
+			port := freePort(t)
+			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server")
+			client, closeClient := outside(t, unix.SOCK_STREAM)
+			if err := unix.Connect(client, loopback(port)); err != nil {
+				t.Fatal(err)
+			}
+			mustEval(t, s, "accept server as conn")
+			conn := mustFind(t, s, "conn")
 			var notices []string
 			for _, line := range tt.lines {
-				got, _ := evalOut(s, out, line)
+				before := steps.Read(conn)
+				var err error
+				switch line {
+				case "client: close":
+					closeClient()
+				case "client: abort":
+					err = unix.SetsockoptLinger(client, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})
+					closeClient()
+				case "client: write hi", "client: write more":
+					_, err = unix.Write(client, []byte(strings.TrimPrefix(line, "client: write ")))
+				case "conn: write bye":
+					_, err = unix.Write(conn.FD, []byte("bye"))
+				case "conn: shutdown write":
+					err = unix.Shutdown(conn.FD, unix.SHUT_WR)
+				default:
+					mustEval(t, s, line)
+					continue
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+				arrived(t, conn, func(now steps.Snapshot) bool { return now.State != before.State || now.RecvQ != before.RecvQ })
+				got, _ := evalOut(s, out, "")
 				for _, l := range strings.Split(got, "\n") {
 					if strings.HasPrefix(l, "· conn (fd ") {
 						notices = append(notices, l)
@@ -652,13 +684,18 @@ func sockaddrOf(ap netip.AddrPort) unix.Sockaddr {
 // that socket; what arrives after, with no report to show it, is told,
 // counted from what the report showed.
 func TestNoNoticeRepeatsAReport(t *testing.T) {
+	pairLines := []string{"socket TYPE as server", "bind server HOST 0", "listen server", "socket TYPE as client", "connect client HOST PORT", "accept server as conn"}
 	tests := []struct {
 		name  string
 		setup []string // TYPE is the family, HOST its loopback address, PORT the port bound
 		line  string
 		from  string // the socket the line sends from, which then sends again outside any report
 		to    string // the socket whose queue the report shows
-		kind  string // stream, listener, datagram or dropped
+		// stream, listener, datagram or dropped; peer closed: the report
+		// shows to's peer closed, and from (to itself) then sends to the
+		// peer, whose kernel answers with a reset; over: the report shows
+		// to's connection over, and nothing more can come to it
+		kind string
 	}{
 		{"connect", []string{"socket TYPE as server", "bind server HOST 0", "listen server", "socket TYPE as client", "socket TYPE as late"},
 			"connect client HOST PORT", "late", "server", "listener"},
@@ -677,6 +714,10 @@ func TestNoNoticeRepeatsAReport(t *testing.T) {
 		{"sendto dropped", []string{"socket udp TYPE as u", "option u SO_RCVBUF 1", "bind u HOST 0", "socket udp TYPE as v",
 			"sendto v HOST PORT x", "sendto v HOST PORT x", "sendto v HOST PORT x", "sendto v HOST PORT x", "sendto v HOST PORT x"},
 			"sendto v HOST PORT x", "v", "u", "dropped"},
+		{"shutdown both", pairLines, "shutdown client both", "conn", "conn", "peer closed"},
+		{"close", pairLines, "close client", "conn", "conn", "peer closed"},
+		{"close with bytes unread", append(pairLines, "send client hello"), "close conn", "", "client", "over"},
+		{"shutdown after the peer's", append(pairLines, "shutdown client write"), "shutdown conn write", "", "client", "over"},
 	}
 	for _, f := range []struct{ name, host string }{{"ipv4", "127.0.0.1"}, {"ipv6", "::1"}} {
 		for _, tt := range tests {
@@ -692,7 +733,11 @@ func TestNoNoticeRepeatsAReport(t *testing.T) {
 						port = fmt.Sprint(steps.Read(mustFind(t, s, strings.Fields(name)[0])).Local.Port())
 					}
 				}
-				to, from := mustFind(t, s, tt.to), mustFind(t, s, tt.from)
+				to := mustFind(t, s, tt.to)
+				from := to
+				if tt.from != "" {
+					from = mustFind(t, s, tt.from)
+				}
 				got, err := evalOut(s, out, fill(tt.line))
 				if err != nil {
 					t.Fatalf("%s: %v\n%s", fill(tt.line), err, got)
@@ -715,6 +760,13 @@ func TestNoNoticeRepeatsAReport(t *testing.T) {
 						_, err := unix.Write(from.FD, []byte("abc"))
 						return err == nil
 					}
+				case "peer closed", "over":
+					shown = fmt.Sprintf("%s  recv-q %d", snap.State, snap.RecvQ)
+					notice = "the peer's kernel answered with a reset (RST)"
+					arrival = func() bool {
+						_, err := unix.Write(from.FD, []byte("abc"))
+						return err == nil
+					}
 				case "datagram", "dropped":
 					shown = "next datagram " + steps.DatagramSize(snap.RecvQ)
 					notice = "at least one more datagram has arrived, behind the next one"
@@ -729,14 +781,17 @@ func TestNoNoticeRepeatsAReport(t *testing.T) {
 				if !strings.Contains(got, "          "+to.Label()+"  ") || !strings.Contains(got, shown) {
 					t.Fatalf("%s: got\n%s\nwant a state line of %s showing %q", fill(tt.line), got, to.Label(), shown)
 				}
-				if strings.Contains(got, "· "+to.Label()) {
-					t.Errorf("%s: got\n%s\nwant no notice of %s: its state line shows its queue", fill(tt.line), got, to.Label())
+				if strings.Contains(got, "\n· ") {
+					t.Errorf("%s: got\n%s\nwant no notice: the report's state lines show what changed", fill(tt.line), got)
+				}
+				if tt.kind == "over" {
+					return
 				}
 				if !arrival() {
 					t.Fatalf("%s could not send to %s outside a report", from.Label(), to.Label())
 				}
 				arrived(t, to, func(now steps.Snapshot) bool {
-					return now.AcceptQueue > snap.AcceptQueue || now.RecvQ > snap.RecvQ || now.QueueMemory > snap.QueueMemory || now.Dropped > snap.Dropped
+					return now.AcceptQueue > snap.AcceptQueue || now.RecvQ > snap.RecvQ || now.QueueMemory > snap.QueueMemory || now.Dropped > snap.Dropped || now.State != snap.State
 				})
 				if got, _ := evalOut(s, out, ""); !strings.Contains(got, "· "+to.Label()+": "+notice) {
 					t.Errorf("after more came, outside a report: got\n%s\nwant a notice %q", got, notice)

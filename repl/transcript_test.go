@@ -63,7 +63,9 @@ func playTranscript(t *testing.T, script string, port int) string {
 }
 
 var (
-	fdRef        = regexp.MustCompile(`\(fd (\d+)\)`)
+	// A socket's fd, in its label or as the call that made it returned it
+	// (a session that shows calls only has no labels for some).
+	fdRef        = regexp.MustCompile(`(?m)\(fd (\d+)\)|^  (?:socket|accept)\(.*\) = (\d+)\b`)
 	ephemeral    = regexp.MustCompile(`(127\.0\.0\.1|0\.0\.0\.0|\]|::1|localhost)(:|, )(\d{4,5})\b`)
 	milliseconds = regexp.MustCompile(`\d+(\.\d+)? ms\b`)
 	seconds      = regexp.MustCompile(`\d+\.\d s\b`)
@@ -89,8 +91,9 @@ var (
 func normalise(out string, port int) string {
 	fds := map[string]string{}
 	for _, m := range fdRef.FindAllStringSubmatch(out, -1) {
-		if _, ok := fds[m[1]]; !ok {
-			fds[m[1]] = fmt.Sprintf("F%d", len(fds)+1)
+		fd := m[1] + m[2]
+		if _, ok := fds[fd]; !ok {
+			fds[fd] = fmt.Sprintf("F%d", len(fds)+1)
 		}
 	}
 	for fd, name := range fds {

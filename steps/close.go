@@ -193,7 +193,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		ps := l.look(peer)
 		data.PeerLabel, data.PeerName, data.PeerState = peer.Label(), peer.Name, ps.Summary(peer.Kind)
 		data.PeerHadFIN, data.PeerUnread = peerBefore.State == CloseWait, ps.RecvQ
-		report.State = append(report.State, Change{Who: peer.Label(), After: data.PeerState})
+		report.State = append(report.State, otherQueues(peer, ps))
 	}
 	switch {
 	case data.Listener:

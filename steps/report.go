@@ -79,10 +79,11 @@ type Change struct {
 	Who    string
 	Before string
 	After  string
-	// Queue is, where After shows a socket's queues (the receive queue of
-	// the socket the call was made on or of its peer, a listener's accept
-	// queue), that socket and the snapshot After shows: the shell's
-	// notices then tell only of what arrives after it.
+	// Queue is, where After shows a socket's state and queues (the
+	// receive queue of the socket the call was made on or of its peer, a
+	// listener's accept queue), that socket and the snapshot After shows:
+	// the shell's notices then tell only of what comes after it, a peer's
+	// FIN or a reset as well as bytes.
 	Queue *Queue
 }
 
@@ -99,8 +100,8 @@ func ownQueues(s *Socket, before, after Snapshot) Change {
 }
 
 // otherQueues is the state line of another socket's queues, as snap
-// holds them: the peer's that a send reached, or the accept queue of the
-// listener a connect reached.
+// holds them: the peer's that a send, shutdown or close reached, or the
+// accept queue of the listener a connect reached.
 func otherQueues(s *Socket, snap Snapshot) Change {
 	after := queues(snap)
 	if snap.State == Listen {

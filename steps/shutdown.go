@@ -136,7 +136,7 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	data.After = after.StateWord(s.Kind)
 	report := &Report{
 		Call:  call + " = 0",
-		State: []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}},
+		State: []Change{{Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind), Queue: &Queue{Socket: s, Snapshot: after}}},
 	}
 	if data.Listener {
 		return shutdownListener(report, before, after, queued, data), nil
@@ -161,7 +161,7 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	if peer != nil {
 		snap := l.look(peer)
 		data.PeerLabel, data.PeerState = peer.Label(), snap.StateWord(peer.Kind)
-		report.State = append(report.State, Change{Who: peer.Label(), After: snap.Summary(peer.Kind)})
+		report.State = append(report.State, otherQueues(peer, snap))
 	}
 	// Only ESTABLISHED and CLOSE_WAIT have a writing side still open: in
 	// the other states the FIN has gone already, and a second shutdown

@@ -122,12 +122,13 @@ type Snapshot struct {
 	NonBlocking bool
 }
 
-// PeerClosed says whether the peer has closed its side: nothing more can
-// be read (ReadShut) on a TCP connection whose state says the peer's FIN
-// came (CLOSE_WAIT, LAST_ACK, CLOSING), rather than this side having shut
-// down reading.
+// PeerClosed says whether the peer has closed its side: the state of a
+// TCP connection says the peer's FIN came (CLOSE_WAIT, LAST_ACK,
+// CLOSING), rather than this side having shut down reading. Linux shuts
+// the reading side (ReadShut) as it takes the FIN, so the state says it
+// in a snapshot read without poll too.
 func (s Snapshot) PeerClosed() bool {
-	return s.ReadShut && s.Kind == Stream && s.FromKernel && (s.State == CloseWait || s.State == LastAck || s.State == Closing)
+	return s.Kind == Stream && s.FromKernel && (s.State == CloseWait || s.State == LastAck || s.State == Closing)
 }
 
 // DatagramWaiting says whether a datagram socket has a datagram to read.
