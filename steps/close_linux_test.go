@@ -161,3 +161,43 @@ func TestCloseSaysWhoSentTheFIN(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseTellsThePeerItsFIN: a close that sends FIN and leaves the
+// connection to the kernel tells of the peer in the lab, once the kernel
+// has it CLOSE_WAIT, that its recv returns 0 bytes once it has read what
+// is queued; recv then returns the bytes queued, then 0.
+func TestCloseTellsThePeerItsFIN(t *testing.T) {
+	for _, f := range families {
+		for _, tt := range []struct {
+			name  string
+			steps [][]string
+		}{
+			{"close alone", nil},
+			{"bytes queued for the peer", [][]string{{"send", "conn", "hi"}}},
+			{"after shutdown write", [][]string{{"send", "conn", "hi"}, {"shutdown", "conn", "write"}}},
+		} {
+			t.Run(f.name+" "+tt.name, func(t *testing.T) {
+				l := newLab(t)
+				pair(t, l, f)
+				for _, st := range tt.steps {
+					run(t, l, st[0], st[1:]...)
+				}
+				rep := run(t, l, "close", "conn")
+				client := sock(t, l, "client")
+				snap := Read(client)
+				if snap.State != CloseWait {
+					t.Skipf("the kernel has client %v, not CLOSE_WAIT, after close", snap.State)
+				}
+				wantSays(t, "close conn", rep, client.Label()+" is now CLOSE_WAIT: its recv returns 0 bytes once it has read what is queued")
+				if got := run(t, l, "recv", "client", "--timeout", "2s"); len(got.Data) != snap.RecvQ {
+					t.Errorf("recv client: got %d bytes, want the %d queued", len(got.Data), snap.RecvQ)
+				}
+				if snap.RecvQ > 0 {
+					if got := run(t, l, "recv", "client", "--timeout", "2s"); len(got.Data) != 0 {
+						t.Errorf("recv client once the queue is read: got %q, want 0 bytes", got.Data)
+					}
+				}
+			})
+		}
+	}
+}
