@@ -718,6 +718,7 @@ func TestNoNoticeRepeatsAReport(t *testing.T) {
 		{"close", pairLines, "close client", "conn", "conn", "peer closed"},
 		{"close with bytes unread", append(pairLines, "send client hello"), "close conn", "", "client", "over"},
 		{"shutdown after the peer's", append(pairLines, "shutdown client write"), "shutdown conn write", "", "client", "over"},
+		{"send to a peer shut down both ways", append(pairLines, "shutdown conn both"), "send client hi", "", "conn", "over"},
 	}
 	for _, f := range []struct{ name, host string }{{"ipv4", "127.0.0.1"}, {"ipv6", "::1"}} {
 		for _, tt := range tests {

@@ -252,7 +252,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if data.Reset {
 		if shut := l.shutPeer(s, before.Remote); shut != nil {
 			peer, data.ShutPeer = shut, shut.Label() // the diagram's RST comes from it
-			report.State = append(report.State, Change{Who: shut.Label(), After: Read(shut).Summary(shut.Kind)})
+			report.State = append(report.State, otherQueues(shut, Read(shut)))
 		} else {
 			data.ClosedPeer, _ = l.endedPeer(before)
 		}
