@@ -159,9 +159,10 @@ func (s *Session) secondWords(first string) []string {
 }
 
 // LeaveOutNext has each step's report leave out its next line, the call
-// the step suggests after it, whenever leave answers true: a lesson's own
-// page says what to do next, and the step's suggestion, which knows
-// nothing of the lesson, would often ask for something else.
+// the step suggests after it, and a notice of bytes that arrived its recv,
+// whenever leave answers true: a lesson's own page says what to do next,
+// and the step's suggestion, which knows nothing of the lesson, would
+// often ask for something else.
 func (s *Session) LeaveOutNext(leave func() bool) { s.render.noNext = leave }
 
 // Tone is how a line an extension writes is coloured.

@@ -78,8 +78,9 @@ func (w *watcher) sawReport(rep *steps.Report) {
 }
 
 // check reads every live socket and returns a line for each change worth
-// telling.
-func (w *watcher) check(lab *steps.Lab) []string {
+// telling; with suggest, the line for bytes that arrived names the recv
+// that reads them.
+func (w *watcher) check(lab *steps.Lab, suggest bool) []string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	var notes []string
@@ -88,7 +89,7 @@ func (w *watcher) check(lab *steps.Lab) []string {
 		for _, sock := range live {
 			alive[sock] = true
 			snap := steps.Read(sock)
-			notes = append(notes, w.news(sock, snap)...)
+			notes = append(notes, w.news(sock, snap, suggest)...)
 		}
 	})
 	for sock := range w.seen {
@@ -99,7 +100,7 @@ func (w *watcher) check(lab *steps.Lab) []string {
 	return notes
 }
 
-func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
+func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot, suggest bool) []string {
 	was, known := w.seen[sock]
 	now := seenOf(snap)
 	w.seen[sock] = now
@@ -180,17 +181,25 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot) []string {
 			say("the kernel dropped %s instead of queueing: those waiting fill the receive buffer (SO_RCVBUF), "+
 				"and UDP tells no one, the sender neither", steps.Counted(n, "datagram"))
 		}
-	case snap.State != steps.Listen && now.recvQ == 1 && was.recvQ == 0:
-		say("1 byte has arrived: recv %s reads it", sock.Name)
-	case snap.State != steps.Listen && now.recvQ > 0 && was.recvQ == 0:
-		say("%d bytes have arrived: recv %s reads them", now.recvQ, sock.Name)
 	case snap.State != steps.Listen && now.recvQ > was.recvQ:
 		// Bytes were waiting already: tell what came, and what waits.
-		more := "1 more byte has"
-		if n := now.recvQ - was.recvQ; n > 1 {
-			more = fmt.Sprintf("%d more bytes have", n)
+		came := "1 byte has arrived"
+		switch n := now.recvQ - was.recvQ; {
+		case was.recvQ > 0 && n == 1:
+			came = fmt.Sprintf("1 more byte has arrived, %d in all wait", now.recvQ)
+		case was.recvQ > 0:
+			came = fmt.Sprintf("%d more bytes have arrived, %d in all wait", n, now.recvQ)
+		case n > 1:
+			came = fmt.Sprintf("%d bytes have arrived", n)
 		}
-		say("%s arrived, %d in all wait: recv %s reads them", more, now.recvQ, sock.Name)
+		switch {
+		case !suggest: // a lesson's page says what to call next
+		case now.recvQ == 1:
+			came += ": recv " + sock.Name + " reads it"
+		default:
+			came += ": recv " + sock.Name + " reads them"
+		}
+		say("%s", came)
 	}
 	if now.peerClosed && !was.peerClosed && snap.State != steps.Closed && sock.Kind == steps.Stream {
 		say("the peer closed its side: recv %s returns 0 bytes once the queue is read", sock.Name)
@@ -205,7 +214,7 @@ func wasConnected(s steps.TCPState) bool {
 // PrintNotices writes a line for each change since the last look,
 // wrapped to the width under its first word.
 func (s *Session) PrintNotices() {
-	for _, n := range s.watcher.check(s.lab) {
+	for _, n := range s.watcher.check(s.lab, s.render.noNext == nil || !s.render.noNext()) {
 		var b strings.Builder
 		paintWrapped(&b, n, s.render.width-2, "· ", "  ", s.render.st.notice)
 		s.out.print(b.String())

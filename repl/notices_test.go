@@ -801,3 +801,31 @@ func TestNoNoticeRepeatsAReport(t *testing.T) {
 		}
 	}
 }
+
+// TestNoticesInALessonNameNoCall: inside a lesson (LeaveOutNext) a notice
+// of bytes that arrived keeps its fact, how many the kernel has queued,
+// and leaves out the recv it names elsewhere: the lesson's page says
+// what to call next.
+func TestNoticesInALessonNameNoCall(t *testing.T) {
+	for _, lesson := range []bool{false, true} {
+		t.Run(fmt.Sprint("lesson ", lesson), func(t *testing.T) {
+			s, out, client := outsidePair(t)
+			s.LeaveOutNext(func() bool { return lesson })
+			conn := mustFind(t, s, "conn")
+			for i, data := range []string{"hello", "abc"} {
+				writeTo(t, client, conn, data)
+				queued := steps.Read(conn).RecvQ
+				want := fmt.Sprintf("· conn (fd %d): %d bytes have arrived", conn.FD, queued)
+				if i > 0 {
+					want = fmt.Sprintf("· conn (fd %d): %d more bytes have arrived, %d in all wait", conn.FD, len(data), queued)
+				}
+				if !lesson {
+					want += ": recv conn reads them"
+				}
+				if got, _ := evalOut(s, out, ""); strings.TrimSpace(got) != want {
+					t.Errorf("%q sent to conn: got\n%s\nwant %q", data, got, want)
+				}
+			}
+		})
+	}
+}
