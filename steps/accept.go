@@ -135,11 +135,14 @@ func runAccept(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.Conn, data.ConnLabel, data.ConnPy, data.ConnFD = conn.Name, conn.Label(), conn.Py(), fd
 		data.Local = connSnap.Local.String()
 		data.ResetInQueue = connSnap.FromKernel && connSnap.State == Closed
+		connLine := Change{Who: conn.Label(), Before: "(none)", After: connSnap.Summary(conn.Kind)}
 		if data.ClientClosed = connSnap.FromKernel && connSnap.State == CloseWait; data.ClientClosed {
-			data.Queued = l.look(conn).RecvQ
+			// The prose tells the bytes queued and the end after them.
+			queued := l.look(conn)
+			data.Queued, connLine.Queue = queued.RecvQ, &Queue{Socket: conn, Snapshot: queued}
 		}
 		data.QueueAfter, data.Backlog, data.StillWaiting = after.AcceptQueue, after.Backlog, after.AcceptQueue
-		report.State = []Change{{Who: conn.Label(), Before: "(none)", After: connSnap.Summary(conn.Kind)}, {Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}}
+		report.State = []Change{connLine, {Who: s.Label(), Before: before.Summary(s.Kind), After: after.Summary(s.Kind)}}
 		report.Socket = s.Name
 		return l.tell(report, acceptProse, data), nil
 	}
