@@ -76,11 +76,11 @@ type sendData struct {
 	Fragmented, FragFix string // why ENOBUFS came, and what to do (datagram.txt)
 	// NotSent counts the bytes of this send that TCP has not sent yet,
 	// AheadNotSent those of earlier sends queued before them, and
-	// WindowFull says they wait because the peer's receive window is full,
-	// Nagle that Nagle's algorithm holds them until the InFlight bytes
-	// sent before are acknowledged.
+	// Stall says why they wait (StallOf), Nagle that Nagle's algorithm
+	// holds them until the InFlight bytes sent before are acknowledged.
 	NotSent, AheadNotSent, InFlight int
-	WindowFull, Nagle               bool
+	Stall                           Stall
+	Nagle                           bool
 }
 
 // describe gives the bytes sent to the prose: as text, or for --bytes
@@ -207,7 +207,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	data.Unread = after.RecvQ
 	if s.Kind == Stream && !data.Reset {
 		data.NotSent = min(sent, after.NotSent)
-		data.AheadNotSent, data.WindowFull = after.NotSent-data.NotSent, after.PeerWindowFull
+		data.AheadNotSent, data.Stall = after.NotSent-data.NotSent, stallOf(s, after)
 		data.Nagle, data.InFlight = nagleHolds(s, after), after.SendQ-after.NotSent
 	}
 	ends := after

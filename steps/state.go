@@ -213,3 +213,53 @@ type Timer struct {
 	// (tcpi_total_retrans).
 	Resent int
 }
+
+// Stall says why TCP holds back bytes of a connection's send queue, as
+// send, close, shutdown and show tell it.
+type Stall string
+
+// Why bytes wait, read from the kernel by StallOf.
+const (
+	// NotStalled: nothing holds them back; TCP sends them shortly, or
+	// Nagle's algorithm holds a small send (nagleHolds).
+	NotStalled Stall = ""
+	// WindowClosed: the peer advertised a zero window, no room at all;
+	// the kernel runs the persist timer, which probes it, and TCP sends
+	// more as soon as the peer reads and its kernel says so.
+	WindowClosed Stall = "closed"
+	// Resending: a segment went unacknowledged and the retransmission
+	// timer has fired: TCP sends nothing new until the peer acknowledges
+	// that segment, which it sends again only when the timer fires, after
+	// a wait that doubles each time; a recv on the peer does not hurry it.
+	Resending Stall = "resending"
+	// WindowFull: the bytes in flight fill the window the peer offers
+	// (PeerWindowFull), so TCP waits for the peer to make room.
+	WindowFull Stall = "full"
+)
+
+// StallOf says why TCP holds back bytes, from the timer the kernel runs
+// for the connection (TimerOf) and what TCP_INFO says: the persist timer
+// for a zero window; the retransmission timer, once it has fired (its
+// wait doubled, or segments sent again), for a segment lost; what is in
+// flight filling the peer's window otherwise.
+func StallOf(snap Snapshot, t Timer) Stall {
+	switch {
+	case t.Kind == PersistTimer:
+		return WindowClosed
+	case t.Kind == RetransmitTimer && (t.Backoff > 0 || t.Count > 0):
+		return Resending
+	case snap.PeerWindowFull:
+		return WindowFull
+	}
+	return NotStalled
+}
+
+// stallOf asks the kernel why TCP holds back bytes of s's send queue,
+// snap being what readState read of it.
+func stallOf(s *Socket, snap Snapshot) Stall {
+	if snap.NotSent == 0 && snap.SendQ == 0 {
+		return NotStalled
+	}
+	t, _ := TimerOf(s, snap, snap.Remote)
+	return StallOf(snap, t)
+}

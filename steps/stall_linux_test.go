@@ -1,0 +1,89 @@
+package steps
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// TestWhyBytesWait makes a client's bytes wait in two ways and asks
+// send, the bulk send, shutdown and close why. The kernel says which it
+// is, read here before and after the step: the persist timer in
+// /proc/net/tcp for a peer whose receive buffer of a few kilobytes is
+// full, which advertised a zero window; the retransmission timer, its wait
+// doubled (TCP_INFO's tcpi_backoff), for a peer that shrank its receive
+// buffer after bytes came, so that its kernel drops what comes next. A
+// segment lost is not a full window: TCP sends nothing new until the
+// segment sent again is acknowledged, and a recv on the peer does not
+// bring that sooner.
+func TestWhyBytesWait(t *testing.T) {
+	lost := []string{"went unacknowledged", "retransmission timer fires, after a wait that doubles each time"}
+	for _, tc := range []struct {
+		timer     TimerKind
+		step      []string
+		says, not []string
+	}{
+		{PersistTimer, []string{"send", "client", "hello"}, []string{
+			"because the peer's receive window is full: its kernel advertised a zero window, no room at all until the peer reads",
+			"its persist timer probes the window"}, lost},
+		{RetransmitTimer, []string{"send", "client", "hello"}, append([]string{
+			"because a segment sent before them went unacknowledged: TCP sends nothing new until the peer acknowledges it",
+			"so a recv on the peer does not bring them sooner"}, lost...), []string{"window is full", "shortly"}},
+	} {
+		for _, f := range families {
+			t.Run(fmt.Sprintf("%s timer %d %s", f.name, tc.timer, strings.Join(tc.step, " ")), func(t *testing.T) {
+				l := newLab(t)
+				if tc.timer == PersistTimer {
+					port := listener(t, l, f, "server")
+					run(t, l, "option", "server", "SO_RCVBUF", "1000") // accepted sockets take the listener's
+					run(t, l, "socket", "tcp", f.name, "as", "client")
+					run(t, l, "connect", "client", f.loopback, port)
+					run(t, l, "accept", "server", "as", "conn")
+					run(t, l, "send", "client", "--bytes", "60000", "--timeout", "1s")
+				} else {
+					pair(t, l, f)
+					run(t, l, "send", "client", "--bytes", "200000", "--timeout", "1s")
+					run(t, l, "option", "conn", "SO_RCVBUF", "1000")
+					run(t, l, "send", "client", "--bytes", "200000", "--timeout", "1s")
+				}
+				client := sock(t, l, "client")
+				ends := Read(client)
+				timer := func() (TimerKind, int) {
+					c, ok := tableEntry(t, ends.Local, ends.Remote)
+					if !ok {
+						t.Fatalf("%v→%v is not in /proc/net/tcp", ends.Local, ends.Remote)
+					}
+					backoff := 0
+					if info, err := unix.GetsockoptTCPInfo(client.FD, unix.IPPROTO_TCP, unix.TCP_INFO); err == nil {
+						backoff = int(info.Backoff)
+					}
+					return c.Timer, backoff
+				}
+				for try := 0; ; try++ {
+					kind, backoff := timer()
+					if kind == tc.timer && (kind != RetransmitTimer || backoff > 0) {
+						break
+					}
+					if try == 100 {
+						t.Fatalf("/proc/net/tcp: timer %d, backoff %d; want timer %d", kind, backoff, tc.timer)
+					}
+					time.Sleep(20 * time.Millisecond)
+				}
+				rep := run(t, l, tc.step[0], tc.step[1:]...)
+				if kind, _ := timer(); kind != tc.timer {
+					t.Fatalf("after %s: /proc/net/tcp says timer %d, want %d still", tc.step[0], kind, tc.timer)
+				}
+				wantSays(t, strings.Join(tc.step, " "), rep, tc.says...)
+				says := strings.Join(strings.Fields(rep.Says), " ")
+				for _, not := range tc.not {
+					if strings.Contains(says, not) {
+						t.Errorf("%s: got %q, want no %q with timer %d", strings.Join(tc.step, " "), says, not, tc.timer)
+					}
+				}
+			})
+		}
+	}
+}
