@@ -62,10 +62,11 @@ type bulkData struct {
 	Rate            string // how fast, or "" where that means nothing (bulkRate)
 	// SendQ counts the bytes the peer has not acknowledged (SIOCOUTQ):
 	// NotSent of them TCP has not sent yet (TCP_INFO), InFlight it has.
-	// They wait because the peer's receive window is full (WindowFull),
-	// or Nagle's algorithm holds them until InFlight is acknowledged.
+	// Stall says why they wait (StallOf), or Nagle's algorithm holds them
+	// until InFlight is acknowledged.
 	SendQ, NotSent, InFlight int
-	WindowFull, Nagle        bool
+	Stall                    Stall
+	Nagle                    bool
 	PeerLabel                string
 	PeerRecvQ                int
 	SendBuf                  int
@@ -141,7 +142,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	data.Took, data.SendQ = ms(took), after.SendQ
 	data.NotSent = min(after.NotSent, after.SendQ)
 	data.InFlight = data.SendQ - data.NotSent
-	data.WindowFull, data.Nagle = after.PeerWindowFull, nagleHolds(s, after)
+	data.Stall, data.Nagle = stallOf(s, after), nagleHolds(s, after)
 	data.Rate = bulkRate(data.Sent, took)
 	report := &Report{
 		Call:  fmt.Sprintf("%s = %d", call, data.Sent),

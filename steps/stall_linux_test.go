@@ -32,6 +32,10 @@ func TestWhyBytesWait(t *testing.T) {
 		{RetransmitTimer, []string{"send", "client", "hello"}, append([]string{
 			"because a segment sent before them went unacknowledged: TCP sends nothing new until the peer acknowledges it",
 			"so a recv on the peer does not bring them sooner"}, lost...), []string{"window is full", "shortly"}},
+		{PersistTimer, []string{"send", "client", "--bytes", "1000", "--timeout", "300ms"}, []string{
+			"which TCP sends as the peer's recv makes room"}, lost},
+		{RetransmitTimer, []string{"send", "client", "--bytes", "1000", "--timeout", "300ms"}, append([]string{
+			"not yet sent, which wait behind a segment that went unacknowledged"}, lost...), []string{"recv makes room", "shortly"}},
 	} {
 		for _, f := range families {
 			t.Run(fmt.Sprintf("%s timer %d %s", f.name, tc.timer, strings.Join(tc.step, " ")), func(t *testing.T) {
