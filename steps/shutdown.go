@@ -57,11 +57,10 @@ type shutdownData struct {
 	PeerTimeWait     bool // it keeps the peer's end in TIME_WAIT
 	Unread           int  // bytes still queued for recv
 	// NotSent counts the bytes send had taken that TCP had not sent yet:
-	// the FIN waits behind them. WindowFull: they wait because the
-	// peer's receive window is full.
-	NotSent    int
-	WindowFull bool
-	FIN        string // the [fin] sentence: whether the FIN went
+	// the FIN waits behind them. Stall says why (StallOf).
+	NotSent int
+	Stall   Stall
+	FIN     string // the [fin] sentence: whether the FIN went
 	// Listener: the socket was listening. Linux stops a listener that is
 	// shut down for reading (Stopped), resets the connections waiting in
 	// its queue (Waiting), and leaves it its port if bind chose it
@@ -111,7 +110,7 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	before := Read(s)
 	data := shutdownData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, How: direction, Constant: how.constant,
-		Before: before.StateWord(s.Kind), Datagram: s.Kind == Datagram, NotSent: before.NotSent, WindowFull: before.PeerWindowFull,
+		Before: before.StateWord(s.Kind), Datagram: s.Kind == Datagram, NotSent: before.NotSent, Stall: stallOf(s, before),
 		Accepted: s.AcceptedFrom != "", Tried: s.connectCalled}
 	call := fmt.Sprintf("shutdown(%d, %s)", s.FD, how.constant)
 	// The peer is looked for first: a FIN that ends the connection leaves

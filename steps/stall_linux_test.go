@@ -36,6 +36,10 @@ func TestWhyBytesWait(t *testing.T) {
 			"which TCP sends as the peer's recv makes room"}, lost},
 		{RetransmitTimer, []string{"send", "client", "--bytes", "1000", "--timeout", "300ms"}, append([]string{
 			"not yet sent, which wait behind a segment that went unacknowledged"}, lost...), []string{"recv makes room", "shortly"}},
+		{PersistTimer, []string{"shutdown", "client", "write"}, []string{
+			"queued before it have gone (they wait for the peer to read: its receive window is full)"}, lost},
+		{RetransmitTimer, []string{"shutdown", "client", "write"}, append([]string{
+			"queued before it have gone (they wait behind a segment that went unacknowledged"}, lost...), []string{"window is full"}},
 	} {
 		for _, f := range families {
 			t.Run(fmt.Sprintf("%s timer %d %s", f.name, tc.timer, strings.Join(tc.step, " ")), func(t *testing.T) {
