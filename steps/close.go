@@ -44,7 +44,7 @@ type closeData struct {
 	Linger          int    // SO_LINGER's seconds, when it is on: close waits for the FIN's ACK
 	LingerRanOut    bool   // and they passed before it came
 	NotSent         int    // bytes send had taken that TCP had not sent when close was called
-	WindowFull      bool   // because the peer's receive window was full
+	Stall           Stall  // why (StallOf)
 	KernelState     string // what the kernel keeps of the connection now, or ""
 	FinSent         bool   // shutdown had sent this side's FIN before close: close sends none
 	OtherEndState   string // the kernel's state of the peer's end, when it is on this machine
@@ -107,7 +107,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	data := closeData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Local: ShowAddr(before.Local),
 		Remote: ShowAddr(before.Remote), Listener: before.State == Listen, Waiting: before.AcceptQueue,
 		Unread: before.RecvQ, Connected: s.Kind == Stream && before.Connected(), Datagram: s.Kind == Datagram,
-		NotSent: before.NotSent, WindowFull: before.PeerWindowFull,
+		NotSent: before.NotSent, Stall: stallOf(s, before),
 		FinSent: s.Kind == Stream && before.State.SentFIN()}
 	if data.Datagram {
 		data.DefaultPeer = before.Connected()

@@ -40,6 +40,11 @@ func TestWhyBytesWait(t *testing.T) {
 			"queued before it have gone (they wait for the peer to read: its receive window is full)"}, lost},
 		{RetransmitTimer, []string{"shutdown", "client", "write"}, append([]string{
 			"queued before it have gone (they wait behind a segment that went unacknowledged"}, lost...), []string{"window is full"}},
+		{PersistTimer, []string{"close", "client"}, []string{
+			"because the peer's receive window is full: it has no room for more until it reads"}, lost},
+		{RetransmitTimer, []string{"close", "client"}, append([]string{
+			"because a segment sent before them went unacknowledged", "sends them once that segment is acknowledged"}, lost...),
+			[]string{"window is full", "as the peer makes room"}},
 	} {
 		for _, f := range families {
 			t.Run(fmt.Sprintf("%s timer %d %s", f.name, tc.timer, strings.Join(tc.step, " ")), func(t *testing.T) {
