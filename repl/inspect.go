@@ -366,16 +366,16 @@ func notSent(snap steps.Snapshot) string {
 // not acknowledged, which the retransmission timer sends again, each time
 // after twice the wait; or what is in flight filling the peer's window.
 func stalled(snap steps.Snapshot, t steps.Timer) string {
-	switch {
-	case t.Kind == steps.PersistTimer:
+	switch steps.StallOf(snap, t) {
+	case steps.WindowClosed:
 		return ": the peer advertised a zero window, no room at all, until it reads (the persist timer below)"
-	case t.Kind == steps.RetransmitTimer && (t.Backoff > 0 || t.Count > 0):
+	case steps.Resending:
 		full := ""
 		if snap.PeerWindowFull {
 			full = ", and the peer's receive window is full"
 		}
 		return ": a segment went unacknowledged, and TCP sends nothing new while it sends that again (the retransmission timer below)" + full
-	case snap.PeerWindowFull:
+	case steps.WindowFull:
 		return ": the peer's receive window is full until it reads"
 	}
 	return ""
