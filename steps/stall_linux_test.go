@@ -45,6 +45,9 @@ func TestWhyBytesWait(t *testing.T) {
 			"which TCP sends as the peer's recv makes room"}, lost},
 		{RetransmitTimer, []string{"send", "client", "--bytes", "1000", "--timeout", "300ms"}, append([]string{
 			"not yet sent, which wait behind a segment that went unacknowledged"}, lost...), []string{"recv makes room", "shortly"}},
+		{RetransmitTimer, []string{"send", "client", "--bytes", "64M", "--nonblock"}, append([]string{
+			"A send fails with EAGAIN until acknowledgements free room in the buffer: a segment sent went unacknowledged"}, lost[:1]...),
+			[]string{"acknowledges the", "shortly"}},
 		{PersistTimer, []string{"shutdown", "client", "write"}, []string{
 			"queued before it have gone (they wait for the peer to read: its receive window is full)"}, lost},
 		{RetransmitTimer, []string{"shutdown", "client", "write"}, append([]string{
@@ -94,7 +97,12 @@ func TestWhyBytesWait(t *testing.T) {
 					}
 					time.Sleep(20 * time.Millisecond)
 				}
-				rep := run(t, l, tc.step[0], tc.step[1:]...)
+				step := tc.step
+				if step[len(step)-1] == "--nonblock" {
+					step = step[:len(step)-1]
+					run(t, l, "option", "client", "O_NONBLOCK", "on")
+				}
+				rep := run(t, l, step[0], step[1:]...)
 				if kind, _ := timer(); kind != tc.timer {
 					t.Fatalf("after %s: /proc/net/tcp says timer %d, want %d still", tc.step[0], kind, tc.timer)
 				}
