@@ -376,7 +376,7 @@ func stalled(snap steps.Snapshot, t steps.Timer) string {
 		}
 		return ": a segment went unacknowledged, and TCP sends nothing new while it sends that again (the retransmission timer below)" + full
 	case steps.WindowFull:
-		return ": the peer's receive window is full until it reads"
+		return ": the bytes in flight fill the peer's receive window; TCP sends more as the peer's kernel acknowledges them and makes room, which, once the peer's receive buffer is full, takes its recv"
 	}
 	return ""
 }

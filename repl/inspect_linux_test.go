@@ -155,7 +155,7 @@ func TestShowBytesNotSent(t *testing.T) {
 		t.Fatalf("TCP_INFO: %d bytes not sent, %v; want bytes waiting", info.Notsent_bytes, err)
 	}
 	got, _ := evalOut(s, out, "show client")
-	if want := fmt.Sprintf("of the send-q, %d bytes not yet sent (TCP_INFO): the peer's receive window is full until it reads", info.Notsent_bytes); !strings.Contains(got, want) {
+	if want := fmt.Sprintf("of the send-q, %d bytes not yet sent (TCP_INFO): the bytes in flight fill the peer's receive window;", info.Notsent_bytes); !strings.Contains(got, want) {
 		t.Errorf("show client: got\n%s\nwant %q", got, want)
 	}
 	if got, _ = evalOut(s, out, "show conn"); strings.Contains(got, "not yet sent") {
