@@ -1087,6 +1087,7 @@ func TestHintAnswerAfterTheWrongEndClosed(t *testing.T) {
 		strings.Contains(said, "Type this") {
 		t.Errorf("hint answer after the wrong end closed: want what to do instead of an answer:\n%s", said)
 	}
+	readsAsSentences(t, said)
 	for _, line := range []string{"close conn", "socket as client2", l.tutor.fill("connect client2 127.0.0.1 {port}"), "accept server as conn2", "close conn2"} {
 		if err := l.enter(line); err != nil {
 			t.Fatalf("%s: %v", line, err)
@@ -1096,6 +1097,17 @@ func TestHintAnswerAfterTheWrongEndClosed(t *testing.T) {
 		t.Errorf("a new connection closed by the server's end did not do the step:\n%s", l.out.String()[mark:])
 	}
 }
+
+// readsAsSentences fails the test when a capital letter follows a colon
+// in what a command said: a sentence's start joined to another sentence.
+func readsAsSentences(t *testing.T, said string) {
+	t.Helper()
+	if m := colonCapital.FindString(said); m != "" {
+		t.Errorf("%q joins two sentences with a colon:\n%s", m, said)
+	}
+}
+
+var colonCapital = regexp.MustCompile(`\S+: \p{Lu}\S*`)
 
 // Lesson 5 counts the bytes of its two sends exactly. A typo in the
 // first leaves bytes that no send can take away: the steps' last hints say
@@ -1191,6 +1203,7 @@ func TestHintAnswerWhenNoPeerCanSend(t *testing.T) {
 				t.Fatalf("hint answer after %s: stuck is %v, want %v:\n%s", c.typed, stuck, c.stuck, said)
 			}
 			if c.stuck {
+				readsAsSentences(t, said)
 				return
 			}
 			l.enter(l.tutor.fill(c.answer))

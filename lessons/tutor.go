@@ -574,7 +574,7 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 			t.session.Say(repl.Plain, "answer", "Your sockets reach this step's goal already: type `next` to go on.")
 			return nil
 		case stuck != "":
-			t.session.Say(repl.Plain, "answer", "This step's answer does not start from where your sockets are: "+stuck)
+			t.session.Say(repl.Plain, "answer", "This step's answer does not start from where your sockets are. "+stuck)
 			return nil
 		}
 		why, lines := t.answerNow(step)
