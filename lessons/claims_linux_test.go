@@ -820,24 +820,102 @@ func TestHintAnswerAfterABind(t *testing.T) {
 				l.enter("hint")
 			}
 			mark := l.out.Len()
-			l.enter("hint answer")
-			shown := l.out.String()[mark:]
+			shown, commands := hintAnswer(t, l)
 			if !strings.Contains(strings.Join(strings.Fields(shown), " "), c.says) {
 				t.Errorf("hint answer does not say %q:\n%s", c.says, shown)
-			}
-			var commands []string
-			for line := range strings.Lines(shown) {
-				if cmd, ok := strings.CutPrefix(strings.TrimRight(line, "\n"), "            "); ok && !strings.HasPrefix(cmd, " ") {
-					commands = append(commands, cmd)
-				}
-			}
-			if len(commands) == 0 {
-				t.Fatalf("hint answer shows no command:\n%s", shown)
 			}
 			// Only the last command may fail, in a step that wants it to.
 			failing := slices.ContainsFunc(lesson.Pages[i].Step.Checks, func(c Check) bool { return c.def.name == "failed" })
 			for k, cmd := range commands {
 				if err := l.enter(cmd); err != nil && !(failing && k == len(commands)-1) {
+					t.Fatalf("%s, as hint answer shows it: %v\n%s", cmd, err, l.out.String()[mark:])
+				}
+			}
+			if l.step() == i {
+				t.Errorf("the commands hint answer showed did not do the step:\n%s", l.out.String()[mark:])
+			}
+		})
+	}
+}
+
+// hintAnswer types `hint answer` and returns what it said and the
+// commands it showed, failing the test when it showed none.
+func hintAnswer(t *testing.T, l *lab) (shown string, commands []string) {
+	t.Helper()
+	mark := l.out.Len()
+	l.enter("hint answer")
+	shown = l.out.String()[mark:]
+	for line := range strings.Lines(shown) {
+		if cmd, ok := strings.CutPrefix(strings.TrimRight(line, "\n"), "            "); ok && !strings.HasPrefix(cmd, " ") {
+			commands = append(commands, cmd)
+		}
+	}
+	if len(commands) == 0 {
+		t.Fatalf("hint answer shows no command:\n%s", shown)
+	}
+	return shown, commands
+}
+
+// A step whose answer listens, then goes on (a client connects), asked
+// for its answer once the listener listens, after a connect to the wrong
+// port or none, shows no listen for a socket the kernel has in LISTEN: a
+// second listen returns 0 and does nothing the step needs. What it shows
+// does the step.
+func TestHintAnswerLeavesOutAListen(t *testing.T) {
+	type move struct {
+		lesson string
+		step   int      // index
+		upTo   int      // the answer's lines typed: those before this one
+		wrong  []string // then typed, and allowed to fail
+	}
+	var moves []move
+	for _, lesson := range catalogue {
+		for i, page := range lesson.Pages {
+			answer := page.Step.Answer
+			k := slices.IndexFunc(answer, func(line string) bool { return strings.HasPrefix(line, "listen ") })
+			if k < 0 || k == len(answer)-1 {
+				continue
+			}
+			moves = append(moves, move{lesson.ID, i, k + 1, nil})
+			if k+2 < len(answer) && strings.HasPrefix(answer[k+2], "connect ") {
+				moves = append(moves, move{lesson.ID, i, k + 2, []string{strings.Replace(answer[k+2], "{port}", "{second-port}", 1)}})
+			}
+		}
+	}
+	if len(moves) < 4 {
+		t.Fatalf("only %d steps listen before their last line", len(moves))
+	}
+	for _, m := range moves {
+		t.Run(fmt.Sprintf("%s/%d/%s", m.lesson, m.step+1, strings.Join(m.wrong, ";")), func(t *testing.T) {
+			lesson, _ := lessonByID(t, m.lesson)
+			l, i := playUntil(t, m.lesson, fmt.Sprintf("%d", m.step+1), func(answer []string) bool {
+				return slices.Equal(answer, lesson.Pages[m.step].Step.Answer)
+			})
+			for _, line := range lesson.Pages[i].Step.Answer[:m.upTo] {
+				if err := l.enter(l.tutor.fill(line)); err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+			}
+			for _, line := range m.wrong {
+				l.enter(l.tutor.fill(line))
+			}
+			if l.step() != i {
+				t.Fatalf("step %d was done before its answer's last line", i+1)
+			}
+			listening := map[string]bool{}
+			for _, s := range l.session.Lab().Sockets() {
+				listening[s.Name] = steps.Read(s).State == steps.Listen
+			}
+			mark := l.out.Len()
+			shown, commands := hintAnswer(t, l)
+			for k, cmd := range commands {
+				w := strings.Fields(cmd)
+				if w[0] == "listen" && listening[w[1]] && !slices.Contains(commands[:k], "close "+w[1]) {
+					t.Errorf("hint answer shows %q for a socket the kernel has in LISTEN:\n%s", cmd, shown)
+				}
+			}
+			for _, cmd := range commands {
+				if err := l.enter(cmd); err != nil {
 					t.Fatalf("%s, as hint answer shows it: %v\n%s", cmd, err, l.out.String()[mark:])
 				}
 			}

@@ -617,7 +617,8 @@ func (p *play) socketNamed(name string) (live, bool) {
 // elsewhere, the answer first closes it and makes a new socket of the same
 // name and kind. A socket it makes whose name is taken is left out when
 // the socket of that name is of the same kind and has no address, else
-// closed first. A step that wants a call to fail wants it on a new socket,
+// closed first. A socket already listening is left without its listen.
+// A step that wants a call to fail wants it on a new socket,
 // with no option set (an option such as SO_REUSEADDR can make the bind it
 // wants refused work): such a step's answer closes a socket it makes or
 // binds and makes it again, whatever its state. (Only a step that wants
@@ -694,6 +695,19 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 		notes = append(notes, fmt.Sprintf("%s exists already and is not the new socket this step makes (%s); a name belongs to one socket, so the answer closes it first.", s.Label(), lines[i]))
 		lines = slices.Insert(lines, i, "close "+s.Name)
 		i++
+	}
+	// A socket already in LISTEN needs no listen: a second one returns 0
+	// and changes nothing but its backlog.
+	for i := 0; i < len(lines); i++ {
+		f := strings.Fields(lines[i])
+		if len(f) != 2 || f[0] != "listen" || slices.Contains(lines[:i], "close "+f[1]) {
+			continue
+		}
+		if found, ok := t.play.socketNamed(f[1]); ok && found.snap.State == steps.Listen {
+			notes = append(notes, fmt.Sprintf("%s is listening already, so the answer leaves out its listen.", found.sock.Label()))
+			lines = slices.Delete(lines, i, i+1)
+			i--
+		}
 	}
 	if note, mended := t.refill(step, lines); note != "" {
 		notes, lines = append(notes, note), mended
