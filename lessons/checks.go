@@ -111,8 +111,10 @@ type memory struct {
 	// kernel on each socket, in order.
 	sent map[*steps.Socket][]byte
 	// udp are the lesson's UDP sockets in the order they were made, each
-	// with the port it has or had last: kept once closed, unless it never
-	// had a port.
+	// with the port it has or had last: kept once closed, unless its port
+	// is not settled. A socket made with the name of a closed one takes its
+	// place: the answer that closes a socket and makes it again makes the
+	// same socket of the lesson.
 	udp []udpSocket
 }
 
@@ -121,6 +123,11 @@ type ends struct{ local, remote netip.AddrPort }
 type udpSocket struct {
 	sock *steps.Socket
 	port uint16
+	// settled says that port is the one the lesson goes on with: bind
+	// gave it, or a step was done with the socket there. A port the
+	// kernel chose at a first sendto is not, until a step is done: before,
+	// the lesson still asks for the port it chose.
+	settled bool
 }
 
 func newMemory() *memory {
@@ -157,20 +164,36 @@ func (m *memory) remember(sockets []live) {
 func (m *memory) rememberUDP(sockets []live) {
 	open := map[*steps.Socket]bool{}
 	for _, s := range sockets {
+		open[s.sock] = true
+	}
+	for _, s := range sockets {
 		if s.sock.Kind != steps.Datagram {
 			continue
 		}
-		open[s.sock] = true
 		i := slices.IndexFunc(m.udp, func(u udpSocket) bool { return u.sock == s.sock })
 		if i < 0 {
-			i = len(m.udp)
-			m.udp = append(m.udp, udpSocket{sock: s.sock})
+			i = slices.IndexFunc(m.udp, func(u udpSocket) bool { return u.sock.Name == s.sock.Name && !open[u.sock] })
 		}
-		if s.snap.Bound() {
-			m.udp[i].port = s.snap.Local.Port()
+		if i < 0 {
+			i = len(m.udp)
+			m.udp = append(m.udp, udpSocket{})
+		}
+		m.udp[i].sock = s.sock
+		if port := s.snap.Local.Port(); s.snap.Bound() && port != m.udp[i].port {
+			m.udp[i].port, m.udp[i].settled = port, false
 		}
 	}
-	m.udp = slices.DeleteFunc(m.udp, func(u udpSocket) bool { return !open[u.sock] && u.port == 0 })
+	m.udp = slices.DeleteFunc(m.udp, func(u udpSocket) bool { return !open[u.sock] && !u.settled })
+}
+
+// settleUDP settles the ports of the lesson's UDP sockets that have one:
+// those a bind gave the socket called bound, or all when bound is "".
+func (m *memory) settleUDP(bound string) {
+	for i, u := range m.udp {
+		if u.port != 0 && (bound == "" || u.sock.Name == bound) {
+			m.udp[i].settled = true
+		}
+	}
 }
 
 // rememberAuto notes the port where a server of auto (server or demo)

@@ -334,6 +334,68 @@ func TestUnboundUDPClientGetsAPort(t *testing.T) {
 	}
 }
 
+// A wrong move in lesson 10's first two steps, mended as `hint answer`
+// shows: the answer binds to the port the page asks for, not to one the
+// kernel gave the socket at a first sendto, and the socket the answer
+// closes and makes again is the same socket of the lesson, so that every
+// step after it can be done, to the lesson's end.
+func TestUDPLessonAfterAnAnswerThatMakesASocketAgain(t *testing.T) {
+	elsewhere := freePorts(t) // nobody holds it: a datagram there is lost
+	for _, c := range []struct {
+		answer string   // the step, by a line of its answer
+		typed  []string // the learner's wrong move
+		asked  string   // the port the step's page asks the bind for
+		name   string   // the socket the kernel may have given a port
+	}{
+		{"bind {udp:echo} 127.0.0.1 {udp-port}", []string{"socket udp as echo", `bind echo "" {udp-port}`}, "{udp-port}", ""},
+		{"bind {second-udp:cli} 127.0.0.1 {second-udp-port}", []string{"socket udp as client", fmt.Sprintf(`sendto client 127.0.0.1 %d "ping"`, elsewhere)}, "{second-udp-port}", "client"},
+	} {
+		t.Run(strings.Join(c.typed, ";"), func(t *testing.T) {
+			l, i := playUntil(t, "10-udp", "answered by "+c.answer, func(answer []string) bool {
+				return slices.Contains(answer, c.answer)
+			})
+			for _, line := range c.typed {
+				if err := l.enter(l.tutor.fill(line)); err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+			}
+			kernels := -1
+			if c.name != "" {
+				kernels = int(steps.Read(labSocket(t, l, c.name)).Local.Port())
+				if kernels == 0 {
+					t.Fatalf("after its sendto, %s has no port", c.name)
+				}
+			}
+			asked := l.tutor.fill(c.asked)
+			if want := strconv.Itoa(int(l.tutor.play.port) + i); asked != want {
+				t.Errorf("step %d asks for port %s, want %s, the lesson's own", i+1, asked, want)
+			}
+			mark := l.out.Len()
+			shown, commands := hintAnswer(t, l)
+			for _, cmd := range commands {
+				if w := strings.Fields(cmd); w[0] == "bind" && (w[3] != asked || w[3] == strconv.Itoa(kernels)) {
+					t.Errorf("hint answer shows %q, not port %s that the step asks for:\n%s", cmd, asked, shown)
+				}
+			}
+			for _, cmd := range commands {
+				if err := l.enter(cmd); err != nil {
+					t.Fatalf("%s, as hint answer shows it: %v\n%s", cmd, err, l.out.String()[mark:])
+				}
+			}
+			if l.step() == i {
+				t.Fatalf("the commands hint answer showed did not do the step:\n%s", l.out.String()[mark:])
+			}
+			lesson, n := lessonByID(t, "10-udp")
+			for k := i + 1; k < len(lesson.Pages); k++ {
+				l.playStep(lesson, k)
+			}
+			if !l.tutor.Finished(n) {
+				t.Errorf("lesson %d did not end done:\n%s", n, l.out.String()[mark:])
+			}
+		})
+	}
+}
+
 // udpPortFree asks the kernel whether a UDP socket could bind to
 // 127.0.0.1:port now, which it cannot while another socket holds it.
 func udpPortFree(t *testing.T, port int) bool {

@@ -183,6 +183,9 @@ func (t *Tutor) Evaluated(_ context.Context, e repl.Evaluation) {
 	if known && !before.snap.Bound() {
 		p.memory.listenBound[before.sock] = true
 	}
+	if e.Command == "bind" && e.Err == nil && e.Report != nil {
+		p.memory.settleUDP(e.Report.Socket)
+	}
 	p.last = e
 	w.last = e
 	p.memory.rememberAuto(e)
@@ -247,6 +250,7 @@ func (t *Tutor) advance() {
 	p := t.play
 	p.page++
 	p.hints = 0
+	p.memory.settleUDP("")
 	lp := t.progress.of(p.lesson.ID)
 	lp.Reached = max(lp.Reached, p.page)
 	if p.page < len(p.lesson.Pages) {
@@ -394,7 +398,8 @@ func (t *Tutor) showProse(prose Prose) {
 // starting port; {udp-port} and {udp:NAME} are the port and the name of
 // the lesson's first UDP socket (before there is one, the starting port
 // and NAME), {second-udp-port} and {second-udp:NAME} those of its second
-// (before, the port after the starting port, and NAME).
+// (before, the port after the starting port, and NAME). A UDP socket's
+// port counts once settled: bound by bind, or a step done with it there.
 func (t *Tutor) fill(text string) string {
 	start := t.port
 	var udp []udpSocket
@@ -415,7 +420,7 @@ func (t *Tutor) fill(text string) string {
 		udp = p.memory.udp
 	}
 	udpPort := func(i int) string {
-		if i < len(udp) && udp[i].port != 0 {
+		if i < len(udp) && udp[i].settled {
 			return strconv.Itoa(int(udp[i].port))
 		}
 		return strconv.Itoa(int(start) + i)
