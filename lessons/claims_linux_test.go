@@ -851,6 +851,10 @@ func TestHintAnswerAfterABind(t *testing.T) {
 		{"10-udp", "bind {udp:echo} 127.0.0.1 {udp-port}", []string{"socket udp as echo"}, "made already, with no address yet"},
 		{"10-udp", "bind {udp:echo} 127.0.0.1 {udp-port}", []string{"socket as echo"}, "closes it first"},
 		{"02-client", "bind server 127.0.0.1 {port}", []string{"socket udp ipv6 as server"}, "closes it first"},
+		// Bound as the step asks, but a UDP socket: it cannot listen
+		// (EOPNOTSUPP).
+		{"02-client", "bind server 127.0.0.1 {port}", []string{"socket udp as server", "bind server 127.0.0.1 {port}"}, "closes it first"},
+		{"03-accept", "bind server 127.0.0.1 {port}", []string{"socket udp as server", "bind server 127.0.0.1 {port}"}, "closes it first"},
 		// A step that wants the bind refused: SO_REUSEADDR on the new
 		// socket gets it past the old connection's TIME_WAIT, before the
 		// bind or after it; the answer starts from a new socket.

@@ -620,7 +620,8 @@ func (p *play) socketNamed(name string) (live, bool) {
 // socket it binds that is bound already cannot be bound again (bind fails
 // with EINVAL): bound where the answer asks, its bind is left out; bound
 // elsewhere, the answer first closes it and makes a new socket of the same
-// name and kind. A socket it makes whose name is taken is left out when
+// name and kind; of another kind than the answer makes, it is closed and
+// made as the answer makes it. A socket it makes whose name is taken is left out when
 // the socket of that name is of the same kind and has no address, else
 // closed first. A socket already listening is left without its listen.
 // A step that wants a call to fail wants it on a new socket,
@@ -650,6 +651,9 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 			name, ok := madeName(l)
 			return ok && name == s.Name
 		})
+		if made >= 0 && socketCommand(s) != lines[made] {
+			continue // another kind of socket: the loop below closes it, and the answer makes the new one
+		}
 		if !failing && boundAsAsked(local, strings.Trim(f[2], `"`), f[3]) {
 			notes = append(notes, fmt.Sprintf("%s is bound to %s already, as this step asks, so the answer leaves out its bind.", s.Label(), local))
 			lines = slices.Delete(lines, i, i+1)
