@@ -695,7 +695,9 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 			i++
 			continue
 		}
-		if socketCommand(s) == lines[i] && !found.snap.Bound() {
+		// A TCP socket that was connected cannot connect again, even once
+		// reset: connect fails with EISCONN.
+		if socketCommand(s) == lines[i] && !found.snap.Bound() && !t.play.memory.wasConnected[s] {
 			notes = append(notes, fmt.Sprintf("%s is made already, with no address yet, so the answer leaves out the socket command.", s.Label()))
 			lines = slices.Delete(lines, i, i+1)
 			i--
