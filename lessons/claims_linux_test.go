@@ -851,6 +851,9 @@ func TestHintAnswerAfterABind(t *testing.T) {
 		{"10-udp", "bind {udp:echo} 127.0.0.1 {udp-port}", []string{"socket udp as echo"}, "made already, with no address yet"},
 		{"10-udp", "bind {udp:echo} 127.0.0.1 {udp-port}", []string{"socket as echo"}, "closes it first"},
 		{"02-client", "bind server 127.0.0.1 {port}", []string{"socket udp ipv6 as server"}, "closes it first"},
+		// Bound elsewhere, with SO_REUSEADDR set by the step before: the
+		// new socket gets it again, before its bind.
+		{"11-options-halfclose", "bind server 127.0.0.1 {port}", []string{`bind server "" {port}`}, "closes it and makes a new socket first"},
 		// A client whose queued connection was reset when its listener
 		// closed: connect on it fails with EISCONN.
 		{"04-send-recv", "socket as client", []string{"socket as server", "bind server 127.0.0.1 {port}", "listen server", "socket as client", "connect client 127.0.0.1 {port}", "close server"}, "closes it first"},

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"sockstep/repl"
 	"sockstep/steps"
 )
@@ -620,7 +622,7 @@ func (p *play) socketNamed(name string) (live, bool) {
 // socket it binds that is bound already cannot be bound again (bind fails
 // with EINVAL): bound where the answer asks, its bind is left out; bound
 // elsewhere, the answer first closes it and makes a new socket of the same
-// name and kind; of another kind than the answer makes, it is closed and
+// name and kind, with SO_REUSEADDR when the old one had it; of another kind than the answer makes, it is closed and
 // made as the answer makes it. A socket it makes whose name is taken is left out when
 // the socket of that name is of the same kind and has no address, else
 // closed first. A socket already listening is left without its listen.
@@ -670,8 +672,11 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 		}
 		notes = append(notes, fmt.Sprintf("%s is bound to %s already, and a socket keeps its first address (a second bind fails with EINVAL%s), so the answer closes it and makes a new socket first%s.", s.Label(), local, fails, options))
 		redo := []string{"close " + s.Name}
-		if made < 0 {
+		if made < 0 { // made by a step before, which may have set SO_REUSEADDR, as lesson 11's does
 			redo = append(redo, socketCommand(s))
+			if on, err := unix.GetsockoptInt(s.FD, unix.SOL_SOCKET, unix.SO_REUSEADDR); !failing && err == nil && on != 0 {
+				redo = append(redo, "option "+s.Name+" SO_REUSEADDR on")
+			}
 		}
 		lines = slices.Insert(lines, 0, redo...)
 		i += len(redo)
