@@ -142,7 +142,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	data.Took, data.SendQ = ms(took), after.SendQ
 	data.NotSent = min(after.NotSent, after.SendQ)
 	data.InFlight = data.SendQ - data.NotSent
-	data.Stall, data.Nagle = stallOf(s, after), nagleHolds(s, after)
+	data.Stall, data.Nagle = stallOf(s, after, after.SendQ), nagleHolds(s, after)
 	data.Rate = bulkRate(data.Sent, took)
 	report := &Report{
 		Call:  fmt.Sprintf("%s = %d", call, data.Sent),

@@ -107,7 +107,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	data := closeData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Local: ShowAddr(before.Local),
 		Remote: ShowAddr(before.Remote), Listener: before.State == Listen, Waiting: before.AcceptQueue,
 		Unread: before.RecvQ, Connected: s.Kind == Stream && before.Connected(), Datagram: s.Kind == Datagram,
-		NotSent: before.NotSent, Stall: stallOf(s, before),
+		NotSent: before.NotSent, Stall: stallOf(s, before, before.NotSent),
 		FinSent: s.Kind == Stream && before.State.SentFIN()}
 	if data.Datagram {
 		data.DefaultPeer = before.Connected()

@@ -207,7 +207,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	data.Unread = after.RecvQ
 	if s.Kind == Stream && !data.Reset {
 		data.NotSent = min(sent, after.NotSent)
-		data.AheadNotSent, data.Stall = after.NotSent-data.NotSent, stallOf(s, after)
+		data.AheadNotSent, data.Stall = after.NotSent-data.NotSent, stallOf(s, after, after.NotSent)
 		data.Nagle, data.InFlight = nagleHolds(s, after), after.SendQ-after.NotSent
 	}
 	ends := after

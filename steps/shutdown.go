@@ -110,7 +110,7 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	before := Read(s)
 	data := shutdownData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, How: direction, Constant: how.constant,
-		Before: before.StateWord(s.Kind), Datagram: s.Kind == Datagram, NotSent: before.NotSent, Stall: stallOf(s, before),
+		Before: before.StateWord(s.Kind), Datagram: s.Kind == Datagram, NotSent: before.NotSent, Stall: stallOf(s, before, before.NotSent),
 		Accepted: s.AcceptedFrom != "", Tried: s.connectCalled}
 	call := fmt.Sprintf("shutdown(%d, %s)", s.FD, how.constant)
 	// The peer is looked for first: a FIN that ends the connection leaves

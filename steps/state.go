@@ -255,9 +255,10 @@ func StallOf(snap Snapshot, t Timer) Stall {
 }
 
 // stallOf asks the kernel why TCP holds back bytes of s's send queue,
-// snap being what readState read of it.
-func stallOf(s *Socket, snap Snapshot) Stall {
-	if snap.NotSent == 0 && snap.SendQ == 0 {
+// snap being what readState read of it, unless the bytes whose wait the
+// caller tells (those not sent, or all not acknowledged) are none.
+func stallOf(s *Socket, snap Snapshot, waiting int) Stall {
+	if waiting == 0 {
 		return NotStalled
 	}
 	t, _ := TimerOf(s, snap, snap.Remote)
