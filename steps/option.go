@@ -318,7 +318,7 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 		return readOption(l, s, o), nil
 	}
 	data := optionData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Option: o.Name, Level: o.Level, Most: o.most}
-	data.where(l, s)
+	data.where(s, l.look(s))
 	data.Before, _ = o.get(s.FD)
 	call, err := o.set(s.FD, args[2:], &data)
 	if err != nil && IsUsage(err) {
@@ -363,8 +363,7 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 
 // where fills in what the socket is and how far it has come, for the
 // text and the step to suggest next.
-func (d *optionData) where(l *Lab, s *Socket) {
-	snap := l.look(s)
+func (d *optionData) where(s *Socket, snap Snapshot) {
 	d.Datagram, d.Loopback = s.Kind == Datagram, loopback(s.Family)
 	d.Bound, d.Connected = snap.Bound(), snap.Remote.IsValid()
 	d.Listening = s.Kind == Stream && snap.State == Listen
@@ -518,7 +517,7 @@ func listOptions(l *Lab, s *Socket) *Report {
 		}
 		lines = append(lines, o.line(v))
 	}
-	data.where(l, s)
+	data.where(s, l.look(s))
 	return &Report{
 		Call:  fmt.Sprintf("getsockopt(%d, …) for each option", s.FD),
 		Lines: lines,
@@ -535,8 +534,9 @@ func readOption(l *Lab, s *Socket, o option) *Report {
 	if o.Name == "IPV6_V6ONLY" {
 		// Once the socket has a port, setsockopt refuses the option, so
 		// the next step is the socket's own, not setting it.
-		data.where(l, s)
-		if local := l.look(s).Local.Addr(); data.Bound && !local.IsUnspecified() && !local.Is4In6() {
+		snap := l.look(s)
+		data.where(s, snap)
+		if local := snap.Local.Addr(); data.Bound && !local.IsUnspecified() && !local.Is4In6() {
 			data.BoundTo = local.String()
 		}
 	}
@@ -552,14 +552,15 @@ func readOption(l *Lab, s *Socket, o option) *Report {
 		return optionProse.refused(call, err, data)
 	}
 	data.After, data.Example = v, o.example(v)
+	next := "read next"
+	if data.Bound { // IPV6_V6ONLY, which can no longer change
+		next = "next"
+	}
 	report := &Report{
 		Call:  call + " = " + result,
 		Lines: []string{o.line(v)},
 		Says:  optionProse.Render("read", data),
-		Next:  optionProse.Render("read next", data),
-	}
-	if data.Bound && o.Name == "IPV6_V6ONLY" {
-		report.Next = optionProse.Render("next", data)
+		Next:  optionProse.Render(next, data),
 	}
 	optionProse.codeOf(report, data, "read ")
 	return report
