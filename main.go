@@ -122,8 +122,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 	var bound time.Duration
 	if *timeout != "" {
 		var err error
-		if bound, err = time.ParseDuration(*timeout); err != nil || bound <= 0 {
-			fmt.Fprintf(stderr, "sockstep: --timeout takes a duration such as 5s, 500ms or 2m, not %s\n", steps.QuoteShort(*timeout))
+		if bound, err = steps.ParseTimeout(*timeout); err != nil {
+			fmt.Fprintln(stderr, "sockstep:", err)
 			return 2
 		}
 	}

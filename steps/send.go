@@ -316,7 +316,7 @@ func takeSendTimeout(args []string) (text []string, timeout time.Duration, err e
 	if !given {
 		return args, 0, nil
 	}
-	timeout, err = parseTimeout(value)
+	timeout, err = ParseTimeout(value)
 	return args, timeout, err
 }
 

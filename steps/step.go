@@ -145,11 +145,11 @@ func (f flagSet) timeout() (time.Duration, error) {
 	if !given {
 		return 0, nil
 	}
-	return parseTimeout(v)
+	return ParseTimeout(v)
 }
 
-// parseTimeout reads the value of a --timeout.
-func parseTimeout(v string) (time.Duration, error) {
+// ParseTimeout reads the value of a --timeout, a command's or sockstep's.
+func ParseTimeout(v string) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
 		return 0, usageErr(fmt.Sprintf("--timeout takes a duration such as 5s, 500ms or 2m, not %s", QuoteShort(v)))
