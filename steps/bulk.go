@@ -72,6 +72,7 @@ type bulkData struct {
 	SendBuf                  int
 	Stopped                  bool
 	TimedOut                 string // --timeout, when it passed before all was sent
+	LabTimeout               bool   // TimedOut is sockstep's --timeout, not the command's
 	NonBlock                 bool
 }
 
@@ -122,7 +123,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 		if stop != nil {
 			data.Stopped = true
 			if ctx.Err() == nil {
-				data.TimedOut = w.timeout.String() // --timeout, or the lab's Timeout
+				data.TimedOut, data.LabTimeout = w.timeout.String(), w.labTimeout
 			}
 			break
 		}
