@@ -454,7 +454,7 @@ func judgeRecvQueue(w *world, c Check) verdict {
 		return verdict{ok: true, text: sentence(seen, "No bytes wait in any receive queue of this lesson.")}
 	}
 	if name := sideNames[c.Word]; name != "" && most < c.N && !slices.ContainsFunc(w.sockets, func(s live) bool {
-		return s.sock.Kind == steps.Stream && onSide(w, s.sock, c.Word) && slices.Contains([]steps.TCPState{steps.Established, steps.FinWait1, steps.FinWait2}, s.snap.State)
+		return s.sock.Kind == steps.Stream && onSide(w, s.sock, c.Word) && (s.snap.State == steps.Established || s.snap.State.WriteShut())
 	}) {
 		return verdict{ok: false, stuck: true, text: fmt.Sprintf("No %s of this lesson can receive more bytes: none has a connection whose other end can still send (ESTABLISHED, or FIN_WAIT after its own shutdown). "+
 			"A connection whose end has closed cannot be opened again: make a new one (socket, connect, accept), or `reset` starts the lesson again.", name)}

@@ -754,7 +754,7 @@ func (t *Tutor) refill(step Step, lines []string) (note string, mended []string)
 					sent, from = sent+len(text), name
 				}
 			}
-			if r, ok := p.peerOf(from); ok && (c.Word == "" || c.Word == "accepted" && r.sock.AcceptedFrom != "" || c.Word == "client" && r.sock.AcceptedFrom == "") {
+			if r, ok := p.peerOf(from); ok && onSide(&world{memory: p.memory}, r.sock, c.Word) {
 				receiver, want, before = r, c.N, c.N-sent
 			}
 		case "received":
@@ -803,9 +803,10 @@ func (p *play) sendsBefore(n int, fill func(string) string) (lines []string, ok 
 	for i := p.page - 1; i >= 0 && sum < n; i-- {
 		answer := p.lesson.Pages[i].Step.Answer
 		for k := len(answer) - 1; k >= 0 && sum < n; k-- {
-			if _, text, ok := sendOf(fill(answer[k])); ok {
+			line := fill(answer[k])
+			if _, text, ok := sendOf(line); ok {
 				sum += len(text)
-				lines = slices.Insert(lines, 0, fill(answer[k]))
+				lines = slices.Insert(lines, 0, line)
 			}
 		}
 	}
