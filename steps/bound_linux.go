@@ -155,10 +155,7 @@ func dumpDiag(family, protocol uint8, states uint32, f func(Connection)) error {
 					// its id the source port (network order) and address,
 					// and after it the queues and the inode.
 					id := body[4:]
-					addr, _ := netip.AddrFromSlice(id[4:20])
-					if body[0] == unix.AF_INET {
-						addr, _ = netip.AddrFromSlice(id[4:8])
-					}
+					addr := diagAddr(body[0], id[4:20])
 					state := TCPState(body[1])
 					if body[1] == tcpBoundInactive {
 						state = Closed
@@ -166,8 +163,10 @@ func dumpDiag(family, protocol uint8, states uint32, f func(Connection)) error {
 					c := Connection{Local: netip.AddrPortFrom(addr, binary.BigEndian.Uint16(id[0:])), State: state,
 						RecvQ: int(ne.Uint32(body[diagQueuesOffset:])), SendQ: int(ne.Uint32(body[diagQueuesOffset+4:])),
 						Inode: uint64(ne.Uint32(body[diagInodeOffset:]))}
-					if v6only, ok := diagV6Only(body); ok && addr == netip.IPv6Unspecified() {
-						c.DualStack, c.IPv6Only = !v6only, v6only
+					if addr == netip.IPv6Unspecified() {
+						if v6only, ok := diagV6Only(body); ok {
+							c.DualStack, c.IPv6Only = !v6only, v6only
+						}
 					}
 					f(c)
 				}

@@ -112,6 +112,16 @@ func askDiag(local, remote netip.AddrPort) ([]byte, bool, error) {
 	}
 }
 
+// diagAddr reads an address of a struct inet_diag_sockid, a field of 16
+// bytes of which an IPv4 address takes the first 4.
+func diagAddr(family byte, field []byte) netip.Addr {
+	if family == unix.AF_INET {
+		field = field[:4]
+	}
+	addr, _ := netip.AddrFromSlice(field)
+	return addr
+}
+
 // diagRequest builds a SOCK_DIAG_BY_FAMILY request for exactly one TCP
 // connection, named by its four addresses (not a dump of the table).
 func diagRequest(local, remote netip.AddrPort, seq uint32) []byte {
@@ -183,10 +193,7 @@ func diagReply(reply []byte, remote netip.AddrPort) ([]byte, bool, error) {
 	// An IPv6 socket's connection to an IPv4 peer is found by its IPv4
 	// addresses, but described in its own family, IPv4-mapped.
 	id := body[4:]
-	peer, _ := netip.AddrFromSlice(id[20:36])
-	if body[0] == unix.AF_INET {
-		peer, _ = netip.AddrFromSlice(id[20:24])
-	}
+	peer := diagAddr(body[0], id[20:36])
 	if binary.BigEndian.Uint16(id[2:]) != remote.Port() || peer.Unmap() != remote.Addr().WithZone("").Unmap() {
 		return nil, false, nil
 	}
