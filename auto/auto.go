@@ -36,18 +36,15 @@ var prose = steps.LoadProse(proseFiles, "auto.txt", "about", "server intro", "cl
 // What auto.txt's sections are given, besides a Summary for [summary] and
 // nothing for [about].
 type (
-	serverIntro struct {
-		Every       bool // listening on every interface
-		Tutorial    bool // and written as the tutorial writes it, ""
-		IPv6        bool // the host is an IPv6 address, which needs an IPv6 socket
+	serverIntro struct { // [server intro], [demo intro]
+		Every       bool   // listening on every interface
+		Tutorial    bool   // and written as the tutorial writes it, ""
+		IPv6        bool   // the host is an IPv6 address, which needs an IPv6 socket
+		To          string // where a client on this machine connects (demoClientHost)
 		Count       int
 		IdleTimeout string
 	}
-	clientIntro struct{ Host, Port, Wait string }
-	demoIntro   struct {
-		Every, Tutorial bool   // as in serverIntro
-		To              string // where the client connects
-	}
+	clientIntro  struct{ Host, Port, Wait string }
 	droppedPeer  struct{ Peer, Waited, Timeout, Errno, Python string } // [idle], [lost], [silent close]
 	notText      struct{ Peer, Bytes string }                          // [not text]
 	webClient    struct{ Peer, Greeting string }                       // [web client]

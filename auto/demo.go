@@ -16,7 +16,7 @@ import (
 func (f *flow) demo(ctx context.Context) error {
 	p := f.plan
 	to := demoClientHost(p.Host)
-	f.stage.Tell(Server, prose.Render("demo intro", demoIntro{Every: everyInterface(p.Host), Tutorial: p.Host == "", To: to}))
+	f.stage.Tell(Server, prose.Render("demo intro", serverIntro{Every: everyInterface(p.Host), Tutorial: p.Host == "", To: to}))
 	if err := f.listen(ctx, p.Host, p.Port); err != nil {
 		return err
 	}
@@ -62,9 +62,10 @@ func (f *flow) demo(ctx context.Context) error {
 	return err
 }
 
-// demoClientHost is where the demo's client connects when the server
-// listens on host: host itself, or for every interface the loopback
-// address of its family, as the tutorial's client connects to 127.0.0.1.
+// demoClientHost is where a client on this machine, the demo's, connects
+// when the server listens on host: host itself, or for every interface
+// the loopback address of its family, as the tutorial's client connects
+// to 127.0.0.1.
 func demoClientHost(host string) string {
 	switch {
 	case !everyInterface(host):

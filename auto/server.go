@@ -17,7 +17,7 @@ import (
 // a time until --count have been served or the learner stops it.
 func (f *flow) server(ctx context.Context) error {
 	p := f.plan
-	f.stage.Tell(Server, prose.Render("server intro", serverIntro{Every: everyInterface(p.Host), Tutorial: p.Host == "", IPv6: isIPv6(p.Host), Count: p.Count, IdleTimeout: p.IdleTimeout.String()}))
+	f.stage.Tell(Server, prose.Render("server intro", serverIntro{Every: everyInterface(p.Host), Tutorial: p.Host == "", IPv6: isIPv6(p.Host), To: demoClientHost(p.Host), Count: p.Count, IdleTimeout: p.IdleTimeout.String()}))
 	if err := f.listen(ctx, p.Host, p.Port); err != nil {
 		return err
 	}
