@@ -46,19 +46,13 @@ func (w *watcher) saw(sock *steps.Socket, snap steps.Snapshot) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	now := seenOf(snap)
-	// A report's snapshot may be read without poll, which alone says the
-	// reading side is shut; shut, it stays so.
-	now.bothShut = now.bothShut || w.seen[sock].bothShut
-	w.seen[sock] = now
+	w.seen[sock] = seenOf(sock, snap)
 }
 
 // seenOf is what snap shows of a socket.
-func seenOf(snap steps.Snapshot) seen {
+func seenOf(sock *steps.Socket, snap steps.Snapshot) seen {
 	return seen{queue: snap.AcceptQueue, recvQ: snap.RecvQ, datagram: snap.DatagramWaiting(), memory: snap.QueueMemory, dropped: snap.Dropped, state: snap.State, peerClosed: snap.PeerClosed(),
-		// In FIN_WAIT1 and FIN_WAIT2 no FIN has come from the peer, so a
-		// read side shut down is this side's own SHUT_RD.
-		bothShut: snap.ReadShut && snap.State.WriteShut()}
+		bothShut: sock.ResetsOnData(snap.State)}
 }
 
 // sawReport records the queues a step's report showed: of the socket it
@@ -102,7 +96,7 @@ func (w *watcher) check(lab *steps.Lab, suggest bool) []string {
 
 func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot, suggest bool) []string {
 	was, known := w.seen[sock]
-	now := seenOf(snap)
+	now := seenOf(sock, snap)
 	w.seen[sock] = now
 	if !known {
 		was = seen{state: snap.State}

@@ -140,10 +140,7 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	if data.Listener {
 		return shutdownListener(report, before, after, queued, data), nil
 	}
-	// In FIN_WAIT1 and FIN_WAIT2 the peer has not closed, and Linux resets
-	// a connection whose reading is shut when data comes (RFC 1122; the
-	// kernel counts it as TCPAbortOnData).
-	data.ResetOnData = s.Kind == Stream && s.shutRead && after.State.WriteShut()
+	data.ResetOnData = s.ResetsOnData(after.State)
 	if s.Kind == Stream && how.value != unix.SHUT_RD {
 		data.Itself = before.ToItself()
 		data.Finished = data.Itself || before.State == CloseWait
@@ -173,6 +170,14 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	report.Says = shutdownProse.Render("says", data)
 	report.Next = shutdownProse.Render("next", data)
 	return report, nil
+}
+
+// ResetsOnData says whether Linux resets the socket's connection, in
+// state st, when data comes: its reading was shut down, and in FIN_WAIT1
+// and FIN_WAIT2 the peer has not closed (RFC 1122; the kernel counts it as
+// TCPAbortOnData).
+func (s *Socket) ResetsOnData(st TCPState) bool {
+	return s.Kind == Stream && s.shutRead && st.WriteShut()
 }
 
 // shutdownListener tells what a shutdown did to a listener: nothing, shut
