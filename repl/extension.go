@@ -159,8 +159,8 @@ func (s *Session) secondWords(first string) []string {
 }
 
 // LeaveOutNext has each step's report leave out its next line, the call
-// the step suggests after it, and a notice of bytes that arrived its recv,
-// whenever leave answers true: a lesson's own page says what to do next,
+// the step suggests after it, and the recv that a notice of arrived bytes
+// names, whenever leave answers true: a lesson's own page says what to do next,
 // and the step's suggestion, which knows nothing of the lesson, would
 // often ask for something else.
 func (s *Session) LeaveOutNext(leave func() bool) { s.render.noNext = leave }

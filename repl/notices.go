@@ -208,7 +208,7 @@ func wasConnected(s steps.TCPState) bool {
 // PrintNotices writes a line for each change since the last look,
 // wrapped to the width under its first word.
 func (s *Session) PrintNotices() {
-	for _, n := range s.watcher.check(s.lab, s.render.noNext == nil || !s.render.noNext()) {
+	for _, n := range s.watcher.check(s.lab, s.render.suggests()) {
 		var b strings.Builder
 		paintWrapped(&b, n, s.render.width-2, "· ", "  ", s.render.st.notice)
 		s.out.print(b.String())

@@ -169,9 +169,7 @@ func (s *Session) RunInteractive() (failed int, err error) {
 		}
 	}()
 
-	for _, line := range wrap("sockstep: the socket API, one real call at a time. `help` lists the commands; Tab completes; Ctrl-D leaves.", s.render.width) {
-		s.Printf("%s\n", s.render.st.dim(line))
-	}
+	s.sayDim("sockstep: the socket API, one real call at a time. `help` lists the commands; Tab completes; Ctrl-D leaves.")
 	cell := 1
 	for {
 		rl.SetPrompt(s.render.st.dim("[" + strconv.Itoa(cell) + "] › "))

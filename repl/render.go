@@ -41,12 +41,21 @@ const FitWidth = 40
 // SayTooNarrow says, before anything else, that the terminal is columns
 // wide, less than FitWidth: lines wider than it will follow.
 func (s *Session) SayTooNarrow(columns int) {
-	var b strings.Builder
-	wrapInto(&b, fmt.Sprintf("sockstep: this terminal is %d columns wide. Lines labelled state, python or next start %d columns in, "+
+	s.sayDim(fmt.Sprintf("sockstep: this terminal is %d columns wide. Lines labelled state, python or next start %d columns in, "+
 		"their further lines %d, so below %d columns some lines will be wider than the terminal, and it breaks them mid-word. "+
-		"Widen the window to 80 columns (%d at least).", columns, 2+labelWidth, 2+labelWidth+2, FitWidth, FitWidth), s.render.width, "", "")
-	s.out.print(s.render.st.dim(strings.TrimSuffix(b.String(), "\n")) + "\n")
+		"Widen the window to 80 columns (%d at least).", columns, len(blankLabel), len(blankLabel)+2, FitWidth, FitWidth))
 }
+
+// sayDim writes text dimmed, wrapped to the width.
+func (s *Session) sayDim(text string) {
+	var b strings.Builder
+	paintWrapped(&b, text, s.render.width, "", "", s.render.st.dim)
+	s.out.print(b.String())
+}
+
+// suggests says whether reports and notices may suggest the next call
+// (LeaveOutNext).
+func (r *renderer) suggests() bool { return r.noNext == nil || !r.noNext() }
 
 // renderer writes reports for one session.
 type renderer struct {
@@ -104,7 +113,7 @@ func (r *renderer) report(b *strings.Builder, rep *steps.Report) {
 	}
 	if r.level == Full {
 		r.code(b, rep, "")
-		if rep.Next != "" && (r.noNext == nil || !r.noNext()) {
+		if rep.Next != "" && r.suggests() {
 			r.field(b, "next", r.st.next, rep.Next, false)
 		}
 	}
