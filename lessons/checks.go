@@ -151,7 +151,7 @@ func (m *memory) remember(sockets []live) {
 		e := ends{s.snap.Local, s.snap.Remote}
 		known := false
 		for _, k := range m.ends {
-			known = known || (sameEnd(k.local, e.local) && sameEnd(k.remote, e.remote))
+			known = known || (steps.SameEnd(k.local, e.local) && steps.SameEnd(k.remote, e.remote))
 		}
 		if !known {
 			m.ends = append(m.ends, e)
@@ -238,10 +238,6 @@ func (m *memory) isListenPort(port uint16) bool {
 		}
 	}
 	return false
-}
-
-func sameEnd(a, b netip.AddrPort) bool {
-	return a.Port() == b.Port() && a.Addr().Unmap() == b.Addr().Unmap()
 }
 
 // checks are the checks lesson files can name, in the order the README
@@ -668,7 +664,7 @@ func judgeTimeWait(w *world, c Check) verdict {
 // round, of a connection the lesson has seen.
 func (m *memory) hasEnds(local, remote netip.AddrPort) bool {
 	for _, e := range m.ends {
-		if (sameEnd(e.local, local) && sameEnd(e.remote, remote)) || (sameEnd(e.local, remote) && sameEnd(e.remote, local)) {
+		if (steps.SameEnd(e.local, local) && steps.SameEnd(e.remote, remote)) || (steps.SameEnd(e.local, remote) && steps.SameEnd(e.remote, local)) {
 			return true
 		}
 	}

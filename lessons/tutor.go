@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"sockstep/repl"
 	"sockstep/steps"
 )
@@ -622,17 +620,18 @@ func (p *play) socketNamed(name string) (live, bool) {
 // socket it binds that is bound already cannot be bound again (bind fails
 // with EINVAL): bound where the answer asks, its bind is left out; bound
 // elsewhere, the answer first closes it and makes a new socket of the same
-// name and kind, with SO_REUSEADDR when the old one had it; of another kind than the answer makes, it is closed and
-// made as the answer makes it. A socket it makes whose name is taken is left out when
-// the socket of that name is of the same kind and has no address, else
-// closed first. A socket already listening is left without its listen.
-// A step that wants a call to fail wants it on a new socket,
-// with no option set (an option such as SO_REUSEADDR can make the bind it
-// wants refused work): such a step's answer closes a socket it makes or
-// binds and makes it again, whatever its state. (Only a step that wants
-// EADDRINUSE: SO_REUSEADDR is an option that can make a refused bind
-// work.) A step that counts the bytes in a receive queue exactly starts
-// from the queue it expects (refill). why says so, or is "".
+// name and kind, with SO_REUSEADDR when the old one had it; of another
+// kind than the answer makes, it is closed and made as the answer makes
+// it. A socket it makes whose name is taken is left out when the socket of
+// that name is of the same kind and has no address, else closed first. A
+// socket already listening is left without its listen. A step that wants
+// a call to fail wants it on a new socket, with no option set (an option
+// such as SO_REUSEADDR can make the bind it wants refused work): such a
+// step's answer closes a socket it makes or binds and makes it again,
+// whatever its state. (Only a step that wants EADDRINUSE: SO_REUSEADDR is
+// an option that can make a refused bind work.) A step that counts the
+// bytes in a receive queue exactly starts from the queue it expects
+// (refill). why says so, or is "".
 func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 	for _, line := range step.Answer {
 		lines = append(lines, t.fill(line))
@@ -674,7 +673,7 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 		redo := []string{"close " + s.Name}
 		if made < 0 { // made by a step before, which may have set SO_REUSEADDR, as lesson 11's does
 			redo = append(redo, socketCommand(s))
-			if on, err := unix.GetsockoptInt(s.FD, unix.SOL_SOCKET, unix.SO_REUSEADDR); !failing && err == nil && on != 0 {
+			if on, _ := steps.OptionOn(s, "SO_REUSEADDR"); !failing && on {
 				redo = append(redo, "option "+s.Name+" SO_REUSEADDR on")
 			}
 		}
@@ -831,7 +830,7 @@ func (p *play) peerOf(name string) (live, bool) {
 		return live{}, false
 	}
 	i := slices.IndexFunc(p.sockets, func(l live) bool {
-		return l.sock.Kind == steps.Stream && sameEnd(l.snap.Local, s.snap.Remote) && sameEnd(l.snap.Remote, s.snap.Local)
+		return l.sock.Kind == steps.Stream && steps.SameEnd(l.snap.Local, s.snap.Remote) && steps.SameEnd(l.snap.Remote, s.snap.Local)
 	})
 	if i < 0 {
 		return live{}, false

@@ -33,9 +33,9 @@ func sockaddr(f Family, ap netip.AddrPort) unix.Sockaddr {
 	return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().Unmap().As4()}
 }
 
-// sameEnd compares two ends of a connection, taking ::ffff:127.0.0.1 and
+// SameEnd compares two ends of a connection, taking ::ffff:127.0.0.1 and
 // 127.0.0.1 to be the same.
-func sameEnd(a, b netip.AddrPort) bool {
+func SameEnd(a, b netip.AddrPort) bool {
 	return a.Port() == b.Port() && a.Addr().Unmap() == b.Addr().Unmap()
 }
 

@@ -252,7 +252,7 @@ func handshake(client, server string, began bool, before, after TCPState) []Pack
 // meet it when they connect to the same server.
 func (l *Lab) twinOf(s *Socket, local, remote netip.AddrPort) string {
 	t, _, ok := l.socketWhere(s.Kind, func(t *Socket, snap Snapshot) bool {
-		return t != s && sameEnd(snap.Local, local) && sameEnd(snap.Remote, remote)
+		return t != s && SameEnd(snap.Local, local) && SameEnd(snap.Remote, remote)
 	})
 	if !ok {
 		return ""

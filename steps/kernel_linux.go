@@ -270,7 +270,7 @@ func ConnectionState(local, remote netip.AddrPort) (TCPState, bool) {
 		return 0, false
 	}
 	for _, c := range conns {
-		if sameEnd(c.Local, local) && sameEnd(c.Remote, remote) {
+		if SameEnd(c.Local, local) && SameEnd(c.Remote, remote) {
 			return c.State, true
 		}
 	}

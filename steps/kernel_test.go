@@ -25,7 +25,7 @@ func tableEntry(t *testing.T, local, remote netip.AddrPort) (Connection, bool) {
 			t.Fatal(err)
 		}
 		for _, c := range conns {
-			if sameEnd(c.Local, local) && sameEnd(c.Remote, remote) {
+			if SameEnd(c.Local, local) && SameEnd(c.Remote, remote) {
 				return c, true
 			}
 		}

@@ -459,10 +459,10 @@ func (l *Lab) peerOf(s *Socket, snap Snapshot) *Socket {
 		// The peer's address first: a listener has none, and most
 		// sockets fail there.
 		remote, err := peerName(t.FD)
-		if err != nil || !sameEnd(remote, snap.Local) {
+		if err != nil || !SameEnd(remote, snap.Local) {
 			continue
 		}
-		if local, err := sockName(t.FD); err == nil && sameEnd(local, snap.Remote) {
+		if local, err := sockName(t.FD); err == nil && SameEnd(local, snap.Remote) {
 			return t
 		}
 	}
@@ -478,7 +478,7 @@ func (l *Lab) shutPeer(s *Socket, remote netip.AddrPort) *Socket {
 		if t == s || t.Kind != Stream || !t.shutRead || !t.shutWrite {
 			continue
 		}
-		if local, err := sockName(t.FD); err == nil && sameEnd(local, remote) {
+		if local, err := sockName(t.FD); err == nil && SameEnd(local, remote) {
 			return t
 		}
 	}

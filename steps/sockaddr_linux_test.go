@@ -46,7 +46,7 @@ func TestAddressesAsXSysUnixReadsThem(t *testing.T) {
 			}
 			t.Cleanup(func() { unix.Close(conn) })
 			clientName, _ := unix.Getsockname(client)
-			if want := addrPortOf(clientName); !sameEnd(peer, want) || peer.Addr().Is4() != (tt.listen == unix.AF_INET) {
+			if want := addrPortOf(clientName); !SameEnd(peer, want) || peer.Addr().Is4() != (tt.listen == unix.AF_INET) {
 				t.Errorf("accept's peer: got %v, want %v as the listener's family gives it", peer, want)
 			}
 			for _, fd := range []int{lfd, client, conn} {

@@ -144,7 +144,7 @@ func (s Snapshot) Connected() bool { return s.Remote.IsValid() }
 // socket that connected to its own port (a simultaneous open with
 // itself), or a UDP socket whose default peer is its own address.
 // Whatever it sends, it receives.
-func (s Snapshot) ToItself() bool { return s.Connected() && sameEnd(s.Local, s.Remote) }
+func (s Snapshot) ToItself() bool { return s.Connected() && SameEnd(s.Local, s.Remote) }
 
 // StateWord is the one-word state shown in tables: the TCP state, or for a
 // datagram socket whether it has a default peer.
