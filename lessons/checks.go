@@ -116,6 +116,8 @@ type memory struct {
 	// place: the answer that closes a socket and makes it again makes the
 	// same socket of the lesson.
 	udp []udpSocket
+	// named are the names the lesson's sockets have had.
+	named map[string]bool
 }
 
 type ends struct{ local, remote netip.AddrPort }
@@ -131,13 +133,14 @@ type udpSocket struct {
 }
 
 func newMemory() *memory {
-	return &memory{wasConnected: map[*steps.Socket]bool{}, sent: map[*steps.Socket][]byte{}, listenBound: map[*steps.Socket]bool{}}
+	return &memory{wasConnected: map[*steps.Socket]bool{}, sent: map[*steps.Socket][]byte{}, listenBound: map[*steps.Socket]bool{}, named: map[string]bool{}}
 }
 
 // remember notes what the lesson's sockets are now.
 func (m *memory) remember(sockets []live) {
 	m.rememberUDP(sockets)
 	for _, s := range sockets {
+		m.named[s.sock.Name] = true
 		if s.snap.State == steps.Listen {
 			m.lastPort = s.snap.Local.Port()
 			if !m.isListenPort(m.lastPort) {

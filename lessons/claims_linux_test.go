@@ -1363,3 +1363,58 @@ func TestHintAnswerWhenNoPeerCanSend(t *testing.T) {
 		})
 	}
 }
+
+// A learner who runs ahead may close a socket that the step's answer
+// uses. One that the steps before only made, bound and made listen is
+// made again first, and the answer does the step; one that was connected
+// or read from cannot be made again as it was, and `hint answer` says so
+// instead of showing a call on a socket that is gone.
+func TestHintAnswerAfterASocketIsClosed(t *testing.T) {
+	for _, c := range []struct {
+		lesson, answer, typed string // the step, by a line of its answer; what the learner typed instead
+		stuck                 bool
+	}{
+		{"06-closing", "recv client", "close client", true},
+		{"08-tutorial", "recv connection", "close connection", true},
+		{"09-web-server", `send browser "HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<h1>Hello from my socket!</h1>\r\n"`, "close browser", true},
+		{"11-options-halfclose", `send client "thanks"`, "close conn", true},
+		{"07-errors", "socket as client2", "close server", true},
+		{"01-server", "listen server", "close server", false},
+		{"02-client", "connect client 127.0.0.1 {port}", "close server", false},
+		{"02-client", "connect client 127.0.0.1 {port}", "close client", false},
+		{"10-udp", `sendto {second-udp:cli} 127.0.0.1 {udp-port} "ping"`, "close echo", false},
+	} {
+		t.Run(c.lesson+"/"+c.typed, func(t *testing.T) {
+			l, i := playUntil(t, c.lesson, "answered by "+c.answer, func(answer []string) bool {
+				return slices.Contains(answer, c.answer)
+			})
+			closed := strings.Fields(c.typed)[1]
+			if err := l.enter(c.typed); err != nil {
+				t.Fatal(err)
+			}
+			if slices.ContainsFunc(l.session.Lab().Sockets(), func(s *steps.Socket) bool { return s.Name == closed }) || l.step() != i {
+				t.Fatalf("after %s, %s is still open or the step is done", c.typed, closed)
+			}
+			if c.stuck {
+				mark := l.out.Len()
+				l.enter("hint answer")
+				said := l.out.String()[mark:]
+				if !strings.Contains(said, "does not start from where your sockets are") || !strings.Contains(said, closed+" is closed") || strings.Contains(said, "Type th") {
+					t.Errorf("hint answer after %s: want it to say that %s is closed, and no answer:\n%s", c.typed, closed, said)
+				}
+				readsAsSentences(t, said)
+				return
+			}
+			mark := l.out.Len()
+			_, commands := hintAnswer(t, l)
+			for _, cmd := range commands {
+				if err := l.enter(cmd); err != nil {
+					t.Fatalf("%s, as hint answer shows it: %v\n%s", cmd, err, l.out.String()[mark:])
+				}
+			}
+			if l.step() == i {
+				t.Errorf("the commands hint answer showed did not do the step:\n%s", l.out.String()[mark:])
+			}
+		})
+	}
+}

@@ -582,7 +582,11 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 			t.session.Say(repl.Plain, "answer", "This step's answer does not start from where your sockets are. "+stuck)
 			return nil
 		}
-		why, lines := t.answerNow(step)
+		why, lines, stuck := t.answerNow(step)
+		if stuck != "" {
+			t.session.Say(repl.Plain, "answer", "This step's answer does not start from where your sockets are. "+stuck)
+			return nil
+		}
 		intro := "Type this:"
 		if len(lines) > 1 {
 			intro = "Type these, one at a time:"
@@ -631,13 +635,20 @@ func (p *play) socketNamed(name string) (live, bool) {
 // whatever its state. (Only a step that wants EADDRINUSE: SO_REUSEADDR is
 // an option that can make a refused bind work.) A step that counts the
 // bytes in a receive queue exactly starts from the queue it expects
-// (refill). why says so, or is "".
-func (t *Tutor) answerNow(step Step) (why string, lines []string) {
+// (refill). A socket the answer uses that the learner has closed is made
+// again first, as the steps before made it (remake), or, when that cannot
+// be, stuck says what to do instead. why says so, or is "".
+func (t *Tutor) answerNow(step Step) (why string, lines []string, stuck string) {
 	for _, line := range step.Answer {
 		lines = append(lines, t.fill(line))
 	}
-	failing := slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "failed" && c.Word == "EADDRINUSE" })
 	var notes []string
+	if note, remade, stuck := t.remake(step, lines); stuck != "" {
+		return "", nil, stuck
+	} else if note != "" {
+		notes, lines = append(notes, note), remade
+	}
+	failing := slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "failed" && c.Word == "EADDRINUSE" })
 	for i := 0; i < len(lines); i++ {
 		f := strings.Fields(lines[i])
 		if len(f) != 4 || f[0] != "bind" {
@@ -727,8 +738,145 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string) {
 	if note, mended := t.refill(step, lines); note != "" {
 		notes, lines = append(notes, note), mended
 	}
-	return strings.Join(notes, " "), lines
+	return strings.Join(notes, " "), lines, ""
 }
+
+// remake finds the sockets that lines use and the learner has closed:
+// a closed socket cannot be opened again. One that the steps before
+// only made, set options on, bound to a port free now and made listen,
+// and that lines only bind, listen, set options on, connect or send
+// datagrams from, is made again first with the steps' own lines. Any
+// other (connected, made by accept, or read from) cannot be made again as
+// the steps before left it, nor can any in a step that counts more than
+// one of something (such as connections queued on a listener before it
+// was closed), and stuck says so.
+func (t *Tutor) remake(step Step, lines []string) (note string, mended []string, stuck string) {
+	counts := slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.arg == countArg && c.N > 1 })
+	p := t.play
+	var redo, names []string
+	for i, line := range lines {
+		name, uses := usedSocket(line)
+		if target, ok := t.closedTarget(line); ok {
+			name, uses = target, true
+		}
+		if !uses || slices.Contains(names, name) || !p.memory.named[name] {
+			continue
+		}
+		if _, open := p.socketNamed(name); open || slices.ContainsFunc(lines[:i], func(l string) bool { n, ok := madeName(l); return ok && n == name }) {
+			continue
+		}
+		setup, ok := t.madeBefore(name)
+		ok = ok && !counts
+		for _, l := range lines {
+			if n, uses := usedSocket(l); uses && n == name && !slices.Contains(remadeUses, strings.Fields(l)[0]) {
+				ok = false
+			}
+		}
+		if !ok {
+			return "", nil, fmt.Sprintf("%s is closed, and this step's answer uses it as the steps before left it, which a new socket of that name would not be. `reset` starts the lesson again; `skip` moves on without this step.", name)
+		}
+		names, redo = append(names, name), append(redo, setup...)
+	}
+	if len(names) == 0 {
+		return "", lines, ""
+	}
+	return fmt.Sprintf("You closed %s, and this step's answer uses it, so the answer first makes it again as the steps before did.", strings.Join(names, " and ")), append(redo, lines...), ""
+}
+
+// closedTarget is the name of the socket that a connect or sendto line
+// sends to, as the steps before bound it, when no socket of the lesson
+// has that port now.
+func (t *Tutor) closedTarget(line string) (name string, ok bool) {
+	p := t.play
+	w := strings.Fields(line)
+	if len(w) < 4 || w[0] != "connect" && w[0] != "sendto" {
+		return "", false
+	}
+	if slices.ContainsFunc(p.sockets, func(l live) bool { return strconv.Itoa(int(l.snap.Local.Port())) == w[3] }) {
+		return "", false
+	}
+	for _, page := range p.lesson.Pages[:p.page] {
+		for _, before := range page.Step.Answer {
+			b := strings.Fields(t.fill(before))
+			if len(b) == 4 && b[0] == "bind" && b[3] == w[3] && b[1] != w[1] {
+				name, ok = b[1], true
+			}
+		}
+	}
+	return name, ok
+}
+
+// remadeUses are the calls an answer may make on a socket made again by
+// remake: none needs what the closed socket had received or queued.
+var remadeUses = []string{"bind", "listen", "option", "connect", "sendto"}
+
+// madeBefore is how the answers of the steps before the one being played
+// last made the socket called name, filled in: its socket line and the
+// option, bind and listen lines after it. ok is false when they did
+// anything else with it, or bind it to a port taken now.
+func (t *Tutor) madeBefore(name string) (lines []string, ok bool) {
+	p := t.play
+	for _, page := range p.lesson.Pages[:p.page] {
+		for _, line := range page.Step.Answer {
+			line = t.fill(line)
+			if n, made := madeName(line); made && n == name {
+				lines, ok = []string{line}, true
+				continue
+			}
+			n, uses := usedSocket(line)
+			if !uses || n != name || !ok {
+				continue
+			}
+			w := strings.Fields(line)
+			switch w[0] {
+			case "option", "listen":
+			case "bind":
+				if len(w) != 4 || portTakenFor(lines[0], w[2], w[3]) {
+					return nil, false
+				}
+			default:
+				return nil, false
+			}
+			lines = append(lines, line)
+		}
+	}
+	return lines, ok
+}
+
+// portTakenFor says whether a bind of a socket made by the socket line
+// made to host and port would be refused now, or cannot be told.
+func portTakenFor(made, host, port string) bool {
+	addr, err := netip.ParseAddr(strings.Trim(strings.Trim(host, `"`), "[]"))
+	if strings.Trim(host, `"`) == "" {
+		addr, err = netip.IPv4Unspecified(), nil
+	}
+	n, perr := strconv.Atoi(port)
+	if err != nil || perr != nil {
+		return true
+	}
+	kind, family := steps.Stream, steps.IPv4
+	if strings.Contains(made, " udp") {
+		kind = steps.Datagram
+	}
+	if strings.Contains(made, " ipv6") {
+		family = steps.IPv6
+	}
+	return n != 0 && steps.PortTaken(family, kind, netip.AddrPortFrom(addr, uint16(n)))
+}
+
+// usedSocket is the name of the socket a line's call is made on; uses is
+// false for a line that makes one, or names none.
+func usedSocket(line string) (name string, uses bool) {
+	w := strings.Fields(line)
+	if len(w) < 2 || !slices.Contains(socketCalls, w[0]) {
+		return "", false
+	}
+	return w[1], true
+}
+
+// socketCalls are the commands whose first word after their name is a
+// socket's name.
+var socketCalls = []string{"bind", "listen", "accept", "connect", "send", "recv", "sendto", "recvfrom", "shutdown", "close", "option", "show"}
 
 // refill mends the answer of a step that wants an exact count of bytes in
 // a receive queue (`recv-queue SIDE == N`, or `received == N` read by the
