@@ -1418,3 +1418,30 @@ func TestHintAnswerAfterASocketIsClosed(t *testing.T) {
 		})
 	}
 }
+
+// A step that wants a connect refused, asked for its answer once the
+// learner's own server listens on the port (the next step done first),
+// shows an answer that closes that server, and the connect is refused.
+func TestHintAnswerForARefusedConnectAfterAServer(t *testing.T) {
+	l, i := playUntil(t, "07-errors", "answered by a connect", func(answer []string) bool {
+		return slices.Contains(answer, "connect client 127.0.0.1 {port}")
+	})
+	for _, line := range []string{"socket as server", l.tutor.fill("bind server 127.0.0.1 {port}"), "listen server"} {
+		if err := l.enter(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if l.step() != i || steps.Read(labSocket(t, l, "server")).State != steps.Listen {
+		t.Fatalf("want step %d shown, and server in LISTEN", i+1)
+	}
+	mark := l.out.Len()
+	_, commands := hintAnswer(t, l)
+	for k, cmd := range commands {
+		if err := l.enter(cmd); err != nil && k != len(commands)-1 {
+			t.Fatalf("%s, as hint answer shows it: %v\n%s", cmd, err, l.out.String()[mark:])
+		}
+	}
+	if l.step() == i {
+		t.Errorf("the commands hint answer showed did not do the step:\n%s", l.out.String()[mark:])
+	}
+}

@@ -735,6 +735,20 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string, stuck string) 
 			i--
 		}
 	}
+	refused := slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "failed" && c.Word == "ECONNREFUSED" })
+	for i := 0; i < len(lines); i++ {
+		w := strings.Fields(lines[i])
+		if !refused || len(w) != 4 || w[0] != "connect" {
+			continue
+		}
+		for _, s := range t.play.sockets {
+			if s.snap.State == steps.Listen && strconv.Itoa(int(s.snap.Local.Port())) == w[3] && !slices.Contains(lines[:i], "close "+s.sock.Name) {
+				notes = append(notes, fmt.Sprintf("%s listens on port %s, so a connect there would be accepted, not refused; the answer closes it first.", s.sock.Label(), w[3]))
+				lines = slices.Insert(lines, 0, "close "+s.sock.Name)
+				i++
+			}
+		}
+	}
 	if note, mended := t.refill(step, lines); note != "" {
 		notes, lines = append(notes, note), mended
 	}
