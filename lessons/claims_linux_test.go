@@ -1445,3 +1445,30 @@ func TestHintAnswerForARefusedConnectAfterAServer(t *testing.T) {
 		t.Errorf("the commands hint answer showed did not do the step:\n%s", l.out.String()[mark:])
 	}
 }
+
+// Lesson 8's first step plays `auto demo` on the lesson's port. Once the
+// learner's own server listens there (the next step done first), the
+// answer gives a port that auto's server can bind, and does the step.
+func TestHintAnswerForTheDemoAfterAServer(t *testing.T) {
+	l, i := playUntil(t, "08-tutorial", "answered by auto demo", func(answer []string) bool {
+		return slices.Contains(answer, "auto demo --port {port}")
+	})
+	if !l.session.Knows("auto") {
+		t.Skip("this build has no auto")
+	}
+	for _, line := range []string{"socket as server_socket", l.tutor.fill(`bind server_socket "" {second-port}`), "listen server_socket"} {
+		if err := l.enter(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mark := l.out.Len()
+	_, commands := hintAnswer(t, l)
+	for _, cmd := range commands {
+		if err := l.enter(cmd); err != nil {
+			t.Fatalf("%s, as hint answer shows it: %v\n%s", cmd, err, l.out.String()[mark:])
+		}
+	}
+	if l.step() == i {
+		t.Errorf("the commands hint answer showed did not do the step:\n%s", l.out.String()[mark:])
+	}
+}

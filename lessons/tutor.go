@@ -749,6 +749,19 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string, stuck string) 
 			}
 		}
 	}
+	for i, line := range lines {
+		w := strings.Fields(line)
+		if len(w) < 4 || w[0] != "auto" || w[len(w)-2] != "--port" {
+			continue
+		}
+		for _, s := range t.play.sockets {
+			if strconv.Itoa(int(s.snap.Local.Port())) == w[len(w)-1] {
+				notes = append(notes, fmt.Sprintf("%s holds port %s, where auto's server would fail to bind (EADDRINUSE), so the answer gives --port 0: the kernel chooses a free port.", s.sock.Label(), w[len(w)-1]))
+				lines[i] = strings.Join(append(w[:len(w)-1], "0"), " ")
+				break
+			}
+		}
+	}
 	if note, mended := t.refill(step, lines); note != "" {
 		notes, lines = append(notes, note), mended
 	}
