@@ -74,6 +74,44 @@ type bulkData struct {
 	TimedOut                 string // --timeout, when it passed before all was sent
 	LabTimeout               bool   // TimedOut is sockstep's --timeout, not the command's
 	NonBlock                 bool
+	// Unaccepted is, when the connection waits in a listener's accept
+	// queue, that listener (the lab's, or its address): no program can
+	// read until accept. UnacceptedName is the lab's name for it, and
+	// UnacceptedRecvQ the bytes the connection has received there.
+	Unaccepted, UnacceptedName string
+	UnacceptedRecvQ            int
+}
+
+// acceptWait is what the kernel's table says of a connection whose other
+// end waits in a listener's accept queue: the listener, as the learner
+// knows it (the lab's socket, or its address), and the bytes that end has
+// received and acknowledged, which no program can read until accept.
+type acceptWait struct {
+	Listener, Name string
+	RecvQ          int
+}
+
+// unaccepted finds, for a TCP socket that connected, the other end of its
+// connection in the kernel's table if it still waits in an accept queue
+// (InAcceptQueue: no descriptor holds it yet).
+func (l *Lab) unaccepted(s *Socket, snap Snapshot) (acceptWait, bool) {
+	if s.Kind != Stream || s.AcceptedFrom != "" || !snap.Connected() || snap.ToItself() || l.CallsOnly {
+		return acceptWait{}, false
+	}
+	conns, err := Connections()
+	if err != nil {
+		return acceptWait{}, false
+	}
+	for _, c := range conns {
+		if c.InAcceptQueue() && SameEnd(c.Local, snap.Remote) && SameEnd(c.Remote, snap.Local) {
+			w := acceptWait{Listener: "the listener at " + ShowAddr(snap.Remote), RecvQ: c.RecvQ}
+			if ls, _, ok := l.listenerFor(snap.Remote); ok {
+				w.Listener, w.Name = ls.Label(), ls.Name
+			}
+			return w, true
+		}
+	}
+	return acceptWait{}, false
 }
 
 // sendBulk sends n bytes of a pattern, as fast as the kernel takes them:
@@ -90,8 +128,11 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	// --timeout bounds all the waits together, as Python's settimeout
 	// bounds the whole of sendall; without it, each wait is one send
 	// call's, which the socket's SO_SNDTIMEO bounds alone.
-	w := &waiting{s: s, events: unix.POLLOUT, timeout: timeout, call: call,
-		what: sendWaitsFor(before, "room in the send buffer (the peer is not reading fast enough)")}
+	room := "room in the send buffer (room comes as the peer reads)"
+	if queued, ok := l.unaccepted(s, before); ok {
+		room = "room in the send buffer (the connection waits in the accept queue of " + queued.Listener + ": nothing reads it before accept)"
+	}
+	w := &waiting{s: s, events: unix.POLLOUT, timeout: timeout, call: call, what: sendWaitsFor(before, room)}
 	for data.Sent < n {
 		chunk := bulkPattern[:min(bulkChunk, n-data.Sent)]
 		m, err := sendCall(s.FD, chunk, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
@@ -160,6 +201,8 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 		snap := l.look(peer)
 		data.PeerLabel, data.PeerRecvQ = peer.Label(), snap.RecvQ
 		report.State = append(report.State, otherQueues(peer, snap))
+	} else if queued, ok := l.unaccepted(s, after); ok {
+		data.Unaccepted, data.UnacceptedName, data.UnacceptedRecvQ = queued.Listener, queued.Name, queued.RecvQ
 	}
 	bulkProse.code(report, data)
 	report.Says = bulkProse.Render("says", data)
