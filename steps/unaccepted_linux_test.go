@@ -88,3 +88,20 @@ func outsideListener(t *testing.T, f family) (int, string) {
 	}
 	return fd, fmt.Sprint(addrPortOf(name).Port())
 }
+
+// TestFullSendToUnaccepted fills a non-blocking client's send buffer while
+// its connection waits in the accept queue: the next send fails with
+// EAGAIN, and its explanation does not say that the peer reads too slowly,
+// since nothing can read it before accept.
+func TestFullSendToUnaccepted(t *testing.T) {
+	l := newLab(t)
+	port := listener(t, l, families[0], "server")
+	run(t, l, "socket", "as", "client")
+	run(t, l, "connect", "client", "127.0.0.1", port)
+	run(t, l, "option", "client", "O_NONBLOCK", "on")
+	run(t, l, "send", "client", "--bytes", "64M")
+	rep := refused(t, l, unix.EAGAIN, "send", "client", "--bytes", "1")
+	if why := strings.Join(strings.Fields(rep.Failure.ForStep), " "); strings.Contains(why, "fast enough") || !strings.Contains(why, "accept queue") {
+		t.Errorf("EAGAIN: got %q, want the accept queue named and no word of a peer reading slowly", why)
+	}
+}
