@@ -36,7 +36,7 @@ func TestEmptySend(t *testing.T) {
 		run(t, l, "socket", "udp", "as", "b")
 		run(t, l, "connect", "b", "127.0.0.1", portOf(t, l, "a"))
 		rep := run(t, l, "send", "b", "")
-		if want := "0 bytes as one datagram"; !strings.Contains(rep.Says, want) {
+		if want := "one empty datagram (0 bytes)"; !strings.Contains(rep.Says, want) {
 			t.Errorf("got %q, want %q", rep.Says, want)
 		}
 		if got := run(t, l, "recv", "a", "--timeout", "1s"); got.Stopped || len(got.Data) != 0 {
