@@ -121,7 +121,7 @@ func (r *renderer) report(b *strings.Builder, rep *steps.Report) {
 
 func (r *renderer) callLine(b *strings.Builder, rep *steps.Report) {
 	paint := r.st.call
-	if rep.Failure != nil || rep.Stopped {
+	if rep.Failed() {
 		paint = r.st.fail
 	}
 	lines := breakLine(rep.Call, r.width-2, r.width-4, false)

@@ -173,12 +173,23 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 		l.Progress(data.Sent, n)
 	}
 	took := time.Since(start)
-	if data.Sent == 0 && failure != nil {
+	// A non-blocking socket's EAGAIN after some bytes ends the send with
+	// what fit, as Python's send returns it; any other error (SO_SNDTIMEO's
+	// EAGAIN too) fails the send, as it makes sendall raise, whatever was
+	// taken before it.
+	if failure != nil && (data.Sent == 0 || !before.NonBlocking) {
 		refused := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: n,
-			ShutRead: s.shutRead, ShutWrite: s.shutWrite}
+			ShutRead: s.shutRead, ShutWrite: s.shutWrite, All: !before.NonBlocking}
 		refused.describePattern(n)
 		refused.whyRefused(s, before)
-		return sendProse.refused(call, failure, refused), nil
+		report := sendProse.refused(call, failure, refused)
+		if data.Sent > 0 {
+			after := Read(s)
+			report.Call = fmt.Sprintf("%s = %d  (then %s)", call, data.Sent, errnoName(failure))
+			report.Failure.ForStep = bulkProse.Render("taken first", data) + " " + report.Failure.ForStep
+			report.State = []Change{ownQueues(s, before, after)}
+		}
+		return report, nil
 	}
 	after := Read(s)
 	data.Took, data.SendQ = ms(took), after.SendQ
@@ -187,10 +198,11 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	data.Stall, data.Nagle = stallOf(s, after, after.SendQ), nagleHolds(s, after)
 	data.Rate = bulkRate(data.Sent, took)
 	report := &Report{
-		Call:  fmt.Sprintf("%s = %d", call, data.Sent),
-		State: []Change{ownQueues(s, before, after)},
+		Call:       fmt.Sprintf("%s = %d", call, data.Sent),
+		State:      []Change{ownQueues(s, before, after)},
+		Unfinished: data.Stopped,
 	}
-	if data.Sent < n && !data.Stopped && failure != nil {
+	if failure != nil { // the non-blocking socket's EAGAIN
 		report.Call += fmt.Sprintf("  (then %s)", errnoName(failure))
 	}
 	if data.TimedOut != "" {

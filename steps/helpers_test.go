@@ -91,6 +91,22 @@ func run(t testing.TB, l *Lab, name string, args ...string) *Report {
 	return rep
 }
 
+// fill runs a bulk send (send NAME --bytes N --timeout D) that is there
+// to fill buffers: its --timeout may cut it short (Report.Unfinished),
+// but the kernel must refuse nothing and the wait must not end before
+// anything was sent.
+func fill(t testing.TB, l *Lab, args ...string) *Report {
+	t.Helper()
+	rep, err := try(t, l, "send", args...)
+	if err != nil {
+		t.Fatalf("send %q: %v", args, err)
+	}
+	if rep.Failure != nil || rep.Stopped {
+		t.Fatalf("send %q failed: %s", args, rep.Call)
+	}
+	return rep
+}
+
 // refused runs a step the kernel must refuse with want, and checks that
 // the report explains it: the errno's name and number, the call line, and
 // the step's own sentence when its prose file has one for this errno.

@@ -80,7 +80,7 @@ func TestBulkSendTimeout(t *testing.T) {
 	told := countWaiting(t, l)
 	const timeout = 200 * time.Millisecond
 	start := time.Now()
-	rep := run(t, l, "send", "client", "--bytes", "64M", "--timeout", timeout.String())
+	rep := fill(t, l, "client", "--bytes", "64M", "--timeout", timeout.String())
 	if took := time.Since(start); took < timeout || took > waitLimit {
 		t.Errorf("got back after %v, want between %v and %v", took, timeout, waitLimit)
 	}

@@ -39,6 +39,10 @@ type Report struct {
 	// Stopped is set when a wait ended without the call completing
 	// (Ctrl-C or --timeout); nothing about the socket changed.
 	Stopped bool
+	// Unfinished is set when a wait ended after the call had done part
+	// of what it was asked: a bulk send cut short by Ctrl-C or --timeout,
+	// whose bytes sent before it are the kernel's all the same.
+	Unfinished bool
 
 	// prose writes Says, Python and Next, when the lab leaves that to be
 	// done as the report is shown (Lab.ProseWhenShown).
@@ -61,7 +65,7 @@ func (r *Report) Code(lang string) string {
 }
 
 // Failed says whether the step did not do what it was asked.
-func (r *Report) Failed() bool { return r.Failure != nil || r.Stopped }
+func (r *Report) Failed() bool { return r.Failure != nil || r.Stopped || r.Unfinished }
 
 // Narrate writes the report's prose (Says, Python, Next), if its lab left
 // that to be done as the report is shown; otherwise it does nothing.

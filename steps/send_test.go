@@ -187,7 +187,7 @@ func TestBulkRate(t *testing.T) {
 				}
 				read <- total
 			}()
-			rep = run(t, l, "send", "conn", "--bytes", "64M", "--timeout", "5s")
+			rep = fill(t, l, "conn", "--bytes", "64M", "--timeout", "5s")
 			if got := <-read; got != size+10 {
 				t.Fatalf("the peer read %d bytes, want %d", got, size+10)
 			}

@@ -67,12 +67,12 @@ func TestWhyBytesWait(t *testing.T) {
 					run(t, l, "socket", "tcp", f.name, "as", "client")
 					run(t, l, "connect", "client", f.loopback, port)
 					run(t, l, "accept", "server", "as", "conn")
-					run(t, l, "send", "client", "--bytes", "60000", "--timeout", "1s")
+					fill(t, l, "client", "--bytes", "60000", "--timeout", "1s")
 				} else {
 					pair(t, l, f)
-					run(t, l, "send", "client", "--bytes", "200000", "--timeout", "1s")
+					fill(t, l, "client", "--bytes", "200000", "--timeout", "1s")
 					run(t, l, "option", "conn", "SO_RCVBUF", "1000")
-					run(t, l, "send", "client", "--bytes", "200000", "--timeout", "1s")
+					fill(t, l, "client", "--bytes", "200000", "--timeout", "1s")
 				}
 				client := sock(t, l, "client")
 				ends := Read(client)

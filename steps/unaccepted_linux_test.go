@@ -35,7 +35,7 @@ func TestBulkSendToUnaccepted(t *testing.T) {
 				run(t, l, "socket", "tcp", f.name, "as", "client")
 				run(t, l, "connect", "client", f.loopback, port)
 				told := countWaiting(t, l)
-				rep := run(t, l, "send", "client", "--bytes", "64M", "--timeout", "200ms")
+				rep := fill(t, l, "client", "--bytes", "64M", "--timeout", "200ms")
 				if len(*told) != 1 || !strings.Contains((*told)[0], "accept queue of "+who) || strings.Contains((*told)[0], "fast enough") {
 					t.Errorf("told while waiting %q, want the accept queue of %s named", *told, who)
 				}

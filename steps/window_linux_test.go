@@ -36,7 +36,7 @@ func TestEndBeforeTheBytesWereSent(t *testing.T) {
 		t.Run(strings.Join(append(tt.end, tt.linger...), " "), func(t *testing.T) {
 			l := newLab(t)
 			pair(t, l, families[0])
-			run(t, l, "send", "client", "--bytes", "16M", "--timeout", "300ms")
+			fill(t, l, "client", "--bytes", "16M", "--timeout", "300ms")
 			run(t, l, "option", append([]string{"client", "SO_LINGER"}, tt.linger...)...)
 			client := sock(t, l, "client")
 			ends := Read(client)
@@ -92,7 +92,7 @@ func TestSendBehindAFullWindow(t *testing.T) {
 		}
 		return n
 	}
-	bulk := run(t, l, "send", "client", "--bytes", "60000", "--timeout", "1s")
+	bulk := fill(t, l, "client", "--bytes", "60000", "--timeout", "1s")
 	if want := fmt.Sprintf("%d bytes", arrived()); len(bulk.Packets) != 1 || bulk.Packets[0].What != want && !strings.HasPrefix(bulk.Packets[0].What, want+" in ") {
 		t.Errorf("send --bytes: packets %+v, want one of %s, what reached the peer", bulk.Packets, want)
 	}
@@ -119,7 +119,7 @@ func TestSendBehindAFullWindow(t *testing.T) {
 func TestRecvAllAsTheWindowOpens(t *testing.T) {
 	l := newLab(t)
 	pair(t, l, families[0])
-	run(t, l, "send", "client", "--bytes", "4M", "--timeout", "300ms")
+	fill(t, l, "client", "--bytes", "4M", "--timeout", "300ms")
 	waiting, err := unix.IoctlGetInt(sock(t, l, "client").FD, unix.SIOCOUTQ)
 	if err != nil {
 		t.Fatal(err)
