@@ -1365,10 +1365,12 @@ func TestHintAnswerWhenNoPeerCanSend(t *testing.T) {
 }
 
 // A learner who runs ahead may close a socket that the step's answer
-// uses. One that the steps before only made, bound and made listen is
-// made again first, and the answer does the step; one that was connected
-// or read from cannot be made again as it was, and `hint answer` says so
-// instead of showing a call on a socket that is gone.
+// uses, or whose port it needs: the listener it connects to, the socket
+// whose port a bind wants refused. One that the steps before only made,
+// bound and made listen, on a port free now, is made again first, and the
+// answer does the step; one that was connected or read from, or whose
+// port a connection still holds, cannot be made again as it was, and
+// `hint answer` says so instead of showing a call that cannot work.
 func TestHintAnswerAfterASocketIsClosed(t *testing.T) {
 	for _, c := range []struct {
 		lesson, answer, typed string // the step, by a line of its answer; what the learner typed instead
@@ -1379,6 +1381,8 @@ func TestHintAnswerAfterASocketIsClosed(t *testing.T) {
 		{"09-web-server", `send browser "HTTP/1.0 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<h1>Hello from my socket!</h1>\r\n"`, "close browser", true},
 		{"11-options-halfclose", `send client "thanks"`, "close conn", true},
 		{"07-errors", "socket as client2", "close server", true},
+		{"03-accept", "socket as client2", "close server", true},
+		{"07-errors", "socket as second", "close server", false},
 		{"01-server", "listen server", "close server", false},
 		{"02-client", "connect client 127.0.0.1 {port}", "close server", false},
 		{"02-client", "connect client 127.0.0.1 {port}", "close client", false},
@@ -1407,8 +1411,10 @@ func TestHintAnswerAfterASocketIsClosed(t *testing.T) {
 			}
 			mark := l.out.Len()
 			_, commands := hintAnswer(t, l)
-			for _, cmd := range commands {
-				if err := l.enter(cmd); err != nil {
+			lesson, _ := lessonByID(t, c.lesson)
+			failing := slices.ContainsFunc(lesson.Pages[i].Step.Checks, func(c Check) bool { return c.def.name == "failed" })
+			for k, cmd := range commands {
+				if err := l.enter(cmd); err != nil && !(failing && k == len(commands)-1) {
 					t.Fatalf("%s, as hint answer shows it: %v\n%s", cmd, err, l.out.String()[mark:])
 				}
 			}

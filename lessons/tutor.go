@@ -783,7 +783,7 @@ func (t *Tutor) remake(step Step, lines []string) (note string, mended []string,
 	var redo, names []string
 	for i, line := range lines {
 		name, uses := usedSocket(line)
-		if target, ok := t.closedTarget(line); ok {
+		if target, ok := t.closedTarget(step, lines, line); ok {
 			name, uses = target, true
 		}
 		if !uses || slices.Contains(names, name) || !p.memory.named[name] {
@@ -810,16 +810,38 @@ func (t *Tutor) remake(step Step, lines []string) (note string, mended []string,
 	return fmt.Sprintf("You closed %s, and this step's answer uses it, so the answer first makes it again as the steps before did.", strings.Join(names, " and ")), append(redo, lines...), ""
 }
 
-// closedTarget is the name of the socket that a connect or sendto line
-// sends to, as the steps before bound it, when no socket of the lesson
-// has that port now.
-func (t *Tutor) closedTarget(line string) (name string, ok bool) {
+// closedTarget is the name of the socket that a line needs at a port,
+// as the steps before bound it there, when nothing holds that port now:
+// the listener a connect line connects to, the socket a sendto line sends
+// to, and, in a step that wants a bind refused with EADDRINUSE, the socket
+// whose port a bind line of lines asks for.
+func (t *Tutor) closedTarget(step Step, lines []string, line string) (name string, ok bool) {
 	p := t.play
 	w := strings.Fields(line)
-	if len(w) < 4 || w[0] != "connect" && w[0] != "sendto" {
+	if len(w) < 4 {
 		return "", false
 	}
-	if slices.ContainsFunc(p.sockets, func(l live) bool { return strconv.Itoa(int(l.snap.Local.Port())) == w[3] }) {
+	onPort := func(l live) bool { return strconv.Itoa(int(l.snap.Local.Port())) == w[3] }
+	switch {
+	case w[0] == "connect":
+		if slices.ContainsFunc(p.sockets, func(l live) bool { return l.snap.State == steps.Listen && onPort(l) }) {
+			return "", false
+		}
+	case w[0] == "sendto":
+		if slices.ContainsFunc(p.sockets, onPort) {
+			return "", false
+		}
+	case w[0] == "bind" && len(w) == 4 && slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "failed" && c.Word == "EADDRINUSE" }):
+		made := "socket as " + w[1]
+		if i := slices.IndexFunc(lines, func(l string) bool { n, ok := madeName(l); return ok && n == w[1] }); i >= 0 {
+			made = lines[i]
+		} else if s, ok := p.socketNamed(w[1]); ok {
+			made = socketCommand(s.sock)
+		}
+		if portTakenFor(made, w[2], w[3]) {
+			return "", false
+		}
+	default:
 		return "", false
 	}
 	for _, page := range p.lesson.Pages[:p.page] {
