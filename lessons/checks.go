@@ -56,6 +56,10 @@ type checkDef struct {
 	// sides are the words a wordArg check may take after its word.
 	sides []string
 	judge func(w *world, c Check) verdict
+	// A count of the lesson's state (countCheck) has what it is called,
+	// what to do for one more, and how it is measured.
+	subject, more string
+	measure       func(w *world) (int, string)
 }
 
 // A verdict is a check's answer: whether it passed, and a sentence that
@@ -334,7 +338,7 @@ var checks = []*checkDef{
 // named in sentences, what to do for more or for fewer, and how to measure
 // it (with a sentence saying what was seen).
 func countCheck(name, subject, more, fewer string, measure func(w *world) (int, string)) *checkDef {
-	return &checkDef{name: name, arg: countArg, judge: func(w *world, c Check) verdict {
+	return &checkDef{name: name, arg: countArg, subject: subject, more: more, measure: measure, judge: func(w *world, c Check) verdict {
 		have, seen := measure(w)
 		if compare(have, c.Op, c.N) {
 			return verdict{ok: true, text: seen}

@@ -1478,3 +1478,48 @@ func TestHintAnswerForTheDemoAfterAServer(t *testing.T) {
 		t.Errorf("the commands hint answer showed did not do the step:\n%s", l.out.String()[mark:])
 	}
 }
+
+// A step that counts sockets cannot be done by an answer that adds fewer
+// than are missing: once the learner has closed one the steps before
+// made, `hint answer` says how many there are, read from the kernel's
+// sockets, and how many the step wants, instead of an answer that falls
+// short; doing what it says then does the step.
+func TestHintAnswerWhenACountIsShort(t *testing.T) {
+	for _, c := range []struct {
+		lesson, answer, typed string // the step, by a line of its answer; what the learner typed instead
+		count                 func(l *lab) int
+		want                  int
+		then                  []string // what the sentence says to do, typed
+	}{
+		{"02-client", "socket as client", "close server", func(l *lab) int { return len(l.session.Lab().Sockets()) }, 2,
+			[]string{"socket as client", "socket as other"}},
+		{"03-accept", "accept server as conn2", "close conn", func(l *lab) int {
+			return len(slices.DeleteFunc(l.session.Lab().Sockets(), func(s *steps.Socket) bool { return s.AcceptedFrom == "" }))
+		}, 2, []string{"socket as client3", "connect client3 127.0.0.1 {port}", "accept server as conn2", "accept server as conn3"}},
+	} {
+		t.Run(c.lesson+"/"+c.typed, func(t *testing.T) {
+			l, i := playUntil(t, c.lesson, "answered by "+c.answer, func(answer []string) bool {
+				return slices.Contains(answer, c.answer)
+			})
+			if err := l.enter(c.typed); err != nil {
+				t.Fatal(err)
+			}
+			have := c.count(l)
+			mark := l.out.Len()
+			l.enter("hint answer")
+			said := l.out.String()[mark:]
+			want := fmt.Sprintf(": %d, and this step wants at least %d, but its answer adds at most %d.", have, c.want, c.want-have-1)
+			if !strings.Contains(said, "does not start from where your sockets are") || !strings.Contains(said, want) || strings.Contains(said, "Type th") {
+				t.Errorf("hint answer after %s: want %q and no answer:\n%s", c.typed, want, said)
+			}
+			for _, line := range c.then {
+				if err := l.enter(l.tutor.fill(line)); err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+			}
+			if l.step() == i {
+				t.Errorf("what hint answer said to do did not do the step:\n%s", l.out.String()[mark:])
+			}
+		})
+	}
+}

@@ -583,6 +583,9 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 			return nil
 		}
 		why, lines, stuck := t.answerNow(step)
+		if stuck == "" {
+			stuck = short(w, step, lines)
+		}
 		if stuck != "" {
 			t.session.Say(repl.Plain, "answer", "This step's answer does not start from where your sockets are. "+stuck)
 			return nil
@@ -766,6 +769,36 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string, stuck string) 
 		notes, lines = append(notes, note), mended
 	}
 	return strings.Join(notes, " "), lines, ""
+}
+
+// short says why lines cannot do step when one of its counts is short by
+// more than they can add: each line adds at most one, and only a line of
+// a command that makes what the count counts (counters). It is "" when
+// no count is.
+func short(w *world, step Step, lines []string) string {
+	for _, c := range step.Checks {
+		makers := counters[c.def.name]
+		if c.def.measure == nil || c.Op == "<=" || makers == nil {
+			continue
+		}
+		have, _ := c.def.measure(w)
+		most := have + len(slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return !slices.Contains(makers, strings.Fields(l)[0]) }))
+		if most < c.N {
+			return fmt.Sprintf("%s: %d, and this step wants %s, but its answer adds at most %d. %s `reset` starts the lesson again; `skip` moves on without this step.",
+				c.def.subject, have, wants(c.Op, c.N), most-have, c.def.more)
+		}
+	}
+	return ""
+}
+
+// counters are, for each count a step can check, the commands that can
+// add one to it.
+var counters = map[string][]string{
+	"sockets":      {"socket", "accept"},
+	"listening":    {"listen"},
+	"accept-queue": {"connect"},
+	"connected":    {"connect"},
+	"accepted":     {"accept"},
 }
 
 // remake finds the sockets that lines use and the learner has closed:
