@@ -636,7 +636,25 @@ func judgePeerClosed(w *world, c Check) verdict {
 		return verdict{ok: false, stuck: true, text: fmt.Sprintf("%s is in CLOSE_WAIT: the other end of its connection closed first, or shut down its writing side, and this step wants the %s to be the one left open. "+
 			"That cannot be undone on a connection: make a new one (socket, connect, accept), or `reset` starts the lesson again.", strings.Join(wrong, ", "), sideNames[c.Word])}
 	}
+	if !slices.ContainsFunc(w.sockets, func(s live) bool {
+		return s.snap.State == steps.Established && onSide(w, s.sock, c.Word) && w.peered(s)
+	}) {
+		who := sideNames[c.Word]
+		if who == "" {
+			who = "socket"
+		}
+		return verdict{ok: false, stuck: true, text: fmt.Sprintf("No %s of this lesson is connected to another of its sockets now, so no close of yours can leave one with its peer closed. "+
+			"Make a new connection (socket, connect, accept), or `reset` starts the lesson again.", who)}
+	}
 	return verdict{ok: false, text: "No socket of this lesson is in CLOSE_WAIT. A socket goes there when the other end of its connection closes first: `close` one end and look at the other."}
+}
+
+// peered says whether s is a TCP socket connected to another open socket
+// of the lesson: the two ends of one connection.
+func (w *world) peered(s live) bool {
+	return s.sock.Kind == steps.Stream && s.snap.Connected() && slices.ContainsFunc(w.sockets, func(l live) bool {
+		return l.sock != s.sock && steps.SameEnd(l.snap.Local, s.snap.Remote) && steps.SameEnd(l.snap.Remote, s.snap.Local)
+	})
 }
 
 // sideNames name the sockets of a side in a sentence.
@@ -683,6 +701,10 @@ func judgeReset(w *world, _ Check) verdict {
 		if w.memory.wasConnected[s.sock] && s.snap.FromKernel && s.snap.State == steps.Closed {
 			return verdict{ok: true, text: fmt.Sprintf("%s was connected, and its connection is gone (CLOSED) though it never called close: the peer reset it.", s.sock.Label())}
 		}
+	}
+	if !slices.ContainsFunc(w.sockets, w.peered) {
+		return verdict{ok: false, stuck: true, text: "No two sockets of this lesson are the ends of one connection now, so no close of yours can reset a connection that one of them still holds. " +
+			"Make a new connection (socket, connect, accept, then send bytes that nobody reads), or `reset` starts the lesson again."}
 	}
 	return verdict{ok: false, text: "No connection of this lesson has been reset. The kernel resets a connection instead of closing it politely when a socket is closed with bytes in its receive queue that nobody read."}
 }

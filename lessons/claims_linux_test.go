@@ -1523,3 +1523,54 @@ func TestHintAnswerWhenACountIsShort(t *testing.T) {
 		})
 	}
 }
+
+// A step that wants a connection's end left open while its peer closes
+// (peer-closed) or resets it (reset) cannot be done once the learner has
+// closed the end that was to stay: no two sockets of the lesson are the
+// ends of one connection, as the kernel's addresses show. `hint answer`
+// says so, and a new connection, made as it says, does the step.
+func TestHintAnswerWhenNoConnectionIsLeft(t *testing.T) {
+	for _, c := range []struct {
+		lesson, answer, typed string // the step, by its answer; what the learner typed instead
+		want                  string
+		then                  []string
+	}{
+		{"07-errors", "close conn", "close client", "No two sockets of this lesson are the ends of one connection now",
+			[]string{"socket as c2", "connect c2 127.0.0.1 {port}", "accept server as conn2", `send c2 "unread"`, "close conn2"}},
+		{"08-tutorial", "close connection", "close client_socket", "No client socket (made by socket, not accept) of this lesson is connected to another of its sockets now",
+			[]string{"socket as c2", "connect c2 127.0.0.1 {port}", "accept server_socket as conn2", "close connection", "close conn2"}},
+	} {
+		t.Run(c.lesson+"/"+c.typed, func(t *testing.T) {
+			l, i := playUntil(t, c.lesson, "answered by "+c.answer, func(answer []string) bool {
+				return slices.Equal(answer, []string{c.answer})
+			})
+			if err := l.enter(c.typed); err != nil {
+				t.Fatal(err)
+			}
+			open := l.session.Lab().Sockets()
+			for _, a := range open {
+				for _, b := range open {
+					sa, sb := steps.Read(a), steps.Read(b)
+					if a != b && sa.Connected() && steps.SameEnd(sa.Remote, sb.Local) && steps.SameEnd(sb.Remote, sa.Local) {
+						t.Fatalf("after %s, %s and %s are still the ends of one connection", c.typed, a.Label(), b.Label())
+					}
+				}
+			}
+			mark := l.out.Len()
+			l.enter("hint answer")
+			said := l.out.String()[mark:]
+			if !strings.Contains(said, "does not start from where your sockets are") || !strings.Contains(said, c.want) || strings.Contains(said, "Type th") {
+				t.Errorf("hint answer after %s: want %q and no answer:\n%s", c.typed, c.want, said)
+			}
+			readsAsSentences(t, said)
+			for _, line := range c.then {
+				if err := l.enter(l.tutor.fill(line)); err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+			}
+			if l.step() == i {
+				t.Errorf("a new connection did not do the step:\n%s", l.out.String()[mark:])
+			}
+		})
+	}
+}
