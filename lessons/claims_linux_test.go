@@ -3,6 +3,7 @@ package lessons
 import (
 	"context"
 	"fmt"
+	"net"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -1573,4 +1574,81 @@ func TestHintAnswerWhenNoConnectionIsLeft(t *testing.T) {
 			}
 		})
 	}
+}
+
+// enterBounded types a line as enter does, but stops a call that waits
+// after two seconds, as Ctrl-C would: an answer's call must not wait.
+func (l *lab) enterBounded(line string) (waited bool) {
+	l.out.WriteString("› " + line + "\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	l.session.Eval(ctx, line)
+	return ctx.Err() != nil
+}
+
+// Lesson 4's step that reads 3 bytes of "Grüße ✓" wants bytes left after
+// the recv. Once the learner has read them all, or sent fewer bytes than
+// the step before asked, the answer first reads out what is left and sends
+// the text again, and its recv then returns the first 3 bytes of the text,
+// without waiting.
+func TestHintAnswerRefillsAQueueReadAhead(t *testing.T) {
+	text := []byte("Grüße ✓")
+	for _, typed := range [][]string{
+		{`send client "Grüße ✓"`, "recv conn"},
+		{`send client "ab"`},
+	} {
+		t.Run(typed[len(typed)-1], func(t *testing.T) {
+			l, i := playUntil(t, "04-send-recv", "answered by a send of Grüße", func(answer []string) bool {
+				return slices.Equal(answer, []string{`send client "Grüße ✓"`})
+			})
+			for _, line := range typed {
+				if err := l.enter(line); err != nil {
+					t.Fatal(err)
+				}
+			}
+			i++ // the step that reads 3 bytes
+			if q := steps.Read(labSocket(t, l, "conn")).RecvQ; q >= 4 || l.step() != i {
+				t.Fatalf("after %q, conn has %d bytes waiting, or the learner is not on step %d", typed, q, i+1)
+			}
+			mark := l.out.Len()
+			_, commands := hintAnswer(t, l)
+			for _, cmd := range commands {
+				if l.enterBounded(cmd) {
+					t.Fatalf("%s, as hint answer shows it, waited:\n%s", cmd, l.out.String()[mark:])
+				}
+			}
+			want := fmt.Sprintf("data    3 bytes  %s", steps.QuoteShort(text[:3]))
+			if l.step() == i || !strings.Contains(l.out.String()[mark:], want) {
+				t.Errorf("the commands hint answer showed did not do the step, or read other bytes than %q:\n%s", want, l.out.String()[mark:])
+			}
+		})
+	}
+}
+
+// A connection whose peer sends nothing (a browser may open one ahead of
+// its next request) has an empty receive queue: the answer's recv would
+// wait for ever. `hint answer` says so instead of showing it.
+func TestHintAnswerWhenItsRecvWouldWait(t *testing.T) {
+	l, i := playUntil(t, "09-web-server", "answered by accept", func(answer []string) bool {
+		return slices.Equal(answer, []string{"accept server as browser"})
+	})
+	var d net.Dialer
+	conn, err := d.Dial("tcp", "127.0.0.1:"+l.tutor.fill("{port}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := l.enter("accept server as browser"); err != nil || l.step() != i+1 {
+		t.Fatalf("accept: %v, or the step is not done", err)
+	}
+	if snap := steps.Read(labSocket(t, l, "browser")); !snap.QueuesKnown || snap.RecvQ != 0 || snap.State != steps.Established {
+		t.Fatalf("browser is %v with %d bytes waiting, want ESTABLISHED and none", snap.State, snap.RecvQ)
+	}
+	mark := l.out.Len()
+	l.enter("hint answer")
+	said := l.out.String()[mark:]
+	if !strings.Contains(said, "does not start from where your sockets are") || !strings.Contains(said, "has no bytes waiting in its receive queue, and its peer has not closed") || strings.Contains(said, "Type th") {
+		t.Errorf("hint answer: want it to say that recv would wait, and no answer:\n%s", said)
+	}
+	readsAsSentences(t, said)
 }

@@ -586,6 +586,9 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 		if stuck == "" {
 			stuck = short(w, step, lines)
 		}
+		if stuck == "" {
+			stuck = t.waits(lines)
+		}
 		if stuck != "" {
 			t.session.Say(repl.Plain, "answer", "This step's answer does not start from where your sockets are. "+stuck)
 			return nil
@@ -791,6 +794,29 @@ func short(w *world, step Step, lines []string) string {
 	return ""
 }
 
+// waits says why a recv of lines would wait with no end: its socket,
+// connected, has no bytes waiting and its peer has not closed, and no line
+// before it calls on the peer (a send, a close). A recv given --timeout
+// ends by itself. It is "" when none would.
+func (t *Tutor) waits(lines []string) string {
+	for i, line := range lines {
+		w := strings.Fields(line)
+		if len(w) < 2 || w[0] != "recv" || strings.Contains(line, "--") {
+			continue
+		}
+		s, ok := t.play.socketNamed(w[1])
+		if !ok || s.sock.Kind != steps.Stream || !s.snap.QueuesKnown || s.snap.RecvQ > 0 ||
+			!slices.Contains([]steps.TCPState{steps.Established, steps.FinWait1, steps.FinWait2}, s.snap.State) {
+			continue
+		}
+		if peer, ok := t.play.peerOf(w[1]); ok && slices.ContainsFunc(lines[:i], func(l string) bool { n, uses := usedSocket(l); return uses && n == peer.sock.Name }) {
+			continue
+		}
+		return fmt.Sprintf("%s has no bytes waiting in its receive queue, and its peer has not closed, so this step's answer, `%s`, would wait until the other end sends. `reset` starts the lesson again; `skip` moves on without this step.", s.sock.Label(), line)
+	}
+	return ""
+}
+
 // counters are, for each count a step can check, the commands that can
 // add one to it.
 var counters = map[string][]string{
@@ -966,11 +992,33 @@ var socketCalls = []string{"bind", "listen", "accept", "connect", "send", "recv"
 // the queue the step before left. When the queue holds other bytes (a
 // typo, a second try), and sent bytes cannot be taken back, the answer
 // first reads them out, then sends again what the steps before sent
-// there. note says so, or is "" when the answer needs no mending.
+// there. A step whose answer is one recv of a given size that wants bytes
+// received and bytes left after it needs more than that size waiting: when
+// fewer are (the learner read some), the answer first reads out those left,
+// then sends again what the steps before sent. note says so, or is "" when the answer needs no
+// mending.
 func (t *Tutor) refill(step Step, lines []string) (note string, mended []string) {
 	p := t.play
 	var receiver live
 	want, before := 0, -1 // the count the step wants, and the bytes its answer needs waiting before it
+	if w := strings.Fields(lines[len(lines)-1]); len(lines) == 1 && len(w) == 3 && w[0] == "recv" {
+		size, err := strconv.Atoi(w[2])
+		r, ok := p.socketNamed(w[1])
+		for _, c := range step.Checks {
+			if c.def.name == "recv-queue" && c.Op == ">=" && err == nil && ok && onSide(&world{memory: p.memory}, r.sock, c.Word) &&
+				slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "received" && c.Op == ">=" }) && r.snap.QueuesKnown && r.snap.RecvQ < size+c.N {
+				if again, ok := p.sendsBefore(size+c.N, true, t.fill); ok {
+					note = fmt.Sprintf("%s has %d bytes waiting in its receive queue; this step's answer reads %d and wants bytes left after, so it needs at least %d waiting from what the steps before sent, and the answer first",
+						r.sock.Label(), r.snap.RecvQ, size, size+c.N)
+					if r.snap.RecvQ > 0 {
+						note += " reads out the bytes left there, then"
+						again = slices.Insert(again, 0, "recv "+r.sock.Name)
+					}
+					return note + " sends again what the steps before sent.", append(again, lines...)
+				}
+			}
+		}
+	}
 	for _, c := range step.Checks {
 		if c.Op != "==" || c.N == 0 || c.Word != "" && c.def.name != "recv-queue" {
 			continue
@@ -998,7 +1046,7 @@ func (t *Tutor) refill(step Step, lines []string) (note string, mended []string)
 	if before < 0 || !receiver.snap.QueuesKnown || receiver.snap.RecvQ == before {
 		return "", lines
 	}
-	again, ok := p.sendsBefore(before, t.fill)
+	again, ok := p.sendsBefore(before, false, t.fill)
 	if !ok {
 		return "", lines
 	}
@@ -1025,9 +1073,9 @@ func (t *Tutor) refill(step Step, lines []string) (note string, mended []string)
 }
 
 // sendsBefore are the send lines of the answers of the steps before the
-// one being played, filled in, nearest last, that send n bytes in all;
-// ok is false when no run of them does.
-func (p *play) sendsBefore(n int, fill func(string) string) (lines []string, ok bool) {
+// one being played, filled in, nearest last, that send n bytes in all, or
+// at least n when least is set; ok is false when no run of them does.
+func (p *play) sendsBefore(n int, least bool, fill func(string) string) (lines []string, ok bool) {
 	sum := 0
 	for i := p.page - 1; i >= 0 && sum < n; i-- {
 		answer := p.lesson.Pages[i].Step.Answer
@@ -1039,7 +1087,7 @@ func (p *play) sendsBefore(n int, fill func(string) string) (lines []string, ok 
 			}
 		}
 	}
-	return lines, sum == n
+	return lines, sum == n || least && sum > n
 }
 
 // sendOf reads a `send SOCK TEXT…` line: the socket's name and the bytes
