@@ -1,0 +1,557 @@
+package lessons
+
+// What `hint answer` shows: the step's answer, filled in and mended to
+// start from where the learner's sockets are (a socket closed early is
+// made again, a queue read ahead is refilled, a port taken is changed),
+// or, where no short answer can, a sentence that says why.
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strconv"
+	"strings"
+
+	"sockstep/repl"
+	"sockstep/steps"
+)
+
+// socketNamed is the socket of the lesson called name, as look last read
+// it.
+func (p *play) socketNamed(name string) (live, bool) {
+	i := slices.IndexFunc(p.sockets, func(l live) bool { return l.sock.Name == name })
+	if i < 0 {
+		return live{}, false
+	}
+	return p.sockets[i], true
+}
+
+// answerNow is a step's answer, filled in, as it can be typed now. A
+// socket it binds that is bound already cannot be bound again (bind fails
+// with EINVAL): bound where the answer asks, its bind is left out; bound
+// elsewhere, the answer first closes it and makes a new socket of the same
+// name and kind, with SO_REUSEADDR when the old one had it; of another
+// kind than the answer makes, it is closed and made as the answer makes
+// it. A socket it makes whose name is taken is left out when the socket of
+// that name is of the same kind and has no address, else closed first. A
+// socket already listening is left without its listen. A step that wants
+// a call to fail wants it on a new socket, with no option set (an option
+// such as SO_REUSEADDR can make the bind it wants refused work): such a
+// step's answer closes a socket it makes or binds and makes it again,
+// whatever its state. (Only a step that wants EADDRINUSE: SO_REUSEADDR is
+// an option that can make a refused bind work.) A step that counts the
+// bytes in a receive queue exactly starts from the queue it expects
+// (refill). A socket the answer uses that the learner has closed is made
+// again first, as the steps before made it (remake), or, when that cannot
+// be, stuck says what to do instead. why says so, or is "".
+func (t *Tutor) answerNow(step Step) (why string, lines []string, stuck string) {
+	for _, line := range step.Answer {
+		lines = append(lines, t.fill(line))
+	}
+	var notes []string
+	if note, remade, stuck := t.remake(step, lines); stuck != "" {
+		return "", nil, stuck
+	} else if note != "" {
+		notes, lines = append(notes, note), remade
+	}
+	failing := slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "failed" && c.Word == "EADDRINUSE" })
+	for i := 0; i < len(lines); i++ {
+		f := strings.Fields(lines[i])
+		if len(f) != 4 || f[0] != "bind" {
+			continue
+		}
+		found, ok := t.play.socketNamed(f[1])
+		if !ok || !found.snap.Bound() {
+			continue
+		}
+		s, local := found.sock, found.snap.Local
+		made := slices.IndexFunc(lines[:i], func(l string) bool {
+			name, ok := madeName(l)
+			return ok && name == s.Name
+		})
+		if made >= 0 && socketCommand(s) != lines[made] {
+			continue // another kind of socket: the loop below closes it, and the answer makes the new one
+		}
+		if !failing && boundAsAsked(local, strings.Trim(f[2], `"`), f[3]) {
+			notes = append(notes, fmt.Sprintf("%s is bound to %s already, as this step asks, so the answer leaves out its bind.", s.Label(), local))
+			lines = slices.Delete(lines, i, i+1)
+			if made >= 0 { // the socket is made too
+				lines = slices.Delete(lines, made, made+1)
+				i--
+			}
+			i--
+			continue
+		}
+		fails, options := "", "; set again any option you set on the old one"
+		if failing {
+			fails, options = ", not as this step wants", ", with no option set"
+		}
+		notes = append(notes, fmt.Sprintf("%s is bound to %s already, and a socket keeps its first address (a second bind fails with EINVAL%s), so the answer closes it and makes a new socket first%s.", s.Label(), local, fails, options))
+		redo := []string{"close " + s.Name}
+		if made < 0 { // made by a step before, which may have set SO_REUSEADDR, as lesson 11's does
+			redo = append(redo, socketCommand(s))
+			if on, _ := steps.OptionOn(s, "SO_REUSEADDR"); !failing && on {
+				redo = append(redo, "option "+s.Name+" SO_REUSEADDR on")
+			}
+		}
+		lines = slices.Insert(lines, 0, redo...)
+		i += len(redo)
+	}
+	// A socket the answer makes whose name is taken cannot be made (socket
+	// ... as NAME fails): one of the same kind with no address is left as
+	// it is, any other is closed first.
+	for i := 0; i < len(lines); i++ {
+		name, ok := madeName(lines[i])
+		if !ok || slices.Contains(lines[:i], "close "+name) {
+			continue
+		}
+		found, ok := t.play.socketNamed(name)
+		if !ok {
+			continue
+		}
+		s := found.sock
+		if failing {
+			notes = append(notes, fmt.Sprintf("%s exists already, and this step wants the call to fail as it does on a new socket, with no option set, so the answer closes it first and makes it again.", s.Label()))
+			lines = slices.Insert(lines, i, "close "+s.Name)
+			i++
+			continue
+		}
+		// A TCP socket that was connected cannot connect again, even once
+		// reset: connect fails with EISCONN.
+		if socketCommand(s) == lines[i] && !found.snap.Bound() && !t.play.memory.wasConnected[s] {
+			notes = append(notes, fmt.Sprintf("%s is made already, with no address yet, so the answer leaves out the socket command.", s.Label()))
+			lines = slices.Delete(lines, i, i+1)
+			i--
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("%s exists already and is not the new socket this step makes (%s); a name belongs to one socket, so the answer closes it first.", s.Label(), lines[i]))
+		lines = slices.Insert(lines, i, "close "+s.Name)
+		i++
+	}
+	// A socket already in LISTEN needs no listen: a second one returns 0
+	// and changes nothing but its backlog.
+	for i := 0; i < len(lines); i++ {
+		f := strings.Fields(lines[i])
+		if len(f) != 2 || f[0] != "listen" || slices.Contains(lines[:i], "close "+f[1]) {
+			continue
+		}
+		if found, ok := t.play.socketNamed(f[1]); ok && found.snap.State == steps.Listen {
+			notes = append(notes, fmt.Sprintf("%s is listening already, so the answer leaves out its listen.", found.sock.Label()))
+			lines = slices.Delete(lines, i, i+1)
+			i--
+		}
+	}
+	refused := slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "failed" && c.Word == "ECONNREFUSED" })
+	for i := 0; i < len(lines); i++ {
+		w := strings.Fields(lines[i])
+		if !refused || len(w) != 4 || w[0] != "connect" {
+			continue
+		}
+		for _, s := range t.play.sockets {
+			if s.snap.State == steps.Listen && strconv.Itoa(int(s.snap.Local.Port())) == w[3] && !slices.Contains(lines[:i], "close "+s.sock.Name) {
+				notes = append(notes, fmt.Sprintf("%s listens on port %s, so a connect there would be accepted, not refused; the answer closes it first.", s.sock.Label(), w[3]))
+				lines = slices.Insert(lines, 0, "close "+s.sock.Name)
+				i++
+			}
+		}
+	}
+	for i, line := range lines {
+		w := strings.Fields(line)
+		if len(w) < 4 || w[0] != "auto" || w[len(w)-2] != "--port" {
+			continue
+		}
+		for _, s := range t.play.sockets {
+			if strconv.Itoa(int(s.snap.Local.Port())) == w[len(w)-1] {
+				notes = append(notes, fmt.Sprintf("%s holds port %s, where auto's server would fail to bind (EADDRINUSE), so the answer gives --port 0: the kernel chooses a free port.", s.sock.Label(), w[len(w)-1]))
+				lines[i] = strings.Join(append(w[:len(w)-1], "0"), " ")
+				break
+			}
+		}
+	}
+	if note, mended := t.refill(step, lines); note != "" {
+		notes, lines = append(notes, note), mended
+	}
+	return strings.Join(notes, " "), lines, ""
+}
+
+// short says why lines cannot do step when one of its counts is short by
+// more than they can add: each line adds at most one, and only a line of
+// a command that makes what the count counts (counters). It is "" when
+// no count is.
+func short(w *world, step Step, lines []string) string {
+	for _, c := range step.Checks {
+		makers := counters[c.def.name]
+		if c.def.measure == nil || c.Op == "<=" || makers == nil {
+			continue
+		}
+		have, _ := c.def.measure(w)
+		most := have + len(slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return !slices.Contains(makers, strings.Fields(l)[0]) }))
+		if most < c.N {
+			return fmt.Sprintf("%s: %d, and this step wants %s, but its answer adds at most %d. %s `reset` starts the lesson again; `skip` moves on without this step.",
+				c.def.subject, have, wants(c.Op, c.N), most-have, c.def.more)
+		}
+	}
+	return ""
+}
+
+// waits says why a recv of lines would wait with no end: its socket,
+// connected, has no bytes waiting and its peer has not closed, and no line
+// before it calls on the peer (a send, a close). A recv given --timeout
+// ends by itself. It is "" when none would.
+func (t *Tutor) waits(lines []string) string {
+	for i, line := range lines {
+		w := strings.Fields(line)
+		if len(w) < 2 || w[0] != "recv" || strings.Contains(line, "--") {
+			continue
+		}
+		s, ok := t.play.socketNamed(w[1])
+		if !ok || s.sock.Kind != steps.Stream || !s.snap.QueuesKnown || s.snap.RecvQ > 0 ||
+			!slices.Contains([]steps.TCPState{steps.Established, steps.FinWait1, steps.FinWait2}, s.snap.State) {
+			continue
+		}
+		if peer, ok := t.play.peerOf(w[1]); ok && slices.ContainsFunc(lines[:i], func(l string) bool { n, uses := usedSocket(l); return uses && n == peer.sock.Name }) {
+			continue
+		}
+		return fmt.Sprintf("%s has no bytes waiting in its receive queue, and its peer has not closed, so this step's answer, `%s`, would wait until the other end sends. `reset` starts the lesson again; `skip` moves on without this step.", s.sock.Label(), line)
+	}
+	return ""
+}
+
+// counters are, for each count a step can check, the commands that can
+// add one to it.
+var counters = map[string][]string{
+	"sockets":      {"socket", "accept"},
+	"listening":    {"listen"},
+	"accept-queue": {"connect"},
+	"connected":    {"connect"},
+	"accepted":     {"accept"},
+}
+
+// remake finds the sockets that lines use and the learner has closed:
+// a closed socket cannot be opened again. One that the steps before
+// only made, set options on, bound to a port free now and made listen,
+// and that lines only bind, listen, set options on, connect or send
+// datagrams from, is made again first with the steps' own lines. Any
+// other (connected, made by accept, or read from) cannot be made again as
+// the steps before left it, nor can any in a step that counts more than
+// one of something (such as connections queued on a listener before it
+// was closed), and stuck says so.
+func (t *Tutor) remake(step Step, lines []string) (note string, mended []string, stuck string) {
+	counts := slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.arg == countArg && c.N > 1 })
+	p := t.play
+	var redo, names []string
+	for i, line := range lines {
+		name, uses := usedSocket(line)
+		if target, ok := t.closedTarget(step, lines, line); ok {
+			name, uses = target, true
+		}
+		if !uses || slices.Contains(names, name) || !p.memory.named[name] {
+			continue
+		}
+		if _, open := p.socketNamed(name); open || slices.ContainsFunc(lines[:i], func(l string) bool { n, ok := madeName(l); return ok && n == name }) {
+			continue
+		}
+		setup, ok := t.madeBefore(name)
+		ok = ok && !counts
+		for _, l := range lines {
+			if n, uses := usedSocket(l); uses && n == name && !slices.Contains(remadeUses, strings.Fields(l)[0]) {
+				ok = false
+			}
+		}
+		if !ok {
+			return "", nil, fmt.Sprintf("%s is closed, and this step's answer uses it as the steps before left it, which a new socket of that name would not be. `reset` starts the lesson again; `skip` moves on without this step.", name)
+		}
+		names, redo = append(names, name), append(redo, setup...)
+	}
+	if len(names) == 0 {
+		return "", lines, ""
+	}
+	return fmt.Sprintf("You closed %s, and this step's answer uses it, so the answer first makes it again as the steps before did.", strings.Join(names, " and ")), append(redo, lines...), ""
+}
+
+// closedTarget is the name of the socket that a line needs at a port,
+// as the steps before bound it there, when nothing holds that port now:
+// the listener a connect line connects to, the socket a sendto line sends
+// to, and, in a step that wants a bind refused with EADDRINUSE, the socket
+// whose port a bind line of lines asks for.
+func (t *Tutor) closedTarget(step Step, lines []string, line string) (name string, ok bool) {
+	p := t.play
+	w := strings.Fields(line)
+	if len(w) < 4 {
+		return "", false
+	}
+	onPort := func(l live) bool { return strconv.Itoa(int(l.snap.Local.Port())) == w[3] }
+	switch {
+	case w[0] == "connect":
+		if slices.ContainsFunc(p.sockets, func(l live) bool { return l.snap.State == steps.Listen && onPort(l) }) {
+			return "", false
+		}
+	case w[0] == "sendto":
+		if slices.ContainsFunc(p.sockets, onPort) {
+			return "", false
+		}
+	case w[0] == "bind" && len(w) == 4 && slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "failed" && c.Word == "EADDRINUSE" }):
+		made := "socket as " + w[1]
+		if i := slices.IndexFunc(lines, func(l string) bool { n, ok := madeName(l); return ok && n == w[1] }); i >= 0 {
+			made = lines[i]
+		} else if s, ok := p.socketNamed(w[1]); ok {
+			made = socketCommand(s.sock)
+		}
+		if portTakenFor(made, w[2], w[3]) {
+			return "", false
+		}
+	default:
+		return "", false
+	}
+	for _, page := range p.lesson.Pages[:p.page] {
+		for _, before := range page.Step.Answer {
+			b := strings.Fields(t.fill(before))
+			if len(b) == 4 && b[0] == "bind" && b[3] == w[3] && b[1] != w[1] {
+				name, ok = b[1], true
+			}
+		}
+	}
+	return name, ok
+}
+
+// remadeUses are the calls an answer may make on a socket made again by
+// remake: none needs what the closed socket had received or queued.
+var remadeUses = []string{"bind", "listen", "option", "connect", "sendto"}
+
+// madeBefore is how the answers of the steps before the one being played
+// last made the socket called name, filled in: its socket line and the
+// option, bind and listen lines after it. ok is false when they did
+// anything else with it, or bind it to a port taken now.
+func (t *Tutor) madeBefore(name string) (lines []string, ok bool) {
+	p := t.play
+	for _, page := range p.lesson.Pages[:p.page] {
+		for _, line := range page.Step.Answer {
+			line = t.fill(line)
+			if n, made := madeName(line); made && n == name {
+				lines, ok = []string{line}, true
+				continue
+			}
+			n, uses := usedSocket(line)
+			if !uses || n != name || !ok {
+				continue
+			}
+			w := strings.Fields(line)
+			switch w[0] {
+			case "option", "listen":
+			case "bind":
+				if len(w) != 4 || portTakenFor(lines[0], w[2], w[3]) {
+					return nil, false
+				}
+			default:
+				return nil, false
+			}
+			lines = append(lines, line)
+		}
+	}
+	return lines, ok
+}
+
+// portTakenFor says whether a bind of a socket made by the socket line
+// made to host and port would be refused now, or cannot be told.
+func portTakenFor(made, host, port string) bool {
+	addr, err := netip.ParseAddr(strings.Trim(strings.Trim(host, `"`), "[]"))
+	if strings.Trim(host, `"`) == "" {
+		addr, err = netip.IPv4Unspecified(), nil
+	}
+	n, perr := strconv.Atoi(port)
+	if err != nil || perr != nil {
+		return true
+	}
+	kind, family := steps.Stream, steps.IPv4
+	if strings.Contains(made, " udp") {
+		kind = steps.Datagram
+	}
+	if strings.Contains(made, " ipv6") {
+		family = steps.IPv6
+	}
+	return n != 0 && steps.PortTaken(family, kind, netip.AddrPortFrom(addr, uint16(n)))
+}
+
+// usedSocket is the name of the socket a line's call is made on; uses is
+// false for a line that makes one, or names none.
+func usedSocket(line string) (name string, uses bool) {
+	w := strings.Fields(line)
+	if len(w) < 2 || !slices.Contains(socketCalls, w[0]) {
+		return "", false
+	}
+	return w[1], true
+}
+
+// socketCalls are the commands whose first word after their name is a
+// socket's name.
+var socketCalls = []string{"bind", "listen", "accept", "connect", "send", "recv", "sendto", "recvfrom", "shutdown", "close", "option", "show"}
+
+// refill mends the answer of a step that wants an exact count of bytes in
+// a receive queue (`recv-queue SIDE == N`, or `received == N` read by the
+// answer's one recv): its sends, or its recv, reach that count only from
+// the queue the step before left. When the queue holds other bytes (a
+// typo, a second try), and sent bytes cannot be taken back, the answer
+// first reads them out, then sends again what the steps before sent
+// there. A step whose answer is one recv of a given size that wants bytes
+// received and bytes left after it needs more than that size waiting: when
+// fewer are (the learner read some), the answer first reads out those left,
+// then sends again what the steps before sent. note says so, or is "" when the answer needs no
+// mending.
+func (t *Tutor) refill(step Step, lines []string) (note string, mended []string) {
+	p := t.play
+	var receiver live
+	want, before := 0, -1 // the count the step wants, and the bytes its answer needs waiting before it
+	if w := strings.Fields(lines[len(lines)-1]); len(lines) == 1 && len(w) == 3 && w[0] == "recv" {
+		size, err := strconv.Atoi(w[2])
+		r, ok := p.socketNamed(w[1])
+		for _, c := range step.Checks {
+			if c.def.name == "recv-queue" && c.Op == ">=" && err == nil && ok && onSide(&world{memory: p.memory}, r.sock, c.Word) &&
+				slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "received" && c.Op == ">=" }) && r.snap.QueuesKnown && r.snap.RecvQ < size+c.N {
+				if again, ok := p.sendsBefore(size+c.N, true, t.fill); ok {
+					note = fmt.Sprintf("%s has %d bytes waiting in its receive queue; this step's answer reads %d and wants bytes left after, so it needs at least %d waiting from what the steps before sent, and the answer first",
+						r.sock.Label(), r.snap.RecvQ, size, size+c.N)
+					if r.snap.RecvQ > 0 {
+						note += " reads out the bytes left there, then"
+						again = slices.Insert(again, 0, "recv "+r.sock.Name)
+					}
+					return note + " sends again what the steps before sent.", append(again, lines...)
+				}
+			}
+		}
+	}
+	for _, c := range step.Checks {
+		if c.Op != "==" || c.N == 0 || c.Word != "" && c.def.name != "recv-queue" {
+			continue
+		}
+		switch c.def.name {
+		case "recv-queue":
+			sent, from := 0, ""
+			for _, line := range lines {
+				if name, text, ok := sendOf(line); ok {
+					sent, from = sent+len(text), name
+				}
+			}
+			if r, ok := p.peerOf(from); ok && onSide(&world{memory: p.memory}, r.sock, c.Word) {
+				receiver, want, before = r, c.N, c.N-sent
+			}
+		case "received":
+			w := strings.Fields(lines[len(lines)-1])
+			if len(lines) == 1 && len(w) == 2 && w[0] == "recv" {
+				if r, ok := p.socketNamed(w[1]); ok && c.N <= steps.DefaultBufSize {
+					receiver, want, before = r, c.N, c.N
+				}
+			}
+		}
+	}
+	if before < 0 || !receiver.snap.QueuesKnown || receiver.snap.RecvQ == before {
+		return "", lines
+	}
+	again, ok := p.sendsBefore(before, false, t.fill)
+	if !ok {
+		return "", lines
+	}
+	read := "recv " + receiver.sock.Name
+	if receiver.snap.RecvQ > steps.DefaultBufSize {
+		read += " --all"
+	}
+	var redo []string
+	if receiver.snap.RecvQ > 0 {
+		redo = append(redo, read)
+	}
+	redo = append(redo, again...)
+	note = fmt.Sprintf("%s has %d bytes waiting in its receive queue; this step's answer reaches the %d bytes it wants only from %d waiting, and bytes sent cannot be taken back, so the answer",
+		receiver.sock.Label(), receiver.snap.RecvQ, want, before)
+	switch {
+	case receiver.snap.RecvQ > 0 && len(again) > 0:
+		note += " reads them out first, then sends again what the steps before sent."
+	case receiver.snap.RecvQ > 0:
+		note += " reads them out first."
+	default:
+		note += " first sends again what the steps before sent."
+	}
+	return note, append(redo, lines...)
+}
+
+// sendsBefore are the send lines of the answers of the steps before the
+// one being played, filled in, nearest last, that send n bytes in all, or
+// at least n when least is set; ok is false when no run of them does.
+func (p *play) sendsBefore(n int, least bool, fill func(string) string) (lines []string, ok bool) {
+	sum := 0
+	for i := p.page - 1; i >= 0 && sum < n; i-- {
+		answer := p.lesson.Pages[i].Step.Answer
+		for k := len(answer) - 1; k >= 0 && sum < n; k-- {
+			line := fill(answer[k])
+			if _, text, ok := sendOf(line); ok {
+				sum += len(text)
+				lines = slices.Insert(lines, 0, line)
+			}
+		}
+	}
+	return lines, sum == n || least && sum > n
+}
+
+// sendOf reads a `send SOCK TEXT…` line: the socket's name and the bytes
+// it sends, its words joined by spaces; ok is false for any other line.
+func sendOf(line string) (name, text string, ok bool) {
+	w, err := repl.SplitWords(line)
+	if err != nil || len(w) < 3 || w[0] != "send" || slices.ContainsFunc(w, func(s string) bool { return strings.HasPrefix(s, "--") }) {
+		return "", "", false
+	}
+	return w[1], strings.Join(w[2:], " "), true
+}
+
+// peerOf is the lesson's socket at the other end of the connection of
+// the socket called name, as look last read them.
+func (p *play) peerOf(name string) (live, bool) {
+	s, ok := p.socketNamed(name)
+	if !ok || s.sock.Kind != steps.Stream || !s.snap.Connected() {
+		return live{}, false
+	}
+	i := slices.IndexFunc(p.sockets, func(l live) bool {
+		return l.sock.Kind == steps.Stream && steps.SameEnd(l.snap.Local, s.snap.Remote) && steps.SameEnd(l.snap.Remote, s.snap.Local)
+	})
+	if i < 0 {
+		return live{}, false
+	}
+	return p.sockets[i], true
+}
+
+// madeName is the name a `socket … as NAME` line gives the socket it
+// makes; ok is false for any other line.
+func madeName(line string) (name string, ok bool) {
+	w := strings.Fields(line)
+	if len(w) < 3 || w[0] != "socket" || w[len(w)-2] != "as" {
+		return "", false
+	}
+	return w[len(w)-1], true
+}
+
+// boundAsAsked says whether a socket bound at local is where `bind SOCK
+// host port` asks: "" is every interface, and port 0 any port.
+func boundAsAsked(local netip.AddrPort, host, port string) bool {
+	want, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	switch {
+	case host == "":
+		want, err = netip.IPv4Unspecified(), nil
+		if local.Addr().Is6() {
+			want = netip.IPv6Unspecified()
+		}
+	case err != nil:
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && local.Addr().Unmap() == want.Unmap() && (n == 0 || n == int(local.Port()))
+}
+
+// socketCommand is the command that makes a socket of the same kind and
+// family as s, with its name.
+func socketCommand(s *steps.Socket) string {
+	cmd := "socket"
+	if s.Kind == steps.Datagram {
+		cmd += " udp"
+	}
+	if s.Family == steps.IPv6 {
+		cmd += " ipv6"
+	}
+	return cmd + " as " + s.Name
+}
