@@ -1,0 +1,129 @@
+package steps
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// netnsEnv names, in the run of a test that inNetns starts, the test it
+// runs in a network namespace of its own.
+const netnsEnv = "SOCKSTEP_TEST_NETNS"
+
+// inNetns runs the calling test again, alone, in a network namespace of
+// its own (unshare -rn) whose only interface is the loopback, brought up:
+// there nothing has a route off the machine, so an address no route leads
+// to can be tried without sending anything anywhere. It returns true in
+// that run, which goes on with the test, and false in the first, once
+// the other has passed. It skips the test where no namespace can be made.
+func inNetns(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv(netnsEnv) == t.Name() {
+		loopbackOnly(t)
+		return true
+	}
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("unshare is not on PATH, so no network namespace with no route out can be made for this test")
+	}
+	if out, err := exec.Command(unshare, "-rn", "true").CombinedOutput(); err != nil {
+		t.Skipf("unshare -rn cannot make a network namespace here (%v: %s), so the test cannot run without a route out", err, strings.TrimSpace(string(out)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, unshare, "-rn", os.Args[0], "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), netnsEnv+"="+t.Name())
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+		t.Fatalf("in a network namespace of its own (%v):\n%s", err, out)
+	}
+	return false
+}
+
+// loopbackOnly brings up the loopback interface of the namespace, after
+// checking that it is the only interface there.
+func loopbackOnly(t *testing.T) {
+	t.Helper()
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ifaces) != 1 || ifaces[0].Flags&net.FlagLoopback == 0 {
+		t.Fatalf("the namespace has the interfaces %v; the test runs only where the loopback is the only one", ifaces)
+	}
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	req, err := unix.NewIfreq(ifaces[0].Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, req); err != nil {
+		t.Fatal(err)
+	}
+	req.SetUint16(req.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, req); err != nil {
+		t.Fatalf("bringing %s up: %v", ifaces[0].Name, err)
+	}
+}
+
+// TestNoRouteFixFitsTheFamily: where no route leads to an address, connect
+// and sendto fail with ENETUNREACH, for IPv4 and IPv6 alike. The fix names
+// a command that finds the route to an address of either family, and the
+// loopback address of the socket's own family, which reaches a socket
+// there.
+func TestNoRouteFixFitsTheFamily(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		t.Skip("ip (iproute2) is not on PATH, so the command the fix names cannot be tried")
+	}
+	cases := []struct {
+		family   string
+		nowhere  string // an address of a documentation range, which no route reaches in the namespace
+		loopback string
+	}{
+		{"ipv4", "192.0.2.1", "127.0.0.1"},
+		{"ipv6", "2001:db8::1", "::1"},
+	}
+	for _, c := range cases {
+		// What the command the fix names says, for the address and for the loopback.
+		none, err := exec.Command(ip, "route", "get", c.nowhere).CombinedOutput()
+		if err == nil || !strings.Contains(string(none), "unreachable") {
+			t.Errorf("ip route get %s: %v %s; want it to say the network is unreachable", c.nowhere, err, none)
+		}
+		if out, err := exec.Command(ip, "route", "get", c.loopback).CombinedOutput(); err != nil || !strings.Contains(string(out), "dev lo") {
+			t.Errorf("ip route get %s: %v %s; want the route through lo", c.loopback, err, out)
+		}
+
+		l := newLab(t)
+		run(t, l, "socket", "udp", c.family, "as", "server")
+		run(t, l, "bind", "server", c.loopback, "0")
+		port := portOf(t, l, "server")
+		run(t, l, "socket", "udp", c.family, "as", "u")
+		run(t, l, "socket", "tcp", c.family, "as", "t")
+		for _, call := range [][]string{{"sendto", "u", c.nowhere, "9", "hi"}, {"connect", "t", c.nowhere, "9"}} {
+			rep := refused(t, l, unix.ENETUNREACH, call[0], call[1:]...)
+			for _, want := range []string{"ip route get ADDRESS", c.loopback} {
+				if !strings.Contains(rep.Failure.Fix, want) {
+					t.Errorf("%s %s: fix %q; want it to name %q", c.family, call, rep.Failure.Fix, want)
+				}
+			}
+		}
+		run(t, l, "sendto", "u", c.loopback, port, "hi")
+		if rep := run(t, l, "recvfrom", "server"); !strings.Contains(rep.Says, "2 bytes") {
+			t.Errorf("%s: the datagram to %s did not arrive: %s", c.family, c.loopback, rep.Says)
+		}
+	}
+}
