@@ -127,3 +127,49 @@ func TestNoRouteFixFitsTheFamily(t *testing.T) {
 		}
 	}
 }
+
+// TestHostUnreachableFixNamesACommandThatWorks: a route of type
+// unreachable makes connect and sendto fail with EHOSTUNREACH, for IPv4
+// and IPv6 alike. The fix names a command that is on this machine and
+// says, for that address, that there is no route to the host.
+func TestHostUnreachableFixNamesACommandThatWorks(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		t.Skip("ip (iproute2) is not on PATH, so no unreachable route can be made")
+	}
+	cases := []struct {
+		family, route, to string
+	}{
+		{"ipv4", "192.0.2.0/24", "192.0.2.1"},
+		{"ipv6", "2001:db8::/32", "2001:db8::1"},
+	}
+	for _, c := range cases {
+		if out, err := exec.Command(ip, "route", "add", "unreachable", c.route).CombinedOutput(); err != nil {
+			t.Fatalf("ip route add unreachable %s: %v %s", c.route, err, out)
+		}
+		l := newLab(t)
+		run(t, l, "socket", "udp", c.family, "as", "u")
+		run(t, l, "socket", "tcp", c.family, "as", "t")
+		for _, call := range [][]string{{"sendto", "u", c.to, "9", "hi"}, {"connect", "t", c.to, "9"}} {
+			fix := refused(t, l, unix.EHOSTUNREACH, call[0], call[1:]...).Failure.Fix
+			m := regexp.MustCompile(`\b(ip route get|ping)\b`).FindStringSubmatch(fix)
+			if m == nil {
+				t.Errorf("%s %s: fix %q names no command to try", c.family, call, fix)
+				continue
+			}
+			words := append(strings.Fields(m[1]), c.to)
+			path, err := exec.LookPath(words[0])
+			if err != nil {
+				t.Errorf("%s %s: fix %q names %s, which is not on this machine", c.family, call, fix, words[0])
+				continue
+			}
+			out, _ := exec.Command(path, words[1:]...).CombinedOutput()
+			if !strings.Contains(string(out), "No route to host") {
+				t.Errorf("%s %s: the fix's %q says %q; want it to say there is no route to the host", c.family, call, strings.Join(words, " "), out)
+			}
+		}
+	}
+}
