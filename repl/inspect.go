@@ -228,7 +228,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 	} else if snap.QueuesKnown && sock.Kind == steps.Datagram {
 		next := "no datagram waiting"
 		if snap.DatagramWaiting() {
-			next = "the next datagram waiting is " + steps.DatagramSize(snap.RecvQ) + " (SIOCINQ gives its size, not the whole queue's)"
+			next = "the next datagram waiting is " + steps.DatagramSize(snap.RecvQ) + "; SIOCINQ gives its size, not the whole queue's"
 		}
 		if snap.Dropped > 0 {
 			next += fmt.Sprintf("; %d dropped by the kernel instead of queued (SO_MEMINFO)", snap.Dropped)

@@ -162,10 +162,7 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot, suggest bool) []
 		// buffer, whose size is not the payload's.
 		switch {
 		case now.datagram && !was.datagram:
-			next := steps.Counted(now.recvQ, "byte")
-			if now.recvQ == 0 {
-				next = "an empty datagram (0 bytes)"
-			}
+			next := steps.DatagramSize(now.recvQ)
 			say("at least one datagram has arrived; the next is %s: each recvfrom %s reads one datagram", next, sock.Name)
 		case now.datagram && now.memory > was.memory:
 			// Only datagrams that join the queue make its memory grow.

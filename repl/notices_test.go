@@ -665,7 +665,7 @@ func TestNoticeOfAnEmptyDatagram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := fmt.Sprintf("the next is an empty datagram (%d bytes):", n); n != 0 || !strings.Contains(got, want) {
+	if want := fmt.Sprintf("the next is empty (%d bytes):", n); n != 0 || !strings.Contains(got, want) {
 		t.Errorf("an empty datagram sent to u: got\n%s\nwant %q, recvfrom peeked %d bytes", got, want, n)
 	}
 }

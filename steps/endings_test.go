@@ -528,7 +528,7 @@ func TestCloseDatagramSocket(t *testing.T) {
 		{"bound", false, nil, "had no connection, so nothing was sent.", ""},
 		{"connected", true, nil, "had a default peer, PEER, but UDP has no connection to end, so nothing was sent.", ""},
 		{"datagrams waiting", true, []string{"hello", ""}, "had a default peer, PEER, but UDP has no connection to end", "5 bytes"},
-		{"an empty datagram waiting", false, []string{"", "hello"}, "had no connection", "0 bytes, an empty one"},
+		{"an empty datagram waiting", false, []string{"", "hello"}, "had no connection", "empty (0 bytes)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -549,7 +549,7 @@ func TestCloseDatagramSocket(t *testing.T) {
 			}
 			rep := run(t, l, "close", "r")
 			wantSays(t, "close", rep, strings.ReplaceAll(tt.says, "PEER", ShowAddr(before.Remote)))
-			thrown := "Datagrams that nobody read were thrown away with it: at least one, the first " + tt.first + " (the kernel tells the size of the first only"
+			thrown := "Datagrams that nobody read were thrown away with it: at least one, and the first was " + tt.first + "; the kernel tells the size of the first only"
 			if got := strings.Contains(rep.Says, thrown); got != (tt.first != "") {
 				t.Errorf("got %q, want %q in it: %v", rep.Says, thrown, tt.first != "")
 			}

@@ -64,7 +64,7 @@ func TestAnEmptyDatagramIsSeen(t *testing.T) {
 		t.Fatal("shut for reading, nothing sent: got a datagram waiting")
 	}
 	rep := run(t, l, "sendto", "cli", "127.0.0.1", port, "")
-	wantState(t, "sendto of an empty datagram", rep, srv, "next datagram 0 bytes, an empty one")
+	wantState(t, "sendto of an empty datagram", rep, srv, "next datagram empty (0 bytes)")
 	run(t, l, "sendto", "cli", "127.0.0.1", port, "x")
 
 	for _, want := range []int{0, 1} {

@@ -253,7 +253,7 @@ func TestMoreDatagramsWait(t *testing.T) {
 					t.Errorf("%s r: got %q, want no datagram said to wait (a peek: %v)", step, rep.Says, err)
 				case err != nil:
 				case next == 0:
-					wantSays(t, step+" r", rep, "At least one more datagram waits; the next is empty.")
+					wantSays(t, step+" r", rep, "At least one more datagram waits; the next is empty (0 bytes).")
 				default:
 					wantSays(t, step+" r", rep, fmt.Sprintf("At least one more datagram waits; the next is %d byte", next))
 				}

@@ -486,11 +486,11 @@ func (l *Lab) shutPeer(s *Socket, remote netip.AddrPort) *Socket {
 	return nil
 }
 
-// DatagramSize is the size of a datagram, in words: "1 byte", "0 bytes,
-// an empty one".
+// DatagramSize is the size of a datagram, in words: "1 byte", "empty
+// (0 bytes)".
 func DatagramSize(n int) string {
 	if n == 0 {
-		return "0 bytes, an empty one"
+		return "empty (0 bytes)"
 	}
 	return Counted(n, "byte")
 }
