@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -171,5 +172,69 @@ func TestHostUnreachableFixNamesACommandThatWorks(t *testing.T) {
 				t.Errorf("%s %s: the fix's %q says %q; want it to say there is no route to the host", c.family, call, strings.Join(words, " "), out)
 			}
 		}
+	}
+}
+
+// TestSendtoLinkLocalNamesTheInterface: with two interfaces that have
+// link-local routes (a veth pair, inside the namespace), a sendto to a
+// link-local address with no interface succeeds, where connect refuses
+// it. sendto says so, and names a command that gives the interface the
+// kernel took: the one whose count of packets sent grows (the neighbour
+// solicitations for the address).
+func TestSendtoLinkLocalNamesTheInterface(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		t.Skip("ip (iproute2) is not on PATH, so no second interface can be made")
+	}
+	// No duplicate address detection: the link-local addresses are usable
+	// at once, rather than a second or two after the interfaces come up.
+	if err := os.WriteFile("/proc/sys/net/ipv6/conf/default/accept_dad", []byte("0"), 0); err != nil {
+		t.Skipf("cannot turn off duplicate address detection in the namespace: %v", err)
+	}
+	if out, err := exec.Command(ip, "link", "add", "v0", "type", "veth", "peer", "name", "v1").CombinedOutput(); err != nil {
+		t.Skipf("no veth pair can be made in the namespace (%v: %s)", err, strings.TrimSpace(string(out)))
+	}
+	for _, dev := range []string{"v0", "v1"} {
+		if out, err := exec.Command(ip, "link", "set", dev, "up").CombinedOutput(); err != nil {
+			t.Fatalf("ip link set %s up: %v %s", dev, err, out)
+		}
+	}
+	const to = "fe80::1"
+	route, err := exec.Command(ip, "route", "get", to).CombinedOutput()
+	dev := regexp.MustCompile(`\bdev (v[01])\b`).FindSubmatch(route)
+	if err != nil || dev == nil {
+		t.Fatalf("ip route get %s: %v %s; want a route through v0 or v1", to, err, route)
+	}
+	sentBy := func() int {
+		out, err := exec.Command(ip, "-s", "link", "show", string(dev[1])).Output()
+		m := regexp.MustCompile(`TX:[^\n]*\n\s*\d+\s+(\d+)`).FindSubmatch(out)
+		if err != nil || m == nil {
+			t.Fatalf("ip -s link show %s: %v %s", dev[1], err, out)
+		}
+		n, _ := strconv.Atoi(string(m[1]))
+		return n
+	}
+	before := sentBy()
+
+	l := newLab(t)
+	run(t, l, "socket", "udp", "ipv6", "as", "c")
+	refused(t, l, unix.EINVAL, "connect", "c", to, "9")
+	run(t, l, "socket", "udp", "ipv6", "as", "s")
+	rep := run(t, l, "sendto", "s", to, "9", "hi")
+	says := strings.Join(strings.Fields(rep.Says), " ")
+	for _, want := range []string{"link-local", "connect and bind refuse that; sendto does not", "ip route get " + to} {
+		if !strings.Contains(says, want) {
+			t.Errorf("sendto %s: says %q; want %q", to, says, want)
+		}
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for sentBy() == before && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if sentBy() == before {
+		t.Errorf("nothing went out of %s, which ip route get %s names", dev[1], to)
 	}
 }

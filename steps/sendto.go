@@ -59,6 +59,9 @@ type sendtoData struct {
 	// ENETUNREACH from a socket that takes IPv6 only to an IPv4-mapped
 	// address: ipv6only.txt's explanation.
 	Mapped mappedRefusal
+	// The link-local IPv6 address a datagram went to, with no interface
+	// given, or "".
+	LinkLocal string
 }
 
 // MaxDatagramAsk bounds sendto --bytes, and send --bytes on a datagram
@@ -137,6 +140,9 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	after := Read(s)
 	data.Sent, data.Local = sent, after.Local.String()
+	if s.Kind == Datagram && addr.Is6() && !addr.Is4In6() && addr.IsLinkLocalUnicast() {
+		data.LinkLocal = addr.String()
+	}
 	report := &Report{
 		Call:  fmt.Sprintf("%s = %d", call, sent),
 		State: []Change{{Who: s.Label(), Before: addressState(s, before), After: addressState(s, after)}},
