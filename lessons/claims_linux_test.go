@@ -378,14 +378,7 @@ func TestUDPLessonAfterAnAnswerThatMakesASocketAgain(t *testing.T) {
 					t.Errorf("hint answer shows %q, not port %s that the step asks for:\n%s", cmd, asked, shown)
 				}
 			}
-			for _, cmd := range commands {
-				if err := l.enter(cmd); err != nil {
-					t.Fatalf("%s, as hint answer shows it: %v\n%s", cmd, err, l.out.String()[mark:])
-				}
-			}
-			if l.step() == i {
-				t.Fatalf("the commands hint answer showed did not do the step:\n%s", l.out.String()[mark:])
-			}
+			typeAnswer(t, l, i, commands, mark, false)
 			lesson, n := lessonByID(t, "10-udp")
 			for k := i + 1; k < len(lesson.Pages); k++ {
 				l.playStep(lesson, k)
@@ -899,15 +892,24 @@ func TestHintAnswerAfterABind(t *testing.T) {
 			}
 			// Only the last command may fail, in a step that wants it to.
 			failing := slices.ContainsFunc(lesson.Pages[i].Step.Checks, func(c Check) bool { return c.def.name == "failed" })
-			for k, cmd := range commands {
-				if err := l.enter(cmd); err != nil && !(failing && k == len(commands)-1) {
-					t.Fatalf("%s, as hint answer shows it: %v\n%s", cmd, err, l.out.String()[mark:])
-				}
-			}
-			if l.step() == i {
-				t.Errorf("the commands hint answer showed did not do the step:\n%s", l.out.String()[mark:])
-			}
+			typeAnswer(t, l, i, commands, mark, failing)
 		})
+	}
+}
+
+// typeAnswer types the commands hint answer showed, as a learner would,
+// and fails the test unless they do step i; only the last may fail, when
+// lastMayFail (a step that wants a call refused). What was written since
+// mark is shown with a failure.
+func typeAnswer(t *testing.T, l *lab, i int, commands []string, mark int, lastMayFail bool) {
+	t.Helper()
+	for k, cmd := range commands {
+		if err := l.enter(cmd); err != nil && !(lastMayFail && k == len(commands)-1) {
+			t.Fatalf("%s, as hint answer shows it: %v\n%s", cmd, err, l.out.String()[mark:])
+		}
+	}
+	if l.step() == i {
+		t.Fatalf("the commands hint answer showed did not do the step:\n%s", l.out.String()[mark:])
 	}
 }
 
@@ -987,14 +989,7 @@ func TestHintAnswerLeavesOutAListen(t *testing.T) {
 					t.Errorf("hint answer shows %q for a socket the kernel has in LISTEN:\n%s", cmd, shown)
 				}
 			}
-			for _, cmd := range commands {
-				if err := l.enter(cmd); err != nil {
-					t.Fatalf("%s, as hint answer shows it: %v\n%s", cmd, err, l.out.String()[mark:])
-				}
-			}
-			if l.step() == i {
-				t.Errorf("the commands hint answer showed did not do the step:\n%s", l.out.String()[mark:])
-			}
+			typeAnswer(t, l, i, commands, mark, false)
 		})
 	}
 }
@@ -1414,14 +1409,7 @@ func TestHintAnswerAfterASocketIsClosed(t *testing.T) {
 			_, commands := hintAnswer(t, l)
 			lesson, _ := lessonByID(t, c.lesson)
 			failing := slices.ContainsFunc(lesson.Pages[i].Step.Checks, func(c Check) bool { return c.def.name == "failed" })
-			for k, cmd := range commands {
-				if err := l.enter(cmd); err != nil && !(failing && k == len(commands)-1) {
-					t.Fatalf("%s, as hint answer shows it: %v\n%s", cmd, err, l.out.String()[mark:])
-				}
-			}
-			if l.step() == i {
-				t.Errorf("the commands hint answer showed did not do the step:\n%s", l.out.String()[mark:])
-			}
+			typeAnswer(t, l, i, commands, mark, failing)
 		})
 	}
 }
@@ -1443,14 +1431,7 @@ func TestHintAnswerForARefusedConnectAfterAServer(t *testing.T) {
 	}
 	mark := l.out.Len()
 	_, commands := hintAnswer(t, l)
-	for k, cmd := range commands {
-		if err := l.enter(cmd); err != nil && k != len(commands)-1 {
-			t.Fatalf("%s, as hint answer shows it: %v\n%s", cmd, err, l.out.String()[mark:])
-		}
-	}
-	if l.step() == i {
-		t.Errorf("the commands hint answer showed did not do the step:\n%s", l.out.String()[mark:])
-	}
+	typeAnswer(t, l, i, commands, mark, true)
 }
 
 // Lesson 8's first step plays `auto demo` on the lesson's port. Once the
@@ -1470,14 +1451,7 @@ func TestHintAnswerForTheDemoAfterAServer(t *testing.T) {
 	}
 	mark := l.out.Len()
 	_, commands := hintAnswer(t, l)
-	for _, cmd := range commands {
-		if err := l.enter(cmd); err != nil {
-			t.Fatalf("%s, as hint answer shows it: %v\n%s", cmd, err, l.out.String()[mark:])
-		}
-	}
-	if l.step() == i {
-		t.Errorf("the commands hint answer showed did not do the step:\n%s", l.out.String()[mark:])
-	}
+	typeAnswer(t, l, i, commands, mark, false)
 }
 
 // A step that counts sockets cannot be done by an answer that adds fewer
