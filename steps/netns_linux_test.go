@@ -155,7 +155,11 @@ func TestHostUnreachableFixNamesACommandThatWorks(t *testing.T) {
 		run(t, l, "socket", "udp", c.family, "as", "u")
 		run(t, l, "socket", "tcp", c.family, "as", "t")
 		for _, call := range [][]string{{"sendto", "u", c.to, "9", "hi"}, {"connect", "t", c.to, "9"}} {
-			fix := refused(t, l, unix.EHOSTUNREACH, call[0], call[1:]...).Failure.Fix
+			failure := refused(t, l, unix.EHOSTUNREACH, call[0], call[1:]...).Failure
+			if call[0] == "connect" && !strings.Contains(failure.ForStep, "the route says unreachable") {
+				t.Errorf("%s %s: %q does not name the unreachable route this machine has", c.family, call, failure.ForStep)
+			}
+			fix := failure.Fix
 			m := regexp.MustCompile(`\b(ip route get|ping)\b`).FindStringSubmatch(fix)
 			if m == nil {
 				t.Errorf("%s %s: fix %q names no command to try", c.family, call, fix)
