@@ -128,11 +128,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	// --timeout bounds all the waits together, as Python's settimeout
 	// bounds the whole of sendall; without it, each wait is one send
 	// call's, which the socket's SO_SNDTIMEO bounds alone.
-	room := "room in the send buffer (room comes as the peer reads)"
-	if queued, ok := l.unaccepted(s, before); ok {
-		room = "room in the send buffer (the connection waits in the accept queue of " + queued.Listener + ": nothing reads it before accept)"
-	}
-	w := &waiting{s: s, events: unix.POLLOUT, timeout: timeout, call: call, what: sendWaitsFor(before, room)}
+	w := &waiting{s: s, events: unix.POLLOUT, timeout: timeout, call: call}
 	for data.Sent < n {
 		chunk := bulkPattern[:min(bulkChunk, n-data.Sent)]
 		m, err := sendCall(s.FD, chunk, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
@@ -153,6 +149,13 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 			break
 		}
 		data.Waits++
+		if data.Waits == 1 { // what the wait is for is told once, as it begins
+			room := "room in the send buffer (room comes as the peer reads)"
+			if queued, ok := l.unaccepted(s, before); ok {
+				room = "room in the send buffer (the connection waits in the accept queue of " + queued.Listener + ": nothing reads it before accept)"
+			}
+			w.what = sendWaitsFor(before, room)
+		}
 		if timeout == 0 && data.Waits > 1 {
 			w = &waiting{s: s, events: unix.POLLOUT, call: call} // what it waits for was told
 		}
@@ -177,12 +180,13 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	// what fit, as Python's send returns it; any other error (SO_SNDTIMEO's
 	// EAGAIN too) fails the send, as it makes sendall raise, whatever was
 	// taken before it.
-	if failure != nil && (data.Sent == 0 || !before.NonBlocking) {
+	if failure != nil && (data.Sent == 0 || !before.NonBlocking || !errors.Is(failure, unix.EAGAIN)) {
 		refused := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: n,
-			ShutRead: s.shutRead, ShutWrite: s.shutWrite, All: !before.NonBlocking}
+			ShutRead: s.shutRead, ShutWrite: s.shutWrite}
 		refused.describePattern(n)
 		refused.whyRefused(s, before)
 		report := sendProse.refused(call, failure, refused)
+		bulkProse.code(report, data) // sendall, or send on a non-blocking socket
 		if data.Sent > 0 {
 			after := Read(s)
 			report.Call = fmt.Sprintf("%s = %d  (then %s)", call, data.Sent, errnoName(failure))
@@ -202,7 +206,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 		State:      []Change{ownQueues(s, before, after)},
 		Unfinished: data.Stopped,
 	}
-	if failure != nil { // the non-blocking socket's EAGAIN
+	if failure != nil { // a non-blocking socket's EAGAIN
 		report.Call += fmt.Sprintf("  (then %s)", errnoName(failure))
 	}
 	if data.TimedOut != "" {

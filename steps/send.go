@@ -49,7 +49,6 @@ type sendData struct {
 	GoBytes             string // the bytes as Go code: []byte("hi"), or data for --bytes
 	Asked, Sent         int
 	Pieces              int    // how many send calls it took
-	All                 bool   // a bulk send on a blocking socket, which Python makes with sendall
 	Peer                string // the peer's address, or ""
 	PeerLabel           string // the lab's socket at the other end, or ""
 	PeerName            string
