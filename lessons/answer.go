@@ -241,27 +241,32 @@ func (t *Tutor) remake(step Step, lines []string) (note string, mended []string,
 	p := t.play
 	var redo, names []string
 	for i, line := range lines {
-		name, uses := usedSocket(line)
+		var needed []string // the socket the line calls on, and the one it needs at a port
+		if name, uses := usedSocket(line); uses {
+			needed = append(needed, name)
+		}
 		if target, ok := t.closedTarget(step, lines, line); ok {
-			name, uses = target, true
+			needed = append(needed, target)
 		}
-		if !uses || slices.Contains(names, name) || !p.memory.named[name] {
-			continue
-		}
-		if _, open := p.socketNamed(name); open || slices.ContainsFunc(lines[:i], func(l string) bool { n, ok := madeName(l); return ok && n == name }) {
-			continue
-		}
-		setup, ok := t.madeBefore(name)
-		ok = ok && !counts
-		for _, l := range lines {
-			if n, uses := usedSocket(l); uses && n == name && !slices.Contains(remadeUses, strings.Fields(l)[0]) {
-				ok = false
+		for _, name := range needed {
+			if slices.Contains(names, name) || !p.memory.named[name] {
+				continue
 			}
+			if _, open := p.socketNamed(name); open || slices.ContainsFunc(lines[:i], func(l string) bool { n, ok := madeName(l); return ok && n == name }) {
+				continue
+			}
+			setup, ok := t.madeBefore(name)
+			ok = ok && !counts
+			for _, l := range lines {
+				if n, uses := usedSocket(l); uses && n == name && !slices.Contains(remadeUses, strings.Fields(l)[0]) {
+					ok = false
+				}
+			}
+			if !ok {
+				return "", nil, fmt.Sprintf("%s is closed, and this step's answer uses it as the steps before left it, which a new socket of that name would not be. `reset` starts the lesson again; `skip` moves on without this step.", name)
+			}
+			names, redo = append(names, name), append(redo, setup...)
 		}
-		if !ok {
-			return "", nil, fmt.Sprintf("%s is closed, and this step's answer uses it as the steps before left it, which a new socket of that name would not be. `reset` starts the lesson again; `skip` moves on without this step.", name)
-		}
-		names, redo = append(names, name), append(redo, setup...)
 	}
 	if len(names) == 0 {
 		return "", lines, ""

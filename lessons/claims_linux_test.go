@@ -1361,8 +1361,8 @@ func TestHintAnswerWhenNoPeerCanSend(t *testing.T) {
 }
 
 // A learner who runs ahead may close a socket that the step's answer
-// uses, or whose port it needs: the listener it connects to, the socket
-// whose port a bind wants refused. One that the steps before only made,
+// uses, or whose port it needs (the listener it connects to, the socket
+// whose port a bind wants refused), or both. One that the steps before only made,
 // bound and made listen, on a port free now, is made again first, and the
 // answer does the step; one that was connected or read from, or whose
 // port a connection still holds, cannot be made again as it was, and
@@ -1382,18 +1382,22 @@ func TestHintAnswerAfterASocketIsClosed(t *testing.T) {
 		{"01-server", "listen server", "close server", false},
 		{"02-client", "connect client 127.0.0.1 {port}", "close server", false},
 		{"02-client", "connect client 127.0.0.1 {port}", "close client", false},
+		{"02-client", "connect client 127.0.0.1 {port}", "close client; close server", false},
 		{"10-udp", `sendto {second-udp:cli} 127.0.0.1 {udp-port} "ping"`, "close echo", false},
 	} {
 		t.Run(c.lesson+"/"+c.typed, func(t *testing.T) {
 			l, i := playUntil(t, c.lesson, "answered by "+c.answer, func(answer []string) bool {
 				return slices.Contains(answer, c.answer)
 			})
-			closed := strings.Fields(c.typed)[1]
-			if err := l.enter(c.typed); err != nil {
-				t.Fatal(err)
-			}
-			if slices.ContainsFunc(l.session.Lab().Sockets(), func(s *steps.Socket) bool { return s.Name == closed }) || l.step() != i {
-				t.Fatalf("after %s, %s is still open or the step is done", c.typed, closed)
+			var closed string
+			for _, typed := range strings.Split(c.typed, "; ") {
+				closed = strings.Fields(typed)[1]
+				if err := l.enter(typed); err != nil {
+					t.Fatal(err)
+				}
+				if slices.ContainsFunc(l.session.Lab().Sockets(), func(s *steps.Socket) bool { return s.Name == closed }) || l.step() != i {
+					t.Fatalf("after %s, %s is still open or the step is done", typed, closed)
+				}
 			}
 			if c.stuck {
 				mark := l.out.Len()
