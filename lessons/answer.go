@@ -155,18 +155,26 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string, stuck string) 
 			}
 		}
 	}
+	// auto's server binds a TCP socket on "" (0.0.0.0), as the kernel
+	// tells whether it can: a TIME_WAIT or another program may hold the
+	// port as well as a socket of the lesson.
 	for i, line := range lines {
 		w := strings.Fields(line)
 		if len(w) < 4 || w[0] != "auto" || w[len(w)-2] != "--port" {
 			continue
 		}
-		for _, s := range t.play.sockets {
-			if strconv.Itoa(int(s.snap.Local.Port())) == w[len(w)-1] {
-				notes = append(notes, fmt.Sprintf("%s holds port %s, where auto's server would fail to bind (EADDRINUSE), so the answer gives --port 0: the kernel chooses a free port.", s.sock.Label(), w[len(w)-1]))
-				lines[i] = strings.Join(append(w[:len(w)-1], "0"), " ")
-				break
-			}
+		port, err := strconv.Atoi(w[len(w)-1])
+		if err != nil || port == 0 || !steps.PortTaken(steps.IPv4, steps.Stream, netip.AddrPortFrom(netip.IPv4Unspecified(), uint16(port))) {
+			continue
 		}
+		who := "Port " + w[len(w)-1] + " is taken now"
+		if k := slices.IndexFunc(t.play.sockets, func(s live) bool {
+			return s.sock.Kind == steps.Stream && s.snap.Bound() && int(s.snap.Local.Port()) == port
+		}); k >= 0 {
+			who = t.play.sockets[k].sock.Label() + " holds port " + w[len(w)-1]
+		}
+		notes = append(notes, who+", where auto's server would fail to bind (EADDRINUSE), so the answer gives --port 0: the kernel chooses a free port.")
+		lines[i] = strings.Join(append(w[:len(w)-1], "0"), " ")
 	}
 	if note, mended := t.refill(step, lines); note != "" {
 		notes, lines = append(notes, note), mended

@@ -1458,6 +1458,61 @@ func TestHintAnswerForTheDemoAfterAServer(t *testing.T) {
 	typeAnswer(t, l, i, commands, mark, false)
 }
 
+// auto's server binds a TCP socket to "" and the port --port gives. The
+// answer keeps the lesson's port where the kernel lets such a bind be
+// made (a UDP socket on it does not stop one), and gives --port 0 where
+// not (a listener outside the lesson, or of the lesson, holds it), naming
+// a socket of the lesson only when one holds it; either answer does the
+// step.
+func TestHintAnswerForTheDemoWhenItsPortIsHeld(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		typed   []string // in the lesson, before hint answer
+		outside bool     // a TCP listener outside the lesson on 127.0.0.1 and the port
+		names   string   // the socket the answer names, or ""
+	}{
+		{"udp", []string{"socket udp as u", `bind u "" {port}`}, false, ""},
+		{"outside", []string{"socket as s", "bind s 127.0.0.1 {second-port}"}, true, ""}, // the lesson stays on its ports
+		{"lesson", []string{"socket as s", "bind s 127.0.0.1 {port}", "listen s"}, false, "s ("},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l, i := playUntil(t, "08-tutorial", "answered by auto demo", func(answer []string) bool {
+				return slices.Contains(answer, "auto demo --port {port}")
+			})
+			if !l.session.Knows("auto") {
+				t.Skip("this build has no auto")
+			}
+			for _, line := range c.typed {
+				if err := l.enter(l.tutor.fill(line)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			port := l.tutor.fill("{port}")
+			if c.outside {
+				ln, err := net.Listen("tcp", "127.0.0.1:"+port)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer ln.Close()
+			}
+			n, _ := strconv.Atoi(port)
+			free := canBind(uint16(n))
+			mark := l.out.Len()
+			shown, commands := hintAnswer(t, l)
+			if kept := slices.Contains(commands, "auto demo --port "+port); kept != free {
+				t.Fatalf("a TCP bind to port %s can be made: %v, but the answer keeps the port: %v:\n%s", port, free, kept, shown)
+			}
+			if claims := strings.Contains(shown, "EADDRINUSE"); claims == free {
+				t.Fatalf("a TCP bind to port %s can be made: %v, but the answer says it would fail: %v:\n%s", port, free, claims, shown)
+			}
+			if c.names != "" && !strings.Contains(shown, c.names) || c.names == "" && strings.Contains(shown, " holds port") {
+				t.Fatalf("want the answer to name %q as holding the port (\"\" for none):\n%s", c.names, shown)
+			}
+			typeAnswer(t, l, i, commands, mark, false)
+		})
+	}
+}
+
 // A step that counts sockets cannot be done by an answer that adds fewer
 // than are missing: once the learner has closed one the steps before
 // made, `hint answer` says how many there are, read from the kernel's
