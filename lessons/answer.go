@@ -241,11 +241,8 @@ var counters = map[string][]string{
 // and that lines only bind, listen, set options on, connect or send
 // datagrams from, is made again first with the steps' own lines. Any
 // other (connected, made by accept, or read from) cannot be made again as
-// the steps before left it, nor can any in a step that counts more than
-// one of something (such as connections queued on a listener before it
-// was closed), and stuck says so.
+// the steps before left it, and stuck says so.
 func (t *Tutor) remake(step Step, lines []string) (note string, mended []string, stuck string) {
-	counts := slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.arg == countArg && c.N > 1 })
 	p := t.play
 	var redo, names []string
 	for i, line := range lines {
@@ -264,7 +261,6 @@ func (t *Tutor) remake(step Step, lines []string) (note string, mended []string,
 				continue
 			}
 			setup, ok := t.madeBefore(name)
-			ok = ok && !counts
 			for _, l := range lines {
 				if n, uses := usedSocket(l); uses && n == name && !slices.Contains(remadeUses, strings.Fields(l)[0]) {
 					ok = false

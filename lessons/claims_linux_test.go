@@ -1513,9 +1513,9 @@ func TestHintAnswerForTheDemoWhenItsPortIsHeld(t *testing.T) {
 	}
 }
 
-// A step that counts sockets cannot be done by an answer that adds fewer
-// than are missing: once the learner has closed one the steps before
-// made, `hint answer` says how many there are, read from the kernel's
+// A step that counts sockets or connections cannot be done by an answer
+// that adds fewer than are missing: once the learner has closed one the
+// steps before made (a listener with its queue, too), `hint answer` says how many there are, read from the kernel's
 // sockets, and how many the step wants, instead of an answer that falls
 // short; doing what it says then does the step.
 func TestHintAnswerWhenACountIsShort(t *testing.T) {
@@ -1530,6 +1530,16 @@ func TestHintAnswerWhenACountIsShort(t *testing.T) {
 		{"03-accept", "accept server as conn2", "close conn", func(l *lab) int {
 			return len(slices.DeleteFunc(l.session.Lab().Sockets(), func(s *steps.Socket) bool { return s.AcceptedFrom == "" }))
 		}, 2, []string{"socket as client3", "connect client3 127.0.0.1 {port}", "accept server as conn2", "accept server as conn3"}},
+		{"02-client", "socket as client2", "close server", func(l *lab) int {
+			queued := 0 // on every listener, as the kernel counts them
+			for _, s := range l.session.Lab().Sockets() {
+				if snap := steps.Read(s); snap.State == steps.Listen {
+					queued += snap.AcceptQueue
+				}
+			}
+			return queued
+		}, 2, []string{"socket as server", "bind server 127.0.0.1 {port}", "listen server", "socket as client2", "connect client2 127.0.0.1 {port}",
+			"socket as client3", "connect client3 127.0.0.1 {port}"}},
 	} {
 		t.Run(c.lesson+"/"+c.typed, func(t *testing.T) {
 			l, i := playUntil(t, c.lesson, "answered by "+c.answer, func(answer []string) bool {
