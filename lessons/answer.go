@@ -205,11 +205,14 @@ func short(w *world, step Step, lines []string) string {
 // waits says why a recv of lines would wait with no end: its socket,
 // connected, has no bytes waiting and its peer has not closed, and no line
 // before it calls on the peer (a send, a close). A recv given --timeout
-// ends by itself. It is "" when none would.
+// ends by itself, and one given --all never waits. A peer outside the
+// lesson may send when the learner does nothing, or never: stuck then
+// says how to bound the wait instead of starting again. It is "" when
+// none would.
 func (t *Tutor) waits(lines []string) string {
 	for i, line := range lines {
 		w := strings.Fields(line)
-		if len(w) < 2 || w[0] != "recv" || strings.Contains(line, "--") {
+		if len(w) < 2 || w[0] != "recv" || slices.Contains(w, "--timeout") || slices.Contains(w, "--all") {
 			continue
 		}
 		s, ok := t.play.socketNamed(w[1])
@@ -217,7 +220,11 @@ func (t *Tutor) waits(lines []string) string {
 			!slices.Contains([]steps.TCPState{steps.Established, steps.FinWait1, steps.FinWait2}, s.snap.State) {
 			continue
 		}
-		if peer, ok := t.play.peerOf(w[1]); ok && slices.ContainsFunc(lines[:i], func(l string) bool { n, uses := usedSocket(l); return uses && n == peer.sock.Name }) {
+		peer, ok := t.play.peerOf(w[1])
+		if !ok {
+			return fmt.Sprintf("%s has no bytes waiting in its receive queue, and its peer, outside this lesson, has not closed, so this step's answer, `%s`, would wait until that program sends, which it may never do (a browser may open a connection ahead of a request and send nothing on it). With `--timeout 5s` added, the recv gives up after 5 seconds.", s.sock.Label(), line)
+		}
+		if slices.ContainsFunc(lines[:i], func(l string) bool { n, uses := usedSocket(l); return uses && n == peer.sock.Name }) {
 			continue
 		}
 		return fmt.Sprintf("%s has no bytes waiting in its receive queue, and its peer has not closed, so this step's answer, `%s`, would wait until the other end sends. `reset` starts the lesson again; `skip` moves on without this step.", s.sock.Label(), line)

@@ -1670,7 +1670,10 @@ func TestHintAnswerRefillsAQueueReadAhead(t *testing.T) {
 
 // A connection whose peer sends nothing (a browser may open one ahead of
 // its next request) has an empty receive queue: the answer's recv would
-// wait for ever. `hint answer` says so instead of showing it.
+// wait for ever. `hint answer` says so instead of showing it, and, the
+// peer being outside the lesson, says how to bound the wait rather than
+// to start again. A recv given --timeout or --all does not wait for ever;
+// one given --hex does.
 func TestHintAnswerWhenItsRecvWouldWait(t *testing.T) {
 	l, i := playUntil(t, "09-web-server", "answered by accept", func(answer []string) bool {
 		return slices.Equal(answer, []string{"accept server as browser"})
@@ -1690,8 +1693,21 @@ func TestHintAnswerWhenItsRecvWouldWait(t *testing.T) {
 	mark := l.out.Len()
 	l.enter("hint answer")
 	said := l.out.String()[mark:]
-	if !strings.Contains(said, "does not start from where your sockets are") || !strings.Contains(said, "has no bytes waiting in its receive queue, and its peer has not closed") || strings.Contains(said, "Type th") {
-		t.Errorf("hint answer: want it to say that recv would wait, and no answer:\n%s", said)
+	if !strings.Contains(said, "has no bytes waiting in its receive queue, and its peer, outside this lesson, has not closed") || !strings.Contains(said, "`--timeout 5s`") ||
+		strings.Contains(said, "`reset`") || strings.Contains(said, "Type th") {
+		t.Errorf("hint answer: want it to say that recv would wait, how to bound it, no reset, and no answer:\n%s", said)
 	}
 	readsAsSentences(t, said)
+	for _, c := range []struct {
+		line  string
+		waits bool
+	}{
+		{"recv browser 8192 --hex", true},
+		{"recv browser 8192 --timeout 5s", false},
+		{"recv browser --all", false},
+	} {
+		if got := l.tutor.waits([]string{c.line}) != ""; got != c.waits {
+			t.Errorf("%s: said to wait: %v, want %v", c.line, got, c.waits)
+		}
+	}
 }
