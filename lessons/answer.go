@@ -43,8 +43,10 @@ func (p *play) socketNamed(name string) (live, bool) {
 // bytes in a receive queue exactly starts from the queue it expects
 // (refill). A socket the answer uses that the learner has closed is made
 // again first, as the steps before made it (remake), or, when that cannot
-// be, stuck says what to do instead. why says so, or is "".
-func (t *Tutor) answerNow(step Step) (why string, lines []string, stuck string) {
+// be, stuck says what to do instead, as it does when the answer cannot
+// reach a count the step wants (short) or would wait for ever (waits).
+// why says what was mended, or is "".
+func (t *Tutor) answerNow(w *world, step Step) (why string, lines []string, stuck string) {
 	for _, line := range step.Answer {
 		lines = append(lines, t.fill(line))
 	}
@@ -179,8 +181,18 @@ func (t *Tutor) answerNow(step Step) (why string, lines []string, stuck string) 
 	if note, mended := t.refill(step, lines); note != "" {
 		notes, lines = append(notes, note), mended
 	}
+	if stuck := short(w, step, lines); stuck != "" {
+		return "", nil, stuck
+	}
+	if stuck := t.waits(lines); stuck != "" {
+		return "", nil, stuck
+	}
 	return strings.Join(notes, " "), lines, ""
 }
+
+// startAgain ends a sentence that says a step's answer cannot start from
+// the learner's sockets.
+const startAgain = "`reset` starts the lesson again; `skip` moves on without this step."
 
 // short says why lines cannot do step when one of its counts is short by
 // more than they can add: each line adds at most one, and only a line of
@@ -195,8 +207,8 @@ func short(w *world, step Step, lines []string) string {
 		have, _ := c.def.measure(w)
 		most := have + len(slices.DeleteFunc(slices.Clone(lines), func(l string) bool { return !slices.Contains(makers, strings.Fields(l)[0]) }))
 		if most < c.N {
-			return fmt.Sprintf("%s: %d, and this step wants %s, but its answer adds at most %d. %s `reset` starts the lesson again; `skip` moves on without this step.",
-				c.def.subject, have, wants(c.Op, c.N), most-have, c.def.more)
+			return fmt.Sprintf("%s: %d, and this step wants %s, but its answer adds at most %d. %s %s",
+				c.def.subject, have, wants(c.Op, c.N), most-have, c.def.more, startAgain)
 		}
 	}
 	return ""
@@ -227,7 +239,7 @@ func (t *Tutor) waits(lines []string) string {
 		if slices.ContainsFunc(lines[:i], func(l string) bool { n, uses := usedSocket(l); return uses && n == peer.sock.Name }) {
 			continue
 		}
-		return fmt.Sprintf("%s has no bytes waiting in its receive queue, and its peer has not closed, so this step's answer, `%s`, would wait until the other end sends. `reset` starts the lesson again; `skip` moves on without this step.", s.sock.Label(), line)
+		return fmt.Sprintf("%s has no bytes waiting in its receive queue, and its peer has not closed, so this step's answer, `%s`, would wait until the other end sends. %s", s.sock.Label(), line, startAgain)
 	}
 	return ""
 }
@@ -274,7 +286,7 @@ func (t *Tutor) remake(step Step, lines []string) (note string, mended []string,
 				}
 			}
 			if !ok {
-				return "", nil, fmt.Sprintf("%s is closed, and this step's answer uses it as the steps before left it, which a new socket of that name would not be. `reset` starts the lesson again; `skip` moves on without this step.", name)
+				return "", nil, fmt.Sprintf("%s is closed, and this step's answer uses it as the steps before left it, which a new socket of that name would not be. %s", name, startAgain)
 			}
 			names, redo = append(names, name), append(redo, setup...)
 		}

@@ -574,20 +574,15 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 		// with none to type, would show nothing.
 		// Nor can an answer mend a state it does not start from, such as
 		// a connection closed by the wrong end.
-		switch ok, stuck := t.reached(w); {
-		case ok:
+		ok, stuck := t.reached(w)
+		if ok {
 			t.session.Say(repl.Plain, "answer", "Your sockets reach this step's goal already: type `next` to go on.")
 			return nil
-		case stuck != "":
-			t.session.Say(repl.Plain, "answer", "This step's answer does not start from where your sockets are. "+stuck)
-			return nil
 		}
-		why, lines, stuck := t.answerNow(step)
+		var why string
+		var lines []string
 		if stuck == "" {
-			stuck = short(w, step, lines)
-		}
-		if stuck == "" {
-			stuck = t.waits(lines)
+			why, lines, stuck = t.answerNow(w, step)
 		}
 		if stuck != "" {
 			t.session.Say(repl.Plain, "answer", "This step's answer does not start from where your sockets are. "+stuck)
