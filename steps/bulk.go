@@ -98,20 +98,15 @@ func (l *Lab) unaccepted(s *Socket, snap Snapshot) (acceptWait, bool) {
 	if s.Kind != Stream || s.AcceptedFrom != "" || !snap.Connected() || snap.ToItself() || l.CallsOnly {
 		return acceptWait{}, false
 	}
-	conns, err := Connections()
-	if err != nil {
+	c, found := ConnectionOf(snap.Remote, snap.Local)
+	if !found || !c.InAcceptQueue() {
 		return acceptWait{}, false
 	}
-	for _, c := range conns {
-		if c.InAcceptQueue() && SameEnd(c.Local, snap.Remote) && SameEnd(c.Remote, snap.Local) {
-			w := acceptWait{Listener: "the listener at " + ShowAddr(snap.Remote), RecvQ: c.RecvQ}
-			if ls, _, ok := l.listenerFor(snap.Remote); ok {
-				w.Listener, w.Name = ls.Label(), ls.Name
-			}
-			return w, true
-		}
+	w := acceptWait{Listener: "the listener at " + ShowAddr(snap.Remote), RecvQ: c.RecvQ}
+	if ls, _, ok := l.listenerFor(snap.Remote); ok {
+		w.Listener, w.Name = ls.Label(), ls.Name
 	}
-	return acceptWait{}, false
+	return w, true
 }
 
 // sendBulk sends n bytes of a pattern, as fast as the kernel takes them:

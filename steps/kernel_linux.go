@@ -4,6 +4,7 @@ package steps
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/hex"
 	"net/netip"
 	"os"
@@ -250,31 +251,43 @@ func parseProcAddr(s string) (netip.AddrPort, bool) {
 }
 
 // ConnectionState finds a connection in the kernel's table by its two
-// ends, for what happens to it after its file descriptor is closed. It asks
-// sock_diag for that one connection, and reads the whole of /proc/net/tcp
-// only where sock_diag cannot be asked.
+// ends, for what happens to it after its file descriptor is closed.
 func ConnectionState(local, remote netip.AddrPort) (TCPState, bool) {
-	if state, found, err := diagState(local, remote); err == nil {
-		if found && state == Closed {
-			// Caught in the instant the kernel swaps the socket for its
-			// TIME_WAIT entry, or frees it, the connection reads CLOSE:
-			// ask once more, for the state it is passing into.
-			state, found, err = diagState(local, remote)
+	c, found := ConnectionOf(local, remote)
+	return c.State, found
+}
+
+// ConnectionOf finds a connection in the kernel's table by its two ends:
+// its state, queues and inode (0 for one no file descriptor holds). It
+// asks sock_diag for that one connection, and reads the whole of
+// /proc/net/tcp only where sock_diag cannot be asked.
+func ConnectionOf(local, remote netip.AddrPort) (Connection, bool) {
+	body, found, err := diagLookup(local, remote)
+	if err == nil && found && TCPState(body[1]) == Closed {
+		// Caught in the instant the kernel swaps the socket for its
+		// TIME_WAIT entry, or frees it, the connection reads CLOSE: ask
+		// once more, for the state it is passing into.
+		body, found, err = diagLookup(local, remote)
+	}
+	if err == nil {
+		if !found {
+			return Connection{}, false
 		}
-		if err == nil {
-			return state, found
-		}
+		ne := binary.NativeEndian
+		return Connection{Kind: Stream, Local: local, Remote: remote, State: TCPState(body[1]),
+			RecvQ: int(ne.Uint32(body[diagQueuesOffset:])), SendQ: int(ne.Uint32(body[diagQueuesOffset+4:])),
+			Inode: uint64(ne.Uint32(body[diagInodeOffset:]))}, true
 	}
 	conns, err := Connections()
 	if err != nil {
-		return 0, false
+		return Connection{}, false
 	}
 	for _, c := range conns {
 		if SameEnd(c.Local, local) && SameEnd(c.Remote, remote) {
-			return c.State, true
+			return c, true
 		}
 	}
-	return 0, false
+	return Connection{}, false
 }
 
 // WaitingPeers lists the clients in a listener's accept queue: connections

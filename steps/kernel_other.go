@@ -52,6 +52,9 @@ func Destination(*Socket) (netip.AddrPort, bool) { return netip.AddrPort{}, fals
 // ConnectionState is not known on this system.
 func ConnectionState(local, remote netip.AddrPort) (TCPState, bool) { return 0, false }
 
+// ConnectionOf is not known on this system.
+func ConnectionOf(local, remote netip.AddrPort) (Connection, bool) { return Connection{}, false }
+
 // WaitingPeers is not known on this system.
 func WaitingPeers(listener Snapshot) []netip.AddrPort { return nil }
 

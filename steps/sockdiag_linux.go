@@ -44,17 +44,6 @@ var diag struct {
 	reply []byte
 }
 
-// diagState looks the connection from local to remote up with sock_diag.
-// found is false when the kernel holds no such connection. An error means
-// sock_diag could not be asked at all, and the caller reads /proc instead.
-func diagState(local, remote netip.AddrPort) (state TCPState, found bool, err error) {
-	body, found, err := diagLookup(local, remote)
-	if !found {
-		return 0, false, err
-	}
-	return TCPState(body[1]), true, nil
-}
-
 // diagLookup asks sock_diag for the connection from local to remote, and
 // gives the kernel's struct inet_diag_msg of it. found is false when the
 // kernel holds no such connection; an error means sock_diag could not be
