@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"slices"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestWaitingPeersOfEachListener checks that a listener's waiting clients
@@ -15,13 +17,29 @@ func TestWaitingPeersOfEachListener(t *testing.T) {
 	for _, f := range families {
 		t.Run(f.name, func(t *testing.T) {
 			l := newLab(t)
-			run(t, l, "socket", "tcp", "ipv4", "as", "four")
-			run(t, l, "bind", "four", "0.0.0.0", "0")
-			run(t, l, "listen", "four")
-			port := portOf(t, l, "four")
-			run(t, l, "socket", "tcp", "ipv6", "as", "six")
-			run(t, l, "option", "six", "IPV6_V6ONLY", "on")
-			run(t, l, "bind", "six", "::", port)
+			// The kernel chose the port free for IPv4: another test's
+			// IPv6 socket may hold it, and then another is tried.
+			var port string
+			for round := 0; ; round++ {
+				run(t, l, "socket", "tcp", "ipv4", "as", "four")
+				run(t, l, "bind", "four", "0.0.0.0", "0")
+				run(t, l, "listen", "four")
+				port = portOf(t, l, "four")
+				run(t, l, "socket", "tcp", "ipv6", "as", "six")
+				run(t, l, "option", "six", "IPV6_V6ONLY", "on")
+				rep, err := try(t, l, "bind", "six", "::", port)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rep.Failure == nil {
+					break
+				}
+				if rep.Failure.Number != int(unix.EADDRINUSE) || round == 10 {
+					t.Fatalf("bind six :: %s: %s", port, rep.Call)
+				}
+				run(t, l, "close", "six")
+				run(t, l, "close", "four")
+			}
 			run(t, l, "listen", "six")
 			run(t, l, "socket", "tcp", f.name, "as", "client")
 			run(t, l, "connect", "client", f.loopback, port)
