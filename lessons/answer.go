@@ -56,7 +56,7 @@ func (t *Tutor) answerNow(w *world, step Step) (why string, lines []string, stuc
 	} else if note != "" {
 		notes, lines = append(notes, note), remade
 	}
-	failing := slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "failed" && c.Word == "EADDRINUSE" })
+	failing := step.wantsFailure("EADDRINUSE")
 	for i := 0; i < len(lines); i++ {
 		f := strings.Fields(lines[i])
 		if len(f) != 4 || f[0] != "bind" {
@@ -143,7 +143,7 @@ func (t *Tutor) answerNow(w *world, step Step) (why string, lines []string, stuc
 			i--
 		}
 	}
-	refused := slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "failed" && c.Word == "ECONNREFUSED" })
+	refused := step.wantsFailure("ECONNREFUSED")
 	for i := 0; i < len(lines); i++ {
 		w := strings.Fields(lines[i])
 		if !refused || len(w) != 4 || w[0] != "connect" {
@@ -318,7 +318,7 @@ func (t *Tutor) closedTarget(step Step, lines []string, line string) (name strin
 		if slices.ContainsFunc(p.sockets, onPort) {
 			return "", false
 		}
-	case w[0] == "bind" && len(w) == 4 && slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "failed" && c.Word == "EADDRINUSE" }):
+	case w[0] == "bind" && len(w) == 4 && step.wantsFailure("EADDRINUSE"):
 		made := "socket as " + w[1]
 		if i := slices.IndexFunc(lines, func(l string) bool { n, ok := madeName(l); return ok && n == w[1] }); i >= 0 {
 			made = lines[i]

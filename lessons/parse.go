@@ -2,6 +2,7 @@ package lessons
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -35,6 +36,12 @@ type Step struct {
 	Hints   []string
 	Answer  []string // the commands, in order; the last one reaches the goal
 	Browser string   // a URL to open outside sockstep, or ""
+}
+
+// wantsFailure says whether the step wants a call refused with errno
+// (EADDRINUSE, ECONNREFUSED…), or with any errno when errno is "".
+func (s Step) wantsFailure(errno string) bool {
+	return slices.ContainsFunc(s.Checks, func(c Check) bool { return c.def.name == "failed" && (errno == "" || c.Word == errno) })
 }
 
 // Prose is a cell's text: paragraphs and lines of code.
