@@ -429,26 +429,19 @@ func (t *Tutor) refill(step Step, lines []string) (note string, mended []string)
 	p := t.play
 	var receiver live
 	want, before := 0, -1 // the count the step wants, and the bytes its answer needs waiting before it
-	if w := strings.Fields(lines[len(lines)-1]); len(lines) == 1 && len(w) == 3 && w[0] == "recv" {
+	least := false        // at least before bytes (a recv that wants bytes left after it), or exactly
+	if w := strings.Fields(lines[len(lines)-1]); len(lines) == 1 && len(w) == 3 && w[0] == "recv" &&
+		slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "received" && c.Op == ">=" }) {
 		size, err := strconv.Atoi(w[2])
 		r, ok := p.socketNamed(w[1])
 		for _, c := range step.Checks {
-			if c.def.name == "recv-queue" && c.Op == ">=" && err == nil && ok && onSide(&world{memory: p.memory}, r.sock, c.Word) &&
-				slices.ContainsFunc(step.Checks, func(c Check) bool { return c.def.name == "received" && c.Op == ">=" }) && r.snap.QueuesKnown && r.snap.RecvQ < size+c.N {
-				if again, ok := p.sendsBefore(size+c.N, true, t.fill); ok {
-					note = fmt.Sprintf("%s has %d bytes waiting in its receive queue; this step's answer reads %d and wants bytes left after, so it needs at least %d waiting from what the steps before sent, and the answer first",
-						r.sock.Label(), r.snap.RecvQ, size, size+c.N)
-					if r.snap.RecvQ > 0 {
-						note += " reads out the bytes left there, then"
-						again = slices.Insert(again, 0, "recv "+r.sock.Name)
-					}
-					return note + " sends again what the steps before sent.", append(again, lines...)
-				}
+			if err == nil && ok && c.def.name == "recv-queue" && c.Op == ">=" && onSide(&world{memory: p.memory}, r.sock, c.Word) {
+				receiver, want, before, least = r, size, size+c.N, true
 			}
 		}
 	}
 	for _, c := range step.Checks {
-		if c.Op != "==" || c.N == 0 || c.Word != "" && c.def.name != "recv-queue" {
+		if least || c.Op != "==" || c.N == 0 || c.Word != "" && c.def.name != "recv-queue" {
 			continue
 		}
 		switch c.def.name {
@@ -471,28 +464,34 @@ func (t *Tutor) refill(step Step, lines []string) (note string, mended []string)
 			}
 		}
 	}
-	if before < 0 || !receiver.snap.QueuesKnown || receiver.snap.RecvQ == before {
+	waiting := receiver.snap.RecvQ
+	if before < 0 || !receiver.snap.QueuesKnown || waiting == before || least && waiting > before {
 		return "", lines
 	}
-	again, ok := p.sendsBefore(before, false, t.fill)
+	again, ok := p.sendsBefore(before, least, t.fill)
 	if !ok {
 		return "", lines
 	}
 	read := "recv " + receiver.sock.Name
-	if receiver.snap.RecvQ > steps.DefaultBufSize {
+	if waiting > steps.DefaultBufSize {
 		read += " --all"
 	}
 	var redo []string
-	if receiver.snap.RecvQ > 0 {
+	if waiting > 0 {
 		redo = append(redo, read)
 	}
 	redo = append(redo, again...)
-	note = fmt.Sprintf("%s has %d bytes waiting in its receive queue; this step's answer reaches the %d bytes it wants only from %d waiting, and bytes sent cannot be taken back, so the answer",
-		receiver.sock.Label(), receiver.snap.RecvQ, want, before)
+	if least {
+		note = fmt.Sprintf("%s has %d bytes waiting in its receive queue; this step's answer reads %d and wants bytes left after: it needs at least %d waiting from what the steps before sent, so the answer",
+			receiver.sock.Label(), waiting, want, before)
+	} else {
+		note = fmt.Sprintf("%s has %d bytes waiting in its receive queue; this step's answer reaches the %d bytes it wants only from %d waiting, and bytes sent cannot be taken back, so the answer",
+			receiver.sock.Label(), waiting, want, before)
+	}
 	switch {
-	case receiver.snap.RecvQ > 0 && len(again) > 0:
+	case waiting > 0 && len(again) > 0:
 		note += " reads them out first, then sends again what the steps before sent."
-	case receiver.snap.RecvQ > 0:
+	case waiting > 0:
 		note += " reads them out first."
 	default:
 		note += " first sends again what the steps before sent."
