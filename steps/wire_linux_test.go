@@ -91,6 +91,9 @@ func captureLoopback(t *testing.T, ports ...uint16) func() []segment {
 		buf := make([]byte, 1<<17)
 		for {
 			n, from, err := unix.Recvfrom(fd, buf, 0)
+			if errors.Is(err, unix.EINTR) {
+				continue // a signal ends a wait that has a timeout (signal(7)), whatever is queued
+			}
 			if err != nil { // the timeout: stop if asked to, the queue read
 				mu.Lock()
 				stop := done
