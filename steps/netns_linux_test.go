@@ -26,8 +26,21 @@ const netnsEnv = "SOCKSTEP_TEST_NETNS"
 // the other has passed. It skips the test where no namespace can be made.
 func inNetns(t *testing.T) bool {
 	t.Helper()
+	if !inNetnsLoopbackDown(t) {
+		return false
+	}
+	bringUp(t, loopbackOnly(t))
+	return true
+}
+
+// inNetnsLoopbackDown is inNetns with the loopback left down, as a new
+// namespace has it.
+func inNetnsLoopbackDown(t *testing.T) bool {
+	t.Helper()
 	if os.Getenv(netnsEnv) == t.Name() {
-		loopbackOnly(t)
+		if lo := loopbackOnly(t); lo.Flags&net.FlagUp != 0 {
+			t.Fatalf("%s is up in a new network namespace; the test wants it down", lo.Name)
+		}
 		return true
 	}
 	unshare, err := exec.LookPath("unshare")
@@ -48,9 +61,9 @@ func inNetns(t *testing.T) bool {
 	return false
 }
 
-// loopbackOnly brings up the loopback interface of the namespace, after
+// loopbackOnly returns the loopback interface of the namespace, after
 // checking that it is the only interface there.
-func loopbackOnly(t *testing.T) {
+func loopbackOnly(t *testing.T) net.Interface {
 	t.Helper()
 	ifaces, err := net.Interfaces()
 	if err != nil {
@@ -59,12 +72,18 @@ func loopbackOnly(t *testing.T) {
 	if len(ifaces) != 1 || ifaces[0].Flags&net.FlagLoopback == 0 {
 		t.Fatalf("the namespace has the interfaces %v; the test runs only where the loopback is the only one", ifaces)
 	}
+	return ifaces[0]
+}
+
+// bringUp brings an interface up, as ip link set NAME up does.
+func bringUp(t *testing.T, iface net.Interface) {
+	t.Helper()
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
-	req, err := unix.NewIfreq(ifaces[0].Name)
+	req, err := unix.NewIfreq(iface.Name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +92,7 @@ func loopbackOnly(t *testing.T) {
 	}
 	req.SetUint16(req.Uint16() | unix.IFF_UP)
 	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, req); err != nil {
-		t.Fatalf("bringing %s up: %v", ifaces[0].Name, err)
+		t.Fatalf("bringing %s up: %v", iface.Name, err)
 	}
 }
 
