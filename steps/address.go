@@ -278,3 +278,40 @@ func refusedLinkLocal(s *Socket, host string, to netip.AddrPort, err error, verb
 	d := linkLocalData{Host: host, PyHost: pyHost(host), Port: int(to.Port()), Verb: verb}
 	return linkLocalRefusal{linkLocalProse.Render("why", d), linkLocalProse.Render("fix", d)}
 }
+
+var loopbackDownProse = loadProse("lodown.txt", "why", "fix")
+
+// loopbackDownData is what lodown.txt can use.
+type loopbackDownData struct {
+	Host, Interface, Verb string
+	IPv6                  bool
+}
+
+// A loopbackDownRefusal explains a call to a loopback address that failed
+// because the loopback interface is down (lodown.txt): why, and what to
+// do. It is empty where that is not why.
+type loopbackDownRefusal struct {
+	Why, Fix string
+}
+
+// refusedLoopbackDown says why the kernel refused a call to the address
+// to with err, if the reason is that the loopback interface is down: ::1
+// is then gone, and bind, connect and sendto there fail with
+// EADDRNOTAVAIL; where 127.0.0.1 has no route, connect and sendto there
+// fail with ENETUNREACH. verb is the call: bind, connect, sendto.
+func refusedLoopbackDown(to netip.Addr, err error, verb string) loopbackDownRefusal {
+	to = to.Unmap()
+	want := unix.EADDRNOTAVAIL
+	if to.Is4() {
+		want = unix.ENETUNREACH
+	}
+	if !errors.Is(err, want) || !to.IsLoopback() {
+		return loopbackDownRefusal{}
+	}
+	lo, down := loopbackDown()
+	if !down {
+		return loopbackDownRefusal{}
+	}
+	d := loopbackDownData{Host: to.String(), Interface: lo, Verb: verb, IPv6: to.Is6()}
+	return loopbackDownRefusal{loopbackDownProse.Render("why", d), loopbackDownProse.Render("fix", d)}
+}

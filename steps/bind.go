@@ -49,10 +49,13 @@ type bindData struct {
 	Loopback        bool             // 127.0.0.1 or ::1
 	IPv6, V6Only    bool             // an IPv6 socket, and whether it refuses IPv4
 	LinkLocal       linkLocalRefusal // EINVAL: the address is link-local, and no interface was given
-	Datagram        bool
-	Holder          string // the session's socket that holds the port, when bind fails for it
-	HolderHow       string // how it holds it: "it listens there"
-	HolderName      string // its name, for a command
+	// EADDRNOTAVAIL: the address is ::1, and the loopback interface is
+	// down (lodown.txt).
+	LoopbackDown loopbackDownRefusal
+	Datagram     bool
+	Holder       string // the session's socket that holds the port, when bind fails for it
+	HolderHow    string // how it holds it: "it listens there"
+	HolderName   string // its name, for a command
 	// A bound UDP socket's suggestion: a new socket of this name sends
 	// it a datagram at SenderHost (an IPv6 socket if SenderIPv6).
 	NewSender, SenderHost string
@@ -108,6 +111,8 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 			if !before.Bound() { // else that is why
 				data.LinkLocal = refusedLinkLocal(s, host, ap, err, "bind")
 			}
+		case errors.Is(err, unix.EADDRNOTAVAIL):
+			data.LoopbackDown = refusedLoopbackDown(addr, err, "bind")
 		case errors.Is(err, unix.EACCES):
 			data.Unprivileged = readProcInt("/proc/sys/net/ipv4/ip_unprivileged_port_start")
 			data.Reserved = data.Port < data.Unprivileged

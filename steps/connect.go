@@ -74,6 +74,10 @@ type connectData struct {
 	// LinkLocal is, for EINVAL to a link-local address given without an
 	// interface, linklocal.txt's explanation.
 	LinkLocal linkLocalRefusal
+	// LoopbackDown is, for EADDRNOTAVAIL to ::1 or ENETUNREACH to
+	// 127.0.0.1 while the loopback interface is down, lodown.txt's
+	// explanation.
+	LoopbackDown loopbackDownRefusal
 	// SixOnly is, for ECONNREFUSED to an IPv4 address, the lab's listener
 	// on :: at that port that takes IPv6 only (IPV6_V6ONLY on).
 	SixOnly string
@@ -155,6 +159,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		data.Mapped = refusedMapped(s, before, addr, err, "Connect")
 		data.LinkLocal = refusedLinkLocal(s, args[1], remote, err, "connect")
+		data.LoopbackDown = refusedLoopbackDown(addr, err, "connect")
 		if errors.Is(err, unix.ECONNREFUSED) && addr.Unmap().Is4() {
 			// A listener that covers the address and still refused it
 			// takes IPv6 only.

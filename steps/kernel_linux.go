@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/hex"
+	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -437,4 +438,21 @@ func segmentsSent(fd int) int {
 		return 0
 	}
 	return int(info.Segs_out)
+}
+
+// loopbackDown returns the name of the loopback interface (lo) and
+// whether it is down, as it is in a new network namespace. Down, it holds
+// no IPv6 address, ::1 included; in a new namespace no route leads to
+// 127.0.0.1 either.
+func loopbackDown() (name string, down bool) {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return "", false
+	}
+	for _, iface := range ifaces {
+		if iface.Flags&net.FlagLoopback != 0 {
+			return iface.Name, iface.Flags&net.FlagUp == 0
+		}
+	}
+	return "", false
 }

@@ -29,7 +29,7 @@ import (
 // their narration in the same format, with sections of their own, through
 // LoadProse.
 //
-//go:embed socket.txt bind.txt listen.txt accept.txt connect.txt send.txt recv.txt close.txt waiting.txt shutdown.txt sendto.txt recvfrom.txt option.txt bulk.txt datagram.txt ipv6only.txt linklocal.txt
+//go:embed socket.txt bind.txt listen.txt accept.txt connect.txt send.txt recv.txt close.txt waiting.txt shutdown.txt sendto.txt recvfrom.txt option.txt bulk.txt datagram.txt ipv6only.txt linklocal.txt lodown.txt
 var proseFiles embed.FS
 
 // proseFuncs are the functions a prose template may call.

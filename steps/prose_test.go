@@ -32,6 +32,7 @@ var proseData = map[string]struct {
 	"datagram.txt":  {datagramFate{}, []string{"deaf", "dropped", "unreachable", "EMSGSIZE", "bound anyway"}, nil},
 	"ipv6only.txt":  {ipv6OnlyData{}, []string{"meaning", "why", "fix"}, nil},
 	"linklocal.txt": {linkLocalData{}, []string{"why", "fix"}, nil},
+	"lodown.txt":    {loopbackDownData{}, []string{"why", "fix"}, nil},
 	"close.txt":     {closeData{}, stepSections, []string{"all"}},
 	"waiting.txt":   {waitData{}, []string{"waiting", "stopped", "timed out"}, nil},
 }

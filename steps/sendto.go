@@ -59,6 +59,9 @@ type sendtoData struct {
 	// ENETUNREACH from a socket that takes IPv6 only to an IPv4-mapped
 	// address: ipv6only.txt's explanation.
 	Mapped mappedRefusal
+	// EADDRNOTAVAIL to ::1 or ENETUNREACH to 127.0.0.1 while the
+	// loopback interface is down: lodown.txt's explanation.
+	LoopbackDown loopbackDownRefusal
 	// The link-local IPv6 address a datagram went to, with no interface
 	// given, or "".
 	LinkLocal string
@@ -129,6 +132,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			data.AsSend, data.AsSendFix = sendProse.Render("EPIPE", d), sendProse.Render("EPIPE fix", d)
 		}
 		data.Mapped = refusedMapped(s, before, addr, err, "Send")
+		data.LoopbackDown = refusedLoopbackDown(addr, err, "sendto")
 		if errors.Is(err, unix.ENOBUFS) && s.Kind == Datagram {
 			data.Fragmented, data.FragFix = fragmented(s, to, len(msg))
 		}
