@@ -10,8 +10,9 @@ import (
 
 // onTheWire runs one step while capturing loopback at ports (those of
 // captureLoopback), and returns its report with how many segments of
-// each kind crossed during it, leaving out the kinds in ignore.
-func onTheWire(t *testing.T, l *Lab, ports []string, ignore []string, step string, args ...string) (*Report, map[string]int) {
+// each kind crossed during it, leaving out the kinds in ignore, and what
+// the capture read in all.
+func onTheWire(t *testing.T, l *Lab, ports []string, ignore []string, step string, args ...string) (*Report, map[string]int, *captureLog) {
 	t.Helper()
 	var numbers []uint16
 	for _, port := range ports {
@@ -23,19 +24,20 @@ func onTheWire(t *testing.T, l *Lab, ports []string, ignore []string, step strin
 	}
 	stop := captureLoopback(t, numbers...)
 	rep, err := try(t, l, step, args...)
-	segs := stop()
+	segs, log := stop()
 	if err != nil {
 		t.Fatalf("%s %q: %v", step, args, err)
 	}
-	return rep, countKinds(segs, ignore)
+	return rep, countKinds(segs, ignore), log
 }
 
 // wantDrawnAsCrossed fails the test when the packets rep draws, leaving
-// out the kinds in ignore, are not those that crossed (wire).
-func wantDrawnAsCrossed(t *testing.T, rep *Report, wire map[string]int, ignore []string) {
+// out the kinds in ignore, are not those that crossed (wire), and says
+// what the capture read in all (log).
+func wantDrawnAsCrossed(t *testing.T, rep *Report, wire map[string]int, log *captureLog, ignore []string) {
 	t.Helper()
 	if drawn := drawnKinds(rep, ignore); !reflect.DeepEqual(drawn, wire) {
-		t.Errorf("%s: drew %v (%q), but %v crossed loopback", rep.Call, fmt.Sprint(drawn), rep.Packets, fmt.Sprint(wire))
+		t.Errorf("%s: drew %v (%q), but %v crossed loopback (capture: %v)", rep.Call, fmt.Sprint(drawn), rep.Packets, fmt.Sprint(wire), log)
 	}
 }
 
@@ -99,8 +101,8 @@ func TestShutdownDrawsTheFINThatCrossed(t *testing.T) {
 		{"recv", "conn"},
 		{"shutdown", "conn", "write"},
 		{"shutdown", "conn", "both"},
-	}, func(t *testing.T, _ *Lab, _ []string, rep *Report, wire map[string]int) {
-		wantDrawnAsCrossed(t, rep, wire, noACKs)
+	}, func(t *testing.T, _ *Lab, _ []string, rep *Report, wire map[string]int, log *captureLog) {
+		wantDrawnAsCrossed(t, rep, wire, log, noACKs)
 	})
 }
 
@@ -110,16 +112,17 @@ var noACKs = []string{"ACK"}
 
 // eachOnTheWire makes calls in turn on a connected pair (pair) of each
 // family, capturing loopback around each, and gives check each call's
-// report and the segments that crossed during it, ACKs left out.
-func eachOnTheWire(t *testing.T, calls [][]string, check func(t *testing.T, l *Lab, call []string, rep *Report, wire map[string]int)) {
+// report, the segments that crossed during it, ACKs left out, and what
+// the capture read in all.
+func eachOnTheWire(t *testing.T, calls [][]string, check func(t *testing.T, l *Lab, call []string, rep *Report, wire map[string]int, log *captureLog)) {
 	for _, f := range families {
 		t.Run(f.name, func(t *testing.T) {
 			l := newLab(t)
 			pair(t, l, f)
 			ends := []string{portOf(t, l, "server"), portOf(t, l, "client")}
 			for _, call := range calls {
-				rep, wire := onTheWire(t, l, ends, noACKs, call[0], call[1:]...)
-				check(t, l, call, rep, wire)
+				rep, wire, log := onTheWire(t, l, ends, noACKs, call[0], call[1:]...)
+				check(t, l, call, rep, wire, log)
 			}
 		})
 	}
@@ -175,11 +178,11 @@ func TestConnectDrawsTheHandshakeThatCrossed(t *testing.T) {
 					// A SYN the kernel's timer sent again is not the call's:
 					// under load a call may outlast its first timeout (1s).
 					resent := Read(sock(t, l, "client")).resent
-					rep, wire := onTheWire(t, l, ends, nil, "connect", "client", f.loopback, port)
+					rep, wire, log := onTheWire(t, l, ends, nil, "connect", "client", f.loopback, port)
 					if wire["SYN"] -= Read(sock(t, l, "client")).resent - resent; wire["SYN"] == 0 {
 						delete(wire, "SYN")
 					}
-					wantDrawnAsCrossed(t, rep, wire, nil)
+					wantDrawnAsCrossed(t, rep, wire, log, nil)
 				}
 			})
 		}
@@ -199,12 +202,12 @@ func TestSendDrawsTheSegmentsThatCrossed(t *testing.T) {
 		{"send", "conn", "--bytes", "100000"},
 		{"recv", "client", "--all"},
 		{"send", "client", "--bytes", "100000"},
-	}, func(t *testing.T, l *Lab, call []string, rep *Report, wire map[string]int) {
+	}, func(t *testing.T, l *Lab, call []string, rep *Report, wire map[string]int, log *captureLog) {
 		if left := Read(sock(t, l, call[1])).NotSent; left > 0 {
 			t.Fatalf("%s: %d bytes not sent yet, which would cross after the call", rep.Call, left)
 		}
 		if call[0] == "send" {
-			wantDrawnAsCrossed(t, rep, wire, noACKs)
+			wantDrawnAsCrossed(t, rep, wire, log, noACKs)
 		}
 	})
 }

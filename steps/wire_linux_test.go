@@ -3,8 +3,11 @@ package steps
 import (
 	"encoding/binary"
 	"errors"
+	"fmt"
+	"maps"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
@@ -49,11 +52,12 @@ func (s segment) kind() string {
 // captureLoopback starts reading the TCP segments that cross lo to or
 // from every one of ports (a listener's port, or both ends of a
 // connection), over IPv4 and IPv6, with a raw packet socket; the function
-// it returns stops and gives them in order. Only this test's segments are
-// kept: other tests may use lo at the same time, and may even reach the
-// same port. Without CAP_NET_RAW, or when the capture lost packets, the
-// test is skipped.
-func captureLoopback(t *testing.T, ports ...uint16) func() []segment {
+// it returns stops and gives them in order, with what the capture read
+// in all, which a test that finds the segments wrong shows. Only this
+// test's segments are kept: other tests may use lo at the same time, and
+// may even reach the same port. Without CAP_NET_RAW, or when the capture
+// lost packets, the test is skipped.
+func captureLoopback(t *testing.T, ports ...uint16) func() ([]segment, *captureLog) {
 	t.Helper()
 	const ethAll = 0x0300 // htons(ETH_P_ALL)
 	lo, err := net.InterfaceByName("lo")
@@ -79,6 +83,7 @@ func captureLoopback(t *testing.T, ports ...uint16) func() []segment {
 		unix.Close(fd)
 		t.Fatal(err)
 	}
+	log := &captureLog{fd: fd, inode: inodeOf(fd), byType: map[uint8]int{}, errs: map[string]int{}}
 	var (
 		mu   sync.Mutex
 		done bool
@@ -91,13 +96,14 @@ func captureLoopback(t *testing.T, ports ...uint16) func() []segment {
 		buf := make([]byte, 1<<17)
 		for {
 			n, from, err := unix.Recvfrom(fd, buf, 0)
+			mu.Lock()
+			log.read(buf[:max(n, 0)], from, err)
+			stop := done
+			mu.Unlock()
 			if errors.Is(err, unix.EINTR) {
 				continue // a signal ends a wait that has a timeout (signal(7)), whatever is queued
 			}
 			if err != nil { // the timeout: stop if asked to, the queue read
-				mu.Lock()
-				stop := done
-				mu.Unlock()
 				if stop {
 					return
 				}
@@ -114,22 +120,107 @@ func captureLoopback(t *testing.T, ports ...uint16) func() []segment {
 			}
 		}
 	}()
-	return func() []segment {
+	return func() ([]segment, *captureLog) {
 		mu.Lock()
 		done = true
 		mu.Unlock()
 		wg.Wait()
+		log.inodeAtEnd = inodeOf(fd)
 		defer unix.Close(fd)
 		// Reading the statistics resets them: these are the whole capture's.
 		stats, err := unix.GetsockoptTpacketStats(fd, unix.SOL_PACKET, unix.PACKET_STATISTICS)
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%v (capture: %v)", err, log)
 		}
 		if stats.Drops > 0 {
 			t.Skipf("the capture of loopback lost %d packets, so it cannot be compared with the diagram", stats.Drops)
 		}
-		return got
+		log.queued = stats.Packets
+		return got, log
 	}
+}
+
+// A captureLog is what a capture read, whatever the ports: it tells a
+// capture that saw none of a test's segments because lo carried none
+// from one that read nothing at all, or lost its socket.
+type captureLog struct {
+	fd                int
+	inode, inodeAtEnd uint64         // the socket's, when it was made and when the capture stopped
+	queued            uint32         // frames the kernel queued to it (PACKET_STATISTICS)
+	frames            int            // frames read
+	byType            map[uint8]int  // frames read, by pkttype (PACKET_HOST, PACKET_OUTGOING...)
+	tcp               int            // TCP segments among them, on any port
+	first             []string       // the first few of those, as "src>dst kind pkttype"
+	errs              map[string]int // failed reads by errno, the timeouts among them
+}
+
+// firstSegments is how many segments a captureLog describes one by one.
+const firstSegments = 6
+
+// read counts the outcome of one recvfrom of the capture.
+func (c *captureLog) read(frame []byte, from unix.Sockaddr, err error) {
+	if err != nil {
+		var errno unix.Errno
+		if !errors.As(err, &errno) {
+			c.errs[err.Error()]++
+			return
+		}
+		c.errs[unix.ErrnoName(errno)]++
+		return
+	}
+	c.frames++
+	ll, ok := from.(*unix.SockaddrLinklayer)
+	if !ok {
+		c.byType[0xff]++
+		return
+	}
+	c.byType[ll.Pkttype]++
+	if seg, ok := tcpSegment(frame); ok {
+		c.tcp++
+		if len(c.first) < firstSegments {
+			c.first = append(c.first, fmt.Sprintf("%d>%d %s %s", seg.src, seg.dst, seg.kind(), pkttypeName(ll.Pkttype)))
+		}
+	}
+}
+
+func (c *captureLog) String() string {
+	types := make([]string, 0, len(c.byType))
+	for _, ty := range slices.Sorted(maps.Keys(c.byType)) {
+		types = append(types, fmt.Sprintf("%s %d", pkttypeName(ty), c.byType[ty]))
+	}
+	errs := make([]string, 0, len(c.errs))
+	for _, e := range slices.Sorted(maps.Keys(c.errs)) {
+		errs = append(errs, fmt.Sprintf("%s %d", e, c.errs[e]))
+	}
+	return fmt.Sprintf("fd %d, inode %d then %d; kernel queued %d frames, read %d (%s), %d of them TCP on any port, first %q; reads failed: %s",
+		c.fd, c.inode, c.inodeAtEnd, c.queued, c.frames, strings.Join(types, ", "), c.tcp, c.first, strings.Join(errs, ", "))
+}
+
+// pkttypeName names a packet socket's pkttype (packet(7)).
+func pkttypeName(ty uint8) string {
+	switch ty {
+	case unix.PACKET_HOST:
+		return "host"
+	case unix.PACKET_BROADCAST:
+		return "broadcast"
+	case unix.PACKET_MULTICAST:
+		return "multicast"
+	case unix.PACKET_OTHERHOST:
+		return "otherhost"
+	case unix.PACKET_OUTGOING:
+		return "outgoing"
+	}
+	return fmt.Sprintf("pkttype %d", ty)
+}
+
+// inodeOf is the inode of the file fd names, or 0 if fd names none: a
+// capture's socket keeps one inode, unless its number was closed under it.
+func inodeOf(fd int) uint64 {
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil {
+		return 0
+	}
+	return st.Ino
 }
 
 // tcpSegment reads an Ethernet frame holding IPv4 or IPv6 and TCP.
