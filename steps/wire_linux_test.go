@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"maps"
 	"net"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -49,6 +51,14 @@ func (s segment) kind() string {
 	return "ACK"
 }
 
+// captureWait is how long a capture's read waits for a frame before it
+// looks whether the test asked it to stop.
+const captureWait = 20 * time.Millisecond
+
+// captureLag is how long a capture's reader stays away after a read that
+// found no frame: none, but for the test of a reader that gets a CPU late.
+var captureLag time.Duration
+
 // captureLoopback starts reading the TCP segments that cross lo to or
 // from every one of ports (a listener's port, or both ends of a
 // connection), over IPv4 and IPv6, with a raw packet socket; the function
@@ -79,7 +89,7 @@ func captureLoopback(t *testing.T, ports ...uint16) func() ([]segment, *captureL
 	if unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 64<<20) != nil {
 		unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, 64<<20)
 	}
-	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: 20000}); err != nil {
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Usec: captureWait.Microseconds()}); err != nil {
 		unix.Close(fd)
 		t.Fatal(err)
 	}
@@ -95,16 +105,31 @@ func captureLoopback(t *testing.T, ports ...uint16) func() ([]segment, *captureL
 		defer wg.Done()
 		buf := make([]byte, 1<<17)
 		for {
-			n, from, err := unix.Recvfrom(fd, buf, 0)
+			// The test's frames were queued by its system calls, before
+			// it asked to stop. So only a read begun after it asked finds
+			// them all, and then need not wait: once it finds the queue
+			// empty, the capture is whole. A timeout seen before the ask
+			// says nothing of frames queued since, when this goroutine
+			// waited for a CPU between the two.
+			mu.Lock()
+			stopping := done
+			mu.Unlock()
+			flags := 0
+			if stopping {
+				flags = unix.MSG_DONTWAIT
+			}
+			n, from, err := unix.Recvfrom(fd, buf, flags)
+			if err != nil {
+				time.Sleep(captureLag)
+			}
 			mu.Lock()
 			log.read(buf[:max(n, 0)], from, err)
-			stop := done
 			mu.Unlock()
 			if errors.Is(err, unix.EINTR) {
 				continue // a signal ends a wait that has a timeout (signal(7)), whatever is queued
 			}
-			if err != nil { // the timeout: stop if asked to, the queue read
-				if stop {
+			if err != nil { // the queue is empty: stop if it was asked before the read
+				if stopping {
 					return
 				}
 				continue
@@ -262,4 +287,27 @@ func tcpSegment(frame []byte) (segment, bool) {
 		payload: len(tcp) - int(tcp[12]>>4)*4,
 		seq:     binary.BigEndian.Uint32(tcp[4:8]),
 	}, true
+}
+
+// TestCaptureReadsWhatCrossedBeforeStop: a step that sends only after the
+// capture's first read has timed out, and ends while the reader is still
+// away from its socket (waiting for a CPU, as under load), still has its
+// segment captured. The reader must not take a timeout it saw before the
+// test asked it to stop for an empty queue.
+func TestCaptureReadsWhatCrossedBeforeStop(t *testing.T) {
+	captureLag = 3 * captureWait
+	t.Cleanup(func() { captureLag = 0 })
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			pair(t, l, f)
+			stop := captureLoopback(t, Read(sock(t, l, "server")).Local.Port(), Read(sock(t, l, "client")).Local.Port())
+			time.Sleep(2 * captureWait) // the first read times out, and its reader stays away
+			run(t, l, "send", "conn", "hello")
+			segs, log := stop()
+			if got, want := countKinds(segs, noACKs), map[string]int{"data": 1}; !reflect.DeepEqual(got, want) {
+				t.Errorf("captured %v, want %v: the send's segment (capture: %v)", got, want, log)
+			}
+		})
+	}
 }
