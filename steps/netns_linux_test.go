@@ -225,11 +225,22 @@ func TestSendtoLinkLocalNamesTheInterface(t *testing.T) {
 			t.Fatalf("ip link set %s up: %v %s", dev, err, out)
 		}
 	}
+	// The kernel adds an interface's fe80::/64 route a moment after the
+	// interface comes up, not as ip link set returns.
 	const to = "fe80::1"
-	route, err := exec.Command(ip, "route", "get", to).CombinedOutput()
-	dev := regexp.MustCompile(`\bdev (v[01])\b`).FindSubmatch(route)
+	var (
+		route []byte
+		dev   [][]byte
+	)
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		route, err = exec.Command(ip, "route", "get", to).CombinedOutput()
+		dev = regexp.MustCompile(`\bdev (v[01])\b`).FindSubmatch(route)
+		if err == nil && dev != nil || time.Now().After(deadline) {
+			break
+		}
+	}
 	if err != nil || dev == nil {
-		t.Fatalf("ip route get %s: %v %s; want a route through v0 or v1", to, err, route)
+		t.Fatalf("ip route get %s: %v %s; want a route through v0 or v1 within 3s of bringing them up", to, err, route)
 	}
 	sentBy := func() int {
 		out, err := exec.Command(ip, "-s", "link", "show", string(dev[1])).Output()
