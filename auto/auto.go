@@ -30,7 +30,7 @@ import (
 var proseFiles embed.FS
 
 var prose = steps.LoadProse(proseFiles, "auto.txt", "about", "server intro", "client intro",
-	"client intro no wait", "demo intro", "idle", "silent close", "not text", "web client", "lost", "no greeting",
+	"client intro no wait", "demo intro", "idle", "silent close", "not text", "cut text", "web client", "lost", "no greeting",
 	"no greeting closed", "client lost", "pause", "pause short", "summary")
 
 // What auto.txt's sections are given, besides a Summary for [summary] and
@@ -50,6 +50,11 @@ type (
 	webClient    struct{ Peer, Greeting string }                       // [web client]
 	greetingLost struct{ Wait, Errno string }                          // [no greeting], [no greeting closed], [client lost]
 	pauseLine    struct{ Call string }
+	cutText      struct { // [cut text]
+		Peer              string
+		Bytes, Have, Need int
+		Full              bool
+	}
 )
 
 // About says what auto does and how each play is typed, for help.

@@ -686,3 +686,65 @@ func TestClientIntroHoldsForAServerThatSendsMore(t *testing.T) {
 }
 
 func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// TestServerSaysTextCutInACharacterIsText: recv counts bytes, so the
+// bytes it returns may end inside a character of text that is UTF-8. The
+// server must not call that "not UTF-8 text": it says where the cut is,
+// and why (a full --bufsize, or the rest not yet arrived). Bytes that are
+// not UTF-8 anywhere else are still not text.
+func TestServerSaysTextCutInACharacterIsText(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		bufsize string
+		sent    string
+		want    []string // in the note, when it is one of cut text
+		notText bool     // the note says the bytes are not UTF-8 text
+	}{
+		{"the buffer ends inside é", "4", "abcé", []string{"end in the middle of a character", "the last byte is the start of a character of 2 bytes", "(--bufsize)"}, false},
+		{"only part of € has arrived", "1024", "ab\xe2\x82", []string{"end in the middle of a character", "the last 2 bytes are the start of a character of 3 bytes", "had not arrived"}, false},
+		{"not UTF-8 before the cut", "1024", "a\xffb\xc3", nil, true},
+		{"a lone continuation byte", "1024", "ab\x82", nil, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := newRecorder()
+			done := make(chan error, 1)
+			go func() {
+				_, err := play(t, context.Background(), rec, "server --host 127.0.0.1 --port 0 --count 1 --idle-timeout 5s --bufsize "+tt.bufsize)
+				done <- err
+			}()
+			conn, err := net.DialTimeout("tcp", "127.0.0.1:"+listeningPort(t, rec), 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			// The greeting first, so that the whole of what is sent
+			// arrives at once, then wait for the server to close.
+			if _, err := io.ReadFull(conn, make([]byte, len(auto.DefaultGreeting))); err != nil {
+				t.Fatal(err)
+			}
+			conn.Write([]byte(tt.sent))
+			io.Copy(io.Discard, conn)
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			var note string
+			for _, told := range rec.of("tell") {
+				if strings.Contains(told, "The client at") {
+					note = collapseSpace(told)
+				}
+			}
+			if got := strings.Contains(note, "not UTF-8 text"); got != tt.notText {
+				t.Errorf("sent %q: got the note %q; want it to say the bytes are not UTF-8 text: %v", tt.sent, note, tt.notText)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(note, want) {
+					t.Errorf("sent %q: got the note %q, want it to say %q", tt.sent, note, want)
+				}
+			}
+			if printed := rec.of("message"); len(printed) > 0 {
+				t.Errorf("sent %q: the server printed %q, where network_server.py's decode raises", tt.sent, printed)
+			}
+		})
+	}
+}

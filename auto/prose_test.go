@@ -16,6 +16,7 @@ var proseData = map[string]any{
 	"idle":                 droppedPeer{},
 	"silent close":         droppedPeer{},
 	"not text":             notText{},
+	"cut text":             cutText{},
 	"lost":                 droppedPeer{},
 	"no greeting":          greetingLost{},
 	"no greeting closed":   greetingLost{},

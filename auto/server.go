@@ -128,7 +128,7 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err e
 				f.stage.Tell(Server, prose.Render("web client", webClient{Peer: peer.String(), Greeting: f.plan.Greeting}))
 			}
 		case len(rep.Data) > 0:
-			f.stage.Tell(Server, prose.Render("not text", notText{Peer: peer.String(), Bytes: steps.QuoteShort(rep.Data)}))
+			f.stage.Tell(Server, f.notText(peer, rep.Data))
 		default:
 			f.stage.Tell(Server, prose.Render("silent close", droppedPeer{Peer: peer.String()}))
 			f.sum.Dropped++
@@ -141,6 +141,38 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err e
 		f.stage.Print(Server, "Client disconnected")
 	}
 	return said, nil
+}
+
+// notText says why network_server.py's decode would stop at data, which is
+// not valid UTF-8: bytes that are not text, or text that recv returned
+// with its last character cut, by a full buffer or by the rest not having
+// arrived.
+func (f *flow) notText(peer netip.AddrPort, data []byte) string {
+	if have, need := cutCharacter(data); have > 0 {
+		return prose.Render("cut text", cutText{Peer: peer.String(), Bytes: len(data), Have: have, Need: need, Full: len(data) == f.plan.BufSize})
+	}
+	return prose.Render("not text", notText{Peer: peer.String(), Bytes: steps.QuoteShort(data)})
+}
+
+// cutCharacter says whether data is UTF-8 text but for its end, the first
+// have bytes of a character that takes need; 0, 0 when it is not.
+func cutCharacter(data []byte) (have, need int) {
+	start := len(data) - 1
+	for start > 0 && start > len(data)-utf8.UTFMax && !utf8.RuneStart(data[start]) {
+		start--
+	}
+	if start < 0 || utf8.FullRune(data[start:]) || !utf8.Valid(data[:start]) {
+		return 0, 0 // whole, or a byte no character starts with
+	}
+	switch lead := data[start]; {
+	case lead >= 0xf0:
+		need = 4
+	case lead >= 0xe0:
+		need = 3
+	default:
+		need = 2
+	}
+	return len(data) - start, need
 }
 
 // sayAccepted prints what network_server.py prints once accept has
