@@ -44,7 +44,10 @@ type (
 		Count       int
 		IdleTimeout string
 	}
-	clientIntro  struct{ Host, Port, Wait string }
+	clientIntro struct {
+		Host, Port, Wait string
+		IPv6             bool // the host is an IPv6 address, which needs an IPv6 socket
+	}
 	droppedPeer  struct{ Peer, Waited, Timeout, Errno, Python string } // [idle], [lost], [silent close]
 	notText      struct{ Peer, Bytes string }                          // [not text]
 	webClient    struct{ Peer, Greeting string }                       // [web client]

@@ -748,3 +748,31 @@ func TestServerSaysTextCutInACharacterIsText(t *testing.T) {
 		})
 	}
 }
+
+// TestClientIntroSaysWhatTheHostMakes: for an IPv6 --host, the client's
+// intro says its socket is AF_INET6, because network_client.py's AF_INET
+// socket, as python3 shows, cannot connect there; for any other, it says
+// nothing of it.
+func TestClientIntroSaysWhatTheHostMakes(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not on PATH, so what the tutorial's socket does with the host cannot be checked")
+	}
+	for _, host := range []string{"127.0.0.1", "localhost", "::1", "[::1]"} {
+		for _, wait := range []string{"1s", "0"} {
+			// Port 1, where nothing listens: python3's gaierror comes before
+			// any packet, and a refusal is all the others can get.
+			out, _ := exec.Command(python, "-c", "import socket\ntry:\n    socket.socket(socket.AF_INET, socket.SOCK_STREAM).connect(("+strconv.Quote(strings.Trim(host, "[]"))+", 1))\nexcept socket.gaierror:\n    print('gaierror')\nexcept OSError:\n    pass").CombinedOutput()
+			tutorialFails := strings.TrimSpace(string(out)) == "gaierror"
+			rec := newRecorder()
+			rec.pause = func(string) bool { return false } // q before the socket is made
+			if _, err := play(t, context.Background(), rec, "client --port 1 --step --wait "+wait+" --host "+host); err != nil {
+				t.Fatal(err)
+			}
+			intro := collapseSpace(rec.of("tell")[0])
+			if strings.Contains(intro, "AF_INET6") != tutorialFails || strings.Contains(intro, "gaierror") != tutorialFails {
+				t.Errorf("--host %s --wait %s: got intro %q; the tutorial's AF_INET socket raises gaierror there: %v", host, wait, intro, tutorialFails)
+			}
+		}
+	}
+}

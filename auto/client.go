@@ -17,7 +17,7 @@ func (f *flow) client(ctx context.Context) error {
 	if p.Wait == 0 {
 		intro = "client intro no wait"
 	}
-	f.stage.Tell(Client, prose.Render(intro, clientIntro{p.Host, strconv.Itoa(p.Port), p.Wait.String()}))
+	f.stage.Tell(Client, prose.Render(intro, clientIntro{Host: p.Host, Port: strconv.Itoa(p.Port), Wait: p.Wait.String(), IPv6: isIPv6(p.Host)}))
 	if err := f.openSocket(ctx, Client, clientSocket, p.Host); err != nil {
 		return err
 	}
