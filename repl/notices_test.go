@@ -684,7 +684,8 @@ func sockaddrOf(ap netip.AddrPort) unix.Sockaddr {
 // that socket; what arrives after, with no report to show it, is told,
 // counted from what the report showed.
 func TestNoNoticeRepeatsAReport(t *testing.T) {
-	pairLines := []string{"socket TYPE as server", "bind server HOST 0", "listen server", "socket TYPE as client", "connect client HOST PORT", "accept server as conn"}
+	waiting := []string{"socket TYPE as server", "bind server HOST 0", "listen server", "socket TYPE as client", "connect client HOST PORT"}
+	pairLines := append(waiting, "accept server as conn")
 	tests := []struct {
 		name  string
 		setup []string // TYPE is the family, HOST its loopback address, PORT the port bound
@@ -721,6 +722,10 @@ func TestNoNoticeRepeatsAReport(t *testing.T) {
 		{"send to a peer shut down both ways", append(pairLines, "shutdown conn both"), "send client hi", "", "conn", "over"},
 		{"accept after the client sent and closed", []string{"socket TYPE as server", "bind server HOST 0", "listen server", "socket TYPE as client", "connect client HOST PORT", "send client hi", "close client"},
 			"accept server as conn", "conn", "conn", "peer closed"},
+		{"close a listener with a client waiting", waiting, "close server", "", "client", "over"},
+		{"close a listener with two clients waiting", append(waiting, "socket TYPE as other", "connect other HOST PORT"), "close server", "", "other", "over"},
+		{"close a listener with a client waiting that had sent", append(waiting, "send client hello"), "close server", "", "client", "over"},
+		{"close a listener with a client waiting that had shut down writing", append(waiting, "shutdown client write"), "close server", "", "client", "over"},
 	}
 	for _, f := range []struct{ name, host string }{{"ipv4", "127.0.0.1"}, {"ipv6", "::1"}} {
 		for _, tt := range tests {

@@ -37,6 +37,10 @@ type closeData struct {
 	Taken           bool   // a closed listener's address is not free: a new bind would fail
 	Port            int    // its port
 	Waiting         int    // connections left in a listener's accept queue
+	ResetClients    string // the lab's sockets whose waiting connections close reset, "a and b", or ""
+	ResetCount      int    // how many
+	ResetName       string // the one's name, when there is one
+	OtherClients    bool   // some of the connections reset are not those of ResetClients
 	Unread          int    // bytes in the receive queue that nobody read
 	Connected       bool   // it had a TCP connection
 	Reset           bool   // and close reset it: for Abort, or for Unread bytes
@@ -197,7 +201,18 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	}
 	switch {
 	case data.Listener:
-		report.Packets = resets(s.Name, queued)
+		// Its close reset the connections waiting in its queue.
+		reset := resetClients(queued)
+		var labels []string
+		for _, c := range reset {
+			labels = append(labels, c.Label())
+			report.State = append(report.State, otherQueues(c, Read(c)))
+			report.Packets = append(report.Packets, Packet{From: s.Name, To: c.Name, What: "RST"})
+		}
+		data.ResetClients, data.ResetCount, data.OtherClients = listed(labels), len(reset), len(reset) < data.Waiting
+		if len(reset) == 1 {
+			data.ResetName = reset[0].Name
+		}
 	case data.Reset:
 		report.Packets = []Packet{{From: s.Name, To: end, What: "RST"}}
 	case data.Connected && data.NotSent == 0 && (before.State == Established || before.State == CloseWait):
@@ -210,8 +225,9 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 
 // queuedClients are the lab's sockets whose connections may wait in the
 // accept queue of listener s (snap is its state): those that connected
-// to its address and are ESTABLISHED. A listener that stops resets the
-// connections in its queue, and resets finds which.
+// to its address and are ESTABLISHED, or FIN_WAIT1/2 after shutdown. A
+// listener that stops resets the connections in its queue, and
+// resetClients finds which.
 func (l *Lab) queuedClients(s *Socket, snap Snapshot) []*Socket {
 	if !snap.FromKernel || snap.State != Listen || snap.AcceptQueue == 0 || l.CallsOnly {
 		return nil
@@ -221,21 +237,39 @@ func (l *Lab) queuedClients(s *Socket, snap Snapshot) []*Socket {
 		if t.Kind != Stream || t.AcceptedFrom != "" {
 			continue
 		}
-		if ts := Read(t); ts.State == Established && covers(snap.Local, ts.Remote) {
+		if ts := Read(t); (ts.State == Established || ts.State.WriteShut()) && covers(snap.Local, ts.Remote) {
 			clients = append(clients, t)
 		}
 	}
 	return clients
 }
 
+// resetClients are those of a closed listener's queued clients that the
+// kernel has since closed: the listener's close reset their connections.
+func resetClients(queued []*Socket) []*Socket {
+	var reset []*Socket
+	for _, c := range queued {
+		if Read(c).State == Closed {
+			reset = append(reset, c)
+		}
+	}
+	return reset
+}
+
 // resets are the RSTs that listener sent to those of its queued clients
 // that the kernel has since closed.
 func resets(listener string, queued []*Socket) []Packet {
 	var packets []Packet
-	for _, c := range queued {
-		if Read(c).State == Closed {
-			packets = append(packets, Packet{From: listener, To: c.Name, What: "RST"})
-		}
+	for _, c := range resetClients(queued) {
+		packets = append(packets, Packet{From: listener, To: c.Name, What: "RST"})
 	}
 	return packets
+}
+
+// listed joins words as a sentence lists them: "a", "a and b", "a, b and c".
+func listed(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
 }

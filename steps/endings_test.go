@@ -439,46 +439,6 @@ func peerSendsAfterBothShut(t *testing.T, l *Lab) {
 	}
 }
 
-// TestClosedListenerResetsItsQueue closes a listener with one and with two
-// connections never accepted, and one accepted: the report says the first
-// were reset, in the right number, its diagram draws an RST to each of
-// their clients and to no other, and each client's next recv fails with
-// ECONNRESET.
-func TestClosedListenerResetsItsQueue(t *testing.T) {
-	for _, tt := range []struct {
-		clients []string
-		says    string
-	}{
-		{[]string{"a"}, "The connection still waiting in its accept queue was reset: its client, if it still holds its socket, sees ECONNRESET at its next call"},
-		{[]string{"a", "b"}, "The 2 connections still waiting in its accept queue were reset: a client that still holds its socket sees ECONNRESET at its next call"},
-	} {
-		t.Run(fmt.Sprint(len(tt.clients)), func(t *testing.T) {
-			l := newLab(t)
-			port := listener(t, l, families[0], "server")
-			run(t, l, "socket", "as", "served")
-			run(t, l, "connect", "served", "127.0.0.1", port)
-			run(t, l, "accept", "server", "as", "conn")
-			var resets []Packet
-			for _, c := range tt.clients {
-				run(t, l, "socket", "as", c)
-				run(t, l, "connect", c, "127.0.0.1", port)
-				resets = append(resets, Packet{From: "server", To: c, What: "RST"})
-			}
-			rep := run(t, l, "close", "server")
-			if !strings.Contains(rep.Says, tt.says) {
-				t.Errorf("got %q, want %q", rep.Says, tt.says)
-			}
-			if !slices.Equal(rep.Packets, resets) {
-				t.Errorf("got packets %v, want %v", rep.Packets, resets)
-			}
-			wantKernelState(t, "the accepted client", sock(t, l, "served"), Established)
-			for _, c := range tt.clients {
-				refused(t, l, unix.ECONNRESET, "recv", c, "--timeout", "1s")
-			}
-		})
-	}
-}
-
 // TestAfterAResetANewSocketIsNeeded takes a client whose connection was
 // reset, which the kernel keeps marked as connected: send, shutdown and
 // connect all fail, and each says that a new connection needs a new
