@@ -279,7 +279,7 @@ func refusedLinkLocal(s *Socket, host string, to netip.AddrPort, err error, verb
 	return linkLocalRefusal{linkLocalProse.Render("why", d), linkLocalProse.Render("fix", d)}
 }
 
-var loopbackDownProse = loadProse("lodown.txt", "why", "fix")
+var loopbackDownProse = loadProse("lodown.txt", "why", "fix", "next")
 
 // loopbackDownData is what lodown.txt can use.
 type loopbackDownData struct {
@@ -314,4 +314,31 @@ func refusedLoopbackDown(to netip.Addr, err error, verb string) loopbackDownRefu
 	}
 	d := loopbackDownData{Host: to.String(), Interface: lo, Verb: verb, IPv6: to.Is6()}
 	return loopbackDownRefusal{loopbackDownProse.Render("why", d), loopbackDownProse.Render("fix", d)}
+}
+
+// next renders the suggestion of what to call next for data. Where it
+// names a loopback address while the loopback interface is down, no call
+// reaches 127.0.0.1 or ::1, and ::1 cannot be bound, so no suggestion that
+// names one would work: lodown.txt's next says so instead.
+func (p *Prose) next(data any) string {
+	next := p.Render("next", data)
+	if !namesLoopback(next) {
+		return next
+	}
+	if lo, down := loopbackDown(); down {
+		return loopbackDownProse.Render("next", loopbackDownData{Interface: lo})
+	}
+	return next
+}
+
+// namesLoopback says whether a suggestion names a loopback address, as a
+// word of its own: "bind u ::1 0", "(… connect c 127.0.0.1 8081)".
+func namesLoopback(suggestion string) bool {
+	words := strings.FieldsFunc(suggestion, func(r rune) bool { return strings.ContainsRune(" \n(),;", r) })
+	for _, w := range words {
+		if a, err := netip.ParseAddr(w); err == nil && a.Unmap().IsLoopback() {
+			return true
+		}
+	}
+	return false
 }

@@ -99,3 +99,45 @@ func TestLoopbackDownNamesTheInterface(t *testing.T) {
 		run(t, l, "connect", "t", c.loopback, portOf(t, l, "listener"))
 	}
 }
+
+// TestLoopbackDownSuggestsNoLoopback: in a network namespace whose
+// loopback interface is down, the steps whose next suggestion names
+// 127.0.0.1 or ::1 (a bind there, a connect or sendto to it) suggest
+// quit instead and say why: no call reaches those addresses, and ::1
+// cannot be bound. The same steps name the loopback once it is up.
+func TestLoopbackDownSuggestsNoLoopback(t *testing.T) {
+	if !inNetnsLoopbackDown(t) {
+		return
+	}
+	lo := loopbackOnly(t)
+	tests := []struct {
+		name  string
+		setup [][]string
+		step  []string
+	}{
+		{"an IPv6 UDP socket", nil, []string{"socket", "udp", "ipv6", "as", "u"}},
+		{"an IPv4 UDP socket", nil, []string{"socket", "udp", "as", "u"}},
+		{"a TCP socket", nil, []string{"socket", "tcp", "as", "t"}},
+		{"a UDP socket bound", [][]string{{"socket", "udp", "ipv6", "as", "u"}}, []string{"bind", "u", "", "0"}},
+		{"a listener", [][]string{{"socket", "tcp", "as", "t"}, {"bind", "t", "127.0.0.1", "0"}}, []string{"listen", "t"}},
+		{"an option set before bind", [][]string{{"socket", "tcp", "as", "t"}}, []string{"option", "t", "SO_REUSEADDR", "on"}},
+	}
+	for _, up := range []bool{false, true} {
+		if up {
+			bringUp(t, lo)
+		}
+		for _, tt := range tests {
+			l := newLab(t)
+			for _, step := range tt.setup {
+				run(t, l, step[0], step[1:]...)
+			}
+			next := run(t, l, tt.step[0], tt.step[1:]...).Next
+			switch {
+			case up && !namesLoopback(next):
+				t.Errorf("%s, %s up: got next %q, want it to name the loopback", tt.name, lo.Name, next)
+			case !up && (!strings.HasPrefix(next, "quit ") || !strings.Contains(next, "interface, "+lo.Name+", is down")):
+				t.Errorf("%s, %s down: got next %q, want quit, and why: %s is down", tt.name, lo.Name, next, lo.Name)
+			}
+		}
+	}
+}

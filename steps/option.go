@@ -356,7 +356,7 @@ func runOption(_ context.Context, l *Lab, args []string) (*Report, error) {
 		Says:   optionProse.Render(section, data),
 		State:  []Change{{Who: s.Label() + " " + o.Name, Before: data.Before, After: data.After}},
 		Python: optionProse.Render(codeSection("python", o.Name), data),
-		Next:   optionProse.Render("next", data),
+		Next:   optionProse.next(data),
 		code:   func(lang string) string { return optionProse.Render(codeSection(lang, o.Name), data) },
 	}, nil
 }
@@ -522,7 +522,7 @@ func listOptions(l *Lab, s *Socket) *Report {
 		Call:  fmt.Sprintf("getsockopt(%d, …) for each option", s.FD),
 		Lines: lines,
 		Says:  optionProse.Render("says", data),
-		Next:  optionProse.Render("next", data),
+		Next:  optionProse.next(data),
 	}
 }
 

@@ -73,7 +73,7 @@ func (l *Lab) tell(r *Report, p *Prose, data any) *Report {
 		r.Says = p.Render("says", data)
 		p.code(r, data)
 		if suggest {
-			r.Next = p.Render("next", data)
+			r.Next = p.next(data)
 		}
 	}
 	if !l.ProseWhenShown {
