@@ -442,19 +442,20 @@ func segmentsSent(fd int) int {
 // loopbackDown returns the name of the loopback interface (lo) and
 // whether it is down, as it is in a new network namespace. Down, it holds
 // no IPv6 address, ::1 included; in a new namespace no route leads to
-// 127.0.0.1 either. It asks for lo's flags alone (SIOCGIFFLAGS, three
-// system calls, 8.5 µs here), not for the list of every interface
-// (64 µs): it runs for every suggestion that names a loopback
-// address.
+// 127.0.0.1 either. It runs for every suggestion that names a loopback
+// address, so it asks for lo's flags alone (SIOCGIFFLAGS), on the netlink
+// socket already open for sock_diag: any socket answers that ioctl. That
+// is one system call, 0.9 µs here, where listing every interface
+// (net.Interfaces) takes 64 µs and a socket of its own 8.5 µs.
 func loopbackDown() (name string, down bool) {
 	const lo = "lo" // Linux makes it, with that name, in every network namespace
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	req, err := unix.NewIfreq(lo)
 	if err != nil {
 		return "", false
 	}
-	defer unix.Close(fd)
-	req, err := unix.NewIfreq(lo)
-	if err != nil || unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, req) != nil {
+	diag.Lock()
+	defer diag.Unlock()
+	if openDiag() != nil || unix.IoctlIfreq(diag.fd, unix.SIOCGIFFLAGS, req) != nil {
 		return "", false
 	}
 	return lo, req.Uint16()&unix.IFF_UP == 0
