@@ -78,9 +78,11 @@ type connectData struct {
 	// 127.0.0.1 while the loopback interface is down, lodown.txt's
 	// explanation.
 	LoopbackDown loopbackDownRefusal
-	// SixOnly is, for ECONNREFUSED to an IPv4 address, the lab's listener
-	// on :: at that port that takes IPv6 only (IPV6_V6ONLY on).
-	SixOnly string
+	// OtherFamily is, for ECONNREFUSED to an address of this machine, the
+	// listener at that port that takes the other family only: on 0.0.0.0
+	// for a client of ::1, on :: with IPV6_V6ONLY or on ::1 for a client
+	// of 127.0.0.1.
+	OtherFamily otherFamilyListener
 }
 
 func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
@@ -160,14 +162,8 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.Mapped = refusedMapped(s, before, addr, err, "Connect")
 		data.LinkLocal = refusedLinkLocal(s, args[1], remote, err, "connect")
 		data.LoopbackDown = refusedLoopbackDown(addr, err, "connect")
-		if errors.Is(err, unix.ECONNREFUSED) && addr.Unmap().Is4() {
-			// A listener that covers the address and still refused it
-			// takes IPv6 only.
-			if ls, _, ok := l.listenerFor(remote); ok {
-				if on, _ := OptionOn(ls, "IPV6_V6ONLY"); on {
-					data.SixOnly = ls.Label()
-				}
-			}
+		if errors.Is(err, unix.ECONNREFUSED) && s.Kind == Stream {
+			data.OtherFamily = l.refusedByOtherFamily(remote)
 		}
 		if errors.Is(err, unix.ETIMEDOUT) {
 			data.Took = ms(took)
