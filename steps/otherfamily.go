@@ -27,9 +27,9 @@ type otherFamilyListener struct {
 
 // refusedByOtherFamily looks, for a TCP connect to remote that the kernel
 // refused, for a listener at remote's port that takes the other family
-// only. It asks the kernel for every listener of the machine (Holders),
-// so a server of another program is found as well as the lab's, and names
-// the lab's. Where a listener that takes remote's family covers remote,
+// only. It asks the kernel for every listener of the machine, so a
+// server of another program is found as well as the lab's, and names the
+// lab's. Where a listener that takes remote's family covers remote,
 // something else refused it (a firewall's reset, say): nothing is said.
 // Nor where remote is not an address of this machine, whose listeners
 // say nothing of another's.
@@ -46,18 +46,19 @@ func (l *Lab) refusedByOtherFamily(remote netip.AddrPort) otherFamilyListener {
 		// Linux connects to 0.0.0.0 or :: as to its loopback address.
 		to = wanted.loopbackAddr()
 	}
-	conns, err := Holders()
+	dest := netip.AddrPortFrom(to, remote.Port())
+	conns, err := tcpListeners()
 	if err != nil {
 		return otherFamilyListener{}
 	}
 	var others []Connection
 	for _, c := range conns {
-		if c.Kind != Stream || c.State != Listen || c.Local.Port() != remote.Port() {
+		if c.State != Listen || c.Local.Port() != remote.Port() {
 			continue
 		}
 		if !takes(c, wanted) {
 			others = append(others, c)
-		} else if covers(c.Local, netip.AddrPortFrom(to, remote.Port())) {
+		} else if covers(c.Local, dest) {
 			return otherFamilyListener{}
 		}
 	}
@@ -66,8 +67,8 @@ func (l *Lab) refusedByOtherFamily(remote netip.AddrPort) otherFamilyListener {
 	}
 	c := likeliest(others)
 	addr := c.Local.Addr()
-	f := otherFamilyListener{To: netip.AddrPortFrom(to, remote.Port()).String(), Played: l.Driven, Listener: l.Owners()(c), Address: addr.String(), Everywhere: addr.IsUnspecified(),
-		SixOnly: addr.IsUnspecified() && c.IPv6Only, Takes: other.String(), Wanted: wanted.String(),
+	f := otherFamilyListener{To: dest.String(), Played: l.Driven, Listener: l.Owners()(c),
+		Address: addr.String(), Everywhere: addr.IsUnspecified(), SixOnly: addr.IsUnspecified() && c.IPv6Only, Takes: other.String(), Wanted: wanted.String(),
 		Socket: strings.ToLower(other.String()), ConnectTo: addr.Unmap().String()}
 	if f.Everywhere {
 		f.ConnectTo = other.loopbackAddr().String()
