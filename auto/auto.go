@@ -108,9 +108,20 @@ func AsPrinted(safe string) string { return strings.ReplaceAll(safe, `\\`, `\`) 
 
 // A Summary is what a flow did, for the line it ends with.
 type Summary struct {
-	Play              string
-	Clients           int // clients the server accepted and served
-	Dropped           int // of those, dropped: silent, reset, or gone
+	Play string
+	// Clients are the clients the server served: it accepted each,
+	// greeted it and read what it sent, a message or nothing, or gave up
+	// on it.
+	Clients int
+	Dropped int // of those, given up on: silent for --idle-timeout, or their connection failed
+	// ClosedSilently are those of them that closed their side without
+	// sending anything ([silent close]): they left; nobody dropped them.
+	ClosedSilently int
+	// Unserved says that the flow stopped after the server accepted a
+	// client and before it read that client's message: Ctrl-C while recv
+	// waited, or q at a pause. That client is not among Clients. While
+	// the flow runs, it says that the server is between the two.
+	Unserved          bool
 	BytesIn, BytesOut int // bytes received and sent (by the server in a demo)
 	Stopped           bool
 	Failed            bool // a call failed and ended the flow
@@ -145,6 +156,9 @@ func (p *Plan) Run(ctx context.Context, stage Stage) (Summary, error) {
 	}
 	f.closeAll()
 	f.sum.Stopped = errors.Is(err, errStopped) || ctx.Err() != nil
+	// Unserved held, as the flow ran, whether a client waited to be
+	// served; the summary says so only of a stop.
+	f.sum.Unserved = f.sum.Stopped && f.sum.Unserved
 	if f.sum.Stopped {
 		err = nil
 	}

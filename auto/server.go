@@ -100,7 +100,7 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err e
 	case rep.Failed():
 		return false, f.failed(steps.AcceptStep, rep)
 	}
-	f.sum.Clients++
+	f.sum.Unserved = true // until its message is read
 	peer := rep.Peer
 	f.sayAccepted(peer)
 
@@ -118,6 +118,8 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err e
 		f.sum.BytesIn += len(rep.Data)
 		gone = f.dropped(rep, peer, "sent a message")
 	}
+	f.sum.Unserved = false
+	f.sum.Clients++
 	said = !gone && len(rep.Data) > 0 && utf8.Valid(rep.Data)
 	if !gone {
 		f.stage.Print(Server, "The client has connected")
@@ -131,7 +133,7 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err e
 			f.stage.Tell(Server, f.notText(peer, rep.Data))
 		default:
 			f.stage.Tell(Server, prose.Render("silent close", droppedPeer{Peer: peer.String()}))
-			f.sum.Dropped++
+			f.sum.ClosedSilently++
 		}
 	}
 	if _, err := f.must(ctx, Server, steps.CloseStep, each.close...); err != nil {
