@@ -896,3 +896,38 @@ func TestDemoStoppedBeforeTheMessageServedNobody(t *testing.T) {
 		t.Errorf("got the summary %q\nwant %q", got, want)
 	}
 }
+
+// TestDemoIntroSaysWhatTheHostMakes: for an IPv6 --host, the demo's intro
+// says its sockets are AF_INET6, because the tutorial's AF_INET sockets,
+// as python3 shows, can neither bind there nor connect where the demo's
+// client connects; for any other, it says nothing of it.
+func TestDemoIntroSaysWhatTheHostMakes(t *testing.T) {
+	python, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("python3 is not on PATH, so what the tutorial's sockets do with the host cannot be checked")
+	}
+	for _, tt := range []struct{ host, to string }{
+		{"", "127.0.0.1"}, {"0.0.0.0", "127.0.0.1"}, {"127.0.0.1", "127.0.0.1"}, {"::", "::1"}, {"::1", "::1"},
+	} {
+		// bind to port 0, and connect to port 1, where nothing listens:
+		// python3's gaierror comes before any packet.
+		out, _ := exec.Command(python, "-c", "import socket\nfor call, address in (('bind', ("+strconv.Quote(tt.host)+", 0)), ('connect', ("+strconv.Quote(tt.to)+", 1))):\n    try:\n        getattr(socket.socket(socket.AF_INET, socket.SOCK_STREAM), call)(address)\n    except socket.gaierror:\n        print('gaierror')\n    except OSError:\n        pass").CombinedOutput()
+		tutorialFails := strings.TrimSpace(string(out)) == "gaierror\ngaierror"
+		rec := newRecorder()
+		rec.pause = func(string) bool { return false } // q before the server's socket is made
+		plan, err := auto.Parse([]string{"demo", "--host", tt.host, "--port", "0", "--step"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := plan.Run(context.Background(), rec); err != nil {
+			t.Fatal(err)
+		}
+		intro := collapseSpace(rec.of("tell")[0])
+		if strings.Contains(intro, "AF_INET6") != tutorialFails || strings.Contains(intro, "gaierror") != tutorialFails {
+			t.Errorf("--host %q: got intro %q; the tutorial's AF_INET sockets raise gaierror there: %v", tt.host, intro, tutorialFails)
+		}
+		if socket := rec.of("pause")[0]; strings.Contains(socket, "AF_INET6") != tutorialFails {
+			t.Errorf("--host %q: the server was about to make its socket with %q", tt.host, socket)
+		}
+	}
+}

@@ -16,7 +16,7 @@ import (
 func (f *flow) demo(ctx context.Context) error {
 	p := f.plan
 	to := demoClientHost(p.Host)
-	f.stage.Tell(Server, prose.Render("demo intro", serverIntro{Every: everyInterface(p.Host), Tutorial: p.Host == "", To: to}))
+	f.stage.Tell(Server, prose.Render("demo intro", serverIntro{Every: everyInterface(p.Host), Tutorial: p.Host == "", IPv6: isIPv6(p.Host), To: to}))
 	if err := f.listen(ctx, p.Host, p.Port); err != nil {
 		return err
 	}

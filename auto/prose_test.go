@@ -12,7 +12,7 @@ var proseData = map[string]any{
 	"server intro":         serverIntro{},
 	"client intro":         clientIntro{},
 	"client intro no wait": clientIntro{},
-	"demo intro":           nil,
+	"demo intro":           serverIntro{},
 	"idle":                 droppedPeer{},
 	"silent close":         droppedPeer{},
 	"not text":             notText{},
