@@ -119,8 +119,7 @@ type Summary struct {
 	ClosedSilently int
 	// Unserved says that the flow stopped after the server accepted a
 	// client and before it read that client's message: Ctrl-C while recv
-	// waited, or q at a pause. That client is not among Clients. While
-	// the flow runs, it says that the server is between the two.
+	// waited, or q at a pause. That client is not among Clients.
 	Unserved          bool
 	BytesIn, BytesOut int // bytes received and sent (by the server in a demo)
 	Stopped           bool
@@ -156,9 +155,7 @@ func (p *Plan) Run(ctx context.Context, stage Stage) (Summary, error) {
 	}
 	f.closeAll()
 	f.sum.Stopped = errors.Is(err, errStopped) || ctx.Err() != nil
-	// Unserved held, as the flow ran, whether a client waited to be
-	// served; the summary says so only of a stop.
-	f.sum.Unserved = f.sum.Stopped && f.sum.Unserved
+	f.sum.Unserved = f.sum.Stopped && f.serving
 	if f.sum.Stopped {
 		err = nil
 	}

@@ -30,7 +30,7 @@ func (f *flow) demo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	f.sum.Unserved = true // until its message is read
+	f.serving = true // until its message is read
 	f.sayAccepted(rep.Peer)
 	rep, err = f.must(ctx, Server, steps.SendStep, connection, "--timeout", p.IdleTimeout.String(), p.Greeting)
 	if err != nil {
@@ -44,7 +44,7 @@ func (f *flow) demo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	f.sum.Unserved = false
+	f.serving = false
 	f.sum.Clients++
 	f.sum.BytesIn += len(rep.Data)
 	f.stage.Print(Server, "The client has connected")

@@ -34,7 +34,10 @@ type flow struct {
 	port  int  // the port the server listens on, read from the kernel
 	// listening is the tutorial's line that says so.
 	listening string
-	sum       Summary
+	// serving says that the server has accepted a client and not yet
+	// read what it sent: a stop now leaves that client unserved.
+	serving bool
+	sum     Summary
 }
 
 func newFlow(p *Plan, stage Stage) *flow {

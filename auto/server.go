@@ -100,7 +100,7 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err e
 	case rep.Failed():
 		return false, f.failed(steps.AcceptStep, rep)
 	}
-	f.sum.Unserved = true // until its message is read
+	f.serving = true // until its message is read
 	peer := rep.Peer
 	f.sayAccepted(peer)
 
@@ -118,7 +118,7 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err e
 		f.sum.BytesIn += len(rep.Data)
 		gone = f.dropped(rep, peer, "sent a message")
 	}
-	f.sum.Unserved = false
+	f.serving = false
 	f.sum.Clients++
 	said = !gone && len(rep.Data) > 0 && utf8.Valid(rep.Data)
 	if !gone {
