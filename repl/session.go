@@ -239,7 +239,7 @@ func (s *Session) oneCommand(line string) {
 	}
 	var b strings.Builder
 	s.render.para(&b, "note", fmt.Sprintf("One line is one command: `;` separates commands only in sockstep -c 'CMD; CMD'. Type %s on lines of their own.",
-		strings.Join(quoted[:len(quoted)-1], ", ")+" and "+quoted[len(quoted)-1]))
+		steps.Listed(quoted)))
 	s.out.print(b.String())
 }
 

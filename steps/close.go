@@ -203,13 +203,13 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	case data.Listener:
 		// Its close reset the connections waiting in its queue.
 		reset := resetClients(queued)
+		report.Packets = resets(s.Name, reset)
 		var labels []string
 		for _, c := range reset {
 			labels = append(labels, c.Label())
 			report.State = append(report.State, otherQueues(c, Read(c)))
-			report.Packets = append(report.Packets, Packet{From: s.Name, To: c.Name, What: "RST"})
 		}
-		data.ResetClients, data.ResetCount, data.OtherClients = listed(labels), len(reset), len(reset) < data.Waiting
+		data.ResetClients, data.ResetCount, data.OtherClients = Listed(labels), len(reset), len(reset) < data.Waiting
 		if len(reset) == 1 {
 			data.ResetName = reset[0].Name
 		}
@@ -256,18 +256,18 @@ func resetClients(queued []*Socket) []*Socket {
 	return reset
 }
 
-// resets are the RSTs that listener sent to those of its queued clients
-// that the kernel has since closed.
-func resets(listener string, queued []*Socket) []Packet {
+// resets are the RSTs that listener sent to the clients it reset
+// (resetClients).
+func resets(listener string, reset []*Socket) []Packet {
 	var packets []Packet
-	for _, c := range resetClients(queued) {
+	for _, c := range reset {
 		packets = append(packets, Packet{From: listener, To: c.Name, What: "RST"})
 	}
 	return packets
 }
 
-// listed joins words as a sentence lists them: "a", "a and b", "a, b and c".
-func listed(words []string) string {
+// Listed joins words as a sentence lists them: "a", "a and b", "a, b and c".
+func Listed(words []string) string {
 	if len(words) < 2 {
 		return strings.Join(words, "")
 	}

@@ -190,7 +190,7 @@ func shutdownListener(report *Report, before, after Snapshot, queued []*Socket, 
 		if after.Local.Port() != 0 {
 			data.Local = ShowAddr(after.Local)
 		}
-		report.Packets = resets(data.Name, queued)
+		report.Packets = resets(data.Name, resetClients(queued))
 	}
 	shutdownProse.code(report, data)
 	report.Says = shutdownProse.Render("says", data)
