@@ -178,6 +178,17 @@ func dumpDiag(family, protocol uint8, states uint32, f func(Connection)) error {
 	return errNoSockDiag
 }
 
+// diagListeners gives f each TCP listener of the machine, IPv4 then IPv6,
+// as sock_diag lists them: a walk of the kernel's listeners alone.
+func diagListeners(f func(Connection)) error {
+	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
+		if err := dumpDiag(family, unix.IPPROTO_TCP, 1<<Listen, f); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // diagV6Only reads the attribute INET_DIAG_SKV6ONLY that follows an
 // IPv6 socket's struct inet_diag_msg: its IPV6_V6ONLY. ok is false where
 // the kernel gave none (an IPv4 socket, a connection in TIME_WAIT).

@@ -125,9 +125,7 @@ func Holders() ([]Connection, error) {
 		return nil, err
 	}
 	listeners := map[uint64]Connection{}
-	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
-		dumpDiag(family, unix.IPPROTO_TCP, 1<<Listen, func(c Connection) { listeners[c.Inode] = c })
-	}
+	diagListeners(func(c Connection) { listeners[c.Inode] = c })
 	for i, c := range tcp {
 		if c.State == Listen {
 			l, ok := listeners[c.Inode]

@@ -2,8 +2,6 @@
 
 package steps
 
-import "golang.org/x/sys/unix"
-
 // tcpListeners lists the TCP listeners of the machine, with, for one on
 // [::], whether its IPV6_V6ONLY is on. It asks sock_diag for listeners
 // alone, a walk of the kernel's listeners only: 0.09 ms here, where
@@ -12,14 +10,12 @@ import "golang.org/x/sys/unix"
 // be asked, it reads that table, which does not tell IPV6_V6ONLY.
 func tcpListeners() ([]Connection, error) {
 	var all []Connection
-	for _, family := range []uint8{unix.AF_INET, unix.AF_INET6} {
-		err := dumpDiag(family, unix.IPPROTO_TCP, 1<<Listen, func(c Connection) {
-			c.Kind = Stream
-			all = append(all, c)
-		})
-		if err != nil {
-			return Connections()
-		}
+	err := diagListeners(func(c Connection) {
+		c.Kind = Stream
+		all = append(all, c)
+	})
+	if err != nil {
+		return Connections()
 	}
 	return all, nil
 }
