@@ -20,10 +20,7 @@ func TestLoopbackDownNamesTheInterface(t *testing.T) {
 	if !inNetnsLoopbackDown(t) {
 		return
 	}
-	ip, err := exec.LookPath("ip")
-	if err != nil {
-		t.Skip("ip (iproute2) is not on PATH, so the commands the explanation names cannot be tried")
-	}
+	ip := ipOnPath(t, "the commands the explanation names cannot be tried")
 	lo := loopbackOnly(t).Name
 	ipSays := func(args ...string) string {
 		out, _ := exec.Command(ip, args...).CombinedOutput()

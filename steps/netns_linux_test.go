@@ -61,6 +61,17 @@ func inNetnsLoopbackDown(t *testing.T) bool {
 	return false
 }
 
+// ipOnPath is the path of ip (iproute2); without it the test is skipped,
+// saying why it needs it.
+func ipOnPath(t *testing.T, why string) string {
+	t.Helper()
+	ip, err := exec.LookPath("ip")
+	if err != nil {
+		t.Skip("ip (iproute2) is not on PATH, so " + why)
+	}
+	return ip
+}
+
 // loopbackOnly returns the loopback interface of the namespace, after
 // checking that it is the only interface there.
 func loopbackOnly(t *testing.T) net.Interface {
@@ -105,10 +116,7 @@ func TestNoRouteFixFitsTheFamily(t *testing.T) {
 	if !inNetns(t) {
 		return
 	}
-	ip, err := exec.LookPath("ip")
-	if err != nil {
-		t.Skip("ip (iproute2) is not on PATH, so the command the fix names cannot be tried")
-	}
+	ip := ipOnPath(t, "the command the fix names cannot be tried")
 	cases := []struct {
 		family   string
 		nowhere  string // an address of a documentation range, which no route reaches in the namespace
@@ -156,10 +164,7 @@ func TestHostUnreachableFixNamesACommandThatWorks(t *testing.T) {
 	if !inNetns(t) {
 		return
 	}
-	ip, err := exec.LookPath("ip")
-	if err != nil {
-		t.Skip("ip (iproute2) is not on PATH, so no unreachable route can be made")
-	}
+	ip := ipOnPath(t, "no unreachable route can be made")
 	cases := []struct {
 		family, route, to string
 	}{
@@ -208,10 +213,7 @@ func TestSendtoLinkLocalNamesTheInterface(t *testing.T) {
 	if !inNetns(t) {
 		return
 	}
-	ip, err := exec.LookPath("ip")
-	if err != nil {
-		t.Skip("ip (iproute2) is not on PATH, so no second interface can be made")
-	}
+	ip := ipOnPath(t, "no second interface can be made")
 	// No duplicate address detection: the link-local addresses are usable
 	// at once, rather than a second or two after the interfaces come up.
 	if err := os.WriteFile("/proc/sys/net/ipv6/conf/default/accept_dad", []byte("0"), 0); err != nil {
@@ -231,6 +233,7 @@ func TestSendtoLinkLocalNamesTheInterface(t *testing.T) {
 	var (
 		route []byte
 		dev   [][]byte
+		err   error
 	)
 	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		route, err = exec.Command(ip, "route", "get", to).CombinedOutput()
