@@ -30,6 +30,9 @@ import (
 //
 //	quiet     auto server --quiet, its output thrown away
 //	narrated  auto server, every call narrated in full into a file
+//	calls     no auto server: a server on raw calls that makes exactly
+//	          the system calls quiet makes for each client, and nothing
+//	          else; what quiet's calls cost, without its Go work
 //
 // Each iteration is one client of each of the two servers. The clients go
 // in batches, taking the servers in turn, and a batch is timed until its
@@ -41,6 +44,9 @@ import (
 func BenchmarkTutorialClients(b *testing.B) {
 	b.Run("quiet", func(b *testing.B) {
 		sideBySide(b, startMinimal(b, b.N), startAuto(b, "quiet", io.Discard, b.N, "--quiet"))
+	})
+	b.Run("calls", func(b *testing.B) {
+		sideBySide(b, startMinimal(b, b.N), startRaw(b, "calls", b.N, callsServer))
 	})
 	b.Run("narrated", func(b *testing.B) {
 		narration, err := os.Create(filepath.Join(b.TempDir(), "narration.txt"))
@@ -178,6 +184,12 @@ func (w *serverOutput) Write(p []byte) (int, error) {
 
 // startMinimal starts the minimal server for n clients.
 func startMinimal(b *testing.B, n int) *benchServer {
+	return startRaw(b, "minimal", n, minimalServer)
+}
+
+// startRaw starts serve, a server on raw calls, for n clients, on a
+// listener of its own.
+func startRaw(b *testing.B, name string, n int, serve func(lfd, n int, served chan<- struct{}) error) *benchServer {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		b.Fatal(err)
@@ -193,9 +205,9 @@ func startMinimal(b *testing.B, n int) *benchServer {
 	if err != nil {
 		b.Fatal(err)
 	}
-	s := &benchServer{name: "minimal", port: sa.(*unix.SockaddrInet4).Port, served: make(chan struct{}, n), done: make(chan error, 1)}
-	go pprof.Do(context.Background(), pprof.Labels("server", "minimal"), func(context.Context) {
-		s.done <- minimalServer(fd, n, s.served)
+	s := &benchServer{name: name, port: sa.(*unix.SockaddrInet4).Port, served: make(chan struct{}, n), done: make(chan error, 1)}
+	go pprof.Do(context.Background(), pprof.Labels("server", name), func(context.Context) {
+		s.done <- serve(fd, n, s.served)
 	})
 	return s
 }
@@ -218,6 +230,46 @@ func minimalServer(lfd, n int, served chan<- struct{}) error {
 		fd := int(r)
 		unix.SendmsgN(fd, greeting, nil, nil, unix.MSG_NOSIGNAL)
 		unix.Read(fd, buf)
+		unix.Close(fd)
+		served <- struct{}{}
+	}
+	return nil
+}
+
+// callsServer makes, for each of n clients, the system calls auto server
+// --quiet makes (counted with strace -f), in its order, and nothing else:
+// poll for a client, and if none is queued, poll again in slices of
+// 100 ms (as the steps' waits do, to see Ctrl-C) until one is; accept4;
+// getsockname and getpeername for the tutorial's print(connection);
+// sendmsg of the greeting; recvfrom with MSG_DONTWAIT, and if nothing has
+// come yet, poll until it has and recvfrom again; close.
+func callsServer(lfd, n int, served chan<- struct{}) error {
+	buf := make([]byte, 1024)
+	var peer, name unix.RawSockaddrAny
+	ready := func(fd int) {
+		poll := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		for got, _ := unix.Poll(poll, 0); got == 0; got, _ = unix.Poll(poll, 100) {
+		}
+	}
+	nameOf := func(call uintptr, fd int) {
+		size := uint32(unix.SizeofSockaddrAny)
+		unix.Syscall(call, uintptr(fd), uintptr(unsafe.Pointer(&name)), uintptr(unsafe.Pointer(&size)))
+	}
+	for range n {
+		ready(lfd)
+		size := uint32(unix.SizeofSockaddrAny)
+		r, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&peer)), uintptr(unsafe.Pointer(&size)), unix.SOCK_CLOEXEC, 0, 0)
+		if errno != 0 {
+			return errno
+		}
+		fd := int(r)
+		nameOf(unix.SYS_GETSOCKNAME, fd)
+		nameOf(unix.SYS_GETPEERNAME, fd)
+		unix.SendmsgN(fd, greeting, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
+		if _, _, err := unix.Recvfrom(fd, buf, unix.MSG_DONTWAIT); err == unix.EAGAIN {
+			ready(fd)
+			unix.Recvfrom(fd, buf, unix.MSG_DONTWAIT)
+		}
 		unix.Close(fd)
 		served <- struct{}{}
 	}
