@@ -30,7 +30,7 @@ import (
 var proseFiles embed.FS
 
 var prose = steps.LoadProse(proseFiles, "auto.txt", "about", "server intro", "client intro",
-	"client intro no wait", "demo intro", "idle", "silent close", "not text", "cut text", "web client", "lost", "no greeting",
+	"client intro no wait", "demo intro", "idle", "silent close", "not text", "cut text", "web client", "reset", "lost", "no greeting",
 	"no greeting closed", "client lost", "pause", "pause short", "summary")
 
 // What auto.txt's sections are given, besides a Summary for [summary] and
@@ -48,10 +48,12 @@ type (
 		Host, Port, Wait string
 		IPv6             bool // the host is an IPv6 address, which needs an IPv6 socket
 	}
-	droppedPeer  struct{ Peer, Waited, Timeout, Errno, Python string } // [idle], [lost], [silent close]
-	notText      struct{ Peer, Bytes string }                          // [not text]
-	webClient    struct{ Peer, Greeting string }                       // [web client]
-	greetingLost struct{ Wait, Errno string }                          // [no greeting], [no greeting closed], [client lost]
+	// [idle], [reset], [lost], [silent close]; Call is the call that
+	// failed, for [reset].
+	droppedPeer  struct{ Peer, Waited, Timeout, Call, Errno, Python string }
+	notText      struct{ Peer, Bytes string }    // [not text]
+	webClient    struct{ Peer, Greeting string } // [web client]
+	greetingLost struct{ Wait, Errno string }    // [no greeting], [no greeting closed], [client lost]
 	pauseLine    struct{ Call string }
 	cutText      struct { // [cut text]
 		Peer              string
@@ -114,13 +116,19 @@ type Summary struct {
 	// on it.
 	Clients int
 	Dropped int // of those, given up on: silent for --idle-timeout, or their connection failed
+	// Reset are those of them that reset the connection ([reset]): the
+	// server's send or recv failed with ECONNRESET. The client ended the
+	// connection; nobody dropped it.
+	Reset int
 	// ClosedSilently are those of them that closed their side without
 	// sending anything ([silent close]): they left; nobody dropped them.
 	ClosedSilently int
-	// Unserved says that the flow stopped after the server accepted a
-	// client and before it read that client's message: Ctrl-C while recv
-	// waited, or q at a pause. That client is not among Clients.
-	Unserved          bool
+	// Unserved is the address of the client the server had accepted, and
+	// not yet read a message from, when the flow ended: stopped (Ctrl-C
+	// while recv waited, q at a pause) or failed (a demo whose greeting or
+	// message could not be sent). "" when there was none. That client is
+	// not among Clients.
+	Unserved          string
 	BytesIn, BytesOut int // bytes received and sent (by the server in a demo)
 	Stopped           bool
 	Failed            bool // a call failed and ended the flow
@@ -155,7 +163,9 @@ func (p *Plan) Run(ctx context.Context, stage Stage) (Summary, error) {
 	}
 	f.closeAll()
 	f.sum.Stopped = errors.Is(err, errStopped) || ctx.Err() != nil
-	f.sum.Unserved = f.sum.Stopped && f.serving
+	if f.serving.IsValid() {
+		f.sum.Unserved = f.serving.String()
+	}
 	if f.sum.Stopped {
 		err = nil
 	}

@@ -3,6 +3,7 @@ package auto_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -373,7 +374,7 @@ func TestServerStopsOnCancelAndClosesWhatItOpened(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the server did not stop within 10s of the cancel")
 	}
-	if r.err != nil || !r.sum.Stopped || r.sum.Clients != 0 || !r.sum.Unserved || r.sum.BytesOut != 17 {
+	if r.err != nil || !r.sum.Stopped || r.sum.Clients != 0 || r.sum.Unserved != conn.LocalAddr().String() || r.sum.BytesOut != 17 {
 		t.Errorf("got %+v, %v; want a stop with one client greeted and not served, and no error", r.sum, r.err)
 	}
 	commands := rec.of("command")
@@ -685,6 +686,10 @@ func TestClientIntroHoldsForAServerThatSendsMore(t *testing.T) {
 	}
 }
 
+// anyPort matches the port of an address in a summary, which the kernel
+// chose, for the tests to write as :PORT.
+var anyPort = regexp.MustCompile(`:\d+\b`)
+
 func collapseSpace(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // TestServerSaysTextCutInACharacterIsText: recv counts bytes, so the
@@ -831,7 +836,7 @@ func TestSummarySaysWhatEachClientDid(t *testing.T) {
 				}
 			}
 			stop()
-		}, "auto server stopped: 0 clients served, 1 client accepted but not served (stopped before reading its message), 0 bytes in, 17 bytes out."},
+		}, "auto server stopped: 0 clients served, 1 client accepted but not served (127.0.0.1:PORT: stopped before reading its message), 0 bytes in, 17 bytes out."},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := newRecorder()
@@ -852,7 +857,8 @@ func TestSummarySaysWhatEachClientDid(t *testing.T) {
 			case <-time.After(20 * time.Second):
 				t.Fatal("the server did not end within 20s")
 			}
-			if got := collapseSpace(sum.String()); got != tt.want {
+			got := anyPort.ReplaceAllString(collapseSpace(sum.String()), ":PORT")
+			if got != tt.want {
 				t.Errorf("got the summary %q\nwant %q", got, tt.want)
 			}
 		})
@@ -870,8 +876,16 @@ func TestSummaryString(t *testing.T) {
 			"auto server done: 7 clients served (2 dropped, 1 closed without sending anything), 1 byte in, 119 bytes out."},
 		{auto.Summary{Play: "server", Clients: 2, ClosedSilently: 2, BytesOut: 34},
 			"auto server done: 2 clients served (2 closed without sending anything), 0 bytes in, 34 bytes out."},
-		{auto.Summary{Play: "server", Clients: 1, Dropped: 1, Unserved: true, Stopped: true, BytesOut: 34},
-			"auto server stopped: 1 client served (1 dropped), 1 client accepted but not served (stopped before reading its message), 0 bytes in, 34 bytes out."},
+		{auto.Summary{Play: "server", Clients: 1, Dropped: 1, Unserved: "127.0.0.1:41234", Stopped: true, BytesOut: 34},
+			"auto server stopped: 1 client served (1 dropped), 1 client accepted but not served (127.0.0.1:41234: stopped before reading its message), 0 bytes in, 34 bytes out."},
+		{auto.Summary{Play: "server", Clients: 3, Reset: 2, BytesOut: 51},
+			"auto server done: 3 clients served (2 reset the connection), 0 bytes in, 51 bytes out."},
+		{auto.Summary{Play: "server", Clients: 4, Dropped: 1, Reset: 1, ClosedSilently: 1, BytesIn: 5, BytesOut: 68},
+			"auto server done: 4 clients served (1 dropped, 1 reset the connection, 1 closed without sending anything), 5 bytes in, 68 bytes out."},
+		{auto.Summary{Play: "server", Clients: 2, Reset: 1, ClosedSilently: 1, BytesOut: 34},
+			"auto server done: 2 clients served (1 reset the connection, 1 closed without sending anything), 0 bytes in, 34 bytes out."},
+		{auto.Summary{Play: "demo", Unserved: "127.0.0.1:41234", Failed: true, Failure: "send failed with ECONNRESET", BytesOut: 0},
+			"auto demo ended because send failed with ECONNRESET: 0 clients served, 1 client accepted but not served (127.0.0.1:41234: ended before reading its message), 0 bytes in, 0 bytes out (the server's side)."},
 		{auto.Summary{Play: "client", BytesIn: 17, BytesOut: 5},
 			"auto client done: 17 bytes in, 5 bytes out."},
 	} {
@@ -891,8 +905,8 @@ func TestDemoStoppedBeforeTheMessageServedNobody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := "auto demo stopped: 0 clients served, 1 client accepted but not served (stopped before reading its message), 0 bytes in, 17 bytes out (the server's side)."
-	if got := collapseSpace(sum.String()); got != want {
+	want := "auto demo stopped: 0 clients served, 1 client accepted but not served (127.0.0.1:PORT: stopped before reading its message), 0 bytes in, 17 bytes out (the server's side)."
+	if got := anyPort.ReplaceAllString(collapseSpace(sum.String()), ":PORT"); got != want {
 		t.Errorf("got the summary %q\nwant %q", got, want)
 	}
 }
@@ -929,5 +943,146 @@ func TestDemoIntroSaysWhatTheHostMakes(t *testing.T) {
 		if socket := rec.of("pause")[0]; strings.Contains(socket, "AF_INET6") != tutorialFails {
 			t.Errorf("--host %q: the server was about to make its socket with %q", tt.host, socket)
 		}
+	}
+}
+
+// printedPort is the port of the Listening line a flow has printed so
+// far, for a pause that connects to it; "" before it.
+func printedPort(rec *recorder) string {
+	for _, line := range rec.of("print") {
+		if m := regexp.MustCompile(`Listening for incoming connections on port (\d+)`).FindStringSubmatch(line); m != nil {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+// resetClient connects to port on 127.0.0.1, reads what it is told to
+// (up to the greeting's 17 bytes, within 5s), and resets the connection:
+// SO_LINGER 0, then close. It returns the client's address.
+func resetClient(t *testing.T, port string, read int) string {
+	conn, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 5*time.Second)
+	if err != nil {
+		t.Error(err)
+		return ""
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.ReadFull(conn, make([]byte, read)); err != nil {
+		t.Errorf("reading %d bytes of the greeting: %v", read, err)
+	}
+	conn.(*net.TCPConn).SetLinger(0)
+	return conn.LocalAddr().String()
+}
+
+// TestServerSaysAClientResetTheConnection: a client that resets the
+// connection (SO_LINGER 0) makes the server's send fail with ECONNRESET
+// when the reset came before the greeting (the client reset it while it
+// waited in the accept queue), and its recv when it came after. Either
+// way the server says the client reset it, counts it so, and does not
+// call it dropped: it gave up on nothing.
+func TestServerSaysAClientResetTheConnection(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		read   int    // bytes of the greeting the client reads before its reset
+		failed string // the server's call that the reset made fail
+		want   string
+	}{
+		{"before the greeting", 0, "send",
+			"auto server done: 1 client served (1 reset the connection), 0 bytes in, 0 bytes out."},
+		{"after the greeting", 17, "recv",
+			"auto server done: 1 client served (1 reset the connection), 0 bytes in, 17 bytes out."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := newRecorder()
+			done := make(chan struct{})
+			rec.pause = func(next string) bool {
+				if strings.HasPrefix(next, "next: accept(") && tt.read == 0 {
+					resetClient(t, printedPort(rec), 0) // waits, reset, in the accept queue
+				}
+				return true
+			}
+			go func() {
+				if tt.read > 0 {
+					resetClient(t, listeningPort(t, rec), tt.read)
+				}
+				close(done)
+			}()
+			sum, err := play(t, context.Background(), rec, "server --host 127.0.0.1 --port 0 --count 1 --idle-timeout 10s --step")
+			<-done
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := collapseSpace(sum.String()); got != tt.want {
+				t.Errorf("got the summary %q\nwant %q", got, tt.want)
+			}
+			var failed []string
+			for _, r := range rec.of("report") {
+				if strings.Contains(r, "ECONNRESET") {
+					failed = append(failed, r)
+				}
+			}
+			if len(failed) != 1 || !strings.HasPrefix(failed[0], "server: "+tt.failed+"(") {
+				t.Errorf("the calls that failed with ECONNRESET were %q, want the server's %s", failed, tt.failed)
+			}
+			told := collapseSpace(strings.Join(rec.of("tell"), "\n"))
+			if !strings.Contains(told, "reset the connection: "+tt.failed+" failed with ECONNRESET") || strings.Contains(told, "gives up") {
+				t.Errorf("the server did not say that the client reset the connection, or said it gave up on it:\n%s", told)
+			}
+		})
+	}
+}
+
+// TestDemoThatFailsAfterAcceptNamesTheClient: a demo that fails after
+// its server accepted a client, and before it read that client's
+// message, says in its summary which client that was: another client on
+// this machine that connected first (the demo listens where anyone can)
+// and reset the connection, so the greeting's send fails; or the demo's
+// own client, whose send fails because its socket was shut for writing
+// at the pause before it.
+func TestDemoThatFailsAfterAcceptNamesTheClient(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		// at acts at the pause whose line starts with pause, and returns
+		// the address of the client the server will have accepted.
+		pause string
+		at    func(t *testing.T, rec *recorder, next string) string
+		want  string
+	}{
+		{"another client resets first", "next: connect(", func(t *testing.T, rec *recorder, _ string) string {
+			return resetClient(t, printedPort(rec), 0)
+		}, "auto demo ended because send failed with ECONNRESET: 0 clients served, 1 client accepted but not served (%s: ended before reading its message), 0 bytes in, 0 bytes out (the server's side)."},
+		{"the client cannot send", "next: send(", func(t *testing.T, rec *recorder, next string) string {
+			fd, err := strconv.Atoi(regexp.MustCompile(`send\((\d+),`).FindStringSubmatch(next)[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Shutdown(fd, unix.SHUT_WR); err != nil {
+				t.Fatal(err)
+			}
+			local, err := unix.Getsockname(fd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprintf("127.0.0.1:%d", local.(*unix.SockaddrInet4).Port)
+		}, "auto demo ended because send failed with EPIPE: 0 clients served, 1 client accepted but not served (%s: ended before reading its message), 0 bytes in, 17 bytes out (the server's side)."},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := newRecorder()
+			var accepted string
+			rec.pause = func(next string) bool {
+				if side, _, _ := strings.Cut(rec.of("pause")[len(rec.of("pause"))-1], ":"); side == "client" && strings.HasPrefix(next, tt.pause) {
+					accepted = tt.at(t, rec, next)
+				}
+				return true
+			}
+			sum, err := play(t, context.Background(), rec, "demo --host 127.0.0.1 --port 0 --step")
+			if !errors.Is(err, auto.ErrFailed) {
+				t.Fatalf("got %v, want the demo to fail", err)
+			}
+			if want := fmt.Sprintf(tt.want, accepted); collapseSpace(sum.String()) != want {
+				t.Errorf("got the summary %q\nwant %q", collapseSpace(sum.String()), want)
+			}
+		})
 	}
 }

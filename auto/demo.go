@@ -2,6 +2,7 @@ package auto
 
 import (
 	"context"
+	"net/netip"
 	"strconv"
 
 	"sockstep/steps"
@@ -30,7 +31,7 @@ func (f *flow) demo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	f.serving = true // until its message is read
+	f.serving = rep.Peer // until its message is read
 	f.sayAccepted(rep.Peer)
 	rep, err = f.must(ctx, Server, steps.SendStep, connection, "--timeout", p.IdleTimeout.String(), p.Greeting)
 	if err != nil {
@@ -44,7 +45,7 @@ func (f *flow) demo(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	f.serving = false
+	f.serving = netip.AddrPort{}
 	f.sum.Clients++
 	f.sum.BytesIn += len(rep.Data)
 	f.stage.Print(Server, "The client has connected")

@@ -34,9 +34,10 @@ type flow struct {
 	port  int  // the port the server listens on, read from the kernel
 	// listening is the tutorial's line that says so.
 	listening string
-	// serving says that the server has accepted a client and not yet
-	// read what it sent: a stop now leaves that client unserved.
-	serving bool
+	// serving is the address of the client the server has accepted and
+	// not yet read from, if any: a flow that ends now leaves that client
+	// unserved.
+	serving netip.AddrPort
 	sum     Summary
 }
 

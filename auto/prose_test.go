@@ -17,6 +17,7 @@ var proseData = map[string]any{
 	"silent close":         droppedPeer{},
 	"not text":             notText{},
 	"cut text":             cutText{},
+	"reset":                droppedPeer{},
 	"lost":                 droppedPeer{},
 	"no greeting":          greetingLost{},
 	"no greeting closed":   greetingLost{},
@@ -47,7 +48,7 @@ func TestProseCompiledAsTextTemplate(t *testing.T) {
 			t.Error(err)
 		}
 		switch section {
-		case "idle", "silent close", "lost", "summary":
+		case "idle", "silent close", "reset", "lost", "summary":
 			if !compiled {
 				t.Errorf("auto.txt [%s] is not compiled, and a server renders it for many clients", section)
 			}

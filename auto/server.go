@@ -100,8 +100,8 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err e
 	case rep.Failed():
 		return false, f.failed(steps.AcceptStep, rep)
 	}
-	f.serving = true // until its message is read
 	peer := rep.Peer
+	f.serving = peer // until its message is read
 	f.sayAccepted(peer)
 
 	rep, err = f.call(ctx, Server, steps.SendStep, each.send...)
@@ -109,16 +109,16 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err e
 		return false, err
 	}
 	f.sum.BytesOut += rep.Sent
-	gone := f.dropped(rep, peer, "read the greeting")
+	gone := f.ended(steps.SendStep, rep, peer, "read the greeting")
 	if !gone {
 		rep, err = f.call(ctx, Server, steps.RecvStep, each.recv...)
 		if err != nil {
 			return false, err
 		}
 		f.sum.BytesIn += len(rep.Data)
-		gone = f.dropped(rep, peer, "sent a message")
+		gone = f.ended(steps.RecvStep, rep, peer, "sent a message")
 	}
-	f.serving = false
+	f.serving = netip.AddrPort{}
 	f.sum.Clients++
 	said = !gone && len(rep.Data) > 0 && utf8.Valid(rep.Data)
 	if !gone {
@@ -190,14 +190,20 @@ func (f *flow) sayAccepted(peer netip.AddrPort) {
 	f.stage.Print(Server, "Connection from: "+address)
 }
 
-// dropped narrates a client the server gives up on, and counts it: one
-// that has not done what the server waits for (waited) within
-// --idle-timeout, or whose connection failed. It returns false, and says
-// nothing, when the call did what it was asked.
-func (f *flow) dropped(rep *steps.Report, peer netip.AddrPort, waited string) bool {
+// ended narrates a client whose connection ended before the call st,
+// whose report is rep, did what it was asked, and counts it: a client
+// that reset the connection (the call failed with ECONNRESET), or one the
+// server gives up on, that has not done what the server waits for
+// (waited) within --idle-timeout or whose connection failed otherwise. It
+// returns false, and says nothing, when the call did what it was asked.
+func (f *flow) ended(st *steps.Step, rep *steps.Report, peer netip.AddrPort, waited string) bool {
 	switch {
 	case rep.Stopped:
 		f.stage.Tell(Server, prose.Render("idle", droppedPeer{Peer: peer.String(), Waited: waited, Timeout: f.plan.IdleTimeout.String()}))
+	case rep.Failure != nil && rep.Failure.Number == int(unix.ECONNRESET):
+		f.stage.Tell(Server, prose.Render("reset", droppedPeer{Peer: peer.String(), Call: st.Name, Python: rep.Failure.Python}))
+		f.sum.Reset++
+		return true
 	case rep.Failure != nil:
 		f.stage.Tell(Server, prose.Render("lost", droppedPeer{Peer: peer.String(), Errno: rep.Failure.Name, Python: rep.Failure.Python}))
 	default:
