@@ -200,7 +200,7 @@ func (a *autoStage) Command(side auto.Side, step string, args []string) {
 		indent := utf8.RuneCountInString(prompt) + 2
 		room := a.renderer().width - indent
 		breakInto(&b, step+" "+JoinWords(args), room+2, room, a.s.render.st.dim(prompt), strings.Repeat(" ", indent), plain, false)
-		a.show(side, b.String())
+		a.show(side, b.String(), false)
 	})
 }
 
@@ -215,7 +215,7 @@ func (a *autoStage) Report(side auto.Side, rep *steps.Report) {
 		}
 		var b strings.Builder
 		r.report(&b, rep)
-		a.show(side, b.String())
+		a.show(side, b.String(), false)
 	})
 }
 
@@ -242,7 +242,7 @@ func (a *autoStage) print(side auto.Side, line string) {
 	r := a.renderer()
 	var b strings.Builder
 	r.field(&b, "prints", r.st.call, line, false)
-	a.show(side, b.String())
+	a.show(side, b.String(), true)
 }
 
 func (a *autoStage) Message(side auto.Side, data []byte) {
@@ -277,7 +277,7 @@ func (a *autoStage) Tell(side auto.Side, text string) {
 		for _, para := range strings.Split(text, "\n") {
 			paintWrapped(&b, para, r.width-4, "  » ", "    ", r.st.notice)
 		}
-		a.show(side, b.String())
+		a.show(side, b.String(), false)
 	})
 }
 
@@ -290,7 +290,7 @@ func (a *autoStage) Waiting(side auto.Side, what func() string) {
 		r := a.renderer()
 		var b strings.Builder
 		r.waiting(&b, what())
-		a.show(side, b.String())
+		a.show(side, b.String(), false)
 	})
 }
 
@@ -340,34 +340,106 @@ func (a *autoStage) header() {
 // show adds a block of one side's lines, where that side's lines go, to
 // what the stage holds. The lines are rendered at the side's width; one
 // that could not be broken (code with no place to break, quoted text) is
-// never cut: it takes room from the other column, which is empty on its
-// row. In the left column it runs on over the right one; in the right
-// column it starts further left, so that it ends at the terminal's edge.
-func (a *autoStage) show(side auto.Side, block string) {
+// not cut while it fits the terminal: it takes room from the other column,
+// which is empty on its row. In the left column it runs on over the right
+// one; in the right column it starts further left, so that it ends at the
+// terminal's edge. A line of what a program prints (shown) or of received
+// bytes that is wider than the terminal, which the terminal would wrap
+// across both columns or under the labels (a message of a thousand bytes
+// with no space), is broken into pieces as wide as its
+// column, each after the first opening with continued, so that every byte
+// is shown, in order, and the columns stay whole.
+func (a *autoStage) show(side auto.Side, block string, shown bool) {
 	if !a.both {
 		a.held.WriteString(block)
 		return
 	}
 	b := &a.held
 	w := a.columnWidth()
-	for _, line := range strings.Split(strings.TrimSuffix(block, "\n"), "\n") {
-		switch {
-		case !a.columns:
-			b.WriteString(a.s.render.st.dim(a.label(side)) + line + "\n")
-		case side == auto.Server:
-			if n := visibleWidth(line); n <= w {
-				line += strings.Repeat(" ", w-n) + " │"
+	if !a.columns {
+		w = a.s.render.width - visibleWidth(a.label(side))
+	}
+	mark := a.s.render.st.dim(continued)
+	for _, long := range strings.Split(strings.TrimSuffix(block, "\n"), "\n") {
+		pieces := []string{long}
+		if visibleWidth(long) > a.s.render.width && (shown || receivedData(long)) {
+			pieces = breakVisible(long, w, w-visibleWidth(continued))
+			for i := 1; i < len(pieces); i++ {
+				pieces[i] = mark + pieces[i]
 			}
-			b.WriteString(line + "\n")
-		default:
-			if n := visibleWidth(line); n > w {
-				b.WriteString(strings.Repeat(" ", max(0, a.s.render.width-n)) + line + "\n")
-				continue
+		}
+		for _, line := range pieces {
+			switch {
+			case !a.columns:
+				b.WriteString(a.s.render.st.dim(a.label(side)) + line + "\n")
+			case side == auto.Server:
+				if n := visibleWidth(line); n <= w {
+					line += strings.Repeat(" ", w-n) + " │"
+				}
+				b.WriteString(line + "\n")
+			default:
+				if n := visibleWidth(line); n > w {
+					b.WriteString(strings.Repeat(" ", max(0, a.s.render.width-n)) + line + "\n")
+					continue
+				}
+				b.WriteString(strings.Repeat(" ", w) + " │ " + line + "\n")
 			}
-			b.WriteString(strings.Repeat(" ", w) + " │ " + line + "\n")
 		}
 	}
 }
+
+// receivedData says whether a line is one of a report's block of received
+// bytes, which opens with "│". Other lines of a report are not broken: a
+// line of code stays whole, to be pasted as it is.
+func receivedData(line string) bool {
+	return strings.HasPrefix(strings.TrimLeft(colourCode.ReplaceAllString(line, ""), " "), "│")
+}
+
+// continued opens each further piece of a line that show broke, as Vim
+// marks a line it wraps.
+const continued = "↪ "
+
+// breakVisible breaks a line into pieces of at most first visible
+// columns, then rest, wherever that count falls. A colour a piece leaves
+// open is closed at its end and opened again at the start of the next,
+// so that each piece is painted as it was and no colour runs into the
+// other column.
+func breakVisible(line string, first, rest int) []string {
+	var pieces []string
+	var piece strings.Builder
+	open := "" // the colour sequence in force, "" for none
+	room, n := max(1, first), 0
+	for i := 0; i < len(line); {
+		if loc := colourCode.FindStringIndex(line[i:]); loc != nil && loc[0] == 0 {
+			code := line[i : i+loc[1]]
+			piece.WriteString(code)
+			if open == "" { // the style's colours are never nested: a sequence opens one, the next closes it
+				open = code
+			} else {
+				open = ""
+			}
+			i += loc[1]
+			continue
+		}
+		if n == room {
+			if open != "" {
+				piece.WriteString(colourReset)
+			}
+			pieces = append(pieces, piece.String())
+			piece.Reset()
+			piece.WriteString(open)
+			room, n = max(1, rest), 0
+		}
+		_, size := utf8.DecodeRuneInString(line[i:])
+		piece.WriteString(line[i : i+size])
+		i += size
+		n++
+	}
+	return append(pieces, piece.String())
+}
+
+// colourReset ends any colour.
+const colourReset = "\x1b[0m"
 
 // colourCode matches the colour sequences the session's style writes.
 var colourCode = regexp.MustCompile("\x1b\\[[0-9;]*m")

@@ -472,3 +472,62 @@ func TestAutoNotesAreFullNarration(t *testing.T) {
 		}
 	}
 }
+
+// TestAutoDemoBreaksALineWiderThanTheTerminal: a message of 1024 bytes
+// with no space, such as a client that connected to the demo's port before
+// the demo's own client may send, would be one line wider than the
+// terminal, which the terminal wraps across both columns or under the
+// labels. The demo breaks it into pieces as wide as its column, each
+// further one marked, every line in its place (the left column's ending
+// with the separator, or each line labelled), and the pieces, put back
+// together, hold every byte in order; with colour, no line leaves a colour
+// open: each opens as many as it closes.
+func TestAutoDemoBreaksALineWiderThanTheTerminal(t *testing.T) {
+	message := strings.Repeat("a", 1000) + strings.Repeat("b", 24)
+	for _, tt := range []struct {
+		width  int
+		colour bool
+	}{{120, false}, {120, true}, {80, false}, {80, true}} {
+		t.Run(fmt.Sprintf("%d columns, colour %v", tt.width, tt.colour), func(t *testing.T) {
+			var out bytes.Buffer
+			s := New(&out, Options{Width: tt.width, Colour: tt.colour})
+			stage := newAutoStage(s, &auto.Plan{Play: "demo"})
+			stage.Message(auto.Server, []byte(message))
+			stage.Print(auto.Client, message)
+			stage.close()
+			left := (tt.width - 3) / 2
+			var server, client strings.Builder
+			for _, line := range strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n") {
+				plainLine := colourCode.ReplaceAllString(line, "")
+				if w := visibleWidth(line); w > tt.width {
+					t.Errorf("a line is %d columns wide, more than the terminal's %d: %q", w, tt.width, plainLine)
+				}
+				if codes := colourCode.FindAllString(line, -1); len(codes)%2 != 0 {
+					t.Errorf("a line leaves its colour open: %q", line)
+				}
+				var side *strings.Builder
+				switch {
+				case tt.width >= columnsWidth && strings.HasPrefix(plainLine, strings.Repeat(" ", left)+" │ "):
+					side, plainLine = &client, plainLine[left+len(" │ "):]
+				case tt.width >= columnsWidth && strings.HasSuffix(plainLine, " │"):
+					side, plainLine = &server, plainLine[:len(plainLine)-len(" │")]
+				case tt.width < columnsWidth && strings.HasPrefix(plainLine, "server │ "):
+					side, plainLine = &server, strings.TrimPrefix(plainLine, "server │ ")
+				case tt.width < columnsWidth && strings.HasPrefix(plainLine, "client │ "):
+					side, plainLine = &client, strings.TrimPrefix(plainLine, "client │ ")
+				case strings.HasPrefix(plainLine, "  server ") || strings.HasPrefix(plainLine, "───"):
+					continue // the columns' names
+				default:
+					t.Errorf("a line is in neither column: %q", plainLine)
+					continue
+				}
+				side.WriteString(strings.TrimPrefix(strings.TrimSpace(plainLine), continued))
+			}
+			for name, got := range map[string]string{"server": server.String(), "client": client.String()} {
+				if want := "prints" + message; strings.ReplaceAll(got, " ", "") != want {
+					t.Errorf("the %s's pieces put together are %q, want %q", name, got, want)
+				}
+			}
+		})
+	}
+}
