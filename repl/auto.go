@@ -410,15 +410,15 @@ func breakVisible(line string, first, rest int) []string {
 	open := "" // the colour sequence in force, "" for none
 	room, n := max(1, first), 0
 	for i := 0; i < len(line); {
-		if loc := colourCode.FindStringIndex(line[i:]); loc != nil && loc[0] == 0 {
-			code := line[i : i+loc[1]]
+		if size := colourAt(line[i:]); size > 0 {
+			code := line[i : i+size]
 			piece.WriteString(code)
 			if open == "" { // the style's colours are never nested: a sequence opens one, the next closes it
 				open = code
 			} else {
 				open = ""
 			}
-			i += loc[1]
+			i += size
 			continue
 		}
 		if n == room {
@@ -436,6 +436,18 @@ func breakVisible(line string, first, rest int) []string {
 		n++
 	}
 	return append(pieces, piece.String())
+}
+
+// colourAt is the length of the colour sequence s starts with, 0 if it
+// starts with none.
+func colourAt(s string) int {
+	if s == "" || s[0] != '\x1b' {
+		return 0
+	}
+	if loc := colourCode.FindStringIndex(s); loc != nil && loc[0] == 0 {
+		return loc[1]
+	}
+	return 0
 }
 
 // colourReset ends any colour.
