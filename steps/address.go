@@ -332,13 +332,27 @@ func (p *Prose) next(data any) string {
 }
 
 // namesLoopback says whether a suggestion names a loopback address, as a
-// word of its own: "bind u ::1 0", "(… connect c 127.0.0.1 8081)".
+// word of its own: "bind u ::1 0", "(… connect c 127.0.0.1 8081)". It runs
+// on every suggestion, and most name none: those, and every word that
+// cannot be one, are passed over without parsing, which costs an
+// allocation for each word that is no address.
 func namesLoopback(suggestion string) bool {
-	words := strings.FieldsFunc(suggestion, func(r rune) bool { return strings.ContainsRune(" \n(),;", r) })
-	for _, w := range words {
+	if !mayBeLoopback(suggestion) {
+		return false
+	}
+	for w := range strings.FieldsFuncSeq(suggestion, func(r rune) bool { return strings.ContainsRune(" \n(),;", r) }) {
+		if !mayBeLoopback(w) {
+			continue
+		}
 		if a, err := netip.ParseAddr(w); err == nil && a.Unmap().IsLoopback() {
 			return true
 		}
 	}
 	return false
+}
+
+// mayBeLoopback says whether s holds the beginning of 127.0.0.1 or ::1,
+// as sockstep writes every loopback address (::ffff:127.0.0.1 included).
+func mayBeLoopback(s string) bool {
+	return strings.Contains(s, "127.") || strings.Contains(s, "::1")
 }
