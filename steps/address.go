@@ -316,6 +316,18 @@ func refusedLoopbackDown(to netip.Addr, err error, verb string) loopbackDownRefu
 	return loopbackDownRefusal{loopbackDownProse.Render("why", d), loopbackDownProse.Render("fix", d)}
 }
 
+// unreachedLoopbackDown says, after a bind to every interface or to a
+// loopback address, that nothing on this machine reaches the socket while
+// the loopback interface is down, and how to bring it up; it is empty
+// while the loopback is up. ipv6 is the socket's family.
+func unreachedLoopbackDown(ipv6 bool) string {
+	lo, down := loopbackDown()
+	if !down {
+		return ""
+	}
+	return loopbackDownProse.Render("bound", loopbackDownData{Interface: lo, IPv6: ipv6})
+}
+
 // next renders the suggestion of what to call next for data. Where it
 // names a loopback address while the loopback interface is down, no call
 // reaches 127.0.0.1 or ::1, and ::1 cannot be bound, so no suggestion that

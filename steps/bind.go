@@ -52,10 +52,14 @@ type bindData struct {
 	// EADDRNOTAVAIL: the address is ::1, and the loopback interface is
 	// down (lodown.txt).
 	LoopbackDown loopbackDownRefusal
-	Datagram     bool
-	Holder       string // the session's socket that holds the port, when bind fails for it
-	HolderHow    string // how it holds it: "it listens there"
-	HolderName   string // its name, for a command
+	// After a bind to every interface or to a loopback address, while
+	// the loopback interface is down: why nothing here reaches the
+	// socket (lodown.txt).
+	Unreached  string
+	Datagram   bool
+	Holder     string // the session's socket that holds the port, when bind fails for it
+	HolderHow  string // how it holds it: "it listens there"
+	HolderName string // its name, for a command
 	// A bound UDP socket's suggestion: a new socket of this name sends
 	// it a datagram at SenderHost (an IPv6 socket if SenderIPv6).
 	NewSender, SenderHost string
@@ -122,6 +126,9 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	after := l.look(s)
 	data.Local, data.LocalPort = after.Local.String(), int(after.Local.Port())
+	if (data.Every || data.Loopback) && !l.CallsOnly {
+		data.Unreached = unreachedLoopbackDown(data.IPv6)
+	}
 	if s.Family == IPv6 && !l.CallsOnly {
 		v, _ := unix.GetsockoptInt(s.FD, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY)
 		data.V6Only = v == 1
