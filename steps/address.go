@@ -294,6 +294,15 @@ type loopbackDownRefusal struct {
 	Why, Fix string
 }
 
+// sentences is the explanation and the fix together, for a step that says
+// them in its narration rather than as a refusal; "" where it is empty.
+func (r loopbackDownRefusal) sentences() string {
+	if r.Why == "" {
+		return ""
+	}
+	return r.Why + " " + r.Fix
+}
+
 // refusedLoopbackDown says why the kernel refused a call to the address
 // to with err, if the reason is that the loopback interface is down: ::1
 // is then gone, and bind, connect and sendto there fail with
@@ -326,6 +335,25 @@ func unreachedLoopbackDown(ipv6 bool) string {
 		return ""
 	}
 	return loopbackDownProse.Render("bound", loopbackDownData{Interface: lo, IPv6: ipv6})
+}
+
+// unansweredLoopbackDown says why a connect to the address to got no
+// answer, if the reason is that the loopback interface is down: taken
+// down after it was up, it keeps 127.0.0.1 and its routes, so the kernel
+// sends the SYN, and lo drops it. (::1 goes with lo, so a connect there
+// is refused at once: refusedLoopbackDown.) It is empty otherwise; it is
+// asked only of a connect that waited.
+func unansweredLoopbackDown(to netip.Addr) loopbackDownRefusal {
+	to = to.Unmap()
+	if !to.Is4() || !to.IsLoopback() {
+		return loopbackDownRefusal{}
+	}
+	lo, down := loopbackDown()
+	if !down {
+		return loopbackDownRefusal{}
+	}
+	d := loopbackDownData{Host: to.String(), Interface: lo, Verb: "connect"}
+	return loopbackDownRefusal{loopbackDownProse.Render("unanswered", d), loopbackDownProse.Render("unanswered fix", d)}
 }
 
 // next renders the suggestion of what to call next for data. Where it

@@ -76,8 +76,12 @@ type connectData struct {
 	LinkLocal linkLocalRefusal
 	// LoopbackDown is, for EADDRNOTAVAIL to ::1 or ENETUNREACH to
 	// 127.0.0.1 while the loopback interface is down, lodown.txt's
-	// explanation.
+	// explanation; for ETIMEDOUT to 127.x because lo was taken down
+	// after it was up, its [unanswered].
 	LoopbackDown loopbackDownRefusal
+	// Unanswered is, for a handshake still in SYN_SENT because lo was
+	// taken down after it was up, lodown.txt's [unanswered] and its fix.
+	Unanswered string
 	// OtherFamily is, for ECONNREFUSED to an address of this machine, the
 	// listener at that port that takes the other family only: on 0.0.0.0
 	// for a client of ::1, on :: with IPV6_V6ONLY or on ::1 for a client
@@ -134,12 +138,16 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		// A listener of the lab with a full accept queue is the one reason
 		// for a wait on loopback that the lab can see: say so.
 		to := remote.String()
+		down := unansweredLoopbackDown(addr)
 		if ls, snap, ok := l.listenerFor(remote); ok {
 			to = ls.Name
-			if snap.AcceptQueue > snap.Backlog {
+			if down.Why == "" && snap.AcceptQueue > snap.Backlog {
 				data.listener(ls, snap)
 				stop.report.Says += " " + connectProse.Render("queue full", data)
 			}
+		}
+		if down.Why != "" {
+			stop.report.Says += " " + down.sentences()
 		}
 		// The SYNs went out, and no answer came: the diagram shows them.
 		if stop.syns > 0 {
@@ -167,6 +175,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		if errors.Is(err, unix.ETIMEDOUT) {
 			data.Took = ms(took)
+			data.LoopbackDown = unansweredLoopbackDown(addr)
 			if ls, snap, ok := l.listenerFor(remote); ok && snap.AcceptQueue > snap.Backlog {
 				data.listener(ls, snap)
 			}
@@ -192,6 +201,10 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	data.DoneAlready = data.InProgress && after.FromKernel && after.State == Established
 	data.Connecting = data.InProgress && after.FromKernel && after.State == SynSent
+	if data.Connecting {
+		// Over loopback the answer comes within the call, unless lo is down.
+		data.Unanswered = unansweredLoopbackDown(addr).sentences()
+	}
 	data.FailedAlready = data.InProgress && after.FromKernel && after.State == Closed
 	data.Itself = after.ToItself()
 	if data.Itself && s.Kind == Stream {
