@@ -207,7 +207,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		var labels []string
 		for _, c := range reset {
 			labels = append(labels, c.Label())
-			report.State = append(report.State, otherQueues(c, Read(c)))
+			report.State = append(report.State, otherQueues(c.Socket, c.now))
 		}
 		data.ResetClients, data.ResetCount, data.OtherClients = Listed(labels), len(reset), len(reset) < data.Waiting
 		if len(reset) == 1 {
@@ -244,13 +244,21 @@ func (l *Lab) queuedClients(s *Socket, snap Snapshot) []*Socket {
 	return clients
 }
 
+// A resetClient is a client whose connection a listener's close reset,
+// with the state the kernel had it in when it was found CLOSED, so that
+// its state line shows that same reading.
+type resetClient struct {
+	*Socket
+	now Snapshot
+}
+
 // resetClients are those of a closed listener's queued clients that the
 // kernel has since closed: the listener's close reset their connections.
-func resetClients(queued []*Socket) []*Socket {
-	var reset []*Socket
+func resetClients(queued []*Socket) []resetClient {
+	var reset []resetClient
 	for _, c := range queued {
-		if Read(c).State == Closed {
-			reset = append(reset, c)
+		if now := Read(c); now.State == Closed {
+			reset = append(reset, resetClient{c, now})
 		}
 	}
 	return reset
@@ -258,7 +266,7 @@ func resetClients(queued []*Socket) []*Socket {
 
 // resets are the RSTs that listener sent to the clients it reset
 // (resetClients).
-func resets(listener string, reset []*Socket) []Packet {
+func resets(listener string, reset []resetClient) []Packet {
 	var packets []Packet
 	for _, c := range reset {
 		packets = append(packets, Packet{From: listener, To: c.Name, What: "RST"})
