@@ -51,6 +51,7 @@ type closeData struct {
 	Stall           Stall  // why (StallOf)
 	KernelState     string // what the kernel keeps of the connection now, or ""
 	FinSent         bool   // shutdown had sent this side's FIN before close: close sends none
+	FINHeld         bool   // FIN_WAIT1 with the peer's window closed: the kernel holds the FIN back
 	OtherEndState   string // the kernel's state of the peer's end, when it is on this machine
 	TimeWaitEnd     string // a CLOSED socket's former end, which the kernel holds in TIME_WAIT
 	SentNothing     bool   // it had sent no data, so the peer's kernel delays its ACK of the FIN only briefly
@@ -108,11 +109,18 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	before := l.look(s)
 	peer := l.peerOf(s, before)
 	end := l.endName(s, before, peer)
+	finSent := s.Kind == Stream && before.State.SentFIN()
+	notSent := before.NotSent
+	if finSent && notSent > 0 {
+		// TCP_INFO counts the FIN as a byte once shutdown has queued it,
+		// and it is not sent while anything is not: it waits behind the
+		// bytes, or alone for room in the peer's window.
+		notSent--
+	}
 	data := closeData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Local: ShowAddr(before.Local),
 		Remote: ShowAddr(before.Remote), Listener: before.State == Listen, Waiting: before.AcceptQueue,
 		Unread: before.RecvQ, Connected: s.Kind == Stream && before.Connected(), Datagram: s.Kind == Datagram,
-		NotSent: before.NotSent, Stall: stallOf(s, before, before.NotSent),
-		FinSent: s.Kind == Stream && before.State.SentFIN()}
+		NotSent: notSent, Stall: stallOf(s, before, notSent), FinSent: finSent}
 	if data.Datagram {
 		data.DefaultPeer = before.Connected()
 		if before.DatagramWaiting() {
@@ -166,6 +174,11 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 			data.LingerRanOut = data.Linger > 0 && (st == FinWait1 || st == LastAck)
 			after += ", connection " + data.KernelState + " in the kernel"
 			if st == FinWait1 && data.NotSent == 0 {
+				// A FIN takes room in the peer's window too: while the
+				// window is closed, the kernel holds it back and runs the
+				// persist timer to probe the window.
+				t, ok := TimerOf(s, before, before.Remote)
+				data.FINHeld = ok && t.Kind == PersistTimer
 				// Whether the FIN has arrived, when the other end is on
 				// this machine.
 				if other, ok := ConnectionState(before.Remote, before.Local); ok {
@@ -215,9 +228,10 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		}
 	case data.Reset:
 		report.Packets = []Packet{{From: s.Name, To: end, What: "RST"}}
-	case data.Connected && data.NotSent == 0 && (before.State == Established || before.State == CloseWait):
+	case data.Connected && data.NotSent == 0 && !data.FINHeld && (before.State == Established || before.State == CloseWait):
 		// In the other states shutdown has sent this side's FIN already;
-		// with bytes not sent yet, the FIN waits behind them.
+		// with bytes not sent yet, the FIN waits behind them, and with the
+		// peer's window closed, for room.
 		report.Packets = []Packet{{From: s.Name, To: end, What: "FIN"}}
 	}
 	return l.tell(report, closeProse, data)

@@ -1,0 +1,121 @@
+package steps
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestCloseHoldsTheFINBehindAClosedWindow closes a client whose peer's
+// receive window is closed, with everything sent acknowledged, after a
+// shutdown write or not, in both families. A FIN needs room in the window
+// too, so the kernel holds it back and runs the persist timer: close must
+// not say it sent FIN, nor draw one, the peer stays ESTABLISHED, and once
+// the peer reads, the FIN reaches it, as the report says.
+func TestCloseHoldsTheFINBehindAClosedWindow(t *testing.T) {
+	for _, f := range families {
+		for _, tt := range []struct {
+			name   string
+			before [][]string
+			says   string // followed by the peer's address
+		}{
+			{"close alone", nil, "the kernel has a FIN for "},
+			{"after shutdown write", [][]string{{"shutdown", "client", "write"}}, "shutdown had given the kernel this side's FIN for "},
+		} {
+			t.Run(f.name+" "+tt.name, func(t *testing.T) {
+				l := newLab(t)
+				closeWindow(t, l, f)
+				for _, st := range tt.before {
+					run(t, l, st[0], st[1:]...)
+				}
+				client := sock(t, l, "client")
+				snap := Read(client)
+				rep := run(t, l, "close", "client")
+				if st, _ := ConnectionState(snap.Local, snap.Remote); st != FinWait1 {
+					t.Fatalf("right after close: got %s, want FIN_WAIT1", st)
+				}
+				if timer, ok := TimerOf(client, snap, snap.Remote); !ok || timer.Kind != PersistTimer {
+					t.Fatalf("right after close: got timer %+v (found %v), want the persist timer of a closed window", timer, ok)
+				}
+				if st, _ := ConnectionState(snap.Remote, snap.Local); st != Established {
+					t.Errorf("the peer's end: got %s, want ESTABLISHED: the FIN has not reached it", st)
+				}
+				says := foldParagraphs(rep.Says)
+				for _, want := range []string{tt.says + ShowAddr(snap.Remote), "FIN_WAIT1: the peer's receive window is closed", "sends the FIN once the peer reads"} {
+					if !strings.Contains(says, want) {
+						t.Errorf("close: got %q, want %q", says, want)
+					}
+				}
+				if strings.Contains(says, "sent FIN") || strings.Contains(says, "the FIN is not acknowledged yet") {
+					t.Errorf("close: got %q, want no FIN told sent", says)
+				}
+				if slices.ContainsFunc(rep.Packets, func(p Packet) bool { return p.What == "FIN" }) {
+					t.Errorf("close: got packets %v, want no FIN drawn", rep.Packets)
+				}
+				run(t, l, "recv", "conn", "--all")
+				st, _ := ConnectionState(snap.Remote, snap.Local)
+				for deadline := time.Now().Add(time.Second); st != CloseWait && time.Now().Before(deadline); {
+					time.Sleep(time.Millisecond)
+					st, _ = ConnectionState(snap.Remote, snap.Local)
+				}
+				if st != CloseWait {
+					t.Errorf("once the peer read: got its end %s, want CLOSE_WAIT: the FIN has come", st)
+				}
+			})
+		}
+	}
+}
+
+// closeWindow makes a listener server whose connections have a small
+// receive buffer, a client connected to it with Nagle's algorithm off,
+// and the accepted conn; then client sends exactly what conn's window has
+// room for, until conn's kernel has acknowledged it all and offers no
+// room: a closed window, with nothing of client's waiting to be sent.
+func closeWindow(t *testing.T, l *Lab, f family) {
+	t.Helper()
+	port := listener(t, l, f, "server")
+	run(t, l, "option", "server", "SO_RCVBUF", "1000") // accepted sockets take the listener's
+	run(t, l, "socket", "tcp", f.name, "as", "client")
+	run(t, l, "option", "client", "TCP_NODELAY", "on")
+	run(t, l, "connect", "client", f.loopback, port)
+	run(t, l, "accept", "server", "as", "conn")
+	client := sock(t, l, "client")
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		snap := Read(client)
+		// Bytes not sent yet may be TCP waiting for an ACK before it sends
+		// a segment smaller than it could (TSO deferral): they go with it.
+		switch room := snap.window - (snap.SendQ - snap.NotSent); {
+		case snap.NotSent > 0:
+		case snap.window == 0 && snap.SendQ == 0:
+			return
+		case room > 0:
+			run(t, l, "send", "client", "--bytes", strconv.Itoa(room))
+		}
+	}
+	snap := Read(client)
+	t.Fatalf("conn's window did not close within 2 s: it offers %d bytes; client has %d not acknowledged, %d of them not sent", snap.window, snap.SendQ, snap.NotSent)
+}
+
+// TestCloseCountsOnlyTheBytesNotSent sends bytes that wait for room in
+// the peer's closed window, then shuts down writing and closes, in both
+// families: TCP_INFO counts the FIN that shutdown queued behind them as
+// one more byte not sent, but close tells only the bytes send had taken.
+func TestCloseCountsOnlyTheBytesNotSent(t *testing.T) {
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			closeWindow(t, l, f)
+			run(t, l, "send", "client", "--bytes", "100")
+			if waiting := Read(sock(t, l, "client")).NotSent; waiting != 100 {
+				t.Fatalf("client has %d bytes not sent, want the 100 sent behind the closed window", waiting)
+			}
+			run(t, l, "shutdown", "client", "write")
+			rep := run(t, l, "close", "client")
+			if says, want := foldParagraphs(rep.Says), "100 bytes that send had taken were not sent yet"; !strings.Contains(says, want) {
+				t.Errorf("close: got %q, want %q", says, want)
+			}
+		})
+	}
+}
