@@ -310,3 +310,47 @@ func TestFinWait1LastsAsCloseSays(t *testing.T) {
 		})
 	}
 }
+
+// TestCloseResetAfterShutdownsFIN resets a connection at close, for bytes
+// nobody read or for SO_LINGER 0, after a shutdown write or not, in both
+// families: the RST replaces the FIN only where shutdown had sent none;
+// after one, the peer, CLOSE_WAIT, had the FIN before the reset, and close
+// must not tell of a reset instead of FIN.
+func TestCloseResetAfterShutdownsFIN(t *testing.T) {
+	for _, f := range families {
+		for _, tt := range []struct {
+			name  string
+			steps [][]string // before close conn
+			shut  bool       // they end with shutdown conn write
+		}{
+			{"bytes unread", [][]string{{"send", "client", "hi"}}, false},
+			{"bytes unread after shutdown", [][]string{{"send", "client", "hi"}, {"shutdown", "conn", "write"}}, true},
+			{"SO_LINGER 0", [][]string{{"option", "conn", "SO_LINGER", "on", "0"}}, false},
+			{"SO_LINGER 0 after shutdown", [][]string{{"option", "conn", "SO_LINGER", "on", "0"}, {"shutdown", "conn", "write"}}, true},
+		} {
+			t.Run(f.name+" "+tt.name, func(t *testing.T) {
+				l := newLab(t)
+				pair(t, l, f)
+				for _, st := range tt.steps {
+					run(t, l, st[0], st[1:]...)
+				}
+				// On loopback the FIN has arrived when shutdown returns.
+				want := Established
+				if tt.shut {
+					want = CloseWait
+				}
+				if peer := wantKernelState(t, "the peer before close", sock(t, l, "client"), want); peer.State != want {
+					t.FailNow()
+				}
+				rep := run(t, l, "close", "conn")
+				if !slices.Equal(rep.Packets, []Packet{{From: "conn", To: "client", What: "RST"}}) {
+					t.Fatalf("close: got packets %v, want an RST", rep.Packets)
+				}
+				says := foldParagraphs(rep.Says)
+				if strings.Contains(says, "instead of FIN") == tt.shut || strings.Contains(says, "after shutdown's FIN") != tt.shut {
+					t.Errorf("close with the peer %s: got %q, want the reset told instead of FIN only where shutdown had sent none", want, says)
+				}
+			})
+		}
+	}
+}
