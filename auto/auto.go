@@ -30,7 +30,7 @@ import (
 var proseFiles embed.FS
 
 var prose = steps.LoadProse(proseFiles, "auto.txt", "about", "server intro", "client intro",
-	"client intro no wait", "demo intro", "idle", "silent close", "not text", "cut text", "web client", "reset", "lost", "no greeting",
+	"client intro no wait", "demo intro", "idle", "silent close", "not text", "cut text", "web client", "stranger", "reset", "lost", "no greeting",
 	"no greeting closed", "client lost", "pause", "pause short", "summary")
 
 // What auto.txt's sections are given, besides a Summary for [summary] and
@@ -50,12 +50,24 @@ type (
 	}
 	// [idle], [reset], [lost], [silent close]; Call is the call that
 	// failed, for [reset].
-	droppedPeer  struct{ Peer, Waited, Timeout, Call, Errno, Python string }
-	notText      struct{ Peer, Bytes string }    // [not text]
-	webClient    struct{ Peer, Greeting string } // [web client]
-	greetingLost struct{ Wait, Errno string }    // [no greeting], [no greeting closed], [client lost]
-	pauseLine    struct{ Call string }
-	cutText      struct { // [cut text]
+	droppedPeer struct{ Peer, Waited, Timeout, Call, Errno, Python string }
+	notText     struct{ Peer, Bytes string }    // [not text]
+	webClient   struct{ Peer, Greeting string } // [web client]
+	// [stranger]: the client a demo's server accepted (Peer) is not the
+	// demo's own, which connected from Own.
+	stranger struct {
+		Peer, Own, Port string
+		Every           bool
+		Picked          bool // the kernel picked the port (--port 0)
+	}
+	// [no greeting], [no greeting closed], [client lost]; Demo: the
+	// client is a demo's, which takes no --wait.
+	greetingLost struct {
+		Wait, Errno string
+		Demo        bool
+	}
+	pauseLine struct{ Call string }
+	cutText   struct { // [cut text]
 		Peer              string
 		Bytes, Have, Need int
 		Full              bool

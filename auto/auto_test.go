@@ -1086,3 +1086,56 @@ func TestDemoThatFailsAfterAcceptNamesTheClient(t *testing.T) {
 		})
 	}
 }
+
+// TestDemoSaysWhenItsServerAcceptsAnotherClient: the demo's server takes
+// whichever connection its accept queue holds first. Another client that
+// connects before the demo's own (here at the pause before the demo's
+// connect) is the one it accepts and serves, and the demo says so, naming
+// both; its own client then gets no greeting, and says so in the demo's
+// words. A demo left alone says nothing of the kind.
+func TestDemoSaysWhenItsServerAcceptsAnotherClient(t *testing.T) {
+	for _, intrude := range []bool{false, true} {
+		t.Run(fmt.Sprintf("another client first: %v", intrude), func(t *testing.T) {
+			rec := newRecorder()
+			var other net.Conn
+			rec.pause = func(next string) bool {
+				if intrude && other == nil && strings.HasPrefix(next, "next: connect(") {
+					var err error
+					if other, err = net.DialTimeout("tcp", "127.0.0.1:"+printedPort(rec), 5*time.Second); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := other.Write([]byte("not the demo")); err != nil {
+						t.Fatal(err)
+					}
+				}
+				return true
+			}
+			sum, err := play(t, context.Background(), rec, "demo --host 127.0.0.1 --port 0 --step")
+			if other != nil {
+				defer other.Close()
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			told := collapseSpace(strings.Join(rec.of("tell"), "\n"))
+			said := strings.Contains(told, "This is not the demo's client")
+			if !intrude {
+				if said {
+					t.Errorf("a demo left alone said its server accepted another client:\n%s", told)
+				}
+				return
+			}
+			if want := "This is not the demo's client, which connected from 127.0.0.1:"; !strings.Contains(told, want) || !strings.Contains(told, other.LocalAddr().String()+" connected to port") {
+				t.Errorf("the demo did not say that its server accepted %s, not its own client:\n%s", other.LocalAddr(), told)
+			}
+			// The demo takes no --wait: the note on the greeting that did
+			// not come must not name it.
+			if !strings.Contains(told, "No greeting came within 1s. ") || strings.Contains(told, "--wait") {
+				t.Errorf("the demo's client did not say that no greeting came, or named --wait, which the demo does not take:\n%s", told)
+			}
+			if sum.Clients != 1 || sum.BytesIn != len("not the demo") {
+				t.Errorf("got %+v; want the other client served, its 12 bytes in", sum)
+			}
+		})
+	}
+}

@@ -66,7 +66,7 @@ func (f *flow) readGreeting(ctx context.Context, wait time.Duration) error {
 	if f.plan.Play == "client" {
 		f.sum.BytesIn += len(rep.Data)
 	}
-	data := greetingLost{Wait: wait.String()}
+	data := greetingLost{Wait: wait.String(), Demo: f.plan.Play == "demo"}
 	switch {
 	case rep.Stopped:
 		f.stage.Tell(Client, prose.Render("no greeting", data))

@@ -33,6 +33,9 @@ func (f *flow) demo(ctx context.Context) error {
 	}
 	f.serving = rep.Peer // until its message is read
 	f.sayAccepted(rep.Peer)
+	if own := f.clientAddress(); own.IsValid() && rep.Peer != own {
+		f.stage.Tell(Server, prose.Render("stranger", stranger{Peer: rep.Peer.String(), Own: own.String(), Port: strconv.Itoa(f.port), Every: everyInterface(p.Host), Picked: p.Port == 0}))
+	}
 	rep, err = f.must(ctx, Server, steps.SendStep, connection, "--timeout", p.IdleTimeout.String(), p.Greeting)
 	if err != nil {
 		return err
@@ -63,6 +66,16 @@ func (f *flow) demo(ctx context.Context) error {
 	}
 	_, err = f.must(ctx, Server, steps.CloseStep, serverSocket)
 	return err
+}
+
+// clientAddress is the address the demo's client connected from, read
+// from the kernel; not valid if its socket is gone.
+func (f *flow) clientAddress() netip.AddrPort {
+	s, err := f.lab.Find(clientSocket)
+	if err != nil {
+		return netip.AddrPort{}
+	}
+	return steps.Read(s).Local
 }
 
 // demoClientHost is where a client on this machine, the demo's, connects

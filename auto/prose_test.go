@@ -23,6 +23,7 @@ var proseData = map[string]any{
 	"no greeting closed":   greetingLost{},
 	"client lost":          greetingLost{},
 	"web client":           webClient{},
+	"stranger":             stranger{},
 	"pause":                pauseLine{},
 	"pause short":          pauseLine{},
 	"summary":              Summary{},
