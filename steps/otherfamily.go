@@ -127,3 +127,24 @@ func ofThisMachine(addr netip.Addr) bool {
 	}
 	return false
 }
+
+// refusedLater says why the connect of the TCP socket s, which returned
+// EINPROGRESS, was refused after, when call (recv, send, recvfrom or
+// sendto) reports it (ECONNREFUSED), and what to do: recv.txt's
+// [ECONNREFUSED], and where a listener that takes the other family only
+// holds the port, connect's own [ECONNREFUSED] and [ECONNREFUSED fix].
+// The kernel still gives the address the connect went to (SO_PEERNAME:
+// Destination) on the CLOSED socket, before the call that reports the
+// error and after.
+func (l *Lab) refusedLater(s *Socket, call string) (why, fix string) {
+	data := recvData{Label: s.Label(), Call: call}
+	if to, ok := Destination(s); ok {
+		data.RefusedAt = to.String()
+		connect := connectData{Port: int(to.Port()), OtherFamily: l.refusedByOtherFamily(to)}
+		if connect.OtherFamily.Address != "" {
+			data.OtherFamily = connectProse.Render("ECONNREFUSED", connect)
+			fix = connectProse.Render("ECONNREFUSED fix", connect)
+		}
+	}
+	return recvProse.Render("ECONNREFUSED", data), fix
+}

@@ -101,7 +101,12 @@ type recvData struct {
 	NoPeer              bool   // a datagram socket with no default peer: an answer needs sendto
 	PeerGone            string // the lab's socket at the other end, whose descriptor is closed: nothing can be sent to it
 	More                bool   // another datagram waits, of Left bytes; Linux does not say how many more
-	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (datagram.txt)
+	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (refusedBy)
+	// For a TCP connect refused after it returned EINPROGRESS
+	// (refusedLater): the call that reports it, where the connect went,
+	// and connect.txt's [ECONNREFUSED] where a listener that takes the
+	// other family only refused it.
+	Call, RefusedAt, OtherFamily string
 }
 
 // receive is recv and recvfrom: they differ only in what they tell.
@@ -170,8 +175,8 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 				continue
 			}
 		}
-		if errors.Is(err, unix.ECONNREFUSED) && !l.CallsOnly {
-			data.Refusal, data.RefusalFix = l.refusedBy(s)
+		if errors.Is(err, unix.ECONNREFUSED) {
+			data.Refusal, data.RefusalFix = l.refusedBy(s, name)
 		}
 		if err != nil {
 			return p.refused(call, err, data), nil

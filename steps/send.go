@@ -72,7 +72,7 @@ type sendData struct {
 	Fate                string // datagram.txt's sentence, when the lab's socket at the peer's address did not take the datagram, or an ICMP error came back
 	Itself              bool   // it is connected to its own address: it is its own peer
 	DefaultBuf          int    // recv's buffer when none is given
-	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (datagram.txt)
+	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (refusedBy)
 	Fragmented, FragFix string // why ENOBUFS came, and what to do (datagram.txt)
 	// NotSent counts the bytes of this send that TCP has not sent yet,
 	// AheadNotSent those of earlier sends queued before them, and
@@ -131,7 +131,17 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
-			return l.sendBulk(ctx, s, n, timeout, fmt.Sprintf("send(%d, %s)", s.FD, Counted(n, "byte")))
+			report, err := l.sendBulk(ctx, s, n, timeout, fmt.Sprintf("send(%d, %s)", s.FD, Counted(n, "byte")))
+			if err == nil && report.Failure != nil && report.Failure.Number == int(unix.ECONNREFUSED) {
+				// sendBulk's report of a refused connect has no sentence
+				// of its own: send.txt's comes from refusedLater.
+				var fix string
+				report.Failure.ForStep, fix = l.refusedLater(s, "send")
+				if fix != "" {
+					report.Failure.Fix = fix
+				}
+			}
+			return report, err
 		}
 		text = []string{"--bytes", size}
 	}
@@ -171,8 +181,8 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err != nil {
 		data.describe(msg, pattern)
 		data.whyRefused(s, before)
-		if errors.Is(err, unix.ECONNREFUSED) && !l.CallsOnly {
-			data.Refusal, data.RefusalFix = l.refusedBy(s)
+		if errors.Is(err, unix.ECONNREFUSED) {
+			data.Refusal, data.RefusalFix = l.refusedBy(s, "send")
 		}
 		if errors.Is(err, unix.EMSGSIZE) {
 			data.TooLarge = tooLarge(s, before.Remote)

@@ -51,7 +51,7 @@ type sendtoData struct {
 	ErrorWaits          bool   // that error waits on the socket, for its next call
 	Connected           bool   // a UDP socket with a default peer
 	ShutWrite           bool   // the shutdown step shut this socket's writing
-	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (datagram.txt)
+	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (refusedBy)
 	Fragmented, FragFix string // why ENOBUFS came, and what to do (datagram.txt)
 	// A TCP socket's EPIPE, as send tells it (send.txt's [EPIPE] and
 	// [EPIPE fix]): sendto sends as send does there.
@@ -121,7 +121,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	if err != nil {
 		if errors.Is(err, unix.ECONNREFUSED) {
-			data.Refusal, data.RefusalFix = l.refusedBy(s)
+			data.Refusal, data.RefusalFix = l.refusedBy(s, "sendto")
 		}
 		if errors.Is(err, unix.EMSGSIZE) {
 			data.TooLarge = tooLarge(s, to)
@@ -308,12 +308,14 @@ func (l *Lab) socketWhere(k Kind, match func(*Socket, Snapshot) bool) (*Socket, 
 	return nil, Snapshot{}, false
 }
 
-// refusedBy says why an earlier datagram of the connected UDP socket s
-// was refused (ECONNREFUSED), and what to do about it: datagram.txt's
-// [refused] and [refused fix], for send, sendto, recv and recvfrom.
-func (l *Lab) refusedBy(s *Socket) (why, fix string) {
-	if s.Kind != Datagram { // a TCP refusal is a reset, which the step's own prose tells
-		return "", ""
+// refusedBy says why call (send, sendto, recv or recvfrom) on s failed
+// with ECONNREFUSED, and what to do about it. For a TCP socket it is the
+// connect that returned EINPROGRESS and was refused after
+// (refusedLater); for a connected UDP socket, an earlier datagram the
+// kernel at its peer refused: datagram.txt's [refused] and [refused fix].
+func (l *Lab) refusedBy(s *Socket, call string) (why, fix string) {
+	if s.Kind == Stream {
+		return l.refusedLater(s, call)
 	}
 	data := datagramFate{SenderName: s.Name}
 	data.Receiver, data.ReceiverName, data.ConnectedTo, data.Local = l.deafPeer(s)
