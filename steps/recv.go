@@ -102,10 +102,12 @@ type recvData struct {
 	PeerGone            string // the lab's socket at the other end, whose descriptor is closed: nothing can be sent to it
 	More                bool   // another datagram waits, of Left bytes; Linux does not say how many more
 	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (refusedBy)
-	// For a TCP connect refused after it returned EINPROGRESS
-	// (refusedLater): the call that reports it, where the connect went,
-	// and connect.txt's [ECONNREFUSED] where a listener that takes the
-	// other family only refused it.
+	// Call is the call that failed, recv or recvfrom, whose errors
+	// recv.txt tells for both; or, for the TCP connect refused after it
+	// returned EINPROGRESS that refusedLater tells, send or sendto too.
+	// RefusedAt is where that connect went, and OtherFamily
+	// connect.txt's [ECONNREFUSED] where a listener that takes the other
+	// family only refused it.
 	Call, RefusedAt, OtherFamily string
 }
 
@@ -120,7 +122,7 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		return nil, err
 	}
 	data := recvData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, BufSize: DefaultBufSize, Datagram: s.Kind == Datagram,
-		ShutBoth: s.shutRead && s.shutWrite}
+		Call: name, ShutBoth: s.shutRead && s.shutWrite}
 	switch len(args) {
 	case 1:
 	case 2:
@@ -167,7 +169,7 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 			case errors.Is(werr, errNonBlocking):
 				data.NonBlock = true // the kernel's EAGAIN is the answer
 			case werr != nil:
-				return p.refused(call, werr, data), nil
+				return receiveRefused(p, call, werr, data), nil
 			case stop != nil:
 				return stop, nil
 			default:
@@ -179,7 +181,7 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 			data.Refusal, data.RefusalFix = l.refusedBy(s, name)
 		}
 		if err != nil {
-			return p.refused(call, err, data), nil
+			return receiveRefused(p, call, err, data), nil
 		}
 		if n > len(buf) {
 			data.Truncated, n = n-len(buf), len(buf)
@@ -210,6 +212,16 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		report.State = []Change{ownQueues(s, before, after)}
 		return l.tell(report, p, data), nil
 	}
+}
+
+// receiveRefused reports a recv or recvfrom (p's step) that the kernel
+// refused. recv.txt says why for both, naming the call (recvData.Call):
+// the kernel receives alike for the two (recv(2) is recvfrom(2) with no
+// address), so they fail alike. The code lines are p's.
+func receiveRefused(p *Prose, call string, err error, data recvData) *Report {
+	r := recvProse.refused(call, err, data)
+	p.code(r, data)
+	return r
 }
 
 // waitingFor says what a recv on s waits for, from its state before the
@@ -291,10 +303,10 @@ func (l *Lab) receiveAll(s *Socket, name string, p *Prose, hex bool) (*Report, e
 	before := l.look(s)
 	call := fmt.Sprintf("%s(%d, %d, MSG_DONTWAIT)", name, s.FD, bulkChunk)
 	d := l.drain(s, drainShown)
-	data := recvData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, BufSize: bulkChunk, Got: d.Bytes,
+	data := recvData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, BufSize: bulkChunk, Got: d.Bytes, Call: name,
 		Closed: d.Closed, Datagram: s.Kind == Datagram, Calls: d.Reads, Empty: d.Empty, All: true}
 	if d.Err != nil && d.Reads == 0 && !errors.Is(d.Err, unix.EAGAIN) {
-		return p.refused(call, d.Err, data), nil
+		return receiveRefused(p, call, d.Err, data), nil
 	}
 	if d.Err != nil {
 		data.End = errnoName(d.Err)
@@ -333,6 +345,6 @@ func (l *Lab) receiveAll(s *Socket, name string, p *Prose, hex bool) (*Report, e
 	}
 	l.tell(report, p, data)
 	report.Narrate()
-	report.Says = p.Render("all", data) // --all has sentences of its own
+	report.Says = recvProse.Render("all", data) // --all has sentences of its own, recvfrom's as recv's
 	return report, nil
 }

@@ -261,3 +261,36 @@ func TestMoreDatagramsWait(t *testing.T) {
 		})
 	}
 }
+
+// TestReceiveEAGAINSaysWhy has recv and recvfrom find nothing on a UDP
+// socket, non-blocking or blocking with SO_RCVTIMEO, and checks that the
+// report says which: the kernel's EAGAIN is the same, but only one of
+// them waited.
+func TestReceiveEAGAINSaysWhy(t *testing.T) {
+	for _, step := range []string{"recv", "recvfrom"} {
+		for _, tc := range []struct {
+			option, value string
+			says, notSays string
+		}{
+			{"O_NONBLOCK", "on", "is non-blocking, so " + step + " returned at once", "SO_RCVTIMEO"},
+			{"SO_RCVTIMEO", "50ms", "its SO_RCVTIMEO passed while " + step + " waited", "non-blocking"},
+		} {
+			t.Run(step+" "+tc.option, func(t *testing.T) {
+				l := newLab(t)
+				run(t, l, "socket", "udp", "as", "u")
+				run(t, l, "bind", "u", "127.0.0.1", "0")
+				run(t, l, "option", "u", tc.option, tc.value)
+				start := time.Now()
+				rep := refused(t, l, unix.EAGAIN, step, "u")
+				waited := time.Since(start)
+				if blocking := tc.option == "SO_RCVTIMEO"; blocking != (waited >= 50*time.Millisecond) {
+					t.Fatalf("%s returned EAGAIN after %v: the test's premise (waited: %v) failed", step, waited, blocking)
+				}
+				says := foldParagraphs(rep.Failure.ForStep)
+				if !strings.Contains(says, tc.says) || strings.Contains(says, tc.notSays) {
+					t.Errorf("got %q, want %q in it and no %q", says, tc.says, tc.notSays)
+				}
+			})
+		}
+	}
+}
