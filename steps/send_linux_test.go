@@ -2,7 +2,9 @@ package steps
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"testing"
 	"time"
@@ -242,6 +244,56 @@ func waitAcknowledged(t *testing.T, s *Socket) {
 		}
 		if outq == int(info.Notsent_bytes) {
 			return
+		}
+	}
+}
+
+// TestEPIPESaysSIGPIPEOnlyWhereItComes shuts a socket for writing, and
+// then writes on it without MSG_NOSIGNAL, as a C program would: Linux
+// raises SIGPIPE with the EPIPE of a TCP socket, but not of a UDP one.
+// send's and sendto's EPIPE must speak of SIGPIPE only where it came.
+func TestEPIPESaysSIGPIPEOnlyWhereItComes(t *testing.T) {
+	pipes := make(chan os.Signal, 1)
+	signal.Notify(pipes, unix.SIGPIPE)
+	defer signal.Stop(pipes)
+	for _, tc := range []struct {
+		kind string
+		port string // where the UDP socket connects; nothing need listen
+	}{{"tcp", ""}, {"udp", "23186"}} {
+		for _, step := range []string{"send", "sendto"} {
+			t.Run(tc.kind+" "+step, func(t *testing.T) {
+				l := newLab(t)
+				name := "s"
+				if tc.kind == "tcp" {
+					pair(t, l, families[0])
+					name = "client"
+				} else {
+					run(t, l, "socket", "udp", "as", "s")
+					run(t, l, "connect", "s", "127.0.0.1", tc.port)
+				}
+				run(t, l, "shutdown", name, "write")
+				select {
+				case <-pipes: // one left from before
+				default:
+				}
+				if _, err := unix.Write(sock(t, l, name).FD, []byte("x")); err != unix.EPIPE {
+					t.Fatalf("write after shutdown: got %v, want EPIPE", err)
+				}
+				var raised bool
+				select {
+				case <-pipes:
+					raised = true
+				case <-time.After(200 * time.Millisecond):
+				}
+				args := []string{name, "x"}
+				if step == "sendto" {
+					args = []string{name, "127.0.0.1", "23187", "x"}
+				}
+				rep := refused(t, l, unix.EPIPE, step, args...)
+				if says := strings.Contains(rep.Failure.ForStep, "SIGPIPE"); says != raised {
+					t.Errorf("the kernel raised SIGPIPE: %v; got %q, which speaks of it: %v", raised, rep.Failure.ForStep, says)
+				}
+			})
 		}
 	}
 }

@@ -51,10 +51,9 @@ type sendtoData struct {
 	ErrorWaits          bool   // that error waits on the socket, for its next call
 	Connected           bool   // a UDP socket with a default peer
 	ShutWrite           bool   // the shutdown step shut this socket's writing
-	Refusal, RefusalFix string // why ECONNREFUSED came, and what to do (refusedBy)
 	Fragmented, FragFix string // why ENOBUFS came, and what to do (datagram.txt)
-	// A TCP socket's EPIPE, as send tells it (send.txt's [EPIPE] and
-	// [EPIPE fix]): sendto sends as send does there.
+	// EPIPE or ECONNREFUSED as send tells them (send.txt's sections for
+	// the errno): sendto fails there as send does.
 	AsSend, AsSendFix string
 	// ENETUNREACH from a socket that takes IPv6 only to an IPv4-mapped
 	// address: ipv6only.txt's explanation.
@@ -120,16 +119,17 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		return stop, nil
 	}
 	if err != nil {
-		if errors.Is(err, unix.ECONNREFUSED) {
-			data.Refusal, data.RefusalFix = l.refusedBy(s, "sendto")
+		if errors.Is(err, unix.EPIPE) && (s.Kind == Stream || s.shutWrite) || errors.Is(err, unix.ECONNREFUSED) {
+			d := sendData{Name: s.Name, Label: s.Label(), ShutWrite: s.shutWrite, Datagram: s.Kind == Datagram}
+			d.whyRefused(s, before)
+			if errors.Is(err, unix.ECONNREFUSED) {
+				d.Refusal, d.RefusalFix = l.refusedBy(s, "sendto")
+			}
+			errno := errnoName(err)
+			data.AsSend, data.AsSendFix = sendProse.Render(errno, d), sendProse.Render(errno+" fix", d)
 		}
 		if errors.Is(err, unix.EMSGSIZE) {
 			data.TooLarge = tooLarge(s, to)
-		}
-		if errors.Is(err, unix.EPIPE) && s.Kind == Stream {
-			d := sendData{Name: s.Name, Label: s.Label(), ShutWrite: s.shutWrite}
-			d.whyRefused(s, before)
-			data.AsSend, data.AsSendFix = sendProse.Render("EPIPE", d), sendProse.Render("EPIPE fix", d)
 		}
 		data.Mapped = refusedMapped(s, before, addr, err, "Send")
 		data.LoopbackDown = refusedLoopbackDown(addr, err, "sendto")
