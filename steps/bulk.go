@@ -180,6 +180,9 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 			ShutRead: s.shutRead, ShutWrite: s.shutWrite}
 		refused.describePattern(n)
 		refused.whyRefused(s, before)
+		if errors.Is(failure, unix.ECONNREFUSED) {
+			refused.Refusal, refused.RefusalFix = l.refusedBy(s, "send")
+		}
 		report := sendProse.refused(call, failure, refused)
 		bulkProse.code(report, data) // sendall, or send on a non-blocking socket
 		if data.Sent > 0 {

@@ -131,17 +131,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			if err != nil {
 				return nil, err
 			}
-			report, err := l.sendBulk(ctx, s, n, timeout, fmt.Sprintf("send(%d, %s)", s.FD, Counted(n, "byte")))
-			if err == nil && report.Failure != nil && report.Failure.Number == int(unix.ECONNREFUSED) {
-				// sendBulk's report of a refused connect has no sentence
-				// of its own: send.txt's comes from refusedLater.
-				var fix string
-				report.Failure.ForStep, fix = l.refusedLater(s, "send")
-				if fix != "" {
-					report.Failure.Fix = fix
-				}
-			}
-			return report, err
+			return l.sendBulk(ctx, s, n, timeout, fmt.Sprintf("send(%d, %s)", s.FD, Counted(n, "byte")))
 		}
 		text = []string{"--bytes", size}
 	}
