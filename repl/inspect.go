@@ -40,7 +40,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 		s.watcher.saw(sock, snap)
 		recvQ, sendQ := "—", "—"
 		if snap.QueuesKnown {
-			recvQ, sendQ = fmt.Sprint(snap.RecvQ), fmt.Sprint(snap.SendQ)
+			recvQ, sendQ = fmt.Sprint(snap.RecvQ), fmt.Sprint(rawSendQ(snap))
 		}
 		local := "—"
 		if snap.Bound() {
@@ -51,7 +51,7 @@ func runSockets(s *Session, _ context.Context, args []string) error {
 		}
 		datagrams = datagrams || sock.Kind == steps.Datagram
 		peerFIN = peerFIN || snap.State == steps.CloseWait
-		finQueued = finQueued || (finSent(snap) && snap.SendQ > 0)
+		finQueued = finQueued || finSent(snap)
 		calls := ready(sock, snap)
 		failing = failing || calls == "error"
 		shut = shut || (snap.State.SentFIN() || snap.State == steps.Closed) && strings.Contains(calls, "send")
@@ -238,7 +238,7 @@ func runShow(s *Session, _ context.Context, args []string) error {
 	timer, timerKnown := steps.TimerOf(sock, snap, remote)
 	if snap.QueuesKnown && sock.Kind == steps.Stream && snap.State != steps.Listen {
 		r.field(&b, "queues", plain, fmt.Sprintf("recv-q %s not yet read by recv; send-q %s", steps.Counted(snap.RecvQ, "byte"), unacknowledged(snap)), false)
-		if snap.NotSent > 0 {
+		if snap.NotSent > 0 || steps.FINHeld(snap.State, snap.NotSent, timer) {
 			r.field(&b, "", plain, "of the send-q, "+notSent(snap)+" (TCP_INFO)"+stalled(snap, timer), false)
 		}
 	}
@@ -327,18 +327,27 @@ func wouldBlock(sock *steps.Socket, snap steps.Snapshot) string {
 	return "not connected: accept, recv and send would fail at once"
 }
 
-// unacknowledged explains a TCP socket's send-q. Once this side has sent
-// its FIN (FIN_WAIT1, CLOSING, LAST_ACK), the kernel's count, like ss's
-// Send-Q, includes the FIN until the peer acknowledges it, since a FIN
-// takes one sequence number.
+// unacknowledged explains a TCP socket's send-q: the kernel's count
+// (rawSendQ), and what is in it.
 func unacknowledged(snap steps.Snapshot) string {
-	if finSent(snap) && snap.SendQ > 0 {
-		if snap.SendQ == 1 {
-			return "1: the FIN, not yet acknowledged by the peer"
-		}
-		return fmt.Sprintf("%d: %s and the FIN, not yet acknowledged by the peer", snap.SendQ, steps.Counted(snap.SendQ-1, "byte"))
+	switch {
+	case !finSent(snap):
+		return steps.Counted(snap.SendQ, "byte") + " not yet acknowledged by the peer"
+	case snap.SendQ == 0:
+		return "1: the FIN, not yet acknowledged by the peer"
 	}
-	return steps.Counted(snap.SendQ, "byte") + " not yet acknowledged by the peer"
+	return fmt.Sprintf("%d: %s and the FIN, not yet acknowledged by the peer", rawSendQ(snap), steps.Counted(snap.SendQ, "byte"))
+}
+
+// rawSendQ is a TCP socket's send-q as the kernel counts it (SIOCOUTQ,
+// ss's Send-Q): the Snapshot counts bytes only, and once this side has
+// sent its FIN (finSent), the kernel counts the FIN as 1 more until the
+// peer acknowledges it, since a FIN takes one sequence number.
+func rawSendQ(snap steps.Snapshot) int {
+	if finSent(snap) {
+		return snap.SendQ + 1
+	}
+	return snap.SendQ
 }
 
 // finSent says whether this side has sent a FIN that may still wait for
@@ -348,17 +357,17 @@ func finSent(snap steps.Snapshot) bool {
 }
 
 // notSent says how much of a TCP socket's send queue TCP has not sent.
-// Once this side has closed or shut down writing, the kernel's count
-// (tcpi_notsent_bytes) includes the FIN, which takes a sequence number
-// and goes after the last byte: while bytes wait, it waits too.
+// Once this side has closed or shut down writing, the FIN goes after the
+// last byte: while bytes wait, it waits too, and with none waiting, it is
+// not sent only while the kernel holds it back (steps.FINHeld).
 func notSent(snap steps.Snapshot) string {
-	if !finSent(snap) {
+	switch {
+	case !finSent(snap):
 		return steps.Counted(snap.NotSent, "byte") + " not yet sent"
-	}
-	if snap.NotSent == 1 {
+	case snap.NotSent == 0:
 		return "the FIN not yet sent"
 	}
-	return steps.Counted(snap.NotSent-1, "byte") + " not yet sent, and the FIN after them"
+	return steps.Counted(snap.NotSent, "byte") + " not yet sent, and the FIN after them"
 }
 
 // stalled says why TCP holds back bytes it has not sent: a zero window

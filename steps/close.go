@@ -110,17 +110,10 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	peer := l.peerOf(s, before)
 	end := l.endName(s, before, peer)
 	finSent := s.Kind == Stream && before.State.SentFIN()
-	notSent := before.NotSent
-	if finSent && notSent > 0 {
-		// TCP_INFO counts the FIN as a byte once shutdown has queued it,
-		// and it is not sent while anything is not: it waits behind the
-		// bytes, or alone for room in the peer's window.
-		notSent--
-	}
 	data := closeData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Local: ShowAddr(before.Local),
 		Remote: ShowAddr(before.Remote), Listener: before.State == Listen, Waiting: before.AcceptQueue,
 		Unread: before.RecvQ, Connected: s.Kind == Stream && before.Connected(), Datagram: s.Kind == Datagram,
-		NotSent: notSent, Stall: stallOf(s, before, notSent), FinSent: finSent}
+		NotSent: before.NotSent, Stall: stallOf(s, before, before.NotSent), FinSent: finSent}
 	if data.Datagram {
 		data.DefaultPeer = before.Connected()
 		if before.DatagramWaiting() {
@@ -174,11 +167,8 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 			data.LingerRanOut = data.Linger > 0 && (st == FinWait1 || st == LastAck)
 			after += ", connection " + data.KernelState + " in the kernel"
 			if st == FinWait1 && data.NotSent == 0 {
-				// A FIN takes room in the peer's window too: while the
-				// window is closed, the kernel holds it back and runs the
-				// persist timer to probe the window.
-				t, ok := TimerOf(s, before, before.Remote)
-				data.FINHeld = ok && t.Kind == PersistTimer
+				t, _ := TimerOf(s, before, before.Remote)
+				data.FINHeld = FINHeld(st, data.NotSent, t)
 				// Whether the FIN has arrived, when the other end is on
 				// this machine.
 				if other, ok := ConnectionState(before.Remote, before.Local); ok {
@@ -235,6 +225,16 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		report.Packets = []Packet{{From: s.Name, To: end, What: "FIN"}}
 	}
 	return l.tell(report, closeProse, data)
+}
+
+// FINHeld says whether the kernel holds back this side's FIN, queued by
+// close or shutdown (st is FIN_WAIT1, CLOSING or LAST_ACK), for room in
+// the peer's receive window: no byte waits to be sent before it (notSent
+// is 0), and the kernel runs the persist timer (t) to probe a closed
+// window. A FIN takes a sequence number, so it needs room there as a
+// byte does.
+func FINHeld(st TCPState, notSent int, t Timer) bool {
+	return (st == FinWait1 || st == Closing || st == LastAck) && notSent == 0 && t.Kind == PersistTimer
 }
 
 // queuedClients are the lab's sockets whose connections may wait in the

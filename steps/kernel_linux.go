@@ -58,6 +58,16 @@ func readState(s *Socket) Snapshot {
 			// numbers, still count the bytes it held.
 			outq, snap.NotSent = 0, 0
 		}
+		switch snap.State {
+		case FinWait1, Closing, LastAck:
+			// This side's FIN is queued and not yet acknowledged. It takes
+			// a sequence number, so SIOCOUTQ (write_seq - snd_una) counts it
+			// as a byte until the peer acknowledges it, and
+			// tcpi_notsent_bytes (write_seq - snd_nxt) until it is sent.
+			// It is no byte of data: the counts here are of bytes only.
+			outq = max(outq-1, 0)
+			snap.NotSent = max(snap.NotSent-1, 0)
+		}
 		snap.RecvQ, snap.SendQ, snap.QueuesKnown = inq, outq, true
 		inFlight := outq - snap.NotSent // sent, not yet acknowledged
 		snap.PeerWindowFull = snap.NotSent > 0 && snap.window >= 0 && inFlight+snap.segment > snap.window
