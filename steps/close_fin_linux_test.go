@@ -1,28 +1,36 @@
 package steps
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
-// TestCloseHoldsTheFINBehindAClosedWindow closes a client whose peer's
-// receive window is closed, with everything sent acknowledged, after a
-// shutdown write or not, in both families. A FIN needs room in the window
-// too, so the kernel holds it back and runs the persist timer: close must
-// not say it sent FIN, nor draw one, the peer stays ESTABLISHED, and once
-// the peer reads, the FIN reaches it, as the report says.
-func TestCloseHoldsTheFINBehindAClosedWindow(t *testing.T) {
+// TestFINHeldBehindAClosedWindow closes, or shuts down writing on, a
+// client whose peer's receive window is closed, with everything sent
+// acknowledged, in both families. A FIN needs room in the window too, so
+// the kernel holds it back and runs the persist timer: neither close nor
+// shutdown may say it sent FIN, nor draw one, the peer stays ESTABLISHED,
+// and once the peer reads, the FIN reaches it, as the report says.
+func TestFINHeldBehindAClosedWindow(t *testing.T) {
 	for _, f := range families {
 		for _, tt := range []struct {
 			name   string
 			before [][]string
-			says   string // followed by the peer's address
+			call   []string // the step whose report is judged
+			says   []string // PEER stands for the peer's address
 		}{
-			{"close alone", nil, "the kernel has a FIN for "},
-			{"after shutdown write", [][]string{{"shutdown", "client", "write"}}, "shutdown had given the kernel this side's FIN for "},
+			{"close alone", nil, []string{"close", "client"},
+				[]string{"the kernel has a FIN for PEER", "FIN_WAIT1: the peer's receive window is closed", "sends the FIN once the peer reads"}},
+			{"close after shutdown write", [][]string{{"shutdown", "client", "write"}}, []string{"close", "client"},
+				[]string{"shutdown had given the kernel this side's FIN for PEER", "FIN_WAIT1: the peer's receive window is closed", "sends the FIN once the peer reads"}},
+			{"shutdown write", nil, []string{"shutdown", "client", "write"},
+				[]string{"The kernel has a FIN for the peer but has not sent it", "persist timer", "sends the FIN once the peer reads"}},
 		} {
 			t.Run(f.name+" "+tt.name, func(t *testing.T) {
 				l := newLab(t)
@@ -32,27 +40,27 @@ func TestCloseHoldsTheFINBehindAClosedWindow(t *testing.T) {
 				}
 				client := sock(t, l, "client")
 				snap := Read(client)
-				rep := run(t, l, "close", "client")
+				rep := run(t, l, tt.call[0], tt.call[1:]...)
 				if st, _ := ConnectionState(snap.Local, snap.Remote); st != FinWait1 {
-					t.Fatalf("right after close: got %s, want FIN_WAIT1", st)
+					t.Fatalf("right after %s: got %s, want FIN_WAIT1", tt.call[0], st)
 				}
 				if timer, ok := TimerOf(client, snap, snap.Remote); !ok || timer.Kind != PersistTimer {
-					t.Fatalf("right after close: got timer %+v (found %v), want the persist timer of a closed window", timer, ok)
+					t.Fatalf("right after %s: got timer %+v (found %v), want the persist timer of a closed window", tt.call[0], timer, ok)
 				}
 				if st, _ := ConnectionState(snap.Remote, snap.Local); st != Established {
 					t.Errorf("the peer's end: got %s, want ESTABLISHED: the FIN has not reached it", st)
 				}
 				says := foldParagraphs(rep.Says)
-				for _, want := range []string{tt.says + ShowAddr(snap.Remote), "FIN_WAIT1: the peer's receive window is closed", "sends the FIN once the peer reads"} {
-					if !strings.Contains(says, want) {
-						t.Errorf("close: got %q, want %q", says, want)
+				for _, want := range tt.says {
+					if want = strings.ReplaceAll(want, "PEER", ShowAddr(snap.Remote)); !strings.Contains(says, want) {
+						t.Errorf("%s: got %q, want %q", tt.call[0], says, want)
 					}
 				}
 				if strings.Contains(says, "sent FIN") || strings.Contains(says, "the FIN is not acknowledged yet") {
-					t.Errorf("close: got %q, want no FIN told sent", says)
+					t.Errorf("%s: got %q, want no FIN told sent", tt.call[0], says)
 				}
 				if slices.ContainsFunc(rep.Packets, func(p Packet) bool { return p.What == "FIN" }) {
-					t.Errorf("close: got packets %v, want no FIN drawn", rep.Packets)
+					t.Errorf("%s: got packets %v, want no FIN drawn", tt.call[0], rep.Packets)
 				}
 				run(t, l, "recv", "conn", "--all")
 				st, _ := ConnectionState(snap.Remote, snap.Local)
@@ -117,5 +125,49 @@ func TestCloseCountsOnlyTheBytesNotSent(t *testing.T) {
 				t.Errorf("close: got %q, want %q", says, want)
 			}
 		})
+	}
+}
+
+// TestQueuesCountNoFIN shuts down writing on a client whose peer's window
+// is closed, with nothing or 100 bytes waiting to be sent, in both
+// families, and shuts it down again. The kernel counts the FIN as a byte
+// of sequence space in SIOCOUTQ and tcpi_notsent_bytes while it waits;
+// the Snapshot, the client's state line (seen as the peer sends it
+// something) and the second shutdown's report count the bytes only.
+func TestQueuesCountNoFIN(t *testing.T) {
+	for _, f := range families {
+		for _, tt := range []struct {
+			name    string
+			waiting int    // bytes sent behind the closed window before shutdown
+			again   string // what the second shutdown says of the FIN
+		}{
+			{"FIN alone", 0, "The kernel has a FIN for the peer but has not sent it"},
+			{"FIN behind bytes", 100, "The kernel will send FIN to the peer once the 100 bytes queued before it have gone"},
+		} {
+			t.Run(f.name+" "+tt.name, func(t *testing.T) {
+				l := newLab(t)
+				closeWindow(t, l, f)
+				if tt.waiting > 0 {
+					run(t, l, "send", "client", "--bytes", strconv.Itoa(tt.waiting))
+				}
+				run(t, l, "shutdown", "client", "write")
+				client := sock(t, l, "client")
+				outq, err := unix.IoctlGetInt(client.FD, unix.SIOCOUTQ)
+				if err != nil || outq != tt.waiting+1 {
+					t.Fatalf("SIOCOUTQ: got %d (%v), want %d: the bytes and the FIN", outq, err, tt.waiting+1)
+				}
+				if snap := Read(client); snap.SendQ != tt.waiting || snap.NotSent != tt.waiting {
+					t.Errorf("Snapshot: got send-q %d, %d not sent; want %d and %d: the bytes, not the FIN", snap.SendQ, snap.NotSent, tt.waiting, tt.waiting)
+				}
+				rep := run(t, l, "send", "conn", "hi")
+				want := fmt.Sprintf("FIN_WAIT1  recv-q 2  send-q %d", tt.waiting)
+				if !slices.ContainsFunc(rep.State, func(c Change) bool { return strings.HasPrefix(c.Who, "client") && c.After == want }) {
+					t.Errorf("send conn: got state lines %+v, want client's %q", rep.State, want)
+				}
+				if says := foldParagraphs(run(t, l, "shutdown", "client", "write").Says); !strings.Contains(says, tt.again) {
+					t.Errorf("shutdown again: got %q, want %q", says, tt.again)
+				}
+			})
+		}
 	}
 }

@@ -60,6 +60,9 @@ type shutdownData struct {
 	// the FIN waits behind them. Stall says why (StallOf).
 	NotSent int
 	Stall   Stall
+	// FINHeld: nothing waits before the FIN, but the peer's receive
+	// window is closed, and the kernel holds the FIN back (FINHeld).
+	FINHeld bool
 	FIN     string // the [fin] sentence: whether the FIN went
 	// Listener: the socket was listening. Linux stops a listener that is
 	// shut down for reading (Stopped), resets the connections waiting in
@@ -144,6 +147,8 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	if s.Kind == Stream && how.value != unix.SHUT_RD {
 		data.Itself = before.ToItself()
 		data.Finished = data.Itself || before.State == CloseWait
+		t, _ := TimerOf(s, after, after.Remote)
+		data.FINHeld = FINHeld(after.State, after.NotSent, t)
 	}
 	if data.Finished {
 		data.Unread = after.RecvQ
@@ -161,8 +166,9 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	// Only ESTABLISHED and CLOSE_WAIT have a writing side still open: in
 	// the other states the FIN has gone already, and a second shutdown
-	// sends nothing. With bytes not sent yet, the FIN waits behind them.
-	if how.value != unix.SHUT_RD && s.Kind == Stream && (before.State == Established || before.State == CloseWait) && data.NotSent == 0 {
+	// sends nothing. With bytes not sent yet, the FIN waits behind them,
+	// and with the peer's window closed, for room.
+	if how.value != unix.SHUT_RD && s.Kind == Stream && (before.State == Established || before.State == CloseWait) && data.NotSent == 0 && !data.FINHeld {
 		report.Packets = []Packet{{From: s.Name, To: l.endName(s, before, peer), What: "FIN"}}
 	}
 	data.FIN = shutdownProse.Render("fin", data)
