@@ -63,7 +63,10 @@ type shutdownData struct {
 	// FINHeld: nothing waits before the FIN, but the peer's receive
 	// window is closed, and the kernel holds the FIN back (FINHeld).
 	FINHeld bool
-	FIN     string // the [fin] sentence: whether the FIN went
+	// Again: writing was shut before this call (its FIN queued then), so
+	// this call sends no FIN, and on writing's side changes nothing.
+	Again bool
+	FIN   string // the [fin] sentence: whether the FIN went
 	// Listener: the socket was listening. Linux stops a listener that is
 	// shut down for reading (Stopped), resets the connections waiting in
 	// its queue (Waiting), and leaves it its port if bind chose it
@@ -147,6 +150,7 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 	if s.Kind == Stream && how.value != unix.SHUT_RD {
 		data.Itself = before.ToItself()
 		data.Finished = data.Itself || before.State == CloseWait
+		data.Again = before.State.SentFIN()
 		t, _ := TimerOf(s, after, after.Remote)
 		data.FINHeld = FINHeld(after.State, after.NotSent, t)
 	}

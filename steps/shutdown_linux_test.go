@@ -221,3 +221,49 @@ func TestShutdownAListener(t *testing.T) {
 		}
 	}
 }
+
+// TestRepeatedShutdownSendsNoFIN: shutting down writing a second time
+// (write, or both) sends nothing: the FIN went with the first. The report
+// says so, draws no FIN, and the kernel's count of segments the socket
+// sent (TCP_INFO's segs_out) does not move; the state stays as it was,
+// whether the peer's ACK of the first FIN has come (FIN_WAIT2) or not yet
+// (FIN_WAIT1, its ACK delayed).
+func TestRepeatedShutdownSendsNoFIN(t *testing.T) {
+	for _, f := range families {
+		for _, again := range []string{"write", "both"} {
+			for _, acked := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%s, %s again, first FIN acknowledged %v", f.name, again, acked), func(t *testing.T) {
+					l := newLab(t)
+					pair(t, l, f)
+					client := sock(t, l, "client")
+					run(t, l, "shutdown", "client", "write")
+					if acked {
+						for deadline := time.Now().Add(2 * time.Second); Read(client).State != FinWait2; time.Sleep(5 * time.Millisecond) {
+							if time.Now().After(deadline) {
+								t.Fatalf("client is %s 2s after its FIN, want FIN_WAIT2", Read(client).State)
+							}
+						}
+					}
+					before, sent := Read(client).State, segmentsSent(client.FD)
+					rep := run(t, l, "shutdown", "client", again)
+					if got := segmentsSent(client.FD); got != sent {
+						t.Fatalf("the second shutdown sent %d segments; the test expects none", got-sent)
+					}
+					if after := Read(client).State; after != before {
+						t.Fatalf("the second shutdown moved client from %s to %s; the test expects no change", before, after)
+					}
+					says := foldParagraphs(rep.Says)
+					if !strings.Contains(says, "This call sends no FIN: client (fd") || !strings.Contains(says, "its FIN went then") || strings.Contains(says, "The kernel sent FIN") {
+						t.Errorf("the second shutdown says:\n%s\nwant that it sent no FIN, the first having sent it", says)
+					}
+					if again == "write" && !strings.Contains(says, "stays "+before.String()) {
+						t.Errorf("the second shutdown says:\n%s\nwant that client stays %s", says, before)
+					}
+					if len(rep.Packets) != 0 {
+						t.Errorf("the second shutdown drew %+v; want nothing drawn", rep.Packets)
+					}
+				})
+			}
+		}
+	}
+}
