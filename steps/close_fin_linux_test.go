@@ -141,8 +141,8 @@ func TestQueuesCountNoFIN(t *testing.T) {
 			waiting int    // bytes sent behind the closed window before shutdown
 			again   string // what the second shutdown says of the FIN
 		}{
-			{"FIN alone", 0, "The kernel has a FIN for the peer but has not sent it"},
-			{"FIN behind bytes", 100, "The kernel will send FIN to the peer once the 100 bytes queued before it have gone"},
+			{"FIN alone", 0, "its FIN is still held back by the kernel (the peer's receive window is closed)"},
+			{"FIN behind bytes", 100, "its FIN still waits behind the 100 bytes queued before it"},
 		} {
 			t.Run(f.name+" "+tt.name, func(t *testing.T) {
 				l := newLab(t)
