@@ -321,9 +321,10 @@ func WaitingPeers(listener Snapshot) []netip.AddrPort {
 	return peers
 }
 
-// Destination is the address a TCP socket in SYN_SENT is connecting to.
-// getpeername refuses to tell it (ENOTCONN) until the handshake is done,
-// but SO_PEERNAME gives it (formerPeer).
+// Destination is the address a TCP socket in SYN_SENT is connecting to,
+// or that a CLOSED one's refused connect went to, before and after a call
+// has reported the refusal. getpeername refuses to tell it (ENOTCONN) in
+// either state, but SO_PEERNAME gives it (formerPeer).
 func Destination(s *Socket) (netip.AddrPort, bool) {
 	to, err := formerPeer(s.FD, s.Family)
 	return to, err == nil && to.Port() != 0
