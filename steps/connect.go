@@ -82,11 +82,13 @@ type connectData struct {
 	// Unanswered is, for a handshake still in SYN_SENT because lo was
 	// taken down after it was up, lodown.txt's [unanswered] and its fix.
 	Unanswered string
-	// OtherFamily is, for ECONNREFUSED to an address of this machine, the
-	// listener at that port that takes the other family only: on 0.0.0.0
-	// for a client of ::1, on :: with IPV6_V6ONLY or on ::1 for a client
-	// of 127.0.0.1.
-	OtherFamily otherFamilyListener
+	// Refused is, for ECONNREFUSED on a TCP socket, who refused, as far
+	// as this machine can tell (whyRefused).
+	Refused refusal
+	// TakenBy is, for a connect refused after it returned EINPROGRESS,
+	// the later call (recv, send) that reported the refusal and so took
+	// the socket's error.
+	TakenBy string
 }
 
 func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
@@ -171,7 +173,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.LinkLocal = refusedLinkLocal(s, args[1], remote, err, "connect")
 		data.LoopbackDown = refusedLoopbackDown(addr, err, "connect")
 		if errors.Is(err, unix.ECONNREFUSED) && s.Kind == Stream {
-			data.OtherFamily = l.refusedByOtherFamily(remote)
+			data.Refused = l.whyRefused(remote)
 		}
 		if errors.Is(err, unix.ETIMEDOUT) {
 			data.Took = ms(took)
@@ -183,6 +185,11 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		r := connectProse.refused(call, err, data)
 		if errors.Is(err, unix.ECONNREFUSED) && s.Kind == Stream {
 			r.Packets = handshake(s.Name, remote.String(), began, before.State, Closed)
+			for i := range r.Packets {
+				if r.Packets[i].What == "RST" {
+					r.Packets[i].What = data.Refused.packet()
+				}
+			}
 		}
 		if s.Kind == Datagram {
 			// A UDP connect binds an unbound socket before it looks at

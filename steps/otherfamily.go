@@ -25,17 +25,58 @@ type otherFamilyListener struct {
 	Played     bool   // a program (auto client) made the connect: its fix is --host
 }
 
-// refusedByOtherFamily looks, for a TCP connect to remote that the kernel
-// refused, for a listener at remote's port that takes the other family
-// only. It asks the kernel for every listener of the machine, so a
-// server of another program is found as well as the lab's, and names the
-// lab's. Where a listener that takes remote's family covers remote,
-// something else refused it (a firewall's reset, say): nothing is said.
-// Nor where remote is not an address of this machine, whose listeners
-// say nothing of another's.
-func (l *Lab) refusedByOtherFamily(remote netip.AddrPort) otherFamilyListener {
-	if l.CallsOnly || !ofThisMachine(remote.Addr()) {
-		return otherFamilyListener{}
+// A refusal is what sockstep can tell of why the kernel refused a TCP
+// connect (ECONNREFUSED). A reset (RST) answered the SYN, or an ICMP "port
+// unreachable" did, which Linux reports to a connect in SYN_SENT the same
+// way. On this machine, its listeners say which: none at the port, one
+// of the other family only, or one that takes the connection, so that
+// something else refused it. Of another machine's, nothing is known here.
+type refusal struct {
+	// Elsewhere: the address is not this machine's. Nothing listening
+	// there (the kernel there resets) and a firewall on the way that
+	// rejects (with a reset or an ICMP "port unreachable") look alike.
+	Elsewhere bool
+	// OtherFamily is the listener at the port that takes the other
+	// family only.
+	OtherFamily otherFamilyListener
+	// Covering is a listener at the port that takes the connection: its
+	// family, and an address that covers the one connected to. It did
+	// not refuse; a firewall rule that rejects did, or, where it is bound
+	// to one interface (SO_BINDTODEVICE), the SYN came in on another.
+	Covering coveringListener
+}
+
+// A coveringListener is a TCP listener of this machine that takes a
+// connection that was refused.
+type coveringListener struct {
+	Listener string // the lab's listening socket, or "" for one outside this session
+	Address  string // the address it listens on: 0.0.0.0, ::, 127.0.0.1
+}
+
+// packet is the diagram's word for what answered the SYN: a reset where
+// this machine's listeners say that the kernel had nothing to give it
+// to, and either a reset or an ICMP error where a firewall may have
+// answered.
+func (r refusal) packet() string {
+	if r.Elsewhere || r.Covering.Address != "" {
+		return "RST or ICMP unreachable"
+	}
+	return "RST"
+}
+
+// whyRefused says, for a TCP connect to remote that the kernel refused,
+// who refused it, as far as this machine can tell. It asks the kernel for
+// every listener of the machine, so a server of another program is found
+// as well as the lab's, and names the lab's. Where remote is not an
+// address of this machine, whose listeners say nothing of another's, it
+// says only that. It runs only after a refusal: nothing of it is on a
+// connect's way.
+func (l *Lab) whyRefused(remote netip.AddrPort) refusal {
+	if l.CallsOnly {
+		return refusal{}
+	}
+	if !ofThisMachine(remote.Addr()) {
+		return refusal{Elsewhere: true}
 	}
 	to := remote.Addr().Unmap()
 	wanted, other := IPv6, IPv4
@@ -49,9 +90,9 @@ func (l *Lab) refusedByOtherFamily(remote netip.AddrPort) otherFamilyListener {
 	dest := netip.AddrPortFrom(to, remote.Port())
 	conns, err := tcpListeners()
 	if err != nil {
-		return otherFamilyListener{}
+		return refusal{}
 	}
-	var others []Connection
+	var others, covering []Connection
 	for _, c := range conns {
 		if c.State != Listen || c.Local.Port() != remote.Port() {
 			continue
@@ -59,11 +100,15 @@ func (l *Lab) refusedByOtherFamily(remote netip.AddrPort) otherFamilyListener {
 		if !takes(c, wanted) {
 			others = append(others, c)
 		} else if covers(c.Local, dest) {
-			return otherFamilyListener{}
+			covering = append(covering, c)
 		}
 	}
+	if len(covering) > 0 {
+		c := likeliest(covering)
+		return refusal{Covering: coveringListener{Listener: l.Owners()(c), Address: c.Local.Addr().String()}}
+	}
 	if len(others) == 0 {
-		return otherFamilyListener{}
+		return refusal{}
 	}
 	c := likeliest(others)
 	addr := c.Local.Addr()
@@ -73,7 +118,7 @@ func (l *Lab) refusedByOtherFamily(remote netip.AddrPort) otherFamilyListener {
 	if f.Everywhere {
 		f.ConnectTo = other.loopbackAddr().String()
 	}
-	return f
+	return refusal{OtherFamily: f}
 }
 
 // takes says whether a TCP listener takes clients of family f: an IPv4
@@ -131,20 +176,21 @@ func ofThisMachine(addr netip.Addr) bool {
 // refusedLater says why the connect of the TCP socket s, which returned
 // EINPROGRESS, was refused after, when call (recv, send, recvfrom or
 // sendto) reports it (ECONNREFUSED), and what to do: recv.txt's
-// [ECONNREFUSED], and where a listener that takes the other family only
-// holds the port, connect's own [ECONNREFUSED] and [ECONNREFUSED fix].
-// The kernel still gives the address the connect went to (SO_PEERNAME:
+// [ECONNREFUSED], which gives connect's own [ECONNREFUSED] where this
+// machine's listeners say more than that nothing listens there, and
+// connect's [ECONNREFUSED fix] for a socket whose error call took. The
+// kernel still gives the address the connect went to (SO_PEERNAME:
 // Destination) on the CLOSED socket, before the call that reports the
 // error and after.
 func (l *Lab) refusedLater(s *Socket, call string) (why, fix string) {
 	data := recvData{Label: s.Label(), Call: call}
+	connect := connectData{Name: s.Name, Label: s.Label(), TakenBy: call}
 	if to, ok := Destination(s); ok {
 		data.RefusedAt = to.String()
-		connect := connectData{Port: int(to.Port()), OtherFamily: l.refusedByOtherFamily(to)}
-		if connect.OtherFamily.Address != "" {
+		connect.Remote, connect.Port, connect.Refused = to.String(), int(to.Port()), l.whyRefused(to)
+		if connect.Refused != (refusal{}) {
 			data.OtherFamily = connectProse.Render("ECONNREFUSED", connect)
-			fix = connectProse.Render("ECONNREFUSED fix", connect)
 		}
 	}
-	return recvProse.Render("ECONNREFUSED", data), fix
+	return recvProse.Render("ECONNREFUSED", data), connectProse.Render("ECONNREFUSED fix", connect)
 }
