@@ -189,7 +189,7 @@ func (l *Lab) refusedLater(s *Socket, call string) (why, fix string) {
 		data.RefusedAt = to.String()
 		connect.Remote, connect.Port, connect.Refused = to.String(), int(to.Port()), l.whyRefused(to)
 		if connect.Refused != (refusal{}) {
-			data.OtherFamily = connectProse.Render("ECONNREFUSED", connect)
+			data.ConnectSays = connectProse.Render("ECONNREFUSED", connect)
 		}
 	}
 	return recvProse.Render("ECONNREFUSED", data), connectProse.Render("ECONNREFUSED fix", connect)

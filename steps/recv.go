@@ -105,10 +105,10 @@ type recvData struct {
 	// Call is the call that failed, recv or recvfrom, whose errors
 	// recv.txt tells for both; or, for the TCP connect refused after it
 	// returned EINPROGRESS that refusedLater tells, send or sendto too.
-	// RefusedAt is where that connect went, and OtherFamily
-	// connect.txt's [ECONNREFUSED] where a listener that takes the other
-	// family only refused it.
-	Call, RefusedAt, OtherFamily string
+	// RefusedAt is where that connect went, and ConnectSays
+	// connect.txt's [ECONNREFUSED] where this machine can say more than
+	// that nothing listens there (refusedLater).
+	Call, RefusedAt, ConnectSays string
 }
 
 // receive is recv and recvfrom: they differ only in what they tell.
