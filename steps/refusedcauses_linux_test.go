@@ -2,6 +2,7 @@ package steps
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -51,14 +52,20 @@ func TestConnectRefusedSaysWhoRefused(t *testing.T) {
 			t.Fatalf("%s %s: %v %s", name, strings.Join(args, " "), err, out)
 		}
 	}
-	// unshare -n has made its namespace once the sleep runs in it.
+	// Until unshare -n has made its namespace, the process is still in
+	// this one, and moving v1 to it would leave v1 here.
+	ours, err := os.Readlink("/proc/self/ns/net")
+	if err != nil {
+		t.Fatal(err)
+	}
 	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if out, err := exec.Command(ip, "link", "set", "v1", "netns", pid).CombinedOutput(); err == nil {
+		if theirs, err := os.Readlink("/proc/" + pid + "/ns/net"); err == nil && theirs != ours {
 			break
 		} else if time.Now().After(deadline) {
-			t.Fatalf("ip link set v1 netns %s: %v %s", pid, err, out)
+			t.Fatalf("unshare -n (pid %s) made no namespace of its own within 3s: %s, %v", pid, theirs, err)
 		}
 	}
+	sh(ip, "link", "set", "v1", "netns", pid)
 	sh(ip, "addr", "add", "192.0.2.1/24", "dev", "v0")
 	sh(ip, "link", "set", "v0", "up")
 	for _, args := range [][]string{{"addr", "add", "192.0.2.2/24", "dev", "v1"}, {"link", "set", "v1", "up"}} {
