@@ -83,6 +83,25 @@ func TestFINHeldBehindAClosedWindow(t *testing.T) {
 // room: a closed window, with nothing of client's waiting to be sent.
 func closeWindow(t *testing.T, l *Lab, f family) {
 	t.Helper()
+	// The window can close with bytes still waiting behind it, when the
+	// receiver shrinks what it offers while they are on the way: then the
+	// pair is made again, a few times at most.
+	for range 5 {
+		if windowClosed(t, l, f) {
+			return
+		}
+		for _, name := range []string{"client", "conn", "server"} {
+			run(t, l, "close", name)
+		}
+	}
+	t.Fatal("conn's window did not close with nothing waiting behind it, in five tries")
+}
+
+// windowClosed makes the pair of closeWindow and fills conn's window. It
+// says whether the window closed with nothing left waiting (within 2 s);
+// on false the sockets stay open.
+func windowClosed(t *testing.T, l *Lab, f family) bool {
+	t.Helper()
 	port := listener(t, l, f, "server")
 	run(t, l, "option", "server", "SO_RCVBUF", "1000") // accepted sockets take the listener's
 	run(t, l, "socket", "tcp", f.name, "as", "client")
@@ -95,15 +114,17 @@ func closeWindow(t *testing.T, l *Lab, f family) {
 		// Bytes not sent yet may be TCP waiting for an ACK before it sends
 		// a segment smaller than it could (TSO deferral): they go with it.
 		switch room := snap.window - (snap.SendQ - snap.NotSent); {
+		case snap.window == 0 && snap.NotSent > 0:
+			t.Logf("conn's window closed with %d bytes waiting behind it: trying again", snap.NotSent)
+			return false // they wait until conn reads
 		case snap.NotSent > 0:
 		case snap.window == 0 && snap.SendQ == 0:
-			return
+			return true
 		case room > 0:
 			run(t, l, "send", "client", "--bytes", strconv.Itoa(room))
 		}
 	}
-	snap := Read(client)
-	t.Fatalf("conn's window did not close within 2 s: it offers %d bytes; client has %d not acknowledged, %d of them not sent", snap.window, snap.SendQ, snap.NotSent)
+	return false
 }
 
 // TestCloseCountsOnlyTheBytesNotSent sends bytes that wait for room in

@@ -249,15 +249,21 @@ func TestRepeatedShutdownSendsNoFIN(t *testing.T) {
 					if got := segmentsSent(client.FD); got != sent {
 						t.Fatalf("the second shutdown sent %d segments; the test expects none", got-sent)
 					}
-					if after := Read(client).State; after != before {
+					// The peer's delayed ACK of the first FIN may come
+					// meanwhile (FIN_WAIT1 to FIN_WAIT2); nothing else
+					// may move the state.
+					after := Read(client).State
+					if after != before && (before != FinWait1 || after != FinWait2) {
 						t.Fatalf("the second shutdown moved client from %s to %s; the test expects no change", before, after)
 					}
 					says := foldParagraphs(rep.Says)
 					if !strings.Contains(says, "This call sends no FIN: client (fd") || !strings.Contains(says, "its FIN went then") || strings.Contains(says, "The kernel sent FIN") {
 						t.Errorf("the second shutdown says:\n%s\nwant that it sent no FIN, the first having sent it", says)
 					}
-					if again == "write" && !strings.Contains(says, "stays "+before.String()) {
-						t.Errorf("the second shutdown says:\n%s\nwant that client stays %s", says, before)
+					// The report reads the state between the test's two reads.
+					said := "changes nothing: client (fd " + strconv.Itoa(client.FD) + ") is "
+					if again == "write" && !strings.Contains(says, said+before.String()) && !strings.Contains(says, said+after.String()) {
+						t.Errorf("the second shutdown says:\n%s\nwant %q and the state, %s or %s", says, said, before, after)
 					}
 					if len(rep.Packets) != 0 {
 						t.Errorf("the second shutdown drew %+v; want nothing drawn", rep.Packets)
