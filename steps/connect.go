@@ -184,12 +184,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 		r := connectProse.refused(call, err, data)
 		if errors.Is(err, unix.ECONNREFUSED) && s.Kind == Stream {
-			r.Packets = handshake(s.Name, remote.String(), began, before.State, Closed)
-			for i := range r.Packets {
-				if r.Packets[i].What == "RST" {
-					r.Packets[i].What = data.Refused.packet()
-				}
-			}
+			r.Packets = handshake(s.Name, remote.String(), began, before.State, Closed, data.Refused.packet())
 		}
 		if s.Kind == Datagram {
 			// A UDP connect binds an unbound socket before it looks at
@@ -240,7 +235,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.ConnTaken = err == nil
 	}
 	if s.Kind == Stream {
-		report.Packets = handshake(s.Name, server, began, before.State, after.State)
+		report.Packets = handshake(s.Name, server, began, before.State, after.State, "RST")
 	}
 	return l.tell(report, connectProse, data), nil
 }
@@ -250,10 +245,10 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 // sent it (began), then the answer, if it came during this call (the
 // socket was not answered before it: its state then, before, was
 // SYN_SENT), as the socket's state after shows it: still SYN_SENT, no
-// answer yet; CLOSED, refused with RST; otherwise SYN-ACK, and the ACK
-// that ends the handshake. On loopback the answer comes within the call,
+// answer yet; CLOSED, refused, by what refused says ("RST"); otherwise
+// SYN-ACK, and the ACK that ends the handshake. On loopback the answer comes within the call,
 // even when connect returns EINPROGRESS.
-func handshake(client, server string, began bool, before, after TCPState) []Packet {
+func handshake(client, server string, began bool, before, after TCPState, refused string) []Packet {
 	var packets []Packet
 	if !began {
 		packets = append(packets, Packet{From: client, To: server, What: "SYN"})
@@ -262,7 +257,7 @@ func handshake(client, server string, began bool, before, after TCPState) []Pack
 	case began && before != SynSent, after == SynSent:
 		return packets
 	case after == Closed:
-		return append(packets, Packet{From: server, To: client, What: "RST"})
+		return append(packets, Packet{From: server, To: client, What: refused})
 	}
 	return append(packets, Packet{From: server, To: client, What: "SYN-ACK"}, Packet{From: client, To: server, What: "ACK"})
 }
