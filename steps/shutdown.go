@@ -151,8 +151,11 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 		data.Itself = before.ToItself()
 		data.Finished = data.Itself || before.State == CloseWait
 		data.Again = before.State.SentFIN()
-		t, _ := TimerOf(s, after, after.Remote)
-		data.FINHeld = FINHeld(after.State, after.NotSent, t)
+		if FINHeld(after.State, after.NotSent, Timer{Kind: PersistTimer}) {
+			// State and queue leave it open: the kernel's timer tells.
+			t, _ := TimerOf(s, after, after.Remote)
+			data.FINHeld = t.Kind == PersistTimer
+		}
 	}
 	if data.Finished {
 		data.Unread = after.RecvQ
