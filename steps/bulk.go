@@ -179,10 +179,7 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 		refused := sendData{Name: s.Name, Label: s.Label(), Py: s.Py(), FD: s.FD, Asked: n,
 			ShutRead: s.shutRead, ShutWrite: s.shutWrite}
 		refused.describePattern(n)
-		refused.whyRefused(s, before)
-		if errors.Is(failure, unix.ECONNREFUSED) {
-			refused.Refusal, refused.RefusalFix = l.refusedBy(s, "send")
-		}
+		refused.whyRefused(l, s, before, failure, "send")
 		report := sendProse.refused(call, failure, refused)
 		bulkProse.code(report, data) // sendall, or send on a non-blocking socket
 		if data.Sent > 0 {

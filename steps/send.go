@@ -170,10 +170,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	}
 	if err != nil {
 		data.describe(msg, pattern)
-		data.whyRefused(s, before)
-		if errors.Is(err, unix.ECONNREFUSED) {
-			data.Refusal, data.RefusalFix = l.refusedBy(s, "send")
-		}
+		data.whyRefused(l, s, before, err, "send")
 		if errors.Is(err, unix.EMSGSIZE) {
 			data.TooLarge = tooLarge(s, before.Remote)
 		}
@@ -274,13 +271,18 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	return l.tell(report, sendProse, data), nil
 }
 
-// whyRefused gives a failed send's prose what the socket was before the
-// call: a listener, never connected, made by accept.
-func (d *sendData) whyRefused(s *Socket, before Snapshot) {
+// whyRefused gives the prose of a send that failed with err what the
+// socket was before the call (a listener, never connected, made by
+// accept) and, for ECONNREFUSED, who refused (refusedBy, for call: send
+// or sendto).
+func (d *sendData) whyRefused(l *Lab, s *Socket, before Snapshot, err error, call string) {
 	d.Listening = before.FromKernel && before.State == Listen
 	d.Connecting = before.FromKernel && before.State == SynSent
 	d.Accepted = s.AcceptedFrom != ""
 	d.NeverConnected = s.Kind == Stream && !d.Listening && !s.connectCalled && !d.Accepted
+	if errors.Is(err, unix.ECONNREFUSED) {
+		d.Refusal, d.RefusalFix = l.refusedBy(s, call)
+	}
 }
 
 // nagleHolds says whether Nagle's algorithm is what keeps the bytes TCP

@@ -121,10 +121,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err != nil {
 		if errors.Is(err, unix.EPIPE) && (s.Kind == Stream || s.shutWrite) || errors.Is(err, unix.ECONNREFUSED) {
 			d := sendData{Name: s.Name, Label: s.Label(), ShutWrite: s.shutWrite, Datagram: s.Kind == Datagram}
-			d.whyRefused(s, before)
-			if errors.Is(err, unix.ECONNREFUSED) {
-				d.Refusal, d.RefusalFix = l.refusedBy(s, "sendto")
-			}
+			d.whyRefused(l, s, before, err, "sendto")
 			errno := errnoName(err)
 			data.AsSend, data.AsSendFix = sendProse.Render(errno, d), sendProse.Render(errno+" fix", d)
 		}
