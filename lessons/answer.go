@@ -57,6 +57,36 @@ func (t *Tutor) answerNow(w *world, step Step) (why string, lines []string, stuc
 		notes, lines = append(notes, note), remade
 	}
 	failing := step.wantsFailure("EADDRINUSE")
+	var more []string
+	more, lines = t.rebind(lines, failing)
+	notes = append(notes, more...)
+	more, lines = t.freeNames(lines, failing)
+	notes = append(notes, more...)
+	more, lines = t.listenOnce(lines)
+	notes = append(notes, more...)
+	if step.wantsFailure("ECONNREFUSED") {
+		more, lines = t.closeListeners(lines)
+		notes = append(notes, more...)
+	}
+	more, lines = t.freePort(lines)
+	notes = append(notes, more...)
+	if note, mended := t.refill(step, lines); note != "" {
+		notes, lines = append(notes, note), mended
+	}
+	if stuck := short(w, step, lines); stuck != "" {
+		return "", nil, stuck
+	}
+	if stuck := t.waits(lines); stuck != "" {
+		return "", nil, stuck
+	}
+	return strings.Join(notes, " "), lines, ""
+}
+
+// rebind mends the binds of lines (an answer) for sockets bound already,
+// as answerNow says; failing is that the step wants EADDRINUSE. Like the
+// passes after it, it returns what it mended, in sentences, and the lines.
+func (t *Tutor) rebind(lines []string, failing bool) ([]string, []string) {
+	var notes []string
 	for i := 0; i < len(lines); i++ {
 		f := strings.Fields(lines[i])
 		if len(f) != 4 || f[0] != "bind" {
@@ -99,6 +129,13 @@ func (t *Tutor) answerNow(w *world, step Step) (why string, lines []string, stuc
 		lines = slices.Insert(lines, 0, redo...)
 		i += len(redo)
 	}
+	return notes, lines
+}
+
+// freeNames mends the sockets lines (an answer) makes whose names are
+// taken, as answerNow says; failing is that the step wants EADDRINUSE.
+func (t *Tutor) freeNames(lines []string, failing bool) ([]string, []string) {
+	var notes []string
 	// A socket the answer makes whose name is taken cannot be made (socket
 	// ... as NAME fails): one of the same kind with no address is left as
 	// it is, any other is closed first.
@@ -130,6 +167,13 @@ func (t *Tutor) answerNow(w *world, step Step) (why string, lines []string, stuc
 		lines = slices.Insert(lines, i, "close "+s.Name)
 		i++
 	}
+	return notes, lines
+}
+
+// listenOnce leaves out the listens of lines (an answer) for sockets
+// listening already.
+func (t *Tutor) listenOnce(lines []string) ([]string, []string) {
+	var notes []string
 	// A socket already in LISTEN needs no listen: a second one returns 0
 	// and changes nothing but its backlog.
 	for i := 0; i < len(lines); i++ {
@@ -143,10 +187,17 @@ func (t *Tutor) answerNow(w *world, step Step) (why string, lines []string, stuc
 			i--
 		}
 	}
-	refused := step.wantsFailure("ECONNREFUSED")
+	return notes, lines
+}
+
+// closeListeners closes first, for a step that wants its connect
+// refused, the lesson's listeners at the port lines (an answer) connect
+// to.
+func (t *Tutor) closeListeners(lines []string) ([]string, []string) {
+	var notes []string
 	for i := 0; i < len(lines); i++ {
 		w := strings.Fields(lines[i])
-		if !refused || len(w) != 4 || w[0] != "connect" {
+		if len(w) != 4 || w[0] != "connect" {
 			continue
 		}
 		for _, s := range t.play.sockets {
@@ -157,6 +208,13 @@ func (t *Tutor) answerNow(w *world, step Step) (why string, lines []string, stuc
 			}
 		}
 	}
+	return notes, lines
+}
+
+// freePort gives auto in lines (an answer) --port 0 where its port is
+// taken.
+func (t *Tutor) freePort(lines []string) ([]string, []string) {
+	var notes []string
 	// auto's server binds a TCP socket on "" (0.0.0.0), as the kernel
 	// tells whether it can: a TIME_WAIT or another program may hold the
 	// port as well as a socket of the lesson.
@@ -178,16 +236,7 @@ func (t *Tutor) answerNow(w *world, step Step) (why string, lines []string, stuc
 		notes = append(notes, who+", where auto's server would fail to bind (EADDRINUSE), so the answer gives --port 0: the kernel chooses a free port.")
 		lines[i] = strings.Join(append(w[:len(w)-1], "0"), " ")
 	}
-	if note, mended := t.refill(step, lines); note != "" {
-		notes, lines = append(notes, note), mended
-	}
-	if stuck := short(w, step, lines); stuck != "" {
-		return "", nil, stuck
-	}
-	if stuck := t.waits(lines); stuck != "" {
-		return "", nil, stuck
-	}
-	return strings.Join(notes, " "), lines, ""
+	return notes, lines
 }
 
 // startAgain ends a sentence that says a step's answer cannot start from
@@ -531,12 +580,10 @@ func sendOf(line string) (name, text string, ok bool) {
 // the socket called name, as look last read them.
 func (p *play) peerOf(name string) (live, bool) {
 	s, ok := p.socketNamed(name)
-	if !ok || s.sock.Kind != steps.Stream || !s.snap.Connected() {
+	if !ok || !s.snap.Connected() {
 		return live{}, false
 	}
-	i := slices.IndexFunc(p.sockets, func(l live) bool {
-		return l.sock.Kind == steps.Stream && steps.SameEnd(l.snap.Local, s.snap.Remote) && steps.SameEnd(l.snap.Remote, s.snap.Local)
-	})
+	i := slices.IndexFunc(p.sockets, func(l live) bool { return oneConnection(s, l) })
 	if i < 0 {
 		return live{}, false
 	}

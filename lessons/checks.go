@@ -652,9 +652,14 @@ func judgePeerClosed(w *world, c Check) verdict {
 // peered says whether s is a TCP socket connected to another open socket
 // of the lesson: the two ends of one connection.
 func (w *world) peered(s live) bool {
-	return s.sock.Kind == steps.Stream && s.snap.Connected() && slices.ContainsFunc(w.sockets, func(l live) bool {
-		return l.sock != s.sock && steps.SameEnd(l.snap.Local, s.snap.Remote) && steps.SameEnd(l.snap.Remote, s.snap.Local)
-	})
+	return s.snap.Connected() && slices.ContainsFunc(w.sockets, func(l live) bool { return l.sock != s.sock && oneConnection(s, l) })
+}
+
+// oneConnection says whether a and b, as look last read them, are the two
+// ends of one TCP connection (a socket connected to itself is both).
+func oneConnection(a, b live) bool {
+	return a.sock.Kind == steps.Stream && b.sock.Kind == steps.Stream &&
+		steps.SameEnd(b.snap.Local, a.snap.Remote) && steps.SameEnd(b.snap.Remote, a.snap.Local)
 }
 
 // sideNames name the sockets of a side in a sentence.
