@@ -135,6 +135,10 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	data.Reset = data.Connected && (data.Unread > 0 || data.Abort)
 	var peerBefore Snapshot
 	if data.Reset && !l.CallsOnly {
+		// shutdown's FIN may not have left: the reset then goes in its stead.
+		if data.FinSent && finHeldNow(s, before, before.State) {
+			data.FinSent, data.FINHeld = false, true
+		}
 		if peer != nil {
 			peerBefore = l.look(peer)
 		} else if name, ok := l.endedPeer(before); ok {
@@ -167,8 +171,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 			data.LingerRanOut = data.Linger > 0 && (st == FinWait1 || st == LastAck)
 			after += ", connection " + data.KernelState + " in the kernel"
 			if st == FinWait1 && data.NotSent == 0 {
-				t, _ := TimerOf(s, before, before.Remote)
-				data.FINHeld = FINHeld(st, data.NotSent, t)
+				data.FINHeld = finHeldNow(s, before, st)
 				// Whether the FIN has arrived, when the other end is on
 				// this machine.
 				if other, ok := ConnectionState(before.Remote, before.Local); ok {
@@ -235,6 +238,17 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 // byte does.
 func FINHeld(st TCPState, notSent int, t Timer) bool {
 	return (st == FinWait1 || st == Closing || st == LastAck) && notSent == 0 && t.Kind == PersistTimer
+}
+
+// finHeldNow is FINHeld for s in state st, snap being what was read of it
+// last: it asks sock_diag for the timer only where st and the bytes not
+// sent leave a held FIN possible.
+func finHeldNow(s *Socket, snap Snapshot, st TCPState) bool {
+	if !FINHeld(st, snap.NotSent, Timer{Kind: PersistTimer}) {
+		return false
+	}
+	t, _ := TimerOf(s, snap, snap.Remote)
+	return t.Kind == PersistTimer
 }
 
 // queuedClients are the lab's sockets whose connections may wait in the

@@ -299,3 +299,41 @@ func TestLingerWaitsForTheACK(t *testing.T) {
 		t.Errorf("got %q, want %q", rep.Says, want)
 	}
 }
+
+// TestResetWhereShutdownsFINWasHeld closes, with a reset, a client whose
+// shutdown queued a FIN that the peer's closed window still holds back:
+// close must not tell the reset as coming after a FIN that never left.
+func TestResetWhereShutdownsFINWasHeld(t *testing.T) {
+	for _, f := range families {
+		for _, tt := range []struct {
+			name string
+			why  []string // the step that makes close reset
+		}{
+			{"SO_LINGER 0", []string{"option", "client", "SO_LINGER", "on", "0"}},
+			{"bytes unread", []string{"send", "conn", "hi"}},
+		} {
+			t.Run(f.name+" "+tt.name, func(t *testing.T) {
+				l := newLab(t)
+				closeWindow(t, l, f)
+				run(t, l, "shutdown", "client", "write")
+				run(t, l, tt.why[0], tt.why[1:]...)
+				client := sock(t, l, "client")
+				snap := Read(client)
+				if timer, ok := TimerOf(client, snap, snap.Remote); snap.State != FinWait1 || !ok || timer.Kind != PersistTimer {
+					t.Fatalf("before close: got %s, timer %+v (found %v), want FIN_WAIT1 with the persist timer", snap.State, timer, ok)
+				}
+				rep := run(t, l, "close", "client")
+				if !slices.Equal(rep.Packets, []Packet{{From: "client", To: "conn", What: "RST"}}) {
+					t.Fatalf("close: got packets %v, want an RST", rep.Packets)
+				}
+				says := foldParagraphs(rep.Says)
+				if want := "instead of the FIN that shutdown had queued, which the peer's closed window held back"; !strings.Contains(says, want) {
+					t.Errorf("close: got %q, want %q", says, want)
+				}
+				if strings.Contains(says, "after shutdown's FIN") {
+					t.Errorf("close: got %q, want no FIN told sent", says)
+				}
+			})
+		}
+	}
+}

@@ -151,11 +151,7 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 		data.Itself = before.ToItself()
 		data.Finished = data.Itself || before.State == CloseWait
 		data.Again = before.State.SentFIN()
-		if FINHeld(after.State, after.NotSent, Timer{Kind: PersistTimer}) {
-			// State and queue leave it open: the kernel's timer tells.
-			t, _ := TimerOf(s, after, after.Remote)
-			data.FINHeld = t.Kind == PersistTimer
-		}
+		data.FINHeld = finHeldNow(s, after, after.State)
 	}
 	if data.Finished {
 		data.Unread = after.RecvQ
