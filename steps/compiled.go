@@ -117,16 +117,23 @@ func compileNode(node parse.Node, typ reflect.Type) (compiled, error) {
 }
 
 // fieldIndex is the index of a field named as text/template names it
-// (.Name), for a field of the struct itself.
-func fieldIndex(field *parse.FieldNode, typ reflect.Type) (int, reflect.Type, error) {
+// (.Name), for reflect.Value.FieldByIndex: a field of the struct itself,
+// or one promoted from a struct embedded in it (not through a pointer,
+// which may be nil).
+func fieldIndex(field *parse.FieldNode, typ reflect.Type) ([]int, reflect.Type, error) {
 	if len(field.Ident) != 1 {
-		return 0, nil, errNotCompiled
+		return nil, nil, errNotCompiled
 	}
 	f, ok := typ.FieldByName(field.Ident[0])
-	if !ok || len(f.Index) != 1 || !f.IsExported() {
-		return 0, nil, errNotCompiled
+	if !ok || !f.IsExported() {
+		return nil, nil, errNotCompiled
 	}
-	return f.Index[0], f.Type, nil
+	for n := 1; n < len(f.Index); n++ {
+		if typ.FieldByIndex(f.Index[:n]).Type.Kind() != reflect.Struct {
+			return nil, nil, errNotCompiled
+		}
+	}
+	return f.Index, f.Type, nil
 }
 
 var stringerType = reflect.TypeFor[fmt.Stringer]()
@@ -142,21 +149,21 @@ func compilePrint(field *parse.FieldNode, typ reflect.Type) (compiled, error) {
 	switch {
 	case ft.Implements(stringerType):
 		return func(b *strings.Builder, data reflect.Value) {
-			b.WriteString(data.Field(i).Interface().(fmt.Stringer).String())
+			b.WriteString(data.FieldByIndex(i).Interface().(fmt.Stringer).String())
 		}, nil
 	case reflect.PointerTo(ft).Implements(stringerType):
 		return nil, errNotCompiled
 	}
 	switch ft.Kind() {
 	case reflect.String:
-		return func(b *strings.Builder, data reflect.Value) { b.WriteString(data.Field(i).String()) }, nil
+		return func(b *strings.Builder, data reflect.Value) { b.WriteString(data.FieldByIndex(i).String()) }, nil
 	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 		return func(b *strings.Builder, data reflect.Value) {
-			b.WriteString(strconv.FormatInt(data.Field(i).Int(), 10))
+			b.WriteString(strconv.FormatInt(data.FieldByIndex(i).Int(), 10))
 		}, nil
 	case reflect.Bool:
 		return func(b *strings.Builder, data reflect.Value) {
-			b.WriteString(strconv.FormatBool(data.Field(i).Bool()))
+			b.WriteString(strconv.FormatBool(data.FieldByIndex(i).Bool()))
 		}, nil
 	}
 	return nil, errNotCompiled
@@ -226,14 +233,14 @@ func compileArg(node parse.Node, typ reflect.Type) (arg, error) {
 		}
 		switch k := ft.Kind(); k {
 		case reflect.String:
-			return arg{func(data reflect.Value) value { return value{kind: reflect.String, s: data.Field(i).String()} }, k}, nil
+			return arg{func(data reflect.Value) value { return value{kind: reflect.String, s: data.FieldByIndex(i).String()} }, k}, nil
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 			if k != reflect.Int {
 				k = reflect.Int64
 			}
-			return arg{func(data reflect.Value) value { return value{kind: reflect.Int, i: data.Field(i).Int()} }, k}, nil
+			return arg{func(data reflect.Value) value { return value{kind: reflect.Int, i: data.FieldByIndex(i).Int()} }, k}, nil
 		case reflect.Bool:
-			return arg{func(data reflect.Value) value { return value{kind: reflect.Bool, b: data.Field(i).Bool()} }, k}, nil
+			return arg{func(data reflect.Value) value { return value{kind: reflect.Bool, b: data.FieldByIndex(i).Bool()} }, k}, nil
 		}
 	case *parse.BoolNode:
 		v := value{kind: reflect.Bool, b: a.True}

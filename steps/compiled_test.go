@@ -39,6 +39,8 @@ func TestCompiledSectionsRenderAsTextTemplate(t *testing.T) {
 // inside it, rendered as text/template renders them.
 func TestCompiledLeavesTheRestToTextTemplate(t *testing.T) {
 	type inner struct{ A string }
+	type promoted struct{ P int }
+	type byPointer struct{ Q string }
 	type data struct {
 		S     string
 		N     int
@@ -48,8 +50,10 @@ func TestCompiledLeavesTheRestToTextTemplate(t *testing.T) {
 		U     uint
 		Inner inner
 		List  []string
+		promoted
+		*byPointer
 	}
-	value := data{S: "s", N: 2, N64: 3, B: true, D: ms(1500000), U: 7, Inner: inner{"a"}, List: []string{"x"}}
+	value := data{S: "s", N: 2, N64: 3, B: true, D: ms(1500000), U: 7, Inner: inner{"a"}, List: []string{"x"}, promoted: promoted{4}, byPointer: &byPointer{"q"}}
 	tests := []struct {
 		template string
 		compiled bool
@@ -59,6 +63,8 @@ func TestCompiledLeavesTheRestToTextTemplate(t *testing.T) {
 		{"{{if and .B (not .S) (lt .N (mul2 .N))}}yes{{end}}", true},
 		{"{{if eq .N 2}}two{{end}}{{if ne .S \"t\"}}not t{{end}}{{if gt .N64 .N}}more{{end}}", true},
 		{"{{- if eq .B true}} trimmed {{- end}}", true},
+		{"{{.P}}{{if eq .P 4}} four{{end}}", true}, // a field of an embedded struct
+		{"{{.Q}}", false},                      // through an embedded pointer, which may be nil
 		{"{{.U}}", false},                      // unsigned: left to fmt
 		{"{{.Inner.A}}", false},                // a chain of fields
 		{"{{.Inner}}", false},                  // a struct printed by fmt
