@@ -34,37 +34,34 @@ type closeData struct {
 	FD              int
 	Local, Remote   string
 	Listener        bool
-	Taken           bool   // a closed listener's address is not free: a new bind would fail
-	Port            int    // its port
-	Waiting         int    // connections left in a listener's accept queue
-	ResetClients    string // the lab's sockets whose waiting connections close reset, "a and b", or ""
-	ResetCount      int    // how many
-	ResetName       string // the one's name, when there is one
-	OtherClients    bool   // some of the connections reset are not those of ResetClients
-	Unread          int    // bytes in the receive queue that nobody read
-	Connected       bool   // it had a TCP connection
-	Reset           bool   // and close reset it: for Abort, or for Unread bytes
-	Abort           bool   // SO_LINGER on with 0 seconds: close resets the connection
-	Linger          int    // SO_LINGER's seconds, when it is on: close waits for the FIN's ACK
-	LingerRanOut    bool   // and they passed before it came
-	NotSent         int    // bytes send had taken that TCP had not sent when close was called
-	Stall           Stall  // why (StallOf)
-	KernelState     string // what the kernel keeps of the connection now, or ""
-	FinSent         bool   // shutdown had sent this side's FIN before close: close sends none
-	FINHeld         bool   // FIN_WAIT1 with the peer's window closed: the kernel holds the FIN back
-	OtherEndState   string // the kernel's state of the peer's end, when it is on this machine
-	TimeWaitEnd     string // a CLOSED socket's former end, which the kernel holds in TIME_WAIT
-	SentNothing     bool   // it had sent no data, so the peer's kernel delays its ACK of the FIN only briefly
-	PeerLabel       string // the lab's socket at the other end, or ""
-	PeerName        string
-	PeerState       string
-	PeerHadFIN      bool   // after a reset: the peer was CLOSE_WAIT, so its calls see EPIPE, not ECONNRESET
-	PeerUnread      int    // after a reset: bytes the peer can still read
-	EndedPeer       string // after a reset: the lab's socket at the other end, whose descriptor is closed
-	Datagram        bool
-	DefaultPeer     bool   // a UDP socket with a default peer (connect)
-	FirstUnread     string // a UDP socket's first datagram nobody read, its size in words, or ""
-	Count           int    // close all: how many
+	Taken           bool // a closed listener's address is not free: a new bind would fail
+	Port            int  // its port
+	Waiting         int  // connections left in a listener's accept queue
+	listenerResets
+	Unread        int    // bytes in the receive queue that nobody read
+	Connected     bool   // it had a TCP connection
+	Reset         bool   // and close reset it: for Abort, or for Unread bytes
+	Abort         bool   // SO_LINGER on with 0 seconds: close resets the connection
+	Linger        int    // SO_LINGER's seconds, when it is on: close waits for the FIN's ACK
+	LingerRanOut  bool   // and they passed before it came
+	NotSent       int    // bytes send had taken that TCP had not sent when close was called
+	Stall         Stall  // why (StallOf)
+	KernelState   string // what the kernel keeps of the connection now, or ""
+	FinSent       bool   // shutdown had sent this side's FIN before close: close sends none
+	FINHeld       bool   // FIN_WAIT1 with the peer's window closed: the kernel holds the FIN back
+	OtherEndState string // the kernel's state of the peer's end, when it is on this machine
+	TimeWaitEnd   string // a CLOSED socket's former end, which the kernel holds in TIME_WAIT
+	SentNothing   bool   // it had sent no data, so the peer's kernel delays its ACK of the FIN only briefly
+	PeerLabel     string // the lab's socket at the other end, or ""
+	PeerName      string
+	PeerState     string
+	PeerHadFIN    bool   // after a reset: the peer was CLOSE_WAIT, so its calls see EPIPE, not ECONNRESET
+	PeerUnread    int    // after a reset: bytes the peer can still read
+	EndedPeer     string // after a reset: the lab's socket at the other end, whose descriptor is closed
+	Datagram      bool
+	DefaultPeer   bool   // a UDP socket with a default peer (connect)
+	FirstUnread   string // a UDP socket's first datagram nobody read, its size in words, or ""
+	Count         int    // close all: how many
 }
 
 func runClose(_ context.Context, l *Lab, args []string) (*Report, error) {
@@ -208,17 +205,7 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 	switch {
 	case data.Listener:
 		// Its close reset the connections waiting in its queue.
-		reset := resetClients(queued)
-		report.Packets = resets(s.Name, reset)
-		var labels []string
-		for _, c := range reset {
-			labels = append(labels, c.Label())
-			report.State = append(report.State, otherQueues(c.Socket, c.now))
-		}
-		data.ResetClients, data.ResetCount, data.OtherClients = Listed(labels), len(reset), len(reset) < data.Waiting
-		if len(reset) == 1 {
-			data.ResetName = reset[0].Name
-		}
+		data.listenerResets = tellResets(report, s.Name, queued, data.Waiting)
 	case data.Reset:
 		report.Packets = []Packet{{From: s.Name, To: end, What: "RST"}}
 	case data.Connected && data.NotSent == 0 && !data.FINHeld && (before.State == Established || before.State == CloseWait):
@@ -280,6 +267,35 @@ type resetClient struct {
 	now Snapshot
 }
 
+// listenerResets are the lab's clients whose connections, waiting in a
+// listener's accept queue, were reset when it stopped listening (close,
+// or shutdown of reading on Linux), as close.txt and shutdown.txt tell
+// them.
+type listenerResets struct {
+	ResetClients string // their labels, "a and b", or ""
+	ResetCount   int    // how many
+	ResetName    string // the one's name, when there is one
+	OtherClients bool   // some of the connections reset are not the lab's
+}
+
+// tellResets finds which of queued, the clients that may have waited in
+// listener's accept queue of waiting connections, it reset: it draws the
+// RST to each, and adds each one's state to report.
+func tellResets(report *Report, listener string, queued []*Socket, waiting int) listenerResets {
+	reset := resetClients(queued)
+	var labels []string
+	for _, c := range reset {
+		labels = append(labels, c.Label())
+		report.Packets = append(report.Packets, Packet{From: listener, To: c.Name, What: "RST"})
+		report.State = append(report.State, otherQueues(c.Socket, c.now))
+	}
+	r := listenerResets{ResetClients: Listed(labels), ResetCount: len(reset), OtherClients: len(reset) < waiting}
+	if len(reset) == 1 {
+		r.ResetName = reset[0].Name
+	}
+	return r
+}
+
 // resetClients are those of a closed listener's queued clients that the
 // kernel has since closed: the listener's close reset their connections.
 func resetClients(queued []*Socket) []resetClient {
@@ -290,16 +306,6 @@ func resetClients(queued []*Socket) []resetClient {
 		}
 	}
 	return reset
-}
-
-// resets are the RSTs that listener sent to the clients it reset
-// (resetClients).
-func resets(listener string, reset []resetClient) []Packet {
-	var packets []Packet
-	for _, c := range reset {
-		packets = append(packets, Packet{From: listener, To: c.Name, What: "RST"})
-	}
-	return packets
 }
 
 // Listed joins words as a sentence lists them: "a", "a and b", "a, b and c".

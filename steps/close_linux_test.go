@@ -203,74 +203,91 @@ func TestCloseTellsThePeerItsFIN(t *testing.T) {
 	}
 }
 
-// TestClosedListenerResetsItsQueue closes a listener with connections
-// never accepted, of the lab's clients (one had shut down writing) and of
-// one outside it, and one accepted: the report names the lab's clients
-// whose connections were reset, shows them CLOSED, and tells of any other
-// client in general; its diagram draws an RST to each of the lab's and to
-// no other; and each client's next call fails with ECONNRESET, after
-// which recv returns 0 bytes and send fails with EPIPE, as it says.
-func TestClosedListenerResetsItsQueue(t *testing.T) {
+// TestStoppedListenerResetsItsQueue stops a listener, by close or by
+// shutdown of reading, with connections never accepted, of the lab's
+// clients (one had shut down writing) and of one outside it, and one
+// accepted: the report names the lab's clients whose connections were
+// reset, shows them CLOSED, and tells of any other client in general; its
+// diagram draws an RST to each of the lab's and to no other; and each
+// client's next call fails with ECONNRESET, after which recv returns 0
+// bytes and send fails with EPIPE, as it says.
+func TestStoppedListenerResetsItsQueue(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
 		clients []string // of the lab; "shut" then shuts down writing
 		outside bool     // and a client outside the lab
-		says    string
+		close   string   // what close says
+		shut    string   // what shutdown read says
 	}{
-		{"one", []string{"a"}, false, "The connection still waiting in its accept queue was reset (RST): its client, a (fd 8), is now CLOSED, and its next call fails with ECONNRESET; after that, recv a returns 0 bytes and send a fails with EPIPE."},
-		{"two", []string{"a", "b"}, false, "The 2 connections still waiting in its accept queue were reset (RST). a (fd 8) and b (fd 9) are now CLOSED: the next call on each fails with ECONNRESET, and after that recv returns 0 bytes and send fails with EPIPE."},
-		{"one shut down writing", []string{"shut"}, false, "its client, shut (fd 8), is now CLOSED"},
-		{"one outside", nil, true, "The connection still waiting in its accept queue was reset (RST): its client, if it still holds its socket, sees ECONNRESET at its next call."},
-		{"one of the lab's, one outside", []string{"a"}, true, "The 2 connections still waiting in its accept queue were reset (RST). a (fd 8) is now CLOSED: the next call on it fails with ECONNRESET, and after that recv returns 0 bytes and send fails with EPIPE. Any other client that still holds its socket sees ECONNRESET at its next call."},
+		{"one", []string{"a"}, false,
+			"The connection still waiting in its accept queue was reset (RST): its client, a (fd 8), is now CLOSED, and its next call fails with ECONNRESET; after that, recv a returns 0 bytes and send a fails with EPIPE.",
+			"the connection that waited in its accept queue was reset (RST): its client, a (fd 8), is now CLOSED, and its next call fails with ECONNRESET; after that, recv a returns 0 bytes and send a fails with EPIPE."},
+		{"two", []string{"a", "b"}, false,
+			"The 2 connections still waiting in its accept queue were reset (RST). a (fd 8) and b (fd 9) are now CLOSED: the next call on each fails with ECONNRESET, and after that recv returns 0 bytes and send fails with EPIPE.",
+			"the 2 connections that waited in its accept queue were reset (RST): a (fd 8) and b (fd 9) are now CLOSED, the next call on each fails with ECONNRESET, and after that recv returns 0 bytes and send fails with EPIPE."},
+		{"one shut down writing", []string{"shut"}, false,
+			"its client, shut (fd 8), is now CLOSED", "its client, shut (fd 8), is now CLOSED"},
+		{"one outside", nil, true,
+			"The connection still waiting in its accept queue was reset (RST): its client, if it still holds its socket, sees ECONNRESET at its next call.",
+			"the connection that waited in its accept queue was reset (RST): its client, if it still holds its socket, sees ECONNRESET at its next call."},
+		{"one of the lab's, one outside", []string{"a"}, true,
+			"The 2 connections still waiting in its accept queue were reset (RST). a (fd 8) is now CLOSED: the next call on it fails with ECONNRESET, and after that recv returns 0 bytes and send fails with EPIPE. Any other client that still holds its socket sees ECONNRESET at its next call.",
+			"the 2 connections that waited in its accept queue were reset (RST): a (fd 8) is now CLOSED, the next call on it fails with ECONNRESET, and after that recv returns 0 bytes and send fails with EPIPE; any other client that still holds its socket sees ECONNRESET at its next call."},
 	} {
-		t.Run(tt.name, func(t *testing.T) {
-			l := newLab(t)
-			port := listener(t, l, families[0], "server")
-			run(t, l, "socket", "as", "served")
-			run(t, l, "connect", "served", "127.0.0.1", port)
-			run(t, l, "accept", "server", "as", "conn")
-			var resets []Packet
-			for _, c := range tt.clients {
-				run(t, l, "socket", "as", c)
-				run(t, l, "connect", c, "127.0.0.1", port)
-				if c == "shut" {
-					run(t, l, "shutdown", c, "write")
+		for _, stop := range [][]string{{"close", "server"}, {"shutdown", "server", "read"}} {
+			t.Run(tt.name+", "+stop[0], func(t *testing.T) {
+				want := tt.close
+				if stop[0] == "shutdown" {
+					want = tt.shut
 				}
-				resets = append(resets, Packet{From: "server", To: c, What: "RST"})
-			}
-			var outside *int
-			if tt.outside {
-				outside = outsideClient(t, families[0], port)
-			}
-			rep := run(t, l, "close", "server")
-			if says := foldParagraphs(rep.Says); !strings.Contains(says, tt.says) {
-				t.Errorf("got %q, want %q", says, tt.says)
-			}
-			if !slices.Equal(rep.Packets, resets) {
-				t.Errorf("got packets %v, want %v", rep.Packets, resets)
-			}
-			for _, c := range tt.clients {
-				shown := slices.ContainsFunc(rep.State, func(ch Change) bool {
-					return ch.Who == sock(t, l, c).Label() && strings.HasPrefix(ch.After, "CLOSED")
-				})
-				if !shown {
-					t.Errorf("got state lines %+v, want %s shown CLOSED", rep.State, c)
+				l := newLab(t)
+				port := listener(t, l, families[0], "server")
+				run(t, l, "socket", "as", "served")
+				run(t, l, "connect", "served", "127.0.0.1", port)
+				run(t, l, "accept", "server", "as", "conn")
+				var resets []Packet
+				for _, c := range tt.clients {
+					run(t, l, "socket", "as", c)
+					run(t, l, "connect", c, "127.0.0.1", port)
+					if c == "shut" {
+						run(t, l, "shutdown", c, "write")
+					}
+					resets = append(resets, Packet{From: "server", To: c, What: "RST"})
 				}
-			}
-			wantKernelState(t, "the accepted client", sock(t, l, "served"), Established)
-			for _, c := range tt.clients {
-				refused(t, l, unix.ECONNRESET, "recv", c, "--timeout", "1s")
-				if rep := run(t, l, "recv", c, "--timeout", "1s"); len(rep.Data) != 0 || rep.Stopped {
-					t.Errorf("recv %s after the reset: got %q (%s), want 0 bytes", c, rep.Data, rep.Call)
+				var outside *int
+				if tt.outside {
+					outside = outsideClient(t, families[0], port)
 				}
-				refused(t, l, unix.EPIPE, "send", c, "more")
-			}
-			if outside != nil {
-				if _, err := unix.Read(*outside, make([]byte, 1)); err != unix.ECONNRESET {
-					t.Errorf("read from the client outside the lab: got %v, want ECONNRESET", err)
+				rep := run(t, l, stop[0], stop[1:]...)
+				if says := foldParagraphs(rep.Says); !strings.Contains(says, want) {
+					t.Errorf("got %q, want %q", says, want)
 				}
-			}
-		})
+				if !slices.Equal(rep.Packets, resets) {
+					t.Errorf("got packets %v, want %v", rep.Packets, resets)
+				}
+				for _, c := range tt.clients {
+					shown := slices.ContainsFunc(rep.State, func(ch Change) bool {
+						return ch.Who == sock(t, l, c).Label() && strings.HasPrefix(ch.After, "CLOSED")
+					})
+					if !shown {
+						t.Errorf("got state lines %+v, want %s shown CLOSED", rep.State, c)
+					}
+				}
+				wantKernelState(t, "the accepted client", sock(t, l, "served"), Established)
+				for _, c := range tt.clients {
+					refused(t, l, unix.ECONNRESET, "recv", c, "--timeout", "1s")
+					if rep := run(t, l, "recv", c, "--timeout", "1s"); len(rep.Data) != 0 || rep.Stopped {
+						t.Errorf("recv %s after the reset: got %q (%s), want 0 bytes", c, rep.Data, rep.Call)
+					}
+					refused(t, l, unix.EPIPE, "send", c, "more")
+				}
+				if outside != nil {
+					if _, err := unix.Read(*outside, make([]byte, 1)); err != unix.ECONNRESET {
+						t.Errorf("read from the client outside the lab: got %v, want ECONNRESET", err)
+					}
+				}
+			})
+		}
 	}
 }
 

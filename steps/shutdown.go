@@ -73,8 +73,9 @@ type shutdownData struct {
 	// (Local), so that listen works again.
 	Listener, Stopped bool
 	Waiting           int
-	Local             string
-	Accepted, Tried   bool // accept made the socket; connect was called on it
+	listenerResets
+	Local           string
+	Accepted, Tried bool // accept made the socket; connect was called on it
 }
 
 var shutdownHow = map[string]struct {
@@ -199,7 +200,7 @@ func shutdownListener(report *Report, before, after Snapshot, queued []*Socket, 
 		if after.Local.Port() != 0 {
 			data.Local = ShowAddr(after.Local)
 		}
-		report.Packets = resets(data.Name, resetClients(queued))
+		data.listenerResets = tellResets(report, data.Name, queued, data.Waiting)
 	}
 	shutdownProse.code(report, data)
 	report.Says = shutdownProse.Render("says", data)
