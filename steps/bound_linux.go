@@ -23,6 +23,7 @@ const (
 	tcpBoundInactive  = 13 // TCP_BOUND_INACTIVE, a state inet_diag alone uses
 	diagQueuesOffset  = 56 // of idiag_rqueue, then idiag_wqueue, in struct inet_diag_msg
 	diagInodeOffset   = 68 // of idiag_inode in struct inet_diag_msg
+	diagDeviceOffset  = 36 // of idiag_if in struct inet_diag_sockid
 	diagMsgLen        = 72 // struct inet_diag_msg, which attributes follow
 	diagSkV6Only      = 11 // INET_DIAG_SKV6ONLY, an IPv6 socket's IPV6_V6ONLY
 	netlinkDone       = 3  // NLMSG_DONE
@@ -115,8 +116,8 @@ func dumpBoundInactive(family uint8, f func(Connection)) error {
 // dumpDiag asks sock_diag for the sockets of one family and protocol
 // (IPPROTO_TCP, IPPROTO_UDP) in the given states (a mask of 1<<state), and
 // gives each to f: its local end, state (CLOSED for a TCP socket bound but
-// inactive), queues as ss shows them, inode, and for an IPv6 socket on
-// [::] whether it takes IPv4 too.
+// inactive), queues as ss shows them, inode, the interface it is tied
+// to, and for an IPv6 socket on [::] whether it takes IPv4 too.
 func dumpDiag(family, protocol uint8, states uint32, f func(Connection)) error {
 	diag.Lock()
 	defer diag.Unlock()
@@ -152,8 +153,9 @@ func dumpDiag(family, protocol uint8, states uint32, f func(Connection)) error {
 				}
 				if body := b[netlinkHeaderLen:size]; len(body) >= diagInodeOffset+4 {
 					// struct inet_diag_msg: the family and state, then in
-					// its id the source port (network order) and address,
-					// and after it the queues and the inode.
+					// its id the source port (network order) and address
+					// and the interface it is tied to, and after it the
+					// queues and the inode.
 					id := body[4:]
 					addr := diagAddr(body[0], id[4:20])
 					state := TCPState(body[1])
@@ -162,7 +164,7 @@ func dumpDiag(family, protocol uint8, states uint32, f func(Connection)) error {
 					}
 					c := Connection{Local: netip.AddrPortFrom(addr, binary.BigEndian.Uint16(id[0:])), State: state,
 						RecvQ: int(ne.Uint32(body[diagQueuesOffset:])), SendQ: int(ne.Uint32(body[diagQueuesOffset+4:])),
-						Inode: uint64(ne.Uint32(body[diagInodeOffset:]))}
+						Inode: uint64(ne.Uint32(body[diagInodeOffset:])), Device: int(ne.Uint32(id[diagDeviceOffset:]))}
 					if addr == netip.IPv6Unspecified() {
 						if v6only, ok := diagV6Only(body); ok {
 							c.DualStack, c.IPv6Only = !v6only, v6only

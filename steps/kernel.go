@@ -82,6 +82,10 @@ type Connection struct {
 	// sock_diag says of its IPV6_V6ONLY: off, so that it takes IPv4 too
 	// (DualStack), or on (IPv6Only); neither where the kernel does not say.
 	DualStack, IPv6Only bool
+	// Device is, for a socket sock_diag lists, the index of the interface
+	// it is tied to with SO_BINDTODEVICE (idiag_if); 0 where it is not
+	// tied, or the kernel does not say.
+	Device int
 }
 
 // InAcceptQueue says whether a connection waits in a listener's accept
