@@ -1,7 +1,10 @@
 package steps
 
 import (
+	"net"
 	"net/netip"
+	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -152,6 +155,100 @@ func outsideSocketOn(t *testing.T, addr netip.Addr, v6only, listens bool) int {
 		if err := unix.Listen(fd, 4); err != nil {
 			t.Fatal(err)
 		}
+	}
+	local, err := sockName(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return int(local.Port())
+}
+
+// TestCoveringListenerNamesTheInterfaceItIsTiedTo makes, in a network
+// namespace of its own with a veth pair (v0, 192.0.2.1, and v1 there too),
+// TCP listeners on 0.0.0.0 outside the lab, tied with SO_BINDTODEVICE to
+// lo, to v0, or to nothing, and connects to 127.0.0.1 and to 192.0.2.1.
+// sock_diag must give the index of the interface each is tied to (0 for
+// none); where the kernel refuses the connect, the report must name that
+// interface, and where it connects, the listener must be named as tied to
+// no interface.
+func TestCoveringListenerNamesTheInterfaceItIsTiedTo(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	ip := ipOnPath(t, "no second interface can be made")
+	for _, args := range [][]string{{"link", "add", "v0", "type", "veth", "peer", "name", "v1"},
+		{"addr", "add", "192.0.2.1/24", "dev", "v0"}, {"link", "set", "v0", "up"}, {"link", "set", "v1", "up"}} {
+		if out, err := exec.Command(ip, args...).CombinedOutput(); err != nil {
+			t.Skipf("ip %s: %v %s", strings.Join(args, " "), err, out)
+		}
+	}
+	for _, tc := range []struct {
+		tie, to string
+		named   string // the interface the report names, "" where the connect succeeds
+	}{
+		{tie: "", to: "127.0.0.1"},
+		{tie: "", to: "192.0.2.1"},
+		{tie: "lo", to: "127.0.0.1"},
+		{tie: "lo", to: "192.0.2.1", named: "lo"},
+		{tie: "v0", to: "127.0.0.1", named: "v0"},
+		{tie: "v0", to: "192.0.2.1"},
+	} {
+		t.Run(tc.tie+" to "+tc.to, func(t *testing.T) {
+			port := tiedListener(t, tc.tie)
+			device := 0
+			if tc.tie != "" {
+				iface, err := net.InterfaceByName(tc.tie)
+				if err != nil {
+					t.Fatal(err)
+				}
+				device = iface.Index
+			}
+			conns, err := tcpListeners()
+			if err != nil {
+				t.Fatal(err)
+			}
+			i := slices.IndexFunc(conns, func(c Connection) bool { return c.Local.Port() == uint16(port) })
+			if i < 0 || conns[i].Device != device {
+				t.Fatalf("got listeners %v, want one at port %d tied to interface %d", conns, port, device)
+			}
+			l := newLab(t)
+			run(t, l, "socket", "tcp", "as", "c")
+			if tc.named == "" {
+				run(t, l, "connect", "c", tc.to, strconv.Itoa(port))
+				if got := l.whyRefused(netip.AddrPortFrom(netip.MustParseAddr(tc.to), uint16(port))).Covering; got.Address != "0.0.0.0" || got.Interface != "" {
+					t.Errorf("got covering listener %+v, want one on 0.0.0.0 named as tied to no interface", got)
+				}
+				return
+			}
+			rep := refused(t, l, unix.ECONNREFUSED, "connect", "c", tc.to, strconv.Itoa(port))
+			says := strings.Join(strings.Fields(rep.Failure.ForStep), " ")
+			if want := "tied to interface " + tc.named + " (SO_BINDTODEVICE)"; !strings.Contains(says, want) {
+				t.Errorf("got %q, want it to say %q", says, want)
+			}
+		})
+	}
+}
+
+// tiedListener is a TCP listener no lab holds, on 0.0.0.0 at a port the
+// kernel chooses, tied to interface tie (SO_BINDTODEVICE) unless tie is
+// ""; it is closed when the test ends. It returns the port.
+func tiedListener(t *testing.T, tie string) int {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if tie != "" {
+		if err := unix.BindToDevice(fd, tie); err != nil {
+			t.Fatalf("SO_BINDTODEVICE %s: %v", tie, err)
+		}
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Listen(fd, 4); err != nil {
+		t.Fatal(err)
 	}
 	local, err := sockName(fd)
 	if err != nil {

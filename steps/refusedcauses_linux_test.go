@@ -17,7 +17,8 @@ import (
 // missing listener of this machine, and checks that the report says only
 // what is true of each: a listener on 0.0.0.0 bound to another interface
 // (SO_BINDTODEVICE) takes 127.0.0.1, yet this kernel resets the SYN that
-// comes in on lo; 192.0.2.2, an address of a second namespace at the
+// comes in on lo, and the report names that interface, v0, whose address
+// the listener takes, as the fix says; 192.0.2.2, an address of a second namespace at the
 // other end of a veth pair where nothing listens, is not this machine's,
 // so its refusal cannot be told from a firewall's. The fix's advice on
 // trying again is checked too: after connect itself was refused, the
@@ -92,14 +93,16 @@ func TestConnectRefusedSaysWhoRefused(t *testing.T) {
 	for _, tc := range []struct {
 		name, host, port string
 		says, fix        []string
+		packet           string // the diagram's answer to the SYN
+		fixHost          string // where the fix's connect, which must succeed, goes
 	}{
 		{name: "listener bound to another interface", host: "127.0.0.1", port: strconv.Itoa(boundPort),
-			says: []string{"Yet a listener takes this connection: a socket outside this session listens at port 23520 on 0.0.0.0, which covers 127.0.0.1:23520",
-				"a firewall rule that rejects it", "bound to one interface (SO_BINDTODEVICE)"},
-			fix: []string{"ADDRESS%INTERFACE", "iptables"}},
+			says: []string{"A listener covers this address, but not the interface the SYN came in on: a socket outside this session listens at port 23520 on 0.0.0.0, which covers 127.0.0.1:23520",
+				"tied to interface v0 (SO_BINDTODEVICE)", "connections to an address of v0", "answered it with a reset (RST)"},
+			fix: []string{"Connect to an address of v0 (`ip addr show v0`)", "without SO_BINDTODEVICE"}, packet: "RST", fixHost: "192.0.2.1"},
 		{name: "address of another machine", host: "192.0.2.2", port: "23521",
 			says: []string{"192.0.2.2:23521 is not an address of this machine", "nothing listens there", "a firewall on the way"},
-			fix:  []string{"On that machine, `ss -tlnp`"}},
+			fix:  []string{"On that machine, `ss -tlnp`"}, packet: "RST or ICMP unreachable"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			l := newLab(t)
@@ -120,11 +123,16 @@ func TestConnectRefusedSaysWhoRefused(t *testing.T) {
 					t.Errorf("got fix %q, want it to say %q", fix, want)
 				}
 			}
-			if p := rep.Packets; len(p) == 0 || p[len(p)-1].What != "RST or ICMP unreachable" {
-				t.Errorf("got packets %v, want the answer to be RST or ICMP unreachable", p)
+			if p := rep.Packets; len(p) == 0 || p[len(p)-1].What != tc.packet {
+				t.Errorf("got packets %v, want the answer to be %s", p, tc.packet)
 			}
-			// The fix is true: the same socket tries again, and is refused again.
+			// The fix is true: the same socket tries again, and is refused
+			// again; where the fix names an address, it reaches the listener.
 			refused(t, l, unix.ECONNREFUSED, "connect", "c", tc.host, tc.port)
+			if tc.fixHost != "" {
+				run(t, l, "socket", "tcp", "as", "fixed")
+				run(t, l, "connect", "fixed", tc.fixHost, tc.port)
+			}
 
 			// Refused after EINPROGRESS, and reported by recv.
 			run(t, l, "socket", "tcp", "as", "later")
