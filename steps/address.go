@@ -356,6 +356,26 @@ func unansweredLoopbackDown(to netip.Addr) loopbackDownRefusal {
 	return loopbackDownRefusal{loopbackDownProse.Render("unanswered", d), loopbackDownProse.Render("unanswered fix", d)}
 }
 
+// heldLoopbackDown says, for a TCP connection to the address to, what
+// becomes of the bytes sent over it while the loopback interface is down,
+// in lodown.txt's section: [held] for a send that left bytes queued,
+// [nothing arrives] for a recv that found none. The kernel keeps them and
+// tries again: an IPv4 connection (::ffff:127.x included) resends them
+// and lo drops each copy; an IPv6 one to ::1, which went with lo, cannot
+// send them at all. It is empty where to is not a loopback address or lo
+// is up.
+func heldLoopbackDown(to netip.Addr, section string) string {
+	to = to.Unmap()
+	if !to.IsLoopback() {
+		return ""
+	}
+	lo, down := loopbackDown()
+	if !down {
+		return ""
+	}
+	return loopbackDownProse.Render(section, loopbackDownData{Host: to.String(), Interface: lo, IPv6: to.Is6()})
+}
+
 // next renders the suggestion of what to call next for data. Where it
 // names a loopback address while the loopback interface is down, no call
 // reaches 127.0.0.1 or ::1, and ::1 cannot be bound, so no suggestion that

@@ -109,6 +109,10 @@ type recvData struct {
 	// connect.txt's [ECONNREFUSED] where this machine can say more than
 	// that nothing listens there (refusedLater).
 	Call, RefusedAt, ConnectSays string
+	// LoopbackDown is lodown.txt's [nothing arrives], for a TCP recv that
+	// found nothing: the connection goes over a loopback interface that
+	// is down, so nothing the peer sends arrives while it is.
+	LoopbackDown string
 }
 
 // receive is recv and recvfrom: they differ only in what they tell.
@@ -169,8 +173,14 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 			case errors.Is(werr, errNonBlocking):
 				data.NonBlock = true // the kernel's EAGAIN is the answer
 			case werr != nil:
+				if errors.Is(werr, unix.EAGAIN) { // SO_RCVTIMEO ran out
+					data.LoopbackDown = nothingArrives(s, before)
+				}
 				return receiveRefused(p, call, werr, data), nil
 			case stop != nil:
+				if down := nothingArrives(s, before); down != "" {
+					stop.Says += " " + down
+				}
 				return stop, nil
 			default:
 				data.Waited = ms(waited)
@@ -179,6 +189,9 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 		}
 		if errors.Is(err, unix.ECONNREFUSED) {
 			data.Refusal, data.RefusalFix = l.refusedBy(s, name)
+		}
+		if data.NonBlock {
+			data.LoopbackDown = nothingArrives(s, before)
 		}
 		if err != nil {
 			return receiveRefused(p, call, err, data), nil
@@ -222,6 +235,18 @@ func receiveRefused(p *Prose, call string, err error, data recvData) *Report {
 	r := recvProse.refused(call, err, data)
 	p.code(r, data)
 	return r
+}
+
+// nothingArrives is lodown.txt's [nothing arrives] for a recv on s that
+// ended with nothing, where s is a TCP connection to a loopback address
+// and the loopback interface is down; "" otherwise. before is s's state
+// before the call, which a lab with CallsOnly does not read, so there it
+// asks nothing more.
+func nothingArrives(s *Socket, before Snapshot) string {
+	if s.Kind != Stream || !before.Connected() {
+		return ""
+	}
+	return heldLoopbackDown(before.Remote.Addr(), "nothing arrives")
 }
 
 // waitingFor says what a recv on s waits for, from its state before the

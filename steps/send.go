@@ -81,6 +81,10 @@ type sendData struct {
 	NotSent, AheadNotSent, InFlight int
 	Stall                           Stall
 	Nagle                           bool
+	// LoopbackDown is lodown.txt's [held]: the connection goes over a
+	// loopback interface that is down, so the bytes still queued will not
+	// arrive while it is.
+	LoopbackDown string
 }
 
 // describe gives the bytes sent to the prose: as text, or for --bytes
@@ -204,8 +208,16 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	data.Unread = after.RecvQ
 	if s.Kind == Stream && !data.Reset {
 		data.NotSent = min(sent, after.NotSent)
-		data.AheadNotSent, data.Stall = after.NotSent-data.NotSent, stallOf(s, after, after.NotSent)
-		data.Nagle, data.InFlight = nagleHolds(s, after), after.SendQ-after.NotSent
+		data.AheadNotSent = after.NotSent - data.NotSent
+		// Over loopback the peer's kernel acknowledges within the call, so
+		// the loopback interface is asked only about bytes still queued.
+		if after.SendQ > 0 && after.Connected() {
+			data.LoopbackDown = heldLoopbackDown(after.Remote.Addr(), "held")
+		}
+		if data.LoopbackDown == "" {
+			data.Stall = stallOf(s, after, after.NotSent)
+			data.Nagle, data.InFlight = nagleHolds(s, after), after.SendQ-after.NotSent
+		}
 	}
 	ends := after
 	if data.Reset {
@@ -258,6 +270,9 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		what := "datagram " + Counted(sent, "byte")
 		if s.Kind == Stream { // those that have left
 			what = bytesLeft(sent-data.NotSent, after.dataSegments-before.dataSegments)
+			if data.LoopbackDown != "" {
+				what += ", dropped: loopback down"
+			}
 		}
 		other := l.endName(s, ends, peer)
 		report.Packets = []Packet{{From: s.Name, To: other, What: what}}
