@@ -96,7 +96,7 @@ func TestConnectRefusedByAListenerOfTheOtherFamily(t *testing.T) {
 				run(t, l, "listen", "server")
 				port = portOf(t, l, "server")
 			} else {
-				port = strconv.Itoa(outsideSocketOn(t, addr, tc.v6only, tc.listens))
+				port = strconv.Itoa(outsideSocketOn(t, addr, outsideOptions{v6only: tc.v6only, listens: tc.listens}))
 			}
 			run(t, l, "socket", "tcp", tc.client, "as", "c")
 			l.Driven = tc.played
@@ -128,11 +128,18 @@ func TestConnectRefusedByAListenerOfTheOtherFamily(t *testing.T) {
 	}
 }
 
+// outsideOptions are how outsideSocketOn makes its socket: with
+// IPV6_V6ONLY set, listening, tied to an interface (SO_BINDTODEVICE).
+type outsideOptions struct {
+	v6only, listens bool
+	tie             string
+}
+
 // outsideSocketOn is a TCP socket no lab holds, bound to addr (an IPv6
 // socket for an IPv6 address, an IPv4-mapped one too) at a port the kernel
-// chooses, with IPV6_V6ONLY set if v6only, listening if listens; it is
-// closed when the test ends. It returns the port.
-func outsideSocketOn(t *testing.T, addr netip.Addr, v6only, listens bool) int {
+// chooses, as o says; it is closed when the test ends. It returns the
+// port.
+func outsideSocketOn(t *testing.T, addr netip.Addr, o outsideOptions) int {
 	t.Helper()
 	family := IPv4
 	if addr.Is6() {
@@ -143,15 +150,20 @@ func outsideSocketOn(t *testing.T, addr netip.Addr, v6only, listens bool) int {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { unix.Close(fd) })
-	if v6only {
+	if o.v6only {
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, 1); err != nil {
 			t.Fatal(err)
+		}
+	}
+	if o.tie != "" {
+		if err := unix.BindToDevice(fd, o.tie); err != nil {
+			t.Fatalf("SO_BINDTODEVICE %s: %v", o.tie, err)
 		}
 	}
 	if err := unix.Bind(fd, sockaddr(family, netip.AddrPortFrom(addr, 0))); err != nil {
 		t.Fatal(err)
 	}
-	if listens {
+	if o.listens {
 		if err := unix.Listen(fd, 4); err != nil {
 			t.Fatal(err)
 		}
@@ -194,7 +206,7 @@ func TestCoveringListenerNamesTheInterfaceItIsTiedTo(t *testing.T) {
 		{tie: "v0", to: "192.0.2.1"},
 	} {
 		t.Run(tc.tie+" to "+tc.to, func(t *testing.T) {
-			port := tiedListener(t, tc.tie)
+			port := outsideSocketOn(t, netip.IPv4Unspecified(), outsideOptions{listens: true, tie: tc.tie})
 			device := 0
 			if tc.tie != "" {
 				iface, err := net.InterfaceByName(tc.tie)
@@ -227,32 +239,4 @@ func TestCoveringListenerNamesTheInterfaceItIsTiedTo(t *testing.T) {
 			}
 		})
 	}
-}
-
-// tiedListener is a TCP listener no lab holds, on 0.0.0.0 at a port the
-// kernel chooses, tied to interface tie (SO_BINDTODEVICE) unless tie is
-// ""; it is closed when the test ends. It returns the port.
-func tiedListener(t *testing.T, tie string) int {
-	t.Helper()
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	if tie != "" {
-		if err := unix.BindToDevice(fd, tie); err != nil {
-			t.Fatalf("SO_BINDTODEVICE %s: %v", tie, err)
-		}
-	}
-	if err := unix.Bind(fd, &unix.SockaddrInet4{}); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Listen(fd, 4); err != nil {
-		t.Fatal(err)
-	}
-	local, err := sockName(fd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return int(local.Port())
 }
