@@ -43,7 +43,8 @@ type refusal struct {
 	// family, and an address that covers the one connected to. Where it
 	// is tied to one interface (SO_BINDTODEVICE) and the SYN came in on
 	// another, the kernel found no listener for the SYN and reset it;
-	// otherwise it did not refuse, and a firewall rule that rejects did.
+	// where it is not tied, or tied to the interface the SYN came in on,
+	// the kernel did not refuse, and a firewall rule that rejects did.
 	Covering coveringListener
 }
 
@@ -53,6 +54,10 @@ type coveringListener struct {
 	Listener  string // the lab's listening socket, or "" for one outside this session
 	Address   string // the address it listens on: 0.0.0.0, ::, 127.0.0.1
 	Interface string // the interface it is tied to where the SYN came in on another, or ""
+	// TieUnknown: whether it is tied to the interface the SYN came in on
+	// could not be read (sock_diag could not be asked, or the interface
+	// could not), so that the tie remains a possible cause.
+	TieUnknown bool
 }
 
 // packet is the diagram's word for what answered the SYN: a reset where
@@ -90,7 +95,7 @@ func (l *Lab) whyRefused(remote netip.AddrPort) refusal {
 		to = wanted.loopbackAddr()
 	}
 	dest := netip.AddrPortFrom(to, remote.Port())
-	conns, err := tcpListeners()
+	conns, devices, err := tcpListeners()
 	if err != nil {
 		return refusal{}
 	}
@@ -107,8 +112,9 @@ func (l *Lab) whyRefused(remote netip.AddrPort) refusal {
 	}
 	if len(covering) > 0 {
 		c := likeliest(covering)
+		tie, known := tiedElsewhere(c.Device, to)
 		return refusal{Covering: coveringListener{Listener: l.Owners()(c), Address: c.Local.Addr().String(),
-			Interface: tiedElsewhere(c.Device, to)}}
+			Interface: tie, TieUnknown: !known || !devices}}
 	}
 	if len(others) == 0 {
 		return refusal{}
@@ -186,22 +192,29 @@ func hasAddr(addrs []net.Addr, addr netip.Addr) bool {
 // ::1. Measured on Linux 6.18: a listener on 0.0.0.0 tied to v0 takes a
 // connect to 192.0.2.1, v0's address, and refuses one to 127.0.0.1; one
 // tied to lo takes 127.0.0.1 and refuses 192.0.2.1. It is "" for a
-// listener not tied (device 0), for one whose interface holds to, and
-// where the interface cannot be read (net.InterfaceByIndex, then Addrs:
-// 90 µs in a namespace of three interfaces, and only after a refusal).
-func tiedElsewhere(device int, to netip.Addr) string {
+// listener not tied (device 0) and for one whose interface holds to;
+// known is false where the interface cannot be read
+// (net.InterfaceByIndex, then Addrs: 90 µs in a namespace of three
+// interfaces, and only after a refusal).
+func tiedElsewhere(device int, to netip.Addr) (name string, known bool) {
 	if device == 0 {
-		return ""
+		return "", true
 	}
 	iface, err := net.InterfaceByIndex(device)
-	if err != nil || iface.Flags&net.FlagLoopback != 0 && to.IsLoopback() {
-		return ""
+	if err != nil {
+		return "", false
+	}
+	if iface.Flags&net.FlagLoopback != 0 && to.IsLoopback() {
+		return "", true
 	}
 	addrs, err := iface.Addrs()
-	if err != nil || hasAddr(addrs, to.WithZone("")) {
-		return ""
+	if err != nil {
+		return "", false
 	}
-	return iface.Name
+	if hasAddr(addrs, to.WithZone("")) {
+		return "", true
+	}
+	return iface.Name, true
 }
 
 // refusedLater says why the connect of the TCP socket s, which returned

@@ -182,7 +182,9 @@ func outsideSocketOn(t *testing.T, addr netip.Addr, o outsideOptions) int {
 // sock_diag must give the index of the interface each is tied to (0 for
 // none); where the kernel refuses the connect, the report must name that
 // interface, and where it connects, the listener must be named as tied to
-// no interface.
+// no interface. Where it connects, the tie cannot be why a connect there
+// is refused (no firewall is here to refuse it): the wording for such a
+// refusal, and its fix, must not offer SO_BINDTODEVICE as a cause.
 func TestCoveringListenerNamesTheInterfaceItIsTiedTo(t *testing.T) {
 	if !inNetns(t) {
 		return
@@ -215,7 +217,7 @@ func TestCoveringListenerNamesTheInterfaceItIsTiedTo(t *testing.T) {
 				}
 				device = iface.Index
 			}
-			conns, err := tcpListeners()
+			conns, _, err := tcpListeners()
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -227,8 +229,15 @@ func TestCoveringListenerNamesTheInterfaceItIsTiedTo(t *testing.T) {
 			run(t, l, "socket", "tcp", "as", "c")
 			if tc.named == "" {
 				run(t, l, "connect", "c", tc.to, strconv.Itoa(port))
-				if got := l.whyRefused(netip.AddrPortFrom(netip.MustParseAddr(tc.to), uint16(port))).Covering; got.Address != "0.0.0.0" || got.Interface != "" {
-					t.Errorf("got covering listener %+v, want one on 0.0.0.0 named as tied to no interface", got)
+				why := l.whyRefused(netip.AddrPortFrom(netip.MustParseAddr(tc.to), uint16(port)))
+				if got := why.Covering; got.Address != "0.0.0.0" || got.Interface != "" || got.TieUnknown {
+					t.Errorf("got covering listener %+v, want one on 0.0.0.0 known not to be tied elsewhere", got)
+				}
+				data := connectData{Name: "c", Remote: tc.to, Port: port, Refused: why}
+				for _, section := range []string{"ECONNREFUSED", "ECONNREFUSED fix"} {
+					if says := connectProse.Render(section, data); strings.Contains(says, "SO_BINDTODEVICE") || strings.Contains(says, "%INTERFACE") {
+						t.Errorf("[%s] got %q, want no tie to an interface offered as a cause", section, says)
+					}
 				}
 				return
 			}
@@ -236,6 +245,35 @@ func TestCoveringListenerNamesTheInterfaceItIsTiedTo(t *testing.T) {
 			says := strings.Join(strings.Fields(rep.Failure.ForStep), " ")
 			if want := "tied to interface " + tc.named + " (SO_BINDTODEVICE)"; !strings.Contains(says, want) {
 				t.Errorf("got %q, want it to say %q", says, want)
+			}
+		})
+	}
+}
+
+// TestRefusedWordingOffersATieOnlyWhereUnknown renders the wording of a
+// connect refused while a listener covers the address, tied to no other
+// interface: it offers the listener's tie to an interface
+// (SO_BINDTODEVICE) as a cause only where whether it is tied could not be
+// read, and a firewall in every case.
+func TestRefusedWordingOffersATieOnlyWhereUnknown(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		unknown bool
+	}{
+		{name: "known untied or tied to the SYN's interface"},
+		{name: "tie unknown", unknown: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := connectData{Name: "c", Remote: "127.0.0.1:47300", Port: 47300,
+				Refused: refusal{Covering: coveringListener{Address: "0.0.0.0", TieUnknown: tc.unknown}}}
+			for _, section := range []string{"ECONNREFUSED", "ECONNREFUSED fix"} {
+				says := strings.Join(strings.Fields(connectProse.Render(section, data)), " ")
+				if offers := strings.Contains(says, "SO_BINDTODEVICE") || strings.Contains(says, "%INTERFACE"); offers != tc.unknown {
+					t.Errorf("[%s] got %q; want a tie to an interface offered as a cause: %v", section, says, tc.unknown)
+				}
+				if !strings.Contains(says, "firewall") {
+					t.Errorf("[%s] got %q, want a firewall named", section, says)
+				}
 			}
 		})
 	}
