@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -58,6 +59,7 @@ type connectData struct {
 	InProgress      bool   // non-blocking, or SO_SNDTIMEO ran out: the handshake continues
 	SendTimeout     string // SO_SNDTIMEO, when it ran out before the handshake finished
 	PyRaises        string // what Python raises for EINPROGRESS
+	PyTimeout       string // --timeout of a TCP connect on a blocking socket, as Python's settimeout takes it: 1, 0.5
 	DoneAlready     bool   // and yet it was over when the state was read (loopback is that fast)
 	Connecting      bool   // and the socket is still in SYN_SENT
 	FailedAlready   bool   // and it had failed already: the socket is CLOSED, its error pending
@@ -124,6 +126,9 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		GoAddr: goSockaddr(s.Family, remote)}
 	before, nonBlock := l.look(s), nonBlocking(s.FD)
 	data.AutoBound = !before.Bound()
+	if timeout > 0 && !nonBlock && s.Kind == Stream {
+		data.PyTimeout = strconv.FormatFloat(timeout.Seconds(), 'f', -1, 64)
+	}
 	call := fmt.Sprintf("connect(%d, %s)", s.FD, remote)
 
 	start := time.Now()
