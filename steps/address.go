@@ -385,10 +385,21 @@ func (p *Prose) next(data any) string {
 	if !namesLoopback(next) {
 		return next
 	}
-	if lo, down := loopbackDown(); down {
-		return loopbackDownProse.Render("next", loopbackDownData{Interface: lo})
+	if out := wayOutOfLoopbackDown(); out != "" {
+		return out
 	}
 	return next
+}
+
+// wayOutOfLoopbackDown is lodown.txt's next, the suggestion to bring the
+// loopback interface up, for a step whose own suggestion would wait or
+// fail while it is down; "" while it is up.
+func wayOutOfLoopbackDown() string {
+	lo, down := loopbackDown()
+	if !down {
+		return ""
+	}
+	return loopbackDownProse.Render("next", loopbackDownData{Interface: lo})
 }
 
 // namesLoopback says whether a suggestion names a loopback address, as a

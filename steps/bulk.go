@@ -80,6 +80,11 @@ type bulkData struct {
 	// UnacceptedRecvQ the bytes the connection has received there.
 	Unaccepted, UnacceptedName string
 	UnacceptedRecvQ            int
+	// LoopbackDown is lodown.txt's [held], said instead of why the bytes
+	// not acknowledged wait: the connection goes over a loopback interface
+	// that is down, so they will not arrive while it is. WayOut is then
+	// lodown.txt's next.
+	LoopbackDown, WayOut string
 }
 
 // acceptWait is what the kernel's table says of a connection whose other
@@ -194,7 +199,16 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	data.Took, data.SendQ = ms(took), after.SendQ
 	data.NotSent = min(after.NotSent, after.SendQ)
 	data.InFlight = data.SendQ - data.NotSent
-	data.Stall, data.Nagle = stallOf(s, after, after.SendQ), nagleHolds(s, after)
+	// As for send: the loopback interface is asked only about bytes still
+	// queued, which over loopback the peer's kernel has not acknowledged.
+	if after.SendQ > 0 && after.Connected() && !l.CallsOnly {
+		data.LoopbackDown = heldLoopbackDown(after.Remote.Addr(), "held")
+	}
+	if data.LoopbackDown != "" {
+		data.WayOut = wayOutOfLoopbackDown()
+	} else {
+		data.Stall, data.Nagle = stallOf(s, after, after.SendQ), nagleHolds(s, after)
+	}
 	data.Rate = bulkRate(data.Sent, took)
 	report := &Report{
 		Call:       fmt.Sprintf("%s = %d", call, data.Sent),

@@ -1,6 +1,7 @@
 package steps
 
 import (
+	"cmp"
 	"context"
 	"strconv"
 	"strings"
@@ -9,15 +10,18 @@ import (
 )
 
 // TestLoopbackTakenDownHoldsTheBytes: on a TCP connection over loopback,
-// once lo is taken down, send still returns at once, and the peer's recv
-// finds nothing. The kernel keeps the bytes: over IPv4 (::ffff:127.0.0.1
-// included) it sends them again and again and lo drops each copy; over
+// once lo is taken down, send (and send --bytes) still returns at once,
+// and the peer's recv finds nothing. The kernel keeps the bytes: over IPv4
+// (::ffff:127.0.0.1 included) it sends the first send's again and again
+// and lo drops each copy, and later ones wait unsent behind them; over
 // ::1, which went with lo, it cannot send them at all. A send that leaves
 // bytes queued, and every way a recv can end with nothing (--timeout, a
-// stopped wait, SO_RCVTIMEO, non-blocking), says lo is down, what the
-// kernel does with the bytes, and names the command that brings lo up;
-// while lo is up neither says a word of it. What the send says is checked
-// against the kernel's queue, and once lo is up the bytes arrive.
+// stopped wait, --all, SO_RCVTIMEO, non-blocking), says lo is down, what
+// the kernel does with the bytes, and names the command that brings lo
+// up, and the send suggests that command rather than a recv that would
+// wait; while lo is up none of them says a word of it. What the sends say
+// is checked against the kernel's queue, and once lo is up the bytes
+// arrive.
 func TestLoopbackTakenDownHoldsTheBytes(t *testing.T) {
 	if !inNetns(t) {
 		return
@@ -32,16 +36,27 @@ func TestLoopbackTakenDownHoldsTheBytes(t *testing.T) {
 		{"IPv6", "ipv6", "::1", "::1", "unsent", false},
 		{"IPv4 mapped", "ipv6", "::", "::ffff:127.0.0.1", "again and again", true},
 	}
+	sends := []struct {
+		name string
+		args []string
+		n    int    // the bytes it sends
+		next string // what it suggests while lo is up ("" for a recv at the peer)
+	}{
+		{"send", []string{"hello"}, 5, ""},
+		{"send --bytes", []string{"--bytes", "1000"}, 1000, "sockets"},
+	}
 	recvs := []struct {
 		name   string
 		option []string // set on the receiving socket first; it stays set
 		args   []string
 		stop   bool // the wait is stopped, as Ctrl-C stops it
+		all    bool // it returns what it found without waiting: nothing
 	}{
-		{"--timeout", nil, []string{"--timeout", "100ms"}, false},
-		{"stopped", nil, nil, true},
-		{"SO_RCVTIMEO", []string{"SO_RCVTIMEO", "100ms"}, nil, false},
-		{"non-blocking", []string{"O_NONBLOCK", "on"}, nil, false},
+		{"--timeout", nil, []string{"--timeout", "100ms"}, false, false},
+		{"stopped", nil, nil, true, false},
+		{"--all", nil, []string{"--all"}, false, true},
+		{"SO_RCVTIMEO", []string{"SO_RCVTIMEO", "100ms"}, nil, false, false},
+		{"non-blocking", []string{"O_NONBLOCK", "on"}, nil, false, false},
 	}
 	l := newLab(t)
 	// Every connection is made while lo is up: once it is down, ::1 is gone.
@@ -81,20 +96,27 @@ func TestLoopbackTakenDownHoldsTheBytes(t *testing.T) {
 				}
 			}
 
-			rep := run(t, l, "send", c, "hello")
-			checkSays("send", rep.Says)
-			if down {
+			queued := 0 // the bytes sent while lo is down
+			for _, sn := range sends {
+				rep := run(t, l, "send", append([]string{c}, sn.args...)...)
+				checkSays(sn.name, rep.Says)
+				checkNext(t, f.name+", lo "+round+", "+sn.name, rep.Next, down, cmp.Or(sn.next, "recv "+a), lo)
+				if !down {
+					if got := run(t, l, "recv", a, "--all").DataTotal; got != sn.n {
+						t.Fatalf("%s, lo up, %s: recv --all got %d bytes; want %d", f.name, sn.name, got, sn.n)
+					}
+					continue
+				}
 				// What send says the kernel does, read back from it.
+				queued += sn.n
 				snap := Read(sock(t, l, c))
-				wantNotSent := 5
-				if f.resends {
-					wantNotSent = 0
+				wantNotSent := queued
+				if f.resends { // the first send's bytes left; the later wait behind them
+					wantNotSent -= sends[0].n
 				}
-				if snap.SendQ != 5 || snap.NotSent != wantNotSent {
-					t.Errorf("%s, lo down: send-q %d, %d not sent; want 5 queued, %d not sent", f.name, snap.SendQ, snap.NotSent, wantNotSent)
+				if snap.SendQ != queued || snap.NotSent != wantNotSent {
+					t.Errorf("%s, lo down, %s: send-q %d, %d not sent; want %d queued, %d not sent", f.name, sn.name, snap.SendQ, snap.NotSent, queued, wantNotSent)
 				}
-			} else if got := run(t, l, "recv", a).Data; string(got) != "hello" {
-				t.Fatalf("%s, lo up: recv got %q; want hello", f.name, got)
 			}
 
 			for _, r := range recvs {
@@ -110,7 +132,7 @@ func TestLoopbackTakenDownHoldsTheBytes(t *testing.T) {
 				if err != nil {
 					t.Fatalf("%s, lo %s, recv %s: %v", f.name, round, r.name, err)
 				}
-				if rep.Sent != 0 || len(rep.Data) != 0 || !rep.Stopped && rep.Failure == nil {
+				if rep.Sent != 0 || rep.DataTotal != 0 || len(rep.Data) != 0 || !rep.Stopped && (rep.Failure == nil) != r.all {
 					t.Fatalf("%s, lo %s, recv %s: %q; want nothing received", f.name, round, r.name, rep.Call)
 				}
 				text := rep.Says
@@ -124,12 +146,16 @@ func TestLoopbackTakenDownHoldsTheBytes(t *testing.T) {
 
 	// What they say last, checked: once lo is up, the bytes arrive.
 	ip("link", "set", lo, "up")
+	sentDown := 0
+	for _, sn := range sends {
+		sentDown += sn.n
+	}
 	for i, f := range families {
 		_, conn := lodownEnds(i, "down")
 		a := sock(t, l, conn)
-		for deadline := time.Now().Add(10 * time.Second); Read(a).RecvQ != 5; time.Sleep(20 * time.Millisecond) {
+		for deadline := time.Now().Add(10 * time.Second); Read(a).RecvQ != sentDown; time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: %s has %d bytes queued 10s after ip link set %s up; want the 5 sent while it was down", f.name, a.Name, Read(a).RecvQ, lo)
+				t.Fatalf("%s: %s has %d bytes queued 10s after ip link set %s up; want the %d sent while it was down", f.name, a.Name, Read(a).RecvQ, lo, sentDown)
 			}
 		}
 	}
@@ -141,4 +167,69 @@ func TestLoopbackTakenDownHoldsTheBytes(t *testing.T) {
 func lodownEnds(i int, round string) (client, conn string) {
 	n := strconv.Itoa(i)
 	return "client" + n + round, "conn" + n + round
+}
+
+// checkNext checks the suggestion a send made on a loopback connection:
+// while lo is down, the way out (bringing lo up) rather than a recv that
+// would wait for bytes that cannot arrive; while it is up, want.
+func checkNext(t *testing.T, what, next string, down bool, want, lo string) {
+	t.Helper()
+	switch {
+	case !down && next != want:
+		t.Errorf("%s: suggests %q; want %q", what, next, want)
+	case down && (!strings.Contains(next, "ip link set "+lo+" up") || strings.Contains(next, "recv ")):
+		t.Errorf("%s: suggests %q; want the way out, ip link set %s up, and no recv, which would wait", what, next, lo)
+	}
+}
+
+// TestLoopbackTakenDownBulkSendWaits: a send --bytes larger than the
+// buffers waits for room, which only the peer's acknowledgements make.
+// While lo is up that is flow control: the peer does not read. Once lo is
+// down no acknowledgement comes, so the wait ends at --timeout, and send
+// --bytes says why and suggests bringing lo up, over IPv4 and IPv6 alike.
+func TestLoopbackTakenDownBulkSendWaits(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	lo := loopbackOnly(t).Name
+	rows := []struct {
+		name, family, addr string
+		down               bool
+	}{
+		{"IPv4, lo up", "ipv4", "127.0.0.1", false},
+		{"IPv6, lo up", "ipv6", "::1", false},
+		{"IPv4, lo down", "ipv4", "127.0.0.1", true},
+		{"IPv6, lo down", "ipv6", "::1", true},
+	}
+	l := newLab(t)
+	// Every connection is made while lo is up: once it is down, ::1 is gone.
+	for i, r := range rows {
+		n := strconv.Itoa(i)
+		run(t, l, "socket", "tcp", r.family, "as", "server"+n)
+		run(t, l, "bind", "server"+n, r.addr, "0")
+		run(t, l, "listen", "server"+n)
+		run(t, l, "socket", "tcp", r.family, "as", "client"+n)
+		run(t, l, "connect", "client"+n, r.addr, portOf(t, l, "server"+n))
+		run(t, l, "accept", "server"+n, "as", "conn"+n)
+	}
+	for i, r := range rows {
+		if r.down && !rows[i-1].down {
+			takeLoopbackDown(t, lo)
+		}
+		rep := fill(t, l, "client"+strconv.Itoa(i), "--bytes", "64M", "--timeout", "200ms")
+		if !rep.Unfinished {
+			t.Fatalf("%s: %q; want the wait for room to time out", r.name, rep.Call)
+		}
+		checkNext(t, r.name, rep.Next, r.down, "sockets", lo)
+		if !r.down {
+			if !strings.Contains(rep.Says, "flow control") || strings.Contains(rep.Says, "loopback interface") {
+				t.Errorf("%s: says %q; want flow control, and nothing of lo", r.name, rep.Says)
+			}
+			continue
+		}
+		saysLoopbackDown(t, r.name, rep.Says, lo)
+		if !strings.Contains(rep.Says, "none came") || strings.Contains(rep.Says, "flow control") {
+			t.Errorf("%s: says %q; want that no acknowledgement came, and nothing of flow control", r.name, rep.Says)
+		}
+	}
 }

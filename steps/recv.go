@@ -371,5 +371,10 @@ func (l *Lab) receiveAll(s *Socket, name string, p *Prose, hex bool) (*Report, e
 	l.tell(report, p, data)
 	report.Narrate()
 	report.Says = recvProse.Render("all", data) // --all has sentences of its own, recvfrom's as recv's
+	if d.Bytes == 0 && errors.Is(d.Err, unix.EAGAIN) {
+		if down := nothingArrives(s, before); down != "" {
+			report.Says += " " + down
+		}
+	}
 	return report, nil
 }

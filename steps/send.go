@@ -83,8 +83,9 @@ type sendData struct {
 	Nagle                           bool
 	// LoopbackDown is lodown.txt's [held]: the connection goes over a
 	// loopback interface that is down, so the bytes still queued will not
-	// arrive while it is.
-	LoopbackDown string
+	// arrive while it is. WayOut, said then instead of a recv at the peer
+	// that would wait for them, is lodown.txt's next.
+	LoopbackDown, WayOut string
 }
 
 // describe gives the bytes sent to the prose: as text, or for --bytes
@@ -214,7 +215,9 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		if after.SendQ > 0 && after.Connected() {
 			data.LoopbackDown = heldLoopbackDown(after.Remote.Addr(), "held")
 		}
-		if data.LoopbackDown == "" {
+		if data.LoopbackDown != "" {
+			data.WayOut = wayOutOfLoopbackDown()
+		} else {
 			data.Stall = stallOf(s, after, after.NotSent)
 			data.Nagle, data.InFlight = nagleHolds(s, after), after.SendQ-after.NotSent
 		}
