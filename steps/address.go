@@ -303,6 +303,23 @@ func (r loopbackDownRefusal) sentences() string {
 	return r.Why + " " + r.Fix
 }
 
+// loopbackDownTold renders lodown.txt's sections why and, unless it is
+// "", fix for d, with the loopback interface's name, while that interface
+// is down; it is empty while it is up. Every sentence of lodown.txt is
+// said only so.
+func loopbackDownTold(d loopbackDownData, why, fix string) loopbackDownRefusal {
+	lo, down := loopbackDown()
+	if !down {
+		return loopbackDownRefusal{}
+	}
+	d.Interface = lo
+	told := loopbackDownRefusal{Why: loopbackDownProse.Render(why, d)}
+	if fix != "" {
+		told.Fix = loopbackDownProse.Render(fix, d)
+	}
+	return told
+}
+
 // refusedLoopbackDown says why the kernel refused a call to the address
 // to with err, if the reason is that the loopback interface is down: ::1
 // is then gone, and bind, connect and sendto there fail with
@@ -317,12 +334,7 @@ func refusedLoopbackDown(to netip.Addr, err error, verb string) loopbackDownRefu
 	if !errors.Is(err, want) || !to.IsLoopback() {
 		return loopbackDownRefusal{}
 	}
-	lo, down := loopbackDown()
-	if !down {
-		return loopbackDownRefusal{}
-	}
-	d := loopbackDownData{Host: to.String(), Interface: lo, Verb: verb, IPv6: to.Is6()}
-	return loopbackDownRefusal{loopbackDownProse.Render("why", d), loopbackDownProse.Render("fix", d)}
+	return loopbackDownTold(loopbackDownData{Host: to.String(), Verb: verb, IPv6: to.Is6()}, "why", "fix")
 }
 
 // unreachedLoopbackDown says, after a bind to every interface or to a
@@ -330,11 +342,7 @@ func refusedLoopbackDown(to netip.Addr, err error, verb string) loopbackDownRefu
 // the loopback interface is down, and how to bring it up; it is empty
 // while the loopback is up. ipv6 is the socket's family.
 func unreachedLoopbackDown(ipv6 bool) string {
-	lo, down := loopbackDown()
-	if !down {
-		return ""
-	}
-	return loopbackDownProse.Render("bound", loopbackDownData{Interface: lo, IPv6: ipv6})
+	return loopbackDownTold(loopbackDownData{IPv6: ipv6}, "bound", "").Why
 }
 
 // unansweredLoopbackDown says why a connect to the address to got no
@@ -348,32 +356,35 @@ func unansweredLoopbackDown(to netip.Addr) loopbackDownRefusal {
 	if !to.Is4() || !to.IsLoopback() {
 		return loopbackDownRefusal{}
 	}
-	lo, down := loopbackDown()
-	if !down {
-		return loopbackDownRefusal{}
-	}
-	d := loopbackDownData{Host: to.String(), Interface: lo, Verb: "connect"}
-	return loopbackDownRefusal{loopbackDownProse.Render("unanswered", d), loopbackDownProse.Render("unanswered fix", d)}
+	return loopbackDownTold(loopbackDownData{Host: to.String(), Verb: "connect"}, "unanswered", "unanswered fix")
 }
 
 // heldLoopbackDown says, for a TCP connection to the address to, what
 // becomes of the bytes sent over it while the loopback interface is down,
-// in lodown.txt's section: [held] for a send that left bytes queued,
-// [nothing arrives] for a recv that found none. The kernel keeps them and
-// tries again: an IPv4 connection (::ffff:127.x included) resends them
-// and lo drops each copy; an IPv6 one to ::1, which went with lo, cannot
-// send them at all. It is empty where to is not a loopback address or lo
-// is up.
-func heldLoopbackDown(to netip.Addr, section string) string {
+// in lodown.txt's sections why and fix (loopbackDownTold): [held] and
+// [next] for a send that left bytes queued, [nothing arrives] for a recv
+// that found none. The kernel keeps them and tries again: an IPv4
+// connection (::ffff:127.x included) resends them and lo drops each copy;
+// an IPv6 one to ::1, which went with lo, cannot send them at all. It is
+// empty where to is not a loopback address or lo is up.
+func heldLoopbackDown(to netip.Addr, why, fix string) loopbackDownRefusal {
 	to = to.Unmap()
 	if !to.IsLoopback() {
-		return ""
+		return loopbackDownRefusal{}
 	}
-	lo, down := loopbackDown()
-	if !down {
-		return ""
+	return loopbackDownTold(loopbackDownData{Host: to.String(), IPv6: to.Is6()}, why, fix)
+}
+
+// sentHeld is heldLoopbackDown's [held], with [next] as its fix (in place
+// of a recv at the peer, which would wait for the bytes), for a TCP send
+// whose socket is in state after the call. Over loopback the peer's
+// kernel acknowledges within the call, so the interface is asked only
+// where bytes are still queued.
+func sentHeld(after Snapshot) loopbackDownRefusal {
+	if after.SendQ == 0 || !after.Connected() {
+		return loopbackDownRefusal{}
 	}
-	return loopbackDownProse.Render(section, loopbackDownData{Host: to.String(), Interface: lo, IPv6: to.Is6()})
+	return heldLoopbackDown(after.Remote.Addr(), "held", "next")
 }
 
 // next renders the suggestion of what to call next for data. Where it
@@ -385,21 +396,10 @@ func (p *Prose) next(data any) string {
 	if !namesLoopback(next) {
 		return next
 	}
-	if out := wayOutOfLoopbackDown(); out != "" {
+	if out := loopbackDownTold(loopbackDownData{}, "next", "").Why; out != "" {
 		return out
 	}
 	return next
-}
-
-// wayOutOfLoopbackDown is lodown.txt's next, the suggestion to bring the
-// loopback interface up, for a step whose own suggestion would wait or
-// fail while it is down; "" while it is up.
-func wayOutOfLoopbackDown() string {
-	lo, down := loopbackDown()
-	if !down {
-		return ""
-	}
-	return loopbackDownProse.Render("next", loopbackDownData{Interface: lo})
 }
 
 // namesLoopback says whether a suggestion names a loopback address, as a

@@ -199,14 +199,11 @@ func (l *Lab) sendBulk(ctx context.Context, s *Socket, n int, timeout time.Durat
 	data.Took, data.SendQ = ms(took), after.SendQ
 	data.NotSent = min(after.NotSent, after.SendQ)
 	data.InFlight = data.SendQ - data.NotSent
-	// As for send: the loopback interface is asked only about bytes still
-	// queued, which over loopback the peer's kernel has not acknowledged.
-	if after.SendQ > 0 && after.Connected() && !l.CallsOnly {
-		data.LoopbackDown = heldLoopbackDown(after.Remote.Addr(), "held")
+	if !l.CallsOnly {
+		held := sentHeld(after)
+		data.LoopbackDown, data.WayOut = held.Why, held.Fix
 	}
-	if data.LoopbackDown != "" {
-		data.WayOut = wayOutOfLoopbackDown()
-	} else {
+	if data.LoopbackDown == "" {
 		data.Stall, data.Nagle = stallOf(s, after, after.SendQ), nagleHolds(s, after)
 	}
 	data.Rate = bulkRate(data.Sent, took)

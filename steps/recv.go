@@ -246,7 +246,7 @@ func nothingArrives(s *Socket, before Snapshot) string {
 	if s.Kind != Stream || !before.Connected() {
 		return ""
 	}
-	return heldLoopbackDown(before.Remote.Addr(), "nothing arrives")
+	return heldLoopbackDown(before.Remote.Addr(), "nothing arrives", "").Why
 }
 
 // waitingFor says what a recv on s waits for, from its state before the

@@ -210,14 +210,9 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if s.Kind == Stream && !data.Reset {
 		data.NotSent = min(sent, after.NotSent)
 		data.AheadNotSent = after.NotSent - data.NotSent
-		// Over loopback the peer's kernel acknowledges within the call, so
-		// the loopback interface is asked only about bytes still queued.
-		if after.SendQ > 0 && after.Connected() {
-			data.LoopbackDown = heldLoopbackDown(after.Remote.Addr(), "held")
-		}
-		if data.LoopbackDown != "" {
-			data.WayOut = wayOutOfLoopbackDown()
-		} else {
+		held := sentHeld(after)
+		data.LoopbackDown, data.WayOut = held.Why, held.Fix
+		if data.LoopbackDown == "" {
 			data.Stall = stallOf(s, after, after.NotSent)
 			data.Nagle, data.InFlight = nagleHolds(s, after), after.SendQ-after.NotSent
 		}
