@@ -242,7 +242,7 @@ func finHeldNow(s *Socket, snap Snapshot, st TCPState) bool {
 // accept queue of listener s (snap is its state): those that connected
 // to its address and are ESTABLISHED, or FIN_WAIT1/2 after shutdown. A
 // listener that stops resets the connections in its queue, and
-// resetClients finds which.
+// tellResets finds which.
 func (l *Lab) queuedClients(s *Socket, snap Snapshot) []*Socket {
 	if !snap.FromKernel || snap.State != Listen || snap.AcceptQueue == 0 || l.CallsOnly {
 		return nil
@@ -259,14 +259,6 @@ func (l *Lab) queuedClients(s *Socket, snap Snapshot) []*Socket {
 	return clients
 }
 
-// A resetClient is a client whose connection a listener's close reset,
-// with the state the kernel had it in when it was found CLOSED, so that
-// its state line shows that same reading.
-type resetClient struct {
-	*Socket
-	now Snapshot
-}
-
 // listenerResets are the lab's clients whose connections, waiting in a
 // listener's accept queue, were reset when it stopped listening (close,
 // or shutdown of reading on Linux), as close.txt and shutdown.txt tell
@@ -279,33 +271,25 @@ type listenerResets struct {
 }
 
 // tellResets finds which of queued, the clients that may have waited in
-// listener's accept queue of waiting connections, it reset: it draws the
-// RST to each, and adds each one's state to report.
+// listener's accept queue of waiting connections, it reset: those the
+// kernel has closed since. It draws the RST to each, and adds each one's
+// state, as read then, to report.
 func tellResets(report *Report, listener string, queued []*Socket, waiting int) listenerResets {
-	reset := resetClients(queued)
-	var labels []string
-	for _, c := range reset {
-		labels = append(labels, c.Label())
+	var reset, labels []string
+	for _, c := range queued {
+		now := Read(c)
+		if now.State != Closed {
+			continue
+		}
+		reset, labels = append(reset, c.Name), append(labels, c.Label())
 		report.Packets = append(report.Packets, Packet{From: listener, To: c.Name, What: "RST"})
-		report.State = append(report.State, otherQueues(c.Socket, c.now))
+		report.State = append(report.State, otherQueues(c, now))
 	}
 	r := listenerResets{ResetClients: Listed(labels), ResetCount: len(reset), OtherClients: len(reset) < waiting}
 	if len(reset) == 1 {
-		r.ResetName = reset[0].Name
+		r.ResetName = reset[0]
 	}
 	return r
-}
-
-// resetClients are those of a closed listener's queued clients that the
-// kernel has since closed: the listener's close reset their connections.
-func resetClients(queued []*Socket) []resetClient {
-	var reset []resetClient
-	for _, c := range queued {
-		if now := Read(c); now.State == Closed {
-			reset = append(reset, resetClient{c, now})
-		}
-	}
-	return reset
 }
 
 // Listed joins words as a sentence lists them: "a", "a and b", "a, b and c".
