@@ -89,11 +89,9 @@ func TestLoopbackDownNamesTheInterface(t *testing.T) {
 		if rep := run(t, l, "recvfrom", "server"); !strings.Contains(rep.Says, "2 bytes") {
 			t.Errorf("%s: the datagram to %s did not arrive: %s", c.family, c.loopback, rep.Says)
 		}
-		run(t, l, "socket", "tcp", c.family, "as", "listener")
-		run(t, l, "bind", "listener", c.loopback, "0")
-		run(t, l, "listen", "listener")
+		port := listener(t, l, family{c.family, c.loopback}, "listener")
 		run(t, l, "socket", "tcp", c.family, "as", "t")
-		run(t, l, "connect", "t", c.loopback, portOf(t, l, "listener"))
+		run(t, l, "connect", "t", c.loopback, port)
 	}
 }
 

@@ -124,10 +124,7 @@ func TestLoopbackTakenDownConnectSaysWhy(t *testing.T) {
 	}
 	lo := loopbackOnly(t).Name
 	l := newLab(t)
-	run(t, l, "socket", "tcp", "as", "server")
-	run(t, l, "bind", "server", "127.0.0.1", "0")
-	run(t, l, "listen", "server")
-	port := portOf(t, l, "server")
+	port := listener(t, l, families[0], "server")
 	ip := takeLoopbackDown(t, lo)
 	tests := []struct {
 		name    string
@@ -186,10 +183,7 @@ func TestLoopbackTakenDownConnectTimesOut(t *testing.T) {
 	}
 	lo := loopbackOnly(t).Name
 	l := newLab(t)
-	run(t, l, "socket", "tcp", "as", "server")
-	run(t, l, "bind", "server", "127.0.0.1", "0")
-	run(t, l, "listen", "server")
-	port := portOf(t, l, "server")
+	port := listener(t, l, families[0], "server")
 	takeLoopbackDown(t, lo)
 	run(t, l, "socket", "tcp", "as", "c")
 	f := refused(t, l, unix.ETIMEDOUT, "connect", "c", "127.0.0.1", port, "--timeout", "20s").Failure
