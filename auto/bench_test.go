@@ -242,13 +242,15 @@ func minimalServer(lfd, n int, served chan<- struct{}) error {
 // 100 ms (as the steps' waits do, to see Ctrl-C) until one is; accept4;
 // getsockname and getpeername for the tutorial's print(connection);
 // sendmsg of the greeting; recvfrom with MSG_DONTWAIT, and if nothing has
-// come yet, poll until it has and recvfrom again; close.
+// come yet, poll in slices of 100 ms until it has (recvfrom has just
+// said it is not ready, so there is no poll with no wait first) and
+// recvfrom again; close.
 func callsServer(lfd, n int, served chan<- struct{}) error {
 	buf := make([]byte, 1024)
 	var peer, name unix.RawSockaddrAny
-	ready := func(fd int) {
+	ready := func(fd, first int) {
 		poll := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		for got, _ := unix.Poll(poll, 0); got == 0; got, _ = unix.Poll(poll, 100) {
+		for got, _ := unix.Poll(poll, first); got == 0; got, _ = unix.Poll(poll, 100) {
 		}
 	}
 	nameOf := func(call uintptr, fd int) {
@@ -256,7 +258,7 @@ func callsServer(lfd, n int, served chan<- struct{}) error {
 		unix.Syscall(call, uintptr(fd), uintptr(unsafe.Pointer(&name)), uintptr(unsafe.Pointer(&size)))
 	}
 	for range n {
-		ready(lfd)
+		ready(lfd, 0)
 		size := uint32(unix.SizeofSockaddrAny)
 		r, _, errno := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&peer)), uintptr(unsafe.Pointer(&size)), unix.SOCK_CLOEXEC, 0, 0)
 		if errno != 0 {
@@ -267,7 +269,7 @@ func callsServer(lfd, n int, served chan<- struct{}) error {
 		nameOf(unix.SYS_GETPEERNAME, fd)
 		unix.SendmsgN(fd, greeting, nil, nil, unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL)
 		if _, _, err := unix.Recvfrom(fd, buf, unix.MSG_DONTWAIT); err == unix.EAGAIN {
-			ready(fd)
+			ready(fd, 100)
 			unix.Recvfrom(fd, buf, unix.MSG_DONTWAIT)
 		}
 		unix.Close(fd)
