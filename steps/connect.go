@@ -135,6 +135,9 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	s.connectCalled = true
 	s.port.Store(nil) // the socket may hold a port again
 	began := s.connecting
+	if !began {
+		s.synSent = start // a connect that finds a handshake under way sends no SYN
+	}
 	err = l.connect(ctx, s, remote, nonBlock, timeout, call)
 	var stop *stopError
 	stopped := errors.As(err, &stop)
@@ -178,7 +181,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		data.LinkLocal = refusedLinkLocal(s, args[1], remote, err, "connect")
 		data.LoopbackDown = refusedLoopbackDown(addr, err, "connect")
 		if errors.Is(err, unix.ECONNREFUSED) && s.Kind == Stream {
-			data.Refused = l.whyRefused(remote)
+			data.Refused = l.whyRefused(remote, s.synSent, began)
 		}
 		if errors.Is(err, unix.ETIMEDOUT) {
 			data.Took = ms(took)

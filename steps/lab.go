@@ -117,6 +117,12 @@ type Socket struct {
 	// whose end no connect has reported yet, as the socket layer
 	// remembers: the next connect sends no SYN of its own.
 	connecting bool
+	// synSent is when the connect step began the handshake that is under
+	// way or last ended, whose SYN a refusal answers; listening is when
+	// the listen step made the socket a listener. A listener of the lab
+	// that began to listen after a refused connect was made cannot be why
+	// it was refused (whyRefused): the kernel keeps neither time.
+	synSent, listening time.Time
 	// port is sock_diag's last answer to whether this CLOSED TCP socket
 	// holds the port getsockname reports (bound_linux.go): it stands until
 	// bind, listen or connect run on the socket again.
@@ -397,12 +403,9 @@ func (l *Lab) Owners() func(c Connection) string {
 		lastConn endKey // the connection it had
 	}
 	var over []ended
-	inodes := map[uint64]string{} // a table's line names its socket's inode
-	for _, s := range l.Sockets() {
-		var st unix.Stat_t
-		if unix.Fstat(s.FD, &st) == nil {
-			inodes[st.Ino] = s.Label()
-		}
+	sockets := l.Sockets()
+	inodes := byInode(sockets)
+	for _, s := range sockets {
 		if s.Kind == Stream && readState(s).State == Closed {
 			if k := s.lastConn.Load(); k != nil {
 				over = append(over, ended{s.Label(), *k})
@@ -412,7 +415,10 @@ func (l *Lab) Owners() func(c Connection) string {
 	return func(c Connection) string {
 		if c.Inode != 0 {
 			// A descriptor holds it: this session's, or another's.
-			return inodes[c.Inode]
+			if s := inodes[c.Inode]; s != nil {
+				return s.Label()
+			}
+			return ""
 		}
 		if c.Kind != Stream {
 			return ""
@@ -429,6 +435,19 @@ func (l *Lab) Owners() func(c Connection) string {
 		}
 		return ""
 	}
+}
+
+// byInode maps the inode of each socket's descriptor, by which the
+// kernel's tables name a socket, to the socket.
+func byInode(sockets []*Socket) map[uint64]*Socket {
+	inodes := make(map[uint64]*Socket, len(sockets))
+	for _, s := range sockets {
+		var st unix.Stat_t
+		if unix.Fstat(s.FD, &st) == nil {
+			inodes[st.Ino] = s
+		}
+	}
+	return inodes
 }
 
 // remove takes a socket out of the table and remembers how it went.

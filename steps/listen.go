@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -79,10 +80,14 @@ func runListen(_ context.Context, l *Lab, args []string) (*Report, error) {
 	data.AutoBound = !before.Bound()
 	call := fmt.Sprintf("listen(%d, %d)", s.FD, data.Backlog)
 	s.port.Store(nil) // the socket may hold a port again
+	start := time.Now()
 	if err := listenCall(s.FD, data.Backlog); err != nil {
 		data.Connecting = before.FromKernel && before.State == SynSent
 		data.Ended = before.FromKernel && before.State == Closed
 		return listenProse.refused(call, err, data), nil
+	}
+	if before.State != Listen {
+		s.listening = start
 	}
 	after := l.look(s)
 	data.KernelBacklog, data.Local, data.Port = after.Backlog, after.Local.String(), int(after.Local.Port())

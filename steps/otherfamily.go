@@ -3,7 +3,9 @@ package steps
 import (
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
+	"time"
 )
 
 // An otherFamilyListener is, for a TCP connect to this machine that the
@@ -40,12 +42,17 @@ type refusal struct {
 	// family only.
 	OtherFamily otherFamilyListener
 	// Covering is a listener at the port that takes the connection: its
-	// family, and an address that covers the one connected to. Where it
+	// family, and an address that covers the one connected to; of
+	// several, the one the kernel would give the SYN to (coveringOf). Where it
 	// is tied to one interface (SO_BINDTODEVICE) and the SYN came in on
 	// another, the kernel found no listener for the SYN and reset it;
 	// where it is not tied, or tied to the interface the SYN came in on,
 	// the kernel did not refuse, and a firewall rule that rejects did.
 	Covering coveringListener
+	// ListenedAfter is the lab's listener that covers the address but
+	// began to listen after the connect was made, where no other covers
+	// it: when the SYN came, nothing listened there.
+	ListenedAfter string
 }
 
 // A coveringListener is a TCP listener of this machine that takes a
@@ -58,6 +65,11 @@ type coveringListener struct {
 	// could not be read (sock_diag could not be asked, or the interface
 	// could not), so that the tie remains a possible cause.
 	TieUnknown bool
+	// MaybeAfter: the refusal is reported after the connect returned,
+	// and every listener that may take it is outside this session, whose
+	// start the kernel does not tell: it may have begun to listen after
+	// the SYN came.
+	MaybeAfter bool
 }
 
 // packet is the diagram's word for what answered the SYN: a reset where
@@ -76,9 +88,13 @@ func (r refusal) packet() string {
 // every listener of the machine, so a server of another program is found
 // as well as the lab's, and names the lab's. Where remote is not an
 // address of this machine, whose listeners say nothing of another's, it
-// says only that. It runs only after a refusal: nothing of it is on a
-// connect's way.
-func (l *Lab) whyRefused(remote netip.AddrPort) refusal {
+// says only that. sent is when the connect that sent the SYN was made
+// (zero where not known): a listener of the lab that began to listen
+// after it is no cause. later says the refusal is reported after that
+// connect returned, so that a listener outside the lab may have begun
+// since. It runs only after a refusal: nothing of it is on a connect's
+// way.
+func (l *Lab) whyRefused(remote netip.AddrPort, sent time.Time, later bool) refusal {
 	if l.CallsOnly {
 		return refusal{}
 	}
@@ -99,9 +115,17 @@ func (l *Lab) whyRefused(remote netip.AddrPort) refusal {
 	if err != nil {
 		return refusal{}
 	}
+	lab := byInode(l.Sockets())
 	var others, covering []Connection
+	var listenedAfter string
 	for _, c := range conns {
 		if c.State != Listen || c.Local.Port() != remote.Port() {
+			continue
+		}
+		if s := lab[c.Inode]; s != nil && !sent.IsZero() && s.listening.After(sent) {
+			if takes(c, wanted) && covers(c.Local, dest) {
+				listenedAfter = s.Label()
+			}
 			continue
 		}
 		if !takes(c, wanted) {
@@ -111,23 +135,67 @@ func (l *Lab) whyRefused(remote netip.AddrPort) refusal {
 		}
 	}
 	if len(covering) > 0 {
-		c := likeliest(covering)
-		tie, known := tiedElsewhere(c.Device, to)
-		return refusal{Covering: coveringListener{Listener: l.Owners()(c), Address: c.Local.Addr().String(),
-			Interface: tie, TieUnknown: !known || !devices}}
+		return refusal{Covering: coveringOf(covering, to, devices, lab, later)}
+	}
+	if listenedAfter != "" {
+		return refusal{ListenedAfter: listenedAfter}
 	}
 	if len(others) == 0 {
 		return refusal{}
 	}
 	c := likeliest(others)
 	addr := c.Local.Addr()
-	f := otherFamilyListener{To: dest.String(), Played: l.Driven, Listener: l.Owners()(c),
+	f := otherFamilyListener{To: dest.String(), Played: l.Driven, Listener: labelOf(lab, c),
 		Address: addr.String(), Everywhere: addr.IsUnspecified(), SixOnly: addr.IsUnspecified() && c.IPv6Only, Takes: other.String(), Wanted: wanted.String(),
 		Socket: strings.ToLower(other.String()), ConnectTo: addr.Unmap().String()}
 	if f.Everywhere {
 		f.ConnectTo = other.loopbackAddr().String()
 	}
 	return refusal{OtherFamily: f}
+}
+
+// coveringOf names, of the listeners that cover the address to that a
+// refused SYN went to, the one the kernel would give it to, as the
+// kernel chooses: one not tied to an interface (SO_BINDTODEVICE), or
+// tied to the one the SYN came in on; for then the kernel did not refuse
+// it for want of a listener. Failing that, one whose tie cannot be read
+// (devices false: the kernel's table did not say); and only where every
+// one is tied to another interface, one of those, with its interface.
+// lab names the lab's sockets by inode; later, as for whyRefused.
+func coveringOf(listeners []Connection, to netip.Addr, devices bool, lab map[uint64]*Socket, later bool) coveringListener {
+	var taking, unknown, elsewhere []Connection
+	for _, c := range listeners {
+		switch tie, known := tiedElsewhere(c.Device, to); {
+		case !known || !devices:
+			unknown = append(unknown, c)
+		case tie == "":
+			taking = append(taking, c)
+		default:
+			elsewhere = append(elsewhere, c)
+		}
+	}
+	if len(taking) == 0 && len(unknown) == 0 {
+		c := likeliest(elsewhere)
+		tie, _ := tiedElsewhere(c.Device, to)
+		return coveringListener{Listener: labelOf(lab, c), Address: c.Local.Addr().String(), Interface: tie}
+	}
+	pick := taking
+	if len(taking) == 0 {
+		pick = unknown
+	}
+	c := likeliest(pick)
+	outside := !slices.ContainsFunc(slices.Concat(taking, unknown), func(c Connection) bool { return lab[c.Inode] != nil })
+	return coveringListener{Listener: labelOf(lab, c), Address: c.Local.Addr().String(),
+		TieUnknown: len(taking) == 0, MaybeAfter: later && outside}
+}
+
+// labelOf names the lab's socket of a listener of the kernel's table, or
+// is "" for one outside this session.
+func labelOf(lab map[uint64]*Socket, c Connection) string {
+	if s := lab[c.Inode]; s != nil {
+		return s.Label()
+	}
+	return ""
 }
 
 // takes says whether a TCP listener takes clients of family f: an IPv4
@@ -231,7 +299,7 @@ func (l *Lab) refusedLater(s *Socket, call string) (why, fix string) {
 	connect := connectData{Name: s.Name, Label: s.Label(), TakenBy: call}
 	if to, ok := Destination(s); ok {
 		data.RefusedAt = to.String()
-		connect.Remote, connect.Port, connect.Refused = to.String(), int(to.Port()), l.whyRefused(to)
+		connect.Remote, connect.Port, connect.Refused = to.String(), int(to.Port()), l.whyRefused(to, s.synSent, true)
 		if connect.Refused != (refusal{}) {
 			data.ConnectSays = connectProse.Render("ECONNREFUSED", connect)
 		}
