@@ -333,7 +333,7 @@ func TestRefusalReportedLaterBlamesNoListenerThatBeganAfter(t *testing.T) {
 				notSays: []string{"firewall", "takes this connection"}, fix: "%l listens there now"},
 			{call: "recv", outside: true, says: []string{"Yet a listener covers this address: a socket outside this session",
 				"it may have begun after the SYN came", "or a firewall rule rejected the SYN"},
-				notSays: []string{"takes this connection", "Something else on this machine"}, fix: "unless a new connect reaches the listener"},
+				notSays: []string{"takes this connection", "Something else on this machine"}, fix: "If a new connect reaches the listener, it only began to listen after the SYN came."},
 		} {
 			name := f.name + " " + tc.call
 			if tc.outside {
