@@ -181,6 +181,9 @@ func (s *Session) Eval(ctx context.Context, line string) error {
 func (s *Session) eval(ctx context.Context, line string) (string, error) {
 	words, err := SplitWords(line)
 	if err != nil {
+		if s.python(line) {
+			return "", ErrFailed
+		}
 		s.problem(err.Error(), quoting)
 		return "", ErrFailed
 	}
@@ -189,6 +192,9 @@ func (s *Session) eval(ctx context.Context, line string) (string, error) {
 	}
 	cmd, args := s.find(words)
 	if cmd == nil {
+		if s.python(line) {
+			return "", ErrFailed
+		}
 		s.unknown(words[0])
 		s.oneCommand(line)
 		return "", ErrFailed
