@@ -412,14 +412,23 @@ func judgeBound(w *world, c Check) verdict {
 		}
 		return verdict{ok: true, text: fmt.Sprintf("%s has the address %s%s.", who, s.snap.Local, where)}
 	}
-	var bound []string
+	var bound, free []string
 	for _, s := range w.sockets {
-		if s.snap.Bound() {
+		switch {
+		case s.snap.Bound():
 			bound = append(bound, fmt.Sprintf("%s has %s", s.sock.Label(), s.snap.Local))
+		case c.Word != "udp-loopback" || s.sock.Kind == steps.Datagram:
+			free = append(free, s.sock.Label())
 		}
 	}
 	once := ""
-	if len(bound) > 0 {
+	switch {
+	case len(free) > 0: // the learner made the socket to bind: that is the way on
+		once = " " + strings.Join(free, ", ") + " has no address yet: bind it."
+		if len(free) > 1 {
+			once = " " + strings.Join(free, ", ") + " have no address yet: bind one of them."
+		}
+	case len(bound) > 0:
 		once = " " + strings.Join(bound, "; ") + ": a socket keeps its first address until it is closed, and bind on it again fails, so bind a socket that has none (`socket` makes one)."
 	}
 	switch c.Word {

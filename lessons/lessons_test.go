@@ -1028,3 +1028,37 @@ func TestHintAnswerWhenTheGoalIsReachedAlready(t *testing.T) {
 		t.Errorf("next did not go on from a step whose goal is reached:\n%s", l.out.String()[mark:])
 	}
 }
+
+// TestBindStepPointsToTheNewSocket: in a step whose goal is a bound
+// socket, a learner who has made the socket the answer binds, and not yet
+// bound it, is told to bind that socket, not that an older socket's
+// address cannot change (which is true, but not the way on).
+func TestBindStepPointsToTheNewSocket(t *testing.T) {
+	for n, lesson := range catalogue {
+		for i, page := range lesson.Pages {
+			step := page.Step
+			bound := false
+			for _, c := range step.Checks {
+				bound = bound || strings.HasPrefix(c.String(), "bound")
+			}
+			if !bound || len(step.Answer) < 2 {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s:%d", lesson.File, step.Line), func(t *testing.T) {
+				l := newLab(t, "")
+				l.enter(fmt.Sprintf("lesson %d", n+1))
+				for k := range i {
+					l.playStep(lesson, k)
+				}
+				mark := l.out.Len()
+				for _, line := range step.Answer[:len(step.Answer)-1] {
+					l.enter(l.tutor.fill(line))
+				}
+				said := l.out.String()[mark:]
+				if !strings.Contains(said, "has no address yet: bind it") || strings.Contains(said, "keeps its first address") {
+					t.Errorf("before the answer's bind the lesson said:\n%s\nwant it to point to the socket that has no address", said)
+				}
+			})
+		}
+	}
+}
