@@ -1062,3 +1062,42 @@ func TestBindStepPointsToTheNewSocket(t *testing.T) {
 		}
 	}
 }
+
+// TestStepDoneAheadIsSaidWhenShown: a learner who makes the client's
+// socket while setting up the server is told, when the step that asks for
+// that socket is shown, that it is done already, and `next` goes on; a
+// step not done ahead says no such thing.
+func TestStepDoneAheadIsSaidWhenShown(t *testing.T) {
+	tests := []struct {
+		lines []string
+		ahead bool
+	}{
+		{[]string{"socket as server", "socket as client", "bind server 127.0.0.1 {port}", "listen server"}, true},
+		{[]string{"socket as server", "bind server 127.0.0.1 {port}", "listen server"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.lines, "; "), func(t *testing.T) {
+			l := newLab(t, "")
+			l.enter("lesson 2")
+			mark := l.out.Len()
+			for _, line := range tt.lines {
+				if err := l.enter(l.tutor.fill(line)); err != nil {
+					t.Fatalf("%s: %v", line, err)
+				}
+			}
+			said := l.out.String()[mark:]
+			if l.step() != 1 {
+				t.Fatalf("on step %d, want step 2 (the client's socket) shown:\n%s", l.step()+1, said)
+			}
+			if got := strings.Contains(said, reachedAlready); got != tt.ahead {
+				t.Fatalf("says the goal is reached already: %v, want %v:\n%s", got, tt.ahead, said)
+			}
+			if !tt.ahead {
+				return
+			}
+			if l.enter("next"); l.step() != 2 {
+				t.Errorf("next did not go on from the step done ahead:\n%s", l.out.String()[mark:])
+			}
+		})
+	}
+}

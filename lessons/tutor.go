@@ -256,6 +256,7 @@ func (t *Tutor) advance() {
 	if p.page < len(p.lesson.Pages) {
 		t.save()
 		t.showPage(true)
+		t.sayReachedAhead()
 		return
 	}
 	if len(p.lesson.Ending) == 0 {
@@ -279,6 +280,23 @@ func (t *Tutor) advance() {
 	t.session.Say(repl.Faint, "", "This lesson's sockets stay open: `sockets` lists them, `close all` closes them.")
 	t.play = nil
 	t.save()
+}
+
+// reachedAlready is said of a step whose goal the learner's sockets reach
+// before it is done: a learner who worked ahead.
+const reachedAlready = "Your sockets reach this step's goal already: type `next` to go on."
+
+// sayReachedAhead tells a learner who worked ahead (a client connected
+// while the step before asked only for its socket) that the step just
+// shown is done already, so that they do not repeat a call that would
+// now fail. Only the sockets count here, not the command that finished
+// the step before.
+func (t *Tutor) sayReachedAhead() {
+	w := t.look()
+	w.last = repl.Evaluation{}
+	if ok, _ := t.reached(w); ok {
+		t.session.Say(repl.Good, "", reachedAlready)
+	}
 }
 
 // save writes the progress file, saying once if it cannot.
@@ -576,7 +594,7 @@ func (t *Tutor) runHint(_ context.Context, args []string) error {
 		// a connection closed by the wrong end.
 		ok, stuck := t.reached(w)
 		if ok {
-			t.session.Say(repl.Plain, "answer", "Your sockets reach this step's goal already: type `next` to go on.")
+			t.session.Say(repl.Plain, "answer", reachedAlready)
 			return nil
 		}
 		var why string
