@@ -28,10 +28,7 @@ func fromPython(line string) string {
 	result, object, method, inside := m[1], m[2], m[3], strings.TrimSpace(m[4])
 	switch method {
 	case "socket":
-		if result == "" {
-			return "socket"
-		}
-		return "socket as " + result
+		return pythonSocket(inside, result)
 	case "bind", "connect":
 		a := pythonAddress.FindStringSubmatch(inside)
 		if a == nil {
@@ -74,4 +71,25 @@ func (s *Session) python(line string) bool {
 	}
 	s.problem("that is Python: sockstep's commands are words, the socket's name after the call's, with no dots or parentheses. The same call, as a command, is below.", shown)
 	return true
+}
+
+// pythonSocket is the socket command for socket.socket(inside), named
+// result: its type and family words where Python gives SOCK_DGRAM or
+// AF_INET6 (TCP and IPv4 are both's defaults), or "" for a family sockstep
+// does not make (AF_UNIX, AF_PACKET).
+func pythonSocket(inside, result string) string {
+	if strings.Contains(inside, "AF_") && !strings.Contains(inside, "AF_INET") {
+		return ""
+	}
+	command := "socket"
+	if strings.Contains(inside, "SOCK_DGRAM") {
+		command += " udp"
+	}
+	if strings.Contains(inside, "AF_INET6") {
+		command += " ipv6"
+	}
+	if result != "" {
+		command += " as " + result
+	}
+	return command
 }

@@ -16,6 +16,8 @@ func TestPythonLineShowsTheCommand(t *testing.T) {
 	}{
 		{nil, "s = socket.socket()", "socket as s"},
 		{nil, "server_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)", "socket as server_socket"},
+		{nil, "u = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)", "socket udp ipv6 as u"},
+		{nil, "c = socket.socket(AF_INET, SOCK_DGRAM)", "socket udp as c"},
 		{[]string{"socket as s"}, `s.bind(("", 0))`, `bind s "" 0`},
 		{[]string{"socket as s"}, `s.bind(('127.0.0.1', 0))`, "bind s 127.0.0.1 0"},
 		{[]string{"socket as s", "bind s 127.0.0.1 0"}, "s.listen(5)", "listen s 5"},
@@ -38,6 +40,9 @@ func TestPythonLineShowsTheCommand(t *testing.T) {
 				t.Errorf("the command shown, %q, failed: %q", m[1], shown)
 			}
 		})
+	}
+	if got := fromPython("s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)"); got != "" {
+		t.Errorf("fromPython(AF_UNIX) = %q, want none: sockstep makes no such socket", got)
 	}
 	for _, line := range []string{"conn, addr = s.accept()", "data = conn.recv(1024)", `c.sendall(b"hi")`, `c.connect(("127.0.0.1", 8081))`} {
 		if got := fromPython(line); got == "" {
