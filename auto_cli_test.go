@@ -735,6 +735,37 @@ func TestAutoDemoStepPausesBeforeEachCallAndQStops(t *testing.T) {
 	}
 }
 
+// TestAutoStepRunsACallOnlyOnEnter answers --step's pauses otherwise than
+// with Enter or q: a stop word in any case stops as q does, and anything
+// else asks again rather than making the call. Each time socket runs on
+// the first Enter, and listen never runs.
+func TestAutoStepRunsACallOnlyOnEnter(t *testing.T) {
+	for _, tc := range []struct {
+		answers string
+		asked   int  // how many times the pause before bind was shown
+		bind    bool // bind ran
+	}{
+		{"\nQ\n", 1, false},
+		{"\nquit\n", 1, false},
+		{"\n Stop \n", 1, false},
+		{"\nexit\n", 1, false},
+		{"\nn\nq\n", 2, false},    // asked again, then stopped
+		{"\nyes\n\nq\n", 2, true}, // asked again, then run
+	} {
+		out := wantStatus(t, sockstepAuto(t, strings.NewReader(tc.answers), "demo", "--port", "0", "--step"), 0)
+		wantInOrder(t, out, "› socket tcp ipv4 as server_socket", "auto demo stopped:")
+		if ran := strings.Contains(out, "› bind server_socket"); ran != tc.bind {
+			t.Errorf("answers %q: bind ran %v, want %v:\n%s", tc.answers, ran, tc.bind, out)
+		}
+		if strings.Contains(out, "› listen server_socket") {
+			t.Errorf("answers %q: listen ran:\n%s", tc.answers, out)
+		}
+		if asked := strings.Count(out, "next: bind("); asked != tc.asked {
+			t.Errorf("answers %q: bind was asked about %d times, want %d:\n%s", tc.answers, asked, tc.asked, out)
+		}
+	}
+}
+
 // TestAutoRejectsAWrongCommandLineWithStatus2 types auto wrongly: each
 // time sockstep says what is wrong, shows the usage and an example, and
 // exits with 2; the example, typed (on a port the kernel chooses), works.

@@ -294,6 +294,8 @@ func (a *autoStage) Waiting(side auto.Side, what func() string) {
 	})
 }
 
+// Pause asks before the next call: Enter runs it, q (or a word in
+// stopAnswers) stops, and any other answer asks again.
 func (a *autoStage) Pause(ctx context.Context, side auto.Side, next func(room int) string) bool {
 	a.sync()
 	start := "  "
@@ -301,15 +303,30 @@ func (a *autoStage) Pause(ctx context.Context, side auto.Side, next func(room in
 		start = "  " + string(side) + " › "
 	}
 	// The prompt and the space after it fit the terminal's width.
-	line, ok := a.s.ask(ctx, start+next(a.s.render.width-visibleWidth(start)-1)+" ")
-	if !ok {
-		if ctx.Err() == nil {
-			a.s.Printf("  %s\n", a.s.render.st.dim("(no more input: stopping)"))
+	prompt := start + next(a.s.render.width-visibleWidth(start)-1) + " "
+	for {
+		line, ok := a.s.ask(ctx, prompt)
+		if !ok {
+			if ctx.Err() == nil {
+				a.s.Printf("  %s\n", a.s.render.st.dim("(no more input: stopping)"))
+			}
+			return false
 		}
-		return false
+		answer := strings.ToLower(strings.TrimSpace(line))
+		switch {
+		case answer == "":
+			return true
+		case slices.Contains(stopAnswers, answer):
+			return false
+		}
+		// Anything else is neither Enter nor q: the call waits until
+		// the learner says which, rather than being made on a guess.
 	}
-	return strings.TrimSpace(line) != "q"
 }
+
+// stopAnswers are the answers at a --step pause that stop the flow: q,
+// and the words a learner who wants out may type instead, in any case.
+var stopAnswers = []string{"q", "quit", "stop", "exit"}
 
 // renderer is the session's, at the width one side's lines have.
 func (a *autoStage) renderer() renderer {
