@@ -338,6 +338,9 @@ func TestTerminalCtrlCStopsAutoServer(t *testing.T) {
 	term.typeText("\x03")
 	term.waitFor("1 client served")
 	term.waitFor("[2] › ")
+	if !regexp.MustCompile(`(?m)^auto server stopped: 1 client served`).MatchString(term.screen.text()) {
+		t.Errorf("the summary does not start a line of its own after ^C:\n%s", term.screen.text())
+	}
 	if listening(t, port) {
 		t.Errorf("port %d still listens after Ctrl-C stopped auto server", port)
 	}

@@ -77,9 +77,13 @@ func (s *Session) Play(ctx context.Context, plan *auto.Plan) error {
 		s.problem(usage.Problem, s.lookup("auto"))
 	}
 	paint := s.render.st.notice
+	// Narration ends on a blank line; quiet, only a stop by Ctrl-C needs
+	// one, so that the summary does not run on from the ^C the terminal
+	// echoed.
 	if plan.Quiet {
 		paint = plain
-	} else {
+	}
+	if !plan.Quiet || ctx.Err() != nil {
 		s.Printf("\n")
 	}
 	var b strings.Builder
