@@ -49,6 +49,7 @@ type closeData struct {
 	KernelState   string // what the kernel keeps of the connection now, or ""
 	FinSent       bool   // shutdown had sent this side's FIN before close: close sends none
 	FINHeld       bool   // FIN_WAIT1 with the peer's window closed: the kernel holds the FIN back
+	FINBetween    bool   // the peer's FIN came after the state before close was read (ESTABLISHED), before close
 	OtherEndState string // the kernel's state of the peer's end, when it is on this machine
 	TimeWaitEnd   string // a CLOSED socket's former end, which the kernel holds in TIME_WAIT
 	SentNothing   bool   // it had sent no data, so the peer's kernel delays its ACK of the FIN only briefly
@@ -163,7 +164,11 @@ func (l *Lab) closeOne(s *Socket, how string) *Report {
 		data.Taken, data.Port = PortTaken(s.Family, Stream, before.Local), int(before.Local.Port())
 	}
 	if data.Connected {
-		if st, ok := ConnectionState(before.Local, before.Remote); ok {
+		st, ok := ConnectionState(before.Local, before.Remote)
+		// Gone, or waiting for the ACK of its FIN, a connection that
+		// close did not reset had the peer's FIN before this side's.
+		data.FINBetween = before.State == Established && !data.Reset && (!ok || st == LastAck)
+		if ok {
 			data.KernelState = st.String()
 			data.LingerRanOut = data.Linger > 0 && (st == FinWait1 || st == LastAck)
 			after += ", connection " + data.KernelState + " in the kernel"

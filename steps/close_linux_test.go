@@ -163,6 +163,69 @@ func TestCloseSaysWhoSentTheFIN(t *testing.T) {
 	}
 }
 
+// TestCloseTellsOfAFINThatCameAsItClosed: the peer's FIN may come in
+// between the read of the state shown before close (ESTABLISHED) and
+// the close itself, as when the tutorial's server closes while auto
+// client reads its greeting. close then finds the peer closed already,
+// and says that its FIN came after the state shown was read, so that the
+// state line and the sentence agree; where the FIN came before the read
+// (CLOSE_WAIT shown), or not at all, it says nothing of it. The peer's
+// shutdown is made inside the close call's hook, after the state is read.
+func TestCloseTellsOfAFINThatCameAsItClosed(t *testing.T) {
+	const between = "its FIN came in after the state above was read"
+	for _, f := range families {
+		for _, tt := range []struct {
+			name          string
+			before, inner bool // the peer shuts its writing before the state is read, or inside close
+			wantBefore    TCPState
+		}{
+			{"the FIN comes as close is called", false, true, Established},
+			{"the FIN came before", true, false, CloseWait},
+			{"no FIN", false, false, Established},
+		} {
+			t.Run(f.name+" "+tt.name, func(t *testing.T) {
+				l := newLab(t)
+				pair(t, l, f)
+				client, conn := sock(t, l, "client"), sock(t, l, "conn")
+				closeWait := func() {
+					for deadline := time.Now().Add(2 * time.Second); Read(client).State != CloseWait; time.Sleep(time.Millisecond) {
+						if time.Now().After(deadline) {
+							t.Fatalf("client is %v 2s after the peer's shutdown; want CLOSE_WAIT", Read(client).State)
+						}
+					}
+				}
+				if tt.before {
+					run(t, l, "shutdown", "conn", "write")
+					closeWait()
+				}
+				saveHooks(t)
+				real := closeCall
+				closeCall = func(fd int) error {
+					if tt.inner && fd == client.FD {
+						if err := unix.Shutdown(conn.FD, unix.SHUT_WR); err != nil {
+							t.Fatal(err)
+						}
+						closeWait()
+					}
+					return real(fd)
+				}
+				rep := run(t, l, "close", "client")
+				if got := rep.State[0].Before; !strings.HasPrefix(got, tt.wantBefore.String()) {
+					t.Fatalf("state before close %q; want %v", got, tt.wantBefore)
+				}
+				if strings.Contains(rep.Says, between) != tt.inner {
+					t.Errorf("close from %v says %q; want %q said: %v", tt.wantBefore, rep.Says, between, tt.inner)
+				}
+				if tt.wantBefore != Established || tt.inner {
+					if !strings.Contains(rep.Says, "closed already") {
+						t.Errorf("close says %q; want the peer told closed already", rep.Says)
+					}
+				}
+			})
+		}
+	}
+}
+
 // TestCloseTellsThePeerItsFIN: a close that sends FIN and leaves the
 // connection to the kernel tells of the peer in the lab, once the kernel
 // has it CLOSE_WAIT, that its recv returns 0 bytes once it has read what
