@@ -75,7 +75,7 @@ func (f *flow) clientAddress() netip.AddrPort {
 	if err != nil {
 		return netip.AddrPort{}
 	}
-	return steps.Read(s).Local
+	return steps.LocalAddress(s)
 }
 
 // demoClientHost is where a client on this machine, the demo's, connects

@@ -60,7 +60,7 @@ func (f *flow) listen(ctx context.Context, host string, port int) error {
 func (f *flow) sayListening() {
 	if f.port == 0 {
 		if s, err := f.lab.Find(serverSocket); err == nil {
-			f.port = int(steps.Read(s).Local.Port())
+			f.port = int(steps.LocalAddress(s).Port())
 		}
 		f.listening = fmt.Sprintf("Listening for incoming connections on port %d . . .", f.port)
 	}

@@ -175,6 +175,14 @@ func appendPyAddress(b []byte, a netip.AddrPort) []byte {
 	return append(b, ')')
 }
 
+// LocalAddress is the socket's own address, as getsockname gives it: of
+// what Read asks the kernel, the one question for a caller that needs
+// only this. It is not valid where the kernel does not give it.
+func LocalAddress(s *Socket) netip.AddrPort {
+	local, _ := sockName(s.FD)
+	return local
+}
+
 // PyRepr is what Python 3.11 and later print for a socket object, as
 // network_server.py's print(connection) does. Like Python, it asks the
 // kernel for both addresses as it writes them (getsockname, getpeername)
