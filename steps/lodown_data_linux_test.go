@@ -140,6 +140,15 @@ func TestLoopbackTakenDownHoldsTheBytes(t *testing.T) {
 					text += " " + rep.Failure.ForStep
 				}
 				checkSays("recv "+r.name, text)
+				what := f.name + ", lo " + round + ", recv " + r.name
+				switch {
+				case rep.Failure != nil:
+					if told := strings.Contains(rep.Failure.Fix, "Bring the loopback interface up first"); told != down {
+						t.Errorf("%s: fix %q; want bringing lo up told: %v", what, rep.Failure.Fix, down)
+					}
+				case down:
+					checkNext(t, what, rep.Next, down, "", lo)
+				}
 			}
 		}
 	}
@@ -169,9 +178,10 @@ func lodownEnds(i int, round string) (client, conn string) {
 	return "client" + n + round, "conn" + n + round
 }
 
-// checkNext checks the suggestion a send made on a loopback connection:
-// while lo is down, the way out (bringing lo up) rather than a recv that
-// would wait for bytes that cannot arrive; while it is up, want.
+// checkNext checks the suggestion a send or recv made on a loopback
+// connection: while lo is down, the way out (bringing lo up) rather than
+// a recv that would wait for bytes that cannot arrive; while it is up,
+// want.
 func checkNext(t *testing.T, what, next string, down bool, want, lo string) {
 	t.Helper()
 	switch {

@@ -174,12 +174,13 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 				data.NonBlock = true // the kernel's EAGAIN is the answer
 			case werr != nil:
 				if errors.Is(werr, unix.EAGAIN) { // SO_RCVTIMEO ran out
-					data.LoopbackDown = nothingArrives(s, before)
+					data.LoopbackDown = nothingArrives(s, before).Why
 				}
 				return receiveRefused(p, call, werr, data), nil
 			case stop != nil:
-				if down := nothingArrives(s, before); down != "" {
-					stop.Says += " " + down
+				if down := nothingArrives(s, before); down.Why != "" {
+					stop.Says += " " + down.Why
+					stop.Next = down.Fix
 				}
 				return stop, nil
 			default:
@@ -191,7 +192,7 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 			data.Refusal, data.RefusalFix = l.refusedBy(s, name)
 		}
 		if data.NonBlock {
-			data.LoopbackDown = nothingArrives(s, before)
+			data.LoopbackDown = nothingArrives(s, before).Why
 		}
 		if err != nil {
 			return receiveRefused(p, call, err, data), nil
@@ -239,14 +240,15 @@ func receiveRefused(p *Prose, call string, err error, data recvData) *Report {
 
 // nothingArrives is lodown.txt's [nothing arrives] for a recv on s that
 // ended with nothing, where s is a TCP connection to a loopback address
-// and the loopback interface is down; "" otherwise. before is s's state
-// before the call, which a lab with CallsOnly does not read, so there it
-// asks nothing more.
-func nothingArrives(s *Socket, before Snapshot) string {
+// and the loopback interface is down, with its [next] as the fix, in place
+// of a suggestion that would find nothing again; empty otherwise. before
+// is s's state before the call, which a lab with CallsOnly does not read,
+// so there it asks nothing more.
+func nothingArrives(s *Socket, before Snapshot) loopbackDownRefusal {
 	if s.Kind != Stream || !before.Connected() {
-		return ""
+		return loopbackDownRefusal{}
 	}
-	return heldLoopbackDown(before.Remote.Addr(), "nothing arrives", "").Why
+	return heldLoopbackDown(before.Remote.Addr(), "nothing arrives", "next")
 }
 
 // waitingFor says what a recv on s waits for, from its state before the
@@ -372,8 +374,9 @@ func (l *Lab) receiveAll(s *Socket, name string, p *Prose, hex bool) (*Report, e
 	report.Narrate()
 	report.Says = recvProse.Render("all", data) // --all has sentences of its own, recvfrom's as recv's
 	if d.Bytes == 0 && errors.Is(d.Err, unix.EAGAIN) {
-		if down := nothingArrives(s, before); down != "" {
-			report.Says += " " + down
+		if down := nothingArrives(s, before); down.Why != "" {
+			report.Says += " " + down.Why
+			report.Next = down.Fix
 		}
 	}
 	return report, nil
