@@ -130,7 +130,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 	tty := terminals{in: isTerminal(stdin), out: isTerminal(stdout)}
 	columns := terminalColumns(stdout, tty.out)
 	opts := repl.Options{Hex: *hex, Narration: level, Colour: colourWanted(tty.out, *noColor), Width: width(columns),
-		Live: tty.out, Input: stdin, Timeout: bound}
+		Columns: columns, Live: tty.out, Input: stdin, Timeout: bound}
 	if tty.in && !tty.out && (len(rest) == 0 || rest[0] != "run") {
 		// auto --step asks on the terminal its answers are typed on, not
 		// in the file or pipe the output goes to. (run FILE reads its

@@ -19,6 +19,16 @@ import (
 // each line labelled.
 const columnsWidth = 100
 
+// maxColumnWidth is the widest each of the demo's two columns grows on a
+// terminal wider than columnsWidth; a wider terminal leaves the rest of
+// its width empty (two columns and the separator take 163). It is the
+// width output is wrapped at when it goes to no terminal: a report's
+// field names take ten of it, so prose runs to about 70 characters, a
+// measure the eye follows back to the next line's start, and the
+// tutorial's lines of Python that cannot be broken (connection,
+// client_address = server_socket.accept()) fit whole in a column.
+const maxColumnWidth = 80
+
 // runAuto is the `auto` command: it parses the play and its flags, then
 // plays it.
 func runAuto(s *Session, ctx context.Context, args []string) error {
@@ -109,10 +119,11 @@ func (s *Session) Play(ctx context.Context, plan *auto.Plan) error {
 // flow renders its lines itself, and writes them when a call is about to
 // wait.
 type autoStage struct {
-	s       *Session
-	quiet   bool // only the tutorial's lines, and failed calls
-	both    bool // the demo: lines are labelled server or client
-	columns bool // the demo on a wide terminal: server left, client right
+	s        *Session
+	quiet    bool // only the tutorial's lines, and failed calls
+	both     bool // the demo: lines are labelled server or client
+	columns  bool // the demo on a wide terminal: server left, client right
+	terminal int  // the terminal's width, which the columns share
 
 	shows chan func()   // what is handed over, to be rendered into held; nil when quiet
 	ended chan struct{} // closed when the stage's goroutine has ended
@@ -123,8 +134,8 @@ type autoStage struct {
 const maxHeld = 32 << 10
 
 func newAutoStage(s *Session, plan *auto.Plan) *autoStage {
-	a := &autoStage{s: s, quiet: plan.Quiet, both: plan.Play == "demo"}
-	a.columns = a.both && s.render.width >= columnsWidth
+	a := &autoStage{s: s, quiet: plan.Quiet, both: plan.Play == "demo", terminal: s.columns}
+	a.columns = a.both && a.terminal >= columnsWidth
 	if !a.quiet {
 		a.shows, a.ended = make(chan func(), 64), make(chan struct{})
 		go a.run()
@@ -344,8 +355,13 @@ func (a *autoStage) renderer() renderer {
 	return r
 }
 
-// columnWidth is the width of each of the demo's two columns.
-func (a *autoStage) columnWidth() int { return (a.s.render.width - 3) / 2 }
+// columnWidth is the width of each of the demo's two columns: half the
+// terminal, less the separator, up to maxColumnWidth.
+func (a *autoStage) columnWidth() int { return min(maxColumnWidth, (a.terminal-3)/2) }
+
+// columnsEdge is where the demo's two columns end: both, and the
+// separator between them.
+func (a *autoStage) columnsEdge() int { return 2*a.columnWidth() + 3 }
 
 // label is what starts each of a side's lines in the demo's one column.
 func (a *autoStage) label(side auto.Side) string { return string(side) + " │ " }
@@ -355,7 +371,7 @@ func (a *autoStage) header() {
 	w := a.columnWidth()
 	st := a.s.render.st
 	fmt.Fprintf(&a.held, "%s │ %s\n%s┼%s\n", st.call(pad("  server", w)), st.call("client"),
-		strings.Repeat("─", w+1), strings.Repeat("─", w+2))
+		strings.Repeat("─", w+1), strings.Repeat("─", a.columnsEdge()-w-2))
 }
 
 // show adds a block of one side's lines, where that side's lines go, to
@@ -363,11 +379,12 @@ func (a *autoStage) header() {
 // that could not be broken (code with no place to break, quoted text) is
 // not cut while it fits the terminal: it takes room from the other column,
 // which is empty on its row. In the left column it runs on over the right
-// one; in the right column it starts further left, so that it ends at the
-// terminal's edge. A line of what a program prints (shown) or of received
-// bytes that is wider than the terminal, which the terminal would wrap
-// across both columns or under the labels (a message of a thousand bytes
-// with no space), is broken into pieces as wide as its
+// one; in the right column it starts further left, so that it ends where
+// the columns end (at the terminal's edge, up to a wide one's). A line of
+// what a program prints (shown) or of received bytes that is wider than
+// both columns, which the terminal would wrap across both or which would
+// stand in neither, or wider than the terminal under the labels (a message
+// of a thousand bytes with no space), is broken into pieces as wide as its
 // column, each after the first opening with continued, so that every byte
 // is shown, in order, and the columns stay whole.
 func (a *autoStage) show(side auto.Side, block string, shown bool) {
@@ -376,14 +393,14 @@ func (a *autoStage) show(side auto.Side, block string, shown bool) {
 		return
 	}
 	b := &a.held
-	w := a.columnWidth()
+	w, edge := a.columnWidth(), a.columnsEdge()
 	if !a.columns {
-		w = a.s.render.width - visibleWidth(a.label(side))
+		w, edge = a.s.render.width-visibleWidth(a.label(side)), a.s.render.width
 	}
 	mark := a.s.render.st.dim(continued)
 	for _, long := range strings.Split(strings.TrimSuffix(block, "\n"), "\n") {
 		pieces := []string{long}
-		if visibleWidth(long) > a.s.render.width && (shown || receivedData(long)) {
+		if visibleWidth(long) > edge && (shown || receivedData(long)) {
 			pieces = breakVisible(long, w, w-visibleWidth(continued))
 			for i := 1; i < len(pieces); i++ {
 				pieces[i] = mark + pieces[i]
@@ -400,7 +417,7 @@ func (a *autoStage) show(side auto.Side, block string, shown bool) {
 				b.WriteString(line + "\n")
 			default:
 				if n := visibleWidth(line); n > w {
-					b.WriteString(strings.Repeat(" ", max(0, a.s.render.width-n)) + line + "\n")
+					b.WriteString(strings.Repeat(" ", max(0, edge-n)) + line + "\n")
 					continue
 				}
 				b.WriteString(strings.Repeat(" ", w) + " │ " + line + "\n")

@@ -193,7 +193,7 @@ func (s *Session) RunInteractive() (failed int, err error) {
 		running.Lock()
 		s.SetOutput(os.Stdout)
 		if columns := readline.GetScreenWidth(); columns > 0 {
-			s.render.width = Width(columns) // the terminal may have been resized
+			s.render.width, s.columns = Width(columns), columns // the terminal may have been resized
 		}
 		cancelMu.Lock()
 		cancel = stop

@@ -26,7 +26,12 @@ type Options struct {
 	Hex       bool      // received data as a hex dump
 	Narration Narration // how much of each report to show
 	Width     int       // wrap output to this many columns (0: 80)
-	Live      bool      // output is a terminal: show progress bars
+	// Columns is how wide the terminal is, when output goes to one (0:
+	// not known, taken as Width). Output is wrapped at Width, which is
+	// at most 100 on a wider terminal; auto demo's two columns use the
+	// terminal's own width beyond that.
+	Columns int
+	Live    bool // output is a terminal: show progress bars
 	// Input is where a command that asks the learner something (the
 	// pauses of auto --step) reads the answer, when the session is not
 	// the interactive shell or a script, which read their own input.
@@ -52,6 +57,8 @@ type Session struct {
 	out     *syncWriter
 	render  renderer
 	watcher *watcher
+	// columns is the terminal's width, never less than render.width.
+	columns int
 
 	extra      []*command  // the extensions' commands
 	extensions []Extension // told what each command line did
@@ -74,6 +81,7 @@ func New(w io.Writer, o Options) *Session {
 		out:     &syncWriter{w: w, failed: make(chan struct{})},
 		render:  renderer{st: newStyle(o.Colour), width: o.Width, level: o.Narration, hexAll: o.Hex, langs: []string{"python"}},
 		watcher: newWatcher(),
+		columns: max(o.Width, o.Columns),
 		prompts: o.Prompts,
 	}
 	s.lab.Timeout = o.Timeout
