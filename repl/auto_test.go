@@ -531,3 +531,59 @@ func TestAutoDemoBreaksALineWiderThanTheTerminal(t *testing.T) {
 		})
 	}
 }
+
+// TestAutoDemoColumnsUseAWideTerminal: on a terminal wider than the 100
+// columns output is wrapped at, the demo's two columns grow with it, up to
+// maxColumnWidth each: lines are wider than 100 and none, the header's
+// rule with them, is wider than the terminal, and every line of the columns has its separator where the
+// header puts it. On a terminal too narrow for the tutorial's longest
+// lines of Python, one may run over the separator.
+func TestAutoDemoColumnsUseAWideTerminal(t *testing.T) {
+	for _, tt := range []struct {
+		columns   int
+		separator int  // the column, from 0, of the header's ┼
+		runsOver  bool // a line may run over the separator
+	}{
+		{100, 49, true},
+		{101, 50, true}, // an odd width: the header's rule ends where the columns do
+		{120, 59, true},
+		{140, 69, false},
+		{200, 81, false},
+	} {
+		t.Run(fmt.Sprintf("%d columns", tt.columns), func(t *testing.T) {
+			var out bytes.Buffer
+			s := New(&out, Options{Width: Width(tt.columns), Columns: tt.columns})
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := s.Eval(ctx, "auto demo --port 0"); err != nil {
+				t.Fatalf("auto demo: %v\n%s", err, out.String())
+			}
+			s.Close()
+			lines := strings.Split(out.String(), "\n")
+			header := slices.IndexFunc(lines, func(l string) bool { return strings.Contains(l, "┼") })
+			if header < 0 {
+				t.Fatalf("no header:\n%s", out.String())
+			}
+			if got := strings.Index(lines[header], "┼") / len("─"); got != tt.separator {
+				t.Errorf("the header's separator is at column %d, want %d: %q", got, tt.separator, lines[header])
+			}
+			widest := 0
+			for _, l := range lines[header:] {
+				if l == "" {
+					break // the summary follows, under both columns
+				}
+				row := []rune(l)
+				widest = max(widest, len(row))
+				if len(row) > tt.columns {
+					t.Errorf("a line is %d columns wide, more than the terminal's %d: %q", len(row), tt.columns, l)
+				}
+				if !tt.runsOver && (len(row) <= tt.separator || !strings.ContainsRune("│┼", row[tt.separator])) {
+					t.Errorf("a line has no separator at column %d: %q", tt.separator, l)
+				}
+			}
+			if tt.columns > 100 && widest <= 100 {
+				t.Errorf("the widest line is %d columns, on a terminal of %d", widest, tt.columns)
+			}
+		})
+	}
+}
