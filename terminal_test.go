@@ -428,6 +428,44 @@ func TestTerminalNarrowWrapsWholeWords(t *testing.T) {
 	}
 }
 
+// TestTerminalDemoColumnsFitAWideTerminal plays auto demo in the shell on
+// a terminal 140 columns wide, from the start or widened after sockstep
+// started: the two columns share the whole width, so the separator stands
+// where the header puts it, at column 69, on every row from the header to
+// the summary, and the terminal wraps no line.
+func TestTerminalDemoColumnsFitAWideTerminal(t *testing.T) {
+	for _, tt := range []struct {
+		name            string
+		startCols, cols uint16
+	}{
+		{"140 columns", 140, 140},
+		{"widened from 100 to 140 columns", 100, 140},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			term := startResizedTerminal(t, t.TempDir(), tt.startCols, tt.cols)
+			term.typeText("auto demo --port 0\r")
+			term.waitFor("auto demo done")
+			rows := strings.Split(term.screen.text(), "\n")
+			header := slices.IndexFunc(rows, func(r string) bool { return strings.Contains(r, "┼") })
+			if header < 0 {
+				t.Fatalf("no header on the screen:\n%s", term.screen.text())
+			}
+			const separator = 69
+			if got := []rune(rows[header]); len(got) <= separator || got[separator] != '┼' {
+				t.Fatalf("the header's separator is not at column %d: %q", separator, rows[header])
+			}
+			for _, row := range rows[header+1:] {
+				if strings.HasPrefix(row, "auto demo done") || row == "" {
+					break
+				}
+				if r := []rune(row); len(r) <= separator || r[separator] != '│' {
+					t.Errorf("a row has no separator at column %d: %q", separator, row)
+				}
+			}
+		})
+	}
+}
+
 // TestTerminalShellLeavesWithStatus0 checks what the usage says of the
 // shell's exit status: 0, even after a command failed.
 func TestTerminalShellLeavesWithStatus0(t *testing.T) {
