@@ -1031,8 +1031,10 @@ func TestHintAnswerWhenTheGoalIsReachedAlready(t *testing.T) {
 
 // TestBindStepPointsToTheNewSocket: in a step whose goal is a bound
 // socket, a learner who has made the socket the answer binds, and not yet
-// bound it, is told to bind that socket, not that an older socket's
-// address cannot change (which is true, but not the way on).
+// bound it, is told to bind that socket (the check says so, or the line
+// after a command of the answer that names what is still to do), not that
+// an older socket's address cannot change (which is true, but not the way
+// on).
 func TestBindStepPointsToTheNewSocket(t *testing.T) {
 	for n, lesson := range catalogue {
 		for i, page := range lesson.Pages {
@@ -1051,11 +1053,17 @@ func TestBindStepPointsToTheNewSocket(t *testing.T) {
 					l.playStep(lesson, k)
 				}
 				mark := l.out.Len()
+				bind := ""
 				for _, line := range step.Answer[:len(step.Answer)-1] {
 					l.enter(l.tutor.fill(line))
 				}
+				for _, line := range step.Answer {
+					if f := strings.Fields(l.tutor.fill(line)); f[0] == "bind" {
+						bind = "`bind " + f[1] + "`"
+					}
+				}
 				said := l.out.String()[mark:]
-				if !strings.Contains(said, "has no address yet: bind it") || strings.Contains(said, "keeps its first address") {
+				if !strings.Contains(said, "has no address yet: bind it") && !strings.Contains(said, "Still to do: "+bind) || strings.Contains(said, "keeps its first address") {
 					t.Errorf("before the answer's bind the lesson said:\n%s\nwant it to point to the socket that has no address", said)
 				}
 			})
@@ -1097,6 +1105,51 @@ func TestStepDoneAheadIsSaidWhenShown(t *testing.T) {
 			}
 			if l.enter("next"); l.step() != 2 {
 				t.Errorf("next did not go on from the step done ahead:\n%s", l.out.String()[mark:])
+			}
+		})
+	}
+}
+
+// A command of a step's answer that does not yet reach the step's goal is
+// a step on the way, not a mistake: the lesson says which of the answer's
+// commands are still to do, without "Not yet". Any other command, or the
+// same one again, still hears what is missing.
+func TestAnswerLinesOnTheWay(t *testing.T) {
+	l := newLab(t, "")
+	l.enter(fmt.Sprintf("lesson %d", 1+slices.IndexFunc(catalogue, func(l *Lesson) bool { return l.ID == "02-client" })))
+	const good = "Good: that is one of this step's commands. Still to do: "
+	for _, c := range []struct {
+		line string
+		want string // what the lesson says after it
+	}{
+		{"socket as server", good + "`bind server`, then `listen server`."},
+		{"sockets", "Not yet: "},
+		{"socket as spare", "Not yet: "},
+		{"bind server 127.0.0.1 {port}", good + "`listen server`."},
+		{"bind server 127.0.0.1 {port}", "Not yet: "},
+	} {
+		mark := l.out.Len()
+		l.enter(l.tutor.fill(c.line))
+		said := l.out.String()[mark:]
+		if !strings.Contains(said, c.want) || strings.HasPrefix(c.want, good) == strings.Contains(said, "Not yet") {
+			t.Errorf("after %q the lesson said:\n%s\nwant %q", c.line, said, c.want)
+		}
+	}
+	for n, lesson := range catalogue {
+		t.Run(lesson.ID, func(t *testing.T) {
+			l := newLab(t, "")
+			l.enter(fmt.Sprintf("lesson %d", n+1))
+			for i, page := range lesson.Pages {
+				if l.unavailable(page.Step) != "" {
+					l.enter("skip")
+					continue
+				}
+				mark := l.out.Len()
+				l.playStep(lesson, i)
+				said := l.out.String()[mark:]
+				if got, want := strings.Count(said, good), len(page.Step.Answer)-1; strings.Contains(said, "Not yet") || got != want {
+					t.Errorf("%s:%d: the lines of the step's answer heard %q %d times, want %d, and no \"Not yet\":\n%s", lesson.File, page.Step.Line, good, got, want, said)
+				}
 			}
 		})
 	}

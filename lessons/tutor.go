@@ -46,12 +46,15 @@ type Tutor struct {
 
 // play is one lesson being played.
 type play struct {
-	number  int // from 1
-	lesson  *Lesson
-	port    uint16 // the port this lesson starts from: the tutor's, or the first free one after
-	free    bool   // port and the one after it were free when chosen
-	page    int    // the step the learner is on
-	hints   int    // hints shown for this step
+	number int // from 1
+	lesson *Lesson
+	port   uint16 // the port this lesson starts from: the tutor's, or the first free one after
+	free   bool   // port and the one after it were free when chosen
+	page   int    // the step the learner is on
+	hints  int    // hints shown for this step
+	// typed are the lines of the step's answer, by index, that the
+	// learner has typed in this step and that worked.
+	typed   []int
 	memory  *memory
 	last    repl.Evaluation // the learner's last command, not a lesson one
 	skipped bool
@@ -190,7 +193,54 @@ func (t *Tutor) Evaluated(_ context.Context, e repl.Evaluation) {
 	w.last = e
 	p.memory.rememberAuto(e)
 	p.memory.rememberSent(w, e)
-	t.judge(w)
+	t.judge(w, t.answered(e))
+}
+
+// answered notes a command that worked and is a line of the step's
+// answer, filled in as `hint answer` shows it, not typed before in this
+// step; it says whether the command was one.
+func (t *Tutor) answered(e repl.Evaluation) bool {
+	p := t.play
+	typed, err := repl.SplitWords(e.Line)
+	if e.Err != nil || err != nil {
+		return false
+	}
+	for i, line := range p.lesson.Pages[p.page].Step.Answer {
+		words, err := repl.SplitWords(t.fill(line))
+		if err == nil && slices.Equal(words, typed) && !slices.Contains(p.typed, i) {
+			p.typed = append(p.typed, i)
+			return true
+		}
+	}
+	return false
+}
+
+// stillToDo says which commands of the step's answer the learner has
+// not typed yet: each with its socket's name where that socket is open,
+// else the command alone, since its socket is the learner's to name.
+func (t *Tutor) stillToDo() string {
+	p := t.play
+	var todo []string
+	for i, line := range p.lesson.Pages[p.page].Step.Answer {
+		if slices.Contains(p.typed, i) {
+			continue
+		}
+		line = t.fill(line)
+		command := strings.Fields(line)[0]
+		if name, uses := usedSocket(line); uses {
+			if _, open := p.socketNamed(name); open {
+				command += " " + name
+			}
+		}
+		todo = append(todo, "`"+command+"`")
+	}
+	switch len(todo) {
+	case 0:
+		return ""
+	case 1:
+		return todo[0]
+	}
+	return strings.Join(todo[:len(todo)-1], ", ") + ", then " + todo[len(todo)-1]
 }
 
 // look reads the lesson's sockets (every socket of the session: a lesson
@@ -225,13 +275,20 @@ func (t *Tutor) reached(w *world) (ok bool, stuck string) {
 }
 
 // judge checks the step's goal: when every check passes it says what it
-// saw and goes on; otherwise it says what is missing.
-func (t *Tutor) judge(w *world) {
+// saw and goes on. Otherwise, after a command of the step's answer
+// (onTheWay), it says which of the answer's commands are still to do;
+// after any other, what is missing.
+func (t *Tutor) judge(w *world, onTheWay bool) {
 	p := t.play
 	var seen []string
 	for _, c := range p.lesson.Pages[p.page].Step.Checks {
 		v := c.def.judge(w, c)
 		if !v.ok {
+			if todo := t.stillToDo(); onTheWay && !v.stuck && todo != "" {
+				t.session.Say(repl.Plain, "", "Good: that is one of this step's commands. Still to do: "+todo+".")
+				t.keepPort()
+				return
+			}
 			t.session.Say(repl.Bad, "", "Not yet: "+v.text)
 			t.keepPort()
 			t.session.Say(repl.Faint, "", "`hint` gives a hint; `skip` moves on without this step.")
@@ -249,7 +306,7 @@ func (t *Tutor) judge(w *world) {
 func (t *Tutor) advance() {
 	p := t.play
 	p.page++
-	p.hints = 0
+	p.hints, p.typed = 0, nil
 	p.memory.settleUDP("")
 	lp := t.progress.of(p.lesson.ID)
 	lp.Reached = max(lp.Reached, p.page)
@@ -551,7 +608,7 @@ func (t *Tutor) runNext(_ context.Context, args []string) error {
 	if _, err := t.playing(); err != nil {
 		return err
 	}
-	t.judge(t.look())
+	t.judge(t.look(), false)
 	return nil
 }
 
@@ -568,7 +625,7 @@ func (t *Tutor) runBack(_ context.Context, args []string) error {
 	} else {
 		p.page--
 	}
-	p.hints = 0
+	p.hints, p.typed = 0, nil
 	t.look()
 	t.showPage(true)
 	return nil
