@@ -1711,3 +1711,21 @@ func TestHintAnswerWhenItsRecvWouldWait(t *testing.T) {
 		}
 	}
 }
+
+// Lesson 3's first step sets up a listener and a client for the next
+// step's accept. A learner who accepts before the client connects waits,
+// and cannot type the connect meanwhile: the step says so before, with
+// how to stop the wait, and the wait is real.
+func TestAcceptBeforeConnectIsToldAhead(t *testing.T) {
+	l, i := playUpTo(t, "03-accept", "socket as client")
+	shown := l.out.String()
+	for _, want := range []string{"accept waits until a client connects", "this prompt takes no command", "Ctrl-C stops the wait"} {
+		if !strings.Contains(shown, want) {
+			t.Errorf("before the client connects, lesson 3 did not say %q; it said:\n%s", want, shown)
+		}
+	}
+	mark := l.out.Len()
+	if !l.enterBounded("accept server as conn") || l.step() != i || slices.Contains(l.session.Lab().Names(), "conn") {
+		t.Errorf("an accept before any client connected did not wait, as the step says it does:\n%s", l.out.String()[mark:])
+	}
+}
