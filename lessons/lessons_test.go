@@ -1155,6 +1155,9 @@ func TestAnswerLinesOnTheWay(t *testing.T) {
 	}
 }
 
+// asksToType finds a sentence that tells the learner to type a command.
+var asksToType = regexp.MustCompile("(?i)\\btype `")
+
 // The reading after a lesson's last step is shown once the lesson is done,
 // just before `✔ Lesson N is done.`: a command it asks for would come as
 // an afterthought, when no step waits for it. What the learner should
@@ -1163,7 +1166,7 @@ func TestEndingsAskForNoCommand(t *testing.T) {
 	for _, lesson := range catalogue {
 		for _, prose := range lesson.Ending {
 			for _, b := range prose {
-				if !b.Code && regexp.MustCompile("(?i)\\btype `").MatchString(b.Text) {
+				if !b.Code && asksToType.MatchString(b.Text) {
 					t.Errorf("%s: its last reading, shown once the lesson is done, asks for a command: %q", lesson.File, b.Text)
 				}
 			}
