@@ -126,7 +126,9 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		GoAddr: goSockaddr(s.Family, remote)}
 	before, nonBlock := l.look(s), nonBlocking(s.FD)
 	data.AutoBound = !before.Bound()
-	if timeout > 0 && !nonBlock && s.Kind == Stream {
+	// auto's calls carry a --timeout of auto's own, which the tutorial's
+	// program, the Python shown, does not set.
+	if timeout > 0 && !nonBlock && s.Kind == Stream && !l.Driven {
 		data.PyTimeout = strconv.FormatFloat(timeout.Seconds(), 'f', -1, 64)
 	}
 	call := fmt.Sprintf("connect(%d, %s)", s.FD, remote)
