@@ -917,6 +917,16 @@ func typeAnswer(t *testing.T, l *lab, i int, commands []string, mark int, lastMa
 // commands it showed, failing the test when it showed none.
 func hintAnswer(t *testing.T, l *lab) (shown string, commands []string) {
 	t.Helper()
+	shown, commands = l.askAnswer()
+	if len(commands) == 0 {
+		t.Fatalf("hint answer shows no command:\n%s", shown)
+	}
+	return shown, commands
+}
+
+// askAnswer types `hint answer` and returns what it said and the commands
+// it showed, if any.
+func (l *lab) askAnswer() (shown string, commands []string) {
 	mark := l.out.Len()
 	l.enter("hint answer")
 	shown = l.out.String()[mark:]
@@ -924,9 +934,6 @@ func hintAnswer(t *testing.T, l *lab) (shown string, commands []string) {
 		if cmd, ok := strings.CutPrefix(strings.TrimRight(line, "\n"), "            "); ok && !strings.HasPrefix(cmd, " ") {
 			commands = append(commands, cmd)
 		}
-	}
-	if len(commands) == 0 {
-		t.Fatalf("hint answer shows no command:\n%s", shown)
 	}
 	return shown, commands
 }

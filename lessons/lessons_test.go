@@ -47,6 +47,10 @@ type lab struct {
 
 	browser <-chan fetched // a page being fetched, or nil
 	page    *fetched       // the page, once fetched
+
+	// beforeLine, when set, is called by playStep before it types line k
+	// of step i's answer.
+	beforeLine func(i, k int)
 }
 
 // fetched is what the browser got.
@@ -137,6 +141,9 @@ func (l *lab) playStep(lesson *Lesson, i int) {
 	}
 	failing := step.wantsFailure("")
 	for k, line := range step.Answer {
+		if l.beforeLine != nil {
+			l.beforeLine(i, k)
+		}
 		mark := l.out.Len()
 		err := l.enter(l.tutor.fill(line))
 		done := l.step() != i
