@@ -26,7 +26,11 @@ func (p *play) socketNamed(name string) (live, bool) {
 	return p.sockets[i], true
 }
 
-// answerNow is a step's answer, filled in, as it can be typed now. A
+// answerNow is a step's answer, filled in, as it can be typed now. Lines
+// done already are left out: the kernel shows most of them (a socket made
+// with no address, bound or connected where a line asks, listening, with
+// an option on, or closed), and a send the learner typed in this step
+// shows in the receiver's queue only until it is read (sentAlready). A
 // socket it binds that is bound already cannot be bound again (bind fails
 // with EINVAL): bound where the answer asks, its bind is left out; bound
 // elsewhere, the answer first closes it and makes a new socket of the same
@@ -37,8 +41,9 @@ func (p *play) socketNamed(name string) (live, bool) {
 // socket already listening is left without its listen. A step that wants
 // a call to fail wants it on a new socket, with no option set (an option
 // such as SO_REUSEADDR can make the bind it wants refused work): such a
-// step's answer closes a socket it makes or binds and makes it again,
-// whatever its state. (Only a step that wants EADDRINUSE: SO_REUSEADDR is
+// step's answer closes a socket it binds and makes it again, and one it
+// makes unless it is as new: no address, and neither SO_REUSEADDR nor
+// SO_REUSEPORT on. (Only a step that wants EADDRINUSE: SO_REUSEADDR is
 // an option that can make a refused bind work.) A step that counts the
 // bytes in a receive queue exactly starts from the queue it expects
 // (refill). A socket the answer uses that the learner has closed is made
@@ -47,10 +52,7 @@ func (p *play) socketNamed(name string) (live, bool) {
 // reach a count the step wants (short) or would wait for ever (waits).
 // why says what was mended, or is "".
 func (t *Tutor) answerNow(w *world, step Step) (why string, lines []string, stuck string) {
-	for _, line := range step.Answer {
-		lines = append(lines, t.fill(line))
-	}
-	var notes []string
+	notes, lines := t.sentAlready(step)
 	if note, remade, stuck := t.remake(step, lines); stuck != "" {
 		return "", nil, stuck
 	} else if note != "" {
@@ -60,9 +62,11 @@ func (t *Tutor) answerNow(w *world, step Step) (why string, lines []string, stuc
 	var more []string
 	more, lines = t.rebind(lines, failing)
 	notes = append(notes, more...)
+	more, lines = t.connectOnce(lines)
+	notes = append(notes, more...)
 	more, lines = t.freeNames(lines, failing)
 	notes = append(notes, more...)
-	more, lines = t.listenOnce(lines)
+	more, lines = t.doneAlready(lines)
 	notes = append(notes, more...)
 	if step.wantsFailure("ECONNREFUSED") {
 		more, lines = t.closeListeners(lines)
@@ -80,6 +84,69 @@ func (t *Tutor) answerNow(w *world, step Step) (why string, lines []string, stuc
 		return "", nil, stuck
 	}
 	return strings.Join(notes, " "), lines, ""
+}
+
+// filled is the answer of step, filled in.
+func (t *Tutor) filled(step Step) []string {
+	var lines []string
+	for _, line := range step.Answer {
+		lines = append(lines, t.fill(line))
+	}
+	return lines
+}
+
+// sentAlready is the answer of step, filled in, without the send and
+// sendto lines the learner has typed in this step and that worked: a
+// second one would send its bytes again. The kernel cannot tell that a
+// send was made once its bytes are read, but it tells when they were: a
+// line whose receiver, a socket of the lesson, holds fewer bytes than it
+// sent is kept, since the bytes the lines after it want are gone.
+func (t *Tutor) sentAlready(step Step) (notes, lines []string) {
+	p := t.play
+	for i, line := range t.filled(step) {
+		name, text, ok := sendOf(line)
+		receiver, known := p.peerOf(name)
+		if port, datagram, isSendto := sendtoOf(line); isSendto {
+			text, ok = datagram, true
+			receiver, known = p.boundAt(port)
+		}
+		if !ok || !slices.Contains(p.typed, i) || known && receiver.snap.QueuesKnown && receiver.snap.RecvQ < len(text) {
+			lines = append(lines, line)
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("You typed `%s` already in this step, and a second one would send its bytes again, so the answer leaves it out.", line))
+	}
+	return notes, lines
+}
+
+// connectOnce leaves out the connects of lines (an answer) for sockets
+// connected already where they ask, with the lines that make those
+// sockets: a TCP socket connects once (a second connect fails with
+// EISCONN), and the socket line would close it.
+func (t *Tutor) connectOnce(lines []string) ([]string, []string) {
+	var notes []string
+	for i := 0; i < len(lines); i++ {
+		f := strings.Fields(lines[i])
+		if len(f) != 4 || f[0] != "connect" || slices.Contains(lines[:i], "close "+f[1]) {
+			continue
+		}
+		found, ok := t.play.socketNamed(f[1])
+		if !ok || !connectedAsAsked(found.snap.Remote, f[2], f[3]) {
+			continue
+		}
+		made := slices.IndexFunc(lines[:i], func(l string) bool { name, ok := madeName(l); return ok && name == f[1] })
+		if made >= 0 && socketCommand(found.sock) != lines[made] {
+			continue // another kind of socket: freeNames closes it, and the answer makes the new one
+		}
+		notes = append(notes, fmt.Sprintf("%s is connected to %s already, so the answer leaves out its connect.", found.sock.Label(), found.snap.Remote))
+		lines = slices.Delete(lines, i, i+1)
+		if made >= 0 {
+			lines = slices.Delete(lines, made, made+1)
+			i--
+		}
+		i--
+	}
+	return notes, lines
 }
 
 // rebind mends the binds of lines (an answer) for sockets bound already,
@@ -149,18 +216,22 @@ func (t *Tutor) freeNames(lines []string, failing bool) ([]string, []string) {
 			continue
 		}
 		s := found.sock
+		// A TCP socket that was connected cannot connect again, even once
+		// reset: connect fails with EISCONN.
+		if socketCommand(s) == lines[i] && !found.snap.Bound() && !t.play.memory.wasConnected[s] && !(failing && reusing(s)) {
+			options := ""
+			if failing {
+				options = " and neither SO_REUSEADDR nor SO_REUSEPORT on, as new"
+			}
+			notes = append(notes, fmt.Sprintf("%s is made already, with no address yet%s, so the answer leaves out the socket command.", s.Label(), options))
+			lines = slices.Delete(lines, i, i+1)
+			i--
+			continue
+		}
 		if failing {
 			notes = append(notes, fmt.Sprintf("%s exists already, and this step wants the call to fail as it does on a new socket, with no option set, so the answer closes it first and makes it again.", s.Label()))
 			lines = slices.Insert(lines, i, "close "+s.Name)
 			i++
-			continue
-		}
-		// A TCP socket that was connected cannot connect again, even once
-		// reset: connect fails with EISCONN.
-		if socketCommand(s) == lines[i] && !found.snap.Bound() && !t.play.memory.wasConnected[s] {
-			notes = append(notes, fmt.Sprintf("%s is made already, with no address yet, so the answer leaves out the socket command.", s.Label()))
-			lines = slices.Delete(lines, i, i+1)
-			i--
 			continue
 		}
 		notes = append(notes, fmt.Sprintf("%s exists already and is not the new socket this step makes (%s); a name belongs to one socket, so the answer closes it first.", s.Label(), lines[i]))
@@ -170,19 +241,34 @@ func (t *Tutor) freeNames(lines []string, failing bool) ([]string, []string) {
 	return notes, lines
 }
 
-// listenOnce leaves out the listens of lines (an answer) for sockets
-// listening already.
-func (t *Tutor) listenOnce(lines []string) ([]string, []string) {
+// doneAlready leaves out the lines of lines (an answer) whose work the
+// kernel shows done, on a socket no line before closes or makes: the
+// listen of a socket listening already (a second one returns 0 and
+// changes nothing but its backlog), an option on already, and the close
+// of a socket of the lesson that is closed (close would find no socket of
+// that name).
+func (t *Tutor) doneAlready(lines []string) ([]string, []string) {
 	var notes []string
-	// A socket already in LISTEN needs no listen: a second one returns 0
-	// and changes nothing but its backlog.
 	for i := 0; i < len(lines); i++ {
 		f := strings.Fields(lines[i])
-		if len(f) != 2 || f[0] != "listen" || slices.Contains(lines[:i], "close "+f[1]) {
+		if len(f) < 2 || slices.Contains(lines[:i], "close "+f[1]) ||
+			slices.ContainsFunc(lines[:i], func(l string) bool { name, ok := madeName(l); return ok && name == f[1] }) {
 			continue
 		}
-		if found, ok := t.play.socketNamed(f[1]); ok && found.snap.State == steps.Listen {
-			notes = append(notes, fmt.Sprintf("%s is listening already, so the answer leaves out its listen.", found.sock.Label()))
+		found, open := t.play.socketNamed(f[1])
+		var note string
+		switch {
+		case len(f) == 2 && f[0] == "listen" && open && found.snap.State == steps.Listen:
+			note = fmt.Sprintf("%s is listening already, so the answer leaves out its listen.", found.sock.Label())
+		case len(f) == 4 && f[0] == "option" && f[3] == "on" && open:
+			if on, known := steps.OptionOn(found.sock, f[2]); on && known {
+				note = fmt.Sprintf("%s has %s on already, so the answer leaves out its option.", found.sock.Label(), f[2])
+			}
+		case len(f) == 2 && f[0] == "close" && !open && t.play.memory.named[f[1]]:
+			note = fmt.Sprintf("%s is closed already, so the answer leaves out its close.", f[1])
+		}
+		if note != "" {
+			notes = append(notes, note)
 			lines = slices.Delete(lines, i, i+1)
 			i--
 		}
@@ -304,7 +390,8 @@ var counters = map[string][]string{
 }
 
 // remake finds the sockets that lines use and the learner has closed:
-// a closed socket cannot be opened again. One that the steps before
+// a closed socket cannot be opened again. A line that closes one needs
+// nothing (doneAlready leaves it out). One that the steps before
 // only made, set options on, bound to a port free now and made listen,
 // and that lines only bind, listen, set options on, connect or send
 // datagrams from, is made again first with the steps' own lines. Any
@@ -315,7 +402,7 @@ func (t *Tutor) remake(step Step, lines []string) (note string, mended []string,
 	var redo, names []string
 	for i, line := range lines {
 		var needed []string // the socket the line calls on, and the one it needs at a port
-		if name, uses := usedSocket(line); uses {
+		if name, uses := usedSocket(line); uses && !strings.HasPrefix(line, "close ") {
 			needed = append(needed, name)
 		}
 		if target, ok := t.closedTarget(step, lines, line); ok {
@@ -348,9 +435,11 @@ func (t *Tutor) remake(step Step, lines []string) (note string, mended []string,
 
 // closedTarget is the name of the socket that a line needs at a port,
 // as the steps before bound it there, when nothing holds that port now:
-// the listener a connect line connects to, the socket a sendto line sends
-// to, and, in a step that wants a bind refused with EADDRINUSE, the socket
-// whose port a bind line of lines asks for.
+// the listener a connect line connects to (unless the step wants the
+// connect refused), the socket a sendto line sends to, and, in a step
+// that wants a bind refused with EADDRINUSE, the socket whose port a bind
+// line of lines asks for. A socket the step's answer closes before the
+// line is not needed.
 func (t *Tutor) closedTarget(step Step, lines []string, line string) (name string, ok bool) {
 	p := t.play
 	w := strings.Fields(line)
@@ -360,7 +449,7 @@ func (t *Tutor) closedTarget(step Step, lines []string, line string) (name strin
 	onPort := func(l live) bool { return strconv.Itoa(int(l.snap.Local.Port())) == w[3] }
 	switch {
 	case w[0] == "connect":
-		if slices.ContainsFunc(p.sockets, func(l live) bool { return l.snap.State == steps.Listen && onPort(l) }) {
+		if step.wantsFailure("ECONNREFUSED") || slices.ContainsFunc(p.sockets, func(l live) bool { return l.snap.State == steps.Listen && onPort(l) }) {
 			return "", false
 		}
 	case w[0] == "sendto":
@@ -388,7 +477,14 @@ func (t *Tutor) closedTarget(step Step, lines []string, line string) (name strin
 			}
 		}
 	}
-	return name, ok
+	if !ok {
+		return "", false
+	}
+	answer := t.filled(step)
+	if closes := slices.Index(answer, "close "+name); closes >= 0 && closes < slices.Index(answer, line) {
+		return "", false
+	}
+	return name, true
 }
 
 // remadeUses are the calls an answer may make on a socket made again by
@@ -576,6 +672,29 @@ func sendOf(line string) (name, text string, ok bool) {
 	return w[1], strings.Join(w[2:], " "), true
 }
 
+// sendtoOf reads a `sendto SOCK HOST PORT TEXT…` line: the port it sends
+// to and the bytes it sends, its words joined by spaces; ok is false for
+// any other line.
+func sendtoOf(line string) (port uint16, text string, ok bool) {
+	w, err := repl.SplitWords(line)
+	if err != nil || len(w) < 5 || w[0] != "sendto" || slices.ContainsFunc(w, func(s string) bool { return strings.HasPrefix(s, "--") }) {
+		return 0, "", false
+	}
+	n, err := strconv.ParseUint(w[3], 10, 16)
+	return uint16(n), strings.Join(w[4:], " "), err == nil
+}
+
+// boundAt is the lesson's UDP socket bound at port, as look last read it.
+func (p *play) boundAt(port uint16) (live, bool) {
+	i := slices.IndexFunc(p.sockets, func(l live) bool {
+		return port != 0 && l.sock.Kind == steps.Datagram && l.snap.Local.Port() == port
+	})
+	if i < 0 {
+		return live{}, false
+	}
+	return p.sockets[i], true
+}
+
 // peerOf is the lesson's socket at the other end of the connection of
 // the socket called name, as look last read them.
 func (p *play) peerOf(name string) (live, bool) {
@@ -615,6 +734,25 @@ func boundAsAsked(local netip.AddrPort, host, port string) bool {
 	}
 	n, err := strconv.Atoi(port)
 	return err == nil && local.Addr().Unmap() == want.Unmap() && (n == 0 || n == int(local.Port()))
+}
+
+// connectedAsAsked says whether a socket whose peer is remote is
+// connected where `connect SOCK host port` asks.
+func connectedAsAsked(remote netip.AddrPort, host, port string) bool {
+	want, err := netip.ParseAddr(strings.Trim(strings.Trim(host, `"`), "[]"))
+	n, perr := strconv.Atoi(port)
+	return err == nil && perr == nil && remote.IsValid() && steps.SameEnd(remote, netip.AddrPortFrom(want, uint16(n)))
+}
+
+// reusing says whether s has an option on that lets a bind share a port
+// another socket holds: SO_REUSEADDR or SO_REUSEPORT.
+func reusing(s *steps.Socket) bool {
+	for _, name := range []string{"SO_REUSEADDR", "SO_REUSEPORT"} {
+		if on, _ := steps.OptionOn(s, name); on {
+			return true
+		}
+	}
+	return false
 }
 
 // socketCommand is the command that makes a socket of the same kind and

@@ -868,6 +868,10 @@ func TestHintAnswerAfterABind(t *testing.T) {
 		{"05-byte-stream", `send client "World"`, []string{`send client "Wrld"`}, "reads them out first, then sends again what the steps before sent"},
 		{"05-byte-stream", "recv conn", []string{"recv conn 4"}, "reads them out first, then sends again what the steps before sent"},
 		{"05-byte-stream", "recv conn", []string{"recv conn 4", "recv conn"}, "first sends again what the steps before sent"},
+		// The step's send typed, then its bytes read by a recv of another
+		// size: the kernel shows them gone, so the answer sends them again.
+		{"05-byte-stream", "recv conn 10", []string{`send client "Hello Server, I have connected on port {port}"`, "recv conn"}, "Type these"},
+		{"10-udp", "recvfrom {udp:echo} 8", []string{`sendto cli 127.0.0.1 {udp-port} "a longer second datagram"`, "recvfrom echo"}, "Type these"},
 	} {
 		t.Run(c.lesson+"/"+strings.Join(c.typed, ";"), func(t *testing.T) {
 			l, i := playUntil(t, c.lesson, "answered by "+c.answer, func(answer []string) bool {
@@ -936,6 +940,34 @@ func (l *lab) askAnswer() (shown string, commands []string) {
 		}
 	}
 	return shown, commands
+}
+
+// Partway through a step, the learner having typed the first lines of its
+// answer, `hint answer` shows the rest of it, as it is filled in now:
+// no line done already (a send made twice sends its bytes twice), no
+// socket closed and made again that is where the next line wants it, and
+// no word that the answer cannot start from the learner's sockets when
+// they are where its own lines left them. Every lesson is played by its
+// answers, and `hint answer` asked before each line.
+func TestHintAnswerPartwayShowsTheRest(t *testing.T) {
+	for n, lesson := range catalogue {
+		t.Run(lesson.ID, func(t *testing.T) {
+			l := newLab(t, "")
+			l.enter(fmt.Sprintf("lesson %d", n+1))
+			l.beforeLine = func(i, k int) {
+				step := lesson.Pages[i].Step
+				var want []string
+				for _, line := range step.Answer[k:] {
+					want = append(want, l.tutor.fill(line))
+				}
+				shown, got := l.askAnswer()
+				if !slices.Equal(got, want) {
+					t.Errorf("%s:%d: after %d of the answer's %d lines, hint answer showed %q, want %q:\n%s", lesson.File, step.Line, k, len(step.Answer), got, want, shown)
+				}
+			}
+			l.playAll(lesson)
+		})
+	}
 }
 
 // A step whose answer listens, then goes on (a client connects), asked
