@@ -725,3 +725,35 @@ func firstBindable(t *testing.T, s *Socket, from int, bindAt func(fd, port int) 
 	t.Fatalf("no port from %d to %d is free for %s", from, from+99, s.Name)
 	return 0
 }
+
+// TestV6onlyNamesWhatArrives: what IPV6_V6ONLY says an IPv6 socket bound
+// to :: takes from IPv4 is what it takes: datagrams on UDP, connections
+// on TCP. With the option off, a UDP socket bound to [::] receives an
+// IPv4 socket's datagram, its sender shown as ::ffff:127.0.0.1.
+func TestV6onlyNamesWhatArrives(t *testing.T) {
+	for _, tt := range []struct{ kind, want, not string }{
+		{"udp", "datagrams", "connections"},
+		{"tcp", "connections", "datagrams"},
+	} {
+		for _, setting := range []string{"on", "off"} {
+			t.Run(tt.kind+" "+setting, func(t *testing.T) {
+				l := newLab(t)
+				run(t, l, "socket", tt.kind, "ipv6", "as", "u")
+				rep := run(t, l, "option", "u", "IPV6_V6ONLY", setting)
+				if !strings.Contains(rep.Says, "IPv4 "+tt.want) || strings.Contains(rep.Says, tt.not) {
+					t.Errorf("a %s socket: got %q, want IPv4 %s and no %s", tt.kind, rep.Says, tt.want, tt.not)
+				}
+				if tt.kind != "udp" || setting != "off" {
+					return
+				}
+				run(t, l, "bind", "u", "::", "0")
+				run(t, l, "socket", "udp", "as", "v4")
+				run(t, l, "sendto", "v4", "127.0.0.1", portOf(t, l, "u"), "hi")
+				got := run(t, l, "recvfrom", "u", "--timeout", "1s")
+				if string(got.Data) != "hi" || !strings.Contains(got.Call, "from [::ffff:127.0.0.1]:") {
+					t.Errorf("recvfrom on [::]: %s took %q, want \"hi\" from an ::ffff: address", got.Call, got.Data)
+				}
+			})
+		}
+	}
+}
