@@ -207,6 +207,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 		return 2
 	}
 	if failed > 0 {
+		session.SayFailures()
 		return 1
 	}
 	return 0

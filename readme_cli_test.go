@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -136,5 +137,32 @@ func TestMatchWords(t *testing.T) {
 		if got := matchWords(strings.Fields(tt.want), strings.Fields(tt.got)); got != tt.ok {
 			t.Errorf("matchWords(%q, %q) = %v, want %v", tt.want, tt.got, got, tt.ok)
 		}
+	}
+}
+
+// TestReadmeFailedCommands runs a script in which commands fail, and
+// checks that the transcript ends as the README says it does: with the
+// line it quotes, "✗ N of M commands failed:", and then each command that
+// failed, with its cell number.
+func TestReadmeFailedCommands(t *testing.T) {
+	text, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	summary := regexp.MustCompile(`(?m)^ +✗ \d+ of \d+ commands failed:\n +\[\d+\] \S`)
+	if !summary.Match(text) {
+		t.Fatalf("the README quotes no list of failed commands that matches %s", summary)
+	}
+	port := strconv.Itoa(freeTestPort(t))
+	script := []string{"socket as s", "connect s 127.0.0.1 " + port, "listen s", "accept s --timeout 0.1s"}
+	p := start(t, nil, sockstep, "--no-color", "--narrate", "off", "-c", strings.Join(script, "; "))
+	status, out := p.wait()
+	if status != 1 {
+		t.Errorf("exit status: got %d, want 1", status)
+	}
+	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	want := []string{"  ✗ 2 of 4 commands failed:", "    [2] " + script[1], "    [4] " + script[3]}
+	if len(lines) < len(want) || !slices.Equal(lines[len(lines)-len(want):], want) {
+		t.Errorf("the transcript ends\n%s\nwant it to end\n%s", out, strings.Join(want, "\n"))
 	}
 }

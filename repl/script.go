@@ -97,6 +97,8 @@ func (s *Session) RunCommands(ctx context.Context, cmds string) (failed int) {
 func (s *Session) runLines(ctx context.Context, next func() (string, bool)) (failed int) {
 	defer s.Close()
 	cell := 0
+	s.ran, s.failures = 0, nil
+	defer func() { s.ran = cell }()
 	stopped := func() int {
 		s.Printf("  %s\n", s.render.st.fail("stopped: "+steps.StopName(ctx)+" ends the script"))
 		return failed + 1
@@ -126,11 +128,26 @@ func (s *Session) runLines(ctx context.Context, next func() (string, bool)) (fai
 			return failed
 		case err != nil:
 			failed++
+			s.failures = append(s.failures, fmt.Sprintf("[%d] %s", cell, echoLine(trimmed)))
 		}
 		if ctx.Err() != nil {
 			return stopped()
 		}
 		s.Printf("\n")
+	}
+}
+
+// SayFailures ends a transcript in which commands failed with the list
+// of them, so that a teacher who finds its exit status 1 reads at its end
+// why, without searching the output. It says nothing when every command
+// of the last transcript succeeded.
+func (s *Session) SayFailures() {
+	if len(s.failures) == 0 {
+		return
+	}
+	s.Say(Bad, "", fmt.Sprintf("✗ %d of %s failed:", len(s.failures), steps.Counted(s.ran, "command")))
+	for _, f := range s.failures {
+		s.SayAsIs(Bad, "  "+f)
 	}
 }
 
