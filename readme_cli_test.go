@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -164,5 +166,50 @@ func TestReadmeFailedCommands(t *testing.T) {
 	want := []string{"  ✗ 2 of 4 commands failed:", "    [2] " + script[1], "    [4] " + script[3]}
 	if len(lines) < len(want) || !slices.Equal(lines[len(lines)-len(want):], want) {
 		t.Errorf("the transcript ends\n%s\nwant it to end\n%s", out, strings.Join(want, "\n"))
+	}
+}
+
+// TestReadmeProgress follows what the README tells a teacher about
+// progress: a lesson played from a pipe is kept in
+// $XDG_CONFIG_HOME/sockstep/progress.json, and deleting that file, as the
+// README's rm does, starts progress afresh.
+func TestReadmeProgress(t *testing.T) {
+	text, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"rm ~/.config/sockstep/progress.json", "XDG_CONFIG_HOME=$(mktemp -d) sockstep lesson 1"} {
+		if !strings.Contains(string(text), want) {
+			t.Errorf("the README does not tell a teacher %q", want)
+		}
+	}
+	config := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", config)
+	t.Setenv("NO_COLOR", "1")
+	lessons := func() string {
+		var out bytes.Buffer
+		if status := run([]string{"lessons"}, strings.NewReader(""), &out, &out); status != 0 {
+			t.Fatalf("sockstep lessons: exit status %d:\n%s", status, out.String())
+		}
+		return out.String()
+	}
+	port := strconv.Itoa(freeTestPort(t))
+	answers := "socket as s\nbind s \"\" " + port + "\nlisten s\nshow s\nsocket as l\nbind l 127.0.0.1 0\n"
+	var out bytes.Buffer
+	if status := run([]string{"lesson", "1"}, strings.NewReader(answers), &out, &out); status != 0 {
+		t.Fatalf("lesson 1 from a pipe: exit status %d:\n%s", status, out.String())
+	}
+	file := filepath.Join(config, "sockstep", "progress.json")
+	if _, err := os.Stat(file); err != nil {
+		t.Fatalf("lesson 1 played from a pipe kept no progress: %v", err)
+	}
+	if got := lessons(); !strings.Contains(got, "✔ 1 ") {
+		t.Errorf("after lesson 1, sockstep lessons shows no ✔ for it:\n%s", got)
+	}
+	if err := os.Remove(file); err != nil {
+		t.Fatal(err)
+	}
+	if got := lessons(); strings.Contains(got, "✔") {
+		t.Errorf("after the progress file was deleted, sockstep lessons still shows a lesson done:\n%s", got)
 	}
 }
