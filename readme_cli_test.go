@@ -213,3 +213,37 @@ func TestReadmeProgress(t *testing.T) {
 		t.Errorf("after the progress file was deleted, sockstep lessons still shows a lesson done:\n%s", got)
 	}
 }
+
+// TestReadmeWrongCommandLine gives sockstep the wrong command lines the
+// README names, each of which ends it with status 2 before any socket is
+// made.
+func TestReadmeWrongCommandLine(t *testing.T) {
+	text, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(strings.Join(strings.Fields(string(text)), " "), "The exit status is 2, and nothing is run, when the command line is wrong") {
+		t.Fatal("the README does not say what exit status 2 means")
+	}
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	tests := []struct {
+		name string
+		args []string
+	}{
+		{"an unknown option", []string{"--colour", "run", "lab.txt"}},
+		{"an unknown command", []string{"runn", "lab.txt"}},
+		{"a FILE that cannot be opened", []string{"run", filepath.Join(t.TempDir(), "lab.txt")}},
+		{"no lesson N", []string{"lesson", "99"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			if status := run(tt.args, strings.NewReader("socket as s\n"), &out, &out); status != 2 {
+				t.Errorf("sockstep %s: exit status %d, want 2:\n%s", strings.Join(tt.args, " "), status, out.String())
+			}
+			if strings.Contains(out.String(), "socket(") {
+				t.Errorf("sockstep %s ran a command:\n%s", strings.Join(tt.args, " "), out.String())
+			}
+		})
+	}
+}
