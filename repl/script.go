@@ -97,7 +97,7 @@ func (s *Session) RunCommands(ctx context.Context, cmds string) (failed int) {
 func (s *Session) runLines(ctx context.Context, next func() (string, bool)) (failed int) {
 	defer s.Close()
 	cell := 0
-	s.ran, s.failures = 0, nil
+	s.ran, s.failed, s.failures = 0, 0, nil
 	defer func() { s.ran = cell }()
 	stopped := func() int {
 		s.Printf("  %s\n", s.render.st.fail("stopped: "+steps.StopName(ctx)+" ends the script"))
@@ -128,7 +128,9 @@ func (s *Session) runLines(ctx context.Context, next func() (string, bool)) (fai
 			return failed
 		case err != nil:
 			failed++
-			s.failures = append(s.failures, fmt.Sprintf("[%d] %s", cell, echoLine(trimmed)))
+			if s.failed++; len(s.failures) < maxListedFailures {
+				s.failures = append(s.failures, fmt.Sprintf("[%d] %s", cell, echoLine(trimmed)))
+			}
 		}
 		if ctx.Err() != nil {
 			return stopped()
@@ -142,14 +144,21 @@ func (s *Session) runLines(ctx context.Context, next func() (string, bool)) (fai
 // why, without searching the output. It says nothing when every command
 // of the last transcript succeeded.
 func (s *Session) SayFailures() {
-	if len(s.failures) == 0 {
+	if s.failed == 0 {
 		return
 	}
-	s.Say(Bad, "", fmt.Sprintf("✗ %d of %s failed:", len(s.failures), steps.Counted(s.ran, "command")))
+	s.Say(Bad, "", fmt.Sprintf("✗ %d of %s failed:", s.failed, steps.Counted(s.ran, "command")))
 	for _, f := range s.failures {
 		s.SayAsIs(Bad, "  "+f)
 	}
+	if more := s.failed - len(s.failures); more > 0 {
+		s.SayAsIs(Bad, fmt.Sprintf("  … and %d more", more))
+	}
 }
+
+// maxListedFailures is how many failed commands SayFailures lists: a
+// script of a million failing lines keeps no more of them than that.
+const maxListedFailures = 20
 
 // Sent says, when sockstep is sent sig, that it stops as Ctrl-C stops it:
 // so that what the stopped step says about Ctrl-C reads as what it is.

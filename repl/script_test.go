@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -157,5 +158,27 @@ func TestSemicolonOnATypedLine(t *testing.T) {
 	}
 	if !bytes.Equal(s.report.Data, []byte("a;b")) {
 		t.Errorf("send u a;b sent %q, want a;b", s.report.Data)
+	}
+}
+
+// TestFailuresListedAreBounded: the list that ends a transcript with
+// failed commands names the first maxListedFailures of them and counts
+// the rest, so a script of many failing lines keeps no more in memory.
+func TestFailuresListedAreBounded(t *testing.T) {
+	var out strings.Builder
+	s := New(&out, Options{Narration: Off})
+	lines := slices.Repeat([]string{"close nosuch"}, maxListedFailures+5)
+	if failed := s.RunCommands(context.Background(), strings.Join(lines, "; ")); failed != len(lines) {
+		t.Fatalf("%d commands failed; want %d", failed, len(lines))
+	}
+	out.Reset()
+	s.SayFailures()
+	got := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
+	want := fmt.Sprintf("✗ %d of %d commands failed:", len(lines), len(lines))
+	if len(got) != maxListedFailures+2 || !strings.Contains(got[0], want) || !strings.Contains(got[len(got)-1], "… and 5 more") {
+		t.Errorf("got %d lines:\n%s\nwant %q, %d commands, then … and 5 more", len(got), out.String(), want, maxListedFailures)
+	}
+	if len(s.failures) != maxListedFailures {
+		t.Errorf("the session keeps %d failures; want %d", len(s.failures), maxListedFailures)
 	}
 }

@@ -69,10 +69,11 @@ type Session struct {
 	input func(prompt string) (string, error)
 	// prompts is Options.Prompts: where input's prompts go, if not out.
 	prompts io.Writer
-	// ran counts the commands of the last transcript, and failures are
-	// those of them that failed, as echoed: "[17] connect c 127.0.0.1 9".
-	ran      int
-	failures []string
+	// ran counts the commands of the last transcript and failed those of
+	// them that failed; failures are the first of these, as echoed:
+	// "[17] connect c 127.0.0.1 9".
+	ran, failed int
+	failures    []string
 }
 
 // New starts a session that writes to w.
