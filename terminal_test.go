@@ -388,7 +388,7 @@ func TestFileDescriptorsAreTheLearners(t *testing.T) {
 // terminal never has to break a word. The narration's words are those of
 // the same narration written to a pipe.
 func TestTerminalNarrowWrapsWholeWords(t *testing.T) {
-	const welcome = "sockstep: the socket API, one real call at a time. `help` lists the commands; Tab completes; Ctrl-D leaves."
+	const welcome = "sockstep: the socket API, one real call at a time. `lessons` starts from the beginning; `help` lists the commands; Tab completes; Ctrl-D leaves."
 	piped, err := exec.Command(binary(t), "-c", "socket as s").Output()
 	if err != nil {
 		t.Fatal(err)

@@ -169,7 +169,7 @@ func (s *Session) RunInteractive() (failed int, err error) {
 		}
 	}()
 
-	s.sayDim("sockstep: the socket API, one real call at a time. `help` lists the commands; Tab completes; Ctrl-D leaves.")
+	s.sayDim(s.welcome())
 	cell := 1
 	for {
 		rl.SetPrompt(s.render.st.dim("[" + strconv.Itoa(cell) + "] › "))
@@ -242,4 +242,15 @@ func (c completer) Do(line []rune, pos int) ([][]rune, int) {
 		out = append(out, []rune(cand[len(word):]+" "))
 	}
 	return out, len([]rune(word))
+}
+
+// welcome is the shell's first line: what sockstep is, and the commands
+// a newcomer needs first, `lessons` among them where the lessons are
+// attached.
+func (s *Session) welcome() string {
+	start := ""
+	if s.lookup("lessons") != nil {
+		start = " `lessons` starts from the beginning;"
+	}
+	return "sockstep: the socket API, one real call at a time." + start + " `help` lists the commands; Tab completes; Ctrl-D leaves."
 }
