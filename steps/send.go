@@ -42,17 +42,24 @@ func afterSend(_ *Lab, _ *Socket, before []string) []string {
 
 // sendData is what send.txt can use.
 type sendData struct {
-	Name, Label, Py     string
-	FD                  int
-	Text                string // the bytes, made safe to print
-	PyBytes             string // the bytes as a Python expression
-	GoBytes             string // the bytes as Go code: []byte("hi"), or data for --bytes
-	Asked, Sent         int
-	Pieces              int    // how many send calls it took
-	Peer                string // the peer's address, or ""
-	PeerLabel           string // the lab's socket at the other end, or ""
-	PeerName            string
-	PeerRecvQ           int // bytes waiting in the peer's receive queue
+	Name, Label, Py string
+	FD              int
+	Text            string // the bytes, made safe to print
+	PyBytes         string // the bytes as a Python expression
+	GoBytes         string // the bytes as Go code: []byte("hi"), or data for --bytes
+	Asked, Sent     int
+	Pieces          int    // how many send calls it took
+	Peer            string // the peer's address, or ""
+	PeerLabel       string // the lab's socket at the other end, or ""
+	PeerName        string
+	PeerRecvQ       int // bytes waiting in the peer's receive queue
+	// For a datagram: Ahead, another waited in the peer's queue already,
+	// so the next recv there takes that one, of First bytes (SIOCINQ);
+	// Kept, the lab's socket that dropped it for a full receive buffer
+	// and holds those it kept, the first of First bytes.
+	Ahead               bool
+	First               int
+	Kept                string
 	SendQ               int // bytes sent but not yet acknowledged
 	Datagram            bool
 	Partial             bool   // a non-blocking send took only part
@@ -245,8 +252,13 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			if peer != s {
 				report.State = append(report.State, otherQueues(peer, got.snap))
 			}
-			if data.Fate == "" {
+			data.First = got.snap.RecvQ
+			switch {
+			case data.Fate == "":
 				data.PeerLabel, data.PeerName, data.PeerRecvQ = peer.Label(), peer.Name, got.snap.RecvQ
+				data.Ahead = got.ahead
+			case got.dropped:
+				data.Kept = peer.Name
 			}
 		}
 	} else if data.Itself && !data.Reset {

@@ -29,19 +29,27 @@ var SendtoStep = &Step{
 
 // sendtoData is what sendto.txt can use.
 type sendtoData struct {
-	GoAddr              string // the address as Go code for x/sys/unix
-	Name, Label, Py     string
-	FD                  int
-	To, PyHost          string
-	Port                int
-	Sent                int
-	Asked               int // the bytes' length
-	PyBytes             string
-	GoBytes             string // the bytes as Go code: []byte("hi"), or data for --bytes
-	Local               string
-	AutoBound           bool   // the kernel gave the socket an address to send from
-	Receiver            string // the lab's socket whose receive queue the datagram is in, or ""
-	ReceiverName        string
+	GoAddr          string // the address as Go code for x/sys/unix
+	Name, Label, Py string
+	FD              int
+	To, PyHost      string
+	Port            int
+	Sent            int
+	Asked           int // the bytes' length
+	PyBytes         string
+	GoBytes         string // the bytes as Go code: []byte("hi"), or data for --bytes
+	Local           string
+	AutoBound       bool   // the kernel gave the socket an address to send from
+	Receiver        string // the lab's socket whose receive queue the datagram is in, or ""
+	ReceiverName    string
+	// Ahead: a datagram already waited in the receiver's queue, so the
+	// next recvfrom there takes that one, of First bytes (SIOCINQ gives
+	// the size of the first datagram queued, and of no other).
+	Ahead bool
+	First int
+	// Kept names the lab's socket that dropped the datagram for a full
+	// receive buffer: it holds those it kept, the first of First bytes.
+	Kept                string
 	Itself              bool // the receiver is the sending socket
 	Stream              bool
 	TooLarge            string // datagram.txt's [EMSGSIZE]
@@ -174,8 +182,12 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			if !data.Itself { // its one state line is above
 				report.State = append(report.State, otherQueues(r, got.snap))
 			}
-			if data.Fate == "" {
-				data.Receiver, data.ReceiverName = r.Label(), r.Name
+			data.First = got.snap.RecvQ
+			switch {
+			case data.Fate == "":
+				data.Receiver, data.ReceiverName, data.Ahead = r.Label(), r.Name, got.ahead
+			case got.dropped:
+				data.Kept = r.Name
 			}
 		}
 		report.Packets = []Packet{{From: s.Name, To: receiver, What: "datagram " + Counted(sent, "byte")}}
@@ -353,14 +365,15 @@ type receiverWatch struct {
 }
 
 type watched struct {
-	s      *Socket
-	before receiveMemory
+	s       *Socket
+	before  receiveMemory
+	waiting bool // a datagram waited in its queue already
 }
 
 func (l *Lab) watchReceiver(to netip.AddrPort) receiverWatch {
 	var w receiverWatch
 	for _, s := range l.datagramSocketsAt(to) {
-		w.bound = append(w.bound, watched{s: s, before: receiveMemoryOf(s.FD)})
+		w.bound = append(w.bound, watched{s: s, before: receiveMemoryOf(s.FD), waiting: datagramWaits(s.FD)})
 	}
 	return w
 }
@@ -402,12 +415,15 @@ func deafTo(socks []*Socket, from netip.AddrPort) (*Socket, Snapshot, bool) {
 // (nil when the kernel shows none, or several), its state after, and
 // datagram.txt's sentence when that socket did not take it, or when no
 // socket took it and an ICMP error came back to the sender; errorWaits
-// says that error waits on the sender, for its next call.
+// says that error waits on the sender, for its next call. ahead says the
+// socket queued it behind a datagram that waited there already; dropped,
+// that it dropped it for a full receive buffer.
 type delivery struct {
-	r          *Socket
-	snap       Snapshot
-	fate       string
-	errorWaits bool
+	r              *Socket
+	snap           Snapshot
+	fate           string
+	errorWaits     bool
+	ahead, dropped bool
 }
 
 // datagramFate is what datagram.txt can use.
@@ -457,8 +473,9 @@ func (w receiverWatch) fate(s *Socket, after Snapshot, to netip.AddrPort, sent i
 	switch {
 	case len(got) == 1:
 		b := w.bound[got[0]]
-		out := delivery{r: b.s, snap: readState(b.s)}
-		if now.Drops > b.before.Drops {
+		dropped := now.Drops > b.before.Drops
+		out := delivery{r: b.s, snap: readState(b.s), ahead: b.waiting && !dropped, dropped: dropped}
+		if dropped {
 			// The kernel takes a datagram into an empty queue whatever its
 			// size; otherwise it drops one whose memory, payload and
 			// bookkeeping (its truesize, not known here), would take the
