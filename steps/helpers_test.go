@@ -451,10 +451,10 @@ func udpLimits(t *testing.T) []udpLimit {
 	}
 }
 
-// icmpCounter reads one of the kernel's ICMP counters from /proc/net/snmp,
-// where a line of names is followed by a line of their values; false
-// where there is no such file (not Linux).
-func icmpCounter(t *testing.T, name string) (int, bool) {
+// snmpCounter reads one of the kernel's counters for protocol (Icmp, Udp)
+// from /proc/net/snmp, where a line of names is followed by a line of
+// their values; false where there is no such file (not Linux).
+func snmpCounter(t *testing.T, protocol, name string) (int, bool) {
 	t.Helper()
 	data, err := os.ReadFile("/proc/net/snmp")
 	if err != nil {
@@ -463,20 +463,20 @@ func icmpCounter(t *testing.T, name string) (int, bool) {
 	lines := strings.Split(string(data), "\n")
 	for i := 0; i+1 < len(lines); i++ {
 		names, values := strings.Fields(lines[i]), strings.Fields(lines[i+1])
-		if len(names) == 0 || names[0] != "Icmp:" || len(values) != len(names) {
+		if len(names) == 0 || names[0] != protocol+":" || len(values) != len(names) {
 			continue
 		}
 		for j, n := range names {
 			if n == name {
 				v, err := strconv.Atoi(values[j])
 				if err != nil {
-					t.Fatalf("/proc/net/snmp Icmp %s: %v", name, err)
+					t.Fatalf("/proc/net/snmp %s %s: %v", protocol, name, err)
 				}
 				return v, true
 			}
 		}
 	}
-	t.Fatalf("/proc/net/snmp has no Icmp %s", name)
+	t.Fatalf("/proc/net/snmp has no %s %s", protocol, name)
 	return 0, false
 }
 

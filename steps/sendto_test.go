@@ -89,7 +89,7 @@ func TestSendtoAConnectedReceiver(t *testing.T) {
 	port := portOf(t, l, "c")
 
 	run(t, l, "socket", "udp", "as", "stranger")
-	unreachables, counted := icmpCounter(t, "OutDestUnreachs")
+	unreachables, counted := snmpCounter(t, "Icmp", "OutDestUnreachs")
 	rep := run(t, l, "sendto", "stranger", "127.0.0.1", port, "hi")
 	for _, want := range []string{"is connected to", "the kernel dropped this one", `ICMP "port unreachable"`, "nothing tells the sender"} {
 		if !strings.Contains(rep.Says, want) {
@@ -98,7 +98,7 @@ func TestSendtoAConnectedReceiver(t *testing.T) {
 	}
 	// The kernel's count of port unreachables sent is the whole machine's,
 	// so it may grow by more; it must not stay still.
-	if after, _ := icmpCounter(t, "OutDestUnreachs"); counted && after <= unreachables {
+	if after, _ := snmpCounter(t, "Icmp", "OutDestUnreachs"); counted && after <= unreachables {
 		t.Errorf("Icmp OutDestUnreachs stayed at %d: the kernel sent no port unreachable", after)
 	}
 	if errno, err := unix.GetsockoptInt(sock(t, l, "stranger").FD, unix.SOL_SOCKET, unix.SO_ERROR); err != nil || errno != 0 {

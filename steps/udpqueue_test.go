@@ -82,3 +82,47 @@ func TestDroppedDatagramSuggestsTheReceiver(t *testing.T) {
 		})
 	}
 }
+
+// TestRefusedDatagramWasNotSent sends, with send and with sendto, on a
+// UDP socket connected to a port nobody holds, in a network namespace of
+// its own where nothing else sends: the second call fails with the
+// ECONNREFUSED the first one's ICMP "port unreachable" left, and the
+// kernel's count of datagrams sent (Udp OutDatagrams) shows that its own
+// datagram did not go, as its report must say; the call after it goes.
+func TestRefusedDatagramWasNotSent(t *testing.T) {
+	if !inNetns(t) {
+		return
+	}
+	for _, step := range []string{"send", "sendto"} {
+		t.Run(step, func(t *testing.T) {
+			l := newLab(t)
+			run(t, l, "socket", "udp", "as", "gone")
+			run(t, l, "bind", "gone", "127.0.0.1", "0")
+			port := portOf(t, l, "gone")
+			run(t, l, "close", "gone")
+			run(t, l, "socket", "udp", "as", "u")
+			run(t, l, "connect", "u", "127.0.0.1", port)
+			args := []string{"u", "hi"}
+			if step == "sendto" {
+				args = []string{"u", "127.0.0.1", port, "hi"}
+			}
+			run(t, l, step, args...)
+			before, ok := snmpCounter(t, "Udp", "OutDatagrams")
+			if !ok {
+				t.Skip("no /proc/net/snmp to count the datagrams sent")
+			}
+			rep := refused(t, l, unix.ECONNREFUSED, step, args...)
+			if after, _ := snmpCounter(t, "Udp", "OutDatagrams"); after != before {
+				t.Fatalf("Udp OutDatagrams went from %d to %d over the refused %s: the kernel sent a datagram", before, after, step)
+			}
+			if !strings.Contains(rep.Failure.ForStep, "its own datagram was not sent") {
+				t.Errorf("%s refused: got %q, want it to say its own datagram was not sent", step, rep.Failure.ForStep)
+			}
+			before, _ = snmpCounter(t, "Udp", "OutDatagrams")
+			run(t, l, step, args...)
+			if after, _ := snmpCounter(t, "Udp", "OutDatagrams"); after != before+1 {
+				t.Errorf("Udp OutDatagrams went from %d to %d over the %s after the refused one, want one more", before, after, step)
+			}
+		})
+	}
+}
