@@ -37,7 +37,7 @@ func TestDatagramQueuedBehindAnother(t *testing.T) {
 			if q := Read(sock(t, l, "r")).RecvQ; q != 2000 {
 				t.Fatalf("the kernel says r's next datagram is %d bytes, want 2000", q)
 			}
-			wantSays(t, tt.step+" 65507", rep, "waited there already", "the first of those, of 2000 bytes", "65507 bytes")
+			wantSays(t, tt.step+" 65507", rep, "waited there already", "the first of those, whose size the kernel gives (SIOCINQ): 2000 bytes.", "65507 bytes")
 			if want := tt.receive + " r 2000"; rep.Next != want {
 				t.Errorf("%s 65507: got next %q, want %q", tt.step, rep.Next, want)
 			}
