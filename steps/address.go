@@ -73,6 +73,18 @@ func parsePort(s string, zeroMeans string) (uint16, error) {
 	return uint16(n), nil
 }
 
+// peerPort reads the port a connect or sendto (the step named step) on a
+// socket of kind k sends to. Port 0 is refused before any call: no socket
+// can be bound to it, so nothing ever receives there. For UDP, where Linux
+// accepts it all the same, datagram.txt's [port 0] says what the kernel
+// would do.
+func peerPort(s string, k Kind, step string) (uint16, error) {
+	if n, err := strconv.Atoi(s); err == nil && n == 0 && k == Datagram {
+		return 0, usageErr(datagramProse.Render("port 0", datagramFate{Step: step}))
+	}
+	return parsePort(s, "")
+}
+
 // everyInterface reports whether host means "every interface" in bind:
 // Python's "", or * or any.
 func everyInterface(host string) bool {

@@ -109,7 +109,7 @@ func runConnect(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	port, err := parsePort(args[2], "")
+	port, err := peerPort(args[2], s.Kind, "connect")
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 
 var (
 	sendtoProse   = loadProse("sendto.txt", stepSections...)
-	datagramProse = loadProse("datagram.txt", "deaf", "dropped", "unreachable", "EMSGSIZE", "bound anyway", "refused", "refused fix", "ENOBUFS", "ENOBUFS fix")
+	datagramProse = loadProse("datagram.txt", "deaf", "dropped", "unreachable", "EMSGSIZE", "bound anyway", "refused", "refused fix", "ENOBUFS", "ENOBUFS fix", "port 0")
 )
 
 // SendtoStep sends one datagram to an address: sendto(3, "ping", 4, 127.0.0.1:9090) = 4.
@@ -88,7 +88,7 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if len(args) < 4 {
 		return nil, usageErr("sendto takes a socket, the destination's host and port, and the text")
 	}
-	port, err := parsePort(args[2], "")
+	port, err := peerPort(args[2], s.Kind, "sendto")
 	if err != nil {
 		return nil, err
 	}
@@ -452,6 +452,8 @@ type datagramFate struct {
 	OnePacket int // the most bytes a datagram carries in one packet there
 	SndBuf    int // SO_SNDBUF, as getsockopt reads it
 	Bigger    int // an SO_SNDBUF to ask for instead
+	// [port 0]: the step, connect or sendto, was given port 0.
+	Step string
 }
 
 // fate reads the watched sockets again after s (its state after) sent a
