@@ -93,8 +93,11 @@ func (r *renderer) code(b *strings.Builder, rep *steps.Report, raises string) {
 func (r *renderer) report(b *strings.Builder, rep *steps.Report) {
 	rep.Narrate()
 	r.callLine(b, rep)
-	if len(rep.Data) > 0 {
-		r.dataBlock(b, rep.Data, max(rep.DataTotal, len(rep.Data)), rep.Hex || r.hexAll)
+	switch {
+	case len(rep.Datagrams) > 0:
+		r.datagrams(b, rep)
+	case len(rep.Data) > 0:
+		r.dataBlock(b, rep.Data, max(rep.DataTotal, len(rep.Data)), rep.Hex || r.hexAll, "")
 	}
 	if f := rep.Failure; f != nil {
 		r.failure(b, rep, f)
@@ -150,9 +153,9 @@ func (r *renderer) callLine(b *strings.Builder, rep *steps.Report) {
 // dataBlock shows received bytes: one quoted line for short text, a block
 // of escaped lines for text with line breaks, or a hex dump. Nothing a peer
 // sends reaches the terminal unescaped.
-func (r *renderer) dataBlock(b *strings.Builder, data []byte, total int, hex bool) {
+func (r *renderer) dataBlock(b *strings.Builder, data []byte, total int, hex bool, from string) {
 	shown, _ := steps.Clip(data, MaxShownBytes)
-	head := steps.Counted(total, "byte")
+	head := steps.Counted(total, "byte") + from
 	var lines []string
 	switch {
 	case hex:
@@ -188,6 +191,22 @@ func (r *renderer) dataBlock(b *strings.Builder, data []byte, total int, hex boo
 	}
 	if omitted := total - shownBytes; omitted > 0 {
 		r.labelled(b, "", r.st.dim(fmt.Sprintf("… %d more bytes not shown", omitted)))
+	}
+}
+
+// datagrams shows each datagram recv --all took apart, with its size
+// and sender: a datagram socket keeps their boundaries, and run
+// together they would look like one.
+func (r *renderer) datagrams(b *strings.Builder, rep *steps.Report) {
+	for _, d := range rep.Datagrams {
+		from := ""
+		if d.From.IsValid() {
+			from = " from " + d.From.String()
+		}
+		r.dataBlock(b, d.Data, d.Size, rep.Hex || r.hexAll, from)
+	}
+	if more := rep.DatagramsRead - len(rep.Datagrams); more > 0 {
+		r.labelled(b, "", r.st.dim(fmt.Sprintf("… %s more not shown", steps.Counted(more, "datagram"))))
 	}
 }
 

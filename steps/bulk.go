@@ -271,6 +271,9 @@ type drained struct {
 	Closed bool
 	Err    error
 	From   netip.AddrPort // the last datagram's sender
+	// Datagrams are the first DatagramsShown datagrams, on a datagram
+	// socket, each with the bytes of Kept that are its own.
+	Datagrams []ReceivedDatagram
 }
 
 // drain reads everything queued on the socket now, without waiting, and
@@ -297,8 +300,12 @@ func (l *Lab) drain(s *Socket, keep int) (d drained) {
 		if n == 0 {
 			d.Empty++
 		}
-		if len(d.Kept) < keep {
-			d.Kept = append(d.Kept, buf[:min(n, keep-len(d.Kept))]...)
+		start := len(d.Kept)
+		if start < keep {
+			d.Kept = append(d.Kept, buf[:min(n, keep-start)]...)
+		}
+		if s.Kind == Datagram && len(d.Datagrams) < DatagramsShown {
+			d.Datagrams = append(d.Datagrams, ReceivedDatagram{Data: d.Kept[start:len(d.Kept):len(d.Kept)], Size: n, From: d.From})
 		}
 		d.Bytes += n
 	}

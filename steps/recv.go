@@ -364,11 +364,13 @@ func (l *Lab) receiveAll(s *Socket, name string, p *Prose, hex bool) (*Report, e
 	data.setFrom(d.From, before, after)
 	data.NoPeer = s.Kind == Datagram && !after.Connected()
 	report := &Report{
-		Call:      result,
-		State:     []Change{ownQueues(s, before, after)},
-		Data:      d.Kept,
-		DataTotal: d.Bytes,
-		Hex:       hex,
+		Call:          result,
+		State:         []Change{ownQueues(s, before, after)},
+		Data:          d.Kept,
+		DataTotal:     d.Bytes,
+		Datagrams:     d.Datagrams,
+		DatagramsRead: d.Reads,
+		Hex:           hex,
 	}
 	l.tell(report, p, data)
 	report.Narrate()

@@ -11,20 +11,26 @@ import (
 // state change read back from the kernel, the same line in Python, and what
 // to try next.
 type Report struct {
-	Call      string         // "bind(3, 0.0.0.0:8081) = 0"
-	Took      time.Duration  // how long the call took, when that teaches something
-	TookAs    string         // what Took measured: "handshake"
-	Says      string         // one to three plain sentences
-	State     []Change       // read from the kernel before and after
-	Python    string         // the same line in Python
-	Next      string         // a command to try next
-	Data      []byte         // bytes received, to be shown safely
-	DataTotal int            // how many bytes were received, when Data keeps only the first
-	Hex       bool           // show Data as a hex dump
-	Lines     []string       // lines of a listing (option's values)
-	Peer      netip.AddrPort // the peer's address, as accept returned it, or where sendto sent its datagram
-	Sent      int            // how many bytes send handed to the kernel
-	SentText  []byte         // those bytes, when send sent text (not --bytes)
+	Call      string        // "bind(3, 0.0.0.0:8081) = 0"
+	Took      time.Duration // how long the call took, when that teaches something
+	TookAs    string        // what Took measured: "handshake"
+	Says      string        // one to three plain sentences
+	State     []Change      // read from the kernel before and after
+	Python    string        // the same line in Python
+	Next      string        // a command to try next
+	Data      []byte        // bytes received, to be shown safely
+	DataTotal int           // how many bytes were received, when Data keeps only the first
+	Hex       bool          // show Data as a hex dump
+	// Datagrams are the datagrams recv --all took on a UDP socket, the
+	// first DatagramsShown of them, each apart as the socket kept them;
+	// Data then holds their bytes run together, and DatagramsRead
+	// counts them all.
+	Datagrams     []ReceivedDatagram
+	DatagramsRead int
+	Lines         []string       // lines of a listing (option's values)
+	Peer          netip.AddrPort // the peer's address, as accept returned it, or where sendto sent its datagram
+	Sent          int            // how many bytes send handed to the kernel
+	SentText      []byte         // those bytes, when send sent text (not --bytes)
 
 	// Socket names the socket the call was made on: the step sets it
 	// where its first argument does not name it (socket, accept), and
@@ -137,3 +143,14 @@ func IsUsage(err error) bool {
 	var u *UsageError
 	return errors.As(err, &u)
 }
+
+// A ReceivedDatagram is one datagram a receive took: its first bytes, its size,
+// and its sender.
+type ReceivedDatagram struct {
+	Data []byte
+	Size int
+	From netip.AddrPort
+}
+
+// DatagramsShown bounds how many datagrams recv --all shows apart.
+const DatagramsShown = 8
