@@ -93,11 +93,13 @@ func init() {
 				"and whether the socket is blocking or non-blocking.\n" +
 				"With --states it draws TCP's state machine instead, each transition labelled by its cause, " +
 				"with the state the kernel reports for this socket now marked: `you are here`.",
+			// The socket and --states, in either order, once each.
 			complete: func(s *Session, before []string) []string {
-				switch len(before) {
-				case 0:
+				socket, states := takeStates(before)
+				switch {
+				case len(socket) == 0:
 					return s.lab.Names()
-				case 1:
+				case len(socket) == 1 && !states:
 					return []string{"--states"}
 				}
 				return nil

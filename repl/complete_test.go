@@ -79,7 +79,12 @@ func TestComplete(t *testing.T) {
 		{"narrate brief ", nil, ""}, // narrate takes one word
 		{"code ", []string{"all", "c", "go", "python"}, ""},
 		{"code python ", []string{"c", "go"}, ""},
-		{"code all ", nil, ""},       // all stands alone
+		{"code all ", nil, ""}, // all stands alone
+		{"show ", []string{"host", "server", "sink", "sink6", "six"}, ""},
+		{"show host ", []string{"--states"}, ""},
+		{"show --states ", []string{"host", "server", "sink", "sink6", "six"}, ""}, // the socket, after the flag
+		{"show host --states ", nil, ""},
+		{"show --states host ", nil, ""},
 		{"diagram --last ", nil, ""}, // a number
 		{"diagram --last 5 ", nil, ""},
 		{"help acc", []string{"accept"}, "acc"},
