@@ -87,7 +87,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 	narrate := fs.String("narrate", "full", "")
 	timeout := fs.String("timeout", "", "")
 	var commands *string // -c's, even ""; nil when -c is not given
-	fs.Func("c", "", func(text string) error { commands = &text; return nil })
+	var everyC []string  // each -c given, so that a second is refused rather than lost
+	fs.Func("c", "", func(text string) error { commands, everyC = &text, append(everyC, text); return nil })
 	version := fs.Bool("version", false, "")
 	// Options may follow the command too (sockstep run FILE --no-color),
 	// except auto's, which auto reads itself, and what follows --.
@@ -152,6 +153,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 	defer stop()
 	var failed int
 	switch {
+	case len(everyC) > 1:
+		fmt.Fprintf(stderr, "sockstep: -c is given once, with every command in it, as in -c '%s'\n\n%s",
+			steps.Printable([]byte(strings.Join(everyC, "; "))), usage)
+		return 2
 	case commands != nil && len(rest) > 0:
 		fmt.Fprintf(stderr, "sockstep: -c runs the commands given to it, and nothing else: %s cannot come with it\n\n%s",
 			steps.QuoteShort(strings.Join(rest, " ")), usage)

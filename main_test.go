@@ -56,6 +56,8 @@ func TestCommandLine(t *testing.T) {
 		{"-c with no commands runs none, not stdin", []string{"-c", ""}, "socket as s\n", 0, nil, nil},
 		{"-c with a file to run too", []string{"-c", "sockets", "run", script}, "", 2, nil,
 			[]string{`sockstep: -c runs the commands given to it, and nothing else: "run `, "usage:"}},
+		{"-c twice", []string{"-c", "socket as s", "-c", "sockets"}, "", 2, nil,
+			[]string{"sockstep: -c is given once, with every command in it, as in -c 'socket as s; sockets'", "usage:"}},
 		{"bad narration", []string{"--narrate", "loud"}, "", 2, nil, nil},
 		{"unknown subcommand", []string{"fly"}, "", 2, nil, []string{`sockstep: "fly" is not a command sockstep takes`, "usage:"}},
 		{"run without a file", []string{"run"}, "", 2, nil, []string{`sockstep: "run" is not a command sockstep takes`, "sockstep run FILE"}},
