@@ -305,3 +305,45 @@ func eachKindAndFamily(t *testing.T, test func(t *testing.T, s *Session, kind, f
 		}
 	}
 }
+
+// TestFlagsOfferedAreInTheUsage checks that each flag Tab offers is one
+// the command's usage shows, in a form of the usage (the parts between
+// |) that has every flag already on the line: help and Tab tell of the
+// same command.
+func TestFlagsOfferedAreInTheUsage(t *testing.T) {
+	s := New(io.Discard, Options{})
+	defer s.Close()
+	for _, line := range []string{"socket as s", "socket udp as u"} {
+		if err := s.Eval(context.Background(), line); err != nil {
+			t.Fatalf("%s: %v", line, err)
+		}
+	}
+	for _, line := range []string{
+		"recv s ", "recv s --all ", "recv s --hex ", "recv s 10 ", "recv s --timeout 1s ",
+		"recvfrom u ", "recvfrom u --all ", "recvfrom u --hex ",
+		"send s ", "send s --bytes 1K ", "sendto u 127.0.0.1 9090 ",
+		"accept s ", "connect s 127.0.0.1 8081 ", "show s ", "show --states ", "diagram ",
+	} {
+		words, err := SplitWords(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := s.find(words)
+		offered, _ := s.Complete(line)
+		for _, flag := range offered {
+			if !strings.HasPrefix(flag, "--") {
+				continue
+			}
+			if !slices.ContainsFunc(strings.Split(c.usage, " | "), func(form string) bool {
+				for _, w := range append(words, flag) {
+					if strings.HasPrefix(w, "--") && !strings.Contains(form, w) {
+						return false
+					}
+				}
+				return true
+			}) {
+				t.Errorf("Tab offers %s after %q, but no form of the usage has it: %s", flag, line, c.usage)
+			}
+		}
+	}
+}

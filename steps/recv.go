@@ -25,7 +25,7 @@ const MaxBufSize = 1 << 20
 // RecvStep reads what has arrived on a socket: recv(5, 1024) = 17.
 var RecvStep = &Step{
 	Name:     "recv",
-	Usage:    "recv SOCK [BUFSIZE] [--timeout D] [--hex] | recv SOCK --all   (BUFSIZE defaults to 1024)",
+	Usage:    "recv SOCK [BUFSIZE] [--timeout D] [--hex] | recv SOCK --all [--hex]   (BUFSIZE defaults to 1024)",
 	Example:  "recv conn",
 	Summary:  "receive the bytes that have arrived",
 	About:    recvProse.About(),

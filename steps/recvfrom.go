@@ -8,7 +8,7 @@ var recvfromProse = loadProse("recvfrom.txt", stepSections...)
 // recvfrom(3, 1024) = 4  from 127.0.0.1:40000.
 var RecvfromStep = &Step{
 	Name:     "recvfrom",
-	Usage:    "recvfrom SOCK [BUFSIZE] [--timeout D] [--hex] | recvfrom SOCK --all",
+	Usage:    "recvfrom SOCK [BUFSIZE] [--timeout D] [--hex] | recvfrom SOCK --all [--hex]",
 	Example:  "recvfrom u",
 	Summary:  "receive one datagram and its sender (UDP)",
 	About:    recvfromProse.About(),
