@@ -206,6 +206,10 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (status int) 
 			fmt.Fprintf(stderr, "sockstep: %v\n", err)
 			return 1
 		}
+	case rest[0] == "run":
+		fmt.Fprintf(stderr, "sockstep: run takes one file of commands, and %d words followed it\n\n", len(rest)-1)
+		fmt.Fprint(stderr, usage)
+		return 2
 	default:
 		fmt.Fprintf(stderr, "sockstep: %s is not a command sockstep takes\n\n", steps.QuoteShort(strings.Join(rest, " ")))
 		fmt.Fprint(stderr, usage)

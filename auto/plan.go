@@ -154,13 +154,22 @@ func (p *Plan) leftOver(word string) string {
 func FlagProblem(err error) string {
 	msg := err.Error()
 	if name, unknown := strings.CutPrefix(msg, "flag provided but not defined: -"); unknown {
-		return "there is no option " + steps.QuoteShort("--"+name)
+		return "there is no option " + steps.QuoteShort(dashed(name))
 	}
 	if name, bare := strings.CutPrefix(msg, "flag needs an argument: -"); bare {
-		return steps.QuoteShort("--"+name) + " needs a value after it"
+		return steps.QuoteShort(dashed(name)) + " needs a value after it"
 	}
 	shown, _ := steps.Clip([]byte(strings.Replace(msg, " -", " --", 1)), 100)
 	return steps.Printable(shown)
+}
+
+// dashed is a flag's name as it is typed: -c for a letter, --port for a
+// word.
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
 }
 
 // TutorialMessage is what network_client.py sends to a server on port.
