@@ -189,7 +189,7 @@ func TestBufferOptionSaysWhatTheKernelDid(t *testing.T) {
 			says  func(got int) string
 		}{
 			{"1000", func(got int) string { return fmt.Sprintf("raises it to %d, the least it allows", got) }},
-			{"4096", func(int) string { return "Linux doubles the value, keeping half for its own bookkeeping." }},
+			{"4096", func(int) string { return "Linux doubles the value, to leave room for its own bookkeeping." }},
 			{"100000000", func(int) string { return fmt.Sprintf("(%d here) and doubles it", limit) }},
 		} {
 			t.Run(kind+" "+tt.asked, func(t *testing.T) {
