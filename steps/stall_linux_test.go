@@ -21,11 +21,12 @@ import (
 // segment sent again is acknowledged, and a recv on the peer does not
 // bring that sooner.
 func TestWhyBytesWait(t *testing.T) {
-	// A connection no program holds is reset once the kernel gives up
+	// A connection no program holds is dropped once the kernel gives up
 	// (measured on loopback: after 110 s of segments sent again, 340 s of
-	// zero-window probes, with net.ipv4.tcp_orphan_retries 0); the report
-	// names the setting, which must be there.
-	orphan := "it gives up and resets it, and the peer's next call fails with ECONNRESET"
+	// zero-window probes, with net.ipv4.tcp_orphan_retries 0), with no
+	// reset (TestOrphanGivenUpSendsNoReset); the report names the setting,
+	// which must be there.
+	orphan := "it gives up and drops it without a word: the peer stays ESTABLISHED"
 	if _, err := os.Stat("/proc/sys/net/ipv4/tcp_orphan_retries"); err != nil {
 		t.Fatalf("the setting close names: %v", err)
 	}
