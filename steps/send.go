@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -269,7 +268,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		report.State = append(report.State, otherQueues(peer, snap))
 	}
 	if data.Reset {
-		if shut := l.shutPeer(s, before.Remote); shut != nil {
+		if shut := l.shutPeer(s, before); shut != nil {
 			peer, data.ShutPeer = shut, shut.Label() // the diagram's RST comes from it
 			report.State = append(report.State, otherQueues(shut, Read(shut)))
 		} else {
@@ -499,15 +498,26 @@ func (l *Lab) peerOf(s *Socket, snap Snapshot) *Socket {
 // shutPeer finds, after a reset, the session's socket at the other end if
 // it had shut down both directions, which is why its kernel reset the
 // connection when data came. It keeps its address but has no connection
-// any more, so peerOf, which asks for its peer, cannot find it.
-func (l *Lab) shutPeer(s *Socket, remote netip.AddrPort) *Socket {
+// any more, so peerOf, which asks for its peer, cannot find it. Sockets
+// accepted from one listener share its address: one that still has a
+// peer did not reset, and where the kernel still records the other end
+// of a socket's last connection (lastConn), that end must be s.
+func (l *Lab) shutPeer(s *Socket, ends Snapshot) *Socket {
 	for _, t := range l.Sockets() {
 		if t == s || t.Kind != Stream || !t.shutRead || !t.shutWrite {
 			continue
 		}
-		if local, err := sockName(t.FD); err == nil && SameEnd(local, remote) {
-			return t
+		if local, err := sockName(t.FD); err != nil || !SameEnd(local, ends.Remote) {
+			continue
 		}
+		if _, err := peerName(t.FD); err == nil {
+			continue
+		}
+		Read(t) // keeps the ends of t's last connection
+		if k := t.lastConn.Load(); k != nil && *k != endOf(ends.Remote, ends.Local) {
+			continue
+		}
+		return t
 	}
 	return nil
 }
