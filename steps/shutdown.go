@@ -154,8 +154,10 @@ func runShutdown(_ context.Context, l *Lab, args []string) (*Report, error) {
 		data.Again = before.State.SentFIN()
 		data.FINHeld = finHeldNow(s, after, after.State)
 	}
-	if data.Finished {
+	if s.Kind == Stream {
 		data.Unread = after.RecvQ
+	}
+	if data.Finished {
 		if st, ok := ConnectionState(before.Local, before.Remote); ok {
 			data.TimeWait = st == TimeWait
 		}

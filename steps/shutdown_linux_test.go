@@ -273,3 +273,42 @@ func TestRepeatedShutdownSendsNoFIN(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownSuggestsReadingWhatWaits: after a shutdown that leaves
+// bytes unread on a TCP socket, the next command suggested is a recv, not
+// a close, which with bytes unread resets the connection (the peer's recv
+// then fails with ECONNRESET, measured here).
+func TestShutdownSuggestsReadingWhatWaits(t *testing.T) {
+	for _, how := range []string{"read", "both"} {
+		for _, unread := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s, bytes unread %v", how, unread), func(t *testing.T) {
+				l := newLab(t)
+				pair(t, l, families[0])
+				if unread {
+					run(t, l, "send", "client", "before")
+					for deadline := time.Now().Add(2 * time.Second); Read(sock(t, l, "conn")).RecvQ == 0; time.Sleep(time.Millisecond) {
+						if time.Now().After(deadline) {
+							t.Fatal("the bytes did not arrive within 2s")
+						}
+					}
+				}
+				rep := run(t, l, "shutdown", "conn", how)
+				want := "close conn"
+				if unread {
+					want = "recv conn"
+				}
+				if !strings.HasPrefix(rep.Next, want) {
+					t.Errorf("next %q; want %q", rep.Next, want)
+				}
+				if !unread || how != "read" {
+					return // after shutdown both, the peer has this side's FIN before the reset
+				}
+				// What the close not suggested would do.
+				run(t, l, "close", "conn")
+				if _, _, err := unix.Recvfrom(sock(t, l, "client").FD, make([]byte, 16), unix.MSG_DONTWAIT); err != unix.ECONNRESET {
+					t.Errorf("the peer's recv after a close with bytes unread: %v; want ECONNRESET", err)
+				}
+			})
+		}
+	}
+}
