@@ -98,6 +98,8 @@ type recvData struct {
 	ShutBoth            bool   // the shutdown step shut both directions of this socket
 	NonBlock            bool   // non-blocking (O_NONBLOCK), and nothing was there: the call did not wait
 	Handshaking         bool   // a TCP socket whose connect had not finished (SYN_SENT) when recv began
+	Listening           bool   // a listener, which has no connection to read from
+	Tried               bool   // connect was called on it: with ENOTCONN, that connect failed
 	NoPeer              bool   // a datagram socket with no default peer: an answer needs sendto
 	PeerGone            string // the lab's socket at the other end, whose descriptor is closed: nothing can be sent to it
 	More                bool   // another datagram waits, of Left bytes; Linux does not say how many more
@@ -153,6 +155,8 @@ func receive(ctx context.Context, l *Lab, args []string, name string, p *Prose) 
 	}
 	before := l.look(s)
 	data.Handshaking = s.Kind == Stream && before.FromKernel && before.State == SynSent
+	data.Listening = before.FromKernel && before.State == Listen
+	data.Tried = s.connectCalled
 	call := name + "(" + strconv.Itoa(s.FD) + ", " + strconv.Itoa(data.BufSize) + ")"
 	// A TCP socket that is not connected fails at once (ENOTCONN); only a
 	// connection, one whose handshake is under way (SYN_SENT), or a
