@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -64,11 +65,12 @@ type bindData struct {
 	// it a datagram at SenderHost (an IPv6 socket if SenderIPv6).
 	NewSender, SenderHost string
 	SenderIPv6            bool
-	HolderListens         bool // it is a listener, which SO_REUSEADDR never gets past
-	TimeWaitOnly          bool // no socket holds the port: connections in TIME_WAIT alone do
-	Unprivileged          int  // net.ipv4.ip_unprivileged_port_start, when bind fails with EACCES
-	Reserved              bool // the port asked is below it
-	Suggest               int  // a port to use instead: 8081, or the first unprivileged one above it
+	HolderListens         bool   // it is a listener, which SO_REUSEADDR never gets past
+	AlsoHeldBy            string // the session's other sockets that hold the port too, such as the listener's connections
+	TimeWaitOnly          bool   // no socket holds the port: connections in TIME_WAIT alone do
+	Unprivileged          int    // net.ipv4.ip_unprivileged_port_start, when bind fails with EACCES
+	Reserved              bool   // the port asked is below it
+	Suggest               int    // a port to use instead: 8081, or the first unprivileged one above it
 }
 
 func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
@@ -108,6 +110,7 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 			if holder, snap, ok := l.portHolder(s, ap); ok {
 				data.Holder, data.HolderHow, data.HolderName = holder.Label(), holds(holder, snap), holder.Name
 				data.HolderListens = holder.Kind == Stream && snap.State == Listen
+				data.AlsoHeldBy = l.otherHolders(s, holder, ap)
 			} else if s.Kind == Stream && !l.CallsOnly {
 				data.TimeWaitOnly = timeWaitOnly(ap)
 			}
@@ -159,6 +162,20 @@ func (l *Lab) portHolder(s *Socket, addr netip.AddrPort) (*Socket, Snapshot, boo
 	return l.socketWhere(s.Kind, func(t *Socket, snap Snapshot) bool {
 		return t != s && clash(snap.Local, addr)
 	})
+}
+
+// otherHolders lists, by label, the session's sockets other than s and
+// holder that hold the port at addr as well, such as the connections a
+// listener accepted: closing holder alone leaves the port taken while they
+// are open. It is "" when holder is the only one.
+func (l *Lab) otherHolders(s, holder *Socket, addr netip.AddrPort) string {
+	var labels []string
+	for _, t := range l.Sockets() {
+		if t != s && t != holder && t.Kind == s.Kind && clash(readState(t).Local, addr) {
+			labels = append(labels, t.Label())
+		}
+	}
+	return strings.Join(labels, ", ")
 }
 
 // holds says how a socket holds its port, for bind's EADDRINUSE.
