@@ -211,3 +211,38 @@ func TestSendDrawsTheSegmentsThatCrossed(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamSendtoDrawsWhatCrossed captures loopback while sendto runs on
+// connected TCP sockets, which ignore the address and send down the
+// connection as send does, and checks that each draws what crossed: the
+// segments that carried its bytes, and, once the other end has closed,
+// the RST its kernel answered them with.
+func TestStreamSendtoDrawsWhatCrossed(t *testing.T) {
+	for _, f := range families {
+		t.Run(f.name, func(t *testing.T) {
+			l := newLab(t)
+			pair(t, l, f)
+			ends := []string{portOf(t, l, "server"), portOf(t, l, "client")}
+			for _, call := range [][]string{
+				{"sendto", "client", f.loopback, "1", "hello"},
+				{"sendto", "conn", f.loopback, "1", "--bytes", "100000"},
+				{"recv", "client", "--all"},
+				{"recv", "conn", "--all"}, // so that its close sends a FIN, not an RST
+				{"close", "conn"},
+				{"sendto", "client", f.loopback, "1", "hello"},
+			} {
+				rep, wire, log := onTheWire(t, l, ends, noACKs, call[0], call[1:]...)
+				if call[0] != "sendto" {
+					continue
+				}
+				if rep.Failed() {
+					t.Fatalf("%s failed", rep.Call)
+				}
+				if left := Read(sock(t, l, call[1])).NotSent; left > 0 {
+					t.Fatalf("%s: %d bytes not sent yet, which would cross after the call", rep.Call, left)
+				}
+				wantDrawnAsCrossed(t, rep, wire, log, noACKs)
+			}
+		})
+	}
+}

@@ -210,7 +210,7 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	// reset by the peer's kernel in answer to the bytes (on loopback, within
 	// the call itself). It has no peer any more: the bytes went to the one
 	// it had before.
-	data.Reset = s.Kind == Stream && before.Connected() && after.FromKernel && after.State == Closed
+	data.Reset = s.Kind == Stream && resetBySend(before, after)
 	data.PeerHadClosed = data.Reset && before.State == CloseWait
 	data.Unread = after.RecvQ
 	if s.Kind == Stream && !data.Reset {
@@ -276,20 +276,14 @@ func runSend(ctx context.Context, l *Lab, args []string) (*Report, error) {
 		}
 	}
 	if sent > data.NotSent && ends.Connected() {
-		what := "datagram " + Counted(sent, "byte")
-		if s.Kind == Stream { // those that have left
-			what = bytesLeft(sent-data.NotSent, after.dataSegments-before.dataSegments)
-			if data.LoopbackDown != "" {
-				what += ", dropped: loopback down"
-			}
-		}
 		other := l.endName(s, ends, peer)
-		report.Packets = []Packet{{From: s.Name, To: other, What: what}}
+		if s.Kind == Stream {
+			report.Packets = streamPackets(s.Name, other, sent-data.NotSent, before, after, data.LoopbackDown != "", data.Reset)
+		} else {
+			report.Packets = []Packet{{From: s.Name, To: other, What: "datagram " + Counted(sent, "byte")}}
+		}
 		if icmp {
 			report.Packets = append(report.Packets, Packet{From: other, To: s.Name, What: icmpUnreachable})
-		}
-		if data.Reset {
-			report.Packets = append(report.Packets, Packet{From: other, To: s.Name, What: "RST"})
 		}
 	}
 	return l.tell(report, sendProse, data), nil
@@ -470,6 +464,31 @@ func (l *Lab) send(ctx context.Context, s *Socket, msg []byte, to unix.Sockaddr,
 			return sent, pieces, stop, werr
 		}
 	}
+}
+
+// resetBySend says whether a TCP send that succeeded, on a socket whose
+// state was before and is after, was answered by an RST: a connection
+// that is CLOSED right after it was reset by the peer's kernel in answer
+// to the bytes (on loopback, within the call itself).
+func resetBySend(before, after Snapshot) bool {
+	return before.Connected() && after.FromKernel && after.State == Closed
+}
+
+// streamPackets are the arrows of a TCP send or sendto from one end to
+// the other: the left bytes that crossed during the call, in the
+// segments the kernel counted between the sender's states before and
+// after it, dropped when loopback is down; and the RST the other end's
+// kernel answered them with, when it had closed (reset).
+func streamPackets(from, to string, left int, before, after Snapshot, dropped, reset bool) []Packet {
+	what := bytesLeft(left, after.dataSegments-before.dataSegments)
+	if dropped {
+		what += ", dropped: loopback down"
+	}
+	packets := []Packet{{From: from, To: to, What: what}}
+	if reset {
+		packets = append(packets, Packet{From: to, To: from, What: "RST"})
+	}
+	return packets
 }
 
 // peerOf finds the lab's socket at the other end of s's connection, or

@@ -160,8 +160,17 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 	if s.Kind == Stream {
 		// The address is ignored: the bytes go down the connection, to
 		// the socket at its other end, as with send.
-		peer := l.peerOf(s, after)
-		data.Itself = after.ToItself()
+		// A connection the call found gone at the other end was reset in
+		// answer to the bytes: they went to the end it had before.
+		reset, ends := resetBySend(before, after), after
+		if reset {
+			ends = before
+		}
+		peer := l.peerOf(s, ends)
+		if reset && peer == nil {
+			peer = l.shutPeer(s, before) // the RST came from it, if it shut down both ways
+		}
+		data.Itself = ends.ToItself()
 		if data.Itself {
 			data.Receiver, data.ReceiverName = s.Label(), s.Name
 		} else if peer != nil {
@@ -169,8 +178,12 @@ func runSendto(ctx context.Context, l *Lab, args []string) (*Report, error) {
 			snap := l.look(peer)
 			report.State = append(report.State, otherQueues(peer, snap))
 		}
-		if after.Connected() {
-			report.Packets = []Packet{{From: s.Name, To: l.endName(s, after, peer), What: Counted(sent, "byte")}}
+		notSent := 0 // the bytes still in the send queue have not crossed
+		if !reset {
+			notSent = min(sent, after.NotSent)
+		}
+		if sent > notSent && ends.Connected() {
+			report.Packets = streamPackets(s.Name, l.endName(s, ends, peer), sent-notSent, before, after, sentHeld(after).Why != "", reset)
 		}
 	} else {
 		receiver := to.String()
