@@ -316,6 +316,19 @@ func udpPair(t *testing.T, l *Lab) {
 	run(t, l, "connect", "u", "127.0.0.1", portOf(t, l, "r"))
 }
 
+// connectedToNobody makes u, a UDP socket connected to a loopback port
+// that no socket holds (gone's, bound and closed), and returns the port.
+func connectedToNobody(t *testing.T, l *Lab) (port string) {
+	t.Helper()
+	run(t, l, "socket", "udp", "as", "gone")
+	run(t, l, "bind", "gone", "127.0.0.1", "0")
+	port = portOf(t, l, "gone")
+	run(t, l, "close", "gone")
+	run(t, l, "socket", "udp", "as", "u")
+	run(t, l, "connect", "u", "127.0.0.1", port)
+	return port
+}
+
 // TestSendToAPortNobodyHolds sends, with send and with sendto to the same
 // address, on a UDP socket connected to a loopback port no socket holds:
 // the kernel's ICMP "port unreachable" leaves an error on the socket,
@@ -326,12 +339,7 @@ func TestSendToAPortNobodyHolds(t *testing.T) {
 	for _, step := range []string{"send", "sendto"} {
 		t.Run(step, func(t *testing.T) {
 			l := newLab(t)
-			run(t, l, "socket", "udp", "as", "gone")
-			run(t, l, "bind", "gone", "127.0.0.1", "0")
-			port := portOf(t, l, "gone")
-			run(t, l, "close", "gone")
-			run(t, l, "socket", "udp", "as", "u")
-			run(t, l, "connect", "u", "127.0.0.1", port)
+			port := connectedToNobody(t, l)
 			args := []string{"u", "hi"}
 			if step == "sendto" {
 				args = []string{"u", "127.0.0.1", port, "hi"}

@@ -21,12 +21,7 @@ func TestRefusedDatagramWasNotSent(t *testing.T) {
 	for _, step := range []string{"send", "sendto"} {
 		t.Run(step, func(t *testing.T) {
 			l := newLab(t)
-			run(t, l, "socket", "udp", "as", "gone")
-			run(t, l, "bind", "gone", "127.0.0.1", "0")
-			port := portOf(t, l, "gone")
-			run(t, l, "close", "gone")
-			run(t, l, "socket", "udp", "as", "u")
-			run(t, l, "connect", "u", "127.0.0.1", port)
+			port := connectedToNobody(t, l)
 			args := []string{"u", "hi"}
 			if step == "sendto" {
 				args = []string{"u", "127.0.0.1", port, "hi"}
