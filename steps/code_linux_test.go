@@ -91,7 +91,7 @@ type codeLine struct {
 // where the only variables declared for them are the sockets and those a
 // line's comment explains (// addr: …).
 func TestCodeLinesCompileAndMakeTheCall(t *testing.T) {
-	var cLines, goLines []codeLine
+	var cLines, goLines, pyLines []codeLine
 	names := map[string]bool{} // every socket's variable
 	for _, s := range codeSessions {
 		for _, f := range s.families {
@@ -141,6 +141,7 @@ func TestCodeLinesCompileAndMakeTheCall(t *testing.T) {
 				}
 				cLines = append(cLines, codeLine{what, c})
 				goLines = append(goLines, codeLine{what, g})
+				pyLines = append(pyLines, codeLine{what, rep.Python})
 			}
 		}
 	}
@@ -149,6 +150,20 @@ func TestCodeLinesCompileAndMakeTheCall(t *testing.T) {
 		sockets = append(sockets, name)
 	}
 	slices.Sort(sockets)
+	t.Run("names", func(t *testing.T) {
+		for _, lines := range []struct {
+			comment string
+			lines   []codeLine
+		}{{"//", cLines}, {"//", goLines}, {"#", pyLines}} {
+			for _, l := range lines.lines {
+				for _, word := range namesUsed(l.line, lines.comment) {
+					if !names[word] && validName(word) == nil {
+						t.Errorf("%s: the line %q uses %s, which a socket may still be named", l.call, l.line, word)
+					}
+				}
+			}
+		}
+	})
 	t.Run("c", func(t *testing.T) { compileC(t, cProgram(t, sockets, cLines)) })
 	t.Run("go", func(t *testing.T) { vetGo(t, goProgram(t, sockets, goLines)) })
 }
@@ -311,6 +326,22 @@ func goSockaddrOf(ap netip.AddrPort) string {
 		}
 	}
 	return fmt.Sprintf("&unix.SockaddrInet%s{Port: %d, Addr: [%d]byte{%s}}", kind, ap.Port(), len(bytes), strings.Join(elems, ", "))
+}
+
+// namesUsed are the names a line of code uses that a variable of the
+// same name would hide or break: not those inside strings or after the
+// comment mark, nor a field (addr.Port, Port: 1) or a struct's tag
+// (struct linger).
+func namesUsed(line, comment string) []string {
+	code := regexp.MustCompile(`"(?:[^"\\]|\\.)*"`).ReplaceAllString(line, `""`)
+	code, _, _ = strings.Cut(code, comment)
+	var words []string
+	for _, m := range regexp.MustCompile(`(\.|struct\s+)?\b([A-Za-z_]\w*)\b(\s*:[^=])?`).FindAllStringSubmatch(code, -1) {
+		if m[1] == "" && m[3] == "" {
+			words = append(words, m[2])
+		}
+	}
+	return words
 }
 
 // explained are the variables a line's comment says what they are:

@@ -3,6 +3,7 @@ package steps
 import (
 	"fmt"
 	"net/netip"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -311,21 +312,26 @@ func (l *Lab) checkNewName(name string) error {
 var reserved = map[string]bool{"all": true, "as": true, "tcp": true, "udp": true, "ipv4": true, "ipv6": true, "any": true, "localhost": true}
 
 // inCode are the words a name would clash with in the lines each step
-// gives in Python, C and Go: their keywords and builtins a learner may
-// type (int, len, socket), and the names those lines declare themselves.
+// gives in Python, C and Go: their keywords, the functions, types and
+// modules the lines use (bind, ssize_t, make, os), and the names those
+// lines declare themselves. A variable of one of these names would hide
+// what the lines mean by it, and they would no longer compile or run.
 var inCode = func() map[string]bool {
 	words := map[string]bool{}
 	for _, list := range []string{
 		// Python
 		"False None True and assert async await break class continue def del elif else except finally for from " +
-			"global if import in is lambda nonlocal not or pass raise return try while with yield socket time print",
+			"global if import in is lambda nonlocal not or pass raise return try while with yield socket time print " +
+			"os bool",
 		// C
 		"auto case char const default do double enum extern float goto int long register short signed sizeof " +
-			"static struct switch typedef union unsigned void volatile",
+			"static struct switch typedef union unsigned void volatile " +
+			"accept bind close connect fcntl getsockopt listen recv recvfrom send sendto setsockopt shutdown ssize_t socklen_t",
 		// Go
-		"chan defer fallthrough func go interface map package range select type var unix nil",
+		"chan defer fallthrough func go interface map package range select type var unix nil _ " +
+			"byte make uintptr true false",
 		// what the lines declare
-		"err n value flags buf fromlen len client_address address_length nonblocking addr data to",
+		"err n value flags buf fromlen len client_address address_length nonblocking addr data to clientAddress address",
 	} {
 		for _, w := range strings.Fields(list) {
 			words[w] = true
@@ -334,9 +340,14 @@ var inCode = func() map[string]bool {
 	return words
 }()
 
+// cConstant matches the names of the constants the C lines use (AF_INET,
+// SO_LINGER, MSG_NOSIGNAL): C's headers make them macros, which a
+// variable's name cannot be.
+var cConstant = regexp.MustCompile(`^(AF|SOCK|SOL|SO|IPPROTO|IPV6|IP|TCP|MSG|SHUT|F|O|INADDR)_`)
+
 func validName(name string) error {
-	if inCode[name] {
-		return &UsageError{Problem: fmt.Sprintf("%s cannot name a socket: the Python, C or Go line of each step would use it for something else (a keyword, or a name the lines declare); choose another, such as server or client", QuoteShort(name))}
+	if inCode[name] || cConstant.MatchString(name) {
+		return &UsageError{Problem: fmt.Sprintf("%s cannot name a socket: the Python, C or Go line of each step would use it for something else (a keyword, a function, type or constant they use, or a name they declare); choose another, such as server or client", QuoteShort(name))}
 	}
 	ok := name != "" && len(name) <= 32 && !reserved[name]
 	for i, r := range name {
