@@ -291,7 +291,7 @@ func codeWants(t *testing.T, what, call string, py map[int]string) (c, g []strin
 		switch {
 		case m[2] == "":
 			return []string{fmt.Sprintf("fcntl(%s, F_GETFL) & O_NONBLOCK;", s)},
-				[]string{fmt.Sprintf("flags, err := unix.FcntlInt(uintptr(%s), unix.F_GETFL, 0)", s)}
+				[]string{fmt.Sprintf("flags, err := unix.FcntlInt(uintptr(%s), unix.F_GETFL, 0); nonblocking := flags&unix.O_NONBLOCK != 0", s)}
 		case strings.Contains(m[2], "O_NONBLOCK"):
 			return []string{fmt.Sprintf("fcntl(%s, F_SETFL, fcntl(%s, F_GETFL) | O_NONBLOCK);", s, s)},
 				[]string{fmt.Sprintf("err := unix.SetNonblock(%s, true)", s)}
