@@ -33,6 +33,9 @@ type command struct {
 	// before in any case, so that Tab matches it in any case.
 	anyCase func(s *Session, before []string) bool
 	run     func(s *Session, ctx context.Context, args []string) error
+	// step is the socket call the command makes, if it makes one: the
+	// commands whose errno expect can check.
+	step *steps.Step
 	// topics are what `help NAME TOPIC` explains one by one, and topic
 	// explains one (steps.Step's Topics and Topic).
 	topics []string
@@ -176,6 +179,7 @@ func init() {
 			},
 			run: runCode,
 		},
+		expectCommand,
 		&command{
 			name: "help", aliases: []string{"?"}, group: groupShell,
 			usage: "help [COMMAND]  |  help option NAME", example: "help bind",
@@ -219,7 +223,7 @@ func init() {
 func stepCommand(st *steps.Step, group string) *command {
 	return &command{
 		name: st.Name, group: group, usage: st.Usage, example: st.Example, summary: st.Summary, about: st.About,
-		topics: st.Topics, topic: st.Topic,
+		topics: st.Topics, topic: st.Topic, step: st,
 		fit:      func(s *Session) string { return s.lab.ExampleNow(st) },
 		complete: func(s *Session, before []string) []string { return st.Complete(s.lab, before) },
 		anyCase: func(_ *Session, before []string) bool {

@@ -32,6 +32,7 @@ var exampleStates = map[string][]string{
 	"diagram":  nil,
 	"narrate":  nil,
 	"code":     nil,
+	"expect":   {"socket as client"},
 	"help":     nil,
 	"quit":     nil,
 }

@@ -212,14 +212,24 @@ func (s *Session) eval(ctx context.Context, line string) (string, error) {
 		s.oneCommand(line)
 		return "", ErrFailed
 	}
+	refused, err := s.run(ctx, cmd, args)
+	if refused {
+		s.oneCommand(line)
+	}
+	return cmd.name, err
+}
+
+// run runs cmd with its arguments. A line it could not run as typed is
+// said with cmd's usage and an example, and is refused: nothing was
+// called, and the error is ErrFailed.
+func (s *Session) run(ctx context.Context, cmd *command, args []string) (refused bool, err error) {
 	err = cmd.run(s, ctx, args)
 	var usage *steps.UsageError
 	if errors.As(err, &usage) {
 		s.problem(usage.Problem, cmd)
-		s.oneCommand(line)
-		return cmd.name, ErrFailed
+		return true, ErrFailed
 	}
-	return cmd.name, err
+	return false, err
 }
 
 // quoting is how a word is quoted, shown after a line SplitWords refuses.

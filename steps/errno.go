@@ -74,6 +74,28 @@ func ExplainErrno(err error) (ErrnoHelp, bool) {
 	}, true
 }
 
+// ErrnoNamed returns the explanation of the errno a name stands for: any
+// name this system knows, in any case, so that EWOULDBLOCK is EAGAIN and
+// ENOTSUP EOPNOTSUPP, each under the Name the failure lines write.
+func ErrnoNamed(name string) (ErrnoHelp, bool) {
+	errno, ok := errnoByName[strings.ToUpper(name)]
+	if !ok {
+		return ErrnoHelp{}, false
+	}
+	return ExplainErrno(errno)
+}
+
+// ErrnoNames are the names of the errnos errno.txt explains, sorted: the
+// ones a learner meets, for completion.
+func ErrnoNames() []string {
+	names := make([]string, 0, len(errnoHelpByNumber))
+	for _, help := range errnoHelpByNumber {
+		names = append(names, help.Name)
+	}
+	slices.Sort(names)
+	return names
+}
+
 // errnoName is the name of err's errno as the failure lines write it, or
 // "" when err carries none.
 func errnoName(err error) string {
