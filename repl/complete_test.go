@@ -75,6 +75,12 @@ func TestComplete(t *testing.T) {
 		{"socket udp ipv6 ", []string{"as"}, ""},
 		{"socket as ", nil, ""},       // the name is the learner's to choose
 		{"socket tcp as x ", nil, ""}, // as NAME comes last
+		{"expect ECONNRE", []string{"ECONNREFUSED", "ECONNRESET"}, "ECONNRE"},
+		{"expect econnre", []string{"econnrefused", "econnreset"}, "econnre"}, // an errno in any case
+		{"expect ECONNREFUSED soc", []string{"socket"}, "soc"},                // a socket call, not sockets
+		{"expect ECONNREFUSED connect server ", []string{"127.0.0.1", "localhost"}, ""},
+		{"expect EPIPE shutdown server Wr", []string{"Write"}, "Wr"},
+		{"expect EPIPE sockets ", nil, ""},
 		{"narrate b", []string{"brief"}, "b"},
 		{"narrate brief ", nil, ""}, // narrate takes one word
 		{"code ", []string{"all", "c", "go", "python"}, ""},
