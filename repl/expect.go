@@ -17,7 +17,7 @@ var expectCommand = &command{
 	usage:   "expect ERRNO COMMAND [ARGUMENT…]   (COMMAND: a socket call)",
 	example: "expect ECONNREFUSED connect client 127.0.0.1 9",
 	summary: "run a call that should fail with this errno",
-	about: "Runs a socket call as if typed alone, fully narrated, and then says whether it failed with ERRNO: " +
+	about: "Runs a socket call, narrated as if typed alone, and then says whether it failed with ERRNO: " +
 		"✔ when it did, ✗ when it succeeded, failed with another errno, or was stopped before it returned. " +
 		"A lab script shows a refused connect or EADDRINUSE with it and still ends with status 0; " +
 		"a ✗ counts as a failed command, listed at the script's end, and makes the status 1.\n" +
