@@ -15,7 +15,7 @@ import (
 var expectCommand = &command{
 	name: "expect", group: groupShell,
 	usage:   "expect ERRNO COMMAND [ARGUMENT…]   (COMMAND: a socket call)",
-	example: "expect ECONNREFUSED connect client 127.0.0.1 9",
+	example: "expect ECONNREFUSED connect client 127.0.0.1 9090",
 	summary: "run a call that should fail with this errno",
 	about: "Runs a socket call, narrated as if typed alone, and then says whether it failed with ERRNO: " +
 		"✔ when it did, ✗ when it succeeded, failed with another errno, or was stopped before it returned. " +
