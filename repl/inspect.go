@@ -404,7 +404,13 @@ func timerSays(t steps.Timer) string {
 		if t.Count > 0 {
 			says += fmt.Sprintf("; it has done so %s already", steps.Counted(t.Count, "time"))
 		}
-		if t.Backoff > 0 {
+		switch {
+		case t.Backoff > 0 && t.Count > t.Backoff:
+			// Linux keeps the wait the same for a SYN's first few resends
+			// (net.ipv4.tcp_syn_linear_timeouts), and doubles it after.
+			says += fmt.Sprintf("; the wait stayed the same for the first %d of them, then doubled %s (backoff %d): it is now %d ms (RTO)",
+				t.Count-t.Backoff, steps.Counted(t.Backoff, "time"), t.Backoff, t.RTO.Milliseconds())
+		case t.Backoff > 0:
 			says += fmt.Sprintf("; the wait doubles each time: doubled %s (backoff %d), it is now %d ms (RTO)",
 				steps.Counted(t.Backoff, "time"), t.Backoff, t.RTO.Milliseconds())
 		}

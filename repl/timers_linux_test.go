@@ -4,6 +4,7 @@ package repl
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"os"
 	"regexp"
@@ -206,5 +207,54 @@ func TestShowNotSentLeavesOutTheFIN(t *testing.T) {
 	want := fmt.Sprintf("of the send-q, %s not yet sent, and the FIN after them (TCP_INFO)", steps.Counted(unsent, "byte"))
 	if !strings.Contains(strings.Join(strings.Fields(got), " "), want) {
 		t.Errorf("show client: got\n%s\nwant %q", got, want)
+	}
+}
+
+// TestShowSYNResendsThatDidNotDouble connects to a listener whose accept
+// queue is full, which drops the SYN, and waits until Linux has sent it
+// again more times than it has doubled the wait: it keeps the wait the
+// same for a SYN's first net.ipv4.tcp_syn_linear_timeouts resends. show
+// must not say the wait doubled each time, and must say how many waited
+// the same, as the kernel counts them at that moment.
+func TestShowSYNResendsThatDidNotDouble(t *testing.T) {
+	t.Parallel()
+	linear, err := os.ReadFile("/proc/sys/net/ipv4/tcp_syn_linear_timeouts")
+	if n, _ := strconv.Atoi(strings.TrimSpace(string(linear))); err != nil || n == 0 {
+		t.Skip("this kernel doubles the wait after each SYN resend (no net.ipv4.tcp_syn_linear_timeouts)")
+	}
+	s, out := fullSession(t)
+	port := freePort(t)
+	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server 0",
+		"socket as first", fmt.Sprintf("connect first 127.0.0.1 %d", port),
+		"socket as client", "option client O_NONBLOCK on")
+	s.Eval(context.Background(), fmt.Sprintf("connect client 127.0.0.1 %d", port)) // EINPROGRESS
+	client := mustFind(t, s, "client")
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("after 10 s the SYN was not yet sent again after a doubled wait")
+		}
+		info, err := unix.GetsockoptTCPInfo(client.FD, unix.IPPROTO_TCP, unix.TCP_INFO)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if steps.TCPState(info.State) != steps.SynSent {
+			t.Fatalf("the client is %s, not SYN_SENT", steps.TCPState(info.State))
+		}
+		if info.Backoff == 0 || int(info.Retransmits) <= int(info.Backoff) {
+			continue
+		}
+		got, _ := evalOut(s, out, "show client")
+		after, _ := unix.GetsockoptTCPInfo(client.FD, unix.IPPROTO_TCP, unix.TCP_INFO)
+		if after.Retransmits != info.Retransmits || after.Backoff != info.Backoff {
+			continue // the timer fired meanwhile: read again
+		}
+		got = strings.Join(strings.Fields(got), " ")
+		same := int(info.Retransmits) - int(info.Backoff)
+		want := fmt.Sprintf("the wait stayed the same for the first %d of them, then doubled %s (backoff %d)",
+			same, steps.Counted(int(info.Backoff), "time"), info.Backoff)
+		if !strings.Contains(got, want) || strings.Contains(got, "doubles each time") {
+			t.Errorf("show client after %d SYN resends, %d doublings: got\n%s\nwant %q", info.Retransmits, info.Backoff, got, want)
+		}
+		return
 	}
 }
