@@ -150,8 +150,12 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot, suggest bool) []
 		case snap.Error:
 			say("the peer reset the connection (RST): the next call on it fails with ECONNRESET (a recv returns what is queued first); after that recv %s returns 0 bytes and send fails with EPIPE", sock.Name)
 		default:
-			say("the connection is over (CLOSED): recv %s returns 0 bytes once what is queued is read, and send fails with EPIPE", sock.Name)
+			say(connectionOver, sock.Name)
 		}
+	case (was.state == steps.LastAck || was.state == steps.Closing) && snap.State == steps.Closed && !snap.Error:
+		// Both sides had sent their FIN; this side's, perhaps held back
+		// by the peer's closed window, was still to be acknowledged.
+		say("the peer acknowledged this side's FIN: "+connectionOver, sock.Name)
 	}
 	switch {
 	case sock.Kind == steps.Datagram:
@@ -198,6 +202,12 @@ func (w *watcher) news(sock *steps.Socket, snap steps.Snapshot, suggest bool) []
 	return notes
 }
 
+// connectionOver is the notice of a connection that ended with no
+// reset, for the socket it names.
+const connectionOver = "the connection is over (CLOSED): recv %s returns 0 bytes once what is queued is read, and send fails with EPIPE"
+
+// wasConnected says whether a socket in state s had a connection that a
+// reset could end, and whose end to CLOSED a notice tells.
 func wasConnected(s steps.TCPState) bool {
 	return s == steps.Established || s == steps.CloseWait || s == steps.FinWait1 || s == steps.FinWait2
 }

@@ -164,6 +164,12 @@ func TestNoticesOfAnEnd(t *testing.T) {
 			then:   []string{"recv conn", "= 0", "send conn x", "EPIPE"},
 		},
 		{
+			name:   "the peer shut down writing, then this side did, its FIN held by the peer's closed window until the peer read",
+			lines:  []string{"client: shutdown write", "send conn --bytes 300000", "conn: shutdown write", "client: read all"},
+			notice: "the peer acknowledged this side's FIN: the connection is over (CLOSED): recv conn returns 0 bytes once what is queued is read, and send fails with EPIPE",
+			then:   []string{"recv conn", "= 0", "send conn x", "EPIPE"},
+		},
+		{
 			name:   "the peer closed, then this side shut down writing",
 			lines:  []string{"client: close", "conn: shutdown write"},
 			notice: "the connection is over (CLOSED)",
@@ -197,6 +203,13 @@ func TestNoticesOfAnEnd(t *testing.T) {
 					_, err = unix.Write(conn.FD, []byte("bye"))
 				case "conn: shutdown write":
 					err = unix.Shutdown(conn.FD, unix.SHUT_WR)
+					if st := steps.Read(conn).State; tt.lines[len(tt.lines)-1] == "client: read all" && st != steps.LastAck {
+						t.Fatalf("conn is %s after its shutdown, not LAST_ACK with its FIN held", st)
+					}
+				case "client: shutdown write":
+					err = unix.Shutdown(client, unix.SHUT_WR)
+				case "client: read all":
+					err = readToEnd(client)
 				default:
 					mustEval(t, s, line)
 					continue
@@ -223,6 +236,28 @@ func TestNoticesOfAnEnd(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readToEnd reads the stream socket fd until the peer's FIN (a read of
+// 0 bytes), at most 2 s for each read and 10,000 reads in all.
+func readToEnd(fd int) error {
+	tv := unix.NsecToTimeval((2 * time.Second).Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return err
+	}
+	buf := make([]byte, 64<<10)
+	for range 10000 {
+		n, err := unix.Read(fd, buf)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return err
+		case n == 0:
+			return nil
+		}
+	}
+	return fmt.Errorf("no end after 10,000 reads")
 }
 
 // TestOwnShutdownIsNotThePeers: after this side's own shutdown(SHUT_RD),
