@@ -382,6 +382,19 @@ func pollOut(t *testing.T, fd int) bool {
 	return n > 0 && fds[0].Revents&unix.POLLOUT != 0
 }
 
+// synSentClient makes, in s, a listener whose accept queue is full (a
+// backlog of 0, with first connected) and client, non-blocking, whose
+// connect to it has begun: the listener's kernel ignores its SYN, so it
+// stays in SYN_SENT, its SYN sent again and again.
+func synSentClient(t *testing.T, s *Session) {
+	t.Helper()
+	port := freePort(t)
+	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server 0",
+		"socket as first", fmt.Sprintf("connect first 127.0.0.1 %d", port),
+		"socket as client", "option client O_NONBLOCK on")
+	s.Eval(context.Background(), fmt.Sprintf("connect client 127.0.0.1 %d", port)) // EINPROGRESS
+}
+
 // TestShowInSynSent shows a client whose handshake cannot finish: its
 // listener's accept queue is full, so the listener's kernel ignores the
 // SYN and the client stays in SYN_SENT. What show says of recv, send and
@@ -393,11 +406,7 @@ func TestShowInSynSent(t *testing.T) {
 	for _, nonBlocking := range []bool{true, false} {
 		t.Run(fmt.Sprintf("non-blocking %v", nonBlocking), func(t *testing.T) {
 			s, out := fullSession(t)
-			port := freePort(t)
-			mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server 0",
-				"socket as first", fmt.Sprintf("connect first 127.0.0.1 %d", port),
-				"socket as client", "option client O_NONBLOCK on")
-			s.Eval(context.Background(), fmt.Sprintf("connect client 127.0.0.1 %d", port)) // EINPROGRESS
+			synSentClient(t, s)
 			if !nonBlocking {
 				mustEval(t, s, "option client O_NONBLOCK off")
 			}

@@ -4,7 +4,6 @@ package repl
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"os"
 	"regexp"
@@ -223,11 +222,7 @@ func TestShowSYNResendsThatDidNotDouble(t *testing.T) {
 		t.Skip("this kernel doubles the wait after each SYN resend (no net.ipv4.tcp_syn_linear_timeouts)")
 	}
 	s, out := fullSession(t)
-	port := freePort(t)
-	mustEval(t, s, "socket as server", fmt.Sprintf("bind server 127.0.0.1 %d", port), "listen server 0",
-		"socket as first", fmt.Sprintf("connect first 127.0.0.1 %d", port),
-		"socket as client", "option client O_NONBLOCK on")
-	s.Eval(context.Background(), fmt.Sprintf("connect client 127.0.0.1 %d", port)) // EINPROGRESS
+	synSentClient(t, s)
 	client := mustFind(t, s, "client")
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {

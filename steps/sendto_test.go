@@ -317,16 +317,20 @@ func udpPair(t *testing.T, l *Lab) {
 }
 
 // connectedToNobody makes u, a UDP socket connected to a loopback port
-// that no socket holds (gone's, bound and closed), and returns the port.
-func connectedToNobody(t *testing.T, l *Lab) (port string) {
+// that no socket holds (gone's, bound and closed), and returns the
+// arguments of step (send or sendto) that send "hi" there.
+func connectedToNobody(t *testing.T, l *Lab, step string) []string {
 	t.Helper()
 	run(t, l, "socket", "udp", "as", "gone")
 	run(t, l, "bind", "gone", "127.0.0.1", "0")
-	port = portOf(t, l, "gone")
+	port := portOf(t, l, "gone")
 	run(t, l, "close", "gone")
 	run(t, l, "socket", "udp", "as", "u")
 	run(t, l, "connect", "u", "127.0.0.1", port)
-	return port
+	if step == "sendto" {
+		return []string{"u", "127.0.0.1", port, "hi"}
+	}
+	return []string{"u", "hi"}
 }
 
 // TestSendToAPortNobodyHolds sends, with send and with sendto to the same
@@ -339,11 +343,7 @@ func TestSendToAPortNobodyHolds(t *testing.T) {
 	for _, step := range []string{"send", "sendto"} {
 		t.Run(step, func(t *testing.T) {
 			l := newLab(t)
-			port := connectedToNobody(t, l)
-			args := []string{"u", "hi"}
-			if step == "sendto" {
-				args = []string{"u", "127.0.0.1", port, "hi"}
-			}
+			args := connectedToNobody(t, l, step)
 			fds := []unix.PollFd{{Fd: int32(sock(t, l, "u").FD)}}
 			if step == "sendto" {
 				// To another port nobody holds: u is not connected there,

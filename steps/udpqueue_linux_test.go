@@ -21,11 +21,7 @@ func TestRefusedDatagramWasNotSent(t *testing.T) {
 	for _, step := range []string{"send", "sendto"} {
 		t.Run(step, func(t *testing.T) {
 			l := newLab(t)
-			port := connectedToNobody(t, l)
-			args := []string{"u", "hi"}
-			if step == "sendto" {
-				args = []string{"u", "127.0.0.1", port, "hi"}
-			}
+			args := connectedToNobody(t, l, step)
 			run(t, l, step, args...)
 			before, ok := snmpCounter(t, "Udp", "OutDatagrams")
 			if !ok {
