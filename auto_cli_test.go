@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -956,17 +955,32 @@ func TestAutoClientSaysASentMessageMayBeUnread(t *testing.T) {
 		"prints Message sent. Socket closed.")
 }
 
+// offline is the path of unshare, with which a test runs sockstep in a
+// network namespace of its own, where a name not in /etc/hosts has no
+// address and no DNS query leaves this machine to find that out; the test
+// is skipped where unshare -rn cannot make one.
+func offline(t *testing.T) string {
+	t.Helper()
+	unshare, err := exec.LookPath("unshare")
+	if err != nil {
+		t.Skip("unshare is not on PATH, so sockstep cannot look a name up here without a DNS query leaving this machine")
+	}
+	if out, err := exec.Command(unshare, "-rn", "true").CombinedOutput(); err != nil {
+		t.Skipf("unshare -rn cannot make a network namespace here (%v: %s), so sockstep cannot look a name up without a DNS query leaving this machine", err, strings.TrimSpace(string(out)))
+	}
+	return unshare
+}
+
 // TestAutoSaysAHostWithoutAnAddressBeforeAnySocket gives --host a name
-// that has no IPv4 address (the resolver is asked first): sockstep says so
+// that has no IPv4 address (the resolver is asked first, in a network
+// namespace of sockstep's own, so that no DNS query leaves): sockstep says so
 // before it makes a socket, without the usage or a summary of calls that
 // were never made, and exits 2. A name that has one, localhost, is played.
 func TestAutoSaysAHostWithoutAnAddressBeforeAnySocket(t *testing.T) {
 	const nowhere = "no-such-host.invalid"
-	if addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip4", nowhere); err == nil {
-		t.Skipf("%s has an address here (%v)", nowhere, addrs)
-	}
+	unshare := offline(t)
 	for _, play := range []string{"client", "server"} {
-		out := wantStatus(t, sockstepAuto(t, nil, play, "--host", nowhere), 2)
+		out := wantStatus(t, start(t, nil, unshare, "-rn", sockstep, "auto", play, "--host", nowhere), 2)
 		wantInOrder(t, out, `sockstep: cannot find an IPv4 address for "`+nowhere+`" (--host)`)
 		for _, never := range []string{"socket(", "close(", "usage", "auto " + play + " ended", "a call failed"} {
 			if strings.Contains(out, never) {

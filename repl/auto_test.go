@@ -14,6 +14,7 @@ import (
 
 	"sockstep/auto"
 	"sockstep/internal/peer"
+	"sockstep/steps"
 )
 
 // evalAuto runs one command line in a new session of the given width and
@@ -263,7 +264,7 @@ func TestAutoHelpSaysWhenTheDemoIsSideBySide(t *testing.T) {
 // command fails without a summary of calls never made.
 func TestAutoSaysAHostWithoutAnAddressBeforeAnySocket(t *testing.T) {
 	const nowhere = "no-such-host.invalid"
-	if addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip4", nowhere); err == nil {
+	if addrs, err := steps.Resolver.LookupNetIP(context.Background(), "ip4", nowhere); err == nil {
 		t.Skipf("%s has an address here (%v)", nowhere, addrs)
 	}
 	var out bytes.Buffer
@@ -291,7 +292,7 @@ func TestAutoSaysAHostWithoutAnAddressBeforeAnySocket(t *testing.T) {
 // it does not say, for its caller to say where its problems go.
 func TestPlayFindsTheHost(t *testing.T) {
 	const nowhere = "no-such-host.invalid"
-	if addrs, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip4", nowhere); err == nil {
+	if addrs, err := steps.Resolver.LookupNetIP(context.Background(), "ip4", nowhere); err == nil {
 		t.Skipf("%s has an address here (%v)", nowhere, addrs)
 	}
 	plan, err := auto.Parse([]string{"client", "--host", nowhere})

@@ -131,6 +131,10 @@ func resolveHost(host string, s *Socket) (addr netip.Addr, how string, err error
 	return a, fmt.Sprintf("%s is %s", host, a), nil
 }
 
+// Resolver looks up the host names that bind, connect, sendto and auto's
+// --host are given. Tests give it one that sends no DNS query.
+var Resolver = net.DefaultResolver
+
 // LookupName looks a host name up as bind and connect do for a socket of
 // family f: the first address of that family, within resolveTimeout. ok
 // is false when the name has none.
@@ -141,7 +145,7 @@ func LookupName(ctx context.Context, host string, f Family) (addr netip.Addr, ok
 	}
 	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
 	defer cancel()
-	addrs, err := net.DefaultResolver.LookupNetIP(ctx, network, host)
+	addrs, err := Resolver.LookupNetIP(ctx, network, host)
 	if err != nil || len(addrs) == 0 {
 		return netip.Addr{}, false
 	}

@@ -3,7 +3,6 @@ package steps
 import (
 	"context"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -192,8 +191,8 @@ func TestBindToANameOfTheOtherFamily(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	for _, name := range []string{"localhost", "ip6-localhost", "ip6-loopback"} {
-		v4, _ := net.DefaultResolver.LookupNetIP(ctx, "ip4", name)
-		v6, _ := net.DefaultResolver.LookupNetIP(ctx, "ip6", name)
+		v4, _ := Resolver.LookupNetIP(ctx, "ip4", name)
+		v6, _ := Resolver.LookupNetIP(ctx, "ip6", name)
 		var family string
 		var known netip.Addr
 		switch {
