@@ -61,6 +61,11 @@ type bindData struct {
 	Holder     string // the session's socket that holds the port, when bind fails for it
 	HolderHow  string // how it holds it: "it listens there"
 	HolderName string // its name, for a command
+	// EADDRINUSE: of this socket and Holder, the IPv6 one, on :: with
+	// IPV6_V6ONLY off, takes IPv4 too, so it clashes with the IPv4 one;
+	// DualStackIsThis when it is this socket, whose option can still change.
+	DualStack       string
+	DualStackIsThis bool
 	// A bound UDP socket's suggestion: a new socket of this name sends
 	// it a datagram at SenderHost (an IPv6 socket if SenderIPv6).
 	NewSender, SenderHost string
@@ -111,6 +116,7 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 				data.Holder, data.HolderHow, data.HolderName = holder.Label(), holds(holder, snap), holder.Name
 				data.HolderListens = holder.Kind == Stream && snap.State == Listen
 				data.AlsoHeldBy = l.otherHolders(s, holder, ap)
+				data.DualStack, data.DualStackIsThis = dualStack(s, ap.Addr(), holder, snap.Local.Addr())
 			} else if s.Kind == Stream && !l.CallsOnly {
 				data.TimeWaitOnly = timeWaitOnly(ap)
 			}
@@ -176,6 +182,24 @@ func (l *Lab) otherHolders(s, holder *Socket, addr netip.AddrPort) string {
 		}
 	}
 	return strings.Join(labels, ", ")
+}
+
+// dualStack finds, of a socket s that asks for addr and a socket holder
+// that holds the same port at held, the IPv6 one when the other is IPv4
+// and it is on :: with IPV6_V6ONLY off: the reason the kernel lets them
+// not share the port. It returns its label, and whether it is s.
+func dualStack(s *Socket, addr netip.Addr, holder *Socket, held netip.Addr) (string, bool) {
+	if s.Family == holder.Family {
+		return "", false
+	}
+	six, at := holder, held
+	if s.Family == IPv6 {
+		six, at = s, addr
+	}
+	if on, known := OptionOn(six, "IPV6_V6ONLY"); on || !known || !at.IsUnspecified() {
+		return "", false
+	}
+	return six.Label(), six == s
 }
 
 // holds says how a socket holds its port, for bind's EADDRINUSE.
