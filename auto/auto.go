@@ -49,10 +49,14 @@ type (
 		IPv6             bool // the host is an IPv6 address, which needs an IPv6 socket
 	}
 	// [idle], [reset], [lost], [silent close]; Call is the call that
-	// failed, for [reset].
-	droppedPeer struct{ Peer, Waited, Timeout, Call, Errno, Python string }
-	notText     struct{ Peer, Bytes string }    // [not text]
-	webClient   struct{ Peer, Greeting string } // [web client]
+	// failed, for [reset]; Over, for [silent close], the connection is
+	// CLOSED already: the client's kernel reset it.
+	droppedPeer struct {
+		Peer, Waited, Timeout, Call, Errno, Python string
+		Over                                       bool
+	}
+	notText   struct{ Peer, Bytes string }    // [not text]
+	webClient struct{ Peer, Greeting string } // [web client]
 	// [stranger]: the client a demo's server accepted (Peer) is not the
 	// demo's own, which connected from Own.
 	stranger struct {

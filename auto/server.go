@@ -132,7 +132,7 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err e
 		case len(rep.Data) > 0:
 			f.stage.Tell(Server, f.notText(peer, rep.Data))
 		default:
-			f.stage.Tell(Server, prose.Render("silent close", droppedPeer{Peer: peer.String()}))
+			f.stage.Tell(Server, prose.Render("silent close", droppedPeer{Peer: peer.String(), Over: f.connectionOver()}))
 			f.sum.ClosedSilently++
 		}
 	}
@@ -175,6 +175,19 @@ func cutCharacter(data []byte) (have, need int) {
 		need = 2
 	}
 	return len(data) - start, need
+}
+
+// connectionOver says whether the kernel has the server's connection
+// CLOSED: a client that closed its socket, not only its side, has its
+// kernel answer the greeting with a reset. Where the kernel cannot be
+// asked, it says false.
+func (f *flow) connectionOver() bool {
+	s, err := f.lab.Find(connection)
+	if err != nil {
+		return false
+	}
+	snap := steps.Read(s)
+	return snap.FromKernel && snap.State == steps.Closed
 }
 
 // sayAccepted prints what network_server.py prints once accept has
