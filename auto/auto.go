@@ -50,12 +50,17 @@ type (
 	}
 	// [idle], [reset], [lost], [silent close]; Call is the call that
 	// failed, for [reset]; Over, for [silent close], the connection is
-	// CLOSED already: the client's kernel reset it.
+	// CLOSED already: the client's kernel reset it. Last, here and in
+	// [not text] and [cut text]: the client is the last --count asks
+	// for, and the server ends after it.
 	droppedPeer struct {
 		Peer, Waited, Timeout, Call, Errno, Python string
-		Over                                       bool
+		Over, Last                                 bool
 	}
-	notText   struct{ Peer, Bytes string }    // [not text]
+	notText struct { // [not text]
+		Peer, Bytes string
+		Last        bool
+	}
 	webClient struct{ Peer, Greeting string } // [web client]
 	// [stranger]: the client a demo's server accepted (Peer) is not the
 	// demo's own, which connected from Own.
@@ -74,7 +79,7 @@ type (
 	cutText   struct { // [cut text]
 		Peer              string
 		Bytes, Have, Need int
-		Full              bool
+		Full, Last        bool
 	}
 )
 

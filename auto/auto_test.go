@@ -1139,3 +1139,53 @@ func TestDemoSaysWhenItsServerAcceptsAnotherClient(t *testing.T) {
 		})
 	}
 }
+
+// TestServerSaysWhatComesAfterAClientItGivesUpOn: the note on a client
+// the server gives up on says the server serves the next client only where
+// there is one; after the last --count asks for, it says the server ends.
+func TestServerSaysWhatComesAfterAClientItGivesUpOn(t *testing.T) {
+	for _, tt := range []struct {
+		count     string
+		want, not string
+	}{
+		{"1", "ends, as --count asks", "serves the next client"},
+		{"2", "serves the next client", "ends, as --count asks"},
+	} {
+		t.Run("--count "+tt.count, func(t *testing.T) {
+			rec := newRecorder()
+			done := make(chan error, 1)
+			go func() {
+				_, err := play(t, context.Background(), rec, "server --host 127.0.0.1 --port 0 --idle-timeout 300ms --count "+tt.count)
+				done <- err
+			}()
+			port := listeningPort(t, rec)
+			conn, err := net.DialTimeout("tcp", "127.0.0.1:"+port, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			io.Copy(io.Discard, conn) // silent, until the server gives up on it
+			if tt.count == "2" {
+				tutorialClient(t, port)
+			}
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(20 * time.Second):
+				t.Fatal("the server did not end within 20s")
+			}
+			told := rec.of("tell")
+			i := slices.IndexFunc(told, func(s string) bool { return strings.Contains(s, "gives up on it") })
+			if i < 0 {
+				t.Fatalf("the server did not say it gave up on the silent client; it said %q", told)
+			}
+			said := collapseSpace(told[i])
+			if !strings.Contains(said, tt.want) || strings.Contains(said, tt.not) {
+				t.Errorf("[idle] says %q\nwant %q in it, and not %q", said, tt.want, tt.not)
+			}
+		})
+	}
+}

@@ -38,7 +38,10 @@ type flow struct {
 	// not yet read from, if any: a flow that ends now leaves that client
 	// unserved.
 	serving netip.AddrPort
-	sum     Summary
+	// last says the client being served is the last --count asks for:
+	// the server ends after it rather than serving another.
+	last bool
+	sum  Summary
 }
 
 func newFlow(p *Plan, stage Stage) *flow {

@@ -102,6 +102,7 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err e
 	}
 	peer := rep.Peer
 	f.serving = peer // until its message is read
+	f.last = f.plan.Count != 0 && f.sum.Clients+1 == f.plan.Count
 	f.sayAccepted(peer)
 
 	rep, err = f.call(ctx, Server, steps.SendStep, each.send...)
@@ -132,7 +133,7 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err e
 		case len(rep.Data) > 0:
 			f.stage.Tell(Server, f.notText(peer, rep.Data))
 		default:
-			f.stage.Tell(Server, prose.Render("silent close", droppedPeer{Peer: peer.String(), Over: f.connectionOver()}))
+			f.stage.Tell(Server, prose.Render("silent close", droppedPeer{Peer: peer.String(), Over: f.connectionOver(), Last: f.last}))
 			f.sum.ClosedSilently++
 		}
 	}
@@ -151,9 +152,9 @@ func (f *flow) serveOne(ctx context.Context, each clientCalls) (said bool, err e
 // arrived.
 func (f *flow) notText(peer netip.AddrPort, data []byte) string {
 	if have, need := cutCharacter(data); have > 0 {
-		return prose.Render("cut text", cutText{Peer: peer.String(), Bytes: len(data), Have: have, Need: need, Full: len(data) == f.plan.BufSize})
+		return prose.Render("cut text", cutText{Peer: peer.String(), Bytes: len(data), Have: have, Need: need, Full: len(data) == f.plan.BufSize, Last: f.last})
 	}
-	return prose.Render("not text", notText{Peer: peer.String(), Bytes: steps.QuoteShort(data)})
+	return prose.Render("not text", notText{Peer: peer.String(), Bytes: steps.QuoteShort(data), Last: f.last})
 }
 
 // cutCharacter says whether data is UTF-8 text but for its end, the first
@@ -212,13 +213,13 @@ func (f *flow) sayAccepted(peer netip.AddrPort) {
 func (f *flow) ended(st *steps.Step, rep *steps.Report, peer netip.AddrPort, waited string) bool {
 	switch {
 	case rep.Stopped:
-		f.stage.Tell(Server, prose.Render("idle", droppedPeer{Peer: peer.String(), Waited: waited, Timeout: f.plan.IdleTimeout.String()}))
+		f.stage.Tell(Server, prose.Render("idle", droppedPeer{Peer: peer.String(), Waited: waited, Timeout: f.plan.IdleTimeout.String(), Last: f.last}))
 	case rep.Failure != nil && rep.Failure.Number == int(unix.ECONNRESET):
-		f.stage.Tell(Server, prose.Render("reset", droppedPeer{Peer: peer.String(), Call: st.Name, Python: rep.Failure.Python}))
+		f.stage.Tell(Server, prose.Render("reset", droppedPeer{Peer: peer.String(), Call: st.Name, Python: rep.Failure.Python, Last: f.last}))
 		f.sum.Reset++
 		return true
 	case rep.Failure != nil:
-		f.stage.Tell(Server, prose.Render("lost", droppedPeer{Peer: peer.String(), Errno: rep.Failure.Name, Python: rep.Failure.Python}))
+		f.stage.Tell(Server, prose.Render("lost", droppedPeer{Peer: peer.String(), Errno: rep.Failure.Name, Python: rep.Failure.Python, Last: f.last}))
 	default:
 		return false
 	}
