@@ -132,9 +132,10 @@ func AsPrinted(safe string) string { return strings.ReplaceAll(safe, `\\`, `\`) 
 // A Summary is what a flow did, for the line it ends with.
 type Summary struct {
 	Play string
-	// Clients are the clients the server served: it accepted each,
-	// greeted it and read what it sent, a message or nothing, or gave up
-	// on it.
+	// Clients are the clients the server served: it accepted each and
+	// was done with it, having greeted it and read what it sent (a
+	// message or nothing), given up on it, or found the connection reset,
+	// perhaps before its greeting could go (Reset counts those).
 	Clients int
 	Dropped int // of those, given up on: silent for --idle-timeout, or their connection failed
 	// Reset are those of them that reset the connection ([reset]): the
