@@ -1169,23 +1169,31 @@ func TestServerSaysWhatComesAfterAClientItGivesUpOn(t *testing.T) {
 			if tt.count == "2" {
 				tutorialClient(t, port)
 			}
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatal(err)
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatal("the server did not end within 20s")
-			}
-			told := rec.of("tell")
-			i := slices.IndexFunc(told, func(s string) bool { return strings.Contains(s, "gives up on it") })
-			if i < 0 {
-				t.Fatalf("the server did not say it gave up on the silent client; it said %q", told)
-			}
-			said := collapseSpace(told[i])
+			said := noteOnceEnded(t, done, rec, "gives up on it")
 			if !strings.Contains(said, tt.want) || strings.Contains(said, tt.not) {
 				t.Errorf("[idle] says %q\nwant %q in it, and not %q", said, tt.want, tt.not)
 			}
 		})
 	}
+}
+
+// noteOnceEnded waits, within 20 s, for the server whose flow reports to
+// done to end without error, and returns the first of its notes (») that
+// holds about, its spaces collapsed; the test fails if there is none.
+func noteOnceEnded(t *testing.T, done <-chan error, rec *recorder, about string) string {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the server did not end within 20s")
+	}
+	told := rec.of("tell")
+	i := slices.IndexFunc(told, func(s string) bool { return strings.Contains(s, about) })
+	if i < 0 {
+		t.Fatalf("the server said no note with %q; it said %q", about, told)
+	}
+	return collapseSpace(told[i])
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -64,20 +63,7 @@ func TestSilentCloseSaysWhatTheConnectionIs(t *testing.T) {
 			}
 			close(ended)
 			go io.Copy(io.Discard, conn) // the greeting, where the client still reads
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatal(err)
-				}
-			case <-time.After(20 * time.Second):
-				t.Fatal("the server did not end within 20s")
-			}
-			told := rec.of("tell")
-			i := slices.IndexFunc(told, func(s string) bool { return strings.Contains(s, "without sending anything") })
-			if i < 0 {
-				t.Fatalf("the server did not say the client closed without sending anything; it said %q", told)
-			}
-			said := collapseSpace(told[i])
+			said := noteOnceEnded(t, done, rec, "without sending anything")
 			if !strings.Contains(said, tt.want) || strings.Contains(said, tt.not) {
 				t.Errorf("[silent close] says %q\nwant %q in it, and not %q", said, tt.want, tt.not)
 			}
