@@ -111,7 +111,7 @@ func resolveHost(host string, s *Socket) (addr netip.Addr, how string, err error
 		case f == IPv4 && a.Is6() && !a.Is4In6():
 			return netip.Addr{}, "", usageErr(fmt.Sprintf("%s is an IPv6 address and this socket is IPv4: use an IPv4 address such as 127.0.0.1, or make an IPv6 socket with `socket %s ipv6`", host, strings.ToLower(s.Kind.String())))
 		case f == IPv6 && a.Is4():
-			return netip.Addr{}, "", usageErr(fmt.Sprintf("%s is an IPv4 address and this socket is IPv6: use ::1, or the IPv4-mapped form ::ffff:%s, or make an IPv4 socket", host, host))
+			return netip.Addr{}, "", usageErr(fmt.Sprintf("%s is an IPv4 address and this socket is IPv6: write it IPv4-mapped, ::ffff:%s, the same address, or make an IPv4 socket (::1 is another address, which IPv4 sockets never hold)", host, host))
 		case f == IPv4:
 			return a.Unmap(), "", nil
 		}

@@ -1,7 +1,9 @@
 package steps
 
 import (
+	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -172,5 +174,30 @@ func TestUsageListsEveryOption(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestIPv4AddressOnAnIPv6SocketSaysTheSameAddress: an IPv4 address given
+// to an IPv6 socket is refused with the way to write that same address,
+// IPv4-mapped, and a datagram sent there as the refusal says reaches the
+// IPv4 socket that holds it.
+func TestIPv4AddressOnAnIPv6SocketSaysTheSameAddress(t *testing.T) {
+	l := newLab(t)
+	run(t, l, "socket", "udp", "ipv4", "as", "r")
+	run(t, l, "bind", "r", "127.0.0.1", "0")
+	port := portOf(t, l, "r")
+	run(t, l, "socket", "udp", "ipv6", "as", "u")
+	_, err := try(t, l, "sendto", "u", "127.0.0.1", port, "hello")
+	var usage *UsageError
+	if !errors.As(err, &usage) {
+		t.Fatalf("sendto an IPv4 address from an IPv6 socket: %v, want a usage error", err)
+	}
+	mapped := regexp.MustCompile(`::ffff:[0-9.]+`).FindString(usage.Problem)
+	if mapped == "" || strings.Contains(usage.Problem, "use ::1") {
+		t.Fatalf("got %q; want the IPv4-mapped form of the address given, and ::1 not offered in its place", usage.Problem)
+	}
+	run(t, l, "sendto", "u", mapped, port, "hello")
+	if got := run(t, l, "recvfrom", "r", "--timeout", "2s"); string(got.Data) != "hello" {
+		t.Errorf("r received %q after sendto %s; want hello", got.Data, mapped)
 	}
 }
