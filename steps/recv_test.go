@@ -294,3 +294,22 @@ func TestReceiveEAGAINSaysWhy(t *testing.T) {
 		}
 	}
 }
+
+// TestRecvHelpExplainsItsFlags: each flag recv's usage offers is
+// explained in its help, and the sizes said there are the code's.
+func TestRecvHelpExplainsItsFlags(t *testing.T) {
+	about := strings.Join(strings.Fields(RecvStep.About), " ")
+	for _, flag := range regexp.MustCompile(`--[a-z]+`).FindAllString(RecvStep.Usage, -1) {
+		if !strings.Contains(about, flag+" ") {
+			t.Errorf("help recv does not explain %s:\n%s", flag, about)
+		}
+	}
+	for _, size := range []string{fmt.Sprintf("first %d bytes", drainShown), "up to 1 GiB"} {
+		if !strings.Contains(about, size) {
+			t.Errorf("help recv does not say %q", size)
+		}
+	}
+	if MaxBulk != 1<<30 {
+		t.Errorf("MaxBulk is %d; help recv says --all stops at 1 GiB", MaxBulk)
+	}
+}
