@@ -112,10 +112,15 @@ func runBind(_ context.Context, l *Lab, args []string) (*Report, error) {
 		data.Local = ap.String()
 		switch {
 		case errors.Is(err, unix.EADDRINUSE):
-			if holder, snap, ok := l.portHolder(s, ap); ok {
+			if holders := l.portHolders(s, ap); len(holders) > 0 {
+				holder, snap := holders[0].s, holders[0].snap
 				data.Holder, data.HolderHow, data.HolderName = holder.Label(), holds(holder, snap), holder.Name
 				data.HolderListens = holder.Kind == Stream && snap.State == Listen
-				data.AlsoHeldBy = l.otherHolders(s, holder, ap)
+				var others []string
+				for _, h := range holders[1:] {
+					others = append(others, h.s.Label())
+				}
+				data.AlsoHeldBy = strings.Join(others, ", ")
 				data.DualStack, data.DualStackIsThis = dualStack(s, ap.Addr(), holder, snap.Local.Addr())
 			} else if s.Kind == Stream && !l.CallsOnly {
 				data.TimeWaitOnly = timeWaitOnly(ap)
@@ -161,27 +166,28 @@ func addressState(s *Socket, snap Snapshot) string {
 	return fmt.Sprintf("%s, %s", snap.StateWord(s.Kind), local)
 }
 
-// portHolder finds the session's socket of the same kind that holds the
-// port at addr: bound to that address, or to every interface, or, when
-// addr is every interface, to any address.
-func (l *Lab) portHolder(s *Socket, addr netip.AddrPort) (*Socket, Snapshot, bool) {
-	return l.socketWhere(s.Kind, func(t *Socket, snap Snapshot) bool {
-		return t != s && clash(snap.Local, addr)
-	})
+// A holding is a socket of the session that holds a port, and its state.
+type holding struct {
+	s    *Socket
+	snap Snapshot
 }
 
-// otherHolders lists, by label, the session's sockets other than s and
-// holder that hold the port at addr as well, such as the connections a
-// listener accepted: closing holder alone leaves the port taken while they
-// are open. It is "" when holder is the only one.
-func (l *Lab) otherHolders(s, holder *Socket, addr netip.AddrPort) string {
-	var labels []string
+// portHolders finds, in the table's order, the session's sockets of the
+// same kind as s that hold the port at addr: bound to that address, or to
+// every interface, or, when addr is every interface, to any address. The
+// first is the one bind names; the others, such as the connections a
+// listener accepted, keep the port taken when it alone is closed.
+func (l *Lab) portHolders(s *Socket, addr netip.AddrPort) []holding {
+	var holders []holding
 	for _, t := range l.Sockets() {
-		if t != s && t != holder && t.Kind == s.Kind && clash(readState(t).Local, addr) {
-			labels = append(labels, t.Label())
+		if t == s || t.Kind != s.Kind {
+			continue
+		}
+		if snap := readState(t); clash(snap.Local, addr) {
+			holders = append(holders, holding{t, snap})
 		}
 	}
-	return strings.Join(labels, ", ")
+	return holders
 }
 
 // dualStack finds, of a socket s that asks for addr and a socket holder
