@@ -164,6 +164,7 @@ func (l *Lab) whyRefused(remote netip.AddrPort, sent time.Time, later bool) refu
 // lab names the lab's sockets by inode; later, as for whyRefused.
 func coveringOf(listeners []Connection, to netip.Addr, devices bool, lab map[uint64]*Socket, later bool) coveringListener {
 	var taking, unknown, elsewhere []Connection
+	ties := map[int]string{} // the interface each device index of elsewhere names
 	for _, c := range listeners {
 		switch tie, known := tiedElsewhere(c.Device, to); {
 		case !known || !devices:
@@ -171,13 +172,12 @@ func coveringOf(listeners []Connection, to netip.Addr, devices bool, lab map[uin
 		case tie == "":
 			taking = append(taking, c)
 		default:
-			elsewhere = append(elsewhere, c)
+			elsewhere, ties[c.Device] = append(elsewhere, c), tie
 		}
 	}
 	if len(taking) == 0 && len(unknown) == 0 {
 		c := likeliest(elsewhere)
-		tie, _ := tiedElsewhere(c.Device, to)
-		return coveringListener{Listener: labelOf(lab, c), Address: c.Local.Addr().String(), Interface: tie}
+		return coveringListener{Listener: labelOf(lab, c), Address: c.Local.Addr().String(), Interface: ties[c.Device]}
 	}
 	pick := taking
 	if len(taking) == 0 {
