@@ -712,17 +712,7 @@ func TestServerSaysTextCutInACharacterIsText(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			rec := newRecorder()
-			done := make(chan error, 1)
-			go func() {
-				_, err := play(t, context.Background(), rec, "server --host 127.0.0.1 --port 0 --count 1 --idle-timeout 5s --bufsize "+tt.bufsize)
-				done <- err
-			}()
-			conn, err := net.DialTimeout("tcp", "127.0.0.1:"+listeningPort(t, rec), 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			done, conn := serverWithAClient(t, rec, "--count 1 --idle-timeout 5s --bufsize "+tt.bufsize)
 			// The greeting first, so that the whole of what is sent
 			// arrives at once, then wait for the server to close.
 			if _, err := io.ReadFull(conn, make([]byte, len(auto.DefaultGreeting))); err != nil {
@@ -1196,4 +1186,24 @@ func noteOnceEnded(t *testing.T, done <-chan error, rec *recorder, about string)
 		t.Fatalf("the server said no note with %q; it said %q", about, told)
 	}
 	return collapseSpace(told[i])
+}
+
+// serverWithAClient starts auto server on a loopback port of the kernel's
+// choosing, with flags, and connects a client to it: the client's
+// connection, closed at the test's end and given up after 10 s, and where
+// the server's flow reports how it ended.
+func serverWithAClient(t *testing.T, rec *recorder, flags string) (done <-chan error, conn *net.TCPConn) {
+	t.Helper()
+	ended := make(chan error, 1)
+	go func() {
+		_, err := play(t, context.Background(), rec, "server --host 127.0.0.1 --port 0 "+flags)
+		ended <- err
+	}()
+	c, err := net.DialTimeout("tcp", "127.0.0.1:"+listeningPort(t, rec), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	return ended, c.(*net.TCPConn)
 }

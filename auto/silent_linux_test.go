@@ -1,7 +1,6 @@
 package auto_test
 
 import (
-	"context"
 	"io"
 	"net"
 	"net/netip"
@@ -40,19 +39,9 @@ func TestSilentCloseSaysWhatTheConnectionIs(t *testing.T) {
 				}
 				return true
 			}
-			done := make(chan error, 1)
-			go func() {
-				_, err := play(t, context.Background(), rec, "server --host 127.0.0.1 --port 0 --count 1 --idle-timeout 10s --step")
-				done <- err
-			}()
-			conn, err := net.DialTimeout("tcp", "127.0.0.1:"+listeningPort(t, rec), 5*time.Second)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer conn.Close()
-			conn.SetDeadline(time.Now().Add(10 * time.Second))
+			done, conn := serverWithAClient(t, rec, "--count 1 --idle-timeout 10s --step")
 			server, client := netip.MustParseAddrPort(conn.RemoteAddr().String()), netip.MustParseAddrPort(conn.LocalAddr().String())
-			tt.end(conn.(*net.TCPConn))
+			tt.end(conn)
 			for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
 				if st, _ := steps.ConnectionState(server, client); st == steps.CloseWait {
 					break
